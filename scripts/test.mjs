@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+// Runs every test: unit tests next to the code (packages/*/src/**/*.test.ts) and the compatibility
+// tests in e2e/, with node:test through tsx. Installs the system packages the e2e tests need first.
+// Flags: --unit (unit tests only), --e2e (compatibility tests only), or file paths to run just those.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(fileURLToPath(import.meta.url), '..', '..');
+const args = process.argv.slice(2);
+const onlyUnit = args.includes('--unit');
+const onlyE2e = args.includes('--e2e');
+const explicit = args.filter((a) => !a.startsWith('--'));
+
+function findTests(dir, out = []) {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name.startsWith('.')) continue;
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) findTests(path, out);
+    else if (name.endsWith('.test.ts')) out.push(path);
+  }
+  return out;
+}
+
+let unit = [];
+let e2e = [];
+if (explicit.length > 0) {
+  for (const f of explicit) (f.startsWith('e2e') ? e2e : unit).push(join(root, f));
+} else {
+  const pkgs = join(root, 'packages');
+  for (const p of readdirSync(pkgs)) unit.push(...findTests(join(pkgs, p)));
+  e2e = findTests(join(root, 'e2e'));
+  if (onlyUnit) e2e = [];
+  if (onlyE2e) unit = [];
+}
+unit.sort();
+e2e.sort();
+
+if (e2e.length > 0) {
+  const r = spawnSync('bash', [join(root, 'scripts/install-system-deps.sh')], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error('test: installing system packages failed');
+    process.exit(r.status ?? 1);
+  }
+}
+
+const files = [...unit, ...e2e].map((f) => relative(root, f));
+if (files.length === 0) {
+  console.error('test: no test files found');
+  process.exit(1);
+}
+// One runner invocation so there is one summary. Files run one at a time: the e2e tests start
+// servers and browsers and must not compete for the two cores with each other.
+const r = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', '--test-timeout=300000', ...files],
+  { stdio: 'inherit', cwd: root, env: { ...process.env, NODE_ENV: 'test' } },
+);
+process.exit(r.status ?? 1);
