@@ -1,0 +1,74 @@
+// The media side of one participant in LiveKit signalling v0: a publisher peer connection (the client
+// offers, we answer) and a subscriber peer connection (we offer, the client answers). The signalling and
+// room logic (signal/, rtc/) drive it through this interface; the WebRTC implementation lives behind it.
+import type { TypedEmitter, Logger } from '@atrium/webrtc';
+
+/** LiveKit's SignalTarget: PUBLISHER = 0, SUBSCRIBER = 1. */
+export const SignalTarget = { PUBLISHER: 0, SUBSCRIBER: 1 } as const;
+export type SignalTargetValue = (typeof SignalTarget)[keyof typeof SignalTarget];
+
+export type DataKind = 'reliable' | 'lossy';
+export type MediaKind = 'audio' | 'video';
+export type TransportState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
+
+/** A source of media that subscribers can attach to: the SFU receiver of one published track. */
+export interface MediaTrackSource {
+  readonly kind: MediaKind;
+  /** e.g. 'audio/opus', 'video/VP8', 'video/H264'. */
+  readonly mimeType: string;
+  setMuted(muted: boolean): void;
+}
+
+/** Emitted when media for a publisher m-line starts to arrive. */
+export interface PublishedMediaTrack {
+  /** Second token of `a=msid` on the m-line: equals the AddTrackRequest cid for browsers. */
+  readonly msidTrackId: string;
+  readonly msidStreamId: string;
+  readonly mid: string;
+  readonly kind: MediaKind;
+  readonly mimeType: string;
+  /** Simulcast rids offered on the m-line; empty when not simulcast. */
+  readonly rids: readonly string[];
+  readonly source: MediaTrackSource;
+}
+
+export interface SessionDescriptionMessage {
+  sdp: string;
+  id: number;
+  midToTrackId: Record<string, string>;
+}
+
+export interface ParticipantMediaEvents {
+  [key: string]: unknown[];
+  /** A new offer on the subscriber PC, to be sent as SignalResponse.offer. */
+  subscriberOffer: [SessionDescriptionMessage];
+  /** A local ICE candidate, to be sent as SignalResponse.trickle (candidateInit is RTCIceCandidateInit JSON). */
+  iceCandidate: [{ candidateInit: string; target: SignalTargetValue }];
+  /** A DataPacket (protobuf bytes) received on `_reliable` or `_lossy` from this participant. */
+  data: [{ payload: Uint8Array; kind: DataKind }];
+  trackPublished: [PublishedMediaTrack];
+  /** The m-line stopped sending (removed by renegotiation) or the transport closed. */
+  trackEnded: [{ mid: string; msidTrackId: string }];
+  connectionState: [{ target: SignalTargetValue; state: TransportState }];
+}
+
+export interface ParticipantMedia extends TypedEmitter<ParticipantMediaEvents> {
+  /** Applies a publisher offer and returns the answer (same id). Rejects with a coded error on bad SDP. */
+  handlePublisherOffer(sdp: string, id: number): Promise<SessionDescriptionMessage>;
+  handleSubscriberAnswer(sdp: string, id: number): void;
+  addRemoteCandidate(candidateInit: string, target: SignalTargetValue): void;
+  /** Creates the subscriber PC with `_reliable`, `_lossy` and `_data_track` channels and emits the first offer. */
+  startSubscriber(): void;
+  /** Adds a sendonly m-line for the track (msid `publisherSid|trackSid trackSid`) and renegotiates. */
+  subscribe(source: MediaTrackSource, opts: { publisherSid: string; trackSid: string }): void;
+  unsubscribe(trackSid: string): void;
+  /** Sends a DataPacket (protobuf bytes) on the matching channel of the subscriber PC. */
+  sendData(payload: Uint8Array, kind: DataKind): void;
+  /** Idempotent; ends every track, closes both PCs, frees every timer and mux registration. */
+  close(): void;
+}
+
+export interface MediaFactory {
+  createParticipantMedia(opts: { participantSid: string; identity: string; logger: Logger }): ParticipantMedia;
+  close(): Promise<void>;
+}
