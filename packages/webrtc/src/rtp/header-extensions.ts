@@ -1,0 +1,119 @@
+// RTP header extension elements (one-byte and two-byte forms), found and rewritten in place.
+// RFC 8285 §4 https://www.rfc-editor.org/rfc/rfc8285#section-4
+import type { RtpHeader } from './rtp-header.js';
+
+export const ONE_BYTE_PROFILE = 0xbede;
+/** Two-byte profiles are 0x1000-0x100F (the low 4 bits are "appbits"). */
+export const TWO_BYTE_PROFILE = 0x1000;
+
+export function isOneByteProfile(profile: number): boolean {
+  return profile === ONE_BYTE_PROFILE;
+}
+
+export function isTwoByteProfile(profile: number): boolean {
+  return (profile & 0xfff0) === TWO_BYTE_PROFILE;
+}
+
+// Length of the element found by the last locate() call (single-threaded, so a module slot is safe).
+let foundLength = -1;
+
+function locate(buf: Uint8Array, h: RtpHeader, id: number): number {
+  foundLength = -1;
+  if (!h.extension || id <= 0) return -1;
+  let pos = h.extensionOffset;
+  const end = Math.min(pos + h.extensionLength, buf.length);
+  if (h.extensionProfile === ONE_BYTE_PROFILE) {
+    if (id > 14) return -1;
+    while (pos < end) {
+      const b = buf[pos]!;
+      if (b === 0) {
+        pos++;
+        continue;
+      }
+      const elemId = b >>> 4;
+      if (elemId === 15) return -1; // RFC 8285 §4.2: stop processing
+      const len = (b & 0x0f) + 1;
+      if (pos + 1 + len > end) return -1;
+      if (elemId === id) {
+        foundLength = len;
+        return pos + 1;
+      }
+      pos += 1 + len;
+    }
+    return -1;
+  }
+  if (isTwoByteProfile(h.extensionProfile)) {
+    if (id > 255) return -1;
+    while (pos < end) {
+      const elemId = buf[pos]!;
+      if (elemId === 0) {
+        pos++;
+        continue;
+      }
+      if (pos + 2 > end) return -1;
+      const len = buf[pos + 1]!;
+      if (pos + 2 + len > end) return -1;
+      if (elemId === id) {
+        foundLength = len;
+        return pos + 2;
+      }
+      pos += 2 + len;
+    }
+  }
+  return -1;
+}
+
+/** Byte offset of the value of extension `id` in `buf`, or -1 if absent or malformed. */
+export function findHeaderExtension(buf: Uint8Array, h: RtpHeader, id: number): number {
+  return locate(buf, h, id);
+}
+
+/** Length in bytes of the value of extension `id`, or -1 if absent. */
+export function headerExtensionLength(buf: Uint8Array, h: RtpHeader, id: number): number {
+  return locate(buf, h, id) < 0 ? -1 : foundLength;
+}
+
+/**
+ * Rewrites extension ids in place: idMap[oldId] = newId. A newId of 0 (or an id missing from the map,
+ * or one the form cannot carry: above 14 in the one-byte form) drops the element by turning all its
+ * bytes into zero padding bytes (RFC 8285 §4.2/§4.3). Stops at a malformed element. No allocation.
+ */
+export function rewriteHeaderExtensionIds(buf: Uint8Array, h: RtpHeader, idMap: Uint8Array): void {
+  if (!h.extension) return;
+  let pos = h.extensionOffset;
+  const end = Math.min(pos + h.extensionLength, buf.length);
+  if (h.extensionProfile === ONE_BYTE_PROFILE) {
+    while (pos < end) {
+      const b = buf[pos]!;
+      if (b === 0) {
+        pos++;
+        continue;
+      }
+      const elemId = b >>> 4;
+      if (elemId === 15) return;
+      const len = (b & 0x0f) + 1;
+      if (pos + 1 + len > end) return;
+      const newId = idMap[elemId] ?? 0;
+      if (newId === 0 || newId > 14) buf.fill(0, pos, pos + 1 + len);
+      else buf[pos] = (newId << 4) | (b & 0x0f);
+      pos += 1 + len;
+    }
+    return;
+  }
+  if (isTwoByteProfile(h.extensionProfile)) {
+    while (pos < end) {
+      const elemId = buf[pos]!;
+      if (elemId === 0) {
+        pos++;
+        continue;
+      }
+      if (pos + 2 > end) return;
+      const len = buf[pos + 1]!;
+      if (pos + 2 + len > end) return;
+      const newId = idMap[elemId] ?? 0;
+      if (newId === 0) buf.fill(0, pos, pos + 2 + len);
+      else buf[pos] = newId;
+      pos += 2 + len;
+    }
+  }
+}
