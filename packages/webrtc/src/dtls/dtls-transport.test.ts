@@ -1,0 +1,185 @@
+// DtlsTransport client <-> server over an in-memory datagram pair (werift-dtls underneath, our seam on top).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateCertificate, type DtlsCertificate } from './certificate.js';
+import { DtlsTransport, SrtpProtectionProfile, type DtlsState } from './dtls-transport.js';
+import { ManualClock } from '../clock.js';
+
+const GCM = SrtpProtectionProfile.AEAD_AES_128_GCM;
+const CM = SrtpProtectionProfile.AES128_CM_HMAC_SHA1_80;
+
+async function waitFor(cond: () => boolean, timeoutMs = 8000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for condition');
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+interface Pair {
+  client: DtlsTransport;
+  server: DtlsTransport;
+  states: { client: DtlsState[]; server: DtlsState[] };
+}
+
+function makePair(
+  certs: { client: DtlsCertificate; server: DtlsCertificate },
+  opts: { clientProfiles?: number[]; serverProfiles?: number[]; clientSees?: string; serverSees?: string } = {},
+): Pair {
+  // Deliver asynchronously like a network would, so neither side re-enters the other.
+  const client: DtlsTransport = new DtlsTransport({
+    role: 'client',
+    certificate: certs.client,
+    remoteFingerprint: { algorithm: 'sha-256', value: opts.clientSees ?? certs.server.fingerprint.value },
+    srtpProfiles: opts.clientProfiles ?? [GCM, CM],
+    send: (buf) => setImmediate(() => server.handle(Buffer.from(buf))),
+  });
+  const server: DtlsTransport = new DtlsTransport({
+    role: 'server',
+    certificate: certs.server,
+    remoteFingerprint: { algorithm: 'sha-256', value: opts.serverSees ?? certs.client.fingerprint.value },
+    srtpProfiles: opts.serverProfiles ?? [GCM, CM],
+    send: (buf) => setImmediate(() => client.handle(Buffer.from(buf))),
+  });
+  const states = { client: [] as DtlsState[], server: [] as DtlsState[] };
+  client.on('stateChange', (s) => states.client.push(s));
+  server.on('stateChange', (s) => states.server.push(s));
+  client.on('error', () => {});
+  server.on('error', () => {});
+  return { client, server, states };
+}
+
+describe('DtlsTransport', () => {
+  let certs: { client: DtlsCertificate; server: DtlsCertificate };
+  const open: DtlsTransport[] = [];
+  before(async () => {
+    certs = { client: await generateCertificate(), server: await generateCertificate() };
+  });
+  after(() => {
+    for (const t of open) t.close();
+  });
+
+  it('completes the handshake, selects GCM, agrees on keying material and carries data both ways', async () => {
+    const { client, server, states } = makePair(certs, { clientProfiles: [CM, GCM] });
+    open.push(client, server);
+    server.start();
+    client.start();
+    await waitFor(() => client.state === 'connected' && server.state === 'connected');
+    assert.deepEqual(states.client, ['connecting', 'connected']);
+    assert.deepEqual(states.server, ['connecting', 'connected']);
+    // The server's preference wins: GCM, even though this client listed CM first.
+    assert.equal(server.srtpProfile, GCM);
+    assert.equal(client.srtpProfile, GCM);
+    const a = client.exportKeyingMaterial('EXTRACTOR-dtls_srtp', 56); // 2 * (16 key + 12 salt)
+    const b = server.exportKeyingMaterial('EXTRACTOR-dtls_srtp', 56);
+    assert.equal(a.length, 56);
+    assert.deepEqual(a, b);
+    assert.notDeepEqual(a, Buffer.alloc(56));
+    assert.deepEqual(client.remoteCertificate, certs.server.certDer);
+    assert.deepEqual(server.remoteCertificate, certs.client.certDer);
+
+    const atServer: Buffer[] = [];
+    const atClient: Buffer[] = [];
+    server.on('data', (d) => atServer.push(d));
+    client.on('data', (d) => atClient.push(d));
+    client.sendData(Buffer.from('hello server'));
+    server.sendData(Buffer.alloc(1100, 7));
+    await waitFor(() => atServer.length === 1 && atClient.length === 1);
+    assert.equal(atServer[0]!.toString(), 'hello server');
+    assert.deepEqual(atClient[0], Buffer.alloc(1100, 7));
+
+    // close_notify reaches the peer, which closes too.
+    client.close();
+    client.close(); // idempotent
+    await waitFor(() => server.state === 'closed');
+    assert.deepEqual(states.client, ['connecting', 'connected', 'closed']);
+  });
+
+  it('negotiates AES128_CM_HMAC_SHA1_80 when that is all the client offers (60 bytes of keys)', async () => {
+    const { client, server } = makePair(certs, { clientProfiles: [CM] });
+    open.push(client, server);
+    client.start();
+    server.start();
+    await waitFor(() => client.state === 'connected' && server.state === 'connected');
+    assert.equal(client.srtpProfile, CM);
+    assert.equal(server.srtpProfile, CM);
+    const a = client.exportKeyingMaterial('EXTRACTOR-dtls_srtp', 60); // 2 * (16 key + 14 salt)
+    assert.deepEqual(a, server.exportKeyingMaterial('EXTRACTOR-dtls_srtp', 60));
+  });
+
+  it('fails on a fingerprint mismatch (either side)', async () => {
+    const wrong = (await generateCertificate()).fingerprint.value;
+    const p1 = makePair(certs, { clientSees: wrong });
+    const p2 = makePair(certs, { serverSees: wrong });
+    open.push(p1.client, p1.server, p2.client, p2.server);
+    const errors: Error[] = [];
+    p1.client.on('error', (e) => errors.push(e));
+    for (const p of [p1, p2]) {
+      p.server.start();
+      p.client.start();
+    }
+    await waitFor(() => p1.client.state === 'failed' && p2.server.state === 'failed');
+    assert.equal((errors[0] as Error & { code?: string }).code, 'DTLS_FINGERPRINT_MISMATCH');
+    assert.throws(() => p1.client.sendData(Buffer.from('x')), /state failed/);
+  });
+
+  it('waits for a late remote fingerprint, then connects and delivers buffered data', async () => {
+    const { client, server } = makePair(certs);
+    open.push(client, server);
+    const late = new DtlsTransport({
+      role: 'server',
+      certificate: certs.server,
+      srtpProfiles: [GCM, CM],
+      send: (buf) => setImmediate(() => client.handle(Buffer.from(buf))),
+    });
+    open.push(late);
+    // Rewire: the client now talks to `late` instead of `server`.
+    (client as unknown as { sendDatagram: (b: Buffer) => void }).sendDatagram = (buf) =>
+      setImmediate(() => late.handle(Buffer.from(buf)));
+    client.start();
+    await waitFor(() => client.state === 'connected');
+    const got: Buffer[] = [];
+    late.on('data', (d) => got.push(d));
+    client.sendData(Buffer.from('early'));
+    // The handshake is done and the data is held back until we know the fingerprint.
+    await waitFor(() => (late as unknown as { pendingData: Buffer[] }).pendingData.length === 1);
+    assert.equal(late.state, 'connecting');
+    assert.equal(got.length, 0);
+    late.setRemoteFingerprint({ algorithm: 'SHA-256', value: certs.client.fingerprint.value.toLowerCase() });
+    assert.equal(late.state, 'connected');
+    assert.deepEqual(got.map((b) => b.toString()), ['early']);
+  });
+
+  it('never throws on garbage and times out on the injected clock', () => {
+    const clock = new ManualClock();
+    const t = new DtlsTransport({
+      role: 'server',
+      certificate: certs.server,
+      srtpProfiles: [GCM],
+      send: () => {},
+      clock,
+      handshakeTimeoutMs: 5000,
+    });
+    t.on('error', () => {});
+    t.start();
+    const garbage = [
+      Buffer.alloc(0),
+      Buffer.from([22]),
+      Buffer.from([22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]), // length beyond the datagram
+      Buffer.from([22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 1, 2, 3, 4]), // truncated handshake
+      Buffer.from([23, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 1, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8]), // app data, no keys
+      Buffer.from([21, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 2, 0, 2, 2, 40]), // fatal alert
+      Buffer.alloc(300, 0xff),
+    ];
+    for (let i = 0; i < 200; i++) garbage.push(Buffer.from(Array.from({ length: 13 + (i % 60) }, (_, j) => (i * 31 + j * 7) & 0xff)));
+    for (const g of garbage) assert.doesNotThrow(() => t.handle(g));
+    assert.ok(t.droppedDatagrams >= 2);
+    assert.equal(t.state, 'connecting');
+    clock.advance(5000);
+    assert.equal(t.state, 'failed');
+    assert.equal(clock.pendingTimers, 0);
+    assert.doesNotThrow(() => t.handle(Buffer.alloc(20, 22)));
+    t.close();
+    assert.equal(t.state, 'closed');
+  });
+});

@@ -1,0 +1,336 @@
+// DTLS 1.2 transport for WebRTC (RFC 6347, RFC 5764 use_srtp, RFC 8827/8842 fingerprints), a seam over werift-dtls.
+//
+// README — what comes from where:
+// - werift-dtls (MIT): the handshake state machine and flights, record layer, AES-128-GCM record
+//   cipher (TLS_ECDHE_ECDSA/RSA_WITH_AES_128_GCM_SHA256), ECDHE (P-256, X25519), extended master
+//   secret, use_srtp negotiation, RFC 5705 exporter, flight retransmission (its own timers).
+// - ours: this API; the certificate (certificate.ts); remote fingerprint verification (a mismatch,
+//   a missing certificate or a late fingerprint that does not match → 'failed'); the client-role check
+//   of the ServerKeyExchange signature against the peer certificate (werift does not check it);
+//   the handshake timeout on the injected clock; state machine; never-throw input handling; sending
+//   close_notify; buffering application data until the peer's fingerprint is verified.
+// Known werift limits: the server does not verify the client's CertificateVerify nor either side's
+// Finished against its own transcript (the fingerprint check still binds the certificate); its
+// retransmission timers use the real clock and cannot be cancelled (close() makes them stop at
+// their next tick).
+// werift-dtls's package.json "main" points at a file it does not ship, so we import its entry directly.
+import werift from 'werift-dtls/lib/dtls/src/index.js';
+import type { DtlsSocket } from 'werift-dtls/lib/dtls/src/index.js';
+import { createPlaintext } from 'werift-dtls/lib/dtls/src/record/builder.js';
+import { systemClock, type Clock, type TimerHandle } from '../clock.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { TypedEmitter } from '../typed-emitter.js';
+import { fingerprintMatches, type DtlsCertificate } from './certificate.js';
+import { verifyServerKeyExchange } from './server-key-exchange.js';
+
+export type DtlsRole = 'client' | 'server';
+export type DtlsState = 'new' | 'connecting' | 'connected' | 'failed' | 'closed';
+
+export const SrtpProtectionProfile = {
+  AES128_CM_HMAC_SHA1_80: 0x0001,
+  AES128_CM_HMAC_SHA1_32: 0x0002,
+  AEAD_AES_128_GCM: 0x0007,
+  AEAD_AES_256_GCM: 0x0008,
+} as const;
+
+export interface DtlsTransportOptions {
+  role: DtlsRole;
+  certificate: DtlsCertificate;
+  remoteFingerprint?: { algorithm: string; value: string };
+  srtpProfiles: number[];
+  send: (buf: Buffer) => void;
+  logger?: Logger;
+  clock?: Clock;
+  handshakeTimeoutMs?: number;
+}
+
+const defaultHandshakeTimeoutMs = 30_000;
+const maxPendingDatagrams = 64;
+const contentTypeAlert = 21;
+const handshakeTypeCertificate = 11;
+const handshakeTypeServerKeyExchange = 12;
+const noAddress = ['', 0] as const;
+
+/** The minimal transport werift-dtls writes to and reads from. */
+interface WeriftTransport {
+  type: string;
+  address: never;
+  closed: boolean;
+  onData: (data: Buffer, addr: readonly [string, number]) => void;
+  send: (data: Buffer) => Promise<void>;
+  close: () => Promise<void>;
+}
+
+interface AssembledHandshake {
+  msg_type: number;
+  fragment: Buffer;
+}
+
+export class DtlsTransport extends TypedEmitter<{ stateChange: [DtlsState]; data: [Buffer]; error: [Error] }> {
+  private _state: DtlsState = 'new';
+  private _srtpProfile: number | undefined;
+  private remoteFingerprint: { algorithm: string; value: string } | undefined;
+  private readonly socket: DtlsSocket;
+  private readonly wire: WeriftTransport;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly handshakeTimeoutMs: number;
+  private handshakeTimer: TimerHandle | undefined;
+  private isHandshakeDone = false; // werift says the handshake finished; fingerprint may still be pending
+  private pendingData: Buffer[] = [];
+  private serverCertDer: Buffer | undefined;
+  private serverKeyExchange: Buffer | undefined;
+  /** Datagrams dropped because they could not be parsed or arrived in the wrong state. */
+  droppedDatagrams = 0;
+
+  readonly role: DtlsRole;
+  private readonly sendDatagram: (buf: Buffer) => void;
+
+  constructor(opts: DtlsTransportOptions) {
+    super();
+    this.role = opts.role;
+    this.log = opts.logger ?? silentLogger;
+    this.clock = opts.clock ?? systemClock;
+    this.handshakeTimeoutMs = opts.handshakeTimeoutMs ?? defaultHandshakeTimeoutMs;
+    this.remoteFingerprint = opts.remoteFingerprint;
+    this.sendDatagram = opts.send;
+    this.wire = {
+      type: 'atrium',
+      address: undefined as never,
+      closed: false,
+      onData: () => {},
+      send: (buf) => {
+        this.writeOut(buf);
+        return Promise.resolve();
+      },
+      close: () => Promise.resolve(),
+    };
+    const options = {
+      transport: this.wire,
+      srtpProfiles: opts.srtpProfiles as never[],
+      cert: opts.certificate.certPem,
+      key: opts.certificate.keyPem,
+      signatureHash: { hash: 4 as const, signature: 3 as const }, // sha256 + ecdsa
+      certificateRequest: true, // WebRTC authenticates both sides by certificate fingerprint
+      extendedMasterSecret: true,
+    };
+    this.socket = opts.role === 'client' ? new werift.DtlsClient(options) : new werift.DtlsServer(options);
+    this.socket.onConnect.subscribe(() => this.onHandshakeDone());
+    this.socket.onData.subscribe((buf) => this.onAppData(buf));
+    this.socket.onClose.subscribe(() => this.onPeerClosed());
+    this.socket.onError.subscribe((err) => this.onWeriftError(err));
+    // Look at the server's Certificate and ServerKeyExchange before werift consumes them.
+    const handleHandshakes = this.socket.onHandleHandshakes;
+    this.socket.onHandleHandshakes = (assembled) => {
+      if (this.role === 'client') this.captureServerAuth(assembled as unknown as AssembledHandshake[]);
+      return handleHandshakes(assembled);
+    };
+  }
+
+  get state(): DtlsState {
+    return this._state;
+  }
+
+  get srtpProfile(): number | undefined {
+    return this._srtpProfile;
+  }
+
+  /** The peer's certificate (DER) once the handshake finished. */
+  get remoteCertificate(): Buffer | undefined {
+    return this.socket.remoteCertificate;
+  }
+
+  setRemoteFingerprint(fp: { algorithm: string; value: string }): void {
+    this.remoteFingerprint = fp;
+    if (this.isHandshakeDone && this._state === 'connecting') this.finishConnect();
+  }
+
+  start(): void {
+    if (this._state !== 'new') return;
+    this.enterConnecting();
+    if (this.role === 'client') {
+      (this.socket as InstanceType<typeof werift.DtlsClient>).connect().catch((err: unknown) => {
+        this.fail(err instanceof Error ? err : new Error(String(err)));
+      });
+    }
+  }
+
+  handle(buf: Buffer): void {
+    if (this._state === 'closed' || this._state === 'failed') {
+      this.droppedDatagrams++;
+      return;
+    }
+    // A DTLS record header is 13 bytes; content types 20..63 (RFC 7983 demux range for DTLS).
+    if (buf.length < 13 || buf[0]! < 20 || buf[0]! > 63) {
+      this.droppedDatagrams++;
+      return;
+    }
+    if (this._state === 'new') {
+      if (this.role === 'client') {
+        this.droppedDatagrams++;
+        return;
+      }
+      this.enterConnecting(); // a server answers a ClientHello that arrives before start()
+    }
+    try {
+      this.wire.onData(buf, noAddress);
+    } catch (err) {
+      this.droppedDatagrams++;
+      this.log.debug({ err }, 'dtls: dropped datagram');
+    }
+  }
+
+  exportKeyingMaterial(label: string, length: number): Buffer {
+    if (this._state !== 'connected') throw dtlsError('DTLS_NOT_CONNECTED', 'exportKeyingMaterial before connected');
+    return this.socket.exportKeyingMaterial(label, length);
+  }
+
+  sendData(buf: Buffer): void {
+    if (this._state !== 'connected') throw dtlsError('DTLS_NOT_CONNECTED', `sendData in state ${this._state}`);
+    this.socket.send(buf).catch((err: unknown) => this.log.debug({ err }, 'dtls: send failed'));
+  }
+
+  close(): void {
+    if (this._state === 'closed') return;
+    if (this._state === 'connected') this.sendAlert(1, 0); // warning, close_notify
+    this.shutdown();
+    this.setState('closed');
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  private writeOut(buf: Buffer): void {
+    if (this._state === 'closed' || this._state === 'failed') return;
+    try {
+      this.sendDatagram(buf);
+    } catch (err) {
+      this.log.debug({ err }, 'dtls: send callback threw');
+    }
+  }
+
+  private enterConnecting(): void {
+    this.setState('connecting');
+    this.handshakeTimer = this.clock.setTimeout(() => {
+      this.handshakeTimer = undefined;
+      if (this._state === 'connecting') this.fail(dtlsError('DTLS_TIMEOUT', 'DTLS handshake timed out'));
+    }, this.handshakeTimeoutMs);
+  }
+
+  private onHandshakeDone(): void {
+    if (this._state !== 'connecting') return;
+    this.isHandshakeDone = true;
+    if (this.remoteFingerprint) this.finishConnect();
+    else this.log.debug('dtls: handshake done, waiting for the remote fingerprint');
+  }
+
+  private finishConnect(): void {
+    const fp = this.remoteFingerprint;
+    const cert = this.socket.remoteCertificate;
+    if (!fp) return;
+    if (!cert) return this.fail(dtlsError('DTLS_NO_CERTIFICATE', 'peer sent no certificate'));
+    if (!fingerprintMatches(cert, fp)) {
+      return this.fail(dtlsError('DTLS_FINGERPRINT_MISMATCH', 'remote certificate does not match the fingerprint'));
+    }
+    if (this.role === 'client' && !this.checkServerKeyExchange(cert)) {
+      return this.fail(dtlsError('DTLS_BAD_SIGNATURE', 'ServerKeyExchange signature does not verify'));
+    }
+    this._srtpProfile = this.socket.srtp.srtpProfile;
+    this.clearHandshakeTimer();
+    this.setState('connected');
+    const pending = this.pendingData;
+    this.pendingData = [];
+    for (const buf of pending) {
+      if (this._state !== 'connected') break;
+      this.emit('data', buf);
+    }
+  }
+
+  private onAppData(buf: Buffer): void {
+    if (this._state === 'connected') {
+      this.emit('data', buf);
+    } else if (this.isHandshakeDone && this._state === 'connecting' && this.pendingData.length < maxPendingDatagrams) {
+      this.pendingData.push(buf);
+    } else {
+      this.droppedDatagrams++;
+    }
+  }
+
+  private onPeerClosed(): void {
+    if (this._state === 'closed' || this._state === 'failed') return;
+    this.log.debug('dtls: peer sent an alert, closing');
+    this.shutdown();
+    this.setState('closed');
+  }
+
+  private onWeriftError(err: Error): void {
+    if (this._state === 'connecting') this.fail(err instanceof Error ? err : new Error(String(err)));
+    else this.log.debug({ err }, 'dtls: error after handshake');
+  }
+
+  private fail(err: Error): void {
+    if (this._state === 'closed' || this._state === 'failed') return;
+    this.log.warn({ err: err.message }, 'dtls: failed');
+    this.shutdown();
+    this.setState('failed');
+    this.emit('error', err);
+  }
+
+  private shutdown(): void {
+    this.clearHandshakeTimer();
+    this.pendingData = [];
+    this.wire.closed = true;
+    // Make werift's pending flight retransmission loops stop at their next tick.
+    this.socket.dtls.flight = 1_000;
+  }
+
+  private clearHandshakeTimer(): void {
+    if (this.handshakeTimer !== undefined) this.clock.clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = undefined;
+  }
+
+  private setState(state: DtlsState): void {
+    if (this._state === state) return;
+    this._state = state;
+    this.emit('stateChange', state);
+  }
+
+  private sendAlert(level: number, description: number): void {
+    try {
+      const dtls = this.socket.dtls;
+      const [pkt] = createPlaintext(dtls)(
+        [{ type: contentTypeAlert, fragment: Buffer.from([level, description]) }],
+        ++dtls.recordSequenceNumber,
+      );
+      if (pkt) this.writeOut(this.socket.cipher.encryptPacket(pkt).serialize());
+    } catch (err) {
+      this.log.debug({ err }, 'dtls: could not send alert');
+    }
+  }
+
+  private captureServerAuth(assembled: AssembledHandshake[]): void {
+    for (const h of assembled) {
+      if (h.msg_type === handshakeTypeCertificate && !this.serverCertDer) {
+        // certificate_list<0..2^24-1> of ASN.1Cert<1..2^24-1>; we keep the first (end-entity) one.
+        const f = h.fragment;
+        if (f.length >= 6) {
+          const len = f.readUIntBE(3, 3);
+          if (6 + len <= f.length) this.serverCertDer = Buffer.from(f.subarray(6, 6 + len));
+        }
+      } else if (h.msg_type === handshakeTypeServerKeyExchange && !this.serverKeyExchange) {
+        this.serverKeyExchange = Buffer.from(h.fragment);
+      }
+    }
+  }
+
+  private checkServerKeyExchange(certDer: Buffer): boolean {
+    const body = this.serverKeyExchange;
+    if (!body || !this.serverCertDer || !this.serverCertDer.equals(certDer)) return false;
+    const clientRandom = this.socket.cipher.localRandom.serialize();
+    const serverRandom = this.socket.cipher.remoteRandom.serialize();
+    return verifyServerKeyExchange({ body, certDer, clientRandom, serverRandom });
+  }
+}
+
+export function dtlsError(code: string, message: string): Error & { code: string } {
+  return Object.assign(new Error(message), { code });
+}
