@@ -1,0 +1,128 @@
+// JSEP answer (RFC 8829 5.3) to a remote offer: per m-line codec/extension intersection keeping the
+// offerer's payload types and extension ids, rid/simulcast (RFC 8853) in reverse, our ICE/DTLS params.
+import { randomBytes } from 'node:crypto';
+import { codecsMatch, intersectFeedback } from './codec-match.js';
+import type { CodecCapability, LocalCapabilities, LocalTransportParams, OutgoingTrackDesc } from './capabilities.js';
+import type { CodecParams, Direction, MediaSection, SessionDescriptionModel } from './sdp-model.js';
+
+export const dataChannelDefaults = { sctpPort: 5000, maxMessageSize: 262144 } as const;
+
+export interface CreateAnswerOptions {
+  transport: LocalTransportParams;
+  capabilities: LocalCapabilities;
+  setup: 'active' | 'passive';
+  /** per offered mid: what we send on it, if anything (for answering recvonly m-lines; may be undefined) */
+  senders?: Map<string, OutgoingTrackDesc>;
+  sessionId?: string;
+  sessionVersion?: number;
+}
+
+/** A random 62-bit decimal session id (RFC 8829 5.2.1 recommends < 2^63). */
+export function newSessionId(): string {
+  return (randomBytes(8).readBigUInt64BE() >> 2n).toString();
+}
+
+/** The direction seen from the other side (RFC 3264 6.1). */
+export function reverseDirection(d: Direction): Direction {
+  return d === 'sendonly' ? 'recvonly' : d === 'recvonly' ? 'sendonly' : d;
+}
+
+export function createAnswer(offer: SessionDescriptionModel, opts: CreateAnswerOptions): SessionDescriptionModel {
+  const media = offer.media.map((m) => answerMedia(m, opts));
+  const offeredBundle = new Set(offer.bundle);
+  return {
+    sessionId: opts.sessionId ?? newSessionId(),
+    sessionVersion: opts.sessionVersion ?? 2,
+    iceLite: opts.transport.iceLite,
+    bundle: media.filter((m) => m.port !== 0 && offeredBundle.has(m.mid)).map((m) => m.mid),
+    msidSemantic: 'WMS *',
+    media,
+  };
+}
+
+function rejected(m: MediaSection): MediaSection {
+  const first = m.codecs[0];
+  const section: MediaSection = {
+    mid: m.mid, kind: m.kind, port: 0, direction: 'inactive',
+    codecs: first ? [{ ...first, rtcpFeedback: [] }] : [],
+    headerExtensions: [], ssrcs: [], rids: [], candidates: [], rtcpMux: m.rtcpMux, rtcpRsize: false,
+  };
+  if (first) delete section.codecs[0]?.rtxPayloadType;
+  return section;
+}
+
+function withTransport(section: MediaSection, opts: CreateAnswerOptions): MediaSection {
+  section.iceUfrag = opts.transport.iceUfrag;
+  section.icePwd = opts.transport.icePwd;
+  section.fingerprint = { ...opts.transport.fingerprint };
+  section.setup = opts.setup;
+  section.candidates = [...opts.transport.candidates];
+  if (opts.transport.iceLite) section.endOfCandidates = true;
+  return section;
+}
+
+function answerMedia(m: MediaSection, opts: CreateAnswerOptions): MediaSection {
+  if (m.port === 0) return rejected(m);
+  if (m.kind === 'application') {
+    return withTransport({
+      mid: m.mid, kind: 'application', port: 9, direction: 'sendrecv', codecs: [], headerExtensions: [],
+      ssrcs: [], rids: [], candidates: [], rtcpMux: false, rtcpRsize: false,
+      sctpPort: dataChannelDefaults.sctpPort, maxMessageSize: dataChannelDefaults.maxMessageSize,
+    }, opts);
+  }
+  const caps = m.kind === 'audio' ? opts.capabilities.audio : opts.capabilities.video;
+  const sender = opts.senders?.get(m.mid);
+  let codecs = answerCodecs(m.codecs, caps);
+  if (codecs.length === 0) return rejected(m);
+  if (sender) {
+    // Put the codec we will send first: it is the one the remote should expect (RFC 8829 5.3.1).
+    const idx = codecs.findIndex((c) => codecsMatch(c, sender.codec));
+    if (idx > 0) codecs = [codecs[idx] as CodecParams, ...codecs.filter((_, i) => i !== idx)];
+  }
+  const supportedUris = new Set(m.kind === 'audio' ? opts.capabilities.headerExtensions.audio : opts.capabilities.headerExtensions.video);
+  const willSend = sender !== undefined && (m.direction === 'recvonly' || m.direction === 'sendrecv');
+  const willReceive = m.direction === 'sendonly' || m.direction === 'sendrecv';
+  const direction: Direction = willSend && willReceive ? 'sendrecv' : willSend ? 'sendonly' : willReceive ? 'recvonly' : 'inactive';
+  const section: MediaSection = {
+    mid: m.mid, kind: m.kind, port: 9, direction, codecs,
+    headerExtensions: m.headerExtensions.filter((e) => supportedUris.has(e.uri)).map((e) => ({ ...e })),
+    ssrcs: [], rids: [], candidates: [], rtcpMux: true, rtcpRsize: m.rtcpRsize,
+  };
+  if (willReceive && m.simulcast?.direction === 'send') {
+    const offeredRids = m.rids.filter((r) => r.direction === 'send');
+    section.rids = offeredRids.map((r) => ({ id: r.id, direction: 'recv' as const }));
+    section.simulcast = { direction: 'recv', rids: [...m.simulcast.rids] };
+  }
+  if (willSend && sender) {
+    const msid = `${sender.streamId} ${sender.trackId}`;
+    section.msid = { streamId: sender.streamId, trackId: sender.trackId };
+    const sendCodec = codecs[0];
+    const rtxSsrc = sendCodec?.rtxPayloadType !== undefined ? sender.rtxSsrc : undefined;
+    section.ssrcs = [rtxSsrc !== undefined ? { ssrc: sender.ssrc, rtxSsrc, cname: sender.cname, msid } : { ssrc: sender.ssrc, cname: sender.cname, msid }];
+  }
+  return withTransport(section, opts);
+}
+
+/** Offered codecs we support, in offer order, with the offerer's payload types. */
+function answerCodecs(offered: readonly CodecParams[], caps: readonly CodecCapability[]): CodecParams[] {
+  const out: CodecParams[] = [];
+  for (const o of offered) {
+    const cap = caps.find((c) => codecsMatch(o, c));
+    if (!cap) continue;
+    const codec: CodecParams = {
+      payloadType: o.payloadType,
+      mimeType: o.mimeType,
+      clockRate: o.clockRate,
+      rtcpFeedback: intersectFeedback(o.rtcpFeedback, cap.rtcpFeedback),
+    };
+    if (o.channels !== undefined) codec.channels = o.channels;
+    // H264/VP9/AV1: echo the offered parameters (profile and level must match what we accepted);
+    // other codecs: our own parameters tell the remote sender how to send (e.g. opus useinbandfec).
+    const isProfiled = /^video\/(h264|vp9|av1)$/i.test(o.mimeType);
+    const fmtp = isProfiled ? o.fmtp : cap.fmtp ?? o.fmtp;
+    if (fmtp !== undefined) codec.fmtp = fmtp;
+    if (cap.withRtx && o.rtxPayloadType !== undefined) codec.rtxPayloadType = o.rtxPayloadType;
+    out.push(codec);
+  }
+  return out;
+}

@@ -1,0 +1,126 @@
+// JSEP offer (RFC 8829 5.2): one m-line per transceiver plus an optional data section. Renegotiation
+// keeps every earlier m-line in place and in order; m-lines without a transceiver become inactive.
+import { codecsMatch } from './codec-match.js';
+import { headerExtensionIds, offerCodecs, type LocalCapabilities, type LocalTransportParams, type OfferTransceiver } from './capabilities.js';
+import { dataChannelDefaults, newSessionId } from './create-answer.js';
+import type { CodecParams, MediaSection, SessionDescriptionModel } from './sdp-model.js';
+
+export interface CreateOfferOptions {
+  transport: LocalTransportParams;
+  capabilities: LocalCapabilities;
+  transceivers: OfferTransceiver[];
+  dataChannel: boolean;
+  /** mid of the application section (default: the previous one, else the first free number) */
+  dataMid?: string;
+  /** our previous local offer on this connection */
+  previous?: SessionDescriptionModel;
+  sessionId?: string;
+  sessionVersion?: number;
+}
+
+export function createOffer(opts: CreateOfferOptions): SessionDescriptionModel {
+  const extIds = headerExtensionIds(opts.capabilities);
+  const byMid = new Map(opts.transceivers.map((t) => [t.mid, t]));
+  const media: MediaSection[] = [];
+  const placed = new Set<string>();
+  let hasData = false;
+  for (const prev of opts.previous?.media ?? []) {
+    placed.add(prev.mid);
+    if (prev.kind === 'application') {
+      hasData = prev.port !== 0 && opts.dataChannel;
+      media.push(hasData ? dataSection(prev.mid, opts) : { ...retired(prev), port: 0 });
+      continue;
+    }
+    const t = byMid.get(prev.mid);
+    if (t && t.kind === prev.kind && prev.port !== 0) media.push(transceiverSection(t, opts, extIds));
+    else media.push(retired(prev));
+  }
+  for (const t of opts.transceivers) {
+    if (placed.has(t.mid)) continue;
+    placed.add(t.mid);
+    media.push(transceiverSection(t, opts, extIds));
+  }
+  if (opts.dataChannel && !hasData) {
+    let mid = opts.dataMid;
+    if (mid === undefined || placed.has(mid)) {
+      let n = media.length;
+      while (placed.has(String(n))) n++;
+      mid = String(n);
+    }
+    media.push(dataSection(mid, opts));
+  }
+  return {
+    sessionId: opts.sessionId ?? opts.previous?.sessionId ?? newSessionId(),
+    sessionVersion: opts.sessionVersion ?? (opts.previous ? opts.previous.sessionVersion + 1 : 2),
+    iceLite: opts.transport.iceLite,
+    bundle: media.filter((m) => m.port !== 0).map((m) => m.mid),
+    msidSemantic: 'WMS *',
+    media,
+  };
+}
+
+function withTransport(section: MediaSection, opts: CreateOfferOptions): MediaSection {
+  section.iceUfrag = opts.transport.iceUfrag;
+  section.icePwd = opts.transport.icePwd;
+  section.fingerprint = { ...opts.transport.fingerprint };
+  section.setup = 'actpass';
+  section.candidates = [...opts.transport.candidates];
+  if (opts.transport.iceLite) section.endOfCandidates = true;
+  return section;
+}
+
+/** An earlier m-line whose transceiver is gone: same mid, codecs and port, inactive, no msid/ssrcs. */
+function retired(prev: MediaSection): MediaSection {
+  const section: MediaSection = {
+    ...prev,
+    direction: 'inactive',
+    codecs: prev.codecs.map((c) => ({ ...c, rtcpFeedback: c.rtcpFeedback.map((f) => ({ ...f })) })),
+    headerExtensions: prev.headerExtensions.map((e) => ({ ...e })),
+    ssrcs: [],
+    rids: [],
+    candidates: [...prev.candidates],
+  };
+  delete section.msid;
+  delete section.simulcast;
+  return section;
+}
+
+function dataSection(mid: string, opts: CreateOfferOptions): MediaSection {
+  return withTransport({
+    mid, kind: 'application', port: 9, direction: 'sendrecv', codecs: [], headerExtensions: [], ssrcs: [], rids: [],
+    candidates: [], rtcpMux: false, rtcpRsize: false,
+    sctpPort: dataChannelDefaults.sctpPort, maxMessageSize: dataChannelDefaults.maxMessageSize,
+  }, opts);
+}
+
+function transceiverSection(t: OfferTransceiver, opts: CreateOfferOptions, extIds: Map<string, number>): MediaSection {
+  const all = offerCodecs(t.kind === 'audio' ? opts.capabilities.audio : opts.capabilities.video);
+  const sender = t.sender;
+  let codecs: CodecParams[];
+  if (sender) {
+    // A sending m-line offers exactly the codec it sends (plus its RTX when we have an RTX ssrc).
+    const match = all.find((c) => codecsMatch(c.capability, sender.codec)) ?? offerCodecs([sender.codec])[0];
+    const codec = { ...(match?.codec as CodecParams) };
+    if (sender.rtxSsrc === undefined || !sender.codec.withRtx) delete codec.rtxPayloadType;
+    codecs = [codec];
+  } else {
+    codecs = all.map((c) => c.codec);
+  }
+  const uris = t.kind === 'audio' ? opts.capabilities.headerExtensions.audio : opts.capabilities.headerExtensions.video;
+  const headerExtensions = uris.flatMap((uri) => {
+    const id = extIds.get(uri);
+    return id === undefined ? [] : [{ id, uri }];
+  });
+  const section: MediaSection = {
+    mid: t.mid, kind: t.kind, port: 9, direction: t.direction, codecs, headerExtensions,
+    ssrcs: [], rids: [], candidates: [], rtcpMux: true, rtcpRsize: true,
+  };
+  const isSending = sender !== undefined && (t.direction === 'sendonly' || t.direction === 'sendrecv');
+  if (isSending) {
+    const msid = `${sender.streamId} ${sender.trackId}`;
+    section.msid = { streamId: sender.streamId, trackId: sender.trackId };
+    const rtxSsrc = codecs[0]?.rtxPayloadType !== undefined ? sender.rtxSsrc : undefined;
+    section.ssrcs = [rtxSsrc !== undefined ? { ssrc: sender.ssrc, rtxSsrc, cname: sender.cname, msid } : { ssrc: sender.ssrc, cname: sender.cname, msid }];
+  }
+  return withTransport(section, opts);
+}
