@@ -1,0 +1,175 @@
+// One livekit-client participant in a Chromium page, driven from the test through page.evaluate calls to
+// window.atrium (e2e/fixtures/participant-page.js). Calls are plain strings, so nothing is transpiled into the page.
+import type { Page } from 'playwright-core';
+import { waitFor } from './wait-for.js';
+
+/** An event recorded by the page (window.__events). Fields depend on `type`. */
+export interface PageEvent {
+  type: string;
+  atMs: number;
+  participant?: string;
+  isLocal?: boolean;
+  trackSid?: string;
+  /** livekit-client Track.Source: 'camera' | 'microphone' | 'screen_share' | 'screen_share_audio' | 'unknown'. */
+  source?: string;
+  /** 'audio' | 'video'. */
+  kind?: string;
+  /** dataReceived: 'reliable' | 'lossy'. Also the text payload and topic. */
+  text?: string;
+  topic?: string;
+  reason?: unknown;
+  state?: string;
+  [key: string]: unknown;
+}
+
+export interface RemoteTrackStats {
+  participant: string;
+  trackSid: string;
+  source: string;
+  kind: string;
+  muted: boolean;
+  subscribed: boolean;
+  framesDecoded: number;
+  frameWidth: number;
+  frameHeight: number;
+  packetsReceived: number;
+  bytesReceived: number;
+  codec: string | undefined;
+}
+
+export interface LocalPublicationInfo {
+  trackSid: string;
+  source: string;
+  kind: string;
+  muted: boolean;
+}
+
+export interface ConnectResult {
+  identity: string;
+  participantSid: string;
+  roomName: string;
+  serverVersion: string | undefined;
+}
+
+export interface PageWaitOptions {
+  label: string;
+  timeoutMs: number;
+}
+
+export class BrowserParticipant {
+  readonly label: string;
+  readonly page: Page;
+
+  constructor(label: string, page: Page) {
+    this.label = label;
+    this.page = page;
+  }
+
+  /** Calls window.atrium[method](...args) in the page (or reads it when it is not a function). */
+  async call<T = unknown>(method: string, ...args: unknown[]): Promise<T> {
+    const expression =
+      `(async () => { const api = window.atrium; if (!api) throw new Error('page helper missing');` +
+      ` const member = api[${JSON.stringify(method)}];` +
+      ` return typeof member === 'function' ? await member.apply(api, ${JSON.stringify(args)}) : member; })()`;
+    try {
+      return (await this.page.evaluate(expression)) as T;
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new Error(`[${this.label}] atrium.${method} failed: ${message}`);
+    }
+  }
+
+  connect(url: string, token: string, roomOptions: Record<string, unknown> = {}): Promise<ConnectResult> {
+    return this.call<ConnectResult>('connect', url, token, roomOptions);
+  }
+
+  enableCameraAndMicrophone(): Promise<LocalPublicationInfo[]> {
+    return this.call('enableCameraAndMicrophone');
+  }
+
+  setCameraEnabled(enabled: boolean): Promise<LocalPublicationInfo[]> {
+    return this.call('setCameraEnabled', enabled);
+  }
+
+  setMicrophoneEnabled(enabled: boolean): Promise<LocalPublicationInfo[]> {
+    return this.call('setMicrophoneEnabled', enabled);
+  }
+
+  setScreenShareEnabled(enabled: boolean): Promise<LocalPublicationInfo[]> {
+    return this.call('setScreenShareEnabled', enabled);
+  }
+
+  publishData(text: string, options: { reliable: boolean; topic?: string }): Promise<void> {
+    return this.call('publishData', text, options.reliable, options.topic);
+  }
+
+  localPublications(): Promise<LocalPublicationInfo[]> {
+    return this.call('localPublications');
+  }
+
+  remoteTrackStats(): Promise<RemoteTrackStats[]> {
+    return this.call('remoteTrackStats');
+  }
+
+  connectionState(): Promise<string> {
+    return this.call('connectionState');
+  }
+
+  events(): Promise<PageEvent[]> {
+    return this.call('events');
+  }
+
+  disconnect(): Promise<void> {
+    return this.call('disconnect');
+  }
+
+  /** Waits until an event matching `match` has been recorded (also one recorded before the call). */
+  async waitForEvent(match: (event: PageEvent) => boolean, options: PageWaitOptions): Promise<PageEvent> {
+    return waitFor(async () => (await this.events()).find(match), {
+      label: `[${this.label}] ${options.label}`,
+      timeoutMs: options.timeoutMs,
+      describe: async () => `events so far: ${summarizeEvents(await this.events().catch(() => []))}`,
+    });
+  }
+
+  /** Waits until the stats row picked by `pick` satisfies `ok`; the error shows the last rows seen. */
+  async waitForStats(
+    pick: (rows: RemoteTrackStats[]) => RemoteTrackStats | undefined,
+    ok: (row: RemoteTrackStats) => boolean,
+    options: PageWaitOptions,
+  ): Promise<RemoteTrackStats> {
+    let lastRows: RemoteTrackStats[] = [];
+    return waitFor(
+      async () => {
+        lastRows = await this.remoteTrackStats();
+        const row = pick(lastRows);
+        return row && ok(row) ? row : undefined;
+      },
+      {
+        label: `[${this.label}] ${options.label}`,
+        timeoutMs: options.timeoutMs,
+        intervalMs: 250,
+        describe: () => `last remote track stats: ${JSON.stringify(lastRows)}`,
+      },
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.page.close().catch(() => undefined);
+  }
+}
+
+/** A compact one-line view of page events for error messages. */
+export function summarizeEvents(events: PageEvent[]): string {
+  return events
+    .map((e) => {
+      const parts = [e.type];
+      if (e.participant !== undefined) parts.push(e.participant);
+      if (e.source !== undefined) parts.push(e.source);
+      if (e.kind !== undefined) parts.push(String(e.kind));
+      if (e.state !== undefined) parts.push(e.state);
+      if (e.text !== undefined) parts.push(JSON.stringify(e.text));
+      return parts.join(':');
+    })
+    .join(', ');
+}

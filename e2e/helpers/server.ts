@@ -1,0 +1,77 @@
+// Starts and stops an in-process Atrium server for one e2e test file, and mints access tokens for it
+// with livekit-server-sdk's AccessToken (the outside oracle, not our own token code).
+import { AccessToken, type VideoGrant } from 'livekit-server-sdk';
+import { createServer } from '@atrium/server/create-server.js';
+import { devConfig } from '@atrium/server/config/index.js';
+
+/** The keys `devConfig` accepts (LiveKit's `--dev` pair). */
+export const DEV_API_KEY = 'devkey';
+export const DEV_API_SECRET = 'secret';
+
+export interface TokenOptions {
+  identity: string;
+  room: string;
+  name?: string;
+  metadata?: string;
+  /** Grants merged over the defaults: roomJoin, canPublish, canSubscribe, canPublishData all true. */
+  grants?: Partial<VideoGrant>;
+  /** Token lifetime, e.g. '10m' or seconds; defaults to '10m'. */
+  ttl?: string | number;
+  apiKey?: string;
+  apiSecret?: string;
+}
+
+/** An access token signed by livekit-server-sdk. */
+export async function createAccessToken(options: TokenOptions): Promise<string> {
+  const token = new AccessToken(options.apiKey ?? DEV_API_KEY, options.apiSecret ?? DEV_API_SECRET, {
+    identity: options.identity,
+    ttl: options.ttl ?? '10m',
+    ...(options.name !== undefined ? { name: options.name } : {}),
+    ...(options.metadata !== undefined ? { metadata: options.metadata } : {}),
+  });
+  token.addGrant({
+    roomJoin: true,
+    room: options.room,
+    canPublish: true,
+    canSubscribe: true,
+    canPublishData: true,
+    ...options.grants,
+  });
+  return token.toJwt();
+}
+
+export interface AtriumUnderTest {
+  /** ws://127.0.0.1:<httpPort>, what clients are given as the server URL. */
+  url: string;
+  /** http://127.0.0.1:<httpPort>, for the Twirp API and plain HTTP checks. */
+  httpUrl: string;
+  httpPort: number;
+  udpPort: number;
+  /** A token for this server (dev keys). */
+  token(options: TokenOptions): Promise<string>;
+  /** Stops the server; safe to call more than once. */
+  close(): Promise<void>;
+}
+
+export interface StartAtriumOptions {
+  /** Passed through to `createServer` as its second argument (test seams). */
+  overrides?: Parameters<typeof createServer>[1];
+}
+
+/** Starts Atrium in this process on free loopback ports (HTTP/WS port 0, UDP port 0) with the dev config. */
+export async function startAtrium(options: StartAtriumOptions = {}): Promise<AtriumUnderTest> {
+  const config = devConfig({ port: 0, rtc: { udpPort: 0 } });
+  const server = await createServer(config, options.overrides);
+  let closing: Promise<void> | undefined;
+  return {
+    url: server.url,
+    httpUrl: `http://127.0.0.1:${server.httpPort}`,
+    httpPort: server.httpPort,
+    udpPort: server.udpPort,
+    token: (tokenOptions) => createAccessToken(tokenOptions),
+    close: () => {
+      closing ??= Promise.resolve(server.close()).then(() => undefined);
+      return closing;
+    },
+  };
+}
