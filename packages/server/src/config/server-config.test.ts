@@ -1,0 +1,25 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { devConfig } from './server-config.js';
+
+test('dev defaults', () => {
+  const c = devConfig();
+  assert.deepEqual(c, {
+    keys: { devkey: 'secret' },
+    port: 7880,
+    bindAddresses: ['127.0.0.1'],
+    rtc: { udpPort: 7882, nodeIp: '127.0.0.1' },
+    logging: { level: 'info' },
+    development: true,
+    room: { emptyTimeoutSec: 300, departureTimeoutSec: 20 },
+  });
+});
+
+test('overrides merge per section; nodeIp follows the first bind address', () => {
+  const c = devConfig({ port: 0, rtc: { udpPort: 0 }, bindAddresses: ['10.0.0.2', '127.0.0.1'], room: { departureTimeoutSec: 1 } });
+  assert.equal(c.port, 0);
+  assert.equal(c.rtc.udpPort, 0);
+  assert.equal(c.rtc.nodeIp, '10.0.0.2');
+  assert.equal(c.room.emptyTimeoutSec, 300);
+  assert.equal(c.room.departureTimeoutSec, 1);
+});

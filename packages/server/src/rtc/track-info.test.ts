@@ -1,0 +1,49 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AddTrackRequest, SimulcastCodec, TrackSource, TrackType, VideoLayer, VideoQuality } from '@livekit/protocol';
+import { trackInfoFromAddTrack, mimeTypeFromCodecName } from './track-info.js';
+
+test('camera track with simulcast layers', () => {
+  const layers = [
+    new VideoLayer({ quality: VideoQuality.HIGH, width: 1280, height: 720, bitrate: 1_700_000 }),
+    new VideoLayer({ quality: VideoQuality.LOW, width: 320, height: 180, bitrate: 120_000 }),
+    new VideoLayer({ quality: VideoQuality.MEDIUM, width: 640, height: 360, bitrate: 400_000 }),
+  ];
+  const req = new AddTrackRequest({
+    cid: 'cam-1', name: 'camera', type: TrackType.VIDEO, source: TrackSource.CAMERA, width: 1280, height: 720, layers,
+    simulcastCodecs: [new SimulcastCodec({ codec: 'vp8', cid: 'cam-1', layers })],
+  });
+  const info = trackInfoFromAddTrack(req, 'TR_VCabc');
+  assert.equal(info.sid, 'TR_VCabc');
+  assert.equal(info.type, TrackType.VIDEO);
+  assert.equal(info.source, TrackSource.CAMERA);
+  assert.equal(info.name, 'camera');
+  assert.equal(info.width, 1280);
+  assert.equal(info.mimeType, 'video/VP8');
+  assert.equal(info.codecs[0]?.mimeType, 'video/VP8');
+  assert.equal(info.codecs[0]?.cid, 'cam-1');
+  assert.deepEqual(info.codecs[0]?.layers.map((l) => l.quality), [0, 1, 2]);
+  assert.deepEqual(info.layers.map((l) => l.width), [320, 640, 1280]);
+  assert.equal(info.simulcast, true);
+  assert.equal(info.stream, 'camera');
+  layers[0]!.width = 1; // copied, not shared
+  assert.equal(info.layers[2]!.width, 1280);
+});
+
+test('unsupported primary codec falls back to the backup / default codec', () => {
+  const vp9 = new AddTrackRequest({ cid: 'c', type: TrackType.VIDEO, source: TrackSource.SCREEN_SHARE,
+    simulcastCodecs: [new SimulcastCodec({ codec: 'vp9', cid: 'c' }), new SimulcastCodec({ codec: 'h264', cid: '' })] });
+  const info = trackInfoFromAddTrack(vp9, 'TR_VS1');
+  assert.equal(info.codecs[0]?.mimeType, 'video/H264');
+  assert.equal(info.stream, 'screen');
+  assert.equal(info.simulcast, false);
+  const av1 = new AddTrackRequest({ cid: 'c', type: TrackType.VIDEO, simulcastCodecs: [new SimulcastCodec({ codec: 'av1', cid: 'c' })] });
+  assert.equal(trackInfoFromAddTrack(av1, 'TR_V1').mimeType, 'video/VP8');
+  const mic = new AddTrackRequest({ cid: 'm', type: TrackType.AUDIO, source: TrackSource.MICROPHONE, muted: true, stream: 'custom' });
+  const m = trackInfoFromAddTrack(mic, 'TR_AM1');
+  assert.equal(m.mimeType, 'audio/opus');
+  assert.equal(m.muted, true);
+  assert.equal(m.stream, 'custom');
+  assert.equal(mimeTypeFromCodecName('video/h264'), 'video/H264');
+  assert.equal(mimeTypeFromCodecName('foo'), undefined);
+});
