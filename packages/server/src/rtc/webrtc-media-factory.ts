@@ -1,0 +1,40 @@
+// The production MediaFactory: one UDP socket (ICE-lite) shared by every peer connection of the server,
+// one DTLS certificate for the process, and a WebRtcParticipantMedia per participant.
+import { UdpMux, systemClock, type Clock, type Logger } from '@atrium/webrtc';
+import { generateCertificate, type DtlsCertificate } from '@atrium/webrtc/dtls/certificate.js';
+import type { MediaFactory, ParticipantMedia } from './participant-media.js';
+import { WebRtcParticipantMedia } from './webrtc-participant-media.js';
+
+export interface WebRtcMediaFactory extends MediaFactory {
+  readonly udpPort: number;
+  readonly mux: UdpMux;
+}
+
+export async function createWebRtcMediaFactory(opts: {
+  udpPort: number;
+  bindAddress: string;
+  advertisedAddress: string;
+  logger: Logger;
+  clock?: Clock;
+}): Promise<WebRtcMediaFactory> {
+  const mux = await UdpMux.bind({ port: opts.udpPort, address: opts.bindAddress, logger: opts.logger.child({ component: 'udp' }) });
+  const certificate: DtlsCertificate = await generateCertificate({ commonName: 'atrium' });
+  const clock = opts.clock ?? systemClock;
+  const live = new Set<ParticipantMedia>();
+  return {
+    udpPort: mux.port,
+    mux,
+    createParticipantMedia({ participantSid, identity, logger }) {
+      const media = new WebRtcParticipantMedia({
+        mux, certificate, advertisedAddress: opts.advertisedAddress, clock, participantSid, identity, logger,
+        onClose: () => live.delete(media),
+      });
+      live.add(media);
+      return media;
+    },
+    async close() {
+      for (const m of [...live]) m.close();
+      await mux.close();
+    },
+  };
+}

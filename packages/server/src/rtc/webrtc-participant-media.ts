@@ -1,0 +1,331 @@
+// ParticipantMedia over our WebRTC stack (LiveKit signalling v0): a publisher PeerConnection answering the
+// client's offers, and a subscriber PeerConnection on which we offer one sendonly m-line per subscribed track
+// plus the `_reliable`/`_lossy`/`_data_track` data channels. Media is wired to the SFU receivers/down tracks.
+import {
+  PeerConnection, TypedEmitter, serializeRtcp, type Clock, type Logger, type UdpMux, type DataChannel,
+  type LocalSender, type RemoteStream,
+} from '@atrium/webrtc';
+import type { DtlsCertificate } from '@atrium/webrtc/dtls/certificate.js';
+import { Receiver } from '../sfu/receiver.js';
+import { DownTrack } from '../sfu/down-track.js';
+import type {
+  DataKind, MediaTrackSource, ParticipantMedia, ParticipantMediaEvents, SessionDescriptionMessage,
+  SignalTargetValue, TransportState,
+} from './participant-media.js';
+import { SignalTarget } from './participant-media.js';
+import { PublishedTrackSource, publisherCapabilities, subscriberCapabilities, subscriberCodecFor, extensionIdMap, ridRank } from './webrtc-track-source.js';
+
+interface Subscription {
+  trackSid: string;
+  source: PublishedTrackSource;
+  sender: LocalSender;
+  down: DownTrack | undefined;
+}
+
+interface PublishedInput {
+  source: PublishedTrackSource;
+  active: RemoteStream;
+  msidTrackId: string;
+}
+
+const RTCP_REPORT_INTERVAL_MS = 1000;
+const MAX_QUEUED_RELIABLE = 1024;
+
+export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents> implements ParticipantMedia {
+  private readonly opts: { mux: UdpMux; certificate: DtlsCertificate; advertisedAddress: string; clock: Clock;
+    participantSid: string; identity: string; logger: Logger; onClose: () => void };
+  private readonly logger: Logger;
+  private publisher: PeerConnection | undefined;
+  private subscriber: PeerConnection | undefined;
+  private readonly inputs = new Map<string, PublishedInput>();
+  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly channels = new Map<string, DataChannel>();
+  private readonly reliableQueue: Buffer[] = [];
+  private offerId = 0;
+  private awaitingAnswer = false;
+  private negotiationPending = false;
+  private reportTimer: unknown;
+  private isClosed = false;
+
+  constructor(opts: WebRtcParticipantMedia['opts']) {
+    super();
+    this.opts = opts;
+    this.logger = opts.logger;
+    this.onListenerError = (err, event) => this.logger.error({ err, event }, 'media event listener threw');
+    this.reportTimer = opts.clock.setInterval(() => this.sendReports(), RTCP_REPORT_INTERVAL_MS);
+  }
+
+  // ---- publisher PC -------------------------------------------------------------------------------
+
+  async handlePublisherOffer(sdp: string, id: number): Promise<SessionDescriptionMessage> {
+    const pc = this.publisher ?? this.createPublisher();
+    const answer = pc.handleOffer(sdp);
+    // m-lines that stopped sending end their published track.
+    for (const [mid, input] of [...this.inputs]) {
+      const m = pc.remoteMedia(mid);
+      if (!m || (m.direction !== 'sendonly' && m.direction !== 'sendrecv') || m.msid?.trackId !== input.msidTrackId) {
+        this.endInput(mid);
+      }
+    }
+    return { sdp: answer, id, midToTrackId: {} };
+  }
+
+  private createPublisher(): PeerConnection {
+    const pc = this.createPc('publisher');
+    this.publisher = pc;
+    pc.on('connectionStateChange', (s) => this.emitState(SignalTarget.PUBLISHER, s));
+    pc.on('remoteStream', (stream) => this.onRemoteStream(pc, stream));
+    pc.on('remoteStreamEnded', (stream) => {
+      const input = this.inputs.get(stream.mid);
+      if (input && input.active === stream) this.endInput(stream.mid);
+    });
+    pc.on('dataChannel', (ch) => this.attachIncomingChannel(ch));
+    return pc;
+  }
+
+  private onRemoteStream(pc: PeerConnection, stream: RemoteStream): void {
+    const existing = this.inputs.get(stream.mid);
+    if (existing) {
+      // Another simulcast layer of a track we already have: forward the best layer.
+      if (ridRank(stream.rid) > ridRank(existing.active.rid)) {
+        existing.active.onRtp = () => {};
+        existing.active.onRtcp = () => {};
+        existing.active = stream;
+        existing.source.switchInput(stream);
+      }
+      return;
+    }
+    const m = pc.remoteMedia(stream.mid);
+    if (!m?.msid || stream.kind === 'application') {
+      this.logger.warn({ mid: stream.mid }, 'media on an m-line without msid; dropped');
+      return;
+    }
+    const codec = stream.primaryCodec;
+    if (!codec) return;
+    const receiver = new Receiver({
+      trackSid: m.msid.trackId,
+      kind: stream.kind,
+      mimeType: codec.mimeType,
+      clockRate: codec.clockRate,
+      clock: this.opts.clock,
+      logger: this.logger.child({ mid: stream.mid }),
+      sendRtcp: (pkt: Buffer) => pc.sendRtcp(pkt),
+    });
+    const source = new PublishedTrackSource({ receiver, kind: stream.kind, codec, publisherExtensions: m.headerExtensions });
+    source.switchInput(stream);
+    this.inputs.set(stream.mid, { source, active: stream, msidTrackId: m.msid.trackId });
+    this.emit('trackPublished', {
+      msidTrackId: m.msid.trackId,
+      msidStreamId: m.msid.streamId,
+      mid: stream.mid,
+      kind: stream.kind,
+      mimeType: codec.mimeType,
+      rids: m.rids.map((r) => r.id),
+      source,
+    });
+  }
+
+  private endInput(mid: string): void {
+    const input = this.inputs.get(mid);
+    if (!input) return;
+    this.inputs.delete(mid);
+    input.source.close();
+    this.emit('trackEnded', { mid, msidTrackId: input.msidTrackId });
+  }
+
+  // ---- subscriber PC ------------------------------------------------------------------------------
+
+  startSubscriber(): void {
+    if (this.subscriber || this.isClosed) return;
+    const pc = this.createPc('subscriber');
+    this.subscriber = pc;
+    pc.on('connectionStateChange', (s) => this.emitState(SignalTarget.SUBSCRIBER, s));
+    for (const [label, opts] of [
+      ['_reliable', { ordered: true }],
+      ['_lossy', { ordered: false, maxRetransmits: 0 }],
+      ['_data_track', { ordered: false, maxRetransmits: 0 }],
+    ] as const) {
+      const ch = pc.createDataChannel(label, opts);
+      this.channels.set(label, ch);
+      if (label === '_reliable') ch.on('open', () => this.flushReliable());
+      this.attachIncomingChannel(ch);
+    }
+    this.negotiate();
+  }
+
+  handleSubscriberAnswer(sdp: string, id: number): void {
+    const pc = this.subscriber;
+    if (!pc || !this.awaitingAnswer) return;
+    if (id !== 0 && id !== this.offerId) {
+      this.logger.debug({ id, expected: this.offerId }, 'stale subscriber answer ignored');
+      return;
+    }
+    pc.handleAnswer(sdp);
+    this.awaitingAnswer = false;
+    for (const sub of this.subscriptions.values()) {
+      if (sub.down === undefined && !sub.sender.isStopped) this.startDownTrack(sub);
+    }
+    if (this.negotiationPending) {
+      this.negotiationPending = false;
+      this.negotiate();
+    }
+  }
+
+  subscribe(source: MediaTrackSource, opts: { publisherSid: string; trackSid: string }): void {
+    if (this.isClosed || this.subscriptions.has(opts.trackSid)) return;
+    if (!(source instanceof PublishedTrackSource)) throw new Error('subscribe: unknown media source');
+    if (!this.subscriber) this.startSubscriber();
+    const pc = this.subscriber!;
+    const sender = pc.addSender({
+      kind: source.kind,
+      streamId: `${opts.publisherSid}|${opts.trackSid}`,
+      trackId: opts.trackSid,
+      codec: subscriberCodecFor(source),
+    });
+    this.subscriptions.set(opts.trackSid, { trackSid: opts.trackSid, source, sender, down: undefined });
+    this.negotiate();
+  }
+
+  unsubscribe(trackSid: string): void {
+    const sub = this.subscriptions.get(trackSid);
+    if (!sub) return;
+    this.subscriptions.delete(trackSid);
+    if (sub.down) {
+      sub.source.receiver.removeDownTrack(sub.down);
+      sub.down.close();
+    }
+    this.subscriber?.removeSender(sub.sender);
+    if (!this.isClosed) this.negotiate();
+  }
+
+  private startDownTrack(sub: Subscription): void {
+    const { sender, source } = sub;
+    const down = new DownTrack({
+      id: `${this.opts.participantSid}:${sub.trackSid}`,
+      receiver: source.receiver,
+      ssrc: sender.ssrc,
+      payloadType: sender.payloadType,
+      extensionIdMap: extensionIdMap(source.publisherExtensions, sender),
+      clockRate: source.codec.clockRate,
+      send: (pkt: Buffer) => sender.sendRtp(pkt),
+      sendRtcp: (pkt: Buffer) => sender.sendRtcp(pkt),
+      clock: this.opts.clock,
+      logger: this.logger.child({ track: sub.trackSid }),
+    });
+    sender.onRtcp = (pkt) => down.handleRtcp([pkt]);
+    sub.down = down;
+    source.receiver.addDownTrack(down);
+  }
+
+  private negotiate(): void {
+    const pc = this.subscriber;
+    if (!pc || this.isClosed) return;
+    if (this.awaitingAnswer) {
+      this.negotiationPending = true;
+      return;
+    }
+    const sdp = pc.createOffer();
+    this.offerId++;
+    this.awaitingAnswer = true;
+    const midToTrackId: Record<string, string> = {};
+    for (const sub of this.subscriptions.values()) midToTrackId[sub.sender.mid] = sub.trackSid;
+    this.emit('subscriberOffer', { sdp, id: this.offerId, midToTrackId });
+  }
+
+  // ---- shared -------------------------------------------------------------------------------------
+
+  addRemoteCandidate(candidateInit: string, target: SignalTargetValue): void {
+    let candidate: string | undefined;
+    try {
+      const parsed = JSON.parse(candidateInit) as { candidate?: unknown };
+      if (typeof parsed.candidate === 'string') candidate = parsed.candidate;
+    } catch {
+      this.logger.debug({ candidateInit }, 'unparseable trickle candidate ignored');
+      return;
+    }
+    if (!candidate) return;
+    const pc = target === SignalTarget.PUBLISHER ? this.publisher : this.subscriber;
+    try {
+      pc?.addRemoteCandidate(candidate);
+    } catch (err) {
+      this.logger.debug({ err }, 'bad remote candidate ignored');
+    }
+  }
+
+  sendData(payload: Uint8Array, kind: DataKind): void {
+    const label = kind === 'reliable' ? '_reliable' : '_lossy';
+    const ch = this.channels.get(label);
+    const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    if (ch && ch.readyState === 'open') {
+      ch.send(buf);
+    } else if (kind === 'reliable' && this.reliableQueue.length < MAX_QUEUED_RELIABLE) {
+      this.reliableQueue.push(Buffer.from(buf));
+    }
+  }
+
+  private flushReliable(): void {
+    const ch = this.channels.get('_reliable');
+    if (!ch || ch.readyState !== 'open') return;
+    for (const buf of this.reliableQueue.splice(0)) ch.send(buf);
+  }
+
+  private attachIncomingChannel(ch: DataChannel): void {
+    const kind: DataKind | undefined = ch.label === '_reliable' ? 'reliable' : ch.label === '_lossy' ? 'lossy' : undefined;
+    if (!kind) return;
+    // Client-created publisher channels can also carry data towards us when there is no subscriber PC.
+    if (!this.channels.has(ch.label)) this.channels.set(ch.label, ch);
+    ch.on('message', (m) => {
+      if (typeof m === 'string') return; // DataPackets are binary protobuf
+      this.emit('data', { payload: m, kind });
+    });
+  }
+
+  private createPc(which: 'publisher' | 'subscriber'): PeerConnection {
+    return new PeerConnection({
+      role: 'server',
+      mux: this.opts.mux,
+      certificate: this.opts.certificate,
+      advertisedAddress: this.opts.advertisedAddress,
+      capabilities: which === 'publisher' ? publisherCapabilities : subscriberCapabilities,
+      clock: this.opts.clock,
+      logger: this.logger.child({ pc: which }),
+    });
+  }
+
+  private emitState(target: SignalTargetValue, state: TransportState): void {
+    this.emit('connectionState', { target, state });
+  }
+
+  private sendReports(): void {
+    const wallMs = this.opts.clock.wallMs();
+    for (const sub of this.subscriptions.values()) {
+      const sr = sub.down?.senderReport(wallMs);
+      if (sr) sub.sender.sendRtcp(serializeRtcp([sr]));
+    }
+    for (const input of this.inputs.values()) {
+      const rr = input.source.receiver.receiverReport();
+      if (rr) this.publisher?.sendRtcp(serializeRtcp([rr]));
+    }
+  }
+
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.opts.clock.clearInterval(this.reportTimer as never);
+    for (const sub of this.subscriptions.values()) {
+      if (sub.down) {
+        sub.source.receiver.removeDownTrack(sub.down);
+        sub.down.close();
+      }
+    }
+    this.subscriptions.clear();
+    for (const mid of [...this.inputs.keys()]) this.endInput(mid);
+    this.publisher?.close();
+    this.subscriber?.close();
+    this.channels.clear();
+    this.reliableQueue.length = 0;
+    this.opts.onClose();
+    this.emitState(SignalTarget.PUBLISHER, 'closed');
+    this.removeAllListeners();
+  }
+}

@@ -1,0 +1,107 @@
+// A published track as a MediaTrackSource: the SFU receiver plus what subscribers need to know of the
+// publisher's negotiation (codec, header-extension ids). Also the codec/extension policy of both PCs.
+import {
+  defaultCapabilities, HeaderExtensionUri, type CodecCapability, type CodecParams, type HeaderExtension,
+  type LocalCapabilities, type LocalSender, type RemoteStream,
+} from '@atrium/webrtc';
+import type { Receiver } from '../sfu/receiver.js';
+import type { MediaKind, MediaTrackSource } from './participant-media.js';
+
+/** What we accept from publishers: the extensions we read (mid/rid for demux, audio level) and pass on. */
+export const publisherCapabilities: LocalCapabilities = {
+  audio: defaultCapabilities.audio,
+  video: defaultCapabilities.video,
+  headerExtensions: {
+    audio: [HeaderExtensionUri.sdesMid, HeaderExtensionUri.audioLevel],
+    video: [
+      HeaderExtensionUri.sdesMid, HeaderExtensionUri.rtpStreamId, HeaderExtensionUri.repairedRtpStreamId,
+      HeaderExtensionUri.videoOrientation,
+    ],
+  },
+};
+
+/** What we offer subscribers: SSRC-signalled m-lines, so no MID/RID; only extensions we forward as-is. */
+export const subscriberCapabilities: LocalCapabilities = {
+  audio: defaultCapabilities.audio,
+  video: defaultCapabilities.video,
+  headerExtensions: {
+    audio: [HeaderExtensionUri.audioLevel],
+    video: [HeaderExtensionUri.videoOrientation],
+  },
+};
+
+/** Extensions that are meaningful only on the publisher's transport and are never forwarded. */
+const transportOnly = new Set<string>([
+  HeaderExtensionUri.sdesMid, HeaderExtensionUri.rtpStreamId, HeaderExtensionUri.repairedRtpStreamId,
+  HeaderExtensionUri.transportCc, HeaderExtensionUri.absSendTime,
+]);
+
+export function ridRank(rid: string | undefined): number {
+  if (rid === undefined) return 0;
+  if (rid === 'q') return 1;
+  if (rid === 'h') return 2;
+  return 3; // 'f' and anything else is the top layer (livekit-client's mapping)
+}
+
+export class PublishedTrackSource implements MediaTrackSource {
+  readonly kind: MediaKind;
+  readonly codec: CodecParams;
+  readonly receiver: Receiver;
+  readonly publisherExtensions: readonly HeaderExtension[];
+  isMuted = false;
+
+  constructor(opts: { receiver: Receiver; kind: MediaKind; codec: CodecParams; publisherExtensions: HeaderExtension[] }) {
+    this.receiver = opts.receiver;
+    this.kind = opts.kind;
+    this.codec = opts.codec;
+    this.publisherExtensions = opts.publisherExtensions;
+  }
+
+  get mimeType(): string {
+    return this.codec.mimeType;
+  }
+
+  /** Feeds the receiver from this incoming stream (a simulcast layer switch asks for a keyframe). */
+  switchInput(stream: RemoteStream): void {
+    const receiver = this.receiver;
+    stream.onRtp = (buf, h) => receiver.writeRtp(buf, h);
+    stream.onRtcp = (pkt) => receiver.handleRtcp(pkt);
+    receiver.requestKeyframe();
+  }
+
+  setMuted(muted: boolean): void {
+    this.isMuted = muted;
+  }
+
+  close(): void {
+    this.receiver.close();
+  }
+}
+
+/** The codec we offer a subscriber for a source: its mime type and parameters, our payload type. */
+export function subscriberCodecFor(source: PublishedTrackSource): CodecCapability {
+  const list = source.kind === 'audio' ? subscriberCapabilities.audio : subscriberCapabilities.video;
+  const mime = source.codec.mimeType.toLowerCase();
+  const base = list.find((c) => c.mimeType.toLowerCase() === mime);
+  const cap: CodecCapability = {
+    mimeType: base?.mimeType ?? source.codec.mimeType,
+    clockRate: source.codec.clockRate,
+    rtcpFeedback: base?.rtcpFeedback ?? source.codec.rtcpFeedback,
+    preferredPayloadType: base?.preferredPayloadType ?? source.codec.payloadType,
+    withRtx: false,
+  };
+  if (source.codec.channels !== undefined) cap.channels = source.codec.channels;
+  const fmtp = source.codec.fmtp ?? base?.fmtp;
+  if (fmtp !== undefined) cap.fmtp = fmtp;
+  return cap;
+}
+
+/** idMap[publisherId] = subscriberId (0 = drop) for the down track's header-extension rewriting. */
+export function extensionIdMap(publisher: readonly HeaderExtension[], sender: LocalSender): Uint8Array {
+  const map = new Uint8Array(256);
+  for (const e of publisher) {
+    if (e.id <= 0 || e.id > 255 || transportOnly.has(e.uri)) continue;
+    map[e.id] = sender.extensionId(e.uri);
+  }
+  return map;
+}

@@ -1,0 +1,117 @@
+// Our server role (ICE-lite, DTLS server) against our client role (ICE controlling, DTLS client) over real
+// loopback UDP: connection, RTP both ways through SRTP, and data channels.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { UdpMux } from '../udp-mux.js';
+import { generateCertificate } from '../dtls/certificate.js';
+import { serializeRtpPacket } from '../rtp/index.js';
+import { defaultCapabilities } from '../sdp/index.js';
+import { PeerConnection } from './peer-connection.js';
+import type { RemoteStream } from './remote-stream.js';
+
+async function waitFor(cond: () => boolean, label: string, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${label}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const opus = defaultCapabilities.audio.find((c) => c.mimeType.toLowerCase() === 'audio/opus')!;
+const vp8 = defaultCapabilities.video.find((c) => c.mimeType.toLowerCase() === 'video/vp8')!;
+
+const muxes: UdpMux[] = [];
+const pcs: PeerConnection[] = [];
+after(async () => {
+  for (const pc of pcs) pc.close();
+  for (const m of muxes) await m.close();
+});
+
+async function pair(): Promise<{ server: PeerConnection; client: PeerConnection }> {
+  const serverMux = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
+  const clientMux = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
+  muxes.push(serverMux, clientMux);
+  const server = new PeerConnection({ role: 'server', mux: serverMux, certificate: await generateCertificate(), advertisedAddress: '127.0.0.1' });
+  const client = new PeerConnection({ role: 'client', mux: clientMux, certificate: await generateCertificate(), advertisedAddress: '127.0.0.1' });
+  pcs.push(server, client);
+  return { server, client };
+}
+
+test('client offers media and data, server answers: RTP and messages flow through SRTP and SCTP', async () => {
+  const { server, client } = await pair();
+  const audio = client.addSender({ kind: 'audio', streamId: 's1', trackId: 'cid-audio', codec: opus });
+  const video = client.addSender({ kind: 'video', streamId: 's1', trackId: 'cid-video', codec: vp8 });
+  const clientChannel = client.createDataChannel('_reliable', { ordered: true });
+
+  const streams: RemoteStream[] = [];
+  const received = new Map<string, Buffer[]>();
+  server.on('remoteStream', (s) => {
+    streams.push(s);
+    received.set(s.mid, []);
+    s.onRtp = (buf, h) => received.get(s.mid)!.push(Buffer.from(buf.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength)));
+  });
+  const serverMessages: string[] = [];
+  server.on('dataChannel', (ch) => {
+    ch.on('message', (m) => {
+      serverMessages.push(m.toString());
+      ch.send(`echo:${m.toString()}`);
+    });
+  });
+
+  const answer = server.handleOffer(client.createOffer());
+  assert.match(answer, /a=ice-lite/);
+  assert.match(answer, /a=setup:passive/);
+  client.handleAnswer(answer);
+  await waitFor(() => server.connectionState === 'connected' && client.connectionState === 'connected', 'connected');
+
+  for (let i = 0; i < 20; i++) {
+    audio.sendRtp(serializeRtpPacket({ payloadType: audio.payloadType, sequenceNumber: 100 + i, timestamp: 960 * i, ssrc: audio.ssrc, payload: Buffer.from(`a${i}`) }));
+    video.sendRtp(serializeRtpPacket({ payloadType: video.payloadType, sequenceNumber: 65530 + i, timestamp: 3000 * i, ssrc: video.ssrc, payload: Buffer.from(`v${i}`) }));
+  }
+  await waitFor(() => (received.get(audio.mid)?.length ?? 0) >= 20 && (received.get(video.mid)?.length ?? 0) >= 20, 'rtp');
+  assert.equal(received.get(audio.mid)![5]!.toString(), 'a5');
+  assert.equal(received.get(video.mid)![19]!.toString(), 'v19');
+  assert.deepEqual(streams.map((s) => s.kind).sort(), ['audio', 'video']);
+
+  const clientMessages: string[] = [];
+  clientChannel.on('message', (m) => clientMessages.push(m.toString()));
+  await waitFor(() => clientChannel.readyState === 'open', 'channel open');
+  clientChannel.send('hello');
+  await waitFor(() => clientMessages.includes('echo:hello'), 'echo');
+  assert.deepEqual(serverMessages, ['hello']);
+});
+
+test('server offers a sendonly track and data channels, client answers: RTP reaches the client', async () => {
+  const { server, client } = await pair();
+  const sender = server.addSender({ kind: 'video', streamId: 'PA_x|TR_y', trackId: 'TR_y', codec: vp8 });
+  const reliable = server.createDataChannel('_reliable', { ordered: true });
+  const got: string[] = [];
+  client.on('remoteStream', (s) => {
+    s.onRtp = (buf, h) => got.push(buf.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength).toString());
+  });
+  const clientMsgs: string[] = [];
+  client.on('dataChannel', (ch) => ch.on('message', (m) => clientMsgs.push(`${ch.label}:${m.toString()}`)));
+
+  const offer = server.createOffer();
+  assert.match(offer, /a=msid:PA_x\|TR_y TR_y/);
+  assert.match(offer, /a=setup:actpass/);
+  server.handleAnswer(client.handleOffer(offer));
+  await waitFor(() => server.connectionState === 'connected' && client.connectionState === 'connected', 'connected');
+  for (let i = 0; i < 10; i++) {
+    sender.sendRtp(serializeRtpPacket({ payloadType: sender.payloadType, sequenceNumber: i, timestamp: i * 3000, ssrc: sender.ssrc, payload: Buffer.from(`p${i}`) }));
+  }
+  await waitFor(() => got.length >= 10, 'rtp at client');
+  assert.equal(got[3], 'p3');
+  await waitFor(() => reliable.readyState === 'open', 'server channel open');
+  reliable.send('from-server');
+  await waitFor(() => clientMsgs.includes('_reliable:from-server'), 'message at client');
+
+  // Renegotiation: removing the sender makes the m-line inactive and ends the client's stream.
+  let ended = 0;
+  client.on('remoteStreamEnded', () => ended++);
+  server.removeSender(sender);
+  const offer2 = server.createOffer();
+  assert.match(offer2, /a=inactive/);
+  server.handleAnswer(client.handleOffer(offer2));
+  assert.equal(ended, 1);
+});

@@ -1,0 +1,437 @@
+// A WebRTC peer connection built from our own parts: ICE (lite as server, controlling as client), DTLS,
+// SRTP, SCTP data channels, SDP offer/answer (RFC 8829 semantics, BUNDLE and rtcp-mux only) and RTP demux.
+// Role 'server' is ICE-lite and always the DTLS server; role 'client' is ICE-controlling and the DTLS client.
+import type { Clock } from '../clock.js';
+import { systemClock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import { silentLogger } from '../logger.js';
+import { TypedEmitter } from '../typed-emitter.js';
+import type { UdpMux } from '../udp-mux.js';
+import { IceTransport, type IceState } from '../ice/ice-transport.js';
+import type { DtlsCertificate } from '../dtls/certificate.js';
+import { DtlsTransport, type DtlsState } from '../dtls/dtls-transport.js';
+import { SctpTransport, type DataChannel } from '../sctp/sctp-transport.js';
+import { SrtpProfile, srtpExporterLength, type SrtpProfileId } from '../srtp/srtp-profile.js';
+import { SrtpSession, srtpKeysFromExporter } from '../srtp/srtp-session.js';
+import { isRtcpPacket, parseRtcp, type RtcpPacket } from '../rtp/index.js';
+import {
+  createAnswer, createOffer, defaultCapabilities, parseSdp, writeSdp,
+  type CodecCapability, type LocalCapabilities, type LocalTransportParams, type MediaSection,
+  type OfferTransceiver, type SessionDescriptionModel,
+} from '../sdp/index.js';
+import { LocalSender } from './local-sender.js';
+import type { RemoteStream } from './remote-stream.js';
+import { RtpDemuxer, type ReceiveConfig } from './rtp-demuxer.js';
+
+export type PeerRole = 'server' | 'client';
+export type PeerConnectionState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
+
+export interface PeerConnectionOptions {
+  role: PeerRole;
+  mux: UdpMux;
+  certificate: DtlsCertificate;
+  /** Address put in our host candidate. */
+  advertisedAddress: string;
+  capabilities?: LocalCapabilities;
+  clock?: Clock;
+  logger?: Logger;
+  consentTimeoutMs?: number;
+}
+
+export interface PeerConnectionEvents {
+  [key: string]: unknown[];
+  connectionStateChange: [PeerConnectionState];
+  /** A new incoming RTP stream; set its sinks synchronously. */
+  remoteStream: [RemoteStream];
+  remoteStreamEnded: [RemoteStream];
+  /** A data channel opened by the remote. */
+  dataChannel: [DataChannel];
+  /** Transport-level feedback (REMB, transport-wide CC). */
+  transportFeedback: [RtcpPacket];
+}
+
+export class PeerConnectionError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+let ssrcCounter = Math.floor(Math.random() * 0x7fffffff);
+function nextSsrc(): number {
+  ssrcCounter = (ssrcCounter + 0x9e3779b1) >>> 0;
+  return ssrcCounter || 1;
+}
+
+export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
+  readonly role: PeerRole;
+  readonly cname: string;
+  private readonly ice: IceTransport;
+  private readonly dtls: DtlsTransport;
+  private sctp: SctpTransport | undefined;
+  private srtp: SrtpSession | undefined;
+  private readonly demux = new RtpDemuxer();
+  private readonly capabilities: LocalCapabilities;
+  private readonly logger: Logger;
+  private readonly certificate: DtlsCertificate;
+  private readonly transceivers: OfferTransceiver[] = [];
+  private readonly senders = new Map<string, LocalSender>();
+  private readonly sendersBySsrc = new Map<number, LocalSender>();
+  private localDesc: SessionDescriptionModel | undefined;
+  private remoteDesc: SessionDescriptionModel | undefined;
+  private dataMid: string | undefined;
+  private wantsData = false;
+  private nextMid = 0;
+  private sessionVersion = 1;
+  private readonly sessionId = String(Math.floor(Math.random() * 1e15));
+  private state: PeerConnectionState = 'new';
+  private dtlsStarted = false;
+
+  constructor(opts: PeerConnectionOptions) {
+    super();
+    this.role = opts.role;
+    this.capabilities = opts.capabilities ?? defaultCapabilities;
+    this.logger = opts.logger ?? silentLogger;
+    this.certificate = opts.certificate;
+    this.cname = Math.random().toString(36).slice(2, 14);
+    const clock = opts.clock ?? systemClock;
+    this.ice = new IceTransport({
+      mux: opts.mux,
+      role: opts.role === 'server' ? 'controlled-lite' : 'controlling',
+      advertisedAddress: opts.advertisedAddress,
+      clock,
+      logger: this.logger,
+      ...(opts.consentTimeoutMs !== undefined ? { consentTimeoutMs: opts.consentTimeoutMs } : {}),
+    });
+    this.dtls = new DtlsTransport({
+      role: opts.role === 'server' ? 'server' : 'client',
+      certificate: opts.certificate,
+      srtpProfiles: [SrtpProfile.AEAD_AES_128_GCM, SrtpProfile.AES128_CM_HMAC_SHA1_80],
+      send: (buf) => this.ice.send(buf),
+      logger: this.logger,
+      clock,
+    });
+    this.ice.onDtls = (buf) => this.dtls.handle(buf);
+    this.ice.onRtp = (buf) => this.handleSrtp(buf);
+    this.ice.on('stateChange', (s) => this.onIceState(s));
+    this.dtls.on('stateChange', (s) => this.onDtlsState(s));
+    this.dtls.on('data', (buf) => this.sctp?.handle(buf));
+    this.demux.onStream = (stream) => this.emit('remoteStream', stream);
+    if (opts.role === 'server') this.ice.start();
+  }
+
+  get connectionState(): PeerConnectionState {
+    return this.state;
+  }
+  get localDescription(): SessionDescriptionModel | undefined {
+    return this.localDesc;
+  }
+  get remoteDescription(): SessionDescriptionModel | undefined {
+    return this.remoteDesc;
+  }
+  get demuxStats(): RtpDemuxer['stats'] {
+    return this.demux.stats;
+  }
+
+  /** The remote m-line with this mid, from the current remote description. */
+  remoteMedia(mid: string): MediaSection | undefined {
+    return this.remoteDesc?.media.find((m) => m.mid === mid);
+  }
+
+  // ---- offer/answer -------------------------------------------------------------------------------
+
+  /** Applies a remote offer and returns our answer (SDP text). */
+  handleOffer(sdp: string): string {
+    this.assertOpen();
+    const offer = parseSdp(sdp);
+    this.checkRemoteTransport(offer, 'offer');
+    const senders = new Map<string, import('../sdp/index.js').OutgoingTrackDesc>();
+    const answer = createAnswer(offer, {
+      transport: this.transportParams(),
+      capabilities: this.capabilities,
+      setup: this.role === 'server' ? 'passive' : 'active',
+      senders,
+    });
+    answer.sessionId = this.sessionId;
+    answer.sessionVersion = this.sessionVersion++;
+    this.remoteDesc = offer;
+    this.localDesc = answer;
+    this.applyRemoteTransport(offer);
+    this.configureReceive(offer, answer);
+    if (offer.media.some((m) => m.kind === 'application' && m.port !== 0)) this.ensureSctp();
+    return writeSdp(answer);
+  }
+
+  /** Adds a sending m-line for a track; takes effect with the next offer. */
+  addSender(opts: { kind: 'audio' | 'video'; streamId: string; trackId: string; codec: CodecCapability; ssrc?: number }): LocalSender {
+    this.assertOpen();
+    const mid = String(this.nextMid++);
+    const sender = new LocalSender({
+      kind: opts.kind, streamId: opts.streamId, trackId: opts.trackId, ssrc: opts.ssrc ?? nextSsrc(),
+      codec: opts.codec, mid,
+      transport: { sendRtp: (b) => this.sendRtp(b), sendRtcp: (b) => this.sendRtcp(b) },
+    });
+    this.transceivers.push({
+      mid, kind: opts.kind, direction: 'sendonly',
+      sender: { kind: opts.kind, streamId: opts.streamId, trackId: opts.trackId, ssrc: sender.ssrc, cname: this.cname, codec: opts.codec },
+    });
+    this.senders.set(mid, sender);
+    this.sendersBySsrc.set(sender.ssrc, sender);
+    return sender;
+  }
+
+  /** Stops a sender; its m-line becomes inactive with the next offer. */
+  removeSender(sender: LocalSender): void {
+    const t = this.transceivers.find((x) => x.mid === sender.mid);
+    if (t) {
+      t.direction = 'inactive';
+      delete t.sender;
+    }
+    sender.stop();
+    this.senders.delete(sender.mid);
+    this.sendersBySsrc.delete(sender.ssrc);
+  }
+
+  /** Creates a data channel (DCEP); the data m-line is added with the next offer if not there yet. */
+  createDataChannel(label: string, opts?: { ordered?: boolean; maxRetransmits?: number }): DataChannel {
+    this.assertOpen();
+    if (this.dataMid === undefined && !this.remoteDesc?.media.some((m) => m.kind === 'application')) {
+      this.dataMid = String(this.nextMid++);
+    }
+    this.wantsData = true;
+    return this.ensureSctp().createDataChannel(label, opts);
+  }
+
+  /** Creates an offer covering every transceiver and the data m-line; returns SDP text. */
+  createOffer(): string {
+    this.assertOpen();
+    const offer = createOffer({
+      transport: this.transportParams(),
+      capabilities: this.capabilities,
+      transceivers: this.transceivers,
+      dataChannel: this.wantsData,
+      ...(this.dataMid !== undefined ? { dataMid: this.dataMid } : {}),
+      ...(this.localDesc !== undefined ? { previous: this.localDesc } : {}),
+      sessionId: this.sessionId,
+      sessionVersion: this.sessionVersion++,
+    });
+    this.localDesc = offer;
+    return writeSdp(offer);
+  }
+
+  /** Applies the remote answer to our last offer. */
+  handleAnswer(sdp: string): void {
+    this.assertOpen();
+    const offer = this.localDesc;
+    if (!offer) throw new PeerConnectionError('pc_no_offer', 'answer without a pending offer');
+    const answer = parseSdp(sdp);
+    this.checkRemoteTransport(answer, 'answer');
+    this.remoteDesc = answer;
+    this.applyRemoteTransport(answer);
+    for (const m of answer.media) {
+      const sender = this.senders.get(m.mid);
+      if (!sender) continue;
+      const codec = m.codecs.find((c) => c.mimeType.toLowerCase() === sender.codec.mimeType.toLowerCase());
+      if (codec) sender.payloadType = codec.payloadType;
+      sender.headerExtensions = m.headerExtensions;
+    }
+    this.configureReceive(answer, offer);
+    if (this.role === 'client' && this.state === 'new') this.ice.start();
+  }
+
+  addRemoteCandidate(candidate: string): void {
+    if (this.state === 'closed') return;
+    const c = candidate.startsWith('a=') ? candidate.slice(2) : candidate;
+    if (c.trim() === '') return;
+    this.ice.addRemoteCandidate(c);
+  }
+
+  localCandidates(): string[] {
+    return this.ice.localCandidates();
+  }
+
+  sendRtcp(buf: Buffer): void {
+    const srtp = this.srtp;
+    if (!srtp) return;
+    const out = srtp.protectRtcp(buf);
+    this.ice.send(out);
+  }
+
+  close(): void {
+    if (this.state === 'closed') return;
+    this.setState('closed');
+    for (const s of this.senders.values()) s.stop();
+    this.senders.clear();
+    this.sendersBySsrc.clear();
+    for (const stream of this.demux.streams()) this.emit('remoteStreamEnded', stream);
+    this.demux.close();
+    this.sctp?.close();
+    this.dtls.close();
+    this.ice.close();
+    this.removeAllListeners();
+  }
+
+  // ---- internals ----------------------------------------------------------------------------------
+
+  private sendRtp(buf: Buffer): void {
+    const srtp = this.srtp;
+    if (!srtp) return;
+    this.ice.send(srtp.protectRtp(buf));
+  }
+
+  private handleSrtp(buf: Buffer): void {
+    const srtp = this.srtp;
+    if (!srtp) return;
+    if (isRtcpPacket(buf)) {
+      const plain = srtp.unprotectRtcp(buf);
+      if (plain) this.handleRtcp(plain);
+      return;
+    }
+    const plain = srtp.unprotectRtp(buf);
+    if (plain) this.demux.handleRtp(plain);
+  }
+
+  private handleRtcp(buf: Buffer): void {
+    for (const pkt of parseRtcp(buf)) {
+      switch (pkt.type) {
+        case 'sr': {
+          this.demux.streamBySsrc(pkt.ssrc)?.onRtcp(pkt);
+          for (const r of pkt.reports) this.sendersBySsrc.get(r.ssrc)?.onRtcp(pkt);
+          break;
+        }
+        case 'rr':
+          for (const r of pkt.reports) this.sendersBySsrc.get(r.ssrc)?.onRtcp(pkt);
+          break;
+        case 'nack':
+        case 'pli':
+          this.sendersBySsrc.get(pkt.mediaSsrc)?.onRtcp(pkt);
+          break;
+        case 'fir':
+          for (const e of pkt.entries) this.sendersBySsrc.get(e.ssrc)?.onRtcp(pkt);
+          break;
+        case 'remb':
+        case 'twcc':
+          this.emit('transportFeedback', pkt);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  private transportParams(): LocalTransportParams {
+    return {
+      iceUfrag: this.ice.localUfrag,
+      icePwd: this.ice.localPwd,
+      iceLite: this.role === 'server',
+      fingerprint: this.certificate.fingerprint,
+      candidates: this.ice.localCandidates(),
+    };
+  }
+
+  private checkRemoteTransport(d: SessionDescriptionModel, what: string): void {
+    const first = d.media.find((m) => m.port !== 0) ?? d.media[0];
+    if (!first) throw new PeerConnectionError('pc_no_media', `${what} has no media sections`);
+    if (!first.iceUfrag || !first.icePwd) throw new PeerConnectionError('pc_no_ice', `${what} has no ICE credentials`);
+    if (!first.fingerprint) throw new PeerConnectionError('pc_no_fingerprint', `${what} has no DTLS fingerprint`);
+    const setup = first.setup;
+    if (this.role === 'server' && setup === 'passive') {
+      throw new PeerConnectionError('pc_dtls_role', `${what} wants us to be the DTLS client (setup:passive); unsupported`);
+    }
+    if (this.role === 'client' && setup === 'active') {
+      throw new PeerConnectionError('pc_dtls_role', `${what} wants us to be the DTLS server (setup:active); unsupported`);
+    }
+  }
+
+  private applyRemoteTransport(d: SessionDescriptionModel): void {
+    const first = d.media.find((m) => m.port !== 0) ?? d.media[0]!;
+    this.ice.setRemoteCredentials(first.iceUfrag!, first.icePwd!);
+    this.dtls.setRemoteFingerprint(first.fingerprint!);
+    for (const m of d.media) for (const c of m.candidates) this.ice.addRemoteCandidate(c);
+  }
+
+  /** Builds the demuxer configuration from the m-lines on which the remote sends to us. */
+  private configureReceive(remote: SessionDescriptionModel, local: SessionDescriptionModel): void {
+    const configs: ReceiveConfig[] = [];
+    for (const m of remote.media) {
+      if (m.kind === 'application' || m.port === 0) continue;
+      if (m.direction !== 'sendonly' && m.direction !== 'sendrecv') continue;
+      const ours = local.media.find((x) => x.mid === m.mid);
+      if (!ours || ours.port === 0 || ours.direction === 'inactive' || ours.direction === 'sendonly') continue;
+      const accepted = new Set(ours.codecs.map((c) => c.payloadType));
+      const codecs = new Map<number, import('../sdp/index.js').CodecParams>();
+      const rtx = new Map<number, number>();
+      for (const c of m.codecs) {
+        if (!accepted.has(c.payloadType)) continue;
+        codecs.set(c.payloadType, c);
+        if (c.rtxPayloadType !== undefined) rtx.set(c.rtxPayloadType, c.payloadType);
+      }
+      const extIds = new Map<string, number>();
+      for (const e of ours.headerExtensions) extIds.set(e.uri, e.id);
+      configs.push({
+        mid: m.mid,
+        kind: m.kind,
+        codecs,
+        rtxPayloadTypes: rtx,
+        ssrcs: m.ssrcs.map((s) => (s.rtxSsrc !== undefined ? { ssrc: s.ssrc, rtxSsrc: s.rtxSsrc } : { ssrc: s.ssrc })),
+        extensionIds: extIds,
+      });
+    }
+    for (const stream of this.demux.configure(configs)) this.emit('remoteStreamEnded', stream);
+  }
+
+  private ensureSctp(): SctpTransport {
+    if (!this.sctp) {
+      this.sctp = new SctpTransport({
+        isDtlsClient: this.role === 'client',
+        send: (buf) => this.dtls.sendData(buf),
+        logger: this.logger,
+      });
+      this.sctp.on('dataChannel', (ch) => this.emit('dataChannel', ch));
+      if (this.dtls.state === 'connected') this.sctp.start();
+    }
+    return this.sctp;
+  }
+
+  private onIceState(s: IceState): void {
+    if (s === 'checking' && this.state === 'new') this.setState('connecting');
+    if (s === 'connected') {
+      if (this.role === 'client' && !this.dtlsStarted) {
+        this.dtlsStarted = true;
+        this.dtls.start();
+      }
+      if (this.state === 'disconnected' && this.srtp) this.setState('connected');
+      else if (this.state === 'new') this.setState('connecting');
+    }
+    if (s === 'disconnected' && this.state === 'connected') this.setState('disconnected');
+    if (s === 'failed') this.setState('failed');
+  }
+
+  private onDtlsState(s: DtlsState): void {
+    if (s === 'connected') {
+      const profile = this.dtls.srtpProfile as SrtpProfileId | undefined;
+      if (profile === undefined) {
+        this.logger.warn('DTLS connected without an SRTP profile');
+        this.setState('failed');
+        return;
+      }
+      const material = this.dtls.exportKeyingMaterial('EXTRACTOR-dtls_srtp', srtpExporterLength(profile));
+      this.srtp = new SrtpSession(srtpKeysFromExporter(profile, material, this.role === 'client'));
+      this.sctp?.start();
+      this.setState('connected');
+    } else if (s === 'failed') {
+      this.setState('failed');
+    }
+  }
+
+  private setState(s: PeerConnectionState): void {
+    if (this.state === s || this.state === 'closed') return;
+    this.state = s;
+    this.emit('connectionStateChange', s);
+  }
+
+  private assertOpen(): void {
+    if (this.state === 'closed') throw new PeerConnectionError('pc_closed', 'peer connection is closed');
+  }
+}
