@@ -1,10 +1,11 @@
 // ParticipantMedia over our WebRTC stack (LiveKit signalling v0): a publisher PeerConnection answering the
 // client's offers, and a subscriber PeerConnection on which we offer one sendonly m-line per subscribed track
 // plus the `_reliable`/`_lossy`/`_data_track` data channels. Media is wired to the SFU receivers/down tracks.
-import {
-  PeerConnection, TypedEmitter, serializeRtcp, type Clock, type Logger, type UdpMux, type DataChannel,
-  type LocalSender, type RemoteStream,
-} from '@atrium/webrtc';
+import { TypedEmitter, serializeRtcp, type Clock, type Logger, type UdpMux } from '@atrium/webrtc';
+import { PeerConnection } from '@atrium/webrtc/pc/peer-connection.js';
+import type { LocalSender } from '@atrium/webrtc/pc/local-sender.js';
+import type { RemoteStream } from '@atrium/webrtc/pc/remote-stream.js';
+import type { DataChannel } from '@atrium/webrtc/sctp/sctp-transport.js';
 import type { DtlsCertificate } from '@atrium/webrtc/dtls/certificate.js';
 import { Receiver } from '../sfu/receiver.js';
 import { DownTrack } from '../sfu/down-track.js';

@@ -2,8 +2,10 @@
 // publisher's negotiation (codec, header-extension ids). Also the codec/extension policy of both PCs.
 import {
   defaultCapabilities, HeaderExtensionUri, type CodecCapability, type CodecParams, type HeaderExtension,
-  type LocalCapabilities, type LocalSender, type RemoteStream,
+  type LocalCapabilities,
 } from '@atrium/webrtc';
+import type { LocalSender } from '@atrium/webrtc/pc/local-sender.js';
+import type { RemoteStream } from '@atrium/webrtc/pc/remote-stream.js';
 import type { Receiver } from '../sfu/receiver.js';
 import type { MediaKind, MediaTrackSource } from './participant-media.js';
 
