@@ -1,7 +1,7 @@
 // Per-subscriber forwarding decisions and RTP munging state for one DownTrack: when to start
 // (video at a keyframe), continuous outgoing sequence numbers across drops, timestamp offset, source
 // switch (simulcast later), and the outgoing->incoming map used to answer NACKs. Pure: no I/O, no clock.
-import { seqDelta } from '@atrium/webrtc/rtp/seq.js';
+import { seqDelta } from '@atrium/webrtc/rtp/index.js';
 
 /** Why `forward` did not forward a packet (NONE = forward it). */
 export const DropReason = {
