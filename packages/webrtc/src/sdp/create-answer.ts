@@ -71,14 +71,13 @@ function answerMedia(m: MediaSection, opts: CreateAnswerOptions): MediaSection {
     }, opts);
   }
   const caps = m.kind === 'audio' ? opts.capabilities.audio : opts.capabilities.video;
-  const sender = opts.senders?.get(m.mid);
   let codecs = answerCodecs(m.codecs, caps);
   if (codecs.length === 0) return rejected(m);
-  if (sender) {
-    // Put the codec we will send first: it is the one the remote should expect (RFC 8829 5.3.1).
-    const idx = codecs.findIndex((c) => codecsMatch(c, sender.codec));
-    if (idx > 0) codecs = [codecs[idx] as CodecParams, ...codecs.filter((_, i) => i !== idx)];
-  }
+  // We send only when the remote accepts the sender's codec; it goes first in the list (RFC 8829 5.3.1).
+  let sender = opts.senders?.get(m.mid);
+  const sendIdx = sender ? codecs.findIndex((c) => sender !== undefined && codecsMatch(c, sender.codec)) : -1;
+  if (sendIdx < 0) sender = undefined;
+  else if (sendIdx > 0) codecs = [codecs[sendIdx] as CodecParams, ...codecs.filter((_, i) => i !== sendIdx)];
   const supportedUris = new Set(m.kind === 'audio' ? opts.capabilities.headerExtensions.audio : opts.capabilities.headerExtensions.video);
   const willSend = sender !== undefined && (m.direction === 'recvonly' || m.direction === 'sendrecv');
   const willReceive = m.direction === 'sendonly' || m.direction === 'sendrecv';

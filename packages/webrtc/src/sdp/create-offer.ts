@@ -10,7 +10,7 @@ export interface CreateOfferOptions {
   capabilities: LocalCapabilities;
   transceivers: OfferTransceiver[];
   dataChannel: boolean;
-  /** mid of the application section (default: the previous one, else the first free number) */
+  /** mid of the application section (default: the previous one, else its m-line index or the next free number) */
   dataMid?: string;
   /** our previous local offer on this connection */
   previous?: SessionDescriptionModel;

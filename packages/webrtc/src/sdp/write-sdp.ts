@@ -1,5 +1,5 @@
 // SessionDescriptionModel -> SDP text with CRLF line endings (RFC 8866 via sdp-transform).
-// ICE, fingerprint and setup are written per media section, as browsers do (RFC 8829 5.2).
+// ICE, fingerprint and setup go where the model has them; our offers/answers set them per media section.
 import sdpTransform from 'sdp-transform';
 import type { MediaDescription, SessionDescription } from 'sdp-transform';
 import type { CodecParams, MediaSection, SessionDescriptionModel } from './sdp-model.js';
@@ -23,12 +23,10 @@ export function writeSdp(d: SessionDescriptionModel): string {
   const extra: { value: string }[] = [];
   if (d.msidSemantic !== undefined) extra.push({ value: `msid-semantic: ${d.msidSemantic}` });
   if (extra.length > 0) session.invalid = extra;
-  // Session-level ICE/DTLS attributes only when no media section carries its own.
-  const anyMediaIce = d.media.some((m) => m.iceUfrag !== undefined);
-  if (!anyMediaIce && d.iceUfrag !== undefined) session.iceUfrag = d.iceUfrag;
-  if (!anyMediaIce && d.icePwd !== undefined) session.icePwd = d.icePwd;
-  if (!d.media.some((m) => m.fingerprint) && d.fingerprint) session.fingerprint = { type: d.fingerprint.algorithm, hash: d.fingerprint.value };
-  if (!d.media.some((m) => m.setup) && d.setup) session.setup = d.setup;
+  if (d.iceUfrag !== undefined) session.iceUfrag = d.iceUfrag;
+  if (d.icePwd !== undefined) session.icePwd = d.icePwd;
+  if (d.fingerprint) session.fingerprint = { type: d.fingerprint.algorithm, hash: d.fingerprint.value };
+  if (d.setup) session.setup = d.setup;
   const text = sdpTransform.write(session);
   return text.endsWith('\r\n') ? text : `${text}\r\n`;
 }
@@ -60,14 +58,12 @@ function writeMedia(m: MediaSection, d: SessionDescriptionModel): MediaDescripti
     if (m.sctpPort !== undefined) out.sctpPort = m.sctpPort;
     if (m.maxMessageSize !== undefined) out.maxMessageSize = m.maxMessageSize;
   }
-  const ufrag = m.iceUfrag ?? d.iceUfrag;
-  const pwd = m.icePwd ?? d.icePwd;
-  const fp = m.fingerprint ?? d.fingerprint;
-  const setup = m.setup ?? d.setup;
-  if (ufrag !== undefined) out.iceUfrag = ufrag;
-  if (pwd !== undefined) out.icePwd = pwd;
-  if (fp) out.fingerprint = { type: fp.algorithm, hash: fp.value };
-  if (setup) out.setup = setup;
+  // Media-level values are written unless they repeat the session-level ones (which parseSdp inherits).
+  if (m.iceUfrag !== undefined && m.iceUfrag !== d.iceUfrag) out.iceUfrag = m.iceUfrag;
+  if (m.icePwd !== undefined && m.icePwd !== d.icePwd) out.icePwd = m.icePwd;
+  const fp = m.fingerprint;
+  if (fp && (fp.algorithm !== d.fingerprint?.algorithm || fp.value !== d.fingerprint.value)) out.fingerprint = { type: fp.algorithm, hash: fp.value };
+  if (m.setup && m.setup !== d.setup) out.setup = m.setup;
   // Candidates are kept verbatim (sdp-transform's candidate grammar drops unknown extensions).
   const raw = m.candidates.map((c) => ({ value: `candidate:${c}` }));
   if (m.endOfCandidates) raw.push({ value: 'end-of-candidates' });

@@ -1,0 +1,155 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseSdp, writeSdp, type MediaSection, type SessionDescriptionModel } from './sdp-model.js';
+import { createAnswer, defaultCapabilities, HeaderExtensionUri, type CreateAnswerOptions } from './negotiation.js';
+import { audioTrack, readFixture, sampleTransport, videoTrack } from './fixtures/samples.js';
+
+const opts: CreateAnswerOptions = { transport: sampleTransport, capabilities: defaultCapabilities, setup: 'passive' };
+const answerTo = (fixture: string, extra: Partial<CreateAnswerOptions> = {}): { offer: SessionDescriptionModel; answer: SessionDescriptionModel } => {
+  const offer = parseSdp(readFixture(fixture));
+  const answer = createAnswer(offer, { ...opts, ...extra });
+  assert.deepEqual(parseSdp(writeSdp(answer)), answer, 'the answer survives its own text form');
+  return { offer, answer };
+};
+const section = (d: SessionDescriptionModel, mid: string): MediaSection => {
+  const m = d.media.find((x) => x.mid === mid);
+  assert.ok(m, `mid ${mid}`);
+  return m;
+};
+
+test('answer to the Chromium publisher offer: recvonly, transport, BUNDLE, ice-lite', () => {
+  const { offer, answer } = answerTo('chromium-publisher-offer.sdp');
+  assert.equal(answer.iceLite, true);
+  assert.deepEqual(answer.bundle, ['0', '1', '2']);
+  assert.deepEqual(answer.media.map((m) => m.mid), offer.media.map((m) => m.mid), 'same m-lines in the same order');
+  assert.deepEqual(answer.media.map((m) => [m.kind, m.direction]), [['audio', 'recvonly'], ['video', 'recvonly'], ['application', 'sendrecv']]);
+  for (const m of answer.media) {
+    assert.equal(m.setup, 'passive');
+    assert.equal(m.iceUfrag, sampleTransport.iceUfrag);
+    assert.equal(m.icePwd, sampleTransport.icePwd);
+    assert.deepEqual(m.fingerprint, sampleTransport.fingerprint);
+    assert.deepEqual(m.candidates, sampleTransport.candidates);
+    assert.equal(m.endOfCandidates, true);
+    assert.equal(m.msid, undefined);
+    assert.deepEqual(m.ssrcs, []);
+  }
+  assert.ok(section(answer, '0').rtcpMux && section(answer, '1').rtcpMux);
+  const data = section(answer, '2');
+  assert.equal(data.sctpPort, 5000);
+  assert.equal(data.maxMessageSize, 262144);
+});
+
+test('answer codecs: supported subset with the offerer payload types, rtx kept, intersected rtcp-fb', () => {
+  const { offer, answer } = answerTo('chromium-publisher-offer.sdp');
+  assert.deepEqual(section(answer, '0').codecs, [{
+    payloadType: 111, mimeType: 'audio/opus', clockRate: 48000, channels: 2, fmtp: 'minptime=10;useinbandfec=1',
+    rtcpFeedback: [{ type: 'transport-cc' }],
+  }]);
+  const video = section(answer, '1').codecs;
+  const offeredVideo = section(offer, '1').codecs;
+  // VP8 and the packetization-mode=1 H264 baseline/constrained-baseline profiles; not pm=0, 4d (main), VP9, AV1, red, ulpfec.
+  const expected = offeredVideo.filter((c) => c.mimeType === 'video/VP8'
+    || (c.mimeType === 'video/H264' && /packetization-mode=1/.test(c.fmtp ?? '') && /profile-level-id=42(e0|00)1f/.test(c.fmtp ?? '')));
+  assert.equal(expected.length, 3);
+  assert.deepEqual(video.map((c) => [c.payloadType, c.rtxPayloadType]), expected.map((c) => [c.payloadType, c.rtxPayloadType]));
+  for (const c of video) {
+    const o = expected.find((x) => x.payloadType === c.payloadType);
+    assert.equal(c.fmtp, o?.fmtp, 'H264 parameters echo the offer');
+    assert.deepEqual(c.rtcpFeedback, [{ type: 'goog-remb' }, { type: 'transport-cc' }, { type: 'ccm', parameter: 'fir' }, { type: 'nack' }, { type: 'nack', parameter: 'pli' }]);
+  }
+});
+
+test('rtcp-fb in the answer is the intersection', () => {
+  const caps = { ...defaultCapabilities, video: defaultCapabilities.video.map((c) => ({ ...c, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'rrtr' }] })) };
+  const { answer } = answerTo('chromium-publisher-offer.sdp', { capabilities: caps });
+  for (const c of section(answer, '1').codecs) assert.deepEqual(c.rtcpFeedback, [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }]);
+});
+
+test('answer header extensions: supported URIs only, with the offerer ids', () => {
+  const { offer, answer } = answerTo('chromium-publisher-offer.sdp');
+  for (const mid of ['0', '1']) {
+    const kind = section(offer, mid).kind as 'audio' | 'video';
+    const supported = new Set(defaultCapabilities.headerExtensions[kind]);
+    const expected = section(offer, mid).headerExtensions.filter((e) => supported.has(e.uri));
+    assert.deepEqual(section(answer, mid).headerExtensions, expected);
+    assert.ok(expected.length >= 4);
+  }
+  const uris = section(answer, '1').headerExtensions.map((e) => e.uri);
+  assert.ok(!uris.includes('http://www.webrtc.org/experiments/rtp-hdrext/video-timing'));
+  assert.ok(uris.includes(HeaderExtensionUri.rtpStreamId));
+});
+
+test('answer to the simulcast offer: a=rid recv and a=simulcast:recv', () => {
+  const { answer } = answerTo('chromium-simulcast-offer.sdp');
+  const video = section(answer, '1');
+  assert.equal(video.direction, 'recvonly');
+  assert.deepEqual(video.rids, [{ id: 'q', direction: 'recv' }, { id: 'h', direction: 'recv' }, { id: 'f', direction: 'recv' }]);
+  assert.deepEqual(video.simulcast, { direction: 'recv', rids: ['q', 'h', 'f'] });
+  const text = writeSdp(answer);
+  assert.match(text, /\r\na=rid:q recv\r\na=rid:h recv\r\na=rid:f recv\r\na=simulcast:recv q;h;f\r\n/);
+  assert.deepEqual(section(answer, '0').rids, []);
+  assert.equal(section(answer, '0').simulcast, undefined);
+});
+
+test('answer to the renegotiation offer: the removed track is inactive, mids in order', () => {
+  const { offer, answer } = answerTo('chromium-renegotiation-offer.sdp');
+  assert.equal(section(offer, '0').direction, 'inactive');
+  assert.deepEqual(answer.media.map((m) => [m.mid, m.direction]), [['0', 'inactive'], ['1', 'recvonly'], ['2', 'sendrecv']]);
+  assert.deepEqual(answer.bundle, ['0', '1', '2']);
+  assert.equal(section(answer, '0').port, 9, 'inactive is not rejected');
+});
+
+test('a recvonly offered m-line with a sender is answered sendonly with msid and ssrc', () => {
+  const offer = parseSdp(readFixture('chromium-publisher-offer.sdp'));
+  const audio = section(offer, '0');
+  audio.direction = 'recvonly';
+  delete audio.msid;
+  audio.ssrcs = [];
+  const answer = createAnswer(offer, { ...opts, senders: new Map([['0', audioTrack]]) });
+  const a = section(answer, '0');
+  assert.equal(a.direction, 'sendonly');
+  assert.deepEqual(a.msid, { streamId: 'PA_alice|TR_audio1', trackId: 'TR_audio1' });
+  assert.deepEqual(a.ssrcs, [{ ssrc: 1111, cname: 'alice', msid: 'PA_alice|TR_audio1 TR_audio1' }]);
+  const withoutSender = section(createAnswer(offer, opts), '0');
+  assert.equal(withoutSender.direction, 'inactive');
+});
+
+test('a sender whose codec the offer lacks does not send; the sender codec goes first', () => {
+  const offer = parseSdp(readFixture('chromium-publisher-offer.sdp'));
+  const video = section(offer, '1');
+  video.direction = 'recvonly';
+  const h264 = defaultCapabilities.video[1];
+  assert.ok(h264);
+  const sendH264 = { ...videoTrack, codec: h264 };
+  const answer = section(createAnswer(offer, { ...opts, senders: new Map([['1', sendH264]]) }), '1');
+  assert.equal(answer.direction, 'sendonly');
+  assert.match(answer.codecs[0]?.fmtp ?? '', /profile-level-id=42e01f/);
+  assert.deepEqual(answer.ssrcs, [{ ssrc: 2222, rtxSsrc: 2223, cname: 'alice', msid: 'PA_alice|TR_video1 TR_video1' }]);
+  video.codecs = video.codecs.filter((c) => c.mimeType !== 'video/H264');
+  const noH264 = section(createAnswer(offer, { ...opts, senders: new Map([['1', sendH264]]) }), '1');
+  assert.equal(noH264.direction, 'inactive');
+  assert.deepEqual(noH264.ssrcs, []);
+  assert.equal(noH264.msid, undefined);
+});
+
+const reject: [string, (m: MediaSection) => void][] = [
+  ['no codec in common', (m) => { m.codecs = m.codecs.filter((c) => c.mimeType !== 'audio/opus'); }],
+  ['port 0 in the offer', (m) => { m.port = 0; }],
+];
+for (const [name, change] of reject) {
+  test(`an m-line is rejected (port 0, out of BUNDLE): ${name}`, () => {
+    const offer = parseSdp(readFixture('chromium-publisher-offer.sdp'));
+    change(section(offer, '0'));
+    const answer = createAnswer(offer, opts);
+    const a = section(answer, '0');
+    assert.equal(a.port, 0);
+    assert.equal(a.direction, 'inactive');
+    assert.deepEqual(answer.bundle, ['1', '2']);
+    assert.match(writeSdp(answer), /\r\nm=audio 0 UDP\/TLS\/RTP\/SAVPF \d+\r\n/);
+  });
+}
+
+test('setup active is written when asked', () => {
+  const { answer } = answerTo('chromium-publisher-offer.sdp', { setup: 'active' });
+  assert.ok(answer.media.every((m) => m.setup === 'active'));
+});
