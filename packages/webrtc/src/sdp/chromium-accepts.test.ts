@@ -37,10 +37,11 @@ test('Chromium accepts our subscriber offer, and its renegotiation', { skip, tim
   ]);
 });
 
-test('Chromium applies our answer to its publisher offer', { skip, timeout: 20_000 }, async () => {
+test('Chromium applies our answers to its publisher offer and to its renegotiation', { skip, timeout: 20_000 }, async () => {
   assert.ok(session);
-  const { answer } = await chromiumAppliesAnswer(session.page, (offer) => writeSdp(createAnswer(parseSdp(offer), {
+  const r = await chromiumAppliesAnswer(session.page, (offer) => writeSdp(createAnswer(parseSdp(offer), {
     transport: sampleTransport, capabilities: defaultCapabilities, setup: 'passive',
   })));
-  assert.match(answer, /a=ice-lite/);
+  assert.match(r.answer, /a=ice-lite/);
+  assert.deepEqual(parseSdp(r.renegotiationAnswer).media.map((m) => [m.mid, m.direction]), [['0', 'inactive'], ['1', 'recvonly'], ['2', 'sendrecv']]);
 });
