@@ -56,6 +56,11 @@ export interface PageWaitOptions {
   timeoutMs: number;
 }
 
+export interface EventWaitOptions extends PageWaitOptions {
+  /** Only events recorded at or after this index (from eventCount()) count. */
+  fromIndex?: number;
+}
+
 export class BrowserParticipant {
   readonly label: string;
   readonly page: Page;
@@ -119,13 +124,19 @@ export class BrowserParticipant {
     return this.call('events');
   }
 
+  /** How many events the page has recorded so far: pass it as `fromIndex` to wait only for later ones. */
+  async eventCount(): Promise<number> {
+    return (await this.events()).length;
+  }
+
   disconnect(): Promise<void> {
     return this.call('disconnect');
   }
 
-  /** Waits until an event matching `match` has been recorded (also one recorded before the call). */
-  async waitForEvent(match: (event: PageEvent) => boolean, options: PageWaitOptions): Promise<PageEvent> {
-    return waitFor(async () => (await this.events()).find(match), {
+  /** Waits until an event matching `match` has been recorded (at or after `fromIndex`, default 0). */
+  async waitForEvent(match: (event: PageEvent) => boolean, options: EventWaitOptions): Promise<PageEvent> {
+    const fromIndex = options.fromIndex ?? 0;
+    return waitFor(async () => (await this.events()).slice(fromIndex).find(match), {
       label: `[${this.label}] ${options.label}`,
       timeoutMs: options.timeoutMs,
       describe: async () => `events so far: ${summarizeEvents(await this.events().catch(() => []))}`,

@@ -2,7 +2,7 @@
 // with livekit-server-sdk's AccessToken (the outside oracle, not our own token code).
 import { AccessToken, type VideoGrant } from 'livekit-server-sdk';
 import { createServer } from '@atrium/server/create-server.js';
-import { devConfig } from '@atrium/server/config/index.js';
+import { devConfig, type ServerConfig } from '@atrium/server/config/server-config.js';
 
 /** The keys `devConfig` accepts (LiveKit's `--dev` pair). */
 export const DEV_API_KEY = 'devkey';
@@ -54,13 +54,16 @@ export interface AtriumUnderTest {
 }
 
 export interface StartAtriumOptions {
+  /** Server log level; defaults to E2E_SERVER_LOG or 'warn' (set E2E_SERVER_LOG=debug to see signalling). */
+  logLevel?: ServerConfig['logging']['level'];
   /** Passed through to `createServer` as its second argument (test seams). */
   overrides?: Parameters<typeof createServer>[1];
 }
 
 /** Starts Atrium in this process on free loopback ports (HTTP/WS port 0, UDP port 0) with the dev config. */
 export async function startAtrium(options: StartAtriumOptions = {}): Promise<AtriumUnderTest> {
-  const config = devConfig({ port: 0, rtc: { udpPort: 0 } });
+  const envLevel = process.env['E2E_SERVER_LOG'] as ServerConfig['logging']['level'] | undefined;
+  const config = devConfig({ port: 0, rtc: { udpPort: 0 }, logging: { level: options.logLevel ?? envLevel ?? 'warn' } });
   const server = await createServer(config, options.overrides);
   let closing: Promise<void> | undefined;
   return {

@@ -1,0 +1,324 @@
+// Helpers around @livekit/rtc-node (the native LiveKit SDK) for the e2e tests: connect, publish a sine
+// tone and a moving test pattern, and read received audio samples and video frame sizes, all with bounded waits.
+// Call `dispose()` from @livekit/rtc-node at the end of a test file or the process may not exit.
+import {
+  AudioFrame,
+  AudioSource,
+  AudioStream,
+  LocalAudioTrack,
+  LocalVideoTrack,
+  Room,
+  TrackKind,
+  TrackPublishOptions,
+  TrackSource,
+  VideoBufferType,
+  VideoFrame,
+  VideoSource,
+  VideoStream,
+  type LocalTrackPublication,
+  type RemoteParticipant,
+  type RemoteTrack,
+  type RemoteTrackPublication,
+} from '@livekit/rtc-node';
+import { fillSine, firstNonSilentSample } from './tone.js';
+import { waitFor, withTimeout } from './wait-for.js';
+
+/** Connects a new rtc-node Room (autoSubscribe on, dynacast off) within `timeoutMs`. */
+export async function connectRtcNode(
+  url: string,
+  token: string,
+  options: { label: string; timeoutMs?: number; autoSubscribe?: boolean },
+): Promise<Room> {
+  const room = new Room();
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  try {
+    await withTimeout(
+      room.connect(url, token, { autoSubscribe: options.autoSubscribe ?? true, dynacast: false }),
+      timeoutMs,
+      `${options.label} to connect (rtc-node)`,
+    );
+  } catch (err) {
+    await room.disconnect().catch(() => undefined);
+    throw err;
+  }
+  return room;
+}
+
+export interface SubscribedRemoteTrack {
+  track: RemoteTrack;
+  publication: RemoteTrackPublication;
+  participant: RemoteParticipant;
+}
+
+/** Waits until `room` has a subscribed remote track of `kind` (optionally from `identity`). */
+export async function waitForRemoteTrack(
+  room: Room,
+  options: { kind: 'audio' | 'video'; identity?: string; label: string; timeoutMs: number },
+): Promise<SubscribedRemoteTrack> {
+  const kind = options.kind === 'audio' ? TrackKind.KIND_AUDIO : TrackKind.KIND_VIDEO;
+  return waitFor(
+    () => {
+      for (const participant of room.remoteParticipants.values()) {
+        if (options.identity !== undefined && participant.identity !== options.identity) continue;
+        for (const publication of participant.trackPublications.values()) {
+          if (publication.kind === kind && publication.track) {
+            return { track: publication.track, publication, participant };
+          }
+        }
+      }
+      return undefined;
+    },
+    {
+      label: options.label,
+      timeoutMs: options.timeoutMs,
+      describe: () => `remote participants: ${describeRemote(room)}`,
+    },
+  );
+}
+
+function describeRemote(room: Room): string {
+  const parts: string[] = [];
+  for (const p of room.remoteParticipants.values()) {
+    const pubs = [...p.trackPublications.values()].map(
+      (pub) => `${pub.sid ?? '?'}(kind ${pub.kind ?? '?'}, ${pub.track ? 'subscribed' : 'not subscribed'})`,
+    );
+    parts.push(`${p.identity}[${pubs.join(' ')}]`);
+  }
+  return parts.length > 0 ? parts.join(', ') : 'none';
+}
+
+export interface RunningPublisher {
+  publication: LocalTrackPublication;
+  /** Frames handed to the source so far. */
+  framesSent(): number;
+  /** Stops producing frames (the track stays published until the room disconnects). Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Publishes a microphone track carrying a sine tone from an AudioSource: mono, `sampleRate` Hz,
+ * `frameMs` frames via captureFrame (which paces the loop in real time), until `maxDurationMs` or stop().
+ */
+export async function publishSineTone(
+  room: Room,
+  options: { frequencyHz: number; sampleRate?: number; frameMs?: number; amplitude?: number; maxDurationMs: number; trackName?: string },
+): Promise<RunningPublisher> {
+  const sampleRate = options.sampleRate ?? 48_000;
+  const samplesPerFrame = (sampleRate * (options.frameMs ?? 10)) / 1000;
+  const source = new AudioSource(sampleRate, 1);
+  const track = LocalAudioTrack.createAudioTrack(options.trackName ?? 'sine', source);
+  const local = requireLocal(room);
+  const publication = await withTimeout(
+    local.publishTrack(track, new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE })),
+    15_000,
+    'rtc-node to publish the sine track',
+  );
+  let stopped = false;
+  let frames = 0;
+  const startedAtMs = Date.now();
+  const loop = (async () => {
+    while (!stopped && Date.now() - startedAtMs < options.maxDurationMs) {
+      const data = new Int16Array(samplesPerFrame);
+      fillSine(data, {
+        frequencyHz: options.frequencyHz,
+        sampleRate,
+        startSample: frames * samplesPerFrame,
+        ...(options.amplitude !== undefined ? { amplitude: options.amplitude } : {}),
+      });
+      await source.captureFrame(new AudioFrame(data, sampleRate, 1, samplesPerFrame));
+      frames++;
+    }
+  })();
+  let stopping: Promise<void> | undefined;
+  return {
+    publication,
+    framesSent: () => frames,
+    stop() {
+      stopping ??= (async () => {
+        stopped = true;
+        source.clearQueue();
+        await withTimeout(loop, 5_000, 'the sine loop to stop').catch(() => undefined);
+        await source.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/**
+ * Publishes a camera track from a VideoSource of `width`x`height` RGBA frames with a moving gradient
+ * at `fps`, simulcast off (so subscribers receive the published size), until `maxDurationMs` or stop().
+ */
+export async function publishTestPattern(
+  room: Room,
+  options: { width: number; height: number; fps: number; maxDurationMs: number; trackName?: string },
+): Promise<RunningPublisher> {
+  const { width, height } = options;
+  const source = new VideoSource(width, height);
+  const track = LocalVideoTrack.createVideoTrack(options.trackName ?? 'pattern', source);
+  const publication = await withTimeout(
+    requireLocal(room).publishTrack(
+      track,
+      new TrackPublishOptions({ source: TrackSource.SOURCE_CAMERA, simulcast: false }),
+    ),
+    15_000,
+    'rtc-node to publish the video track',
+  );
+  const rgba = new Uint8Array(width * height * 4);
+  let frames = 0;
+  const startedAtMs = Date.now();
+  const produce = (): void => {
+    if (Date.now() - startedAtMs >= options.maxDurationMs) {
+      clearInterval(timer);
+      return;
+    }
+    paintPattern(rgba, width, height, frames);
+    source.captureFrame(new VideoFrame(rgba, width, height, VideoBufferType.RGBA), BigInt(Date.now() - startedAtMs) * 1000n);
+    frames++;
+  };
+  const timer = setInterval(produce, Math.round(1000 / options.fps));
+  produce();
+  let stopping: Promise<void> | undefined;
+  return {
+    publication,
+    framesSent: () => frames,
+    stop() {
+      stopping ??= (async () => {
+        clearInterval(timer);
+        await source.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Diagonal colour bands that move one step per frame, so every frame differs and the encoder has work. */
+function paintPattern(rgba: Uint8Array, width: number, height: number, frame: number): void {
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 4;
+      const v = (x + y + frame * 4) & 0xff;
+      rgba[i] = v;
+      rgba[i + 1] = 255 - v;
+      rgba[i + 2] = (x * 255) / width;
+      rgba[i + 3] = 255;
+    }
+  }
+}
+
+export interface ReceivedAudio {
+  /** Mono samples from the first non-silent sample on. */
+  samples: Int16Array;
+  framesRead: number;
+  /** Samples read (at `sampleRate`) before the first non-silent one. */
+  leadingSilenceSamples: number;
+}
+
+/**
+ * Reads `track` through an AudioStream (mono, `sampleRate`), skips leading silence, and returns
+ * `windowSamples` samples of signal. Fails after `timeoutMs` with how much was received.
+ */
+export async function readAudioWindow(
+  track: RemoteTrack,
+  options: { sampleRate: number; windowSamples: number; timeoutMs: number; silenceThreshold?: number },
+): Promise<ReceivedAudio> {
+  const stream = new AudioStream(track, { sampleRate: options.sampleRate, numChannels: 1 });
+  const reader = stream.getReader();
+  const samples = new Int16Array(options.windowSamples);
+  let filled = 0;
+  let framesRead = 0;
+  let leadingSilenceSamples = 0;
+  let started = false;
+  const deadline = Date.now() + options.timeoutMs;
+  try {
+    while (filled < samples.length) {
+      const remainingMs = deadline - Date.now();
+      if (remainingMs <= 0) break;
+      const result = await withTimeout(reader.read(), remainingMs, 'an audio frame').catch(() => undefined);
+      if (!result || result.done) break;
+      framesRead++;
+      const frame = result.value;
+      let data = frame.channels === 1 ? frame.data : firstChannel(frame);
+      if (!started) {
+        const first = firstNonSilentSample(data, options.silenceThreshold);
+        if (first < 0) {
+          leadingSilenceSamples += data.length;
+          continue;
+        }
+        started = true;
+        leadingSilenceSamples += first;
+        data = data.subarray(first);
+      }
+      const n = Math.min(data.length, samples.length - filled);
+      samples.set(data.subarray(0, n), filled);
+      filled += n;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  if (filled < samples.length) {
+    throw new Error(
+      `received ${filled} of ${samples.length} non-silent audio samples within ${options.timeoutMs} ms ` +
+        `(${framesRead} frames read, ${leadingSilenceSamples} silent samples skipped)`,
+    );
+  }
+  return { samples, framesRead, leadingSilenceSamples };
+}
+
+function firstChannel(frame: AudioFrame): Int16Array {
+  const out = new Int16Array(frame.samplesPerChannel);
+  for (let i = 0; i < out.length; i++) out[i] = frame.data[i * frame.channels] ?? 0;
+  return out;
+}
+
+export interface VideoFrameSize {
+  width: number;
+  height: number;
+}
+
+/**
+ * Reads frames from `track` through a VideoStream until `count` of them satisfy `accept` (default: any).
+ * Returns the sizes of every frame read; fails after `timeoutMs` listing the sizes seen.
+ */
+export async function readVideoFrames(
+  track: RemoteTrack,
+  options: { count: number; timeoutMs: number; accept?: (size: VideoFrameSize) => boolean },
+): Promise<VideoFrameSize[]> {
+  const stream = new VideoStream(track);
+  const reader = stream.getReader();
+  const seen: VideoFrameSize[] = [];
+  let accepted = 0;
+  const deadline = Date.now() + options.timeoutMs;
+  try {
+    while (accepted < options.count) {
+      const remainingMs = deadline - Date.now();
+      if (remainingMs <= 0) break;
+      const result = await withTimeout(reader.read(), remainingMs, 'a video frame').catch(() => undefined);
+      if (!result || result.done) break;
+      const size = { width: result.value.frame.width, height: result.value.frame.height };
+      seen.push(size);
+      if (!options.accept || options.accept(size)) accepted++;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  if (accepted < options.count) {
+    throw new Error(
+      `got ${accepted} of ${options.count} acceptable video frames within ${options.timeoutMs} ms; ` +
+        `sizes seen: ${summarizeSizes(seen)}`,
+    );
+  }
+  return seen;
+}
+
+function summarizeSizes(sizes: VideoFrameSize[]): string {
+  if (sizes.length === 0) return 'none';
+  const counts = new Map<string, number>();
+  for (const s of sizes) counts.set(`${s.width}x${s.height}`, (counts.get(`${s.width}x${s.height}`) ?? 0) + 1);
+  return [...counts].map(([size, n]) => `${size} x${n}`).join(', ');
+}
+
+function requireLocal(room: Room): NonNullable<Room['localParticipant']> {
+  if (!room.localParticipant) throw new Error('rtc-node room is not connected (no local participant)');
+  return room.localParticipant;
+}

@@ -1,0 +1,43 @@
+// Named steps for the e2e scenarios: each step's failure says which step failed and how long the run took,
+// and on the first failure the collected client logs are written to stderr, so a red test explains itself.
+
+export interface StepRunner {
+  /** Runs one named step; a failure is rethrown as `step N "<label>" failed after X s: <reason>`. */
+  step<T>(label: string, run: () => Promise<T>): Promise<T>;
+  /** The steps run so far with their durations, one per line. */
+  history(): string;
+}
+
+export function createStepRunner(options: { scenario: string; logs: () => string[]; maxLogLines?: number }): StepRunner {
+  const startedAtMs = Date.now();
+  const done: string[] = [];
+  let failed = false;
+  let index = 0;
+  return {
+    async step<T>(label: string, run: () => Promise<T>): Promise<T> {
+      index++;
+      const stepStartMs = Date.now();
+      try {
+        const result = await run();
+        done.push(`  ok ${index} ${label} (${Date.now() - stepStartMs} ms)`);
+        return result;
+      } catch (err) {
+        const reason = err instanceof Error ? err.message : String(err);
+        const elapsedS = ((Date.now() - startedAtMs) / 1000).toFixed(1);
+        done.push(`  FAILED ${index} ${label} (${Date.now() - stepStartMs} ms)`);
+        if (!failed) {
+          failed = true;
+          const lines = options.logs();
+          const max = options.maxLogLines ?? 400;
+          const shown = lines.length > max ? lines.slice(-max) : lines;
+          process.stderr.write(
+            `\n--- ${options.scenario}: step ${index} "${label}" failed; steps:\n${done.join('\n')}\n` +
+              `--- client logs (${shown.length} of ${lines.length} lines) ---\n${shown.join('\n')}\n--- end of client logs ---\n`,
+          );
+        }
+        throw new Error(`step ${index} "${label}" failed after ${elapsedS} s: ${reason}`, { cause: err });
+      }
+    },
+    history: () => done.join('\n'),
+  };
+}
