@@ -1,0 +1,298 @@
+// IceTransport: controlling <-> controlled-lite over two real UdpMux sockets on 127.0.0.1, with
+// ManualClocks for timers; a hand-made peer against the lite agent; consent timeouts; cleanup.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
+import { ManualClock } from '../clock.js';
+import { UdpMux } from '../udp-mux.js';
+import { IceTransport } from './ice-transport.js';
+import type { IceState, IceTransportOptions } from './ice-transport.js';
+import { buildBindingRequest } from './ice-binding.js';
+import { StunAttr, StunClass } from '../stun/stun-constants.js';
+import { getStunAttribute, parseStunMessage, shortTermKey, verifyFingerprint, verifyMessageIntegrity } from '../stun/stun-message.js';
+import { decodeErrorCode, decodeXorMappedAddress } from '../stun/stun-attributes.js';
+
+async function until(cond: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+interface Pair {
+  liteMux: UdpMux;
+  ctlMux: UdpMux;
+  liteClock: ManualClock;
+  ctlClock: ManualClock;
+  lite: IceTransport;
+  ctl: IceTransport;
+  liteStates: IceState[];
+  ctlStates: IceState[];
+  /** Waits until every datagram sent by either mux has arrived at the other. */
+  settle(): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+async function makePair(extra: Partial<IceTransportOptions> = {}): Promise<Pair> {
+  const liteMux = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
+  const ctlMux = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
+  const liteClock = new ManualClock();
+  const ctlClock = new ManualClock();
+  const lite = new IceTransport({ ...extra, mux: liteMux, role: 'controlled-lite', advertisedAddress: '127.0.0.1', clock: liteClock });
+  const ctl = new IceTransport({ ...extra, mux: ctlMux, role: 'controlling', advertisedAddress: '127.0.0.1', clock: ctlClock });
+  const liteStates: IceState[] = [];
+  const ctlStates: IceState[] = [];
+  lite.on('stateChange', (s) => liteStates.push(s));
+  ctl.on('stateChange', (s) => ctlStates.push(s));
+  return {
+    liteMux, ctlMux, liteClock, ctlClock, lite, ctl, liteStates, ctlStates,
+    settle: () =>
+      until(
+        () => liteMux.stats.packetsIn === ctlMux.stats.packetsOut && ctlMux.stats.packetsIn === liteMux.stats.packetsOut,
+        'datagrams in flight',
+      ),
+    cleanup: async () => {
+      lite.close();
+      ctl.close();
+      await liteMux.close();
+      await ctlMux.close();
+    },
+  };
+}
+
+async function connect(p: Pair, opts: { giveLiteCredentials: boolean }): Promise<void> {
+  p.lite.start();
+  if (opts.giveLiteCredentials) p.lite.setRemoteCredentials(p.ctl.localUfrag, p.ctl.localPwd);
+  p.ctl.setRemoteCredentials(p.lite.localUfrag, p.lite.localPwd);
+  for (const c of p.lite.localCandidates()) p.ctl.addRemoteCandidate(c);
+  p.ctl.start();
+  await until(() => p.lite.state === 'connected' && p.ctl.state === 'connected', 'both connected');
+  await p.settle();
+}
+
+test('controlling <-> controlled-lite connect over loopback and exchange DTLS and RTP', async () => {
+  const p = await makePair();
+  try {
+    assert.equal(p.lite.localCandidates()[0], `candidate:1 1 udp 2130706431 127.0.0.1 ${p.liteMux.port} typ host`);
+    const liteSelected: unknown[] = [];
+    p.lite.on('selectedPair', (s) => liteSelected.push(s));
+    // The lite side never learns the remote credentials: requests are accepted before the answer is applied.
+    await connect(p, { giveLiteCredentials: false });
+    assert.deepEqual(p.liteStates, ['connected']);
+    assert.deepEqual(p.ctlStates, ['checking', 'connected']);
+    assert.deepEqual(liteSelected, [{ address: '127.0.0.1', port: p.ctlMux.port }]);
+    assert.deepEqual(p.ctl.selected, { address: '127.0.0.1', port: p.liteMux.port });
+
+    const got = { liteDtls: [] as Buffer[], liteRtp: [] as Buffer[], ctlDtls: [] as Buffer[], ctlRtp: [] as Buffer[] };
+    p.lite.onDtls = (b) => got.liteDtls.push(b);
+    p.lite.onRtp = (b) => got.liteRtp.push(b);
+    p.ctl.onDtls = (b) => got.ctlDtls.push(b);
+    p.ctl.onRtp = (b) => got.ctlRtp.push(b);
+    const dtls = Buffer.from([22, 0xfe, 0xfd, 0, 0, 1, 2, 3]);
+    const rtp = Buffer.from([0x80, 0x60, 0x12, 0x34, 0, 0, 0, 1, 0xde, 0xad, 0xbe, 0xef]);
+    const rtcp = Buffer.from([0x81, 200, 0, 1, 0xde, 0xad, 0xbe, 0xef]);
+    p.ctl.send(dtls);
+    p.ctl.send(rtp);
+    p.lite.send(dtls);
+    p.lite.send(rtcp);
+    await until(() => got.liteRtp.length === 1 && got.ctlRtp.length === 1 && got.liteDtls.length === 1 && got.ctlDtls.length === 1, 'media');
+    assert.deepEqual(got.liteDtls[0], dtls);
+    assert.deepEqual(got.liteRtp[0], rtp);
+    assert.deepEqual(got.ctlDtls[0], dtls);
+    assert.deepEqual(got.ctlRtp[0], rtcp);
+  } finally {
+    await p.cleanup();
+  }
+});
+
+test('consent checks keep both sides connected for a minute; silence -> disconnected -> failed', async () => {
+  const p = await makePair();
+  try {
+    await connect(p, { giveLiteCredentials: true });
+    let lastCheckAtMs = 0;
+    for (let t = 0; t < 60_000; t += 500) {
+      p.ctlClock.advance(500);
+      p.liteClock.advance(500);
+      const before = p.liteMux.stats.packetsIn;
+      await p.settle();
+      if (p.liteMux.stats.packetsIn !== before) lastCheckAtMs = p.liteClock.nowMs();
+      assert.equal(p.ctl.state, 'connected', `controlling at ${t} ms`);
+      assert.equal(p.lite.state, 'connected', `lite at ${t} ms`);
+    }
+    const checks = p.ctl.stats.checksSent;
+    assert.ok(checks >= 11 && checks <= 17, `about one consent check per 5 s, got ${checks}`);
+
+    // Controlling side goes quiet (its clock stops): lite disconnects after 7.5 s and recovers on the next check.
+    p.liteClock.advance(lastCheckAtMs + 7000 - p.liteClock.nowMs());
+    assert.equal(p.lite.state, 'connected');
+    p.liteClock.advance(1500);
+    assert.equal(p.lite.state, 'disconnected');
+    for (let i = 0; i < 12 && p.lite.state !== 'connected'; i++) {
+      p.ctlClock.advance(500);
+      await p.settle();
+    }
+    assert.equal(p.lite.state, 'connected', 'lite reconnects on the next consent check');
+
+    // Lite goes away: the controlling agent retries, disconnects, then fails at 30 s.
+    p.lite.close();
+    assert.equal(p.liteMux.registrationCount, 0);
+    p.ctlClock.advance(7000);
+    await p.settle();
+    p.ctlClock.advance(1000);
+    assert.equal(p.ctl.state, 'disconnected');
+    p.ctlClock.advance(21_000);
+    await p.settle();
+    assert.equal(p.ctl.state, 'disconnected');
+    p.ctlClock.advance(1_000 + 200); // + one check interval of timer granularity
+    assert.equal(p.ctl.state, 'failed');
+    assert.deepEqual(p.ctlStates, ['checking', 'connected', 'disconnected', 'failed']);
+    assert.equal(p.ctlMux.registrationCount, 0, 'failed tears down mux registrations');
+    assert.equal(p.ctlClock.pendingTimers, 0, 'failed clears timers');
+    const sent = p.ctlMux.stats.packetsOut;
+    p.ctl.send(Buffer.from([0x80, 0]));
+    assert.equal(p.ctlMux.stats.packetsOut, sent, 'nothing sent after failure');
+  } finally {
+    await p.cleanup();
+  }
+});
+
+test('lite agent fails at consentTimeoutMs without checks', async () => {
+  const p = await makePair({ consentTimeoutMs: 10_000 });
+  try {
+    await connect(p, { giveLiteCredentials: true });
+    p.liteClock.advance(9_000);
+    assert.equal(p.lite.state, 'disconnected');
+    p.liteClock.advance(1_000);
+    assert.equal(p.lite.state, 'failed');
+    assert.deepEqual(p.liteStates, ['connected', 'disconnected', 'failed']);
+  } finally {
+    await p.cleanup();
+  }
+});
+
+test('wrong password: 401s, never connected, controlling fails at the timeout', async () => {
+  const p = await makePair({ checkIntervalMs: 500 });
+  try {
+    p.lite.start();
+    p.ctl.setRemoteCredentials(p.lite.localUfrag, 'not-the-password-at-all-x');
+    p.ctl.addRemoteCandidate(p.lite.localCandidates()[0]!);
+    p.ctl.start();
+    for (let i = 0; i < 4; i++) {
+      await p.settle();
+      p.ctlClock.advance(500);
+    }
+    await p.settle();
+    assert.equal(p.lite.stats.stunRejected, 5);
+    assert.equal(p.liteMux.stats.packetsOut, 5, 'one 401 per check');
+    assert.equal(p.lite.state, 'new');
+    assert.equal(p.ctl.state, 'checking');
+    assert.equal(p.ctl.selected, undefined);
+    p.ctlClock.advance(30_000);
+    assert.equal(p.ctl.state, 'failed');
+    assert.deepEqual(p.ctlStates, ['checking', 'failed']);
+  } finally {
+    await p.cleanup();
+  }
+});
+
+test('close() is idempotent and leaves no timers or mux registrations', async () => {
+  const p = await makePair();
+  try {
+    await connect(p, { giveLiteCredentials: true });
+    assert.ok(p.liteMux.registrationCount > 0 && p.ctlMux.registrationCount > 0);
+    p.lite.close();
+    p.lite.close();
+    p.ctl.close();
+    assert.equal(p.liteMux.registrationCount, 0);
+    assert.equal(p.ctlMux.registrationCount, 0);
+    assert.equal(p.liteClock.pendingTimers, 0);
+    assert.equal(p.ctlClock.pendingTimers, 0);
+    assert.deepEqual(p.liteStates, ['connected', 'closed']);
+    assert.equal(p.lite.selected, undefined);
+    p.lite.start(); // no effect once closed
+    assert.equal(p.liteMux.registrationCount, 0);
+  } finally {
+    await p.cleanup();
+  }
+});
+
+test('lite agent against a hand-made peer: response contents, 401s, DTLS before nomination selects', async () => {
+  const mux = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
+  const clock = new ManualClock();
+  const lite = new IceTransport({ mux, role: 'controlled-lite', advertisedAddress: '127.0.0.1', clock });
+  const peer: Socket = createSocket('udp4');
+  await new Promise<void>((r) => peer.bind(0, '127.0.0.1', () => r()));
+  const peerPort = peer.address().port;
+  const inbox: Buffer[] = [];
+  peer.on('message', (m) => inbox.push(m));
+  const request = (username: string, pwd: string, txByte: number, useCandidate = false): Buffer =>
+    buildBindingRequest({
+      transactionId: Buffer.alloc(12, txByte),
+      username,
+      key: shortTermKey(pwd),
+      priority: 1862270975,
+      tieBreaker: Buffer.alloc(8, 9),
+      isControlling: true,
+      useCandidate,
+    });
+  try {
+    lite.start();
+    const dtlsSeen: Buffer[] = [];
+    lite.onDtls = (b) => dtlsSeen.push(b);
+
+    // Unknown ufrag: the mux drops it.
+    peer.send(request('nope:peer', lite.localPwd, 1), mux.port, '127.0.0.1');
+    await until(() => mux.stats.dropped === 1, 'drop');
+
+    // Valid request without USE-CANDIDATE: success response, state 'checking', nothing selected.
+    peer.send(request(`${lite.localUfrag}:peer`, lite.localPwd, 2), mux.port, '127.0.0.1');
+    await until(() => inbox.length === 1, 'success response');
+    const r = parseStunMessage(inbox[0]!);
+    assert.ok(r.ok);
+    assert.equal(r.message.cls, StunClass.success);
+    assert.deepEqual(r.message.transactionId, Buffer.alloc(12, 2));
+    assert.equal(verifyFingerprint(r.message), true);
+    assert.equal(verifyMessageIntegrity(r.message, shortTermKey(lite.localPwd)), true);
+    assert.deepEqual(decodeXorMappedAddress(getStunAttribute(r.message, StunAttr.xorMappedAddress)!, r.message.transactionId), {
+      family: 4,
+      address: '127.0.0.1',
+      port: peerPort,
+    });
+    assert.equal(lite.state, 'checking');
+    assert.equal(lite.selected, undefined);
+
+    // Wrong password: 401 without integrity.
+    peer.send(request(`${lite.localUfrag}:peer`, 'wrong-password-wrong-pw', 3), mux.port, '127.0.0.1');
+    await until(() => inbox.length === 2, '401');
+    const e = parseStunMessage(inbox[1]!);
+    assert.ok(e.ok);
+    assert.equal(e.message.cls, StunClass.error);
+    assert.equal(decodeErrorCode(getStunAttribute(e.message, StunAttr.errorCode)!)?.code, 401);
+
+    // Once remote credentials are known, a mismatching remote ufrag is refused too.
+    lite.setRemoteCredentials('other', 'x'.repeat(22));
+    peer.send(request(`${lite.localUfrag}:peer`, lite.localPwd, 4), mux.port, '127.0.0.1');
+    await until(() => inbox.length === 3, 'second 401');
+    assert.equal(parseStunMessage(inbox[2]!).ok && parseStunMessage(inbox[2]!).ok, true);
+    assert.equal(lite.stats.stunRejected, 2);
+
+    // Garbage STUN from the validated peer is counted, not thrown.
+    peer.send(Buffer.from([0, 1, 0, 4, 1, 2, 3, 4]), mux.port, '127.0.0.1');
+    await until(() => lite.stats.stunRejected === 3, 'garbage rejected');
+
+    // DTLS from the validated (not nominated) peer selects it; lite.send reaches the peer.
+    peer.send(Buffer.from([22, 0xfe, 0xfd, 7]), mux.port, '127.0.0.1');
+    await until(() => dtlsSeen.length === 1, 'dtls');
+    assert.equal(lite.state, 'connected');
+    assert.deepEqual(lite.selected, { address: '127.0.0.1', port: peerPort });
+    lite.send(Buffer.from([22, 0xfe, 0xfd, 8]));
+    await until(() => inbox.length === 4, 'dtls to peer');
+    assert.deepEqual([...inbox[3]!], [22, 0xfe, 0xfd, 8]);
+  } finally {
+    lite.close();
+    peer.close();
+    await mux.close();
+  }
+});

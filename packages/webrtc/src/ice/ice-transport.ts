@@ -1,0 +1,399 @@
+// ICE over the shared UdpMux: an ICE-lite controlled agent (the server, RFC 8445 section 2.5) or a small
+// controlling agent with aggressive nomination (our client). https://www.rfc-editor.org/rfc/rfc8445,
+// consent freshness per RFC 7675 (https://www.rfc-editor.org/rfc/rfc7675).
+import { randomBytes } from 'node:crypto';
+import { isIPv4 } from 'node:net';
+import type { Clock, TimerHandle } from '../clock.js';
+import { systemClock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import { silentLogger } from '../logger.js';
+import { TypedEmitter } from '../typed-emitter.js';
+import type { MuxConnection, UdpMux } from '../udp-mux.js';
+import { StunAttr, StunClass, StunMethod } from '../stun/stun-constants.js';
+import { getStunAttribute, parseStunMessage, verifyFingerprint, verifyMessageIntegrity } from '../stun/stun-message.js';
+import type { StunMessage } from '../stun/stun-message.js';
+import { decodeErrorCode } from '../stun/stun-attributes.js';
+import { buildBindingError, buildBindingRequest, buildBindingSuccess } from './ice-binding.js';
+import {
+  IceTypePreference,
+  candidatePriority,
+  formatIceCandidate,
+  isUsableUdpCandidate,
+  parseIceCandidate,
+} from './ice-candidate.js';
+import { randomPwd, randomUfrag } from './ice-credentials.js';
+
+export type IceState = 'new' | 'checking' | 'connected' | 'disconnected' | 'failed' | 'closed';
+export type IceRole = 'controlled-lite' | 'controlling';
+
+export type IceTransportEvents = {
+  stateChange: [IceState];
+  selectedPair: [{ address: string; port: number }];
+};
+
+export interface IceTransportOptions {
+  mux: UdpMux;
+  role: IceRole;
+  /** The address put in our host candidate (the port is the mux's). */
+  advertisedAddress: string;
+  clock?: Clock;
+  logger?: Logger;
+  /** No proof of consent for this long: 'failed' (RFC 7675: 30 s). Also the give-up time before connecting. */
+  consentTimeoutMs?: number;
+  /** Controlling: interval between connectivity-check (re)transmissions before a pair is selected. */
+  checkIntervalMs?: number;
+  /** Controlling: mean interval between consent checks once connected (randomized +-20%). */
+  consentIntervalMs?: number;
+  /** No proof of consent for this long while connected: 'disconnected' (back to 'connected' on the next). */
+  disconnectedAfterMs?: number;
+}
+
+/**
+ * Defaults, in one place. Proof of consent is a valid Binding request for the lite agent and a valid
+ * success response for the controlling agent. 7.5 s before 'disconnected' leaves room for one late
+ * check of a peer checking every 5 s +-20% (RFC 7675) or every 2.5 s (Chromium when stable).
+ */
+export const ICE_DEFAULTS = {
+  consentTimeoutMs: 30_000,
+  checkIntervalMs: 200,
+  consentIntervalMs: 5_000,
+  disconnectedAfterMs: 7_500,
+  /** Lite agent: how often consent is evaluated. */
+  liteTickMs: 1_000,
+  /** Controlling: retry interval for a consent check that went unanswered. */
+  consentRetryMs: 500,
+  /** Controlling: unanswered transactions are forgotten after this. */
+  transactionTtlMs: 10_000,
+} as const;
+
+/** PRIORITY sent in our checks: that of a peer-reflexive candidate (RFC 8445 7.1.1). */
+const PRFLX_PRIORITY = candidatePriority(IceTypePreference.prflx, 65535, 1);
+const HOST_PRIORITY = candidatePriority(IceTypePreference.host, 65535, 1);
+
+interface PendingCheck {
+  address: string;
+  port: number;
+  sentAtMs: number;
+}
+
+const noop = (): void => {};
+
+export class IceTransport extends TypedEmitter<IceTransportEvents> implements MuxConnection {
+  readonly localUfrag: string = randomUfrag();
+  readonly localPwd: string = randomPwd();
+  /** Set by the owner; DTLS records from a validated remote. */
+  onDtls: (buf: Buffer) => void = noop;
+  /** Set by the owner; SRTP/SRTCP from a validated remote. */
+  onRtp: (buf: Buffer) => void = noop;
+  readonly stats = { stunRejected: 0, mediaDropped: 0, sendDropped: 0, checksSent: 0 };
+
+  private readonly mux: UdpMux;
+  private readonly role: IceRole;
+  private readonly advertisedAddress: string;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly consentTimeoutMs: number;
+  private readonly checkIntervalMs: number;
+  private readonly consentIntervalMs: number;
+  private readonly disconnectedAfterMs: number;
+  private readonly localKey: Buffer;
+  private readonly tieBreaker = randomBytes(8);
+  private currentState: IceState = 'new';
+  private remoteUfrag: string | undefined;
+  private remoteKey: Buffer | undefined;
+  private readonly remoteCandidates: { address: string; port: number }[] = [];
+  /** address -> ports that passed a connectivity check. */
+  private readonly validated = new Map<string, Set<number>>();
+  private selectedAddress: string | undefined;
+  private selectedPort = -1;
+  private readonly pending = new Map<string, PendingCheck>();
+  private timer: TimerHandle | undefined;
+  private isStarted = false;
+  private lastProofMs = 0;
+  private lastConsentSentMs = -Infinity;
+  private consentGapMs = 0;
+
+  constructor(opts: IceTransportOptions) {
+    super();
+    this.mux = opts.mux;
+    this.role = opts.role;
+    this.advertisedAddress = opts.advertisedAddress;
+    this.clock = opts.clock ?? systemClock;
+    this.logger = (opts.logger ?? silentLogger).child({ component: 'ice', ufrag: this.localUfrag });
+    this.consentTimeoutMs = opts.consentTimeoutMs ?? ICE_DEFAULTS.consentTimeoutMs;
+    this.checkIntervalMs = opts.checkIntervalMs ?? ICE_DEFAULTS.checkIntervalMs;
+    this.consentIntervalMs = opts.consentIntervalMs ?? ICE_DEFAULTS.consentIntervalMs;
+    this.disconnectedAfterMs = opts.disconnectedAfterMs ?? ICE_DEFAULTS.disconnectedAfterMs;
+    this.localKey = Buffer.from(this.localPwd, 'utf8');
+    this.onListenerError = (err, event) => this.logger.error({ err: String(err), event }, 'ice listener threw');
+  }
+
+  get state(): IceState {
+    return this.currentState;
+  }
+
+  /** The selected remote, if any. */
+  get selected(): { address: string; port: number } | undefined {
+    return this.selectedAddress === undefined ? undefined : { address: this.selectedAddress, port: this.selectedPort };
+  }
+
+  setRemoteCredentials(ufrag: string, pwd: string): void {
+    this.remoteUfrag = ufrag;
+    this.remoteKey = Buffer.from(pwd, 'utf8');
+    if (this.role === 'controlling' && this.isStarted && this.selectedAddress === undefined) this.sendChecksToAll();
+  }
+
+  /** Accepts 'candidate:...', 'a=candidate:...' or the bare value; only UDP host/srflx/prflx IPs are used. */
+  addRemoteCandidate(candidate: string): void {
+    const c = parseIceCandidate(candidate);
+    if (!c || !isUsableUdpCandidate(c) || isIPv4(c.address) !== isIPv4(this.mux.address)) {
+      this.logger.debug({ candidate }, 'ignoring remote candidate');
+      return;
+    }
+    if (this.remoteCandidates.some((r) => r.address === c.address && r.port === c.port)) return;
+    this.remoteCandidates.push({ address: c.address, port: c.port });
+    if (this.role === 'controlling' && this.isStarted && this.isAlive() && this.selectedAddress === undefined) {
+      this.mux.bindRemote(c.address, c.port, this);
+      this.sendCheck(c.address, c.port, true);
+    }
+  }
+
+  localCandidates(): string[] {
+    return [
+      formatIceCandidate({
+        foundation: '1',
+        component: 1,
+        transport: 'udp',
+        priority: HOST_PRIORITY,
+        address: this.advertisedAddress,
+        port: this.mux.port,
+        type: 'host',
+      }),
+    ];
+  }
+
+  /** Lite: registers the ufrag with the mux. Controlling: also starts connectivity checks. */
+  start(): void {
+    if (this.isStarted || this.currentState === 'closed') return;
+    this.isStarted = true;
+    this.lastProofMs = this.clock.nowMs();
+    this.mux.registerUfrag(this.localUfrag, this);
+    const tickMs = this.role === 'controlling' ? this.checkIntervalMs : ICE_DEFAULTS.liteTickMs;
+    this.timer = this.clock.setInterval(() => this.tick(), tickMs);
+    this.timer.unref?.();
+    if (this.role === 'controlling') {
+      this.setState('checking');
+      for (const r of this.remoteCandidates) this.mux.bindRemote(r.address, r.port, this);
+      this.sendChecksToAll();
+    }
+  }
+
+  /** Sends to the selected remote; dropped (counted) when there is none. */
+  send(buf: Uint8Array): void {
+    if (this.selectedAddress === undefined) {
+      this.stats.sendDropped++;
+      return;
+    }
+    this.mux.send(buf, this.selectedPort, this.selectedAddress);
+  }
+
+  /** Idempotent: clears timers and every mux registration. */
+  close(): void {
+    if (this.currentState === 'closed') return;
+    this.teardown();
+    this.setState('closed');
+  }
+
+  // ---- MuxConnection (called per datagram; must not throw) ----
+
+  handleDtls(buf: Buffer, address: string, port: number): void {
+    if (port === this.selectedPort && address === this.selectedAddress) {
+      this.onDtls(buf);
+      return;
+    }
+    if (!this.isValidated(address, port)) {
+      this.stats.mediaDropped++;
+      return;
+    }
+    // DTLS from a validated pair before any nomination: the peer has chosen it.
+    if (this.selectedAddress === undefined && this.role === 'controlled-lite') this.select(address, port);
+    this.onDtls(buf);
+  }
+
+  handleRtp(buf: Buffer, address: string, port: number): void {
+    if ((port === this.selectedPort && address === this.selectedAddress) || this.isValidated(address, port)) {
+      this.onRtp(buf);
+    } else {
+      this.stats.mediaDropped++;
+    }
+  }
+
+  handleStun(buf: Buffer, address: string, port: number): void {
+    if (!this.isStarted || !this.isAlive()) return;
+    const r = parseStunMessage(buf);
+    if (!r.ok || r.message.method !== StunMethod.binding || verifyFingerprint(r.message) === false) {
+      this.stats.stunRejected++;
+      return;
+    }
+    const m = r.message;
+    if (m.cls === StunClass.request) this.handleRequest(m, address, port);
+    else if (m.cls === StunClass.success || m.cls === StunClass.error) this.handleResponse(m, address, port);
+    // Binding indications are keepalives: nothing to do.
+  }
+
+  // ---- internals ----
+
+  private handleRequest(m: StunMessage, address: string, port: number): void {
+    const userBytes = getStunAttribute(m, StunAttr.username);
+    if (!userBytes || m.integrityOffset < 0) {
+      this.reject(m, address, port, 400, 'Bad Request');
+      return;
+    }
+    const username = Buffer.from(userBytes).toString('utf8');
+    const colon = username.indexOf(':');
+    const localPart = colon < 0 ? username : username.slice(0, colon);
+    const remotePart = colon < 0 ? undefined : username.slice(colon + 1);
+    // The remote ufrag is checked only once known: requests may arrive before the answer is applied.
+    const isUserOk =
+      localPart === this.localUfrag && (this.remoteUfrag === undefined || remotePart === this.remoteUfrag);
+    if (!isUserOk || !verifyMessageIntegrity(m, this.localKey)) {
+      this.reject(m, address, port, 401, 'Unauthorized');
+      return;
+    }
+    this.mux.send(buildBindingSuccess(m.transactionId, address, port, this.localKey), port, address);
+    this.markValidated(address, port);
+    if (this.role !== 'controlled-lite') return;
+    this.lastProofMs = this.clock.nowMs();
+    if (getStunAttribute(m, StunAttr.useCandidate) !== undefined) this.select(address, port);
+    else if (this.currentState === 'new') this.setState('checking');
+    else if (this.currentState === 'disconnected') this.setState('connected');
+  }
+
+  private handleResponse(m: StunMessage, address: string, port: number): void {
+    const id = m.transactionId.toString('hex');
+    const p = this.pending.get(id);
+    if (!p || p.address !== address || p.port !== port) {
+      this.stats.stunRejected++;
+      return;
+    }
+    if (m.cls === StunClass.error) {
+      this.pending.delete(id);
+      const err = getStunAttribute(m, StunAttr.errorCode);
+      this.logger.debug({ address, port, error: err && decodeErrorCode(err) }, 'binding error response');
+      return;
+    }
+    if (!this.remoteKey || !verifyMessageIntegrity(m, this.remoteKey)) {
+      this.stats.stunRejected++;
+      return;
+    }
+    this.pending.delete(id);
+    this.markValidated(address, port);
+    this.lastProofMs = this.clock.nowMs();
+    // Every check before selection carried USE-CANDIDATE (aggressive nomination): first success wins.
+    if (this.selectedAddress === undefined) this.select(address, port);
+    else if (this.currentState === 'disconnected') this.setState('connected');
+  }
+
+  private reject(m: StunMessage, address: string, port: number, code: number, reason: string): void {
+    this.stats.stunRejected++;
+    this.mux.send(buildBindingError(m.transactionId, code, reason), port, address);
+  }
+
+  private select(address: string, port: number): void {
+    if (address !== this.selectedAddress || port !== this.selectedPort) {
+      this.selectedAddress = address;
+      this.selectedPort = port;
+      this.logger.debug({ address, port }, 'selected pair');
+      this.emit('selectedPair', { address, port });
+    }
+    this.setState('connected');
+  }
+
+  private markValidated(address: string, port: number): void {
+    let ports = this.validated.get(address);
+    if (!ports) {
+      ports = new Set();
+      this.validated.set(address, ports);
+    }
+    if (!ports.has(port)) {
+      ports.add(port);
+      this.mux.bindRemote(address, port, this);
+    }
+  }
+
+  private isValidated(address: string, port: number): boolean {
+    return this.validated.get(address)?.has(port) === true;
+  }
+
+  private isAlive(): boolean {
+    return this.currentState !== 'failed' && this.currentState !== 'closed';
+  }
+
+  private tick(): void {
+    if (!this.isAlive()) return;
+    const now = this.clock.nowMs();
+    const silentMs = now - this.lastProofMs;
+    if (silentMs >= this.consentTimeoutMs) {
+      this.logger.debug({ silentMs }, 'consent expired');
+      this.teardown();
+      this.setState('failed');
+      return;
+    }
+    if (this.currentState === 'connected' && silentMs >= this.disconnectedAfterMs) this.setState('disconnected');
+    if (this.role !== 'controlling') return;
+    for (const [id, p] of this.pending) if (now - p.sentAtMs > ICE_DEFAULTS.transactionTtlMs) this.pending.delete(id);
+    if (this.selectedAddress === undefined) {
+      this.sendChecksToAll();
+      return;
+    }
+    const isUnanswered = this.lastConsentSentMs > this.lastProofMs;
+    const dueMs = this.lastConsentSentMs + (isUnanswered ? ICE_DEFAULTS.consentRetryMs : this.consentGapMs);
+    if (now >= dueMs) {
+      this.sendCheck(this.selectedAddress, this.selectedPort, false);
+      this.lastConsentSentMs = now;
+      this.consentGapMs = this.consentIntervalMs * (0.8 + 0.4 * Math.random());
+    }
+  }
+
+  private sendChecksToAll(): void {
+    for (const r of this.remoteCandidates) this.sendCheck(r.address, r.port, true);
+  }
+
+  private sendCheck(address: string, port: number, useCandidate: boolean): void {
+    if (!this.remoteKey || this.remoteUfrag === undefined) return;
+    const transactionId = randomBytes(12);
+    const req = buildBindingRequest({
+      transactionId,
+      username: `${this.remoteUfrag}:${this.localUfrag}`,
+      key: this.remoteKey,
+      priority: PRFLX_PRIORITY,
+      tieBreaker: this.tieBreaker,
+      isControlling: this.role === 'controlling',
+      useCandidate,
+    });
+    this.pending.set(transactionId.toString('hex'), { address, port, sentAtMs: this.clock.nowMs() });
+    this.stats.checksSent++;
+    this.mux.send(req, port, address);
+  }
+
+  /** Stops everything: timer, mux registrations, pairs, transactions. */
+  private teardown(): void {
+    if (this.timer !== undefined) {
+      this.clock.clearInterval(this.timer);
+      this.timer = undefined;
+    }
+    this.mux.unregisterUfrag(this.localUfrag);
+    this.mux.unbindAll(this);
+    this.validated.clear();
+    this.pending.clear();
+    this.selectedAddress = undefined;
+    this.selectedPort = -1;
+  }
+
+  private setState(next: IceState): void {
+    if (this.currentState === next) return;
+    this.logger.debug({ from: this.currentState, to: next }, 'ice state');
+    this.currentState = next;
+    this.emit('stateChange', next);
+  }
+}
