@@ -153,3 +153,35 @@ test('setup active is written when asked', () => {
   const { answer } = answerTo('chromium-publisher-offer.sdp', { setup: 'active' });
   assert.ok(answer.media.every((m) => m.setup === 'active'));
 });
+
+// Firefox's shape: session-level fingerprint, extmap directions, msid with braces, H264 listed first.
+const firefoxLikeOffer = [
+  'v=0', 'o=mozilla...THIS_IS_SDPARTA-99.0 5163364718306435043 0 IN IP4 0.0.0.0', 's=-', 't=0 0',
+  'a=fingerprint:sha-256 11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00',
+  'a=group:BUNDLE 0 1', 'a=ice-options:trickle', 'a=msid-semantic:WMS *',
+  'm=video 9 UDP/TLS/RTP/SAVPF 126 120 97', 'c=IN IP4 0.0.0.0', 'a=sendonly',
+  'a=extmap:3 urn:ietf:params:rtp-hdrext:sdes:mid', 'a=extmap:4/sendonly urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id',
+  'a=extmap:7 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
+  'a=fmtp:126 profile-level-id=42e01f;level-asymmetry-allowed=1;packetization-mode=1', 'a=fmtp:97 apt=120',
+  'a=ice-pwd:ffffffffffffffffffffffffffffffff', 'a=ice-ufrag:ffffffff', 'a=mid:0',
+  'a=msid:{5b4d1bb3-7d3b-4a8e-9d0b-0f2b2a1b2c3d} {8a0b1c2d-3e4f-5061-7283-94a5b6c7d8e9}',
+  'a=rid:q send', 'a=rid:h send', 'a=rtcp-fb:126 nack', 'a=rtcp-fb:126 nack pli', 'a=rtcp-fb:126 ccm fir', 'a=rtcp-fb:126 transport-cc',
+  'a=rtcp-fb:120 nack', 'a=rtcp-fb:120 nack pli', 'a=rtcp-mux', 'a=rtcp-rsize', 'a=rtpmap:126 H264/90000', 'a=rtpmap:120 VP8/90000',
+  'a=rtpmap:97 rtx/90000', 'a=setup:actpass', 'a=simulcast:send q;h',
+  'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', 'c=IN IP4 0.0.0.0', 'a=sendrecv', 'a=ice-pwd:ffffffffffffffffffffffffffffffff',
+  'a=ice-ufrag:ffffffff', 'a=mid:1', 'a=setup:actpass', 'a=sctp-port:5000', 'a=max-message-size:1073741823', '',
+].join('\r\n');
+
+test('answer to a Firefox-shaped offer (session-level fingerprint, H264 first, rtx on VP8)', () => {
+  const offer = parseSdp(firefoxLikeOffer);
+  assert.equal(offer.media[0]?.fingerprint?.value.slice(0, 5), '11:22');
+  assert.deepEqual(offer.media[0]?.msid, { streamId: '{5b4d1bb3-7d3b-4a8e-9d0b-0f2b2a1b2c3d}', trackId: '{8a0b1c2d-3e4f-5061-7283-94a5b6c7d8e9}' });
+  const answer = createAnswer(offer, opts);
+  const video = section(answer, '0');
+  assert.deepEqual(video.codecs.map((c) => [c.mimeType, c.payloadType, c.rtxPayloadType]), [['video/H264', 126, undefined], ['video/VP8', 120, 97]]);
+  assert.deepEqual(video.codecs[1]?.rtcpFeedback, [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }]);
+  assert.deepEqual(video.headerExtensions.map((e) => e.id), [3, 4, 7]);
+  assert.deepEqual(video.simulcast, { direction: 'recv', rids: ['q', 'h'] });
+  assert.equal(section(answer, '1').maxMessageSize, 262144);
+  assert.deepEqual(parseSdp(writeSdp(answer)), answer);
+});
