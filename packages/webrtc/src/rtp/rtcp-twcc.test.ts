@@ -99,11 +99,27 @@ test('TWCC status vector with more slots than the status count ignores the extra
   ]);
 });
 
-test('TWCC with missing deltas or a reserved symbol is dropped, not thrown', () => {
-  const truncated = GOLDEN.slice(0, 44);
-  truncated[0] = 0x8f; // no padding bit
-  truncated[3] = 44 / 4 - 1;
-  assert.deepEqual(parseRtcp(truncated), []);
+test('TWCC without room for the deltas parses as feedback without timestamps', () => {
+  // fixed part + 4 chunks only: statuses but no receive deltas
+  const noDeltas = GOLDEN.slice(0, 28);
+  noDeltas[0] = 0x8f; // no padding bit
+  noDeltas[3] = 28 / 4 - 1;
+  const want: TransportWideFeedback = {
+    ...GOLDEN_FEEDBACK,
+    packets: GOLDEN_FEEDBACK.packets.map((p) => ({ seq: p.seq, received: p.received })),
+  };
+  assert.deepEqual(parseRtcp(noDeltas), [want]);
+  // re-serialized without deltas (small/large no longer known, so the chunks may differ)
+  const again = serializeRtcp([want]);
+  assert.equal(again.length, 28); // 20 fixed + 3 chunks + 2 padding
+  assert.deepEqual(parseRtcp(again), [want]);
+});
+
+test('TWCC with too few chunks or a reserved symbol is dropped, not thrown', () => {
+  const fewChunks = GOLDEN.slice(0, 24); // only 2 of the 4 chunks
+  fewChunks[0] = 0x8f;
+  fewChunks[3] = 24 / 4 - 1;
+  assert.deepEqual(parseRtcp(fewChunks), []);
   const reserved = hex('8f cd 00 05 | 00 00 00 01 | 00 00 00 02 | 00 00 00 01 00 00 00 00 | 60 01 00 00');
   // run chunk 0x6001: symbol 3 (reserved), length 1
   assert.deepEqual(parseRtcp(reserved), []);
@@ -124,7 +140,7 @@ test('TWCC random feedback round-trips', () => {
     return seed / 0x80000000;
   };
   for (let iter = 0; iter < 200; iter++) {
-    const count = Math.floor(rand() * 300);
+    const count = 1 + Math.floor(rand() * 300);
     const baseSeq = Math.floor(rand() * 65536);
     const packets: TwccPacketStatus[] = [];
     const mode = rand();
@@ -155,7 +171,8 @@ test('TWCC random feedback round-trips', () => {
   }
 });
 
-test('TWCC serialize rejects deltas that do not fit 16 bits', () => {
+test('TWCC serialize rejects an empty status list and deltas that do not fit 16 bits', () => {
+  assert.throws(() => serializeRtcp([{ ...GOLDEN_FEEDBACK, packets: [] }]), RangeError);
   const fb: TransportWideFeedback = {
     ...GOLDEN_FEEDBACK,
     packets: [{ seq: 65530, received: true, deltaUs: 32768 * 250 }],

@@ -12,7 +12,7 @@ export const TWCC_DELTA_UNIT_US = 250;
 export const TWCC_REFERENCE_UNIT_MS = 64;
 
 /** Packet status symbols (§3.1.1). */
-export const TwccSymbol = { NOT_RECEIVED: 0, SMALL_DELTA: 1, LARGE_DELTA: 2 } as const;
+export const TwccSymbol = { NOT_RECEIVED: 0, SMALL_DELTA: 1, LARGE_DELTA: 2, RESERVED: 3 } as const;
 
 const MAX_RUN_LENGTH = 0x1fff;
 
@@ -40,23 +40,27 @@ export function parseTransportWideFeedback(p: Uint8Array): TransportWideFeedback
       for (let i = 6; i >= 0 && n < count; i--) symbols[n++] = (chunk >>> (2 * i)) & 0x03;
     }
   }
+  let deltaBytes = 0;
+  for (let i = 0; i < count; i++) deltaBytes += symbols[i]!;
+  // Like libwebrtc, accept feedback without receive deltas (too few bytes left for them):
+  // received packets then carry no deltaUs.
+  const hasDeltas = o + deltaBytes <= p.length;
   const packets: TwccPacketStatus[] = [];
   for (let i = 0; i < count; i++) {
     const seq = (baseSeq + i) & 0xffff;
     const symbol = symbols[i]!;
+    if (symbol === TwccSymbol.RESERVED) return null;
     if (symbol === TwccSymbol.NOT_RECEIVED) {
       packets.push({ seq, received: false });
+    } else if (!hasDeltas) {
+      packets.push({ seq, received: true });
     } else if (symbol === TwccSymbol.SMALL_DELTA) {
-      if (o + 1 > p.length) return null;
       packets.push({ seq, received: true, deltaUs: p[o]! * TWCC_DELTA_UNIT_US });
       o += 1;
-    } else if (symbol === TwccSymbol.LARGE_DELTA) {
-      if (o + 2 > p.length) return null;
+    } else {
       const delta = (readU16(p, o) << 16) >> 16; // signed 16-bit
       packets.push({ seq, received: true, deltaUs: delta * TWCC_DELTA_UNIT_US });
       o += 2;
-    } else {
-      return null; // symbol 3 is reserved
     }
   }
   return {
@@ -117,12 +121,17 @@ export function encodeTwccChunks(symbols: Uint8Array): number[] {
 
 /**
  * Serializes TWCC feedback from `packets` (taken in order as baseSeq, baseSeq+1, ...; their `seq`
- * fields and `packetStatusCount` are not consulted). Deltas are rounded to 250 µs. Pads to 32 bits
- * with the RTCP P bit, as libwebrtc does. Throws RangeError if a delta does not fit 16 bits.
+ * fields and `packetStatusCount` are not consulted). Deltas are rounded to 250 µs; when no received
+ * packet has a deltaUs, the deltas are left out (libwebrtc's "no timestamps" form). Pads to 32 bits
+ * with the RTCP P bit, as libwebrtc does. Throws RangeError on an empty packet list (libwebrtc drops
+ * those) or a delta that does not fit 16 bits (start a new feedback packet instead).
  */
 export function serializeTransportWideFeedback(fb: TransportWideFeedback): Buffer {
   const count = fb.packets.length;
+  if (count === 0) throw new RangeError('TWCC feedback needs at least one packet status');
   if (count > 0xffff) throw new RangeError('too many packet statuses');
+  let hasDeltas = false;
+  for (const pkt of fb.packets) if (pkt.received && pkt.deltaUs !== undefined) hasDeltas = true;
   const symbols = new Uint8Array(count);
   let deltaBytes = 0;
   for (let i = 0; i < count; i++) {
@@ -130,6 +139,7 @@ export function serializeTransportWideFeedback(fb: TransportWideFeedback): Buffe
     symbols[i] = symbol;
     deltaBytes += symbol; // NOT_RECEIVED 0 bytes, SMALL 1, LARGE 2
   }
+  if (!hasDeltas) deltaBytes = 0;
   const chunks = encodeTwccChunks(symbols);
   const body = TWCC_FIXED_LENGTH - 4 + 2 * chunks.length + deltaBytes;
   const buf = allocRtcp(RtpfbFmt.TWCC, RtcpPacketType.RTPFB, body, true);
@@ -144,6 +154,7 @@ export function serializeTransportWideFeedback(fb: TransportWideFeedback): Buffe
     writeU16(buf, o, c);
     o += 2;
   }
+  if (!hasDeltas) return buf;
   for (let i = 0; i < count; i++) {
     const symbol = symbols[i]!;
     if (symbol === TwccSymbol.NOT_RECEIVED) continue;
