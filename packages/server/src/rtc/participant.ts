@@ -1,0 +1,415 @@
+// One participant of a room in LiveKit signalling v0: its ParticipantInfo (full snapshots, rising version),
+// pending and published tracks, and the wiring between its media (publisher/subscriber PCs) and signalling.
+import {
+  SignalResponse,
+  ParticipantInfo,
+  ParticipantInfo_State,
+  ParticipantInfo_Kind,
+  SessionDescription,
+  TrickleRequest,
+  TrackPublishedResponse,
+  LeaveRequest,
+  LeaveRequest_Action,
+  RequestResponse,
+  RequestResponse_Reason,
+  DisconnectReason,
+  TrackType,
+} from '@livekit/protocol';
+import type { AddTrackRequest, TrackInfo } from '@livekit/protocol';
+import { newTrackSid, canPublishSource, toParticipantPermission } from '@atrium/protocol';
+import type { ResolvedVideoGrant, ClaimGrants } from '@atrium/protocol';
+import type { Logger, Clock } from '@atrium/webrtc';
+import { SignalTarget } from './participant-media.js';
+import type { ParticipantMedia, PublishedMediaTrack, MediaTrackSource, DataKind } from './participant-media.js';
+import { trackInfoFromAddTrack } from './track-info.js';
+import { normalizeCandidateInit } from './candidate-init.js';
+
+/** Where a participant's signal responses go (the WebSocket, behind signal/). */
+export interface SignalSink {
+  send(msg: SignalResponse): void;
+  /** Closes the connection after everything already sent. */
+  close(): void;
+}
+
+/** What a participant tells its room. */
+export interface ParticipantHost {
+  onParticipantChanged(p: Participant): void;
+  onTrackPublished(p: Participant, track: PublishedTrack): void;
+  onTrackUnpublished(p: Participant, track: PublishedTrack): void;
+  onData(p: Participant, payload: Uint8Array, kind: DataKind): void;
+  onParticipantClosed(p: Participant, reason: DisconnectReason): void;
+}
+
+export interface PublishedTrack {
+  readonly info: TrackInfo;
+  readonly source: MediaTrackSource;
+  readonly mid: string;
+  readonly msidTrackId: string;
+  /** Sids of participants subscribed to this track. */
+  readonly subscribers: Set<string>;
+}
+
+export interface ParticipantOptions {
+  sid: string;
+  claims: ClaimGrants;
+  grant: ResolvedVideoGrant;
+  autoSubscribe: boolean;
+  protocol: number;
+  clientProtocol: number;
+  media: ParticipantMedia;
+  host: ParticipantHost;
+  clock: Clock;
+  logger: Logger;
+}
+
+const KIND_BY_NAME: Record<string, ParticipantInfo_Kind> = {
+  standard: ParticipantInfo_Kind.STANDARD,
+  ingress: ParticipantInfo_Kind.INGRESS,
+  egress: ParticipantInfo_Kind.EGRESS,
+  sip: ParticipantInfo_Kind.SIP,
+  agent: ParticipantInfo_Kind.AGENT,
+  connector: 7 as ParticipantInfo_Kind,
+  bridge: 8 as ParticipantInfo_Kind,
+};
+
+export class Participant {
+  readonly sid: string;
+  readonly identity: string;
+  readonly grant: ResolvedVideoGrant;
+  readonly autoSubscribe: boolean;
+  readonly protocol: number;
+  readonly media: ParticipantMedia;
+  readonly logger: Logger;
+  /** Track sids this participant is subscribed to. */
+  readonly subscriptions = new Set<string>();
+  private readonly host: ParticipantHost;
+  private readonly info: ParticipantInfo;
+  private readonly pendingTracks = new Map<string, TrackInfo>();
+  private readonly publishedTracks = new Map<string, PublishedTrack>();
+  /** Media that arrived before its AddTrackRequest. */
+  private waitingMedia: PublishedMediaTrack[] = [];
+  private sink: SignalSink | undefined;
+  private closed = false;
+
+  constructor(opts: ParticipantOptions) {
+    this.sid = opts.sid;
+    this.identity = opts.claims.identity;
+    this.grant = opts.grant;
+    this.autoSubscribe = opts.autoSubscribe;
+    this.protocol = opts.protocol;
+    this.media = opts.media;
+    this.host = opts.host;
+    this.logger = opts.logger;
+    const nowMs = opts.clock.wallMs();
+    this.info = new ParticipantInfo({
+      sid: opts.sid,
+      identity: opts.claims.identity,
+      name: opts.claims.name ?? '',
+      metadata: opts.claims.metadata ?? '',
+      attributes: { ...(opts.claims.attributes ?? {}) },
+      state: ParticipantInfo_State.JOINING,
+      joinedAt: BigInt(Math.floor(nowMs / 1000)),
+      joinedAtMs: BigInt(Math.floor(nowMs)),
+      version: 0,
+      permission: toParticipantPermission(opts.grant),
+      kind: KIND_BY_NAME[opts.claims.kind ?? 'standard'] ?? ParticipantInfo_Kind.STANDARD,
+      clientProtocol: opts.clientProtocol,
+    });
+    this.wireMedia();
+  }
+
+  get state(): ParticipantInfo_State {
+    return this.info.state;
+  }
+  get isClosed(): boolean {
+    return this.closed;
+  }
+  get isHidden(): boolean {
+    return this.grant.hidden;
+  }
+  get canSubscribe(): boolean {
+    return this.grant.canSubscribe;
+  }
+  /** v0: the subscriber PC is primary when the participant may subscribe. */
+  get isSubscriberPrimary(): boolean {
+    return this.grant.canSubscribe;
+  }
+  get tracks(): readonly PublishedTrack[] {
+    return [...this.publishedTracks.values()];
+  }
+  get isPublisher(): boolean {
+    return this.publishedTracks.size > 0;
+  }
+
+  attachSink(sink: SignalSink): void {
+    this.sink = sink;
+  }
+
+  send(msg: SignalResponse): void {
+    if (this.closed || !this.sink) return;
+    try {
+      this.sink.send(msg);
+    } catch (err) {
+      this.logger.warn({ err }, 'sending a signal response failed');
+    }
+  }
+
+  /** A full snapshot of the participant for JoinResponse / ParticipantUpdate. */
+  snapshot(): ParticipantInfo {
+    const info = this.info.clone();
+    info.tracks = [...this.publishedTracks.values()].map((t) => t.info.clone());
+    info.isPublisher = this.publishedTracks.size > 0;
+    return info;
+  }
+
+  private bumpVersion(): void {
+    this.info.version += 1;
+  }
+
+  /** JOINING -> JOINED, right before the JoinResponse goes out. */
+  markJoined(): void {
+    if (this.info.state !== ParticipantInfo_State.JOINING) return;
+    this.info.state = ParticipantInfo_State.JOINED;
+    this.bumpVersion();
+  }
+
+  // ---- requests from the client (called in order by the signal session) ----
+
+  async handlePublisherOffer(offer: SessionDescription): Promise<void> {
+    const answer = await this.media.handlePublisherOffer(offer.sdp, offer.id);
+    if (this.closed) return;
+    this.send(
+      new SignalResponse({
+        message: {
+          case: 'answer',
+          value: new SessionDescription({ type: 'answer', sdp: answer.sdp, id: offer.id, midToTrackId: { ...answer.midToTrackId } }),
+        },
+      }),
+    );
+  }
+
+  handleSubscriberAnswer(answer: SessionDescription): void {
+    this.media.handleSubscriberAnswer(answer.sdp, answer.id);
+  }
+
+  handleTrickle(trickle: TrickleRequest): void {
+    const target = trickle.target === 1 ? SignalTarget.SUBSCRIBER : SignalTarget.PUBLISHER;
+    this.media.addRemoteCandidate(trickle.candidateInit, target);
+  }
+
+  addTrack(req: AddTrackRequest): void {
+    if (!canPublishSource(this.grant, req.source) || req.type === TrackType.DATA) {
+      this.logger.info({ cid: req.cid, source: req.source }, 'add track refused: not allowed to publish this source');
+      this.send(
+        new SignalResponse({
+          message: {
+            case: 'requestResponse',
+            value: new RequestResponse({
+              reason: RequestResponse_Reason.NOT_ALLOWED,
+              message: 'not allowed to publish this track source',
+              request: { case: 'addTrack', value: req },
+            }),
+          },
+        }),
+      );
+      return;
+    }
+    // A second codec for an existing track (backup codec): answer with the track as it is.
+    if (req.sid) {
+      const existing = this.publishedTracks.get(req.sid)?.info ?? [...this.pendingTracks.values()].find((t) => t.sid === req.sid);
+      if (existing) {
+        this.sendTrackPublished(req.cid, existing);
+        return;
+      }
+    }
+    const pendingForCid = this.pendingTracks.get(req.cid);
+    if (pendingForCid) {
+      this.sendTrackPublished(req.cid, pendingForCid);
+      return;
+    }
+    const info = trackInfoFromAddTrack(req, newTrackSid({ type: req.type, source: req.source }));
+    this.pendingTracks.set(req.cid, info);
+    this.logger.debug({ cid: req.cid, track: info.sid }, 'track pending');
+    this.sendTrackPublished(req.cid, info);
+    // Media may already be there, waiting for this request.
+    const i = this.waitingMedia.findIndex((m) => this.matchesPending(m, req.cid, info));
+    const j = i >= 0 ? i : this.waitingMedia.findIndex((m) => kindMatches(m, info));
+    const media = j >= 0 ? this.waitingMedia[j] : undefined;
+    if (media) {
+      this.waitingMedia.splice(j, 1);
+      this.bindMedia(req.cid, info, media);
+    }
+  }
+
+  muteTrack(trackSid: string, muted: boolean): void {
+    const published = this.publishedTracks.get(trackSid);
+    if (published) {
+      if (published.info.muted === muted) return;
+      published.info.muted = muted;
+      published.source.setMuted(muted);
+      this.bumpVersion();
+      this.host.onParticipantChanged(this);
+      return;
+    }
+    const pending = [...this.pendingTracks.values()].find((t) => t.sid === trackSid);
+    if (pending) pending.muted = muted;
+    else this.logger.debug({ track: trackSid }, 'mute for an unknown track ignored');
+  }
+
+  // ---- media events ----
+
+  private wireMedia(): void {
+    const m = this.media;
+    m.onListenerError = (err, event) => this.logger.error({ err, event }, 'media event handler threw');
+    m.on('subscriberOffer', (sd) => {
+      this.send(
+        new SignalResponse({
+          message: {
+            case: 'offer',
+            value: new SessionDescription({ type: 'offer', sdp: sd.sdp, id: sd.id, midToTrackId: { ...sd.midToTrackId } }),
+          },
+        }),
+      );
+    });
+    m.on('iceCandidate', ({ candidateInit, target }) => {
+      const json = normalizeCandidateInit(candidateInit);
+      if (json === undefined) return;
+      this.send(new SignalResponse({ message: { case: 'trickle', value: new TrickleRequest({ candidateInit: json, target }) } }));
+    });
+    m.on('data', ({ payload, kind }) => {
+      if (!this.closed) this.host.onData(this, payload, kind);
+    });
+    m.on('trackPublished', (track) => this.onMediaTrack(track));
+    m.on('trackEnded', ({ mid, msidTrackId }) => this.onMediaTrackEnded(mid, msidTrackId));
+    m.on('connectionState', ({ target, state }) => {
+      const primary = this.isSubscriberPrimary ? SignalTarget.SUBSCRIBER : SignalTarget.PUBLISHER;
+      if (target === primary && state === 'connected' && this.info.state === ParticipantInfo_State.JOINED) {
+        this.info.state = ParticipantInfo_State.ACTIVE;
+        this.bumpVersion();
+        this.logger.info('participant active');
+        this.host.onParticipantChanged(this);
+      } else if (state === 'failed') {
+        this.logger.warn({ target }, 'peer connection failed');
+      }
+    });
+  }
+
+  private matchesPending(media: PublishedMediaTrack, cid: string, info: TrackInfo): boolean {
+    if (media.msidTrackId === cid) return true;
+    return info.codecs.some((c) => c.cid !== '' && c.cid === media.msidTrackId);
+  }
+
+  private onMediaTrack(media: PublishedMediaTrack): void {
+    if (this.closed) return;
+    let match: [string, TrackInfo] | undefined;
+    for (const entry of this.pendingTracks) {
+      if (this.matchesPending(media, entry[0], entry[1])) {
+        match = entry;
+        break;
+      }
+    }
+    if (!match) {
+      for (const entry of this.pendingTracks) {
+        if (kindMatches(media, entry[1])) {
+          match = entry;
+          break;
+        }
+      }
+    }
+    if (!match) {
+      this.logger.debug({ msidTrackId: media.msidTrackId, mid: media.mid }, 'media waits for its AddTrackRequest');
+      this.waitingMedia.push(media);
+      return;
+    }
+    this.bindMedia(match[0], match[1], media);
+  }
+
+  private bindMedia(cid: string, info: TrackInfo, media: PublishedMediaTrack): void {
+    this.pendingTracks.delete(cid);
+    info.mid = media.mid;
+    info.mimeType = media.mimeType;
+    const codec = info.codecs[0];
+    if (codec) {
+      codec.mimeType = media.mimeType;
+      codec.mid = media.mid;
+      if (media.msidTrackId !== cid) codec.sdpCid = media.msidTrackId;
+    }
+    if (info.muted) media.source.setMuted(true);
+    const track: PublishedTrack = { info, source: media.source, mid: media.mid, msidTrackId: media.msidTrackId, subscribers: new Set() };
+    this.publishedTracks.set(info.sid, track);
+    this.bumpVersion();
+    this.logger.info({ track: info.sid, mid: media.mid, mimeType: media.mimeType }, 'track published');
+    this.host.onTrackPublished(this, track);
+  }
+
+  private onMediaTrackEnded(mid: string, msidTrackId: string): void {
+    this.waitingMedia = this.waitingMedia.filter((m) => m.mid !== mid);
+    const track = [...this.publishedTracks.values()].find((t) => t.mid === mid && (msidTrackId === '' || t.msidTrackId === msidTrackId))
+      ?? [...this.publishedTracks.values()].find((t) => t.mid === mid);
+    if (!track || this.closed) return;
+    this.publishedTracks.delete(track.info.sid);
+    this.bumpVersion();
+    this.logger.info({ track: track.info.sid }, 'track unpublished');
+    this.host.onTrackUnpublished(this, track);
+  }
+
+  // ---- lifecycle ----
+
+  /**
+   * Idempotent. Optionally tells the client with a LeaveRequest (DISCONNECT), tells the room (which
+   * broadcasts DISCONNECTED and tears down subscriptions), then closes media and the signal connection.
+   */
+  close(reason: DisconnectReason, opts: { sendLeave?: boolean; action?: LeaveRequest_Action } = {}): void {
+    if (this.closed) return;
+    if (opts.sendLeave) {
+      const action = opts.action ?? LeaveRequest_Action.DISCONNECT;
+      this.send(
+        new SignalResponse({
+          message: { case: 'leave', value: new LeaveRequest({ reason, action, canReconnect: action !== LeaveRequest_Action.DISCONNECT }) },
+        }),
+      );
+    }
+    this.closed = true;
+    this.info.state = ParticipantInfo_State.DISCONNECTED;
+    this.info.disconnectReason = reason;
+    this.bumpVersion();
+    this.logger.info({ reason: DisconnectReason[reason] }, 'participant closed');
+    try {
+      this.host.onParticipantClosed(this, reason);
+    } catch (err) {
+      this.logger.error({ err }, 'room failed to remove the participant');
+    }
+    this.pendingTracks.clear();
+    this.publishedTracks.clear();
+    this.waitingMedia = [];
+    this.subscriptions.clear();
+    try {
+      this.media.close();
+    } catch (err) {
+      this.logger.warn({ err }, 'closing media failed');
+    }
+    this.media.removeAllListeners();
+    const sink = this.sink;
+    this.sink = undefined;
+    sink?.close();
+  }
+
+  /** Snapshot as it was at close (state DISCONNECTED), for the broadcast. */
+  disconnectedSnapshot(): ParticipantInfo {
+    const info = this.info.clone();
+    info.tracks = [];
+    return info;
+  }
+
+  private sendTrackPublished(cid: string, info: TrackInfo): void {
+    this.send(
+      new SignalResponse({
+        message: { case: 'trackPublished', value: new TrackPublishedResponse({ cid, track: info.clone() }) },
+      }),
+    );
+  }
+}
+
+function kindMatches(media: PublishedMediaTrack, info: TrackInfo): boolean {
+  return (media.kind === 'audio' && info.type === TrackType.AUDIO) || (media.kind === 'video' && info.type === TrackType.VIDEO);
+}

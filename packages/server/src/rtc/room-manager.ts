@@ -1,0 +1,65 @@
+// The rooms of this node, by name: created on the first join, removed when they close.
+import { newRoomSid } from '@atrium/protocol';
+import { DisconnectReason } from '@livekit/protocol';
+import type { Logger, Clock } from '@atrium/webrtc';
+import { Room } from './room.js';
+
+export interface RoomManagerOptions {
+  nodeId: string;
+  emptyTimeoutSec: number;
+  departureTimeoutSec: number;
+  clock: Clock;
+  logger: Logger;
+}
+
+export class RoomManager {
+  private readonly rooms = new Map<string, Room>();
+  private readonly opts: RoomManagerOptions;
+  private closed = false;
+
+  constructor(opts: RoomManagerOptions) {
+    this.opts = opts;
+  }
+
+  get roomCount(): number {
+    return this.rooms.size;
+  }
+
+  getRoom(name: string): Room | undefined {
+    return this.rooms.get(name);
+  }
+
+  listRooms(): Room[] {
+    return [...this.rooms.values()];
+  }
+
+  getOrCreateRoom(name: string): Room {
+    if (this.closed) throw new Error('room manager is closed');
+    const existing = this.rooms.get(name);
+    if (existing && !existing.isClosed) return existing;
+    const sid = newRoomSid();
+    const room = new Room({
+      sid,
+      name,
+      nodeId: this.opts.nodeId,
+      emptyTimeoutSec: this.opts.emptyTimeoutSec,
+      departureTimeoutSec: this.opts.departureTimeoutSec,
+      clock: this.opts.clock,
+      logger: this.opts.logger.child({ room: name, roomID: sid }),
+      onClosed: (r) => {
+        if (this.rooms.get(r.name) === r) this.rooms.delete(r.name);
+      },
+    });
+    this.rooms.set(name, room);
+    room.logger.info('room created');
+    return room;
+  }
+
+  /** Closes every room; participants get a LeaveRequest with `reason`. Idempotent. */
+  close(reason: DisconnectReason = DisconnectReason.SERVER_SHUTDOWN): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const room of [...this.rooms.values()]) room.close(reason);
+    this.rooms.clear();
+  }
+}

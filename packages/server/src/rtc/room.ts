@@ -1,0 +1,293 @@
+// A room: its participants (by sid, with an identity index), joins with duplicate-identity eviction,
+// ParticipantUpdate broadcasts, auto-subscription, data forwarding and the empty/departure timeouts.
+import {
+  SignalResponse,
+  JoinResponse,
+  ParticipantUpdate,
+  Room as RoomInfo,
+  ServerInfo,
+  ServerInfo_Edition,
+  ClientConfiguration,
+  ClientConfigSetting,
+  DataPacket,
+  DataPacket_Kind,
+  DisconnectReason,
+} from '@livekit/protocol';
+import type { ParticipantInfo } from '@livekit/protocol';
+import type { Logger, Clock, TimerHandle } from '@atrium/webrtc';
+import type { Participant, ParticipantHost, PublishedTrack } from './participant.js';
+import type { DataKind } from './participant-media.js';
+import { enabledPublishCodecs } from './track-info.js';
+
+/** What we report as the server version: a semver >= 1.8.0 (docs/livekit-protocol.md 2.2). */
+export const SERVER_VERSION = '1.9.0';
+export const PROTOCOL_VERSION = 17;
+export const PING_INTERVAL_SEC = 5;
+export const PING_TIMEOUT_SEC = 15;
+
+export interface RoomOptions {
+  sid: string;
+  name: string;
+  nodeId: string;
+  emptyTimeoutSec: number;
+  departureTimeoutSec: number;
+  clock: Clock;
+  logger: Logger;
+  /** Called once when the room has closed. */
+  onClosed: (room: Room) => void;
+}
+
+export class Room implements ParticipantHost {
+  readonly sid: string;
+  readonly name: string;
+  readonly logger: Logger;
+  private readonly opts: RoomOptions;
+  private readonly participants = new Map<string, Participant>();
+  private readonly byIdentity = new Map<string, Participant>();
+  private readonly creationTimeMs: number;
+  private closeTimer: TimerHandle | undefined;
+  private closed = false;
+
+  constructor(opts: RoomOptions) {
+    this.opts = opts;
+    this.sid = opts.sid;
+    this.name = opts.name;
+    this.logger = opts.logger;
+    this.creationTimeMs = opts.clock.wallMs();
+    // Closes the room if nobody ever joins.
+    this.armCloseTimer(opts.emptyTimeoutSec);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+  get participantCount(): number {
+    return this.participants.size;
+  }
+  getParticipant(sid: string): Participant | undefined {
+    return this.participants.get(sid);
+  }
+  getParticipantByIdentity(identity: string): Participant | undefined {
+    return this.byIdentity.get(identity);
+  }
+
+  info(): RoomInfo {
+    let visible = 0;
+    let publishers = 0;
+    for (const p of this.participants.values()) {
+      if (p.isHidden) continue;
+      visible++;
+      if (p.isPublisher) publishers++;
+    }
+    return new RoomInfo({
+      sid: this.sid,
+      name: this.name,
+      emptyTimeout: this.opts.emptyTimeoutSec,
+      departureTimeout: this.opts.departureTimeoutSec,
+      creationTime: BigInt(Math.floor(this.creationTimeMs / 1000)),
+      creationTimeMs: BigInt(Math.floor(this.creationTimeMs)),
+      numParticipants: visible,
+      numPublishers: publishers,
+      enabledCodecs: enabledPublishCodecs(),
+    });
+  }
+
+  /**
+   * Admits a participant whose signal sink is attached: evicts a same-identity participant, sends the
+   * JoinResponse, announces the newcomer, starts its subscriber PC and subscribes it to existing tracks.
+   */
+  join(p: Participant): void {
+    if (this.closed) throw new Error(`room ${this.name} is closed`);
+    const old = this.byIdentity.get(p.identity);
+    if (old) {
+      this.logger.info({ participant: p.identity, old: old.sid, new: p.sid }, 'duplicate identity: replacing the old session');
+      old.close(DisconnectReason.DUPLICATE_IDENTITY, { sendLeave: true });
+    }
+    this.clearCloseTimer();
+    this.participants.set(p.sid, p);
+    this.byIdentity.set(p.identity, p);
+    p.markJoined();
+
+    const others: ParticipantInfo[] = [];
+    for (const q of this.participants.values()) if (q !== p && !q.isHidden) others.push(q.snapshot());
+    p.send(
+      new SignalResponse({
+        message: {
+          case: 'join',
+          value: new JoinResponse({
+            room: this.info(),
+            participant: p.snapshot(),
+            otherParticipants: others,
+            serverVersion: SERVER_VERSION,
+            serverInfo: new ServerInfo({
+              edition: ServerInfo_Edition.Standard,
+              version: SERVER_VERSION,
+              protocol: PROTOCOL_VERSION,
+              nodeId: this.opts.nodeId,
+            }),
+            subscriberPrimary: p.isSubscriberPrimary,
+            pingInterval: PING_INTERVAL_SEC,
+            pingTimeout: PING_TIMEOUT_SEC,
+            clientConfiguration: new ClientConfiguration({ resumeConnection: ClientConfigSetting.DISABLED }),
+            enabledPublishCodecs: enabledPublishCodecs(),
+          }),
+        },
+      }),
+    );
+    this.logger.info({ participant: p.identity, pID: p.sid, count: this.participants.size }, 'participant joined');
+    if (!p.isHidden) this.sendUpdate(p.snapshot(), (q) => q !== p);
+    if (p.isClosed) return;
+    if (p.isSubscriberPrimary) p.media.startSubscriber();
+    if (p.autoSubscribe && p.canSubscribe) {
+      for (const publisher of this.participants.values()) {
+        if (publisher === p || publisher.isHidden) continue;
+        for (const track of publisher.tracks) this.subscribe(p, publisher, track);
+      }
+    }
+  }
+
+  /** Sends a ParticipantUpdate with `info` to every participant that `filter` accepts. */
+  private sendUpdate(info: ParticipantInfo, filter: (q: Participant) => boolean): void {
+    const msg = new SignalResponse({ message: { case: 'update', value: new ParticipantUpdate({ participants: [info] }) } });
+    for (const q of [...this.participants.values()]) if (filter(q)) q.send(msg);
+  }
+
+  /** Broadcasts p's snapshot: to everyone (p included), or only to p when p is hidden. */
+  private broadcast(p: Participant): void {
+    const info = p.snapshot();
+    if (p.isHidden) this.sendUpdate(info, (q) => q === p);
+    else this.sendUpdate(info, () => true);
+  }
+
+  private subscribe(subscriber: Participant, publisher: Participant, track: PublishedTrack): void {
+    const trackSid = track.info.sid;
+    if (subscriber.isClosed || subscriber.subscriptions.has(trackSid)) return;
+    subscriber.subscriptions.add(trackSid);
+    track.subscribers.add(subscriber.sid);
+    try {
+      subscriber.media.subscribe(track.source, { publisherSid: publisher.sid, trackSid });
+    } catch (err) {
+      subscriber.logger.error({ err, track: trackSid }, 'subscribe failed');
+    }
+  }
+
+  private unsubscribe(subscriberSid: string, track: PublishedTrack): void {
+    const trackSid = track.info.sid;
+    track.subscribers.delete(subscriberSid);
+    const subscriber = this.participants.get(subscriberSid);
+    if (!subscriber || !subscriber.subscriptions.delete(trackSid)) return;
+    try {
+      subscriber.media.unsubscribe(trackSid);
+    } catch (err) {
+      subscriber.logger.error({ err, track: trackSid }, 'unsubscribe failed');
+    }
+  }
+
+  // ---- ParticipantHost ----
+
+  onParticipantChanged(p: Participant): void {
+    if (this.participants.get(p.sid) === p) this.broadcast(p);
+  }
+
+  onTrackPublished(p: Participant, track: PublishedTrack): void {
+    if (this.participants.get(p.sid) !== p) return;
+    // The update must reach subscribers before any media (and subscriber offer) for the track.
+    this.broadcast(p);
+    if (p.isHidden) return;
+    for (const q of [...this.participants.values()]) {
+      if (q === p || !q.autoSubscribe || !q.canSubscribe) continue;
+      this.subscribe(q, p, track);
+    }
+  }
+
+  onTrackUnpublished(p: Participant, track: PublishedTrack): void {
+    for (const sid of [...track.subscribers]) this.unsubscribe(sid, track);
+    if (this.participants.get(p.sid) === p) this.broadcast(p);
+  }
+
+  onParticipantClosed(p: Participant, reason: DisconnectReason): void {
+    if (this.participants.get(p.sid) !== p) return;
+    this.participants.delete(p.sid);
+    if (this.byIdentity.get(p.identity) === p) this.byIdentity.delete(p.identity);
+    for (const track of p.tracks) for (const sid of [...track.subscribers]) this.unsubscribe(sid, track);
+    // Forget p as a subscriber of others' tracks.
+    for (const q of this.participants.values()) for (const t of q.tracks) t.subscribers.delete(p.sid);
+    if (!p.isHidden) this.sendUpdate(p.disconnectedSnapshot(), () => true);
+    this.logger.info({ participant: p.identity, pID: p.sid, reason: DisconnectReason[reason], count: this.participants.size }, 'participant left');
+    if (this.participants.size === 0 && !this.closed) this.armCloseTimer(this.opts.departureTimeoutSec);
+  }
+
+  onData(sender: Participant, payload: Uint8Array, kind: DataKind): void {
+    if (!sender.grant.canPublishData) {
+      sender.logger.debug('data dropped: no canPublishData');
+      return;
+    }
+    let pkt: DataPacket;
+    try {
+      pkt = DataPacket.fromBinary(payload);
+    } catch {
+      sender.logger.debug({ bytes: payload.length }, 'data dropped: not a DataPacket');
+      return;
+    }
+    const value = pkt.value;
+    if (value.case === 'metrics') return;
+    if (value.case === 'transcription' && !sender.grant.agent) return;
+    const hidden = sender.isHidden;
+    pkt.participantSid = hidden ? '' : sender.sid;
+    pkt.participantIdentity = hidden ? '' : sender.identity;
+    pkt.kind = kind === 'reliable' ? DataPacket_Kind.RELIABLE : DataPacket_Kind.LOSSY;
+    if (value.case === 'user') {
+      const user = value.value;
+      user.participantSid = pkt.participantSid;
+      user.participantIdentity = pkt.participantIdentity;
+      if (pkt.destinationIdentities.length === 0) {
+        if (user.destinationIdentities.length > 0) pkt.destinationIdentities = [...user.destinationIdentities];
+        else if (user.destinationSids.length > 0) {
+          pkt.destinationIdentities = user.destinationSids
+            .map((sid) => this.participants.get(sid)?.identity)
+            .filter((x): x is string => x !== undefined);
+        }
+      }
+      user.destinationIdentities = [...pkt.destinationIdentities];
+    }
+    const destinations = pkt.destinationIdentities.length > 0 ? new Set(pkt.destinationIdentities) : undefined;
+    const bytes = pkt.toBinary();
+    for (const q of this.participants.values()) {
+      if (q === sender || (destinations && !destinations.has(q.identity))) continue;
+      try {
+        q.media.sendData(bytes, kind);
+      } catch (err) {
+        q.logger.warn({ err }, 'sending data failed');
+      }
+    }
+  }
+
+  // ---- lifecycle ----
+
+  private armCloseTimer(timeoutSec: number): void {
+    this.clearCloseTimer();
+    this.closeTimer = this.opts.clock.setTimeout(() => {
+      this.closeTimer = undefined;
+      if (this.participants.size === 0) {
+        this.logger.info('room closed: empty');
+        this.close();
+      }
+    }, timeoutSec * 1000);
+  }
+
+  private clearCloseTimer(): void {
+    if (this.closeTimer !== undefined) this.opts.clock.clearTimeout(this.closeTimer);
+    this.closeTimer = undefined;
+  }
+
+  /** Idempotent: disconnects every participant (with a LeaveRequest carrying `reason`) and frees timers. */
+  close(reason: DisconnectReason = DisconnectReason.ROOM_CLOSED): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearCloseTimer();
+    for (const p of [...this.participants.values()]) p.close(reason, { sendLeave: true });
+    this.participants.clear();
+    this.byIdentity.clear();
+    this.opts.onClosed(this);
+  }
+}

@@ -1,0 +1,224 @@
+// HTTP side of signalling (docs/livekit-protocol.md 1.1-1.5): health check, /rtc/validate, the /rtc v0
+// WebSocket upgrade (authenticated before upgrading), and 404s for /rtc/v1 so clients fall back to v0.
+import { STATUS_CODES } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
+import { SignalResponse, LeaveRequest, LeaveRequest_Action, DisconnectReason } from '@livekit/protocol';
+import { newParticipantSid } from '@atrium/protocol';
+import type { Logger, Clock } from '@atrium/webrtc';
+import { authenticateJoin, extractToken, AuthError } from '../auth/join-auth.js';
+import type { JoinAuth } from '../auth/join-auth.js';
+import { parseConnectParams, ConnectParamsError } from './connect-params.js';
+import type { ConnectParams } from './connect-params.js';
+import { SignalSession, webSocketSink } from './signal-session.js';
+import { Participant } from '../rtc/participant.js';
+import type { RoomManager } from '../rtc/room-manager.js';
+import type { MediaFactory, ParticipantMedia } from '../rtc/participant-media.js';
+
+const CORS_HEADERS: Record<string, string> = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Allow-Methods': 'OPTIONS, HEAD, GET, POST, PATCH, DELETE',
+  'Access-Control-Allow-Headers': '*',
+};
+
+/** Body of the /rtc/v1 404s: must not contain "requested room does not exist" (that would stop the fallback). */
+export const V1_NOT_SUPPORTED = 'signal v1 (/rtc/v1) is not supported by this server; use /rtc';
+/** Largest signal frame we accept (SDP with many m-lines stays far below). */
+const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+
+type Route = 'health' | 'validate' | 'rtc' | 'v1' | 'not_found';
+
+/** Clients append `rtc` / `rtc/v1` to whatever path the user's URL has, so match suffixes. */
+function route(pathname: string): Route {
+  const path = pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname;
+  if (path === '/' || path === '') return 'health';
+  if (path.endsWith('/rtc/v1') || path.endsWith('/rtc/v1/validate')) return 'v1';
+  if (path.endsWith('/rtc/validate')) return 'validate';
+  if (path.endsWith('/rtc')) return 'rtc';
+  return 'not_found';
+}
+
+function parseUrl(req: IncomingMessage): URL | undefined {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    return undefined;
+  }
+}
+
+export interface RtcServiceOptions {
+  keys: Readonly<Record<string, string>>;
+  rooms: RoomManager;
+  mediaFactory: MediaFactory;
+  clock: Clock;
+  logger: Logger;
+}
+
+export class RtcService {
+  private readonly opts: RtcServiceOptions;
+  private readonly wss: WebSocketServer;
+  private closing = false;
+
+  constructor(opts: RtcServiceOptions) {
+    this.opts = opts;
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
+  }
+
+  /** Plain HTTP requests. Never throws. */
+  handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    this.handleRequestAsync(req, res).catch((err: unknown) => {
+      this.opts.logger.error({ err }, 'http handler failed');
+      if (!res.headersSent) this.reply(res, 500, 'internal error');
+      else res.destroy();
+    });
+  }
+
+  private async handleRequestAsync(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { ...CORS_HEADERS, 'Access-Control-Max-Age': '86400' });
+      res.end();
+      return;
+    }
+    const url = parseUrl(req);
+    if (!url) return this.reply(res, 400, 'bad request url');
+    const r = route(url.pathname);
+    const isGet = req.method === 'GET' || req.method === 'HEAD';
+    if (r === 'health' && isGet) return this.reply(res, 200, 'OK');
+    if (r === 'v1') return this.reply(res, 404, V1_NOT_SUPPORTED);
+    if (r === 'validate' && isGet) {
+      const result = await this.authorize(req, url);
+      if ('error' in result) return this.reply(res, result.status, result.error);
+      return this.reply(res, 200, 'success');
+    }
+    if (r === 'rtc' && isGet) return this.reply(res, 400, 'expected a WebSocket upgrade on /rtc');
+    return this.reply(res, 404, 'not found');
+  }
+
+  private reply(res: ServerResponse, status: number, body: string): void {
+    res.writeHead(status, { ...CORS_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+    res.end(res.req.method === 'HEAD' ? undefined : body);
+  }
+
+  private async authorize(
+    req: IncomingMessage,
+    url: URL,
+  ): Promise<{ auth: JoinAuth; params: ConnectParams } | { status: number; error: string }> {
+    try {
+      const auth = await authenticateJoin(extractToken(url.searchParams, req.headers), this.opts.keys);
+      const params = parseConnectParams(url.searchParams);
+      return { auth, params };
+    } catch (err) {
+      if (err instanceof AuthError) return { status: err.status, error: err.message };
+      if (err instanceof ConnectParamsError) return { status: 400, error: err.message };
+      throw err;
+    }
+  }
+
+  /** WebSocket upgrades. Never throws; rejections are plain HTTP responses with CORS. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', (err) => this.opts.logger.debug({ err }, 'upgrade socket error'));
+    this.handleUpgradeAsync(req, socket, head).catch((err: unknown) => {
+      this.opts.logger.error({ err }, 'upgrade handler failed');
+      rejectUpgrade(socket, 500, 'internal error');
+    });
+  }
+
+  private async handleUpgradeAsync(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = parseUrl(req);
+    if (!url) return rejectUpgrade(socket, 400, 'bad request url');
+    const r = route(url.pathname);
+    if (r === 'v1') return rejectUpgrade(socket, 404, V1_NOT_SUPPORTED);
+    if (r !== 'rtc') return rejectUpgrade(socket, 404, 'not found');
+    if (this.closing) return rejectUpgrade(socket, 503, 'server is shutting down');
+    const result = await this.authorize(req, url);
+    if ('error' in result) {
+      this.opts.logger.info({ status: result.status, error: result.error }, 'signal connection rejected');
+      return rejectUpgrade(socket, result.status, result.error);
+    }
+    if (socket.destroyed) return;
+    const { auth, params } = result;
+    if (params.isReconnect) {
+      // Resume is not supported: the first and only message asks for a full reconnect.
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        const leave = new LeaveRequest({ reason: DisconnectReason.STATE_MISMATCH, action: LeaveRequest_Action.RECONNECT, canReconnect: true });
+        ws.on('error', () => {});
+        ws.send(new SignalResponse({ message: { case: 'leave', value: leave } }).toBinary());
+        ws.close(1000);
+      });
+      return;
+    }
+    const sid = newParticipantSid();
+    const logger = this.opts.logger.child({ room: auth.roomName, participant: auth.identity, pID: sid });
+    let media: ParticipantMedia;
+    try {
+      media = this.opts.mediaFactory.createParticipantMedia({ participantSid: sid, identity: auth.identity, logger });
+    } catch (err) {
+      logger.error({ err }, 'could not create the media session');
+      return rejectUpgrade(socket, 500, 'could not create the media session');
+    }
+    let upgraded = false;
+    socket.once('close', () => {
+      if (!upgraded) media.close();
+    });
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      upgraded = true;
+      this.startSession(ws, auth, params, sid, media, logger);
+    });
+  }
+
+  private startSession(ws: WebSocket, auth: JoinAuth, params: ConnectParams, sid: string, media: ParticipantMedia, logger: Logger): void {
+    let participant: Participant | undefined;
+    try {
+      const room = this.opts.rooms.getOrCreateRoom(auth.roomName);
+      participant = new Participant({
+        sid,
+        claims: auth.claims,
+        grant: auth.grant,
+        autoSubscribe: params.autoSubscribe,
+        protocol: params.protocol,
+        clientProtocol: params.clientProtocol,
+        media,
+        host: room,
+        clock: this.opts.clock,
+        logger,
+      });
+      participant.attachSink(webSocketSink(ws));
+      new SignalSession({ ws, participant, clock: this.opts.clock });
+      logger.debug({ sdk: params.sdk, version: params.sdkVersion, protocol: params.protocol }, 'signal connected');
+      room.join(participant);
+    } catch (err) {
+      logger.error({ err }, 'join failed');
+      if (participant) participant.close(DisconnectReason.JOIN_FAILURE, { sendLeave: true });
+      else {
+        media.close();
+        ws.send(
+          new SignalResponse({
+            message: { case: 'leave', value: new LeaveRequest({ reason: DisconnectReason.JOIN_FAILURE, action: LeaveRequest_Action.DISCONNECT }) },
+          }).toBinary(),
+        );
+        ws.close(1011);
+      }
+    }
+  }
+
+  /** Stops accepting sessions and drops remaining sockets. */
+  close(): void {
+    this.closing = true;
+    for (const ws of this.wss.clients) ws.terminate();
+    this.wss.close();
+  }
+}
+
+function rejectUpgrade(socket: Duplex, status: number, body: string): void {
+  if (socket.destroyed) return;
+  const headers = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
+    ...Object.entries(CORS_HEADERS).map(([k, v]) => `${k}: ${v}`),
+    'Content-Type: text/plain; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+  ];
+  socket.end(`${headers.join('\r\n')}\r\n\r\n${body}`);
+}

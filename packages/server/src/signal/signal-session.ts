@@ -1,0 +1,115 @@
+// One participant's v0 signalling WebSocket: decodes binary SignalRequest frames, answers pings at once and
+// runs every other request in order through one queue. Bad frames end the session with a LeaveRequest.
+import { SignalRequest, SignalResponse, Pong, DisconnectReason } from '@livekit/protocol';
+import type { WebSocket, RawData } from 'ws';
+import type { Clock } from '@atrium/webrtc';
+import type { Participant, SignalSink } from '../rtc/participant.js';
+
+/** Closes with a LeaveRequest when the client breaks the protocol (a frame we cannot decode). */
+export const PROTOCOL_ERROR_REASON = DisconnectReason.STATE_MISMATCH;
+
+/** A SignalSink over a `ws` WebSocket. */
+export function webSocketSink(ws: WebSocket): SignalSink {
+  return {
+    send(msg: SignalResponse): void {
+      if (ws.readyState === ws.OPEN) ws.send(msg.toBinary());
+    },
+    close(): void {
+      if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(1000);
+    },
+  };
+}
+
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return data;
+}
+
+export class SignalSession {
+  private readonly ws: WebSocket;
+  private readonly participant: Participant;
+  private readonly clock: Clock;
+  private queue: Promise<void> = Promise.resolve();
+  private leaveReason: DisconnectReason | undefined;
+
+  constructor(opts: { ws: WebSocket; participant: Participant; clock: Clock }) {
+    this.ws = opts.ws;
+    this.participant = opts.participant;
+    this.clock = opts.clock;
+    this.ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
+    this.ws.on('close', () => {
+      // A client leave sent just before closing wins over the generic "signal closed".
+      this.participant.close(this.leaveReason ?? DisconnectReason.SIGNAL_CLOSE);
+    });
+    this.ws.on('error', (err) => this.participant.logger.debug({ err }, 'websocket error'));
+  }
+
+  private onFrame(data: RawData, isBinary: boolean): void {
+    const p = this.participant;
+    if (p.isClosed) return;
+    if (!isBinary) {
+      p.logger.warn('text frame on the signal socket: only binary protobuf is supported; disconnecting');
+      p.close(PROTOCOL_ERROR_REASON, { sendLeave: true });
+      return;
+    }
+    let req: SignalRequest;
+    try {
+      req = SignalRequest.fromBinary(toBytes(data));
+    } catch (err) {
+      p.logger.warn({ err: String(err) }, 'undecodable SignalRequest; disconnecting');
+      p.close(PROTOCOL_ERROR_REASON, { sendLeave: true });
+      return;
+    }
+    const msg = req.message;
+    // Pings bypass the queue so a slow negotiation never delays them.
+    if (msg.case === 'ping') {
+      p.send(new SignalResponse({ message: { case: 'pong', value: BigInt(Math.floor(this.clock.wallMs())) } }));
+      return;
+    }
+    if (msg.case === 'pingReq') {
+      p.send(
+        new SignalResponse({
+          message: {
+            case: 'pongResp',
+            value: new Pong({ lastPingTimestamp: msg.value.timestamp, timestamp: BigInt(Math.floor(this.clock.wallMs())) }),
+          },
+        }),
+      );
+      return;
+    }
+    if (msg.case === 'leave') this.leaveReason = msg.value.reason || DisconnectReason.CLIENT_INITIATED;
+    this.queue = this.queue
+      .then(() => this.handle(req))
+      .catch((err: unknown) => p.logger.error({ err, request: msg.case }, 'signal request failed'));
+  }
+
+  private async handle(req: SignalRequest): Promise<void> {
+    const p = this.participant;
+    if (p.isClosed) return;
+    const msg = req.message;
+    switch (msg.case) {
+      case 'offer':
+        await p.handlePublisherOffer(msg.value);
+        return;
+      case 'answer':
+        p.handleSubscriberAnswer(msg.value);
+        return;
+      case 'trickle':
+        p.handleTrickle(msg.value);
+        return;
+      case 'addTrack':
+        p.addTrack(msg.value);
+        return;
+      case 'mute':
+        p.muteTrack(msg.value.sid, msg.value.muted);
+        return;
+      case 'leave':
+        p.logger.info({ reason: DisconnectReason[msg.value.reason] }, 'client left');
+        p.close(msg.value.reason || DisconnectReason.CLIENT_INITIATED);
+        return;
+      default:
+        p.logger.debug({ request: msg.case ?? 'unknown' }, 'signal request not supported; ignored');
+    }
+  }
+}
