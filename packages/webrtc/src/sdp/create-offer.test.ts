@@ -66,6 +66,14 @@ test('renegotiation keeps earlier m-lines in order, removed track inactive, new 
   assert.deepEqual(third.media.map((m) => [m.mid, m.direction]), [['0', 'inactive'], ['1', 'inactive'], ['2', 'sendrecv'], ['3', 'sendonly']]);
 });
 
+test('after an ICE restart every bundled m-line, inactive ones too, carries the new credentials', () => {
+  const first = offer({ transceivers: subscriberTransceivers });
+  const transport = { ...sampleTransport, iceUfrag: 'newUfrag', icePwd: 'newIcePasswordNewIcePassword' };
+  const second = offer({ previous: first, transport, transceivers: [{ mid: '1', kind: 'video', direction: 'sendonly', sender: videoTrack }] });
+  assert.equal(second.media[0]?.direction, 'inactive');
+  assert.ok(second.media.every((m) => m.iceUfrag === 'newUfrag' && m.icePwd === 'newIcePasswordNewIcePassword'));
+});
+
 test('client role: sendonly audio+video without senders offers all codecs; data mid as given', () => {
   const d = offer({
     transceivers: [{ mid: 'a', kind: 'audio', direction: 'sendonly' }, { mid: 'v', kind: 'video', direction: 'sendonly' }],

@@ -33,7 +33,7 @@ export function createOffer(opts: CreateOfferOptions): SessionDescriptionModel {
     }
     const t = byMid.get(prev.mid);
     if (t && t.kind === prev.kind && prev.port !== 0) media.push(transceiverSection(t, opts, extIds));
-    else media.push(retired(prev));
+    else media.push(prev.port !== 0 ? withTransport(retired(prev), opts) : retired(prev));
   }
   for (const t of opts.transceivers) {
     if (placed.has(t.mid)) continue;
@@ -69,7 +69,7 @@ function withTransport(section: MediaSection, opts: CreateOfferOptions): MediaSe
   return section;
 }
 
-/** An earlier m-line whose transceiver is gone: same mid, codecs and port, inactive, no msid/ssrcs. */
+/** An earlier m-line whose transceiver is gone: same mid, codecs and port, inactive, no msid/ssrcs/rids. */
 function retired(prev: MediaSection): MediaSection {
   const section: MediaSection = {
     ...prev,
