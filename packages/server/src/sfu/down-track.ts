@@ -1,0 +1,309 @@
+// One subscriber's copy of one published track: forwarding decisions (Forwarder), RTP munging into a
+// reused buffer, RTCP from the subscriber (PLI/FIR, NACK -> retransmit from cache, RR stats) and SRs.
+// Sink contract: `send(packet)` gets plaintext RTP in a buffer this DownTrack reuses; it is only valid
+// until `send` returns (encrypt or copy it before returning; never keep a reference).
+import type { Clock } from '@atrium/webrtc/clock.js';
+import type { Logger } from '@atrium/webrtc/logger.js';
+import { silentLogger } from '@atrium/webrtc/logger.js';
+import {
+  createRtpHeader,
+  ntpFromWallMs,
+  ntpMiddle32,
+  parseRtpHeader,
+  rewriteHeaderExtensionIds,
+  writePayloadType,
+  writeSequenceNumber,
+  writeSsrc,
+  writeTimestamp,
+} from '@atrium/webrtc/rtp/index.js';
+import type { ReportBlock, RtcpPacket, RtpHeader, SenderReport } from '@atrium/webrtc/rtp/index.js';
+import type { DownTrackSource, PacketInfo } from './down-track-source.js';
+import {
+  DropReason,
+  Forwarder,
+  RetransmitStatus,
+  createForwardResult,
+  createRetransmitInfo,
+} from './forwarder.js';
+
+/** Receives plaintext RTP; the buffer is reused after the call returns (see file header). */
+export type RtpSink = (packet: Buffer) => void;
+
+export interface DownTrackOptions {
+  source: DownTrackSource;
+  /** Outgoing SSRC and payload type negotiated with the subscriber. */
+  ssrc: number;
+  payloadType: number;
+  /** idMap[publisherExtId] = subscriberExtId (0 drops the element); omitted: ids unchanged. */
+  extensionIdMap?: Uint8Array;
+  send: RtpSink;
+  clock: Clock;
+  logger?: Logger;
+  maxPacketBytes?: number;
+  /** Retransmissions of one packet at most (default 4). */
+  maxRetransmits?: number;
+  /** Retransmit interval for one packet while the RTT is unknown (default 100 ms). */
+  retransmitIntervalMs?: number;
+  /** Deterministic starts for tests (default random). */
+  initialSeq?: number;
+  initialTimestamp?: number;
+}
+
+const KEYFRAME_REQUEST_INTERVAL_MS = 250;
+const SR_HISTORY = 8;
+
+export class DownTrack {
+  readonly ssrc: number;
+  readonly payloadType: number;
+  readonly source: DownTrackSource;
+  readonly forwarder: Forwarder;
+  packetsSent = 0;
+  /** Payload octets sent (the SR octet count). */
+  octetsSent = 0;
+  packetsDropped = 0;
+  retransmits = 0;
+  /** NACKed packets not answered: unknown, evicted from the cache, or throttled. */
+  retransmitMisses = 0;
+  nacksReceived = 0;
+  keyframeRequestsReceived = 0;
+  sendErrors = 0;
+  /** From the subscriber's last receiver report. */
+  lossFraction = 0;
+  cumulativeLost = 0;
+  jitterMs = 0;
+  rttMs = 0;
+  private readonly send: RtpSink;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly extensionIdMap: Uint8Array | undefined;
+  private readonly scratch: Buffer;
+  private readonly rtxHeader: RtpHeader = createRtpHeader();
+  private readonly result = createForwardResult();
+  private readonly rtxInfo = createRetransmitInfo();
+  private readonly maxRetransmits: number;
+  private readonly retransmitIntervalMs: number;
+  private readonly srMid32 = new Float64Array(SR_HISTORY).fill(-1);
+  private readonly srSentAtMs = new Float64Array(SR_HISTORY);
+  private srNext = 0;
+  private lastKeyframeRequestMs = -Infinity;
+  private isSubscriberMuted = false;
+  private isSourceMuted = false;
+  private closed = false;
+
+  constructor(opts: DownTrackOptions) {
+    this.source = opts.source;
+    this.ssrc = opts.ssrc >>> 0;
+    this.payloadType = opts.payloadType;
+    this.send = opts.send;
+    this.clock = opts.clock;
+    this.logger = opts.logger ?? silentLogger;
+    this.extensionIdMap = opts.extensionIdMap;
+    this.scratch = Buffer.alloc(opts.maxPacketBytes ?? 1500);
+    this.maxRetransmits = opts.maxRetransmits ?? 4;
+    this.retransmitIntervalMs = opts.retransmitIntervalMs ?? 100;
+    const forwarderOpts: ConstructorParameters<typeof Forwarder>[0] = {
+      isVideo: opts.source.kind === 'video',
+      clockRate: opts.source.clockRate,
+    };
+    if (opts.initialSeq !== undefined) forwarderOpts.initialSeq = opts.initialSeq;
+    if (opts.initialTimestamp !== undefined) forwarderOpts.initialTimestamp = opts.initialTimestamp;
+    this.forwarder = new Forwarder(forwarderOpts);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Per incoming packet, from the receiver's fan-out. Never throws. */
+  writeRtp(buf: Uint8Array, h: RtpHeader, info: PacketInfo): void {
+    if (this.closed) return;
+    const r = this.result;
+    const reason = this.forwarder.forward(
+      info.extSeq,
+      h.timestamp,
+      info.isKeyframe,
+      h.payloadLength,
+      info.sourceId,
+      info.arrivalMs,
+      r,
+    );
+    if (reason !== DropReason.NONE) {
+      this.packetsDropped++;
+      if (reason === DropReason.NOT_STARTED && this.forwarder.needsKeyframe) {
+        this.requestKeyframe(info.arrivalMs);
+      }
+      return;
+    }
+    if (this.emit(buf, h, r.outSeq, r.outTimestamp)) {
+      this.packetsSent++;
+      this.octetsSent += h.payloadLength;
+    }
+  }
+
+  private requestKeyframe(nowMs: number): void {
+    if (nowMs - this.lastKeyframeRequestMs < KEYFRAME_REQUEST_INTERVAL_MS) return;
+    this.lastKeyframeRequestMs = nowMs;
+    this.source.requestKeyframe();
+  }
+
+  /** Copies `buf` into the scratch buffer, munges the header and sends it. */
+  private emit(buf: Uint8Array, h: RtpHeader, seq: number, timestamp: number): boolean {
+    const len = buf.length;
+    const out = this.scratch;
+    if (len > out.length) {
+      this.sendErrors++;
+      return false;
+    }
+    out.set(buf, 0);
+    writeSsrc(out, this.ssrc);
+    writePayloadType(out, this.payloadType);
+    writeSequenceNumber(out, seq);
+    writeTimestamp(out, timestamp);
+    if (this.extensionIdMap !== undefined && h.extension) rewriteHeaderExtensionIds(out, h, this.extensionIdMap);
+    try {
+      this.send(out.subarray(0, len));
+      return true;
+    } catch (err) {
+      this.sendErrors++;
+      if (this.sendErrors === 1) this.logger.warn({ err }, 'down track send failed');
+      return false;
+    }
+  }
+
+  /** RTCP from the subscriber, already parsed; only feedback addressed to this track's SSRC is used. */
+  handleRtcp(packets: readonly RtcpPacket[]): void {
+    if (this.closed) return;
+    for (const p of packets) {
+      switch (p.type) {
+        case 'pli':
+          if (p.mediaSsrc >>> 0 === this.ssrc) this.onKeyframeRequest();
+          break;
+        case 'fir':
+          if (p.entries.some((e) => e.ssrc >>> 0 === this.ssrc)) this.onKeyframeRequest();
+          break;
+        case 'nack':
+          if (p.mediaSsrc >>> 0 === this.ssrc) this.onNack(p.lostSeqs);
+          break;
+        case 'rr':
+        case 'sr':
+          for (const rb of p.reports) if (rb.ssrc >>> 0 === this.ssrc) this.onReportBlock(rb);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  private onKeyframeRequest(): void {
+    this.keyframeRequestsReceived++;
+    if (this.source.kind === 'video') this.source.requestKeyframe();
+  }
+
+  private onNack(lostSeqs: readonly number[]): void {
+    const nowMs = this.clock.nowMs();
+    const intervalMs = this.rttMs > 0 ? Math.max(20, this.rttMs) : this.retransmitIntervalMs;
+    const info = this.rtxInfo;
+    for (const seq of lostSeqs) {
+      this.nacksReceived++;
+      const status = this.forwarder.mapSeqForRetransmit(seq, nowMs, intervalMs, this.maxRetransmits, info);
+      if (status !== RetransmitStatus.OK) {
+        this.retransmitMisses++;
+        continue;
+      }
+      const pkt = this.source.getPacket(info.inExtSeq, info.sourceId);
+      if (pkt === undefined || !parseRtpHeader(pkt, this.rtxHeader)) {
+        this.retransmitMisses++;
+        continue;
+      }
+      if (this.emit(pkt, this.rtxHeader, seq & 0xffff, info.outTimestamp)) {
+        this.retransmits++;
+        this.packetsSent++;
+        this.octetsSent += this.rtxHeader.payloadLength;
+      }
+    }
+  }
+
+  private onReportBlock(rb: ReportBlock): void {
+    this.lossFraction = rb.fractionLost / 256;
+    this.cumulativeLost = rb.cumulativeLost;
+    this.jitterMs = (rb.jitter * 1000) / this.source.clockRate;
+    if (rb.lastSr === 0) return;
+    for (let i = 0; i < SR_HISTORY; i++) {
+      if (this.srMid32[i] === rb.lastSr >>> 0) {
+        const rtt = this.clock.nowMs() - this.srSentAtMs[i]! - (rb.delaySinceLastSr * 1000) / 65536;
+        if (rtt >= 0) this.rttMs = rtt;
+        return;
+      }
+    }
+  }
+
+  /**
+   * An RTCP SR for the outgoing SSRC, or null before the first packet. The (NTP, RTP) pair lies on the
+   * publisher's own SR mapping for the current source (extrapolated by elapsed monotonic time, plus the
+   * forwarder's timestamp offset), so audio and video of one publisher stay in sync at the subscriber.
+   * Without a publisher SR yet: our wall clock and the last forwarded timestamp advanced by elapsed time.
+   */
+  senderReport(nowWallMs: number): SenderReport | null {
+    if (this.closed || this.packetsSent === 0) return null;
+    const nowMs = this.clock.nowMs();
+    const clockRate = this.source.clockRate;
+    const mapping = this.source.senderReportMapping(this.forwarder.currentSourceId);
+    let ntpMs: number;
+    let rtpTimestamp: number;
+    if (mapping !== undefined) {
+      const elapsedMs = nowMs - mapping.receivedAtMs;
+      ntpMs = mapping.ntpWallMs + elapsedMs;
+      rtpTimestamp =
+        (mapping.rtpTimestamp + Math.round((elapsedMs * clockRate) / 1000) + this.forwarder.timestampOffset) >>> 0;
+    } else {
+      ntpMs = nowWallMs;
+      const elapsedMs = nowMs - this.forwarder.lastOutAtMs;
+      rtpTimestamp = (this.forwarder.lastOutTimestamp + Math.round((elapsedMs * clockRate) / 1000)) >>> 0;
+    }
+    const ntpTimestamp = ntpFromWallMs(ntpMs);
+    this.srMid32[this.srNext] = ntpMiddle32(ntpTimestamp);
+    this.srSentAtMs[this.srNext] = nowMs;
+    this.srNext = (this.srNext + 1) % SR_HISTORY;
+    return {
+      type: 'sr',
+      ssrc: this.ssrc,
+      ntpTimestamp,
+      rtpTimestamp,
+      packetCount: this.packetsSent >>> 0,
+      octetCount: this.octetsSent >>> 0,
+      reports: [],
+    };
+  }
+
+  /** Subscriber-side mute (track disabled or paused by the subscriber). */
+  setMuted(muted: boolean): void {
+    this.isSubscriberMuted = muted;
+    this.applyMute();
+  }
+
+  /** Publisher-side mute, set by the receiver for all its DownTracks. */
+  setSourceMuted(muted: boolean): void {
+    this.isSourceMuted = muted;
+    this.applyMute();
+  }
+
+  private applyMute(): void {
+    const muted = this.isSubscriberMuted || this.isSourceMuted;
+    if (this.forwarder.isMuted === muted) return;
+    this.forwarder.setMuted(muted);
+    if (!muted && this.forwarder.needsKeyframe) this.source.requestKeyframe();
+  }
+
+  /** Continue from another input stream (simulcast layer) at its next keyframe. */
+  switchSource(sourceId: number): void {
+    this.forwarder.switchSource(sourceId);
+    if (this.forwarder.needsKeyframe) this.source.requestKeyframe();
+  }
+
+  /** Idempotent: stops forwarding and detaches from the source. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.source.removeDownTrack(this);
+  }
+}
