@@ -25,7 +25,7 @@ export interface RtpHeader {
   paddingLength: number;
 }
 
-export const RTP_FIXED_HEADER_LENGTH = 12;
+const RTP_FIXED_HEADER_LENGTH = 12;
 
 export function createRtpHeader(): RtpHeader {
   return {
