@@ -96,13 +96,24 @@ test('UdpMux routes by first byte, ufrag and bound remote; counts drops', async 
     assert.deepEqual([...received[0]!], [0x80, 1, 2, 3]);
     assert.equal(mux.stats.packetsOut, 1);
 
+    // A Binding request for another registered ufrag goes there even from a remote bound to `conn`.
+    const other = new RecordingConn();
+    mux.registerUfrag('wxyz', other);
+    send(bindingRequest('wxyz:efgh'));
+    send(bindingRequest('nope:efgh')); // unknown ufrag from a bound remote: its connection decides
+    await until(() => mux.stats.packetsIn === 12, '12 packets in');
+    assert.deepEqual(other.got.map((g) => g.kind), ['stun']);
+    assert.equal(conn.got.length, 6);
+    mux.unregisterUfrag('wxyz');
+    assert.equal(mux.registrationCount, 2);
+
     mux.unbindRemote('127.0.0.1', clientPort);
     assert.equal(mux.registrationCount, 1);
     mux.bindRemote('127.0.0.1', clientPort, conn);
     mux.unbindAll(conn);
     assert.equal(mux.registrationCount, 0);
     send(Buffer.from([22, 254, 253, 0]));
-    await until(() => mux.stats.packetsIn === 11, '11 packets in');
+    await until(() => mux.stats.packetsIn === 13, '13 packets in');
     assert.equal(mux.stats.dropped, 6);
   } finally {
     client.close();

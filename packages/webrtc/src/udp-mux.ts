@@ -103,7 +103,10 @@ export class UdpMux {
     }
   }
 
-  /** STUN Binding requests from unknown remotes whose USERNAME starts with `localUfrag:` go to `conn`. */
+  /**
+   * STUN Binding requests whose USERNAME starts with `localUfrag:` go to `conn`, from any remote (the
+   * only way in for unknown remotes). Other STUN from unknown remotes is dropped.
+   */
   registerUfrag(localUfrag: string, conn: MuxConnection): void {
     this.ufrags.set(localUfrag, conn);
   }
@@ -170,8 +173,12 @@ export class UdpMux {
     const conn = this.remotes.get(address)?.get(port);
     try {
       if (b0 <= 3) {
-        if (conn) conn.handleStun(buf, address, port);
-        else this.routeUnknownStun(buf, address, port);
+        // Binding requests go by USERNAME first (a known remote may start a new session with another
+        // ufrag); everything else STUN goes to the remote's connection.
+        const byUfrag = b0 === 0 && buf[1] === 1 ? this.connForUfragOf(buf) : undefined;
+        const target = byUfrag ?? conn;
+        if (target) target.handleStun(buf, address, port);
+        else this.stats.dropped++;
       } else if (b0 >= 20 && b0 <= 63) {
         if (conn) conn.handleDtls(buf, address, port);
         else this.stats.dropped++;
@@ -188,11 +195,9 @@ export class UdpMux {
     }
   }
 
-  private routeUnknownStun(buf: Buffer, address: string, port: number): void {
+  private connForUfragOf(buf: Buffer): MuxConnection | undefined {
     const ufrag = peekBindingRequestUfrag(buf);
-    const conn = ufrag === undefined ? undefined : this.ufrags.get(ufrag);
-    if (conn) conn.handleStun(buf, address, port);
-    else this.stats.dropped++;
+    return ufrag === undefined ? undefined : this.ufrags.get(ufrag);
   }
 }
 
