@@ -296,3 +296,31 @@ test('lite agent against a hand-made peer: response contents, 401s, DTLS before 
     await mux.close();
   }
 });
+
+test('connects over IPv6 loopback (skipped when ::1 is unavailable)', async (t) => {
+  let liteMux: UdpMux;
+  try {
+    liteMux = await UdpMux.bind({ port: 0, address: '::1' });
+  } catch {
+    t.skip('no ::1');
+    return;
+  }
+  const ctlMux = await UdpMux.bind({ port: 0, address: '::1' });
+  const lite = new IceTransport({ mux: liteMux, role: 'controlled-lite', advertisedAddress: '::1', clock: new ManualClock() });
+  const ctl = new IceTransport({ mux: ctlMux, role: 'controlling', advertisedAddress: '::1', clock: new ManualClock() });
+  try {
+    lite.start();
+    ctl.setRemoteCredentials(lite.localUfrag, lite.localPwd);
+    ctl.addRemoteCandidate('candidate:1 1 udp 2130706431 127.0.0.1 9 typ host'); // wrong family: ignored
+    for (const c of lite.localCandidates()) ctl.addRemoteCandidate(c);
+    ctl.start();
+    await until(() => lite.state === 'connected' && ctl.state === 'connected', 'both connected over ::1');
+    assert.deepEqual(lite.selected, { address: '::1', port: ctlMux.port });
+    assert.equal(ctl.stats.checksSent, 1);
+  } finally {
+    lite.close();
+    ctl.close();
+    await liteMux.close();
+    await ctlMux.close();
+  }
+});
