@@ -1,7 +1,9 @@
 // One livekit-client participant in a Chromium page, driven from the test through page.evaluate calls to
 // window.atrium (e2e/fixtures/participant-page.js). Calls are plain strings, so nothing is transpiled into the page.
 import type { Page } from 'playwright-core';
-import { waitFor } from './wait-for.js';
+import { waitFor, withTimeout } from './wait-for.js';
+
+const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 
 /** An event recorded by the page (window.__events). Fields depend on `type`. */
 export interface PageEvent {
@@ -70,22 +72,28 @@ export class BrowserParticipant {
     this.page = page;
   }
 
-  /** Calls window.atrium[method](...args) in the page (or reads it when it is not a function). */
-  async call<T = unknown>(method: string, ...args: unknown[]): Promise<T> {
+  /** Calls window.atrium[method](...args) in the page (or reads it when it is not a function), within 30 s. */
+  call<T = unknown>(method: string, ...args: unknown[]): Promise<T> {
+    return this.callWithin<T>(DEFAULT_CALL_TIMEOUT_MS, method, ...args);
+  }
+
+  /** Like call(), with its own bound: a page call never outlives `timeoutMs`. */
+  async callWithin<T = unknown>(timeoutMs: number, method: string, ...args: unknown[]): Promise<T> {
     const expression =
       `(async () => { const api = window.atrium; if (!api) throw new Error('page helper missing');` +
       ` const member = api[${JSON.stringify(method)}];` +
       ` return typeof member === 'function' ? await member.apply(api, ${JSON.stringify(args)}) : member; })()`;
     try {
-      return (await this.page.evaluate(expression)) as T;
+      return (await withTimeout(this.page.evaluate(expression), timeoutMs, `atrium.${method} to settle`)) as T;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      throw new Error(`[${this.label}] atrium.${method} failed: ${message}`);
+      throw new Error(`[${this.label}] atrium.${method} failed: ${message}`, { cause: err });
     }
   }
 
-  connect(url: string, token: string, roomOptions: Record<string, unknown> = {}): Promise<ConnectResult> {
-    return this.call<ConnectResult>('connect', url, token, roomOptions);
+  /** room.connect(); livekit-client's own limits are 15 s for the WebSocket and 15 s for the peer connection. */
+  connect(url: string, token: string, roomOptions: Record<string, unknown> = {}, timeoutMs = 35_000): Promise<ConnectResult> {
+    return this.callWithin<ConnectResult>(timeoutMs, 'connect', url, token, roomOptions);
   }
 
   enableCameraAndMicrophone(): Promise<LocalPublicationInfo[]> {
