@@ -1,0 +1,269 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ManualClock } from '@atrium/webrtc/clock.js';
+import {
+  createRtpHeader,
+  ntpMiddle32,
+  parseRtpHeader,
+  serializeRtpPacket,
+  wallMsFromNtp,
+} from '@atrium/webrtc/rtp/index.js';
+import type { RtpHeader, RtpPacketInit } from '@atrium/webrtc/rtp/index.js';
+import { DownTrack } from './down-track.js';
+import type { DownTrackSource, MediaKind, PacketInfo, SenderReportMapping } from './down-track-source.js';
+
+class FakeSource implements DownTrackSource {
+  readonly kind: MediaKind;
+  readonly mimeType: string;
+  readonly clockRate: number;
+  readonly packets = new Map<number, Buffer>();
+  keyframeRequests = 0;
+  removed = 0;
+  mapping: SenderReportMapping | undefined;
+  constructor(kind: MediaKind) {
+    this.kind = kind;
+    this.mimeType = kind === 'video' ? 'video/VP8' : 'audio/opus';
+    this.clockRate = kind === 'video' ? 90000 : 48000;
+  }
+  getPacket(extSeq: number): Buffer | undefined {
+    return this.packets.get(extSeq);
+  }
+  requestKeyframe(): void {
+    this.keyframeRequests++;
+  }
+  senderReportMapping(): SenderReportMapping | undefined {
+    return this.mapping;
+  }
+  removeDownTrack(): void {
+    this.removed++;
+  }
+}
+
+const VP8_KEY = [0x10, 0x00, 0x9d, 0x01, 0x2a];
+const VP8_DELTA = [0x10, 0x01, 0x9d];
+
+interface Rig {
+  source: FakeSource;
+  clock: ManualClock;
+  track: DownTrack;
+  sent: Buffer[];
+  /** Feeds a publisher packet (extended seq = seq) as the receiver would. */
+  feed(init: Partial<RtpPacketInit> & { sequenceNumber: number }, isKeyframe?: boolean): void;
+}
+
+function rig(kind: MediaKind, extensionIdMap?: Uint8Array): Rig {
+  const source = new FakeSource(kind);
+  const clock = new ManualClock();
+  const sent: Buffer[] = [];
+  const opts: ConstructorParameters<typeof DownTrack>[0] = {
+    source,
+    ssrc: 0xcafebabe,
+    payloadType: 96,
+    send: (p) => sent.push(Buffer.from(p)),
+    clock,
+    initialSeq: 1000,
+    initialTimestamp: 5000,
+  };
+  if (extensionIdMap) opts.extensionIdMap = extensionIdMap;
+  const track = new DownTrack(opts);
+  const h: RtpHeader = createRtpHeader();
+  const info: PacketInfo = { extSeq: 0, isKeyframe: false, sourceId: 0, arrivalMs: 0 };
+  return {
+    source,
+    clock,
+    track,
+    sent,
+    feed(init, isKeyframe = false) {
+      const buf = serializeRtpPacket({
+        payloadType: 100,
+        timestamp: init.sequenceNumber * 3000,
+        ssrc: 0x11111111,
+        payload: Uint8Array.from(VP8_DELTA),
+        ...init,
+      });
+      assert.ok(parseRtpHeader(buf, h));
+      source.packets.set(init.sequenceNumber, buf);
+      info.extSeq = init.sequenceNumber;
+      info.isKeyframe = isKeyframe;
+      info.arrivalMs = clock.nowMs();
+      track.writeRtp(buf, h, info);
+    },
+  };
+}
+
+test('munging golden bytes: SSRC, PT, seq, ts and extension ids rewritten, marker and payload intact', () => {
+  const idMap = new Uint8Array(256);
+  idMap[1] = 5; // publisher id 1 -> subscriber id 5; id 3 not negotiated -> dropped
+  const r = rig('video', idMap);
+  r.feed(
+    {
+      sequenceNumber: 40000,
+      timestamp: 123456,
+      marker: true,
+      extensions: [
+        { id: 1, value: Uint8Array.of(0xaa) },
+        { id: 3, value: Uint8Array.of(1, 2, 3) },
+      ],
+      payload: Uint8Array.from(VP8_KEY),
+    },
+    true,
+  );
+  assert.equal(r.sent.length, 1);
+  assert.equal(
+    r.sent[0]!.toString('hex'),
+    '90e003e8' + '00001388' + 'cafebabe' + 'bede0002' + '50aa000000000000' + '10009d012a',
+  );
+});
+
+test('video waits for a keyframe and asks for one; seq/ts continue from the start values', () => {
+  const r = rig('video');
+  r.feed({ sequenceNumber: 10 });
+  assert.equal(r.sent.length, 0);
+  assert.equal(r.source.keyframeRequests, 1);
+  r.clock.advance(100);
+  r.feed({ sequenceNumber: 11 });
+  assert.equal(r.source.keyframeRequests, 1, 'throttled in the down track too');
+  r.feed({ sequenceNumber: 12, payload: Uint8Array.from(VP8_KEY) }, true);
+  r.feed({ sequenceNumber: 13 });
+  const h = createRtpHeader();
+  const got = r.sent.map((p) => (parseRtpHeader(p, h), [h.sequenceNumber, h.timestamp, h.ssrc, h.payloadType]));
+  assert.deepEqual(got, [
+    [1000, 5000, 0xcafebabe, 96],
+    [1001, 8000, 0xcafebabe, 96],
+  ]);
+  assert.equal(r.track.packetsDropped, 2);
+});
+
+test('NACK from the subscriber retransmits the cached packet with the munged seq, throttled', () => {
+  const r = rig('audio');
+  for (let s = 500; s < 505; s++) r.feed({ sequenceNumber: s, payload: Uint8Array.of(s & 0xff, 1, 2) });
+  assert.equal(r.sent.length, 5);
+  const original = Buffer.from(r.sent[2]!);
+  r.sent.length = 0;
+  const nack = { type: 'nack' as const, senderSsrc: 9, mediaSsrc: 0xcafebabe, lostSeqs: [1002] };
+  r.track.handleRtcp([nack]);
+  assert.equal(r.sent.length, 1);
+  assert.deepEqual(r.sent[0], original, 'same bytes as the first transmission');
+  r.clock.advance(50);
+  r.track.handleRtcp([nack]);
+  assert.equal(r.sent.length, 1, 'second NACK within 100 ms is ignored');
+  r.clock.advance(50);
+  r.track.handleRtcp([nack, { ...nack, mediaSsrc: 1234 }]);
+  assert.equal(r.sent.length, 2, 'after 100 ms it is resent; NACK for another SSRC ignored');
+  r.track.handleRtcp([{ ...nack, lostSeqs: [999, 1010] }]);
+  assert.equal(r.sent.length, 2, 'unknown sequence numbers');
+  assert.equal(r.track.retransmits, 2);
+  assert.equal(r.track.retransmitMisses, 3);
+});
+
+test('PLI and FIR for this SSRC ask the source for a keyframe; others are ignored', () => {
+  const r = rig('video');
+  r.track.handleRtcp([
+    { type: 'pli', senderSsrc: 1, mediaSsrc: 0xcafebabe },
+    { type: 'pli', senderSsrc: 1, mediaSsrc: 42 },
+    { type: 'fir', senderSsrc: 1, entries: [{ ssrc: 0xcafebabe, seqNr: 1 }] },
+    { type: 'fir', senderSsrc: 1, entries: [{ ssrc: 43, seqNr: 1 }] },
+  ]);
+  assert.equal(r.source.keyframeRequests, 2);
+  assert.equal(r.track.keyframeRequestsReceived, 2);
+});
+
+test('SR: null before the first packet; (NTP, RTP) on the publisher SR mapping plus the ts offset', () => {
+  const r = rig('video');
+  assert.equal(r.track.senderReport(r.clock.wallMs()), null);
+  r.clock.advance(1000);
+  // Publisher SR at t=1000: its NTP 1,600,000,000,000 ms <-> its RTP 900,000.
+  r.source.mapping = { ntpWallMs: 1_600_000_000_000, rtpTimestamp: 900_000, receivedAtMs: 1000 };
+  r.feed({ sequenceNumber: 7, timestamp: 900_000 + 90 * 20, payload: Uint8Array.from(VP8_KEY) }, true);
+  // ts offset = 5000 - 901800
+  r.clock.advance(500); // now 1500: 500 ms after the SR
+  const sr = r.track.senderReport(r.clock.wallMs());
+  assert.ok(sr);
+  assert.equal(sr.ssrc, 0xcafebabe);
+  assert.ok(Math.abs(wallMsFromNtp(sr.ntpTimestamp) - 1_600_000_000_500) < 0.001);
+  const expectedRtp = (900_000 + 500 * 90 + (5000 - 901_800)) >>> 0;
+  assert.equal(sr.rtpTimestamp, expectedRtp);
+  assert.equal(sr.packetCount, 1);
+  assert.equal(sr.octetCount, VP8_KEY.length);
+});
+
+test('SR without a publisher SR: wall clock and last timestamp advanced by elapsed time', () => {
+  const r = rig('audio');
+  r.feed({ sequenceNumber: 1, timestamp: 777 });
+  r.clock.advance(20);
+  const wall = r.clock.wallMs();
+  const sr = r.track.senderReport(wall);
+  assert.ok(sr);
+  assert.ok(Math.abs(wallMsFromNtp(sr.ntpTimestamp) - wall) < 0.001);
+  assert.equal(sr.rtpTimestamp, 5000 + 20 * 48);
+});
+
+test('RR from the subscriber gives loss, jitter and RTT (LSR/DLSR against our SR)', () => {
+  const r = rig('audio');
+  r.feed({ sequenceNumber: 1 });
+  const sr = r.track.senderReport(r.clock.wallMs());
+  assert.ok(sr);
+  r.clock.advance(150);
+  r.track.handleRtcp([
+    {
+      type: 'rr',
+      ssrc: 77,
+      reports: [
+        {
+          ssrc: 0xcafebabe,
+          fractionLost: 64,
+          cumulativeLost: 3,
+          highestSeq: 1000,
+          jitter: 480,
+          lastSr: ntpMiddle32(sr.ntpTimestamp),
+          delaySinceLastSr: 6554, // 100.006 ms (units of 1/65536 s)
+        },
+      ],
+    },
+  ]);
+  assert.equal(r.track.lossFraction, 0.25);
+  assert.equal(r.track.cumulativeLost, 3);
+  assert.equal(r.track.jitterMs, 10);
+  assert.ok(Math.abs(r.track.rttMs - 50) < 0.1, `${r.track.rttMs}`);
+});
+
+test('mute absorbs packets; close detaches once and stops forwarding', () => {
+  const r = rig('audio');
+  r.feed({ sequenceNumber: 1 });
+  r.track.setMuted(true);
+  r.feed({ sequenceNumber: 2 });
+  r.track.setSourceMuted(true);
+  r.track.setMuted(false);
+  r.feed({ sequenceNumber: 3 });
+  r.track.setSourceMuted(false);
+  r.feed({ sequenceNumber: 4 });
+  const h = createRtpHeader();
+  assert.deepEqual(
+    r.sent.map((p) => (parseRtpHeader(p, h), h.sequenceNumber)),
+    [1000, 1001],
+  );
+  r.track.close();
+  r.track.close();
+  assert.equal(r.source.removed, 1);
+  r.feed({ sequenceNumber: 5 });
+  assert.equal(r.sent.length, 2);
+});
+
+test('a throwing sink is counted, not thrown', () => {
+  const source = new FakeSource('audio');
+  const track = new DownTrack({
+    source,
+    ssrc: 1,
+    payloadType: 111,
+    clock: new ManualClock(),
+    send: () => {
+      throw new Error('boom');
+    },
+  });
+  const buf = serializeRtpPacket({ payloadType: 111, sequenceNumber: 1, timestamp: 1, ssrc: 2, payload: Uint8Array.of(1) });
+  const h = createRtpHeader();
+  parseRtpHeader(buf, h);
+  track.writeRtp(buf, h, { extSeq: 1, isKeyframe: true, sourceId: 0, arrivalMs: 0 });
+  assert.equal(track.sendErrors, 1);
+  assert.equal(track.packetsSent, 0);
+});
