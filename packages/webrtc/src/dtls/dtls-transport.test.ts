@@ -150,6 +150,53 @@ describe('DtlsTransport', () => {
     assert.deepEqual(got.map((b) => b.toString()), ['early']);
   });
 
+  it('recovers when the server final flight is lost (resends it on the client retransmission)', async () => {
+    const { client, server } = makePair(certs);
+    open.push(client, server);
+    let dropped = 0;
+    (server as unknown as { sendDatagram: (b: Buffer) => void }).sendDatagram = (buf) => {
+      // Lose the first ChangeCipherSpec (20) and the first epoch-1 handshake record (Finished).
+      const isFinalFlight = buf[0] === 20 || (buf[0] === 22 && buf.readUInt16BE(3) === 1);
+      if (isFinalFlight && dropped < 2) {
+        dropped++;
+        return;
+      }
+      const copy = Buffer.from(buf);
+      setImmediate(() => client.handle(copy));
+    };
+    // Like Chromium, the client packs each flight into one datagram (so werift alone would not see
+    // the retransmitted Finished: it stops at the Certificate it already has).
+    let packed: Buffer[] = [];
+    (client as unknown as { sendDatagram: (b: Buffer) => void }).sendDatagram = (buf) => {
+      packed.push(Buffer.from(buf));
+      if (packed.length > 1) return;
+      setImmediate(() => {
+        const datagram = Buffer.concat(packed);
+        packed = [];
+        server.handle(datagram);
+      });
+    };
+    server.start();
+    client.start();
+    await waitFor(() => server.state === 'connected');
+    assert.equal(dropped, 2);
+    assert.equal(client.state, 'connecting');
+    // werift's client retransmits its flight 5 after 500 ms; our server answers with its last flight.
+    await waitFor(() => client.state === 'connected', 5000);
+    // A stray ClientHello after the handshake must not reset the session.
+    const hello = Buffer.alloc(60);
+    hello[0] = 22;
+    hello.writeUInt16BE(0xfefd, 1);
+    hello.writeUInt16BE(47, 11);
+    hello[13] = 1;
+    server.handle(hello);
+    const got: Buffer[] = [];
+    server.on('data', (d) => got.push(d));
+    client.sendData(Buffer.from('still here'));
+    await waitFor(() => got.length === 1);
+    assert.equal(server.state, 'connected');
+  });
+
   it('never throws on garbage and times out on the injected clock', () => {
     const clock = new ManualClock();
     const t = new DtlsTransport({

@@ -47,6 +47,9 @@ export interface DtlsTransportOptions {
 const defaultHandshakeTimeoutMs = 30_000;
 const maxPendingDatagrams = 64;
 const contentTypeAlert = 21;
+const contentTypeHandshake = 22;
+const handshakeTypeClientHello = 1;
+const minResendIntervalMs = 250;
 const handshakeTypeCertificate = 11;
 const handshakeTypeServerKeyExchange = 12;
 const noAddress = ['', 0] as const;
@@ -80,6 +83,7 @@ export class DtlsTransport extends TypedEmitter<{ stateChange: [DtlsState]; data
   private pendingData: Buffer[] = [];
   private serverCertDer: Buffer | undefined;
   private serverKeyExchange: Buffer | undefined;
+  private lastResendMs = -Infinity;
   /** Datagrams dropped because they could not be parsed or arrived in the wrong state. */
   droppedDatagrams = 0;
 
@@ -171,6 +175,13 @@ export class DtlsTransport extends TypedEmitter<{ stateChange: [DtlsState]; data
         return;
       }
       this.enterConnecting(); // a server answers a ClientHello that arrives before start()
+    }
+    if (this.isHandshakeDone && buf[0] === contentTypeHandshake && buf.readUInt16BE(3) === 0) {
+      // An epoch-0 handshake record after we finished. werift would restart on a ClientHello and ignore
+      // a retransmitted client flight 5, so: drop the first, and answer the second with our last flight.
+      if (this.role === 'server' && buf[13] !== handshakeTypeClientHello) this.resendLastFlight();
+      else this.droppedDatagrams++;
+      return;
     }
     try {
       this.wire.onData(buf, noAddress);
@@ -292,6 +303,16 @@ export class DtlsTransport extends TypedEmitter<{ stateChange: [DtlsState]; data
     if (this._state === state) return;
     this._state = state;
     this.emit('stateChange', state);
+  }
+
+  /** RFC 6347 §4.2.4: the peer did not get our final flight (ChangeCipherSpec + Finished); send it again. */
+  private resendLastFlight(): void {
+    const now = this.clock.nowMs();
+    if (now - this.lastResendMs < minResendIntervalMs) return;
+    this.lastResendMs = now;
+    const last = (this.socket.dtls as unknown as { lastMessage?: Buffer[] }).lastMessage;
+    this.log.debug('dtls: peer retransmitted its last flight, resending ours');
+    for (const buf of last ?? []) this.writeOut(buf);
   }
 
   private sendAlert(level: number, description: number): void {
