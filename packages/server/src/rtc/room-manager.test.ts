@@ -1,0 +1,70 @@
+// Room lifecycle with an injected ManualClock: departure and empty timeouts, nothing left behind.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LeaveRequest, LeaveRequest_Action, DisconnectReason } from '@livekit/protocol';
+import { ManualClock, silentLogger } from '@atrium/webrtc';
+import { createServer } from '../create-server.js';
+import { devConfig } from '../config/server-config.js';
+import { FakeMediaFactory } from './fake-media.js';
+import { TestSignalClient, until } from '../signal/test-signal-client.js';
+
+test('a room closes departureTimeout after its last participant leaves, and not before', async () => {
+  const clock = new ManualClock();
+  const fake = new FakeMediaFactory();
+  const server = await createServer(devConfig({ port: 0, rtc: { udpPort: 0 }, room: { departureTimeoutSec: 20, emptyTimeoutSec: 300 } }), {
+    mediaFactory: fake, logger: silentLogger, clock,
+  });
+  try {
+    const alice = await TestSignalClient.join(server.url, 'alice');
+    const room = server.rooms.getRoom('test');
+    assert.ok(room);
+    assert.equal(clock.pendingTimers, 0, 'no close timer while occupied');
+    alice.send({ case: 'leave', value: new LeaveRequest({ reason: DisconnectReason.CLIENT_INITIATED, action: LeaveRequest_Action.DISCONNECT }) });
+    await until(() => room.participantCount === 0, 3000, 'participant removed');
+    assert.equal(fake.mediaOf('alice').closed, true);
+    await alice.waitClosed();
+    clock.advance(19_000);
+    assert.equal(server.rooms.getRoom('test'), room);
+    // Someone joining within the timeout keeps the room (same sid) and cancels the timer.
+    const bob = await TestSignalClient.join(server.url, 'bob');
+    assert.equal(server.rooms.getRoom('test'), room);
+    assert.equal(clock.pendingTimers, 0);
+    bob.close();
+    await until(() => room.participantCount === 0, 3000, 'bob removed');
+    clock.advance(19_999);
+    assert.equal(server.rooms.roomCount, 1);
+    clock.advance(1);
+    assert.equal(room.isClosed, true);
+    assert.equal(server.rooms.roomCount, 0);
+    assert.equal(clock.pendingTimers, 0, 'no timers left behind');
+    // A new join creates a fresh room.
+    const carol = await TestSignalClient.join(server.url, 'carol');
+    assert.notEqual(server.rooms.getRoom('test'), room);
+    carol.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('a room nobody joins closes after emptyTimeout; close() cascades', async () => {
+  const clock = new ManualClock();
+  const fake = new FakeMediaFactory();
+  const server = await createServer(devConfig({ port: 0, rtc: { udpPort: 0 } }), { mediaFactory: fake, logger: silentLogger, clock });
+  const room = server.rooms.getOrCreateRoom('idle');
+  clock.advance(299_999);
+  assert.equal(room.isClosed, false);
+  clock.advance(1);
+  assert.equal(room.isClosed, true);
+  assert.equal(server.rooms.roomCount, 0);
+  // Server close: participants get LeaveRequest SERVER_SHUTDOWN, media closed, factory closed.
+  const a = await TestSignalClient.join(server.url, 'a', '', { roomJoin: true, room: 'busy' });
+  await server.close();
+  const leave = await a.waitFor((m) => m.case === 'leave');
+  assert.equal((leave.value as LeaveRequest).reason, DisconnectReason.SERVER_SHUTDOWN);
+  await a.waitClosed();
+  assert.equal(fake.mediaOf('a').closed, true);
+  assert.equal(fake.closed, true);
+  assert.equal(server.rooms.roomCount, 0);
+  assert.equal(clock.pendingTimers, 0);
+  await server.close(); // idempotent
+});

@@ -1,0 +1,109 @@
+// Test helper: a raw `ws` signalling client that records every SignalResponse and waits for conditions.
+import { WebSocket } from 'ws';
+import { SignalRequest, SignalResponse } from '@livekit/protocol';
+import { createAccessToken } from '@atrium/protocol';
+import type { VideoGrant } from '@atrium/protocol';
+
+export type Msg = SignalResponse['message'];
+
+export async function devToken(identity: string, video: VideoGrant = { roomJoin: true, room: 'test' }, name?: string): Promise<string> {
+  return createAccessToken({ apiKey: 'devkey', apiSecret: 'secret', identity, video, ...(name ? { name } : {}) });
+}
+
+export class TestSignalClient {
+  readonly ws: WebSocket;
+  readonly messages: Msg[] = [];
+  closed = false;
+  closeCode: number | undefined;
+  private waiters: (() => void)[] = [];
+
+  private constructor(ws: WebSocket) {
+    this.ws = ws;
+    ws.binaryType = 'nodebuffer';
+    ws.on('message', (data: Buffer) => {
+      this.messages.push(SignalResponse.fromBinary(new Uint8Array(data)).message);
+      this.wake();
+    });
+    ws.on('close', (code) => {
+      this.closed = true;
+      this.closeCode = code;
+      this.wake();
+    });
+    ws.on('error', () => {});
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  static async connect(baseUrl: string, token: string, query = ''): Promise<TestSignalClient> {
+    const ws = new WebSocket(`${baseUrl}/rtc?access_token=${encodeURIComponent(token)}&protocol=17&sdk=js&version=2.23.0${query}`);
+    const client = new TestSignalClient(ws);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade rejected: ${res.statusCode}`)));
+      ws.once('error', reject);
+    });
+    return client;
+  }
+
+  /** Connects and waits for the JoinResponse. */
+  static async join(baseUrl: string, identity: string, query = '', video?: VideoGrant): Promise<TestSignalClient> {
+    const c = await TestSignalClient.connect(baseUrl, await devToken(identity, video), query);
+    await c.waitFor((m) => m.case === 'join');
+    return c;
+  }
+
+  send(message: SignalRequest['message']): void {
+    this.ws.send(new SignalRequest({ message }).toBinary());
+  }
+
+  /** Resolves with the first recorded message (from index `from`) that matches; rejects after `timeoutMs`. */
+  async waitFor<C extends Msg['case']>(
+    pred: (m: Msg) => boolean,
+    opts: { from?: number; timeoutMs?: number; case?: C } = {},
+  ): Promise<Msg> {
+    const deadline = Date.now() + (opts.timeoutMs ?? 3000);
+    for (;;) {
+      const found = this.messages.slice(opts.from ?? 0).find(pred);
+      if (found) return found;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting; got: ${this.messages.map((m) => m.case).join(',')}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  async waitClosed(timeoutMs = 3000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error('timed out waiting for the socket to close');
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+/** Polls `cond` until true or the deadline passes. */
+export async function until(cond: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
