@@ -5,7 +5,7 @@ import { TypedEmitter, serializeRtcp, type Clock, type Logger, type UdpMux } fro
 import { PeerConnection } from '@atrium/webrtc/pc/peer-connection.js';
 import type { LocalSender } from '@atrium/webrtc/pc/local-sender.js';
 import type { RemoteStream } from '@atrium/webrtc/pc/remote-stream.js';
-import type { DataChannel } from '@atrium/webrtc/sctp/sctp-transport.js';
+import type { DataChannel } from '@atrium/webrtc/sctp/data-channel.js';
 import type { DtlsCertificate } from '@atrium/webrtc/dtls/certificate.js';
 import { Receiver } from '../sfu/receiver.js';
 import { DownTrack } from '../sfu/down-track.js';

@@ -45,7 +45,7 @@ test('Chromium publishes to our ICE-lite/DTLS/SRTP/SCTP stack and decodes video 
   });
   const serverGot: string[] = [];
   upstream.on('dataChannel', (ch) => {
-    ch.on('message', (m) => {
+    ch.on('message', (m: Buffer | string) => {
       serverGot.push(m.toString());
       ch.send(`pong:${m.toString()}`);
     });

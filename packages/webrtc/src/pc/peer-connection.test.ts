@@ -52,7 +52,7 @@ test('client offers media and data, server answers: RTP and messages flow throug
   });
   const serverMessages: string[] = [];
   server.on('dataChannel', (ch) => {
-    ch.on('message', (m) => {
+    ch.on('message', (m: Buffer | string) => {
       serverMessages.push(m.toString());
       ch.send(`echo:${m.toString()}`);
     });
@@ -74,7 +74,7 @@ test('client offers media and data, server answers: RTP and messages flow throug
   assert.deepEqual(streams.map((s) => s.kind).sort(), ['audio', 'video']);
 
   const clientMessages: string[] = [];
-  clientChannel.on('message', (m) => clientMessages.push(m.toString()));
+  clientChannel.on('message', (m: Buffer | string) => clientMessages.push(m.toString()));
   await waitFor(() => clientChannel.readyState === 'open', 'channel open');
   clientChannel.send('hello');
   await waitFor(() => clientMessages.includes('echo:hello'), 'echo');
@@ -90,7 +90,7 @@ test('server offers a sendonly track and data channels, client answers: RTP reac
     s.onRtp = (buf, h) => got.push(buf.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength).toString());
   });
   const clientMsgs: string[] = [];
-  client.on('dataChannel', (ch) => ch.on('message', (m) => clientMsgs.push(`${ch.label}:${m.toString()}`)));
+  client.on('dataChannel', (ch) => ch.on('message', (m: Buffer | string) => clientMsgs.push(`${ch.label}:${m.toString()}`)));
 
   const offer = server.createOffer();
   assert.match(offer, /a=msid:PA_x\|TR_y TR_y/);

@@ -10,7 +10,8 @@ import type { UdpMux } from '../udp-mux.js';
 import { IceTransport, type IceState } from '../ice/ice-transport.js';
 import type { DtlsCertificate } from '../dtls/certificate.js';
 import { DtlsTransport, type DtlsState } from '../dtls/dtls-transport.js';
-import { SctpTransport, type DataChannel } from '../sctp/sctp-transport.js';
+import { SctpTransport } from '../sctp/sctp-transport.js';
+import type { DataChannel } from '../sctp/data-channel.js';
 import { SrtpProfile, srtpExporterLength, type SrtpProfileId } from '../srtp/srtp-profile.js';
 import { SrtpSession, srtpKeysFromExporter } from '../srtp/srtp-session.js';
 import { isRtcpPacket, parseRtcp, type RtcpPacket } from '../rtp/index.js';
@@ -87,6 +88,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   private readonly sessionId = String(Math.floor(Math.random() * 1e15));
   private state: PeerConnectionState = 'new';
   private dtlsStarted = false;
+  private iceStarted = false;
 
   constructor(opts: PeerConnectionOptions) {
     super();
@@ -160,6 +162,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     this.applyRemoteTransport(offer);
     this.configureReceive(offer, answer);
     if (offer.media.some((m) => m.kind === 'application' && m.port !== 0)) this.ensureSctp();
+    this.startClientIce();
     return writeSdp(answer);
   }
 
@@ -237,7 +240,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
       sender.headerExtensions = m.headerExtensions;
     }
     this.configureReceive(answer, offer);
-    if (this.role === 'client' && this.state === 'new') this.ice.start();
+    this.startClientIce();
   }
 
   addRemoteCandidate(candidate: string): void {
@@ -392,6 +395,14 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
       if (this.dtls.state === 'connected') this.sctp.start();
     }
     return this.sctp;
+  }
+
+  /** The controlling (client) agent starts its checks once the remote credentials are known. */
+  private startClientIce(): void {
+    if (this.role === 'client' && !this.iceStarted) {
+      this.iceStarted = true;
+      this.ice.start();
+    }
   }
 
   private onIceState(s: IceState): void {
