@@ -50,12 +50,12 @@ test('rtc-node participants exchange a 440 Hz tone and 320x240 video through Atr
   const roomName = `rtc-node-e2e-${Date.now()}`;
 
   const x = await run.step('X connects (rtc-node)', async () => {
-    const room = await connectRtcNode(srv.url, await srv.token({ identity: 'x', room: roomName }), { label: 'X' });
+    const room = await connectRtcNode(srv.url, await srv.token({ identity: 'x', room: roomName }), { label: 'X', eventLog: logLines });
     rooms.push(room);
     return room;
   });
   const y = await run.step('Y connects (rtc-node)', async () => {
-    const room = await connectRtcNode(srv.url, await srv.token({ identity: 'y', room: roomName }), { label: 'Y' });
+    const room = await connectRtcNode(srv.url, await srv.token({ identity: 'y', room: roomName }), { label: 'Y', eventLog: logLines });
     rooms.push(room);
     return room;
   });

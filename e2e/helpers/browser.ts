@@ -128,7 +128,12 @@ async function startPageServer(): Promise<{ server: Server; url: string }> {
     ['/livekit-client.umd.js', { path: livekitClientUmdPath, type: 'text/javascript; charset=utf-8' }],
   ]);
   const server = createServer((req, res) => {
-    const file = files.get((req.url ?? '/').split('?')[0] ?? '/');
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (path === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
+    const file = files.get(path);
     if (!file) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;

@@ -5,9 +5,11 @@ import {
   AudioFrame,
   AudioSource,
   AudioStream,
+  ConnectionState,
   LocalAudioTrack,
   LocalVideoTrack,
   Room,
+  RoomEvent,
   TrackKind,
   TrackPublishOptions,
   TrackSource,
@@ -27,9 +29,10 @@ import { waitFor, withTimeout } from './wait-for.js';
 export async function connectRtcNode(
   url: string,
   token: string,
-  options: { label: string; timeoutMs?: number; autoSubscribe?: boolean },
+  options: { label: string; timeoutMs?: number; autoSubscribe?: boolean; eventLog?: string[] },
 ): Promise<Room> {
   const room = new Room();
+  if (options.eventLog) recordRoomEvents(room, options.label, options.eventLog);
   const timeoutMs = options.timeoutMs ?? 20_000;
   try {
     await withTimeout(
@@ -42,6 +45,30 @@ export async function connectRtcNode(
     throw err;
   }
   return room;
+}
+
+/** Appends a line per notable room event (connection, participants, tracks, data) to `sink`, for failure dumps. */
+export function recordRoomEvents(room: Room, label: string, sink: string[]): void {
+  const add = (text: string): void => {
+    sink.push(`${new Date().toISOString().slice(11, 23)} [${label}] ${text}`);
+  };
+  room.on(RoomEvent.ConnectionStateChanged, (state) => add(`connection state ${ConnectionState[state] ?? state}`));
+  room.on(RoomEvent.Disconnected, (reason) => add(`disconnected (reason ${reason})`));
+  room.on(RoomEvent.Reconnecting, () => add('reconnecting'));
+  room.on(RoomEvent.Reconnected, () => add('reconnected'));
+  room.on(RoomEvent.ParticipantConnected, (p) => add(`participant connected ${p.identity}`));
+  room.on(RoomEvent.ParticipantDisconnected, (p) => add(`participant disconnected ${p.identity}`));
+  room.on(RoomEvent.LocalTrackPublished, (pub) => add(`local track published ${pub.sid} ${kindName(pub.kind)}`));
+  room.on(RoomEvent.TrackPublished, (pub, p) => add(`track published ${p.identity} ${pub.sid} ${kindName(pub.kind)}`));
+  room.on(RoomEvent.TrackSubscribed, (_t, pub, p) => add(`track subscribed ${p.identity} ${pub.sid} ${kindName(pub.kind)}`));
+  room.on(RoomEvent.TrackUnsubscribed, (_t, pub, p) => add(`track unsubscribed ${p.identity} ${pub.sid}`));
+  room.on(RoomEvent.TrackSubscriptionFailed, (sid, p, reason) => add(`track subscription failed ${p.identity} ${sid}: ${reason}`));
+  room.on(RoomEvent.TrackMuted, (pub, p) => add(`track muted ${p.identity} ${pub.sid}`));
+  room.on(RoomEvent.TrackUnmuted, (pub, p) => add(`track unmuted ${p.identity} ${pub.sid}`));
+}
+
+function kindName(kind: TrackKind | undefined): string {
+  return kind === TrackKind.KIND_AUDIO ? 'audio' : kind === TrackKind.KIND_VIDEO ? 'video' : `kind ${String(kind)}`;
 }
 
 export interface SubscribedRemoteTrack {
@@ -80,7 +107,7 @@ function describeRemote(room: Room): string {
   const parts: string[] = [];
   for (const p of room.remoteParticipants.values()) {
     const pubs = [...p.trackPublications.values()].map(
-      (pub) => `${pub.sid ?? '?'}(kind ${pub.kind ?? '?'}, ${pub.track ? 'subscribed' : 'not subscribed'})`,
+      (pub) => `${pub.sid ?? '?'}(${kindName(pub.kind)}, ${pub.track ? 'subscribed' : 'not subscribed'})`,
     );
     parts.push(`${p.identity}[${pubs.join(' ')}]`);
   }
