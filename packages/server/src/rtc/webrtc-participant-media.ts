@@ -14,7 +14,7 @@ import type {
   SignalTargetValue, TransportState,
 } from './participant-media.js';
 import { SignalTarget } from './participant-media.js';
-import { PublishedTrackSource, publisherCapabilities, subscriberCapabilities, subscriberCodecFor, extensionIdMap, ridRank } from './webrtc-track-source.js';
+import { PublishedTrackSource, publisherCapabilities, subscriberCapabilities, subscriberCodecFor, extensionIdMap } from './webrtc-track-source.js';
 
 interface Subscription {
   trackSid: string;
@@ -25,7 +25,7 @@ interface Subscription {
 
 interface PublishedInput {
   source: PublishedTrackSource;
-  active: RemoteStream;
+  stream: RemoteStream;
   msidTrackId: string;
 }
 
@@ -78,22 +78,16 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     pc.on('remoteStream', (stream) => this.onRemoteStream(pc, stream));
     pc.on('remoteStreamEnded', (stream) => {
       const input = this.inputs.get(stream.mid);
-      if (input && input.active === stream) this.endInput(stream.mid);
+      if (input && input.stream === stream) this.endInput(stream.mid);
     });
     pc.on('dataChannel', (ch) => this.attachIncomingChannel(ch));
     return pc;
   }
 
   private onRemoteStream(pc: PeerConnection, stream: RemoteStream): void {
-    const existing = this.inputs.get(stream.mid);
-    if (existing) {
-      // Another simulcast layer of a track we already have: forward the best layer.
-      if (ridRank(stream.rid) > ridRank(existing.active.rid)) {
-        existing.active.onRtp = () => {};
-        existing.active.onRtcp = () => {};
-        existing.active = stream;
-        existing.source.switchInput(stream);
-      }
+    if (this.inputs.has(stream.mid)) {
+      // Another simulcast layer of a track we already forward: per-subscriber layer selection is not
+      // built yet, so the first layer that arrives is the one forwarded and the others are dropped.
       return;
     }
     const m = pc.remoteMedia(stream.mid);
@@ -104,7 +98,6 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     const codec = stream.primaryCodec;
     if (!codec) return;
     const receiver = new Receiver({
-      trackSid: m.msid.trackId,
       kind: stream.kind,
       mimeType: codec.mimeType,
       clockRate: codec.clockRate,
@@ -114,7 +107,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     });
     const source = new PublishedTrackSource({ receiver, kind: stream.kind, codec, publisherExtensions: m.headerExtensions });
     source.switchInput(stream);
-    this.inputs.set(stream.mid, { source, active: stream, msidTrackId: m.msid.trackId });
+    this.inputs.set(stream.mid, { source, stream, msidTrackId: m.msid.trackId });
     this.emit('trackPublished', {
       msidTrackId: m.msid.trackId,
       msidStreamId: m.msid.streamId,
@@ -191,10 +184,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     const sub = this.subscriptions.get(trackSid);
     if (!sub) return;
     this.subscriptions.delete(trackSid);
-    if (sub.down) {
-      sub.source.receiver.removeDownTrack(sub.down);
-      sub.down.close();
-    }
+    sub.down?.close();
     this.subscriber?.removeSender(sub.sender);
     if (!this.isClosed) this.negotiate();
   }
@@ -202,14 +192,11 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
   private startDownTrack(sub: Subscription): void {
     const { sender, source } = sub;
     const down = new DownTrack({
-      id: `${this.opts.participantSid}:${sub.trackSid}`,
-      receiver: source.receiver,
+      source: source.receiver,
       ssrc: sender.ssrc,
       payloadType: sender.payloadType,
       extensionIdMap: extensionIdMap(source.publisherExtensions, sender),
-      clockRate: source.codec.clockRate,
       send: (pkt: Buffer) => sender.sendRtp(pkt),
-      sendRtcp: (pkt: Buffer) => sender.sendRtcp(pkt),
       clock: this.opts.clock,
       logger: this.logger.child({ track: sub.trackSid }),
     });
@@ -275,7 +262,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     if (!kind) return;
     // Client-created publisher channels can also carry data towards us when there is no subscriber PC.
     if (!this.channels.has(ch.label)) this.channels.set(ch.label, ch);
-    ch.on('message', (m) => {
+    ch.on('message', (m: Buffer | string) => {
       if (typeof m === 'string') return; // DataPackets are binary protobuf
       this.emit('data', { payload: m, kind });
     });
@@ -313,12 +300,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     if (this.isClosed) return;
     this.isClosed = true;
     this.opts.clock.clearInterval(this.reportTimer as never);
-    for (const sub of this.subscriptions.values()) {
-      if (sub.down) {
-        sub.source.receiver.removeDownTrack(sub.down);
-        sub.down.close();
-      }
-    }
+    for (const sub of this.subscriptions.values()) sub.down?.close();
     this.subscriptions.clear();
     for (const mid of [...this.inputs.keys()]) this.endInput(mid);
     this.publisher?.close();

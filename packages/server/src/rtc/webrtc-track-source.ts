@@ -38,13 +38,6 @@ const transportOnly = new Set<string>([
   HeaderExtensionUri.transportCc, HeaderExtensionUri.absSendTime,
 ]);
 
-export function ridRank(rid: string | undefined): number {
-  if (rid === undefined) return 0;
-  if (rid === 'q') return 1;
-  if (rid === 'h') return 2;
-  return 3; // 'f' and anything else is the top layer (livekit-client's mapping)
-}
-
 export class PublishedTrackSource implements MediaTrackSource {
   readonly kind: MediaKind;
   readonly codec: CodecParams;
@@ -63,16 +56,16 @@ export class PublishedTrackSource implements MediaTrackSource {
     return this.codec.mimeType;
   }
 
-  /** Feeds the receiver from this incoming stream (a simulcast layer switch asks for a keyframe). */
+  /** Feeds the receiver from this incoming stream. */
   switchInput(stream: RemoteStream): void {
     const receiver = this.receiver;
     stream.onRtp = (buf, h) => receiver.writeRtp(buf, h);
-    stream.onRtcp = (pkt) => receiver.handleRtcp(pkt);
-    receiver.requestKeyframe();
+    stream.onRtcp = (pkt) => receiver.handleRtcp([pkt]);
   }
 
   setMuted(muted: boolean): void {
     this.isMuted = muted;
+    this.receiver.setMuted(muted);
   }
 
   close(): void {
