@@ -91,6 +91,17 @@ test('PLI upstream: one when a DownTrack is added, then at most one per 500 ms (
   assert.equal(receiver.keyframeRequestsSent, 2);
 });
 
+test('a keyframe arriving cancels the deferred PLI', () => {
+  const { clock, rtcp, receiver, subscriber, write } = setup('video');
+  subscriber(0xa);
+  clock.advance(100);
+  receiver.requestKeyframe();
+  write(1, VP8_KEY);
+  clock.advance(1000);
+  assert.equal(rtcp.length, 1);
+  assert.equal(receiver.keyframesReceived, 1);
+});
+
 test('audio never sends PLI', () => {
   const { rtcp, receiver, subscriber } = setup('audio');
   subscriber(0xa);

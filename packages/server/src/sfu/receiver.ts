@@ -134,7 +134,14 @@ export class Receiver implements DownTrackSource {
     info.isKeyframe = isKeyframeStart(this.codec, buf, h.payloadOffset, h.payloadLength);
     info.sourceId = stream.sourceId;
     info.arrivalMs = nowMs;
-    if (info.isKeyframe && this.codec !== CodecKind.AUDIO) this.keyframesReceived++;
+    if (info.isKeyframe && this.codec !== CodecKind.AUDIO) {
+      this.keyframesReceived++;
+      if (this.keyframeTimer !== null) {
+        // A keyframe is arriving: every DownTrack waiting for one starts here; the deferred PLI is moot.
+        this.clock.clearTimeout(this.keyframeTimer);
+        this.keyframeTimer = null;
+      }
+    }
     const dts = this.downTracks;
     for (let i = 0; i < dts.length; i++) dts[i]!.writeRtp(buf, h, info);
   }
