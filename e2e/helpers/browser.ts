@@ -56,6 +56,8 @@ export interface BrowserHarness {
   pageUrl: string;
   /** Opens a new page (tab) with livekit-client loaded; `label` prefixes its log lines. */
   openParticipant(label: string): Promise<BrowserParticipant>;
+  /** Opens one page per label, in parallel. */
+  openParticipants(labels: string[]): Promise<BrowserParticipant[]>;
   /** Every console message and page error of every page so far, one line each, oldest first. */
   logs(): string[];
   /** Closes every page, the browser, the page server, and removes the profile directory. Idempotent. */
@@ -84,12 +86,12 @@ export async function launchBrowser(options: LaunchBrowserOptions = {}): Promise
     throw err;
   }
   const level = options.livekitLogLevel ?? (process.env['E2E_LK_LOG'] as LaunchBrowserOptions['livekitLogLevel']) ?? 'info';
-  const participants: BrowserParticipant[] = [];
   let closing: Promise<void> | undefined;
 
-  return {
+  const harness: BrowserHarness = {
     context,
     pageUrl: pageServer.url,
+    openParticipants: (labels) => Promise.all(labels.map((label) => harness.openParticipant(label))),
     async openParticipant(label) {
       const page = await context.newPage();
       page.on('console', (msg) => log(`[${label}] console.${msg.type()}: ${msg.text()}`));
@@ -101,7 +103,6 @@ export async function launchBrowser(options: LaunchBrowserOptions = {}): Promise
       const version = await participant.call<string>('version');
       if (typeof version !== 'string') throw new Error(`[${label}] livekit-client did not load (LivekitClient.version missing)`);
       await participant.call('setLogLevel', level);
-      participants.push(participant);
       return participant;
     },
     logs: () => logLines.slice(),
@@ -118,6 +119,7 @@ export async function launchBrowser(options: LaunchBrowserOptions = {}): Promise
       return closing;
     },
   };
+  return harness;
 }
 
 /** Serves the fixture page, the page helper and livekit-client's UMD bundle on 127.0.0.1 (free port). */
