@@ -215,7 +215,6 @@ describe('DtlsTransport', () => {
       Buffer.from([22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]), // length beyond the datagram
       Buffer.from([22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 1, 2, 3, 4]), // truncated handshake
       Buffer.from([23, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 1, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8]), // app data, no keys
-      Buffer.from([21, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 2, 0, 2, 2, 40]), // fatal alert
       Buffer.alloc(300, 0xff),
     ];
     for (let i = 0; i < 200; i++) garbage.push(Buffer.from(Array.from({ length: 13 + (i % 60) }, (_, j) => (i * 31 + j * 7) & 0xff)));
@@ -228,5 +227,17 @@ describe('DtlsTransport', () => {
     assert.doesNotThrow(() => t.handle(Buffer.alloc(20, 22)));
     t.close();
     assert.equal(t.state, 'closed');
+  });
+
+  it('fails at once on a plaintext fatal alert during the handshake', () => {
+    const clock = new ManualClock();
+    const t = new DtlsTransport({ role: 'server', certificate: certs.server, srtpProfiles: [GCM], send: () => {}, clock });
+    const errors: Array<Error & { code?: string }> = [];
+    t.on('error', (e) => errors.push(e));
+    t.start();
+    t.handle(Buffer.from([21, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 2, 0, 2, 2, 42])); // fatal bad_certificate
+    assert.equal(t.state, 'failed');
+    assert.equal(errors[0]?.code, 'DTLS_ALERT');
+    assert.equal(clock.pendingTimers, 0);
   });
 });

@@ -176,6 +176,10 @@ export class DtlsTransport extends TypedEmitter<{ stateChange: [DtlsState]; data
       }
       this.enterConnecting(); // a server answers a ClientHello that arrives before start()
     }
+    if (buf[0] === contentTypeAlert && buf.readUInt16BE(3) === 0 && buf.length >= 15 && buf[13] === 2) {
+      // A plaintext fatal alert (werift swallows these): the peer gave up on the handshake.
+      return this.fail(dtlsError('DTLS_ALERT', `peer sent fatal alert ${buf[14]}`));
+    }
     if (this.isHandshakeDone && buf[0] === contentTypeHandshake && buf.readUInt16BE(3) === 0) {
       // An epoch-0 handshake record after we finished. werift would restart on a ClientHello and ignore
       // a retransmitted client flight 5, so: drop the first, and answer the second with our last flight.
