@@ -197,6 +197,24 @@ describe('DtlsTransport', () => {
     assert.equal(server.state, 'connected');
   });
 
+  it('server fails when the client CertificateVerify does not verify (our check, not werift)', async () => {
+    const { client, server } = makePair(certs);
+    open.push(client, server);
+    (client as unknown as { sendDatagram: (b: Buffer) => void }).sendDatagram = (buf) => {
+      const copy = Buffer.from(buf);
+      // epoch-0 handshake record holding certificate_verify (15): corrupt the signature's last byte
+      if (copy[0] === 22 && copy.readUInt16BE(3) === 0 && copy[13] === 15) copy[copy.length - 1]! ^= 0x01;
+      setImmediate(() => server.handle(copy));
+    };
+    const errors: Array<Error & { code?: string }> = [];
+    server.on('error', (e) => errors.push(e));
+    server.start();
+    client.start();
+    await waitFor(() => server.state === 'failed');
+    assert.equal(errors[0]?.code, 'DTLS_BAD_SIGNATURE');
+    assert.match(errors[0]!.message, /CertificateVerify/);
+  });
+
   it('never throws on garbage and times out on the injected clock', () => {
     const clock = new ManualClock();
     const t = new DtlsTransport({

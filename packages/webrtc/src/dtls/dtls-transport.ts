@@ -6,11 +6,14 @@
 //   secret, use_srtp negotiation, RFC 5705 exporter, flight retransmission (its own timers).
 // - ours: this API; the certificate (certificate.ts); remote fingerprint verification (a mismatch,
 //   a missing certificate or a late fingerprint that does not match → 'failed'); the client-role check
-//   of the ServerKeyExchange signature against the peer certificate (werift does not check it);
+//   of the ServerKeyExchange signature and the server-role check of the client's CertificateVerify
+//   against the peer certificate (werift checks neither: without them a peer could present someone
+//   else's certificate); resending our final flight when the peer retransmits its own; failing on a
+//   plaintext fatal alert;
 //   the handshake timeout on the injected clock; state machine; never-throw input handling; sending
 //   close_notify; buffering application data until the peer's fingerprint is verified.
-// Known werift limits: the server does not verify the client's CertificateVerify nor either side's
-// Finished against its own transcript (the fingerprint check still binds the certificate); its
+// Known werift limits: neither side verifies the peer's Finished (the signature checks above still
+// bind the peer to its certificate key, and a wrong transcript breaks the record keys under EMS); its
 // retransmission timers use the real clock and cannot be cancelled (close() makes them stop at
 // their next tick).
 // werift-dtls's package.json "main" points at a file it does not ship, so we import its entry directly.
@@ -21,6 +24,7 @@ import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import { fingerprintMatches, type DtlsCertificate } from './certificate.js';
+import { verifyCertificateVerify } from './certificate-verify.js';
 import { verifyServerKeyExchange } from './server-key-exchange.js';
 
 export type DtlsRole = 'client' | 'server';
@@ -52,6 +56,7 @@ const handshakeTypeClientHello = 1;
 const minResendIntervalMs = 250;
 const handshakeTypeCertificate = 11;
 const handshakeTypeServerKeyExchange = 12;
+const handshakeTypeCertificateVerify = 15;
 const noAddress = ['', 0] as const;
 
 /** The minimal transport werift-dtls writes to and reads from. */
@@ -67,6 +72,7 @@ interface WeriftTransport {
 interface AssembledHandshake {
   msg_type: number;
   fragment: Buffer;
+  serialize(): Buffer;
 }
 
 export class DtlsTransport extends TypedEmitter<{ stateChange: [DtlsState]; data: [Buffer]; error: [Error] }> {
@@ -249,6 +255,9 @@ export class DtlsTransport extends TypedEmitter<{ stateChange: [DtlsState]; data
     if (this.role === 'client' && !this.checkServerKeyExchange(cert)) {
       return this.fail(dtlsError('DTLS_BAD_SIGNATURE', 'ServerKeyExchange signature does not verify'));
     }
+    if (this.role === 'server' && !this.checkCertificateVerify(cert)) {
+      return this.fail(dtlsError('DTLS_BAD_SIGNATURE', 'CertificateVerify signature does not verify'));
+    }
     this._srtpProfile = this.socket.srtp.srtpProfile;
     this.clearHandshakeTimer();
     this.setState('connected');
@@ -345,6 +354,16 @@ export class DtlsTransport extends TypedEmitter<{ stateChange: [DtlsState]; data
         this.serverKeyExchange = Buffer.from(h.fragment);
       }
     }
+  }
+
+  /** The transcript is werift's handshake cache (the one its Finished is computed over) up to the CertificateVerify. */
+  private checkCertificateVerify(certDer: Buffer): boolean {
+    const cache = this.socket.dtls.sortedHandshakeCache as unknown as AssembledHandshake[];
+    const index = cache.findIndex((h) => h.msg_type === handshakeTypeCertificateVerify);
+    const cv = cache[index];
+    if (!cv) return false;
+    const transcript = Buffer.concat(cache.slice(0, index).map((h) => h.serialize()));
+    return verifyCertificateVerify({ body: cv.fragment, certDer, transcript });
   }
 
   private checkServerKeyExchange(certDer: Buffer): boolean {
