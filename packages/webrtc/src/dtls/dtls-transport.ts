@@ -3,19 +3,19 @@
 // README — what comes from where:
 // - werift-dtls (MIT): the handshake state machine and flights, record layer, AES-128-GCM record
 //   cipher (TLS_ECDHE_ECDSA/RSA_WITH_AES_128_GCM_SHA256), ECDHE (P-256, X25519), extended master
-//   secret, use_srtp negotiation, RFC 5705 exporter, flight retransmission (its own timers).
-// - ours: this API; the certificate (certificate.ts); remote fingerprint verification (a mismatch,
-//   a missing certificate or a late fingerprint that does not match → 'failed'); the client-role check
-//   of the ServerKeyExchange signature and the server-role check of the client's CertificateVerify
-//   against the peer certificate (werift checks neither: without them a peer could present someone
-//   else's certificate); resending our final flight when the peer retransmits its own; failing on a
-//   plaintext fatal alert;
-//   the handshake timeout on the injected clock; state machine; never-throw input handling; sending
-//   close_notify; buffering application data until the peer's fingerprint is verified.
-// Known werift limits: neither side verifies the peer's Finished (the signature checks above still
-// bind the peer to its certificate key, and a wrong transcript breaks the record keys under EMS); its
-// retransmission timers use the real clock and cannot be cancelled (close() makes them stop at
-// their next tick).
+//   secret, use_srtp negotiation (the server's order wins), RFC 5705 exporter, flight retransmission.
+// - ours: this API and state machine; the certificate (certificate.ts); remote fingerprint checks
+//   (mismatch, no certificate, or a late fingerprint that does not match → 'failed'); the client-role
+//   check of the ServerKeyExchange signature and the server-role check of the client's CertificateVerify
+//   (werift checks neither, so a peer could otherwise present someone else's certificate); resending
+//   our final flight when the peer retransmits a packed flight 5 (werift ignores it); dropping stray
+//   ClientHellos after the handshake (werift would restart); failing on a plaintext fatal alert
+//   (werift swallows it); the handshake timeout on the injected clock; never-throw input handling;
+//   close_notify; holding application data until the peer's fingerprint is verified.
+// Known werift limits: neither side checks the peer's Finished (EMS still binds the keys to the
+//   transcript up to ClientKeyExchange, so tampering breaks the session rather than hijacking it);
+//   its retransmission timers use the real clock and cannot be cancelled (close() makes them stop at
+//   their next tick, at most ~5 s later); it allocates per record (fine: DTLS carries only SCTP here).
 // werift-dtls's package.json "main" points at a file it does not ship, so we import its entry directly.
 import werift from 'werift-dtls/lib/dtls/src/index.js';
 import type { DtlsSocket } from 'werift-dtls/lib/dtls/src/index.js';
