@@ -54,6 +54,7 @@ export class FakeParticipantMedia extends TypedEmitter<ParticipantMediaEvents> i
 
   async handlePublisherOffer(sdp: string, id: number): Promise<SessionDescriptionMessage> {
     this.calls.push({ method: 'handlePublisherOffer', sdp, id });
+    if (!sdp.startsWith('v=0')) throw Object.assign(new Error('sdp must start with v=0'), { code: 'sdp_invalid' });
     return { sdp: `answer-to:${sdp}`, id: 999, midToTrackId: { ...this.answerMidToTrackId } };
   }
   handleSubscriberAnswer(sdp: string, id: number): void {

@@ -359,6 +359,11 @@ test('bad frames: text or undecodable -> LeaveRequest and close; others keep wor
   bob.ws.send(new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0xff]));
   await bob.waitFor((m) => m.case === 'leave');
   await bob.waitClosed();
+  // An offer the media side cannot apply ends that session with a leave too.
+  const dave = await TestSignalClient.join(server.url, 'dave', '', newRoom());
+  dave.send({ case: 'offer', value: new SessionDescription({ type: 'offer', sdp: 'not sdp', id: 3 }) });
+  assert.equal(((await dave.waitFor((m) => m.case === 'leave')).value as LeaveRequest).reason, DisconnectReason.STATE_MISMATCH);
+  await dave.waitClosed();
   // Unknown / empty requests are ignored, not fatal.
   const carol = await TestSignalClient.join(server.url, 'carol', '', newRoom());
   carol.ws.send(new Uint8Array(0));

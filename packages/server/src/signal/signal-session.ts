@@ -90,13 +90,24 @@ export class SignalSession {
     const msg = req.message;
     switch (msg.case) {
       case 'offer':
-        await p.handlePublisherOffer(msg.value);
-        return;
       case 'answer':
-        p.handleSubscriberAnswer(msg.value);
+        // A description we cannot apply leaves negotiation stuck: end the session with a clear leave.
+        try {
+          if (msg.case === 'offer') await p.handlePublisherOffer(msg.value);
+          else p.handleSubscriberAnswer(msg.value);
+        } catch (err) {
+          const code = (err as { code?: unknown }).code;
+          const isBadInput = typeof code === 'string' && code.startsWith('sdp');
+          p.logger.warn({ err, request: msg.case }, 'session description rejected; disconnecting');
+          p.close(isBadInput ? PROTOCOL_ERROR_REASON : DisconnectReason.MEDIA_FAILURE, { sendLeave: true });
+        }
         return;
       case 'trickle':
-        p.handleTrickle(msg.value);
+        try {
+          p.handleTrickle(msg.value);
+        } catch (err) {
+          p.logger.debug({ err }, 'remote candidate rejected');
+        }
         return;
       case 'addTrack':
         p.addTrack(msg.value);
