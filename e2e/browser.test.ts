@@ -45,23 +45,25 @@ async function expectRemoteMedia(
   viewer: BrowserParticipant,
   publisher: string,
 ): Promise<void> {
-  await run.step(`${viewer.label} decodes > 30 frames of ${publisher}'s camera with a non-zero size`, () =>
+  const video = await run.step(`${viewer.label} decodes > 30 frames of ${publisher}'s camera with a non-zero size`, () =>
     viewer.waitForStats(
       (rows) => remote(rows, publisher, 'camera'),
       (r) => r.framesDecoded > 30 && r.frameWidth > 0 && r.frameHeight > 0,
       { label: `${publisher}'s camera decoding`, timeoutMs: MEDIA_TIMEOUT_MS },
     ),
   );
-  await run.step(`${viewer.label} receives > 100 packets of ${publisher}'s microphone`, () =>
+  run.note(`${video.codec ?? '?'} ${video.frameWidth}x${video.frameHeight}, ${video.framesDecoded} frames decoded`);
+  const audio = await run.step(`${viewer.label} receives > 100 packets of ${publisher}'s microphone`, () =>
     viewer.waitForStats(
       (rows) => remote(rows, publisher, 'microphone'),
       (r) => r.packetsReceived > 100,
       { label: `${publisher}'s microphone packets`, timeoutMs: MEDIA_TIMEOUT_MS },
     ),
   );
+  run.note(`${audio.codec ?? '?'} ${audio.packetsReceived} packets received`);
 }
 
-test('two livekit-client browsers share camera, microphone, screen and data through Atrium', { timeout: 90_000 }, async () => {
+test('two livekit-client browsers share camera, microphone, screen and data through Atrium', { timeout: 90_000 }, async (t) => {
   assert.ok(server && browser, 'server and browser started');
   const srv = server;
   const harness = browser;
@@ -178,4 +180,5 @@ test('two livekit-client browsers share camera, microphone, screen and data thro
     });
   });
   await b.disconnect().catch(() => undefined);
+  t.diagnostic(`steps:\n${run.history()}`);
 });

@@ -43,7 +43,7 @@ after(async () => {
   await quietly('disposing rtc-node', dispose(), 10_000);
 });
 
-test('rtc-node participants exchange a 440 Hz tone and 320x240 video through Atrium', { timeout: 90_000 }, async () => {
+test('rtc-node participants exchange a 440 Hz tone and 320x240 video through Atrium', { timeout: 90_000 }, async (t) => {
   assert.ok(server, 'server started');
   const srv = server;
   const run = createStepRunner({ scenario: 'rtc-node.test.ts', logs: () => logLines });
@@ -88,7 +88,7 @@ test('rtc-node participants exchange a 440 Hz tone and 320x240 video through Atr
     });
     const window = received.samples.subarray(skipSamples);
     const found = dominantFrequency(window, { sampleRate: SAMPLE_RATE, minHz: 100, maxHz: 2_000 });
-    logLines.push(
+    run.note(
       `audio: ${received.framesRead} frames read, ${received.leadingSilenceSamples} silent samples skipped, ` +
         `dominant ${found.frequencyHz} Hz (peak/mean ${found.peakToMean.toFixed(1)})`,
     );
@@ -104,6 +104,7 @@ test('rtc-node participants exchange a 440 Hz tone and 320x240 video through Atr
       timeoutMs: 15_000,
       accept: (s) => s.width === VIDEO_WIDTH && s.height === VIDEO_HEIGHT,
     });
-    logLines.push(`video: ${sizes.length} frames read, last ${JSON.stringify(sizes.at(-1))}`);
+    run.note(`video: ${sizes.length} frames read, last ${JSON.stringify(sizes.at(-1))}`);
   });
+  t.diagnostic(`steps:\n${run.history()}`);
 });

@@ -4,7 +4,9 @@
 export interface StepRunner {
   /** Runs one named step; a failure is rethrown as `step N "<label>" failed after X s: <reason>`. */
   step<T>(label: string, run: () => Promise<T>): Promise<T>;
-  /** The steps run so far with their durations, one per line. */
+  /** Adds a line of detail (e.g. the stats a step saw) to the history. */
+  note(text: string): void;
+  /** The steps run so far with their durations and notes, one per line. */
   history(): string;
 }
 
@@ -37,6 +39,9 @@ export function createStepRunner(options: { scenario: string; logs: () => string
         }
         throw new Error(`step ${index} "${label}" failed after ${elapsedS} s: ${reason}`, { cause: err });
       }
+    },
+    note: (text) => {
+      done.push(`     ${text}`);
     },
     history: () => done.join('\n'),
   };
