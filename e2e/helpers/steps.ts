@@ -15,18 +15,22 @@ export function createStepRunner(options: { scenario: string; logs: () => string
   const done: string[] = [];
   let failed = false;
   let index = 0;
+  let pendingNotes: string[] | undefined;
   return {
     async step<T>(label: string, run: () => Promise<T>): Promise<T> {
       index++;
       const stepStartMs = Date.now();
+      const notes: string[] = [];
+      pendingNotes = notes;
       try {
         const result = await run();
-        done.push(`  ok ${index} ${label} (${Date.now() - stepStartMs} ms)`);
+        done.push(`  ok ${index} ${label} (${Date.now() - stepStartMs} ms)`, ...notes);
+        pendingNotes = undefined;
         return result;
       } catch (err) {
         const reason = err instanceof Error ? err.message : String(err);
         const elapsedS = ((Date.now() - startedAtMs) / 1000).toFixed(1);
-        done.push(`  FAILED ${index} ${label} (${Date.now() - stepStartMs} ms)`);
+        done.push(`  FAILED ${index} ${label} (${Date.now() - stepStartMs} ms)`, ...notes);
         if (!failed) {
           failed = true;
           const lines = options.logs();
@@ -37,11 +41,13 @@ export function createStepRunner(options: { scenario: string; logs: () => string
               `--- client logs (${shown.length} of ${lines.length} lines) ---\n${shown.join('\n')}\n--- end of client logs ---\n`,
           );
         }
+        pendingNotes = undefined;
         throw new Error(`step ${index} "${label}" failed after ${elapsedS} s: ${reason}`, { cause: err });
       }
     },
     note: (text) => {
-      done.push(`     ${text}`);
+      // A note made during a step is listed under that step's line.
+      (pendingNotes ?? done).push(`     ${text}`);
     },
     history: () => done.join('\n'),
   };
