@@ -1,8 +1,9 @@
 // HMAC-SHA1 with a fixed key, tuned for one call per SRTP packet (RFC 2104, https://www.rfc-editor.org/rfc/rfc2104).
-// Figures (Node 20.20, this 2-core machine, us per packet over 112 / 1,212 bytes, 200k iterations, noisy):
-//   createHmac('sha1', key) per packet ........................ 2.0-2.1 / 2.6
-//   precomputed ipad/opad Hash states + hash.copy() ............ 2.5-3.8 / 3.1-4.2  (two object copies: slower)
-//   one-shot crypto.hash over a reused [ipad | data | roc] buffer 1.7-2.0 / 2.3   (kept: no per-packet objects)
+// Figures (Node 20.20, this shared 2-core machine; 112 / 1,212-byte messages):
+//   wall us per packet:  createHmac('sha1', key) 2.0-2.1 / 2.6; precomputed ipad/opad Hash states with
+//   hash.copy() 2.5-3.8 / 3.1-4.2 (two Hash objects per packet: slower); one-shot crypto.hash over a reused
+//   [key^ipad | data | roc] buffer 1.7-2.0 / 2.3.  Callgrind instructions per packet: createHmac 23.5k / 36-38k,
+//   hash.copy() 40k / 46k, one-shot 20.5-21k / 34.5-36.7k.  Kept: the one-shot (no per-packet objects).
 
 import * as nodeCrypto from 'node:crypto';
 

@@ -1,6 +1,6 @@
 // AES_CM_128_HMAC_SHA1_80 packet transform for SRTP and SRTCP.
 // RFC 3711 sections 3.1, 3.4, 4.1.1 and 4.2 (https://www.rfc-editor.org/rfc/rfc3711).
-import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { AesCtrKeystream } from './aes-ctr-keystream.js';
 import { HmacSha1 } from './hmac-sha1.js';
 import type { SrtpSessionKeys } from './srtp-kdf.js';
 import { RTCP_HEADER_LENGTH } from './srtp-packet.js';
@@ -13,21 +13,21 @@ const EMPTY = Buffer.alloc(0);
 export class SrtpAesCmTransform implements SrtpTransform {
   readonly rtpOverhead = TAG_LENGTH;
   readonly rtcpOverhead = TAG_LENGTH + SRTCP_INDEX_LENGTH;
-  readonly #rtpKey: Buffer;
+  readonly #rtpCipher: AesCtrKeystream;
   readonly #rtpSalt: Buffer;
   readonly #rtpHmac: HmacSha1;
-  readonly #rtcpKey: Buffer;
+  readonly #rtcpCipher: AesCtrKeystream;
   readonly #rtcpSalt: Buffer;
   readonly #rtcpHmac: HmacSha1;
-  readonly #iv = Buffer.alloc(16); // scratch; createCipheriv copies it
+  readonly #iv = Buffer.alloc(16); // scratch counter block, rebuilt per packet
   readonly #roc = Buffer.alloc(4); // scratch: ROC appended to the authenticated portion
 
   constructor(keys: SrtpSessionKeys) {
     if (keys.rtpSalt.length !== 14 || keys.rtcpSalt.length !== 14) throw new RangeError('AES-CM session salt must be 14 bytes');
-    this.#rtpKey = keys.rtpKey;
+    this.#rtpCipher = new AesCtrKeystream(keys.rtpKey);
     this.#rtpSalt = keys.rtpSalt;
     this.#rtpHmac = new HmacSha1(keys.rtpAuthKey);
-    this.#rtcpKey = keys.rtcpKey;
+    this.#rtcpCipher = new AesCtrKeystream(keys.rtcpKey);
     this.#rtcpSalt = keys.rtcpSalt;
     this.#rtcpHmac = new HmacSha1(keys.rtcpAuthKey);
   }
@@ -36,8 +36,7 @@ export class SrtpAesCmTransform implements SrtpTransform {
     const length = packet.length;
     const out = Buffer.allocUnsafe(length + TAG_LENGTH);
     packet.copy(out, 0, 0, headerLength);
-    const cipher = createCipheriv('aes-128-ctr', this.#rtpKey, this.#counterIv(this.#rtpSalt, ssrc, index));
-    cipher.update(packet.subarray(headerLength)).copy(out, headerLength);
+    this.#rtpCipher.xor(this.#counterIv(this.#rtpSalt, ssrc, index), packet.subarray(headerLength), out, headerLength);
     this.#roc.writeUInt32BE(Math.floor(index / 65536) >>> 0, 0);
     this.#rtpHmac.digest(out.subarray(0, length), this.#roc).copy(out, length, 0, TAG_LENGTH);
     return out;
@@ -48,8 +47,7 @@ export class SrtpAesCmTransform implements SrtpTransform {
     this.#roc.writeUInt32BE(Math.floor(index / 65536) >>> 0, 0);
     const tag = this.#rtpHmac.digest(packet.subarray(0, end), this.#roc);
     if (!equalConstantTime(tag, 0, packet, end, TAG_LENGTH)) return null;
-    const decipher = createDecipheriv('aes-128-ctr', this.#rtpKey, this.#counterIv(this.#rtpSalt, ssrc, index));
-    decipher.update(packet.subarray(headerLength, end)).copy(packet, headerLength);
+    this.#rtpCipher.xor(this.#counterIv(this.#rtpSalt, ssrc, index), packet.subarray(headerLength, end), packet, headerLength);
     return packet.subarray(0, end);
   }
 
@@ -57,8 +55,8 @@ export class SrtpAesCmTransform implements SrtpTransform {
     const length = packet.length;
     const out = Buffer.allocUnsafe(length + SRTCP_INDEX_LENGTH + TAG_LENGTH);
     packet.copy(out, 0, 0, RTCP_HEADER_LENGTH);
-    const cipher = createCipheriv('aes-128-ctr', this.#rtcpKey, this.#counterIv(this.#rtcpSalt, ssrc, srtcpIndex));
-    cipher.update(packet.subarray(RTCP_HEADER_LENGTH)).copy(out, RTCP_HEADER_LENGTH);
+    const iv = this.#counterIv(this.#rtcpSalt, ssrc, srtcpIndex);
+    this.#rtcpCipher.xor(iv, packet.subarray(RTCP_HEADER_LENGTH), out, RTCP_HEADER_LENGTH);
     out.writeUInt32BE((0x80000000 | srtcpIndex) >>> 0, length);
     const authenticatedEnd = length + SRTCP_INDEX_LENGTH;
     this.#rtcpHmac.digest(out.subarray(0, authenticatedEnd), EMPTY).copy(out, authenticatedEnd, 0, TAG_LENGTH);
@@ -76,8 +74,7 @@ export class SrtpAesCmTransform implements SrtpTransform {
     const end = authenticatedEnd - SRTCP_INDEX_LENGTH;
     if ((eAndIndex & 0x80000000) !== 0) {
       const iv = this.#counterIv(this.#rtcpSalt, ssrc, eAndIndex & 0x7fffffff);
-      const decipher = createDecipheriv('aes-128-ctr', this.#rtcpKey, iv);
-      decipher.update(packet.subarray(RTCP_HEADER_LENGTH, end)).copy(packet, RTCP_HEADER_LENGTH);
+      this.#rtcpCipher.xor(iv, packet.subarray(RTCP_HEADER_LENGTH, end), packet, RTCP_HEADER_LENGTH);
     }
     return packet.subarray(0, end);
   }

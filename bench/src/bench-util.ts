@@ -1,0 +1,26 @@
+// Small helpers for micro-benchmarks: timed runs, medians and a plain-text table. Benchmarks are not tests.
+
+/** Median of a non-empty list of numbers. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/** Runs `fn(i)` for i in [0, iterations) and returns the mean microseconds per call. */
+export function timeMicrosPerCall(iterations: number, fn: (i: number) => void): number {
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) fn(i);
+  const elapsedNs = Number(process.hrtime.bigint() - start);
+  return elapsedNs / 1000 / iterations;
+}
+
+/** Formats rows as an aligned text table; the first row is the header. */
+export function formatTable(rows: ReadonlyArray<ReadonlyArray<string>>): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  const line = (row: ReadonlyArray<string>): string => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
+  const [header, ...body] = rows;
+  if (header === undefined) return '';
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
