@@ -7,12 +7,26 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
-/** Runs `fn(i)` for i in [0, iterations) and returns the mean microseconds per call. */
-export function timeMicrosPerCall(iterations: number, fn: (i: number) => void): number {
+export interface Timing {
+  /** Wall-clock microseconds per call. */
+  wallUs: number;
+  /** Process CPU (user + sys) microseconds per call: steadier than wall time on a shared machine. */
+  cpuUs: number;
+}
+
+/** Runs `fn(i)` for i in [0, iterations) and returns the mean wall and CPU microseconds per call. */
+export function timePerCall(iterations: number, fn: (i: number) => void): Timing {
+  const cpuStart = process.cpuUsage();
   const start = process.hrtime.bigint();
   for (let i = 0; i < iterations; i++) fn(i);
   const elapsedNs = Number(process.hrtime.bigint() - start);
-  return elapsedNs / 1000 / iterations;
+  const cpu = process.cpuUsage(cpuStart);
+  return { wallUs: elapsedNs / 1000 / iterations, cpuUs: (cpu.user + cpu.system) / iterations };
+}
+
+/** Median wall and CPU figures of several timings. */
+export function medianTiming(timings: readonly Timing[]): Timing {
+  return { wallUs: median(timings.map((t) => t.wallUs)), cpuUs: median(timings.map((t) => t.cpuUs)) };
 }
 
 /** Formats rows as an aligned text table; the first row is the header. */

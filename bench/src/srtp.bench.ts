@@ -1,7 +1,7 @@
 // SRTP/SRTCP micro-benchmark: microseconds per packet for protect/unprotect, AES-CM+HMAC-SHA1-80 and AES-128-GCM.
 // Run: npx tsx bench/src/srtp.bench.ts [--runs 7] [--packets 20000]
 import { SrtpProfile, SrtpSession, srtpExporterLength, srtpKeysFromExporter, type SrtpProfileId } from '@atrium/webrtc/srtp/index.js';
-import { formatTable, median, timeMicrosPerCall } from './bench-util.js';
+import { formatTable, medianTiming, timePerCall, type Timing } from './bench-util.js';
 
 function argument(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
@@ -42,12 +42,12 @@ function rtcpPacket(): Buffer {
 }
 
 interface Row {
-  name: string;
-  protectUs: number;
-  unprotectUs: number;
+  protect: Timing;
+  unprotect: Timing;
+  sink: number;
 }
 
-function measureRtp(profile: SrtpProfileId, payloadLength: number): Row & { sink: number } {
+function measureRtp(profile: SrtpProfileId, payloadLength: number): Row {
   const { sender, receiver } = sessions(profile);
   const plain = rtpPacket(payloadLength);
   let seq = 0;
@@ -59,56 +59,68 @@ function measureRtp(profile: SrtpProfileId, payloadLength: number): Row & { sink
   };
   // Warm-up: JIT, OpenSSL tables, and the receiver's per-SSRC state.
   for (let i = 0; i < 5000; i++) sink += receiver.unprotectRtp(nextProtected())?.length ?? 0;
-  const protectTimes: number[] = [];
-  const unprotectTimes: number[] = [];
+  const protectTimes: Timing[] = [];
+  const unprotectTimes: Timing[] = [];
   for (let run = 0; run < runs; run++) {
-    protectTimes.push(timeMicrosPerCall(packetsPerRun, () => {
+    protectTimes.push(timePerCall(packetsPerRun, () => {
       sink += nextProtected().length;
     }));
     const batch = Array.from({ length: packetsPerRun }, nextProtected);
-    unprotectTimes.push(timeMicrosPerCall(packetsPerRun, (i) => {
+    unprotectTimes.push(timePerCall(packetsPerRun, (i) => {
       const out = receiver.unprotectRtp(batch[i] as Buffer);
       if (out === null) throw new Error('unprotect failed in benchmark');
       sink += out.length;
     }));
   }
-  return { name: '', protectUs: median(protectTimes), unprotectUs: median(unprotectTimes), sink };
+  return { protect: medianTiming(protectTimes), unprotect: medianTiming(unprotectTimes), sink };
 }
 
-function measureRtcp(profile: SrtpProfileId): Row & { sink: number } {
+function measureRtcp(profile: SrtpProfileId): Row {
   const { sender, receiver } = sessions(profile);
   const plain = rtcpPacket();
   let sink = 0;
   for (let i = 0; i < 2000; i++) sink += receiver.unprotectRtcp(sender.protectRtcp(plain))?.length ?? 0;
-  const protectTimes: number[] = [];
-  const unprotectTimes: number[] = [];
+  const protectTimes: Timing[] = [];
+  const unprotectTimes: Timing[] = [];
   for (let run = 0; run < runs; run++) {
-    protectTimes.push(timeMicrosPerCall(packetsPerRun, () => {
+    protectTimes.push(timePerCall(packetsPerRun, () => {
       sink += sender.protectRtcp(plain).length;
     }));
     const batch = Array.from({ length: packetsPerRun }, () => sender.protectRtcp(plain));
-    unprotectTimes.push(timeMicrosPerCall(packetsPerRun, (i) => {
+    unprotectTimes.push(timePerCall(packetsPerRun, (i) => {
       const out = receiver.unprotectRtcp(batch[i] as Buffer);
       if (out === null) throw new Error('unprotectRtcp failed in benchmark');
       sink += out.length;
     }));
   }
-  return { name: '', protectUs: median(protectTimes), unprotectUs: median(unprotectTimes), sink };
+  return { protect: medianTiming(protectTimes), unprotect: medianTiming(unprotectTimes), sink };
 }
 
-const rows: string[][] = [['profile', 'packet', 'protect us/pkt', 'unprotect us/pkt', 'protect pkt/s', 'unprotect pkt/s']];
+const rows: string[][] = [
+  ['profile', 'packet', 'protect us/pkt', 'protect cpu us', 'unprotect us/pkt', 'unprotect cpu us', 'protect+unprotect pkt/s (cpu)'],
+];
+const row = (name: string, packet: string, r: Row): string[] => [
+  name,
+  packet,
+  r.protect.wallUs.toFixed(2),
+  r.protect.cpuUs.toFixed(2),
+  r.unprotect.wallUs.toFixed(2),
+  r.unprotect.cpuUs.toFixed(2),
+  Math.round(1e6 / (r.protect.cpuUs + r.unprotect.cpuUs)).toString(),
+];
 let total = 0;
 for (const [name, profile] of profiles) {
   for (const payloadLength of payloadSizes) {
     const r = measureRtp(profile, payloadLength);
     total += r.sink;
-    rows.push([name, `RTP ${payloadLength} B payload`, r.protectUs.toFixed(2), r.unprotectUs.toFixed(2), Math.round(1e6 / r.protectUs).toString(), Math.round(1e6 / r.unprotectUs).toString()]);
+    rows.push(row(name, `RTP ${payloadLength} B payload`, r));
   }
   const r = measureRtcp(profile);
   total += r.sink;
-  rows.push([name, 'RTCP RR 32 B', r.protectUs.toFixed(2), r.unprotectUs.toFixed(2), Math.round(1e6 / r.protectUs).toString(), Math.round(1e6 / r.unprotectUs).toString()]);
+  rows.push(row(name, 'RTCP RR 32 B', r));
 }
 
-console.log(`SRTP micro-benchmark, Node ${process.version}, median of ${runs} runs x ${packetsPerRun} packets (after warm-up)\n`);
+console.log(`SRTP micro-benchmark, Node ${process.version}, median of ${runs} runs x ${packetsPerRun} packets (after warm-up)`);
+console.log('us/pkt = wall clock; cpu us = process user+sys time (includes GC threads), steadier on a shared machine\n');
 console.log(formatTable(rows));
 if (total < 0) console.log(total); // keep results observable
