@@ -13,14 +13,17 @@ import { BrowserParticipant } from './browser-participant.js';
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
 /**
- * Flags for headless Chromium. The ones that matter (checked on Chromium 156):
- * - --allow-loopback-in-peer-connection: without it no 127.0.0.1 candidates, so no connection to a local server.
+ * Flags for headless Chromium (measured on Chromium 156 against Atrium, 2026-11-21):
  * - --use-fake-device-for-media-stream: a 640x480 fake camera and a beeping fake microphone; also the source
- *   getDisplayMedia captures from (a 1280x720 "screen:-3:0" monitor surface). Without it: NotFoundError.
+ *   getDisplayMedia captures (a 1280x720 "screen:-3:0" monitor surface). Without it: NotFoundError.
  * - --use-fake-ui-for-media-stream: grants getUserMedia and getDisplayMedia without a prompt. Without it
- *   getUserMedia is NotAllowedError and getDisplayMedia never settles. No screen-capture flag is needed on top.
- * - --autoplay-policy=no-user-gesture-required: attached remote <audio>/<video> elements play without a click.
- * - --disable-features=WebRtcHideLocalIpsWithMdns: real IPs in candidates instead of .local mDNS names.
+ *   getUserMedia is NotAllowedError and getDisplayMedia never settles. No screen-capture flag is needed on top
+ *   (--enable-usermedia-screen-capturing and --auto-select-desktop-capture-source change nothing).
+ * - --allow-loopback-in-peer-connection: needed when loopback is the only interface (`unshare -n`): without it
+ *   room.connect() fails with "could not establish pc connection". With eth0 up it happens to work without it.
+ * - --autoplay-policy=no-user-gesture-required and --disable-features=WebRtcHideLocalIpsWithMdns: kept from
+ *   docs/environment.md; leaving either out changed nothing in these tests (the server is ICE-lite).
+ * Use `omitArgs` to re-check one.
  */
 export const CHROMIUM_ARGS: readonly string[] = [
   '--no-sandbox',
@@ -46,6 +49,8 @@ const livekitClientUmdPath = join(
 export interface LaunchBrowserOptions {
   /** Extra Chromium flags appended to CHROMIUM_ARGS. */
   extraArgs?: string[];
+  /** Flags of CHROMIUM_ARGS to leave out (for finding out which ones matter). */
+  omitArgs?: string[];
   /** livekit-client log level set in every page before connecting ('info' unless E2E_LK_LOG is set). */
   livekitLogLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -77,7 +82,7 @@ export async function launchBrowser(options: LaunchBrowserOptions = {}): Promise
     context = await chromium.launchPersistentContext(profileDir, {
       headless: true,
       executablePath: CHROMIUM_PATH,
-      args: [...CHROMIUM_ARGS, ...(options.extraArgs ?? [])],
+      args: [...CHROMIUM_ARGS.filter((a) => !options.omitArgs?.includes(a)), ...(options.extraArgs ?? [])],
       timeout: 30_000,
     });
   } catch (err) {
