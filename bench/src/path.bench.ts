@@ -1,0 +1,132 @@
+// Whole media path through the SFU: a publisher client sends SRTP video over loopback UDP to an SFU process
+// (receive, SRTP unprotect, demux, Receiver, DownTrack rewrite, SRTP protect, send) that forwards it to N
+// subscriber clients. Prints the SFU process's CPU microseconds per forwarded packet and the loss.
+// Run: npx tsx bench/src/path.bench.ts [--subs 1,10,50] [--rate 2000] [--seconds 4]
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { UdpMux, defaultCapabilities, serializeRtpPacket } from '@atrium/webrtc';
+import { generateCertificate } from '@atrium/webrtc/dtls/certificate.js';
+import { PeerConnection } from '@atrium/webrtc/pc/peer-connection.js';
+import { formatTable } from './bench-util.js';
+
+function arg(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? (process.argv[at + 1] ?? fallback) : fallback;
+}
+const subscriberCounts = arg('subs', '1,10,50').split(',').map(Number);
+const ratePps = Number(arg('rate', '2000'));
+const seconds = Number(arg('seconds', '4'));
+const PAYLOAD_BYTES = 1100;
+
+type Reply = { op: string; [k: string]: unknown };
+function request(child: ChildProcess, msg: object, want: string): Promise<Reply> {
+  return new Promise((resolve) => {
+    const on = (m: Reply): void => {
+      if (m.op !== want) return;
+      child.off('message', on);
+      resolve(m);
+    };
+    child.on('message', on);
+    child.send(msg);
+  });
+}
+
+async function until(cond: () => boolean | Promise<boolean>, label: string, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out: ${label}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function runOnce(subscribers: number): Promise<string[]> {
+  const child = fork(fileURLToPath(new URL('./path-sfu.ts', import.meta.url)), { execArgv: ['--import', 'tsx'] });
+  await new Promise<void>((resolve) => child.once('message', () => resolve()));
+  const muxes: UdpMux[] = [];
+  const pcs: PeerConnection[] = [];
+  const certificate = await generateCertificate();
+  const client = async (): Promise<PeerConnection> => {
+    const mux = await UdpMux.bind({ port: 0, address: '127.0.0.1', recvBufferBytes: 8 << 20 });
+    muxes.push(mux);
+    const pc = new PeerConnection({ role: 'client', mux, certificate, advertisedAddress: '127.0.0.1' });
+    pcs.push(pc);
+    return pc;
+  };
+  try {
+    const vp8 = defaultCapabilities.video.find((c) => c.mimeType === 'video/VP8')!;
+    const publisher = await client();
+    const sender = publisher.addSender({ kind: 'video', streamId: 's', trackId: 'v', codec: vp8 });
+    const { answer } = await request(child, { op: 'publish', offer: publisher.createOffer() }, 'answer');
+    publisher.handleAnswer(answer as string);
+    await until(() => publisher.connectionState === 'connected', 'publisher connected');
+
+    const { offers } = await request(child, { op: 'subscribe', count: subscribers }, 'offers');
+    let received = 0;
+    const answers: string[] = [];
+    for (const offer of offers as string[]) {
+      const pc = await client();
+      pc.on('remoteStream', (s) => {
+        s.onRtp = () => received++;
+      });
+      answers.push(pc.handleOffer(offer));
+    }
+    await until(() => pcs.every((pc) => pc.connectionState === 'connected'), 'subscribers connected');
+    // First packet is a VP8 key frame start so every DownTrack begins forwarding.
+    const payload = Buffer.alloc(PAYLOAD_BYTES, 0x42);
+    payload[0] = 0x10;
+    payload[1] = 0x00;
+    let seq = 0;
+    let ts = 0;
+    const sendOne = (): void => {
+      sender.sendRtp(serializeRtpPacket({ payloadType: sender.payloadType, sequenceNumber: seq++ & 0xffff, timestamp: ts, ssrc: sender.ssrc, payload }));
+      ts = (ts + 3000) >>> 0;
+      payload[1] = 0x01; // later packets are not key frames
+    };
+    await request(child, { op: 'answers', answers }, 'subscribed');
+    await until(async () => ((await request(child, { op: 'stats' }, 'stats')).connected as boolean), 'sfu connected');
+    for (let i = 0; i < 20; i++) sendOne();
+    await until(() => received >= 20 * subscribers, 'warm-up forwarded');
+
+    const before = await request(child, { op: 'stats' }, 'stats');
+    const receivedBefore = received;
+    const startMs = performance.now();
+    let sent = 0;
+    const total = Math.round(ratePps * seconds);
+    await new Promise<void>((resolve) => {
+      const tick = (): void => {
+        const due = Math.min(total, Math.round(((performance.now() - startMs) / 1000) * ratePps));
+        while (sent < due) {
+          sendOne();
+          sent++;
+        }
+        if (sent >= total) resolve();
+        else setTimeout(tick, 5);
+      };
+      tick();
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const after = await request(child, { op: 'stats' }, 'stats');
+    const forwarded = (after.packetsOut as number) - (before.packetsOut as number);
+    const cpuUs = (after.cpuUs as number) - (before.cpuUs as number);
+    const got = received - receivedBefore;
+    const expected = sent * subscribers;
+    return [
+      String(subscribers),
+      String(sent),
+      String(forwarded),
+      (cpuUs / Math.max(1, forwarded)).toFixed(2),
+      String(Math.round(forwarded / seconds)),
+      ((100 * (expected - got)) / Math.max(1, expected)).toFixed(2),
+    ];
+  } finally {
+    for (const pc of pcs) pc.close();
+    for (const m of muxes) await m.close();
+    child.send({ op: 'exit' });
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
+const rows = [['subscribers', 'sent', 'forwarded', 'SFU CPU us/fwd pkt', 'fwd pkt/s', 'loss %']];
+for (const n of subscriberCounts) rows.push(await runOnce(n));
+console.log(`Whole path, ${PAYLOAD_BYTES}-byte VP8 payloads at ${ratePps} pkt/s in for ${seconds} s (SFU CPU = user+sys of its process)\n`);
+console.log(formatTable(rows));
