@@ -14,6 +14,7 @@ import {
   RequestResponse_Reason,
   DisconnectReason,
   TrackType,
+  ClientInfo_Capability,
 } from '@livekit/protocol';
 import type { AddTrackRequest, TrackInfo } from '@livekit/protocol';
 import { newTrackSid, canPublishSource, toParticipantPermission } from '@atrium/protocol';
@@ -56,6 +57,8 @@ export interface ParticipantOptions {
   autoSubscribe: boolean;
   protocol: number;
   clientProtocol: number;
+  /** ClientInfo.Capability names from the `capabilities` query parameter; unknown names are ignored. */
+  capabilities?: readonly string[];
   media: ParticipantMedia;
   host: ParticipantHost;
   clock: Clock;
@@ -114,6 +117,9 @@ export class Participant {
       permission: toParticipantPermission(opts.grant),
       kind: KIND_BY_NAME[opts.claims.kind ?? 'standard'] ?? ParticipantInfo_Kind.STANDARD,
       clientProtocol: opts.clientProtocol,
+      capabilities: (opts.capabilities ?? [])
+        .map((name) => (ClientInfo_Capability as unknown as Record<string, number | undefined>)[name])
+        .filter((n): n is ClientInfo_Capability => typeof n === 'number' && n > 0),
     });
     this.wireMedia();
   }

@@ -179,6 +179,7 @@ export class RtcService {
         autoSubscribe: params.autoSubscribe,
         protocol: params.protocol,
         clientProtocol: params.clientProtocol,
+        capabilities: params.capabilities,
         media,
         host: room,
         clock: this.opts.clock,

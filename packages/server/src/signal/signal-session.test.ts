@@ -93,6 +93,13 @@ test('first frame is a JoinResponse with what clients need', async () => {
   bob.close();
 });
 
+test('query parameters reach ParticipantInfo (client_protocol, capabilities)', async () => {
+  const c = await TestSignalClient.join(server.url, 'rusty', '&client_protocol=1&capabilities=CAP_PACKET_TRAILER,CAP_BOGUS', newRoom());
+  assert.equal(joinOf(c).participant!.clientProtocol, 1);
+  assert.deepEqual(joinOf(c).participant!.capabilities, [1]);
+  c.close();
+});
+
 test('canSubscribe false: publisher primary, no subscriber PC', async () => {
   const c = await TestSignalClient.join(server.url, 'viewer-less', '', { ...newRoom(), canSubscribe: false });
   assert.equal(joinOf(c).subscriberPrimary, false);
