@@ -21,34 +21,12 @@ import { newTrackSid, canPublishSource, toParticipantPermission } from '@atrium/
 import type { ResolvedVideoGrant, ClaimGrants } from '@atrium/protocol';
 import type { Logger, Clock } from '@atrium/webrtc';
 import { SignalTarget } from './participant-media.js';
-import type { ParticipantMedia, PublishedMediaTrack, MediaTrackSource, DataKind } from './participant-media.js';
+import type { ParticipantMedia, PublishedMediaTrack } from './participant-media.js';
 import { trackInfoFromAddTrack } from './track-info.js';
+import type { SignalSink, ParticipantHost, PublishedTrack } from './participant-host.js';
 import { normalizeCandidateInit } from './candidate-init.js';
 
-/** Where a participant's signal responses go (the WebSocket, behind signal/). */
-export interface SignalSink {
-  send(msg: SignalResponse): void;
-  /** Closes the connection after everything already sent. */
-  close(): void;
-}
-
-/** What a participant tells its room. */
-export interface ParticipantHost {
-  onParticipantChanged(p: Participant): void;
-  onTrackPublished(p: Participant, track: PublishedTrack): void;
-  onTrackUnpublished(p: Participant, track: PublishedTrack): void;
-  onData(p: Participant, payload: Uint8Array, kind: DataKind): void;
-  onParticipantClosed(p: Participant, reason: DisconnectReason): void;
-}
-
-export interface PublishedTrack {
-  readonly info: TrackInfo;
-  readonly source: MediaTrackSource;
-  readonly mid: string;
-  readonly msidTrackId: string;
-  /** Sids of participants subscribed to this track. */
-  readonly subscribers: Set<string>;
-}
+export type { SignalSink, ParticipantHost, PublishedTrack } from './participant-host.js';
 
 export interface ParticipantOptions {
   sid: string;

@@ -379,3 +379,34 @@ test('bad frames: text or undecodable -> LeaveRequest and close; others keep wor
   assert.equal(carol.closed, false);
   carol.close();
 });
+
+test('auto_subscribe=0: no automatic subscription', async () => {
+  const video = newRoom();
+  const alice = await TestSignalClient.join(server.url, 'alice', '', video);
+  const bob = await TestSignalClient.join(server.url, 'bob', '&auto_subscribe=0', video);
+  const { sid } = await publishCamera(alice);
+  await bob.waitFor(isUpdate('alice', (p) => p.tracks.some((t) => t.sid === sid)));
+  assert.equal(fake.mediaOf('bob').callsOf('subscribe').length, 0);
+  alice.close();
+  bob.close();
+});
+
+test('a throwing media call is contained; the session keeps working', async () => {
+  const c = await TestSignalClient.join(server.url, 'thrower', '', newRoom());
+  const media = fake.mediaOf('thrower');
+  media.addRemoteCandidate = () => {
+    throw new Error('boom');
+  };
+  media.on('connectionState', () => {
+    throw new Error('listener boom');
+  });
+  c.send({ case: 'trickle', value: new TrickleRequest({ candidateInit: '{}', target: PbSignalTarget.PUBLISHER }) });
+  media.emit('connectionState', { target: 1, state: 'connected' });
+  await c.waitFor(isUpdate('thrower', (p) => p.state === ParticipantInfo_State.ACTIVE));
+  c.send({ case: 'ping', value: 5n });
+  await c.waitFor((m) => m.case === 'pong');
+  c.send({ case: 'offer', value: new SessionDescription({ type: 'offer', sdp: 'v=0 after', id: 4 }) });
+  assert.equal(((await c.waitFor((m) => m.case === 'answer')).value as SessionDescription).id, 4);
+  assert.equal(c.closed, false);
+  c.close();
+});

@@ -1,0 +1,29 @@
+// What a Participant talks to: its signal sink (the WebSocket, behind signal/) and its host (the room).
+import type { SignalResponse, TrackInfo, DisconnectReason } from '@livekit/protocol';
+import type { Participant } from './participant.js';
+import type { MediaTrackSource, DataKind } from './participant-media.js';
+
+/** Where a participant's signal responses go (the WebSocket, behind signal/). */
+export interface SignalSink {
+  send(msg: SignalResponse): void;
+  /** Closes the connection after everything already sent. */
+  close(): void;
+}
+
+/** What a participant tells its room. */
+export interface ParticipantHost {
+  onParticipantChanged(p: Participant): void;
+  onTrackPublished(p: Participant, track: PublishedTrack): void;
+  onTrackUnpublished(p: Participant, track: PublishedTrack): void;
+  onData(p: Participant, payload: Uint8Array, kind: DataKind): void;
+  onParticipantClosed(p: Participant, reason: DisconnectReason): void;
+}
+
+export interface PublishedTrack {
+  readonly info: TrackInfo;
+  readonly source: MediaTrackSource;
+  readonly mid: string;
+  readonly msidTrackId: string;
+  /** Sids of participants subscribed to this track. */
+  readonly subscribers: Set<string>;
+}
