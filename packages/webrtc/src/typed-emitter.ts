@@ -2,9 +2,12 @@
 // reported through `onListenerError` and cannot break the emitter or its caller.
 export type EventMap = Record<string, unknown[]>;
 type Listener<A extends unknown[]> = (...args: A) => void;
+// Storage is untyped; the public methods keep each event's argument types.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyListener = (...args: any[]) => void;
 
 export class TypedEmitter<E extends EventMap> {
-  private listeners = new Map<keyof E, Listener<never[]>[]>();
+  private listeners = new Map<keyof E, AnyListener[]>();
   /** Called when a listener throws; defaults to printing to stderr. */
   onListenerError: (err: unknown, event: string) => void = (err, event) => {
     console.error(`listener for '${event}' threw`, err);
@@ -12,7 +15,7 @@ export class TypedEmitter<E extends EventMap> {
 
   on<K extends keyof E>(event: K, fn: Listener<E[K]>): this {
     const list = this.listeners.get(event) ?? [];
-    list.push(fn as Listener<never[]>);
+    list.push(fn as AnyListener);
     this.listeners.set(event, list);
     return this;
   }
@@ -28,7 +31,7 @@ export class TypedEmitter<E extends EventMap> {
   off<K extends keyof E>(event: K, fn: Listener<E[K]>): this {
     const list = this.listeners.get(event);
     if (!list) return this;
-    const i = list.indexOf(fn as Listener<never[]>);
+    const i = list.indexOf(fn as AnyListener);
     if (i >= 0) list.splice(i, 1);
     if (list.length === 0) this.listeners.delete(event);
     return this;
@@ -39,7 +42,7 @@ export class TypedEmitter<E extends EventMap> {
     if (!list) return;
     for (const fn of [...list]) {
       try {
-        (fn as Listener<E[K]>)(...args);
+        fn(...args);
       } catch (err) {
         this.onListenerError(err, String(event));
       }

@@ -14,7 +14,7 @@ import type {
   SignalTargetValue, TransportState,
 } from './participant-media.js';
 import { SignalTarget } from './participant-media.js';
-import { PublishedTrackSource, publisherCapabilities, subscriberCapabilities, subscriberCodecFor, extensionIdMap } from './webrtc-track-source.js';
+import { PublishedTrackSource, publisherCapabilities, subscriberCapabilities, subscriberCodecFor, extensionIdMap, ridRank } from './webrtc-track-source.js';
 
 interface Subscription {
   trackSid: string;
@@ -30,6 +30,7 @@ interface PublishedInput {
 }
 
 const RTCP_REPORT_INTERVAL_MS = 1000;
+const LAYER_CHECK_INTERVAL_MS = 250;
 const MAX_QUEUED_RELIABLE = 1024;
 
 export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents> implements ParticipantMedia {
@@ -46,6 +47,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
   private awaitingAnswer = false;
   private negotiationPending = false;
   private reportTimer: unknown;
+  private layerTimer: unknown;
   private isClosed = false;
 
   constructor(opts: WebRtcParticipantMedia['opts']) {
@@ -54,6 +56,9 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     this.logger = opts.logger;
     this.onListenerError = (err, event) => this.logger.error({ err, event }, 'media event listener threw');
     this.reportTimer = opts.clock.setInterval(() => this.sendReports(), RTCP_REPORT_INTERVAL_MS);
+    this.layerTimer = opts.clock.setInterval(() => {
+      for (const input of this.inputs.values()) input.source.receiver.updateLayerSelection();
+    }, LAYER_CHECK_INTERVAL_MS);
   }
 
   // ---- publisher PC -------------------------------------------------------------------------------
@@ -85,9 +90,12 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
   }
 
   private onRemoteStream(pc: PeerConnection, stream: RemoteStream): void {
-    if (this.inputs.has(stream.mid)) {
-      // Another simulcast layer of a track we already forward: per-subscriber layer selection is not
-      // built yet, so the first layer that arrives is the one forwarded and the others are dropped.
+    const existing = this.inputs.get(stream.mid);
+    if (existing) {
+      // Another simulcast layer of a track we already have: the receiver takes it, and the periodic layer
+      // check moves subscribers to the best layer that is flowing.
+      existing.source.receiver.addStream({ ssrc: stream.ssrc, rank: ridRank(stream.rid) });
+      existing.source.attach(stream);
       return;
     }
     const m = pc.remoteMedia(stream.mid);
@@ -98,6 +106,8 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     const codec = stream.primaryCodec;
     if (!codec) return;
     const receiver = new Receiver({
+      ssrc: stream.ssrc,
+      rank: ridRank(stream.rid),
       kind: stream.kind,
       mimeType: codec.mimeType,
       clockRate: codec.clockRate,
@@ -106,7 +116,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       sendRtcp: (pkt: Buffer) => pc.sendRtcp(pkt),
     });
     const source = new PublishedTrackSource({ receiver, kind: stream.kind, codec, publisherExtensions: m.headerExtensions });
-    source.switchInput(stream);
+    source.attach(stream);
     this.inputs.set(stream.mid, { source, stream, msidTrackId: m.msid.trackId });
     this.emit('trackPublished', {
       msidTrackId: m.msid.trackId,
@@ -300,6 +310,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     if (this.isClosed) return;
     this.isClosed = true;
     this.opts.clock.clearInterval(this.reportTimer as never);
+    this.opts.clock.clearInterval(this.layerTimer as never);
     for (const sub of this.subscriptions.values()) sub.down?.close();
     this.subscriptions.clear();
     for (const mid of [...this.inputs.keys()]) this.endInput(mid);

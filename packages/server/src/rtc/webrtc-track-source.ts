@@ -38,6 +38,14 @@ const transportOnly = new Set<string>([
   HeaderExtensionUri.transportCc, HeaderExtensionUri.absSendTime,
 ]);
 
+/** Quality rank of a simulcast layer by rid, as livekit-client names them: q < h < f. */
+export function ridRank(rid: string | undefined): number {
+  if (rid === undefined) return 0;
+  if (rid === 'q') return 1;
+  if (rid === 'h') return 2;
+  return 3; // 'f', and livekit-client maps any other rid to HIGH too
+}
+
 export class PublishedTrackSource implements MediaTrackSource {
   readonly kind: MediaKind;
   readonly codec: CodecParams;
@@ -56,8 +64,8 @@ export class PublishedTrackSource implements MediaTrackSource {
     return this.codec.mimeType;
   }
 
-  /** Feeds the receiver from this incoming stream. */
-  switchInput(stream: RemoteStream): void {
+  /** Feeds the receiver from this incoming stream (one of the track's simulcast layers). */
+  attach(stream: RemoteStream): void {
     const receiver = this.receiver;
     stream.onRtp = (buf, h) => receiver.writeRtp(buf, h);
     stream.onRtcp = (pkt) => receiver.handleRtcp([pkt]);

@@ -9,6 +9,8 @@ import type { SenderReportMapping } from './down-track-source.js';
 
 export interface ReceiveStreamOptions {
   sourceId: number;
+  /** Quality rank among the track's simulcast layers: higher is better (0 without simulcast). */
+  rank?: number;
   /** Publisher SSRC, or -1 to take the first packet's. */
   ssrc: number;
   clockRate: number;
@@ -20,7 +22,10 @@ export interface ReceiveStreamOptions {
 
 export class ReceiveStream {
   readonly sourceId: number;
+  readonly rank: number;
   ssrc: number;
+  /** Monotonic time of the last packet, -Infinity before the first. */
+  lastPacketMs = -Infinity;
   readonly unwrapper = new SeqUnwrapper();
   readonly cache: PacketCache;
   readonly stats: ReceiveStats;
@@ -32,6 +37,7 @@ export class ReceiveStream {
 
   constructor(opts: ReceiveStreamOptions) {
     this.sourceId = opts.sourceId;
+    this.rank = opts.rank ?? 0;
     this.ssrc = opts.ssrc;
     this.cache = new PacketCache({ capacity: opts.cacheSize, maxPacketBytes: opts.maxPacketBytes });
     this.stats = new ReceiveStats(opts.clockRate);
@@ -45,6 +51,7 @@ export class ReceiveStream {
   /** Per packet: unwraps, caches, counts; returns the extended sequence number. */
   receive(buf: Uint8Array, seq: number, timestamp: number, payloadLength: number, nowMs: number): number {
     const extSeq = this.unwrapper.unwrap(seq);
+    this.lastPacketMs = nowMs;
     this.cache.put(extSeq, buf);
     this.stats.update(extSeq, timestamp, nowMs, payloadLength);
     if (this.nack !== null) this.nack.push(extSeq, nowMs);

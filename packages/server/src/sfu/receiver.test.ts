@@ -205,3 +205,46 @@ test('a DownTrack closing itself is removed from the fan-out', () => {
   assert.equal(a.sent.length, 1);
   assert.equal(b.sent.length, 2);
 });
+
+test('simulcast: subscribers move to the best flowing layer at its key frame and fall back when it stops', () => {
+  const LOW = 0x1111;
+  const HIGH = 0x2222;
+  const { clock, receiver, write, subscriber } = setup('video', { ssrc: LOW, rank: 1 });
+  const high = receiver.addStream({ ssrc: HIGH, rank: 3 });
+  assert.equal(high, 1);
+  const { sent } = subscriber(0xabc);
+  const ssrcOfPayload = (p: Buffer): number => p[p.length - 1]!;
+  const frame = (seq: number, ssrc: number, key: boolean): void => {
+    const payload = Uint8Array.of(0x10, key ? 0x00 : 0x01, 0x9d, ssrc === LOW ? 1 : 2);
+    write(seq, payload, ssrc);
+  };
+
+  // Only the low layer flows: it is forwarded from its key frame.
+  frame(1, LOW, true);
+  frame(2, LOW, false);
+  assert.equal(receiver.updateLayerSelection(), false);
+  assert.deepEqual(sent.map(ssrcOfPayload), [1, 1]);
+
+  // The high layer starts: the selection moves up, but the switch waits for a high key frame.
+  clock.advance(10);
+  frame(100, HIGH, false);
+  assert.equal(receiver.updateLayerSelection(), true);
+  assert.equal(receiver.currentSourceId, high);
+  frame(3, LOW, false);
+  frame(101, HIGH, false);
+  frame(102, HIGH, true);
+  frame(4, LOW, false);
+  frame(103, HIGH, false);
+  assert.deepEqual(sent.map(ssrcOfPayload), [1, 1, 1, 2, 2]);
+  // Outgoing sequence numbers stay continuous across the switch.
+  assert.deepEqual(seqsOf(sent), [100, 101, 102, 103, 104]);
+
+  // The high layer goes quiet for longer than the window: back to the low layer at its next key frame.
+  clock.advance(1500);
+  frame(5, LOW, false);
+  assert.equal(receiver.updateLayerSelection(), true);
+  assert.equal(receiver.currentSourceId, 0);
+  frame(6, LOW, true);
+  assert.deepEqual(sent.map(ssrcOfPayload).slice(-1), [1]);
+  receiver.close();
+});

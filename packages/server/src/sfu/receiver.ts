@@ -36,6 +36,8 @@ export interface ReceiverOptions {
   keyframeRequestIntervalMs?: number;
   /** Upstream NACK generation; default on for video, off for audio. false disables. */
   nack?: NackGeneratorOptions | false;
+  /** Quality rank of the first stream (simulcast layer); later layers come through addStream. */
+  rank?: number;
   /** How often missing packets are checked and NACKed (default 20 ms). */
   nackIntervalMs?: number;
 }
@@ -53,6 +55,9 @@ export class Receiver implements DownTrackSource {
   nacksSent = 0;
   private readonly codec: CodecKindValue;
   private readonly streams: ReceiveStream[];
+  private readonly streamDefaults: { clockRate: number; cacheSize: number; maxPacketBytes: number; nack: NackGeneratorOptions | false };
+  /** The layer every DownTrack forwards (see updateLayerSelection). */
+  private selectedSourceId = 0;
   private downTracks: readonly DownTrack[] = [];
   private readonly info = createPacketInfo();
   private readonly sendRtcp: RtcpSink;
@@ -78,14 +83,18 @@ export class Receiver implements DownTrackSource {
     this.keyframeRequestIntervalMs = opts.keyframeRequestIntervalMs ?? 500;
     const isVideo = opts.kind === 'video';
     const nack = opts.nack ?? (isVideo ? {} : false);
+    this.streamDefaults = {
+      clockRate: opts.clockRate,
+      cacheSize: opts.cacheSize ?? (isVideo ? 512 : 64),
+      maxPacketBytes: opts.maxPacketBytes ?? 1500,
+      nack,
+    };
     this.streams = [
       new ReceiveStream({
         sourceId: 0,
+        rank: opts.rank ?? 0,
         ssrc: opts.ssrc === undefined ? -1 : opts.ssrc >>> 0,
-        clockRate: opts.clockRate,
-        cacheSize: opts.cacheSize ?? (isVideo ? 512 : 64),
-        maxPacketBytes: opts.maxPacketBytes ?? 1500,
-        nack,
+        ...this.streamDefaults,
       }),
     ];
     if (nack !== false) {
@@ -100,6 +109,36 @@ export class Receiver implements DownTrackSource {
   get isClosed(): boolean {
     return this.closed;
   }
+  /** Adds another incoming stream (a simulcast layer) of this track; returns its source id. */
+  addStream(opts: { ssrc: number; rank: number }): number {
+    const sourceId = this.streams.length;
+    this.streams.push(new ReceiveStream({ sourceId, rank: opts.rank, ssrc: opts.ssrc >>> 0, ...this.streamDefaults }));
+    return sourceId;
+  }
+
+  get currentSourceId(): number {
+    return this.selectedSourceId;
+  }
+
+  /**
+   * Picks the layer all DownTracks forward: the highest-ranked stream that received a packet within
+   * `activeWindowMs` (a publisher pauses layers it cannot afford). Control plane: call periodically.
+   * DownTracks switch at the new layer's next key frame. Returns true when the selection changed.
+   */
+  updateLayerSelection(activeWindowMs = 1000): boolean {
+    if (this.closed || this.streams.length < 2) return false;
+    const nowMs = this.clock.nowMs();
+    let best: ReceiveStream | undefined;
+    for (const s of this.streams) {
+      if (!s.hasSsrc || nowMs - s.lastPacketMs > activeWindowMs) continue;
+      if (best === undefined || s.rank > best.rank) best = s;
+    }
+    if (best === undefined || best.sourceId === this.selectedSourceId) return false;
+    this.selectedSourceId = best.sourceId;
+    for (const d of this.downTracks) d.switchSource(best.sourceId);
+    return true;
+  }
+
   /** The stream for a simulcast layer (0 without simulcast). */
   stream(sourceId: number): ReceiveStream | undefined {
     return this.streams[sourceId];
@@ -232,6 +271,7 @@ export class Receiver implements DownTrackSource {
     if (this.closed || this.downTracks.includes(downTrack)) return;
     this.downTracks = [...this.downTracks, downTrack];
     if (this.muted) downTrack.setSourceMuted(true);
+    if (this.selectedSourceId !== downTrack.forwarder.currentSourceId) downTrack.switchSource(this.selectedSourceId);
     this.requestKeyframe();
   }
 
