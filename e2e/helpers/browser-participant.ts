@@ -100,8 +100,9 @@ export class BrowserParticipant {
     return this.call('enableCameraAndMicrophone');
   }
 
-  setCameraEnabled(enabled: boolean): Promise<LocalPublicationInfo[]> {
-    return this.call('setCameraEnabled', enabled);
+  /** `publishOptions` are livekit-client TrackPublishOptions as JSON, e.g. `{ videoCodec: 'h264' }`. */
+  setCameraEnabled(enabled: boolean, publishOptions?: Record<string, unknown>): Promise<LocalPublicationInfo[]> {
+    return this.call('setCameraEnabled', enabled, publishOptions ?? null);
   }
 
   setMicrophoneEnabled(enabled: boolean): Promise<LocalPublicationInfo[]> {

@@ -1,8 +1,8 @@
 // Starts and stops an in-process Atrium server for one e2e test file, and mints access tokens for it
 // with livekit-server-sdk's AccessToken (the outside oracle, not our own token code).
 import { AccessToken, type VideoGrant } from 'livekit-server-sdk';
-import { createServer } from '@atrium/server/create-server.js';
-import { devConfig, type ServerConfig } from '@atrium/server/config/server-config.js';
+import { createServer, type AtriumServer } from '@atrium/server/create-server.js';
+import { devConfig, type ServerConfig, type ServerConfigOverrides } from '@atrium/server/config/server-config.js';
 
 /** The keys `devConfig` accepts (LiveKit's `--dev` pair). */
 export const DEV_API_KEY = 'devkey';
@@ -49,6 +49,8 @@ export interface AtriumUnderTest {
   udpPort: number;
   /** A token for this server (dev keys). */
   token(options: TokenOptions): Promise<string>;
+  /** The server itself, for checks on its state (rooms, resources). */
+  server: AtriumServer;
   /** Stops the server; safe to call more than once. */
   close(): Promise<void>;
 }
@@ -58,12 +60,19 @@ export interface StartAtriumOptions {
   logLevel?: ServerConfig['logging']['level'];
   /** Passed through to `createServer` as its second argument (test seams). */
   overrides?: Parameters<typeof createServer>[1];
+  /** Configuration on top of the development defaults (ports are always ephemeral). */
+  config?: ServerConfigOverrides;
 }
 
 /** Starts Atrium in this process on free loopback ports (HTTP/WS port 0, UDP port 0) with the dev config. */
 export async function startAtrium(options: StartAtriumOptions = {}): Promise<AtriumUnderTest> {
   const envLevel = process.env['E2E_SERVER_LOG'] as ServerConfig['logging']['level'] | undefined;
-  const config = devConfig({ port: 0, rtc: { udpPort: 0 }, logging: { level: options.logLevel ?? envLevel ?? 'warn' } });
+  const config = devConfig({
+    ...options.config,
+    port: 0,
+    rtc: { ...options.config?.rtc, udpPort: 0 },
+    logging: { level: options.logLevel ?? envLevel ?? 'warn' },
+  });
   const server = await createServer(config, options.overrides);
   let closing: Promise<void> | undefined;
   return {
@@ -72,6 +81,7 @@ export async function startAtrium(options: StartAtriumOptions = {}): Promise<Atr
     httpPort: server.httpPort,
     udpPort: server.udpPort,
     token: (tokenOptions) => createAccessToken(tokenOptions),
+    server,
     close: () => {
       closing ??= Promise.resolve(server.close()).then(() => undefined);
       return closing;

@@ -7,7 +7,7 @@ import { randomBase62 } from '@atrium/protocol';
 import { systemClock } from '@atrium/webrtc';
 import type { Logger, Clock } from '@atrium/webrtc';
 import type { ServerConfig } from './config/server-config.js';
-import type { MediaFactory } from './rtc/participant-media.js';
+import type { MediaFactory, MediaResources } from './rtc/participant-media.js';
 import { RoomManager } from './rtc/room-manager.js';
 import { RtcService } from './signal/rtc-service.js';
 import { createLogger } from './logger.js';
@@ -19,6 +19,8 @@ export interface AtriumServer {
   readonly url: string;
   readonly nodeId: string;
   readonly rooms: RoomManager;
+  /** Rooms and media resources held now; all zero once everyone has left and rooms have closed. */
+  resources(): { rooms: number } & MediaResources;
   /** Idempotent: disconnects everyone (LeaveRequest SERVER_SHUTDOWN), closes sockets and the media factory. */
   close(): Promise<void>;
 }
@@ -105,6 +107,9 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     url,
     nodeId,
     rooms,
+    resources() {
+      return { rooms: rooms.roomCount, ...mediaFactory.resources() };
+    },
     close(): Promise<void> {
       closing ??= (async () => {
         rooms.close();

@@ -96,6 +96,10 @@ export class FakeMediaFactory implements MediaFactory {
     if (!m) throw new Error(`no media for ${identity}`);
     return m;
   }
+  resources(): { sessions: number; udpRegistrations: number } {
+    return { sessions: this.medias.filter((m) => !m.closed).length, udpRegistrations: 0 };
+  }
+
   async close(): Promise<void> {
     this.closed = true;
   }

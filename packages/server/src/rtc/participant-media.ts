@@ -53,8 +53,12 @@ export interface ParticipantMediaEvents {
 }
 
 export interface ParticipantMedia extends TypedEmitter<ParticipantMediaEvents> {
-  /** Applies a publisher offer and returns the answer (same id). Rejects with a coded error on bad SDP. */
-  handlePublisherOffer(sdp: string, id: number): Promise<SessionDescriptionMessage>;
+  /**
+   * Applies a publisher offer and returns the answer (same id). Rejects with a coded error on bad SDP.
+   * `codecByTrackId` maps an m-line's msid track id (the AddTrackRequest cid) to the mime type the client
+   * asked to publish with; the answer puts that codec first so the client sends it.
+   */
+  handlePublisherOffer(sdp: string, id: number, opts?: { codecByTrackId?: ReadonlyMap<string, string> }): Promise<SessionDescriptionMessage>;
   handleSubscriberAnswer(sdp: string, id: number): void;
   addRemoteCandidate(candidateInit: string, target: SignalTargetValue): void;
   /** Creates the subscriber PC with `_reliable`, `_lossy` and `_data_track` channels and emits the first offer. */
@@ -68,7 +72,16 @@ export interface ParticipantMedia extends TypedEmitter<ParticipantMediaEvents> {
   close(): void;
 }
 
+export interface MediaResources {
+  /** ParticipantMedia instances not yet closed. */
+  sessions: number;
+  /** ICE registrations (ufrags and bound remote addresses) on the UDP socket. */
+  udpRegistrations: number;
+}
+
 export interface MediaFactory {
   createParticipantMedia(opts: { participantSid: string; identity: string; logger: Logger }): ParticipantMedia;
+  /** What is held right now: everything returns to zero when every participant has left. */
+  resources(): MediaResources;
   close(): Promise<void>;
 }

@@ -160,7 +160,7 @@ export class Participant {
   // ---- requests from the client (called in order by the signal session) ----
 
   async handlePublisherOffer(offer: SessionDescription): Promise<void> {
-    const answer = await this.media.handlePublisherOffer(offer.sdp, offer.id);
+    const answer = await this.media.handlePublisherOffer(offer.sdp, offer.id, { codecByTrackId: this.requestedCodecs() });
     if (this.closed) return;
     this.send(
       new SignalResponse({
@@ -276,6 +276,21 @@ export class Participant {
         this.logger.warn({ target }, 'peer connection failed');
       }
     });
+  }
+
+  /** cid (and simulcast-codec cids) -> the mime type each pending or published track asked for. */
+  private requestedCodecs(): Map<string, string> {
+    const out = new Map<string, string>();
+    const add = (cid: string, info: TrackInfo): void => {
+      for (const c of info.codecs) {
+        if (c.mimeType === '') continue;
+        if (c.cid !== '') out.set(c.cid, c.mimeType);
+        if (!out.has(cid)) out.set(cid, c.mimeType);
+      }
+    };
+    for (const [cid, info] of this.pendingTracks) add(cid, info);
+    for (const t of this.publishedTracks.values()) add(t.msidTrackId, t.info);
+    return out;
   }
 
   private matchesPending(media: PublishedMediaTrack, cid: string, info: TrackInfo): boolean {

@@ -32,6 +32,9 @@ export async function createWebRtcMediaFactory(opts: {
       live.add(media);
       return media;
     },
+    resources() {
+      return { sessions: live.size, udpRegistrations: mux.registrationCount };
+    },
     async close() {
       for (const m of [...live]) m.close();
       await mux.close();

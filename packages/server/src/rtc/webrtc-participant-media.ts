@@ -63,9 +63,12 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
 
   // ---- publisher PC -------------------------------------------------------------------------------
 
-  async handlePublisherOffer(sdp: string, id: number): Promise<SessionDescriptionMessage> {
+  async handlePublisherOffer(sdp: string, id: number, opts: { codecByTrackId?: ReadonlyMap<string, string> } = {}): Promise<SessionDescriptionMessage> {
     const pc = this.publisher ?? this.createPublisher();
-    const answer = pc.handleOffer(sdp);
+    const byTrack = opts.codecByTrackId;
+    const answer = pc.handleOffer(sdp, {
+      preferCodec: (m) => (m.msid !== undefined ? byTrack?.get(m.msid.trackId) : undefined),
+    });
     // m-lines that stopped sending end their published track.
     for (const [mid, input] of [...this.inputs]) {
       const m = pc.remoteMedia(mid);

@@ -143,17 +143,26 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
 
   // ---- offer/answer -------------------------------------------------------------------------------
 
-  /** Applies a remote offer and returns our answer (SDP text). */
-  handleOffer(sdp: string): string {
+  /**
+   * Applies a remote offer and returns our answer (SDP text). `preferCodec` may name, per offered m-line,
+   * the mime type we want to receive there; it goes first in the answer.
+   */
+  handleOffer(sdp: string, opts: { preferCodec?: (media: MediaSection) => string | undefined } = {}): string {
     this.assertOpen();
     const offer = parseSdp(sdp);
     this.checkRemoteTransport(offer, 'offer');
-    const senders = new Map<string, import('../sdp/index.js').OutgoingTrackDesc>();
+    const preferred = new Map<string, string>();
+    if (opts.preferCodec) {
+      for (const m of offer.media) {
+        const mime = opts.preferCodec(m);
+        if (mime !== undefined) preferred.set(m.mid, mime);
+      }
+    }
     const answer = createAnswer(offer, {
       transport: this.transportParams(),
       capabilities: this.capabilities,
       setup: this.role === 'server' ? 'passive' : 'active',
-      senders,
+      preferredReceiveCodecs: preferred,
     });
     answer.sessionId = this.sessionId;
     answer.sessionVersion = this.sessionVersion++;

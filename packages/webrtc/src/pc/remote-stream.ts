@@ -17,6 +17,8 @@ export class RemoteStream {
   readonly kind: MediaKind;
   /** Codecs negotiated on the m-line, by payload type. */
   readonly codecs: ReadonlyMap<number, CodecParams>;
+  /** Payload type of the stream's first packet: the codec the remote chose to send. */
+  readonly payloadType: number;
   /** The SSRC that carries RTX (RFC 4588) for this stream, once known. */
   rtxSsrc: number | undefined;
   onRtp: RtpSink = dropRtp;
@@ -25,7 +27,8 @@ export class RemoteStream {
   bytesReceived = 0;
   isClosed = false;
 
-  constructor(opts: { mid: string; rid: string | undefined; ssrc: number; kind: MediaKind; codecs: ReadonlyMap<number, CodecParams> }) {
+  constructor(opts: { mid: string; rid: string | undefined; ssrc: number; kind: MediaKind; codecs: ReadonlyMap<number, CodecParams>; payloadType: number }) {
+    this.payloadType = opts.payloadType;
     this.mid = opts.mid;
     this.rid = opts.rid;
     this.ssrc = opts.ssrc;
@@ -33,10 +36,9 @@ export class RemoteStream {
     this.codecs = opts.codecs;
   }
 
-  /** The primary codec: the first negotiated non-RTX codec. */
+  /** The codec the stream is sent with (from its first packet's payload type). */
   get primaryCodec(): CodecParams | undefined {
-    for (const c of this.codecs.values()) return c;
-    return undefined;
+    return this.codecs.get(this.payloadType);
   }
 
   close(): void {

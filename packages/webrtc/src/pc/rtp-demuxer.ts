@@ -183,7 +183,7 @@ export class RtpDemuxer {
       return entry;
     }
     if (!config.codecs.has(h.payloadType)) return undefined;
-    const stream = new RemoteStream({ mid: config.mid, rid, ssrc: h.ssrc, kind: config.kind, codecs: config.codecs });
+    const stream = new RemoteStream({ mid: config.mid, rid, ssrc: h.ssrc, kind: config.kind, codecs: config.codecs, payloadType: h.payloadType });
     const signalled = config.ssrcs.find((s) => s.ssrc === h.ssrc);
     if (signalled?.rtxSsrc !== undefined) stream.rtxSsrc = signalled.rtxSsrc;
     const entry: StreamEntry = { stream, repairs: undefined, rtxPayloadTypes: config.rtxPayloadTypes };

@@ -13,6 +13,9 @@ export interface CreateAnswerOptions {
   setup: 'active' | 'passive';
   /** per offered mid: what we send on it, if anything (for answering recvonly m-lines; may be undefined) */
   senders?: Map<string, OutgoingTrackDesc>;
+  /** per offered mid: the mime type we want to receive on it, moved first in the answer (the remote sends the
+   *  first codec of the answer it can). LiveKit does this for the codec an AddTrackRequest asked for. */
+  preferredReceiveCodecs?: Map<string, string>;
   sessionId?: string;
   sessionVersion?: number;
 }
@@ -73,6 +76,11 @@ function answerMedia(m: MediaSection, opts: CreateAnswerOptions): MediaSection {
   const caps = m.kind === 'audio' ? opts.capabilities.audio : opts.capabilities.video;
   let codecs = answerCodecs(m.codecs, caps);
   if (codecs.length === 0) return rejected(m);
+  const preferred = opts.preferredReceiveCodecs?.get(m.mid)?.toLowerCase();
+  if (preferred !== undefined) {
+    const first = codecs.filter((c) => c.mimeType.toLowerCase() === preferred);
+    codecs = [...first, ...codecs.filter((c) => c.mimeType.toLowerCase() !== preferred)];
+  }
   // We send only when the remote accepts the sender's codec; it goes first in the list (RFC 8829 5.3.1).
   let sender = opts.senders?.get(m.mid);
   const sendIdx = sender ? codecs.findIndex((c) => sender !== undefined && codecsMatch(c, sender.codec)) : -1;
