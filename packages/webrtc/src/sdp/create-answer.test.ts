@@ -185,3 +185,17 @@ test('answer to a Firefox-shaped offer (session-level fingerprint, H264 first, r
   assert.equal(section(answer, '1').maxMessageSize, 262144);
   assert.deepEqual(parseSdp(writeSdp(answer)), answer);
 });
+
+test('a preferred receive codec goes first in the answer; other m-lines keep the offer order', () => {
+  const plain = answerTo('chromium-publisher-offer.sdp').answer;
+  assert.equal(section(plain, '1').codecs[0]?.mimeType, 'video/VP8', 'Chromium offers VP8 first');
+  const { answer } = answerTo('chromium-publisher-offer.sdp', { preferredReceiveCodecs: new Map([['1', 'video/h264']]) });
+  const video = section(answer, '1').codecs;
+  assert.equal(video[0]?.mimeType, 'video/H264');
+  assert.deepEqual(
+    [...video].sort((x, y) => x.payloadType - y.payloadType),
+    [...section(plain, '1').codecs].sort((x, y) => x.payloadType - y.payloadType),
+    'same codecs, only reordered',
+  );
+  assert.deepEqual(section(answer, '0').codecs, section(plain, '0').codecs);
+});
