@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs every test: unit tests next to the code (packages/*/src/**/*.test.ts) and the compatibility
 // tests in e2e/, with node:test through tsx. Installs the system packages the e2e tests need first.
-// Flags: --unit (unit tests only), --e2e (compatibility tests only), or file paths to run just those.
+// Typechecks the tree first. Flags: --unit (unit tests only), --e2e (compatibility tests only), or file
+// paths to run just those (no typecheck then).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -36,6 +37,15 @@ if (explicit.length > 0) {
 }
 unit.sort();
 e2e.sort();
+
+// The whole tree must typecheck (strict settings in tsconfig.base.json) before any test runs.
+if (explicit.length === 0) {
+  const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json'), '--noEmit'], { stdio: 'inherit' });
+  if (tsc.status !== 0) {
+    console.error('test: typecheck failed (npx tsc -p tsconfig.json --noEmit)');
+    process.exit(tsc.status ?? 1);
+  }
+}
 
 if (e2e.length > 0) {
   const r = spawnSync('bash', [join(root, 'scripts/install-system-deps.sh')], { stdio: 'inherit' });
