@@ -5,8 +5,16 @@ import { createAccessToken } from '@atrium/protocol';
 import { createServer } from './create-server.js';
 import { devConfig } from './config/server-config.js';
 
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const;
+function isLogLevel(x: string): x is (typeof LOG_LEVELS)[number] {
+  return (LOG_LEVELS as readonly string[]).includes(x);
+}
+
 function usage(): never {
-  console.error('usage: atrium-server --dev [--port 7880] [--udp-port 7882] [--bind 127.0.0.1 ...] [--log-level info]');
+  console.error(
+    'usage: atrium-server --dev [--port 7880] [--udp-port 7882] [--bind 127.0.0.1 ...] [--node-ip ADDRESS]\n' +
+      '                     [--log-level trace|debug|info|warn|error|silent]',
+  );
   process.exit(2);
 }
 
@@ -29,6 +37,7 @@ async function main(): Promise<void> {
         port: { type: 'string' },
         'udp-port': { type: 'string' },
         bind: { type: 'string', multiple: true },
+        'node-ip': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -43,11 +52,21 @@ async function main(): Promise<void> {
     usage();
   }
   const level = values['log-level'];
+  if (level !== undefined && !isLogLevel(level)) {
+    console.error(`--log-level: '${level}' is not one of ${LOG_LEVELS.join(', ')}`);
+    usage();
+  }
+  const nodeIp = values['node-ip'];
+  const wildcard = (values.bind ?? []).find((a) => a === '0.0.0.0' || a === '::');
+  if (wildcard !== undefined && nodeIp === undefined) {
+    console.error(`--bind ${wildcard} needs --node-ip: the address clients reach this server at (put in ICE candidates)`);
+    usage();
+  }
   const config = devConfig({
     port: portArg(values.port, 'port'),
-    rtc: { udpPort: portArg(values['udp-port'], 'udp-port') },
+    rtc: { udpPort: portArg(values['udp-port'], 'udp-port'), ...(nodeIp !== undefined ? { nodeIp } : {}) },
     bindAddresses: values.bind,
-    logging: level ? { level: level as 'info' } : undefined,
+    logging: level !== undefined ? { level } : undefined,
   });
   const server = await createServer(config);
   const [apiKey, apiSecret] = Object.entries(config.keys)[0] ?? ['devkey', 'secret'];
