@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { launchBrowser, type BrowserHarness } from './helpers/browser.js';
 import { startAtrium, type AtriumUnderTest } from './helpers/server.js';
 import { createStepRunner } from './helpers/steps.js';
-import { waitFor, withTimeout } from './helpers/wait-for.js';
+import { waitFor, withTimeout } from '@atrium/webrtc/testing/wait-for.js';
 
 const MEDIA_TIMEOUT_MS = 20_000;
 const EVENT_TIMEOUT_MS = 10_000;

@@ -16,7 +16,7 @@ import {
 import { startAtrium, type AtriumUnderTest } from './helpers/server.js';
 import { createStepRunner } from './helpers/steps.js';
 import { dominantFrequency } from './helpers/tone.js';
-import { withTimeout } from './helpers/wait-for.js';
+import { withTimeout } from '@atrium/webrtc/testing/wait-for.js';
 
 const SAMPLE_RATE = 48_000;
 const TONE_HZ = 440;

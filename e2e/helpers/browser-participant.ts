@@ -1,7 +1,7 @@
 // One livekit-client participant in a Chromium page, driven from the test through page.evaluate calls to
 // window.atrium (e2e/fixtures/participant-page.js). Calls are plain strings, so nothing is transpiled into the page.
 import type { Page } from 'playwright-core';
-import { waitFor, withTimeout } from './wait-for.js';
+import { waitFor, withTimeout } from '@atrium/webrtc/testing/wait-for.js';
 
 const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 

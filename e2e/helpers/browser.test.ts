@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launchBrowser, type BrowserHarness } from './browser.js';
-import { withTimeout } from './wait-for.js';
+import { withTimeout } from '@atrium/webrtc/testing/wait-for.js';
 
 let browser: BrowserHarness | undefined;
 

@@ -23,7 +23,7 @@ import {
   type RemoteTrackPublication,
 } from '@livekit/rtc-node';
 import { fillSine, firstNonSilentSample } from './tone.js';
-import { waitFor, withTimeout } from './wait-for.js';
+import { waitFor, withTimeout } from '@atrium/webrtc/testing/wait-for.js';
 
 /** Connects a new rtc-node Room (autoSubscribe on, dynacast off) within `timeoutMs`. */
 export async function connectRtcNode(

@@ -1,5 +1,5 @@
-// Bounded polling for the compatibility tests: wait until a condition holds or fail with a labelled error.
-// Every wait in e2e/ goes through here, so a test never hangs and a failure names the step that failed.
+// Bounded polling for tests and benchmarks: wait until a condition holds or fail with a labelled error.
+// Every real-time wait in the tests goes through here, so a test never hangs and a failure names the step that failed.
 
 export interface WaitForOptions {
   /** What is being waited for; it appears in the error ("timed out after 10000 ms waiting for <label>"). */
