@@ -43,6 +43,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly channels = new Map<string, DataChannel>();
   private readonly reliableQueue: Buffer[] = [];
+  private readonly trickled = new WeakSet<PeerConnection>();
   private offerId = 0;
   private awaitingAnswer = false;
   private negotiationPending = false;
@@ -76,6 +77,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
         this.endInput(mid);
       }
     }
+    this.trickleOnce(pc, SignalTarget.PUBLISHER);
     return { sdp: answer, id, midToTrackId: {} };
   }
 
@@ -231,6 +233,26 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     const midToTrackId: Record<string, string> = {};
     for (const sub of this.subscriptions.values()) midToTrackId[sub.sender.mid] = sub.trackSid;
     this.emit('subscriberOffer', { sdp, id: this.offerId, midToTrackId });
+    this.trickleOnce(pc, SignalTarget.SUBSCRIBER);
+  }
+
+  /**
+   * Trickles our host candidates once per PC, after its first description went out (they are in the SDP too;
+   * LiveKit clients expect server candidates over trickle as well). Deferred so the answer is sent first.
+   */
+  private trickleOnce(pc: PeerConnection, target: SignalTargetValue): void {
+    if (this.trickled.has(pc)) return;
+    this.trickled.add(pc);
+    const first = pc.localDescription?.media.find((m) => m.port !== 0);
+    if (!first) return;
+    const ufrag = first.iceUfrag;
+    setImmediate(() => {
+      if (this.isClosed) return;
+      for (const candidate of pc.localCandidates()) {
+        const init = { candidate, sdpMid: first.mid, sdpMLineIndex: 0, ...(ufrag ? { usernameFragment: ufrag } : {}) };
+        this.emit('iceCandidate', { candidateInit: JSON.stringify(init), target });
+      }
+    });
   }
 
   // ---- shared -------------------------------------------------------------------------------------
