@@ -2,8 +2,9 @@
 // runs every other request in order through one queue. Bad frames end the session with a LeaveRequest.
 import { SignalRequest, SignalResponse, Pong, DisconnectReason } from '@livekit/protocol';
 import type { WebSocket, RawData } from 'ws';
-import type { Clock } from '@atrium/webrtc';
+import type { Clock, TimerHandle } from '@atrium/webrtc';
 import type { Participant, SignalSink } from '../rtc/participant.js';
+import { PING_INTERVAL_SEC, PING_TIMEOUT_SEC } from '../rtc/room.js';
 
 /** Closes with a LeaveRequest when the client breaks the protocol (a frame we cannot decode). */
 export const PROTOCOL_ERROR_REASON = DisconnectReason.STATE_MISMATCH;
@@ -32,22 +33,49 @@ export class SignalSession {
   private readonly clock: Clock;
   private queue: Promise<void> = Promise.resolve();
   private leaveReason: DisconnectReason | undefined;
+  /** Monotonic time of the last frame from the client; clients ping every ping_interval seconds. */
+  private lastFrameMs: number;
+  private readonly livenessTimer: TimerHandle;
+  private readonly pingTimeoutMs: number;
 
-  constructor(opts: { ws: WebSocket; participant: Participant; clock: Clock }) {
+  constructor(opts: { ws: WebSocket; participant: Participant; clock: Clock; pingTimeoutMs?: number }) {
     this.ws = opts.ws;
     this.participant = opts.participant;
     this.clock = opts.clock;
+    this.pingTimeoutMs = opts.pingTimeoutMs ?? PING_TIMEOUT_SEC * 1000;
+    this.lastFrameMs = this.clock.nowMs();
+    // The JoinResponse tells clients to ping every PING_INTERVAL_SEC and to give up after PING_TIMEOUT_SEC; the
+    // server holds clients to the same: a silent client (network gone, no TCP close) is removed.
+    this.livenessTimer = this.clock.setInterval(() => this.checkLiveness(), PING_INTERVAL_SEC * 1000);
     this.ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
     this.ws.on('close', () => {
+      this.clock.clearInterval(this.livenessTimer);
       // A client leave sent just before closing wins over the generic "signal closed".
       this.participant.close(this.leaveReason ?? DisconnectReason.SIGNAL_CLOSE);
     });
     this.ws.on('error', (err) => this.participant.logger.debug({ err }, 'websocket error'));
   }
 
+  private checkLiveness(): void {
+    const p = this.participant;
+    if (p.isClosed) {
+      this.clock.clearInterval(this.livenessTimer);
+      return;
+    }
+    const silentMs = this.clock.nowMs() - this.lastFrameMs;
+    if (silentMs < this.pingTimeoutMs) return;
+    p.logger.info({ silentMs: Math.round(silentMs) }, 'no ping from the client within the ping timeout; disconnecting');
+    this.clock.clearInterval(this.livenessTimer);
+    this.leaveReason = DisconnectReason.SIGNAL_CLOSE;
+    p.close(DisconnectReason.SIGNAL_CLOSE, { sendLeave: true });
+    // The peer is presumably gone: do not wait for a closing handshake.
+    this.ws.terminate();
+  }
+
   private onFrame(data: RawData, isBinary: boolean): void {
     const p = this.participant;
     if (p.isClosed) return;
+    this.lastFrameMs = this.clock.nowMs();
     if (!isBinary) {
       p.logger.warn('text frame on the signal socket: only binary protobuf is supported; disconnecting');
       p.close(PROTOCOL_ERROR_REASON, { sendLeave: true });
