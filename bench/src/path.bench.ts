@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { UdpMux, defaultCapabilities, serializeRtpPacket } from '@atrium/webrtc';
 import { generateCertificate } from '@atrium/webrtc/dtls/certificate.js';
 import { PeerConnection } from '@atrium/webrtc/pc/peer-connection.js';
+import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
 import { formatTable } from './bench-util.js';
 
 function arg(name: string, fallback: string): string {
@@ -31,13 +32,8 @@ function request(child: ChildProcess, msg: object, want: string): Promise<Reply>
   });
 }
 
-async function until(cond: () => boolean | Promise<boolean>, label: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out: ${label}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Waits for connections and warm-up: 10 s at most, polled every 20 ms. */
+const polling = { timeoutMs: 10_000, intervalMs: 20 } as const;
 
 async function runOnce(subscribers: number): Promise<string[]> {
   const child = fork(fileURLToPath(new URL('./path-sfu.ts', import.meta.url)), { execArgv: ['--import', 'tsx'] });
@@ -58,7 +54,7 @@ async function runOnce(subscribers: number): Promise<string[]> {
     const sender = publisher.addSender({ kind: 'video', streamId: 's', trackId: 'v', codec: vp8 });
     const { answer } = await request(child, { op: 'publish', offer: publisher.createOffer() }, 'answer');
     publisher.handleAnswer(answer as string);
-    await until(() => publisher.connectionState === 'connected', 'publisher connected');
+    await waitFor(() => publisher.connectionState === 'connected', { ...polling, label: 'publisher connected' });
 
     const { offers } = await request(child, { op: 'subscribe', count: subscribers }, 'offers');
     let received = 0;
@@ -70,7 +66,7 @@ async function runOnce(subscribers: number): Promise<string[]> {
       });
       answers.push(pc.handleOffer(offer));
     }
-    await until(() => pcs.every((pc) => pc.connectionState === 'connected'), 'subscribers connected');
+    await waitFor(() => pcs.every((pc) => pc.connectionState === 'connected'), { ...polling, label: 'subscribers connected' });
     // First packet is a VP8 key frame start so every DownTrack begins forwarding.
     const payload = Buffer.alloc(PAYLOAD_BYTES, 0x42);
     payload[0] = 0x10;
@@ -83,9 +79,9 @@ async function runOnce(subscribers: number): Promise<string[]> {
       payload[1] = 0x01; // later packets are not key frames
     };
     await request(child, { op: 'answers', answers }, 'subscribed');
-    await until(async () => ((await request(child, { op: 'stats' }, 'stats')).connected as boolean), 'sfu connected');
+    await waitFor(async () => ((await request(child, { op: 'stats' }, 'stats')).connected as boolean), { ...polling, label: 'sfu connected' });
     for (let i = 0; i < 20; i++) sendOne();
-    await until(() => received >= 20 * subscribers, 'warm-up forwarded');
+    await waitFor(() => received >= 20 * subscribers, { ...polling, label: 'warm-up forwarded' });
 
     const before = await request(child, { op: 'stats' }, 'stats');
     const receivedBefore = received;

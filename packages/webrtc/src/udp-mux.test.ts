@@ -7,6 +7,7 @@ import { UdpMux } from './udp-mux.js';
 import type { MuxConnection } from './udp-mux.js';
 import { StunAttr, StunClass, StunMethod } from './stun/stun-constants.js';
 import { encodeStunMessage, shortTermKey } from './stun/stun-message.js';
+import { waitFor } from './testing/wait-for.js';
 
 type Kind = 'stun' | 'dtls' | 'rtp';
 class RecordingConn implements MuxConnection {
@@ -22,13 +23,8 @@ class RecordingConn implements MuxConnection {
   }
 }
 
-async function until(cond: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setImmediate(r));
-  }
-}
+/** Real-time waits in this file (loopback UDP): 2 s at most, polled every tick. */
+const polling = { timeoutMs: 2000, intervalMs: 0 } as const;
 
 function bindingRequest(username: string): Buffer {
   return encodeStunMessage(
@@ -64,13 +60,13 @@ test('UdpMux routes by first byte, ufrag and bound remote; counts drops', async 
     send(Buffer.from([0x80, 0x60, 0, 1]));
     send(Buffer.from([100, 1, 2, 3]));
     send(bindingRequest('zzzz:efgh'));
-    await until(() => mux.stats.packetsIn === 4, '4 packets in');
+    await waitFor(() => mux.stats.packetsIn === 4, { ...polling, label: '4 packets in' });
     assert.equal(mux.stats.dropped, 4);
     assert.equal(conn.got.length, 0);
 
     // A Binding request for a registered ufrag reaches its connection.
     send(bindingRequest('abcd:efgh'));
-    await until(() => conn.got.length === 1, 'routed STUN');
+    await waitFor(() => conn.got.length === 1, { ...polling, label: 'the STUN request routed to its connection' });
     assert.deepEqual(conn.got[0], { kind: 'stun', first: 0, address: '127.0.0.1', port: clientPort });
 
     // After bindRemote, everything from that remote reaches the connection; junk is still dropped.
@@ -80,7 +76,7 @@ test('UdpMux routes by first byte, ufrag and bound remote; counts drops', async 
     send(Buffer.from([0x90, 0x60, 0, 1]));
     send(Buffer.from([1, 1, 0, 0])); // STUN-looking response without ufrag
     send(Buffer.from([64, 0]));
-    await until(() => mux.stats.packetsIn === 10, '10 packets in');
+    await waitFor(() => mux.stats.packetsIn === 10, { ...polling, label: '10 packets in' });
     assert.deepEqual(
       conn.got.slice(1).map((g) => [g.kind, g.first]),
       [['dtls', 22], ['rtp', 0x81], ['rtp', 0x90], ['stun', 1]],
@@ -92,7 +88,7 @@ test('UdpMux routes by first byte, ufrag and bound remote; counts drops', async 
     const received: Buffer[] = [];
     client.on('message', (m) => received.push(m));
     mux.send(Buffer.from([0x80, 1, 2, 3]), clientPort, '127.0.0.1');
-    await until(() => received.length === 1, 'client receive');
+    await waitFor(() => received.length === 1, { ...polling, label: 'the reply at the client socket' });
     assert.deepEqual([...received[0]!], [0x80, 1, 2, 3]);
     assert.equal(mux.stats.packetsOut, 1);
 
@@ -101,7 +97,7 @@ test('UdpMux routes by first byte, ufrag and bound remote; counts drops', async 
     mux.registerUfrag('wxyz', other);
     send(bindingRequest('wxyz:efgh'));
     send(bindingRequest('nope:efgh')); // unknown ufrag from a bound remote: its connection decides
-    await until(() => mux.stats.packetsIn === 12, '12 packets in');
+    await waitFor(() => mux.stats.packetsIn === 12, { ...polling, label: '12 packets in' });
     assert.deepEqual(other.got.map((g) => g.kind), ['stun']);
     assert.equal(conn.got.length, 6);
     mux.unregisterUfrag('wxyz');
@@ -113,7 +109,7 @@ test('UdpMux routes by first byte, ufrag and bound remote; counts drops', async 
     mux.unbindAll(conn);
     assert.equal(mux.registrationCount, 0);
     send(Buffer.from([22, 254, 253, 0]));
-    await until(() => mux.stats.packetsIn === 13, '13 packets in');
+    await waitFor(() => mux.stats.packetsIn === 13, { ...polling, label: '13 packets in' });
     assert.equal(mux.stats.dropped, 6);
   } finally {
     client.close();
@@ -139,7 +135,7 @@ test('a throwing connection does not break the mux', async () => {
     mux.registerUfrag('abcd', bad);
     client.send(bindingRequest('abcd:x'), mux.port, '127.0.0.1');
     client.send(bindingRequest('abcd:x'), mux.port, '127.0.0.1');
-    await until(() => mux.stats.packetsIn === 2, 'both packets');
+    await waitFor(() => mux.stats.packetsIn === 2, { ...polling, label: 'both packets in' });
     assert.equal(mux.stats.dropped, 2);
   } finally {
     client.close();

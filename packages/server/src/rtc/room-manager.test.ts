@@ -6,7 +6,11 @@ import { ManualClock, silentLogger } from '@atrium/webrtc';
 import { createServer } from '../create-server.js';
 import { devConfig } from '../config/server-config.js';
 import { FakeMediaFactory } from './fake-media.js';
-import { TestSignalClient, until } from '../signal/test-signal-client.js';
+import { TestSignalClient } from '../signal/test-signal-client.js';
+import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
+
+/** Real-time waits in this file (signalling over a local WebSocket): 3 s at most, polled every 5 ms. */
+const polling = { timeoutMs: 3000, intervalMs: 5 } as const;
 
 test('a room closes departureTimeout after its last participant leaves, and not before', async () => {
   const clock = new ManualClock();
@@ -20,7 +24,7 @@ test('a room closes departureTimeout after its last participant leaves, and not 
     assert.ok(room);
     assert.equal(clock.pendingTimers, 0, 'no close timer while occupied');
     alice.send({ case: 'leave', value: new LeaveRequest({ reason: DisconnectReason.CLIENT_INITIATED, action: LeaveRequest_Action.DISCONNECT }) });
-    await until(() => room.participantCount === 0, 3000, 'participant removed');
+    await waitFor(() => room.participantCount === 0, { ...polling, label: 'participant removed' });
     assert.equal(fake.mediaOf('alice').closed, true);
     await alice.waitClosed();
     clock.advance(19_000);
@@ -30,7 +34,7 @@ test('a room closes departureTimeout after its last participant leaves, and not 
     assert.equal(server.rooms.getRoom('test'), room);
     assert.equal(clock.pendingTimers, 0);
     bob.close();
-    await until(() => room.participantCount === 0, 3000, 'bob removed');
+    await waitFor(() => room.participantCount === 0, { ...polling, label: 'bob removed' });
     clock.advance(19_999);
     assert.equal(server.rooms.roomCount, 1);
     clock.advance(1);

@@ -12,8 +12,12 @@ import { createServer } from '../create-server.js';
 import type { AtriumServer } from '../create-server.js';
 import { devConfig } from '../config/server-config.js';
 import { FakeMediaFactory, FakeTrackSource } from '../rtc/fake-media.js';
-import { TestSignalClient, until } from './test-signal-client.js';
+import { TestSignalClient } from './test-signal-client.js';
 import type { Msg } from './test-signal-client.js';
+import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
+
+/** Real-time waits in this file (signalling over a local WebSocket): 3 s at most, polled every 5 ms. */
+const polling = { timeoutMs: 3000, intervalMs: 5 } as const;
 
 let server: AtriumServer;
 let fake: FakeMediaFactory;
@@ -79,7 +83,7 @@ test('first frame is a JoinResponse with what clients need', async () => {
   assert.equal(j.clientConfiguration?.resumeConnection, ClientConfigSetting.DISABLED);
   assert.deepEqual(j.enabledPublishCodecs.map((c) => c.mime), ['audio/opus', 'video/VP8', 'video/H264']);
   const media = fake.mediaOf('alice');
-  await until(() => media.callsOf('startSubscriber').length === 1, 3000, 'startSubscriber');
+  await waitFor(() => media.callsOf('startSubscriber').length === 1, { ...polling, label: 'startSubscriber' });
   // The subscriber offer from media becomes SignalResponse.offer.
   media.emit('subscriberOffer', { sdp: 'v=0 sub', id: 1, midToTrackId: {} });
   const offer = await alice.waitFor((m) => m.case === 'offer');
@@ -134,7 +138,7 @@ test('publisher offer -> answer with the same id and mid_to_track_id', async () 
   const a2 = (await c.waitFor((m) => m.case === 'answer' && m.value.sdp === 'answer-to:v=0 again')).value as SessionDescription;
   assert.equal(a2.id, 0);
   c.send({ case: 'answer', value: new SessionDescription({ type: 'answer', sdp: 'v=0 sub-answer', id: 1 }) });
-  await until(() => fake.mediaOf('offerer').callsOf('handleSubscriberAnswer').length === 1);
+  await waitFor(() => fake.mediaOf('offerer').callsOf('handleSubscriberAnswer').length === 1, { ...polling, label: 'the subscriber answer handed to media' });
   assert.deepEqual(fake.mediaOf('offerer').callsOf('handleSubscriberAnswer')[0], { method: 'handleSubscriberAnswer', sdp: 'v=0 sub-answer', id: 1 });
   c.close();
 });
@@ -145,7 +149,7 @@ test('trickle in both directions', async () => {
   const cand = '{"candidate":"candidate:1 1 udp 1 127.0.0.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0}';
   c.send({ case: 'trickle', value: new TrickleRequest({ candidateInit: cand, target: PbSignalTarget.SUBSCRIBER }) });
   c.send({ case: 'trickle', value: new TrickleRequest({ candidateInit: cand, target: PbSignalTarget.PUBLISHER }) });
-  await until(() => media.callsOf('addRemoteCandidate').length === 2);
+  await waitFor(() => media.callsOf('addRemoteCandidate').length === 2, { ...polling, label: 'both remote candidates handed to media' });
   assert.deepEqual(media.callsOf('addRemoteCandidate').map((x) => [x.candidateInit, x.target]), [[cand, 1], [cand, 0]]);
   media.emit('iceCandidate', { candidateInit: '{"candidate":"candidate:2 1 udp 2 127.0.0.1 7882 typ host"}', target: 1 });
   media.emit('iceCandidate', { candidateInit: '{"candidate":""}', target: 1 }); // end-of-candidates: not sent
@@ -200,13 +204,13 @@ test('add_track -> TrackPublishedResponse; media -> update to others, then subsc
   const carol = await TestSignalClient.join(server.url, 'carol', '', { roomJoin: true, room: joinOf(alice).room!.name });
   assert.equal(joinOf(carol).otherParticipants.find((p) => p.identity === 'alice')?.tracks[0]?.sid, sid);
   const carolMedia = fake.mediaOf('carol');
-  await until(() => carolMedia.callsOf('subscribe').length === 1, 3000, 'carol subscribed');
+  await waitFor(() => carolMedia.callsOf('subscribe').length === 1, { ...polling, label: 'carol subscribed' });
   assert.ok(carolMedia.calls.findIndex((c) => c.method === 'startSubscriber') < carolMedia.calls.findIndex((c) => c.method === 'subscribe'));
   // Unpublish: the m-line ends -> update without the track, everyone unsubscribed.
   fake.mediaOf('alice').emit('trackEnded', { mid: '2', msidTrackId: 'cam-1' });
   await bob.waitFor(isUpdate('alice', (p) => p.tracks.length === 0), { from: updateIdx + 1 });
   assert.deepEqual(bobMedia.callsOf('unsubscribe').map((c) => c.trackSid), [sid]);
-  await until(() => carolMedia.callsOf('unsubscribe').length === 1);
+  await waitFor(() => carolMedia.callsOf('unsubscribe').length === 1, { ...polling, label: 'carol unsubscribed' });
   for (const c of [alice, bob, carol]) c.close();
 });
 
@@ -217,7 +221,7 @@ test('media before its AddTrackRequest waits and binds when the request comes', 
   alice.send({ case: 'addTrack', value: new AddTrackRequest({ cid: 'mic-1', type: TrackType.AUDIO, source: TrackSource.MICROPHONE, muted: true }) });
   await bob.waitFor(isUpdate('alice', (p) => p.tracks.length === 1 && p.tracks[0]!.muted));
   assert.deepEqual(source.mutedCalls, [true]);
-  await until(() => fake.mediaOf('bob').callsOf('subscribe').length === 1);
+  await waitFor(() => fake.mediaOf('bob').callsOf('subscribe').length === 1, { ...polling, label: 'bob subscribed to the track that waited' });
   alice.close();
   bob.close();
 });
@@ -250,7 +254,7 @@ test('data is stamped, honours destinations and keeps its kind', async () => {
   const aliceSid = joinOf(alice).participant!.sid;
   const user = new DataPacket({ participantIdentity: 'spoofed', value: { case: 'user', value: new UserPacket({ payload: new Uint8Array([1, 2, 3]), topic: 't' }) } });
   am.emit('data', { payload: user.toBinary(), kind: 'reliable' });
-  await until(() => bm.callsOf('sendData').length === 1 && cm.callsOf('sendData').length === 1);
+  await waitFor(() => bm.callsOf('sendData').length === 1 && cm.callsOf('sendData').length === 1, { ...polling, label: 'the data at bob and carol' });
   assert.equal(am.callsOf('sendData').length, 0, 'not echoed to the sender');
   const got = DataPacket.fromBinary(bm.callsOf('sendData')[0]!.payload);
   assert.equal(bm.callsOf('sendData')[0]!.kind, 'reliable');
@@ -265,21 +269,21 @@ test('data is stamped, honours destinations and keeps its kind', async () => {
   // Destinations and lossy kind.
   const chat = new DataPacket({ destinationIdentities: ['carol'], value: { case: 'chatMessage', value: new ChatMessage({ id: 'x', message: 'hi' }) } });
   am.emit('data', { payload: chat.toBinary(), kind: 'lossy' });
-  await until(() => cm.callsOf('sendData').length === 2);
+  await waitFor(() => cm.callsOf('sendData').length === 2, { ...polling, label: 'the chat message at carol' });
   assert.equal(bm.callsOf('sendData').length, 1);
   assert.equal(cm.callsOf('sendData')[1]!.kind, 'lossy');
   assert.equal(DataPacket.fromBinary(cm.callsOf('sendData')[1]!.payload).kind, DataPacket_Kind.LOSSY);
   // Deprecated UserPacket destinations are honoured too.
   const old = new DataPacket({ value: { case: 'user', value: new UserPacket({ payload: new Uint8Array([9]), destinationIdentities: ['bob'] }) } });
   am.emit('data', { payload: old.toBinary(), kind: 'reliable' });
-  await until(() => bm.callsOf('sendData').length === 2);
+  await waitFor(() => bm.callsOf('sendData').length === 2, { ...polling, label: 'the UserPacket for bob' });
   assert.deepEqual(DataPacket.fromBinary(bm.callsOf('sendData')[1]!.payload).destinationIdentities, ['bob']);
   // Dropped: garbage, and a sender without canPublishData.
   am.emit('data', { payload: new Uint8Array([0xff, 0xff, 0xff]), kind: 'reliable' });
   fake.mediaOf('nodata').emit('data', { payload: user.toBinary(), kind: 'reliable' });
   // A marker packet after them proves they were dropped, not delayed.
   am.emit('data', { payload: new DataPacket({ destinationIdentities: ['bob'], value: { case: 'user', value: new UserPacket({ payload: new Uint8Array([7]) }) } }).toBinary(), kind: 'reliable' });
-  await until(() => bm.callsOf('sendData').length >= 3);
+  await waitFor(() => bm.callsOf('sendData').length >= 3, { ...polling, label: 'the marker packet at bob' });
   assert.equal(bm.callsOf('sendData').length, 3);
   assert.deepEqual([...(DataPacket.fromBinary(bm.callsOf('sendData')[2]!.payload).value.value as UserPacket).payload], [7]);
   for (const c of [alice, bob, carol, muted]) c.close();
@@ -346,7 +350,7 @@ test('ACTIVE when the primary PC connects; hidden participants stay invisible', 
   fake.mediaOf('ghost').emit('connectionState', { target: 1, state: 'connected' });
   await ghost.waitFor(isUpdate('ghost', (p) => p.state === ParticipantInfo_State.ACTIVE));
   ghost.close();
-  await until(() => fake.mediaOf('ghost').closed);
+  await waitFor(() => fake.mediaOf('ghost').closed, { ...polling, label: 'the media of the hidden participant closed' });
   // A marker update proves ordering: nothing about the ghost reached bob before it.
   fake.mediaOf('bob').emit('connectionState', { target: 1, state: 'connected' });
   await bob.waitFor(isUpdate('bob', (p) => p.state === ParticipantInfo_State.ACTIVE));

@@ -98,12 +98,3 @@ export class TestSignalClient {
     this.ws.close();
   }
 }
-
-/** Polls `cond` until true or the deadline passes. */
-export async function until(cond: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

@@ -4,17 +4,13 @@ import assert from 'node:assert/strict';
 import { generateCertificate, type DtlsCertificate } from './certificate.js';
 import { DtlsTransport, SrtpProtectionProfile, type DtlsState } from './dtls-transport.js';
 import { ManualClock } from '../clock.js';
+import { waitFor } from '../testing/wait-for.js';
 
 const GCM = SrtpProtectionProfile.AEAD_AES_128_GCM;
 const CM = SrtpProtectionProfile.AES128_CM_HMAC_SHA1_80;
 
-async function waitFor(cond: () => boolean, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for condition');
-    await new Promise((r) => setImmediate(r));
-  }
-}
+/** Real-time waits in this file (in-process handshakes): 8 s at most, polled every tick. */
+const polling = { timeoutMs: 8000, intervalMs: 0 } as const;
 
 interface Pair {
   client: DtlsTransport;
@@ -64,7 +60,7 @@ describe('DtlsTransport', () => {
     open.push(client, server);
     server.start();
     client.start();
-    await waitFor(() => client.state === 'connected' && server.state === 'connected');
+    await waitFor(() => client.state === 'connected' && server.state === 'connected', { ...polling, label: 'both sides connected' });
     assert.deepEqual(states.client, ['connecting', 'connected']);
     assert.deepEqual(states.server, ['connecting', 'connected']);
     // The server's preference wins: GCM, even though this client listed CM first.
@@ -84,14 +80,14 @@ describe('DtlsTransport', () => {
     client.on('data', (d) => atClient.push(d));
     client.sendData(Buffer.from('hello server'));
     server.sendData(Buffer.alloc(1100, 7));
-    await waitFor(() => atServer.length === 1 && atClient.length === 1);
+    await waitFor(() => atServer.length === 1 && atClient.length === 1, { ...polling, label: 'data at both sides' });
     assert.equal(atServer[0]!.toString(), 'hello server');
     assert.deepEqual(atClient[0], Buffer.alloc(1100, 7));
 
     // close_notify reaches the peer, which closes too.
     client.close();
     client.close(); // idempotent
-    await waitFor(() => server.state === 'closed');
+    await waitFor(() => server.state === 'closed', { ...polling, label: 'server closed by close_notify' });
     assert.deepEqual(states.client, ['connecting', 'connected', 'closed']);
   });
 
@@ -100,7 +96,7 @@ describe('DtlsTransport', () => {
     open.push(client, server);
     client.start();
     server.start();
-    await waitFor(() => client.state === 'connected' && server.state === 'connected');
+    await waitFor(() => client.state === 'connected' && server.state === 'connected', { ...polling, label: 'both sides connected with AES128_CM' });
     assert.equal(client.srtpProfile, CM);
     assert.equal(server.srtpProfile, CM);
     const a = client.exportKeyingMaterial('EXTRACTOR-dtls_srtp', 60); // 2 * (16 key + 14 salt)
@@ -118,7 +114,7 @@ describe('DtlsTransport', () => {
       p.server.start();
       p.client.start();
     }
-    await waitFor(() => p1.client.state === 'failed' && p2.server.state === 'failed');
+    await waitFor(() => p1.client.state === 'failed' && p2.server.state === 'failed', { ...polling, label: 'both mismatched sides failed' });
     assert.equal((errors[0] as Error & { code?: string }).code, 'DTLS_FINGERPRINT_MISMATCH');
     assert.throws(() => p1.client.sendData(Buffer.from('x')), /state failed/);
   });
@@ -137,12 +133,12 @@ describe('DtlsTransport', () => {
     (client as unknown as { sendDatagram: (b: Buffer) => void }).sendDatagram = (buf) =>
       setImmediate(() => late.handle(Buffer.from(buf)));
     client.start();
-    await waitFor(() => client.state === 'connected');
+    await waitFor(() => client.state === 'connected', { ...polling, label: 'client connected to the late server' });
     const got: Buffer[] = [];
     late.on('data', (d) => got.push(d));
     client.sendData(Buffer.from('early'));
     // The handshake is done and the data is held back until we know the fingerprint.
-    await waitFor(() => (late as unknown as { pendingData: Buffer[] }).pendingData.length === 1);
+    await waitFor(() => (late as unknown as { pendingData: Buffer[] }).pendingData.length === 1, { ...polling, label: 'early data held back' });
     assert.equal(late.state, 'connecting');
     assert.equal(got.length, 0);
     late.setRemoteFingerprint({ algorithm: 'SHA-256', value: certs.client.fingerprint.value.toLowerCase() });
@@ -178,11 +174,11 @@ describe('DtlsTransport', () => {
     };
     server.start();
     client.start();
-    await waitFor(() => server.state === 'connected');
+    await waitFor(() => server.state === 'connected', { ...polling, label: 'server connected' });
     assert.equal(dropped, 2);
     assert.equal(client.state, 'connecting');
     // werift's client retransmits its flight 5 after 500 ms; our server answers with its last flight.
-    await waitFor(() => client.state === 'connected', 5000);
+    await waitFor(() => client.state === 'connected', { ...polling, timeoutMs: 5000, label: 'client connected after the retransmitted flight' });
     // A stray ClientHello after the handshake must not reset the session.
     const hello = Buffer.alloc(60);
     hello[0] = 22;
@@ -193,7 +189,7 @@ describe('DtlsTransport', () => {
     const got: Buffer[] = [];
     server.on('data', (d) => got.push(d));
     client.sendData(Buffer.from('still here'));
-    await waitFor(() => got.length === 1);
+    await waitFor(() => got.length === 1, { ...polling, label: 'data after the retransmission' });
     assert.equal(server.state, 'connected');
   });
 
@@ -210,7 +206,7 @@ describe('DtlsTransport', () => {
     server.on('error', (e) => errors.push(e));
     server.start();
     client.start();
-    await waitFor(() => server.state === 'failed');
+    await waitFor(() => server.state === 'failed', { ...polling, label: 'server failed on the bad CertificateVerify' });
     assert.equal(errors[0]?.code, 'DTLS_BAD_SIGNATURE');
     assert.match(errors[0]!.message, /CertificateVerify/);
   });

@@ -12,14 +12,10 @@ import { buildBindingRequest } from './ice-binding.js';
 import { StunAttr, StunClass } from '../stun/stun-constants.js';
 import { getStunAttribute, parseStunMessage, shortTermKey, verifyFingerprint, verifyMessageIntegrity } from '../stun/stun-message.js';
 import { decodeErrorCode, decodeXorMappedAddress } from '../stun/stun-attributes.js';
+import { waitFor } from '../testing/wait-for.js';
 
-async function until(cond: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setImmediate(r));
-  }
-}
+/** Real-time waits in this file (loopback UDP): 3 s at most, polled every tick. */
+const polling = { timeoutMs: 3000, intervalMs: 0 } as const;
 
 interface Pair {
   liteMux: UdpMux;
@@ -48,11 +44,12 @@ async function makePair(extra: Partial<IceTransportOptions> = {}): Promise<Pair>
   ctl.on('stateChange', (s) => ctlStates.push(s));
   return {
     liteMux, ctlMux, liteClock, ctlClock, lite, ctl, liteStates, ctlStates,
-    settle: () =>
-      until(
+    settle: async () => {
+      await waitFor(
         () => liteMux.stats.packetsIn === ctlMux.stats.packetsOut && ctlMux.stats.packetsIn === liteMux.stats.packetsOut,
-        'datagrams in flight',
-      ),
+        { ...polling, label: 'datagrams in flight' },
+      );
+    },
     cleanup: async () => {
       lite.close();
       ctl.close();
@@ -68,7 +65,7 @@ async function connect(p: Pair, opts: { giveLiteCredentials: boolean }): Promise
   p.ctl.setRemoteCredentials(p.lite.localUfrag, p.lite.localPwd);
   for (const c of p.lite.localCandidates()) p.ctl.addRemoteCandidate(c);
   p.ctl.start();
-  await until(() => p.lite.state === 'connected' && p.ctl.state === 'connected', 'both connected');
+  await waitFor(() => p.lite.state === 'connected' && p.ctl.state === 'connected', { ...polling, label: 'both connected' });
   await p.settle();
 }
 
@@ -97,7 +94,7 @@ test('controlling <-> controlled-lite connect over loopback and exchange DTLS an
     p.ctl.send(rtp);
     p.lite.send(dtls);
     p.lite.send(rtcp);
-    await until(() => got.liteRtp.length === 1 && got.ctlRtp.length === 1 && got.liteDtls.length === 1 && got.ctlDtls.length === 1, 'media');
+    await waitFor(() => got.liteRtp.length === 1 && got.ctlRtp.length === 1 && got.liteDtls.length === 1 && got.ctlDtls.length === 1, { ...polling, label: 'RTP and DTLS at both ends' });
     assert.deepEqual(got.liteDtls[0], dtls);
     assert.deepEqual(got.liteRtp[0], rtp);
     assert.deepEqual(got.ctlDtls[0], dtls);
@@ -244,11 +241,11 @@ test('lite agent against a hand-made peer: response contents, 401s, DTLS before 
 
     // Unknown ufrag: the mux drops it.
     peer.send(request('nope:peer', lite.localPwd, 1), mux.port, '127.0.0.1');
-    await until(() => mux.stats.dropped === 1, 'drop');
+    await waitFor(() => mux.stats.dropped === 1, { ...polling, label: 'the unknown-ufrag request dropped' });
 
     // Valid request without USE-CANDIDATE: success response, state 'checking', nothing selected.
     peer.send(request(`${lite.localUfrag}:peer`, lite.localPwd, 2), mux.port, '127.0.0.1');
-    await until(() => inbox.length === 1, 'success response');
+    await waitFor(() => inbox.length === 1, { ...polling, label: 'success response' });
     const r = parseStunMessage(inbox[0]!);
     assert.ok(r.ok);
     assert.equal(r.message.cls, StunClass.success);
@@ -265,7 +262,7 @@ test('lite agent against a hand-made peer: response contents, 401s, DTLS before 
 
     // Wrong password: 401 without integrity.
     peer.send(request(`${lite.localUfrag}:peer`, 'wrong-password-wrong-pw', 3), mux.port, '127.0.0.1');
-    await until(() => inbox.length === 2, '401');
+    await waitFor(() => inbox.length === 2, { ...polling, label: '401 for the wrong password' });
     const e = parseStunMessage(inbox[1]!);
     assert.ok(e.ok);
     assert.equal(e.message.cls, StunClass.error);
@@ -274,21 +271,21 @@ test('lite agent against a hand-made peer: response contents, 401s, DTLS before 
     // Once remote credentials are known, a mismatching remote ufrag is refused too.
     lite.setRemoteCredentials('other', 'x'.repeat(22));
     peer.send(request(`${lite.localUfrag}:peer`, lite.localPwd, 4), mux.port, '127.0.0.1');
-    await until(() => inbox.length === 3, 'second 401');
+    await waitFor(() => inbox.length === 3, { ...polling, label: '401 for the mismatching remote ufrag' });
     assert.equal(parseStunMessage(inbox[2]!).ok && parseStunMessage(inbox[2]!).ok, true);
     assert.equal(lite.stats.stunRejected, 2);
 
     // Garbage STUN from the validated peer is counted, not thrown.
     peer.send(Buffer.from([0, 1, 0, 4, 1, 2, 3, 4]), mux.port, '127.0.0.1');
-    await until(() => lite.stats.stunRejected === 3, 'garbage rejected');
+    await waitFor(() => lite.stats.stunRejected === 3, { ...polling, label: 'garbage rejected' });
 
     // DTLS from the validated (not nominated) peer selects it; lite.send reaches the peer.
     peer.send(Buffer.from([22, 0xfe, 0xfd, 7]), mux.port, '127.0.0.1');
-    await until(() => dtlsSeen.length === 1, 'dtls');
+    await waitFor(() => dtlsSeen.length === 1, { ...polling, label: 'DTLS from the validated peer' });
     assert.equal(lite.state, 'connected');
     assert.deepEqual(lite.selected, { address: '127.0.0.1', port: peerPort });
     lite.send(Buffer.from([22, 0xfe, 0xfd, 8]));
-    await until(() => inbox.length === 4, 'dtls to peer');
+    await waitFor(() => inbox.length === 4, { ...polling, label: 'DTLS sent to the peer' });
     assert.deepEqual([...inbox[3]!], [22, 0xfe, 0xfd, 8]);
   } finally {
     lite.close();
@@ -314,7 +311,7 @@ test('connects over IPv6 loopback (skipped when ::1 is unavailable)', async (t) 
     ctl.addRemoteCandidate('candidate:1 1 udp 2130706431 127.0.0.1 9 typ host'); // wrong family: ignored
     for (const c of lite.localCandidates()) ctl.addRemoteCandidate(c);
     ctl.start();
-    await until(() => lite.state === 'connected' && ctl.state === 'connected', 'both connected over ::1');
+    await waitFor(() => lite.state === 'connected' && ctl.state === 'connected', { ...polling, label: 'both connected over ::1' });
     assert.deepEqual(lite.selected, { address: '::1', port: ctlMux.port });
     assert.equal(ctl.stats.checksSent, 1);
   } finally {

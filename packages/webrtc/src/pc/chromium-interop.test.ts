@@ -11,15 +11,11 @@ import {
 import { defaultCapabilities } from '../sdp/index.js';
 import { launchChromium, type ChromiumSession } from '../sdp/fixtures/chromium.js';
 import { PeerConnection } from './peer-connection.js';
+import { waitFor } from '../testing/wait-for.js';
 import type { RemoteStream } from './remote-stream.js';
 
-async function waitFor(cond: () => boolean | Promise<boolean>, label: string, timeoutMs = 15000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${label}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Real-time waits in this file (Chromium over loopback): 15 s at most, polled every 50 ms. */
+const polling = { timeoutMs: 15_000, intervalMs: 50 } as const;
 
 let chromium: ChromiumSession | undefined;
 let mux: UdpMux | undefined;
@@ -69,9 +65,9 @@ test('Chromium publishes to our ICE-lite/DTLS/SRTP/SCTP stack and decodes video 
     await (globalThis as any).pub.setRemoteDescription({ type: 'answer', sdp });
   }, answer);
 
-  await waitFor(() => upstream.connectionState === 'connected', 'upstream connected');
-  await waitFor(() => streams.length === 2 && streams.every((s) => s.packetsReceived > 20), 'audio and video packets');
-  await waitFor(async () => (await page.evaluate(() => (globalThis as any).got as string[])).includes('pong:ping'), 'data echo');
+  await waitFor(() => upstream.connectionState === 'connected', { ...polling, label: 'upstream connected' });
+  await waitFor(() => streams.length === 2 && streams.every((s) => s.packetsReceived > 20), { ...polling, label: 'audio and video packets' });
+  await waitFor(async () => (await page.evaluate(() => (globalThis as any).got as string[])).includes('pong:ping'), { ...polling, label: 'the data channel echo from Chromium' });
   assert.deepEqual(serverGot, ['ping']);
   const video = streams.find((s) => s.kind === 'video')!;
   assert.equal(video.primaryCodec?.mimeType.toLowerCase(), 'video/vp8');
@@ -104,7 +100,7 @@ test('Chromium publishes to our ICE-lite/DTLS/SRTP/SCTP stack and decodes video 
     return a.sdp!;
   }, subOffer);
   downstream.handleAnswer(subAnswer);
-  await waitFor(() => downstream.connectionState === 'connected', 'downstream connected');
+  await waitFor(() => downstream.connectionState === 'connected', { ...polling, label: 'downstream connected' });
   requestKeyframe();
   await waitFor(async () => {
     const decoded = await page.evaluate(async () => {
@@ -116,5 +112,5 @@ test('Chromium publishes to our ICE-lite/DTLS/SRTP/SCTP stack and decodes video 
       return frames;
     });
     return decoded > 10;
-  }, 'Chromium decodes the forwarded video', 20000);
+  }, { ...polling, timeoutMs: 20000, label: 'Chromium decodes the forwarded video' });
 });

@@ -7,15 +7,11 @@ import { generateCertificate } from '../dtls/certificate.js';
 import { serializeRtpPacket } from '../rtp/index.js';
 import { defaultCapabilities } from '../sdp/index.js';
 import { PeerConnection } from './peer-connection.js';
+import { waitFor } from '../testing/wait-for.js';
 import type { RemoteStream } from './remote-stream.js';
 
-async function waitFor(cond: () => boolean, label: string, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${label}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** Real-time waits in this file (two peers over loopback): 5 s at most, polled every 10 ms. */
+const polling = { timeoutMs: 5000, intervalMs: 10 } as const;
 
 const opus = defaultCapabilities.audio.find((c) => c.mimeType.toLowerCase() === 'audio/opus')!;
 const vp8 = defaultCapabilities.video.find((c) => c.mimeType.toLowerCase() === 'video/vp8')!;
@@ -62,22 +58,22 @@ test('client offers media and data, server answers: RTP and messages flow throug
   assert.match(answer, /a=ice-lite/);
   assert.match(answer, /a=setup:passive/);
   client.handleAnswer(answer);
-  await waitFor(() => server.connectionState === 'connected' && client.connectionState === 'connected', 'connected');
+  await waitFor(() => server.connectionState === 'connected' && client.connectionState === 'connected', { ...polling, label: 'both peers connected' });
 
   for (let i = 0; i < 20; i++) {
     audio.sendRtp(serializeRtpPacket({ payloadType: audio.payloadType, sequenceNumber: 100 + i, timestamp: 960 * i, ssrc: audio.ssrc, payload: Buffer.from(`a${i}`) }));
     video.sendRtp(serializeRtpPacket({ payloadType: video.payloadType, sequenceNumber: 65530 + i, timestamp: 3000 * i, ssrc: video.ssrc, payload: Buffer.from(`v${i}`) }));
   }
-  await waitFor(() => (received.get(audio.mid)?.length ?? 0) >= 20 && (received.get(video.mid)?.length ?? 0) >= 20, 'rtp');
+  await waitFor(() => (received.get(audio.mid)?.length ?? 0) >= 20 && (received.get(video.mid)?.length ?? 0) >= 20, { ...polling, label: '20 RTP packets per stream at the server' });
   assert.equal(received.get(audio.mid)![5]!.toString(), 'a5');
   assert.equal(received.get(video.mid)![19]!.toString(), 'v19');
   assert.deepEqual(streams.map((s) => s.kind).sort(), ['audio', 'video']);
 
   const clientMessages: string[] = [];
   clientChannel.on('message', (m: Buffer | string) => clientMessages.push(m.toString()));
-  await waitFor(() => clientChannel.readyState === 'open', 'channel open');
+  await waitFor(() => clientChannel.readyState === 'open', { ...polling, label: 'client channel open' });
   clientChannel.send('hello');
-  await waitFor(() => clientMessages.includes('echo:hello'), 'echo');
+  await waitFor(() => clientMessages.includes('echo:hello'), { ...polling, label: 'the echo at the client' });
   assert.deepEqual(serverMessages, ['hello']);
 });
 
@@ -96,15 +92,15 @@ test('server offers a sendonly track and data channels, client answers: RTP reac
   assert.match(offer, /a=msid:PA_x\|TR_y TR_y/);
   assert.match(offer, /a=setup:actpass/);
   server.handleAnswer(client.handleOffer(offer));
-  await waitFor(() => server.connectionState === 'connected' && client.connectionState === 'connected', 'connected');
+  await waitFor(() => server.connectionState === 'connected' && client.connectionState === 'connected', { ...polling, label: 'both peers connected' });
   for (let i = 0; i < 10; i++) {
     sender.sendRtp(serializeRtpPacket({ payloadType: sender.payloadType, sequenceNumber: i, timestamp: i * 3000, ssrc: sender.ssrc, payload: Buffer.from(`p${i}`) }));
   }
-  await waitFor(() => got.length >= 10, 'rtp at client');
+  await waitFor(() => got.length >= 10, { ...polling, label: 'RTP at the client' });
   assert.equal(got[3], 'p3');
-  await waitFor(() => reliable.readyState === 'open', 'server channel open');
+  await waitFor(() => reliable.readyState === 'open', { ...polling, label: 'server channel open' });
   reliable.send('from-server');
-  await waitFor(() => clientMsgs.includes('_reliable:from-server'), 'message at client');
+  await waitFor(() => clientMsgs.includes('_reliable:from-server'), { ...polling, label: 'the message from the server at the client' });
 
   // Renegotiation: removing the sender makes the m-line inactive and ends the client's stream.
   let ended = 0;

@@ -7,14 +7,10 @@ import type { DataChannel } from './data-channel.js';
 import { encodeOpen } from './dcep.js';
 import { generateCertificate } from '../dtls/certificate.js';
 import { DtlsTransport } from '../dtls/dtls-transport.js';
+import { waitFor } from '../testing/wait-for.js';
 
-async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for condition');
-    await new Promise((r) => setTimeout(r, 1));
-  }
-}
+/** Real-time waits in this file (in-process associations): 10 s at most, polled every millisecond. */
+const polling = { timeoutMs: 10_000, intervalMs: 1 } as const;
 
 /** `drop(buf, fromClient)` returning true loses the packet. */
 function makePair(drop?: (buf: Buffer, fromClient: boolean) => boolean): { client: SctpTransport; server: SctpTransport } {
@@ -64,7 +60,7 @@ describe('SctpTransport', () => {
     client.on('stateChange', (s) => states.push(s));
     server.start();
     client.start();
-    await waitFor(() => chat.readyState === 'open' && atServer.length === 1);
+    await waitFor(() => chat.readyState === 'open' && atServer.length === 1, { ...polling, label: 'chat open at both ends' });
     assert.deepEqual(states, ['connecting', 'connected']);
     const remoteChat = atServer[0]!;
     assert.equal(remoteChat.label, 'chat');
@@ -80,7 +76,7 @@ describe('SctpTransport', () => {
     assert.equal(second.id, 2);
     assert.equal(lossy.id, 1);
     assert.equal(timed.id, 3);
-    await waitFor(() => atClient.length === 2 && atServer.length === 2 && lossy.readyState === 'open');
+    await waitFor(() => atClient.length === 2 && atServer.length === 2 && lossy.readyState === 'open', { ...polling, label: 'second, _lossy and timed open' });
     assert.equal(atServer[1]!.id, 2);
     const remoteLossy = atClient.find((c) => c.label === '_lossy')!;
     assert.equal(remoteLossy.id, 1);
@@ -93,7 +89,7 @@ describe('SctpTransport', () => {
     // Unordered maxRetransmits:0 carries messages (no loss here).
     const lossyGot = collect(remoteLossy);
     for (let i = 0; i < 5; i++) lossy.send(`tick ${i}`);
-    await waitFor(() => lossyGot.length === 5);
+    await waitFor(() => lossyGot.length === 5, { ...polling, label: '5 unordered messages' });
     assert.deepEqual([...lossyGot].sort(), ['tick 0', 'tick 1', 'tick 2', 'tick 3', 'tick 4']);
 
     // Closing a channel resets the stream; both ends see 'close'.
@@ -103,7 +99,7 @@ describe('SctpTransport', () => {
     second.close();
     second.close();
     assert.equal(second.readyState, 'closing');
-    await waitFor(() => closes === 2);
+    await waitFor(() => closes === 2, { ...polling, label: 'both ends closed the second channel' });
     assert.equal(atServer[1]!.readyState, 'closed');
     assert.equal(client.dataChannels.has(2), false);
     assert.equal(client.createDataChannel('reuse').id, 2, 'a freed id is reused');
@@ -126,7 +122,7 @@ describe('SctpTransport', () => {
     const ch = client.createDataChannel('bulk');
     client.start();
     server.start();
-    await waitFor(() => ch.readyState === 'open' && remote !== undefined);
+    await waitFor(() => ch.readyState === 'open' && remote !== undefined, { ...polling, label: 'channel open' });
     const got = collect(remote!);
     const big = Buffer.alloc(64_000);
     for (let i = 0; i < big.length; i++) big[i] = (i * 7 + (i >> 8)) & 0xff;
@@ -141,14 +137,14 @@ describe('SctpTransport', () => {
       big.subarray(0, 1201),
     ];
     for (const m of sent) ch.send(m);
-    await waitFor(() => got.length === sent.length);
+    await waitFor(() => got.length === sent.length, { ...polling, label: 'every message delivered' });
     assert.deepEqual(got, sent.map((m) => (typeof m === 'string' ? m : Buffer.from(m))));
     assert.equal(typeof got[3], 'string');
     assert.ok(Buffer.isBuffer(got[5]));
     // And back the other way.
     const back = collect(ch);
     remote!.send(big);
-    await waitFor(() => back.length === 1);
+    await waitFor(() => back.length === 1, { ...polling, label: 'the 64000-byte message back' });
     assert.deepEqual(back[0], big);
     assert.throws(() => ch.send(Buffer.alloc(65_537)), /maxMessageSize/);
     client.close();
@@ -170,17 +166,17 @@ describe('SctpTransport', () => {
     const ch = client.createDataChannel('lossy', { ordered: false, maxRetransmits: 0 });
     client.start();
     server.start();
-    await waitFor(() => ch.readyState === 'open' && remote !== undefined);
+    await waitFor(() => ch.readyState === 'open' && remote !== undefined, { ...polling, label: 'lossy channel open' });
     const got = collect(remote!);
     dropNext = true;
     ch.send('lost');
     ch.send('after 1');
     ch.send('after 2');
-    await waitFor(() => got.length === 2);
+    await waitFor(() => got.length === 2, { ...polling, label: 'the 2 messages after the lost one' });
     // The lost one is abandoned (FORWARD-TSN), never retransmitted; later traffic still flows.
-    await waitFor(() => (client as unknown as { internals: { sentQueue: unknown[] } }).internals.sentQueue.length === 0);
+    await waitFor(() => (client as unknown as { internals: { sentQueue: unknown[] } }).internals.sentQueue.length === 0, { ...polling, label: 'the lost message abandoned' });
     ch.send('after 3');
-    await waitFor(() => got.length === 3);
+    await waitFor(() => got.length === 3, { ...polling, label: 'traffic after the abandoned message' });
     assert.deepEqual(got, ['after 1', 'after 2', 'after 3']);
     client.close();
     server.close();
@@ -193,11 +189,11 @@ describe('SctpTransport', () => {
       assert.doesNotThrow(() => client.handle(g));
       assert.doesNotThrow(() => server.handle(g));
     }
-    await waitFor(() => client.droppedPackets >= garbage.length);
+    await waitFor(() => client.droppedPackets >= garbage.length, { ...polling, label: 'garbage dropped' });
     // Still associates afterwards.
     client.start();
     server.start();
-    await waitFor(() => client.state === 'connected' && server.state === 'connected');
+    await waitFor(() => client.state === 'connected' && server.state === 'connected', { ...polling, label: 'association after garbage' });
     // Bad DCEP from the server (DTLS server): a truncated OPEN, an OPEN on an even (client) id,
     // an unknown DCEP type, and user data on a stream with no channel. All dropped, none opens a channel.
     const opened: DataChannel[] = [];
@@ -210,7 +206,7 @@ describe('SctpTransport', () => {
     await raw.send(5, 50, Buffer.from([0x09]), { ordered: true });
     await raw.send(7, 51, Buffer.from('orphan'), { ordered: true });
     await raw.send(9, 50, goodOpen, { ordered: true }); // a valid one last, to know the others were processed
-    await waitFor(() => opened.length === 1);
+    await waitFor(() => opened.length === 1, { ...polling, label: 'the valid OPEN after the bad DCEP' });
     assert.equal(opened[0]!.id, 9);
     assert.equal(client.droppedPackets - before, 4);
     client.close();
@@ -246,12 +242,12 @@ describe('SctpTransport', () => {
     assert.equal(ch.id, 1);
     dtlsServer.start();
     dtlsClient.start();
-    await waitFor(() => ch.readyState === 'open' && remote !== undefined);
+    await waitFor(() => ch.readyState === 'open' && remote !== undefined, { ...polling, label: 'channel open over DTLS' });
     const got = collect(remote!);
     const big = Buffer.alloc(64_000, 9);
     ch.send(big);
     ch.send('done');
-    await waitFor(() => got.length === 2);
+    await waitFor(() => got.length === 2, { ...polling, label: 'messages over DTLS' });
     assert.deepEqual(got, [big, 'done']);
     client.close();
     server.close();
