@@ -1,44 +1,14 @@
-// Headless Chromium for the e2e tests: launches /usr/bin/chromium through playwright-core with the flags
-// WebRTC on loopback needs, serves the participant page (livekit-client's UMD bundle as published) and opens pages.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// Headless Chromium for the e2e tests: launches it (flags and profile: @atrium/webrtc/testing/chromium.ts), serves
+// the participant page (livekit-client's UMD bundle as published) and opens pages.
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
+import { launchChromiumContext, type ChromiumContext, type LaunchChromiumOptions } from '@atrium/webrtc/testing/chromium.js';
 import { BrowserParticipant } from './browser-participant.js';
-
-export const CHROMIUM_PATH = '/usr/bin/chromium';
-
-/**
- * Flags for headless Chromium (measured on Chromium 156 against Atrium, 2026-11-21):
- * - --use-fake-device-for-media-stream: a 640x480 fake camera and a beeping fake microphone; also the source
- *   getDisplayMedia captures (a 1280x720 "screen:-3:0" monitor surface). Without it: NotFoundError.
- * - --use-fake-ui-for-media-stream: grants getUserMedia and getDisplayMedia without a prompt. Without it
- *   getUserMedia is NotAllowedError and getDisplayMedia never settles. No screen-capture flag is needed on top
- *   (--enable-usermedia-screen-capturing and --auto-select-desktop-capture-source change nothing).
- * - --allow-loopback-in-peer-connection: needed when loopback is the only interface (`unshare -n`): without it
- *   room.connect() fails with "could not establish pc connection". With eth0 up it happens to work without it.
- * - --autoplay-policy=no-user-gesture-required and --disable-features=WebRtcHideLocalIpsWithMdns: kept from
- *   docs/environment.md; leaving either out changed nothing in these tests (the server is ICE-lite).
- * Use `omitArgs` to re-check one.
- */
-export const CHROMIUM_ARGS: readonly string[] = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection',
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-  '--autoplay-policy=no-user-gesture-required',
-];
 
 const fixturesDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 const livekitClientUmdPath = join(
@@ -46,11 +16,8 @@ const livekitClientUmdPath = join(
   'livekit-client.umd.js',
 );
 
-export interface LaunchBrowserOptions {
-  /** Extra Chromium flags appended to CHROMIUM_ARGS. */
-  extraArgs?: string[];
-  /** Flags of CHROMIUM_ARGS to leave out (for finding out which ones matter). */
-  omitArgs?: string[];
+/** `extraArgs` and `omitArgs` adjust the Chromium flags (CHROMIUM_ARGS in @atrium/webrtc/testing/chromium.ts). */
+export interface LaunchBrowserOptions extends LaunchChromiumOptions {
   /** livekit-client log level set in every page before connecting ('info' unless E2E_LK_LOG is set). */
   livekitLogLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -76,20 +43,14 @@ export async function launchBrowser(options: LaunchBrowserOptions = {}): Promise
     logLines.push(`+${((Date.now() - startedAtMs) / 1000).toFixed(3)}s ${line}`);
   };
   const pageServer = await startPageServer();
-  const profileDir = mkdtempSync(join(tmpdir(), 'atrium-e2e-chromium-'));
-  let context: BrowserContext;
+  let chromium: ChromiumContext;
   try {
-    context = await chromium.launchPersistentContext(profileDir, {
-      headless: true,
-      executablePath: CHROMIUM_PATH,
-      args: [...CHROMIUM_ARGS.filter((a) => !options.omitArgs?.includes(a)), ...(options.extraArgs ?? [])],
-      timeout: 30_000,
-    });
+    chromium = await launchChromiumContext(options);
   } catch (err) {
     await closeServer(pageServer.server);
-    rmSync(profileDir, { recursive: true, force: true });
     throw err;
   }
+  const { context } = chromium;
   const level = options.livekitLogLevel ?? (process.env['E2E_LK_LOG'] as LaunchBrowserOptions['livekitLogLevel']) ?? 'info';
   let closing: Promise<void> | undefined;
 
@@ -114,12 +75,11 @@ export async function launchBrowser(options: LaunchBrowserOptions = {}): Promise
     close() {
       closing ??= (async () => {
         try {
-          await context.close();
+          await chromium.close();
         } catch (err) {
           log(`closing the browser failed: ${String(err)}`);
         }
         await closeServer(pageServer.server);
-        rmSync(profileDir, { recursive: true, force: true });
       })();
       return closing;
     },

@@ -5,26 +5,17 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { createHmac, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as zlib from 'node:zlib';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { generateCertificate } from '../dtls/certificate.js';
 import { DtlsTransport } from '../dtls/dtls-transport.js';
 import { SctpTransport } from './sctp-transport.js';
 import type { DataChannel } from './data-channel.js';
+import { hasChromium, launchChromiumContext, type ChromiumContext } from '../testing/chromium.js';
+import { waitFor } from '../testing/wait-for.js';
 
-const chromiumPath = '/usr/bin/chromium';
-const hasChromium = existsSync(chromiumPath);
-
-async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for condition');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Real-time waits in this file (Chromium over loopback): 15 s at most, polled every 20 ms. */
+const polling = { timeoutMs: 15_000, intervalMs: 20 } as const;
 
 const crc32 = (zlib as unknown as { crc32(b: Buffer): number }).crc32;
 
@@ -54,30 +45,22 @@ function bindingSuccess(request: Buffer, rinfo: RemoteInfo, icePwd: string): Buf
   return Buffer.concat([body, fp]);
 }
 
-describe('Chromium data channel interop', { skip: !hasChromium && 'no /usr/bin/chromium' }, () => {
-  let context: BrowserContext;
+describe('Chromium data channel interop', { skip: !hasChromium() && 'no /usr/bin/chromium' }, () => {
+  let chromium: ChromiumContext;
   let page: Page;
-  let profileDir: string;
   let socket: Socket;
 
   before(async () => {
-    profileDir = mkdtempSync(join(tmpdir(), 'atrium-sctp-chromium-'));
-    context = await chromium.launchPersistentContext(profileDir, {
-      headless: true,
-      executablePath: chromiumPath,
-      args: ['--no-sandbox', '--disable-gpu', '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns'],
-      timeout: 30_000,
-    });
+    chromium = await launchChromiumContext();
   });
 
   after(async () => {
-    await context?.close();
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+    await chromium?.close();
   });
 
   for (const role of ['server', 'client'] as const) {
   it(`as DTLS ${role}: opens channels both ways, echoes text and 64 KB binary, agrees on SRTP profile, closes`, async () => {
-    page = await context.newPage();
+    page = await chromium.context.newPage();
     socket = createSocket('udp4');
     await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
     const cert = await generateCertificate();
@@ -177,11 +160,11 @@ describe('Chromium data channel interop', { skip: !hasChromium && 'no /usr/bin/c
       await pc.setRemoteDescription({ type: 'answer', sdp });
     }, answer);
 
-    await waitFor(() => dtls.state === 'connected');
+    await waitFor(() => dtls.state === 'connected', { ...polling, label: 'DTLS connected' });
     // Chromium offers use_srtp even for data only. As DTLS server we pick GCM; as DTLS server, Chromium
     // 156 picks AES128_CM_HMAC_SHA1_80 (its own order) although we offer GCM first.
     assert.equal(dtls.srtpProfile, role === 'server' ? 0x0007 : 0x0001);
-    await waitFor(() => sctp.state === 'connected' && incoming.length === 1);
+    await waitFor(() => sctp.state === 'connected' && incoming.length === 1, { ...polling, label: 'SCTP connected and the chat channel opened' });
     const chat = incoming[0]!;
     assert.equal(chat.label, 'chat');
     assert.equal(chat.id % 2, role === 'server' ? 0 : 1, 'the DTLS client uses even ids');
@@ -191,20 +174,20 @@ describe('Chromium data channel interop', { skip: !hasChromium && 'no /usr/bin/c
         const w = window as unknown as { received: string[]; remoteChannels: string[] };
         return { received: [...w.received], remoteChannels: [...w.remoteChannels] };
       });
-    await waitFor(async () => (await read()).received.length === 3 && (await read()).remoteChannels.length === 1);
+    await waitFor(async () => (await read()).received.length === 3 && (await read()).remoteChannels.length === 1, { ...polling, label: 'the browser got 3 messages and our channel' });
     const got = await read();
     assert.deepEqual(got.received, ['text:hello atrium', 'binary:64000:true', 'text:']);
     assert.deepEqual(got.remoteChannels, [`from-atrium#${ours.id}:hi browser:false:0`]);
 
     // Closing: ours from our side, 'chat' from the browser's side, then the whole peer connection.
     ours.close();
-    await waitFor(async () => ours.readyState === 'closed' && (await read()).remoteChannels.includes('closed:from-atrium'));
+    await waitFor(async () => ours.readyState === 'closed' && (await read()).remoteChannels.includes('closed:from-atrium'), { ...polling, label: 'our channel closed at both ends' });
     const chatClosed = new Promise<void>((r) => chat.once('close', () => r()));
     await page.evaluate(() => (window as unknown as { dc: RTCDataChannel }).dc.close());
     await chatClosed;
     assert.equal(sctp.dataChannels.size, 0);
     await page.evaluate(() => (window as unknown as { pc: RTCPeerConnection }).pc.close());
-    await waitFor(() => dtls.state === 'closed' || sctp.state === 'closed');
+    await waitFor(() => dtls.state === 'closed' || sctp.state === 'closed', { ...polling, label: 'DTLS or SCTP closed after pc.close()' });
     sctp.close();
     dtls.close();
     socket.close();
