@@ -27,6 +27,9 @@ import { fingerprintMatches, type DtlsCertificate } from './certificate.js';
 import { verifyCertificateVerify } from './certificate-verify.js';
 import { verifyServerKeyExchange } from './server-key-exchange.js';
 
+/** DTLS record header: type, version, epoch, 48-bit sequence number, length (RFC 6347 §4.1). */
+const recordHeaderLength = 13;
+
 export type DtlsRole = 'client' | 'server';
 export type DtlsState = 'new' | 'connecting' | 'connected' | 'failed' | 'closed';
 
@@ -240,6 +243,7 @@ export class DtlsTransport extends TypedEmitter<{ stateChange: [DtlsState]; data
   private onHandshakeDone(): void {
     if (this._state !== 'connecting') return;
     this.isHandshakeDone = true;
+    this.skipPastFinishedRecord();
     if (this.remoteFingerprint) this.finishConnect();
     else this.log.debug('dtls: handshake done, waiting for the remote fingerprint');
   }
@@ -316,6 +320,26 @@ export class DtlsTransport extends TypedEmitter<{ stateChange: [DtlsState]; data
     if (this._state === state) return;
     this._state = state;
     this.emit('stateChange', state);
+  }
+
+  /**
+   * werift numbers our Finished record (epoch 1) by continuing the epoch-0 count, then resets the counter, so
+   * one later application-data record would reuse the Finished's (epoch, sequence number) and the peer's
+   * anti-replay check (RFC 6347 §4.1.2.6) would silently drop it: a lost packet for reliable SCTP, a lost
+   * message on an unreliable channel. Continue numbering after the highest epoch-1 record we sent.
+   */
+  private skipPastFinishedRecord(): void {
+    const dtls = this.socket.dtls as unknown as { recordSequenceNumber: number; epoch: number; lastMessage?: Buffer[] };
+    let highest = -1;
+    for (const datagram of dtls.lastMessage ?? []) {
+      for (let off = 0; off + recordHeaderLength <= datagram.length; ) {
+        const epoch = datagram.readUInt16BE(off + 3);
+        const seq = datagram.readUIntBE(off + 5, 6);
+        if (epoch === dtls.epoch && seq > highest) highest = seq;
+        off += recordHeaderLength + datagram.readUInt16BE(off + 11);
+      }
+    }
+    if (highest >= dtls.recordSequenceNumber) dtls.recordSequenceNumber = highest;
   }
 
   /** RFC 6347 §4.2.4: the peer did not get our final flight (ChangeCipherSpec + Finished); send it again. */

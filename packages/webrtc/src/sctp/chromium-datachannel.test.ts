@@ -12,7 +12,7 @@ import { DtlsTransport } from '../dtls/dtls-transport.js';
 import { SctpTransport } from './sctp-transport.js';
 import type { DataChannel } from './data-channel.js';
 import { hasChromium, launchChromiumContext, type ChromiumContext } from '../testing/chromium.js';
-import { waitFor } from '../testing/wait-for.js';
+import { waitFor, withTimeout } from '../testing/wait-for.js';
 
 /** Real-time waits in this file (Chromium over loopback): 15 s at most, polled every 20 ms. */
 const polling = { timeoutMs: 15_000, intervalMs: 20 } as const;
@@ -126,7 +126,8 @@ describe('Chromium data channel interop', { skip: !hasChromium() && 'no /usr/bin
     socket.on('message', (msg, rinfo) => {
       const first = msg[0] ?? 255;
       if (first <= 3 && msg.length >= 20 && msg.readUInt16BE(0) === 0x0001) {
-        remote = rinfo;
+        // Answer every check, but send DTLS where Chromium sends DTLS from (its selected pair).
+        remote ??= rinfo;
         socket.send(bindingSuccess(msg, rinfo, icePwd), rinfo.port, rinfo.address);
       } else if (first >= 20 && first <= 63) {
         remote = rinfo;
@@ -184,7 +185,7 @@ describe('Chromium data channel interop', { skip: !hasChromium() && 'no /usr/bin
     await waitFor(async () => ours.readyState === 'closed' && (await read()).remoteChannels.includes('closed:from-atrium'), { ...polling, label: 'our channel closed at both ends' });
     const chatClosed = new Promise<void>((r) => chat.once('close', () => r()));
     await page.evaluate(() => (window as unknown as { dc: RTCDataChannel }).dc.close());
-    await chatClosed;
+    await withTimeout(chatClosed, polling.timeoutMs, "the browser's channel closed at our end");
     assert.equal(sctp.dataChannels.size, 0);
     await page.evaluate(() => (window as unknown as { pc: RTCPeerConnection }).pc.close());
     await waitFor(() => dtls.state === 'closed' || sctp.state === 'closed', { ...polling, label: 'DTLS or SCTP closed after pc.close()' });
