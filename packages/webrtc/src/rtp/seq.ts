@@ -17,27 +17,36 @@ export function timestampDelta(a: number, b: number): number {
 }
 
 /**
- * Turns 16-bit sequence numbers into extended (unbounded) ones, across wraps both ways.
- * The first value maps to itself; each later value is placed within ±32768 of the highest seen,
- * so packets late from before a wrap get their pre-wrap extended value (can go below 0 at the start).
+ * Turns wrapping counters (16-bit sequence numbers, 32-bit timestamps) into extended (unbounded) values,
+ * across wraps both ways. The first value maps to itself; each later value is placed within half the range
+ * of the highest seen, so packets late from before a wrap get their pre-wrap value (can go below 0 at first).
  */
-export class SeqUnwrapper {
+class Unwrapper {
+  private readonly delta: (a: number, b: number) => number;
+  private readonly modulus: number;
+  private readonly mask16: boolean;
   private highest = 0;
   private started = false;
 
-  unwrap(seq16: number): number {
-    const seq = seq16 & 0xffff;
+  constructor(bits: 16 | 32, delta: (a: number, b: number) => number) {
+    this.modulus = 2 ** bits;
+    this.mask16 = bits === 16;
+    this.delta = delta;
+  }
+
+  unwrap(value: number): number {
+    const v = this.mask16 ? value & 0xffff : value >>> 0;
     if (!this.started) {
       this.started = true;
-      this.highest = seq;
-      return seq;
+      this.highest = v;
+      return v;
     }
-    const ext = this.highest + seqDelta(seq, this.highest % 65536);
+    const ext = this.highest + this.delta(v, this.highest % this.modulus);
     if (ext > this.highest) this.highest = ext;
     return ext;
   }
 
-  /** Highest extended sequence number seen, or -1 before the first packet. */
+  /** Highest extended value seen, or -1 before the first. */
   get highestExtended(): number {
     return this.started ? this.highest : -1;
   }
@@ -48,29 +57,16 @@ export class SeqUnwrapper {
   }
 }
 
-/** Like SeqUnwrapper, for 32-bit RTP timestamps (placed within ±2^31 of the highest seen). */
-export class TimestampUnwrapper {
-  private highest = 0;
-  private started = false;
-
-  unwrap(ts32: number): number {
-    const ts = ts32 >>> 0;
-    if (!this.started) {
-      this.started = true;
-      this.highest = ts;
-      return ts;
-    }
-    const ext = this.highest + timestampDelta(ts, this.highest % 4294967296);
-    if (ext > this.highest) this.highest = ext;
-    return ext;
+/** Extended RTP sequence numbers (16-bit, RFC 3550 §A.1). */
+export class SeqUnwrapper extends Unwrapper {
+  constructor() {
+    super(16, seqDelta);
   }
+}
 
-  get highestExtended(): number {
-    return this.started ? this.highest : -1;
-  }
-
-  reset(): void {
-    this.started = false;
-    this.highest = 0;
+/** Extended RTP timestamps (32-bit, placed within ±2^31 of the highest seen). */
+export class TimestampUnwrapper extends Unwrapper {
+  constructor() {
+    super(32, timestampDelta);
   }
 }
