@@ -111,6 +111,14 @@ async function measure(subscribers: number, mode: SinkMode, udp: { sock: dgram.S
       if (udp !== null && (i & 63) === 63) await new Promise<void>((r) => setImmediate(r));
     }
   };
+  const result = await timeRuns(feed, publisherPerRun, subscribers);
+  receiver.close();
+  if (sink < 0) console.log(sink);
+  return result;
+}
+
+/** Warms up, then feeds `publisherPerRun` packets `runs` times: median wall and CPU us per forwarded packet. */
+async function timeRuns(feed: (n: number) => Promise<void>, publisherPerRun: number, subscribers: number): Promise<Measurement> {
   await feed(Math.min(2000, publisherPerRun)); // warm-up (JIT, first keyframe)
   const times: number[] = [];
   const cpus: number[] = [];
@@ -124,8 +132,6 @@ async function measure(subscribers: number, mode: SinkMode, udp: { sock: dgram.S
     times.push(wallUs / forwarded);
     cpus.push((cpu.user + cpu.system) / forwarded);
   }
-  receiver.close();
-  if (sink < 0) console.log(sink);
   return { usPerForwarded: median(times), cpuUsPerForwarded: median(cpus) };
 }
 
@@ -142,19 +148,7 @@ async function measureBareUdp(subscribers: number, udp: { sock: dgram.Socket; po
       if ((i & 63) === 63) await new Promise<void>((r) => setImmediate(r));
     }
   };
-  await feed(Math.min(2000, publisherPerRun));
-  const times: number[] = [];
-  const cpus: number[] = [];
-  for (let run = 0; run < runs; run++) {
-    const cpu0 = process.cpuUsage();
-    const t0 = process.hrtime.bigint();
-    await feed(publisherPerRun);
-    const forwarded = publisherPerRun * subscribers;
-    times.push(Number(process.hrtime.bigint() - t0) / 1000 / forwarded);
-    const cpu = process.cpuUsage(cpu0);
-    cpus.push((cpu.user + cpu.system) / forwarded);
-  }
-  return { usPerForwarded: median(times), cpuUsPerForwarded: median(cpus) };
+  return timeRuns(feed, publisherPerRun, subscribers);
 }
 
 async function main(): Promise<void> {
