@@ -259,12 +259,9 @@ export async function readAudioWindow(
   const deadline = Date.now() + options.timeoutMs;
   try {
     while (filled < samples.length) {
-      const remainingMs = deadline - Date.now();
-      if (remainingMs <= 0) break;
-      const result = await withTimeout(reader.read(), remainingMs, 'an audio frame').catch(() => undefined);
-      if (!result || result.done) break;
+      const frame = await readBefore(reader, deadline, 'an audio frame');
+      if (frame === undefined) break;
       framesRead++;
-      const frame = result.value;
       let data = frame.channels === 1 ? frame.data : firstChannel(frame);
       if (!started) {
         const first = firstNonSilentSample(data, options.silenceThreshold);
@@ -290,6 +287,14 @@ export async function readAudioWindow(
     );
   }
   return { samples, framesRead, leadingSilenceSamples };
+}
+
+/** The next value from a stream reader, or undefined when the stream ends or `deadlineMs` (epoch ms) passes. */
+async function readBefore<T>(reader: ReadableStreamDefaultReader<T>, deadlineMs: number, what: string): Promise<T | undefined> {
+  const remainingMs = deadlineMs - Date.now();
+  if (remainingMs <= 0) return undefined;
+  const result = await withTimeout(reader.read(), remainingMs, what).catch(() => undefined);
+  return result === undefined || result.done ? undefined : result.value;
 }
 
 function firstChannel(frame: AudioFrame): Int16Array {
@@ -318,11 +323,9 @@ export async function readVideoFrames(
   const deadline = Date.now() + options.timeoutMs;
   try {
     while (accepted < options.count) {
-      const remainingMs = deadline - Date.now();
-      if (remainingMs <= 0) break;
-      const result = await withTimeout(reader.read(), remainingMs, 'a video frame').catch(() => undefined);
-      if (!result || result.done) break;
-      const size = { width: result.value.frame.width, height: result.value.frame.height };
+      const event = await readBefore(reader, deadline, 'a video frame');
+      if (event === undefined) break;
+      const size = { width: event.frame.width, height: event.frame.height };
       seen.push(size);
       if (!options.accept || options.accept(size)) accepted++;
     }
