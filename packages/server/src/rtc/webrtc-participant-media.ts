@@ -1,7 +1,7 @@
 // ParticipantMedia over our WebRTC stack (LiveKit signalling v0): a publisher PeerConnection answering the
 // client's offers, and a subscriber PeerConnection on which we offer one sendonly m-line per subscribed track
 // plus the `_reliable`/`_lossy`/`_data_track` data channels. Media is wired to the SFU receivers/down tracks.
-import { TypedEmitter, serializeRtcp, type Clock, type Logger, type UdpMux } from '@atrium/webrtc';
+import { TypedEmitter, serializeRtcp, type Clock, type Logger, type TimerHandle, type UdpMux } from '@atrium/webrtc';
 import { PeerConnection } from '@atrium/webrtc/pc/peer-connection.js';
 import type { LocalSender } from '@atrium/webrtc/pc/local-sender.js';
 import type { RemoteStream } from '@atrium/webrtc/pc/remote-stream.js';
@@ -47,8 +47,8 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
   private offerId = 0;
   private awaitingAnswer = false;
   private negotiationPending = false;
-  private reportTimer: unknown;
-  private layerTimer: unknown;
+  private readonly reportTimer: TimerHandle;
+  private readonly layerTimer: TimerHandle;
   private isClosed = false;
 
   constructor(opts: WebRtcParticipantMedia['opts']) {
@@ -334,8 +334,8 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    this.opts.clock.clearInterval(this.reportTimer as never);
-    this.opts.clock.clearInterval(this.layerTimer as never);
+    this.opts.clock.clearInterval(this.reportTimer);
+    this.opts.clock.clearInterval(this.layerTimer);
     for (const sub of this.subscriptions.values()) sub.down?.close();
     this.subscriptions.clear();
     for (const mid of [...this.inputs.keys()]) this.endInput(mid);

@@ -189,8 +189,6 @@ export class RtpDemuxer {
     const entry: StreamEntry = { stream, repairs: undefined, rtxPayloadTypes: config.rtxPayloadTypes };
     this.bySsrc.set(h.ssrc, entry);
     this.onStream(stream);
-    // The caller parsed into the shared header; onStream handlers must not parse with it, but re-parse to be safe.
-    parseRtpHeader(buf, this.header);
     return entry;
   }
 }
