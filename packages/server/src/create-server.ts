@@ -11,6 +11,8 @@ import type { MediaFactory, MediaResources } from './rtc/participant-media.js';
 import { RoomManager } from './rtc/room-manager.js';
 import { RtcService } from './signal/rtc-service.js';
 import { createLogger } from './logger.js';
+import { TwirpServer } from './api/twirp.js';
+import { createRoomService, ROOM_SERVICE_NAME } from './api/room-service.js';
 
 export interface AtriumServer {
   readonly httpPort: number;
@@ -77,11 +79,20 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
   });
   const rtc = new RtcService({ keys: config.keys, rooms, mediaFactory, clock, logger: logger.child({ component: 'signal' }) });
 
+  const api = new TwirpServer({
+    keys: config.keys,
+    services: { [ROOM_SERVICE_NAME]: createRoomService({ rooms }) },
+    logger: logger.child({ component: 'api' }),
+  });
+
   const servers: Server[] = [];
   let httpPort = config.port;
   try {
     for (const address of bindAddresses) {
-      const server = createHttpServer((req, res) => rtc.handleRequest(req, res));
+      const server = createHttpServer((req, res) => {
+        if (TwirpServer.matches(req)) api.handle(req, res);
+        else rtc.handleRequest(req, res);
+      });
       server.on('upgrade', (req, socket, head) => rtc.handleUpgrade(req, socket, head));
       server.on('clientError', (_err, socket) => {
         if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');

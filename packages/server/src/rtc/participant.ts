@@ -8,6 +8,7 @@ import {
   SessionDescription,
   TrickleRequest,
   TrackPublishedResponse,
+  MuteTrackRequest,
   LeaveRequest,
   LeaveRequest_Action,
   RequestResponse,
@@ -238,6 +239,31 @@ export class Participant {
     const pending = [...this.pendingTracks.values()].find((t) => t.sid === trackSid);
     if (pending) pending.muted = muted;
     else this.logger.debug({ track: trackSid }, 'mute for an unknown track ignored');
+  }
+
+  /**
+   * Server-side mute (RoomService MutePublishedTrack): marks the track muted, broadcasts, and sends
+   * SignalResponse.mute so the client mutes locally. Returns the updated TrackInfo, or undefined if not published.
+   */
+  muteFromServer(trackSid: string, muted: boolean): TrackInfo | undefined {
+    const published = this.publishedTracks.get(trackSid);
+    if (!published) return undefined;
+    this.send(new SignalResponse({ message: { case: 'mute', value: new MuteTrackRequest({ sid: trackSid, muted }) } }));
+    this.muteTrack(trackSid, muted);
+    return published.info.clone();
+  }
+
+  /** Name/metadata/attribute changes from the server API; an empty attribute value deletes the key. */
+  updateFromServer(change: { name?: string; metadata?: string; attributes?: Readonly<Record<string, string>> }): void {
+    if (this.closed) return;
+    if (change.name !== undefined) this.info.name = change.name;
+    if (change.metadata !== undefined) this.info.metadata = change.metadata;
+    for (const [k, v] of Object.entries(change.attributes ?? {})) {
+      if (v === '') delete this.info.attributes[k];
+      else this.info.attributes[k] = v;
+    }
+    this.bumpVersion();
+    this.host.onParticipantChanged(this);
   }
 
   // ---- media events ----

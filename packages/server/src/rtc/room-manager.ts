@@ -12,6 +12,12 @@ export interface RoomManagerOptions {
   logger: Logger;
 }
 
+export interface RoomSettings {
+  emptyTimeoutSec?: number;
+  departureTimeoutSec?: number;
+  metadata?: string;
+}
+
 export class RoomManager {
   private readonly rooms = new Map<string, Room>();
   private readonly opts: RoomManagerOptions;
@@ -33,7 +39,8 @@ export class RoomManager {
     return [...this.rooms.values()];
   }
 
-  getOrCreateRoom(name: string): Room {
+  /** Per-room settings from CreateRoom; absent fields take the node's defaults. */
+  getOrCreateRoom(name: string, settings: RoomSettings = {}): Room {
     if (this.closed) throw new Error('room manager is closed');
     const existing = this.rooms.get(name);
     if (existing && !existing.isClosed) return existing;
@@ -42,8 +49,9 @@ export class RoomManager {
       sid,
       name,
       nodeId: this.opts.nodeId,
-      emptyTimeoutSec: this.opts.emptyTimeoutSec,
-      departureTimeoutSec: this.opts.departureTimeoutSec,
+      emptyTimeoutSec: settings.emptyTimeoutSec ?? this.opts.emptyTimeoutSec,
+      departureTimeoutSec: settings.departureTimeoutSec ?? this.opts.departureTimeoutSec,
+      ...(settings.metadata !== undefined ? { metadata: settings.metadata } : {}),
       clock: this.opts.clock,
       logger: this.opts.logger.child({ room: name, roomID: sid }),
       onClosed: (r) => {

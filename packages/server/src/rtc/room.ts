@@ -12,6 +12,7 @@ import {
   DataPacket,
   DataPacket_Kind,
   DisconnectReason,
+  RoomUpdate,
 } from '@livekit/protocol';
 import type { ParticipantInfo } from '@livekit/protocol';
 import type { Logger, Clock, TimerHandle } from '@atrium/webrtc';
@@ -33,6 +34,8 @@ export interface RoomOptions {
   departureTimeoutSec: number;
   clock: Clock;
   logger: Logger;
+  /** Initial room metadata (CreateRoom). */
+  metadata?: string;
   /** Called once when the room has closed. */
   onClosed: (room: Room) => void;
 }
@@ -47,9 +50,11 @@ export class Room implements ParticipantHost {
   private readonly creationTimeMs: number;
   private closeTimer: TimerHandle | undefined;
   private closed = false;
+  private metadataValue: string;
 
   constructor(opts: RoomOptions) {
     this.opts = opts;
+    this.metadataValue = opts.metadata ?? '';
     this.sid = opts.sid;
     this.name = opts.name;
     this.logger = opts.logger;
@@ -70,6 +75,42 @@ export class Room implements ParticipantHost {
   getParticipantByIdentity(identity: string): Participant | undefined {
     return this.byIdentity.get(identity);
   }
+  /** Current participants, in join order. */
+  listParticipants(): Participant[] {
+    return [...this.participants.values()];
+  }
+  get metadata(): string {
+    return this.metadataValue;
+  }
+
+  /** Sets the room metadata and sends a RoomUpdate to every participant. */
+  setMetadata(metadata: string): void {
+    if (this.closed) return;
+    this.metadataValue = metadata;
+    const msg = new SignalResponse({ message: { case: 'roomUpdate', value: new RoomUpdate({ room: this.info() }) } });
+    for (const q of [...this.participants.values()]) q.send(msg);
+  }
+
+  /**
+   * Delivers a server-originated DataPacket (no sender) to everyone, or to `destinationIdentities` when
+   * that is non-empty (RoomService SendData).
+   */
+  sendServerData(pkt: DataPacket, kind: DataKind, destinationIdentities: readonly string[]): void {
+    const destinations = destinationIdentities.length > 0 ? new Set(destinationIdentities) : undefined;
+    pkt.participantSid = '';
+    pkt.participantIdentity = '';
+    pkt.destinationIdentities = [...destinationIdentities];
+    pkt.kind = kind === 'reliable' ? DataPacket_Kind.RELIABLE : DataPacket_Kind.LOSSY;
+    const bytes = pkt.toBinary();
+    for (const q of this.participants.values()) {
+      if (destinations && !destinations.has(q.identity)) continue;
+      try {
+        q.media.sendData(bytes, kind);
+      } catch (err) {
+        q.logger.warn({ err }, 'sending data failed');
+      }
+    }
+  }
 
   info(): RoomInfo {
     let visible = 0;
@@ -82,6 +123,7 @@ export class Room implements ParticipantHost {
     return new RoomInfo({
       sid: this.sid,
       name: this.name,
+      metadata: this.metadataValue,
       emptyTimeout: this.opts.emptyTimeoutSec,
       departureTimeout: this.opts.departureTimeoutSec,
       creationTime: BigInt(Math.floor(this.creationTimeMs / 1000)),
