@@ -1,19 +1,20 @@
 #!/usr/bin/env -S npx tsx
-// Command-line entry: `tsx packages/server/src/main.ts --dev [--port N] [--udp-port N] [--bind ADDR]`.
+// Command-line entry: `tsx packages/server/src/main.ts [--dev] [--config livekit.yaml] [--keys 'k: s'] [--port N] ...`;
+// LIVEKIT_CONFIG and LIVEKIT_KEYS as in LiveKit; flags override the file (config/load-config.ts).
 import { parseArgs } from 'node:util';
 import { createAccessToken } from '@atrium/protocol';
+import { readFileSync } from 'node:fs';
 import { createServer } from './create-server.js';
-import { devConfig } from './config/server-config.js';
-
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const;
-function isLogLevel(x: string): x is (typeof LOG_LEVELS)[number] {
-  return (LOG_LEVELS as readonly string[]).includes(x);
-}
+import { LOG_LEVELS } from './config/server-config.js';
+import type { LogLevel, ServerConfig } from './config/server-config.js';
+import { loadConfig } from './config/load-config.js';
+import { ConfigError } from './config/config-error.js';
 
 function usage(): never {
   console.error(
-    'usage: atrium-server --dev [--port 7880] [--udp-port 7882] [--bind 127.0.0.1 ...] [--node-ip ADDRESS]\n' +
-      '                     [--log-level trace|debug|info|warn|error|silent]',
+    'usage: atrium-server [--dev] [--config livekit.yaml] [--keys "key: secret"] [--port 7880] [--udp-port 7882]\n' +
+      '                     [--bind 127.0.0.1 ...] [--node-ip ADDRESS] [--log-level trace|debug|info|warn|error|silent]\n' +
+      'environment: LIVEKIT_CONFIG (the body of a livekit.yaml), LIVEKIT_KEYS ("key: secret" lines); flags win',
   );
   process.exit(2);
 }
@@ -28,12 +29,14 @@ function portArg(v: string | undefined, name: string): number | undefined {
   return n;
 }
 
-async function main(): Promise<void> {
+function configFromArgs(): ServerConfig {
   let values;
   try {
     ({ values } = parseArgs({
       options: {
         dev: { type: 'boolean' },
+        config: { type: 'string' },
+        keys: { type: 'string' },
         port: { type: 'string' },
         'udp-port': { type: 'string' },
         bind: { type: 'string', multiple: true },
@@ -47,28 +50,49 @@ async function main(): Promise<void> {
     usage();
   }
   if (values.help) usage();
-  if (!values.dev) {
-    console.error('only --dev mode exists for now (config files come later)');
-    usage();
-  }
   const level = values['log-level'];
-  if (level !== undefined && !isLogLevel(level)) {
+  if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) {
     console.error(`--log-level: '${level}' is not one of ${LOG_LEVELS.join(', ')}`);
     usage();
   }
-  const nodeIp = values['node-ip'];
-  const wildcard = (values.bind ?? []).find((a) => a === '0.0.0.0' || a === '::');
-  if (wildcard !== undefined && nodeIp === undefined) {
-    console.error(`--bind ${wildcard} needs --node-ip: the address clients reach this server at (put in ICE candidates)`);
-    usage();
+  const configFile = values.config;
+  let yaml: string | undefined = process.env['LIVEKIT_CONFIG'];
+  let origin = 'LIVEKIT_CONFIG';
+  if (configFile !== undefined) {
+    origin = configFile;
+    try {
+      yaml = readFileSync(configFile, 'utf8');
+    } catch (err) {
+      console.error(`config: cannot read '${configFile}': ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      process.exit(1);
+    }
   }
-  const config = devConfig({
-    port: portArg(values.port, 'port'),
-    rtc: { udpPort: portArg(values['udp-port'], 'udp-port'), ...(nodeIp !== undefined ? { nodeIp } : {}) },
-    bindAddresses: values.bind,
-    logging: level !== undefined ? { level } : undefined,
-  });
-  const server = await createServer(config);
+  const envKeys = process.env['LIVEKIT_KEYS'];
+  const keys = values.keys ?? (envKeys !== undefined && envKeys !== '' ? envKeys : undefined);
+  const nodeIp = values['node-ip'];
+  const udpPort = portArg(values['udp-port'], 'udp-port');
+  try {
+    return loadConfig({
+      yaml: yaml === '' ? undefined : yaml,
+      dev: values.dev === true,
+      keys,
+      keysSource: values.keys !== undefined ? '--keys' : 'LIVEKIT_KEYS',
+      flags: {
+        port: portArg(values.port, 'port'),
+        bindAddresses: values.bind,
+        rtc: { ...(udpPort !== undefined ? { udpPort } : {}), ...(nodeIp !== undefined ? { nodeIp } : {}) },
+        logging: level !== undefined ? { level: level as LogLevel } : undefined,
+      },
+    });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    if (yaml !== undefined && yaml !== '') console.error(`(configuration from ${origin})`);
+    process.exit(1);
+  }
+}
+
+async function printDevHelp(config: ServerConfig, url: string, udpPort: number): Promise<void> {
   const [apiKey, apiSecret] = Object.entries(config.keys)[0] ?? ['devkey', 'secret'];
   const token = await createAccessToken({
     apiKey,
@@ -77,11 +101,21 @@ async function main(): Promise<void> {
     video: { roomJoin: true, room: 'test' },
     ttlSec: 24 * 3600,
   });
-  console.log(`\nAtrium is listening at ${server.url} (UDP ${server.udpPort}); API key '${apiKey}', secret '${apiSecret}'`);
+  console.log(`\nAtrium is listening at ${url} (UDP ${udpPort}); API key '${apiKey}', secret '${apiSecret}'`);
   console.log(`A dev token for identity 'user1' in room 'test', valid 24 h:\n  ${token}`);
   console.log(
     `More tokens: npx tsx -e "import('@atrium/protocol').then(async p => console.log(await p.createAccessToken({apiKey:'${apiKey}',apiSecret:'${apiSecret}',identity:'me',video:{roomJoin:true,room:'test'}})))"\n`,
   );
+}
+
+async function main(): Promise<void> {
+  const config = configFromArgs();
+  const server = await createServer(config);
+  if (!config.development) {
+    console.log(`\nAtrium is listening at ${server.url} (UDP ${server.udpPort}, ICE address ${config.rtc.nodeIp})`);
+  } else {
+    await printDevHelp(config, server.url, server.udpPort);
+  }
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) process.exit(1);

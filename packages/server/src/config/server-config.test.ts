@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { devConfig } from './server-config.js';
+import { devConfig, LIVEKIT_DEFAULT_CODECS } from './server-config.js';
 
 test('dev defaults', () => {
   const c = devConfig();
@@ -9,10 +9,20 @@ test('dev defaults', () => {
     port: 7880,
     bindAddresses: ['127.0.0.1'],
     rtc: { udpPort: 7882, nodeIp: '127.0.0.1' },
-    logging: { level: 'info' },
+    logging: { level: 'info', json: false },
     development: true,
-    room: { emptyTimeoutSec: 300, departureTimeoutSec: 20 },
+    room: {
+      autoCreate: true,
+      emptyTimeoutSec: 300,
+      departureTimeoutSec: 20,
+      maxParticipants: 0,
+      enabledCodecs: LIVEKIT_DEFAULT_CODECS.map((mime) => ({ mime, fmtpLine: '' })),
+    },
+    webhook: { apiKey: '', urls: [] },
+    prometheusPort: 0,
+    redis: null,
   });
+  assert.equal(c.room.enabledCodecs.length, 10);
 });
 
 test('overrides merge per section; nodeIp follows the first bind address', () => {

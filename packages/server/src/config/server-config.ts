@@ -1,5 +1,23 @@
-// Server configuration (a subset of livekit.yaml for now) and the development defaults.
-// Full livekit.yaml parsing comes later; keys keep LiveKit's meaning.
+// The server's configuration (LiveKit's livekit.yaml, mapped by load-config.ts) and the development defaults.
+// Keys keep LiveKit's meaning; fields the server does not honour yet are refused at load (unsupported-settings.ts).
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface CodecSpec {
+  /** 'audio/opus', 'video/VP8', ... */
+  mime: string;
+  /** Optional fmtp line to match (LiveKit's `fmtp_line`); '' = any. */
+  fmtpLine: string;
+}
+
+export interface RedisConfig {
+  address: string;
+  username: string;
+  password: string;
+  db: number;
+  useTls: boolean;
+}
 
 export interface ServerConfig {
   /** API key -> secret, for token verification. */
@@ -13,14 +31,27 @@ export interface ServerConfig {
     /** Address advertised in ICE candidates; defaults to the first bind address. */
     nodeIp: string;
   };
-  logging: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent' };
+  /** Logs are pino JSON lines whatever `json` says (LiveKit's json: false console format is not reproduced). */
+  logging: { level: LogLevel; json: boolean };
   development: boolean;
   room: {
+    /** false: joins to rooms that do not exist are refused. */
+    autoCreate: boolean;
     /** Seconds an empty room (nobody ever joined) stays open. */
     emptyTimeoutSec: number;
     /** Seconds a room stays open after its last participant left. */
     departureTimeoutSec: number;
+    /** 0 = unlimited. */
+    maxParticipants: number;
+    /** Codecs clients may publish (intersected with what the media side forwards). */
+    enabledCodecs: CodecSpec[];
   };
+  /** Webhooks are signed with `apiKey` (one of `keys`) and POSTed to every URL; no URLs = off. */
+  webhook: { apiKey: string; urls: string[] };
+  /** Port of the Prometheus /metrics endpoint; 0 = off. */
+  prometheusPort: number;
+  /** null = single node, no Redis. */
+  redis: RedisConfig | null;
 }
 
 export interface ServerConfigOverrides {
@@ -31,7 +62,24 @@ export interface ServerConfigOverrides {
   logging?: Partial<ServerConfig['logging']>;
   development?: boolean;
   room?: Partial<ServerConfig['room']>;
+  webhook?: Partial<ServerConfig['webhook']>;
+  prometheusPort?: number;
+  redis?: RedisConfig | null;
 }
+
+/** LiveKit's default `room.enabled_codecs` (pkg/config/config.go). */
+export const LIVEKIT_DEFAULT_CODECS: readonly string[] = [
+  'audio/PCMU',
+  'audio/PCMA',
+  'audio/opus',
+  'audio/red',
+  'video/VP8',
+  'video/H264',
+  'video/VP9',
+  'video/AV1',
+  'video/H265',
+  'video/rtx',
+];
 
 /** LiveKit's `--dev` defaults: key `devkey` / secret `secret`, port 7880, UDP 7882, loopback only. */
 export function devConfig(overrides: ServerConfigOverrides = {}): ServerConfig {
@@ -44,11 +92,17 @@ export function devConfig(overrides: ServerConfigOverrides = {}): ServerConfig {
       udpPort: overrides.rtc?.udpPort ?? 7882,
       nodeIp: overrides.rtc?.nodeIp ?? bindAddresses[0] ?? '127.0.0.1',
     },
-    logging: { level: overrides.logging?.level ?? 'info' },
+    logging: { level: overrides.logging?.level ?? 'info', json: overrides.logging?.json ?? false },
     development: overrides.development ?? true,
     room: {
+      autoCreate: overrides.room?.autoCreate ?? true,
       emptyTimeoutSec: overrides.room?.emptyTimeoutSec ?? 300,
       departureTimeoutSec: overrides.room?.departureTimeoutSec ?? 20,
+      maxParticipants: overrides.room?.maxParticipants ?? 0,
+      enabledCodecs: overrides.room?.enabledCodecs ?? LIVEKIT_DEFAULT_CODECS.map((mime) => ({ mime, fmtpLine: '' })),
     },
+    webhook: { apiKey: overrides.webhook?.apiKey ?? '', urls: overrides.webhook?.urls ?? [] },
+    prometheusPort: overrides.prometheusPort ?? 0,
+    redis: overrides.redis ?? null,
   };
 }

@@ -1,0 +1,252 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from './load-config.js';
+import type { ConfigSources } from './load-config.js';
+import { ConfigError } from './config-error.js';
+import { LIVEKIT_DEFAULT_CODECS } from './server-config.js';
+import { FORWARDED_CODECS } from './unsupported-settings.js';
+import { ENABLED_PUBLISH_CODECS } from '../rtc/track-info.js';
+
+const noInterfaces = (): NodeJS.Dict<never[]> => ({});
+const oneInterface = () => ({ eth0: [{ address: '10.1.2.3', family: 'IPv4' as const, internal: false, netmask: '', mac: '', cidr: null }] });
+
+function issuesOf(sources: ConfigSources): string[] {
+  try {
+    loadConfig({ networkInterfaces: oneInterface, ...sources });
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    assert.equal(err.code, 'config_invalid');
+    assert.equal(err.message, err.issues.map((i) => `config: ${i.key}: ${i.message}`).join('\n'));
+    return err.issues.map((i) => `${i.key}: ${i.message}`);
+  }
+  assert.fail('expected a ConfigError');
+}
+
+// Every key Atrium accepts, written the way a LiveKit operator would (values Atrium honours).
+const LIVEKIT_STYLE = `
+port: 7881
+bind_addresses:
+  - 127.0.0.1
+  - "::1"
+rtc:
+  udp_port: 7890
+  port_range_start: 0
+  port_range_end: 0
+  tcp_port: 0
+  node_ip: 192.0.2.10
+  use_external_ip: false
+keys:
+  APIabc: "0123456789abcdef0123456789abcdef"
+  APIdef: second-secret
+key_file: /etc/livekit/keys.yaml
+logging:
+  level: debug
+  json: true
+room:
+  auto_create: true
+  empty_timeout: 600
+  departure_timeout: 30
+  max_participants: 0
+  enabled_codecs:
+    - mime: audio/opus
+    - mime: video/vp8
+    - mime: video/h264
+      fmtp_line: profile-level-id=42e01f
+webhook:
+  api_key: APIabc
+  urls: []
+redis:
+  address: ""
+prometheus_port: 0
+development: false
+`;
+
+test("LiveKit's keys load into ServerConfig", () => {
+  const c = loadConfig({ yaml: LIVEKIT_STYLE, readFile: (p) => (assert.equal(p, '/etc/livekit/keys.yaml'), 'APIfile: file-secret\n') });
+  assert.deepEqual(c, {
+    keys: { APIabc: '0123456789abcdef0123456789abcdef', APIdef: 'second-secret', APIfile: 'file-secret' },
+    port: 7881,
+    bindAddresses: ['127.0.0.1', '::1'],
+    rtc: { udpPort: 7890, nodeIp: '192.0.2.10' },
+    logging: { level: 'debug', json: true },
+    development: false,
+    room: {
+      autoCreate: true,
+      emptyTimeoutSec: 600,
+      departureTimeoutSec: 30,
+      maxParticipants: 0,
+      enabledCodecs: [
+        { mime: 'audio/opus', fmtpLine: '' },
+        { mime: 'video/vp8', fmtpLine: '' },
+        { mime: 'video/h264', fmtpLine: 'profile-level-id=42e01f' },
+      ],
+    },
+    webhook: { apiKey: 'APIabc', urls: [] },
+    prometheusPort: 0,
+    redis: null,
+  });
+});
+
+test('config-sample.yaml at the repo root loads cleanly', () => {
+  const path = fileURLToPath(new URL('../../../../config-sample.yaml', import.meta.url));
+  const c = loadConfig({ yaml: readFileSync(path, 'utf8') });
+  assert.equal(c.port, 7880);
+  assert.equal(c.rtc.udpPort, 7882);
+  assert.deepEqual(c.bindAddresses, ['127.0.0.1']);
+  assert.deepEqual(Object.keys(c.keys), ['APIexample']);
+  assert.equal(c.development, false);
+});
+
+test('a minimal file: LiveKit defaults for everything else, all interfaces, node_ip picked from the machine', () => {
+  const c = loadConfig({
+    yaml: 'keys:\n  k: s\n',
+    networkInterfaces: () => ({
+      lo: [{ address: '127.0.0.1', family: 'IPv4', internal: true, netmask: '', mac: '', cidr: null }],
+      eth0: [{ address: 'fe80::1', family: 'IPv6', internal: false, netmask: '', mac: '', cidr: null, scopeid: 2 }, ...(oneInterface().eth0)],
+    }),
+  });
+  assert.equal(c.port, 7880);
+  assert.deepEqual(c.bindAddresses, ['0.0.0.0']);
+  assert.equal(c.rtc.nodeIp, '10.1.2.3');
+  assert.equal(c.rtc.udpPort, 7882);
+  assert.equal(c.room.emptyTimeoutSec, 300);
+  assert.equal(c.room.departureTimeoutSec, 20);
+  assert.deepEqual(c.room.enabledCodecs.map((x) => x.mime), LIVEKIT_DEFAULT_CODECS);
+  assert.equal(c.development, false);
+});
+
+const BAD: [name: string, yaml: string, expected: string][] = [
+  ['unknown nested key', 'rtc:\n  udp_prot: 7882', 'rtc.udp_prot: unknown key'],
+  ['unknown top-level key', 'log_level: info', 'log_level: unknown key'],
+  ['unknown room key', 'room:\n  max_participant: 3', 'room.max_participant: unknown key'],
+  ['port out of range', 'port: 70000', 'port: must be between 0 and 65535, got 70000'],
+  ['negative port', 'rtc:\n  udp_port: -1', 'rtc.udp_port: must be between 0 and 65535, got -1'],
+  ['port as text', 'port: "7880"', 'port: must be an integer, got string "7880"'],
+  ['fractional timeout', 'room:\n  empty_timeout: 1.5', 'room.empty_timeout: must be an integer, got number 1.5'],
+  ['udp port range', 'rtc:\n  udp_port: 7882-7890', "rtc.udp_port: port ranges ('7882-7890') are not supported yet: give one port"],
+  ['unknown log level', 'logging:\n  level: loud', "logging.level: 'loud' is not one of trace, debug, info, warn, error, silent"],
+  ['json not a boolean', 'logging:\n  json: "yes"', 'logging.json: must be true or false, got string "yes"'],
+  ['section not a map', 'rtc: 7882', 'rtc: must be a map, got number 7882'],
+  ['bind not a list', 'bind_addresses: 127.0.0.1', 'bind_addresses: must be a list, got string "127.0.0.1"'],
+  ['bind not an IP', 'bind_addresses: [localhost]', "bind_addresses[0]: 'localhost' is not an IP address"],
+  ['node_ip not an IP', 'rtc:\n  node_ip: example.com', "rtc.node_ip: 'example.com' is not an IP address"],
+  ['codec mime', 'room:\n  enabled_codecs:\n    - mime: opus', "room.enabled_codecs[0].mime: 'opus' is not audio/NAME or video/NAME"],
+  ['codec key', 'room:\n  enabled_codecs:\n    - mimetype: audio/opus', 'room.enabled_codecs[0].mimetype: unknown key'],
+  ['webhook url', 'webhook:\n  api_key: k\n  urls: [ftp://x]', "webhook.urls[0]: 'ftp://x' is not an http(s) URL"],
+  ['webhook key unknown', 'webhook:\n  api_key: nope\n  urls: [http://127.0.0.1:1/hook]', "webhook.api_key: 'nope' is not one of the API keys"],
+  ['webhook key missing', 'webhook:\n  urls: [http://127.0.0.1:1/hook]', 'webhook.api_key: is required when webhook.urls is set'],
+  ['development not a boolean', 'development: 1', 'development: must be true or false, got number 1'],
+  ['redis unknown key', 'redis:\n  adress: x', 'redis.adress: unknown key'],
+];
+
+for (const [name, yaml, expected] of BAD) {
+  test(`bad value names its key: ${name}`, () => {
+    const issues = issuesOf({ yaml: `keys:\n  k: s\n${yaml}\n`, dev: false });
+    assert.ok(issues.includes(expected), `got ${JSON.stringify(issues)}`);
+  });
+}
+
+test('YAML syntax errors and duplicate keys stop start-up', () => {
+  assert.match(issuesOf({ yaml: 'port: [1,\n' })[0] ?? '', /^\(yaml\): /);
+  assert.match(issuesOf({ yaml: 'port: 1\nport: 2\n' })[0] ?? '', /^\(yaml\): .*unique/i);
+  assert.deepEqual(issuesOf({ yaml: '- a\n- b\n', dev: true }), ['(top level): must be a map, got a list']);
+});
+
+test('every problem is reported at once', () => {
+  const issues = issuesOf({ yaml: 'rtc:\n  udp_prot: 1\nport: 70000\nlogging:\n  level: loud\n', dev: true });
+  assert.deepEqual(
+    issues.map((i) => i.split(':')[0]),
+    ['rtc.udp_prot', 'logging.level', 'port'],
+  );
+});
+
+const UNSUPPORTED: [yaml: string, key: string][] = [
+  ['rtc:\n  port_range_start: 50000', 'rtc.port_range_start'],
+  ['rtc:\n  port_range_end: 60000', 'rtc.port_range_end'],
+  ['rtc:\n  tcp_port: 7881', 'rtc.tcp_port'],
+  ['rtc:\n  use_external_ip: true', 'rtc.use_external_ip'],
+  ['redis:\n  address: localhost:6379', 'redis'],
+  ['prometheus_port: 6789', 'prometheus_port'],
+  ['room:\n  auto_create: false', 'room.auto_create'],
+  ['room:\n  max_participants: 10', 'room.max_participants'],
+  ['room:\n  enabled_codecs:\n    - mime: audio/opus\n    - mime: video/VP8', 'room.enabled_codecs'],
+  ['webhook:\n  api_key: k\n  urls: [http://127.0.0.1:1/hook]', 'webhook.urls'],
+];
+
+for (const [yaml, key] of UNSUPPORTED) {
+  test(`a feature Atrium lacks is refused, not ignored: ${key}`, () => {
+    const issues = issuesOf({ yaml: `keys:\n  k: s\nbind_addresses: [127.0.0.1]\n${yaml}\n` });
+    assert.equal(issues.length, 1, JSON.stringify(issues));
+    assert.ok(issues[0]?.startsWith(`${key}: is not supported yet: `), issues[0]);
+  });
+}
+
+test('the codec check follows what the media side forwards', () => {
+  assert.deepEqual(FORWARDED_CODECS, ENABLED_PUBLISH_CODECS);
+});
+
+test('missing secrets and missing keys', () => {
+  assert.deepEqual(issuesOf({ yaml: 'keys:\n  k1:\n' }), ['keys.k1: missing secret']);
+  assert.deepEqual(issuesOf({ yaml: 'keys:\n  k1: ""\n' }), ['keys.k1: missing secret']);
+  assert.deepEqual(issuesOf({ yaml: 'keys:\n  k1: 12345\n' }), ['keys.k1: secret must be a string (quote it), got number 12345']);
+  assert.deepEqual(issuesOf({ yaml: 'port: 7880\n' }), ['keys: no API keys: set keys or key_file, --keys or LIVEKIT_KEYS (or use --dev)']);
+  assert.deepEqual(issuesOf({}), ['keys: no API keys: set keys or key_file, --keys or LIVEKIT_KEYS (or use --dev)']);
+  assert.deepEqual(issuesOf({ keys: 'k1:', keysSource: 'LIVEKIT_KEYS', dev: true }), ['LIVEKIT_KEYS.k1: missing secret']);
+});
+
+test('--keys / LIVEKIT_KEYS: "key: secret" lines, every value a string, replacing the file keys', () => {
+  const file = 'keys:\n  filekey: filesecret\n';
+  assert.deepEqual(loadConfig({ yaml: file, keys: 'k1: s1', networkInterfaces: noInterfaces, flags: { bindAddresses: ['127.0.0.1'] } }).keys, { k1: 's1' });
+  assert.deepEqual(loadConfig({ keys: 'k1: s1\nk2: 12345\n', dev: true }).keys, { k1: 's1', k2: '12345' });
+  assert.deepEqual(loadConfig({ keys: '{k1: s1, k2: s2}', dev: true }).keys, { k1: 's1', k2: 's2' });
+  assert.deepEqual(issuesOf({ keys: 'just-a-word', dev: true }), ['--keys: not a "key: secret" list']);
+  assert.deepEqual(issuesOf({ keys: '', keysSource: 'LIVEKIT_KEYS', dev: true }), ['LIVEKIT_KEYS: not a "key: secret" list']);
+});
+
+test('--dev: devkey/secret and loopback unless the file says otherwise; development: true does the same', () => {
+  const dev = loadConfig({ dev: true });
+  assert.deepEqual(dev.keys, { devkey: 'secret' });
+  assert.deepEqual(dev.bindAddresses, ['127.0.0.1']);
+  assert.equal(dev.rtc.nodeIp, '127.0.0.1');
+  assert.equal(dev.development, true);
+  assert.deepEqual(dev, loadConfig({ yaml: 'development: true\n' }));
+  const withFile = loadConfig({ dev: true, yaml: 'keys:\n  mine: s3cret\nbind_addresses: ["::1"]\n' });
+  assert.deepEqual(withFile.keys, { mine: 's3cret' });
+  assert.deepEqual(withFile.bindAddresses, ['::1']);
+  assert.equal(withFile.rtc.nodeIp, '::1');
+});
+
+test('flags override the file', () => {
+  const c = loadConfig({
+    yaml: 'keys: {k: s}\nport: 7000\nrtc: {udp_port: 7001, node_ip: 10.0.0.1}\nlogging: {level: warn}\nbind_addresses: [127.0.0.1]\n',
+    flags: { port: 0, rtc: { udpPort: 0 }, logging: { level: 'silent' }, bindAddresses: ['127.0.0.2'] },
+  });
+  assert.equal(c.port, 0);
+  assert.equal(c.rtc.udpPort, 0);
+  assert.equal(c.rtc.nodeIp, '10.0.0.1');
+  assert.equal(c.logging.level, 'silent');
+  assert.deepEqual(c.bindAddresses, ['127.0.0.2']);
+});
+
+test('key_file: read, merged with keys; unreadable or conflicting files are errors', () => {
+  const yaml = 'keys: {a: one}\nkey_file: keys.yaml\nbind_addresses: [127.0.0.1]\n';
+  assert.deepEqual(loadConfig({ yaml, readFile: () => 'b: two\n' }).keys, { a: 'one', b: 'two' });
+  assert.deepEqual(issuesOf({ yaml, readFile: () => 'a: other\n' }), ["key_file: key 'a' is also in keys with another secret"]);
+  const enoent = (): string => {
+    throw Object.assign(new Error('no such file'), { code: 'ENOENT' });
+  };
+  assert.deepEqual(issuesOf({ yaml: 'key_file: /nope.yaml\n' }), ["key_file: cannot read '/nope.yaml': ENOENT"]);
+  assert.deepEqual(issuesOf({ yaml: 'key_file: /nope.yaml\n', readFile: enoent }), ["key_file: cannot read '/nope.yaml': ENOENT"]);
+  assert.deepEqual(issuesOf({ yaml: 'key_file: k.yaml\n', readFile: () => 'b:\n' }), ['key_file (k.yaml).b: missing secret']);
+});
+
+test('binding all interfaces with no usable address needs rtc.node_ip', () => {
+  assert.deepEqual(issuesOf({ yaml: 'keys: {k: s}\nbind_addresses: [""]\n', networkInterfaces: noInterfaces }), [
+    'rtc.node_ip: binding 0.0.0.0 needs rtc.node_ip (--node-ip): the address clients reach this server at',
+  ]);
+  const c = loadConfig({ yaml: 'keys: {k: s}\nbind_addresses: [""]\nrtc: {node_ip: 203.0.113.5}\n' });
+  assert.deepEqual(c.bindAddresses, ['0.0.0.0']);
+  assert.equal(c.rtc.nodeIp, '203.0.113.5');
+});

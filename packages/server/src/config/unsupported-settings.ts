@@ -1,0 +1,34 @@
+// livekit.yaml settings Atrium accepts but does not honour yet: set to anything but their default, they stop
+// start-up ("... is not supported yet") instead of being silently ignored. Remove an entry when its feature lands.
+import type { ConfigIssue } from './config-error.js';
+import type { ServerConfig } from './server-config.js';
+
+/** Settings read from the file that have no ServerConfig field (their features do not exist). */
+export interface FileOnlySettings {
+  portRangeStart: number;
+  portRangeEnd: number;
+  tcpPort: number;
+  useExternalIp: boolean;
+}
+
+/** The codecs the media side forwards (rtc/track-info.ts ENABLED_PUBLISH_CODECS; a test keeps them equal). */
+export const FORWARDED_CODECS: readonly string[] = ['audio/opus', 'video/VP8', 'video/H264'];
+
+export function unhonouredSettings(config: ServerConfig, file: FileOnlySettings): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  const no = (key: string, why: string): void => void out.push({ key, message: `is not supported yet: ${why}` });
+  if (file.portRangeStart !== 0) no('rtc.port_range_start', 'Atrium serves all media on one UDP port (rtc.udp_port)');
+  if (file.portRangeEnd !== 0) no('rtc.port_range_end', 'Atrium serves all media on one UDP port (rtc.udp_port)');
+  if (file.tcpPort !== 0) no('rtc.tcp_port', 'no ICE over TCP; remove it or set 0');
+  if (file.useExternalIp) no('rtc.use_external_ip', 'set rtc.node_ip to the public address instead');
+  if (config.redis !== null) no('redis', 'Atrium runs as a single node; remove the redis section');
+  if (config.prometheusPort !== 0) no('prometheus_port', 'no metrics endpoint yet; remove it or set 0');
+  if (!config.room.autoCreate) no('room.auto_create', 'rooms are always created on first join');
+  if (config.room.maxParticipants !== 0) no('room.max_participants', 'rooms have no participant limit yet; set 0');
+  const listed = config.room.enabledCodecs.map((c) => c.mime.toLowerCase());
+  const missing = FORWARDED_CODECS.filter((m) => !listed.includes(m.toLowerCase()));
+  if (missing.length > 0) no('room.enabled_codecs', `codecs cannot be disabled; the list must include ${missing.join(', ')}`);
+  // Webhooks are being built (webhook/); until create-server sends them, configured URLs would be ignored.
+  if (config.webhook.urls.length > 0) no('webhook.urls', 'webhooks are not sent yet');
+  return out;
+}
