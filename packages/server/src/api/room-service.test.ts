@@ -243,3 +243,26 @@ test('UpdateRoomMetadata sends RoomUpdate; SendData reaches everyone or only the
   }
   assert.equal(server.rooms.getRoom(room), undefined);
 });
+
+test('UpdateSubscriptions subscribes and unsubscribes a participant that does not auto-subscribe', async () => {
+  const room = newRoomName();
+  const alice = await TestSignalClient.join(server.url, 'alice', '', { roomJoin: true, room, canPublish: true });
+  const bob = await TestSignalClient.join(server.url, 'bob', '&auto_subscribe=0', { roomJoin: true, room });
+  alice.send({ case: 'addTrack', value: new AddTrackRequest({ cid: 'mic-1', name: 'mic', type: TrackType.AUDIO, source: TrackSource.MICROPHONE }) });
+  const published = await alice.waitFor((m) => m.case === 'trackPublished');
+  const trackSid = (published.value as { track: { sid: string } }).track.sid;
+  fake.mediaOf('alice').emit('trackPublished', { msidTrackId: 'mic-1', msidStreamId: 's', mid: '0', kind: 'audio', mimeType: 'audio/opus', rids: [], source: new FakeTrackSource('audio', 'audio/opus') });
+  await bob.waitFor((m) => m.case === 'update' && m.value.participants.some((p) => p.identity === 'alice' && p.tracks.length === 1));
+  const bobMedia = fake.mediaOf('bob');
+  assert.equal(bobMedia.callsOf('subscribe').length, 0, 'no auto-subscription');
+
+  const sub = await call('UpdateSubscriptions', { room, identity: 'bob', trackSids: [trackSid, 'TR_unknown'], subscribe: true }, admin(room));
+  assert.equal(sub.status, 200, sub.text);
+  assert.deepEqual(bobMedia.callsOf('subscribe').map((c) => c.trackSid), [trackSid]);
+  const unsub = await call('UpdateSubscriptions', { room, identity: 'bob', participantTracks: [{ participantSid: 'x', trackSids: [trackSid] }], subscribe: false }, admin(room));
+  assert.equal(unsub.status, 200, unsub.text);
+  assert.deepEqual(bobMedia.callsOf('unsubscribe').map((c) => c.trackSid), [trackSid]);
+  assert.equal((await call('UpdateSubscriptions', { room, identity: 'nobody', trackSids: [trackSid], subscribe: true }, admin(room))).json?.['code'], 'not_found');
+  alice.close();
+  bob.close();
+});

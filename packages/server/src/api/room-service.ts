@@ -14,6 +14,8 @@ import {
   MuteRoomTrackResponse,
   UpdateParticipantRequest,
   UpdateRoomMetadataRequest,
+  UpdateSubscriptionsRequest,
+  UpdateSubscriptionsResponse,
   SendDataRequest,
   SendDataResponse,
   DataPacket,
@@ -131,6 +133,15 @@ export function createRoomService(opts: RoomServiceOptions): TwirpService {
         attributes: req.attributes,
       });
       return p.snapshot();
+    }),
+
+    UpdateSubscriptions: method(UpdateSubscriptionsRequest, (req, claims) => {
+      requireAdmin(claims, req.room);
+      const p = participantOrThrow(req.room, req.identity);
+      const sids = [...req.trackSids];
+      for (const pt of req.participantTracks) sids.push(...pt.trackSids);
+      roomOrThrow(req.room).updateSubscriptions(p, sids, req.subscribe);
+      return new UpdateSubscriptionsResponse();
     }),
 
     UpdateRoomMetadata: method(UpdateRoomMetadataRequest, (req, claims) => {

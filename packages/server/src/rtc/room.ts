@@ -188,6 +188,23 @@ export class Room implements ParticipantHost {
     }
   }
 
+  /**
+   * Server-driven subscription changes (RoomService UpdateSubscriptions): subscribes `subscriber` to, or
+   * unsubscribes it from, the named tracks of visible publishers. Unknown sids are ignored.
+   */
+  updateSubscriptions(subscriber: Participant, trackSids: readonly string[], subscribe: boolean): void {
+    if (this.participants.get(subscriber.sid) !== subscriber) return;
+    const wanted = new Set(trackSids);
+    for (const publisher of [...this.participants.values()]) {
+      if (publisher === subscriber || publisher.isHidden) continue;
+      for (const track of publisher.tracks) {
+        if (!wanted.has(track.info.sid)) continue;
+        if (!subscribe) this.unsubscribe(subscriber.sid, track);
+        else if (subscriber.canSubscribe) this.subscribe(subscriber, publisher, track);
+      }
+    }
+  }
+
   /** Sends a ParticipantUpdate with `info` to every participant that `filter` accepts. */
   private sendUpdate(info: ParticipantInfo, filter: (q: Participant) => boolean): void {
     const msg = new SignalResponse({ message: { case: 'update', value: new ParticipantUpdate({ participants: [info] }) } });
