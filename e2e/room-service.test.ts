@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { dispose, RoomEvent, type Room } from '@livekit/rtc-node';
 import { AccessToken, RoomServiceClient, TwirpError, DataPacket_Kind } from 'livekit-server-sdk';
 import { DisconnectReason } from '@livekit/protocol';
+import { TestSignalClient } from '@atrium/server/signal/test-signal-client.js';
 import { connectRtcNode, publishSineTone, type RunningPublisher } from './helpers/rtc-node.js';
 import { startAtrium, DEV_API_KEY, DEV_API_SECRET, type AtriumUnderTest } from './helpers/server.js';
 import { waitFor, withTimeout } from '@atrium/webrtc/testing/wait-for.js';
@@ -161,6 +162,18 @@ test('RoomService methods and what connected rtc-node participants observe', { t
   const zLeft = nextEvent<[{ identity: string }]>(x, RoomEvent.ParticipantDisconnected, (p) => p.identity === 'z');
   await z.disconnect();
   await zLeft;
+
+  // UpdateParticipant permission -> the participant's own update carries it (raw signalling client)
+  const w = await TestSignalClient.join(server.url, 'w', '', { roomJoin: true, room: roomName });
+  const wInfo = await api.updateParticipant(roomName, 'w', { permission: { canSubscribe: true, canPublish: false, canPublishData: false } });
+  assert.equal(wInfo.permission?.canPublish, false);
+  await w.waitFor(
+    (m) => m.case === 'update' && m.value.participants.some((p) => p.identity === 'w' && p.permission?.canPublish === false && p.permission.canSubscribe),
+    { timeoutMs: EVENT_TIMEOUT_MS },
+  );
+  const wLeft = nextEvent<[{ identity: string }]>(x, RoomEvent.ParticipantDisconnected, (p) => p.identity === 'w');
+  w.close();
+  await wLeft;
 
   // RemoveParticipant -> y is disconnected with PARTICIPANT_REMOVED, x sees y leave
   const yGone = nextEvent<[{ identity: string }]>(x, RoomEvent.ParticipantDisconnected, (p) => p.identity === 'y');

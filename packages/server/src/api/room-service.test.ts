@@ -266,3 +266,30 @@ test('UpdateSubscriptions subscribes and unsubscribes a participant that does no
   alice.close();
   bob.close();
 });
+
+test('UpdateParticipant permission: updates are broadcast, lost publish unpublishes, lost subscribe unsubscribes', async () => {
+  const room = newRoomName();
+  const alice = await TestSignalClient.join(server.url, 'alice', '', { roomJoin: true, room, canPublish: true });
+  const bob = await TestSignalClient.join(server.url, 'bob', '', { roomJoin: true, room });
+  alice.send({ case: 'addTrack', value: new AddTrackRequest({ cid: 'mic-1', name: 'mic', type: TrackType.AUDIO, source: TrackSource.MICROPHONE }) });
+  const published = await alice.waitFor((m) => m.case === 'trackPublished');
+  const trackSid = (published.value as { track: { sid: string } }).track.sid;
+  fake.mediaOf('alice').emit('trackPublished', { msidTrackId: 'mic-1', msidStreamId: 's', mid: '0', kind: 'audio', mimeType: 'audio/opus', rids: [], source: new FakeTrackSource('audio', 'audio/opus') });
+  const bobMedia = fake.mediaOf('bob');
+  await bob.waitFor((m) => m.case === 'update' && m.value.participants.some((p) => p.identity === 'alice' && p.tracks.length === 1));
+  assert.deepEqual(bobMedia.callsOf('subscribe').map((c) => c.trackSid), [trackSid]);
+
+  const r = await call('UpdateParticipant', { room, identity: 'alice', permission: { canSubscribe: true, canPublish: false, canPublishData: true } }, admin(room));
+  assert.equal(r.status, 200, r.text);
+  assert.equal((r.json?.['permission'] as { can_publish: boolean }).can_publish, false);
+  const unpublished = await alice.waitFor((m) => m.case === 'trackUnpublished');
+  assert.equal(unpublished.case === 'trackUnpublished' ? unpublished.value.trackSid : undefined, trackSid);
+  await bob.waitFor((m) => m.case === 'update' && m.value.participants.some((p) => p.identity === 'alice' && p.permission?.canPublish === false));
+
+  const r2 = await call('UpdateParticipant', { room, identity: 'bob', permission: { canSubscribe: false, canPublish: false } }, admin(room));
+  assert.equal(r2.status, 200, r2.text);
+  assert.deepEqual(bobMedia.callsOf('unsubscribe').map((c) => c.trackSid), [trackSid]);
+  await alice.waitFor((m) => m.case === 'update' && m.value.participants.some((p) => p.identity === 'bob' && p.permission?.canSubscribe === false));
+  alice.close();
+  bob.close();
+});

@@ -125,8 +125,8 @@ export function createRoomService(opts: RoomServiceOptions): TwirpService {
 
     UpdateParticipant: method(UpdateParticipantRequest, (req, claims) => {
       requireAdmin(claims, req.room);
-      if (req.permission) throw new TwirpError('unimplemented', 'changing participant permissions is not supported yet');
       const p = participantOrThrow(req.room, req.identity);
+      if (req.permission) roomOrThrow(req.room).setParticipantPermission(p, req.permission);
       p.updateFromServer({
         ...(req.name !== '' ? { name: req.name } : {}),
         ...(req.metadata !== '' ? { metadata: req.metadata } : {}),

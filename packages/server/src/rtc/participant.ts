@@ -8,6 +8,7 @@ import {
   SessionDescription,
   TrickleRequest,
   TrackPublishedResponse,
+  TrackUnpublishedResponse,
   MuteTrackRequest,
   LeaveRequest,
   LeaveRequest_Action,
@@ -17,7 +18,7 @@ import {
   TrackType,
   ClientInfo_Capability,
 } from '@livekit/protocol';
-import type { AddTrackRequest, TrackInfo } from '@livekit/protocol';
+import type { AddTrackRequest, TrackInfo, ParticipantPermission } from '@livekit/protocol';
 import { newTrackSid, canPublishSource, toParticipantPermission } from '@atrium/protocol';
 import type { ResolvedVideoGrant, ClaimGrants } from '@atrium/protocol';
 import type { Logger, Clock } from '@atrium/webrtc';
@@ -65,6 +66,7 @@ export class Participant {
   /** Track sids this participant is subscribed to. */
   readonly subscriptions = new Set<string>();
   private readonly host: ParticipantHost;
+  private readonly subscriberPrimary: boolean;
   private readonly info: ParticipantInfo;
   private readonly pendingTracks = new Map<string, TrackInfo>();
   private readonly publishedTracks = new Map<string, PublishedTrack>();
@@ -76,7 +78,8 @@ export class Participant {
   constructor(opts: ParticipantOptions) {
     this.sid = opts.sid;
     this.identity = opts.claims.identity;
-    this.grant = opts.grant;
+    this.grant = { ...opts.grant, canPublishSources: [...opts.grant.canPublishSources] };
+    this.subscriberPrimary = opts.grant.canSubscribe;
     this.autoSubscribe = opts.autoSubscribe;
     this.protocol = opts.protocol;
     this.media = opts.media;
@@ -115,9 +118,9 @@ export class Participant {
   get canSubscribe(): boolean {
     return this.grant.canSubscribe;
   }
-  /** v0: the subscriber PC is primary when the participant may subscribe. */
+  /** v0: the subscriber PC is primary when the participant could subscribe at join (fixed for the session). */
   get isSubscriberPrimary(): boolean {
-    return this.grant.canSubscribe;
+    return this.subscriberPrimary;
   }
   get tracks(): readonly PublishedTrack[] {
     return [...this.publishedTracks.values()];
@@ -264,6 +267,28 @@ export class Participant {
     }
     this.bumpVersion();
     this.host.onParticipantChanged(this);
+  }
+
+  /**
+   * Permission change from the server API (UpdateParticipant). hidden, recorder and agent keep the token's
+   * values. Published tracks no longer allowed are unpublished on the client (TrackUnpublishedResponse).
+   */
+  setPermission(perm: ParticipantPermission): void {
+    if (this.closed) return;
+    const g = this.grant;
+    g.canPublish = perm.canPublish;
+    g.canSubscribe = perm.canSubscribe;
+    g.canPublishData = perm.canPublishData;
+    g.canPublishSources = [...perm.canPublishSources];
+    g.canUpdateOwnMetadata = perm.canUpdateMetadata;
+    g.canSubscribeMetrics = perm.canSubscribeMetrics;
+    this.info.permission = toParticipantPermission(g);
+    this.bumpVersion();
+    this.host.onParticipantChanged(this);
+    for (const t of this.publishedTracks.values()) {
+      if (canPublishSource(g, t.info.source)) continue;
+      this.send(new SignalResponse({ message: { case: 'trackUnpublished', value: new TrackUnpublishedResponse({ trackSid: t.info.sid }) } }));
+    }
   }
 
   // ---- media events ----

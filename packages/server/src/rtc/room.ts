@@ -14,7 +14,7 @@ import {
   DisconnectReason,
   RoomUpdate,
 } from '@livekit/protocol';
-import type { ParticipantInfo } from '@livekit/protocol';
+import type { ParticipantInfo, ParticipantPermission } from '@livekit/protocol';
 import type { Logger, Clock, TimerHandle } from '@atrium/webrtc';
 import type { Participant, ParticipantHost, PublishedTrack } from './participant.js';
 import type { DataKind } from './participant-media.js';
@@ -201,6 +201,26 @@ export class Room implements ParticipantHost {
         if (!wanted.has(track.info.sid)) continue;
         if (!subscribe) this.unsubscribe(subscriber.sid, track);
         else if (subscriber.canSubscribe) this.subscribe(subscriber, publisher, track);
+      }
+    }
+  }
+
+  /**
+   * Applies a permission change (RoomService UpdateParticipant) and then the subscriptions it implies:
+   * losing canSubscribe drops every subscription; gaining it auto-subscribes when the participant does.
+   */
+  setParticipantPermission(p: Participant, permission: ParticipantPermission): void {
+    if (this.participants.get(p.sid) !== p) return;
+    const couldSubscribe = p.canSubscribe;
+    p.setPermission(permission);
+    if (couldSubscribe && !p.canSubscribe) {
+      for (const q of [...this.participants.values()]) {
+        for (const track of q.tracks) if (track.subscribers.has(p.sid)) this.unsubscribe(p.sid, track);
+      }
+    } else if (!couldSubscribe && p.canSubscribe && p.autoSubscribe) {
+      for (const publisher of [...this.participants.values()]) {
+        if (publisher === p || publisher.isHidden) continue;
+        for (const track of publisher.tracks) this.subscribe(p, publisher, track);
       }
     }
   }
