@@ -13,6 +13,8 @@ import { RtcService } from './signal/rtc-service.js';
 import { createLogger } from './logger.js';
 import { TwirpServer } from './api/twirp.js';
 import { createRoomService, ROOM_SERVICE_NAME } from './api/room-service.js';
+import { WebhookNotifier } from './webhook/webhook-notifier.js';
+import { webhookRoomEvents } from './webhook/webhook-room-events.js';
 
 export interface AtriumServer {
   readonly httpPort: number;
@@ -70,12 +72,26 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     });
   }
 
+  let webhooks: WebhookNotifier | undefined;
+  if (config.webhook.urls.length > 0) {
+    const apiSecret = config.keys[config.webhook.apiKey];
+    if (apiSecret === undefined) throw new Error(`webhook.api_key '${config.webhook.apiKey}' is not one of the API keys`);
+    webhooks = new WebhookNotifier({
+      urls: config.webhook.urls,
+      apiKey: config.webhook.apiKey,
+      apiSecret,
+      clock,
+      logger: logger.child({ component: 'webhook' }),
+    });
+  }
+
   const rooms = new RoomManager({
     nodeId,
     emptyTimeoutSec: config.room.emptyTimeoutSec,
     departureTimeoutSec: config.room.departureTimeoutSec,
     clock,
     logger,
+    ...(webhooks ? { events: webhookRoomEvents(webhooks) } : {}),
   });
   const rtc = new RtcService({ keys: config.keys, rooms, mediaFactory, clock, logger: logger.child({ component: 'signal' }) });
 
@@ -104,6 +120,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
   } catch (err) {
     for (const s of servers) s.close();
     await mediaFactory.close();
+    await webhooks?.close();
     throw err;
   }
 
@@ -135,6 +152,8 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
           ),
         );
         await mediaFactory.close();
+        // Bounded: delivers what is queued (room_finished of the rooms closed above) for at most a moment.
+        await webhooks?.close();
         logger.info('atrium server closed');
       })();
       return closing;

@@ -172,7 +172,6 @@ const UNSUPPORTED: [yaml: string, key: string][] = [
   ['room:\n  auto_create: false', 'room.auto_create'],
   ['room:\n  max_participants: 10', 'room.max_participants'],
   ['room:\n  enabled_codecs:\n    - mime: audio/opus\n    - mime: video/VP8', 'room.enabled_codecs'],
-  ['webhook:\n  api_key: k\n  urls: [http://127.0.0.1:1/hook]', 'webhook.urls'],
 ];
 
 for (const [yaml, key] of UNSUPPORTED) {
@@ -249,4 +248,12 @@ test('binding all interfaces with no usable address needs rtc.node_ip', () => {
   const c = loadConfig({ yaml: 'keys: {k: s}\nbind_addresses: [""]\nrtc: {node_ip: 203.0.113.5}\n' });
   assert.deepEqual(c.bindAddresses, ['0.0.0.0']);
   assert.equal(c.rtc.nodeIp, '203.0.113.5');
+});
+
+test('webhook urls load (webhooks are sent)', () => {
+  const config = loadConfig({
+    networkInterfaces: oneInterface,
+    yaml: 'keys:\n  k: s\nbind_addresses: [127.0.0.1]\nwebhook:\n  api_key: k\n  urls: [http://127.0.0.1:1/hook, https://example.com/lk]\n',
+  });
+  assert.deepEqual(config.webhook, { apiKey: 'k', urls: ['http://127.0.0.1:1/hook', 'https://example.com/lk'] });
 });

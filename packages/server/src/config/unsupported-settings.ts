@@ -28,7 +28,5 @@ export function unhonouredSettings(config: ServerConfig, file: FileOnlySettings)
   const listed = config.room.enabledCodecs.map((c) => c.mime.toLowerCase());
   const missing = FORWARDED_CODECS.filter((m) => !listed.includes(m.toLowerCase()));
   if (missing.length > 0) no('room.enabled_codecs', `codecs cannot be disabled; the list must include ${missing.join(', ')}`);
-  // Webhooks are being built (webhook/); until create-server sends them, configured URLs would be ignored.
-  if (config.webhook.urls.length > 0) no('webhook.urls', 'webhooks are not sent yet');
   return out;
 }

@@ -3,6 +3,8 @@ import { newRoomSid } from '@atrium/protocol';
 import { DisconnectReason } from '@livekit/protocol';
 import type { Logger, Clock } from '@atrium/webrtc';
 import { Room } from './room.js';
+import { callRoomEvent } from './room-events.js';
+import type { RoomEvents } from './room-events.js';
 
 export interface RoomManagerOptions {
   nodeId: string;
@@ -10,6 +12,8 @@ export interface RoomManagerOptions {
   departureTimeoutSec: number;
   clock: Clock;
   logger: Logger;
+  /** Room, participant and track lifecycle listener (webhooks). */
+  events?: RoomEvents;
 }
 
 export interface RoomSettings {
@@ -54,12 +58,17 @@ export class RoomManager {
       ...(settings.metadata !== undefined ? { metadata: settings.metadata } : {}),
       clock: this.opts.clock,
       logger: this.opts.logger.child({ room: name, roomID: sid }),
+      ...(this.opts.events ? { events: this.opts.events } : {}),
       onClosed: (r) => {
         if (this.rooms.get(r.name) === r) this.rooms.delete(r.name);
+        const events = this.opts.events;
+        if (events?.roomFinished) callRoomEvent(r.logger, () => events.roomFinished?.(r.info()));
       },
     });
     this.rooms.set(name, room);
     room.logger.info('room created');
+    const events = this.opts.events;
+    if (events?.roomStarted) callRoomEvent(room.logger, () => events.roomStarted?.(room.info()));
     return room;
   }
 

@@ -13,12 +13,15 @@ import {
   DataPacket_Kind,
   DisconnectReason,
   RoomUpdate,
+  ParticipantInfo_State,
 } from '@livekit/protocol';
 import type { ParticipantInfo, ParticipantPermission } from '@livekit/protocol';
 import type { Logger, Clock, TimerHandle } from '@atrium/webrtc';
 import type { Participant, ParticipantHost, PublishedTrack } from './participant.js';
 import type { DataKind } from './participant-media.js';
 import { enabledPublishCodecs } from './track-info.js';
+import { callRoomEvent } from './room-events.js';
+import type { RoomEvents } from './room-events.js';
 
 /** What we report as the server version: a semver >= 1.8.0 (docs/livekit-protocol.md 2.2). */
 export const SERVER_VERSION = '1.9.0';
@@ -38,6 +41,8 @@ export interface RoomOptions {
   metadata?: string;
   /** Called once when the room has closed. */
   onClosed: (room: Room) => void;
+  /** Participant and track lifecycle listener (webhooks). */
+  events?: RoomEvents;
 }
 
 export class Room implements ParticipantHost {
@@ -51,6 +56,8 @@ export class Room implements ParticipantHost {
   private closeTimer: TimerHandle | undefined;
   private closed = false;
   private metadataValue: string;
+  /** Sids of participants reported to `events.participantJoined` (they became ACTIVE). */
+  private readonly announced = new Set<string>();
 
   constructor(opts: RoomOptions) {
     this.opts = opts;
@@ -265,11 +272,19 @@ export class Room implements ParticipantHost {
   // ---- ParticipantHost ----
 
   onParticipantChanged(p: Participant): void {
-    if (this.participants.get(p.sid) === p) this.broadcast(p);
+    if (this.participants.get(p.sid) !== p) return;
+    this.broadcast(p);
+    if (p.state === ParticipantInfo_State.ACTIVE && !this.announced.has(p.sid)) {
+      this.announced.add(p.sid);
+      const events = this.opts.events;
+      if (events?.participantJoined) callRoomEvent(this.logger, () => events.participantJoined?.(this.info(), p.snapshot()));
+    }
   }
 
   onTrackPublished(p: Participant, track: PublishedTrack): void {
     if (this.participants.get(p.sid) !== p) return;
+    const events = this.opts.events;
+    if (events?.trackPublished) callRoomEvent(this.logger, () => events.trackPublished?.(this.info(), p.snapshot(), track.info));
     // The update must reach subscribers before any media (and subscriber offer) for the track.
     this.broadcast(p);
     if (p.isHidden) return;
@@ -281,7 +296,10 @@ export class Room implements ParticipantHost {
 
   onTrackUnpublished(p: Participant, track: PublishedTrack): void {
     for (const sid of [...track.subscribers]) this.unsubscribe(sid, track);
-    if (this.participants.get(p.sid) === p) this.broadcast(p);
+    if (this.participants.get(p.sid) !== p) return;
+    const events = this.opts.events;
+    if (events?.trackUnpublished) callRoomEvent(this.logger, () => events.trackUnpublished?.(this.info(), p.snapshot(), track.info));
+    this.broadcast(p);
   }
 
   onParticipantClosed(p: Participant, reason: DisconnectReason): void {
@@ -293,6 +311,7 @@ export class Room implements ParticipantHost {
     for (const q of this.participants.values()) for (const t of q.tracks) t.subscribers.delete(p.sid);
     if (!p.isHidden) this.sendUpdate(p.disconnectedSnapshot(), () => true);
     this.logger.info({ participant: p.identity, pID: p.sid, reason: DisconnectReason[reason], count: this.participants.size }, 'participant left');
+    this.reportLeft(p);
     if (this.participants.size === 0 && !this.closed) this.armCloseTimer(this.opts.departureTimeoutSec);
   }
 
@@ -339,6 +358,17 @@ export class Room implements ParticipantHost {
         q.logger.warn({ err }, 'sending data failed');
       }
     }
+  }
+
+  /** Reports p's tracks as unpublished, then p as left when it was reported as joined. */
+  private reportLeft(p: Participant): void {
+    const events = this.opts.events;
+    const wasAnnounced = this.announced.delete(p.sid);
+    if (!events) return;
+    const room = this.info();
+    const info = p.snapshot();
+    for (const track of p.tracks) callRoomEvent(this.logger, () => events.trackUnpublished?.(room, info, track.info));
+    if (wasAnnounced) callRoomEvent(this.logger, () => events.participantLeft?.(room, info));
   }
 
   // ---- lifecycle ----

@@ -1,0 +1,27 @@
+// The room lifecycle hooks the rest of the server can listen to (webhooks): rooms starting and finishing,
+// participants becoming active and leaving, tracks published and unpublished. Called synchronously; must not throw.
+import type { ParticipantInfo, Room as RoomInfo, TrackInfo } from '@livekit/protocol';
+
+export interface RoomEvents {
+  /** A room was created (before its first participant joins). */
+  roomStarted?(room: RoomInfo): void;
+  /** A room closed (after every participant in it has left). */
+  roomFinished?(room: RoomInfo): void;
+  /** A participant's primary peer connection connected (state ACTIVE), as LiveKit's participant_joined. */
+  participantJoined?(room: RoomInfo, participant: ParticipantInfo): void;
+  /** A participant reported by `participantJoined` left (after its tracks' `trackUnpublished`). */
+  participantLeft?(room: RoomInfo, participant: ParticipantInfo): void;
+  /** A track's media arrived and it was published. */
+  trackPublished?(room: RoomInfo, participant: ParticipantInfo, track: TrackInfo): void;
+  /** A published track ended, or its participant left. */
+  trackUnpublished?(room: RoomInfo, participant: ParticipantInfo, track: TrackInfo): void;
+}
+
+/** Calls `fn`, logging instead of throwing: a listener never breaks signalling. */
+export function callRoomEvent(log: { warn(obj: object, msg: string): void }, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    log.warn({ err }, 'room event listener failed');
+  }
+}
