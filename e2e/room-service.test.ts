@@ -2,11 +2,11 @@
 // @livekit/rtc-node participants are connected, and the test checks what those participants observe.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dispose, RoomEvent, type Room } from '@livekit/rtc-node';
+import { RoomEvent, type Room } from '@livekit/rtc-node';
 import { AccessToken, RoomServiceClient, TwirpError, DataPacket_Kind } from 'livekit-server-sdk';
 import { DisconnectReason } from '@livekit/protocol';
 import { TestSignalClient } from '@atrium/server/signal/test-signal-client.js';
-import { connectRtcNode, publishSineTone, type RunningPublisher } from './helpers/rtc-node.js';
+import { connectRtcNode, publishSineTone, type RunningPublisher, teardownRtcNode } from './helpers/rtc-node.js';
 import { startAtrium, DEV_API_KEY, DEV_API_SECRET, type AtriumUnderTest } from './helpers/server.js';
 import { waitFor, withTimeout } from '@atrium/webrtc/testing/wait-for.js';
 
@@ -22,15 +22,15 @@ before(async () => {
   api = new RoomServiceClient(server.httpUrl, DEV_API_KEY, DEV_API_SECRET);
 });
 
-after(async () => {
-  const quietly = async (what: string, work: Promise<unknown>, timeoutMs: number): Promise<void> => {
-    await withTimeout(work, timeoutMs, what).catch((err: unknown) => process.stderr.write(`${what}: ${String(err)}\n`));
-  };
-  await quietly('stopping publishers', Promise.all(publishers.map((p) => p.stop())), 5_000);
-  await quietly('disconnecting rtc-node rooms', Promise.all(rooms.map((r) => r.disconnect())), 10_000);
-  await quietly('closing Atrium', server?.close() ?? Promise.resolve(), 10_000);
-  await quietly('disposing rtc-node', dispose(), 10_000);
-});
+after(() =>
+  teardownRtcNode({
+    publishers,
+    rooms,
+    also: [
+      { what: 'closing Atrium', work: () => server?.close() ?? Promise.resolve() },
+    ],
+  }),
+);
 
 /** Resolves with the arguments of the first `event` on `room` that `pred` accepts (listen before acting). */
 function nextEvent<A extends unknown[]>(room: Room, event: RoomEvent, pred: (...args: A) => boolean = () => true): Promise<A> {

@@ -3,7 +3,7 @@
 // 440 Hz within 5 Hz through an AudioStream and gets 320x240 frames from a VideoStream.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dispose, type Room } from '@livekit/rtc-node';
+import type { Room } from '@livekit/rtc-node';
 import {
   connectRtcNode,
   publishSineTone,
@@ -12,6 +12,7 @@ import {
   readVideoFrames,
   waitForRemoteTrack,
   type RunningPublisher,
+  teardownRtcNode,
 } from './helpers/rtc-node.js';
 import { startAtrium, type AtriumUnderTest } from './helpers/server.js';
 import { createStepRunner } from './helpers/steps.js';
@@ -32,16 +33,15 @@ before(async () => {
   server = await withTimeout(startAtrium(), 15_000, 'Atrium to start');
 });
 
-after(async () => {
-  const quietly = async (what: string, work: Promise<unknown>, timeoutMs: number): Promise<void> => {
-    await withTimeout(work, timeoutMs, what).catch((err: unknown) => process.stderr.write(`${what}: ${String(err)}\n`));
-  };
-  await quietly('stopping publishers', Promise.all(publishers.map((p) => p.stop())), 5_000);
-  await quietly('disconnecting rtc-node rooms', Promise.all(rooms.map((r) => r.disconnect())), 10_000);
-  await quietly('closing Atrium', server?.close() ?? Promise.resolve(), 10_000);
-  // Without this the native FFI keeps the process alive.
-  await quietly('disposing rtc-node', dispose(), 10_000);
-});
+after(() =>
+  teardownRtcNode({
+    publishers,
+    rooms,
+    also: [
+      { what: 'closing Atrium', work: () => server?.close() ?? Promise.resolve() },
+    ],
+  }),
+);
 
 test('rtc-node participants exchange a 440 Hz tone and 320x240 video through Atrium', { timeout: 90_000 }, async (t) => {
   assert.ok(server, 'server started');

@@ -2,10 +2,10 @@
 // tone, both leave; a local receiver verifies every webhook with livekit-server-sdk's WebhookReceiver.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dispose, type Room } from '@livekit/rtc-node';
+import type { Room } from '@livekit/rtc-node';
 import type { WebhookEvent } from '@livekit/protocol';
 import { startWebhookReceiver } from '@atrium/server/webhook/test-webhook-receiver.js';
-import { connectRtcNode, publishSineTone, type RunningPublisher } from './helpers/rtc-node.js';
+import { connectRtcNode, publishSineTone, type RunningPublisher, teardownRtcNode } from './helpers/rtc-node.js';
 import { startAtrium, DEV_API_KEY, DEV_API_SECRET, type AtriumUnderTest } from './helpers/server.js';
 import { waitFor, withTimeout } from '@atrium/webrtc/testing/wait-for.js';
 
@@ -26,16 +26,16 @@ before(async () => {
   );
 });
 
-after(async () => {
-  const quietly = async (what: string, work: Promise<unknown>, timeoutMs: number): Promise<void> => {
-    await withTimeout(work, timeoutMs, what).catch((err: unknown) => process.stderr.write(`${what}: ${String(err)}\n`));
-  };
-  await quietly('stopping publishers', Promise.all(publishers.map((p) => p.stop())), 5_000);
-  await quietly('disconnecting rtc-node rooms', Promise.all(rooms.map((r) => r.disconnect())), 10_000);
-  await quietly('closing Atrium', server?.close() ?? Promise.resolve(), 10_000);
-  await quietly('closing the webhook receiver', receiver?.close() ?? Promise.resolve(), 5_000);
-  await quietly('disposing rtc-node', dispose(), 10_000);
-});
+after(() =>
+  teardownRtcNode({
+    publishers,
+    rooms,
+    also: [
+      { what: 'closing Atrium', work: () => server?.close() ?? Promise.resolve() },
+      { what: 'closing the webhook receiver', work: () => receiver?.close() ?? Promise.resolve(), timeoutMs: 5_000 },
+    ],
+  }),
+);
 
 function eventsOfRoom(): WebhookEvent[] {
   assert.ok(receiver);

@@ -21,6 +21,7 @@ import {
   type RemoteParticipant,
   type RemoteTrack,
   type RemoteTrackPublication,
+  dispose,
 } from '@livekit/rtc-node';
 import { fillSine, firstNonSilentSample } from './tone.js';
 import { waitFor, withTimeout } from '@atrium/webrtc/testing/wait-for.js';
@@ -351,4 +352,29 @@ function summarizeSizes(sizes: VideoFrameSize[]): string {
 function requireLocal(room: Room): NonNullable<Room['localParticipant']> {
   if (!room.localParticipant) throw new Error('rtc-node room is not connected (no local participant)');
   return room.localParticipant;
+}
+
+/** One teardown step: what it is (for the log), the work, and how long it may take. */
+export interface TeardownStep {
+  what: string;
+  work: () => Promise<unknown>;
+  timeoutMs?: number;
+}
+
+/**
+ * Bounded, error-tolerant end of an rtc-node test file: stops publishers, disconnects rooms, runs `also` (e.g.
+ * closing Atrium), then disposes rtc-node's native side, without which the process stays alive.
+ */
+export async function teardownRtcNode(parts: { publishers: RunningPublisher[]; rooms: Room[]; also?: TeardownStep[] }): Promise<void> {
+  const steps: TeardownStep[] = [
+    { what: 'stopping publishers', work: () => Promise.all(parts.publishers.map((p) => p.stop())), timeoutMs: 5_000 },
+    { what: 'disconnecting rtc-node rooms', work: () => Promise.all(parts.rooms.map((r) => r.disconnect())) },
+    ...(parts.also ?? []),
+    { what: 'disposing rtc-node', work: () => dispose() },
+  ];
+  for (const step of steps) {
+    await withTimeout(step.work(), step.timeoutMs ?? 10_000, step.what).catch((err: unknown) =>
+      process.stderr.write(`${step.what}: ${String(err)}\n`),
+    );
+  }
 }
