@@ -51,7 +51,6 @@ export class PublishedTrackSource implements MediaTrackSource {
   readonly codec: CodecParams;
   readonly receiver: Receiver;
   readonly publisherExtensions: readonly HeaderExtension[];
-  isMuted = false;
 
   constructor(opts: { receiver: Receiver; kind: MediaKind; codec: CodecParams; publisherExtensions: HeaderExtension[] }) {
     this.receiver = opts.receiver;
@@ -72,7 +71,6 @@ export class PublishedTrackSource implements MediaTrackSource {
   }
 
   setMuted(muted: boolean): void {
-    this.isMuted = muted;
     this.receiver.setMuted(muted);
   }
 
