@@ -2,6 +2,7 @@
 // encodings, grant checks, Twirp error codes, and what raw signalling clients receive.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import {
   AddTrackRequest,
   TrackType,
@@ -17,6 +18,7 @@ import { silentLogger } from '@atrium/webrtc';
 import { createAccessToken } from '@atrium/protocol';
 import type { VideoGrant } from '@atrium/protocol';
 import { createServer } from '../create-server.js';
+import { MAX_BODY_BYTES } from './twirp.js';
 import type { AtriumServer } from '../create-server.js';
 import { devConfig } from '../config/server-config.js';
 import { FakeMediaFactory, FakeTrackSource } from '../rtc/fake-media.js';
@@ -33,6 +35,38 @@ before(async () => {
   base = `http://127.0.0.1:${server.httpPort}/twirp/livekit.RoomService/`;
 });
 after(() => server.close());
+
+test('a body over 1 MiB gets a malformed error (announced or streamed) and the server keeps serving', async () => {
+  const big = JSON.stringify({ names: ['x'.repeat(MAX_BODY_BYTES + 10)] });
+  const announced = await call('ListRooms', big, { roomList: true });
+  assert.equal(announced.status, 400, announced.text);
+  assert.equal(announced.json?.['code'], 'malformed');
+  assert.match(String(announced.json?.['msg']), /larger than 1048576 bytes/);
+
+  // Chunked (no Content-Length): the limit is found while reading.
+  const token = await apiToken({ roomList: true });
+  const streamed = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = httpRequest(base + 'ListRooms', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}`, 'Transfer-Encoding': 'chunked' },
+    });
+    req.on('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    for (let i = 0; i < 20; i++) req.write(chunk);
+    req.end();
+  });
+  assert.equal(streamed.status, 400, streamed.body);
+  assert.equal((JSON.parse(streamed.body) as { code: string }).code, 'malformed');
+
+  const after = await call('ListRooms', {}, { roomList: true });
+  assert.equal(after.status, 200);
+});
 
 const apiToken = (video: VideoGrant, secret = 'secret'): Promise<string> =>
   createAccessToken({ apiKey: 'devkey', apiSecret: secret, identity: '', video });

@@ -102,19 +102,33 @@ function writePlain401(res: ServerResponse, msg: string): void {
   res.end(msg);
 }
 
+/**
+ * Reads the whole body, at most MAX_BODY_BYTES. A larger body (announced or actual) fails with `malformed`;
+ * the rest of it is read and discarded so the error can still be written (the connection is then closed).
+ */
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    const tooLarge = (): TwirpError => new TwirpError('malformed', `request body larger than ${MAX_BODY_BYTES} bytes`);
+    const announced = Number(req.headers['content-length'] ?? 0);
+    if (announced > MAX_BODY_BYTES) {
+      req.resume();
+      reject(tooLarge());
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new TwirpError('malformed', `request body larger than ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
+      if (size <= MAX_BODY_BYTES) {
+        chunks.push(chunk);
         return;
       }
-      chunks.push(chunk);
-    });
+      chunks.length = 0;
+      req.off('data', onData);
+      req.resume();
+      reject(tooLarge());
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
@@ -137,8 +151,13 @@ export class TwirpServer {
     this.serve(req, res).catch((err: unknown) => {
       const twirp = err instanceof TwirpError ? err : new TwirpError('internal', 'internal error');
       if (!(err instanceof TwirpError)) this.opts.logger.error({ err, url: req.url }, 'twirp handler failed');
-      if (!res.headersSent) writeTwirpError(res, twirp);
-      else res.destroy();
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      // A request whose body was not read to the end cannot leave the connection reusable.
+      if (!req.complete) res.setHeader('Connection', 'close');
+      writeTwirpError(res, twirp);
     });
   }
 
