@@ -225,12 +225,13 @@ test('errors: wrong secret, unreachable server, missing credentials and unknown 
   assert.ok(server);
   const closed = await closedPortUrl();
   // Independent runs, started together to save wall time.
-  const [wrong, unknownKey, unreachable, noKeys, badFlag] = await Promise.all([
+  const [wrong, unknownKey, unreachable, noKeys, badFlag, badServerFlag] = await Promise.all([
     cli(['room', 'list', '--url', server.url, '--api-key', DEV_API_KEY, '--api-secret', 'not-the-secret']),
     cli(['participant', 'list', '--url', server.url, '--api-key', 'nokey', '--api-secret', 'x', '--room', 'r']),
     cli(['room', 'create', '--url', closed, '--dev', '--name', 'nowhere']),
     cli(['room', 'list', '--url', server.url]),
     cli(['participant', 'list', ...conn(), '--room', 'r', '--verbose']),
+    cli(['server', '--dev', '--prot', '7880']),
   ]);
   assert.equal(wrong.code, 1);
   assert.equal(wrong.stderr, 'atrium room list: the server rejected the API key/secret (401: invalid authorization token)\n');
@@ -247,6 +248,11 @@ test('errors: wrong secret, unreachable server, missing credentials and unknown 
 
   assert.equal(badFlag.code, 2);
   assert.match(badFlag.stderr, /^atrium participant list: unknown flag '--verbose'\nusage: atrium participant list --room NAME/);
+
+  // `atrium server` hands its flags to the server, whose own parser refuses unknown ones with its usage.
+  assert.equal(badServerFlag.code, 2);
+  assert.match(badServerFlag.stderr, /Unknown option '--prot'/);
+  assert.match(badServerFlag.stderr, /^usage: atrium-server \[--dev\]/m);
 });
 
 async function closedPortUrl(): Promise<string> {
