@@ -1,7 +1,10 @@
 #!/usr/bin/env -S npx tsx
 // Command-line entry: `tsx packages/server/src/main.ts [--dev] [--config livekit.yaml] [--keys 'k: s'] [--port N] ...`;
 // LIVEKIT_CONFIG and LIVEKIT_KEYS as in LiveKit; flags override the file (config/load-config.ts).
+// `runServer(args)` is the same entry for other front ends (`atrium server` in packages/cli).
 import { parseArgs } from 'node:util';
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { createAccessToken } from '@atrium/protocol';
 import { readFileSync } from 'node:fs';
 import { createServer } from './create-server.js';
@@ -29,10 +32,11 @@ function portArg(v: string | undefined, name: string): number | undefined {
   return n;
 }
 
-function configFromArgs(): ServerConfig {
+function configFromArgs(args: string[]): ServerConfig {
   let values;
   try {
     ({ values } = parseArgs({
+      args,
       options: {
         dev: { type: 'boolean' },
         config: { type: 'string' },
@@ -103,13 +107,12 @@ async function printDevHelp(config: ServerConfig, url: string, udpPort: number):
   });
   console.log(`\nAtrium is listening at ${url} (UDP ${udpPort}); API key '${apiKey}', secret '${apiSecret}'`);
   console.log(`A dev token for identity 'user1' in room 'test', valid 24 h:\n  ${token}`);
-  console.log(
-    `More tokens: npx tsx -e "import('@atrium/protocol').then(async p => console.log(await p.createAccessToken({apiKey:'${apiKey}',apiSecret:'${apiSecret}',identity:'me',video:{roomJoin:true,room:'test'}})))"\n`,
-  );
+  console.log(`More tokens: npx atrium token create --api-key ${apiKey} --api-secret ${apiSecret} --room test --identity me\n`);
 }
 
-async function main(): Promise<void> {
-  const config = configFromArgs();
+/** Parses server flags from `args`, starts Atrium and stops it on SIGINT/SIGTERM; bad flags or config exit the process. */
+export async function runServer(args: string[] = process.argv.slice(2)): Promise<void> {
+  const config = configFromArgs(args);
   const server = await createServer(config);
   if (!config.development) {
     console.log(`\nAtrium is listening at ${server.url} (UDP ${server.udpPort}, ICE address ${config.rtc.nodeIp})`);
@@ -133,7 +136,19 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return pathToFileURL(realpathSync(script)).href === import.meta.url;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  runServer().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,65 @@
+// Unit tests for output formatting: aligned tables, JSON with int64 as strings, room and participant views.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ParticipantInfo, ParticipantInfo_State, ParticipantPermission, Room, TrackInfo, TrackSource, TrackType } from '@livekit/protocol';
+import { formatJson, formatParticipant, formatParticipants, formatRooms, formatTable, formatTrackSummary, formatUnixSec, messageJson } from './format.js';
+
+test('formatTable pads columns, keeps cells on one line and trims trailing space', () => {
+  assert.equal(formatTable(['A', 'LONGER'], [['x', '1'], ['yyyy', 'two\nlines'], ['z']]), 'A     LONGER\nx     1\nyyyy  two lines\nz\n');
+});
+
+test('formatJson writes bigint as a string; messageJson includes default values', () => {
+  assert.equal(formatJson({ n: 5n }), '{\n  "n": "5"\n}\n');
+  const json = messageJson(new Room({ name: 'r' })) as Record<string, unknown>;
+  assert.equal(json['name'], 'r');
+  assert.equal(json['numParticipants'], 0);
+  assert.equal(json['creationTime'], '0');
+});
+
+test('formatUnixSec', () => {
+  assert.equal(formatUnixSec(0n), '');
+  assert.equal(formatUnixSec(1_700_000_000n), '2023-11-14T22:13:20Z');
+});
+
+test('formatRooms', () => {
+  assert.equal(formatRooms([]), 'no rooms\n');
+  const room = new Room({ sid: 'RM_a', name: 'demo', numParticipants: 2, numPublishers: 1, emptyTimeout: 300, creationTime: 1_700_000_000n, metadata: 'm' });
+  assert.equal(
+    formatRooms([room]),
+    'SID   NAME  PARTICIPANTS  PUBLISHERS  EMPTY-TIMEOUT  MAX  CREATED               METADATA\n' +
+      'RM_a  demo  2             1           300s                2023-11-14T22:13:20Z  m\n',
+  );
+});
+
+const audio = new TrackInfo({ sid: 'TR_a', type: TrackType.AUDIO, source: TrackSource.MICROPHONE, name: 'mic', mimeType: 'audio/opus', muted: true });
+const video = new TrackInfo({ sid: 'TR_v', type: TrackType.VIDEO, source: TrackSource.CAMERA, width: 640, height: 360 });
+
+test('formatTrackSummary', () => {
+  assert.equal(formatTrackSummary(audio), 'TR_a audio microphone audio/opus muted');
+  assert.equal(formatTrackSummary(video), 'TR_v video camera 640x360');
+});
+
+test('formatParticipants and formatParticipant', () => {
+  const p = new ParticipantInfo({
+    sid: 'PA_x',
+    identity: 'x',
+    name: 'Ex',
+    state: ParticipantInfo_State.ACTIVE,
+    joinedAt: 1_700_000_000n,
+    tracks: [audio, video],
+    attributes: { role: 'host' },
+    permission: new ParticipantPermission({ canPublish: true, canSubscribe: true, canPublishData: false }),
+  });
+  assert.equal(formatParticipants([]), 'no participants\n');
+  assert.equal(
+    formatParticipants([p]),
+    'SID   IDENTITY  NAME  STATE   TRACKS                         JOINED                METADATA\n' +
+      'PA_x  x         Ex    active  TR_a(audio,muted) TR_v(video)  2023-11-14T22:13:20Z\n',
+  );
+  const text = formatParticipant(p);
+  assert.match(text, /^Identity: {2}x$/m);
+  assert.match(text, /^State: {5}active$/m);
+  assert.match(text, /^Attributes: role=host$/m);
+  assert.match(text, /^Permissions: publish subscribe$/m);
+  assert.match(text, /^ {2}TR_a audio microphone audio\/opus muted 'mic'$/m);
+});

@@ -1,0 +1,109 @@
+// Pure output formatting: aligned text tables for people, JSON (protobuf JSON names, defaults included) for scripts.
+import { ParticipantInfo_State, TrackSource, TrackType } from '@livekit/protocol';
+import type { ParticipantInfo, Room, TrackInfo } from '@livekit/protocol';
+
+/** Left-aligned columns separated by two spaces, a header row first; cells are made single-line. */
+export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const clean = (cell: string): string => cell.replace(/[\r\n\t]+/g, ' ');
+  const all = [headers.map(clean), ...rows.map((r) => headers.map((_, i) => clean(r[i] ?? '')))];
+  const widths = headers.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  return all
+    .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd())
+    .join('\n')
+    .concat('\n');
+}
+
+/** Pretty JSON with a final newline; bigint (protobuf int64) as a decimal string. */
+export function formatJson(value: unknown): string {
+  return `${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`;
+}
+
+/** What protobuf-es messages offer for JSON output. */
+interface JsonMessage {
+  toJson(options?: { emitDefaultValues?: boolean }): unknown;
+}
+
+/** A protobuf message as JSON with every field present (so scripts need not know proto3 defaults). */
+export function messageJson(message: JsonMessage): unknown {
+  return message.toJson({ emitDefaultValues: true });
+}
+
+/** Seconds since the epoch (int64) as an ISO time, '' for zero. */
+export function formatUnixSec(sec: bigint | number): string {
+  const n = Number(sec);
+  return n > 0 ? new Date(n * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') : '';
+}
+
+function enumName(e: Record<number, string>, value: number): string {
+  return (e[value] ?? String(value)).toLowerCase();
+}
+
+export function formatRooms(rooms: readonly Room[]): string {
+  if (rooms.length === 0) return 'no rooms\n';
+  return formatTable(
+    ['SID', 'NAME', 'PARTICIPANTS', 'PUBLISHERS', 'EMPTY-TIMEOUT', 'MAX', 'CREATED', 'METADATA'],
+    rooms.map((r) => [
+      r.sid,
+      r.name,
+      String(r.numParticipants),
+      String(r.numPublishers),
+      r.emptyTimeout > 0 ? `${r.emptyTimeout}s` : '',
+      r.maxParticipants > 0 ? String(r.maxParticipants) : '',
+      formatUnixSec(r.creationTime),
+      r.metadata,
+    ]),
+  );
+}
+
+/** 'TR_x audio microphone muted' style summary of one track. */
+export function formatTrackSummary(t: TrackInfo): string {
+  const parts = [t.sid, enumName(TrackType, t.type), enumName(TrackSource, t.source)];
+  if (t.type === TrackType.VIDEO && t.width > 0) parts.push(`${t.width}x${t.height}`);
+  if (t.mimeType !== '') parts.push(t.mimeType);
+  if (t.muted) parts.push('muted');
+  return parts.join(' ');
+}
+
+export function formatParticipants(participants: readonly ParticipantInfo[]): string {
+  if (participants.length === 0) return 'no participants\n';
+  return formatTable(
+    ['SID', 'IDENTITY', 'NAME', 'STATE', 'TRACKS', 'JOINED', 'METADATA'],
+    participants.map((p) => [
+      p.sid,
+      p.identity,
+      p.name,
+      enumName(ParticipantInfo_State, p.state),
+      p.tracks.length === 0 ? '' : p.tracks.map((t) => `${t.sid}(${enumName(TrackType, t.type)}${t.muted ? ',muted' : ''})`).join(' '),
+      formatUnixSec(p.joinedAt),
+      p.metadata,
+    ]),
+  );
+}
+
+/** Several lines on one participant: fields, permissions, then one line per track. */
+export function formatParticipant(p: ParticipantInfo): string {
+  const perm = p.permission;
+  const lines = [
+    `SID:       ${p.sid}`,
+    `Identity:  ${p.identity}`,
+    `Name:      ${p.name}`,
+    `State:     ${enumName(ParticipantInfo_State, p.state)}`,
+    `Joined:    ${formatUnixSec(p.joinedAt)}`,
+    `Metadata:  ${p.metadata}`,
+  ];
+  const attrs = Object.entries(p.attributes);
+  if (attrs.length > 0) lines.push(`Attributes: ${attrs.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  if (perm) {
+    const flags = [
+      perm.canPublish ? 'publish' : '',
+      perm.canSubscribe ? 'subscribe' : '',
+      perm.canPublishData ? 'publish-data' : '',
+      perm.hidden ? 'hidden' : '',
+      perm.recorder ? 'recorder' : '',
+    ].filter((f) => f !== '');
+    lines.push(`Permissions: ${flags.length > 0 ? flags.join(' ') : 'none'}`);
+  }
+  lines.push(`Tracks:    ${p.tracks.length === 0 ? 'none' : ''}`.trimEnd());
+  for (const t of p.tracks) lines.push(`  ${formatTrackSummary(t)}${t.name !== '' ? ` '${t.name}'` : ''}`);
+  return `${lines.join('\n')}\n`;
+}
