@@ -1,6 +1,7 @@
 // SFU forwarding micro-benchmark: one publisher -> N local subscribers through Receiver -> DownTrack
 // munging, with the send sink doing nothing, real SRTP protect (GCM or CM), and optionally dgram.send.
-// Run: npx tsx bench/src/forward.bench.ts [--runs 5] [--forwarded 100000] [--udp] [--subs 1,10,100]
+// With --audio: Opus packets carrying the RFC 6464 audio-level extension, the receiver's level meter off vs on.
+// Run: npx tsx bench/src/forward.bench.ts [--runs 5] [--forwarded 100000] [--udp] [--subs 1,10,100] [--audio]
 import dgram from 'node:dgram';
 import { systemClock } from '@atrium/webrtc/clock.js';
 import { createRtpHeader, parseRtpHeader, serializeRtpPacket, writeSequenceNumber, writeTimestamp } from '@atrium/webrtc/rtp/index.js';
@@ -18,6 +19,7 @@ function argument(name: string, fallback: number): number {
 const runs = argument('runs', 5);
 const forwardedPerRun = argument('forwarded', 100_000);
 const withUdp = process.argv.includes('--udp');
+const audioOnly = process.argv.includes('--audio');
 const subsAt = process.argv.indexOf('--subs');
 const subscriberCounts = subsAt >= 0 ? (process.argv[subsAt + 1] ?? '').split(',').map(Number) : [1, 10, 100];
 const PAYLOAD_BYTES = 1100; // + 12 header + 12 extensions: a typical full video packet
@@ -56,6 +58,78 @@ function publisherPackets(count: number): Buffer[] {
       payload: p,
     });
   });
+}
+
+/** Publisher packets: Opus (80-byte payload, 20 ms), audio level (id 1, -20 dBov) and abs-send-time (id 2). */
+function opusPackets(count: number): Buffer[] {
+  return Array.from({ length: count }, (_, i) =>
+    serializeRtpPacket({
+      payloadType: 111,
+      sequenceNumber: i,
+      timestamp: 0,
+      ssrc: 0x1234abcd,
+      marker: false,
+      extensions: [
+        { id: 1, value: Uint8Array.of(0x80 | 20) },
+        { id: 2, value: Uint8Array.of(1, 2, 3) },
+      ],
+      payload: Buffer.alloc(80, 0x5a),
+    }),
+  );
+}
+
+/** Audio Receiver -> N munge-only DownTracks, with the audio-level meter reading extension 1 or not at all. */
+async function measureAudio(subscribers: number, withLevel: boolean): Promise<Measurement> {
+  const receiver = new Receiver({
+    kind: 'audio',
+    mimeType: 'audio/opus',
+    clockRate: 48000,
+    ssrc: 0x1234abcd,
+    sendRtcp: () => {},
+    clock: systemClock,
+    audioLevelExtensionId: withLevel ? 1 : 0,
+  });
+  const idMap = new Uint8Array(256);
+  idMap[1] = 1;
+  idMap[2] = 4;
+  let sink = 0;
+  for (let s = 0; s < subscribers; s++) {
+    const send = (p: Buffer): void => {
+      sink += p.length;
+    };
+    receiver.addDownTrack(new DownTrack({ source: receiver, ssrc: 0x10000 + s, payloadType: 111, extensionIdMap: idMap, send, clock: systemClock }));
+  }
+  const ring = opusPackets(1000);
+  const h = createRtpHeader();
+  const publisherPerRun = Math.max(200, Math.ceil(forwardedPerRun / subscribers));
+  let seq = 0;
+  const feed = async (n: number): Promise<void> => {
+    for (let i = 0; i < n; i++, seq++) {
+      const buf = ring[seq % ring.length]!;
+      writeSequenceNumber(buf, seq & 0xffff);
+      writeTimestamp(buf, (seq * 960) >>> 0);
+      if (parseRtpHeader(buf, h)) receiver.writeRtp(buf, h);
+    }
+  };
+  const result = await timeRuns(feed, publisherPerRun, subscribers);
+  if (withLevel && (receiver.audioLevel?.packetsObserved ?? 0) === 0) throw new Error('audio level meter saw no packets');
+  receiver.close();
+  if (sink < 0) console.log(sink);
+  return result;
+}
+
+async function mainAudio(): Promise<void> {
+  const rows: string[][] = [['subscribers', 'audio level', 'wall us/pkt', 'CPU us/pkt', 'CPU ns per received packet']];
+  for (const n of subscriberCounts) {
+    // Alternate off/on so drift on the shared machine hits both alike.
+    const off = await measureAudio(n, false);
+    const on = await measureAudio(n, true);
+    for (const [name, m] of [['off', off], ['on', on]] as const) {
+      rows.push([String(n), name, m.usPerForwarded.toFixed(3), m.cpuUsPerForwarded.toFixed(3), (m.cpuUsPerForwarded * n * 1000).toFixed(0)]);
+    }
+  }
+  console.log(`SFU audio forward benchmark, Node ${process.version}, Opus packets with audio level, munge only, median of ${runs} runs\n`);
+  console.log(formatTable(rows));
 }
 
 interface Measurement {
@@ -193,4 +267,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+await (audioOnly ? mainAudio() : main());

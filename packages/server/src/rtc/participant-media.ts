@@ -2,6 +2,7 @@
 // offers, we answer) and a subscriber peer connection (we offer, the client answers). The signalling and
 // room logic (signal/, rtc/) drive it through this interface; the WebRTC implementation lives behind it.
 import type { TypedEmitter, Logger } from '@atrium/webrtc';
+import type { StreamQualitySample } from './connection-quality.js';
 
 /** LiveKit's SignalTarget: PUBLISHER = 0, SUBSCRIBER = 1. */
 export const SignalTarget = { PUBLISHER: 0, SUBSCRIBER: 1 } as const;
@@ -17,6 +18,10 @@ export interface MediaTrackSource {
   /** e.g. 'audio/opus', 'video/VP8', 'video/H264'. */
   readonly mimeType: string;
   setMuted(muted: boolean): void;
+  /** Audio: the smoothed speaking level (0..1) at `nowMs`, 0 when not speaking. */
+  speakingLevel?(nowMs: number): number;
+  /** Publisher-side receive counters for connection quality (key left to the caller). */
+  receiveQuality?(): StreamQualitySample | undefined;
 }
 
 /** Emitted when media for a publisher m-line starts to arrive. */
@@ -68,6 +73,8 @@ export interface ParticipantMedia extends TypedEmitter<ParticipantMediaEvents> {
   unsubscribe(trackSid: string): void;
   /** Sends a DataPacket (protobuf bytes) on the matching channel of the subscriber PC. */
   sendData(payload: Uint8Array, kind: DataKind): void;
+  /** Subscriber-side counters (from receiver reports) of every subscribed track, for connection quality. */
+  subscriptionQuality?(): StreamQualitySample[];
   /** Idempotent; ends every track, closes both PCs, frees every timer and mux registration. */
   close(): void;
 }

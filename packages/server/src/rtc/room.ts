@@ -22,6 +22,8 @@ import type { DataKind } from './participant-media.js';
 import { enabledPublishCodecs } from './track-info.js';
 import { callRoomEvent } from './room-events.js';
 import type { RoomEvents } from './room-events.js';
+import { SpeakerDetector } from './speaker-detector.js';
+import { ConnectionQualityMonitor } from './connection-quality-monitor.js';
 
 /** What we report as the server version: a semver >= 1.8.0 (docs/livekit-protocol.md 2.2). */
 export const SERVER_VERSION = '1.9.0';
@@ -58,6 +60,9 @@ export class Room implements ParticipantHost {
   private metadataValue: string;
   /** Sids of participants reported to `events.participantJoined` (they became ACTIVE). */
   private readonly announced = new Set<string>();
+  /** SpeakersChanged and ConnectionQualityUpdate, each on its own timer. */
+  private readonly speakers: SpeakerDetector;
+  private readonly quality: ConnectionQualityMonitor;
 
   constructor(opts: RoomOptions) {
     this.opts = opts;
@@ -68,6 +73,9 @@ export class Room implements ParticipantHost {
     this.creationTimeMs = opts.clock.wallMs();
     // Closes the room if nobody ever joins.
     this.armCloseTimer(opts.emptyTimeoutSec);
+    const observed = { clock: opts.clock, participants: () => this.participants.values(), logger: opts.logger };
+    this.speakers = new SpeakerDetector(observed);
+    this.quality = new ConnectionQualityMonitor(observed);
   }
 
   get isClosed(): boolean {
@@ -153,6 +161,8 @@ export class Room implements ParticipantHost {
       old.close(DisconnectReason.DUPLICATE_IDENTITY, { sendLeave: true });
     }
     this.clearCloseTimer();
+    this.speakers.start(); // both run while the room is occupied
+    this.quality.start();
     this.participants.set(p.sid, p);
     this.byIdentity.set(p.identity, p);
     p.markJoined();
@@ -312,6 +322,10 @@ export class Room implements ParticipantHost {
     if (!p.isHidden) this.sendUpdate(p.disconnectedSnapshot(), () => true);
     this.logger.info({ participant: p.identity, pID: p.sid, reason: DisconnectReason[reason], count: this.participants.size }, 'participant left');
     this.reportLeft(p);
+    if (this.participants.size === 0) {
+      this.speakers.close();
+      this.quality.close();
+    }
     if (this.participants.size === 0 && !this.closed) this.armCloseTimer(this.opts.departureTimeoutSec);
   }
 
@@ -394,6 +408,8 @@ export class Room implements ParticipantHost {
     if (this.closed) return;
     this.closed = true;
     this.clearCloseTimer();
+    this.speakers.close();
+    this.quality.close();
     for (const p of [...this.participants.values()]) p.close(reason, { sendLeave: true });
     this.participants.clear();
     this.byIdentity.clear();

@@ -14,6 +14,7 @@ import type {
   SignalTargetValue, TransportState,
 } from './participant-media.js';
 import { SignalTarget } from './participant-media.js';
+import type { StreamQualitySample } from './connection-quality.js';
 import { PublishedTrackSource, publisherCapabilities, subscriberCapabilities, subscriberCodecFor, extensionIdMap, ridRank } from './webrtc-track-source.js';
 
 interface Subscription {
@@ -284,6 +285,20 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     } else if (kind === 'reliable' && this.reliableQueue.length < MAX_QUEUED_RELIABLE) {
       this.reliableQueue.push(Buffer.from(buf));
     }
+  }
+
+  subscriptionQuality(): StreamQualitySample[] {
+    const out: StreamQualitySample[] = [];
+    for (const sub of this.subscriptions.values()) {
+      const d = sub.down;
+      if (d === undefined || d.isClosed) continue;
+      out.push({
+        key: `sub:${sub.trackSid}`, side: 'subscriber', kind: sub.source.kind, mimeType: sub.source.mimeType,
+        packetsExpected: d.reportedHighestSeq, packetsLost: d.cumulativeLost, jitterMs: d.jitterMs, rttMs: d.rttMs,
+        lastRtcpMs: d.lastReportMs, packetsSent: d.packetsSent, isMuted: sub.source.receiver.isMuted,
+      });
+    }
+    return out;
   }
 
   private flushReliable(): void {

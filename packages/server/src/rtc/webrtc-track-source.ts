@@ -8,6 +8,7 @@ import type { LocalSender } from '@atrium/webrtc/pc/local-sender.js';
 import type { RemoteStream } from '@atrium/webrtc/pc/remote-stream.js';
 import type { Receiver } from '../sfu/receiver.js';
 import type { MediaKind, MediaTrackSource } from './participant-media.js';
+import type { StreamQualitySample } from './connection-quality.js';
 
 /** What we accept from publishers: the extensions we read (mid/rid for demux, audio level) and pass on. */
 export const publisherCapabilities: LocalCapabilities = {
@@ -57,6 +58,36 @@ export class PublishedTrackSource implements MediaTrackSource {
     this.kind = opts.kind;
     this.codec = opts.codec;
     this.publisherExtensions = opts.publisherExtensions;
+    if (opts.kind === 'audio') {
+      const audioLevel = opts.publisherExtensions.find((e) => e.uri === HeaderExtensionUri.audioLevel);
+      if (audioLevel) this.receiver.setAudioLevelExtensionId(audioLevel.id);
+    }
+  }
+
+  speakingLevel(nowMs: number): number {
+    const meter = this.receiver.audioLevel;
+    return meter === null || this.receiver.isMuted ? 0 : meter.speakingLevel(nowMs);
+  }
+
+  /** Receive counters summed over the track's streams (simulcast layers); worst jitter. */
+  receiveQuality(): StreamQualitySample {
+    let expected = 0;
+    let lost = 0;
+    let jitterMs = 0;
+    let lastRtcpMs = -Infinity;
+    for (let i = 0; ; i++) {
+      const s = this.receiver.stream(i);
+      if (s === undefined) break;
+      const st = s.stats;
+      expected += st.packetsReceived + st.packetsLost;
+      lost += st.packetsLost;
+      if (st.jitterMs > jitterMs) jitterMs = st.jitterMs;
+      if (s.senderReport !== undefined && s.senderReport.receivedAtMs > lastRtcpMs) lastRtcpMs = s.senderReport.receivedAtMs;
+    }
+    return {
+      key: '', side: 'publisher', kind: this.kind, mimeType: this.codec.mimeType, packetsExpected: expected, packetsLost: lost,
+      jitterMs, rttMs: 0, lastRtcpMs, isMuted: this.receiver.isMuted,
+    };
   }
 
   get mimeType(): string {

@@ -70,6 +70,9 @@ export class DownTrack {
   /** From the subscriber's last receiver report. */
   lossFraction = 0;
   cumulativeLost = 0;
+  /** Extended highest sequence number in the last receiver report, and when it arrived (-Infinity: none yet). */
+  reportedHighestSeq = 0;
+  lastReportMs = -Infinity;
   jitterMs = 0;
   rttMs = 0;
   private readonly send: RtpSink;
@@ -226,6 +229,8 @@ export class DownTrack {
   private onReportBlock(rb: ReportBlock): void {
     this.lossFraction = rb.fractionLost / 256;
     this.cumulativeLost = rb.cumulativeLost;
+    this.reportedHighestSeq = rb.highestSeq >>> 0;
+    this.lastReportMs = this.clock.nowMs();
     this.jitterMs = (rb.jitter * 1000) / this.source.clockRate;
     if (rb.lastSr === 0) return;
     for (let i = 0; i < SR_HISTORY; i++) {

@@ -13,6 +13,8 @@ import { createPacketInfo } from './down-track-source.js';
 import type { DownTrackSource, MediaKind, SenderReportMapping } from './down-track-source.js';
 import type { NackGeneratorOptions } from './nack-generator.js';
 import { ReceiveStream } from './receive-stream.js';
+import { AudioLevelMeter, readAudioLevel } from './audio-level.js';
+import type { AudioLevelParams } from './audio-level.js';
 
 export type RtcpSink = (packet: Buffer) => void;
 
@@ -40,6 +42,9 @@ export interface ReceiverOptions {
   rank?: number;
   /** How often missing packets are checked and NACKed (default 20 ms). */
   nackIntervalMs?: number;
+  /** Audio: the publisher's id for the RFC 6464 audio-level extension (0 or absent: none). */
+  audioLevelExtensionId?: number;
+  audioLevel?: Partial<AudioLevelParams>;
 }
 
 export class Receiver implements DownTrackSource {
@@ -70,6 +75,9 @@ export class Receiver implements DownTrackSource {
   private nackTimer: TimerHandle | null = null;
   private muted = false;
   private closed = false;
+  /** Audio only: the speaking level from the audio-level extension. */
+  readonly audioLevel: AudioLevelMeter | null;
+  private audioLevelExtensionId = 0;
 
   constructor(opts: ReceiverOptions) {
     this.kind = opts.kind;
@@ -97,6 +105,8 @@ export class Receiver implements DownTrackSource {
         ...this.streamDefaults,
       }),
     ];
+    this.audioLevel = opts.kind === 'audio' ? new AudioLevelMeter({ clockRate: opts.clockRate, params: opts.audioLevel ?? {} }) : null;
+    this.audioLevelExtensionId = opts.audioLevelExtensionId ?? 0;
     if (nack !== false) {
       this.nackTimer = this.clock.setInterval(() => this.sendNacks(), opts.nackIntervalMs ?? 20);
       this.nackTimer.unref?.();
@@ -108,6 +118,13 @@ export class Receiver implements DownTrackSource {
   }
   get isClosed(): boolean {
     return this.closed;
+  }
+  get isMuted(): boolean {
+    return this.muted;
+  }
+  /** Sets the publisher's audio-level extension id (from its SDP); 0 stops reading levels. */
+  setAudioLevelExtensionId(id: number): void {
+    this.audioLevelExtensionId = id > 0 && id < 256 ? id : 0;
   }
   /** Adds another incoming stream (a simulcast layer) of this track; returns its source id. */
   addStream(opts: { ssrc: number; rank: number }): number {
@@ -173,6 +190,10 @@ export class Receiver implements DownTrackSource {
     info.isKeyframe = isKeyframeStart(this.codec, buf, h.payloadOffset, h.payloadLength);
     info.sourceId = stream.sourceId;
     info.arrivalMs = nowMs;
+    if (this.audioLevelExtensionId !== 0 && this.audioLevel !== null) {
+      const level = readAudioLevel(buf, h, this.audioLevelExtensionId);
+      if (level >= 0) this.audioLevel.observePacket(level, h.timestamp, nowMs);
+    }
     if (info.isKeyframe && this.codec !== CodecKind.AUDIO) {
       this.keyframesReceived++;
       if (this.keyframeTimer !== null) {

@@ -1,0 +1,45 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ManualClock } from '@atrium/webrtc';
+import { createRtpHeader, parseRtpHeader, serializeRtpPacket } from '@atrium/webrtc/rtp/index.js';
+import { HeaderExtensionUri } from '@atrium/webrtc/sdp/capabilities.js';
+import { createAnswer } from '@atrium/webrtc/sdp/negotiation.js';
+import { parseSdp } from '@atrium/webrtc/sdp/sdp-model.js';
+import { readFixture, sampleTransport } from '@atrium/webrtc/sdp/fixtures/samples.js';
+import { Receiver } from '../sfu/receiver.js';
+import { PublishedTrackSource, publisherCapabilities } from './webrtc-track-source.js';
+
+test("the publisher answer keeps the audio-level extension with the offer's id", () => {
+  const offer = parseSdp(readFixture('chromium-publisher-offer.sdp'));
+  const answer = createAnswer(offer, { transport: sampleTransport, capabilities: publisherCapabilities, setup: 'passive' });
+  const audio = answer.media.find((m) => m.kind === 'audio');
+  const offered = offer.media.find((m) => m.kind === 'audio')?.headerExtensions.find((e) => e.uri === HeaderExtensionUri.audioLevel);
+  assert.ok(offered, 'Chromium offers the audio level');
+  assert.deepEqual(audio?.headerExtensions.find((e) => e.uri === HeaderExtensionUri.audioLevel), offered);
+});
+
+test('an audio source reads levels on the negotiated id and reports receive counters', () => {
+  const clock = new ManualClock();
+  const receiver = new Receiver({ kind: 'audio', mimeType: 'audio/opus', clockRate: 48_000, sendRtcp: () => {}, clock });
+  const source = new PublishedTrackSource({
+    receiver, kind: 'audio', codec: { mimeType: 'audio/opus', clockRate: 48_000, payloadType: 111, rtcpFeedback: [] },
+    publisherExtensions: [{ id: 9, uri: HeaderExtensionUri.sdesMid }, { id: 5, uri: HeaderExtensionUri.audioLevel }],
+  });
+  const h = createRtpHeader();
+  for (let seq = 0; seq < 40; seq++) {
+    if (seq === 20) continue; // one lost packet
+    const p = serializeRtpPacket({
+      payloadType: 111, sequenceNumber: seq, timestamp: seq * 960, ssrc: 7, marker: false,
+      extensions: [{ id: 5, value: Uint8Array.of(12) }], payload: Buffer.alloc(30),
+    });
+    assert.ok(parseRtpHeader(p, h));
+    receiver.writeRtp(p, h);
+    clock.advance(20);
+  }
+  assert.ok(source.speakingLevel(clock.nowMs()) > 0.1, 'speaking');
+  source.setMuted(true);
+  assert.equal(source.speakingLevel(clock.nowMs()), 0, 'muted: not speaking');
+  const q = source.receiveQuality();
+  assert.deepEqual([q.packetsExpected, q.packetsLost, q.isMuted, q.side], [40, 1, true, 'publisher']);
+  source.close();
+});
