@@ -1,6 +1,7 @@
 #!/usr/bin/env -S npx tsx
 // Command-line entry: `tsx packages/server/src/main.ts [--dev] [--config livekit.yaml] [--keys 'k: s'] [--port N] ...`;
 // LIVEKIT_CONFIG and LIVEKIT_KEYS as in LiveKit; flags override the file (config/load-config.ts).
+// SIGTERM/SIGINT drain the node (no new rooms; exit 0 once everyone left or --drain-timeout passed); a second exits at once.
 import { parseArgs } from 'node:util';
 import { createAccessToken } from '@atrium/protocol';
 import { readFileSync } from 'node:fs';
@@ -9,11 +10,13 @@ import { LOG_LEVELS } from './config/server-config.js';
 import type { LogLevel, ServerConfig } from './config/server-config.js';
 import { loadConfig } from './config/load-config.js';
 import { ConfigError } from './config/config-error.js';
+import { DEFAULT_DRAIN_TIMEOUT_MS } from './health/drain.js';
 
 function usage(): never {
   console.error(
     'usage: atrium-server [--dev] [--config livekit.yaml] [--keys "key: secret"] [--port 7880] [--udp-port 7882]\n' +
       '                     [--bind 127.0.0.1 ...] [--node-ip ADDRESS] [--log-level trace|debug|info|warn|error|silent]\n' +
+      `                     [--drain-timeout SECONDS (default ${DEFAULT_DRAIN_TIMEOUT_MS / 1000}: how long SIGTERM waits for rooms)]\n` +
       'environment: LIVEKIT_CONFIG (the body of a livekit.yaml), LIVEKIT_KEYS ("key: secret" lines); flags win',
   );
   process.exit(2);
@@ -29,7 +32,7 @@ function portArg(v: string | undefined, name: string): number | undefined {
   return n;
 }
 
-function configFromArgs(): ServerConfig {
+function configFromArgs(): { config: ServerConfig; drainTimeoutMs: number } {
   let values;
   try {
     ({ values } = parseArgs({
@@ -42,6 +45,7 @@ function configFromArgs(): ServerConfig {
         bind: { type: 'string', multiple: true },
         'node-ip': { type: 'string' },
         'log-level': { type: 'string' },
+        'drain-timeout': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -54,6 +58,16 @@ function configFromArgs(): ServerConfig {
   if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) {
     console.error(`--log-level: '${level}' is not one of ${LOG_LEVELS.join(', ')}`);
     usage();
+  }
+  let drainTimeoutMs = DEFAULT_DRAIN_TIMEOUT_MS;
+  const drainArg = values['drain-timeout'];
+  if (drainArg !== undefined) {
+    const sec = Number(drainArg);
+    if (drainArg.trim() === '' || !Number.isFinite(sec) || sec < 0) {
+      console.error(`--drain-timeout must be a number of seconds (0 or more), got '${drainArg}'`);
+      usage();
+    }
+    drainTimeoutMs = sec * 1000;
   }
   const configFile = values.config;
   let yaml: string | undefined = process.env['LIVEKIT_CONFIG'];
@@ -72,7 +86,7 @@ function configFromArgs(): ServerConfig {
   const nodeIp = values['node-ip'];
   const udpPort = portArg(values['udp-port'], 'udp-port');
   try {
-    return loadConfig({
+    const config = loadConfig({
       yaml: yaml === '' ? undefined : yaml,
       dev: values.dev === true,
       keys,
@@ -84,6 +98,7 @@ function configFromArgs(): ServerConfig {
         logging: level !== undefined ? { level: level as LogLevel } : undefined,
       },
     });
+    return { config, drainTimeoutMs };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     console.error(err.message);
@@ -109,20 +124,27 @@ async function printDevHelp(config: ServerConfig, url: string, udpPort: number):
 }
 
 async function main(): Promise<void> {
-  const config = configFromArgs();
+  const { config, drainTimeoutMs } = configFromArgs();
   const server = await createServer(config);
   if (!config.development) {
     console.log(`\nAtrium is listening at ${server.url} (UDP ${server.udpPort}, ICE address ${config.rtc.nodeIp})`);
   } else {
     await printDevHelp(config, server.url, server.udpPort);
   }
+  if (server.metricsPort !== undefined) console.log(`Prometheus metrics at http://${new URL(server.url).hostname}:${server.metricsPort}/metrics`);
   let stopping = false;
   const stop = (signal: string): void => {
-    if (stopping) process.exit(1);
+    if (stopping) {
+      console.log(`${signal} again: exiting now`);
+      process.exit(1);
+    }
     stopping = true;
-    console.log(`${signal}: shutting down`);
-    server.close().then(
-      () => process.exit(0),
+    console.log(`${signal}: draining (no new rooms; up to ${drainTimeoutMs / 1000} s for participants to leave); send it again to exit now`);
+    server.drain({ timeoutMs: drainTimeoutMs }).then(
+      () => {
+        console.log('drained: exiting');
+        process.exit(0);
+      },
       (err: unknown) => {
         console.error(err);
         process.exit(1);

@@ -13,6 +13,7 @@ import { createPacketInfo } from './down-track-source.js';
 import type { DownTrackSource, MediaKind, SenderReportMapping } from './down-track-source.js';
 import type { NackGeneratorOptions } from './nack-generator.js';
 import { ReceiveStream } from './receive-stream.js';
+import type { LatencyObserver, SfuStats } from './sfu-stats.js';
 
 export type RtcpSink = (packet: Buffer) => void;
 
@@ -40,6 +41,8 @@ export interface ReceiverOptions {
   rank?: number;
   /** How often missing packets are checked and NACKed (default 20 ms). */
   nackIntervalMs?: number;
+  /** Node-wide counters (metrics): this receiver registers itself and retires on close. */
+  stats?: SfuStats;
 }
 
 export class Receiver implements DownTrackSource {
@@ -48,6 +51,8 @@ export class Receiver implements DownTrackSource {
   readonly clockRate: number;
   readonly localSsrc: number;
   packetsReceived = 0;
+  /** Whole RTP packets (header included) of packets counted in packetsReceived. */
+  bytesReceived = 0;
   /** Packets with an SSRC that matches no stream of this track. */
   unknownSsrcPackets = 0;
   keyframesReceived = 0;
@@ -70,6 +75,10 @@ export class Receiver implements DownTrackSource {
   private nackTimer: TimerHandle | null = null;
   private muted = false;
   private closed = false;
+  private readonly stats: SfuStats | null;
+  private readonly latency: LatencyObserver | null;
+  private readonly latencySampleEvery: number;
+  private latencyCountdown: number;
 
   constructor(opts: ReceiverOptions) {
     this.kind = opts.kind;
@@ -97,6 +106,11 @@ export class Receiver implements DownTrackSource {
         ...this.streamDefaults,
       }),
     ];
+    this.stats = opts.stats ?? null;
+    this.latency = this.stats?.forwardLatency ?? null;
+    this.latencySampleEvery = this.stats?.latencySampleEvery ?? 64;
+    this.latencyCountdown = this.latencySampleEvery;
+    this.stats?.addReceiver(this);
     if (nack !== false) {
       this.nackTimer = this.clock.setInterval(() => this.sendNacks(), opts.nackIntervalMs ?? 20);
       this.nackTimer.unref?.();
@@ -168,6 +182,7 @@ export class Receiver implements DownTrackSource {
     }
     const nowMs = this.clock.nowMs();
     this.packetsReceived++;
+    this.bytesReceived += buf.length;
     const info = this.info;
     info.extSeq = stream.receive(buf, h.sequenceNumber, h.timestamp, h.payloadLength, nowMs);
     info.isKeyframe = isKeyframeStart(this.codec, buf, h.payloadOffset, h.payloadLength);
@@ -183,6 +198,11 @@ export class Receiver implements DownTrackSource {
     }
     const dts = this.downTracks;
     for (let i = 0; i < dts.length; i++) dts[i]!.writeRtp(buf, h, info);
+    // Sampled forwarding latency: arrival here to the last DownTrack's send (encrypt + socket write included).
+    if (this.latency !== null && dts.length > 0 && --this.latencyCountdown <= 0) {
+      this.latencyCountdown = this.latencySampleEvery;
+      this.latency.observe((this.clock.nowMs() - nowMs) * 1e6);
+    }
   }
 
   /** RTCP from the publisher: SRs give the NTP/RTP mapping used for down-track SRs. */
@@ -298,5 +318,6 @@ export class Receiver implements DownTrackSource {
     const dts = this.downTracks;
     this.downTracks = [];
     for (const d of dts) d.close();
+    this.stats?.retireReceiver(this);
   }
 }
