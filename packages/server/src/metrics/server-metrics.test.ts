@@ -66,6 +66,12 @@ test('/metrics serves room, participant, track and subscription gauges; off with
     const notFound = await fetch(`http://127.0.0.1:${server.metricsPort}/other`);
     assert.equal(notFound.status, 404);
     await notFound.text();
+    const head = await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(await head.text(), '');
+    const post = await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`, { method: 'POST' });
+    assert.equal(post.status, 405);
+    await post.text();
     alice.close();
     bob.close();
   } finally {
