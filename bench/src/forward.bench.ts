@@ -1,13 +1,17 @@
 // SFU forwarding micro-benchmark: one publisher -> N local subscribers through Receiver -> DownTrack
 // munging, with the send sink doing nothing, real SRTP protect (GCM or CM), and optionally dgram.send.
-// With --audio: Opus packets carrying the RFC 6464 audio-level extension, the receiver's level meter off vs on.
-// Run: npx tsx bench/src/forward.bench.ts [--runs 5] [--forwarded 100000] [--udp] [--subs 1,10,100] [--audio]
+// Run: npx tsx bench/src/forward.bench.ts [--runs 5] [--forwarded 100000] [--udp] [--subs 1,10,100] [--metrics] [--sinks none,gcm,cm] [--audio]
+// --metrics: Receiver and DownTracks register with SfuStats and feed the sampled forwarding-latency histogram.
+// --audio: Opus packets carrying the RFC 6464 audio-level extension, the receiver's level meter off vs on.
 import dgram from 'node:dgram';
 import { systemClock } from '@atrium/webrtc/clock.js';
 import { createRtpHeader, parseRtpHeader, serializeRtpPacket, writeSequenceNumber, writeTimestamp } from '@atrium/webrtc/rtp/index.js';
 import { SrtpProfile, SrtpSession, type SrtpProfileId } from '@atrium/webrtc/srtp/index.js';
 import { DownTrack } from '@atrium/server/sfu/down-track.js';
 import { Receiver } from '@atrium/server/sfu/receiver.js';
+import { SfuStats } from '@atrium/server/sfu/sfu-stats.js';
+import { Histogram } from '@atrium/server/metrics/registry.js';
+import { FORWARD_LATENCY_BUCKETS_NS } from '@atrium/server/metrics/server-metrics.js';
 import { formatTable, median } from './bench-util.js';
 
 function argument(name: string, fallback: number): number {
@@ -20,6 +24,9 @@ const runs = argument('runs', 5);
 const forwardedPerRun = argument('forwarded', 100_000);
 const withUdp = process.argv.includes('--udp');
 const audioOnly = process.argv.includes('--audio');
+const withMetrics = process.argv.includes('--metrics');
+const latency = new Histogram({ name: 'bench_forward_latency_ns', help: 'bench', buckets: FORWARD_LATENCY_BUCKETS_NS });
+const stats = withMetrics ? new SfuStats({ forwardLatency: latency }) : undefined;
 const subsAt = process.argv.indexOf('--subs');
 const subscriberCounts = subsAt >= 0 ? (process.argv[subsAt + 1] ?? '').split(',').map(Number) : [1, 10, 100];
 const PAYLOAD_BYTES = 1100; // + 12 header + 12 extensions: a typical full video packet
@@ -145,6 +152,7 @@ async function measure(subscribers: number, mode: SinkMode, udp: { sock: dgram.S
     ssrc: 0x1234abcd,
     sendRtcp: () => {},
     clock: systemClock,
+    ...(stats ? { stats } : {}),
   });
   const idMap = new Uint8Array(256);
   idMap[2] = 4;
@@ -168,7 +176,7 @@ async function measure(subscribers: number, mode: SinkMode, udp: { sock: dgram.S
       }
     }
     receiver.addDownTrack(
-      new DownTrack({ source: receiver, ssrc: 0x10000 + s, payloadType: 98, extensionIdMap: idMap, send, clock: systemClock }),
+      new DownTrack({ source: receiver, ssrc: 0x10000 + s, payloadType: 98, extensionIdMap: idMap, send, clock: systemClock, ...(stats ? { stats } : {}) }),
     );
   }
   const ring = publisherPackets(1000);
@@ -236,7 +244,8 @@ async function main(): Promise<void> {
     sock.setSendBufferSize(4 * 1024 * 1024);
     udp = { sock, port: sinkSock.address().port, sinkSock };
   }
-  const modes: SinkMode[] = ['none', 'gcm', 'cm'];
+  const sinksAt = process.argv.indexOf('--sinks');
+  const modes: SinkMode[] = sinksAt >= 0 ? ((process.argv[sinksAt + 1] ?? '').split(',') as SinkMode[]) : ['none', 'gcm', 'cm'];
   if (withUdp) modes.push('gcm+udp');
   const rows: string[][] = [['subscribers', 'sink', 'wall us/pkt', 'CPU us/pkt', 'pkt/s per busy core']];
   const row = (n: number, name: string, m: Measurement): string[] => [
@@ -257,7 +266,8 @@ async function main(): Promise<void> {
     }
   }
   console.log(
-    `SFU forward benchmark, Node ${process.version}, ${PAYLOAD_BYTES + 24}-byte VP8 packets, median of ${runs} runs x ~${forwardedPerRun} forwarded packets\n`,
+    `SFU forward benchmark, Node ${process.version}, ${PAYLOAD_BYTES + 24}-byte VP8 packets, median of ${runs} runs x ~${forwardedPerRun} forwarded packets` +
+      `${withMetrics ? `, metrics on (${latency.sampleCount} latency samples)` : ''}\n`,
   );
   console.log(formatTable(rows));
   console.log('\nCPU us/pkt = process user+sys time per forwarded packet (the machine is shared: trust it over wall time).');

@@ -15,6 +15,13 @@ import { TwirpServer } from './api/twirp.js';
 import { createRoomService, ROOM_SERVICE_NAME } from './api/room-service.js';
 import { WebhookNotifier } from './webhook/webhook-notifier.js';
 import { webhookRoomEvents } from './webhook/webhook-room-events.js';
+import { SfuStats } from './sfu/sfu-stats.js';
+import { createServerMetrics } from './metrics/server-metrics.js';
+import type { ServerMetrics } from './metrics/server-metrics.js';
+import { startMetricsServer } from './metrics/metrics-server.js';
+import type { MetricsServer } from './metrics/metrics-server.js';
+import { NodeState } from './health/node-state.js';
+import { DEFAULT_DRAIN_TIMEOUT_MS, waitUntilEmpty } from './health/drain.js';
 
 export interface AtriumServer {
   readonly httpPort: number;
@@ -23,16 +30,27 @@ export interface AtriumServer {
   readonly url: string;
   readonly nodeId: string;
   readonly rooms: RoomManager;
+  /** Port of the Prometheus /metrics listener, undefined when metrics are off (prometheus_port 0). */
+  readonly metricsPort: number | undefined;
+  /** True once drain() was called: the health check says not ready and joins that would create rooms are refused. */
+  readonly isDraining: boolean;
   /** Rooms and media resources held now; all zero once everyone has left and rooms have closed. */
   resources(): { rooms: number } & MediaResources;
   /** Idempotent: disconnects everyone (LeaveRequest SERVER_SHUTDOWN), closes sockets and the media factory. */
   close(): Promise<void>;
+  /**
+   * Graceful stop: refuses new rooms at once (existing rooms keep taking joins), waits until no participant is
+   * left or `timeoutMs` passes (default DEFAULT_DRAIN_TIMEOUT_MS), then close(). Idempotent.
+   */
+  drain(opts?: { timeoutMs?: number }): Promise<void>;
 }
 
 export interface ServerOverrides {
   mediaFactory?: MediaFactory;
   logger?: Logger;
   clock?: Clock;
+  /** Serve /metrics on this port even when config.prometheusPort is 0; 0 here = an ephemeral port (tests). */
+  prometheusPort?: number;
 }
 
 function urlHost(address: string): string {
@@ -58,6 +76,15 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
   const bindAddresses = config.bindAddresses.length > 0 ? config.bindAddresses : ['127.0.0.1'];
   const firstAddress = bindAddresses[0] ?? '127.0.0.1';
 
+  const prometheusPort = overrides.prometheusPort ?? (config.prometheusPort !== 0 ? config.prometheusPort : undefined);
+  // Rooms are created further down (they need the webhook notifier); the metrics read them at scrape time.
+  let rooms: RoomManager | undefined;
+  const metrics: ServerMetrics | undefined =
+    prometheusPort !== undefined ? createServerMetrics({ nodeId, rooms: () => rooms, stats: (): SfuStats => sfuStats }) : undefined;
+  // The latency histogram is fed only when metrics are on (the sampled observation is its one hot-path cost).
+  const sfuStats: SfuStats = new SfuStats(metrics ? { forwardLatency: metrics.forwardLatency } : {});
+  const nodeState = new NodeState();
+
   let mediaFactory: MediaFactory & { udpPort?: number };
   if (overrides.mediaFactory) {
     mediaFactory = overrides.mediaFactory;
@@ -69,6 +96,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
       advertisedAddress: config.rtc.nodeIp || firstAddress,
       logger: logger.child({ component: 'media' }),
       clock,
+      stats: sfuStats,
     });
   }
 
@@ -85,7 +113,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     });
   }
 
-  const rooms = new RoomManager({
+  rooms = new RoomManager({
     nodeId,
     emptyTimeoutSec: config.room.emptyTimeoutSec,
     departureTimeoutSec: config.room.departureTimeoutSec,
@@ -93,7 +121,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     logger,
     ...(webhooks ? { events: webhookRoomEvents(webhooks) } : {}),
   });
-  const rtc = new RtcService({ keys: config.keys, rooms, mediaFactory, clock, logger: logger.child({ component: 'signal' }) });
+  const rtc = new RtcService({ keys: config.keys, rooms, mediaFactory, clock, logger: logger.child({ component: 'signal' }), nodeState });
 
   const api = new TwirpServer({
     keys: config.keys,
@@ -103,6 +131,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
 
   const servers: Server[] = [];
   let httpPort = config.port;
+  let metricsServer: MetricsServer | undefined;
   try {
     for (const address of bindAddresses) {
       const server = createHttpServer((req, res) => {
@@ -117,6 +146,9 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
       httpPort = await listen(server, httpPort, address);
       servers.push(server);
     }
+    if (metrics && prometheusPort !== undefined) {
+      metricsServer = await startMetricsServer({ registry: metrics.registry, port: prometheusPort, bindAddresses, logger });
+    }
   } catch (err) {
     for (const s of servers) s.close();
     await mediaFactory.close();
@@ -126,21 +158,37 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
 
   const udpPort = typeof mediaFactory.udpPort === 'number' ? mediaFactory.udpPort : config.rtc.udpPort;
   const url = `ws://${urlHost(firstAddress)}:${httpPort}`;
-  logger.info({ url, udpPort, nodeId }, 'atrium server listening');
+  logger.info({ url, udpPort, nodeId, ...(metricsServer ? { prometheusPort: metricsServer.port } : {}) }, 'atrium server listening');
 
+  const roomManager = rooms;
   let closing: Promise<void> | undefined;
-  return {
+  let draining: Promise<void> | undefined;
+  const server: AtriumServer = {
     httpPort,
     udpPort,
     url,
     nodeId,
-    rooms,
+    rooms: roomManager,
+    metricsPort: metricsServer?.port,
+    get isDraining() {
+      return nodeState.isDraining;
+    },
     resources() {
-      return { rooms: rooms.roomCount, ...mediaFactory.resources() };
+      return { rooms: roomManager.roomCount, ...mediaFactory.resources() };
+    },
+    drain(opts: { timeoutMs?: number } = {}): Promise<void> {
+      draining ??= (async () => {
+        nodeState.startDraining();
+        logger.info('draining: no new rooms; existing rooms go on');
+        await waitUntilEmpty({ rooms: roomManager, clock, timeoutMs: opts.timeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS, logger });
+        await server.close();
+      })();
+      return draining;
     },
     close(): Promise<void> {
       closing ??= (async () => {
-        rooms.close();
+        nodeState.startDraining();
+        roomManager.close();
         rtc.close();
         await Promise.all(
           servers.map(
@@ -151,6 +199,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
               }),
           ),
         );
+        await metricsServer?.close();
         await mediaFactory.close();
         // Bounded: delivers what is queued (room_finished of the rooms closed above) for at most a moment.
         await webhooks?.close();
@@ -159,4 +208,5 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
       return closing;
     },
   };
+  return server;
 }

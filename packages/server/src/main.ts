@@ -1,6 +1,7 @@
 #!/usr/bin/env -S npx tsx
 // Command-line entry: `tsx packages/server/src/main.ts [--dev] [--config livekit.yaml] [--keys 'k: s'] [--port N] ...`;
 // LIVEKIT_CONFIG and LIVEKIT_KEYS as in LiveKit; flags override the file (config/load-config.ts).
+// SIGTERM/SIGINT drain the node (no new rooms; exit 0 once everyone left or --drain-timeout passed); a second exits at once.
 // `runServer(args)` is the same entry for other front ends (`atrium server` in packages/cli).
 import { parseArgs } from 'node:util';
 import { realpathSync } from 'node:fs';
@@ -12,11 +13,13 @@ import { LOG_LEVELS } from './config/server-config.js';
 import type { LogLevel, ServerConfig } from './config/server-config.js';
 import { loadConfig } from './config/load-config.js';
 import { ConfigError } from './config/config-error.js';
+import { DEFAULT_DRAIN_TIMEOUT_MS } from './health/drain.js';
 
 function usage(): never {
   console.error(
     'usage: atrium-server [--dev] [--config livekit.yaml] [--keys "key: secret"] [--port 7880] [--udp-port 7882]\n' +
       '                     [--bind 127.0.0.1 ...] [--node-ip ADDRESS] [--log-level trace|debug|info|warn|error|silent]\n' +
+      `                     [--drain-timeout SECONDS (default ${DEFAULT_DRAIN_TIMEOUT_MS / 1000}: how long SIGTERM waits for rooms)]\n` +
       'environment: LIVEKIT_CONFIG (the body of a livekit.yaml), LIVEKIT_KEYS ("key: secret" lines); flags win',
   );
   process.exit(2);
@@ -32,7 +35,7 @@ function portArg(v: string | undefined, name: string): number | undefined {
   return n;
 }
 
-function configFromArgs(args: string[]): ServerConfig {
+function configFromArgs(args: string[]): { config: ServerConfig; drainTimeoutMs: number } {
   let values;
   try {
     ({ values } = parseArgs({
@@ -46,6 +49,7 @@ function configFromArgs(args: string[]): ServerConfig {
         bind: { type: 'string', multiple: true },
         'node-ip': { type: 'string' },
         'log-level': { type: 'string' },
+        'drain-timeout': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -58,6 +62,16 @@ function configFromArgs(args: string[]): ServerConfig {
   if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) {
     console.error(`--log-level: '${level}' is not one of ${LOG_LEVELS.join(', ')}`);
     usage();
+  }
+  let drainTimeoutMs = DEFAULT_DRAIN_TIMEOUT_MS;
+  const drainArg = values['drain-timeout'];
+  if (drainArg !== undefined) {
+    const sec = Number(drainArg);
+    if (drainArg.trim() === '' || !Number.isFinite(sec) || sec < 0) {
+      console.error(`--drain-timeout must be a number of seconds (0 or more), got '${drainArg}'`);
+      usage();
+    }
+    drainTimeoutMs = sec * 1000;
   }
   const configFile = values.config;
   let yaml: string | undefined = process.env['LIVEKIT_CONFIG'];
@@ -76,7 +90,7 @@ function configFromArgs(args: string[]): ServerConfig {
   const nodeIp = values['node-ip'];
   const udpPort = portArg(values['udp-port'], 'udp-port');
   try {
-    return loadConfig({
+    const config = loadConfig({
       yaml: yaml === '' ? undefined : yaml,
       dev: values.dev === true,
       keys,
@@ -88,6 +102,7 @@ function configFromArgs(args: string[]): ServerConfig {
         logging: level !== undefined ? { level: level as LogLevel } : undefined,
       },
     });
+    return { config, drainTimeoutMs };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     console.error(err.message);
@@ -110,22 +125,29 @@ async function printDevHelp(config: ServerConfig, url: string, udpPort: number):
   console.log(`More tokens: npx atrium token create --api-key ${apiKey} --api-secret ${apiSecret} --room test --identity me\n`);
 }
 
-/** Parses server flags from `args`, starts Atrium and stops it on SIGINT/SIGTERM; bad flags or config exit the process. */
+/** Parses server flags from `args`, starts Atrium and drains it on SIGINT/SIGTERM; bad flags or config exit the process. */
 export async function runServer(args: string[] = process.argv.slice(2)): Promise<void> {
-  const config = configFromArgs(args);
+  const { config, drainTimeoutMs } = configFromArgs(args);
   const server = await createServer(config);
   if (!config.development) {
     console.log(`\nAtrium is listening at ${server.url} (UDP ${server.udpPort}, ICE address ${config.rtc.nodeIp})`);
   } else {
     await printDevHelp(config, server.url, server.udpPort);
   }
+  if (server.metricsPort !== undefined) console.log(`Prometheus metrics at http://${new URL(server.url).hostname}:${server.metricsPort}/metrics`);
   let stopping = false;
   const stop = (signal: string): void => {
-    if (stopping) process.exit(1);
+    if (stopping) {
+      console.log(`${signal} again: exiting now`);
+      process.exit(1);
+    }
     stopping = true;
-    console.log(`${signal}: shutting down`);
-    server.close().then(
-      () => process.exit(0),
+    console.log(`${signal}: draining (no new rooms; up to ${drainTimeoutMs / 1000} s for participants to leave); send it again to exit now`);
+    server.drain({ timeoutMs: drainTimeoutMs }).then(
+      () => {
+        console.log('drained: exiting');
+        process.exit(0);
+      },
       (err: unknown) => {
         console.error(err);
         process.exit(1);

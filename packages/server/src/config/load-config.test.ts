@@ -168,7 +168,6 @@ const UNSUPPORTED: [yaml: string, key: string][] = [
   ['rtc:\n  tcp_port: 7881', 'rtc.tcp_port'],
   ['rtc:\n  use_external_ip: true', 'rtc.use_external_ip'],
   ['redis:\n  address: localhost:6379', 'redis'],
-  ['prometheus_port: 6789', 'prometheus_port'],
   ['room:\n  auto_create: false', 'room.auto_create'],
   ['room:\n  max_participants: 10', 'room.max_participants'],
   ['room:\n  enabled_codecs:\n    - mime: audio/opus\n    - mime: video/VP8', 'room.enabled_codecs'],

@@ -1,4 +1,5 @@
-// Runs main.ts as a process: configuration errors stop start-up with the key named; a good file starts it.
+// Runs main.ts as a process: configuration errors stop start-up with the key named; a good file starts it;
+// SIGTERM drains (not ready, no new rooms, exit 0 when the last participant leaves) and a second signal exits at once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -6,6 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createServer as createNetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { TestSignalClient } from '../signal/test-signal-client.js';
 
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
 const DEADLINE_MS = 30_000;
@@ -69,5 +73,76 @@ test('a good --config with LIVEKIT_KEYS listens on port 0 and stops on SIGTERM',
   child.kill('SIGTERM');
   const r = await exited;
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /SIGTERM: shutting down/);
+  assert.match(r.stdout, /SIGTERM: draining/);
+  assert.match(r.stdout, /drained: exiting/);
+});
+
+async function freePort(): Promise<number> {
+  const s = createNetServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+async function waitForOutput(run: Run, re: RegExp): Promise<RegExpExecArray> {
+  const deadline = Date.now() + DEADLINE_MS;
+  for (;;) {
+    const m = re.exec(run.stdout);
+    if (m) return m;
+    if (run.code !== null || Date.now() > deadline) assert.fail(`no ${re} in: ${run.stdout}${run.stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('SIGTERM drains: not ready, new rooms refused, exit 0 when the last participant leaves; prometheus_port serves /metrics', async () => {
+  const metricsPort = await freePort();
+  const file = join(dir, 'drain.yaml');
+  writeFileSync(file, `port: 0\nbind_addresses: [127.0.0.1]\nrtc:\n  udp_port: 0\nlogging:\n  level: silent\nprometheus_port: ${metricsPort}\n`);
+  const { child, run, exited } = start(['--config', file, '--drain-timeout', '60'], { LIVEKIT_KEYS: 'devkey: secret' });
+  const url = (await waitForOutput(run, /listening at (ws:\/\/127\.0\.0\.1:\d+)/))[1]!;
+  const http = url.replace('ws:', 'http:');
+  await waitForOutput(run, /Prometheus metrics at http:\/\/127\.0\.0\.1:\d+\/metrics/);
+  const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+  assert.equal(metrics.status, 200);
+  assert.match(await metrics.text(), /^livekit_room_total\{node_id="ND_\w+",node_type="SERVER"\} 0$/m);
+  const alice = await TestSignalClient.join(url, 'alice', '', { roomJoin: true, room: 'r1' });
+  try {
+    child.kill('SIGTERM');
+    await waitForOutput(run, /SIGTERM: draining/);
+    const health = await fetch(http + '/');
+    assert.equal(health.status, 406);
+    assert.match(await health.text(), /^Not Ready/);
+    await assert.rejects(TestSignalClient.join(url, 'bob', '', { roomJoin: true, room: 'r2' }), /upgrade rejected: 503/);
+    assert.equal(run.code, null, 'still running while alice is in her room');
+  } finally {
+    alice.close();
+  }
+  const r = await exited;
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /drained: exiting/);
+});
+
+test('a second SIGINT exits at once with code 1', async () => {
+  const file = join(dir, 'twice.yaml');
+  writeFileSync(file, 'port: 0\nbind_addresses: [127.0.0.1]\nrtc:\n  udp_port: 0\nlogging:\n  level: silent\n');
+  const { child, run, exited } = start(['--config', file], { LIVEKIT_KEYS: 'devkey: secret' });
+  const url = (await waitForOutput(run, /listening at (ws:\/\/127\.0\.0\.1:\d+)/))[1]!;
+  const alice = await TestSignalClient.join(url, 'alice', '', { roomJoin: true, room: 'r1' });
+  try {
+    child.kill('SIGINT');
+    await waitForOutput(run, /SIGINT: draining/);
+    child.kill('SIGINT');
+    const r = await exited;
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /SIGINT again: exiting now/);
+  } finally {
+    alice.close();
+  }
+});
+
+test('--drain-timeout must be a number of seconds', async () => {
+  const r = await start(['--dev', '--drain-timeout', 'soon']).exited;
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--drain-timeout must be a number of seconds/);
 });

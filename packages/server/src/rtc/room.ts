@@ -262,6 +262,7 @@ export class Room implements ParticipantHost {
     track.subscribers.add(subscriber.sid);
     try {
       subscriber.media.subscribe(track.source, { publisherSid: publisher.sid, trackSid });
+      subscriber.logger.debug({ track: trackSid, publisher: publisher.identity, publisherID: publisher.sid }, 'subscribed');
     } catch (err) {
       subscriber.logger.error({ err, track: trackSid }, 'subscribe failed');
     }
@@ -274,6 +275,7 @@ export class Room implements ParticipantHost {
     if (!subscriber || !subscriber.subscriptions.delete(trackSid)) return;
     try {
       subscriber.media.unsubscribe(trackSid);
+      subscriber.logger.debug({ track: trackSid }, 'unsubscribed');
     } catch (err) {
       subscriber.logger.error({ err, track: trackSid }, 'unsubscribe failed');
     }

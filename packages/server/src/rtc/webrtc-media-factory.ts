@@ -4,6 +4,7 @@ import { UdpMux, systemClock, type Clock, type Logger } from '@atrium/webrtc';
 import { generateCertificate, type DtlsCertificate } from '@atrium/webrtc/dtls/certificate.js';
 import type { MediaFactory, ParticipantMedia } from './participant-media.js';
 import { WebRtcParticipantMedia } from './webrtc-participant-media.js';
+import type { SfuStats } from '../sfu/sfu-stats.js';
 
 export interface WebRtcMediaFactory extends MediaFactory {
   readonly udpPort: number;
@@ -16,6 +17,8 @@ export async function createWebRtcMediaFactory(opts: {
   advertisedAddress: string;
   logger: Logger;
   clock?: Clock;
+  /** Node-wide media counters (metrics). */
+  stats?: SfuStats;
 }): Promise<WebRtcMediaFactory> {
   const mux = await UdpMux.bind({ port: opts.udpPort, address: opts.bindAddress, logger: opts.logger.child({ component: 'udp' }) });
   const certificate: DtlsCertificate = await generateCertificate({ commonName: 'atrium' });
@@ -28,6 +31,7 @@ export async function createWebRtcMediaFactory(opts: {
       const media = new WebRtcParticipantMedia({
         mux, certificate, advertisedAddress: opts.advertisedAddress, clock, participantSid, identity, logger,
         onClose: () => live.delete(media),
+        ...(opts.stats ? { stats: opts.stats } : {}),
       });
       live.add(media);
       return media;

@@ -9,6 +9,7 @@ import type { DataChannel } from '@atrium/webrtc/sctp/data-channel.js';
 import type { DtlsCertificate } from '@atrium/webrtc/dtls/certificate.js';
 import { Receiver } from '../sfu/receiver.js';
 import { DownTrack } from '../sfu/down-track.js';
+import type { SfuStats } from '../sfu/sfu-stats.js';
 import type {
   DataKind, MediaTrackSource, ParticipantMedia, ParticipantMediaEvents, SessionDescriptionMessage,
   SignalTargetValue, TransportState,
@@ -36,7 +37,7 @@ const MAX_QUEUED_RELIABLE = 1024;
 
 export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents> implements ParticipantMedia {
   private readonly opts: { mux: UdpMux; certificate: DtlsCertificate; advertisedAddress: string; clock: Clock;
-    participantSid: string; identity: string; logger: Logger; onClose: () => void };
+    participantSid: string; identity: string; logger: Logger; onClose: () => void; stats?: SfuStats };
   private readonly logger: Logger;
   private publisher: PeerConnection | undefined;
   private subscriber: PeerConnection | undefined;
@@ -120,6 +121,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       clock: this.opts.clock,
       logger: this.logger.child({ mid: stream.mid }),
       sendRtcp: (pkt: Buffer) => pc.sendRtcp(pkt),
+      ...(this.opts.stats ? { stats: this.opts.stats } : {}),
     });
     const source = new PublishedTrackSource({ receiver, kind: stream.kind, codec, publisherExtensions: m.headerExtensions });
     source.attach(stream);
@@ -215,6 +217,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       send: (pkt: Buffer) => sender.sendRtp(pkt),
       clock: this.opts.clock,
       logger: this.logger.child({ track: sub.trackSid }),
+      ...(this.opts.stats ? { stats: this.opts.stats } : {}),
     });
     sender.onRtcp = (pkt) => down.handleRtcp([pkt]);
     sub.down = down;

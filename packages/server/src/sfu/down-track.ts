@@ -25,6 +25,7 @@ import {
   createForwardResult,
   createRetransmitInfo,
 } from './forwarder.js';
+import type { SfuStats } from './sfu-stats.js';
 
 /** Receives plaintext RTP; the buffer is reused after the call returns (see file header). */
 export type RtpSink = (packet: Buffer) => void;
@@ -47,6 +48,8 @@ export interface DownTrackOptions {
   /** Deterministic starts for tests (default random). */
   initialSeq?: number;
   initialTimestamp?: number;
+  /** Node-wide counters (metrics): this down track registers itself and retires on close. */
+  stats?: SfuStats;
 }
 
 const KEYFRAME_REQUEST_INTERVAL_MS = 250;
@@ -60,8 +63,11 @@ export class DownTrack {
   packetsSent = 0;
   /** Payload octets sent (the SR octet count). */
   octetsSent = 0;
+  /** Whole RTP packets sent (header included), retransmissions included. */
+  bytesSent = 0;
   packetsDropped = 0;
   retransmits = 0;
+  retransmitBytes = 0;
   /** NACKed packets not answered: unknown, evicted from the cache, or throttled. */
   retransmitMisses = 0;
   nacksReceived = 0;
@@ -92,6 +98,7 @@ export class DownTrack {
   private isSubscriberMuted = false;
   private isSourceMuted = false;
   private closed = false;
+  private readonly stats: SfuStats | null;
 
   constructor(opts: DownTrackOptions) {
     this.source = opts.source;
@@ -111,6 +118,8 @@ export class DownTrack {
     if (opts.initialSeq !== undefined) forwarderOpts.initialSeq = opts.initialSeq;
     if (opts.initialTimestamp !== undefined) forwarderOpts.initialTimestamp = opts.initialTimestamp;
     this.forwarder = new Forwarder(forwarderOpts);
+    this.stats = opts.stats ?? null;
+    this.stats?.addDownTrack(this);
   }
 
   get isClosed(): boolean {
@@ -140,6 +149,7 @@ export class DownTrack {
     if (this.emit(buf, h, r.outSeq, r.outTimestamp)) {
       this.packetsSent++;
       this.octetsSent += h.payloadLength;
+      this.bytesSent += buf.length;
     }
   }
 
@@ -220,8 +230,10 @@ export class DownTrack {
       }
       if (this.emit(pkt, this.rtxHeader, seq & 0xffff, info.outTimestamp)) {
         this.retransmits++;
+        this.retransmitBytes += pkt.length;
         this.packetsSent++;
         this.octetsSent += this.rtxHeader.payloadLength;
+        this.bytesSent += pkt.length;
       }
     }
   }
@@ -310,5 +322,6 @@ export class DownTrack {
     if (this.closed) return;
     this.closed = true;
     this.source.removeDownTrack(this);
+    this.stats?.retireDownTrack(this);
   }
 }

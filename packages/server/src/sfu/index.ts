@@ -15,3 +15,5 @@ export { ReceiveStream } from './receive-stream.js';
 export { CodecKind, codecKindFromMime, isKeyframeStart } from './codec/keyframe.js';
 export { isVp8KeyframeStart } from './codec/vp8.js';
 export { isH264KeyframeStart } from './codec/h264.js';
+export { SfuStats, zeroCounters } from './sfu-stats.js';
+export type { SfuStatsOptions, KindCounters, LatencyObserver } from './sfu-stats.js';

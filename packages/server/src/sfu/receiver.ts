@@ -15,6 +15,7 @@ import type { NackGeneratorOptions } from './nack-generator.js';
 import { ReceiveStream } from './receive-stream.js';
 import { AudioLevelMeter, readAudioLevel } from './audio-level.js';
 import type { AudioLevelParams } from './audio-level.js';
+import type { LatencyObserver, SfuStats } from './sfu-stats.js';
 
 export type RtcpSink = (packet: Buffer) => void;
 
@@ -45,6 +46,8 @@ export interface ReceiverOptions {
   /** Audio: the publisher's id for the RFC 6464 audio-level extension (0 or absent: none). */
   audioLevelExtensionId?: number;
   audioLevel?: Partial<AudioLevelParams>;
+  /** Node-wide counters (metrics): this receiver registers itself and retires on close. */
+  stats?: SfuStats;
 }
 
 export class Receiver implements DownTrackSource {
@@ -53,6 +56,8 @@ export class Receiver implements DownTrackSource {
   readonly clockRate: number;
   readonly localSsrc: number;
   packetsReceived = 0;
+  /** Whole RTP packets (header included) of packets counted in packetsReceived. */
+  bytesReceived = 0;
   /** Packets with an SSRC that matches no stream of this track. */
   unknownSsrcPackets = 0;
   keyframesReceived = 0;
@@ -78,6 +83,10 @@ export class Receiver implements DownTrackSource {
   /** Audio only: the speaking level from the audio-level extension. */
   readonly audioLevel: AudioLevelMeter | null;
   private audioLevelExtensionId = 0;
+  private readonly stats: SfuStats | null;
+  private readonly latency: LatencyObserver | null;
+  private readonly latencySampleEvery: number;
+  private latencyCountdown: number;
 
   constructor(opts: ReceiverOptions) {
     this.kind = opts.kind;
@@ -107,6 +116,11 @@ export class Receiver implements DownTrackSource {
     ];
     this.audioLevel = opts.kind === 'audio' ? new AudioLevelMeter({ clockRate: opts.clockRate, params: opts.audioLevel ?? {} }) : null;
     this.audioLevelExtensionId = opts.audioLevelExtensionId ?? 0;
+    this.stats = opts.stats ?? null;
+    this.latency = this.stats?.forwardLatency ?? null;
+    this.latencySampleEvery = this.stats?.latencySampleEvery ?? 64;
+    this.latencyCountdown = this.latencySampleEvery;
+    this.stats?.addReceiver(this);
     if (nack !== false) {
       this.nackTimer = this.clock.setInterval(() => this.sendNacks(), opts.nackIntervalMs ?? 20);
       this.nackTimer.unref?.();
@@ -185,6 +199,7 @@ export class Receiver implements DownTrackSource {
     }
     const nowMs = this.clock.nowMs();
     this.packetsReceived++;
+    this.bytesReceived += buf.length;
     const info = this.info;
     info.extSeq = stream.receive(buf, h.sequenceNumber, h.timestamp, h.payloadLength, nowMs);
     info.isKeyframe = isKeyframeStart(this.codec, buf, h.payloadOffset, h.payloadLength);
@@ -204,6 +219,11 @@ export class Receiver implements DownTrackSource {
     }
     const dts = this.downTracks;
     for (let i = 0; i < dts.length; i++) dts[i]!.writeRtp(buf, h, info);
+    // Sampled forwarding latency: arrival here to the last DownTrack's send (encrypt + socket write included).
+    if (this.latency !== null && dts.length > 0 && --this.latencyCountdown <= 0) {
+      this.latencyCountdown = this.latencySampleEvery;
+      this.latency.observe((this.clock.nowMs() - nowMs) * 1e6);
+    }
   }
 
   /** RTCP from the publisher: SRs give the NTP/RTP mapping used for down-track SRs. */
@@ -319,5 +339,6 @@ export class Receiver implements DownTrackSource {
     const dts = this.downTracks;
     this.downTracks = [];
     for (const d of dts) d.close();
+    this.stats?.retireReceiver(this);
   }
 }

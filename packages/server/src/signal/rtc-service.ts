@@ -16,6 +16,8 @@ import { SignalSession, webSocketSink } from './signal-session.js';
 import { Participant } from '../rtc/participant.js';
 import type { RoomManager } from '../rtc/room-manager.js';
 import type { MediaFactory, ParticipantMedia } from '../rtc/participant-media.js';
+import { DRAINING_REFUSAL, DRAINING_STATUS } from '../health/node-state.js';
+import type { NodeState } from '../health/node-state.js';
 
 const CORS_HEADERS: Record<string, string> = {
   'Access-Control-Allow-Origin': '*',
@@ -54,6 +56,8 @@ export interface RtcServiceOptions {
   mediaFactory: MediaFactory;
   clock: Clock;
   logger: Logger;
+  /** Serving or draining: the health check answers from it; while draining, joins that would create a room are refused. */
+  nodeState?: NodeState;
 }
 
 export class RtcService {
@@ -85,11 +89,15 @@ export class RtcService {
     if (!url) return this.reply(res, 400, 'bad request url');
     const r = route(url.pathname);
     const isGet = req.method === 'GET' || req.method === 'HEAD';
-    if (r === 'health' && isGet) return this.reply(res, 200, 'OK');
+    if (r === 'health' && isGet) {
+      const health = this.opts.nodeState?.health() ?? { status: 200, body: 'OK' };
+      return this.reply(res, health.status, health.body);
+    }
     if (r === 'v1') return this.reply(res, 404, V1_NOT_SUPPORTED);
     if (r === 'validate' && isGet) {
       const result = await this.authorize(req, url);
       if ('error' in result) return this.reply(res, result.status, result.error);
+      if (this.wouldCreateRoomWhileDraining(result.auth.roomName)) return this.reply(res, DRAINING_STATUS, DRAINING_REFUSAL);
       return this.reply(res, 200, 'success');
     }
     if (r === 'rtc' && isGet) return this.reply(res, 400, 'expected a WebSocket upgrade on /rtc');
@@ -138,6 +146,10 @@ export class RtcService {
       return rejectUpgrade(socket, result.status, result.error);
     }
     if (socket.destroyed) return;
+    if (this.wouldCreateRoomWhileDraining(result.auth.roomName)) {
+      this.opts.logger.info({ room: result.auth.roomName, participant: result.auth.identity }, 'join refused: draining, no new rooms');
+      return rejectUpgrade(socket, DRAINING_STATUS, DRAINING_REFUSAL);
+    }
     const { auth, params } = result;
     if (params.isReconnect) {
       // Resume is not supported: the first and only message asks for a full reconnect.
@@ -172,6 +184,8 @@ export class RtcService {
     let participant: Participant | undefined;
     try {
       const room = this.opts.rooms.getOrCreateRoom(auth.roomName);
+      // The participant's own lines (and its signal session's) also name the room's sid.
+      const participantLogger = logger.child({ roomID: room.sid });
       participant = new Participant({
         sid,
         claims: auth.claims,
@@ -183,11 +197,11 @@ export class RtcService {
         media,
         host: room,
         clock: this.opts.clock,
-        logger,
+        logger: participantLogger,
       });
       participant.attachSink(webSocketSink(ws));
       new SignalSession({ ws, participant, clock: this.opts.clock });
-      logger.debug({ sdk: params.sdk, version: params.sdkVersion, protocol: params.protocol }, 'signal connected');
+      participantLogger.debug({ sdk: params.sdk, version: params.sdkVersion, protocol: params.protocol }, 'signal connected');
       room.join(participant);
     } catch (err) {
       logger.error({ err }, 'join failed');
@@ -202,6 +216,12 @@ export class RtcService {
         ws.close(1011);
       }
     }
+  }
+
+  private wouldCreateRoomWhileDraining(roomName: string): boolean {
+    if (this.opts.nodeState?.isDraining !== true) return false;
+    const room = this.opts.rooms.getRoom(roomName);
+    return room === undefined || room.isClosed;
   }
 
   /** Stops accepting sessions and drops remaining sockets. */

@@ -1,0 +1,145 @@
+// Atrium's Prometheus metrics, named as LiveKit names them (pkg/telemetry/prometheus) so dashboards carry
+// over: room/participant/track gauges read from the RoomManager at scrape time, media counters summed from
+// the SFU's per-stream counters (SfuStats), and a sampled forwarding-latency histogram. docs/metrics.md lists them.
+import { TrackType } from '@livekit/protocol';
+import type { RoomManager } from '../rtc/room-manager.js';
+import type { SfuStats, KindCounters } from '../sfu/sfu-stats.js';
+import { MetricsRegistry } from './registry.js';
+import type { Histogram } from './registry.js';
+
+/** LiveKit's forward-latency buckets (50 us .. 20 ms) with 5, 10 and 25 us below them: our fan-out is fast. */
+export const FORWARD_LATENCY_BUCKETS_NS: readonly number[] = [
+  5e3, 10e3, 25e3, 50e3, 100e3, 250e3, 500e3, 1e6, 2e6, 3e6, 5e6, 10e6, 20e6,
+];
+
+const KINDS = ['audio', 'video'] as const;
+type Kind = (typeof KINDS)[number];
+
+export interface RoomCounts {
+  rooms: number;
+  participants: number;
+  published: Record<Kind, number>;
+  subscribed: Record<Kind, number>;
+}
+
+/** Walks rooms -> participants -> tracks (control plane, at scrape time). */
+export function countRooms(rooms: RoomManager): RoomCounts {
+  const out: RoomCounts = { rooms: 0, participants: 0, published: { audio: 0, video: 0 }, subscribed: { audio: 0, video: 0 } };
+  for (const room of rooms.listRooms()) {
+    if (room.isClosed) continue;
+    out.rooms++;
+    const kindBySid = new Map<string, Kind>();
+    const participants = room.listParticipants();
+    for (const p of participants) {
+      out.participants++;
+      for (const t of p.tracks) {
+        const kind: Kind | undefined = t.info.type === TrackType.AUDIO ? 'audio' : t.info.type === TrackType.VIDEO ? 'video' : undefined;
+        if (kind === undefined) continue;
+        out.published[kind]++;
+        kindBySid.set(t.info.sid, kind);
+      }
+    }
+    for (const p of participants) {
+      for (const sid of p.subscriptions) {
+        const kind = kindBySid.get(sid);
+        if (kind !== undefined) out.subscribed[kind]++;
+      }
+    }
+  }
+  return out;
+}
+
+export interface ServerMetrics {
+  readonly registry: MetricsRegistry;
+  /** Feed for SfuStats.forwardLatency (nanoseconds). */
+  readonly forwardLatency: Histogram;
+}
+
+export function createServerMetrics(opts: { nodeId: string; rooms: () => RoomManager | undefined; stats: () => SfuStats | undefined }): ServerMetrics {
+  const registry = new MetricsRegistry({ constLabels: { node_id: opts.nodeId, node_type: 'SERVER' } });
+  let counts: RoomCounts | undefined;
+  let media: Record<Kind, KindCounters> | undefined;
+  // The first family of a scrape takes the snapshots the others read.
+  registry.gauge({
+    name: 'livekit_room_total',
+    help: 'Rooms open on this node.',
+    collect: (m) => {
+      const rooms = opts.rooms();
+      counts = rooms ? countRooms(rooms) : undefined;
+      media = opts.stats()?.snapshot();
+      m.set({}, counts?.rooms ?? 0);
+    },
+  });
+  registry.gauge({ name: 'livekit_participant_total', help: 'Participants in the rooms of this node.', collect: (m) => m.set({}, counts?.participants ?? 0) });
+  registry.gauge({
+    name: 'livekit_track_published_total',
+    help: 'Published tracks, by kind.',
+    labelNames: ['kind'],
+    collect: (m) => {
+      for (const kind of KINDS) m.set({ kind }, counts?.published[kind] ?? 0);
+    },
+  });
+  registry.gauge({
+    name: 'livekit_track_subscribed_total',
+    help: 'Track subscriptions, by kind of the subscribed track.',
+    labelNames: ['kind'],
+    collect: (m) => {
+      for (const kind of KINDS) m.set({ kind }, counts?.subscribed[kind] ?? 0);
+    },
+  });
+  const packetCounter = (name: string, help: string, pick: (c: KindCounters) => [initial: number, retransmit: number, incoming: number]) =>
+    registry.counter({
+      name,
+      help,
+      labelNames: ['direction', 'transmission', 'kind'],
+      collect: (m) => {
+        for (const kind of KINDS) {
+          const c = media?.[kind];
+          if (c === undefined) continue;
+          const [initial, retransmit, incoming] = pick(c);
+          m.set({ direction: 'incoming', transmission: 'initial', kind }, incoming);
+          m.set({ direction: 'outgoing', transmission: 'initial', kind }, initial);
+          m.set({ direction: 'outgoing', transmission: 'retransmit', kind }, retransmit);
+        }
+      },
+    });
+  packetCounter('livekit_packet_total', 'RTP packets received from publishers (incoming) and sent to subscribers (outgoing).', (c) => [
+    c.packetsOut - c.retransmitPacketsOut,
+    c.retransmitPacketsOut,
+    c.packetsIn,
+  ]);
+  packetCounter('livekit_packet_bytes', 'RTP bytes (whole packets) received from publishers and sent to subscribers.', (c) => [
+    c.bytesOut - c.retransmitBytesOut,
+    c.retransmitBytesOut,
+    c.bytesIn,
+  ]);
+  const rtcpCounter = (name: string, help: string, incoming: (c: KindCounters) => number, outgoing: (c: KindCounters) => number) =>
+    registry.counter({
+      name,
+      help,
+      labelNames: ['direction'],
+      collect: (m) => {
+        if (media === undefined) return;
+        m.set({ direction: 'incoming' }, incoming(media.audio) + incoming(media.video));
+        m.set({ direction: 'outgoing' }, outgoing(media.audio) + outgoing(media.video));
+      },
+    });
+  rtcpCounter(
+    'livekit_nack_total',
+    'NACKed packets: received from subscribers (incoming), requested from publishers (outgoing).',
+    (c) => c.nacksIn,
+    (c) => c.nacksOut,
+  );
+  rtcpCounter(
+    'livekit_pli_total',
+    'Keyframe requests: PLI/FIR received from subscribers (incoming), PLIs sent to publishers (outgoing).',
+    (c) => c.plisIn,
+    (c) => c.plisOut,
+  );
+  const forwardLatency = registry.histogram({
+    name: 'livekit_forward_latency_ns',
+    help: 'Sampled time in ns from an RTP packet reaching the SFU receiver to its send to every subscriber.',
+    buckets: FORWARD_LATENCY_BUCKETS_NS,
+  });
+  return { registry, forwardLatency };
+}
