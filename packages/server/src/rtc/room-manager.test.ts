@@ -22,8 +22,8 @@ test('a room closes departureTimeout after its last participant leaves, and not 
     const alice = await TestSignalClient.join(server.url, 'alice');
     const room = server.rooms.getRoom('test');
     assert.ok(room);
-    // Exactly one timer: the connected session's ping-timeout check. No room-close timer while occupied.
-    assert.equal(clock.pendingTimers, 1, 'only the liveness check: no close timer while occupied');
+    // Exactly two timers: the session's ping-timeout check and its token refresh. No room-close timer while occupied.
+    assert.equal(clock.pendingTimers, 2, 'only the liveness check and token refresh: no close timer while occupied');
     alice.send({ case: 'leave', value: new LeaveRequest({ reason: DisconnectReason.CLIENT_INITIATED, action: LeaveRequest_Action.DISCONNECT }) });
     await waitFor(() => room.participantCount === 0, { ...polling, label: 'participant removed' });
     assert.equal(fake.mediaOf('alice').closed, true);
@@ -33,7 +33,7 @@ test('a room closes departureTimeout after its last participant leaves, and not 
     // Someone joining within the timeout keeps the room (same sid) and cancels the timer.
     const bob = await TestSignalClient.join(server.url, 'bob');
     assert.equal(server.rooms.getRoom('test'), room);
-    assert.equal(clock.pendingTimers, 1, "bob's liveness check only: the departure timer is cancelled");
+    assert.equal(clock.pendingTimers, 2, "bob's liveness check and token refresh only: the departure timer is cancelled");
     bob.close();
     await waitFor(() => room.participantCount === 0, { ...polling, label: 'bob removed' });
     clock.advance(19_999);
