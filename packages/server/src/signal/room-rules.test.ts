@@ -2,8 +2,11 @@
 // max_participants, RoomUpdate pacing, client metadata updates, refresh tokens and the timeouts from the config.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DisconnectReason, LeaveRequest_Action, RequestResponse_Reason, UpdateParticipantMetadata, ParticipantPermission } from '@livekit/protocol';
-import type { LeaveRequest, RequestResponse, Room as RoomInfo, ParticipantInfo } from '@livekit/protocol';
+import {
+  DisconnectReason, LeaveRequest_Action, RequestResponse_Reason, UpdateParticipantMetadata, ParticipantPermission, AddTrackRequest, TrackType,
+  TrackSource,
+} from '@livekit/protocol';
+import type { LeaveRequest, RequestResponse, Room as RoomInfo, ParticipantInfo, JoinResponse } from '@livekit/protocol';
 import { ManualClock, silentLogger } from '@atrium/webrtc';
 import { createAccessToken, verifyAccessToken } from '@atrium/protocol';
 import type { VideoGrant } from '@atrium/protocol';
@@ -229,5 +232,24 @@ test('empty_timeout and departure_timeout come from the config', async () => {
     clock.advance(1);
     assert.equal(used?.isClosed, true);
     assert.equal(server.rooms.roomCount, 0);
+  });
+});
+
+test('canPublishSources: an AddTrackRequest for another source is refused with NOT_ALLOWED and nothing is published', async () => {
+  await withServer({}, async (server) => {
+    const video: VideoGrant = { roomJoin: true, room: 'src' };
+    const mic = await TestSignalClient.join(server.url, 'mic', '', { ...video, canPublishSources: ['microphone'] });
+    const watcher = await TestSignalClient.join(server.url, 'watcher', '', video);
+    mic.send({ case: 'addTrack', value: new AddTrackRequest({ cid: 'cam', type: TrackType.VIDEO, source: TrackSource.CAMERA }) });
+    const refused = (await mic.waitFor((m) => m.case === 'requestResponse')).value as RequestResponse;
+    assert.equal(refused.reason, RequestResponse_Reason.NOT_ALLOWED);
+    assert.equal(refused.request.case, 'addTrack');
+    mic.send({ case: 'addTrack', value: new AddTrackRequest({ cid: 'mic', type: TrackType.AUDIO, source: TrackSource.MICROPHONE }) });
+    await mic.waitFor((m) => m.case === 'trackPublished' && m.value.cid === 'mic');
+    assert.equal(mic.messages.filter((m) => m.case === 'trackPublished' && m.value.cid === 'cam').length, 0);
+    const self = (mic.messages[0]?.value as JoinResponse).participant;
+    assert.deepEqual(self?.permission?.canPublishSources, [TrackSource.MICROPHONE]);
+    mic.close();
+    watcher.close();
   });
 });
