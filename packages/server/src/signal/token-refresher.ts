@@ -75,6 +75,8 @@ export class TokenRefresher {
   /** A refresh is being signed; `again` asks for one more after it (claims changed meanwhile). */
   private signing = false;
   private again = false;
+  /** The running refresh has not read the claims yet: a new call is covered by it. */
+  private claimsPending = false;
 
   constructor(opts: TokenRefresherOptions) {
     this.opts = opts;
@@ -102,20 +104,27 @@ export class TokenRefresher {
       return;
     }
     if (this.signing) {
-      this.again = true;
+      if (!this.claimsPending) this.again = true;
       return;
     }
     this.signing = true;
-    const info = p.snapshot();
-    mintRefreshToken({
-      claims: this.opts.claims,
-      apiSecret: this.opts.apiSecret,
-      name: info.name,
-      metadata: info.metadata,
-      attributes: info.attributes,
-      grant: p.grant,
-      nowSec: Math.floor(this.opts.clock.wallMs() / 1000),
-    })
+    this.claimsPending = true;
+    // Read the claims a tick later, so changes made together (UpdateParticipant: permission, then name/metadata)
+    // go out in one token.
+    Promise.resolve()
+      .then(() => {
+        this.claimsPending = false;
+        const info = p.snapshot();
+        return mintRefreshToken({
+          claims: this.opts.claims,
+          apiSecret: this.opts.apiSecret,
+          name: info.name,
+          metadata: info.metadata,
+          attributes: info.attributes,
+          grant: p.grant,
+          nowSec: Math.floor(this.opts.clock.wallMs() / 1000),
+        });
+      })
       .then((token) => {
         if (!p.isClosed) p.send(new SignalResponse({ message: { case: 'refreshToken', value: token } }));
       })
