@@ -135,7 +135,11 @@ export interface CreateAccessTokenOptions {
   metadata?: string;
   attributes?: Record<string, string>;
   kind?: string;
+  kindDetails?: string[];
   video?: VideoGrant;
+  /** RoomConfiguration as protobuf JSON, written as given (`roomConfig`). */
+  roomConfig?: unknown;
+  roomPreset?: string;
   /** Lifetime in seconds; default 6 h like livekit-server-sdk. */
   ttlSec?: number;
   /** Issue time in seconds since the epoch (tests); default now. */
@@ -151,7 +155,10 @@ export async function createAccessToken(opts: CreateAccessTokenOptions): Promise
   if (opts.metadata !== undefined) payload.metadata = opts.metadata;
   if (opts.attributes !== undefined) payload.attributes = opts.attributes;
   if (opts.kind !== undefined) payload.kind = opts.kind;
+  if (opts.kindDetails !== undefined) payload.kindDetails = opts.kindDetails;
   if (opts.video !== undefined) payload.video = opts.video;
+  if (opts.roomConfig !== undefined) payload.roomConfig = opts.roomConfig;
+  if (opts.roomPreset !== undefined) payload.roomPreset = opts.roomPreset;
   const jwt = new SignJWT(payload)
     .setProtectedHeader({ alg: 'HS256' })
     .setIssuer(opts.apiKey)

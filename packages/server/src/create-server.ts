@@ -117,6 +117,8 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     nodeId,
     emptyTimeoutSec: config.room.emptyTimeoutSec,
     departureTimeoutSec: config.room.departureTimeoutSec,
+    autoCreate: config.room.autoCreate,
+    maxParticipants: config.room.maxParticipants,
     clock,
     logger,
     ...(webhooks ? { events: webhookRoomEvents(webhooks) } : {}),

@@ -74,6 +74,7 @@ export function createRoomService(opts: RoomServiceOptions): TwirpService {
           .getOrCreateRoom(req.name, {
             ...(req.emptyTimeout > 0 ? { emptyTimeoutSec: req.emptyTimeout } : {}),
             ...(req.departureTimeout > 0 ? { departureTimeoutSec: req.departureTimeout } : {}),
+            ...(req.maxParticipants > 0 ? { maxParticipants: req.maxParticipants } : {}),
             metadata: req.metadata,
           })
           .info();

@@ -168,8 +168,6 @@ const UNSUPPORTED: [yaml: string, key: string][] = [
   ['rtc:\n  tcp_port: 7881', 'rtc.tcp_port'],
   ['rtc:\n  use_external_ip: true', 'rtc.use_external_ip'],
   ['redis:\n  address: localhost:6379', 'redis'],
-  ['room:\n  auto_create: false', 'room.auto_create'],
-  ['room:\n  max_participants: 10', 'room.max_participants'],
   ['room:\n  enabled_codecs:\n    - mime: audio/opus\n    - mime: video/VP8', 'room.enabled_codecs'],
 ];
 
@@ -180,6 +178,12 @@ for (const [yaml, key] of UNSUPPORTED) {
     assert.ok(issues[0]?.startsWith(`${key}: is not supported yet: `), issues[0]);
   });
 }
+
+test('room.auto_create: false and room.max_participants are honoured settings', () => {
+  const c = loadConfig({ yaml: 'keys:\n  k: s\nbind_addresses: [127.0.0.1]\nroom:\n  auto_create: false\n  max_participants: 10\n' });
+  assert.equal(c.room.autoCreate, false);
+  assert.equal(c.room.maxParticipants, 10);
+});
 
 test('the codec check follows what the media side forwards', () => {
   assert.deepEqual(FORWARDED_CODECS, ENABLED_PUBLISH_CODECS);

@@ -22,8 +22,6 @@ export function unhonouredSettings(config: ServerConfig, file: FileOnlySettings)
   if (file.tcpPort !== 0) no('rtc.tcp_port', 'no ICE over TCP; remove it or set 0');
   if (file.useExternalIp) no('rtc.use_external_ip', 'set rtc.node_ip to the public address instead');
   if (config.redis !== null) no('redis', 'Atrium runs as a single node; remove the redis section');
-  if (!config.room.autoCreate) no('room.auto_create', 'rooms are always created on first join');
-  if (config.room.maxParticipants !== 0) no('room.max_participants', 'rooms have no participant limit yet; set 0');
   const listed = config.room.enabledCodecs.map((c) => c.mime.toLowerCase());
   const missing = FORWARDED_CODECS.filter((m) => !listed.includes(m.toLowerCase()));
   if (missing.length > 0) no('room.enabled_codecs', `codecs cannot be disabled; the list must include ${missing.join(', ')}`);

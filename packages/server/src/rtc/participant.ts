@@ -27,6 +27,7 @@ import type { ParticipantMedia, PublishedMediaTrack } from './participant-media.
 import { trackInfoFromAddTrack } from './track-info.js';
 import type { SignalSink, ParticipantHost, PublishedTrack } from './participant-host.js';
 import { normalizeCandidateInit } from './candidate-init.js';
+import { isDependentParticipant } from './join-admission.js';
 
 export type { SignalSink, ParticipantHost, PublishedTrack } from './participant-host.js';
 
@@ -74,6 +75,8 @@ export class Participant {
   private waitingMedia: PublishedMediaTrack[] = [];
   private sink: SignalSink | undefined;
   private closed = false;
+  /** Called after name, metadata, attributes or permission changed (the token refresher sends a new token). */
+  onClaimsChanged: (() => void) | undefined;
 
   constructor(opts: ParticipantOptions) {
     this.sid = opts.sid;
@@ -114,6 +117,10 @@ export class Participant {
   }
   get isHidden(): boolean {
     return this.grant.hidden;
+  }
+  /** Agents, egress and recorders: not counted for max_participants nor in num_participants (as LiveKit). */
+  get isDependent(): boolean {
+    return isDependentParticipant({ kind: this.info.kind, agent: this.grant.agent, recorder: this.grant.recorder });
   }
   get canSubscribe(): boolean {
     return this.grant.canSubscribe;
@@ -267,6 +274,7 @@ export class Participant {
     }
     this.bumpVersion();
     this.host.onParticipantChanged(this);
+    this.onClaimsChanged?.();
   }
 
   /**
@@ -285,6 +293,7 @@ export class Participant {
     this.info.permission = toParticipantPermission(g);
     this.bumpVersion();
     this.host.onParticipantChanged(this);
+    this.onClaimsChanged?.();
     for (const t of this.publishedTracks.values()) {
       if (canPublishSource(g, t.info.source)) continue;
       this.send(new SignalResponse({ message: { case: 'trackUnpublished', value: new TrackUnpublishedResponse({ trackSid: t.info.sid }) } }));

@@ -22,9 +22,9 @@ test('a room closes departureTimeout after its last participant leaves, and not 
     const alice = await TestSignalClient.join(server.url, 'alice');
     const room = server.rooms.getRoom('test');
     assert.ok(room);
-    // Three timers: the connected session's ping-timeout check and the room's speaker and connection-quality
-    // updates (which run while the room is occupied). No room-close timer while occupied.
-    assert.equal(clock.pendingTimers, 3, 'liveness check and room updates only: no close timer while occupied');
+    // Four timers: the connected session's ping-timeout check and token refresh, and the room's speaker and
+    // connection-quality updates (which run while the room is occupied). No room-close timer while occupied.
+    assert.equal(clock.pendingTimers, 4, 'liveness check, token refresh and room updates only: no close timer while occupied');
     alice.send({ case: 'leave', value: new LeaveRequest({ reason: DisconnectReason.CLIENT_INITIATED, action: LeaveRequest_Action.DISCONNECT }) });
     await waitFor(() => room.participantCount === 0, { ...polling, label: 'participant removed' });
     assert.equal(fake.mediaOf('alice').closed, true);
@@ -34,7 +34,7 @@ test('a room closes departureTimeout after its last participant leaves, and not 
     // Someone joining within the timeout keeps the room (same sid) and cancels the timer.
     const bob = await TestSignalClient.join(server.url, 'bob');
     assert.equal(server.rooms.getRoom('test'), room);
-    assert.equal(clock.pendingTimers, 3, "bob's liveness check and room updates: the departure timer is cancelled");
+    assert.equal(clock.pendingTimers, 4, "bob's liveness check, token refresh and room updates: the departure timer is cancelled");
     bob.close();
     await waitFor(() => room.participantCount === 0, { ...polling, label: 'bob removed' });
     clock.advance(19_999);

@@ -1,25 +1,39 @@
-// The rooms of this node, by name: created on the first join, removed when they close.
+// The rooms of this node, by name: created on the first join (or by CreateRoom when room.auto_create is off),
+// removed when they close. Applies the join rules of join-admission.ts.
 import { newRoomSid } from '@atrium/protocol';
 import { DisconnectReason } from '@livekit/protocol';
 import type { Logger, Clock } from '@atrium/webrtc';
 import { Room } from './room.js';
 import { callRoomEvent } from './room-events.js';
 import type { RoomEvents } from './room-events.js';
+import { JoinRefusedError, hasRoomFor } from './join-admission.js';
+import type { RoomSettings } from './join-admission.js';
+
+export type { RoomSettings } from './join-admission.js';
 
 export interface RoomManagerOptions {
   nodeId: string;
   emptyTimeoutSec: number;
   departureTimeoutSec: number;
+  /** room.auto_create: false = only existing rooms can be joined (unless the token grants roomCreate). Default true. */
+  autoCreate?: boolean;
+  /** room.max_participants: the default limit of new rooms; 0 = none. */
+  maxParticipants?: number;
   clock: Clock;
   logger: Logger;
   /** Room, participant and track lifecycle listener (webhooks). */
   events?: RoomEvents;
 }
 
-export interface RoomSettings {
-  emptyTimeoutSec?: number;
-  departureTimeoutSec?: number;
-  metadata?: string;
+/** Who is joining, for the join rules. */
+export interface JoinRequest {
+  identity: string;
+  /** Agents, egress and recorders (isDependentParticipant). */
+  isDependent: boolean;
+  /** The token grants roomCreate: may create the room even when auto-create is off (as LiveKit). */
+  canCreateRoom: boolean;
+  /** The token's roomConfig, applied when this join creates the room. */
+  settings?: RoomSettings;
 }
 
 export class RoomManager {
@@ -43,6 +57,30 @@ export class RoomManager {
     return [...this.rooms.values()];
   }
 
+  /**
+   * Applies the join rules without changing anything: throws JoinRefusedError `room_not_found` (auto-create off,
+   * the room missing, no roomCreate grant) or `room_full` (max_participants reached).
+   */
+  checkJoin(roomName: string, req: JoinRequest): void {
+    const room = this.rooms.get(roomName);
+    if (!room || room.isClosed) {
+      if (!this.mayCreate(req)) throw new JoinRefusedError('room_not_found');
+      return;
+    }
+    const others = room.listParticipants().map((p) => ({ identity: p.identity, isDependent: p.isDependent }));
+    if (!hasRoomFor(room.maxParticipants, req, others)) throw new JoinRefusedError('room_full');
+  }
+
+  /** The room this join enters, created when the rules allow; throws JoinRefusedError like checkJoin. */
+  roomForJoin(roomName: string, req: JoinRequest): Room {
+    this.checkJoin(roomName, req);
+    return this.getOrCreateRoom(roomName, req.settings ?? {});
+  }
+
+  private mayCreate(req: JoinRequest): boolean {
+    return this.opts.autoCreate !== false || req.canCreateRoom;
+  }
+
   /** Per-room settings from CreateRoom; absent fields take the node's defaults. */
   getOrCreateRoom(name: string, settings: RoomSettings = {}): Room {
     if (this.closed) throw new Error('room manager is closed');
@@ -55,6 +93,7 @@ export class RoomManager {
       nodeId: this.opts.nodeId,
       emptyTimeoutSec: settings.emptyTimeoutSec ?? this.opts.emptyTimeoutSec,
       departureTimeoutSec: settings.departureTimeoutSec ?? this.opts.departureTimeoutSec,
+      maxParticipants: settings.maxParticipants ?? this.opts.maxParticipants ?? 0,
       ...(settings.metadata !== undefined ? { metadata: settings.metadata } : {}),
       clock: this.opts.clock,
       logger: this.opts.logger.child({ room: name, roomID: sid }),

@@ -24,6 +24,7 @@ import { callRoomEvent } from './room-events.js';
 import type { RoomEvents } from './room-events.js';
 import { SpeakerDetector } from './speaker-detector.js';
 import { ConnectionQualityMonitor } from './connection-quality-monitor.js';
+import { RoomUpdatePacer } from './room-update-pacer.js';
 
 /** What we report as the server version: a semver >= 1.8.0 (docs/livekit-protocol.md 2.2). */
 export const SERVER_VERSION = '1.9.0';
@@ -37,6 +38,8 @@ export interface RoomOptions {
   nodeId: string;
   emptyTimeoutSec: number;
   departureTimeoutSec: number;
+  /** Participants admitted at most (agents and recorders excluded); 0 or absent = no limit. */
+  maxParticipants?: number;
   clock: Clock;
   logger: Logger;
   /** Initial room metadata (CreateRoom). */
@@ -63,6 +66,10 @@ export class Room implements ParticipantHost {
   /** SpeakersChanged and ConnectionQualityUpdate, each on its own timer. */
   private readonly speakers: SpeakerDetector;
   private readonly quality: ConnectionQualityMonitor;
+  /** RoomUpdate pacing: metadata and recording at once, counts at most every 5 s. */
+  private readonly roomUpdates: RoomUpdatePacer;
+  /** A recorder is in the room (Room.active_recording). */
+  private activeRecording = false;
 
   constructor(opts: RoomOptions) {
     this.opts = opts;
@@ -71,6 +78,7 @@ export class Room implements ParticipantHost {
     this.name = opts.name;
     this.logger = opts.logger;
     this.creationTimeMs = opts.clock.wallMs();
+    this.roomUpdates = new RoomUpdatePacer({ clock: opts.clock, send: () => this.sendRoomUpdate() });
     // Closes the room if nobody ever joins.
     this.armCloseTimer(opts.emptyTimeoutSec);
     const observed = { clock: opts.clock, participants: () => this.participants.values(), logger: opts.logger };
@@ -97,13 +105,31 @@ export class Room implements ParticipantHost {
   get metadata(): string {
     return this.metadataValue;
   }
+  get maxParticipants(): number {
+    return this.opts.maxParticipants ?? 0;
+  }
 
   /** Sets the room metadata and sends a RoomUpdate to every participant. */
   setMetadata(metadata: string): void {
     if (this.closed) return;
     this.metadataValue = metadata;
+    this.roomUpdates.markChanged({ immediate: true });
+  }
+
+  /** Sends RoomUpdate with the current room info to every participant (paced by `roomUpdates`). */
+  private sendRoomUpdate(): void {
+    if (this.closed || this.participants.size === 0) return;
     const msg = new SignalResponse({ message: { case: 'roomUpdate', value: new RoomUpdate({ room: this.info() }) } });
     for (const q of [...this.participants.values()]) q.send(msg);
+  }
+
+  /** Recomputes active_recording; a change goes out at once, other changes (counts) paced. */
+  private roomChanged(): void {
+    let recording = false;
+    for (const q of this.participants.values()) if (q.grant.recorder) recording = true;
+    const recordingChanged = recording !== this.activeRecording;
+    this.activeRecording = recording;
+    this.roomUpdates.markChanged({ immediate: recordingChanged });
   }
 
   /**
@@ -132,7 +158,7 @@ export class Room implements ParticipantHost {
     let publishers = 0;
     for (const p of this.participants.values()) {
       if (p.isHidden) continue;
-      visible++;
+      if (!p.isDependent) visible++;
       if (p.isPublisher) publishers++;
     }
     return new RoomInfo({
@@ -145,6 +171,8 @@ export class Room implements ParticipantHost {
       creationTimeMs: BigInt(Math.floor(this.creationTimeMs)),
       numParticipants: visible,
       numPublishers: publishers,
+      maxParticipants: this.maxParticipants,
+      activeRecording: this.activeRecording,
       enabledCodecs: enabledPublishCodecs(),
     });
   }
@@ -196,6 +224,7 @@ export class Room implements ParticipantHost {
     this.logger.info({ participant: p.identity, pID: p.sid, count: this.participants.size }, 'participant joined');
     if (!p.isHidden) this.sendUpdate(p.snapshot(), (q) => q !== p);
     if (p.isClosed) return;
+    this.roomChanged();
     if (p.isSubscriberPrimary) p.media.startSubscriber();
     if (p.autoSubscribe && p.canSubscribe) {
       for (const publisher of this.participants.values()) {
@@ -299,6 +328,7 @@ export class Room implements ParticipantHost {
     if (events?.trackPublished) callRoomEvent(this.logger, () => events.trackPublished?.(this.info(), p.snapshot(), track.info));
     // The update must reach subscribers before any media (and subscriber offer) for the track.
     this.broadcast(p);
+    this.roomChanged();
     if (p.isHidden) return;
     for (const q of [...this.participants.values()]) {
       if (q === p || !q.autoSubscribe || !q.canSubscribe) continue;
@@ -312,6 +342,7 @@ export class Room implements ParticipantHost {
     const events = this.opts.events;
     if (events?.trackUnpublished) callRoomEvent(this.logger, () => events.trackUnpublished?.(this.info(), p.snapshot(), track.info));
     this.broadcast(p);
+    this.roomChanged();
   }
 
   onParticipantClosed(p: Participant, reason: DisconnectReason): void {
@@ -324,6 +355,7 @@ export class Room implements ParticipantHost {
     if (!p.isHidden) this.sendUpdate(p.disconnectedSnapshot(), () => true);
     this.logger.info({ participant: p.identity, pID: p.sid, reason: DisconnectReason[reason], count: this.participants.size }, 'participant left');
     this.reportLeft(p);
+    this.roomChanged();
     if (this.participants.size === 0) {
       this.speakers.close();
       this.quality.close();
@@ -412,6 +444,7 @@ export class Room implements ParticipantHost {
     this.clearCloseTimer();
     this.speakers.close();
     this.quality.close();
+    this.roomUpdates.close();
     for (const p of [...this.participants.values()]) p.close(reason, { sendLeave: true });
     this.participants.clear();
     this.byIdentity.clear();

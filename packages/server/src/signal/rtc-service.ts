@@ -1,5 +1,5 @@
-// HTTP side of signalling (docs/livekit-protocol.md 1.1-1.5): health check, /rtc/validate, the /rtc v0
-// WebSocket upgrade (authenticated before upgrading), and 404s for /rtc/v1 so clients fall back to v0.
+// HTTP side of signalling (docs/livekit-protocol.md 1.1-1.5, 2.1): health check, /rtc/validate, the /rtc v0
+// WebSocket upgrade (authenticated and checked against the room rules before upgrading), and 404s for /rtc/v1.
 import { STATUS_CODES } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -18,6 +18,9 @@ import type { RoomManager } from '../rtc/room-manager.js';
 import type { MediaFactory, ParticipantMedia } from '../rtc/participant-media.js';
 import { DRAINING_REFUSAL, DRAINING_STATUS } from '../health/node-state.js';
 import type { NodeState } from '../health/node-state.js';
+import type { JoinRequest } from '../rtc/room-manager.js';
+import { JoinRefusedError, isDependentParticipant, roomSettingsFromToken } from '../rtc/join-admission.js';
+import { TokenRefresher } from './token-refresher.js';
 
 const CORS_HEADERS: Record<string, string> = {
   'Access-Control-Allow-Origin': '*',
@@ -58,6 +61,18 @@ export interface RtcServiceOptions {
   logger: Logger;
   /** Serving or draining: the health check answers from it; while draining, joins that would create a room are refused. */
   nodeState?: NodeState;
+  /** How often participants get a refresh_token (default 5 min, as LiveKit). */
+  tokenRefreshIntervalMs?: number;
+}
+
+/** The room rules' view of a join. */
+function joinRequestOf(auth: JoinAuth): JoinRequest {
+  return {
+    identity: auth.identity,
+    isDependent: isDependentParticipant({ kind: auth.claims.kind, agent: auth.grant.agent, recorder: auth.grant.recorder }),
+    canCreateRoom: auth.grant.roomCreate,
+    settings: roomSettingsFromToken(auth.claims),
+  };
 }
 
 export class RtcService {
@@ -98,6 +113,9 @@ export class RtcService {
       const result = await this.authorize(req, url);
       if ('error' in result) return this.reply(res, result.status, result.error);
       if (this.wouldCreateRoomWhileDraining(result.auth.roomName)) return this.reply(res, DRAINING_STATUS, DRAINING_REFUSAL);
+      // As LiveKit's validate: a missing room (auto-create off) is reported; a full room is found only on join.
+      const refusal = this.refusalOf(result.auth);
+      if (refusal?.code === 'room_not_found') return this.reply(res, 404, refusal.message);
       return this.reply(res, 200, 'success');
     }
     if (r === 'rtc' && isGet) return this.reply(res, 400, 'expected a WebSocket upgrade on /rtc');
@@ -122,6 +140,26 @@ export class RtcService {
       if (err instanceof ConnectParamsError) return { status: 400, error: err.message };
       throw err;
     }
+  }
+
+  /** The room rules' verdict on this join now (they are applied again when the session starts). */
+  private refusalOf(auth: JoinAuth): JoinRefusedError | undefined {
+    try {
+      this.opts.rooms.checkJoin(auth.roomName, joinRequestOf(auth));
+      return undefined;
+    } catch (err) {
+      if (err instanceof JoinRefusedError) return err;
+      throw err;
+    }
+  }
+
+  /** Upgrades and sends `leave` as the first and only message, then closes (LiveKit's refusals after upgrading). */
+  private upgradeWithLeave(req: IncomingMessage, socket: Duplex, head: Buffer, leave: LeaveRequest): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('error', () => {});
+      ws.send(new SignalResponse({ message: { case: 'leave', value: leave } }).toBinary());
+      ws.close(1000);
+    });
   }
 
   /** WebSocket upgrades. Never throws; rejections are plain HTTP responses with CORS. */
@@ -151,15 +189,20 @@ export class RtcService {
       return rejectUpgrade(socket, DRAINING_STATUS, DRAINING_REFUSAL);
     }
     const { auth, params } = result;
+    const refusal = this.refusalOf(auth);
+    if (refusal?.code === 'room_not_found') {
+      this.opts.logger.info({ room: auth.roomName, participant: auth.identity }, 'join refused: the room does not exist (auto_create off)');
+      return rejectUpgrade(socket, 404, refusal.message);
+    }
     if (params.isReconnect) {
       // Resume is not supported: the first and only message asks for a full reconnect.
-      this.wss.handleUpgrade(req, socket, head, (ws) => {
-        const leave = new LeaveRequest({ reason: DisconnectReason.STATE_MISMATCH, action: LeaveRequest_Action.RECONNECT, canReconnect: true });
-        ws.on('error', () => {});
-        ws.send(new SignalResponse({ message: { case: 'leave', value: leave } }).toBinary());
-        ws.close(1000);
-      });
-      return;
+      const leave = new LeaveRequest({ reason: DisconnectReason.STATE_MISMATCH, action: LeaveRequest_Action.RECONNECT, canReconnect: true });
+      return this.upgradeWithLeave(req, socket, head, leave);
+    }
+    if (refusal) {
+      // LiveKit: the room refuses the join (max participants), the participant closes with JOIN_FAILURE.
+      this.opts.logger.info({ room: auth.roomName, participant: auth.identity }, `join refused: ${refusal.message}`);
+      return this.upgradeWithLeave(req, socket, head, new LeaveRequest({ reason: DisconnectReason.JOIN_FAILURE, action: LeaveRequest_Action.DISCONNECT }));
     }
     const sid = newParticipantSid();
     const logger = this.opts.logger.child({ room: auth.roomName, participant: auth.identity, pID: sid });
@@ -183,7 +226,7 @@ export class RtcService {
   private startSession(ws: WebSocket, auth: JoinAuth, params: ConnectParams, sid: string, media: ParticipantMedia, logger: Logger): void {
     let participant: Participant | undefined;
     try {
-      const room = this.opts.rooms.getOrCreateRoom(auth.roomName);
+      const room = this.opts.rooms.roomForJoin(auth.roomName, joinRequestOf(auth));
       // The participant's own lines (and its signal session's) also name the room's sid.
       const participantLogger = logger.child({ roomID: room.sid });
       participant = new Participant({
@@ -203,8 +246,21 @@ export class RtcService {
       new SignalSession({ ws, participant, clock: this.opts.clock });
       participantLogger.debug({ sdk: params.sdk, version: params.sdkVersion, protocol: params.protocol }, 'signal connected');
       room.join(participant);
+      const apiSecret = this.opts.keys[auth.claims.apiKey];
+      if (apiSecret !== undefined && !participant.isClosed) {
+        const refresher = new TokenRefresher({
+          participant,
+          claims: auth.claims,
+          apiSecret,
+          clock: this.opts.clock,
+          ...(this.opts.tokenRefreshIntervalMs !== undefined ? { intervalMs: this.opts.tokenRefreshIntervalMs } : {}),
+        });
+        ws.once('close', () => refresher.stop());
+        refresher.start();
+      }
     } catch (err) {
-      logger.error({ err }, 'join failed');
+      if (err instanceof JoinRefusedError) logger.info(`join refused: ${err.message}`);
+      else logger.error({ err }, 'join failed');
       if (participant) participant.close(DisconnectReason.JOIN_FAILURE, { sendLeave: true });
       else {
         media.close();

@@ -5,6 +5,7 @@ import type { WebSocket, RawData } from 'ws';
 import type { Clock, TimerHandle } from '@atrium/webrtc';
 import type { Participant, SignalSink } from '../rtc/participant.js';
 import { PING_INTERVAL_SEC, PING_TIMEOUT_SEC } from '../rtc/room.js';
+import { handleMetadataRequest } from '../rtc/participant-metadata.js';
 
 /** Closes with a LeaveRequest when the client breaks the protocol (a frame we cannot decode). */
 export const PROTOCOL_ERROR_REASON = DisconnectReason.STATE_MISMATCH;
@@ -142,6 +143,9 @@ export class SignalSession {
         return;
       case 'mute':
         p.muteTrack(msg.value.sid, msg.value.muted);
+        return;
+      case 'updateMetadata':
+        handleMetadataRequest(p, msg.value);
         return;
       case 'leave':
         p.logger.info({ reason: DisconnectReason[msg.value.reason] }, 'client left');
