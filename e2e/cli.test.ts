@@ -281,5 +281,6 @@ test('atrium server --dev runs the server: the CLI lists its rooms, SIGTERM stop
   }
   const r = await exited;
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /SIGTERM: shutting down/);
+  assert.match(r.stdout, /SIGTERM: draining/);
+  assert.match(r.stdout, /drained: exiting/);
 });
