@@ -1,5 +1,5 @@
 // What a Participant talks to: its signal sink (the WebSocket, behind signal/) and its host (the room).
-import type { SignalResponse, TrackInfo, DisconnectReason } from '@livekit/protocol';
+import type { SignalResponse, TrackInfo, DisconnectReason, UpdateSubscription, SubscriptionPermission } from '@livekit/protocol';
 import type { Participant } from './participant.js';
 import type { MediaTrackSource, DataKind } from './participant-media.js';
 
@@ -17,6 +17,10 @@ export interface ParticipantHost {
   onTrackUnpublished(p: Participant, track: PublishedTrack): void;
   onData(p: Participant, payload: Uint8Array, kind: DataKind): void;
   onParticipantClosed(p: Participant, reason: DisconnectReason): void;
+  /** SignalRequest.subscription: p subscribes to or unsubscribes from tracks. */
+  onUpdateSubscription(p: Participant, req: UpdateSubscription): void;
+  /** SignalRequest.subscription_permission: who may subscribe to p's tracks. */
+  onSubscriptionPermission(p: Participant, permission: SubscriptionPermission): void;
 }
 
 export interface PublishedTrack {

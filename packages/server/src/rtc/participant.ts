@@ -18,7 +18,7 @@ import {
   TrackType,
   ClientInfo_Capability,
 } from '@livekit/protocol';
-import type { AddTrackRequest, TrackInfo, ParticipantPermission } from '@livekit/protocol';
+import type { AddTrackRequest, TrackInfo, ParticipantPermission, UpdateSubscription, SubscriptionPermission } from '@livekit/protocol';
 import { newTrackSid, canPublishSource, toParticipantPermission } from '@atrium/protocol';
 import type { ResolvedVideoGrant, ClaimGrants } from '@atrium/protocol';
 import type { Logger, Clock } from '@atrium/webrtc';
@@ -242,6 +242,16 @@ export class Participant {
     const pending = [...this.pendingTracks.values()].find((t) => t.sid === trackSid);
     if (pending) pending.muted = muted;
     else this.logger.debug({ track: trackSid }, 'mute for an unknown track ignored');
+  }
+
+  /** UpdateSubscription from the client: handled by the room's subscription rules. */
+  updateSubscription(req: UpdateSubscription): void {
+    if (!this.closed) this.host.onUpdateSubscription(this, req);
+  }
+
+  /** SubscriptionPermission from the client as a publisher: handled by the room's subscription rules. */
+  setSubscriptionPermission(permission: SubscriptionPermission): void {
+    if (!this.closed) this.host.onSubscriptionPermission(this, permission);
   }
 
   /**
