@@ -265,6 +265,7 @@ export class Room implements ParticipantHost {
     this.broadcast(p);
     if (p.state === ParticipantInfo_State.ACTIVE && !this.announced.has(p.sid)) {
       this.announced.add(p.sid);
+      this.subscriptionRules.participantActive(p);
       const events = this.opts.events;
       if (events?.participantJoined) callRoomEvent(this.logger, () => events.participantJoined?.(this.info(), p.snapshot()));
     }

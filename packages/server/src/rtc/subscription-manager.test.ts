@@ -77,8 +77,11 @@ function subscription(trackSids: string[], subscribe: boolean): SignalRequest['m
   };
 }
 
-async function join(identity: string, video: VideoGrant, query = ''): Promise<TestSignalClient> {
-  return TestSignalClient.join(server.url, identity, query, video);
+/** Joins and becomes ACTIVE (its primary, subscriber PC connects) unless `active` is false. */
+async function join(identity: string, video: VideoGrant, query = '', active = true): Promise<TestSignalClient> {
+  const c = await TestSignalClient.join(server.url, identity, query, video);
+  if (active) fake.mediaOf(identity).emit('connectionState', { target: 1, state: 'connected' });
+  return c;
 }
 
 test('auto_subscribe=0: announced, not subscribed; UpdateSubscription subscribes and unsubscribes; TrackSubscribed once', async () => {
@@ -210,6 +213,23 @@ test('permissions hold for explicit requests and RoomService UpdateSubscriptions
   await settle(alice, bob);
   assert.deepEqual(permissionUpdates(bob).map((u) => u.allowed), [false, false, false, true]);
   assert.deepEqual(subscribedSids('bob'), [cam]);
+  alice.close();
+  bob.close();
+});
+
+test('permission updates wait until the subscriber is ACTIVE (livekit-client drops them before)', async () => {
+  const video = newRoom();
+  const alice = await join('alice', video);
+  const cam = await publish(alice, 'alice', 'cam', 'video');
+  alice.send({ case: 'subscriptionPermission', value: new SubscriptionPermission({ allParticipants: false }) });
+  await settle(alice);
+  const bob = await join('bob', video, '', false);
+  await settle(bob);
+  assert.deepEqual(permissionUpdates(bob), []);
+  assert.deepEqual(subscribedSids('bob'), []);
+  fake.mediaOf('bob').emit('connectionState', { target: 1, state: 'connected' });
+  const update = (await bob.waitFor((m) => m.case === 'subscriptionPermissionUpdate')).value as SubscriptionPermissionUpdate;
+  assert.deepEqual([update.trackSid, update.allowed], [cam, false]);
   alice.close();
   bob.close();
 });

@@ -7,6 +7,7 @@ import {
   SubscriptionResponse,
   SubscriptionError,
   TrackSubscribed,
+  ParticipantInfo_State,
 } from '@livekit/protocol';
 import type { SubscriptionPermission, UpdateSubscription } from '@livekit/protocol';
 import type { Participant, PublishedTrack } from './participant.js';
@@ -76,6 +77,14 @@ export class SubscriptionManager {
     this.wants.delete(p.sid);
     this.rules.delete(p.sid);
     for (const track of p.tracks) this.trackUnpublished(track);
+  }
+
+  /**
+   * The participant became ACTIVE: tell it what it was denied meanwhile. Permission updates wait for ACTIVE
+   * because livekit-client drops them until it has applied the JoinResponse (LiveKit subscribes only then).
+   */
+  participantActive(p: Participant): void {
+    this.reconcileSubscriber(p);
   }
 
   /** The subscriber's canSubscribe may have changed: subscribe or unsubscribe everything it wants. */
@@ -183,7 +192,8 @@ export class SubscriptionManager {
 
   /**
    * Brings one (subscriber, track) pair to what the rules say: subscribed when wanted, canSubscribe and allowed;
-   * unsubscribed otherwise. A wanted pair whose permission changed is told first, as LiveKit does.
+   * unsubscribed otherwise. A wanted pair whose permission changed is told first, as LiveKit does (once the
+   * subscriber is ACTIVE).
    */
   private reconcile(subscriber: Participant, publisher: Participant, track: PublishedTrack): void {
     const trackSid = track.info.sid;
@@ -194,7 +204,7 @@ export class SubscriptionManager {
       return;
     }
     const allowed = this.isAllowed(publisher, subscriber, trackSid);
-    if ((want.toldAllowed ?? true) !== allowed) {
+    if ((want.toldAllowed ?? true) !== allowed && subscriber.state === ParticipantInfo_State.ACTIVE) {
       want.toldAllowed = allowed;
       subscriber.send(
         new SignalResponse({
