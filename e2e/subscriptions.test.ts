@@ -14,6 +14,8 @@ const EVENT_TIMEOUT_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 35_000;
 /** livekit-client's SubscriptionError.SE_TRACK_NOTFOUND. */
 const SE_TRACK_NOTFOUND = 2;
+/** livekit-client's SubscriptionError.SE_CODEC_UNSUPPORTED. */
+const SE_CODEC_UNSUPPORTED = 1;
 
 let server: AtriumUnderTest | undefined;
 let browser: BrowserHarness | undefined;
@@ -217,5 +219,40 @@ test('setTrackSubscriptionPermissions: denied subscribers are told, revoking uns
 
   await Promise.all([a.disconnect(), b.disconnect(), c.disconnect()]).catch(() => undefined);
   await Promise.all([a.close(), b.close(), c.close()]);
+  t.diagnostic(`steps:\n${run.history()}`);
+});
+
+test('a browser that cannot decode the codec gets TrackSubscriptionFailed (CODEC_UNSUPPORTED); other tracks flow', { timeout: 120_000 }, async (t) => {
+  assert.ok(server && browser, 'server and browser started');
+  const srv = server;
+  const harness = browser;
+  const run = createStepRunner({ scenario: 'subscriptions.test.ts (codec)', logs: () => harness.logs() });
+  const roomName = `subs-codec-${Date.now()}`;
+  const [a, b] = await run.step('open pages A and B', () => Promise.all([harness.openParticipant('A'), harness.openParticipant('B')]));
+
+  const pubs = await run.step('A (alice) connects and publishes a VP8 camera and a microphone', async () => {
+    await a.connect(srv.url, await srv.token({ identity: 'alice', room: roomName }));
+    return a.enableCameraAndMicrophone();
+  });
+  const cam = sidOf(pubs, 'camera');
+  const mic = sidOf(pubs, 'microphone');
+
+  await run.step('B (bob), whose browser refuses VP8, connects: the camera fails with CODEC_UNSUPPORTED, the microphone plays', async () => {
+    await b.call('refuseCodecs', ['VP8']);
+    await b.connect(srv.url, await srv.token({ identity: 'bob', room: roomName }));
+    const failed = await waitForEventOf(b, 'trackSubscriptionFailed', { participant: 'alice', trackSid: cam }, 0, MEDIA_TIMEOUT_MS);
+    assert.equal(failed.reason, String(SE_CODEC_UNSUPPORTED));
+    await waitForEventOf(b, 'trackSubscribed', { participant: 'alice', trackSid: mic }, 0, MEDIA_TIMEOUT_MS);
+    await b.waitForStats(
+      (rows) => rows.find((r) => r.trackSid === mic),
+      (r) => r.packetsReceived > 50,
+      { label: "alice's microphone packets", timeoutMs: MEDIA_TIMEOUT_MS },
+    );
+    await waitForServerSubscriptions(srv, roomName, 'bob', [mic]);
+    assert.equal((await b.events()).some((e) => e.type === 'trackSubscribed' && e.trackSid === cam), false);
+  });
+
+  await Promise.all([a.disconnect(), b.disconnect()]).catch(() => undefined);
+  await Promise.all([a.close(), b.close()]);
   t.diagnostic(`steps:\n${run.history()}`);
 });

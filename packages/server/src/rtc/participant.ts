@@ -326,6 +326,9 @@ export class Participant {
     });
     m.on('trackPublished', (track) => this.onMediaTrack(track));
     m.on('trackEnded', ({ mid, msidTrackId }) => this.onMediaTrackEnded(mid, msidTrackId));
+    m.on('subscriptionBound', ({ trackSid, error }) => {
+      if (!this.closed) this.host.onSubscriptionBound(this, trackSid, error);
+    });
     m.on('connectionState', ({ target, state }) => {
       const primary = this.isSubscriberPrimary ? SignalTarget.SUBSCRIBER : SignalTarget.PUBLISHER;
       if (target === primary && state === 'connected' && this.info.state === ParticipantInfo_State.JOINED) {

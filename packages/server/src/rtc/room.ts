@@ -18,7 +18,7 @@ import {
 import type { ParticipantInfo, ParticipantPermission, UpdateSubscription, SubscriptionPermission } from '@livekit/protocol';
 import type { Logger, Clock, TimerHandle } from '@atrium/webrtc';
 import type { Participant, ParticipantHost, PublishedTrack } from './participant.js';
-import type { DataKind } from './participant-media.js';
+import type { DataKind, SubscriptionBindError } from './participant-media.js';
 import { enabledPublishCodecs } from './track-info.js';
 import { callRoomEvent } from './room-events.js';
 import type { RoomEvents } from './room-events.js';
@@ -309,6 +309,10 @@ export class Room implements ParticipantHost {
 
   onSubscriptionPermission(p: Participant, permission: SubscriptionPermission): void {
     if (this.participants.get(p.sid) === p) this.subscriptionRules.setSubscriptionPermission(p, permission);
+  }
+
+  onSubscriptionBound(p: Participant, trackSid: string, error: SubscriptionBindError | undefined): void {
+    if (this.participants.get(p.sid) === p) this.subscriptionRules.subscriptionBound(p, trackSid, error);
   }
 
   onData(sender: Participant, payload: Uint8Array, kind: DataKind): void {

@@ -55,6 +55,11 @@ async function publish(c: TestSignalClient, identity: string, cid: string, kind:
   return sid;
 }
 
+/** The subscriber's media reports that its answer bound (or refused) the subscription's m-line. */
+const bind = (identity: string, trackSid: string, error?: 'codec_unsupported'): void => {
+  fake.mediaOf(identity).emit('subscriptionBound', { trackSid, error });
+};
+
 const subscribedSids = (identity: string): string[] => {
   const m = fake.mediaOf(identity);
   const now = new Set<string>();
@@ -96,13 +101,19 @@ test('auto_subscribe=0: announced, not subscribed; UpdateSubscription subscribes
   assert.deepEqual(trackSubscribed(alice), []);
 
   bob.send(subscription([cam], true));
-  await alice.waitFor((m) => m.case === 'trackSubscribed' && m.value.trackSid === cam);
+  await settle(bob, alice);
   assert.deepEqual(subscribedSids('bob'), [cam]);
+  assert.deepEqual(trackSubscribed(alice), [], 'not before the subscriber has answered');
+  bind('bob', cam);
+  await alice.waitFor((m) => m.case === 'trackSubscribed' && m.value.trackSid === cam);
   assert.deepEqual(permissionUpdates(bob), [], 'no permission message while everything is allowed');
 
   bob.send(subscription([cam], false));
   bob.send(subscription([mic, cam], true));
-  await settle(bob, alice);
+  await settle(bob);
+  bind('bob', cam);
+  bind('bob', mic);
+  await settle(alice);
   assert.deepEqual(subscribedSids('bob'), [cam, mic].sort());
   assert.deepEqual(fake.mediaOf('bob').callsOf('unsubscribe').map((c) => c.trackSid), [cam]);
   assert.deepEqual(trackSubscribed(alice).sort(), [cam, mic].sort(), 'TrackSubscribed once per track, on its first subscriber');
@@ -161,6 +172,8 @@ test('SubscriptionPermission: denied auto-subscribers are told and not subscribe
   assert.deepEqual(subscribedSids('bob'), [cam]);
   assert.deepEqual(permissionUpdates(bob).map((u) => [u.trackSid, u.allowed]), [[cam, false], [mic, false], [cam, true]]);
   assert.equal(permissionUpdates(carol).length, 2, 'carol: nothing changed, nothing told');
+  bind('bob', cam);
+  await settle(alice);
   assert.deepEqual(trackSubscribed(alice), [cam]);
 
   // Revoke while subscribed: bob is told and unsubscribed.
@@ -243,6 +256,11 @@ test('canSubscribe revoked and restored keeps what was wanted; hidden subscriber
   await settle(alice, bob, ghost);
   assert.deepEqual(subscribedSids('ghost'), [cam]);
   assert.deepEqual(subscribedSids('bob'), [cam]);
+  bind('ghost', cam);
+  await settle(alice);
+  assert.deepEqual(trackSubscribed(alice), [], 'a hidden subscriber does not count');
+  bind('bob', cam);
+  await settle(alice);
   assert.deepEqual(trackSubscribed(alice), [cam]);
   const room = server.rooms.getRoom(video.room)!;
   const bobP = room.getParticipantByIdentity('bob')!;
@@ -251,6 +269,8 @@ test('canSubscribe revoked and restored keeps what was wanted; hidden subscriber
   assert.deepEqual(subscribedSids('bob'), []);
   room.setParticipantPermission(bobP, Object.assign(perm.clone(), { canSubscribe: true }));
   assert.deepEqual(subscribedSids('bob'), [cam]);
+  bind('bob', cam);
+  await settle(alice);
   assert.deepEqual(trackSubscribed(alice), [cam], 'still once');
   alice.close();
   bob.close();
@@ -274,6 +294,25 @@ test('a bad SubscriptionPermission keeps the old rules and the session', async (
   assert.deepEqual(subscribedSids('bob'), []);
   bob.send(subscription([cam], true));
   await bob.waitFor((m) => m.case === 'subscriptionResponse' && m.value.trackSid === cam);
+  alice.close();
+  bob.close();
+});
+
+test('a subscriber that cannot decode the codec gets SubscriptionResponse CODEC_UNSUPPORTED and is unsubscribed', async () => {
+  const video = newRoom();
+  const alice = await join('alice', video);
+  const bob = await join('bob', video);
+  const cam = await publish(alice, 'alice', 'cam', 'video');
+  await settle(alice, bob);
+  assert.deepEqual(subscribedSids('bob'), [cam]);
+  bind('bob', cam, 'codec_unsupported');
+  const resp = (await bob.waitFor((m) => m.case === 'subscriptionResponse')).value as SubscriptionResponse;
+  assert.deepEqual([resp.trackSid, resp.err], [cam, SubscriptionError.SE_CODEC_UNSUPPORTED]);
+  assert.deepEqual(subscribedSids('bob'), []);
+  const room = server.rooms.getRoom(video.room)!;
+  assert.deepEqual(room.subscriptionRules.wantedBy(room.getParticipantByIdentity('bob')!), [], 'no longer wanted');
+  await settle(alice);
+  assert.deepEqual(trackSubscribed(alice), []);
   alice.close();
   bob.close();
 });

@@ -13,6 +13,7 @@ import type { SubscriptionPermission, UpdateSubscription } from '@livekit/protoc
 import type { Participant, PublishedTrack } from './participant.js';
 import { parseSubscriptionPermission, isSubscriptionAllowed, SubscriptionPermissionError } from './subscription-permission.js';
 import type { PermissionRules } from './subscription-permission.js';
+import type { SubscriptionBindError } from './participant-media.js';
 
 /** What the manager needs from its room: the participants and the one place that (un)subscribes media. */
 export interface SubscriptionHost {
@@ -36,7 +37,7 @@ export class SubscriptionManager {
   private readonly wants = new Map<string, Map<string, Want>>();
   /** publisher sid -> its rules; absent = everyone allowed (LiveKit's default). */
   private readonly rules = new Map<string, PermissionRules>();
-  /** Tracks whose publisher was sent TrackSubscribed (once per track, on its first visible subscriber). */
+  /** Tracks whose publisher was sent TrackSubscribed (once per track, when its first visible subscriber is bound). */
   private readonly everSubscribed = new Set<string>();
 
   constructor(opts: { host: SubscriptionHost }) {
@@ -157,6 +158,32 @@ export class SubscriptionManager {
     }
   }
 
+  /**
+   * The subscriber answered a subscription's m-line. Bound: the publisher hears TrackSubscribed the first time one
+   * of its tracks gets a (non-hidden) subscriber, as LiveKit does on bind. Refused (the subscriber cannot decode
+   * the codec): the subscription is dropped and the subscriber gets SubscriptionResponse{CODEC_UNSUPPORTED}.
+   */
+  subscriptionBound(subscriber: Participant, trackSid: string, error: SubscriptionBindError | undefined): void {
+    const found = this.findTrack(subscriber, trackSid);
+    if (error !== undefined) {
+      subscriber.logger.info({ track: trackSid, error }, 'subscription refused by the subscriber');
+      this.wants.get(subscriber.sid)?.delete(trackSid);
+      if (found) this.reconcile(subscriber, found.publisher, found.track);
+      subscriber.send(
+        new SignalResponse({
+          message: {
+            case: 'subscriptionResponse',
+            value: new SubscriptionResponse({ trackSid, err: SubscriptionError.SE_CODEC_UNSUPPORTED }),
+          },
+        }),
+      );
+      return;
+    }
+    if (!found || subscriber.isHidden || !subscriber.subscriptions.has(trackSid) || this.everSubscribed.has(trackSid)) return;
+    this.everSubscribed.add(trackSid);
+    found.publisher.send(new SignalResponse({ message: { case: 'trackSubscribed', value: new TrackSubscribed({ trackSid }) } }));
+  }
+
   /** Whether `subscriber` may subscribe to `trackSid` of `publisher` under the publisher's rules. */
   isAllowed(publisher: Participant, subscriber: Participant, trackSid: string): boolean {
     return isSubscriptionAllowed(this.rules.get(publisher.sid), subscriber.identity, trackSid);
@@ -222,12 +249,7 @@ export class SubscriptionManager {
       }
       return;
     }
-    if (isSubscribed) return;
-    this.host.attach(subscriber, publisher, track);
-    if (!subscriber.subscriptions.has(trackSid) || subscriber.isHidden || this.everSubscribed.has(trackSid)) return;
-    // LiveKit tells the publisher once per track, when its first (non-hidden) subscriber is bound.
-    this.everSubscribed.add(trackSid);
-    publisher.send(new SignalResponse({ message: { case: 'trackSubscribed', value: new TrackSubscribed({ trackSid }) } }));
+    if (!isSubscribed) this.host.attach(subscriber, publisher, track);
   }
 
   /** The track `trackSid` of a visible participant other than `subscriber`. */
