@@ -5,7 +5,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launchBrowser, type BrowserHarness } from './helpers/browser.js';
 import type { BrowserParticipant, LocalPublicationInfo, PageEvent } from './helpers/browser-participant.js';
-import { startAtrium, type AtriumUnderTest } from './helpers/server.js';
+import { RoomServiceClient } from 'livekit-server-sdk';
+import { startAtrium, DEV_API_KEY, DEV_API_SECRET, type AtriumUnderTest } from './helpers/server.js';
 import { createStepRunner } from './helpers/steps.js';
 import { waitFor, withTimeout } from '@atrium/webrtc/testing/wait-for.js';
 
@@ -200,6 +201,15 @@ test('setTrackSubscriptionPermissions: denied subscribers are told, revoking uns
     );
     await waitForServerSubscriptions(srv, roomName, 'carol', [mic]);
     assert.equal((await c.events()).some((e) => e.type === 'trackSubscribed' && e.trackSid === cam), false);
+  });
+
+  await run.step('RoomService UpdateSubscriptions (livekit-server-sdk) cannot subscribe B past the permission', async () => {
+    const api = new RoomServiceClient(srv.httpUrl, DEV_API_KEY, DEV_API_SECRET);
+    await api.updateSubscriptions(roomName, 'bob', [cam, mic], true);
+    await api.updateSubscriptions(roomName, 'carol', [cam], true);
+    // The server applies UpdateSubscriptions before it answers: the state is final here.
+    assert.deepEqual(serverSubscriptions(srv, roomName, 'bob'), []);
+    assert.deepEqual(serverSubscriptions(srv, roomName, 'carol'), [mic]);
   });
 
   await run.step('A allows everyone: B and C are told (allowed), subscribed, and decode the camera', async () => {
