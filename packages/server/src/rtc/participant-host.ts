@@ -1,7 +1,7 @@
 // What a Participant talks to: its signal sink (the WebSocket, behind signal/) and its host (the room).
-import type { SignalResponse, TrackInfo, DisconnectReason } from '@livekit/protocol';
+import type { SignalResponse, TrackInfo, DisconnectReason, UpdateSubscription, SubscriptionPermission } from '@livekit/protocol';
 import type { Participant } from './participant.js';
-import type { MediaTrackSource, DataKind } from './participant-media.js';
+import type { MediaTrackSource, DataKind, SubscriptionBindError } from './participant-media.js';
 
 /** Where a participant's signal responses go (the WebSocket, behind signal/). */
 export interface SignalSink {
@@ -17,6 +17,12 @@ export interface ParticipantHost {
   onTrackUnpublished(p: Participant, track: PublishedTrack): void;
   onData(p: Participant, payload: Uint8Array, kind: DataKind): void;
   onParticipantClosed(p: Participant, reason: DisconnectReason): void;
+  /** SignalRequest.subscription: p subscribes to or unsubscribes from tracks. */
+  onUpdateSubscription(p: Participant, req: UpdateSubscription): void;
+  /** SignalRequest.subscription_permission: who may subscribe to p's tracks. */
+  onSubscriptionPermission(p: Participant, permission: SubscriptionPermission): void;
+  /** p's subscriber answer bound (or refused, with `error`) its subscription to `trackSid`. */
+  onSubscriptionBound(p: Participant, trackSid: string, error: SubscriptionBindError | undefined): void;
 }
 
 export interface PublishedTrack {

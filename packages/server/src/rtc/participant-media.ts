@@ -10,6 +10,8 @@ export type SignalTargetValue = (typeof SignalTarget)[keyof typeof SignalTarget]
 
 export type DataKind = 'reliable' | 'lossy';
 export type MediaKind = 'audio' | 'video';
+/** Why a subscription could not be bound: the subscriber's answer accepted none of the track's codec. */
+export type SubscriptionBindError = 'codec_unsupported';
 export type TransportState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
 
 /** A source of media that subscribers can attach to: the SFU receiver of one published track. */
@@ -55,6 +57,8 @@ export interface ParticipantMediaEvents {
   /** The m-line stopped sending (removed by renegotiation) or the transport closed. */
   trackEnded: [{ mid: string; msidTrackId: string }];
   connectionState: [{ target: SignalTargetValue; state: TransportState }];
+  /** The subscriber answered the m-line of a subscription: media flows from now on, or `error` says why not. */
+  subscriptionBound: [{ trackSid: string; error: SubscriptionBindError | undefined }];
 }
 
 export interface ParticipantMedia extends TypedEmitter<ParticipantMediaEvents> {

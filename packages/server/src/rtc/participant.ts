@@ -18,7 +18,7 @@ import {
   TrackType,
   ClientInfo_Capability,
 } from '@livekit/protocol';
-import type { AddTrackRequest, TrackInfo, ParticipantPermission } from '@livekit/protocol';
+import type { AddTrackRequest, TrackInfo, ParticipantPermission, UpdateSubscription, SubscriptionPermission } from '@livekit/protocol';
 import { newTrackSid, canPublishSource, toParticipantPermission } from '@atrium/protocol';
 import type { ResolvedVideoGrant, ClaimGrants } from '@atrium/protocol';
 import type { Logger, Clock } from '@atrium/webrtc';
@@ -251,6 +251,16 @@ export class Participant {
     else this.logger.debug({ track: trackSid }, 'mute for an unknown track ignored');
   }
 
+  /** UpdateSubscription from the client: handled by the room's subscription rules. */
+  updateSubscription(req: UpdateSubscription): void {
+    if (!this.closed) this.host.onUpdateSubscription(this, req);
+  }
+
+  /** SubscriptionPermission from the client as a publisher: handled by the room's subscription rules. */
+  setSubscriptionPermission(permission: SubscriptionPermission): void {
+    if (!this.closed) this.host.onSubscriptionPermission(this, permission);
+  }
+
   /**
    * Server-side mute (RoomService MutePublishedTrack): marks the track muted, broadcasts, and sends
    * SignalResponse.mute so the client mutes locally. Returns the updated TrackInfo, or undefined if not published.
@@ -325,6 +335,9 @@ export class Participant {
     });
     m.on('trackPublished', (track) => this.onMediaTrack(track));
     m.on('trackEnded', ({ mid, msidTrackId }) => this.onMediaTrackEnded(mid, msidTrackId));
+    m.on('subscriptionBound', ({ trackSid, error }) => {
+      if (!this.closed) this.host.onSubscriptionBound(this, trackSid, error);
+    });
     m.on('connectionState', ({ target, state }) => {
       const primary = this.isSubscriberPrimary ? SignalTarget.SUBSCRIBER : SignalTarget.PUBLISHER;
       if (target === primary && state === 'connected' && this.info.state === ParticipantInfo_State.JOINED) {

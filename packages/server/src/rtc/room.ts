@@ -15,16 +15,17 @@ import {
   RoomUpdate,
   ParticipantInfo_State,
 } from '@livekit/protocol';
-import type { ParticipantInfo, ParticipantPermission } from '@livekit/protocol';
+import type { ParticipantInfo, ParticipantPermission, UpdateSubscription, SubscriptionPermission } from '@livekit/protocol';
 import type { Logger, Clock, TimerHandle } from '@atrium/webrtc';
 import type { Participant, ParticipantHost, PublishedTrack } from './participant.js';
-import type { DataKind } from './participant-media.js';
+import type { DataKind, SubscriptionBindError } from './participant-media.js';
 import { enabledPublishCodecs } from './track-info.js';
 import { callRoomEvent } from './room-events.js';
 import type { RoomEvents } from './room-events.js';
 import { SpeakerDetector } from './speaker-detector.js';
 import { ConnectionQualityMonitor } from './connection-quality-monitor.js';
 import { RoomUpdatePacer } from './room-update-pacer.js';
+import { SubscriptionManager } from './subscription-manager.js';
 
 /** What we report as the server version: a semver >= 1.8.0 (docs/livekit-protocol.md 2.2). */
 export const SERVER_VERSION = '1.9.0';
@@ -70,6 +71,8 @@ export class Room implements ParticipantHost {
   private readonly roomUpdates: RoomUpdatePacer;
   /** A recorder is in the room (Room.active_recording). */
   private activeRecording = false;
+  /** Wanted vs actual subscriptions and publishers' subscription permissions; subscribes through this room. */
+  readonly subscriptionRules: SubscriptionManager;
 
   constructor(opts: RoomOptions) {
     this.opts = opts;
@@ -79,6 +82,14 @@ export class Room implements ParticipantHost {
     this.logger = opts.logger;
     this.creationTimeMs = opts.clock.wallMs();
     this.roomUpdates = new RoomUpdatePacer({ clock: opts.clock, send: () => this.sendRoomUpdate() });
+    this.subscriptionRules = new SubscriptionManager({
+      host: {
+        participants: () => this.participants.values(),
+        getParticipant: (sid) => this.participants.get(sid),
+        attach: (subscriber, publisher, track) => this.subscribe(subscriber, publisher, track),
+        detach: (subscriberSid, track) => this.unsubscribe(subscriberSid, track),
+      },
+    });
     // Closes the room if nobody ever joins.
     this.armCloseTimer(opts.emptyTimeoutSec);
     const observed = { clock: opts.clock, participants: () => this.participants.values(), logger: opts.logger };
@@ -226,29 +237,16 @@ export class Room implements ParticipantHost {
     if (p.isClosed) return;
     this.roomChanged();
     if (p.isSubscriberPrimary) p.media.startSubscriber();
-    if (p.autoSubscribe && p.canSubscribe) {
-      for (const publisher of this.participants.values()) {
-        if (publisher === p || publisher.isHidden) continue;
-        for (const track of publisher.tracks) this.subscribe(p, publisher, track);
-      }
-    }
+    this.subscriptionRules.participantJoined(p);
   }
 
   /**
    * Server-driven subscription changes (RoomService UpdateSubscriptions): subscribes `subscriber` to, or
-   * unsubscribes it from, the named tracks of visible publishers. Unknown sids are ignored.
+   * unsubscribes it from, the named tracks of visible publishers, within the publishers' permissions.
+   * Unknown sids get SubscriptionResponse{TRACK_NOTFOUND} on the participant's signal connection.
    */
   updateSubscriptions(subscriber: Participant, trackSids: readonly string[], subscribe: boolean): void {
-    if (this.participants.get(subscriber.sid) !== subscriber) return;
-    const wanted = new Set(trackSids);
-    for (const publisher of [...this.participants.values()]) {
-      if (publisher === subscriber || publisher.isHidden) continue;
-      for (const track of publisher.tracks) {
-        if (!wanted.has(track.info.sid)) continue;
-        if (!subscribe) this.unsubscribe(subscriber.sid, track);
-        else if (subscriber.canSubscribe) this.subscribe(subscriber, publisher, track);
-      }
-    }
+    this.subscriptionRules.update(subscriber, trackSids, subscribe);
   }
 
   /**
@@ -259,16 +257,7 @@ export class Room implements ParticipantHost {
     if (this.participants.get(p.sid) !== p) return;
     const couldSubscribe = p.canSubscribe;
     p.setPermission(permission);
-    if (couldSubscribe && !p.canSubscribe) {
-      for (const q of [...this.participants.values()]) {
-        for (const track of q.tracks) if (track.subscribers.has(p.sid)) this.unsubscribe(p.sid, track);
-      }
-    } else if (!couldSubscribe && p.canSubscribe && p.autoSubscribe) {
-      for (const publisher of [...this.participants.values()]) {
-        if (publisher === p || publisher.isHidden) continue;
-        for (const track of publisher.tracks) this.subscribe(p, publisher, track);
-      }
-    }
+    if (couldSubscribe !== p.canSubscribe) this.subscriptionRules.canSubscribeChanged(p);
   }
 
   /** Sends a ParticipantUpdate with `info` to every participant that `filter` accepts. */
@@ -317,6 +306,7 @@ export class Room implements ParticipantHost {
     this.broadcast(p);
     if (p.state === ParticipantInfo_State.ACTIVE && !this.announced.has(p.sid)) {
       this.announced.add(p.sid);
+      this.subscriptionRules.participantActive(p);
       const events = this.opts.events;
       if (events?.participantJoined) callRoomEvent(this.logger, () => events.participantJoined?.(this.info(), p.snapshot()));
     }
@@ -329,15 +319,12 @@ export class Room implements ParticipantHost {
     // The update must reach subscribers before any media (and subscriber offer) for the track.
     this.broadcast(p);
     this.roomChanged();
-    if (p.isHidden) return;
-    for (const q of [...this.participants.values()]) {
-      if (q === p || !q.autoSubscribe || !q.canSubscribe) continue;
-      this.subscribe(q, p, track);
-    }
+    this.subscriptionRules.trackPublished(p, track);
   }
 
   onTrackUnpublished(p: Participant, track: PublishedTrack): void {
     for (const sid of [...track.subscribers]) this.unsubscribe(sid, track);
+    this.subscriptionRules.trackUnpublished(track);
     if (this.participants.get(p.sid) !== p) return;
     const events = this.opts.events;
     if (events?.trackUnpublished) callRoomEvent(this.logger, () => events.trackUnpublished?.(this.info(), p.snapshot(), track.info));
@@ -352,6 +339,7 @@ export class Room implements ParticipantHost {
     for (const track of p.tracks) for (const sid of [...track.subscribers]) this.unsubscribe(sid, track);
     // Forget p as a subscriber of others' tracks.
     for (const q of this.participants.values()) for (const t of q.tracks) t.subscribers.delete(p.sid);
+    this.subscriptionRules.participantLeft(p);
     if (!p.isHidden) this.sendUpdate(p.disconnectedSnapshot(), () => true);
     this.logger.info({ participant: p.identity, pID: p.sid, reason: DisconnectReason[reason], count: this.participants.size }, 'participant left');
     this.reportLeft(p);
@@ -361,6 +349,18 @@ export class Room implements ParticipantHost {
       this.quality.close();
     }
     if (this.participants.size === 0 && !this.closed) this.armCloseTimer(this.opts.departureTimeoutSec);
+  }
+
+  onUpdateSubscription(p: Participant, req: UpdateSubscription): void {
+    if (this.participants.get(p.sid) === p) this.subscriptionRules.handleUpdateSubscription(p, req);
+  }
+
+  onSubscriptionPermission(p: Participant, permission: SubscriptionPermission): void {
+    if (this.participants.get(p.sid) === p) this.subscriptionRules.setSubscriptionPermission(p, permission);
+  }
+
+  onSubscriptionBound(p: Participant, trackSid: string, error: SubscriptionBindError | undefined): void {
+    if (this.participants.get(p.sid) === p) this.subscriptionRules.subscriptionBound(p, trackSid, error);
   }
 
   onData(sender: Participant, payload: Uint8Array, kind: DataKind): void {

@@ -12,7 +12,7 @@ import { DownTrack } from '../sfu/down-track.js';
 import type { SfuStats } from '../sfu/sfu-stats.js';
 import type {
   DataKind, MediaTrackSource, ParticipantMedia, ParticipantMediaEvents, SessionDescriptionMessage,
-  SignalTargetValue, TransportState,
+  SignalTargetValue, TransportState, SubscriptionBindError,
 } from './participant-media.js';
 import { SignalTarget } from './participant-media.js';
 import type { StreamQualitySample } from './connection-quality.js';
@@ -174,13 +174,23 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     }
     pc.handleAnswer(sdp);
     this.awaitingAnswer = false;
+    const bound: { trackSid: string; error: SubscriptionBindError | undefined }[] = [];
     for (const sub of this.subscriptions.values()) {
-      if (sub.down === undefined && !sub.sender.isStopped) this.startDownTrack(sub);
+      // Only m-lines this answer covered (a subscription added meanwhile waits for the next one).
+      if (sub.down !== undefined || sub.sender.isStopped || !sub.sender.isNegotiated) continue;
+      // The subscriber refused the m-line or every codec on it: nothing we send could be decoded.
+      if (!sub.sender.isAccepted) {
+        bound.push({ trackSid: sub.trackSid, error: 'codec_unsupported' });
+        continue;
+      }
+      this.startDownTrack(sub);
+      bound.push({ trackSid: sub.trackSid, error: undefined });
     }
     if (this.negotiationPending) {
       this.negotiationPending = false;
       this.negotiate();
     }
+    for (const b of bound) this.emit('subscriptionBound', b);
   }
 
   subscribe(source: MediaTrackSource, opts: { publisherSid: string; trackSid: string }): void {

@@ -147,6 +147,12 @@ export class SignalSession {
       case 'updateMetadata':
         handleMetadataRequest(p, msg.value);
         return;
+      case 'subscription':
+        p.updateSubscription(msg.value);
+        return;
+      case 'subscriptionPermission':
+        p.setSubscriptionPermission(msg.value);
+        return;
       case 'leave':
         p.logger.info({ reason: DisconnectReason[msg.value.reason] }, 'client left');
         p.close(msg.value.reason || DisconnectReason.CLIENT_INITIATED);

@@ -22,6 +22,10 @@ export class LocalSender {
   /** RTCP feedback for this SSRC (PLI, FIR, NACK, report blocks). */
   onRtcp: (pkt: RtcpPacket) => void = () => {};
   isStopped = false;
+  /** True once an answer covered this sender's m-line. */
+  isNegotiated = false;
+  /** False once an answer rejected the m-line (port 0) or accepted none of our codec: the remote cannot receive it. */
+  isAccepted = true;
   packetsSent = 0;
   bytesSent = 0;
   private readonly transport: SenderTransport;

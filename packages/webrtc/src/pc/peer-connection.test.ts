@@ -111,3 +111,16 @@ test('server offers a sendonly track and data channels, client answers: RTP reac
   server.handleAnswer(client.handleOffer(offer2));
   assert.equal(ended, 1);
 });
+
+test('an answer that accepts none of a sender codec marks the sender not accepted', async () => {
+  const { server, client } = await pair();
+  const audio = server.addSender({ kind: 'audio', streamId: 'PA_x|TR_a', trackId: 'TR_a', codec: opus });
+  const video = server.addSender({ kind: 'video', streamId: 'PA_x|TR_v', trackId: 'TR_v', codec: vp8 });
+  assert.equal(video.isNegotiated, false);
+  const answer = client.handleOffer(server.createOffer());
+  // As a browser without VP8 would answer: the video m-line carries no codec of ours.
+  server.handleAnswer(answer.replace(/ VP8\/90000/g, ' X-NOT-VP8/90000'));
+  assert.equal(audio.isAccepted, true);
+  assert.equal(video.isNegotiated, true);
+  assert.equal(video.isAccepted, false);
+});

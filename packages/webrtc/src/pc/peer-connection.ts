@@ -246,6 +246,8 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
       if (!sender) continue;
       const codec = m.codecs.find((c) => c.mimeType.toLowerCase() === sender.codec.mimeType.toLowerCase());
       if (codec) sender.payloadType = codec.payloadType;
+      sender.isNegotiated = true;
+      sender.isAccepted = m.port !== 0 && codec !== undefined;
       sender.headerExtensions = m.headerExtensions;
     }
     this.configureReceive(answer, offer);
