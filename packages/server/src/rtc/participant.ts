@@ -1,10 +1,9 @@
 // One participant of a room in LiveKit signalling v0: its ParticipantInfo (full snapshots, rising version),
-// pending and published tracks, and the wiring between its media (publisher/subscriber PCs) and signalling.
+// its publications (participant-publications.ts), and the wiring between its media (publisher/subscriber PCs) and signalling.
 import {
   SignalResponse,
   ParticipantInfo,
   ParticipantInfo_State,
-  ParticipantInfo_Kind,
   SessionDescription,
   TrickleRequest,
   TrackPublishedResponse,
@@ -16,17 +15,17 @@ import {
   RequestResponse_Reason,
   DisconnectReason,
   TrackType,
-  ClientInfo_Capability,
 } from '@livekit/protocol';
 import type { AddTrackRequest, TrackInfo, ParticipantPermission, UpdateSubscription, SubscriptionPermission } from '@livekit/protocol';
-import { newTrackSid, canPublishSource, toParticipantPermission } from '@atrium/protocol';
+import { canPublishSource, toParticipantPermission } from '@atrium/protocol';
 import type { ResolvedVideoGrant, ClaimGrants } from '@atrium/protocol';
 import type { Logger, Clock } from '@atrium/webrtc';
 import { SignalTarget } from './participant-media.js';
-import type { ParticipantMedia, PublishedMediaTrack } from './participant-media.js';
-import { trackInfoFromAddTrack } from './track-info.js';
+import type { ParticipantMedia } from './participant-media.js';
 import type { SignalSink, ParticipantHost, PublishedTrack } from './participant-host.js';
 import { normalizeCandidateInit } from './candidate-init.js';
+import { initialParticipantInfo } from './participant-info.js';
+import { ParticipantPublications } from './participant-publications.js';
 import { isDependentParticipant } from './join-admission.js';
 
 export type { SignalSink, ParticipantHost, PublishedTrack } from './participant-host.js';
@@ -46,16 +45,6 @@ export interface ParticipantOptions {
   logger: Logger;
 }
 
-const KIND_BY_NAME: Record<string, ParticipantInfo_Kind> = {
-  standard: ParticipantInfo_Kind.STANDARD,
-  ingress: ParticipantInfo_Kind.INGRESS,
-  egress: ParticipantInfo_Kind.EGRESS,
-  sip: ParticipantInfo_Kind.SIP,
-  agent: ParticipantInfo_Kind.AGENT,
-  connector: 7 as ParticipantInfo_Kind,
-  bridge: 8 as ParticipantInfo_Kind,
-};
-
 export class Participant {
   readonly sid: string;
   readonly identity: string;
@@ -69,10 +58,7 @@ export class Participant {
   private readonly host: ParticipantHost;
   private readonly subscriberPrimary: boolean;
   private readonly info: ParticipantInfo;
-  private readonly pendingTracks = new Map<string, TrackInfo>();
-  private readonly publishedTracks = new Map<string, PublishedTrack>();
-  /** Media that arrived before its AddTrackRequest. */
-  private waitingMedia: PublishedMediaTrack[] = [];
+  private readonly publications: ParticipantPublications;
   private sink: SignalSink | undefined;
   private closed = false;
   /** Called after name, metadata, attributes or permission changed (the token refresher sends a new token). */
@@ -88,23 +74,26 @@ export class Participant {
     this.media = opts.media;
     this.host = opts.host;
     this.logger = opts.logger;
-    const nowMs = opts.clock.wallMs();
-    this.info = new ParticipantInfo({
+    this.info = initialParticipantInfo({
       sid: opts.sid,
-      identity: opts.claims.identity,
-      name: opts.claims.name ?? '',
-      metadata: opts.claims.metadata ?? '',
-      attributes: { ...(opts.claims.attributes ?? {}) },
-      state: ParticipantInfo_State.JOINING,
-      joinedAt: BigInt(Math.floor(nowMs / 1000)),
-      joinedAtMs: BigInt(Math.floor(nowMs)),
-      version: 0,
-      permission: toParticipantPermission(opts.grant),
-      kind: KIND_BY_NAME[opts.claims.kind ?? 'standard'] ?? ParticipantInfo_Kind.STANDARD,
+      claims: opts.claims,
+      grant: opts.grant,
       clientProtocol: opts.clientProtocol,
-      capabilities: (opts.capabilities ?? [])
-        .map((name) => (ClientInfo_Capability as unknown as Record<string, number | undefined>)[name])
-        .filter((n): n is ClientInfo_Capability => typeof n === 'number' && n > 0),
+      capabilities: opts.capabilities ?? [],
+      nowMs: opts.clock.wallMs(),
+    });
+    this.publications = new ParticipantPublications({
+      logger: this.logger,
+      events: {
+        bound: (track) => {
+          this.bumpVersion();
+          this.host.onTrackPublished(this, track);
+        },
+        ended: (track) => {
+          this.bumpVersion();
+          this.host.onTrackUnpublished(this, track);
+        },
+      },
     });
     this.wireMedia();
   }
@@ -130,10 +119,10 @@ export class Participant {
     return this.subscriberPrimary;
   }
   get tracks(): readonly PublishedTrack[] {
-    return [...this.publishedTracks.values()];
+    return this.publications.tracks;
   }
   get isPublisher(): boolean {
-    return this.publishedTracks.size > 0;
+    return this.publications.publishedCount > 0;
   }
 
   attachSink(sink: SignalSink): void {
@@ -152,8 +141,8 @@ export class Participant {
   /** A full snapshot of the participant for JoinResponse / ParticipantUpdate. */
   snapshot(): ParticipantInfo {
     const info = this.info.clone();
-    info.tracks = [...this.publishedTracks.values()].map((t) => t.info.clone());
-    info.isPublisher = this.publishedTracks.size > 0;
+    info.tracks = this.publications.tracks.map((t) => t.info.clone());
+    info.isPublisher = this.publications.publishedCount > 0;
     return info;
   }
 
@@ -171,7 +160,7 @@ export class Participant {
   // ---- requests from the client (called in order by the signal session) ----
 
   async handlePublisherOffer(offer: SessionDescription): Promise<void> {
-    const answer = await this.media.handlePublisherOffer(offer.sdp, offer.id, { codecByTrackId: this.requestedCodecs() });
+    const answer = await this.media.handlePublisherOffer(offer.sdp, offer.id, { codecByTrackId: this.publications.requestedCodecs() });
     if (this.closed) return;
     this.send(
       new SignalResponse({
@@ -209,35 +198,15 @@ export class Participant {
       );
       return;
     }
-    // A second codec for an existing track (backup codec): answer with the track as it is.
-    if (req.sid) {
-      const existing = this.publishedTracks.get(req.sid)?.info ?? [...this.pendingTracks.values()].find((t) => t.sid === req.sid);
-      if (existing) {
-        this.sendTrackPublished(req.cid, existing);
-        return;
-      }
-    }
-    const pendingForCid = this.pendingTracks.get(req.cid);
-    if (pendingForCid) {
-      this.sendTrackPublished(req.cid, pendingForCid);
-      return;
-    }
-    const info = trackInfoFromAddTrack(req, newTrackSid({ type: req.type, source: req.source }));
-    this.pendingTracks.set(req.cid, info);
-    this.logger.debug({ cid: req.cid, track: info.sid }, 'track pending');
+    // A backup codec for a known track, or a repeated cid, is answered with the track as it is.
+    const info = this.publications.add(req);
     this.sendTrackPublished(req.cid, info);
     // Media may already be there, waiting for this request.
-    const i = this.waitingMedia.findIndex((m) => this.matchesPending(m, req.cid, info));
-    const j = i >= 0 ? i : this.waitingMedia.findIndex((m) => kindMatches(m, info));
-    const media = j >= 0 ? this.waitingMedia[j] : undefined;
-    if (media) {
-      this.waitingMedia.splice(j, 1);
-      this.bindMedia(req.cid, info, media);
-    }
+    this.publications.bindWaiting(req.cid, info);
   }
 
   muteTrack(trackSid: string, muted: boolean): void {
-    const published = this.publishedTracks.get(trackSid);
+    const published = this.publications.getPublished(trackSid);
     if (published) {
       if (published.info.muted === muted) return;
       published.info.muted = muted;
@@ -246,7 +215,7 @@ export class Participant {
       this.host.onParticipantChanged(this);
       return;
     }
-    const pending = [...this.pendingTracks.values()].find((t) => t.sid === trackSid);
+    const pending = this.publications.getPending(trackSid);
     if (pending) pending.muted = muted;
     else this.logger.debug({ track: trackSid }, 'mute for an unknown track ignored');
   }
@@ -266,7 +235,7 @@ export class Participant {
    * SignalResponse.mute so the client mutes locally. Returns the updated TrackInfo, or undefined if not published.
    */
   muteFromServer(trackSid: string, muted: boolean): TrackInfo | undefined {
-    const published = this.publishedTracks.get(trackSid);
+    const published = this.publications.getPublished(trackSid);
     if (!published) return undefined;
     this.send(new SignalResponse({ message: { case: 'mute', value: new MuteTrackRequest({ sid: trackSid, muted }) } }));
     this.muteTrack(trackSid, muted);
@@ -304,7 +273,7 @@ export class Participant {
     this.bumpVersion();
     this.host.onParticipantChanged(this);
     this.onClaimsChanged?.();
-    for (const t of this.publishedTracks.values()) {
+    for (const t of this.publications.tracks) {
       if (canPublishSource(g, t.info.source)) continue;
       this.send(new SignalResponse({ message: { case: 'trackUnpublished', value: new TrackUnpublishedResponse({ trackSid: t.info.sid }) } }));
     }
@@ -333,8 +302,12 @@ export class Participant {
     m.on('data', ({ payload, kind }) => {
       if (!this.closed) this.host.onData(this, payload, kind);
     });
-    m.on('trackPublished', (track) => this.onMediaTrack(track));
-    m.on('trackEnded', ({ mid, msidTrackId }) => this.onMediaTrackEnded(mid, msidTrackId));
+    m.on('trackPublished', (track) => {
+      if (!this.closed) this.publications.mediaArrived(track);
+    });
+    m.on('trackEnded', ({ mid, msidTrackId }) => {
+      if (!this.closed) this.publications.mediaEnded(mid, msidTrackId);
+    });
     m.on('subscriptionBound', ({ trackSid, error }) => {
       if (!this.closed) this.host.onSubscriptionBound(this, trackSid, error);
     });
@@ -349,80 +322,6 @@ export class Participant {
         this.logger.warn({ target }, 'peer connection failed');
       }
     });
-  }
-
-  /** cid (and simulcast-codec cids) -> the mime type each pending or published track asked for. */
-  private requestedCodecs(): Map<string, string> {
-    const out = new Map<string, string>();
-    const add = (cid: string, info: TrackInfo): void => {
-      for (const c of info.codecs) {
-        if (c.mimeType === '') continue;
-        if (c.cid !== '') out.set(c.cid, c.mimeType);
-        if (!out.has(cid)) out.set(cid, c.mimeType);
-      }
-    };
-    for (const [cid, info] of this.pendingTracks) add(cid, info);
-    for (const t of this.publishedTracks.values()) add(t.msidTrackId, t.info);
-    return out;
-  }
-
-  private matchesPending(media: PublishedMediaTrack, cid: string, info: TrackInfo): boolean {
-    if (media.msidTrackId === cid) return true;
-    return info.codecs.some((c) => c.cid !== '' && c.cid === media.msidTrackId);
-  }
-
-  private onMediaTrack(media: PublishedMediaTrack): void {
-    if (this.closed) return;
-    let match: [string, TrackInfo] | undefined;
-    for (const entry of this.pendingTracks) {
-      if (this.matchesPending(media, entry[0], entry[1])) {
-        match = entry;
-        break;
-      }
-    }
-    if (!match) {
-      for (const entry of this.pendingTracks) {
-        if (kindMatches(media, entry[1])) {
-          match = entry;
-          break;
-        }
-      }
-    }
-    if (!match) {
-      this.logger.debug({ msidTrackId: media.msidTrackId, mid: media.mid }, 'media waits for its AddTrackRequest');
-      this.waitingMedia.push(media);
-      return;
-    }
-    this.bindMedia(match[0], match[1], media);
-  }
-
-  private bindMedia(cid: string, info: TrackInfo, media: PublishedMediaTrack): void {
-    this.pendingTracks.delete(cid);
-    info.mid = media.mid;
-    info.mimeType = media.mimeType;
-    const codec = info.codecs[0];
-    if (codec) {
-      codec.mimeType = media.mimeType;
-      codec.mid = media.mid;
-      if (media.msidTrackId !== cid) codec.sdpCid = media.msidTrackId;
-    }
-    if (info.muted) media.source.setMuted(true);
-    const track: PublishedTrack = { info, source: media.source, mid: media.mid, msidTrackId: media.msidTrackId, subscribers: new Set() };
-    this.publishedTracks.set(info.sid, track);
-    this.bumpVersion();
-    this.logger.info({ track: info.sid, mid: media.mid, mimeType: media.mimeType }, 'track published');
-    this.host.onTrackPublished(this, track);
-  }
-
-  private onMediaTrackEnded(mid: string, msidTrackId: string): void {
-    this.waitingMedia = this.waitingMedia.filter((m) => m.mid !== mid);
-    const track = [...this.publishedTracks.values()].find((t) => t.mid === mid && (msidTrackId === '' || t.msidTrackId === msidTrackId))
-      ?? [...this.publishedTracks.values()].find((t) => t.mid === mid);
-    if (!track || this.closed) return;
-    this.publishedTracks.delete(track.info.sid);
-    this.bumpVersion();
-    this.logger.info({ track: track.info.sid }, 'track unpublished');
-    this.host.onTrackUnpublished(this, track);
   }
 
   // ---- lifecycle ----
@@ -451,9 +350,7 @@ export class Participant {
     } catch (err) {
       this.logger.error({ err }, 'room failed to remove the participant');
     }
-    this.pendingTracks.clear();
-    this.publishedTracks.clear();
-    this.waitingMedia = [];
+    this.publications.clear();
     this.subscriptions.clear();
     try {
       this.media.close();
@@ -480,8 +377,4 @@ export class Participant {
       }),
     );
   }
-}
-
-function kindMatches(media: PublishedMediaTrack, info: TrackInfo): boolean {
-  return (media.kind === 'audio' && info.type === TrackType.AUDIO) || (media.kind === 'video' && info.type === TrackType.VIDEO);
 }

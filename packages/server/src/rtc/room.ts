@@ -1,25 +1,14 @@
 // A room: its participants (by sid, with an identity index), joins with duplicate-identity eviction,
-// ParticipantUpdate broadcasts, auto-subscription, data forwarding and the empty/departure timeouts.
-import {
-  SignalResponse,
-  JoinResponse,
-  ParticipantUpdate,
-  Room as RoomInfo,
-  ServerInfo,
-  ServerInfo_Edition,
-  ClientConfiguration,
-  ClientConfigSetting,
-  DataPacket,
-  DataPacket_Kind,
-  DisconnectReason,
-  RoomUpdate,
-  ParticipantInfo_State,
-} from '@livekit/protocol';
-import type { ParticipantInfo, ParticipantPermission, UpdateSubscription, SubscriptionPermission } from '@livekit/protocol';
+// ParticipantUpdate and paced RoomUpdate broadcasts, subscriptions (through subscription-manager.ts), data
+// forwarding (room-data.ts), the speaker and quality observers while occupied, and the empty/departure timeouts.
+import { SignalResponse, ParticipantUpdate, Room as RoomInfo, DisconnectReason, RoomUpdate, ParticipantInfo_State } from '@livekit/protocol';
+import type { DataPacket, ParticipantInfo, ParticipantPermission, UpdateSubscription, SubscriptionPermission } from '@livekit/protocol';
 import type { Logger, Clock, TimerHandle } from '@atrium/webrtc';
 import type { Participant, ParticipantHost, PublishedTrack } from './participant.js';
 import type { DataKind, SubscriptionBindError } from './participant-media.js';
 import { enabledPublishCodecs } from './track-info.js';
+import { joinResponse } from './join-response.js';
+import { stampClientData, stampServerData, deliverData } from './room-data.js';
 import { callRoomEvent } from './room-events.js';
 import type { RoomEvents } from './room-events.js';
 import { SpeakerDetector } from './speaker-detector.js';
@@ -27,11 +16,7 @@ import { ConnectionQualityMonitor } from './connection-quality-monitor.js';
 import { RoomUpdatePacer } from './room-update-pacer.js';
 import { SubscriptionManager } from './subscription-manager.js';
 
-/** What we report as the server version: a semver >= 1.8.0 (docs/livekit-protocol.md 2.2). */
-export const SERVER_VERSION = '1.9.0';
-export const PROTOCOL_VERSION = 17;
-export const PING_INTERVAL_SEC = 5;
-export const PING_TIMEOUT_SEC = 15;
+export { SERVER_VERSION, PROTOCOL_VERSION, PING_INTERVAL_SEC, PING_TIMEOUT_SEC } from './join-response.js';
 
 export interface RoomOptions {
   sid: string;
@@ -148,20 +133,7 @@ export class Room implements ParticipantHost {
    * that is non-empty (RoomService SendData).
    */
   sendServerData(pkt: DataPacket, kind: DataKind, destinationIdentities: readonly string[]): void {
-    const destinations = destinationIdentities.length > 0 ? new Set(destinationIdentities) : undefined;
-    pkt.participantSid = '';
-    pkt.participantIdentity = '';
-    pkt.destinationIdentities = [...destinationIdentities];
-    pkt.kind = kind === 'reliable' ? DataPacket_Kind.RELIABLE : DataPacket_Kind.LOSSY;
-    const bytes = pkt.toBinary();
-    for (const q of this.participants.values()) {
-      if (destinations && !destinations.has(q.identity)) continue;
-      try {
-        q.media.sendData(bytes, kind);
-      } catch (err) {
-        q.logger.warn({ err }, 'sending data failed');
-      }
-    }
+    deliverData(this.participants.values(), stampServerData(pkt, kind, destinationIdentities), kind);
   }
 
   info(): RoomInfo {
@@ -208,30 +180,7 @@ export class Room implements ParticipantHost {
 
     const others: ParticipantInfo[] = [];
     for (const q of this.participants.values()) if (q !== p && !q.isHidden) others.push(q.snapshot());
-    p.send(
-      new SignalResponse({
-        message: {
-          case: 'join',
-          value: new JoinResponse({
-            room: this.info(),
-            participant: p.snapshot(),
-            otherParticipants: others,
-            serverVersion: SERVER_VERSION,
-            serverInfo: new ServerInfo({
-              edition: ServerInfo_Edition.Standard,
-              version: SERVER_VERSION,
-              protocol: PROTOCOL_VERSION,
-              nodeId: this.opts.nodeId,
-            }),
-            subscriberPrimary: p.isSubscriberPrimary,
-            pingInterval: PING_INTERVAL_SEC,
-            pingTimeout: PING_TIMEOUT_SEC,
-            clientConfiguration: new ClientConfiguration({ resumeConnection: ClientConfigSetting.DISABLED }),
-            enabledPublishCodecs: enabledPublishCodecs(),
-          }),
-        },
-      }),
-    );
+    p.send(joinResponse({ room: this.info(), participant: p.snapshot(), others, nodeId: this.opts.nodeId, subscriberPrimary: p.isSubscriberPrimary }));
     this.logger.info({ participant: p.identity, pID: p.sid, count: this.participants.size }, 'participant joined');
     if (!p.isHidden) this.sendUpdate(p.snapshot(), (q) => q !== p);
     if (p.isClosed) return;
@@ -364,48 +313,8 @@ export class Room implements ParticipantHost {
   }
 
   onData(sender: Participant, payload: Uint8Array, kind: DataKind): void {
-    if (!sender.grant.canPublishData) {
-      sender.logger.debug('data dropped: no canPublishData');
-      return;
-    }
-    let pkt: DataPacket;
-    try {
-      pkt = DataPacket.fromBinary(payload);
-    } catch {
-      sender.logger.debug({ bytes: payload.length }, 'data dropped: not a DataPacket');
-      return;
-    }
-    const value = pkt.value;
-    if (value.case === 'metrics') return;
-    if (value.case === 'transcription' && !sender.grant.agent) return;
-    const hidden = sender.isHidden;
-    pkt.participantSid = hidden ? '' : sender.sid;
-    pkt.participantIdentity = hidden ? '' : sender.identity;
-    pkt.kind = kind === 'reliable' ? DataPacket_Kind.RELIABLE : DataPacket_Kind.LOSSY;
-    if (value.case === 'user') {
-      const user = value.value;
-      user.participantSid = pkt.participantSid;
-      user.participantIdentity = pkt.participantIdentity;
-      if (pkt.destinationIdentities.length === 0) {
-        if (user.destinationIdentities.length > 0) pkt.destinationIdentities = [...user.destinationIdentities];
-        else if (user.destinationSids.length > 0) {
-          pkt.destinationIdentities = user.destinationSids
-            .map((sid) => this.participants.get(sid)?.identity)
-            .filter((x): x is string => x !== undefined);
-        }
-      }
-      user.destinationIdentities = [...pkt.destinationIdentities];
-    }
-    const destinations = pkt.destinationIdentities.length > 0 ? new Set(pkt.destinationIdentities) : undefined;
-    const bytes = pkt.toBinary();
-    for (const q of this.participants.values()) {
-      if (q === sender || (destinations && !destinations.has(q.identity))) continue;
-      try {
-        q.media.sendData(bytes, kind);
-      } catch (err) {
-        q.logger.warn({ err }, 'sending data failed');
-      }
-    }
+    const pkt = stampClientData(sender, payload, kind, (sid) => this.participants.get(sid)?.identity);
+    if (pkt) deliverData(this.participants.values(), pkt, kind, sender);
   }
 
   /** Reports p's tracks as unpublished, then p as left when it was reported as joined. */

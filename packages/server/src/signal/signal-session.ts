@@ -4,7 +4,7 @@ import { SignalRequest, SignalResponse, Pong, DisconnectReason } from '@livekit/
 import type { WebSocket, RawData } from 'ws';
 import type { Clock, TimerHandle } from '@atrium/webrtc';
 import type { Participant, SignalSink } from '../rtc/participant.js';
-import { PING_INTERVAL_SEC, PING_TIMEOUT_SEC } from '../rtc/room.js';
+import { PING_INTERVAL_SEC, PING_TIMEOUT_SEC } from '../rtc/join-response.js';
 import { handleMetadataRequest } from '../rtc/participant-metadata.js';
 
 /** Closes with a LeaveRequest when the client breaks the protocol (a frame we cannot decode). */

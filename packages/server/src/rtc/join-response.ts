@@ -1,0 +1,50 @@
+// The JoinResponse a participant gets first (docs/livekit-protocol.md 2.2): the room, itself, the visible
+// others, server info, ping settings, which PC is primary and the codecs it may publish.
+import {
+  SignalResponse,
+  JoinResponse,
+  ServerInfo,
+  ServerInfo_Edition,
+  ClientConfiguration,
+  ClientConfigSetting,
+} from '@livekit/protocol';
+import type { ParticipantInfo, Room as RoomInfo } from '@livekit/protocol';
+import { enabledPublishCodecs } from './track-info.js';
+
+/** What we report as the server version: a semver >= 1.8.0 (docs/livekit-protocol.md 2.2). */
+export const SERVER_VERSION = '1.9.0';
+export const PROTOCOL_VERSION = 17;
+export const PING_INTERVAL_SEC = 5;
+export const PING_TIMEOUT_SEC = 15;
+
+export function joinResponse(opts: {
+  room: RoomInfo;
+  participant: ParticipantInfo;
+  others: ParticipantInfo[];
+  nodeId: string;
+  subscriberPrimary: boolean;
+}): SignalResponse {
+  return new SignalResponse({
+    message: {
+      case: 'join',
+      value: new JoinResponse({
+        room: opts.room,
+        participant: opts.participant,
+        otherParticipants: opts.others,
+        serverVersion: SERVER_VERSION,
+        serverInfo: new ServerInfo({
+          edition: ServerInfo_Edition.Standard,
+          version: SERVER_VERSION,
+          protocol: PROTOCOL_VERSION,
+          nodeId: opts.nodeId,
+        }),
+        subscriberPrimary: opts.subscriberPrimary,
+        pingInterval: PING_INTERVAL_SEC,
+        pingTimeout: PING_TIMEOUT_SEC,
+        // Resume is not served yet: clients do a full reconnect.
+        clientConfiguration: new ClientConfiguration({ resumeConnection: ClientConfigSetting.DISABLED }),
+        enabledPublishCodecs: enabledPublishCodecs(),
+      }),
+    },
+  });
+}

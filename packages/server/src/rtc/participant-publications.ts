@@ -1,0 +1,157 @@
+// A participant's publications: tracks announced by AddTrackRequest (pending, by cid), media that arrived
+// before its request (waiting), and published tracks (by sid) once media and request are bound together.
+import { TrackType } from '@livekit/protocol';
+import type { AddTrackRequest, TrackInfo } from '@livekit/protocol';
+import { newTrackSid } from '@atrium/protocol';
+import type { Logger } from '@atrium/webrtc';
+import type { PublishedMediaTrack } from './participant-media.js';
+import type { PublishedTrack } from './participant-host.js';
+import { trackInfoFromAddTrack } from './track-info.js';
+
+export interface PublicationEvents {
+  /** Media and request are bound: the track is published. */
+  bound(track: PublishedTrack): void;
+  /** A published track's media ended (unpublished on the client). */
+  ended(track: PublishedTrack): void;
+}
+
+export class ParticipantPublications {
+  private readonly pending = new Map<string, TrackInfo>();
+  private readonly published = new Map<string, PublishedTrack>();
+  /** Media that arrived before its AddTrackRequest. */
+  private waiting: PublishedMediaTrack[] = [];
+  private readonly events: PublicationEvents;
+  private readonly logger: Logger;
+
+  constructor(opts: { events: PublicationEvents; logger: Logger }) {
+    this.events = opts.events;
+    this.logger = opts.logger;
+  }
+
+  get tracks(): PublishedTrack[] {
+    return [...this.published.values()];
+  }
+  get publishedCount(): number {
+    return this.published.size;
+  }
+  getPublished(trackSid: string): PublishedTrack | undefined {
+    return this.published.get(trackSid);
+  }
+  getPending(trackSid: string): TrackInfo | undefined {
+    for (const info of this.pending.values()) if (info.sid === trackSid) return info;
+    return undefined;
+  }
+
+  /**
+   * An allowed AddTrackRequest: returns the TrackInfo to answer with. A request naming a known sid (a backup
+   * codec) or a cid already pending gets that track again; otherwise a new pending track, bound at once to
+   * media that is already waiting for it.
+   */
+  add(req: AddTrackRequest): TrackInfo {
+    if (req.sid) {
+      const existing = this.published.get(req.sid)?.info ?? this.getPending(req.sid);
+      if (existing) return existing;
+    }
+    const pendingForCid = this.pending.get(req.cid);
+    if (pendingForCid) return pendingForCid;
+    const info = trackInfoFromAddTrack(req, newTrackSid({ type: req.type, source: req.source }));
+    this.pending.set(req.cid, info);
+    this.logger.debug({ cid: req.cid, track: info.sid }, 'track pending');
+    return info;
+  }
+
+  /** After answering an add: binds media that arrived before the request, if any matches. */
+  bindWaiting(cid: string, info: TrackInfo): void {
+    if (this.pending.get(cid) !== info) return;
+    const i = this.waiting.findIndex((m) => matchesPending(m, cid, info));
+    const j = i >= 0 ? i : this.waiting.findIndex((m) => kindMatches(m, info));
+    const media = j >= 0 ? this.waiting[j] : undefined;
+    if (!media) return;
+    this.waiting.splice(j, 1);
+    this.bind(cid, info, media);
+  }
+
+  /** New media from the publisher PC: bound to its pending request (by msid/cid, else by kind), or kept waiting. */
+  mediaArrived(media: PublishedMediaTrack): void {
+    let match: [string, TrackInfo] | undefined;
+    for (const entry of this.pending) {
+      if (matchesPending(media, entry[0], entry[1])) {
+        match = entry;
+        break;
+      }
+    }
+    if (!match) {
+      for (const entry of this.pending) {
+        if (kindMatches(media, entry[1])) {
+          match = entry;
+          break;
+        }
+      }
+    }
+    if (!match) {
+      this.logger.debug({ msidTrackId: media.msidTrackId, mid: media.mid }, 'media waits for its AddTrackRequest');
+      this.waiting.push(media);
+      return;
+    }
+    this.bind(match[0], match[1], media);
+  }
+
+  /** Media on `mid` ended: the published track it carried (if any) is removed and reported. */
+  mediaEnded(mid: string, msidTrackId: string): void {
+    this.waiting = this.waiting.filter((m) => m.mid !== mid);
+    const all = [...this.published.values()];
+    const track =
+      all.find((t) => t.mid === mid && (msidTrackId === '' || t.msidTrackId === msidTrackId)) ?? all.find((t) => t.mid === mid);
+    if (!track) return;
+    this.published.delete(track.info.sid);
+    this.logger.info({ track: track.info.sid }, 'track unpublished');
+    this.events.ended(track);
+  }
+
+  /** cid (and simulcast-codec cids) -> the mime type each pending or published track asked for. */
+  requestedCodecs(): Map<string, string> {
+    const out = new Map<string, string>();
+    const add = (cid: string, info: TrackInfo): void => {
+      for (const c of info.codecs) {
+        if (c.mimeType === '') continue;
+        if (c.cid !== '') out.set(c.cid, c.mimeType);
+        if (!out.has(cid)) out.set(cid, c.mimeType);
+      }
+    };
+    for (const [cid, info] of this.pending) add(cid, info);
+    for (const t of this.published.values()) add(t.msidTrackId, t.info);
+    return out;
+  }
+
+  clear(): void {
+    this.pending.clear();
+    this.published.clear();
+    this.waiting = [];
+  }
+
+  private bind(cid: string, info: TrackInfo, media: PublishedMediaTrack): void {
+    this.pending.delete(cid);
+    info.mid = media.mid;
+    info.mimeType = media.mimeType;
+    const codec = info.codecs[0];
+    if (codec) {
+      codec.mimeType = media.mimeType;
+      codec.mid = media.mid;
+      if (media.msidTrackId !== cid) codec.sdpCid = media.msidTrackId;
+    }
+    if (info.muted) media.source.setMuted(true);
+    const track: PublishedTrack = { info, source: media.source, mid: media.mid, msidTrackId: media.msidTrackId, subscribers: new Set() };
+    this.published.set(info.sid, track);
+    this.logger.info({ track: info.sid, mid: media.mid, mimeType: media.mimeType }, 'track published');
+    this.events.bound(track);
+  }
+}
+
+function matchesPending(media: PublishedMediaTrack, cid: string, info: TrackInfo): boolean {
+  if (media.msidTrackId === cid) return true;
+  return info.codecs.some((c) => c.cid !== '' && c.cid === media.msidTrackId);
+}
+
+function kindMatches(media: PublishedMediaTrack, info: TrackInfo): boolean {
+  return (media.kind === 'audio' && info.type === TrackType.AUDIO) || (media.kind === 'video' && info.type === TrackType.VIDEO);
+}
