@@ -181,6 +181,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     drain(opts: { timeoutMs?: number } = {}): Promise<void> {
       draining ??= (async () => {
         nodeState.startDraining();
+        roomManager.stopCreatingRooms();
         logger.info('draining: no new rooms; existing rooms go on');
         await waitUntilEmpty({ rooms: roomManager, clock, timeoutMs: opts.timeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS, logger });
         await server.close();

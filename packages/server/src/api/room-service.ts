@@ -79,6 +79,7 @@ export function createRoomService(opts: RoomServiceOptions): TwirpService {
           })
           .info();
       } catch (err) {
+        // A draining (or closing) node creates no rooms.
         throw new TwirpError('unavailable', (err as Error).message);
       }
     }),

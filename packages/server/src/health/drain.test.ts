@@ -36,6 +36,21 @@ test('drain refuses new rooms, keeps existing ones, reports not ready, and ends 
     assert.deepEqual(await validate('carol', 'new-room'), { status: 503, body: DRAINING_REFUSAL });
     await assert.rejects(TestSignalClient.join(server.url, 'carol', '', { roomJoin: true, room: 'new-room' }), /upgrade rejected: 503/);
     assert.equal(server.rooms.getRoom('new-room'), undefined, 'no room was created');
+    // The server API creates no room either; an existing one is returned as it is.
+    const api = async (name: string) => {
+      const token = await devToken('', { roomCreate: true });
+      const res = await fetch(server.url.replace('ws:', 'http:') + '/twirp/livekit.RoomService/CreateRoom', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+        body: JSON.stringify({ name }),
+      });
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    };
+    assert.deepEqual(await api('api-room'), { status: 503, json: { code: 'unavailable', msg: DRAINING_REFUSAL } });
+    assert.equal(server.rooms.getRoom('api-room'), undefined);
+    const kept = await api('kept');
+    assert.equal(kept.status, 200);
+    assert.equal(kept.json['name'], 'kept');
     assert.deepEqual(await validate('bob', 'kept'), { status: 200, body: 'success' });
     const bob = await TestSignalClient.join(server.url, 'bob', '', { roomJoin: true, room: 'kept' });
     assert.equal(server.rooms.getRoom('kept')?.participantCount, 2);

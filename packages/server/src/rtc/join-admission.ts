@@ -8,13 +8,25 @@ export const ROOM_NOT_FOUND_MESSAGE = 'requested room does not exist';
 /** LiveKit's text for a join past max_participants (the client gets LeaveRequest JOIN_FAILURE). */
 export const ROOM_FULL_MESSAGE = 'room has exceeded its max participants';
 
-export type JoinRefusalCode = 'room_not_found' | 'room_full';
+/** A draining node creates no rooms (HTTP 503 for joins, Twirp `unavailable` for CreateRoom). */
+export const DRAINING_MESSAGE = 'server is draining: it takes no new rooms; try another node';
 
-/** A join the room rules refuse. `room_not_found` becomes HTTP 404; `room_full` a LeaveRequest JOIN_FAILURE. */
+export type JoinRefusalCode = 'room_not_found' | 'room_full' | 'draining';
+
+const MESSAGES: Record<JoinRefusalCode, string> = {
+  room_not_found: ROOM_NOT_FOUND_MESSAGE,
+  room_full: ROOM_FULL_MESSAGE,
+  draining: DRAINING_MESSAGE,
+};
+
+/**
+ * A join the room rules refuse. `room_not_found` becomes HTTP 404, `draining` HTTP 503, `room_full` a
+ * LeaveRequest JOIN_FAILURE.
+ */
 export class JoinRefusedError extends Error {
   readonly code: JoinRefusalCode;
   constructor(code: JoinRefusalCode) {
-    super(code === 'room_not_found' ? ROOM_NOT_FOUND_MESSAGE : ROOM_FULL_MESSAGE);
+    super(MESSAGES[code]);
     this.name = 'JoinRefusedError';
     this.code = code;
   }

@@ -6,6 +6,8 @@ import { ManualClock, silentLogger } from '@atrium/webrtc';
 import { createServer } from '../create-server.js';
 import { devConfig } from '../config/server-config.js';
 import { FakeMediaFactory } from './fake-media.js';
+import { RoomManager } from './room-manager.js';
+import { JoinRefusedError } from './join-admission.js';
 import { TestSignalClient } from '../signal/test-signal-client.js';
 import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
 
@@ -73,4 +75,22 @@ test('a room nobody joins closes after emptyTimeout; close() cascades', async ()
   assert.equal(server.rooms.roomCount, 0);
   assert.equal(clock.pendingTimers, 0);
   await server.close(); // idempotent
+});
+
+test('after stopCreatingRooms (drain) no path creates a room; existing rooms are still joined and returned', () => {
+  const rooms = new RoomManager({ nodeId: 'ND_test', emptyTimeoutSec: 300, departureTimeoutSec: 20, clock: new ManualClock(), logger: silentLogger });
+  try {
+    const kept = rooms.getOrCreateRoom('kept');
+    rooms.stopCreatingRooms();
+    const join = { identity: 'carol', isDependent: false, canCreateRoom: false };
+    assert.throws(() => rooms.checkJoin('new', join), (e: unknown) => e instanceof JoinRefusedError && e.code === 'draining');
+    // A join that passed its check just before the drain began is refused when it asks for the room.
+    assert.throws(() => rooms.getOrCreateRoom('new'), (e: unknown) => e instanceof JoinRefusedError && e.code === 'draining');
+    assert.throws(() => rooms.roomForJoin('new', join), /server is draining/);
+    assert.equal(rooms.getRoom('new'), undefined);
+    assert.equal(rooms.roomForJoin('kept', join), kept);
+    assert.equal(rooms.getOrCreateRoom('kept'), kept);
+  } finally {
+    rooms.close();
+  }
 });

@@ -40,6 +40,8 @@ export class RoomManager {
   private readonly rooms = new Map<string, Room>();
   private readonly opts: RoomManagerOptions;
   private closed = false;
+  /** False once the node drains: existing rooms go on, no new ones. */
+  private creatingRooms = true;
 
   constructor(opts: RoomManagerOptions) {
     this.opts = opts;
@@ -57,14 +59,21 @@ export class RoomManager {
     return [...this.rooms.values()];
   }
 
+  /** Draining: from now on only existing rooms can be joined; creating one throws JoinRefusedError `draining`. */
+  stopCreatingRooms(): void {
+    this.creatingRooms = false;
+  }
+
   /**
    * Applies the join rules without changing anything: throws JoinRefusedError `room_not_found` (auto-create off,
-   * the room missing, no roomCreate grant) or `room_full` (max_participants reached).
+   * the room missing, no roomCreate grant), `draining` (the room missing on a draining node) or `room_full`
+   * (max_participants reached).
    */
   checkJoin(roomName: string, req: JoinRequest): void {
     const room = this.rooms.get(roomName);
     if (!room || room.isClosed) {
       if (!this.mayCreate(req)) throw new JoinRefusedError('room_not_found');
+      if (!this.creatingRooms) throw new JoinRefusedError('draining');
       return;
     }
     const others = room.listParticipants().map((p) => ({ identity: p.identity, isDependent: p.isDependent }));
@@ -81,11 +90,12 @@ export class RoomManager {
     return this.opts.autoCreate !== false || req.canCreateRoom;
   }
 
-  /** Per-room settings from CreateRoom; absent fields take the node's defaults. */
+  /** Per-room settings from CreateRoom; absent fields take the node's defaults. Throws `draining` for a new room. */
   getOrCreateRoom(name: string, settings: RoomSettings = {}): Room {
     if (this.closed) throw new Error('room manager is closed');
     const existing = this.rooms.get(name);
     if (existing && !existing.isClosed) return existing;
+    if (!this.creatingRooms) throw new JoinRefusedError('draining');
     const sid = newRoomSid();
     const room = new Room({
       sid,

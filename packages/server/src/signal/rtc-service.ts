@@ -16,7 +16,7 @@ import { SignalSession, webSocketSink } from './signal-session.js';
 import { Participant } from '../rtc/participant.js';
 import type { RoomManager } from '../rtc/room-manager.js';
 import type { MediaFactory, ParticipantMedia } from '../rtc/participant-media.js';
-import { DRAINING_REFUSAL, DRAINING_STATUS } from '../health/node-state.js';
+import { DRAINING_STATUS } from '../health/node-state.js';
 import type { NodeState } from '../health/node-state.js';
 import type { JoinRequest } from '../rtc/room-manager.js';
 import { JoinRefusedError, isDependentParticipant, roomSettingsFromToken } from '../rtc/join-admission.js';
@@ -59,7 +59,7 @@ export interface RtcServiceOptions {
   mediaFactory: MediaFactory;
   clock: Clock;
   logger: Logger;
-  /** Serving or draining: the health check answers from it; while draining, joins that would create a room are refused. */
+  /** Serving or draining: the health check answers from it (the RoomManager refuses new rooms while draining). */
   nodeState?: NodeState;
   /** How often participants get a refresh_token (default 5 min, as LiveKit). */
   tokenRefreshIntervalMs?: number;
@@ -112,10 +112,10 @@ export class RtcService {
     if (r === 'validate' && isGet) {
       const result = await this.authorize(req, url);
       if ('error' in result) return this.reply(res, result.status, result.error);
-      if (this.wouldCreateRoomWhileDraining(result.auth.roomName)) return this.reply(res, DRAINING_STATUS, DRAINING_REFUSAL);
       // As LiveKit's validate: a missing room (auto-create off) is reported; a full room is found only on join.
       const refusal = this.refusalOf(result.auth);
       if (refusal?.code === 'room_not_found') return this.reply(res, 404, refusal.message);
+      if (refusal?.code === 'draining') return this.reply(res, DRAINING_STATUS, refusal.message);
       return this.reply(res, 200, 'success');
     }
     if (r === 'rtc' && isGet) return this.reply(res, 400, 'expected a WebSocket upgrade on /rtc');
@@ -184,15 +184,15 @@ export class RtcService {
       return rejectUpgrade(socket, result.status, result.error);
     }
     if (socket.destroyed) return;
-    if (this.wouldCreateRoomWhileDraining(result.auth.roomName)) {
-      this.opts.logger.info({ room: result.auth.roomName, participant: result.auth.identity }, 'join refused: draining, no new rooms');
-      return rejectUpgrade(socket, DRAINING_STATUS, DRAINING_REFUSAL);
-    }
     const { auth, params } = result;
     const refusal = this.refusalOf(auth);
     if (refusal?.code === 'room_not_found') {
       this.opts.logger.info({ room: auth.roomName, participant: auth.identity }, 'join refused: the room does not exist (auto_create off)');
       return rejectUpgrade(socket, 404, refusal.message);
+    }
+    if (refusal?.code === 'draining') {
+      this.opts.logger.info({ room: auth.roomName, participant: auth.identity }, 'join refused: draining, no new rooms');
+      return rejectUpgrade(socket, DRAINING_STATUS, refusal.message);
     }
     if (params.isReconnect) {
       // Resume is not supported: the first and only message asks for a full reconnect.
@@ -272,12 +272,6 @@ export class RtcService {
         ws.close(1011);
       }
     }
-  }
-
-  private wouldCreateRoomWhileDraining(roomName: string): boolean {
-    if (this.opts.nodeState?.isDraining !== true) return false;
-    const room = this.opts.rooms.getRoom(roomName);
-    return room === undefined || room.isClosed;
   }
 
   /** Stops accepting sessions and drops remaining sockets. */
