@@ -149,7 +149,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
       servers.push(server);
     }
     if (metrics && prometheusPort !== undefined) {
-      metricsServer = await startMetricsServer({ registry: metrics.registry, port: prometheusPort, bindAddresses, logger });
+      metricsServer = await startMetricsServer({ registry: metrics.registry, port: prometheusPort, bindAddresses, logger, auth: config.prometheusAuth });
     }
   } catch (err) {
     for (const s of servers) s.close();
