@@ -19,6 +19,7 @@ import { SfuStats } from './sfu/sfu-stats.js';
 import { createServerMetrics } from './metrics/server-metrics.js';
 import type { ServerMetrics } from './metrics/server-metrics.js';
 import { startMetricsServer } from './metrics/metrics-server.js';
+import { audioLevelParams } from './sfu/audio-level.js';
 import type { MetricsServer } from './metrics/metrics-server.js';
 import { NodeState } from './health/node-state.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS, waitUntilEmpty } from './health/drain.js';
@@ -97,6 +98,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
       logger: logger.child({ component: 'media' }),
       clock,
       stats: sfuStats,
+      audioLevel: audioLevelParams(config.audio),
     });
   }
 
@@ -119,6 +121,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     departureTimeoutSec: config.room.departureTimeoutSec,
     autoCreate: config.room.autoCreate,
     maxParticipants: config.room.maxParticipants,
+    speakerUpdateIntervalMs: config.audio.updateIntervalMs,
     clock,
     logger,
     ...(webhooks ? { events: webhookRoomEvents(webhooks) } : {}),
