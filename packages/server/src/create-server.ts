@@ -71,7 +71,7 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 }
 
 export async function createServer(config: ServerConfig, overrides: ServerOverrides = {}): Promise<AtriumServer> {
-  const logger = overrides.logger ?? createLogger({ level: config.logging.level });
+  const logger = overrides.logger ?? createLogger({ level: config.logging.level, json: config.logging.json });
   const clock = overrides.clock ?? systemClock;
   const nodeId = `ND_${randomBase62()}`;
   const bindAddresses = config.bindAddresses.length > 0 ? config.bindAddresses : ['127.0.0.1'];
