@@ -109,6 +109,9 @@ test('config-sample.yaml at the repo root loads cleanly', () => {
   assert.deepEqual(c.bindAddresses, ['127.0.0.1']);
   assert.deepEqual(Object.keys(c.keys), ['APIexample']);
   assert.equal(c.development, false);
+  assert.deepEqual(c.audio, { activeLevel: 35, minPercentile: 40, updateIntervalMs: 400, smoothIntervals: 2 });
+  assert.equal(c.logging.json, false);
+  assert.equal(c.prometheusAuth, null);
 });
 
 test('a minimal file: LiveKit defaults for everything else, all interfaces, node_ip picked from the machine', () => {
