@@ -226,7 +226,7 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
       level: pick(flags.logging?.level, file.logging?.level) ?? base.logging.level,
       json: pick(flags.logging?.json, file.logging?.json) ?? base.logging.json,
     },
-    audio: { ...base.audio, ...audioSection.audio, ...flags.audio },
+    audio: { ...base.audio, ...audioSection.audio, ...Object.fromEntries(Object.entries(flags.audio ?? {}).filter(([, v]) => v !== undefined)) },
     development,
     room: {
       autoCreate: pick(flags.room?.autoCreate, file.room?.autoCreate) ?? base.room.autoCreate,
