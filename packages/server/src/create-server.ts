@@ -19,6 +19,7 @@ import { SfuStats } from './sfu/sfu-stats.js';
 import { createServerMetrics } from './metrics/server-metrics.js';
 import type { ServerMetrics } from './metrics/server-metrics.js';
 import { startMetricsServer } from './metrics/metrics-server.js';
+import { audioLevelParams } from './sfu/audio-level.js';
 import type { MetricsServer } from './metrics/metrics-server.js';
 import { NodeState } from './health/node-state.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS, waitUntilEmpty } from './health/drain.js';
@@ -70,7 +71,7 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 }
 
 export async function createServer(config: ServerConfig, overrides: ServerOverrides = {}): Promise<AtriumServer> {
-  const logger = overrides.logger ?? createLogger({ level: config.logging.level });
+  const logger = overrides.logger ?? createLogger({ level: config.logging.level, json: config.logging.json });
   const clock = overrides.clock ?? systemClock;
   const nodeId = `ND_${randomBase62()}`;
   const bindAddresses = config.bindAddresses.length > 0 ? config.bindAddresses : ['127.0.0.1'];
@@ -97,6 +98,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
       logger: logger.child({ component: 'media' }),
       clock,
       stats: sfuStats,
+      audioLevel: audioLevelParams(config.audio),
     });
   }
 
@@ -119,6 +121,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     departureTimeoutSec: config.room.departureTimeoutSec,
     autoCreate: config.room.autoCreate,
     maxParticipants: config.room.maxParticipants,
+    speakerUpdateIntervalMs: config.audio.updateIntervalMs,
     clock,
     logger,
     ...(webhooks ? { events: webhookRoomEvents(webhooks) } : {}),
@@ -149,7 +152,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
       servers.push(server);
     }
     if (metrics && prometheusPort !== undefined) {
-      metricsServer = await startMetricsServer({ registry: metrics.registry, port: prometheusPort, bindAddresses, logger });
+      metricsServer = await startMetricsServer({ registry: metrics.registry, port: prometheusPort, bindAddresses, logger, auth: config.prometheusAuth });
     }
   } catch (err) {
     for (const s of servers) s.close();

@@ -60,6 +60,8 @@ test('room, participant, media and track lines carry room/roomID/participant/pID
 
     const media = one((l) => l.msg === 'media session created' && l['participant'] === 'alice', 'media session');
     assert.equal(media['room'], 'logs');
+    assert.equal(media['roomID'], roomSid);
+    assert.equal(media['participant'], 'alice');
     assert.equal(media['pID'], alicePid);
 
     const signal = one((l) => l.msg === 'signal connected' && l['participant'] === 'alice', 'signal session');

@@ -14,6 +14,7 @@ import type { LogLevel, ServerConfig } from './config/server-config.js';
 import { loadConfig } from './config/load-config.js';
 import { ConfigError } from './config/config-error.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS } from './health/drain.js';
+import { guardOutput } from './log-format.js';
 
 function usage(): never {
   console.error(
@@ -127,6 +128,9 @@ async function printDevHelp(config: ServerConfig, url: string, udpPort: number):
 
 /** Parses server flags from `args`, starts Atrium and drains it on SIGINT/SIGTERM; bad flags or config exit the process. */
 export async function runServer(args: string[] = process.argv.slice(2)): Promise<void> {
+  // A reader that went away (a closed pipe: EPIPE) must not crash the server through console.log or the logs.
+  guardOutput(process.stdout);
+  guardOutput(process.stderr);
   const { config, drainTimeoutMs } = configFromArgs(args);
   const server = await createServer(config);
   if (!config.development) {

@@ -59,7 +59,17 @@ webhook:
   urls: []
 redis:
   address: ""
-prometheus_port: 0
+prometheus:
+  port: 0
+  username: ""
+  password: ""
+audio:
+  active_level: 30
+  min_percentile: 50
+  update_interval: 500
+  smooth_intervals: 3
+  active_red_encoding: false
+  enable_loss_proxying: false
 development: false
 `;
 
@@ -71,6 +81,7 @@ test("LiveKit's keys load into ServerConfig", () => {
     bindAddresses: ['127.0.0.1', '::1'],
     rtc: { udpPort: 7890, nodeIp: '192.0.2.10' },
     logging: { level: 'debug', json: true },
+    audio: { activeLevel: 30, minPercentile: 50, updateIntervalMs: 500, smoothIntervals: 3 },
     development: false,
     room: {
       autoCreate: true,
@@ -85,6 +96,7 @@ test("LiveKit's keys load into ServerConfig", () => {
     },
     webhook: { apiKey: 'APIabc', urls: [] },
     prometheusPort: 0,
+    prometheusAuth: null,
     redis: null,
   });
 });
@@ -97,6 +109,9 @@ test('config-sample.yaml at the repo root loads cleanly', () => {
   assert.deepEqual(c.bindAddresses, ['127.0.0.1']);
   assert.deepEqual(Object.keys(c.keys), ['APIexample']);
   assert.equal(c.development, false);
+  assert.deepEqual(c.audio, { activeLevel: 35, minPercentile: 40, updateIntervalMs: 400, smoothIntervals: 2 });
+  assert.equal(c.logging.json, false);
+  assert.equal(c.prometheusAuth, null);
 });
 
 test('a minimal file: LiveKit defaults for everything else, all interfaces, node_ip picked from the machine', () => {
@@ -259,4 +274,57 @@ test('webhook urls load (webhooks are sent)', () => {
     yaml: 'keys:\n  k: s\nbind_addresses: [127.0.0.1]\nwebhook:\n  api_key: k\n  urls: [http://127.0.0.1:1/hook, https://example.com/lk]\n',
   });
   assert.deepEqual(config.webhook, { apiKey: 'k', urls: ['http://127.0.0.1:1/hook', 'https://example.com/lk'] });
+});
+
+test("audio: LiveKit's defaults, each key read, out-of-range values refused naming the key", () => {
+  const base = { yaml: 'keys: {k: s}\nbind_addresses: [127.0.0.1]\n' };
+  assert.deepEqual(loadConfig(base).audio, { activeLevel: 35, minPercentile: 40, updateIntervalMs: 400, smoothIntervals: 2 });
+  const some = loadConfig({ yaml: `${base.yaml}audio:\n  active_level: 50\n  update_interval: 200\n` }).audio;
+  assert.deepEqual(some, { activeLevel: 50, minPercentile: 40, updateIntervalMs: 200, smoothIntervals: 2 });
+  const bad: [string, string][] = [
+    ['active_level: 128', 'audio.active_level: must be between 0 and 127, got 128'],
+    ['active_level: -1', 'audio.active_level: must be between 0 and 127, got -1'],
+    ['active_level: loud', 'audio.active_level: must be an integer, got string "loud"'],
+    ['min_percentile: 101', 'audio.min_percentile: must be between 0 and 100, got 101'],
+    ['update_interval: 5', 'audio.update_interval: must be between 10 and 60000, got 5'],
+    ['update_interval: 0', 'audio.update_interval: must be between 10 and 60000 ms (0 does not turn speaker detection off in Atrium)'],
+    ['update_interval: 400.5', 'audio.update_interval: must be an integer, got number 400.5'],
+    ['smooth_intervals: 1000', 'audio.smooth_intervals: must be between 0 and 100, got 1000'],
+    ['active_levle: 30', 'audio.active_levle: unknown key'],
+  ];
+  for (const [line, expected] of bad) {
+    assert.deepEqual(issuesOf({ yaml: `${base.yaml}audio:\n  ${line}\n` }), [expected], line);
+  }
+  const red = issuesOf({ yaml: `${base.yaml}audio:\n  active_red_encoding: true\n  enable_loss_proxying: true\n` });
+  assert.equal(red.length, 2, JSON.stringify(red));
+  assert.match(red[0] ?? '', /^audio\.active_red_encoding: is not supported yet: /);
+  assert.match(red[1] ?? '', /^audio\.enable_loss_proxying: is not supported yet: /);
+  assert.deepEqual(issuesOf({ yaml: `${base.yaml}audio: 3\n` }), ['audio: must be a map, got number 3']);
+});
+
+test('prometheus.port / prometheus_port: either, or both when equal; basic auth needs both username and password', () => {
+  const base = 'keys: {k: s}\nbind_addresses: [127.0.0.1]\n';
+  const load = (yaml: string) => loadConfig({ yaml: base + yaml });
+  assert.equal(load('').prometheusPort, 0);
+  assert.equal(load('').prometheusAuth, null);
+  assert.equal(load('prometheus_port: 6789\n').prometheusPort, 6789);
+  assert.equal(load('prometheus:\n  port: 6790\n').prometheusPort, 6790);
+  assert.equal(load('prometheus_port: 6791\nprometheus:\n  port: 6791\n').prometheusPort, 6791);
+  assert.equal(load('prometheus_port: 0\nprometheus:\n  port: 6792\n').prometheusPort, 6792);
+  assert.equal(load('prometheus_port: 6793\nprometheus:\n  port: 0\n').prometheusPort, 6793);
+  assert.deepEqual(issuesOf({ yaml: `${base}prometheus_port: 6789\nprometheus:\n  port: 6790\n` }), [
+    'prometheus.port: is 6790 but prometheus_port (its older name) is 6789: set only prometheus.port',
+  ]);
+  const auth = load('prometheus:\n  port: 6790\n  username: scraper\n  password: "s3cret: yes"\n');
+  assert.deepEqual(auth.prometheusAuth, { username: 'scraper', password: 's3cret: yes' });
+  assert.deepEqual(issuesOf({ yaml: `${base}prometheus:\n  port: 1\n  username: scraper\n` }), [
+    'prometheus.password: is missing: set both prometheus.username and prometheus.password, or neither',
+  ]);
+  assert.deepEqual(issuesOf({ yaml: `${base}prometheus:\n  password: p\n` }), [
+    'prometheus.username: is missing: set both prometheus.username and prometheus.password, or neither',
+  ]);
+  assert.deepEqual(issuesOf({ yaml: `${base}prometheus:\n  port: 70000\n  user: x\n` }), [
+    'prometheus.user: unknown key',
+    'prometheus.port: must be between 0 and 65535, got 70000',
+  ]);
 });

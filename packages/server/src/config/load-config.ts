@@ -11,6 +11,7 @@ import type { CodecSpec, LogLevel, RedisConfig, ServerConfig, ServerConfigOverri
 import { YamlReader } from './yaml-reader.js';
 import type { YamlMap } from './yaml-reader.js';
 import { unhonouredSettings } from './unsupported-settings.js';
+import { readAudio, readPrometheus } from './read-sections.js';
 import type { FileOnlySettings } from './unsupported-settings.js';
 
 export interface ConfigSources {
@@ -30,7 +31,7 @@ export interface ConfigSources {
   networkInterfaces?: () => NodeJS.Dict<NetworkInterfaceInfo[]>;
 }
 
-const TOP_KEYS = ['port', 'bind_addresses', 'rtc', 'keys', 'key_file', 'logging', 'room', 'webhook', 'redis', 'prometheus_port', 'development'] as const;
+const TOP_KEYS = ['port', 'bind_addresses', 'rtc', 'keys', 'key_file', 'logging', 'room', 'webhook', 'redis', 'prometheus_port', 'prometheus', 'audio', 'development'] as const;
 const RTC_KEYS = ['udp_port', 'port_range_start', 'port_range_end', 'tcp_port', 'node_ip', 'use_external_ip'] as const;
 const LOGGING_KEYS = ['level', 'json'] as const;
 const ROOM_KEYS = ['auto_create', 'empty_timeout', 'departure_timeout', 'max_participants', 'enabled_codecs'] as const;
@@ -182,11 +183,16 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
   });
   const webhookKey = r.str(webhook, 'webhook', 'api_key') ?? '';
 
+  const audioSection = readAudio(r, top);
+  const prometheus = readPrometheus(r, top);
+
   const fileOnly: FileOnlySettings = {
     portRangeStart: r.port(rtc, 'rtc', 'port_range_start') ?? 0,
     portRangeEnd: r.port(rtc, 'rtc', 'port_range_end') ?? 0,
     tcpPort: r.port(rtc, 'rtc', 'tcp_port') ?? 0,
     useExternalIp: r.bool(rtc, 'rtc', 'use_external_ip') ?? false,
+    activeRedEncoding: audioSection.activeRedEncoding,
+    enableLossProxying: audioSection.enableLossProxying,
   };
 
   const file: ServerConfigOverrides = {
@@ -202,7 +208,7 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
       enabledCodecs: readCodecs(r, room),
     },
     webhook: { apiKey: webhookKey, urls: webhookUrls },
-    prometheusPort: r.port(top, '', 'prometheus_port'),
+    prometheusPort: prometheus.port,
     redis: readRedis(r, top),
   };
 
@@ -220,6 +226,7 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
       level: pick(flags.logging?.level, file.logging?.level) ?? base.logging.level,
       json: pick(flags.logging?.json, file.logging?.json) ?? base.logging.json,
     },
+    audio: { ...base.audio, ...audioSection.audio, ...Object.fromEntries(Object.entries(flags.audio ?? {}).filter(([, v]) => v !== undefined)) },
     development,
     room: {
       autoCreate: pick(flags.room?.autoCreate, file.room?.autoCreate) ?? base.room.autoCreate,
@@ -230,6 +237,7 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     },
     webhook: { apiKey: webhookKey, urls: webhookUrls },
     prometheusPort: pick(flags.prometheusPort, file.prometheusPort) ?? base.prometheusPort,
+    prometheusAuth: flags.prometheusAuth !== undefined ? flags.prometheusAuth : prometheus.auth,
     redis: pick(flags.redis, file.redis) ?? null,
   };
 

@@ -146,3 +146,54 @@ test('--drain-timeout must be a number of seconds', async () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--drain-timeout must be a number of seconds/);
 });
+
+test('logging.json false (the default) prints console lines, true JSON lines; prometheus credentials protect /metrics', async () => {
+  const metricsPort = await freePort();
+  const file = join(dir, 'console.yaml');
+  writeFileSync(file, `port: 0\nbind_addresses: [127.0.0.1]\nrtc:\n  udp_port: 0\nlogging:\n  level: info\nprometheus:\n  port: ${metricsPort}\n  username: scraper\n  password: "pa ss"\n`);
+  const { child, run, exited } = start(['--config', file], { LIVEKIT_KEYS: 'devkey: secret' });
+  await waitForOutput(run, /listening at (ws:\/\/127\.0\.0\.1:\d+)/);
+  assert.match(run.stdout, /^\d\d:\d\d:\d\d\.\d{3} INFO  atrium server listening url=ws:\/\/127\.0\.0\.1:\d+ udpPort=\d+ nodeId=ND_\w+ prometheusPort=\d+$/m);
+  assert.ok(!/^\{/m.test(run.stdout), `no JSON lines: ${run.stdout}`);
+  const denied = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+  assert.equal(denied.status, 401);
+  assert.match(denied.headers.get('www-authenticate') ?? '', /^Basic realm="/);
+  await denied.arrayBuffer();
+  const allowed = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { headers: { Authorization: `Basic ${Buffer.from('scraper:pa ss').toString('base64')}` } });
+  assert.equal(allowed.status, 200);
+  assert.match(await allowed.text(), /^livekit_room_total\{/m);
+  child.kill('SIGTERM');
+  assert.equal((await exited).code, 0, run.stderr);
+
+  const jsonFile = join(dir, 'json.yaml');
+  writeFileSync(jsonFile, 'port: 0\nbind_addresses: [127.0.0.1]\nrtc:\n  udp_port: 0\nlogging:\n  level: info\n  json: true\n');
+  const second = start(['--config', jsonFile], { LIVEKIT_KEYS: 'devkey: secret' });
+  await waitForOutput(second.run, /listening at (ws:\/\/127\.0\.0\.1:\d+)/);
+  const line = second.run.stdout.split('\n').find((l) => l.startsWith('{'));
+  assert.ok(line, second.run.stdout);
+  const entry = JSON.parse(line) as Record<string, unknown>;
+  assert.equal(entry['msg'], 'atrium server listening');
+  assert.equal(entry['level'], 30);
+  second.child.kill('SIGTERM');
+  assert.equal((await second.exited).code, 0, second.run.stderr);
+});
+
+test('a closed stdout (EPIPE) does not stop the server: it serves, logs on, and drains on SIGTERM', async () => {
+  const file = join(dir, 'epipe.yaml');
+  writeFileSync(file, 'port: 0\nbind_addresses: [127.0.0.1]\nrtc:\n  udp_port: 0\nlogging:\n  level: debug\n');
+  const { child, run, exited } = start(['--config', file], { LIVEKIT_KEYS: 'devkey: secret' });
+  const url = (await waitForOutput(run, /listening at (ws:\/\/127\.0\.0\.1:\d+)/))[1]!;
+  child.stdout.destroy(); // the reader goes away: every later write to stdout fails with EPIPE
+  for (let i = 0; i < 3; i++) {
+    const c = await TestSignalClient.join(url, `p${i}`, '', { roomJoin: true, room: 'epipe' }); // logs at info and debug
+    c.close();
+  }
+  const health = await fetch(url.replace('ws:', 'http:') + '/');
+  assert.equal(health.status, 200);
+  await health.arrayBuffer();
+  assert.equal(run.code, null, `still running; stderr: ${run.stderr}`);
+  child.kill('SIGTERM'); // prints to the closed stdout while draining
+  const r = await exited;
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '');
+});

@@ -10,6 +10,7 @@ test('dev defaults', () => {
     bindAddresses: ['127.0.0.1'],
     rtc: { udpPort: 7882, nodeIp: '127.0.0.1' },
     logging: { level: 'info', json: false },
+    audio: { activeLevel: 35, minPercentile: 40, updateIntervalMs: 400, smoothIntervals: 2 },
     development: true,
     room: {
       autoCreate: true,
@@ -20,6 +21,7 @@ test('dev defaults', () => {
     },
     webhook: { apiKey: '', urls: [] },
     prometheusPort: 0,
+    prometheusAuth: null,
     redis: null,
   });
   assert.equal(c.room.enabledCodecs.length, 10);

@@ -19,6 +19,27 @@ export interface RedisConfig {
   useTls: boolean;
 }
 
+/** LiveKit's `audio:` section: how the speaking level of a microphone is measured and how often speakers are sent. */
+export interface AudioConfig {
+  /** RFC 6464 level (0 loudest .. 127 silent, -dBov) at or above which a packet counts as speech (`active_level`). */
+  activeLevel: number;
+  /** Percent of an interval that must be speech for it to count (`min_percentile`). */
+  minPercentile: number;
+  /** Measurement window and SpeakersChanged interval, ms (`update_interval`). */
+  updateIntervalMs: number;
+  /** Intervals the level is averaged over; 0 or 1 = no smoothing (`smooth_intervals`). */
+  smoothIntervals: number;
+}
+
+/** LiveKit's audio defaults (pkg/sfu/audio DefaultAudioLevelConfig). */
+export const LIVEKIT_DEFAULT_AUDIO: Readonly<AudioConfig> = { activeLevel: 35, minPercentile: 40, updateIntervalMs: 400, smoothIntervals: 2 };
+
+/** HTTP Basic credentials that /metrics requires (LiveKit's `prometheus.username` / `prometheus.password`). */
+export interface MetricsAuth {
+  username: string;
+  password: string;
+}
+
 export interface ServerConfig {
   /** API key -> secret, for token verification. */
   keys: Record<string, string>;
@@ -31,8 +52,9 @@ export interface ServerConfig {
     /** Address advertised in ICE candidates; defaults to the first bind address. */
     nodeIp: string;
   };
-  /** Logs are pino JSON lines whatever `json` says (LiveKit's json: false console format is not reproduced). */
+  /** json: pino JSON lines; false (LiveKit's default): one readable console line per entry (log-format.ts). */
   logging: { level: LogLevel; json: boolean };
+  audio: AudioConfig;
   development: boolean;
   room: {
     /** false: joins to rooms that do not exist are refused. */
@@ -48,8 +70,10 @@ export interface ServerConfig {
   };
   /** Webhooks are signed with `apiKey` (one of `keys`) and POSTed to every URL; no URLs = off. */
   webhook: { apiKey: string; urls: string[] };
-  /** Port of the Prometheus /metrics endpoint; 0 = off. */
+  /** Port of the Prometheus /metrics endpoint (`prometheus.port`, or the older `prometheus_port`); 0 = off. */
   prometheusPort: number;
+  /** null = /metrics is open; else it requires these Basic credentials. */
+  prometheusAuth: MetricsAuth | null;
   /** null = single node, no Redis. */
   redis: RedisConfig | null;
 }
@@ -60,10 +84,12 @@ export interface ServerConfigOverrides {
   bindAddresses?: string[];
   rtc?: Partial<ServerConfig['rtc']>;
   logging?: Partial<ServerConfig['logging']>;
+  audio?: Partial<AudioConfig>;
   development?: boolean;
   room?: Partial<ServerConfig['room']>;
   webhook?: Partial<ServerConfig['webhook']>;
   prometheusPort?: number;
+  prometheusAuth?: MetricsAuth | null;
   redis?: RedisConfig | null;
 }
 
@@ -93,6 +119,7 @@ export function devConfig(overrides: ServerConfigOverrides = {}): ServerConfig {
       nodeIp: overrides.rtc?.nodeIp ?? bindAddresses[0] ?? '127.0.0.1',
     },
     logging: { level: overrides.logging?.level ?? 'info', json: overrides.logging?.json ?? false },
+    audio: { ...LIVEKIT_DEFAULT_AUDIO, ...overrides.audio },
     development: overrides.development ?? true,
     room: {
       autoCreate: overrides.room?.autoCreate ?? true,
@@ -103,6 +130,7 @@ export function devConfig(overrides: ServerConfigOverrides = {}): ServerConfig {
     },
     webhook: { apiKey: overrides.webhook?.apiKey ?? '', urls: overrides.webhook?.urls ?? [] },
     prometheusPort: overrides.prometheusPort ?? 0,
+    prometheusAuth: overrides.prometheusAuth ?? null,
     redis: overrides.redis ?? null,
   };
 }

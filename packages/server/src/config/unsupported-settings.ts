@@ -9,6 +9,10 @@ export interface FileOnlySettings {
   portRangeEnd: number;
   tcpPort: number;
   useExternalIp: boolean;
+  /** audio.active_red_encoding: RED towards subscribers (Atrium forwards Opus as published). */
+  activeRedEncoding: boolean;
+  /** audio.enable_loss_proxying: the weakest subscriber's loss in receiver reports to the publisher. */
+  enableLossProxying: boolean;
 }
 
 /** The codecs the media side forwards (rtc/track-info.ts ENABLED_PUBLISH_CODECS; a test keeps them equal). */
@@ -21,6 +25,8 @@ export function unhonouredSettings(config: ServerConfig, file: FileOnlySettings)
   if (file.portRangeEnd !== 0) no('rtc.port_range_end', 'Atrium serves all media on one UDP port (rtc.udp_port)');
   if (file.tcpPort !== 0) no('rtc.tcp_port', 'no ICE over TCP; remove it or set 0');
   if (file.useExternalIp) no('rtc.use_external_ip', 'set rtc.node_ip to the public address instead');
+  if (file.activeRedEncoding) no('audio.active_red_encoding', 'no RED encoding towards subscribers; remove it or set false');
+  if (file.enableLossProxying) no('audio.enable_loss_proxying', 'receiver reports to publishers carry our own loss only; remove it or set false');
   if (config.redis !== null) no('redis', 'Atrium runs as a single node; remove the redis section');
   const listed = config.room.enabledCodecs.map((c) => c.mime.toLowerCase());
   const missing = FORWARDED_CODECS.filter((m) => !listed.includes(m.toLowerCase()));

@@ -1,25 +1,39 @@
 // The Prometheus endpoint: its own HTTP listener on `prometheus_port` (as LiveKit), serving GET /metrics
-// (and `/`, since LiveKit's handler answers any path) in the text format 0.0.4.
+// (and `/`, since LiveKit's handler answers any path) in the text format 0.0.4; behind HTTP Basic auth when
+// `prometheus.username` / `password` are set (basic-auth.ts).
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@atrium/webrtc';
 import type { MetricsRegistry } from './registry.js';
 import { CONTENT_TYPE } from './registry.js';
+import type { MetricsAuth } from '../config/server-config.js';
+import { METRICS_AUTH_CHALLENGE, isAuthorized } from './basic-auth.js';
 
 export interface MetricsServer {
   readonly port: number;
   close(): Promise<void>;
 }
 
-/** Listens on every bind address (one port; 0 = ephemeral, the first address picks it). */
-export async function startMetricsServer(opts: { registry: MetricsRegistry; port: number; bindAddresses: readonly string[]; logger: Logger }): Promise<MetricsServer> {
+/** Listens on every bind address (one port; 0 = ephemeral, the first address picks it). `auth`: required credentials. */
+export async function startMetricsServer(opts: {
+  registry: MetricsRegistry;
+  port: number;
+  bindAddresses: readonly string[];
+  logger: Logger;
+  auth?: MetricsAuth | null;
+}): Promise<MetricsServer> {
+  const auth = opts.auth ?? null;
   const servers: Server[] = [];
   let port = opts.port;
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' }).end('method not allowed');
+      return;
+    }
+    if (auth !== null && !isAuthorized(req.headers.authorization, auth)) {
+      res.writeHead(401, { 'WWW-Authenticate': METRICS_AUTH_CHALLENGE, 'Content-Type': 'text/plain; charset=utf-8' }).end('unauthorized');
       return;
     }
     if (path !== '/metrics' && path !== '/') {

@@ -19,6 +19,8 @@ export interface RoomManagerOptions {
   autoCreate?: boolean;
   /** room.max_participants: the default limit of new rooms; 0 = none. */
   maxParticipants?: number;
+  /** audio.update_interval: how often each room sends SpeakersChanged, ms (default 400). */
+  speakerUpdateIntervalMs?: number;
   clock: Clock;
   logger: Logger;
   /** Room, participant and track lifecycle listener (webhooks). */
@@ -105,6 +107,7 @@ export class RoomManager {
       departureTimeoutSec: settings.departureTimeoutSec ?? this.opts.departureTimeoutSec,
       maxParticipants: settings.maxParticipants ?? this.opts.maxParticipants ?? 0,
       ...(settings.metadata !== undefined ? { metadata: settings.metadata } : {}),
+      ...(this.opts.speakerUpdateIntervalMs !== undefined ? { speakerUpdateIntervalMs: this.opts.speakerUpdateIntervalMs } : {}),
       clock: this.opts.clock,
       logger: this.opts.logger.child({ room: name, roomID: sid }),
       ...(this.opts.events ? { events: this.opts.events } : {}),

@@ -26,6 +26,8 @@ export interface RoomOptions {
   departureTimeoutSec: number;
   /** Participants admitted at most (agents and recorders excluded); 0 or absent = no limit. */
   maxParticipants?: number;
+  /** SpeakersChanged interval, ms (audio.update_interval; default 400). */
+  speakerUpdateIntervalMs?: number;
   clock: Clock;
   logger: Logger;
   /** Initial room metadata (CreateRoom). */
@@ -78,7 +80,10 @@ export class Room implements ParticipantHost {
     // Closes the room if nobody ever joins.
     this.armCloseTimer(opts.emptyTimeoutSec);
     const observed = { clock: opts.clock, participants: () => this.participants.values(), logger: opts.logger };
-    this.speakers = new SpeakerDetector(observed);
+    this.speakers = new SpeakerDetector({
+      ...observed,
+      ...(opts.speakerUpdateIntervalMs !== undefined ? { updateIntervalMs: opts.speakerUpdateIntervalMs } : {}),
+    });
     this.quality = new ConnectionQualityMonitor(observed);
   }
 

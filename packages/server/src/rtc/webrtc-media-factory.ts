@@ -5,6 +5,7 @@ import { generateCertificate, type DtlsCertificate } from '@atrium/webrtc/dtls/c
 import type { MediaFactory, ParticipantMedia } from './participant-media.js';
 import { WebRtcParticipantMedia } from './webrtc-participant-media.js';
 import type { SfuStats } from '../sfu/sfu-stats.js';
+import type { AudioLevelParams } from '../sfu/audio-level.js';
 
 export interface WebRtcMediaFactory extends MediaFactory {
   readonly udpPort: number;
@@ -19,6 +20,8 @@ export async function createWebRtcMediaFactory(opts: {
   clock?: Clock;
   /** Node-wide media counters (metrics). */
   stats?: SfuStats;
+  /** Audio-level meter settings for every published audio track (livekit.yaml `audio:`); LiveKit's defaults if absent. */
+  audioLevel?: Partial<AudioLevelParams>;
 }): Promise<WebRtcMediaFactory> {
   const mux = await UdpMux.bind({ port: opts.udpPort, address: opts.bindAddress, logger: opts.logger.child({ component: 'udp' }) });
   const certificate: DtlsCertificate = await generateCertificate({ commonName: 'atrium' });
@@ -32,6 +35,7 @@ export async function createWebRtcMediaFactory(opts: {
         mux, certificate, advertisedAddress: opts.advertisedAddress, clock, participantSid, identity, logger,
         onClose: () => live.delete(media),
         ...(opts.stats ? { stats: opts.stats } : {}),
+        ...(opts.audioLevel ? { audioLevel: opts.audioLevel } : {}),
       });
       live.add(media);
       return media;

@@ -10,6 +10,7 @@ import type { DtlsCertificate } from '@atrium/webrtc/dtls/certificate.js';
 import { Receiver } from '../sfu/receiver.js';
 import { DownTrack } from '../sfu/down-track.js';
 import type { SfuStats } from '../sfu/sfu-stats.js';
+import type { AudioLevelParams } from '../sfu/audio-level.js';
 import type {
   DataKind, MediaTrackSource, ParticipantMedia, ParticipantMediaEvents, SessionDescriptionMessage,
   SignalTargetValue, TransportState, SubscriptionBindError,
@@ -37,7 +38,9 @@ const MAX_QUEUED_RELIABLE = 1024;
 
 export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents> implements ParticipantMedia {
   private readonly opts: { mux: UdpMux; certificate: DtlsCertificate; advertisedAddress: string; clock: Clock;
-    participantSid: string; identity: string; logger: Logger; onClose: () => void; stats?: SfuStats };
+    participantSid: string; identity: string; logger: Logger; onClose: () => void; stats?: SfuStats;
+    /** Audio-level meter settings of published audio tracks (livekit.yaml `audio:`). */
+    audioLevel?: Partial<AudioLevelParams> };
   private readonly logger: Logger;
   private publisher: PeerConnection | undefined;
   private subscriber: PeerConnection | undefined;
@@ -122,6 +125,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       logger: this.logger.child({ mid: stream.mid }),
       sendRtcp: (pkt: Buffer) => pc.sendRtcp(pkt),
       ...(this.opts.stats ? { stats: this.opts.stats } : {}),
+      ...(this.opts.audioLevel ? { audioLevel: this.opts.audioLevel } : {}),
     });
     const source = new PublishedTrackSource({ receiver, kind: stream.kind, codec, publisherExtensions: m.headerExtensions });
     source.attach(stream);

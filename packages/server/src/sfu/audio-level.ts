@@ -24,6 +24,11 @@ export const defaultAudioLevelParams: AudioLevelParams = {
   smoothIntervals: 2,
 };
 
+/** The meter's settings from livekit.yaml's `audio:` section (config AudioConfig; the window is the update interval). */
+export function audioLevelParams(audio: { activeLevel: number; minPercentile: number; updateIntervalMs: number; smoothIntervals: number }): AudioLevelParams {
+  return { activeLevel: audio.activeLevel, minPercentile: audio.minPercentile, observeDurationMs: audio.updateIntervalMs, smoothIntervals: audio.smoothIntervals };
+}
+
 /** -dBov (0 loudest .. 127 silent) to a linear level in 0..1: 10^(-level/20). */
 export function linearAudioLevel(dBov: number): number {
   return Math.pow(10, -dBov / 20);

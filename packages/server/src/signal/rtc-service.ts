@@ -206,29 +206,18 @@ export class RtcService {
     }
     const sid = newParticipantSid();
     const logger = this.opts.logger.child({ room: auth.roomName, participant: auth.identity, pID: sid });
-    let media: ParticipantMedia;
-    try {
-      media = this.opts.mediaFactory.createParticipantMedia({ participantSid: sid, identity: auth.identity, logger });
-    } catch (err) {
-      logger.error({ err }, 'could not create the media session');
-      return rejectUpgrade(socket, 500, 'could not create the media session');
-    }
-    let upgraded = false;
-    socket.once('close', () => {
-      if (!upgraded) media.close();
-    });
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      upgraded = true;
-      this.startSession(ws, auth, params, sid, media, logger);
-    });
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.startSession(ws, auth, params, sid, logger));
   }
 
-  private startSession(ws: WebSocket, auth: JoinAuth, params: ConnectParams, sid: string, media: ParticipantMedia, logger: Logger): void {
+  private startSession(ws: WebSocket, auth: JoinAuth, params: ConnectParams, sid: string, logger: Logger): void {
     let participant: Participant | undefined;
+    let media: ParticipantMedia | undefined;
     try {
       const room = this.opts.rooms.roomForJoin(auth.roomName, joinRequestOf(auth));
-      // The participant's own lines (and its signal session's) also name the room's sid.
+      // The participant's own lines, its signal session's and its media session's also name the room's sid:
+      // the media session is created only now that the room is known.
       const participantLogger = logger.child({ roomID: room.sid });
+      media = this.opts.mediaFactory.createParticipantMedia({ participantSid: sid, identity: auth.identity, logger: participantLogger });
       participant = new Participant({
         sid,
         claims: auth.claims,
@@ -263,7 +252,7 @@ export class RtcService {
       else logger.error({ err }, 'join failed');
       if (participant) participant.close(DisconnectReason.JOIN_FAILURE, { sendLeave: true });
       else {
-        media.close();
+        media?.close();
         ws.send(
           new SignalResponse({
             message: { case: 'leave', value: new LeaveRequest({ reason: DisconnectReason.JOIN_FAILURE, action: LeaveRequest_Action.DISCONNECT }) },
