@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import {
   AddTrackRequest, TrackType, TrackSource, Ping, UpdateParticipantMetadata, UpdateSubscription, SubscriptionPermission,
   TrackPermission, ParticipantTracks, LeaveRequest, RequestResponse_Reason, SubscriptionError, SimulateScenario, SyncState,
-  UpdateTrackSettings, UpdateVideoLayers, VideoLayer, ParticipantInfo_State, SignalRequest, SessionDescription, MuteTrackRequest,
+  UpdateTrackSettings, UpdateVideoLayers, VideoLayer, VideoQuality, ParticipantInfo_State, SignalRequest, SessionDescription, MuteTrackRequest,
 } from '@livekit/protocol';
 import type { JoinResponse, RequestResponse, SignalResponse } from '@livekit/protocol';
 import type { WebSocket } from 'ws';
@@ -173,7 +173,7 @@ test('the requests we ignore, odd pings and mutes of unknown tracks are harmless
     { case: 'simulate', value: new SimulateScenario({ scenario: { case: 'subscriberBandwidth', value: -1n } }) },
     { case: 'syncState', value: new SyncState({ answer: new SessionDescription({ sdp: 'garbage' }), trackSidsDisabled: ['TR_x'] }) },
     { case: 'trackSetting', value: new UpdateTrackSettings({ trackSids: ['TR_x', ''], width: 4294967295, height: 4294967295, fps: 1e9, priority: 4294967295 }) },
-    { case: 'updateLayers', value: new UpdateVideoLayers({ trackSid: 'TR_x', layers: [new VideoLayer({ quality: 99, width: 4294967295 })] }) },
+    { case: 'updateLayers', value: new UpdateVideoLayers({ trackSid: 'TR_x', layers: [new VideoLayer({ quality: 99 as VideoQuality, width: 4294967295 })] }) },
     { case: 'mute', value: new MuteTrackRequest({ sid: 'TR_unknown', muted: true }) },
     { case: 'mute', value: new MuteTrackRequest({ sid: '', muted: false }) },
     { case: undefined },
