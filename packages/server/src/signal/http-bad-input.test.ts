@@ -8,7 +8,11 @@ import { createServer } from '../create-server.js';
 import type { AtriumServer } from '../create-server.js';
 import { devConfig } from '../config/server-config.js';
 import { FakeMediaFactory } from '../rtc/fake-media.js';
-import { devToken } from './test-signal-client.js';
+import { createAccessToken } from '@atrium/protocol';
+import type { VideoGrant } from '@atrium/protocol';
+import { TrackSource } from '@livekit/protocol';
+import type { JoinResponse } from '@livekit/protocol';
+import { devToken, TestSignalClient } from './test-signal-client.js';
 import { errorLogger } from './error-logger.js';
 
 let server: AtriumServer;
@@ -115,5 +119,28 @@ test('/rtc/validate and /rtc with garbage query strings: 4xx with a reason, neve
     assert.ok(up.status === 0 || (up.status >= 400 && up.status < 500), `${headers.join(', ')}: ${up.status}`);
   }
   await assertServing('garbage queries');
-  server.rooms.close();
+});
+
+test('tokens signed with the right key but with wrongly typed grants get a 401, never a 5xx or a crash', async () => {
+  const sign = (payload: { sub: string; video: object }): Promise<string> =>
+    createAccessToken({ apiKey: 'devkey', apiSecret: 'secret', identity: payload.sub, video: payload.video as VideoGrant });
+  for (const video of [
+    { roomJoin: 'yes', room: 'typed' }, { roomJoin: true, room: 5 }, { roomJoin: true, room: ['typed'] }, { roomJoin: true, room: 'typed', canPublishSources: 5 },
+    { roomJoin: true, room: 'typed', hidden: 'no' }, { roomJoin: true, room: 'typed', canUpdateOwnMetadata: {} },
+  ]) {
+    const token = await sign({ sub: 'typed-user', video });
+    const r = await raw(server.httpPort, req('GET', `/rtc/validate?access_token=${token}`));
+    assert.equal(r.status, 401, `${JSON.stringify(video)}: ${r.text.slice(0, 200)}`);
+    assert.match(r.text, /token claim video\.\w+ must be/);
+    const twirp = await raw(server.httpPort, `POST /twirp/livekit.RoomService/ListRooms HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer ${token}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`);
+    assert.equal(twirp.status, 401, `twirp ${JSON.stringify(video)}`);
+  }
+  // Source names that are Object.prototype members are ignored: the join works.
+  const odd = await sign({ sub: 'typed-user', video: { roomJoin: true, room: 'typed', canPublishSources: ['constructor', 'microphone'] } });
+  const client = await TestSignalClient.connect(server.url, odd);
+  const join = await client.waitFor((m) => m.case === 'join' || m.case === 'leave');
+  assert.equal(join.case, 'join');
+  assert.deepEqual((join.value as JoinResponse).participant?.permission?.canPublishSources, [TrackSource.MICROPHONE]);
+  client.close();
+  await assertServing('typed tokens');
 });
