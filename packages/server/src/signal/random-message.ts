@@ -160,8 +160,10 @@ export class RandomMessages {
       case Scalar.BOOL:
         return this.chance(0.5);
       case Scalar.DOUBLE:
-      case Scalar.FLOAT:
         return this.pick([0, -0, 1, -1, NaN, Infinity, -Infinity, 1e308, -1e-308, this.random() * 1e6, 3.5]);
+      case Scalar.FLOAT:
+        // protobuf-es refuses finite values outside float32 range when encoding.
+        return this.pick([0, -0, 1, -1, NaN, Infinity, -Infinity, 3.4e38, -1e-38, this.random() * 1e6, 3.5]);
       case Scalar.INT32:
       case Scalar.SINT32:
       case Scalar.SFIXED32:

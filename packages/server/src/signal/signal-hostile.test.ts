@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import {
   AddTrackRequest, TrackType, TrackSource, Ping, UpdateParticipantMetadata, UpdateSubscription, SubscriptionPermission,
   TrackPermission, ParticipantTracks, LeaveRequest, RequestResponse_Reason, SubscriptionError, SimulateScenario, SyncState,
-  UpdateTrackSettings, UpdateVideoLayers, VideoLayer, VideoQuality, ParticipantInfo_State, SignalRequest, SessionDescription, MuteTrackRequest,
+  UpdateTrackSettings, UpdateVideoLayers, VideoLayer, VideoQuality, ParticipantInfo_State, DataPacket, SignalRequest, SessionDescription, MuteTrackRequest,
 } from '@livekit/protocol';
 import type { RequestResponse, SignalResponse } from '@livekit/protocol';
 import type { WebSocket } from 'ws';
@@ -19,6 +19,8 @@ import { MAX_PENDING_TRACKS } from '../rtc/participant-publications.js';
 import { TestSignalClient } from './test-signal-client.js';
 import type { Msg } from './test-signal-client.js';
 import { errorLogger } from './error-logger.js';
+import { RandomMessages } from './random-message.js';
+import type { MessageTypeLike } from './random-message.js';
 import { webSocketSink, MAX_SIGNAL_BUFFERED_BYTES } from './signal-session.js';
 
 const polling = { timeoutMs: 3000, intervalMs: 5 } as const;
@@ -228,6 +230,32 @@ test('a client that never reads its signal connection is disconnected once 32 Mi
   ws.bufferedAmount = 1024 * 1024 * 1024; // far behind (before the fix: queued without end)
   sink.send(msg);
   assert.deepEqual([sent.length, terminated], [2, 1]);
+});
+
+test('random and garbage data packets from a publisher are delivered or dropped, never thrown (seeded)', async (t) => {
+  const { victim, watcher } = await trio(t);
+  const victimSid = ((victim.messages[0]?.value as { participant?: { sid: string } }).participant?.sid) ?? '';
+  const rm = new RandomMessages(20261121, { pool: ['watcher', 'hostile', victimSid, 'nobody'], maxEntries: 500, maxStringLength: 4096 });
+  const media = fake.mediaOf('hostile');
+  const before = fake.mediaOf('watcher').callsOf('sendData').length;
+  let valid = 0;
+  for (let i = 0; i < 1500; i++) {
+    let payload: Uint8Array;
+    if (rm.chance(0.2)) {
+      payload = new Uint8Array(rm.int(300)).map(() => rm.int(256));
+    } else {
+      payload = rm.message(DataPacket as unknown as MessageTypeLike<DataPacket>).toBinary();
+      valid++;
+    }
+    media.emit('data', { payload, kind: rm.chance(0.5) ? 'reliable' : 'lossy' });
+  }
+  await assertServed(watcher, 'after the data packets');
+  const delivered = fake.mediaOf('watcher').callsOf('sendData').length - before;
+  assert.ok(delivered > 0 && delivered <= valid, `${delivered} of ${valid} decodable packets delivered`);
+  for (const call of fake.mediaOf('watcher').callsOf('sendData').slice(before)) {
+    const pkt = DataPacket.fromBinary(call.payload);
+    assert.equal(pkt.participantIdentity, 'hostile', 'stamped with the real sender');
+  }
 });
 
 test('everything is released after the hostile sessions', async () => {
