@@ -56,6 +56,11 @@ test('unknown commands and flags, missing flags: exit code 2 with the problem an
     [['data', 'send', '--dev', '--room', 'r'], /^atrium data send: missing required flag --data/],
     [['token', 'create', '--dev', '--room', 'r'], /^atrium token create: missing required flag --identity/],
     [['room', 'create', '--dev', '--name', 'r', '--max-participants', 'many'], /^atrium room create: --max-participants: 'many' is not a whole number/],
+    // Names of Object.prototype members are unknown commands (before: a "group" whose usage printed a function).
+    [['constructor'], /^atrium: unknown command 'constructor'\n\nusage: atrium <command>/],
+    [['__proto__'], /^atrium: unknown command '__proto__'\n\nusage: atrium <command>/],
+    [['help', 'toString'], /^atrium: unknown command 'toString'\n\nusage: atrium <command>/],
+    [['token', 'create', '--dev', '--room', 'r', '--identity', 'i', '--allow-source', 'constructor'], /^atrium token create: --allow-source: 'constructor' is not one of/],
   ];
   for (const [argv, pattern] of cases) {
     const r = await run(argv);

@@ -73,7 +73,7 @@ export function findCommand(argv: readonly string[]): { cmd: Command; rest: stri
   if (first === undefined) return {};
   const single = COMMANDS.find((c) => c.path.length === 1 && c.path[0] === first);
   if (single) return { cmd: single, rest: argv.slice(1) };
-  if (!(first in GROUPS)) return { unknown: first };
+  if (!Object.hasOwn(GROUPS, first)) return { unknown: first };
   if (second === undefined || second.startsWith('-')) return { group: first };
   const cmd = COMMANDS.find((c) => c.path[0] === first && c.path[1] === second);
   return cmd ? { cmd, rest: argv.slice(2) } : { group: first, unknown: `${first} ${second}` };

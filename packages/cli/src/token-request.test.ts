@@ -73,6 +73,9 @@ test('refusals name the problem', () => {
     [{ room: 'r', identity: 'i', ttl: '1h', 'valid-for': '1h' }, /give --ttl or --valid-for, not both/],
     [{ room: 'r', identity: 'i', ttl: 'soon' }, /--ttl: 'soon' is not a duration/],
     [{ room: 'r', identity: 'i', 'allow-source': ['webcam'] }, /--allow-source: 'webcam' is not one of camera, microphone/],
+    // Before: an Object.prototype member passed the lookup and the token signer failed with a TypeError (exit 1).
+    [{ room: 'r', identity: 'i', 'allow-source': ['constructor'] }, /--allow-source: 'constructor' is not one of/],
+    [{ room: 'r', identity: 'i', 'allow-source': ['__proto__'] }, /--allow-source: '__proto__' is not one of/],
     [{ grant: '{bad' }, /--grant: not JSON/],
     [{ grant: '[1]' }, /--grant: must be a JSON object/],
   ];

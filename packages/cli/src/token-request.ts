@@ -97,7 +97,7 @@ function parseSources(values: FlagValues): TrackSource[] | undefined {
   const names = listFlag(values, 'allow-source').flatMap((v) => v.split(',')).map((v) => v.trim().toLowerCase()).filter((v) => v !== '');
   if (names.length === 0) return undefined;
   return names.map((name) => {
-    const source = SOURCES[name];
+    const source = Object.hasOwn(SOURCES, name) ? SOURCES[name] : undefined;
     if (source === undefined) throw new UsageError(`--allow-source: '${name}' is not one of ${Object.keys(SOURCES).join(', ')}`);
     return source;
   });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AccessToken } from 'livekit-server-sdk';
 import { TrackSource } from '@livekit/protocol';
-import { resolveVideoGrant, canPublishSource, toParticipantPermission } from './grants.js';
+import { resolveVideoGrant, canPublishSource, toParticipantPermission, trackSourceFromName } from './grants.js';
 import { verifyAccessToken } from './token.js';
 
 test('defaults (livekit auth/grants.go)', () => {
@@ -41,4 +41,9 @@ test('canPublishSources from a livekit-server-sdk token', async () => {
   assert.deepEqual(perm.canPublishSources, [TrackSource.CAMERA, TrackSource.SCREEN_SHARE_AUDIO]);
   assert.equal(perm.canSubscribe, true);
   assert.equal(perm.canPublishData, true);
+});
+
+test('source names that are Object.prototype members are unknown (a token naming "constructor" cannot inject a function)', () => {
+  for (const name of ['constructor', '__proto__', 'toString', 'valueOf']) assert.equal(trackSourceFromName(name), undefined, name);
+  assert.deepEqual(resolveVideoGrant({ canPublishSources: ['constructor', 'camera', 'hasOwnProperty'] }).canPublishSources, [1]);
 });

@@ -83,7 +83,9 @@ const SOURCE_BY_NAME: Record<string, number> = {
 export function trackSourceFromName(name: unknown): number | undefined {
   if (typeof name === 'number' && Number.isInteger(name) && name >= 0 && name <= 4) return name;
   if (typeof name !== 'string') return undefined;
-  return SOURCE_BY_NAME[name.toLowerCase()];
+  const key = name.toLowerCase();
+  // Own keys only: 'constructor' or '__proto__' in a token must not find Object.prototype's members.
+  return Object.hasOwn(SOURCE_BY_NAME, key) ? SOURCE_BY_NAME[key] : undefined;
 }
 
 export function resolveVideoGrant(grant: VideoGrant | undefined): ResolvedVideoGrant {

@@ -104,3 +104,22 @@ test('createAccessToken round trip, and livekit-server-sdk verifies it', async (
   assert.equal(payload.sub, 'bob');
   await assert.rejects(createAccessToken({ apiKey: 'k', apiSecret: 's', video: { roomJoin: true } }));
 });
+
+test('a video claim with wrongly typed fields is malformed (as Go fails to unmarshal it); null and unknown keys are ignored', async () => {
+  const signed = (video: unknown): Promise<string> =>
+    new SignJWT({ video: video as Record<string, unknown>, sub: 'alice' }).setProtectedHeader({ alg: 'HS256' }).setIssuer('devkey').setExpirationTime('1h').sign(new TextEncoder().encode('secret'));
+  for (const video of [
+    { roomJoin: 'yes', room: 'r' },
+    { roomJoin: 1, room: 'r' },
+    { roomJoin: true, room: 5 },
+    { roomJoin: true, room: { toString: 'x' } },
+    { roomJoin: true, room: 'r', canPublishSources: 5 },
+    { roomJoin: true, room: 'r', canPublishSources: 'camera' },
+    { roomJoin: true, room: 'r', canPublishSources: [{}] },
+    { roomJoin: true, room: 'r', hidden: 'false' },
+  ]) {
+    await expectCode(verifyAccessToken(await signed(video), keys), 'token_malformed');
+  }
+  const claims = await verifyAccessToken(await signed({ roomJoin: true, room: 'r', hidden: null, bogus: 5, canPublishSources: ['camera', 2] }), keys);
+  assert.deepEqual(claims.video, { roomJoin: true, room: 'r', canPublishSources: ['camera', 2] });
+});

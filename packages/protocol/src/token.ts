@@ -34,6 +34,30 @@ function asString(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+const VIDEO_GRANT_TYPES: Record<string, 'boolean' | 'string' | 'string[]'> = {
+  roomCreate: 'boolean', roomList: 'boolean', roomRecord: 'boolean', roomAdmin: 'boolean', roomJoin: 'boolean', room: 'string',
+  canPublish: 'boolean', canSubscribe: 'boolean', canPublishData: 'boolean', canPublishSources: 'string[]',
+  canUpdateOwnMetadata: 'boolean', ingressAdmin: 'boolean', hidden: 'boolean', recorder: 'boolean', agent: 'boolean',
+  canSubscribeMetrics: 'boolean', canManageAgentSession: 'boolean', destinationRoom: 'string',
+};
+
+/**
+ * The `video` claim with its known fields type-checked, as Go's json.Unmarshal into LiveKit's VideoGrant does: a
+ * wrong type (`"roomJoin": "yes"`, `"room": 5`) makes the token malformed; null means absent; unknown keys are dropped.
+ */
+function videoGrantOf(video: object): VideoGrant {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(video)) {
+    const type = Object.hasOwn(VIDEO_GRANT_TYPES, key) ? VIDEO_GRANT_TYPES[key] : undefined;
+    if (type === undefined || value === null) continue;
+    // Source lists hold names ('camera'); numbers are tolerated as resolveVideoGrant reads them.
+    const ok = type === 'string[]' ? Array.isArray(value) && value.every((x) => typeof x === 'string' || typeof x === 'number') : typeof value === type;
+    if (!ok) throw new TokenError('token_malformed', `token claim video.${key} must be ${type === 'string[]' ? 'a list of source names' : `a ${type}`}`);
+    out[key] = value;
+  }
+  return out as VideoGrant;
+}
+
 function asStringMap(v: unknown): Record<string, string> | undefined {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
   const out: Record<string, string> = {};
@@ -95,7 +119,7 @@ export async function verifyAccessToken(
   const kind = asString(payload.kind);
   if (kind !== undefined) claims.kind = kind;
   if (Array.isArray(payload.kindDetails)) claims.kindDetails = payload.kindDetails.filter((x) => typeof x === 'string');
-  if (video !== null && typeof video === 'object' && !Array.isArray(video)) claims.video = video as VideoGrant;
+  if (video !== null && typeof video === 'object' && !Array.isArray(video)) claims.video = videoGrantOf(video);
   if (payload.sip && typeof payload.sip === 'object') claims.sip = payload.sip as ClaimGrants['sip'];
   if (payload.agent && typeof payload.agent === 'object') claims.agent = payload.agent as ClaimGrants['agent'];
   const sha256 = asString(payload.sha256);

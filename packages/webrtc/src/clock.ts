@@ -14,12 +14,19 @@ export interface TimerHandle {
   unref?(): unknown;
 }
 
+/**
+ * Node's longest timer delay (2^31-1 ms, about 24.8 days). Node runs a longer delay after 1 ms instead, so a
+ * room's empty_timeout of 2^32-1 s (a valid uint32 from CreateRoom or a token) would close it at once.
+ */
+export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+/** Delays are capped at MAX_TIMER_DELAY_MS: a longer timer fires after about 24.8 days, never at once. */
 export const systemClock: Clock = {
   nowMs: () => performance.now(),
   wallMs: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  setTimeout: (fn, ms) => setTimeout(fn, Math.min(ms, MAX_TIMER_DELAY_MS)),
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-  setInterval: (fn, ms) => setInterval(fn, ms),
+  setInterval: (fn, ms) => setInterval(fn, Math.min(ms, MAX_TIMER_DELAY_MS)),
   clearInterval: (h) => clearInterval(h as ReturnType<typeof setInterval>),
 };
 

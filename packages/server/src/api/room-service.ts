@@ -29,6 +29,7 @@ import type { Room } from '../rtc/room.js';
 import type { Participant } from '../rtc/participant.js';
 import { TwirpError, method, permissionsDenied } from './twirp.js';
 import type { TwirpService } from './twirp.js';
+import { checkRoomName, checkMetadata, checkParticipantUpdate, checkNonce } from './request-limits.js';
 
 export const ROOM_SERVICE_NAME = 'livekit.RoomService';
 
@@ -67,6 +68,8 @@ export function createRoomService(opts: RoomServiceOptions): TwirpService {
     CreateRoom: method(CreateRoomRequest, (req, claims) => {
       requireGrant(claims, 'roomCreate');
       if (req.name === '') throw new TwirpError('invalid_argument', 'room name is required');
+      checkRoomName(req.name);
+      checkMetadata(req.metadata);
       const existing = rooms.getRoom(req.name);
       if (existing && !existing.isClosed) return existing.info();
       try {
@@ -126,6 +129,7 @@ export function createRoomService(opts: RoomServiceOptions): TwirpService {
     }),
 
     UpdateParticipant: method(UpdateParticipantRequest, (req, claims) => {
+      checkParticipantUpdate(req);
       requireAdmin(claims, req.room);
       const p = participantOrThrow(req.room, req.identity);
       if (req.permission) roomOrThrow(req.room).setParticipantPermission(p, req.permission);
@@ -147,6 +151,7 @@ export function createRoomService(opts: RoomServiceOptions): TwirpService {
     }),
 
     UpdateRoomMetadata: method(UpdateRoomMetadataRequest, (req, claims) => {
+      checkMetadata(req.metadata);
       requireAdmin(claims, req.room);
       const room = roomOrThrow(req.room);
       room.setMetadata(req.metadata);
@@ -155,6 +160,7 @@ export function createRoomService(opts: RoomServiceOptions): TwirpService {
 
     SendData: method(SendDataRequest, (req, claims) => {
       requireAdmin(claims, req.room);
+      checkNonce(req.nonce);
       const room = roomOrThrow(req.room);
       const identities = [...req.destinationIdentities];
       for (const sid of req.destinationSids) {

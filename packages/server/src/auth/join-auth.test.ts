@@ -29,6 +29,9 @@ test('rejections carry status and code', async () => {
     [await tok({ room: 'r' }), 'permission_denied', 401],
     [await tok({ roomJoin: true }), 'no_room', 401],
     [await tok({ roomJoin: true, room: 'x'.repeat(300) }), 'name_too_long', 400],
+    // 129 two-byte characters: 258 bytes (LiveKit counts bytes); before, 129 UTF-16 units passed.
+    [await tok({ roomJoin: true, room: 'é'.repeat(129) }), 'name_too_long', 400],
+    [await tok({ roomJoin: true, room: 'r' }, '😀'.repeat(65)), 'name_too_long', 400],
     [await createAccessToken({ apiKey: 'devkey', apiSecret: 'nope', identity: 'a', video: { roomJoin: true, room: 'r' } }), 'token_invalid_signature', 401],
   ];
   for (const [token, code, status] of table) {

@@ -31,7 +31,7 @@ export interface JoinAuth {
   identity: string;
 }
 
-/** LiveKit's limit for identities and room names. */
+/** LiveKit's limit for identities and room names, in UTF-8 bytes. */
 export const MAX_NAME_LENGTH = 256;
 
 export function extractToken(query: URLSearchParams, headers: IncomingHttpHeaders): string | undefined {
@@ -62,8 +62,9 @@ export async function authenticateJoin(
   if (!grant.roomJoin) throw new AuthError('permission_denied', 401, 'permissions denied: the token has no roomJoin grant');
   if (!grant.room) throw new AuthError('no_room', 401, 'permissions denied: the token names no room (video.room is empty)');
   if (!claims.identity) throw new AuthError('no_identity', 401, 'permissions denied: the token has no identity (sub)');
-  if (grant.room.length > MAX_NAME_LENGTH || claims.identity.length > MAX_NAME_LENGTH) {
-    throw new AuthError('name_too_long', 400, `room name and identity must be at most ${MAX_NAME_LENGTH} characters`);
+  // Bytes, as Go's len() counts them in LiveKit's checks (and as CreateRoom counts them here).
+  if (Buffer.byteLength(grant.room) > MAX_NAME_LENGTH || Buffer.byteLength(claims.identity) > MAX_NAME_LENGTH) {
+    throw new AuthError('name_too_long', 400, `room name and identity must be at most ${MAX_NAME_LENGTH} bytes`);
   }
   return { claims, grant, roomName: grant.room, identity: claims.identity };
 }

@@ -15,6 +15,9 @@ export interface PublicationEvents {
   ended(track: PublishedTrack): void;
 }
 
+/** LiveKit's cMaxPendingTracks: AddTrackRequests awaiting their media at once; more get LIMIT_EXCEEDED. */
+export const MAX_PENDING_TRACKS = 20;
+
 export class ParticipantPublications {
   private readonly pending = new Map<string, TrackInfo>();
   private readonly published = new Map<string, PublishedTrack>();
@@ -39,6 +42,21 @@ export class ParticipantPublications {
   }
   getPending(trackSid: string): TrackInfo | undefined {
     for (const info of this.pending.values()) if (info.sid === trackSid) return info;
+    return undefined;
+  }
+
+  /**
+   * Why an allowed publisher's AddTrackRequest cannot be taken (LiveKit's addPendingTrack), or undefined: a sid
+   * that names no track of ours (a backup codec for an unknown track), or too many tracks pending already.
+   */
+  refusalOf(req: AddTrackRequest): { reason: 'not_found' | 'limit_exceeded'; message: string } | undefined {
+    if (req.sid) {
+      if (this.published.has(req.sid) || this.getPending(req.sid)) return undefined;
+      return { reason: 'not_found', message: `track ${req.sid.slice(0, 64)} not found` };
+    }
+    if (!this.pending.has(req.cid) && this.pending.size >= MAX_PENDING_TRACKS) {
+      return { reason: 'limit_exceeded', message: `too many pending tracks, rejecting new track, numPendingTracks: ${this.pending.size}` };
+    }
     return undefined;
   }
 

@@ -182,20 +182,19 @@ export class Participant {
   }
 
   addTrack(req: AddTrackRequest): void {
-    if (!canPublishSource(this.grant, req.source) || req.type === TrackType.DATA) {
-      this.logger.info({ cid: req.cid, source: req.source }, 'add track refused: not allowed to publish this source');
-      this.send(
-        new SignalResponse({
-          message: {
-            case: 'requestResponse',
-            value: new RequestResponse({
-              reason: RequestResponse_Reason.NOT_ALLOWED,
-              message: 'not allowed to publish this track source',
-              request: { case: 'addTrack', value: req },
-            }),
-          },
-        }),
-      );
+    if (!canPublishSource(this.grant, req.source)) {
+      this.refuseAddTrack(req, RequestResponse_Reason.NOT_ALLOWED, 'not allowed to publish this track source');
+      return;
+    }
+    // As LiveKit: only audio and video tracks, a backup codec only for a track we have, at most 20 pending.
+    if (req.type !== TrackType.AUDIO && req.type !== TrackType.VIDEO) {
+      this.refuseAddTrack(req, RequestResponse_Reason.UNSUPPORTED_TYPE, 'unsupported track type');
+      return;
+    }
+    const refusal = this.publications.refusalOf(req);
+    if (refusal) {
+      const reason = refusal.reason === 'not_found' ? RequestResponse_Reason.NOT_FOUND : RequestResponse_Reason.LIMIT_EXCEEDED;
+      this.refuseAddTrack(req, reason, refusal.message);
       return;
     }
     // A backup codec for a known track, or a repeated cid, is answered with the track as it is.
@@ -203,6 +202,12 @@ export class Participant {
     this.sendTrackPublished(req.cid, info);
     // Media may already be there, waiting for this request.
     this.publications.bindWaiting(req.cid, info);
+  }
+
+  private refuseAddTrack(req: AddTrackRequest, reason: RequestResponse_Reason, message: string): void {
+    this.logger.info({ cid: req.cid, source: req.source, type: req.type, reason: RequestResponse_Reason[reason] }, `add track refused: ${message}`);
+    const value = new RequestResponse({ reason, message, request: { case: 'addTrack', value: req } });
+    this.send(new SignalResponse({ message: { case: 'requestResponse', value } }));
   }
 
   muteTrack(trackSid: string, muted: boolean): void {

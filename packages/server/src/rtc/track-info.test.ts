@@ -47,3 +47,14 @@ test('unsupported primary codec falls back to the backup / default codec', () =>
   assert.equal(mimeTypeFromCodecName('video/h264'), 'video/H264');
   assert.equal(mimeTypeFromCodecName('foo'), undefined);
 });
+
+test('codec names that are Object.prototype members are unknown, not a crash (fuzz seed 20261121)', () => {
+  for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'video/valueOf']) {
+    assert.equal(mimeTypeFromCodecName(name), undefined, name);
+  }
+  const info = trackInfoFromAddTrack(
+    new AddTrackRequest({ cid: 'c', type: TrackType.VIDEO, simulcastCodecs: [new SimulcastCodec({ codec: 'constructor' }), new SimulcastCodec({ codec: 'vp8' })] }),
+    'TR_x',
+  );
+  assert.equal(info.mimeType, 'video/VP8');
+});

@@ -23,7 +23,8 @@ const MIME_BY_CODEC: Record<string, string> = {
 /** 'vp8' or 'video/vp8' -> 'video/VP8'; undefined when unknown. */
 export function mimeTypeFromCodecName(codec: string): string | undefined {
   const name = codec.toLowerCase().replace(/^(audio|video)\//, '');
-  return MIME_BY_CODEC[name];
+  // Own keys only: a client's codec name such as 'constructor' must not find Object.prototype's members.
+  return Object.hasOwn(MIME_BY_CODEC, name) ? MIME_BY_CODEC[name] : undefined;
 }
 
 function isEnabled(mime: string | undefined): mime is string {

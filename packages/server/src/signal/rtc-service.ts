@@ -231,7 +231,7 @@ export class RtcService {
         clock: this.opts.clock,
         logger: participantLogger,
       });
-      participant.attachSink(webSocketSink(ws));
+      participant.attachSink(webSocketSink(ws, { logger: participantLogger }));
       new SignalSession({ ws, participant, clock: this.opts.clock });
       participantLogger.debug({ sdk: params.sdk, version: params.sdkVersion, protocol: params.protocol }, 'signal connected');
       room.join(participant);

@@ -2,7 +2,7 @@
 // runs every other request in order through one queue. Bad frames end the session with a LeaveRequest.
 import { SignalRequest, SignalResponse, Pong, DisconnectReason } from '@livekit/protocol';
 import type { WebSocket, RawData } from 'ws';
-import type { Clock, TimerHandle } from '@atrium/webrtc';
+import type { Clock, TimerHandle, Logger } from '@atrium/webrtc';
 import type { Participant, SignalSink } from '../rtc/participant.js';
 import { PING_INTERVAL_SEC, PING_TIMEOUT_SEC } from '../rtc/join-response.js';
 import { handleMetadataRequest } from '../rtc/participant-metadata.js';
@@ -10,11 +10,41 @@ import { handleMetadataRequest } from '../rtc/participant-metadata.js';
 /** Closes with a LeaveRequest when the client breaks the protocol (a frame we cannot decode). */
 export const PROTOCOL_ERROR_REASON = DisconnectReason.STATE_MISMATCH;
 
-/** A SignalSink over a `ws` WebSocket. */
-export function webSocketSink(ws: WebSocket): SignalSink {
+/**
+ * Signal bytes waiting for a client that does not read (its TCP window closed) before it is dropped. Without a
+ * bound, a client that keeps sending (pings, requests with many answers) but never reads grows server memory
+ * without limit. One message is always accepted, however large (a JoinResponse for a big room).
+ */
+export const MAX_SIGNAL_BUFFERED_BYTES = 32 * 1024 * 1024;
+
+/** Encoded responses: a broadcast (one SignalResponse sent to every participant) is encoded once, not per recipient. */
+const encodedResponses = new WeakMap<SignalResponse, Uint8Array>();
+
+function encode(msg: SignalResponse): Uint8Array {
+  let bytes = encodedResponses.get(msg);
+  if (!bytes) {
+    bytes = msg.toBinary();
+    encodedResponses.set(msg, bytes);
+  }
+  return bytes;
+}
+
+/** Resolves on the event loop's next turn, so other sockets' frames get in between one client's queued requests. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** A SignalSink over a `ws` WebSocket; a client with more than `maxBufferedBytes` unread is disconnected. */
+export function webSocketSink(ws: WebSocket, opts: { maxBufferedBytes?: number; logger?: Logger } = {}): SignalSink {
+  const maxBufferedBytes = opts.maxBufferedBytes ?? MAX_SIGNAL_BUFFERED_BYTES;
   return {
     send(msg: SignalResponse): void {
-      if (ws.readyState === ws.OPEN) ws.send(msg.toBinary());
+      if (ws.readyState !== ws.OPEN) return;
+      if (ws.bufferedAmount > maxBufferedBytes) {
+        // The close event then ends the participant (SIGNAL_CLOSE); a closing handshake would wait behind the backlog.
+        opts.logger?.warn({ bufferedBytes: ws.bufferedAmount }, 'the client does not read its signal connection; disconnecting');
+        ws.terminate();
+        return;
+      }
+      ws.send(encode(msg));
     },
     close(): void {
       if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(1000);
@@ -108,7 +138,10 @@ export class SignalSession {
       return;
     }
     if (msg.case === 'leave') this.leaveReason = msg.value.reason || DisconnectReason.CLIENT_INITIATED;
+    // One request per event-loop turn: a client that sends thousands at once (one socket read) cannot keep the
+    // loop to itself while others' pings and requests wait.
     this.queue = this.queue
+      .then(nextTurn)
       .then(() => this.handle(req))
       .catch((err: unknown) => p.logger.error({ err, request: msg.case }, 'signal request failed'));
   }
