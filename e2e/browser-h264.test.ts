@@ -1,34 +1,20 @@
 // Compatibility: a livekit-client publisher in Chromium sends its camera as H.264 and the other participant
 // decodes it; a stopped screen share is unpublished for the viewer; and when both have left, the server
 // holds nothing: no room, no media session, no registration on the UDP socket.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, type BrowserHarness } from './helpers/browser.js';
-import { startAtrium, type AtriumUnderTest } from './helpers/server.js';
+import { useAtriumAndBrowser } from './helpers/suite.js';
 import { createStepRunner } from './helpers/steps.js';
-import { waitFor, withTimeout } from '@atrium/webrtc/testing/wait-for.js';
+import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
 
 const MEDIA_TIMEOUT_MS = 20_000;
 const EVENT_TIMEOUT_MS = 10_000;
 
-let server: AtriumUnderTest | undefined;
-let browser: BrowserHarness | undefined;
-
-before(async () => {
-  // A short departure timeout so the room's clean-up is observable within the test.
-  server = await withTimeout(startAtrium({ config: { room: { departureTimeoutSec: 1 } } }), 15_000, 'Atrium to start');
-  browser = await withTimeout(launchBrowser(), 30_000, 'Chromium to launch');
-});
-
-after(async () => {
-  await withTimeout(browser?.close() ?? Promise.resolve(), 15_000, 'Chromium to close').catch(() => undefined);
-  await withTimeout(server?.close() ?? Promise.resolve(), 10_000, 'Atrium to close').catch(() => undefined);
-});
+// A short departure timeout so the room's clean-up is observable within the test.
+const suite = useAtriumAndBrowser({ atrium: { config: { room: { departureTimeoutSec: 1 } } } });
 
 test('H.264 camera, unpublish and a clean server after everyone leaves', { timeout: 90_000 }, async () => {
-  assert.ok(server && browser, 'server and browser started');
-  const srv = server;
-  const harness = browser;
+  const { server: srv, browser: harness } = suite.started();
   const run = createStepRunner({ scenario: 'browser-h264.test.ts', logs: () => harness.logs() });
   const roomName = `h264-e2e-${Date.now()}`;
   const [a, b] = await run.step('open pages A and B', () => harness.openParticipants(['A', 'B']));

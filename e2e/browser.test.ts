@@ -1,32 +1,16 @@
 // Compatibility: two unmodified livekit-client 2.23 participants in headless Chromium talk through Atrium:
 // camera+mic both ways (decoded video, received audio), mute/unmute, screen share, reliable+lossy data, leave.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, type BrowserHarness } from './helpers/browser.js';
+import { useAtriumAndBrowser } from './helpers/suite.js';
 import type { BrowserParticipant, RemoteTrackStats } from './helpers/browser-participant.js';
-import { startAtrium, type AtriumUnderTest } from './helpers/server.js';
 import { createStepRunner } from './helpers/steps.js';
-import { waitFor, withTimeout } from '@atrium/webrtc/testing/wait-for.js';
+import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
 
 const MEDIA_TIMEOUT_MS = 20_000;
 const EVENT_TIMEOUT_MS = 10_000;
 
-let server: AtriumUnderTest | undefined;
-let browser: BrowserHarness | undefined;
-
-before(async () => {
-  server = await withTimeout(startAtrium(), 15_000, 'Atrium to start');
-  browser = await withTimeout(launchBrowser(), 30_000, 'Chromium to launch');
-});
-
-after(async () => {
-  await withTimeout(browser?.close() ?? Promise.resolve(), 15_000, 'Chromium to close').catch((err: unknown) =>
-    process.stderr.write(`closing Chromium: ${String(err)}\n`),
-  );
-  await withTimeout(server?.close() ?? Promise.resolve(), 10_000, 'Atrium to close').catch((err: unknown) =>
-    process.stderr.write(`closing Atrium: ${String(err)}\n`),
-  );
-});
+const suite = useAtriumAndBrowser();
 
 /** The first remote track of `identity` with `source`, if any. */
 function remote(rows: RemoteTrackStats[], identity: string, source: string): RemoteTrackStats | undefined {
@@ -64,9 +48,7 @@ async function expectRemoteMedia(
 }
 
 test('two livekit-client browsers share camera, microphone, screen and data through Atrium', { timeout: 90_000 }, async (t) => {
-  assert.ok(server && browser, 'server and browser started');
-  const srv = server;
-  const harness = browser;
+  const { server: srv, browser: harness } = suite.started();
   const run = createStepRunner({ scenario: 'browser.test.ts', logs: () => harness.logs() });
   const roomName = `browser-e2e-${Date.now()}`;
 

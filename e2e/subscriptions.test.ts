@@ -1,14 +1,14 @@
 // Compatibility: subscription control with unmodified livekit-client 2.23 pages: connect with autoSubscribe
 // false, publication.setSubscribed(true/false) with media flowing and stopping, LocalTrackSubscribed on the
 // publisher, SubscriptionResponse TRACK_NOTFOUND, and setTrackSubscriptionPermissions (deny, revoke, grant).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, type BrowserHarness } from './helpers/browser.js';
+import { useAtriumAndBrowser } from './helpers/suite.js';
 import type { BrowserParticipant, LocalPublicationInfo, PageEvent } from './helpers/browser-participant.js';
 import { RoomServiceClient } from 'livekit-server-sdk';
-import { startAtrium, DEV_API_KEY, DEV_API_SECRET, type AtriumUnderTest } from './helpers/server.js';
+import { DEV_API_KEY, DEV_API_SECRET, type AtriumUnderTest } from './helpers/server.js';
 import { createStepRunner } from './helpers/steps.js';
-import { waitFor, withTimeout } from '@atrium/webrtc/testing/wait-for.js';
+import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
 
 const MEDIA_TIMEOUT_MS = 20_000;
 const EVENT_TIMEOUT_MS = 10_000;
@@ -18,22 +18,7 @@ const SE_TRACK_NOTFOUND = 2;
 /** livekit-client's SubscriptionError.SE_CODEC_UNSUPPORTED. */
 const SE_CODEC_UNSUPPORTED = 1;
 
-let server: AtriumUnderTest | undefined;
-let browser: BrowserHarness | undefined;
-
-before(async () => {
-  server = await withTimeout(startAtrium(), 15_000, 'Atrium to start');
-  browser = await withTimeout(launchBrowser(), 30_000, 'Chromium to launch');
-});
-
-after(async () => {
-  await withTimeout(browser?.close() ?? Promise.resolve(), 15_000, 'Chromium to close').catch((err: unknown) =>
-    process.stderr.write(`closing Chromium: ${String(err)}\n`),
-  );
-  await withTimeout(server?.close() ?? Promise.resolve(), 10_000, 'Atrium to close').catch((err: unknown) =>
-    process.stderr.write(`closing Atrium: ${String(err)}\n`),
-  );
-});
+const suite = useAtriumAndBrowser();
 
 interface RemotePublicationRow {
   participant: string;
@@ -91,9 +76,7 @@ async function decodesCamera(viewer: BrowserParticipant, publisher: string, more
 }
 
 test('autoSubscribe false: tracks are announced, setSubscribed(true/false) starts and stops media; LocalTrackSubscribed; TRACK_NOTFOUND', { timeout: 120_000 }, async (t) => {
-  assert.ok(server && browser, 'server and browser started');
-  const srv = server;
-  const harness = browser;
+  const { server: srv, browser: harness } = suite.started();
   const run = createStepRunner({ scenario: 'subscriptions.test.ts (autoSubscribe)', logs: () => harness.logs() });
   const roomName = `subs-auto-${Date.now()}`;
   const [a, b] = await run.step('open pages A and B', () => Promise.all([harness.openParticipant('A'), harness.openParticipant('B')]));
@@ -158,9 +141,7 @@ test('autoSubscribe false: tracks are announced, setSubscribed(true/false) start
 });
 
 test('setTrackSubscriptionPermissions: denied subscribers are told, revoking unsubscribes, granting subscribes', { timeout: 120_000 }, async (t) => {
-  assert.ok(server && browser, 'server and browser started');
-  const srv = server;
-  const harness = browser;
+  const { server: srv, browser: harness } = suite.started();
   const run = createStepRunner({ scenario: 'subscriptions.test.ts (permissions)', logs: () => harness.logs() });
   const roomName = `subs-perm-${Date.now()}`;
   const [a, b, c] = await run.step('open pages A, B and C', () => Promise.all([harness.openParticipant('A'), harness.openParticipant('B'), harness.openParticipant('C')]));
@@ -233,9 +214,7 @@ test('setTrackSubscriptionPermissions: denied subscribers are told, revoking uns
 });
 
 test('a browser that cannot decode the codec gets TrackSubscriptionFailed (CODEC_UNSUPPORTED); other tracks flow', { timeout: 120_000 }, async (t) => {
-  assert.ok(server && browser, 'server and browser started');
-  const srv = server;
-  const harness = browser;
+  const { server: srv, browser: harness } = suite.started();
   const run = createStepRunner({ scenario: 'subscriptions.test.ts (codec)', logs: () => harness.logs() });
   const roomName = `subs-codec-${Date.now()}`;
   const [a, b] = await run.step('open pages A and B', () => Promise.all([harness.openParticipant('A'), harness.openParticipant('B')]));
