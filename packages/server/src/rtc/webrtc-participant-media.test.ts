@@ -1,8 +1,19 @@
 // The real WebRTC media side behind the signalling: the first subscriber offer carries the data channels and
 // our candidate, and the candidate is trickled too, as strict RTCIceCandidateInit JSON (rtc-node requires a
-// string sdpMid and an integer sdpMLineIndex), after the offer.
+// string sdpMid and an integer sdpMLineIndex), after the offer. Subscriptions made while the subscriber starts share
+// its first offer; forwarding (and the key frame request) waits until the subscriber's transport is connected.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { ManualClock, UdpMux, systemClock, type Clock } from '@atrium/webrtc';
+import { generateCertificate } from '@atrium/webrtc/dtls/certificate.js';
+import { PeerConnection } from '@atrium/webrtc/pc/peer-connection.js';
+import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
+import { silentLogger } from '@atrium/webrtc/logger.js';
+import { Receiver } from '../sfu/receiver.js';
+import { PublishedTrackSource } from './webrtc-track-source.js';
+import { WebRtcParticipantMedia } from './webrtc-participant-media.js';
+import type { SessionDescriptionMessage } from './participant-media.js';
 import { createServer, type AtriumServer } from '../create-server.js';
 import { devConfig } from '../config/server-config.js';
 import { TestSignalClient } from '../signal/test-signal-client.js';
@@ -34,4 +45,79 @@ test('subscriber offer with data channels, then the server trickles its host can
   assert.match(String(init.candidate), new RegExp(`^candidate:\\S+ 1 udp \\d+ 127\\.0\\.0\\.1 ${server.udpPort} typ host$`));
   const cases = client.messages.map((m) => m.case);
   assert.ok(cases.indexOf('offer') < cases.indexOf('trickle'), `offer before trickle: ${cases.join(',')}`);
+});
+
+function trackSource(kind: 'audio' | 'video', clock: Clock): PublishedTrackSource {
+  const codec = kind === 'audio'
+    ? { mimeType: 'audio/opus', clockRate: 48_000, payloadType: 111, rtcpFeedback: [] }
+    : { mimeType: 'video/VP8', clockRate: 90_000, payloadType: 96, rtcpFeedback: [] };
+  const receiver = new Receiver({ kind, mimeType: codec.mimeType, clockRate: codec.clockRate, sendRtcp: () => {}, clock });
+  return new PublishedTrackSource({ receiver, kind, codec, publisherExtensions: [] });
+}
+
+test("a joiner's subscriptions to tracks already in the room go out in its first subscriber offer", async () => {
+  const mux = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
+  const clock = new ManualClock();
+  const media = new WebRtcParticipantMedia({
+    mux, certificate: await generateCertificate({ commonName: 'test' }), advertisedAddress: '127.0.0.1', clock,
+    participantSid: 'PA_viewer', identity: 'viewer', logger: silentLogger, onClose: () => {},
+  });
+  const audio = trackSource('audio', clock);
+  const video = trackSource('video', clock);
+  try {
+    const offers: SessionDescriptionMessage[] = [];
+    media.on('subscriberOffer', (offer) => offers.push(offer));
+    // What Room.join does in one turn: start the subscriber PC, then subscribe to each existing track.
+    media.startSubscriber();
+    media.subscribe(audio, { publisherSid: 'PA_pub', trackSid: 'TR_audio' });
+    media.subscribe(video, { publisherSid: 'PA_pub', trackSid: 'TR_video' });
+    await nextTurn();
+    assert.equal(offers.length, 1, 'one offer, not one for the data channels and another for the tracks');
+    const sdp = offers[0]?.sdp ?? '';
+    assert.match(sdp, /m=application /);
+    assert.match(sdp, /m=audio /);
+    assert.match(sdp, /m=video /);
+    assert.deepEqual(Object.values(offers[0]?.midToTrackId ?? {}).sort(), ['TR_audio', 'TR_video']);
+  } finally {
+    media.close();
+    audio.close();
+    video.close();
+    await mux.close();
+  }
+});
+
+test('a subscription starts forwarding (and asks for a key frame) only once the subscriber transport is connected', async () => {
+  const serverMux = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
+  const clientMux = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
+  const media = new WebRtcParticipantMedia({
+    mux: serverMux, certificate: await generateCertificate({ commonName: 'test' }), advertisedAddress: '127.0.0.1',
+    clock: systemClock, participantSid: 'PA_viewer', identity: 'viewer', logger: silentLogger, onClose: () => {},
+  });
+  const client = new PeerConnection({ role: 'client', mux: clientMux, certificate: await generateCertificate(), advertisedAddress: '127.0.0.1' });
+  const video = trackSource('video', systemClock);
+  try {
+    const offers: SessionDescriptionMessage[] = [];
+    media.on('subscriberOffer', (offer) => offers.push(offer));
+    const bound: string[] = [];
+    media.on('subscriptionBound', ({ trackSid, error }) => bound.push(`${trackSid}:${error ?? 'ok'}`));
+    media.subscribe(video, { publisherSid: 'PA_pub', trackSid: 'TR_video' });
+    const hasVideo = (o: SessionDescriptionMessage): boolean => Object.values(o.midToTrackId).includes('TR_video');
+    await waitFor(() => offers.find(hasVideo) ?? (offers[0] && !hasVideo(offers[0]) ? offers[0] : undefined), { label: 'a subscriber offer', timeoutMs: 5_000 });
+    // Answer offers in order until the one carrying the track is answered (all in this turn: nothing connects yet).
+    for (let i = 0; i < offers.length && !bound.includes('TR_video:ok'); i++) {
+      media.handleSubscriberAnswer(client.handleOffer(offers[i]!.sdp), offers[i]!.id);
+    }
+    // Answered but not connected (ICE and DTLS need round trips): bound, yet nothing forwards and no PLI went out,
+    // so the key frame it would ask for cannot arrive before SRTP keys exist and be lost.
+    assert.deepEqual(bound, ['TR_video:ok']);
+    assert.equal(video.receiver.downTrackCount, 0, 'no down track before the transport is connected');
+    await waitFor(() => video.receiver.downTrackCount === 1 || undefined, { label: 'the down track once connected', timeoutMs: 10_000 });
+    assert.equal(client.connectionState, 'connected');
+  } finally {
+    media.close();
+    client.close();
+    video.close();
+    await serverMux.close();
+    await clientMux.close();
+  }
 });

@@ -23,6 +23,8 @@ interface Subscription {
   trackSid: string;
   source: PublishedTrackSource;
   sender: LocalSender;
+  /** Set when an answer accepted its m-line; forwarding starts once the transport is also connected. */
+  isAnswered: boolean;
   down: DownTrack | undefined;
 }
 
@@ -52,6 +54,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
   private offerId = 0;
   private awaitingAnswer = false;
   private negotiationPending = false;
+  private isNegotiationScheduled = false;
   private readonly reportTimer: TimerHandle;
   private readonly layerTimer: TimerHandle;
   private isClosed = false;
@@ -155,7 +158,10 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     if (this.subscriber || this.isClosed) return;
     const pc = this.createPc('subscriber');
     this.subscriber = pc;
-    pc.on('connectionStateChange', (s) => this.emitState(SignalTarget.SUBSCRIBER, s));
+    pc.on('connectionStateChange', (s) => {
+      if (s === 'connected') this.startAnsweredDownTracks();
+      this.emitState(SignalTarget.SUBSCRIBER, s);
+    });
     for (const [label, opts] of [
       ['_reliable', { ordered: true }],
       ['_lossy', { ordered: false, maxRetransmits: 0 }],
@@ -181,15 +187,16 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     const bound: { trackSid: string; error: SubscriptionBindError | undefined }[] = [];
     for (const sub of this.subscriptions.values()) {
       // Only m-lines this answer covered (a subscription added meanwhile waits for the next one).
-      if (sub.down !== undefined || sub.sender.isStopped || !sub.sender.isNegotiated) continue;
+      if (sub.isAnswered || sub.sender.isStopped || !sub.sender.isNegotiated) continue;
       // The subscriber refused the m-line or every codec on it: nothing we send could be decoded.
       if (!sub.sender.isAccepted) {
         bound.push({ trackSid: sub.trackSid, error: 'codec_unsupported' });
         continue;
       }
-      this.startDownTrack(sub);
+      sub.isAnswered = true;
       bound.push({ trackSid: sub.trackSid, error: undefined });
     }
+    if (pc.connectionState === 'connected') this.startAnsweredDownTracks();
     if (this.negotiationPending) {
       this.negotiationPending = false;
       this.negotiate();
@@ -208,7 +215,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       trackId: opts.trackSid,
       codec: subscriberCodecFor(source),
     });
-    this.subscriptions.set(opts.trackSid, { trackSid: opts.trackSid, source, sender, down: undefined });
+    this.subscriptions.set(opts.trackSid, { trackSid: opts.trackSid, source, sender, down: undefined, isAnswered: false });
     this.negotiate();
   }
 
@@ -219,6 +226,18 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     sub.down?.close();
     this.subscriber?.removeSender(sub.sender);
     if (!this.isClosed) this.negotiate();
+  }
+
+  /**
+   * Starts forwarding for answered subscriptions once the subscriber's transport is connected: a down track starts
+   * at a key frame, and one forwarded before DTLS is done would be dropped (no SRTP keys yet), leaving the
+   * subscriber with frames it cannot decode until the next key frame (a PLI throttle interval later).
+   */
+  private startAnsweredDownTracks(): void {
+    if (this.isClosed) return;
+    for (const sub of this.subscriptions.values()) {
+      if (sub.isAnswered && sub.down === undefined && !sub.sender.isStopped) this.startDownTrack(sub);
+    }
   }
 
   private startDownTrack(sub: Subscription): void {
@@ -238,7 +257,20 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     source.receiver.addDownTrack(down);
   }
 
+  /**
+   * Asks for a subscriber offer. Changes made in the same turn share one offer: a joiner's data channels and its
+   * subscriptions to the tracks already in the room go out together, not in two offer/answer round trips.
+   */
   private negotiate(): void {
+    if (this.isNegotiationScheduled) return;
+    this.isNegotiationScheduled = true;
+    queueMicrotask(() => {
+      this.isNegotiationScheduled = false;
+      this.negotiateNow();
+    });
+  }
+
+  private negotiateNow(): void {
     const pc = this.subscriber;
     if (!pc || this.isClosed) return;
     if (this.awaitingAnswer) {
