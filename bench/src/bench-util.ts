@@ -38,3 +38,10 @@ export function formatTable(rows: ReadonlyArray<ReadonlyArray<string>>): string 
   if (header === undefined) return '';
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
+
+/** The p-th percentile (0-100, nearest rank) of a non-empty list of numbers. */
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
+  return sorted[rank - 1] ?? 0;
+}
