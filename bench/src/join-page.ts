@@ -20,6 +20,23 @@ export const PAGE_TRACE_INIT_SCRIPT = `(() => {
       this.addEventListener('message', () => { messages++; if (messages <= 1) add('ws first message (join response)'); });
     }
   };
+  // The first frame out of the decoder of any remote video track: a clone read by MediaStreamTrackProcessor from the
+  // moment the track exists (livekit-client's TrackSubscribed comes later), then stopped.
+  window.__firstDecodedAt = undefined;
+  const watchFirstFrame = (track) => {
+    if (typeof MediaStreamTrackProcessor !== 'function') return;
+    const clone = track.clone();
+    const reader = new MediaStreamTrackProcessor({ track: clone }).readable.getReader();
+    reader.read().then((r) => {
+      if (window.__firstDecodedAt === undefined && r.value) {
+        window.__firstDecodedAt = performance.now();
+        add('first decoded video frame (MediaStreamTrackProcessor)');
+      }
+      if (r.value) r.value.close();
+      reader.cancel().catch(() => {});
+      clone.stop();
+    }).catch(() => {});
+  };
   let pcCount = 0;
   const OrigPc = window.RTCPeerConnection;
   window.RTCPeerConnection = class extends OrigPc {
@@ -34,7 +51,10 @@ export const PAGE_TRACE_INIT_SCRIPT = `(() => {
       this.addEventListener('connectionstatechange', () => first('connection ' + this.connectionState));
       this.addEventListener('icegatheringstatechange', () => first('gathering ' + this.iceGatheringState));
       this.addEventListener('icecandidate', (e) => { if (e.candidate) first('local candidate'); });
-      this.addEventListener('track', (e) => first('track event ' + e.track.kind));
+      this.addEventListener('track', (e) => {
+        first('track event ' + e.track.kind);
+        if (e.track.kind === 'video') watchFirstFrame(e.track);
+      });
       this.addEventListener('datachannel', (e) => {
         first('remote datachannel ' + e.channel.label);
         e.channel.addEventListener('open', () => first('datachannel open ' + e.channel.label));
@@ -73,7 +93,7 @@ export interface PageJoinTimes {
   subscribedAudio?: number;
   /** First frame presented by the <video> element (requestVideoFrameCallback). */
   firstFrameRendered?: number;
-  /** First getStats() inbound-rtp with framesDecoded > 0 (polled every POLL_MS). */
+  /** First VideoFrame out of the decoder (MediaStreamTrackProcessor on the remote track; else getStats() polling). */
   firstFrameDecoded?: number;
   localVideoPublished?: number;
   localAudioPublished?: number;
@@ -95,6 +115,7 @@ const CONNECT = (url: string, token: string): string => `
   out.connectStartEpochMs = performance.timeOrigin + out.connectStart;
   await r.connect(${JSON.stringify(url)}, ${JSON.stringify(token)});
   out.connected = t();
+  window.__joinTrace.push({ atMs: performance.timeOrigin + out.connected, what: 'room.connect() resolved' });
 `;
 
 /** Joins as a viewer: connect() and wait (up to `timeoutMs`) for the first decoded and rendered remote video frame. */
@@ -108,14 +129,21 @@ export function viewerBody(url: string, token: string, timeoutMs: number): strin
     if (track.kind === 'audio') { if (out.subscribedAudio === undefined) out.subscribedAudio = t(); return; }
     if (out.subscribedVideo !== undefined) return;
     out.subscribedVideo = t();
+    window.__joinTrace.push({ atMs: performance.timeOrigin + out.subscribedVideo, what: 'RoomEvent.TrackSubscribed (video)' });
     const el = track.attach();
     el.muted = true;
     document.body.appendChild(el);
     el.requestVideoFrameCallback(() => { out.firstFrameRendered = t(); check(); });
     (async () => {
+      // window.__firstDecodedAt comes from the init script; without MediaStreamTrackProcessor, poll getStats().
+      const hasProcessor = typeof MediaStreamTrackProcessor === 'function';
       while (!stopped && out.firstFrameDecoded === undefined) {
-        const report = await track.receiver.getStats();
-        report.forEach((s) => { if (s.type === 'inbound-rtp' && s.framesDecoded > 0 && out.firstFrameDecoded === undefined) out.firstFrameDecoded = t(); });
+        if (hasProcessor) {
+          if (window.__firstDecodedAt !== undefined) out.firstFrameDecoded = window.__firstDecodedAt;
+        } else {
+          const report = await track.receiver.getStats();
+          report.forEach((s) => { if (s.type === 'inbound-rtp' && s.framesDecoded > 0 && out.firstFrameDecoded === undefined) out.firstFrameDecoded = t(); });
+        }
         check();
         await new Promise((res) => setTimeout(res, ${POLL_MS}));
       }

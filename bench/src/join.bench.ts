@@ -2,11 +2,11 @@
 // sends camera + microphone; times room.connect() -> connected -> TrackSubscribed -> first decoded video frame in the
 // page, the publisher's own join, @livekit/rtc-node's connect(), and where the time goes on the server (join-trace.ts).
 // Run: npx tsx bench/src/join.bench.ts [--runs 20] [--timeline]   (--timeline: every step of the median and slowest runs)
-import { dispose, type Room as RtcNodeRoom } from '@livekit/rtc-node';
+import type { Room as RtcNodeRoom } from '@livekit/rtc-node';
 import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
+import { hasChromium } from '@atrium/webrtc/testing/chromium.js';
 import { startAtrium } from '../../e2e/helpers/server.js';
 import { launchBrowser } from '../../e2e/helpers/browser.js';
-import { connectRtcNode } from '../../e2e/helpers/rtc-node.js';
 import type { BrowserParticipant } from '../../e2e/helpers/browser-participant.js';
 import { formatTable, median, percentile } from './bench-util.js';
 import { epochMs, installJoinTrace, type JoinTrace } from './join-trace.js';
@@ -30,6 +30,15 @@ interface PageTraceEvent {
   atMs: number;
   what: string;
 }
+
+if (!hasChromium()) {
+  console.log('join.bench: skipped, no Chromium at /usr/bin/chromium');
+  process.exit(0);
+}
+// rtc-node logs at debug level unless NODE_ENV is production (read when it is first imported).
+process.env['NODE_ENV'] ??= 'production';
+const { dispose } = await import('@livekit/rtc-node');
+const { connectRtcNode } = await import('../../e2e/helpers/rtc-node.js');
 
 const trace = installJoinTrace();
 const server = await startAtrium({ logLevel: 'warn' });
