@@ -89,6 +89,7 @@ export function installJoinTrace(): JoinTrace {
 
   // Transports: map each PC's ICE and DTLS transports to "<identity>/<publisher|subscriber>".
   wrap(WebRtcParticipantMedia.prototype, 'createPc', (self, args, call) => {
+    add(`${self.opts.identity as string}/${args[0] as string}`, 'pc creating');
     const pc = call();
     const who = `${self.opts.identity as string}/${args[0] as string}`;
     owners.set(pc, who);

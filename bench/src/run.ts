@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const benches = ['srtp.bench.ts', 'forward.bench.ts', 'path.bench.ts'];
+const benches = ['srtp.bench.ts', 'forward.bench.ts', 'path.bench.ts', 'join.bench.ts'];
 const extra = process.argv.slice(2);
 for (const file of benches) {
   const path = fileURLToPath(new URL(`./${file}`, import.meta.url));
