@@ -14,7 +14,7 @@ export const PAGE_TRACE_INIT_SCRIPT = `(() => {
   window.WebSocket = class extends OrigWs {
     constructor(...args) {
       super(...args);
-      add('ws created');
+      add('ws created (' + new URL(String(args[0])).pathname + ')');
       this.addEventListener('open', () => add('ws open'));
       let messages = 0;
       this.addEventListener('message', () => { messages++; if (messages <= 1) add('ws first message (join response)'); });

@@ -63,7 +63,8 @@ export function installJoinTrace(): JoinTrace {
   };
 
   wrap(RtcService.prototype, 'handleUpgrade', (_self, args, call) => {
-    add(identityOf(args[0] as { url?: string; headers?: Record<string, unknown> }), 'ws upgrade request');
+    const req = args[0] as { url?: string; headers?: Record<string, unknown> };
+    add(identityOf(req), `ws upgrade request (${(req.url ?? '').split('?')[0] ?? ''})`);
     return call();
   });
   wrap(Participant.prototype, 'send', (self, args, call) => {

@@ -69,8 +69,8 @@ try {
 
 console.log(`\nJoin latency over ${runs} runs (ms; loopback, headless Chromium, livekit-client; server in this process)\n`);
 console.log(table(phases, 'phase'));
-console.log(`\nWhere the viewer's time goes: each step's time since its room.connect() call (first occurrence; s = server, p = page)\n`);
-console.log(table(steps, 'step', true));
+console.log(`\nWhere the viewer's time goes: each step's time since its room.connect() call (s = server, p = page)${showTimeline ? '' : '; first occurrences, DTLS datagrams left out (--timeline shows all)'}\n`);
+console.log(table(showTimeline ? steps : steps.map(mainSteps), 'step', true));
 if (showTimeline) {
   console.log(`\nWhere the publisher's time goes: each step's time since its enableCameraAndMicrophone() call, up to its first video RTP at the server\n`);
   console.log(table(pubSteps, 'step', true));
@@ -152,6 +152,11 @@ function stepsSince(startEpochMs: number, labels: Record<string, string>, pageTr
   }
   for (const e of pageTrace) put(`p ${e.what}`, e.atMs);
   return row;
+}
+
+/** A step row without repeats (`#2`..., but the second WebSocket is the real join) and per-datagram DTLS lines. */
+function mainSteps(row: Row): Row {
+  return new Map([...row].filter(([k]) => (!/ #\d+$/.test(k) || /\bws /.test(k)) && !/: dtls (in|out|datagram) /.test(k)));
 }
 
 function fmt(ms: number | undefined): string {
