@@ -3,6 +3,8 @@
 // the URL given; metrics are on. Run with --expose-gc; driven over IPC: `sample` (forced GC, then heap and
 // resources), `snapshot` (a heap snapshot file), `exit`.
 import { writeHeapSnapshot } from 'node:v8';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { silentLogger } from '@atrium/webrtc';
 import { createServer } from '@atrium/server/create-server.js';
 import { devConfig } from '@atrium/server/config/server-config.js';
@@ -58,7 +60,7 @@ process.on('message', (msg: ChurnServerRequest) => {
       }
       case 'snapshot': {
         await settledHeap();
-        process.send!({ op: 'snapshot', path: writeHeapSnapshot() });
+        process.send!({ op: 'snapshot', path: writeHeapSnapshot(join(tmpdir(), `churn-${process.pid}-${Date.now()}.heapsnapshot`)) });
         break;
       }
       case 'exit':

@@ -125,7 +125,6 @@ export async function runSignalChurn(opts: { cycles: number; lanes: number; samp
       return s;
     };
     const samples: SignalChurnResult['samples'] = [{ cycle: 0, ...(await quiet()) }];
-    if (opts.snapshots) opts.log?.(`heap snapshot at 0: ${await server.snapshot()}`);
     let failures = 0;
     let next = 0;
     for (let done = 0; done < opts.cycles; ) {
@@ -147,6 +146,7 @@ export async function runSignalChurn(opts: { cycles: number; lanes: number; samp
       done = batchEnd;
       const s = await quiet();
       samples.push({ cycle: done, ...s });
+      if (opts.snapshots && samples.length === 2) opts.log?.(`heap snapshot at ${done}: ${await server.snapshot()}`);
       opts.log?.(`${done} cycles: heap ${(s.heapUsedBytes / 1024).toFixed(0)} KiB, rss ${(s.rssBytes / 1048576).toFixed(1)} MiB, ${JSON.stringify(s.resources)} ${JSON.stringify(s.handles)}`);
     }
     if (opts.snapshots) opts.log?.(`heap snapshot at end: ${await server.snapshot()}`);
