@@ -6,6 +6,7 @@ import { UdpMux, defaultCapabilities, serializeRtpPacket } from '@atrium/webrtc'
 import type { DtlsCertificate } from '@atrium/webrtc/dtls/certificate.js';
 import { PeerConnection } from '@atrium/webrtc/pc/peer-connection.js';
 import type { LocalSender } from '@atrium/webrtc/pc/local-sender.js';
+import type { RemoteStream } from '@atrium/webrtc/pc/remote-stream.js';
 import { TestSignalClient, devToken } from '@atrium/server/signal/test-signal-client.js';
 
 const opus = defaultCapabilities.audio.find((c) => c.mimeType.toLowerCase() === 'audio/opus')!;
@@ -16,8 +17,8 @@ const VIDEO_PAYLOAD_BYTES = 1000;
 export class RtcChurnClient {
   readonly identity: string;
   readonly signal: TestSignalClient;
-  /** RTP packets received per subscriber m-line (mid). */
-  readonly received = new Map<string, number>();
+  /** RTP packets received per remote stream of the subscriber PC (ended streams removed). */
+  readonly received = new Map<RemoteStream, number>();
   private readonly muxes: UdpMux[];
   private readonly publisher: PeerConnection;
   private readonly subscriber: PeerConnection;
@@ -33,10 +34,12 @@ export class RtcChurnClient {
     const pc = (mux: UdpMux): PeerConnection => new PeerConnection({ role: 'client', mux, certificate, advertisedAddress: '127.0.0.1' });
     this.publisher = pc(muxes[0]!);
     this.subscriber = pc(muxes[1]!);
+    // Keyed by stream, not mid: the server reuses the m-line of an ended subscription for the next one.
     this.subscriber.on('remoteStream', (s) => {
-      this.received.set(s.mid, 0);
-      s.onRtp = () => this.received.set(s.mid, (this.received.get(s.mid) ?? 0) + 1);
+      this.received.set(s, 0);
+      s.onRtp = () => this.received.set(s, (this.received.get(s) ?? 0) + 1);
     });
+    this.subscriber.on('remoteStreamEnded', (s) => this.received.delete(s));
     // Offers and answers are handled in order. ws can deliver the first frames in the same turn as the upgrade
     // (JoinResponse and the first subscriber offer), so what the recorder already holds is replayed first.
     for (const msg of signal.messages) this.onSignal(msg);
