@@ -24,7 +24,8 @@ export interface ChurnServerProcess {
 /** Forks bench/src/churn-server.ts (`fake` or `webrtc` media) with --expose-gc and waits until it listens. */
 export async function startChurnServer(mode: 'fake' | 'webrtc', webhookUrl: string): Promise<ChurnServerProcess> {
   const child = fork(fileURLToPath(new URL('./churn-server.ts', import.meta.url)), [mode, webhookUrl], {
-    execArgv: ['--expose-gc', '--import', 'tsx'],
+    // CHURN_SERVER_FLAGS adds V8/Node flags to the server, e.g. `--jitless` to tell compiled code from data.
+    execArgv: ['--expose-gc', ...(process.env.CHURN_SERVER_FLAGS ?? '').split(' ').filter(Boolean), '--import', 'tsx'],
   });
   const ready = await new Promise<Reply>((resolve, reject) => {
     child.once('message', (m: Reply) => resolve(m));
