@@ -214,6 +214,8 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       streamId: `${opts.publisherSid}|${opts.trackSid}`,
       trackId: opts.trackSid,
       codec: subscriberCodecFor(source),
+      // Reuse an m-line of an ended subscription: a long-lived subscriber must not grow one per track it ever saw.
+      recycle: true,
     });
     this.subscriptions.set(opts.trackSid, { trackSid: opts.trackSid, source, sender, down: undefined, isAnswered: false });
     this.negotiate();

@@ -9,6 +9,7 @@ import { defaultCapabilities } from '../sdp/index.js';
 import { PeerConnection } from './peer-connection.js';
 import { waitFor } from '../testing/wait-for.js';
 import type { RemoteStream } from './remote-stream.js';
+import type { LocalSender } from './local-sender.js';
 
 /** Real-time waits in this file (two peers over loopback): 5 s at most, polled every 10 ms. */
 const polling = { timeoutMs: 5000, intervalMs: 10 } as const;
@@ -123,4 +124,46 @@ test('an answer that accepts none of a sender codec marks the sender not accepte
   assert.equal(audio.isAccepted, true);
   assert.equal(video.isNegotiated, true);
   assert.equal(video.isAccepted, false);
+});
+
+test('recycle: a new sender reuses an m-line whose sender was removed and answered away; media flows on it', async () => {
+  const { server, client } = await pair();
+  const got = new Map<number, number>(); // by SSRC
+  client.on('remoteStream', (s) => {
+    s.onRtp = () => got.set(s.ssrc, (got.get(s.ssrc) ?? 0) + 1);
+  });
+  const sendSome = (sender: LocalSender): void => {
+    for (let i = 0; i < 5; i++) sender.sendRtp(serializeRtpPacket({ payloadType: sender.payloadType, sequenceNumber: i, timestamp: i * 3000, ssrc: sender.ssrc, payload: Buffer.from([0x10, 0, i]) }));
+  };
+  const mLines = (sdp: string): number => sdp.split('\r\n').filter((l) => l.startsWith('m=')).length;
+  let sender = server.addSender({ kind: 'video', streamId: 'PA_x|TR_0', trackId: 'TR_0', codec: vp8, recycle: true });
+  const firstMid = sender.mid;
+  server.handleAnswer(client.handleOffer(server.createOffer()));
+  await waitFor(() => server.connectionState === 'connected' && client.connectionState === 'connected', { ...polling, label: 'both peers connected' });
+  sendSome(sender);
+  await waitFor(() => (got.get(sender.ssrc) ?? 0) >= 5, { ...polling, label: 'RTP of the first track' });
+
+  // Removed but not yet answered away: a new sender cannot take the m-line yet.
+  server.removeSender(sender);
+  const early = server.addSender({ kind: 'video', streamId: 'PA_x|TR_e', trackId: 'TR_e', codec: vp8, recycle: true });
+  assert.notEqual(early.mid, firstMid);
+  server.removeSender(early);
+  server.handleAnswer(client.handleOffer(server.createOffer()));
+
+  // Ten subscriptions in turn on a long-lived connection: the SDP keeps its size.
+  let lines = 0;
+  for (let round = 1; round <= 10; round++) {
+    sender = server.addSender({ kind: 'video', streamId: `PA_x|TR_${round}`, trackId: `TR_${round}`, codec: vp8, recycle: true });
+    const offer = server.createOffer();
+    assert.match(offer, new RegExp(`a=msid:PA_x\\|TR_${round} TR_${round}`));
+    if (round === 1) lines = mLines(offer);
+    else assert.equal(mLines(offer), lines, `round ${round}: no new m-line`);
+    server.handleAnswer(client.handleOffer(offer));
+    assert.equal(sender.isAccepted, true);
+    sendSome(sender);
+    await waitFor(() => (got.get(sender.ssrc) ?? 0) >= 5, { ...polling, label: `RTP of track ${round} on a recycled m-line` });
+    server.removeSender(sender);
+    server.handleAnswer(client.handleOffer(server.createOffer()));
+  }
+  assert.equal(lines, 2, 'the first m-line and the early one, reused in turn');
 });

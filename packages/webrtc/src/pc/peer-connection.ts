@@ -79,6 +79,8 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   private readonly transceivers: OfferTransceiver[] = [];
   private readonly senders = new Map<string, LocalSender>();
   private readonly sendersBySsrc = new Map<number, LocalSender>();
+  /** mids of our m-lines whose sender was removed and whose `inactive` the remote has answered: reusable. */
+  private readonly recyclableMids: string[] = [];
   private localDesc: SessionDescriptionModel | undefined;
   private remoteDesc: SessionDescriptionModel | undefined;
   private dataMid: string | undefined;
@@ -175,22 +177,42 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     return writeSdp(answer);
   }
 
-  /** Adds a sending m-line for a track; takes effect with the next offer. */
-  addSender(opts: { kind: 'audio' | 'video'; streamId: string; trackId: string; codec: CodecCapability; ssrc?: number }): LocalSender {
+  /**
+   * Adds a sending m-line for a track; takes effect with the next offer. `recycle`: reuse an m-line of the same
+   * kind whose sender was removed and negotiated away (as pion does), so that a long-lived connection does not
+   * grow by one m-line per track it ever sent.
+   */
+  addSender(opts: { kind: 'audio' | 'video'; streamId: string; trackId: string; codec: CodecCapability; ssrc?: number; recycle?: boolean }): LocalSender {
     this.assertOpen();
-    const mid = String(this.nextMid++);
+    const reused = opts.recycle === true ? this.takeRecyclable(opts.kind) : undefined;
+    const mid = reused?.mid ?? String(this.nextMid++);
     const sender = new LocalSender({
       kind: opts.kind, streamId: opts.streamId, trackId: opts.trackId, ssrc: opts.ssrc ?? nextSsrc(),
       codec: opts.codec, mid,
       transport: { sendRtp: (b) => this.sendRtp(b), sendRtcp: (b) => this.sendRtcp(b) },
     });
-    this.transceivers.push({
-      mid, kind: opts.kind, direction: 'sendonly',
-      sender: { kind: opts.kind, streamId: opts.streamId, trackId: opts.trackId, ssrc: sender.ssrc, cname: this.cname, codec: opts.codec },
-    });
+    const desc = { kind: opts.kind, streamId: opts.streamId, trackId: opts.trackId, ssrc: sender.ssrc, cname: this.cname, codec: opts.codec };
+    if (reused) {
+      reused.direction = 'sendonly';
+      reused.sender = desc;
+    } else {
+      this.transceivers.push({ mid, kind: opts.kind, direction: 'sendonly', sender: desc });
+    }
     this.senders.set(mid, sender);
     this.sendersBySsrc.set(sender.ssrc, sender);
     return sender;
+  }
+
+  /** A transceiver of `kind` that `recyclableMids` names, taken off that list. */
+  private takeRecyclable(kind: 'audio' | 'video'): OfferTransceiver | undefined {
+    for (let i = 0; i < this.recyclableMids.length; i++) {
+      const t = this.transceivers.find((x) => x.mid === this.recyclableMids[i]);
+      if (t && t.kind === kind && !t.sender && t.direction === 'inactive') {
+        this.recyclableMids.splice(i, 1);
+        return t;
+      }
+    }
+    return undefined;
   }
 
   /** Stops a sender; its m-line becomes inactive with the next offer. */
@@ -249,6 +271,12 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
       sender.isNegotiated = true;
       sender.isAccepted = m.port !== 0 && codec !== undefined;
       sender.headerExtensions = m.headerExtensions;
+    }
+    // Our m-lines that this offer/answer made inactive (sender removed, still bundled) can carry a new sender.
+    for (const m of offer.media) {
+      if (m.kind === 'application' || m.port === 0 || m.direction !== 'inactive' || this.recyclableMids.includes(m.mid)) continue;
+      const t = this.transceivers.find((x) => x.mid === m.mid);
+      if (t && !t.sender && t.direction === 'inactive') this.recyclableMids.push(m.mid);
     }
     this.configureReceive(answer, offer);
     this.startClientIce();
