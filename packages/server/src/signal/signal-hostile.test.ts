@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import {
   AddTrackRequest, TrackType, TrackSource, Ping, UpdateParticipantMetadata, UpdateSubscription, SubscriptionPermission,
   TrackPermission, ParticipantTracks, LeaveRequest, RequestResponse_Reason, SubscriptionError, SimulateScenario, SyncState,
-  UpdateTrackSettings, UpdateVideoLayers, VideoLayer, VideoQuality, ParticipantInfo_State, DataPacket, SignalRequest, SessionDescription, MuteTrackRequest,
+  UpdateTrackSettings, UpdateVideoLayers, DisconnectReason, VideoLayer, VideoQuality, ParticipantInfo_State, DataPacket, SignalRequest, SessionDescription, MuteTrackRequest,
 } from '@livekit/protocol';
 import type { RequestResponse, SignalResponse } from '@livekit/protocol';
 import type { WebSocket } from 'ws';
@@ -21,7 +21,7 @@ import type { Msg } from './test-signal-client.js';
 import { errorLogger } from './error-logger.js';
 import { RandomMessages } from './random-message.js';
 import type { MessageTypeLike } from './random-message.js';
-import { webSocketSink, MAX_SIGNAL_BUFFERED_BYTES } from './signal-session.js';
+import { webSocketSink, MAX_SIGNAL_BUFFERED_BYTES, MAX_QUEUED_REQUESTS } from './signal-session.js';
 
 const polling = { timeoutMs: 3000, intervalMs: 5 } as const;
 let server: AtriumServer;
@@ -146,6 +146,18 @@ test('subscriptionPermission: thousands of entries, empty identities and unknown
   victim.send({ case: 'subscriptionPermission', value: new SubscriptionPermission({ allParticipants: true, trackPermissions: entries }) });
   await assertServed(victim, 'permissions');
   await waitFor(() => fake.mediaOf('watcher').callsOf('subscribe').length >= 1, { ...polling, label: 'the watcher subscribed again under allParticipants' });
+  await assertServed(watcher, 'watcher');
+});
+
+test('a client that queues requests faster than they are handled is disconnected; others unaffected', async (t) => {
+  const { victim, watcher } = await trio(t);
+  const mute = new SignalRequest({ message: { case: 'mute', value: new MuteTrackRequest({ sid: 'TR_unknown', muted: true }) } }).toBinary();
+  // Sent straight on the socket in one go: far more than the queue holds before one turn of the loop.
+  for (let i = 0; i < MAX_QUEUED_REQUESTS * 3; i++) victim.ws.send(mute);
+  const leave = await victim.waitFor((m) => m.case === 'leave', { timeoutMs: 5000 });
+  assert.equal((leave.value as LeaveRequest).reason, DisconnectReason.STATE_MISMATCH);
+  await victim.waitClosed();
+  await watcher.waitFor(isUpdate('hostile', (p) => p.state === ParticipantInfo_State.DISCONNECTED));
   await assertServed(watcher, 'watcher');
 });
 

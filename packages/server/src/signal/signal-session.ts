@@ -17,6 +17,14 @@ export const PROTOCOL_ERROR_REASON = DisconnectReason.STATE_MISMATCH;
  */
 export const MAX_SIGNAL_BUFFERED_BYTES = 32 * 1024 * 1024;
 
+/**
+ * Requests (and their bytes) waiting in one participant's queue before it is disconnected: a client that sends
+ * faster than its requests can be handled (each waits for the one before, an offer for its answer) would
+ * otherwise hold them in memory without bound. Real clients keep a handful queued.
+ */
+export const MAX_QUEUED_REQUESTS = 2048;
+export const MAX_QUEUED_REQUEST_BYTES = 16 * 1024 * 1024;
+
 /** Encoded responses: a broadcast (one SignalResponse sent to every participant) is encoded once, not per recipient. */
 const encodedResponses = new WeakMap<SignalResponse, Uint8Array>();
 
@@ -63,6 +71,8 @@ export class SignalSession {
   private readonly participant: Participant;
   private readonly clock: Clock;
   private queue: Promise<void> = Promise.resolve();
+  private queuedRequests = 0;
+  private queuedBytes = 0;
   private leaveReason: DisconnectReason | undefined;
   /** Monotonic time of the last frame from the client; clients ping every ping_interval seconds. */
   private lastFrameMs: number;
@@ -113,8 +123,9 @@ export class SignalSession {
       return;
     }
     let req: SignalRequest;
+    const bytes = toBytes(data);
     try {
-      req = SignalRequest.fromBinary(toBytes(data));
+      req = SignalRequest.fromBinary(bytes);
     } catch (err) {
       p.logger.warn({ err: String(err) }, 'undecodable SignalRequest; disconnecting');
       p.close(PROTOCOL_ERROR_REASON, { sendLeave: true });
@@ -138,12 +149,27 @@ export class SignalSession {
       return;
     }
     if (msg.case === 'leave') this.leaveReason = msg.value.reason || DisconnectReason.CLIENT_INITIATED;
+    const size = bytes.length;
+    if (this.queuedRequests + 1 > MAX_QUEUED_REQUESTS || this.queuedBytes + size > MAX_QUEUED_REQUEST_BYTES) {
+      p.logger.warn(
+        { queuedRequests: this.queuedRequests, queuedBytes: this.queuedBytes },
+        'signal requests arrive faster than they are handled; disconnecting',
+      );
+      p.close(PROTOCOL_ERROR_REASON, { sendLeave: true });
+      return;
+    }
+    this.queuedRequests++;
+    this.queuedBytes += size;
     // One request per event-loop turn: a client that sends thousands at once (one socket read) cannot keep the
     // loop to itself while others' pings and requests wait.
     this.queue = this.queue
       .then(nextTurn)
       .then(() => this.handle(req))
-      .catch((err: unknown) => p.logger.error({ err, request: msg.case }, 'signal request failed'));
+      .catch((err: unknown) => p.logger.error({ err, request: msg.case }, 'signal request failed'))
+      .finally(() => {
+        this.queuedRequests--;
+        this.queuedBytes -= size;
+      });
   }
 
   private async handle(req: SignalRequest): Promise<void> {
