@@ -172,7 +172,10 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       if (label === '_reliable') ch.on('open', () => this.flushReliable());
       this.attachIncomingChannel(ch);
     }
-    this.negotiate();
+    // The first offer carries the data m-line alone, so it is the BUNDLE tag. Were a media m-line first, a subscriber
+    // refusing its codec would reject the tag, and Chromium then moves the bundle to a new transport, restarting
+    // ICE and DTLS under the handshake already running (the subscriber never connects). Tracks follow in the next offer.
+    this.negotiateNow();
   }
 
   handleSubscriberAnswer(sdp: string, id: number): void {
