@@ -1,4 +1,22 @@
-// Small helpers for micro-benchmarks: timed runs, medians and a plain-text table. Benchmarks are not tests.
+// Small helpers for benchmarks: timed runs, medians, a plain-text table and IPC with a forked server. Benchmarks
+// are not tests.
+import type { ChildProcess } from 'node:child_process';
+
+/** A reply over a benchmark child's IPC channel: `op` names it. */
+export type Reply = { op: string; [k: string]: unknown };
+
+/** Sends `msg` to a forked child and resolves with its next reply whose `op` is `want`. */
+export function request(child: ChildProcess, msg: object, want: string): Promise<Reply> {
+  return new Promise((resolve) => {
+    const on = (m: Reply): void => {
+      if (m.op !== want) return;
+      child.off('message', on);
+      resolve(m);
+    };
+    child.on('message', on);
+    child.send(msg);
+  });
+}
 
 /** Median of a non-empty list of numbers. */
 export function median(values: readonly number[]): number {

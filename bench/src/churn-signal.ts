@@ -3,7 +3,7 @@
 // Residents stay in a few shared rooms all along and publish; churners come and go in varied ways.
 import { AddTrackRequest, LeaveRequest, TrackType, TrackSource, UpdateParticipantMetadata, UpdateSubscription, SubscriptionPermission, DisconnectReason } from '@livekit/protocol';
 import type { VideoGrant } from '@atrium/protocol';
-import { TestSignalClient, devToken } from '@atrium/server/signal/test-signal-client.js';
+import { TestSignalClient } from '@atrium/server/signal/test-signal-client.js';
 import type { Msg } from '@atrium/server/signal/test-signal-client.js';
 import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
 import { startChurnServer, startCountingReceiver, slope } from './churn-util.js';

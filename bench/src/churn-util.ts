@@ -6,10 +6,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { ChurnSample } from './churn-server.js';
+import { request, type Reply } from './bench-util.js';
 
 export type { ChurnSample } from './churn-server.js';
 
-type Reply = { op: string; [k: string]: unknown };
 
 export interface ChurnServerProcess {
   child: ChildProcess;
@@ -31,23 +31,14 @@ export async function startChurnServer(mode: 'fake' | 'webrtc', webhookUrl: stri
     child.once('message', (m: Reply) => resolve(m));
     child.once('exit', (code) => reject(new Error(`churn server exited (${code})`)));
   });
-  const request = (msg: object, want: string): Promise<Reply> =>
-    new Promise((resolve) => {
-      const on = (m: Reply): void => {
-        if (m.op !== want) return;
-        child.off('message', on);
-        resolve(m);
-      };
-      child.on('message', on);
-      child.send(msg);
-    });
+  const ask = (msg: object, want: string): Promise<Reply> => request(child, msg, want);
   return {
     child,
     url: ready.url as string,
     metricsPort: ready.metricsPort as number,
-    request,
-    sample: async () => (await request({ op: 'sample' }, 'sample')) as unknown as ChurnSample,
-    snapshot: async () => (await request({ op: 'snapshot' }, 'snapshot')).path as string,
+    request: ask,
+    sample: async () => (await ask({ op: 'sample' }, 'sample')) as unknown as ChurnSample,
+    snapshot: async () => (await ask({ op: 'snapshot' }, 'snapshot')).path as string,
     exit: async () => {
       const exited = new Promise((r) => child.once('exit', r));
       child.send({ op: 'exit' });

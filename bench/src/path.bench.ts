@@ -2,13 +2,13 @@
 // (receive, SRTP unprotect, demux, Receiver, DownTrack rewrite, SRTP protect, send) that forwards it to N
 // subscriber clients. Prints the SFU process's CPU microseconds per forwarded packet and the loss.
 // Run: npx tsx bench/src/path.bench.ts [--subs 1,10,50] [--rate 2000] [--seconds 4]
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { UdpMux, defaultCapabilities, serializeRtpPacket } from '@atrium/webrtc';
 import { generateCertificate } from '@atrium/webrtc/dtls/certificate.js';
 import { PeerConnection } from '@atrium/webrtc/pc/peer-connection.js';
 import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
-import { formatTable } from './bench-util.js';
+import { formatTable, request } from './bench-util.js';
 
 function arg(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -19,18 +19,6 @@ const ratePps = Number(arg('rate', '2000'));
 const seconds = Number(arg('seconds', '4'));
 const PAYLOAD_BYTES = 1100;
 
-type Reply = { op: string; [k: string]: unknown };
-function request(child: ChildProcess, msg: object, want: string): Promise<Reply> {
-  return new Promise((resolve) => {
-    const on = (m: Reply): void => {
-      if (m.op !== want) return;
-      child.off('message', on);
-      resolve(m);
-    };
-    child.on('message', on);
-    child.send(msg);
-  });
-}
 
 /** Waits for connections and warm-up: 10 s at most, polled every 20 ms. */
 const polling = { timeoutMs: 10_000, intervalMs: 20 } as const;

@@ -2,17 +2,9 @@
 // (every field, oneof case, enum, map and nested message), with hostile values mixed in (extremes, unknown enum
 // numbers, lone surrogates, prototype-ish keys, thousands of entries). Same seed, same messages.
 
-/** mulberry32: a small seeded PRNG; returns a function giving floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '@atrium/webrtc/testing/seeded-random.js';
+
+export { seededRandom };
 
 /** protobuf-es v1 ScalarType numbers. */
 const Scalar = {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { SrtpProfile, srtpExporterLength, srtpSaltLength, type SrtpProfileId } from './srtp-profile.js';
 import { SrtpSession, srtpKeysFromExporter } from './srtp-session.js';
 import { REPLAY_WINDOW_SIZE } from './replay-window.js';
+import { seededRandom } from '../testing/seeded-random.js';
 
 const profiles: Array<[string, SrtpProfileId]> = [
   ['AES128_CM_HMAC_SHA1_80', SrtpProfile.AES128_CM_HMAC_SHA1_80],
@@ -35,18 +36,6 @@ function rtcpReceiverReport(ssrc = 0xcafebabe): Buffer {
   packet.writeUInt32BE(ssrc, 4);
   for (let i = 8; i < packet.length; i++) packet[i] = i;
   return packet;
-}
-
-/** Deterministic PRNG (mulberry32) so garbage tests are repeatable. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 test('srtpKeysFromExporter splits client_key | server_key | client_salt | server_salt', () => {
@@ -174,7 +163,7 @@ for (const [name, profile] of profiles) {
   test(`${name}: out-of-order packets within the window succeed, each exactly once`, () => {
     const { client, server } = pair(profile);
     const sent = Array.from({ length: 200 }, (_, i) => client.protectRtp(rtp(300 + i, 0x77)));
-    const random = prng(42);
+    const random = seededRandom(42);
     const order = sent.map((_, i) => i);
     for (let i = order.length - 1; i > 0; i--) {
       const j = Math.floor(random() * (i + 1));
@@ -199,7 +188,7 @@ for (const [name, profile] of profiles) {
 
   test(`${name}: garbage and truncated input return null and never throw`, () => {
     const { client, server } = pair(profile);
-    const random = prng(7);
+    const random = seededRandom(7);
     for (let length = 0; length < 300; length++) {
       const garbage = Buffer.alloc(length);
       for (let i = 0; i < length; i++) garbage[i] = Math.floor(random() * 256);
