@@ -1,7 +1,8 @@
-// Keyframe-start detection dispatched by codec mime type (VP8, H.264; VP9 and AV1 by their
-// descriptor flags). Codecs we cannot inspect count every packet as a keyframe start.
+// Keyframe-start detection dispatched by codec mime type (VP8, H.264, VP9 through their payload parsers;
+// AV1 by its aggregation header). Codecs we cannot inspect count every packet as a keyframe start.
 import { isH264KeyframeStart } from './h264.js';
 import { isVp8KeyframeStart } from './vp8.js';
+import { isVp9KeyframeStart } from './vp9-descriptor.js';
 
 export const CodecKind = { AUDIO: 0, VP8: 1, H264: 2, VP9: 3, AV1: 4, OTHER_VIDEO: 5 } as const;
 export type CodecKindValue = (typeof CodecKind)[keyof typeof CodecKind];
@@ -15,24 +16,6 @@ export function codecKindFromMime(mimeType: string): CodecKindValue {
   if (m === 'video/vp9') return CodecKind.VP9;
   if (m === 'video/av1') return CodecKind.AV1;
   return CodecKind.OTHER_VIDEO;
-}
-
-/**
- * VP9 (draft-ietf-payload-vp9 §4.2): B (start of frame) set, P (inter-picture predicted) clear, and
- * spatial layer 0 when the L bit carries layer indices.
- */
-function isVp9KeyframeStart(payload: Uint8Array, offset: number, length: number): boolean {
-  if (length < 1 || offset + length > payload.length) return false;
-  const b0 = payload[offset]!;
-  if ((b0 & 0x08) === 0 || (b0 & 0x40) !== 0) return false;
-  if ((b0 & 0x20) === 0) return true;
-  let p = offset + 1;
-  if ((b0 & 0x80) !== 0) {
-    if (p >= offset + length) return false;
-    p += (payload[p]! & 0x80) !== 0 ? 2 : 1;
-  }
-  if (p >= offset + length) return false;
-  return (payload[p]! & 0x0e) === 0;
 }
 
 /** AV1 RTP (aomediacodec av1-rtp-spec §4.4): the aggregation header's N bit starts a coded video sequence. */
