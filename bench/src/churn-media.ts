@@ -47,6 +47,7 @@ class ChurnMedia extends TypedEmitter<ParticipantMediaEvents> implements Partici
     });
   }
   unsubscribe(): void {}
+  updateTrackSettings(): void {}
   sendData(): void {}
   close(): void {
     if (this.closed) return;

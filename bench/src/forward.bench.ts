@@ -1,11 +1,16 @@
 // SFU forwarding micro-benchmark: one publisher -> N local subscribers through Receiver -> DownTrack
 // munging, with the send sink doing nothing, real SRTP protect (GCM or CM), and optionally dgram.send.
-// Run: npx tsx bench/src/forward.bench.ts [--runs 5] [--forwarded 100000] [--udp] [--subs 1,10,100] [--metrics] [--sinks none,gcm,cm] [--audio]
+// Run: npx tsx bench/src/forward.bench.ts [--runs 5] [--forwarded 100000] [--udp] [--subs 1,10,100] [--metrics] [--sinks none,gcm,cm] [--audio] [--simulcast]
 // --metrics: Receiver and DownTracks register with SfuStats and feed the sampled forwarding-latency histogram.
 // --audio: Opus packets carrying the RFC 6464 audio-level extension, the receiver's level meter off vs on.
+// --simulcast: three simulcast streams (q, h, f) into one receiver, subscribers spread over the three layers.
+// The packets are Chromium's VP8 (payload descriptor with a 15-bit picture id, TL0PICIDX and TID, three temporal layers).
+// The file runs unchanged against older trees (it feature-tests the receiver API), so old and new code can be compared
+// in one sitting: copy it into the other tree's bench/src and run it there.
 import dgram from 'node:dgram';
 import { systemClock } from '@atrium/webrtc/clock.js';
-import { createRtpHeader, parseRtpHeader, serializeRtpPacket, writeSequenceNumber, writeTimestamp } from '@atrium/webrtc/rtp/index.js';
+import { SeqUnwrapper, createRtpHeader, parseRtpHeader, serializeRtpPacket, writeSequenceNumber, writeTimestamp } from '@atrium/webrtc/rtp/index.js';
+import type { RtpHeader } from '@atrium/webrtc/rtp/index.js';
 import { SrtpProfile, SrtpSession, type SrtpProfileId } from '@atrium/webrtc/srtp/index.js';
 import { DownTrack } from '@atrium/server/sfu/down-track.js';
 import { Receiver } from '@atrium/server/sfu/receiver.js';
@@ -30,6 +35,32 @@ const stats = withMetrics ? new SfuStats({ forwardLatency: latency }) : undefine
 const subsAt = process.argv.indexOf('--subs');
 const subscriberCounts = subsAt >= 0 ? (process.argv[subsAt + 1] ?? '').split(',').map(Number) : [1, 10, 100];
 const PAYLOAD_BYTES = 1100; // + 12 header + 12 extensions: a typical full video packet
+const simulcast = process.argv.includes('--simulcast');
+
+/** The receiver API of this tree or of older ones (addDownTrack, writeRtp without transport metadata). */
+type AnyReceiver = Receiver & { addDownTrack?: (d: DownTrack) => void; addSender?: (d: DownTrack) => void };
+function attach(receiver: Receiver, down: DownTrack): void {
+  const r = receiver as AnyReceiver;
+  if (typeof r.addSender === 'function') r.addSender(down);
+  else r.addDownTrack!(down);
+}
+/** Newer trees take the transport's per-packet metadata (extended seq, arrival time); older ones ignore it. */
+function makeWriter(receiver: Receiver): (buf: Buffer, h: RtpHeader) => void {
+  const unwrappers = new Map<number, SeqUnwrapper>();
+  const meta = { extSeq: 0, arrivalMs: 0 };
+  return (buf, h) => {
+    let u = unwrappers.get(h.ssrc);
+    if (u === undefined) unwrappers.set(h.ssrc, (u = new SeqUnwrapper()));
+    meta.extSeq = u.unwrap(h.sequenceNumber);
+    meta.arrivalMs = systemClock.nowMs();
+    (receiver.writeRtp as (b: Buffer, hh: RtpHeader, m: typeof meta) => void)(buf, h, meta);
+  };
+}
+/** Newer DownTracks take a target layer; older ones forward the receiver's choice. */
+function target(down: DownTrack, spatial: number): void {
+  const d = down as DownTrack & { setTargetLayers?: (s: number, t: number) => void };
+  d.setTargetLayers?.(spatial, 2);
+}
 
 type SinkMode = 'none' | 'gcm' | 'cm' | 'gcm+udp';
 
@@ -45,18 +76,30 @@ function srtpSession(profile: SrtpProfileId, seed: number): SrtpSession {
   });
 }
 
-/** Publisher packets: VP8, keyframe first, abs-send-time (id 2) and transport-cc (id 3) extensions. */
-function publisherPackets(count: number): Buffer[] {
+/**
+ * Publisher packets: Chromium's VP8 (5 packets a frame; descriptor X, I with a 15-bit picture id, L, T: TID 0,2,1,2),
+ * key frame first, abs-send-time (id 2) and transport-cc (id 3) extensions.
+ */
+function publisherPackets(count: number, ssrc = 0x1234abcd): Buffer[] {
   const payload = Buffer.alloc(PAYLOAD_BYTES, 0x5a);
+  const tids = [0, 2, 1, 2];
   return Array.from({ length: count }, (_, i) => {
+    const frame = Math.floor(i / 5);
+    const isFirst = i % 5 === 0;
+    const tid = tids[frame % 4]!;
     const p = Buffer.from(payload);
-    p[0] = 0x10;
-    p[1] = i === 0 ? 0x00 : 0x01; // P bit: 0 = keyframe
+    p[0] = isFirst ? 0x90 : 0x80; // X, S on the first packet of a frame
+    p[1] = 0xe0; // I, L, T
+    p[2] = 0x80 | ((frame >> 8) & 0x7f); // M + picture id
+    p[3] = frame & 0xff;
+    p[4] = Math.floor(frame / 4) & 0xff; // TL0PICIDX
+    p[5] = (tid << 6) | (tid > 0 ? 0x20 : 0); // TID, Y
+    p[6] = i === 0 ? 0x00 : 0x01; // frame tag: P bit 0 = key frame
     return serializeRtpPacket({
       payloadType: 96,
       sequenceNumber: i,
       timestamp: 0,
-      ssrc: 0x1234abcd,
+      ssrc,
       marker: i % 5 === 4,
       extensions: [
         { id: 2, value: Uint8Array.of(1, 2, 3) },
@@ -104,10 +147,11 @@ async function measureAudio(subscribers: number, withLevel: boolean): Promise<Me
     const send = (p: Buffer): void => {
       sink += p.length;
     };
-    receiver.addDownTrack(new DownTrack({ source: receiver, ssrc: 0x10000 + s, payloadType: 111, extensionIdMap: idMap, send, clock: systemClock }));
+    attach(receiver, new DownTrack({ source: receiver, ssrc: 0x10000 + s, payloadType: 111, extensionIdMap: idMap, send, clock: systemClock }));
   }
   const ring = opusPackets(1000);
   const h = createRtpHeader();
+  const write = makeWriter(receiver);
   const publisherPerRun = Math.max(200, Math.ceil(forwardedPerRun / subscribers));
   let seq = 0;
   const feed = async (n: number): Promise<void> => {
@@ -115,7 +159,7 @@ async function measureAudio(subscribers: number, withLevel: boolean): Promise<Me
       const buf = ring[seq % ring.length]!;
       writeSequenceNumber(buf, seq & 0xffff);
       writeTimestamp(buf, (seq * 960) >>> 0);
-      if (parseRtpHeader(buf, h)) receiver.writeRtp(buf, h);
+      if (parseRtpHeader(buf, h)) write(buf, h);
     }
   };
   const result = await timeRuns(feed, publisherPerRun, subscribers);
@@ -145,15 +189,20 @@ interface Measurement {
 }
 
 async function measure(subscribers: number, mode: SinkMode, udp: { sock: dgram.Socket; port: number } | null): Promise<Measurement> {
+  const layerCount = simulcast ? 3 : 1;
+  const ssrcs = Array.from({ length: layerCount }, (_, i) => 0x1234abcd + i);
   const receiver = new Receiver({
     kind: 'video',
     mimeType: 'video/VP8',
     clockRate: 90000,
-    ssrc: 0x1234abcd,
+    ssrc: ssrcs[0]!,
     sendRtcp: () => {},
     clock: systemClock,
     ...(stats ? { stats } : {}),
   });
+  for (let i = 1; i < layerCount; i++) {
+    (receiver.addStream as (o: { ssrc: number; spatial: number; rank: number }) => number)({ ssrc: ssrcs[i]!, spatial: i, rank: i + 1 });
+  }
   const idMap = new Uint8Array(256);
   idMap[2] = 4;
   idMap[3] = 5;
@@ -175,32 +224,38 @@ async function measure(subscribers: number, mode: SinkMode, udp: { sock: dgram.S
         };
       }
     }
-    receiver.addDownTrack(
-      new DownTrack({ source: receiver, ssrc: 0x10000 + s, payloadType: 98, extensionIdMap: idMap, send, clock: systemClock, ...(stats ? { stats } : {}) }),
-    );
+    const down = new DownTrack({ source: receiver, ssrc: 0x10000 + s, payloadType: 98, extensionIdMap: idMap, send, clock: systemClock, ...(stats ? { stats } : {}) });
+    target(down, s % layerCount);
+    attach(receiver, down);
   }
-  const ring = publisherPackets(1000);
+  const rings = ssrcs.map((ssrc) => publisherPackets(1000, ssrc));
   const h = createRtpHeader();
-  const publisherPerRun = Math.max(200, Math.ceil(forwardedPerRun / subscribers));
+  const write = makeWriter(receiver);
+  // Every subscriber forwards one layer: per packet fed, subscribers / layers packets go out (on average).
+  const forwardedPerFed = subscribers / layerCount;
+  const publisherPerRun = Math.max(200 * layerCount, Math.ceil(forwardedPerRun / forwardedPerFed));
   let seq = 0;
+  let fed = 0;
   const feed = async (n: number): Promise<void> => {
-    for (let i = 0; i < n; i++, seq++) {
-      const buf = ring[seq % ring.length]!;
+    for (let i = 0; i < n; i++, fed++) {
+      const layer = fed % layerCount;
+      if (layer === 0 && fed > 0) seq++;
+      const buf = rings[layer]![seq % 1000]!;
       writeSequenceNumber(buf, seq & 0xffff);
       writeTimestamp(buf, Math.floor(seq / 5) * 3000);
-      if (parseRtpHeader(buf, h)) receiver.writeRtp(buf, h);
+      if (parseRtpHeader(buf, h)) write(buf, h);
       // Let queued UDP sends drain, as an event loop would between socket reads.
       if (udp !== null && (i & 63) === 63) await new Promise<void>((r) => setImmediate(r));
     }
   };
-  const result = await timeRuns(feed, publisherPerRun, subscribers);
+  const result = await timeRuns(feed, publisherPerRun, forwardedPerFed);
   receiver.close();
   if (sink < 0) console.log(sink);
   return result;
 }
 
 /** Warms up, then feeds `publisherPerRun` packets `runs` times: median wall and CPU us per forwarded packet. */
-async function timeRuns(feed: (n: number) => Promise<void>, publisherPerRun: number, subscribers: number): Promise<Measurement> {
+async function timeRuns(feed: (n: number) => Promise<void>, publisherPerRun: number, forwardedPerFed: number): Promise<Measurement> {
   await feed(Math.min(2000, publisherPerRun)); // warm-up (JIT, first keyframe)
   const times: number[] = [];
   const cpus: number[] = [];
@@ -210,7 +265,7 @@ async function timeRuns(feed: (n: number) => Promise<void>, publisherPerRun: num
     await feed(publisherPerRun);
     const wallUs = Number(process.hrtime.bigint() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
-    const forwarded = publisherPerRun * subscribers;
+    const forwarded = publisherPerRun * forwardedPerFed;
     times.push(wallUs / forwarded);
     cpus.push((cpu.user + cpu.system) / forwarded);
   }
@@ -266,7 +321,7 @@ async function main(): Promise<void> {
     }
   }
   console.log(
-    `SFU forward benchmark, Node ${process.version}, ${PAYLOAD_BYTES + 24}-byte VP8 packets, median of ${runs} runs x ~${forwardedPerRun} forwarded packets` +
+    `SFU forward benchmark, Node ${process.version}, ${PAYLOAD_BYTES + 24}-byte VP8 packets${simulcast ? ', 3 simulcast layers, subscribers spread over them' : ''}, median of ${runs} runs x ~${forwardedPerRun} forwarded packets` +
       `${withMetrics ? `, metrics on (${latency.sampleCount} latency samples)` : ''}\n`,
   );
   console.log(formatTable(rows));

@@ -43,7 +43,7 @@ process.on('message', (msg: SfuRequest) => {
       });
       receiver = r;
       pc.on('remoteStream', (stream) => {
-        stream.onRtp = (buf, h) => r.writeRtp(buf, h);
+        stream.onRtp = (buf, h, meta) => r.writeRtp(buf, h, meta);
       });
       send({ op: 'answer', answer: pc.handleOffer(msg.offer) });
       break;
@@ -65,9 +65,9 @@ process.on('message', (msg: SfuRequest) => {
         const pc = subscriberPcs[i]!;
         pc.handleAnswer(answer);
         const sender = senders[senders.length - msg.answers.length + i]!;
-        const down = new DownTrack({ source: receiver!, ssrc: sender.ssrc, payloadType: sender.payloadType, send: (p) => sender.sendRtp(p), clock: systemClock });
+        const down = new DownTrack({ source: receiver!, ssrc: sender.ssrc, payloadType: sender.payloadType, send: (p, h) => sender.sendRtp(p, h), clock: systemClock });
         sender.onRtcp = (pkt) => down.handleRtcp([pkt]);
-        receiver!.addDownTrack(down);
+        receiver!.addSender(down);
       });
       send({ op: 'subscribed' });
       break;

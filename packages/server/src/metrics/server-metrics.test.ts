@@ -88,7 +88,7 @@ test('media counters by direction, transmission and kind; NACK and PLI by direct
   stats = new SfuStats({ forwardLatency: metrics.forwardLatency, latencySampleEvery: 1 });
   const receiver = new Receiver({ kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, ssrc: 5, sendRtcp: () => {}, clock, stats });
   const down = new DownTrack({ source: receiver, ssrc: 6, payloadType: 111, send: () => {}, clock, stats });
-  receiver.addDownTrack(down);
+  receiver.addSender(down);
   const h = createRtpHeader();
   const buf = serializeRtpPacket({ payloadType: 111, sequenceNumber: 1, timestamp: 960, ssrc: 5, payload: new Uint8Array(20) });
   assert.ok(parseRtpHeader(buf, h));

@@ -9,6 +9,7 @@ import type {
   MediaTrackSource,
   DataKind,
   MediaKind,
+  TrackSettings,
 } from './participant-media.js';
 
 export type FakeCall =
@@ -18,6 +19,7 @@ export type FakeCall =
   | { method: 'startSubscriber' }
   | { method: 'subscribe'; source: MediaTrackSource; publisherSid: string; trackSid: string }
   | { method: 'unsubscribe'; trackSid: string }
+  | { method: 'updateTrackSettings'; trackSid: string; settings: TrackSettings }
   | { method: 'sendData'; payload: Uint8Array; kind: DataKind }
   | { method: 'close' };
 
@@ -71,6 +73,9 @@ export class FakeParticipantMedia extends TypedEmitter<ParticipantMediaEvents> i
   }
   unsubscribe(trackSid: string): void {
     this.calls.push({ method: 'unsubscribe', trackSid });
+  }
+  updateTrackSettings(trackSid: string, settings: TrackSettings): void {
+    this.calls.push({ method: 'updateTrackSettings', trackSid, settings });
   }
   sendData(payload: Uint8Array, kind: DataKind): void {
     this.calls.push({ method: 'sendData', payload, kind });

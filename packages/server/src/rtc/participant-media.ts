@@ -3,6 +3,10 @@
 // room logic (signal/, rtc/) drive it through this interface; the WebRTC implementation lives behind it.
 import type { TypedEmitter, Logger } from '@atrium/webrtc';
 import type { StreamQualitySample } from './connection-quality.js';
+import type { StreamStateChange, TrackSettings } from '../sfu/subscriber-session.js';
+import type { LayerSpec } from '../sfu/video-layers.js';
+
+export type { StreamStateChange, TrackSettings } from '../sfu/subscriber-session.js';
 
 /** LiveKit's SignalTarget: PUBLISHER = 0, SUBSCRIBER = 1. */
 export const SignalTarget = { PUBLISHER: 0, SUBSCRIBER: 1 } as const;
@@ -24,6 +28,8 @@ export interface MediaTrackSource {
   speakingLevel?(nowMs: number): number;
   /** Publisher-side receive counters for connection quality (key left to the caller). */
   receiveQuality?(): StreamQualitySample | undefined;
+  /** Video: the layers the publisher announced (TrackInfo) and the track size, once the track is published. */
+  setVideoLayers?(layers: readonly LayerSpec[], width: number, height: number): void;
 }
 
 /** Emitted when media for a publisher m-line starts to arrive. */
@@ -59,6 +65,13 @@ export interface ParticipantMediaEvents {
   connectionState: [{ target: SignalTargetValue; state: TransportState }];
   /** The subscriber answered the m-line of a subscription: media flows from now on, or `error` says why not. */
   subscriptionBound: [{ trackSid: string; error: SubscriptionBindError | undefined }];
+  /** Forwarding of subscribed video tracks paused or resumed (StreamStateUpdate to this participant). */
+  streamStates: [StreamStateChange[]];
+  /**
+   * Dynacast: the highest quality subscribers need of one of this participant's published video tracks changed, per
+   * codec (lower-case mime type -> VideoQuality, OFF = none): SubscribedQualityUpdate to this participant.
+   */
+  subscribedQuality: [{ mid: string; msidTrackId: string; qualities: ReadonlyMap<string, number> }];
 }
 
 export interface ParticipantMedia extends TypedEmitter<ParticipantMediaEvents> {
@@ -75,6 +88,8 @@ export interface ParticipantMedia extends TypedEmitter<ParticipantMediaEvents> {
   /** Adds a sendonly m-line for the track (msid `publisherSid|trackSid trackSid`) and renegotiates. */
   subscribe(source: MediaTrackSource, opts: { publisherSid: string; trackSid: string }): void;
   unsubscribe(trackSid: string): void;
+  /** What the subscriber asked for one of its subscribed tracks (UpdateTrackSettings); unknown sids are ignored. */
+  updateTrackSettings(trackSid: string, settings: TrackSettings): void;
   /** Sends a DataPacket (protobuf bytes) on the matching channel of the subscriber PC. */
   sendData(payload: Uint8Array, kind: DataKind): void;
   /** Subscriber-side counters (from receiver reports) of every subscribed track, for connection quality. */
@@ -91,7 +106,8 @@ export interface MediaResources {
 }
 
 export interface MediaFactory {
-  createParticipantMedia(opts: { participantSid: string; identity: string; logger: Logger }): ParticipantMedia;
+  /** `isAdaptiveStream`: the client connected with adaptive_stream=1 (its video subscriptions start at LOW). */
+  createParticipantMedia(opts: { participantSid: string; identity: string; logger: Logger; isAdaptiveStream?: boolean }): ParticipantMedia;
   /** What is held right now: everything returns to zero when every participant has left. */
   resources(): MediaResources;
   close(): Promise<void>;

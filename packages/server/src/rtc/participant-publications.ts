@@ -7,6 +7,7 @@ import type { Logger } from '@atrium/webrtc';
 import type { PublishedMediaTrack } from './participant-media.js';
 import type { PublishedTrack } from './participant-host.js';
 import { trackInfoFromAddTrack } from './track-info.js';
+import type { LayerSpec } from '../sfu/video-layers.js';
 
 export interface PublicationEvents {
   /** Media and request are bound: the track is published. */
@@ -39,6 +40,13 @@ export class ParticipantPublications {
   }
   getPublished(trackSid: string): PublishedTrack | undefined {
     return this.published.get(trackSid);
+  }
+  /** The published track carried on `mid` (and the msid track id, when given). */
+  publishedByMid(mid: string, msidTrackId?: string): PublishedTrack | undefined {
+    for (const t of this.published.values()) {
+      if (t.mid === mid && (msidTrackId === undefined || t.msidTrackId === msidTrackId)) return t;
+    }
+    return undefined;
   }
   getPending(trackSid: string): TrackInfo | undefined {
     for (const info of this.pending.values()) if (info.sid === trackSid) return info;
@@ -158,11 +166,21 @@ export class ParticipantPublications {
       if (media.msidTrackId !== cid) codec.sdpCid = media.msidTrackId;
     }
     if (info.muted) media.source.setMuted(true);
+    media.source.setVideoLayers?.(layerSpecsOf(info), info.width, info.height);
     const track: PublishedTrack = { info, source: media.source, mid: media.mid, msidTrackId: media.msidTrackId, subscribers: new Set() };
     this.published.set(info.sid, track);
     this.logger.info({ track: info.sid, mid: media.mid, mimeType: media.mimeType }, 'track published');
     this.events.bound(track);
   }
+}
+
+/** The primary codec's announced layers (or the track's), as the SFU's layer specs. */
+export function layerSpecsOf(info: TrackInfo): LayerSpec[] {
+  const codecLayers = info.codecs[0]?.layers ?? [];
+  const layers = codecLayers.length > 0 ? codecLayers : info.layers;
+  return layers
+    .filter((l) => l.quality <= 2)
+    .map((l) => ({ quality: l.quality as LayerSpec['quality'], width: l.width, height: l.height, bitrateBps: l.bitrate }));
 }
 
 function matchesPending(media: PublishedMediaTrack, cid: string, info: TrackInfo): boolean {

@@ -15,8 +15,17 @@ import {
   RequestResponse_Reason,
   DisconnectReason,
   TrackType,
+  StreamState,
+  StreamStateInfo,
+  StreamStateUpdate,
+  SubscribedCodec,
+  SubscribedQuality,
+  SubscribedQualityUpdate,
+  VideoQuality,
 } from '@livekit/protocol';
-import type { AddTrackRequest, TrackInfo, ParticipantPermission, UpdateSubscription, SubscriptionPermission } from '@livekit/protocol';
+import type {
+  AddTrackRequest, TrackInfo, ParticipantPermission, UpdateSubscription, SubscriptionPermission, UpdateTrackSettings,
+} from '@livekit/protocol';
 import { canPublishSource, toParticipantPermission } from '@atrium/protocol';
 import type { ResolvedVideoGrant, ClaimGrants } from '@atrium/protocol';
 import type { Logger, Clock } from '@atrium/webrtc';
@@ -230,6 +239,25 @@ export class Participant {
     if (!this.closed) this.host.onUpdateSubscription(this, req);
   }
 
+  /**
+   * UpdateTrackSettings from the client as a subscriber (adaptive stream, setVideoQuality, setEnabled...): applied to
+   * each named track it is subscribed to; others are ignored (a subscription may have just ended).
+   */
+  updateTrackSettings(req: UpdateTrackSettings): void {
+    if (this.closed) return;
+    for (const trackSid of req.trackSids) {
+      if (!this.subscriptions.has(trackSid)) continue;
+      this.media.updateTrackSettings(trackSid, {
+        isDisabled: req.disabled,
+        quality: req.quality,
+        width: req.width,
+        height: req.height,
+        fps: req.fps,
+        priority: req.priority,
+      });
+    }
+  }
+
   /** SubscriptionPermission from the client as a publisher: handled by the room's subscription rules. */
   setSubscriptionPermission(permission: SubscriptionPermission): void {
     if (!this.closed) this.host.onSubscriptionPermission(this, permission);
@@ -316,6 +344,16 @@ export class Participant {
     m.on('subscriptionBound', ({ trackSid, error }) => {
       if (!this.closed) this.host.onSubscriptionBound(this, trackSid, error);
     });
+    m.on('streamStates', (changes) => {
+      const streamStates = changes.map(
+        (c) => new StreamStateInfo({ participantSid: c.publisherId, trackSid: c.trackId, state: c.state === 'paused' ? StreamState.PAUSED : StreamState.ACTIVE }),
+      );
+      this.send(new SignalResponse({ message: { case: 'streamStateUpdate', value: new StreamStateUpdate({ streamStates }) } }));
+    });
+    m.on('subscribedQuality', ({ mid, msidTrackId, qualities }) => {
+      const track = this.publications.publishedByMid(mid, msidTrackId);
+      if (track !== undefined) this.sendSubscribedQuality(track.info.sid, qualities);
+    });
     m.on('connectionState', ({ target, state }) => {
       const primary = this.isSubscriberPrimary ? SignalTarget.SUBSCRIBER : SignalTarget.PUBLISHER;
       if (target === primary && state === 'connected' && this.info.state === ParticipantInfo_State.JOINED) {
@@ -373,6 +411,27 @@ export class Participant {
     const info = this.info.clone();
     info.tracks = [];
     return info;
+  }
+
+  /**
+   * Dynacast, as LiveKit: per codec (lower-case name without "video/"), each quality enabled up to the highest one a
+   * subscriber needs; OFF turns every layer off. The deprecated flat list repeats the first codec's.
+   */
+  private sendSubscribedQuality(trackSid: string, qualities: ReadonlyMap<string, number>): void {
+    const subscribedCodecs: SubscribedCodec[] = [];
+    for (const [mime, max] of qualities) {
+      const list = [VideoQuality.LOW, VideoQuality.MEDIUM, VideoQuality.HIGH].map(
+        (q) => new SubscribedQuality({ quality: q, enabled: max !== VideoQuality.OFF && q <= max }),
+      );
+      subscribedCodecs.push(new SubscribedCodec({ codec: mime.replace(/^video\//, '').toLowerCase(), qualities: list }));
+    }
+    if (subscribedCodecs.length === 0) return;
+    const value = new SubscribedQualityUpdate({
+      trackSid,
+      subscribedQualities: subscribedCodecs[0]!.qualities.map((q) => q.clone()),
+      subscribedCodecs,
+    });
+    this.send(new SignalResponse({ message: { case: 'subscribedQualityUpdate', value } }));
   }
 
   private sendTrackPublished(cid: string, info: TrackInfo): void {

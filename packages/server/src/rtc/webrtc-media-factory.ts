@@ -22,6 +22,8 @@ export async function createWebRtcMediaFactory(opts: {
   stats?: SfuStats;
   /** Audio-level meter settings for every published audio track (livekit.yaml `audio:`); LiveKit's defaults if absent. */
   audioLevel?: Partial<AudioLevelParams>;
+  /** Dynacast downgrade delay (livekit.yaml video.dynacast_pause_delay); LiveKit's 5 s if absent. */
+  dynacastPauseDelayMs?: number;
 }): Promise<WebRtcMediaFactory> {
   const mux = await UdpMux.bind({ port: opts.udpPort, address: opts.bindAddress, logger: opts.logger.child({ component: 'udp' }) });
   const certificate: DtlsCertificate = await generateCertificate({ commonName: 'atrium' });
@@ -30,10 +32,12 @@ export async function createWebRtcMediaFactory(opts: {
   return {
     udpPort: mux.port,
     mux,
-    createParticipantMedia({ participantSid, identity, logger }) {
+    createParticipantMedia({ participantSid, identity, logger, isAdaptiveStream }) {
       const media = new WebRtcParticipantMedia({
         mux, certificate, advertisedAddress: opts.advertisedAddress, clock, participantSid, identity, logger,
         onClose: () => live.delete(media),
+        isAdaptiveStream: isAdaptiveStream ?? false,
+        ...(opts.dynacastPauseDelayMs !== undefined ? { dynacastPauseDelayMs: opts.dynacastPauseDelayMs } : {}),
         ...(opts.stats ? { stats: opts.stats } : {}),
         ...(opts.audioLevel ? { audioLevel: opts.audioLevel } : {}),
       });

@@ -52,7 +52,7 @@ function trackSource(kind: 'audio' | 'video', clock: Clock): PublishedTrackSourc
     ? { mimeType: 'audio/opus', clockRate: 48_000, payloadType: 111, rtcpFeedback: [] }
     : { mimeType: 'video/VP8', clockRate: 90_000, payloadType: 96, rtcpFeedback: [] };
   const receiver = new Receiver({ kind, mimeType: codec.mimeType, clockRate: codec.clockRate, sendRtcp: () => {}, clock });
-  return new PublishedTrackSource({ receiver, kind, codec, publisherExtensions: [] });
+  return new PublishedTrackSource({ receiver, kind, codec, publisherExtensions: [], clock });
 }
 
 test("a joiner's first subscriber offer carries the data m-line alone: the BUNDLE tag cannot be rejected; its tracks wait for the next offer", async () => {
@@ -105,10 +105,10 @@ test('a subscription starts forwarding (and asks for a key frame) only once the 
     await waitFor(() => offers.find(hasVideo) ?? (offers[0] && !hasVideo(offers[0]) ? offers[0] : undefined), { label: 'a subscriber offer', timeoutMs: 5_000 });
     // Record the subscriber transport's state whenever forwarding starts.
     const stateAtStart: string[] = [];
-    const addDownTrack = video.receiver.addDownTrack.bind(video.receiver);
-    video.receiver.addDownTrack = (d) => {
+    const addSender = video.receiver.addSender.bind(video.receiver);
+    video.receiver.addSender = (d) => {
       stateAtStart.push((media as unknown as { subscriber?: { connectionState: string } }).subscriber?.connectionState ?? 'none');
-      addDownTrack(d);
+      addSender(d);
     };
     // Answer each offer as it comes until the one carrying the track is answered, within microtasks only: no
     // datagram is handled meanwhile, so ICE and DTLS cannot have finished when the track is bound.
@@ -120,7 +120,7 @@ test('a subscription starts forwarding (and asks for a key frame) only once the 
     }
     assert.deepEqual(bound, ['TR_video:ok']);
     assert.notEqual(client.connectionState, 'connected', 'bound before the transport connected');
-    await waitFor(() => video.receiver.downTrackCount === 1 || undefined, { label: 'the down track once connected', timeoutMs: 10_000 });
+    await waitFor(() => video.receiver.senderCount === 1 || undefined, { label: 'the down track once connected', timeoutMs: 10_000 });
     // Forwarding (and its PLI) started only once ICE and DTLS were done: a key frame sent earlier would be lost.
     assert.deepEqual(stateAtStart, ['connected']);
     assert.equal(client.connectionState, 'connected');

@@ -1,14 +1,16 @@
 // ParticipantMedia over our WebRTC stack (LiveKit signalling v0): a publisher PeerConnection answering the
 // client's offers, and a subscriber PeerConnection on which we offer one sendonly m-line per subscribed track
 // plus the `_reliable`/`_lossy`/`_data_track` data channels. Media is wired to the SFU receivers/down tracks.
-import { TypedEmitter, serializeRtcp, type Clock, type Logger, type TimerHandle, type UdpMux } from '@atrium/webrtc';
+import { TypedEmitter, type Clock, type Logger, type UdpMux } from '@atrium/webrtc';
 import { PeerConnection } from '@atrium/webrtc/pc/peer-connection.js';
 import type { LocalSender } from '@atrium/webrtc/pc/local-sender.js';
 import type { RemoteStream } from '@atrium/webrtc/pc/remote-stream.js';
 import type { DataChannel } from '@atrium/webrtc/sctp/data-channel.js';
 import type { DtlsCertificate } from '@atrium/webrtc/dtls/certificate.js';
 import { Receiver } from '../sfu/receiver.js';
-import { DownTrack } from '../sfu/down-track.js';
+import type { DownTrack } from '../sfu/down-track.js';
+import { SubscriberSession } from '../sfu/subscriber-session.js';
+import type { TrackSettings } from '../sfu/subscriber-session.js';
 import type { SfuStats } from '../sfu/sfu-stats.js';
 import type { AudioLevelParams } from '../sfu/audio-level.js';
 import type {
@@ -17,10 +19,13 @@ import type {
 } from './participant-media.js';
 import { SignalTarget } from './participant-media.js';
 import type { StreamQualitySample } from './connection-quality.js';
-import { PublishedTrackSource, publisherCapabilities, subscriberCapabilities, subscriberCodecFor, extensionIdMap, ridRank } from './webrtc-track-source.js';
+import {
+  PublishedTrackSource, publisherCapabilities, subscriberCapabilities, subscriberCodecFor, extensionIdMap, spatialForRid,
+} from './webrtc-track-source.js';
 
 interface Subscription {
   trackSid: string;
+  publisherSid: string;
   source: PublishedTrackSource;
   sender: LocalSender;
   /** Set when an answer accepted its m-line; forwarding starts once the transport is also connected. */
@@ -34,15 +39,17 @@ interface PublishedInput {
   msidTrackId: string;
 }
 
-const RTCP_REPORT_INTERVAL_MS = 1000;
-const LAYER_CHECK_INTERVAL_MS = 250;
 const MAX_QUEUED_RELIABLE = 1024;
 
 export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents> implements ParticipantMedia {
   private readonly opts: { mux: UdpMux; certificate: DtlsCertificate; advertisedAddress: string; clock: Clock;
     participantSid: string; identity: string; logger: Logger; onClose: () => void; stats?: SfuStats;
     /** Audio-level meter settings of published audio tracks (livekit.yaml `audio:`). */
-    audioLevel?: Partial<AudioLevelParams> };
+    audioLevel?: Partial<AudioLevelParams>;
+    /** The subscriber uses adaptive stream (connect parameter): its video starts at LOW. */
+    isAdaptiveStream?: boolean;
+    /** Dynacast downgrade delay (video.dynacast_pause_delay). */
+    dynacastPauseDelayMs?: number };
   private readonly logger: Logger;
   private publisher: PeerConnection | undefined;
   private subscriber: PeerConnection | undefined;
@@ -55,8 +62,8 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
   private awaitingAnswer = false;
   private negotiationPending = false;
   private isNegotiationScheduled = false;
-  private readonly reportTimer: TimerHandle;
-  private readonly layerTimer: TimerHandle;
+  /** This participant as a subscriber: its DownTracks, their settings, layers and stream states. */
+  private readonly session: SubscriberSession;
   private isClosed = false;
 
   constructor(opts: WebRtcParticipantMedia['opts']) {
@@ -64,10 +71,14 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     this.opts = opts;
     this.logger = opts.logger;
     this.onListenerError = (err, event) => this.logger.error({ err, event }, 'media event listener threw');
-    this.reportTimer = opts.clock.setInterval(() => this.sendReports(), RTCP_REPORT_INTERVAL_MS);
-    this.layerTimer = opts.clock.setInterval(() => {
-      for (const input of this.inputs.values()) input.source.receiver.updateLayerSelection();
-    }, LAYER_CHECK_INTERVAL_MS);
+    this.session = new SubscriberSession({
+      subscriberId: opts.participantSid,
+      clock: opts.clock,
+      logger: this.logger,
+      isAdaptiveStream: opts.isAdaptiveStream ?? false,
+      ...(opts.stats ? { stats: opts.stats } : {}),
+      listener: { onStreamStates: (changes) => this.emit('streamStates', changes) },
+    });
   }
 
   // ---- publisher PC -------------------------------------------------------------------------------
@@ -105,9 +116,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
   private onRemoteStream(pc: PeerConnection, stream: RemoteStream): void {
     const existing = this.inputs.get(stream.mid);
     if (existing) {
-      // Another simulcast layer of a track we already have: the receiver takes it, and the periodic layer
-      // check moves subscribers to the best layer that is flowing.
-      existing.source.receiver.addStream({ ssrc: stream.ssrc, rank: ridRank(stream.rid) });
+      // Another simulcast layer of a track we already have: the receiver takes it as one more stream.
       existing.source.attach(stream);
       return;
     }
@@ -118,9 +127,11 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     }
     const codec = stream.primaryCodec;
     if (!codec) return;
+    const rids = m.rids.map((r) => r.id);
     const receiver = new Receiver({
       ssrc: stream.ssrc,
-      rank: ridRank(stream.rid),
+      spatial: spatialForRid(stream.rid, rids),
+      upstream: stream,
       kind: stream.kind,
       mimeType: codec.mimeType,
       clockRate: codec.clockRate,
@@ -130,16 +141,24 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       ...(this.opts.stats ? { stats: this.opts.stats } : {}),
       ...(this.opts.audioLevel ? { audioLevel: this.opts.audioLevel } : {}),
     });
-    const source = new PublishedTrackSource({ receiver, kind: stream.kind, codec, publisherExtensions: m.headerExtensions });
+    const msidTrackId = m.msid.trackId;
+    const mid = stream.mid;
+    const source = new PublishedTrackSource({
+      receiver, kind: stream.kind, codec, publisherExtensions: m.headerExtensions, rids, clock: this.opts.clock,
+      ...(this.opts.dynacastPauseDelayMs !== undefined ? { dynacastPauseDelayMs: this.opts.dynacastPauseDelayMs } : {}),
+      onSubscribedQuality: (qualities) => {
+        if (!this.isClosed) this.emit('subscribedQuality', { mid, msidTrackId, qualities });
+      },
+    });
     source.attach(stream);
-    this.inputs.set(stream.mid, { source, stream, msidTrackId: m.msid.trackId });
+    this.inputs.set(stream.mid, { source, stream, msidTrackId });
     this.emit('trackPublished', {
-      msidTrackId: m.msid.trackId,
+      msidTrackId,
       msidStreamId: m.msid.streamId,
-      mid: stream.mid,
+      mid,
       kind: stream.kind,
       mimeType: codec.mimeType,
-      rids: m.rids.map((r) => r.id),
+      rids,
       source,
     });
   }
@@ -220,7 +239,9 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       // Reuse an m-line of an ended subscription: a long-lived subscriber must not grow one per track it ever saw.
       recycle: true,
     });
-    this.subscriptions.set(opts.trackSid, { trackSid: opts.trackSid, source, sender, down: undefined, isAnswered: false });
+    this.subscriptions.set(opts.trackSid, {
+      trackSid: opts.trackSid, publisherSid: opts.publisherSid, source, sender, down: undefined, isAnswered: false,
+    });
     this.negotiate();
   }
 
@@ -228,9 +249,13 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     const sub = this.subscriptions.get(trackSid);
     if (!sub) return;
     this.subscriptions.delete(trackSid);
-    sub.down?.close();
+    this.session.removeTrack(trackSid);
     this.subscriber?.removeSender(sub.sender);
     if (!this.isClosed) this.negotiate();
+  }
+
+  updateTrackSettings(trackSid: string, settings: TrackSettings): void {
+    this.session.updateSettings(trackSid, settings);
   }
 
   /**
@@ -247,19 +272,23 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
 
   private startDownTrack(sub: Subscription): void {
     const { sender, source } = sub;
-    const down = new DownTrack({
+    const down = this.session.addTrack({
+      trackId: sub.trackSid,
+      publisherId: sub.publisherSid,
       source: source.receiver,
       ssrc: sender.ssrc,
       payloadType: sender.payloadType,
       extensionIdMap: extensionIdMap(source.publisherExtensions, sender),
-      send: (pkt: Buffer) => sender.sendRtp(pkt),
-      clock: this.opts.clock,
+      send: (pkt, h) => sender.sendRtp(pkt, h),
+      sendRtcp: (pkt) => sender.sendRtcp(pkt),
+      layers: source.videoLayers,
+      width: source.width,
+      height: source.height,
+      ...(source.dynacast ? { dynacast: source.dynacast } : {}),
       logger: this.logger.child({ track: sub.trackSid }),
-      ...(this.opts.stats ? { stats: this.opts.stats } : {}),
     });
     sender.onRtcp = (pkt) => down.handleRtcp([pkt]);
     sub.down = down;
-    source.receiver.addDownTrack(down);
   }
 
   /**
@@ -388,24 +417,10 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     this.emit('connectionState', { target, state });
   }
 
-  private sendReports(): void {
-    const wallMs = this.opts.clock.wallMs();
-    for (const sub of this.subscriptions.values()) {
-      const sr = sub.down?.senderReport(wallMs);
-      if (sr) sub.sender.sendRtcp(serializeRtcp([sr]));
-    }
-    for (const input of this.inputs.values()) {
-      const rr = input.source.receiver.receiverReport();
-      if (rr) this.publisher?.sendRtcp(serializeRtcp([rr]));
-    }
-  }
-
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    this.opts.clock.clearInterval(this.reportTimer);
-    this.opts.clock.clearInterval(this.layerTimer);
-    for (const sub of this.subscriptions.values()) sub.down?.close();
+    this.session.close();
     this.subscriptions.clear();
     for (const mid of [...this.inputs.keys()]) this.endInput(mid);
     this.publisher?.close();

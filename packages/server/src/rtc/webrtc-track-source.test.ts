@@ -6,6 +6,7 @@ import { HeaderExtensionUri } from '@atrium/webrtc/sdp/capabilities.js';
 import { createAnswer } from '@atrium/webrtc/sdp/negotiation.js';
 import { parseSdp } from '@atrium/webrtc/sdp/sdp-model.js';
 import { readFixture, sampleTransport } from '@atrium/webrtc/sdp/fixtures/samples.js';
+import { RemoteStream } from '@atrium/webrtc/pc/remote-stream.js';
 import { Receiver } from '../sfu/receiver.js';
 import { PublishedTrackSource, publisherCapabilities } from './webrtc-track-source.js';
 
@@ -21,10 +22,14 @@ test("the publisher answer keeps the audio-level extension with the offer's id",
 test('an audio source reads levels on the negotiated id and reports receive counters', () => {
   const clock = new ManualClock();
   const receiver = new Receiver({ kind: 'audio', mimeType: 'audio/opus', clockRate: 48_000, sendRtcp: () => {}, clock });
+  const codec = { mimeType: 'audio/opus', clockRate: 48_000, payloadType: 111, rtcpFeedback: [] };
   const source = new PublishedTrackSource({
-    receiver, kind: 'audio', codec: { mimeType: 'audio/opus', clockRate: 48_000, payloadType: 111, rtcpFeedback: [] },
+    receiver, kind: 'audio', codec, clock,
     publisherExtensions: [{ id: 9, uri: HeaderExtensionUri.sdesMid }, { id: 5, uri: HeaderExtensionUri.audioLevel }],
   });
+  // The transport's stream (its core keeps the receive statistics) feeds the receiver.
+  const stream = new RemoteStream({ mid: '0', rid: undefined, ssrc: 7, kind: 'audio', codecs: new Map([[111, codec]]), payloadType: 111 });
+  source.attach(stream);
   const h = createRtpHeader();
   for (let seq = 0; seq < 40; seq++) {
     if (seq === 20) continue; // one lost packet
@@ -33,7 +38,7 @@ test('an audio source reads levels on the negotiated id and reports receive coun
       extensions: [{ id: 5, value: Uint8Array.of(12) }], payload: Buffer.alloc(30),
     });
     assert.ok(parseRtpHeader(p, h));
-    receiver.writeRtp(p, h);
+    stream.handleRtp(p, h, clock.nowMs());
     clock.advance(20);
   }
   assert.ok(source.speakingLevel(clock.nowMs()) > 0.1, 'speaking');

@@ -6,7 +6,10 @@ import {
 } from '@atrium/webrtc';
 import type { LocalSender } from '@atrium/webrtc/pc/local-sender.js';
 import type { RemoteStream } from '@atrium/webrtc/pc/remote-stream.js';
+import type { Clock } from '@atrium/webrtc';
 import type { Receiver } from '../sfu/receiver.js';
+import { DynacastController } from '../sfu/dynacast.js';
+import type { LayerSpec, QualityValue } from '../sfu/video-layers.js';
 import type { MediaKind, MediaTrackSource } from './participant-media.js';
 import type { StreamQualitySample } from './connection-quality.js';
 
@@ -47,21 +50,71 @@ export function ridRank(rid: string | undefined): number {
   return 3; // 'f', and livekit-client maps any other rid to HIGH too
 }
 
+/**
+ * Spatial index of a simulcast stream: its rid's position among the m-line's rids sorted low to high (q, h, f), so two
+ * layers q/h are 0/1 whatever their names (LiveKit's RidToSpatialLayer with the layers present).
+ */
+export function spatialForRid(rid: string | undefined, rids: readonly string[]): number {
+  if (rid === undefined || rids.length <= 1) return 0;
+  const sorted = [...rids].sort((a, b) => ridRank(a) - ridRank(b));
+  return Math.max(0, sorted.indexOf(rid));
+}
+
+export interface PublishedTrackSourceOptions {
+  receiver: Receiver;
+  kind: MediaKind;
+  codec: CodecParams;
+  publisherExtensions: HeaderExtension[];
+  /** Simulcast rids offered on the m-line (empty without simulcast). */
+  rids?: readonly string[];
+  clock: Clock;
+  /** Dynacast downgrade delay (video.dynacast_pause_delay). */
+  dynacastPauseDelayMs?: number;
+  /** The committed max quality per codec changed: tell the publisher (SubscribedQualityUpdate). */
+  onSubscribedQuality?: (qualities: ReadonlyMap<string, QualityValue>) => void;
+}
+
 export class PublishedTrackSource implements MediaTrackSource {
   readonly kind: MediaKind;
   readonly codec: CodecParams;
   readonly receiver: Receiver;
   readonly publisherExtensions: readonly HeaderExtension[];
+  readonly rids: readonly string[];
+  /** Video: what subscribers need of this track, for the publisher (null for audio). */
+  readonly dynacast: DynacastController | null;
+  /** The layers the publisher announced (TrackInfo) and the track's size; set when the track is bound. */
+  videoLayers: readonly LayerSpec[] = [];
+  width = 0;
+  height = 0;
+  private readonly upstreams: RemoteStream[] = [];
 
-  constructor(opts: { receiver: Receiver; kind: MediaKind; codec: CodecParams; publisherExtensions: HeaderExtension[] }) {
+  constructor(opts: PublishedTrackSourceOptions) {
     this.receiver = opts.receiver;
     this.kind = opts.kind;
     this.codec = opts.codec;
     this.publisherExtensions = opts.publisherExtensions;
+    this.rids = opts.rids ?? [];
     if (opts.kind === 'audio') {
       const audioLevel = opts.publisherExtensions.find((e) => e.uri === HeaderExtensionUri.audioLevel);
       if (audioLevel) this.receiver.setAudioLevelExtensionId(audioLevel.id);
     }
+    const onUpdate = opts.onSubscribedQuality;
+    this.dynacast =
+      opts.kind === 'video'
+        ? new DynacastController({
+            clock: opts.clock,
+            ...(opts.dynacastPauseDelayMs !== undefined ? { pauseDelayMs: opts.dynacastPauseDelayMs } : {}),
+            layersFor: () => this.videoLayers,
+            onUpdate: (q) => onUpdate?.(q),
+          })
+        : null;
+  }
+
+  /** The announced layers and size (from the bound TrackInfo): subscribers' sizes and qualities map onto them. */
+  setVideoLayers(layers: readonly LayerSpec[], width: number, height: number): void {
+    this.videoLayers = layers;
+    this.width = width;
+    this.height = height;
   }
 
   speakingLevel(nowMs: number): number {
@@ -75,9 +128,7 @@ export class PublishedTrackSource implements MediaTrackSource {
     let lost = 0;
     let jitterMs = 0;
     let lastRtcpMs = -Infinity;
-    for (let i = 0; ; i++) {
-      const s = this.receiver.stream(i);
-      if (s === undefined) break;
+    for (const s of this.upstreams) {
       const st = s.stats;
       expected += st.packetsReceived + st.packetsLost;
       lost += st.packetsLost;
@@ -94,10 +145,17 @@ export class PublishedTrackSource implements MediaTrackSource {
     return this.codec.mimeType;
   }
 
-  /** Feeds the receiver from this incoming stream (one of the track's simulcast layers). */
+  /**
+   * Feeds the receiver from this incoming stream (one of the track's simulcast layers): the first stream is the
+   * receiver's own; later ones (other rids) are added to it.
+   */
   attach(stream: RemoteStream): void {
     const receiver = this.receiver;
-    stream.onRtp = (buf, h) => receiver.writeRtp(buf, h);
+    if (this.upstreams.length > 0) {
+      receiver.addStream({ ssrc: stream.ssrc, spatial: spatialForRid(stream.rid, this.rids), upstream: stream });
+    }
+    this.upstreams.push(stream);
+    stream.onRtp = (buf, h, meta) => receiver.writeRtp(buf, h, meta);
     stream.onRtcp = (pkt) => receiver.handleRtcp([pkt]);
   }
 
@@ -106,6 +164,7 @@ export class PublishedTrackSource implements MediaTrackSource {
   }
 
   close(): void {
+    this.dynacast?.close();
     this.receiver.close();
   }
 }

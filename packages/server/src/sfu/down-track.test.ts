@@ -10,7 +10,10 @@ import {
 } from '@atrium/webrtc/rtp/index.js';
 import type { RtpHeader, RtpPacketInit } from '@atrium/webrtc/rtp/index.js';
 import { DownTrack } from './down-track.js';
-import type { DownTrackSource, MediaKind, PacketInfo, SenderReportMapping } from './down-track-source.js';
+import { createPacketInfo } from './down-track-source.js';
+import type { DownTrackSource, MediaKind, PacketInfo, SenderReportMapping, SourceLayers } from './down-track-source.js';
+import { createPayloadInspector } from './codec/payload-inspector.js';
+import { CodecKind } from './codec/keyframe.js';
 
 class FakeSource implements DownTrackSource {
   readonly kind: MediaKind;
@@ -31,10 +34,16 @@ class FakeSource implements DownTrackSource {
   requestKeyframe(): void {
     this.keyframeRequests++;
   }
+  sourceForSpatial(): number {
+    return 0;
+  }
   senderReportMapping(): SenderReportMapping | undefined {
     return this.mapping;
   }
-  removeDownTrack(): void {
+  layers(): SourceLayers {
+    return { activeSpatialMask: 1, maxTemporal: [0, -1, -1], bitrateBps: [0, 0, 0], isSvc: false };
+  }
+  removeSender(): void {
     this.removed++;
   }
 }
@@ -67,7 +76,8 @@ function rig(kind: MediaKind, extensionIdMap?: Uint8Array): Rig {
   if (extensionIdMap) opts.extensionIdMap = extensionIdMap;
   const track = new DownTrack(opts);
   const h: RtpHeader = createRtpHeader();
-  const info: PacketInfo = { extSeq: 0, isKeyframe: false, sourceId: 0, arrivalMs: 0 };
+  const info: PacketInfo = createPacketInfo();
+  const inspector = createPayloadInspector(kind === 'video' ? CodecKind.VP8 : CodecKind.AUDIO);
   return {
     source,
     clock,
@@ -84,7 +94,8 @@ function rig(kind: MediaKind, extensionIdMap?: Uint8Array): Rig {
       assert.ok(parseRtpHeader(buf, h));
       source.packets.set(init.sequenceNumber, buf);
       info.extSeq = init.sequenceNumber;
-      info.isKeyframe = isKeyframe;
+      inspector.inspect(buf, h, info);
+      if (kind === 'video') assert.equal(info.isKeyframe, isKeyframe, 'the payload says what the test says');
       info.arrivalMs = clock.nowMs();
       track.writeRtp(buf, h, info);
     },
@@ -263,7 +274,7 @@ test('a throwing sink is counted, not thrown', () => {
   const buf = serializeRtpPacket({ payloadType: 111, sequenceNumber: 1, timestamp: 1, ssrc: 2, payload: Uint8Array.of(1) });
   const h = createRtpHeader();
   parseRtpHeader(buf, h);
-  track.writeRtp(buf, h, { extSeq: 1, isKeyframe: true, sourceId: 0, arrivalMs: 0 });
+  track.writeRtp(buf, h, { ...createPacketInfo(), extSeq: 1 });
   assert.equal(track.sendErrors, 1);
   assert.equal(track.packetsSent, 0);
 });

@@ -1,7 +1,8 @@
-// One subscriber's copy of one published track: forwarding decisions (Forwarder), RTP munging into a
-// reused buffer, RTCP from the subscriber (PLI/FIR, NACK -> retransmit from cache, RR stats) and SRs.
-// Sink contract: `send(packet)` gets plaintext RTP in a buffer this DownTrack reuses; it is only valid
-// until `send` returns (encrypt or copy it before returning; never keep a reference).
+// One subscriber's copy of one published track (a TrackSender): forwarding decisions (Forwarder: layers, sequence
+// numbers, timestamps), codec descriptor munging (VP8 picture ids), RTP munging into a reused buffer, RTCP from the
+// subscriber (PLI/FIR, NACK -> retransmit from the receiver's cache, RR stats) and SRs.
+// Sink contract: `send(packet, h)` gets plaintext RTP in a buffer this DownTrack reuses; it is only valid until `send`
+// returns (encrypt or copy it before returning; never keep a reference). `h` describes the packet's header block.
 import type { Clock } from '@atrium/webrtc/clock.js';
 import type { Logger } from '@atrium/webrtc/logger.js';
 import { silentLogger } from '@atrium/webrtc/logger.js';
@@ -17,7 +18,8 @@ import {
   writeTimestamp,
 } from '@atrium/webrtc/rtp/index.js';
 import type { ReportBlock, RtcpPacket, RtpHeader, SenderReport } from '@atrium/webrtc/rtp/index.js';
-import type { DownTrackSource, PacketInfo } from './down-track-source.js';
+import type { DownTrackSource, PacketInfo, TrackSender } from './down-track-source.js';
+import { createPacketInfo } from './down-track-source.js';
 import {
   DropReason,
   Forwarder,
@@ -25,10 +27,25 @@ import {
   createForwardResult,
   createRetransmitInfo,
 } from './forwarder.js';
+import { CodecKind, codecKindFromMime } from './codec/keyframe.js';
+import { Vp8Munger } from './codec/vp8-munger.js';
+import { createVp8Descriptor, createVp8DescriptorFields, parseVp8Descriptor, writeVp8Descriptor } from './codec/vp8-descriptor.js';
+import type { Vp8Descriptor, Vp8DescriptorFields } from './codec/vp8-descriptor.js';
 import type { SfuStats } from './sfu-stats.js';
+import { NO_LAYER } from './video-layers.js';
 
 /** Receives plaintext RTP; the buffer is reused after the call returns (see file header). */
-export type RtpSink = (packet: Buffer) => void;
+export type RtpSink = (packet: Buffer, h: RtpHeader) => void;
+
+/** What the DownTrack tells its owner (the subscriber session); never per packet, only on transitions. */
+export interface DownTrackListener {
+  /** Forwarding (re)started: the first packet went out after a start, a pause or a mute. */
+  onForwardingStarted(down: DownTrack): void;
+  /** The source's layers changed: targets may need recomputing. */
+  onSourceLayersChanged(down: DownTrack): void;
+  /** The source closed this DownTrack (the track was unpublished). */
+  onClosed(down: DownTrack): void;
+}
 
 export interface DownTrackOptions {
   source: DownTrackSource;
@@ -40,6 +57,7 @@ export interface DownTrackOptions {
   send: RtpSink;
   clock: Clock;
   logger?: Logger;
+  listener?: DownTrackListener;
   maxPacketBytes?: number;
   /** Retransmissions of one packet at most (default 4). */
   maxRetransmits?: number;
@@ -55,7 +73,7 @@ export interface DownTrackOptions {
 const KEYFRAME_REQUEST_INTERVAL_MS = 250;
 const SR_HISTORY = 8;
 
-export class DownTrack {
+export class DownTrack implements TrackSender {
   readonly ssrc: number;
   readonly payloadType: number;
   readonly source: DownTrackSource;
@@ -84,11 +102,13 @@ export class DownTrack {
   private readonly send: RtpSink;
   private readonly clock: Clock;
   private readonly logger: Logger;
+  private readonly listener: DownTrackListener | null;
   private readonly extensionIdMap: Uint8Array | undefined;
   private readonly scratch: Buffer;
   private readonly rtxHeader: RtpHeader = createRtpHeader();
+  private readonly rtxInfo = createPacketInfo();
   private readonly result = createForwardResult();
-  private readonly rtxInfo = createRetransmitInfo();
+  private readonly retransmit = createRetransmitInfo();
   private readonly maxRetransmits: number;
   private readonly retransmitIntervalMs: number;
   private readonly srMid32 = new Float64Array(SR_HISTORY).fill(-1);
@@ -99,6 +119,8 @@ export class DownTrack {
   private isSourceMuted = false;
   private closed = false;
   private readonly stats: SfuStats | null;
+  /** VP8 only: picture id / TL0PICIDX / KEYIDX continuity across switches and dropped frames. */
+  private readonly vp8: { munger: Vp8Munger; out: Vp8DescriptorFields; rtx: Vp8Descriptor } | null;
 
   constructor(opts: DownTrackOptions) {
     this.source = opts.source;
@@ -107,8 +129,10 @@ export class DownTrack {
     this.send = opts.send;
     this.clock = opts.clock;
     this.logger = opts.logger ?? silentLogger;
+    this.listener = opts.listener ?? null;
     this.extensionIdMap = opts.extensionIdMap;
-    this.scratch = Buffer.alloc(opts.maxPacketBytes ?? 1500);
+    // Room for a descriptor that grows when rewritten (a 7-bit VP8 picture id sent as 15 bits).
+    this.scratch = Buffer.alloc((opts.maxPacketBytes ?? 1500) + 16);
     this.maxRetransmits = opts.maxRetransmits ?? 4;
     this.retransmitIntervalMs = opts.retransmitIntervalMs ?? 100;
     const forwarderOpts: ConstructorParameters<typeof Forwarder>[0] = {
@@ -118,6 +142,20 @@ export class DownTrack {
     if (opts.initialSeq !== undefined) forwarderOpts.initialSeq = opts.initialSeq;
     if (opts.initialTimestamp !== undefined) forwarderOpts.initialTimestamp = opts.initialTimestamp;
     this.forwarder = new Forwarder(forwarderOpts);
+    if (opts.source.kind === 'video' && codecKindFromMime(opts.source.mimeType) === CodecKind.VP8) {
+      const munger = new Vp8Munger();
+      this.vp8 = { munger, out: createVp8DescriptorFields(), rtx: createVp8Descriptor() };
+      this.forwarder.frameListener = {
+        onStart: (info) => {
+          if (info.codec.vp8 !== null) munger.startAt(info.codec.vp8);
+        },
+        onFrameDropped: (info) => {
+          if (info.codec.vp8 !== null) munger.dropFrame(info.codec.vp8);
+        },
+      };
+    } else {
+      this.vp8 = null;
+    }
     this.stats = opts.stats ?? null;
     this.stats?.addDownTrack(this);
   }
@@ -125,62 +163,94 @@ export class DownTrack {
   get isClosed(): boolean {
     return this.closed;
   }
+  get kind(): 'audio' | 'video' {
+    return this.source.kind;
+  }
+  /** Forwarding stopped on the subscriber's side: muted (disabled) or paused (no target layer). */
+  get isStoppedBySubscriber(): boolean {
+    return this.isSubscriberMuted || this.forwarder.isPaused;
+  }
+  get isSourceMutedNow(): boolean {
+    return this.isSourceMuted;
+  }
 
   /** Per incoming packet, from the receiver's fan-out. Never throws. */
   writeRtp(buf: Uint8Array, h: RtpHeader, info: PacketInfo): void {
     if (this.closed) return;
     const r = this.result;
-    const reason = this.forwarder.forward(
-      info.extSeq,
-      h.timestamp,
-      info.isKeyframe,
-      h.payloadLength,
-      info.sourceId,
-      info.arrivalMs,
-      r,
-    );
+    const reason = this.forwarder.forward(info, h.timestamp, h.marker, h.payloadLength, r);
     if (reason !== DropReason.NONE) {
       this.packetsDropped++;
-      if (reason === DropReason.NOT_STARTED && this.forwarder.needsKeyframe) {
+      if ((reason === DropReason.NOT_STARTED || reason === DropReason.OTHER_SOURCE) && this.forwarder.needsKeyframe) {
         this.requestKeyframe(info.arrivalMs);
       }
       return;
     }
-    if (this.emit(buf, h, r.outSeq, r.outTimestamp)) {
+    if (this.emit(buf, h, info, r.outSeq, r.outTimestamp, r.marker)) {
       this.packetsSent++;
       this.octetsSent += h.payloadLength;
       this.bytesSent += buf.length;
     }
+    if (r.isStart) this.listener?.onForwardingStarted(this);
+    // Still short of the target layer (a switch up is pending): keep asking for its key frame.
+    else if (this.forwarder.needsKeyframe) this.requestKeyframe(info.arrivalMs);
   }
 
+  /** Asks the source for a key frame of the stream the forwarder moves to (throttled here and in the receiver). */
   private requestKeyframe(nowMs: number): void {
     if (nowMs - this.lastKeyframeRequestMs < KEYFRAME_REQUEST_INTERVAL_MS) return;
     this.lastKeyframeRequestMs = nowMs;
-    this.source.requestKeyframe();
+    const target = this.forwarder.targetSpatialLayer;
+    const sourceId = target === NO_LAYER ? -1 : this.source.sourceForSpatial(target);
+    if (sourceId >= 0) this.source.requestKeyframe(sourceId);
+    else this.source.requestKeyframe();
   }
 
-  /** Copies `buf` into the scratch buffer, munges the header and sends it. */
-  private emit(buf: Uint8Array, h: RtpHeader, seq: number, timestamp: number): boolean {
-    const len = buf.length;
+  /** Copies `buf` into the scratch buffer, munges header and codec descriptor, and sends it. */
+  private emit(buf: Uint8Array, h: RtpHeader, info: PacketInfo, seq: number, timestamp: number, marker: boolean): boolean {
     const out = this.scratch;
-    if (len > out.length) {
-      this.sendErrors++;
-      return false;
+    let len = buf.length;
+    const vp8 = this.vp8;
+    const d = info.codec.vp8;
+    if (vp8 !== null && d !== null) {
+      if (!vp8.munger.mapPacket(d, vp8.out)) {
+        this.packetsDropped++;
+        return false;
+      }
+      // Header as is, the munged descriptor, then the VP8 payload after the original descriptor (padding dropped).
+      const headerEnd = h.payloadOffset;
+      const bodyStart = headerEnd + d.sizeBytes;
+      const bodyEnd = headerEnd + h.payloadLength;
+      if (bodyEnd > buf.length || bodyStart > bodyEnd) return this.sendFailed();
+      out.set(buf.subarray(0, headerEnd), 0);
+      const written = writeVp8Descriptor(out, headerEnd, vp8.out);
+      if (written < 0 || headerEnd + written + (bodyEnd - bodyStart) > out.length) return this.sendFailed();
+      out.set(buf.subarray(bodyStart, bodyEnd), headerEnd + written);
+      len = headerEnd + written + (bodyEnd - bodyStart);
+      if (h.padding) out[0] = out[0]! & 0xdf;
+    } else {
+      if (len > out.length) return this.sendFailed();
+      out.set(buf, 0);
     }
-    out.set(buf, 0);
     writeSsrc(out, this.ssrc);
     writePayloadType(out, this.payloadType);
     writeSequenceNumber(out, seq);
     writeTimestamp(out, timestamp);
+    if (marker !== h.marker) out[1] = marker ? out[1]! | 0x80 : out[1]! & 0x7f;
     if (this.extensionIdMap !== undefined && h.extension) rewriteHeaderExtensionIds(out, h, this.extensionIdMap);
     try {
-      this.send(out.subarray(0, len));
+      this.send(out.subarray(0, len), h);
       return true;
     } catch (err) {
       this.sendErrors++;
       if (this.sendErrors === 1) this.logger.warn({ err }, 'down track send failed');
       return false;
     }
+  }
+
+  private sendFailed(): boolean {
+    this.sendErrors++;
+    return false;
   }
 
   /** RTCP from the subscriber, already parsed; only feedback addressed to this track's SSRC is used. */
@@ -209,30 +279,42 @@ export class DownTrack {
 
   private onKeyframeRequest(): void {
     this.keyframeRequestsReceived++;
-    if (this.source.kind === 'video') this.source.requestKeyframe();
+    if (this.source.kind !== 'video') return;
+    // The subscriber lost its decoder state: a key frame of the stream it is being sent (the receiver throttles).
+    const f = this.forwarder;
+    const target = f.targetSpatialLayer;
+    const sourceId = f.isStarted ? f.currentSourceId : target === NO_LAYER ? -1 : this.source.sourceForSpatial(target);
+    if (sourceId >= 0) this.source.requestKeyframe(sourceId);
+    else this.source.requestKeyframe();
   }
 
   private onNack(lostSeqs: readonly number[]): void {
     const nowMs = this.clock.nowMs();
     const intervalMs = this.rttMs > 0 ? Math.max(20, this.rttMs) : this.retransmitIntervalMs;
-    const info = this.rtxInfo;
+    const rtx = this.retransmit;
     for (const seq of lostSeqs) {
       this.nacksReceived++;
-      const status = this.forwarder.mapSeqForRetransmit(seq, nowMs, intervalMs, this.maxRetransmits, info);
+      const status = this.forwarder.mapSeqForRetransmit(seq, nowMs, intervalMs, this.maxRetransmits, rtx);
       if (status !== RetransmitStatus.OK) {
         this.retransmitMisses++;
         continue;
       }
-      const pkt = this.source.getPacket(info.inExtSeq, info.sourceId);
+      const pkt = this.source.getPacket(rtx.inExtSeq, rtx.sourceId);
       if (pkt === undefined || !parseRtpHeader(pkt, this.rtxHeader)) {
         this.retransmitMisses++;
         continue;
       }
-      if (this.emit(pkt, this.rtxHeader, seq & 0xffff, info.outTimestamp)) {
+      const h = this.rtxHeader;
+      const info = this.rtxInfo;
+      info.extSeq = rtx.inExtSeq;
+      info.sourceId = rtx.sourceId;
+      info.codec.vp8 = null;
+      if (this.vp8 !== null && parseVp8Descriptor(pkt, h.payloadOffset, h.payloadLength, this.vp8.rtx)) info.codec.vp8 = this.vp8.rtx;
+      if (this.emit(pkt, h, info, seq & 0xffff, rtx.outTimestamp, h.marker)) {
         this.retransmits++;
         this.retransmitBytes += pkt.length;
         this.packetsSent++;
-        this.octetsSent += this.rtxHeader.payloadLength;
+        this.octetsSent += h.payloadLength;
         this.bytesSent += pkt.length;
       }
     }
@@ -292,13 +374,13 @@ export class DownTrack {
     };
   }
 
-  /** Subscriber-side mute (track disabled or paused by the subscriber). */
+  /** Subscriber-side mute (track disabled by the subscriber). */
   setMuted(muted: boolean): void {
     this.isSubscriberMuted = muted;
     this.applyMute();
   }
 
-  /** Publisher-side mute, set by the receiver for all its DownTracks. */
+  /** Publisher-side mute, set by the receiver for all its senders. */
   setSourceMuted(muted: boolean): void {
     this.isSourceMuted = muted;
     this.applyMute();
@@ -308,20 +390,27 @@ export class DownTrack {
     const muted = this.isSubscriberMuted || this.isSourceMuted;
     if (this.forwarder.isMuted === muted) return;
     this.forwarder.setMuted(muted);
-    if (!muted && this.forwarder.needsKeyframe) this.source.requestKeyframe();
+    if (!muted && this.forwarder.needsKeyframe) this.requestKeyframe(this.clock.nowMs());
   }
 
-  /** Continue from another input stream (simulcast layer) at its next keyframe. */
-  switchSource(sourceId: number): void {
-    this.forwarder.switchSource(sourceId);
-    if (this.forwarder.needsKeyframe) this.source.requestKeyframe();
+  /** The layers to forward (the allocator's decision); spatial NO_LAYER pauses. Asks for a key frame when one is needed. */
+  setTargetLayers(spatial: number, temporal: number): void {
+    const f = this.forwarder;
+    if (f.targetSpatialLayer === spatial && f.targetTemporalLayer === (spatial === NO_LAYER ? NO_LAYER : temporal)) return;
+    f.setTarget(spatial, temporal);
+    if (f.needsKeyframe) this.requestKeyframe(this.clock.nowMs());
+  }
+
+  onSourceLayersChanged(): void {
+    this.listener?.onSourceLayersChanged(this);
   }
 
   /** Idempotent: stops forwarding and detaches from the source. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.source.removeDownTrack(this);
+    this.source.removeSender(this);
     this.stats?.retireDownTrack(this);
+    this.listener?.onClosed(this);
   }
 }

@@ -7,22 +7,46 @@ import {
   createForwardResult,
   createRetransmitInfo,
 } from './forwarder.js';
+import { createPacketInfo } from './down-track-source.js';
+import { NO_LAYER } from './video-layers.js';
 
 interface In {
   seq: number; // extended
   ts?: number;
   key?: boolean;
   len?: number;
+  /** Stream (simulcast layer); its spatial layer is the same number unless `spatial` says otherwise (SVC). */
   src?: number;
+  spatial?: number;
+  tid?: number;
+  /** First packet of a frame (default: key frames only, and every packet when a tid is given). */
+  start?: boolean;
+  /** Layer sync / switching point (default: TID 0 frames and key frames). */
+  sync?: boolean;
+  /** Last packet of a layer frame, and the RTP marker as sent. */
+  end?: boolean;
+  marker?: boolean;
   at?: number;
 }
 
-/** Runs packets through a forwarder; returns [outSeq, outTs] or a drop reason per packet. */
-function run(f: Forwarder, packets: In[]): Array<[number, number] | number> {
+/** Runs packets through a forwarder; returns [outSeq, outTs] (plus the marker when asked) or a drop reason. */
+function run(f: Forwarder, packets: In[], opts: { withMarker?: boolean } = {}): Array<number[] | number> {
   const r = createForwardResult();
+  const info = createPacketInfo();
   return packets.map((p) => {
-    const reason = f.forward(p.seq, p.ts ?? p.seq * 100, p.key ?? false, p.len ?? 100, p.src ?? 0, p.at ?? 0, r);
-    return reason === DropReason.NONE ? [r.outSeq, r.outTimestamp] : reason;
+    info.extSeq = p.seq;
+    info.sourceId = p.src ?? 0;
+    info.spatial = p.spatial ?? p.src ?? 0;
+    info.temporal = p.tid ?? 0;
+    info.isKeyframe = p.key ?? false;
+    info.isFrameStart = p.start ?? (p.key === true || p.tid !== undefined);
+    info.isFrameEnd = p.end ?? p.marker ?? false;
+    info.isTemporalSwitchPoint = p.sync ?? (p.key === true || (p.tid ?? 0) === 0);
+    info.isSpatialSwitchPoint = p.sync ?? p.key ?? false;
+    info.arrivalMs = p.at ?? 0;
+    const reason = f.forward(info, p.ts ?? p.seq * 100, p.marker ?? false, p.len ?? 100, r);
+    if (reason !== DropReason.NONE) return reason;
+    return opts.withMarker ? [r.outSeq, r.outTimestamp, r.marker ? 1 : 0] : [r.outSeq, r.outTimestamp];
   });
 }
 
@@ -127,8 +151,10 @@ test('mute absorbs packets; video unmute waits for the next keyframe', () => {
 
 test('source switch: new stream continues seq, timestamp jumps by the wall-clock gap', () => {
   const f = video();
+  f.setTarget(0, 2);
   const got = run(f, [{ seq: 100, ts: 9000, key: true, at: 0 }, { seq: 101, ts: 12000, at: 33 }]);
-  f.switchSource(1);
+  assert.equal(f.needsKeyframe, false);
+  f.setTarget(1, 2);
   assert.equal(f.needsKeyframe, true);
   const after = run(f, [
     { seq: 102, ts: 15000, at: 66 }, // old source keeps flowing until the switch
@@ -141,13 +167,14 @@ test('source switch: new stream continues seq, timestamp jumps by the wall-clock
   assert.deepEqual(got, [[1000, 5000], [1001, 8000]]);
   assert.deepEqual(after, [
     [1002, 11000],
-    DropReason.NOT_STARTED,
+    DropReason.OTHER_SOURCE,
     [1003, 14000],
     [1004, 14900],
     DropReason.OTHER_SOURCE,
     [1005, 17900],
   ]);
   assert.equal(f.currentSourceId, 1);
+  assert.equal(f.needsKeyframe, false);
 });
 
 test('mapSeqForRetransmit maps outgoing seq to incoming, across wrap, and throttles', () => {
@@ -175,4 +202,126 @@ test('mapSeqForRetransmit maps outgoing seq to incoming, across wrap, and thrott
 test('nothing to retransmit before start', () => {
   const info = createRetransmitInfo();
   assert.equal(video().mapSeqForRetransmit(1000, 0, 0, 1, info), RetransmitStatus.UNKNOWN);
+});
+
+// ---- layers ----
+
+/** A simulcast forwarder that wants spatial layer `target`, and all temporal layers. */
+const wanting = (target: number): Forwarder => {
+  const f = video();
+  f.setTarget(target, 2);
+  return f;
+};
+
+test('late joiner: starts on the first acceptable key frame and climbs to the target at its key frame', () => {
+  const f = wanting(2);
+  const got = run(f, [
+    { seq: 10, src: 0 }, // delta of q: not a start
+    { seq: 20, src: 2 }, // delta of f
+    { seq: 11, src: 0, key: true, at: 0 }, // q key frame: start here (below the target)
+    { seq: 12, src: 0, at: 33 },
+    { seq: 21, src: 2, at: 40 }, // f delta: cannot switch yet
+    { seq: 22, src: 2, key: true, at: 66 }, // f key frame: switch up
+    { seq: 13, src: 0, at: 70 }, // q now dropped
+    { seq: 23, src: 2, at: 99 },
+  ]);
+  assert.deepEqual(got.map((g) => (Array.isArray(g) ? g[0] : g)), [
+    DropReason.NOT_STARTED, DropReason.NOT_STARTED, 1000, 1001, DropReason.OTHER_SOURCE, 1002, DropReason.OTHER_SOURCE, 1003,
+  ]);
+  assert.equal(f.currentSpatial, 2);
+  assert.equal(f.needsKeyframe, false);
+});
+
+test('a target above every layer sent (no key frame there) never holds forwarding hostage below it', () => {
+  const f = wanting(1);
+  assert.deepEqual(run(f, [{ seq: 5, src: 2, key: true }, { seq: 6, src: 0, key: true }]).map((g) => (Array.isArray(g) ? g[0] : g)), [
+    DropReason.NOT_STARTED, 1000,
+  ]);
+  assert.equal(f.needsKeyframe, true, 'still short of layer 1: keeps asking');
+});
+
+test("switching down: at the lower stream's key frame, with sequence numbers and timestamps continuous", () => {
+  const f = wanting(2);
+  run(f, [{ seq: 50, src: 2, key: true, ts: 1000, at: 0 }, { seq: 51, src: 2, ts: 4000, at: 33 }]);
+  f.setTarget(0, 2);
+  const got = run(f, [
+    { seq: 52, src: 2, ts: 7000, at: 66 }, // still on f until q's key frame
+    { seq: 900, src: 0, ts: 123, at: 70 }, // q delta: no
+    { seq: 901, src: 0, ts: 456, key: true, at: 80 }, // q key frame: switch, +14 ms = 1260 ticks after the last out
+    { seq: 53, src: 2, ts: 10000, at: 99 },
+    { seq: 902, src: 0, ts: 3456, at: 113 },
+  ]);
+  assert.deepEqual(got, [[1002, 11000], DropReason.OTHER_SOURCE, [1003, 12260], DropReason.OTHER_SOURCE, [1004, 15260]]);
+  assert.equal(f.currentSpatial, 0);
+});
+
+test('temporal layers: frames above the target are dropped without a gap; up again at a layer sync frame', () => {
+  const f = wanting(0);
+  f.setTarget(0, 0);
+  // Frames of 2 packets: TID pattern 0 2 1 2 0 2 1 2; the second packet of a frame is not a frame start.
+  const frame = (seq: number, tid: number, key = false, sync?: boolean): In[] => [
+    { seq, tid, key, ...(sync !== undefined ? { sync } : {}), start: true },
+    { seq: seq + 1, tid, start: false },
+  ];
+  const got1 = run(f, [...frame(10, 0, true), ...frame(12, 2), ...frame(14, 1), ...frame(16, 2), ...frame(18, 0)]);
+  assert.deepEqual(got1.map((g) => (Array.isArray(g) ? g[0] : g)), [
+    1000, 1001, DropReason.LAYER_DROPPED, DropReason.LAYER_DROPPED, DropReason.LAYER_DROPPED, DropReason.LAYER_DROPPED,
+    DropReason.LAYER_DROPPED, DropReason.LAYER_DROPPED, 1002, 1003,
+  ]);
+  f.setTarget(0, 2);
+  // TID 2 without sync: not yet; TID 1 with sync (Y): up to 1; next TID 2 with sync: up to 2.
+  const got2 = run(f, [...frame(20, 2, false, false), ...frame(22, 1, false, true), ...frame(24, 2, false, true), ...frame(26, 0)]);
+  assert.deepEqual(got2.map((g) => (Array.isArray(g) ? g[0] : g)), [
+    DropReason.LAYER_DROPPED, DropReason.LAYER_DROPPED, 1004, 1005, 1006, 1007, 1008, 1009,
+  ]);
+  assert.equal(f.currentTemporal, 2);
+  // Down at once, at the next frame start.
+  f.setTarget(0, 0);
+  assert.deepEqual(run(f, [...frame(28, 2), ...frame(30, 0)]).map((g) => (Array.isArray(g) ? g[0] : g)), [
+    DropReason.LAYER_DROPPED, DropReason.LAYER_DROPPED, 1010, 1011,
+  ]);
+});
+
+test('SVC (layers in one stream): upper spatial layers dropped, the marker moves to the last forwarded layer', () => {
+  const f = wanting(1);
+  // One picture = 3 layer frames of one packet each (S0, S1, S2); the RTP marker is on S2.
+  const picture = (seq: number, key: boolean): In[] => [
+    { seq, spatial: 0, key, sync: key, start: true, end: true },
+    { seq: seq + 1, spatial: 1, sync: key, start: true, end: true },
+    { seq: seq + 2, spatial: 2, sync: key, start: true, end: true, marker: true },
+  ];
+  // [out seq, marker] per packet.
+  const seqMarker = (packets: In[]): Array<number[] | number> =>
+    run(f, packets, { withMarker: true }).map((g) => (Array.isArray(g) ? [g[0]!, g[2]!] : g));
+  assert.deepEqual(seqMarker([...picture(100, true), ...picture(103, false)]), [
+    [1000, 0], // S0 of the key picture; S1 follows in the same picture, so no marker here
+    [1001, 1], // S1 ends the picture for this subscriber
+    DropReason.LAYER_DROPPED,
+    [1002, 0],
+    [1003, 1],
+    DropReason.LAYER_DROPPED,
+  ]);
+  // Up to S2 only at a switching point (key picture).
+  f.setTarget(2, 2);
+  assert.deepEqual(run(f, picture(106, false)).map((g) => (Array.isArray(g) ? g[0] : g)), [1004, 1005, DropReason.LAYER_DROPPED]);
+  assert.equal(f.needsKeyframe, true);
+  assert.deepEqual(seqMarker(picture(109, true)), [[1006, 0], [1007, 0], [1008, 1]]);
+  // Down to S0 at the next picture start.
+  f.setTarget(0, 2);
+  assert.deepEqual(seqMarker(picture(112, false)), [[1009, 1], DropReason.LAYER_DROPPED, DropReason.LAYER_DROPPED]);
+});
+
+test('pause (no target layer) absorbs packets; resuming waits for a key frame', () => {
+  const f = wanting(0);
+  run(f, [{ seq: 1, key: true }, { seq: 2 }]);
+  f.setTarget(NO_LAYER, NO_LAYER);
+  assert.equal(f.isPaused, true);
+  assert.equal(f.needsKeyframe, false);
+  const paused = run(f, [{ seq: 3 }, { seq: 4, key: true }]);
+  f.setTarget(0, 2);
+  assert.equal(f.needsKeyframe, true);
+  const resumed = run(f, [{ seq: 5 }, { seq: 6, key: true }, { seq: 7 }]);
+  assert.deepEqual([...paused, ...resumed].map((g) => (Array.isArray(g) ? g[0] : g)), [
+    DropReason.PAUSED, DropReason.PAUSED, DropReason.NOT_STARTED, 1002, 1003,
+  ]);
 });

@@ -1,64 +1,66 @@
-// One incoming RTP stream of a published track (one simulcast layer): sequence unwrapping, packet
-// cache, receive statistics, upstream NACK generation and the publisher's last SR mapping.
+// One incoming RTP stream of a published track (one simulcast layer, or the single stream of a non-simulcast or SVC
+// track): the packet cache that answers subscribers' NACKs, the publisher's last SR mapping, and read-only access to
+// the transport's receive counters for that stream (statistics and NACKs live in the transport's stages).
 import { SeqUnwrapper } from '@atrium/webrtc/rtp/index.js';
-import { NackGenerator } from './nack-generator.js';
-import type { NackGeneratorOptions } from './nack-generator.js';
-import { PacketCache } from './packet-cache.js';
-import { ReceiveStats } from './receive-stats.js';
+import { PacketCache } from '@atrium/webrtc/stages/packet-cache.js';
+import type { RtpReceiveMeta } from '@atrium/webrtc/stages/rtp-stage.js';
+import type { ReceiveStats } from '@atrium/webrtc/stages/receive-stats.js';
 import type { SenderReportMapping } from './down-track-source.js';
+
+/** What the transport keeps about the stream (a RemoteStream): read for metrics and connection quality. */
+export interface UpstreamCounters {
+  readonly stats: ReceiveStats;
+  readonly nacksSent: number;
+}
 
 export interface ReceiveStreamOptions {
   sourceId: number;
-  /** Quality rank among the track's simulcast layers: higher is better (0 without simulcast). */
-  rank?: number;
+  /** Spatial layer of this stream (simulcast index, 0 = lowest; 0 without simulcast). */
+  spatial: number;
   /** Publisher SSRC, or -1 to take the first packet's. */
   ssrc: number;
-  clockRate: number;
   cacheSize: number;
   maxPacketBytes: number;
-  /** false: no upstream NACKs for this stream. */
-  nack: NackGeneratorOptions | false;
+  upstream?: UpstreamCounters;
 }
 
 export class ReceiveStream {
   readonly sourceId: number;
-  readonly rank: number;
+  readonly spatial: number;
   ssrc: number;
   /** Monotonic time of the last packet, -Infinity before the first. */
   lastPacketMs = -Infinity;
-  readonly unwrapper = new SeqUnwrapper();
   readonly cache: PacketCache;
-  readonly stats: ReceiveStats;
-  readonly nack: NackGenerator | null;
+  upstream: UpstreamCounters | undefined;
   /** The publisher's last SR for this stream (one reused object), or undefined before one arrives. */
   senderReport: SenderReportMapping | undefined = undefined;
-  /** Middle 32 bits of the last SR's NTP timestamp (LSR of our RR), 0 before one arrives. */
-  lastSrMid32 = 0;
+  /** Monotonic ms of the last PLI sent for this stream. */
+  lastKeyframeRequestMs = -Infinity;
 
   constructor(opts: ReceiveStreamOptions) {
     this.sourceId = opts.sourceId;
-    this.rank = opts.rank ?? 0;
+    this.spatial = opts.spatial;
     this.ssrc = opts.ssrc;
     this.cache = new PacketCache({ capacity: opts.cacheSize, maxPacketBytes: opts.maxPacketBytes });
-    this.stats = new ReceiveStats(opts.clockRate);
-    this.nack = opts.nack === false ? null : new NackGenerator(opts.nack);
+    this.upstream = opts.upstream;
   }
+
+  /** For a receiver fed without the transport's metadata: our own sequence unwrapping (created on first use). */
+  private own: { unwrapper: SeqUnwrapper; meta: RtpReceiveMeta } | undefined;
 
   get hasSsrc(): boolean {
     return this.ssrc >= 0;
   }
 
-  /** Per packet: unwraps, caches, counts; returns the extended sequence number. */
-  receive(buf: Uint8Array, seq: number, timestamp: number, payloadLength: number, nowMs: number): number {
-    const extSeq = this.unwrapper.unwrap(seq);
-    this.lastPacketMs = nowMs;
-    this.cache.put(extSeq, buf);
-    this.stats.update(extSeq, timestamp, nowMs, payloadLength);
-    if (this.nack !== null) this.nack.push(extSeq, nowMs);
-    return extSeq;
+  /** The metadata the transport would have given (extended sequence number, arrival now). */
+  ownMeta(seq: number, nowMs: number): RtpReceiveMeta {
+    const own = (this.own ??= { unwrapper: new SeqUnwrapper(), meta: { extSeq: 0, arrivalMs: 0 } });
+    own.meta.extSeq = own.unwrapper.unwrap(seq);
+    own.meta.arrivalMs = nowMs;
+    return own.meta;
   }
 
-  setSenderReport(ntpWallMs: number, rtpTimestamp: number, mid32: number, nowMs: number): void {
+  setSenderReport(ntpWallMs: number, rtpTimestamp: number, nowMs: number): void {
     if (this.senderReport === undefined) {
       this.senderReport = { ntpWallMs, rtpTimestamp, receivedAtMs: nowMs };
     } else {
@@ -66,6 +68,5 @@ export class ReceiveStream {
       this.senderReport.rtpTimestamp = rtpTimestamp;
       this.senderReport.receivedAtMs = nowMs;
     }
-    this.lastSrMid32 = mid32;
   }
 }

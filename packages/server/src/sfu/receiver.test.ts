@@ -1,18 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '@atrium/webrtc/clock.js';
-import {
-  createRtpHeader,
-  ntpFromWallMs,
-  ntpMiddle32,
-  parseRtcp,
-  parseRtpHeader,
-  serializeRtpPacket,
-} from '@atrium/webrtc/rtp/index.js';
-import type { RtcpPacket } from '@atrium/webrtc/rtp/index.js';
+import { SeqUnwrapper, createRtpHeader, ntpFromWallMs, parseRtcp, parseRtpHeader, serializeRtpPacket } from '@atrium/webrtc/rtp/index.js';
+import type { RtcpPacket, RtpHeader } from '@atrium/webrtc/rtp/index.js';
 import { DownTrack } from './down-track.js';
 import { Receiver } from './receiver.js';
 import type { ReceiverOptions } from './receiver.js';
+import type { PacketInfo, TrackSender } from './down-track-source.js';
 
 const PUB_SSRC = 0x1234abcd;
 const VP8_KEY = Uint8Array.of(0x10, 0x00, 0x9d, 0x01, 0x2a);
@@ -32,10 +26,13 @@ function setup(kind: 'audio' | 'video', extra: Partial<ReceiverOptions> = {}) {
     ...extra,
   });
   const h = createRtpHeader();
+  const unwrappers = new Map<number, SeqUnwrapper>();
   const write = (seq: number, payload: Uint8Array = VP8_DELTA, ssrc = PUB_SSRC): Buffer => {
     const buf = serializeRtpPacket({ payloadType: 96, sequenceNumber: seq & 0xffff, timestamp: seq * 3000, ssrc, payload });
     assert.ok(parseRtpHeader(buf, h));
-    receiver.writeRtp(buf, h);
+    let u = unwrappers.get(ssrc);
+    if (!u) unwrappers.set(ssrc, (u = new SeqUnwrapper()));
+    receiver.writeRtp(buf, h, { extSeq: u.unwrap(seq & 0xffff), arrivalMs: clock.nowMs() });
     return buf;
   };
   const subscriber = (ssrc: number) => {
@@ -49,7 +46,7 @@ function setup(kind: 'audio' | 'video', extra: Partial<ReceiverOptions> = {}) {
       initialSeq: 100,
       initialTimestamp: 0,
     });
-    receiver.addDownTrack(track);
+    receiver.addSender(track);
     return { track, sent };
   };
   return { clock, rtcp, receiver, write, subscriber };
@@ -60,7 +57,7 @@ const seqsOf = (pkts: Buffer[]): number[] => {
   return pkts.map((p) => (parseRtpHeader(p, h), h.sequenceNumber));
 };
 
-test('fans every packet out to each DownTrack with its own SSRC', () => {
+test('fans every packet out to each sender with its own SSRC; unknown SSRCs are counted, not forwarded', () => {
   const { write, subscriber, receiver } = setup('audio');
   const a = subscriber(0xa);
   const b = subscriber(0xb);
@@ -73,14 +70,33 @@ test('fans every packet out to each DownTrack with its own SSRC', () => {
   assert.equal(receiver.unknownSsrcPackets, 1);
 });
 
-test('PLI upstream: one when a DownTrack is added, then at most one per 500 ms (the last deferred)', () => {
-  const { clock, rtcp, receiver, subscriber } = setup('video');
-  subscriber(0xa);
+test('any TrackSender can attach: it gets the packet, the parsed layers and control events', () => {
+  const { receiver, write } = setup('video');
+  const seen: { seq: number; isKeyframe: boolean; temporal: number }[] = [];
+  const events: string[] = [];
+  const recorder: TrackSender = {
+    writeRtp: (_b: Uint8Array, h: RtpHeader, info: PacketInfo) => seen.push({ seq: h.sequenceNumber, isKeyframe: info.isKeyframe, temporal: info.temporal }),
+    setSourceMuted: (m) => events.push(`muted:${m}`),
+    onSourceLayersChanged: () => events.push('layers'),
+    close: () => events.push('close'),
+  };
+  receiver.addSender(recorder);
+  write(1, VP8_KEY);
+  // X, T: TID 2.
+  write(2, Uint8Array.of(0x90, 0x20, 0x80, 0x01));
+  receiver.setMuted(true);
+  receiver.close();
+  assert.deepEqual(seen, [{ seq: 1, isKeyframe: true, temporal: 0 }, { seq: 2, isKeyframe: false, temporal: 2 }]);
+  assert.deepEqual(events, ['layers', 'muted:true', 'close']);
+});
+
+test('PLI per stream: at most one per 500 ms, the last request deferred', () => {
+  const { clock, rtcp, receiver } = setup('video');
+  receiver.requestKeyframe(0);
   assert.deepEqual(rtcp, [[{ type: 'pli', senderSsrc: 5, mediaSsrc: PUB_SSRC }]]);
   clock.advance(100);
+  receiver.requestKeyframe(0);
   receiver.requestKeyframe();
-  receiver.requestKeyframe();
-  subscriber(0xb);
   assert.equal(rtcp.length, 1, 'throttled');
   clock.advance(399);
   assert.equal(rtcp.length, 1);
@@ -91,11 +107,23 @@ test('PLI upstream: one when a DownTrack is added, then at most one per 500 ms (
   assert.equal(receiver.keyframeRequestsSent, 2);
 });
 
-test('a keyframe arriving cancels the deferred PLI', () => {
-  const { clock, rtcp, receiver, subscriber, write } = setup('video');
-  subscriber(0xa);
-  clock.advance(100);
+test('simulcast: a PLI goes to the one stream that needs a key frame; each stream has its own throttle', () => {
+  const { rtcp, receiver } = setup('video');
+  receiver.addStream({ ssrc: 0x2222, spatial: 1 });
+  receiver.addStream({ ssrc: 0x3333, spatial: 2 });
+  assert.equal(receiver.sourceForSpatial(2), 2);
+  receiver.requestKeyframe(receiver.sourceForSpatial(2));
+  receiver.requestKeyframe(receiver.sourceForSpatial(1));
+  assert.deepEqual(rtcp.flat().map((p) => (p as { mediaSsrc: number }).mediaSsrc), [0x3333, 0x2222]);
   receiver.requestKeyframe();
+  assert.deepEqual(rtcp.flat().map((p) => (p as { mediaSsrc: number }).mediaSsrc), [0x3333, 0x2222, PUB_SSRC], 'the others wait');
+});
+
+test('a key frame arriving cancels the deferred PLI of its stream', () => {
+  const { clock, rtcp, receiver, write } = setup('video');
+  receiver.requestKeyframe(0);
+  clock.advance(100);
+  receiver.requestKeyframe(0);
   write(1, VP8_KEY);
   clock.advance(1000);
   assert.equal(rtcp.length, 1);
@@ -103,36 +131,17 @@ test('a keyframe arriving cancels the deferred PLI', () => {
 });
 
 test('audio never sends PLI', () => {
-  const { rtcp, receiver, subscriber } = setup('audio');
-  subscriber(0xa);
+  const { rtcp, receiver } = setup('audio');
   receiver.requestKeyframe();
   assert.equal(rtcp.length, 0);
 });
 
-test('keyframe request before the SSRC is known is sent with the first packet', () => {
-  const { rtcp, subscriber, write } = setup('video', { ssrc: undefined } as Partial<ReceiverOptions>);
-  subscriber(0xa);
+test('a key frame request before the SSRC is known is sent with the first packet', () => {
+  const { rtcp, receiver, write } = setup('video', { ssrc: undefined } as Partial<ReceiverOptions>);
+  receiver.requestKeyframe();
   assert.equal(rtcp.length, 0);
   write(1);
   assert.deepEqual(rtcp, [[{ type: 'pli', senderSsrc: 5, mediaSsrc: PUB_SSRC }]]);
-});
-
-test('video DownTrack starts at the keyframe; upstream loss is NACKed to the publisher', () => {
-  const { clock, rtcp, write, subscriber } = setup('video');
-  const a = subscriber(0xa);
-  rtcp.length = 0;
-  write(65534);
-  write(65535, VP8_KEY);
-  write(65536);
-  write(65539); // 65537 (=1) and 65538 (=2) lost upstream
-  assert.deepEqual(seqsOf(a.sent), [100, 101, 104]);
-  clock.advance(40);
-  assert.deepEqual(rtcp, [[{ type: 'nack', senderSsrc: 5, mediaSsrc: PUB_SSRC, lostSeqs: [1, 2] }]]);
-  write(65537); // recovered: forwarded late with its own slot in the outgoing sequence
-  assert.deepEqual(seqsOf(a.sent), [100, 101, 104, 102]);
-  clock.advance(200);
-  const nacks = rtcp.slice(1).flat();
-  assert.ok(nacks.every((p) => p.type === 'nack' && p.lostSeqs.length === 1 && p.lostSeqs[0] === 2));
 });
 
 test('subscriber NACK is answered from the receiver cache with the munged sequence number', () => {
@@ -148,30 +157,21 @@ test('subscriber NACK is answered from the receiver cache with the munged sequen
   assert.deepEqual(a.sent[0]!.subarray(12), originals[1]!.subarray(12), 'payload intact');
 });
 
-test('publisher SR feeds the RR (LSR/DLSR) and the DownTrack SR mapping', () => {
+test('the publisher SR anchors the DownTrack SR mapping', () => {
   const { clock, receiver, write, subscriber } = setup('audio');
   const a = subscriber(0xa);
-  assert.equal(receiver.receiverReport(), null);
   write(1);
   write(3);
   const ntp = ntpFromWallMs(1_650_000_000_000);
   receiver.handleRtcp([{ type: 'sr', ssrc: PUB_SSRC, ntpTimestamp: ntp, rtpTimestamp: 3000, packetCount: 3, octetCount: 3, reports: [] }]);
   clock.advance(250);
-  const rr = receiver.receiverReport();
-  assert.ok(rr);
-  assert.equal(rr.ssrc, 5);
-  const rb = rr.reports[0]!;
-  assert.deepEqual(
-    [rb.ssrc, rb.cumulativeLost, rb.fractionLost, rb.highestSeq, rb.lastSr, rb.delaySinceLastSr],
-    [PUB_SSRC, 1, 85, 3, ntpMiddle32(ntp), 16384],
-  );
   const sr = a.track.senderReport(clock.wallMs());
   assert.ok(sr);
   // out ts = in ts - 3000 (first input ts 3000 -> 0); publisher RTP at SR + 250 ms at 48 kHz.
   assert.equal(sr.rtpTimestamp, 3000 + 250 * 48 - 3000);
 });
 
-test('publisher mute reaches DownTracks; close cascades and clears timers', () => {
+test('publisher mute reaches senders (also ones added while muted); close cascades and clears timers', () => {
   const { clock, receiver, write, subscriber } = setup('video');
   const a = subscriber(0xa);
   write(1, VP8_KEY);
@@ -180,15 +180,16 @@ test('publisher mute reaches DownTracks; close cascades and clears timers', () =
   const b = subscriber(0xb); // added while muted
   write(3, VP8_KEY);
   receiver.setMuted(false);
-  write(4); // video resumes only at a keyframe
+  write(4); // video resumes only at a key frame
   write(5, VP8_KEY);
   assert.deepEqual(seqsOf(a.sent), [100, 101]);
   assert.deepEqual(seqsOf(b.sent), [100]);
+  receiver.requestKeyframe();
   receiver.close();
   receiver.close();
   assert.equal(a.track.isClosed, true);
   assert.equal(b.track.isClosed, true);
-  assert.equal(receiver.downTrackCount, 0);
+  assert.equal(receiver.senderCount, 0);
   assert.equal(clock.pendingTimers, 0);
   write(6, VP8_KEY);
   assert.equal(a.sent.length, 2);
@@ -201,50 +202,39 @@ test('a DownTrack closing itself is removed from the fan-out', () => {
   write(1);
   a.track.close();
   write(2);
-  assert.equal(receiver.downTrackCount, 1);
+  assert.equal(receiver.senderCount, 1);
   assert.equal(a.sent.length, 1);
   assert.equal(b.sent.length, 2);
 });
 
-test('simulcast: subscribers move to the best flowing layer at its key frame and fall back when it stops', () => {
-  const LOW = 0x1111;
-  const HIGH = 0x2222;
-  const { clock, receiver, write, subscriber } = setup('video', { ssrc: LOW, rank: 1 });
-  const high = receiver.addStream({ ssrc: HIGH, rank: 3 });
-  assert.equal(high, 1);
-  const { sent } = subscriber(0xabc);
-  const ssrcOfPayload = (p: Buffer): number => p[p.length - 1]!;
-  const frame = (seq: number, ssrc: number, key: boolean): void => {
-    const payload = Uint8Array.of(0x10, key ? 0x00 : 0x01, 0x9d, ssrc === LOW ? 1 : 2);
-    write(seq, payload, ssrc);
-  };
-
-  // Only the low layer flows: it is forwarded from its key frame.
-  frame(1, LOW, true);
-  frame(2, LOW, false);
-  assert.equal(receiver.updateLayerSelection(), false);
-  assert.deepEqual(sent.map(ssrcOfPayload), [1, 1]);
-
-  // The high layer starts: the selection moves up, but the switch waits for a high key frame.
-  clock.advance(10);
-  frame(100, HIGH, false);
-  assert.equal(receiver.updateLayerSelection(), true);
-  assert.equal(receiver.currentSourceId, high);
-  frame(3, LOW, false);
-  frame(101, HIGH, false);
-  frame(102, HIGH, true);
-  frame(4, LOW, false);
-  frame(103, HIGH, false);
-  assert.deepEqual(sent.map(ssrcOfPayload), [1, 1, 1, 2, 2]);
-  // Outgoing sequence numbers stay continuous across the switch.
-  assert.deepEqual(seqsOf(sent), [100, 101, 102, 103, 104]);
-
-  // The high layer goes quiet for longer than the window: back to the low layer at its next key frame.
-  clock.advance(1500);
-  frame(5, LOW, false);
-  assert.equal(receiver.updateLayerSelection(), true);
-  assert.equal(receiver.currentSourceId, 0);
-  frame(6, LOW, true);
-  assert.deepEqual(sent.map(ssrcOfPayload).slice(-1), [1]);
+test('layers(): which spatial layers flow, their temporal ids and bitrates; a layer starting tells the senders', () => {
+  const { clock, receiver, write } = setup('video');
+  receiver.addStream({ ssrc: 0x2222, spatial: 1 });
+  let changes = 0;
+  receiver.addSender({ writeRtp: () => {}, setSourceMuted: () => {}, onSourceLayersChanged: () => changes++, close: () => {} });
+  assert.equal(receiver.layers().activeSpatialMask, 0);
+  // Layer 0 with TIDs 0..2, layer 1 with TID 0 only; 10 packets each over 900 ms.
+  for (let i = 0; i < 10; i++) {
+    write(i, Uint8Array.of(0x90, 0x20, (i % 3) << 6, 0x01)); // X, T: TID i % 3
+    write(100 + i, Uint8Array.of(0x90, 0x20, 0x00, 0x01), 0x2222); // TID 0
+    clock.advance(100);
+  }
+  assert.equal(changes, 2, 'each layer announced once when it started');
+  let layers = receiver.layers();
+  assert.equal(layers.activeSpatialMask, 0b11);
+  assert.equal(layers.isSvc, false);
+  assert.deepEqual(layers.maxTemporal.slice(0, 2), [2, 0]);
+  write(10, VP8_DELTA);
+  layers = receiver.layers();
+  assert.ok(layers.bitrateBps[0]! > 0 && layers.bitrateBps[1]! > 0, `bitrates ${layers.bitrateBps.join()}`);
+  // Layer 1 stops (layer 0 goes on): after the active window it is no longer offered.
+  for (let i = 11; i < 22; i++) {
+    clock.advance(100);
+    write(i, VP8_DELTA);
+  }
+  assert.equal(receiver.layers().activeSpatialMask, 0b01);
+  // It comes back: the senders hear of it.
+  write(111, VP8_DELTA, 0x2222);
+  assert.equal(changes, 3);
   receiver.close();
 });

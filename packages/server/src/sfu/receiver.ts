@@ -1,21 +1,24 @@
-// The SFU side of one published track: takes decrypted RTP from the publisher's transport, keeps the
-// packet cache and receive stats, fans packets out to its DownTracks, and talks RTCP upstream
-// (throttled PLI, NACKs for upstream loss, receiver reports). One stream now; simulcast adds streams.
+// The SFU side of one published track: takes decrypted RTP of each of its streams (simulcast layers) from the
+// publisher's transport, reads each packet's layers once (codec/payload-inspector.ts), caches it for retransmission,
+// keeps which layers flow and at what bitrate, and fans it out to its TrackSenders (DownTracks, recorders...). Talks to
+// the publisher only through throttled key frame requests; NACKs and receiver reports are the transport's stages.
 import type { Clock, TimerHandle } from '@atrium/webrtc/clock.js';
 import type { Logger } from '@atrium/webrtc/logger.js';
 import { silentLogger } from '@atrium/webrtc/logger.js';
-import { ntpMiddle32, serializeRtcp, wallMsFromNtp } from '@atrium/webrtc/rtp/index.js';
-import type { ReceiverReport, RtcpPacket, RtpHeader } from '@atrium/webrtc/rtp/index.js';
-import { CodecKind, codecKindFromMime, isKeyframeStart } from './codec/keyframe.js';
-import type { CodecKindValue } from './codec/keyframe.js';
-import type { DownTrack } from './down-track.js';
+import { serializeRtcp, wallMsFromNtp } from '@atrium/webrtc/rtp/index.js';
+import type { RtcpPacket, RtpHeader } from '@atrium/webrtc/rtp/index.js';
+import type { RtpReceiveMeta } from '@atrium/webrtc/stages/rtp-stage.js';
+import { CodecKind, codecKindFromMime } from './codec/keyframe.js';
+import { createPayloadInspector } from './codec/payload-inspector.js';
+import type { PayloadInspector } from './codec/payload-inspector.js';
 import { createPacketInfo } from './down-track-source.js';
-import type { DownTrackSource, MediaKind, SenderReportMapping } from './down-track-source.js';
-import type { NackGeneratorOptions } from './nack-generator.js';
+import type { DownTrackSource, MediaKind, SenderReportMapping, SourceLayers, TrackSender } from './down-track-source.js';
 import { ReceiveStream } from './receive-stream.js';
+import type { UpstreamCounters } from './receive-stream.js';
 import { AudioLevelMeter, readAudioLevel } from './audio-level.js';
 import type { AudioLevelParams } from './audio-level.js';
 import type { LatencyObserver, SfuStats } from './sfu-stats.js';
+import { MAX_SPATIAL } from './video-layers.js';
 
 export type RtcpSink = (packet: Buffer) => void;
 
@@ -24,31 +27,35 @@ export interface ReceiverOptions {
   /** e.g. 'audio/opus', 'video/VP8', 'video/H264'. */
   mimeType: string;
   clockRate: number;
-  /** Publisher SSRC; omitted: the first packet's SSRC is taken. */
+  /** Publisher SSRC of the first stream; omitted: the first packet's SSRC is taken. */
   ssrc?: number;
-  /** Our SSRC as the sender of feedback (PLI, NACK, RR). Default 1. */
+  /** Spatial layer of the first stream (simulcast index; default 0); later streams come through addStream. */
+  spatial?: number;
+  /** The transport's counters for the first stream (statistics, NACKs sent). */
+  upstream?: UpstreamCounters;
+  /** Our SSRC as the sender of key frame requests. Default 1. */
   localSsrc?: number;
   /** Serialized RTCP toward the publisher (the transport encrypts it). */
   sendRtcp: RtcpSink;
   clock: Clock;
   logger?: Logger;
-  /** Packets cached for retransmission (default 512 video, 64 audio). */
+  /** Packets cached for retransmission per stream (default 512 video, 64 audio). */
   cacheSize?: number;
   maxPacketBytes?: number;
-  /** At most one PLI per this interval (default 500 ms). */
+  /** At most one PLI per stream per this interval (default 500 ms). */
   keyframeRequestIntervalMs?: number;
-  /** Upstream NACK generation; default on for video, off for audio. false disables. */
-  nack?: NackGeneratorOptions | false;
-  /** Quality rank of the first stream (simulcast layer); later layers come through addStream. */
-  rank?: number;
-  /** How often missing packets are checked and NACKed (default 20 ms). */
-  nackIntervalMs?: number;
   /** Audio: the publisher's id for the RFC 6464 audio-level extension (0 or absent: none). */
   audioLevelExtensionId?: number;
   audioLevel?: Partial<AudioLevelParams>;
   /** Node-wide counters (metrics): this receiver registers itself and retires on close. */
   stats?: SfuStats;
 }
+
+/** A spatial layer counts as flowing while its last packet is at most this old. */
+export const LAYER_ACTIVE_WINDOW_MS = 1000;
+/** Layer bitrates are measured over windows of this length. */
+const BITRATE_WINDOW_MS = 1000;
+const LAYERS = MAX_SPATIAL + 1;
 
 export class Receiver implements DownTrackSource {
   readonly kind: MediaKind;
@@ -62,24 +69,30 @@ export class Receiver implements DownTrackSource {
   unknownSsrcPackets = 0;
   keyframesReceived = 0;
   keyframeRequestsSent = 0;
-  nacksSent = 0;
-  private readonly codec: CodecKindValue;
+  private readonly codec: number;
+  private readonly inspector: PayloadInspector;
   private readonly streams: ReceiveStream[];
-  private readonly streamDefaults: { clockRate: number; cacheSize: number; maxPacketBytes: number; nack: NackGeneratorOptions | false };
-  /** The layer every DownTrack forwards (see updateLayerSelection). */
-  private selectedSourceId = 0;
-  private downTracks: readonly DownTrack[] = [];
+  private readonly streamDefaults: { cacheSize: number; maxPacketBytes: number };
+  private senders: readonly TrackSender[] = [];
   private readonly info = createPacketInfo();
   private readonly sendRtcp: RtcpSink;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly keyframeRequestIntervalMs: number;
-  private lastKeyframeRequestMs = -Infinity;
+  /** Streams whose PLI waits for the throttle interval (bit per source id), and the one timer that sends them. */
+  private pendingKeyframeMask = 0;
   private keyframeTimer: TimerHandle | null = null;
-  private isKeyframeRequestPending = false;
-  private nackTimer: TimerHandle | null = null;
   private muted = false;
   private closed = false;
+  /** Per spatial layer: last packet time, bytes in the current window, the last window's bitrate, max temporal id. */
+  private readonly layerLastMs = new Float64Array(LAYERS).fill(-Infinity);
+  private readonly layerBytes = new Float64Array(LAYERS);
+  private readonly layerBitrate = new Float64Array(LAYERS);
+  private readonly layerMaxTemporal = new Int8Array(LAYERS).fill(-1);
+  private readonly layerWindowMaxTemporal = new Int8Array(LAYERS).fill(-1);
+  private windowStartMs = -Infinity;
+  /** More than one spatial layer inside one stream (VP9/AV1 SVC), seen from the packets. */
+  private isSvc = false;
   /** Audio only: the speaking level from the audio-level extension. */
   readonly audioLevel: AudioLevelMeter | null;
   private audioLevelExtensionId = 0;
@@ -97,21 +110,17 @@ export class Receiver implements DownTrackSource {
     this.clock = opts.clock;
     this.logger = opts.logger ?? silentLogger;
     this.codec = opts.kind === 'audio' ? CodecKind.AUDIO : codecKindFromMime(opts.mimeType);
+    this.inspector = createPayloadInspector(this.codec as (typeof CodecKind)[keyof typeof CodecKind]);
     this.keyframeRequestIntervalMs = opts.keyframeRequestIntervalMs ?? 500;
     const isVideo = opts.kind === 'video';
-    const nack = opts.nack ?? (isVideo ? {} : false);
-    this.streamDefaults = {
-      clockRate: opts.clockRate,
-      cacheSize: opts.cacheSize ?? (isVideo ? 512 : 64),
-      maxPacketBytes: opts.maxPacketBytes ?? 1500,
-      nack,
-    };
+    this.streamDefaults = { cacheSize: opts.cacheSize ?? (isVideo ? 512 : 64), maxPacketBytes: opts.maxPacketBytes ?? 1500 };
     this.streams = [
       new ReceiveStream({
         sourceId: 0,
-        rank: opts.rank ?? 0,
+        spatial: opts.spatial ?? 0,
         ssrc: opts.ssrc === undefined ? -1 : opts.ssrc >>> 0,
         ...this.streamDefaults,
+        ...(opts.upstream ? { upstream: opts.upstream } : {}),
       }),
     ];
     this.audioLevel = opts.kind === 'audio' ? new AudioLevelMeter({ clockRate: opts.clockRate, params: opts.audioLevel ?? {} }) : null;
@@ -121,14 +130,10 @@ export class Receiver implements DownTrackSource {
     this.latencySampleEvery = this.stats?.latencySampleEvery ?? 64;
     this.latencyCountdown = this.latencySampleEvery;
     this.stats?.addReceiver(this);
-    if (nack !== false) {
-      this.nackTimer = this.clock.setInterval(() => this.sendNacks(), opts.nackIntervalMs ?? 20);
-      this.nackTimer.unref?.();
-    }
   }
 
-  get downTrackCount(): number {
-    return this.downTracks.length;
+  get senderCount(): number {
+    return this.senders.length;
   }
   get isClosed(): boolean {
     return this.closed;
@@ -136,52 +141,58 @@ export class Receiver implements DownTrackSource {
   get isMuted(): boolean {
     return this.muted;
   }
+  /** NACKed sequence numbers sent upstream by the transport for this track's streams. */
+  get nacksSent(): number {
+    let n = 0;
+    for (const s of this.streams) n += s.upstream?.nacksSent ?? 0;
+    return n;
+  }
+  get streamCount(): number {
+    return this.streams.length;
+  }
+
   /** Sets the publisher's audio-level extension id (from its SDP); 0 stops reading levels. */
   setAudioLevelExtensionId(id: number): void {
     this.audioLevelExtensionId = id > 0 && id < 256 ? id : 0;
   }
+
   /** Adds another incoming stream (a simulcast layer) of this track; returns its source id. */
-  addStream(opts: { ssrc: number; rank: number }): number {
+  addStream(opts: { ssrc: number; spatial: number; upstream?: UpstreamCounters }): number {
     const sourceId = this.streams.length;
-    this.streams.push(new ReceiveStream({ sourceId, rank: opts.rank, ssrc: opts.ssrc >>> 0, ...this.streamDefaults }));
+    this.streams.push(
+      new ReceiveStream({
+        sourceId,
+        spatial: Math.max(0, Math.min(MAX_SPATIAL, opts.spatial)),
+        ssrc: opts.ssrc >>> 0,
+        ...this.streamDefaults,
+        ...(opts.upstream ? { upstream: opts.upstream } : {}),
+      }),
+    );
     return sourceId;
   }
 
-  get currentSourceId(): number {
-    return this.selectedSourceId;
-  }
-
-  /**
-   * Picks the layer all DownTracks forward: the highest-ranked stream that received a packet within
-   * `activeWindowMs` (a publisher pauses layers it cannot afford). Control plane: call periodically.
-   * DownTracks switch at the new layer's next key frame. Returns true when the selection changed.
-   */
-  updateLayerSelection(activeWindowMs = 1000): boolean {
-    if (this.closed || this.streams.length < 2) return false;
-    const nowMs = this.clock.nowMs();
-    let best: ReceiveStream | undefined;
-    for (const s of this.streams) {
-      if (!s.hasSsrc || nowMs - s.lastPacketMs > activeWindowMs) continue;
-      if (best === undefined || s.rank > best.rank) best = s;
-    }
-    if (best === undefined || best.sourceId === this.selectedSourceId) return false;
-    this.selectedSourceId = best.sourceId;
-    for (const d of this.downTracks) d.switchSource(best.sourceId);
-    return true;
-  }
-
-  /** The stream for a simulcast layer (0 without simulcast). */
+  /** The stream for a source id (0 without simulcast). */
   stream(sourceId: number): ReceiveStream | undefined {
     return this.streams[sourceId];
   }
 
-  /** Per decrypted packet from the publisher's transport. Never throws. */
-  writeRtp(buf: Uint8Array, h: RtpHeader): void {
+  sourceForSpatial(spatial: number): number {
+    if (this.streams.length === 1) return 0;
+    for (const s of this.streams) if (s.spatial === spatial) return s.sourceId;
+    return -1;
+  }
+
+  /**
+   * Per decrypted packet from the publisher's transport. `meta` comes from the transport's stream core (extended
+   * sequence number, socket arrival time); without it (a receiver fed directly) they are derived here. Never throws.
+   */
+  writeRtp(buf: Uint8Array, h: RtpHeader, meta?: RtpReceiveMeta): void {
     if (this.closed) return;
     const ssrc = h.ssrc;
     let stream: ReceiveStream | undefined;
-    for (let i = 0; i < this.streams.length; i++) {
-      const s = this.streams[i]!;
+    const streams = this.streams;
+    for (let i = 0; i < streams.length; i++) {
+      const s = streams[i]!;
       if (s.ssrc === ssrc) {
         stream = s;
         break;
@@ -189,7 +200,8 @@ export class Receiver implements DownTrackSource {
       if (!s.hasSsrc) {
         s.ssrc = ssrc;
         stream = s;
-        if (this.isKeyframeRequestPending) this.requestKeyframe();
+        // A PLI asked for before the SSRC was known goes out now.
+        if (this.pendingKeyframeMask !== 0) this.flushKeyframeRequests();
         break;
       }
     }
@@ -197,33 +209,83 @@ export class Receiver implements DownTrackSource {
       this.unknownSsrcPackets++;
       return;
     }
-    const nowMs = this.clock.nowMs();
+    if (meta === undefined) meta = stream.ownMeta(h.sequenceNumber, this.clock.nowMs());
+    const nowMs = meta.arrivalMs;
     this.packetsReceived++;
     this.bytesReceived += buf.length;
+    stream.lastPacketMs = nowMs;
+    stream.cache.put(meta.extSeq, buf);
     const info = this.info;
-    info.extSeq = stream.receive(buf, h.sequenceNumber, h.timestamp, h.payloadLength, nowMs);
-    info.isKeyframe = isKeyframeStart(this.codec, buf, h.payloadOffset, h.payloadLength);
-    info.sourceId = stream.sourceId;
+    info.extSeq = meta.extSeq;
     info.arrivalMs = nowMs;
-    if (this.audioLevelExtensionId !== 0 && this.audioLevel !== null) {
+    info.sourceId = stream.sourceId;
+    info.spatial = stream.spatial;
+    this.inspector.inspect(buf, h, info);
+    let isLayerNew = false;
+    if (this.codec !== CodecKind.AUDIO) {
+      const sp = info.spatial;
+      if (sp !== stream.spatial) this.isSvc = true;
+      if (nowMs - this.windowStartMs >= BITRATE_WINDOW_MS) this.rollWindow(nowMs);
+      if (nowMs - this.layerLastMs[sp]! > LAYER_ACTIVE_WINDOW_MS) isLayerNew = true;
+      this.layerLastMs[sp] = nowMs;
+      this.layerBytes[sp] = this.layerBytes[sp]! + buf.length;
+      if (info.temporal > this.layerWindowMaxTemporal[sp]!) this.layerWindowMaxTemporal[sp] = info.temporal;
+      if (info.temporal > this.layerMaxTemporal[sp]!) this.layerMaxTemporal[sp] = info.temporal;
+      if (info.isKeyframe) {
+        this.keyframesReceived++;
+        // A key frame is arriving on this stream: a deferred PLI for it is moot.
+        this.pendingKeyframeMask &= ~(1 << stream.sourceId);
+      }
+    } else if (this.audioLevelExtensionId !== 0 && this.audioLevel !== null) {
       const level = readAudioLevel(buf, h, this.audioLevelExtensionId);
       if (level >= 0) this.audioLevel.observePacket(level, h.timestamp, nowMs);
     }
-    if (info.isKeyframe && this.codec !== CodecKind.AUDIO) {
-      this.keyframesReceived++;
-      if (this.keyframeTimer !== null) {
-        // A keyframe is arriving: every DownTrack waiting for one starts here; the deferred PLI is moot.
-        this.clock.clearTimeout(this.keyframeTimer);
-        this.keyframeTimer = null;
-      }
-    }
-    const dts = this.downTracks;
-    for (let i = 0; i < dts.length; i++) dts[i]!.writeRtp(buf, h, info);
-    // Sampled forwarding latency: arrival here to the last DownTrack's send (encrypt + socket write included).
-    if (this.latency !== null && dts.length > 0 && --this.latencyCountdown <= 0) {
+    const senders = this.senders;
+    for (let i = 0; i < senders.length; i++) senders[i]!.writeRtp(buf, h, info);
+    if (isLayerNew) this.notifyLayersChanged();
+    // Sampled forwarding latency: arrival here to the last sender's send (encrypt + socket write included).
+    if (this.latency !== null && senders.length > 0 && --this.latencyCountdown <= 0) {
       this.latencyCountdown = this.latencySampleEvery;
       this.latency.observe((this.clock.nowMs() - nowMs) * 1e6);
     }
+  }
+
+  private rollWindow(nowMs: number): void {
+    const elapsedMs = this.windowStartMs === -Infinity ? 0 : nowMs - this.windowStartMs;
+    for (let s = 0; s < LAYERS; s++) {
+      // A window longer than one (a gap in packets) spreads its bytes over the time it really covered.
+      this.layerBitrate[s] = elapsedMs > 0 && elapsedMs < 2 * BITRATE_WINDOW_MS ? (this.layerBytes[s]! * 8000) / elapsedMs : 0;
+      this.layerBytes[s] = 0;
+      this.layerMaxTemporal[s] = this.layerWindowMaxTemporal[s]!;
+      this.layerWindowMaxTemporal[s] = -1;
+    }
+    this.windowStartMs = nowMs;
+  }
+
+  private notifyLayersChanged(): void {
+    for (const s of this.senders) {
+      try {
+        s.onSourceLayersChanged();
+      } catch (err) {
+        this.logger.warn({ err }, 'track sender layer listener threw');
+      }
+    }
+  }
+
+  /** What flows now (control plane; allocates a small object). */
+  layers(): SourceLayers {
+    const nowMs = this.clock.nowMs();
+    let mask = 0;
+    const maxTemporal: number[] = [];
+    const bitrateBps: number[] = [];
+    const isStale = nowMs - this.windowStartMs >= 2 * BITRATE_WINDOW_MS;
+    for (let s = 0; s < LAYERS; s++) {
+      const isActive = nowMs - this.layerLastMs[s]! <= LAYER_ACTIVE_WINDOW_MS;
+      if (isActive) mask |= 1 << s;
+      maxTemporal.push(isActive ? Math.max(this.layerMaxTemporal[s]!, this.layerWindowMaxTemporal[s]!, 0) : -1);
+      bitrateBps.push(isActive && !isStale ? this.layerBitrate[s]! : 0);
+    }
+    return { activeSpatialMask: mask, maxTemporal, bitrateBps, isSvc: this.isSvc };
   }
 
   /** RTCP from the publisher: SRs give the NTP/RTP mapping used for down-track SRs. */
@@ -233,49 +295,55 @@ export class Receiver implements DownTrackSource {
       if (p.type !== 'sr') continue;
       for (const s of this.streams) {
         if (s.ssrc !== p.ssrc >>> 0) continue;
-        s.setSenderReport(wallMsFromNtp(p.ntpTimestamp), p.rtpTimestamp >>> 0, ntpMiddle32(p.ntpTimestamp), this.clock.nowMs());
+        s.setSenderReport(wallMsFromNtp(p.ntpTimestamp), p.rtpTimestamp >>> 0, this.clock.nowMs());
       }
     }
   }
 
-  /** Asks the publisher for a keyframe: at most one PLI per interval, the last request deferred, never for audio. */
-  requestKeyframe(): void {
+  /**
+   * Asks the publisher for a key frame of one stream, or of all streams without `sourceId`: at most one PLI per stream
+   * per interval, a request inside the interval deferred to its end, never for audio. A stream whose SSRC is not known
+   * yet gets its PLI when its first packet arrives.
+   */
+  requestKeyframe(sourceId?: number): void {
     if (this.closed || this.kind !== 'video') return;
-    const nowMs = this.clock.nowMs();
-    const waitMs = this.lastKeyframeRequestMs + this.keyframeRequestIntervalMs - nowMs;
-    if (waitMs > 0) {
-      if (this.keyframeTimer === null) {
-        this.keyframeTimer = this.clock.setTimeout(() => {
-          this.keyframeTimer = null;
-          this.requestKeyframe();
-        }, waitMs);
-        this.keyframeTimer.unref?.();
-      }
-      return;
+    let mask = 0;
+    if (sourceId === undefined) {
+      for (const s of this.streams) mask |= 1 << s.sourceId;
+    } else if (sourceId >= 0 && sourceId < this.streams.length) {
+      mask = 1 << sourceId;
     }
-    const packets: RtcpPacket[] = [];
-    for (const s of this.streams) {
-      if (s.hasSsrc) packets.push({ type: 'pli', senderSsrc: this.localSsrc, mediaSsrc: s.ssrc });
-    }
-    if (packets.length === 0) {
-      this.isKeyframeRequestPending = true; // sent when the first packet tells us the SSRC
-      return;
-    }
-    this.isKeyframeRequestPending = false;
-    this.lastKeyframeRequestMs = nowMs;
-    this.keyframeRequestsSent++;
-    this.emitRtcp(packets);
+    if (mask === 0) return;
+    this.pendingKeyframeMask |= mask;
+    this.flushKeyframeRequests();
   }
 
-  private sendNacks(): void {
-    if (this.closed) return;
+  private flushKeyframeRequests(): void {
     const nowMs = this.clock.nowMs();
+    const packets: RtcpPacket[] = [];
+    let nextDueMs = Infinity;
     for (const s of this.streams) {
-      if (s.nack === null || !s.hasSsrc) continue;
-      const lostSeqs = s.nack.collect(nowMs);
-      if (lostSeqs === null) continue;
-      this.nacksSent += lostSeqs.length;
-      this.emitRtcp([{ type: 'nack', senderSsrc: this.localSsrc, mediaSsrc: s.ssrc, lostSeqs }]);
+      const bit = 1 << s.sourceId;
+      if ((this.pendingKeyframeMask & bit) === 0 || !s.hasSsrc) continue;
+      const dueMs = s.lastKeyframeRequestMs + this.keyframeRequestIntervalMs;
+      if (dueMs > nowMs) {
+        if (dueMs < nextDueMs) nextDueMs = dueMs;
+        continue;
+      }
+      this.pendingKeyframeMask &= ~bit;
+      s.lastKeyframeRequestMs = nowMs;
+      packets.push({ type: 'pli', senderSsrc: this.localSsrc, mediaSsrc: s.ssrc });
+    }
+    if (packets.length > 0) {
+      this.keyframeRequestsSent += packets.length;
+      this.emitRtcp(packets);
+    }
+    if (nextDueMs !== Infinity && this.keyframeTimer === null) {
+      this.keyframeTimer = this.clock.setTimeout(() => {
+        this.keyframeTimer = null;
+        if (!this.closed) this.flushKeyframeRequests();
+      }, nextDueMs - nowMs);
+      this.keyframeTimer.unref?.();
     }
   }
 
@@ -287,18 +355,6 @@ export class Receiver implements DownTrackSource {
     }
   }
 
-  /** An RR for the publisher covering every stream that has received packets, or null before any. */
-  receiverReport(): ReceiverReport | null {
-    const nowMs = this.clock.nowMs();
-    const reports = [];
-    for (const s of this.streams) {
-      if (!s.hasSsrc || s.stats.packetsReceived === 0) continue;
-      const sr = s.senderReport;
-      reports.push(s.stats.reportBlock(s.ssrc, s.lastSrMid32, sr === undefined ? 0 : nowMs - sr.receivedAtMs));
-    }
-    return reports.length === 0 ? null : { type: 'rr', ssrc: this.localSsrc, reports };
-  }
-
   getPacket(extSeq: number, sourceId: number): Buffer | undefined {
     return this.streams[sourceId]?.cache.get(extSeq);
   }
@@ -307,38 +363,34 @@ export class Receiver implements DownTrackSource {
     return this.streams[sourceId]?.senderReport;
   }
 
-  /** Adds a subscriber's DownTrack (video: asks for a keyframe so it can start). */
-  addDownTrack(downTrack: DownTrack): void {
-    if (this.closed || this.downTracks.includes(downTrack)) return;
-    this.downTracks = [...this.downTracks, downTrack];
-    if (this.muted) downTrack.setSourceMuted(true);
-    if (this.selectedSourceId !== downTrack.forwarder.currentSourceId) downTrack.switchSource(this.selectedSourceId);
-    this.requestKeyframe();
+  /** Adds a consumer of this track. The caller asks for the key frame it needs (a DownTrack does when it starts). */
+  addSender(sender: TrackSender): void {
+    if (this.closed || this.senders.includes(sender)) return;
+    this.senders = [...this.senders, sender];
+    if (this.muted) sender.setSourceMuted(true);
   }
 
-  removeDownTrack(downTrack: DownTrack): void {
-    if (!this.downTracks.includes(downTrack)) return;
-    this.downTracks = this.downTracks.filter((d) => d !== downTrack);
+  removeSender(sender: TrackSender): void {
+    if (!this.senders.includes(sender)) return;
+    this.senders = this.senders.filter((s) => s !== sender);
   }
 
-  /** Publisher-side mute: every DownTrack stops forwarding (and video resumes at a keyframe). */
+  /** Publisher-side mute: every sender stops forwarding (and video resumes at a key frame). */
   setMuted(muted: boolean): void {
     if (this.muted === muted) return;
     this.muted = muted;
-    for (const d of this.downTracks) d.setSourceMuted(muted);
+    for (const s of this.senders) s.setSourceMuted(muted);
   }
 
-  /** Idempotent: closes every DownTrack and stops the timers. */
+  /** Idempotent: closes every sender and stops the timer. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.nackTimer !== null) this.clock.clearInterval(this.nackTimer);
     if (this.keyframeTimer !== null) this.clock.clearTimeout(this.keyframeTimer);
-    this.nackTimer = null;
     this.keyframeTimer = null;
-    const dts = this.downTracks;
-    this.downTracks = [];
-    for (const d of dts) d.close();
+    const senders = this.senders;
+    this.senders = [];
+    for (const s of senders) s.close();
     this.stats?.retireReceiver(this);
   }
 }

@@ -16,7 +16,7 @@ test('counters by kind survive close; NACKs and PLIs from subscribers are counte
   const stats = new SfuStats({ forwardLatency: { observe: (ns) => samples.push(ns) }, latencySampleEvery: 4 });
   const receiver = new Receiver({ kind: 'video', mimeType: 'video/VP8', clockRate: 90000, ssrc: SSRC, sendRtcp: () => {}, clock, stats });
   const down = new DownTrack({ source: receiver, ssrc: 99, payloadType: 96, send: () => {}, clock, stats, initialSeq: 100 });
-  receiver.addDownTrack(down);
+  receiver.addSender(down);
   assert.equal(stats.liveReceivers, 1);
   assert.equal(stats.liveDownTracks, 1);
   const h = createRtpHeader();

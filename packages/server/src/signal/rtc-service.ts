@@ -217,7 +217,9 @@ export class RtcService {
       // The participant's own lines, its signal session's and its media session's also name the room's sid:
       // the media session is created only now that the room is known.
       const participantLogger = logger.child({ roomID: room.sid });
-      media = this.opts.mediaFactory.createParticipantMedia({ participantSid: sid, identity: auth.identity, logger: participantLogger });
+      media = this.opts.mediaFactory.createParticipantMedia({
+        participantSid: sid, identity: auth.identity, logger: participantLogger, isAdaptiveStream: params.adaptiveStream,
+      });
       participant = new Participant({
         sid,
         claims: auth.claims,

@@ -212,6 +212,9 @@ export class SignalSession {
       case 'subscriptionPermission':
         p.setSubscriptionPermission(msg.value);
         return;
+      case 'trackSetting':
+        p.updateTrackSettings(msg.value);
+        return;
       case 'leave':
         p.logger.info({ reason: DisconnectReason[msg.value.reason] }, 'client left');
         p.close(msg.value.reason || DisconnectReason.CLIENT_INITIATED);

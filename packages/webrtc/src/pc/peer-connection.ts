@@ -14,7 +14,7 @@ import { SctpTransport } from '../sctp/sctp-transport.js';
 import type { DataChannel } from '../sctp/data-channel.js';
 import { SrtpProfile, srtpExporterLength, type SrtpProfileId } from '../srtp/srtp-profile.js';
 import { SrtpSession, srtpKeysFromExporter } from '../srtp/srtp-session.js';
-import { isRtcpPacket, parseRtcp, type RtcpPacket } from '../rtp/index.js';
+import { isRtcpPacket, parseRtcp, serializeRtcp, type RtcpPacket } from '../rtp/index.js';
 import {
   createAnswer, createOffer, defaultCapabilities, parseSdp, writeSdp,
   type CodecCapability, type LocalCapabilities, type LocalTransportParams, type MediaSection,
@@ -23,6 +23,15 @@ import {
 import { LocalSender } from './local-sender.js';
 import type { RemoteStream } from './remote-stream.js';
 import { RtpDemuxer, type ReceiveConfig } from './rtp-demuxer.js';
+import { StageScheduler } from '../stages/stage-scheduler.js';
+import {
+  bindReceiveChain, bindSendChain,
+  type ReceiveStageFactory, type RtpSendStage, type SendStageFactory, type StageContext, type TransportReceiveStage,
+  type TransportSendStage,
+} from '../stages/rtp-stage.js';
+import { nackStage } from '../stages/nack-stage.js';
+import { receiverReportStage } from '../stages/receiver-report-stage.js';
+import { headerStampStage } from '../stages/header-stamp-stage.js';
 
 export type PeerRole = 'server' | 'client';
 export type PeerConnectionState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
@@ -37,7 +46,18 @@ export interface PeerConnectionOptions {
   clock?: Clock;
   logger?: Logger;
   consentTimeoutMs?: number;
+  /**
+   * Receive stages bound to every incoming stream, in order (default: NACK generation for video, receiver reports).
+   * Each PeerConnection builds its own instances from these factories.
+   */
+  receiveStages?: readonly ReceiveStageFactory[];
+  /** Send stages bound to every outgoing stream, in order; the last runs just before encryption (default: header stamping). */
+  sendStages?: readonly SendStageFactory[];
 }
+
+/** The stages a PeerConnection runs unless told otherwise. */
+export const defaultReceiveStages: readonly ReceiveStageFactory[] = [nackStage(), receiverReportStage()];
+export const defaultSendStages: readonly SendStageFactory[] = [headerStampStage()];
 
 export interface PeerConnectionEvents {
   [key: string]: unknown[];
@@ -91,6 +111,15 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   private state: PeerConnectionState = 'new';
   private dtlsStarted = false;
   private iceStarted = false;
+  private readonly clock: Clock;
+  /** One deadline-driven timer for every stage of this transport. */
+  private readonly scheduler: StageScheduler;
+  private readonly receiveStages: TransportReceiveStage[];
+  private readonly sendStages: TransportSendStage[];
+  /** The end of every send chain: encrypt and send. */
+  private readonly sendTail: RtpSendStage = { send: (buf: Buffer) => this.sendRtp(buf) };
+  /** Our SSRC as the sender of RTCP feedback and reports. */
+  readonly rtcpSsrc: number;
 
   constructor(opts: PeerConnectionOptions) {
     super();
@@ -100,6 +129,18 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     this.certificate = opts.certificate;
     this.cname = Math.random().toString(36).slice(2, 14);
     const clock = opts.clock ?? systemClock;
+    this.clock = clock;
+    this.rtcpSsrc = nextSsrc();
+    this.scheduler = new StageScheduler({ clock, logger: this.logger });
+    const ctx: StageContext = {
+      clock,
+      logger: this.logger,
+      scheduler: this.scheduler,
+      localSsrc: this.rtcpSsrc,
+      sendRtcp: (packets) => this.sendRtcp(serializeRtcp(packets)),
+    };
+    this.receiveStages = (opts.receiveStages ?? defaultReceiveStages).map((f) => f(ctx));
+    this.sendStages = (opts.sendStages ?? defaultSendStages).map((f) => f(ctx));
     this.ice = new IceTransport({
       mux: opts.mux,
       role: opts.role === 'server' ? 'controlled-lite' : 'controlling',
@@ -121,7 +162,10 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     this.ice.on('stateChange', (s) => this.onIceState(s));
     this.dtls.on('stateChange', (s) => this.onDtlsState(s));
     this.dtls.on('data', (buf) => this.sctp?.handle(buf));
-    this.demux.onStream = (stream) => this.emit('remoteStream', stream);
+    this.demux.onStream = (stream) => {
+      stream.setStages(bindReceiveChain(this.receiveStages, stream, stream));
+      this.emit('remoteStream', stream);
+    };
     if (opts.role === 'server') this.ice.start();
   }
 
@@ -136,6 +180,14 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   }
   get demuxStats(): RtpDemuxer['stats'] {
     return this.demux.stats;
+  }
+  /** The stage instances of this transport (e.g. to read a stage's counters or send history). */
+  get stages(): { receive: readonly TransportReceiveStage[]; send: readonly TransportSendStage[] } {
+    return { receive: this.receiveStages, send: this.sendStages };
+  }
+  /** Timers this transport's stages hold (0 once closed). */
+  get stageTimers(): number {
+    return this.scheduler.armedTimers;
   }
 
   /** The remote m-line with this mid, from the current remote description. */
@@ -200,6 +252,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     }
     this.senders.set(mid, sender);
     this.sendersBySsrc.set(sender.ssrc, sender);
+    sender.setStages(bindSendChain(this.sendStages, sender, this.sendTail));
     return sender;
   }
 
@@ -225,6 +278,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     sender.stop();
     this.senders.delete(sender.mid);
     this.sendersBySsrc.delete(sender.ssrc);
+    for (const stage of this.sendStages) stage.unbindLocalStream(sender);
   }
 
   /** Creates a data channel (DCEP); the data m-line is added with the next offer if not there yet. */
@@ -308,6 +362,9 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     this.sendersBySsrc.clear();
     for (const stream of this.demux.streams()) this.emit('remoteStreamEnded', stream);
     this.demux.close();
+    for (const stage of this.receiveStages) stage.close();
+    for (const stage of this.sendStages) stage.close();
+    this.scheduler.close();
     this.sctp?.close();
     this.dtls.close();
     this.ice.close();
@@ -325,20 +382,22 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   private handleSrtp(buf: Buffer): void {
     const srtp = this.srtp;
     if (!srtp) return;
+    // Arrival time as close to the socket as this path gets: before decryption.
+    const arrivalMs = this.clock.nowMs();
     if (isRtcpPacket(buf)) {
       const plain = srtp.unprotectRtcp(buf);
-      if (plain) this.handleRtcp(plain);
+      if (plain) this.handleRtcp(plain, arrivalMs);
       return;
     }
     const plain = srtp.unprotectRtp(buf);
-    if (plain) this.demux.handleRtp(plain);
+    if (plain) this.demux.handleRtp(plain, arrivalMs);
   }
 
-  private handleRtcp(buf: Buffer): void {
+  private handleRtcp(buf: Buffer, arrivalMs: number): void {
     for (const pkt of parseRtcp(buf)) {
       switch (pkt.type) {
         case 'sr': {
-          this.demux.streamBySsrc(pkt.ssrc)?.onRtcp(pkt);
+          this.demux.streamBySsrc(pkt.ssrc)?.handleSenderReport(pkt, arrivalMs);
           for (const r of pkt.reports) this.sendersBySsrc.get(r.ssrc)?.onRtcp(pkt);
           break;
         }
@@ -420,7 +479,10 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
         extensionIds: extIds,
       });
     }
-    for (const stream of this.demux.configure(configs)) this.emit('remoteStreamEnded', stream);
+    for (const stream of this.demux.configure(configs)) {
+      for (const stage of this.receiveStages) stage.unbindRemoteStream(stream);
+      this.emit('remoteStreamEnded', stream);
+    }
   }
 
   private ensureSctp(): SctpTransport {

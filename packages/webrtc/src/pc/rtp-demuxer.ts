@@ -69,8 +69,8 @@ export class RtpDemuxer {
     return e && !e.repairs ? e.stream : undefined;
   }
 
-  /** Hot path: one decrypted RTP packet. */
-  handleRtp(buf: Buffer): void {
+  /** Hot path: one decrypted RTP packet, read from the socket at `arrivalMs` (monotonic). */
+  handleRtp(buf: Buffer, arrivalMs: number): void {
     const h = this.header;
     if (!parseRtpHeader(buf, h)) {
       this.stats.malformed++;
@@ -84,14 +84,11 @@ export class RtpDemuxer {
         return;
       }
     }
-    const stream = entry.stream;
     if (entry.repairs === undefined) {
-      stream.packetsReceived++;
-      stream.bytesReceived += buf.length;
-      stream.onRtp(buf, h);
+      entry.stream.handleRtp(buf, h, arrivalMs);
       return;
     }
-    this.deliverRtx(buf, h, entry);
+    this.deliverRtx(buf, h, entry, arrivalMs);
   }
 
   close(): void {
@@ -99,7 +96,7 @@ export class RtpDemuxer {
     this.bySsrc.clear();
   }
 
-  private deliverRtx(buf: Buffer, h: RtpHeader, entry: StreamEntry): void {
+  private deliverRtx(buf: Buffer, h: RtpHeader, entry: StreamEntry, arrivalMs: number): void {
     const primary = entry.repairs!;
     const apt = entry.rtxPayloadTypes.get(h.payloadType);
     if (h.payloadLength < 2 || apt === undefined) {
@@ -120,9 +117,7 @@ export class RtpDemuxer {
     out.writeUInt32BE(primary.ssrc >>> 0, 8);
     const h2 = this.header;
     if (!parseRtpHeader(out, h2)) return;
-    primary.packetsReceived++;
-    primary.bytesReceived += out.length;
-    primary.onRtp(out, h2);
+    primary.handleRtp(out, h2, arrivalMs);
   }
 
   private readSdes(buf: Buffer, h: RtpHeader, id: number | undefined): string | undefined {

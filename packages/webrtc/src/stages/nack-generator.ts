@@ -54,6 +54,11 @@ export class NackGenerator {
     return n;
   }
 
+  /** True while any missing packet may still be tracked (recovered ones leave at the next collect). */
+  get hasMissing(): boolean {
+    return this.count > 0;
+  }
+
   /** Per received packet (hot path, no allocation). */
   push(extSeq: number, nowMs: number): void {
     if (!this.started) {

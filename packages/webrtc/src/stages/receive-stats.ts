@@ -1,7 +1,7 @@
 // Receive statistics of one RTP stream for receiver reports: cumulative and interval loss, and
 // interarrival jitter. RFC 3550 §6.4.1, §A.3 and §A.8 https://www.rfc-editor.org/rfc/rfc3550#appendix-A.3
-import { timestampDelta } from '@atrium/webrtc/rtp/index.js';
-import type { ReportBlock } from '@atrium/webrtc/rtp/index.js';
+import { timestampDelta } from '../rtp/index.js';
+import type { ReportBlock } from '../rtp/index.js';
 
 export class ReceiveStats {
   readonly clockRate: number;

@@ -1,0 +1,101 @@
+// Reads, once per incoming packet, what the forwarders of every subscriber need from a video payload: key frame start,
+// layer ids, frame boundaries and switching points, and the codec's descriptor fields that get rewritten. One inspector
+// per published track, chosen by codec; it fills the receiver's reused PacketInfo (no allocation per packet).
+import type { RtpHeader } from '@atrium/webrtc/rtp/index.js';
+import type { PacketInfo } from '../down-track-source.js';
+import { isH264KeyframeStart } from './h264.js';
+import { CodecKind, isKeyframeStart } from './keyframe.js';
+import type { CodecKindValue } from './keyframe.js';
+import { createVp8Descriptor, parseVp8Descriptor } from './vp8-descriptor.js';
+import type { Vp8Descriptor } from './vp8-descriptor.js';
+
+export interface PayloadInspector {
+  /** Fills `info`'s key frame, layer, boundary and switch-point fields (and the codec descriptor) from the payload. */
+  inspect(buf: Uint8Array, h: RtpHeader, info: PacketInfo): void;
+}
+
+/** Audio: every packet is decodable on its own; one layer. */
+const audioInspector: PayloadInspector = {
+  inspect(_buf, h, info) {
+    info.isKeyframe = true;
+    info.temporal = 0;
+    info.isFrameStart = true;
+    info.isFrameEnd = true;
+    info.isTemporalSwitchPoint = true;
+    info.isSpatialSwitchPoint = true;
+    info.codec.vp8 = null;
+    void h;
+  },
+};
+
+/** H.264: key frames only (no layer ids in the payload). */
+const h264Inspector: PayloadInspector = {
+  inspect(buf, h, info) {
+    const isKey = isH264KeyframeStart(buf, h.payloadOffset, h.payloadLength);
+    info.isKeyframe = isKey;
+    info.temporal = 0;
+    info.isFrameStart = isKey;
+    info.isFrameEnd = h.marker;
+    info.isTemporalSwitchPoint = true;
+    info.isSpatialSwitchPoint = isKey;
+    info.codec.vp8 = null;
+  },
+};
+
+/** VP8 (RFC 7741): TID and the layer-sync bit for temporal layers; picture id / TL0PICIDX / KEYIDX for rewriting. */
+class Vp8Inspector implements PayloadInspector {
+  private readonly descriptor: Vp8Descriptor = createVp8Descriptor();
+
+  inspect(buf: Uint8Array, h: RtpHeader, info: PacketInfo): void {
+    const d = this.descriptor;
+    if (!parseVp8Descriptor(buf, h.payloadOffset, h.payloadLength, d)) {
+      info.isKeyframe = false;
+      info.temporal = 0;
+      info.isFrameStart = false;
+      info.isFrameEnd = h.marker;
+      info.isTemporalSwitchPoint = false;
+      info.isSpatialSwitchPoint = false;
+      info.codec.vp8 = null;
+      return;
+    }
+    info.isKeyframe = d.isKeyframe;
+    info.temporal = d.hasTid ? d.tid : 0;
+    info.isFrameStart = d.isStartOfPartition && d.partitionIndex === 0;
+    info.isFrameEnd = h.marker;
+    // Y: this frame depends only on TL0 frames, so a decoder can take this layer up from here; TL0 frames always can.
+    info.isTemporalSwitchPoint = !d.hasTid || d.tid === 0 || d.isLayerSync;
+    info.isSpatialSwitchPoint = d.isKeyframe;
+    info.codec.vp8 = d;
+  }
+}
+
+/** VP9, AV1 and codecs we cannot read layers of yet: key frames by their descriptor flags, one layer. */
+class KeyframeOnlyInspector implements PayloadInspector {
+  private readonly kind: CodecKindValue;
+  constructor(kind: CodecKindValue) {
+    this.kind = kind;
+  }
+  inspect(buf: Uint8Array, h: RtpHeader, info: PacketInfo): void {
+    const isKey = isKeyframeStart(this.kind, buf, h.payloadOffset, h.payloadLength);
+    info.isKeyframe = isKey;
+    info.temporal = 0;
+    info.isFrameStart = isKey;
+    info.isFrameEnd = h.marker;
+    info.isTemporalSwitchPoint = true;
+    info.isSpatialSwitchPoint = isKey;
+    info.codec.vp8 = null;
+  }
+}
+
+export function createPayloadInspector(kind: CodecKindValue): PayloadInspector {
+  switch (kind) {
+    case CodecKind.AUDIO:
+      return audioInspector;
+    case CodecKind.VP8:
+      return new Vp8Inspector();
+    case CodecKind.H264:
+      return h264Inspector;
+    default:
+      return new KeyframeOnlyInspector(kind);
+  }
+}

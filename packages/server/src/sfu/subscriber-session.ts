@@ -1,0 +1,357 @@
+// Everything the SFU keeps for one subscriber: its DownTracks, the settings each track was asked for
+// (UpdateTrackSettings: disabled, quality, size, fps, priority), the bandwidth estimate (an interface; congestion
+// control fills it), the allocator that turns all of that into a target layer per DownTrack, the stream states it
+// reports (ACTIVE/PAUSED), what it needs of each published track (dynacast), and its sender reports. One deadline-driven
+// timer drives it: allocation every 250 ms (layers stop without telling anyone) and at once after a change; SRs every second.
+import type { Clock, TimerHandle } from '@atrium/webrtc/clock.js';
+import type { Logger } from '@atrium/webrtc/logger.js';
+import { silentLogger } from '@atrium/webrtc/logger.js';
+import { serializeRtcp } from '@atrium/webrtc/rtp/index.js';
+import type { BandwidthEstimator } from './bandwidth-estimator.js';
+import { unlimitedBandwidth } from './bandwidth-estimator.js';
+import { DownTrack } from './down-track.js';
+import type { DownTrackListener, DownTrackOptions } from './down-track.js';
+import type { DownTrackSource, TrackSender } from './down-track-source.js';
+import type { DynacastController } from './dynacast.js';
+import { allocateLayers } from './layer-allocator.js';
+import type { AllocationTrack, LayerTarget } from './layer-allocator.js';
+import type { SfuStats } from './sfu-stats.js';
+import type { LayerSpec } from './video-layers.js';
+import { MAX_SPATIAL, MAX_TEMPORAL, NO_LAYER, Quality, qualityForSize, spatialForQuality, temporalForFps } from './video-layers.js';
+
+/** What a subscriber asked for one track (LiveKit's UpdateTrackSettings). */
+export interface TrackSettings {
+  isDisabled: boolean;
+  /** VideoQuality (LOW=0, MEDIUM=1, HIGH=2, OFF=3); used when no size is given. */
+  quality: number;
+  /** Requested render size in pixels (0 = none). */
+  width: number;
+  height: number;
+  /** Requested frame rate (0 = any). */
+  fps: number;
+  priority: number;
+}
+
+export type StreamStateValue = 'active' | 'paused';
+
+export interface StreamStateChange {
+  trackId: string;
+  publisherId: string;
+  state: StreamStateValue;
+}
+
+export interface SubscriberSessionListener {
+  /** Forwarding of video tracks stopped (disabled by the subscriber, no bandwidth) or resumed: StreamStateUpdate. */
+  onStreamStates(changes: StreamStateChange[]): void;
+}
+
+export interface SubscriberSessionOptions {
+  /** The subscriber (participant sid): its key in each published track's dynacast. */
+  subscriberId: string;
+  clock: Clock;
+  logger?: Logger;
+  listener: SubscriberSessionListener;
+  /** The subscriber uses adaptive stream: video starts at LOW until its client says what it renders. */
+  isAdaptiveStream?: boolean;
+  estimator?: BandwidthEstimator;
+  stats?: SfuStats;
+  allocationIntervalMs?: number;
+  reportIntervalMs?: number;
+}
+
+/** A subscription the session forwards. */
+export interface SessionTrackOptions {
+  trackId: string;
+  publisherId: string;
+  source: DownTrackSource & { addSender(s: TrackSender): void };
+  ssrc: number;
+  payloadType: number;
+  extensionIdMap?: Uint8Array;
+  send: DownTrackOptions['send'];
+  /** Serialized RTCP (our SRs) towards the subscriber for this track. */
+  sendRtcp(packet: Buffer): void;
+  /** The publisher's announced layers (TrackInfo) and the track's size. */
+  layers: readonly LayerSpec[];
+  width: number;
+  height: number;
+  /** The published track's dynacast, and the codec this subscriber receives. */
+  dynacast?: DynacastController;
+  logger?: Logger;
+}
+
+interface Entry {
+  opts: SessionTrackOptions;
+  down: DownTrack;
+  settings: TrackSettings | undefined;
+  state: StreamStateValue;
+  /** What this subscriber last told the track's dynacast. */
+  reportedSpatial: number;
+}
+
+const DEFAULT_SETTINGS_HIGH: TrackSettings = { isDisabled: false, quality: Quality.HIGH, width: 0, height: 0, fps: 0, priority: 0 };
+const DEFAULT_SETTINGS_LOW: TrackSettings = { ...DEFAULT_SETTINGS_HIGH, quality: Quality.LOW };
+/** Frame rate of the top temporal layer assumed when a subscriber asks for an fps (camera default). */
+const FULL_FPS = 30;
+
+export class SubscriberSession implements DownTrackListener {
+  readonly subscriberId: string;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly listener: SubscriberSessionListener;
+  private readonly isAdaptiveStream: boolean;
+  private readonly estimator: BandwidthEstimator;
+  private readonly stats: SfuStats | undefined;
+  private readonly allocationIntervalMs: number;
+  private readonly reportIntervalMs: number;
+  private readonly entries = new Map<string, Entry>();
+  private readonly byDownTrack = new Map<DownTrack, Entry>();
+  private timer: TimerHandle | null = null;
+  private timerAtMs = Infinity;
+  private nextAllocationMs = Infinity;
+  private nextReportMs = Infinity;
+  private pendingStates: StreamStateChange[] = [];
+  private isClosed = false;
+  /** Allocation passes run (tests and metrics). */
+  allocations = 0;
+
+  constructor(opts: SubscriberSessionOptions) {
+    this.subscriberId = opts.subscriberId;
+    this.clock = opts.clock;
+    this.logger = opts.logger ?? silentLogger;
+    this.listener = opts.listener;
+    this.isAdaptiveStream = opts.isAdaptiveStream ?? false;
+    this.estimator = opts.estimator ?? unlimitedBandwidth;
+    this.stats = opts.stats;
+    this.allocationIntervalMs = opts.allocationIntervalMs ?? 250;
+    this.reportIntervalMs = opts.reportIntervalMs ?? 1000;
+  }
+
+  get trackCount(): number {
+    return this.entries.size;
+  }
+  downTrack(trackId: string): DownTrack | undefined {
+    return this.entries.get(trackId)?.down;
+  }
+  streamState(trackId: string): StreamStateValue | undefined {
+    return this.entries.get(trackId)?.state;
+  }
+
+  /** Starts forwarding a subscribed track: builds its DownTrack, attaches it to the source and allocates at once. */
+  addTrack(opts: SessionTrackOptions): DownTrack {
+    this.removeTrack(opts.trackId);
+    const down = new DownTrack({
+      source: opts.source,
+      ssrc: opts.ssrc,
+      payloadType: opts.payloadType,
+      ...(opts.extensionIdMap ? { extensionIdMap: opts.extensionIdMap } : {}),
+      send: opts.send,
+      clock: this.clock,
+      logger: opts.logger ?? this.logger,
+      listener: this,
+      ...(this.stats ? { stats: this.stats } : {}),
+    });
+    const entry: Entry = { opts, down, settings: undefined, state: 'active', reportedSpatial: NO_LAYER };
+    this.entries.set(opts.trackId, entry);
+    this.byDownTrack.set(down, entry);
+    opts.dynacast?.addCodec(opts.source.mimeType);
+    // Targets first, so the first packets already meet the forwarder's decision.
+    this.allocate();
+    opts.source.addSender(down);
+    if (down.kind === 'video' && down.forwarder.needsKeyframe) opts.source.requestKeyframe(opts.source.sourceForSpatial(down.forwarder.targetSpatialLayer));
+    this.nextReportMs = Math.min(this.nextReportMs, this.clock.nowMs() + this.reportIntervalMs);
+    this.schedule();
+    return down;
+  }
+
+  removeTrack(trackId: string): void {
+    const e = this.entries.get(trackId);
+    if (e === undefined) return;
+    this.entries.delete(trackId);
+    this.byDownTrack.delete(e.down);
+    e.opts.dynacast?.removeSubscriber(this.subscriberId);
+    e.down.close();
+    this.pendingStates = this.pendingStates.filter((s) => s.trackId !== trackId);
+  }
+
+  /** UpdateTrackSettings for one track. Unknown tracks are ignored (the subscription may have just ended). */
+  updateSettings(trackId: string, settings: TrackSettings): void {
+    const e = this.entries.get(trackId);
+    if (e === undefined) return;
+    e.settings = { ...settings };
+    if (e.down.kind === 'audio') {
+      e.down.setMuted(settings.isDisabled);
+      return;
+    }
+    this.markDirty();
+  }
+
+  /** Re-allocates at once (the bandwidth estimate changed, a layer started or stopped). */
+  markDirty(): void {
+    if (this.isClosed) return;
+    this.nextAllocationMs = this.clock.nowMs();
+    this.schedule();
+  }
+
+  // ---- DownTrackListener ----
+
+  onForwardingStarted(down: DownTrack): void {
+    const e = this.byDownTrack.get(down);
+    if (e === undefined || e.state === 'active' || down.isStoppedBySubscriber) return;
+    e.state = 'active';
+    this.queueState(e);
+  }
+
+  onSourceLayersChanged(): void {
+    this.markDirty();
+  }
+
+  onClosed(down: DownTrack): void {
+    const e = this.byDownTrack.get(down);
+    if (e === undefined) return;
+    // The source closed it (unpublished): forget it; the room unsubscribes the track too.
+    this.entries.delete(e.opts.trackId);
+    this.byDownTrack.delete(down);
+    e.opts.dynacast?.removeSubscriber(this.subscriberId);
+  }
+
+  // ---- allocation ----
+
+  private effectiveSettings(e: Entry): TrackSettings {
+    if (e.settings !== undefined) return e.settings;
+    return this.isAdaptiveStream ? DEFAULT_SETTINGS_LOW : DEFAULT_SETTINGS_HIGH;
+  }
+
+  /** Highest spatial layer the subscriber asked for (by size when given, else quality); NO_LAYER when disabled. */
+  private wantedSpatial(e: Entry, s: TrackSettings): number {
+    if (s.isDisabled) return NO_LAYER;
+    const { layers, width, height } = e.opts;
+    const quality = s.width > 0 || s.height > 0 ? qualityForSize(s.width, s.height, layers, { width, height }) : s.quality;
+    return spatialForQuality(quality, layers);
+  }
+
+  private allocate(): void {
+    this.allocations++;
+    const video: Entry[] = [];
+    const inputs: AllocationTrack[] = [];
+    const wanted: number[] = [];
+    for (const e of this.entries.values()) {
+      if (e.down.kind !== 'video') continue;
+      const s = this.effectiveSettings(e);
+      const maxSpatial = this.wantedSpatial(e, s);
+      const layers = e.opts.source.layers();
+      const temporalCount = Math.max(1, (layers.maxTemporal.reduce((a, b) => Math.max(a, b), -1) ?? 0) + 1);
+      video.push(e);
+      wanted.push(maxSpatial);
+      inputs.push({
+        isDisabled: s.isDisabled,
+        maxSpatial,
+        maxTemporal: s.fps > 0 ? temporalForFps(s.fps, FULL_FPS, temporalCount) : MAX_TEMPORAL,
+        priority: s.priority,
+        layers,
+      });
+    }
+    if (video.length === 0) return;
+    const targets: LayerTarget[] = [];
+    allocateLayers(inputs, this.estimator.availableBps(), targets);
+    for (let i = 0; i < video.length; i++) {
+      const e = video[i]!;
+      const input = inputs[i]!;
+      let target = targets[i]!;
+      const isFeedDry = input.layers.activeSpatialMask === 0;
+      if (target.spatial === NO_LAYER && isFeedDry && !input.isDisabled && input.maxSpatial !== NO_LAYER) {
+        // Nothing flows yet (a new or dynacast-paused publisher): wait for the wanted layer's key frame; not a pause.
+        target = { spatial: Math.min(input.maxSpatial, MAX_SPATIAL), temporal: input.maxTemporal };
+      }
+      e.down.setMuted(input.isDisabled);
+      e.down.setTargetLayers(target.spatial, target.temporal);
+      const isStopped = input.isDisabled || target.spatial === NO_LAYER;
+      if (isStopped && e.state === 'active') {
+        e.state = 'paused';
+        this.queueState(e);
+      }
+      const report = wanted[i]!;
+      if (report !== e.reportedSpatial) {
+        e.reportedSpatial = report;
+        e.opts.dynacast?.setSubscriberMaxSpatial(e.opts.source.mimeType, this.subscriberId, report);
+      }
+    }
+  }
+
+  private queueState(e: Entry): void {
+    this.pendingStates = this.pendingStates.filter((s) => s.trackId !== e.opts.trackId);
+    this.pendingStates.push({ trackId: e.opts.trackId, publisherId: e.opts.publisherId, state: e.state });
+    this.nextAllocationMs = Math.min(this.nextAllocationMs, this.clock.nowMs());
+    this.schedule();
+  }
+
+  private flushStates(): void {
+    if (this.pendingStates.length === 0) return;
+    const changes = this.pendingStates;
+    this.pendingStates = [];
+    try {
+      this.listener.onStreamStates(changes);
+    } catch (err) {
+      this.logger.warn({ err }, 'stream state listener threw');
+    }
+  }
+
+  private sendReports(): void {
+    const wallMs = this.clock.wallMs();
+    for (const e of this.entries.values()) {
+      const sr = e.down.senderReport(wallMs);
+      if (sr === null) continue;
+      try {
+        e.opts.sendRtcp(serializeRtcp([sr]));
+      } catch (err) {
+        this.logger.debug({ err }, 'sender report send failed');
+      }
+    }
+  }
+
+  // ---- one timer ----
+
+  private schedule(): void {
+    if (this.isClosed) return;
+    const hasVideo = [...this.entries.values()].some((e) => e.down.kind === 'video');
+    if (!hasVideo && this.pendingStates.length === 0) this.nextAllocationMs = Infinity;
+    if (this.entries.size === 0) this.nextReportMs = Infinity;
+    const at = Math.min(this.nextAllocationMs, this.nextReportMs);
+    if (at === this.timerAtMs) return;
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+    this.timerAtMs = at;
+    if (at === Infinity) return;
+    this.timer = this.clock.setTimeout(() => this.run(), Math.max(0, at - this.clock.nowMs()));
+    this.timer.unref?.();
+  }
+
+  private run(): void {
+    this.timer = null;
+    this.timerAtMs = Infinity;
+    if (this.isClosed) return;
+    const nowMs = this.clock.nowMs();
+    if (nowMs >= this.nextAllocationMs) {
+      this.nextAllocationMs = nowMs + this.allocationIntervalMs;
+      try {
+        this.allocate();
+      } catch (err) {
+        this.logger.error({ err }, 'layer allocation failed');
+      }
+      this.flushStates();
+    }
+    if (nowMs >= this.nextReportMs) {
+      this.nextReportMs = nowMs + this.reportIntervalMs;
+      this.sendReports();
+    }
+    this.schedule();
+  }
+
+  /** Idempotent: closes every DownTrack and the timer. */
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+    for (const id of [...this.entries.keys()]) this.removeTrack(id);
+  }
+}
