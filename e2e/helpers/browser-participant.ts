@@ -39,6 +39,20 @@ export interface RemoteTrackStats {
   codec: string | undefined;
 }
 
+/** One encoding (rid) of a local video track's sender: outbound-rtp plus whether the sender was told to send it. */
+export interface LocalEncodingStats {
+  trackSid: string;
+  source: string;
+  rid: string;
+  bytesSent: number;
+  framesEncoded: number;
+  frameWidth: number;
+  frameHeight: number;
+  scalabilityMode: string | undefined;
+  codec: string | undefined;
+  active: boolean;
+}
+
 export interface LocalPublicationInfo {
   trackSid: string;
   source: string;
@@ -123,6 +137,10 @@ export class BrowserParticipant {
 
   remoteTrackStats(): Promise<RemoteTrackStats[]> {
     return this.call('remoteTrackStats');
+  }
+
+  localVideoSenderStats(): Promise<LocalEncodingStats[]> {
+    return this.call('localVideoSenderStats');
   }
 
   connectionState(): Promise<string> {

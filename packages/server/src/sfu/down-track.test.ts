@@ -278,3 +278,49 @@ test('a throwing sink is counted, not thrown', () => {
   assert.equal(track.sendErrors, 1);
   assert.equal(track.packetsSent, 0);
 });
+
+test('VP8 descriptors stay continuous for the decoder across a simulcast switch and dropped temporal layers', async () => {
+  const { Receiver } = await import('./receiver.js');
+  const { parseVp8Descriptor, createVp8Descriptor } = await import('./codec/vp8-descriptor.js');
+  const clock = new ManualClock();
+  const receiver = new Receiver({ kind: 'video', mimeType: 'video/VP8', clockRate: 90000, ssrc: 0x10, sendRtcp: () => {}, clock });
+  receiver.addStream({ ssrc: 0x20, spatial: 1 });
+  const sent: Buffer[] = [];
+  const down = new DownTrack({ source: receiver, ssrc: 0xcafe, payloadType: 96, send: (p) => sent.push(Buffer.from(p)), clock, initialSeq: 0, initialTimestamp: 0 });
+  down.setTargetLayers(0, 1); // layer 0, temporal layers 0 and 1 (TID 2 frames dropped)
+  receiver.addSender(down);
+  const h = createRtpHeader();
+  // Chromium-like VP8: X, I (15-bit picture id), L (TL0PICIDX), T (TID, Y); TIDs 0 2 1 2 per four frames.
+  // The two streams number their pictures independently (stream 0 from 100, stream 1 from 5000).
+  const frame = (ssrc: number, n: number, base: number, isKey: boolean): void => {
+    const tid = [0, 2, 1, 2][n % 4]!;
+    const pid = base + n;
+    const payload = Uint8Array.of(0x90, 0xe0, 0x80 | (pid >> 8), pid & 0xff, (base + Math.floor(n / 4)) & 0xff, (tid << 6) | (tid > 0 ? 0x20 : 0), isKey ? 0 : 1, 0x9d);
+    const buf = serializeRtpPacket({ payloadType: 96, sequenceNumber: base + n, timestamp: n * 3000, ssrc, marker: true, payload });
+    assert.ok(parseRtpHeader(buf, h));
+    receiver.writeRtp(buf, h);
+    clock.advance(33);
+  };
+  for (let n = 0; n < 8; n++) frame(0x10, n, 100, n === 0);
+  down.setTargetLayers(1, 1);
+  for (let n = 0; n < 8; n++) {
+    frame(0x10, 8 + n, 100, false);
+    frame(0x20, n, 5000, n === 4);
+  }
+  const d = createVp8Descriptor();
+  const out = sent.map((p) => {
+    assert.ok(parseRtpHeader(p, h));
+    assert.ok(parseVp8Descriptor(p, h.payloadOffset, h.payloadLength, d));
+    return { seq: h.sequenceNumber, pid: d.pictureId, tl0: d.tl0PicIdx, tid: d.tid, layerTag: p[p.length - 1] };
+  });
+  assert.ok(out.every((o) => o.tid <= 1), 'TID 2 frames never forwarded');
+  assert.deepEqual(out.map((o) => o.seq), out.map((_, i) => i), 'sequence numbers without a gap');
+  assert.deepEqual(out.map((o) => o.pid), out.map((_, i) => 100 + i), 'picture ids without a gap, across the switch too');
+  const firstOfNewStream = out.findIndex((o, i) => i > 0 && o.tl0 !== out[i - 1]!.tl0 && o.tid === 0 && out[i - 1]!.tl0 !== o.tl0);
+  assert.ok(firstOfNewStream > 0);
+  for (let i = 1; i < out.length; i++) {
+    const step = (out[i]!.tl0 - out[i - 1]!.tl0 + 256) % 256;
+    assert.ok(step === 0 || step === 1, `TL0PICIDX steps by 0 or 1 (${out[i - 1]!.tl0} -> ${out[i]!.tl0})`);
+  }
+  receiver.close();
+});

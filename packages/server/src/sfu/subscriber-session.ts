@@ -57,6 +57,8 @@ export interface SubscriberSessionOptions {
   stats?: SfuStats;
   allocationIntervalMs?: number;
   reportIntervalMs?: number;
+  /** Video settings apply this long after the last change (default 100 ms, LiveKit's), enabling at once. */
+  settingsDebounceMs?: number;
 }
 
 /** A subscription the session forwards. */
@@ -83,6 +85,9 @@ interface Entry {
   opts: SessionTrackOptions;
   down: DownTrack;
   settings: TrackSettings | undefined;
+  /** Settings waiting out the debounce (a client sends a burst while a tile is laid out), and when they apply. */
+  pending: TrackSettings | undefined;
+  pendingDueMs: number;
   state: StreamStateValue;
   /** What this subscriber last told the track's dynacast. */
   reportedSpatial: number;
@@ -103,7 +108,10 @@ export class SubscriberSession implements DownTrackListener {
   private readonly stats: SfuStats | undefined;
   private readonly allocationIntervalMs: number;
   private readonly reportIntervalMs: number;
+  private readonly settingsDebounceMs: number;
   private readonly entries = new Map<string, Entry>();
+  /** Settings that arrived before their track's DownTrack started (the client sends them at subscription). */
+  private readonly earlySettings = new Map<string, TrackSettings>();
   private readonly byDownTrack = new Map<DownTrack, Entry>();
   private timer: TimerHandle | null = null;
   private timerAtMs = Infinity;
@@ -124,6 +132,7 @@ export class SubscriberSession implements DownTrackListener {
     this.stats = opts.stats;
     this.allocationIntervalMs = opts.allocationIntervalMs ?? 250;
     this.reportIntervalMs = opts.reportIntervalMs ?? 1000;
+    this.settingsDebounceMs = opts.settingsDebounceMs ?? 100;
   }
 
   get trackCount(): number {
@@ -138,6 +147,7 @@ export class SubscriberSession implements DownTrackListener {
 
   /** Starts forwarding a subscribed track: builds its DownTrack, attaches it to the source and allocates at once. */
   addTrack(opts: SessionTrackOptions): DownTrack {
+    const early = this.earlySettings.get(opts.trackId);
     this.removeTrack(opts.trackId);
     const down = new DownTrack({
       source: opts.source,
@@ -150,7 +160,8 @@ export class SubscriberSession implements DownTrackListener {
       listener: this,
       ...(this.stats ? { stats: this.stats } : {}),
     });
-    const entry: Entry = { opts, down, settings: undefined, state: 'active', reportedSpatial: NO_LAYER };
+    const entry: Entry = { opts, down, settings: early, pending: undefined, pendingDueMs: 0, state: 'active', reportedSpatial: NO_LAYER };
+    if (down.kind === 'audio' && early?.isDisabled) down.setMuted(true);
     this.entries.set(opts.trackId, entry);
     this.byDownTrack.set(down, entry);
     opts.dynacast?.addCodec(opts.source.mimeType);
@@ -164,6 +175,7 @@ export class SubscriberSession implements DownTrackListener {
   }
 
   removeTrack(trackId: string): void {
+    this.earlySettings.delete(trackId);
     const e = this.entries.get(trackId);
     if (e === undefined) return;
     this.entries.delete(trackId);
@@ -173,16 +185,31 @@ export class SubscriberSession implements DownTrackListener {
     this.pendingStates = this.pendingStates.filter((s) => s.trackId !== trackId);
   }
 
-  /** UpdateTrackSettings for one track. Unknown tracks are ignored (the subscription may have just ended). */
+  /**
+   * UpdateTrackSettings for one subscribed track. Settings for a track whose DownTrack has not started yet (its
+   * subscription is still being negotiated) are kept and applied when it starts; `removeTrack` forgets them.
+   */
   updateSettings(trackId: string, settings: TrackSettings): void {
     const e = this.entries.get(trackId);
-    if (e === undefined) return;
-    e.settings = { ...settings };
+    if (e === undefined) {
+      if (!this.isClosed) this.earlySettings.set(trackId, { ...settings });
+      return;
+    }
     if (e.down.kind === 'audio') {
+      e.settings = { ...settings };
       e.down.setMuted(settings.isDisabled);
       return;
     }
-    this.markDirty();
+    // As LiveKit (subscribedtrack.go): video settings apply after 100 ms, so the burst a client sends while laying out a
+    // tile (quality HIGH before its size is known, then the size) does not flap layers and dynacast; becoming enabled
+    // (a tile turning visible) applies at once.
+    const current = e.pending ?? this.effectiveSettings(e);
+    const isEnabling = current.isDisabled && !settings.isDisabled;
+    const nowMs = this.clock.nowMs();
+    e.pending = { ...settings };
+    e.pendingDueMs = isEnabling ? nowMs : nowMs + this.settingsDebounceMs;
+    this.nextAllocationMs = Math.min(this.nextAllocationMs, e.pendingDueMs);
+    this.schedule();
   }
 
   /** Re-allocates at once (the bandwidth estimate changed, a layer started or stopped). */
@@ -231,11 +258,20 @@ export class SubscriberSession implements DownTrackListener {
 
   private allocate(): void {
     this.allocations++;
+    const nowMs = this.clock.nowMs();
     const video: Entry[] = [];
     const inputs: AllocationTrack[] = [];
     const wanted: number[] = [];
     for (const e of this.entries.values()) {
       if (e.down.kind !== 'video') continue;
+      if (e.pending !== undefined) {
+        if (e.pendingDueMs <= nowMs) {
+          e.settings = e.pending;
+          e.pending = undefined;
+        } else {
+          this.nextAllocationMs = Math.min(this.nextAllocationMs, e.pendingDueMs);
+        }
+      }
       const s = this.effectiveSettings(e);
       const maxSpatial = this.wantedSpatial(e, s);
       const layers = e.opts.source.layers();

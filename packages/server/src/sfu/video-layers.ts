@@ -59,9 +59,9 @@ export function qualityForSpatial(spatial: number, layers: readonly LayerSpec[])
 }
 
 /**
- * The quality whose layer is the smallest that still fills `width` x `height` (10% tolerance), comparing heights, or
- * widths for portrait tracks, as LiveKit does. Without announced sizes: LiveKit's defaults (180, 360, the track's own
- * size). A zero request is LOW.
+ * The quality whose layer is the smallest that still fills `width` x `height` (10% tolerance), as LiveKit's
+ * GetQualityForDimension: announced layers are compared by height; without them LiveKit's defaults (180, 360, the
+ * track's own size) are compared with the shorter side (widths for portrait tracks). A zero request is LOW.
  */
 export function qualityForSize(
   width: number,
@@ -70,14 +70,16 @@ export function qualityForSize(
   track: { width: number; height: number },
 ): QualityValue {
   const isPortrait = track.width > 0 && track.width < track.height;
-  const requested = (isPortrait ? width : height) * SIZE_TOLERANCE;
   const sized = layers.filter((l) => l.height > 0 && l.quality <= Quality.HIGH).sort((a, b) => a.quality - b.quality);
   let sizes: number[];
   let qualities: QualityValue[];
+  let requested: number;
   if (sized.length > 0) {
-    sizes = sized.map((l) => (isPortrait ? l.width : l.height));
+    sizes = sized.map((l) => l.height);
     qualities = sized.map((l) => l.quality);
+    requested = height * SIZE_TOLERANCE;
   } else {
+    requested = (isPortrait ? width : height) * SIZE_TOLERANCE;
     const own = isPortrait ? track.width : track.height;
     if (own === 0) return Quality.HIGH;
     sizes = [180, 360, own];
