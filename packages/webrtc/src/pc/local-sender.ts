@@ -16,7 +16,12 @@ export class LocalSender implements SendStreamInfo {
   readonly streamId: string;
   readonly trackId: string;
   readonly ssrc: number;
-  readonly codec: CodecCapability;
+  /** Codecs offered for this sender, in preference order. */
+  readonly codecs: readonly CodecCapability[];
+  /** The codec the remote accepted (the first of its answer that is ours), undefined before an answer. */
+  negotiatedCodec: CodecCapability | undefined;
+  /** Payload types the remote accepted, by lower-case mime type (e.g. RED's inner Opus type). */
+  readonly payloadTypes = new Map<string, number>();
   mid: string;
   /** Payload type the remote accepted (our offered one when we offer). */
   payloadType: number;
@@ -37,15 +42,20 @@ export class LocalSender implements SendStreamInfo {
   private readonly header: RtpHeader = createRtpHeader();
 
   constructor(opts: { kind: Exclude<MediaKind, 'application'>; streamId: string; trackId: string; ssrc: number;
-    codec: CodecCapability; mid: string; transport: SenderTransport }) {
+    codec: CodecCapability; alternatives?: readonly CodecCapability[]; mid: string; transport: SenderTransport }) {
     this.kind = opts.kind;
     this.streamId = opts.streamId;
     this.trackId = opts.trackId;
     this.ssrc = opts.ssrc;
-    this.codec = opts.codec;
+    this.codecs = [opts.codec, ...(opts.alternatives ?? [])];
     this.mid = opts.mid;
     this.payloadType = opts.codec.preferredPayloadType;
     this.transport = opts.transport;
+  }
+
+  /** The codec sent: the negotiated one, or the first offered before an answer. */
+  get codec(): CodecCapability {
+    return this.negotiatedCodec ?? this.codecs[0]!;
   }
 
   /** Header extensions the remote accepted on this m-line. */

@@ -15,6 +15,7 @@ import type { DataChannel } from '../sctp/data-channel.js';
 import { SrtpProfile, srtpExporterLength, type SrtpProfileId } from '../srtp/srtp-profile.js';
 import { SrtpSession, srtpKeysFromExporter } from '../srtp/srtp-session.js';
 import { isRtcpPacket, parseRtcp, serializeRtcp, type RtcpPacket } from '../rtp/index.js';
+import { codecsMatch } from '../sdp/codec-match.js';
 import {
   createAnswer, createOffer, defaultCapabilities, parseSdp, writeSdp,
   type CodecCapability, type LocalCapabilities, type LocalTransportParams, type MediaSection,
@@ -234,16 +235,24 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
    * kind whose sender was removed and negotiated away (as pion does), so that a long-lived connection does not
    * grow by one m-line per track it ever sent.
    */
-  addSender(opts: { kind: 'audio' | 'video'; streamId: string; trackId: string; codec: CodecCapability; ssrc?: number; recycle?: boolean }): LocalSender {
+  addSender(opts: {
+    kind: 'audio' | 'video'; streamId: string; trackId: string; codec: CodecCapability;
+    /** Further codecs offered on the m-line after `codec`, in order; the remote's answer picks the one sent. */
+    alternatives?: readonly CodecCapability[];
+    ssrc?: number; recycle?: boolean;
+  }): LocalSender {
     this.assertOpen();
     const reused = opts.recycle === true ? this.takeRecyclable(opts.kind) : undefined;
     const mid = reused?.mid ?? String(this.nextMid++);
     const sender = new LocalSender({
       kind: opts.kind, streamId: opts.streamId, trackId: opts.trackId, ssrc: opts.ssrc ?? nextSsrc(),
-      codec: opts.codec, mid,
+      codec: opts.codec, ...(opts.alternatives ? { alternatives: opts.alternatives } : {}), mid,
       transport: { sendRtp: (b) => this.sendRtp(b), sendRtcp: (b) => this.sendRtcp(b) },
     });
-    const desc = { kind: opts.kind, streamId: opts.streamId, trackId: opts.trackId, ssrc: sender.ssrc, cname: this.cname, codec: opts.codec };
+    const desc = {
+      kind: opts.kind, streamId: opts.streamId, trackId: opts.trackId, ssrc: sender.ssrc, cname: this.cname, codec: opts.codec,
+      codecs: [...sender.codecs],
+    };
     if (reused) {
       reused.direction = 'sendonly';
       reused.sender = desc;
@@ -320,10 +329,23 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     for (const m of answer.media) {
       const sender = this.senders.get(m.mid);
       if (!sender) continue;
-      const codec = m.codecs.find((c) => c.mimeType.toLowerCase() === sender.codec.mimeType.toLowerCase());
-      if (codec) sender.payloadType = codec.payloadType;
+      // The first codec of the answer that we offered for this sender is the one we send (the answerer's preference).
+      sender.payloadTypes.clear();
+      let chosen: { pt: number; capability: CodecCapability } | undefined;
+      if (m.port !== 0) {
+        for (const c of m.codecs) {
+          const capability = sender.codecs.find((w) => codecsMatch(c, w));
+          if (capability === undefined) continue;
+          if (!sender.payloadTypes.has(capability.mimeType.toLowerCase())) sender.payloadTypes.set(capability.mimeType.toLowerCase(), c.payloadType);
+          chosen ??= { pt: c.payloadType, capability };
+        }
+      }
+      if (chosen) {
+        sender.payloadType = chosen.pt;
+        sender.negotiatedCodec = chosen.capability;
+      }
       sender.isNegotiated = true;
-      sender.isAccepted = m.port !== 0 && codec !== undefined;
+      sender.isAccepted = chosen !== undefined;
       sender.headerExtensions = m.headerExtensions;
     }
     // Our m-lines that this offer/answer made inactive (sender removed, still bundled) can carry a new sender.

@@ -36,8 +36,10 @@ export interface OutgoingTrackDesc {
   ssrc: number;
   rtxSsrc?: number;
   cname: string;
-  /** the codec to send */
+  /** the codec to send: the first of `codecs` the remote accepts */
   codec: CodecCapability;
+  /** every codec offered on the m-line, in preference order (`codec` first); e.g. RED then plain Opus */
+  codecs?: CodecCapability[];
 }
 
 export interface OfferTransceiver { mid: string; kind: 'audio' | 'video'; direction: Direction; sender?: OutgoingTrackDesc }

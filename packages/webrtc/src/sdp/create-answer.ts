@@ -83,7 +83,8 @@ function answerMedia(m: MediaSection, opts: CreateAnswerOptions): MediaSection {
   }
   // We send only when the remote accepts the sender's codec; it goes first in the list (RFC 8829 5.3.1).
   let sender = opts.senders?.get(m.mid);
-  const sendIdx = sender ? codecs.findIndex((c) => sender !== undefined && codecsMatch(c, sender.codec)) : -1;
+  const sendable = sender ? (sender.codecs ?? [sender.codec]) : [];
+  const sendIdx = codecs.findIndex((c) => sendable.some((w) => codecsMatch(c, w)));
   if (sendIdx < 0) sender = undefined;
   else if (sendIdx > 0) codecs = [codecs[sendIdx] as CodecParams, ...codecs.filter((_, i) => i !== sendIdx)];
   const supportedUris = new Set(m.kind === 'audio' ? opts.capabilities.headerExtensions.audio : opts.capabilities.headerExtensions.video);

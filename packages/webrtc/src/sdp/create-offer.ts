@@ -98,11 +98,14 @@ function transceiverSection(t: OfferTransceiver, opts: CreateOfferOptions, extId
   const sender = t.sender;
   let codecs: CodecParams[];
   if (sender) {
-    // A sending m-line offers exactly the codec it sends (plus its RTX when we have an RTX ssrc).
-    const match = all.find((c) => codecsMatch(c.capability, sender.codec)) ?? offerCodecs([sender.codec])[0];
-    const codec = { ...(match?.codec as CodecParams) };
-    if (sender.rtxSsrc === undefined || !sender.codec.withRtx) delete codec.rtxPayloadType;
-    codecs = [codec];
+    // A sending m-line offers exactly the codecs it may send, in its order (plus RTX when we have an RTX ssrc).
+    const list = sender.codecs ?? [sender.codec];
+    codecs = list.map((want) => {
+      const match = all.find((c) => codecsMatch(c.capability, want)) ?? offerCodecs([want])[0];
+      const codec = { ...(match?.codec as CodecParams) };
+      if (sender.rtxSsrc === undefined || !want.withRtx) delete codec.rtxPayloadType;
+      return codec;
+    });
   } else {
     codecs = all.map((c) => c.codec);
   }
