@@ -14,6 +14,7 @@ import {
   TrackPublishOptions,
   TrackSource,
   VideoBufferType,
+  VideoCodec,
   VideoFrame,
   VideoSource,
   VideoStream,
@@ -179,7 +180,14 @@ export async function publishSineTone(
  */
 export async function publishTestPattern(
   room: Room,
-  options: { width: number; height: number; fps: number; maxDurationMs: number; trackName?: string },
+  options: {
+    width: number; height: number; fps: number; maxDurationMs: number; trackName?: string;
+    /** rtc-node's VideoCodec (VP8 default). */
+    videoCodec?: VideoCodec;
+    simulcast?: boolean;
+    /** e.g. 'L3T3_KEY': one SVC stream (VP9, AV1); without it rtc-node sends these codecs in one layer. */
+    scalabilityMode?: string;
+  },
 ): Promise<RunningPublisher> {
   const { width, height } = options;
   const source = new VideoSource(width, height);
@@ -187,7 +195,12 @@ export async function publishTestPattern(
   const publication = await withTimeout(
     requireLocal(room).publishTrack(
       track,
-      new TrackPublishOptions({ source: TrackSource.SOURCE_CAMERA, simulcast: false }),
+      new TrackPublishOptions({
+        source: TrackSource.SOURCE_CAMERA,
+        simulcast: options.simulcast ?? false,
+        ...(options.videoCodec !== undefined ? { videoCodec: options.videoCodec } : {}),
+        ...(options.scalabilityMode !== undefined ? { scalabilityMode: options.scalabilityMode } : {}),
+      }),
     ),
     15_000,
     'rtc-node to publish the video track',

@@ -23,6 +23,7 @@ import { audioLevelParams } from './sfu/audio-level.js';
 import type { MetricsServer } from './metrics/metrics-server.js';
 import { NodeState } from './health/node-state.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS, waitUntilEmpty } from './health/drain.js';
+import { PublishCodecs } from './rtc/publish-codecs.js';
 
 export interface AtriumServer {
   readonly httpPort: number;
@@ -86,6 +87,11 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
   const sfuStats: SfuStats = new SfuStats(metrics ? { forwardLatency: metrics.forwardLatency } : {});
   const nodeState = new NodeState();
 
+  const publishCodecs = new PublishCodecs(config.room.enabledCodecs);
+  if (publishCodecs.ignored.length > 0) {
+    logger.info({ codecs: publishCodecs.ignored, enabled: publishCodecs.mimeTypes }, 'room.enabled_codecs lists codecs Atrium does not forward; publishers are offered the others');
+  }
+
   let mediaFactory: MediaFactory & { udpPort?: number };
   if (overrides.mediaFactory) {
     mediaFactory = overrides.mediaFactory;
@@ -99,6 +105,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
       clock,
       stats: sfuStats,
       audioLevel: audioLevelParams(config.audio),
+      publishCodecs,
     });
   }
 
@@ -125,8 +132,9 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     clock,
     logger,
     ...(webhooks ? { events: webhookRoomEvents(webhooks) } : {}),
+    publishCodecs,
   });
-  const rtc = new RtcService({ keys: config.keys, rooms, mediaFactory, clock, logger: logger.child({ component: 'signal' }), nodeState });
+  const rtc = new RtcService({ keys: config.keys, rooms, mediaFactory, clock, logger: logger.child({ component: 'signal' }), nodeState, publishCodecs });
 
   const api = new TwirpServer({
     keys: config.keys,

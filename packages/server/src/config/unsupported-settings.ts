@@ -15,9 +15,6 @@ export interface FileOnlySettings {
   enableLossProxying: boolean;
 }
 
-/** The codecs the media side forwards (rtc/track-info.ts ENABLED_PUBLISH_CODECS; a test keeps them equal). */
-export const FORWARDED_CODECS: readonly string[] = ['audio/opus', 'video/VP8', 'video/H264'];
-
 export function unhonouredSettings(config: ServerConfig, file: FileOnlySettings): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   const no = (key: string, why: string): void => void out.push({ key, message: `is not supported yet: ${why}` });
@@ -28,8 +25,5 @@ export function unhonouredSettings(config: ServerConfig, file: FileOnlySettings)
   if (file.activeRedEncoding) no('audio.active_red_encoding', 'no RED encoding towards subscribers; remove it or set false');
   if (file.enableLossProxying) no('audio.enable_loss_proxying', 'receiver reports to publishers carry our own loss only; remove it or set false');
   if (config.redis !== null) no('redis', 'Atrium runs as a single node; remove the redis section');
-  const listed = config.room.enabledCodecs.map((c) => c.mime.toLowerCase());
-  const missing = FORWARDED_CODECS.filter((m) => !listed.includes(m.toLowerCase()));
-  if (missing.length > 0) no('room.enabled_codecs', `codecs cannot be disabled; the list must include ${missing.join(', ')}`);
   return out;
 }

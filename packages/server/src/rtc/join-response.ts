@@ -9,7 +9,7 @@ import {
   ClientConfigSetting,
 } from '@livekit/protocol';
 import type { ParticipantInfo, Room as RoomInfo } from '@livekit/protocol';
-import { enabledPublishCodecs } from './track-info.js';
+import type { PublishCodecs } from './publish-codecs.js';
 
 /** What we report as the server version: a semver >= 1.8.0 (docs/livekit-protocol.md 2.2). */
 export const SERVER_VERSION = '1.9.0';
@@ -23,6 +23,7 @@ export function joinResponse(opts: {
   others: ParticipantInfo[];
   nodeId: string;
   subscriberPrimary: boolean;
+  publishCodecs: PublishCodecs;
 }): SignalResponse {
   return new SignalResponse({
     message: {
@@ -43,7 +44,7 @@ export function joinResponse(opts: {
         pingTimeout: PING_TIMEOUT_SEC,
         // Resume is not served yet: clients do a full reconnect.
         clientConfiguration: new ClientConfiguration({ resumeConnection: ClientConfigSetting.DISABLED }),
-        enabledPublishCodecs: enabledPublishCodecs(),
+        enabledPublishCodecs: opts.publishCodecs.toProto(),
       }),
     },
   });

@@ -7,6 +7,7 @@ import type { Logger } from '@atrium/webrtc';
 import type { PublishedMediaTrack } from './participant-media.js';
 import type { PublishedTrack } from './participant-host.js';
 import { trackInfoFromAddTrack } from './track-info.js';
+import { PublishCodecs } from './publish-codecs.js';
 import type { LayerSpec } from '../sfu/video-layers.js';
 
 export interface PublicationEvents {
@@ -26,10 +27,12 @@ export class ParticipantPublications {
   private waiting: PublishedMediaTrack[] = [];
   private readonly events: PublicationEvents;
   private readonly logger: Logger;
+  private readonly codecs: PublishCodecs;
 
-  constructor(opts: { events: PublicationEvents; logger: Logger }) {
+  constructor(opts: { events: PublicationEvents; logger: Logger; codecs?: PublishCodecs }) {
     this.events = opts.events;
     this.logger = opts.logger;
+    this.codecs = opts.codecs ?? PublishCodecs.all();
   }
 
   get tracks(): PublishedTrack[] {
@@ -80,7 +83,7 @@ export class ParticipantPublications {
     }
     const pendingForCid = this.pending.get(req.cid);
     if (pendingForCid) return pendingForCid;
-    const info = trackInfoFromAddTrack(req, newTrackSid({ type: req.type, source: req.source }));
+    const info = trackInfoFromAddTrack(req, newTrackSid({ type: req.type, source: req.source }), this.codecs);
     this.pending.set(req.cid, info);
     this.logger.debug({ cid: req.cid, track: info.sid }, 'track pending');
     return info;

@@ -36,6 +36,8 @@ import { normalizeCandidateInit } from './candidate-init.js';
 import { initialParticipantInfo } from './participant-info.js';
 import { ParticipantPublications } from './participant-publications.js';
 import { isDependentParticipant } from './join-admission.js';
+import { PublishCodecs } from './publish-codecs.js';
+import { unusableCodecs } from './track-info.js';
 
 export type { SignalSink, ParticipantHost, PublishedTrack } from './participant-host.js';
 
@@ -52,6 +54,8 @@ export interface ParticipantOptions {
   host: ParticipantHost;
   clock: Clock;
   logger: Logger;
+  /** What this server lets publishers use (room.enabled_codecs); all forwardable codecs when absent. */
+  publishCodecs?: PublishCodecs;
 }
 
 export class Participant {
@@ -68,6 +72,7 @@ export class Participant {
   private readonly subscriberPrimary: boolean;
   private readonly info: ParticipantInfo;
   private readonly publications: ParticipantPublications;
+  private readonly publishCodecs: PublishCodecs;
   private sink: SignalSink | undefined;
   private closed = false;
   /** Called after name, metadata, attributes or permission changed (the token refresher sends a new token). */
@@ -91,7 +96,9 @@ export class Participant {
       capabilities: opts.capabilities ?? [],
       nowMs: opts.clock.wallMs(),
     });
+    this.publishCodecs = opts.publishCodecs ?? PublishCodecs.all();
     this.publications = new ParticipantPublications({
+      codecs: this.publishCodecs,
       logger: this.logger,
       events: {
         bound: (track) => {
@@ -198,6 +205,13 @@ export class Participant {
     // As LiveKit: only audio and video tracks, a backup codec only for a track we have, at most 20 pending.
     if (req.type !== TrackType.AUDIO && req.type !== TrackType.VIDEO) {
       this.refuseAddTrack(req, RequestResponse_Reason.UNSUPPORTED_TYPE, 'unsupported track type');
+      return;
+    }
+    // A track only in codecs this server cannot forward would never get media through: refuse it, naming them.
+    const unusable = unusableCodecs(req, this.publishCodecs);
+    if (unusable.length > 0) {
+      const enabled = this.publishCodecs.mimeTypes.filter((m) => m.startsWith(req.type === TrackType.AUDIO ? 'audio/' : 'video/'));
+      this.refuseAddTrack(req, RequestResponse_Reason.UNSUPPORTED_TYPE, `codec ${unusable.join(', ')} is not supported by this server (enabled: ${enabled.join(', ') || 'none'})`);
       return;
     }
     const refusal = this.publications.refusalOf(req);

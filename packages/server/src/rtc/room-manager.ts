@@ -8,6 +8,7 @@ import { callRoomEvent } from './room-events.js';
 import type { RoomEvents } from './room-events.js';
 import { JoinRefusedError, hasRoomFor } from './join-admission.js';
 import type { RoomSettings } from './join-admission.js';
+import type { PublishCodecs } from './publish-codecs.js';
 
 export type { RoomSettings } from './join-admission.js';
 
@@ -25,6 +26,8 @@ export interface RoomManagerOptions {
   logger: Logger;
   /** Room, participant and track lifecycle listener (webhooks). */
   events?: RoomEvents;
+  /** The codecs publishers may use (room.enabled_codecs). */
+  publishCodecs?: PublishCodecs;
 }
 
 /** Who is joining, for the join rules. */
@@ -111,6 +114,7 @@ export class RoomManager {
       clock: this.opts.clock,
       logger: this.opts.logger.child({ room: name, roomID: sid }),
       ...(this.opts.events ? { events: this.opts.events } : {}),
+      ...(this.opts.publishCodecs ? { publishCodecs: this.opts.publishCodecs } : {}),
       onClosed: (r) => {
         if (this.rooms.get(r.name) === r) this.rooms.delete(r.name);
         const events = this.opts.events;

@@ -6,7 +6,7 @@ import type { DataPacket, ParticipantInfo, ParticipantPermission, UpdateSubscrip
 import type { Logger, Clock, TimerHandle } from '@atrium/webrtc';
 import type { Participant, ParticipantHost, PublishedTrack } from './participant.js';
 import type { DataKind, SubscriptionBindError } from './participant-media.js';
-import { enabledPublishCodecs } from './track-info.js';
+import { PublishCodecs } from './publish-codecs.js';
 import { joinResponse } from './join-response.js';
 import { stampClientData, stampServerData, deliverData } from './room-data.js';
 import { callRoomEvent } from './room-events.js';
@@ -36,6 +36,8 @@ export interface RoomOptions {
   onClosed: (room: Room) => void;
   /** Participant and track lifecycle listener (webhooks). */
   events?: RoomEvents;
+  /** The codecs publishers may use (room.enabled_codecs); all forwardable ones when absent. */
+  publishCodecs?: PublishCodecs;
 }
 
 export class Room implements ParticipantHost {
@@ -161,7 +163,7 @@ export class Room implements ParticipantHost {
       numPublishers: publishers,
       maxParticipants: this.maxParticipants,
       activeRecording: this.activeRecording,
-      enabledCodecs: enabledPublishCodecs(),
+      enabledCodecs: (this.opts.publishCodecs ?? PublishCodecs.all()).toProto(),
     });
   }
 
@@ -185,7 +187,10 @@ export class Room implements ParticipantHost {
 
     const others: ParticipantInfo[] = [];
     for (const q of this.participants.values()) if (q !== p && !q.isHidden) others.push(q.snapshot());
-    p.send(joinResponse({ room: this.info(), participant: p.snapshot(), others, nodeId: this.opts.nodeId, subscriberPrimary: p.isSubscriberPrimary }));
+    p.send(joinResponse({
+      room: this.info(), participant: p.snapshot(), others, nodeId: this.opts.nodeId, subscriberPrimary: p.isSubscriberPrimary,
+      publishCodecs: this.opts.publishCodecs ?? PublishCodecs.all(),
+    }));
     this.logger.info({ participant: p.identity, pID: p.sid, count: this.participants.size }, 'participant joined');
     if (!p.isHidden) this.sendUpdate(p.snapshot(), (q) => q !== p);
     if (p.isClosed) return;

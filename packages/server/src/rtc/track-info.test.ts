@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AddTrackRequest, SimulcastCodec, TrackSource, TrackType, VideoLayer, VideoQuality } from '@livekit/protocol';
 import { trackInfoFromAddTrack, mimeTypeFromCodecName } from './track-info.js';
+import { PublishCodecs } from './publish-codecs.js';
 
 test('camera track with simulcast layers', () => {
   const layers = [
@@ -30,15 +31,17 @@ test('camera track with simulcast layers', () => {
   assert.equal(info.layers[2]!.width, 1280);
 });
 
-test('unsupported primary codec falls back to the backup / default codec', () => {
+test('a primary codec not enabled falls back to the backup codec; VP9 and AV1 are forwarded', () => {
+  const noSvc = new PublishCodecs(['audio/opus', 'video/VP8', 'video/H264'].map((mime) => ({ mime, fmtpLine: '' })));
   const vp9 = new AddTrackRequest({ cid: 'c', type: TrackType.VIDEO, source: TrackSource.SCREEN_SHARE,
     simulcastCodecs: [new SimulcastCodec({ codec: 'vp9', cid: 'c' }), new SimulcastCodec({ codec: 'h264', cid: '' })] });
-  const info = trackInfoFromAddTrack(vp9, 'TR_VS1');
+  const info = trackInfoFromAddTrack(vp9, 'TR_VS1', noSvc);
   assert.equal(info.codecs[0]?.mimeType, 'video/H264');
   assert.equal(info.stream, 'screen');
   assert.equal(info.simulcast, false);
+  assert.equal(trackInfoFromAddTrack(vp9, 'TR_VS1').codecs[0]?.mimeType, 'video/VP9');
   const av1 = new AddTrackRequest({ cid: 'c', type: TrackType.VIDEO, simulcastCodecs: [new SimulcastCodec({ codec: 'av1', cid: 'c' })] });
-  assert.equal(trackInfoFromAddTrack(av1, 'TR_V1').mimeType, 'video/VP8');
+  assert.equal(trackInfoFromAddTrack(av1, 'TR_V1').mimeType, 'video/AV1');
   const mic = new AddTrackRequest({ cid: 'm', type: TrackType.AUDIO, source: TrackSource.MICROPHONE, muted: true, stream: 'custom' });
   const m = trackInfoFromAddTrack(mic, 'TR_AM1');
   assert.equal(m.mimeType, 'audio/opus');

@@ -1,14 +1,8 @@
 // Builds the TrackInfo of a new publication from an AddTrackRequest (docs/livekit-protocol.md 3.1, 3.3),
 // and the codecs the server lets clients publish (JoinResponse.enabled_publish_codecs).
-import { TrackInfo, SimulcastCodecInfo, Codec, TrackType, TrackSource } from '@livekit/protocol';
+import { TrackInfo, SimulcastCodecInfo, TrackType, TrackSource } from '@livekit/protocol';
 import type { AddTrackRequest, VideoLayer } from '@livekit/protocol';
-
-/** Publish codecs the media side can forward, in preference order per kind. */
-export const ENABLED_PUBLISH_CODECS: readonly string[] = ['audio/opus', 'video/VP8', 'video/H264'];
-
-export function enabledPublishCodecs(): Codec[] {
-  return ENABLED_PUBLISH_CODECS.map((mime) => new Codec({ mime }));
-}
+import { PublishCodecs } from './publish-codecs.js';
 
 const MIME_BY_CODEC: Record<string, string> = {
   opus: 'audio/opus',
@@ -27,10 +21,6 @@ export function mimeTypeFromCodecName(codec: string): string | undefined {
   return Object.hasOwn(MIME_BY_CODEC, name) ? MIME_BY_CODEC[name] : undefined;
 }
 
-function isEnabled(mime: string | undefined): mime is string {
-  return mime !== undefined && ENABLED_PUBLISH_CODECS.some((m) => m.toLowerCase() === mime.toLowerCase());
-}
-
 function defaultMime(type: TrackType): string {
   return type === TrackType.AUDIO ? 'audio/opus' : 'video/VP8';
 }
@@ -45,14 +35,24 @@ export function defaultStreamName(source: TrackSource): string {
   return source === TrackSource.SCREEN_SHARE || source === TrackSource.SCREEN_SHARE_AUDIO ? 'screen' : 'camera';
 }
 
-export function trackInfoFromAddTrack(req: AddTrackRequest, sid: string): TrackInfo {
+/**
+ * The codecs an AddTrackRequest names that this server cannot take (none of them enabled), e.g. ['h265'], or [] when
+ * it names none or at least one is usable.
+ */
+export function unusableCodecs(req: AddTrackRequest, codecs: PublishCodecs): string[] {
+  const named = req.simulcastCodecs.filter((c) => c.codec !== '');
+  if (named.length === 0 || named.some((c) => codecs.isEnabled(mimeTypeFromCodecName(c.codec)))) return [];
+  return named.map((c) => c.codec);
+}
+
+export function trackInfoFromAddTrack(req: AddTrackRequest, sid: string, codecs: PublishCodecs = PublishCodecs.all()): TrackInfo {
   // Primary codec: the first simulcast codec the server supports, else the kind's default.
   let primaryMime: string | undefined;
   let primaryLayers = req.layers;
   let videoLayerMode = 0;
   for (const c of req.simulcastCodecs) {
     const mime = mimeTypeFromCodecName(c.codec);
-    if (isEnabled(mime)) {
+    if (mime !== undefined && codecs.isEnabled(mime)) {
       primaryMime = mime;
       if (c.layers.length > 0) primaryLayers = c.layers;
       videoLayerMode = c.videoLayerMode;

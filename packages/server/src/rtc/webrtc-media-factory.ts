@@ -4,6 +4,8 @@ import { UdpMux, systemClock, type Clock, type Logger } from '@atrium/webrtc';
 import { generateCertificate, type DtlsCertificate } from '@atrium/webrtc/dtls/certificate.js';
 import type { MediaFactory, ParticipantMedia } from './participant-media.js';
 import { WebRtcParticipantMedia } from './webrtc-participant-media.js';
+import { publisherCapabilities, publisherCapabilitiesFor } from './webrtc-track-source.js';
+import type { PublishCodecs } from './publish-codecs.js';
 import type { SfuStats } from '../sfu/sfu-stats.js';
 import type { AudioLevelParams } from '../sfu/audio-level.js';
 
@@ -24,11 +26,14 @@ export async function createWebRtcMediaFactory(opts: {
   audioLevel?: Partial<AudioLevelParams>;
   /** Dynacast downgrade delay (livekit.yaml video.dynacast_pause_delay); LiveKit's 5 s if absent. */
   dynacastPauseDelayMs?: number;
+  /** The codecs publishers may use (room.enabled_codecs): publisher answers accept only these. */
+  publishCodecs?: PublishCodecs;
 }): Promise<WebRtcMediaFactory> {
   const mux = await UdpMux.bind({ port: opts.udpPort, address: opts.bindAddress, logger: opts.logger.child({ component: 'udp' }) });
   const certificate: DtlsCertificate = await generateCertificate({ commonName: 'atrium' });
   const clock = opts.clock ?? systemClock;
   const live = new Set<ParticipantMedia>();
+  const publisherCaps = opts.publishCodecs ? publisherCapabilitiesFor(opts.publishCodecs) : publisherCapabilities;
   return {
     udpPort: mux.port,
     mux,
@@ -37,6 +42,7 @@ export async function createWebRtcMediaFactory(opts: {
         mux, certificate, advertisedAddress: opts.advertisedAddress, clock, participantSid, identity, logger,
         onClose: () => live.delete(media),
         isAdaptiveStream: isAdaptiveStream ?? false,
+        publisherCapabilities: publisherCaps,
         ...(opts.dynacastPauseDelayMs !== undefined ? { dynacastPauseDelayMs: opts.dynacastPauseDelayMs } : {}),
         ...(opts.stats ? { stats: opts.stats } : {}),
         ...(opts.audioLevel ? { audioLevel: opts.audioLevel } : {}),

@@ -1,7 +1,7 @@
 // ParticipantMedia over our WebRTC stack (LiveKit signalling v0): a publisher PeerConnection answering the
 // client's offers, and a subscriber PeerConnection on which we offer one sendonly m-line per subscribed track
 // plus the `_reliable`/`_lossy`/`_data_track` data channels. Media is wired to the SFU receivers/down tracks.
-import { TypedEmitter, type Clock, type Logger, type UdpMux } from '@atrium/webrtc';
+import { TypedEmitter, type Clock, type LocalCapabilities, type Logger, type UdpMux } from '@atrium/webrtc';
 import { PeerConnection } from '@atrium/webrtc/pc/peer-connection.js';
 import type { LocalSender } from '@atrium/webrtc/pc/local-sender.js';
 import type { RemoteStream } from '@atrium/webrtc/pc/remote-stream.js';
@@ -49,7 +49,9 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     /** The subscriber uses adaptive stream (connect parameter): its video starts at LOW. */
     isAdaptiveStream?: boolean;
     /** Dynacast downgrade delay (video.dynacast_pause_delay). */
-    dynacastPauseDelayMs?: number };
+    dynacastPauseDelayMs?: number;
+    /** What publisher answers accept (enabled codecs); all forwardable ones when absent. */
+    publisherCapabilities?: LocalCapabilities };
   private readonly logger: Logger;
   private publisher: PeerConnection | undefined;
   private subscriber: PeerConnection | undefined;
@@ -278,7 +280,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       source: source.receiver,
       ssrc: sender.ssrc,
       payloadType: sender.payloadType,
-      extensionIdMap: extensionIdMap(source.publisherExtensions, sender),
+      extensionIdMap: extensionIdMap(source.publisherExtensions, sender, source.mimeType),
       send: (pkt, h) => sender.sendRtp(pkt, h),
       sendRtcp: (pkt) => sender.sendRtcp(pkt),
       layers: source.videoLayers,
@@ -407,7 +409,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       mux: this.opts.mux,
       certificate: this.opts.certificate,
       advertisedAddress: this.opts.advertisedAddress,
-      capabilities: which === 'publisher' ? publisherCapabilities : subscriberCapabilities,
+      capabilities: which === 'publisher' ? (this.opts.publisherCapabilities ?? publisherCapabilities) : subscriberCapabilities,
       clock: this.opts.clock,
       logger: this.logger.child({ pc: which }),
     });

@@ -12,6 +12,7 @@ import { DynacastController } from '../sfu/dynacast.js';
 import type { LayerSpec, QualityValue } from '../sfu/video-layers.js';
 import type { MediaKind, MediaTrackSource } from './participant-media.js';
 import type { StreamQualitySample } from './connection-quality.js';
+import type { PublishCodecs } from './publish-codecs.js';
 
 /** What we accept from publishers: the extensions we read (mid/rid for demux, audio level) and pass on. */
 export const publisherCapabilities: LocalCapabilities = {
@@ -21,10 +22,15 @@ export const publisherCapabilities: LocalCapabilities = {
     audio: [HeaderExtensionUri.sdesMid, HeaderExtensionUri.audioLevel],
     video: [
       HeaderExtensionUri.sdesMid, HeaderExtensionUri.rtpStreamId, HeaderExtensionUri.repairedRtpStreamId,
-      HeaderExtensionUri.videoOrientation,
+      HeaderExtensionUri.videoOrientation, HeaderExtensionUri.dependencyDescriptor,
     ],
   },
 };
+
+/** The publisher capabilities narrowed to the enabled codecs (room.enabled_codecs). */
+export function publisherCapabilitiesFor(codecs: PublishCodecs): LocalCapabilities {
+  return { ...publisherCapabilities, audio: codecs.filter(publisherCapabilities.audio), video: codecs.filter(publisherCapabilities.video) };
+}
 
 /** What we offer subscribers: SSRC-signalled m-lines, so no MID/RID; only extensions we forward as-is. */
 export const subscriberCapabilities: LocalCapabilities = {
@@ -32,7 +38,7 @@ export const subscriberCapabilities: LocalCapabilities = {
   video: defaultCapabilities.video,
   headerExtensions: {
     audio: [HeaderExtensionUri.audioLevel],
-    video: [HeaderExtensionUri.videoOrientation],
+    video: [HeaderExtensionUri.videoOrientation, HeaderExtensionUri.dependencyDescriptor],
   },
 };
 
@@ -97,6 +103,9 @@ export class PublishedTrackSource implements MediaTrackSource {
     if (opts.kind === 'audio') {
       const audioLevel = opts.publisherExtensions.find((e) => e.uri === HeaderExtensionUri.audioLevel);
       if (audioLevel) this.receiver.setAudioLevelExtensionId(audioLevel.id);
+    } else {
+      const dd = opts.publisherExtensions.find((e) => e.uri === HeaderExtensionUri.dependencyDescriptor);
+      if (dd) this.receiver.setDependencyDescriptorId(dd.id);
     }
     const onUpdate = opts.onSubscribedQuality;
     this.dynacast =
@@ -187,11 +196,22 @@ export function subscriberCodecFor(source: PublishedTrackSource): CodecCapabilit
   return cap;
 }
 
-/** idMap[publisherId] = subscriberId (0 = drop) for the down track's header-extension rewriting. */
-export function extensionIdMap(publisher: readonly HeaderExtension[], sender: LocalSender): Uint8Array {
+/** Codecs whose layers the dependency descriptor describes and whose subscribers get it (LiveKit: AV1, VP9). */
+function forwardsDependencyDescriptor(mimeType: string): boolean {
+  const m = mimeType.toLowerCase();
+  return m === 'video/av1' || m === 'video/vp9';
+}
+
+/**
+ * idMap[publisherId] = subscriberId (0 = drop) for the down track's header-extension rewriting. The dependency
+ * descriptor goes only with AV1/VP9: libwebrtc attaches it to VP8 and H.264 too once negotiated, but their layers are
+ * read from their own payload descriptors, and a descriptor describing frames we drop would mislead the subscriber.
+ */
+export function extensionIdMap(publisher: readonly HeaderExtension[], sender: LocalSender, mimeType: string): Uint8Array {
   const map = new Uint8Array(256);
   for (const e of publisher) {
     if (e.id <= 0 || e.id > 255 || transportOnly.has(e.uri)) continue;
+    if (e.uri === HeaderExtensionUri.dependencyDescriptor && !forwardsDependencyDescriptor(mimeType)) continue;
     map[e.id] = sender.extensionId(e.uri);
   }
   return map;

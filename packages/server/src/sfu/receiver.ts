@@ -9,7 +9,7 @@ import { serializeRtcp, wallMsFromNtp } from '@atrium/webrtc/rtp/index.js';
 import type { RtcpPacket, RtpHeader } from '@atrium/webrtc/rtp/index.js';
 import type { RtpReceiveMeta } from '@atrium/webrtc/stages/rtp-stage.js';
 import { CodecKind, codecKindFromMime } from './codec/keyframe.js';
-import { createPayloadInspector } from './codec/payload-inspector.js';
+import { createPayloadInspector, isDescriptorAware } from './codec/payload-inspector.js';
 import type { PayloadInspector } from './codec/payload-inspector.js';
 import { createPacketInfo } from './down-track-source.js';
 import type { DownTrackSource, MediaKind, SenderReportMapping, SourceLayers, TrackSender } from './down-track-source.js';
@@ -154,6 +154,11 @@ export class Receiver implements DownTrackSource {
   /** Sets the publisher's audio-level extension id (from its SDP); 0 stops reading levels. */
   setAudioLevelExtensionId(id: number): void {
     this.audioLevelExtensionId = id > 0 && id < 256 ? id : 0;
+  }
+
+  /** Sets the publisher's dependency descriptor extension id (from its SDP): AV1/VP9 layers are read from it. */
+  setDependencyDescriptorId(id: number): void {
+    if (isDescriptorAware(this.inspector)) this.inspector.setDependencyDescriptorId(id);
   }
 
   /** Adds another incoming stream (a simulcast layer) of this track; returns its source id. */

@@ -21,6 +21,7 @@ import type { NodeState } from '../health/node-state.js';
 import type { JoinRequest } from '../rtc/room-manager.js';
 import { JoinRefusedError, isDependentParticipant, roomSettingsFromToken } from '../rtc/join-admission.js';
 import { TokenRefresher } from './token-refresher.js';
+import type { PublishCodecs } from '../rtc/publish-codecs.js';
 
 const CORS_HEADERS: Record<string, string> = {
   'Access-Control-Allow-Origin': '*',
@@ -63,6 +64,8 @@ export interface RtcServiceOptions {
   nodeState?: NodeState;
   /** How often participants get a refresh_token (default 5 min, as LiveKit). */
   tokenRefreshIntervalMs?: number;
+  /** The codecs publishers may use (room.enabled_codecs). */
+  publishCodecs?: PublishCodecs;
 }
 
 /** The room rules' view of a join. */
@@ -232,6 +235,7 @@ export class RtcService {
         host: room,
         clock: this.opts.clock,
         logger: participantLogger,
+        ...(this.opts.publishCodecs ? { publishCodecs: this.opts.publishCodecs } : {}),
       });
       participant.attachSink(webSocketSink(ws, { logger: participantLogger }));
       new SignalSession({ ws, participant, clock: this.opts.clock });

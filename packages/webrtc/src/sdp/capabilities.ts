@@ -54,13 +54,16 @@ export const HeaderExtensionUri = {
   repairedRtpStreamId: 'urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id',
   videoOrientation: 'urn:3gpp:video-orientation',
   toffset: 'urn:ietf:params:rtp-hdrext:toffset',
+  /** AV1 RTP spec Appendix A: frame dependencies and layers (AV1, and VP9 from libwebrtc). */
+  dependencyDescriptor: 'https://aomediacodec.github.io/av1-rtp-spec/#dependency-descriptor-rtp-header-extension',
 } as const;
 
 /** Ids we use in our offers (the same as Chromium's defaults); unknown URIs get free ids 1..14. */
 const knownExtensionIds: ReadonlyMap<string, number> = new Map([
   [HeaderExtensionUri.audioLevel, 1], [HeaderExtensionUri.absSendTime, 2], [HeaderExtensionUri.transportCc, 3],
   [HeaderExtensionUri.sdesMid, 4], [HeaderExtensionUri.playoutDelay, 5], [HeaderExtensionUri.rtpStreamId, 10],
-  [HeaderExtensionUri.repairedRtpStreamId, 11], [HeaderExtensionUri.videoOrientation, 13], [HeaderExtensionUri.toffset, 14],
+  [HeaderExtensionUri.repairedRtpStreamId, 11], [HeaderExtensionUri.dependencyDescriptor, 12],
+  [HeaderExtensionUri.videoOrientation, 13], [HeaderExtensionUri.toffset, 14],
 ]);
 
 /** One id per URI across audio and video (ids are shared in a BUNDLE group, RFC 8843 9.2). */
@@ -128,6 +131,8 @@ export const defaultCapabilities: LocalCapabilities = {
     { mimeType: 'video/VP8', clockRate: 90000, rtcpFeedback: videoFeedback, withRtx: true, preferredPayloadType: 96 },
     { mimeType: 'video/H264', clockRate: 90000, fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f', rtcpFeedback: videoFeedback, withRtx: true, preferredPayloadType: 102 },
     { mimeType: 'video/H264', clockRate: 90000, fmtp: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f', rtcpFeedback: videoFeedback, withRtx: true, preferredPayloadType: 104 },
+    { mimeType: 'video/VP9', clockRate: 90000, fmtp: 'profile-id=0', rtcpFeedback: videoFeedback, withRtx: true, preferredPayloadType: 98 },
+    { mimeType: 'video/AV1', clockRate: 90000, fmtp: 'level-idx=5;profile=0;tier=0', rtcpFeedback: videoFeedback, withRtx: true, preferredPayloadType: 45 },
   ],
   headerExtensions: {
     audio: [HeaderExtensionUri.audioLevel, HeaderExtensionUri.absSendTime, HeaderExtensionUri.transportCc, HeaderExtensionUri.sdesMid],

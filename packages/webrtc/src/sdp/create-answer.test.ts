@@ -47,14 +47,17 @@ test('answer codecs: supported subset with the offerer payload types, rtx kept, 
   }]);
   const video = section(answer, '1').codecs;
   const offeredVideo = section(offer, '1').codecs;
-  // VP8 and the packetization-mode=1 H264 baseline/constrained-baseline profiles; not pm=0, 4d (main), VP9, AV1, red, ulpfec.
+  // VP8, the packetization-mode=1 H264 baseline/constrained-baseline profiles, VP9 profile 0 and AV1 profile 0; not
+  // pm=0, 4d (main), VP9 profile 2, red, ulpfec.
   const expected = offeredVideo.filter((c) => c.mimeType === 'video/VP8'
-    || (c.mimeType === 'video/H264' && /packetization-mode=1/.test(c.fmtp ?? '') && /profile-level-id=42(e0|00)1f/.test(c.fmtp ?? '')));
-  assert.equal(expected.length, 3);
+    || (c.mimeType === 'video/H264' && /packetization-mode=1/.test(c.fmtp ?? '') && /profile-level-id=42(e0|00)1f/.test(c.fmtp ?? ''))
+    || (c.mimeType === 'video/VP9' && c.fmtp === 'profile-id=0')
+    || (c.mimeType === 'video/AV1' && /profile=0/.test(c.fmtp ?? '')));
+  assert.equal(expected.length, 5);
   assert.deepEqual(video.map((c) => [c.payloadType, c.rtxPayloadType]), expected.map((c) => [c.payloadType, c.rtxPayloadType]));
   for (const c of video) {
     const o = expected.find((x) => x.payloadType === c.payloadType);
-    assert.equal(c.fmtp, o?.fmtp, 'H264 parameters echo the offer');
+    assert.equal(c.fmtp, o?.fmtp, 'H264, VP9 and AV1 parameters echo the offer');
     assert.deepEqual(c.rtcpFeedback, [{ type: 'goog-remb' }, { type: 'transport-cc' }, { type: 'ccm', parameter: 'fir' }, { type: 'nack' }, { type: 'nack', parameter: 'pli' }]);
   }
 });

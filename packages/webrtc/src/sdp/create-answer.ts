@@ -39,6 +39,8 @@ export function createAnswer(offer: SessionDescriptionModel, opts: CreateAnswerO
     iceLite: opts.transport.iceLite,
     bundle: media.filter((m) => m.port !== 0 && offeredBundle.has(m.mid)).map((m) => m.mid),
     msidSemantic: 'WMS *',
+    // We read both header forms: accept mixing whenever the offerer proposes it.
+    ...(offer.extmapAllowMixed === true ? { extmapAllowMixed: true } : {}),
     media,
   };
 }

@@ -80,7 +80,9 @@ test('client role: sendonly audio+video without senders offers all codecs; data 
     dataMid: 'd',
   });
   assert.deepEqual(d.media.map((m) => m.mid), ['a', 'v', 'd']);
-  assert.deepEqual(d.media[1]?.codecs.map((c) => [c.payloadType, c.rtxPayloadType]), [[96, 97], [102, 103], [104, 105]]);
+  assert.deepEqual(d.media[1]?.codecs.map((c) => [c.mimeType, c.payloadType, c.rtxPayloadType]), [
+    ['video/VP8', 96, 97], ['video/H264', 102, 103], ['video/H264', 104, 105], ['video/VP9', 98, 99], ['video/AV1', 45, 46],
+  ]);
   assert.equal(d.media[1]?.msid, undefined);
 });
 

@@ -55,6 +55,8 @@ export function createOffer(opts: CreateOfferOptions): SessionDescriptionModel {
     iceLite: opts.transport.iceLite,
     bundle: media.filter((m) => m.port !== 0).map((m) => m.mid),
     msidSemantic: 'WMS *',
+    // We send what publishers sent, which may mix one- and two-byte header extensions (RFC 8285 §6).
+    extmapAllowMixed: true,
     media,
   };
 }

@@ -48,6 +48,7 @@ export function parseSdp(sdp: string): SessionDescriptionModel {
   const bundle = parsed.groups?.find((g) => g.type.toUpperCase() === 'BUNDLE');
   if (bundle) model.bundle = String(bundle.mids).split(' ').filter((m) => m.length > 0);
   if (parsed.msidSemantic) model.msidSemantic = `${parsed.msidSemantic.semantic} ${parsed.msidSemantic.token}`.trim();
+  if (parsed.extmapAllowMixed !== undefined || parsed.media.some((m) => m.extmapAllowMixed !== undefined)) model.extmapAllowMixed = true;
   if (parsed.iceUfrag !== undefined) model.iceUfrag = String(parsed.iceUfrag);
   if (parsed.icePwd !== undefined) model.icePwd = String(parsed.icePwd);
   if (sessionFingerprint) model.fingerprint = sessionFingerprint;

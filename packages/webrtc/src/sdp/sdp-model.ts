@@ -56,6 +56,11 @@ export interface SessionDescriptionModel {
   bundle: string[];
   /** value after `a=msid-semantic:`, e.g. 'WMS' or 'WMS *' */
   msidSemantic?: string;
+  /**
+   * `a=extmap-allow-mixed` (RFC 8285 §6): one- and two-byte header extensions may be mixed in a stream. libwebrtc writes
+   * elements longer than 16 bytes (an AV1 dependency descriptor carrying its structure) only when it is negotiated.
+   */
+  extmapAllowMixed?: boolean;
   iceUfrag?: string;
   icePwd?: string;
   fingerprint?: Fingerprint;

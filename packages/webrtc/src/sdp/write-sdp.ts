@@ -22,6 +22,7 @@ export function writeSdp(d: SessionDescriptionModel): string {
   if (d.bundle.length > 0) session.groups = [{ type: 'BUNDLE', mids: d.bundle.join(' ') }];
   const extra: { value: string }[] = [];
   if (d.msidSemantic !== undefined) extra.push({ value: `msid-semantic: ${d.msidSemantic}` });
+  if (d.extmapAllowMixed === true) session.extmapAllowMixed = 'extmap-allow-mixed';
   if (extra.length > 0) session.invalid = extra;
   if (d.iceUfrag !== undefined) session.iceUfrag = d.iceUfrag;
   if (d.icePwd !== undefined) session.icePwd = d.icePwd;

@@ -8,10 +8,19 @@ import { CodecKind, isKeyframeStart } from './keyframe.js';
 import type { CodecKindValue } from './keyframe.js';
 import { createVp8Descriptor, parseVp8Descriptor } from './vp8-descriptor.js';
 import type { Vp8Descriptor } from './vp8-descriptor.js';
+import { createVp9Descriptor, parseVp9Descriptor } from './vp9-descriptor.js';
+import type { Vp9Descriptor } from './vp9-descriptor.js';
+import { DependencyDescriptorInspector } from './dd-inspector.js';
 
 export interface PayloadInspector {
   /** Fills `info`'s key frame, layer, boundary and switch-point fields (and the codec descriptor) from the payload. */
   inspect(buf: Uint8Array, h: RtpHeader, info: PacketInfo): void;
+}
+
+/** Inspectors that can also read the AV1 dependency descriptor extension once its id is known. */
+export interface DescriptorAwareInspector extends PayloadInspector {
+  /** The publisher's id for the dependency descriptor extension (0: not negotiated). */
+  setDependencyDescriptorId(id: number): void;
 }
 
 /** Audio: every packet is decodable on its own; one layer. */
@@ -69,7 +78,62 @@ class Vp8Inspector implements PayloadInspector {
   }
 }
 
-/** VP9, AV1 and codecs we cannot read layers of yet: key frames by their descriptor flags, one layer. */
+/**
+ * VP9 (RFC 9628): layer indices SID/TID, B/E frame boundaries, U (switching up point), P (inter-picture predicted:
+ * a layer frame with P=0 is where that spatial layer can start). A publisher that also sends the dependency descriptor
+ * is read from it instead (as LiveKit does), so VP9 and AV1 share one layer model.
+ */
+class Vp9Inspector implements DescriptorAwareInspector {
+  private readonly descriptor: Vp9Descriptor = createVp9Descriptor();
+  private readonly dd = new DependencyDescriptorInspector();
+
+  setDependencyDescriptorId(id: number): void {
+    this.dd.setExtensionId(id);
+  }
+
+  inspect(buf: Uint8Array, h: RtpHeader, info: PacketInfo): void {
+    info.codec.vp8 = null;
+    if (this.dd.inspect(buf, h, info)) return;
+    const d = this.descriptor;
+    if (!parseVp9Descriptor(buf, h.payloadOffset, h.payloadLength, d)) {
+      info.isKeyframe = false;
+      info.temporal = 0;
+      info.isFrameStart = false;
+      info.isFrameEnd = h.marker;
+      info.isTemporalSwitchPoint = false;
+      info.isSpatialSwitchPoint = false;
+      return;
+    }
+    info.isKeyframe = d.isKeyframe;
+    if (d.hasLayerIndices) {
+      info.spatial = d.sid;
+      info.temporal = d.tid;
+    } else {
+      info.temporal = 0;
+    }
+    info.isFrameStart = d.isStartOfFrame;
+    info.isFrameEnd = d.isEndOfFrame;
+    info.isTemporalSwitchPoint = info.temporal === 0 || d.isSwitchingUpPoint;
+    info.isSpatialSwitchPoint = d.isStartOfFrame && !d.isInterPicturePredicted;
+  }
+}
+
+/** AV1: layers from the dependency descriptor; without one, key frames by the aggregation header's N bit, one layer. */
+class Av1Inspector implements DescriptorAwareInspector {
+  private readonly dd = new DependencyDescriptorInspector();
+  private readonly fallback = new KeyframeOnlyInspector(CodecKind.AV1);
+
+  setDependencyDescriptorId(id: number): void {
+    this.dd.setExtensionId(id);
+  }
+
+  inspect(buf: Uint8Array, h: RtpHeader, info: PacketInfo): void {
+    info.codec.vp8 = null;
+    if (!this.dd.inspect(buf, h, info)) this.fallback.inspect(buf, h, info);
+  }
+}
+
+/** Codecs we cannot read layers of: key frames by their descriptor flags, one layer. */
 class KeyframeOnlyInspector implements PayloadInspector {
   private readonly kind: CodecKindValue;
   constructor(kind: CodecKindValue) {
@@ -87,6 +151,10 @@ class KeyframeOnlyInspector implements PayloadInspector {
   }
 }
 
+export function isDescriptorAware(i: PayloadInspector): i is DescriptorAwareInspector {
+  return typeof (i as Partial<DescriptorAwareInspector>).setDependencyDescriptorId === 'function';
+}
+
 export function createPayloadInspector(kind: CodecKindValue): PayloadInspector {
   switch (kind) {
     case CodecKind.AUDIO:
@@ -95,6 +163,10 @@ export function createPayloadInspector(kind: CodecKindValue): PayloadInspector {
       return new Vp8Inspector();
     case CodecKind.H264:
       return h264Inspector;
+    case CodecKind.VP9:
+      return new Vp9Inspector();
+    case CodecKind.AV1:
+      return new Av1Inspector();
     default:
       return new KeyframeOnlyInspector(kind);
   }
