@@ -120,3 +120,43 @@ for (const codec of (process.env['SVC_CODECS'] ?? 'vp9,av1').split(',') as ('vp9
     }
   });
 }
+
+for (const codec of (process.env['SVC_CODECS'] ?? 'vp9,av1').split(',') as ('vp9' | 'av1')[]) {
+  test(`${codec.toUpperCase()} simulcast (L1T3 per rid, the client's choice): each viewer switches streams`, { timeout: 120_000 }, async () => {
+    const { server: srv, browser } = suite.started();
+    const run = createStepRunner({ scenario: `svc.test.ts (${codec} simulcast)`, logs: () => browser.logs() });
+    const room = `svcsim-${codec}-${Date.now()}`;
+    const [pub, high, low] = await run.step('open three pages', () => browser.openParticipants(['PUB', 'HIGH', 'LOW']));
+    assert.ok(pub && high && low);
+    await run.step(`the publisher publishes ${codec} simulcast`, async () => {
+      await pub.connect(srv.url, await srv.token({ identity: 'pub', room }));
+      await pub.setCameraEnabled(true, { videoCodec: codec, simulcast: true, scalabilityMode: 'L1T3' });
+      const deadline = Date.now() + MEDIA_TIMEOUT_MS;
+      for (;;) {
+        const rows = (await pub.localVideoSenderStats()).filter((r) => r.source === 'camera');
+        if (rows.length === 3 && rows.every((r) => r.bytesSent > 0 && r.frameWidth > 0)) {
+          run.note(`publisher: ${rows.map((r) => `${r.rid}:${r.codec} ${r.scalabilityMode ?? ''} ${r.frameWidth}`).join(', ')}`);
+          break;
+        }
+        if (Date.now() > deadline) throw new Error(`publisher not sending three ${codec} streams: ${JSON.stringify(rows)}`);
+        await new Promise((res) => setTimeout(res, 250));
+      }
+    });
+    await run.step('a viewer decodes 1280 wide', async () => {
+      await high.connect(srv.url, await srv.token({ identity: 'high', room }));
+      const s = await waitForWidth(high, 'full size', (w) => w === 1280);
+      assert.equal(s.codec?.toLowerCase(), `video/${codec}`);
+    });
+    await run.step('a LOW viewer decodes the q stream (320 wide), then HIGH again', async () => {
+      await low.connect(srv.url, await srv.token({ identity: 'low', room }));
+      const sub = await low.waitForEvent((e) => e.type === 'trackSubscribed' && e.source === 'camera', { label: 'subscribed', timeoutMs: MEDIA_TIMEOUT_MS });
+      await waitForWidth(low, 'low viewer starts at full size', (w) => w === 1280);
+      await low.call('setVideoQuality', sub.trackSid, 'LOW');
+      const s = await waitForWidth(low, 'low layer', (w) => w > 0 && w <= 640);
+      run.note(`low viewer: ${s.codec} ${s.frameWidth}x${s.frameHeight}`);
+      await low.call('setVideoQuality', sub.trackSid, 'HIGH');
+      await waitForWidth(low, 'back at full size', (w) => w === 1280);
+    });
+    console.log(run.history());
+  });
+}

@@ -89,7 +89,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
 
   const publishCodecs = new PublishCodecs(config.room.enabledCodecs);
   if (publishCodecs.ignored.length > 0) {
-    logger.info({ codecs: publishCodecs.ignored, enabled: publishCodecs.mimeTypes }, 'room.enabled_codecs lists codecs Atrium does not forward; publishers are offered the others');
+    logger.debug({ codecs: publishCodecs.ignored, enabled: publishCodecs.mimeTypes }, 'room.enabled_codecs lists codecs Atrium does not forward; publishers are offered the others');
   }
 
   let mediaFactory: MediaFactory & { udpPort?: number };

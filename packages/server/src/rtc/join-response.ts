@@ -11,8 +11,11 @@ import {
 import type { ParticipantInfo, Room as RoomInfo } from '@livekit/protocol';
 import type { PublishCodecs } from './publish-codecs.js';
 
-/** What we report as the server version: a semver >= 1.8.0 (docs/livekit-protocol.md 2.2). */
-export const SERVER_VERSION = '1.9.0';
+/**
+ * What we report as the server version (docs/livekit-protocol.md 2.2): a semver >= 1.8.0, and the lowest one whose
+ * clients publish VP9/AV1 as rid simulcast when asked (livekit-client: > 1.13.6), which Atrium forwards.
+ */
+export const SERVER_VERSION = '1.13.7';
 export const PROTOCOL_VERSION = 17;
 export const PING_INTERVAL_SEC = 5;
 export const PING_TIMEOUT_SEC = 15;

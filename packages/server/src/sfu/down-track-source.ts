@@ -36,12 +36,16 @@ export interface PacketInfo {
 export interface CodecDescriptors {
   /** VP8 (RFC 7741): picture id, TL0PICIDX, KEYIDX, TID (the receiver's reused descriptor). */
   vp8: Vp8Descriptor | null;
+  /** Byte offset of the dependency descriptor's value in the packet (-1: none read), and its frame number. */
+  ddOffset: number;
+  ddFrameNumber: number;
 }
 
 export function createPacketInfo(): PacketInfo {
   return {
     extSeq: 0, sourceId: 0, arrivalMs: 0, isKeyframe: false, spatial: 0, temporal: 0, isFrameStart: true,
-    isFrameEnd: true, isTemporalSwitchPoint: true, isSpatialSwitchPoint: true, codec: { vp8: null },
+    isFrameEnd: true, isTemporalSwitchPoint: true, isSpatialSwitchPoint: true,
+    codec: { vp8: null, ddOffset: -1, ddFrameNumber: 0 },
   };
 }
 
@@ -80,6 +84,8 @@ export interface DownTrackSource {
   senderReportMapping(sourceId: number): SenderReportMapping | undefined;
   /** What is flowing now (control plane). */
   layers(): SourceLayers;
+  /** The publisher's id of the dependency descriptor extension (0: none): forwarders keep its frame numbers going. */
+  readonly dependencyDescriptorId: number;
   /** Called by a sender that closes by itself (its subscriber went away). */
   removeSender(sender: TrackSender): void;
 }

@@ -46,6 +46,7 @@ class FakeSource implements DownTrackSource {
   removeSender(): void {
     this.removed++;
   }
+  readonly dependencyDescriptorId = 0;
 }
 
 const VP8_KEY = [0x10, 0x00, 0x9d, 0x01, 0x2a];

@@ -8,7 +8,9 @@ import type { Logger } from '@atrium/webrtc/logger.js';
 import { silentLogger } from '@atrium/webrtc/logger.js';
 import {
   createRtpHeader,
+  findHeaderExtension,
   ntpFromWallMs,
+  rewriteFrameNumber,
   ntpMiddle32,
   parseRtpHeader,
   rewriteHeaderExtensionIds,
@@ -27,6 +29,7 @@ import {
   createForwardResult,
   createRetransmitInfo,
 } from './forwarder.js';
+import type { FrameListener } from './forwarder.js';
 import { CodecKind, codecKindFromMime } from './codec/keyframe.js';
 import { Vp8Munger } from './codec/vp8-munger.js';
 import { createVp8Descriptor, createVp8DescriptorFields, parseVp8Descriptor, writeVp8Descriptor } from './codec/vp8-descriptor.js';
@@ -73,7 +76,7 @@ export interface DownTrackOptions {
 const KEYFRAME_REQUEST_INTERVAL_MS = 250;
 const SR_HISTORY = 8;
 
-export class DownTrack implements TrackSender {
+export class DownTrack implements TrackSender, FrameListener {
   readonly ssrc: number;
   readonly payloadType: number;
   readonly source: DownTrackSource;
@@ -121,6 +124,13 @@ export class DownTrack implements TrackSender {
   private readonly stats: SfuStats | null;
   /** VP8 only: picture id / TL0PICIDX / KEYIDX continuity across switches and dropped frames. */
   private readonly vp8: { munger: Vp8Munger; out: Vp8DescriptorFields; rtx: Vp8Descriptor } | null;
+  /**
+   * The dependency descriptor is forwarded to this subscriber: its frame numbers are kept going across a switch to
+   * another simulcast stream (each numbers its frames on its own; a subscriber would take the new ones as old).
+   */
+  private readonly isDdForwarded: boolean;
+  private ddFrameOffset = 0;
+  private lastOutFrameNumber = -1;
 
   constructor(opts: DownTrackOptions) {
     this.source = opts.source;
@@ -142,26 +152,32 @@ export class DownTrack implements TrackSender {
     if (opts.initialSeq !== undefined) forwarderOpts.initialSeq = opts.initialSeq;
     if (opts.initialTimestamp !== undefined) forwarderOpts.initialTimestamp = opts.initialTimestamp;
     this.forwarder = new Forwarder(forwarderOpts);
-    if (opts.source.kind === 'video' && codecKindFromMime(opts.source.mimeType) === CodecKind.VP8) {
-      const munger = new Vp8Munger();
-      this.vp8 = { munger, out: createVp8DescriptorFields(), rtx: createVp8Descriptor() };
-      this.forwarder.frameListener = {
-        onStart: (info) => {
-          if (info.codec.vp8 !== null) munger.startAt(info.codec.vp8);
-        },
-        onFrameDropped: (info) => {
-          if (info.codec.vp8 !== null) munger.dropFrame(info.codec.vp8);
-        },
-      };
-    } else {
-      this.vp8 = null;
-    }
+    this.vp8 =
+      opts.source.kind === 'video' && codecKindFromMime(opts.source.mimeType) === CodecKind.VP8
+        ? { munger: new Vp8Munger(), out: createVp8DescriptorFields(), rtx: createVp8Descriptor() }
+        : null;
+    const ddId = opts.source.dependencyDescriptorId;
+    this.isDdForwarded = ddId > 0 && (opts.extensionIdMap === undefined || (opts.extensionIdMap[ddId] ?? 0) !== 0);
+    this.forwarder.frameListener = this;
     this.stats = opts.stats ?? null;
     this.stats?.addDownTrack(this);
   }
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  // ---- FrameListener (the forwarder's decisions that codec state follows) ----
+
+  onStart(info: PacketInfo): void {
+    if (this.vp8 !== null && info.codec.vp8 !== null) this.vp8.munger.startAt(info.codec.vp8);
+    if (this.isDdForwarded && info.codec.ddOffset >= 0) {
+      this.ddFrameOffset = this.lastOutFrameNumber < 0 ? 0 : (this.lastOutFrameNumber + 1 - info.codec.ddFrameNumber) & 0xffff;
+    }
+  }
+
+  onFrameDropped(info: PacketInfo): void {
+    if (this.vp8 !== null && info.codec.vp8 !== null) this.vp8.munger.dropFrame(info.codec.vp8);
   }
   get kind(): 'audio' | 'video' {
     return this.source.kind;
@@ -237,6 +253,11 @@ export class DownTrack implements TrackSender {
     writeSequenceNumber(out, seq);
     writeTimestamp(out, timestamp);
     if (marker !== h.marker) out[1] = marker ? out[1]! | 0x80 : out[1]! & 0x7f;
+    if (this.isDdForwarded && info.codec.ddOffset >= 0) {
+      const frameNumber = (info.codec.ddFrameNumber + this.ddFrameOffset) & 0xffff;
+      if (this.ddFrameOffset !== 0) rewriteFrameNumber(out, info.codec.ddOffset, frameNumber);
+      if (this.lastOutFrameNumber < 0 || ((frameNumber - this.lastOutFrameNumber) & 0xffff) < 0x8000) this.lastOutFrameNumber = frameNumber;
+    }
     if (this.extensionIdMap !== undefined && h.extension) rewriteHeaderExtensionIds(out, h, this.extensionIdMap);
     try {
       this.send(out.subarray(0, len), h);
@@ -310,6 +331,8 @@ export class DownTrack implements TrackSender {
       info.sourceId = rtx.sourceId;
       info.codec.vp8 = null;
       if (this.vp8 !== null && parseVp8Descriptor(pkt, h.payloadOffset, h.payloadLength, this.vp8.rtx)) info.codec.vp8 = this.vp8.rtx;
+      info.codec.ddOffset = this.isDdForwarded ? findHeaderExtension(pkt, h, this.source.dependencyDescriptorId) : -1;
+      if (info.codec.ddOffset >= 0) info.codec.ddFrameNumber = (pkt[info.codec.ddOffset + 1]! << 8) | pkt[info.codec.ddOffset + 2]!;
       if (this.emit(pkt, h, info, seq & 0xffff, rtx.outTimestamp, h.marker)) {
         this.retransmits++;
         this.retransmitBytes += pkt.length;

@@ -6,6 +6,7 @@ import { PacketCache } from '@atrium/webrtc/stages/packet-cache.js';
 import type { RtpReceiveMeta } from '@atrium/webrtc/stages/rtp-stage.js';
 import type { ReceiveStats } from '@atrium/webrtc/stages/receive-stats.js';
 import type { SenderReportMapping } from './down-track-source.js';
+import type { PayloadInspector } from './codec/payload-inspector.js';
 
 /** What the transport keeps about the stream (a RemoteStream): read for metrics and connection quality. */
 export interface UpstreamCounters {
@@ -22,6 +23,8 @@ export interface ReceiveStreamOptions {
   cacheSize: number;
   maxPacketBytes: number;
   upstream?: UpstreamCounters;
+  /** Reads each packet's layers (one per stream: simulcast streams have their own descriptor state). */
+  inspector: PayloadInspector;
 }
 
 export class ReceiveStream {
@@ -36,6 +39,7 @@ export class ReceiveStream {
   senderReport: SenderReportMapping | undefined = undefined;
   /** Monotonic ms of the last PLI sent for this stream. */
   lastKeyframeRequestMs = -Infinity;
+  readonly inspector: PayloadInspector;
 
   constructor(opts: ReceiveStreamOptions) {
     this.sourceId = opts.sourceId;
@@ -43,6 +47,7 @@ export class ReceiveStream {
     this.ssrc = opts.ssrc;
     this.cache = new PacketCache({ capacity: opts.cacheSize, maxPacketBytes: opts.maxPacketBytes });
     this.upstream = opts.upstream;
+    this.inspector = opts.inspector;
   }
 
   /** For a receiver fed without the transport's metadata: our own sequence unwrapping (created on first use). */

@@ -70,7 +70,8 @@ export class Receiver implements DownTrackSource {
   keyframesReceived = 0;
   keyframeRequestsSent = 0;
   private readonly codec: number;
-  private readonly inspector: PayloadInspector;
+  /** The publisher's dependency descriptor extension id, applied to every stream's inspector (0: none). */
+  private ddExtensionId = 0;
   private readonly streams: ReceiveStream[];
   private readonly streamDefaults: { cacheSize: number; maxPacketBytes: number };
   private senders: readonly TrackSender[] = [];
@@ -110,7 +111,6 @@ export class Receiver implements DownTrackSource {
     this.clock = opts.clock;
     this.logger = opts.logger ?? silentLogger;
     this.codec = opts.kind === 'audio' ? CodecKind.AUDIO : codecKindFromMime(opts.mimeType);
-    this.inspector = createPayloadInspector(this.codec as (typeof CodecKind)[keyof typeof CodecKind]);
     this.keyframeRequestIntervalMs = opts.keyframeRequestIntervalMs ?? 500;
     const isVideo = opts.kind === 'video';
     this.streamDefaults = { cacheSize: opts.cacheSize ?? (isVideo ? 512 : 64), maxPacketBytes: opts.maxPacketBytes ?? 1500 };
@@ -121,6 +121,7 @@ export class Receiver implements DownTrackSource {
         ssrc: opts.ssrc === undefined ? -1 : opts.ssrc >>> 0,
         ...this.streamDefaults,
         ...(opts.upstream ? { upstream: opts.upstream } : {}),
+        inspector: this.newInspector(),
       }),
     ];
     this.audioLevel = opts.kind === 'audio' ? new AudioLevelMeter({ clockRate: opts.clockRate, params: opts.audioLevel ?? {} }) : null;
@@ -156,9 +157,20 @@ export class Receiver implements DownTrackSource {
     this.audioLevelExtensionId = id > 0 && id < 256 ? id : 0;
   }
 
+  get dependencyDescriptorId(): number {
+    return this.ddExtensionId;
+  }
+
   /** Sets the publisher's dependency descriptor extension id (from its SDP): AV1/VP9 layers are read from it. */
   setDependencyDescriptorId(id: number): void {
-    if (isDescriptorAware(this.inspector)) this.inspector.setDependencyDescriptorId(id);
+    this.ddExtensionId = id;
+    for (const s of this.streams) if (isDescriptorAware(s.inspector)) s.inspector.setDependencyDescriptorId(id);
+  }
+
+  private newInspector(): PayloadInspector {
+    const inspector = createPayloadInspector(this.codec as (typeof CodecKind)[keyof typeof CodecKind]);
+    if (this.ddExtensionId !== 0 && isDescriptorAware(inspector)) inspector.setDependencyDescriptorId(this.ddExtensionId);
+    return inspector;
   }
 
   /** Adds another incoming stream (a simulcast layer) of this track; returns its source id. */
@@ -171,6 +183,7 @@ export class Receiver implements DownTrackSource {
         ssrc: opts.ssrc >>> 0,
         ...this.streamDefaults,
         ...(opts.upstream ? { upstream: opts.upstream } : {}),
+        inspector: this.newInspector(),
       }),
     );
     return sourceId;
@@ -224,8 +237,11 @@ export class Receiver implements DownTrackSource {
     info.extSeq = meta.extSeq;
     info.arrivalMs = nowMs;
     info.sourceId = stream.sourceId;
-    info.spatial = stream.spatial;
-    this.inspector.inspect(buf, h, info);
+    info.codec.ddOffset = -1;
+    info.spatial = 0;
+    stream.inspector.inspect(buf, h, info);
+    // A simulcast stream's own layers (an L1T3 VP9/AV1 stream says spatial 0) sit on top of the stream's layer.
+    info.spatial = stream.spatial + (this.codec === CodecKind.AUDIO ? 0 : info.spatial);
     let isLayerNew = false;
     if (this.codec !== CodecKind.AUDIO) {
       const sp = info.spatial;

@@ -72,8 +72,8 @@ test('first frame is a JoinResponse with what clients need', async () => {
   assert.equal(j.participant!.permission?.canPublish, true);
   assert.equal(j.participant!.permission?.canSubscribe, true);
   assert.deepEqual(j.otherParticipants, []);
-  assert.equal(j.serverVersion, '1.9.0');
-  assert.equal(j.serverInfo?.version, '1.9.0');
+  assert.equal(j.serverVersion, '1.13.7');
+  assert.equal(j.serverInfo?.version, '1.13.7');
   assert.equal(j.serverInfo?.protocol, 17);
   assert.equal(j.serverInfo?.edition, 0);
   assert.equal(j.serverInfo?.nodeId, server.nodeId);
@@ -81,7 +81,7 @@ test('first frame is a JoinResponse with what clients need', async () => {
   assert.equal(j.pingInterval, 5);
   assert.equal(j.pingTimeout, 15);
   assert.equal(j.clientConfiguration?.resumeConnection, ClientConfigSetting.DISABLED);
-  assert.deepEqual(j.enabledPublishCodecs.map((c) => c.mime), ['audio/opus', 'video/VP8', 'video/H264']);
+  assert.deepEqual(j.enabledPublishCodecs.map((c) => c.mime), ['audio/opus', 'video/VP8', 'video/H264', 'video/VP9', 'video/AV1']);
   const media = fake.mediaOf('alice');
   await waitFor(() => media.callsOf('startSubscriber').length === 1, { ...polling, label: 'startSubscriber' });
   // The subscriber offer from media becomes SignalResponse.offer.

@@ -51,6 +51,8 @@ export class DependencyDescriptorInspector {
       this.unreadable++;
       return false;
     }
+    info.codec.ddOffset = offset;
+    info.codec.ddFrameNumber = d.frameNumber;
     const attached = d.attachedStructure;
     if (attached !== undefined && attached !== this.structure) this.useStructure(attached);
     const s = d.spatialId;
