@@ -30,6 +30,10 @@ export interface MediaTrackSource {
   receiveQuality?(): StreamQualitySample | undefined;
   /** Video: the layers the publisher announced (TrackInfo) and the track size, once the track is published. */
   setVideoLayers?(layers: readonly LayerSpec[], width: number, height: number): void;
+  /** Video: the backup codecs the track announced (TrackInfo.codecs after the primary). */
+  setBackupCodecs?(codecs: readonly { mimeType: string; layers: readonly LayerSpec[] }[]): void;
+  /** `source` (media on another m-line) is this track's backup codec, now published. */
+  addBackupCodec?(source: MediaTrackSource): void;
 }
 
 /** Emitted when media for a publisher m-line starts to arrive. */

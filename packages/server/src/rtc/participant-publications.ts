@@ -1,12 +1,12 @@
 // A participant's publications: tracks announced by AddTrackRequest (pending, by cid), media that arrived
 // before its request (waiting), and published tracks (by sid) once media and request are bound together.
 import { TrackType } from '@livekit/protocol';
-import type { AddTrackRequest, TrackInfo } from '@livekit/protocol';
+import type { AddTrackRequest, TrackInfo, VideoLayer } from '@livekit/protocol';
 import { newTrackSid } from '@atrium/protocol';
 import type { Logger } from '@atrium/webrtc';
 import type { PublishedMediaTrack } from './participant-media.js';
 import type { PublishedTrack } from './participant-host.js';
-import { trackInfoFromAddTrack } from './track-info.js';
+import { trackInfoFromAddTrack, updateCodecInfo } from './track-info.js';
 import { PublishCodecs } from './publish-codecs.js';
 import type { LayerSpec } from '../sfu/video-layers.js';
 
@@ -15,6 +15,8 @@ export interface PublicationEvents {
   bound(track: PublishedTrack): void;
   /** A published track's media ended (unpublished on the client). */
   ended(track: PublishedTrack): void;
+  /** A published track's backup codec started or stopped (its TrackInfo changed). */
+  codecsChanged(track: PublishedTrack): void;
 }
 
 /** LiveKit's cMaxPendingTracks: AddTrackRequests awaiting their media at once; more get LIMIT_EXCEEDED. */
@@ -25,6 +27,10 @@ export class ParticipantPublications {
   private readonly published = new Map<string, PublishedTrack>();
   /** Media that arrived before its AddTrackRequest. */
   private waiting: PublishedMediaTrack[] = [];
+  /** cid of a backup codec's media (a further AddTrackRequest with the track's sid) -> the track's sid. */
+  private readonly backupCids = new Map<string, string>();
+  /** mid of a published backup codec's media -> its track's sid and codec. */
+  private readonly backupMids = new Map<string, { trackSid: string; mimeType: string }>();
   private readonly events: PublicationEvents;
   private readonly logger: Logger;
   private readonly codecs: PublishCodecs;
@@ -79,7 +85,17 @@ export class ParticipantPublications {
   add(req: AddTrackRequest): TrackInfo {
     if (req.sid) {
       const existing = this.published.get(req.sid)?.info ?? this.getPending(req.sid);
-      if (existing) return existing;
+      if (existing) {
+        // A backup codec for this track (livekit-client, after a SubscribedQualityUpdate asked for it).
+        for (const mime of updateCodecInfo(existing, req)) {
+          if (mime.toLowerCase() === existing.mimeType.toLowerCase()) continue;
+          const entry = existing.codecs.find((c) => c.mimeType === mime);
+          if (entry && entry.cid !== '') this.backupCids.set(entry.cid, req.sid);
+          if (req.cid !== '') this.backupCids.set(req.cid, req.sid);
+          this.logger.debug({ track: req.sid, cid: req.cid, mimeType: mime }, 'backup codec announced');
+        }
+        return existing;
+      }
     }
     const pendingForCid = this.pending.get(req.cid);
     if (pendingForCid) return pendingForCid;
@@ -91,6 +107,17 @@ export class ParticipantPublications {
 
   /** After answering an add: binds media that arrived before the request, if any matches. */
   bindWaiting(cid: string, info: TrackInfo): void {
+    const backupOf = this.backupCids.get(cid);
+    if (backupOf !== undefined) {
+      const i = this.waiting.findIndex((m) => m.msidTrackId === cid);
+      const track = this.published.get(backupOf);
+      const media = i >= 0 ? this.waiting[i] : undefined;
+      if (media && track) {
+        this.waiting.splice(i, 1);
+        this.bindBackup(track, media);
+      }
+      return;
+    }
     if (this.pending.get(cid) !== info) return;
     const i = this.waiting.findIndex((m) => matchesPending(m, cid, info));
     const j = i >= 0 ? i : this.waiting.findIndex((m) => kindMatches(m, info));
@@ -102,6 +129,13 @@ export class ParticipantPublications {
 
   /** New media from the publisher PC: bound to its pending request (by msid/cid, else by kind), or kept waiting. */
   mediaArrived(media: PublishedMediaTrack): void {
+    const backupOf = this.backupCids.get(media.msidTrackId);
+    if (backupOf !== undefined) {
+      const track = this.published.get(backupOf);
+      if (track) this.bindBackup(track, media);
+      else this.waiting.push(media);
+      return;
+    }
     let match: [string, TrackInfo] | undefined;
     for (const entry of this.pending) {
       if (matchesPending(media, entry[0], entry[1])) {
@@ -128,6 +162,18 @@ export class ParticipantPublications {
   /** Media on `mid` ended: the published track it carried (if any) is removed and reported. */
   mediaEnded(mid: string, msidTrackId: string): void {
     this.waiting = this.waiting.filter((m) => m.mid !== mid);
+    const backup = this.backupMids.get(mid);
+    if (backup !== undefined) {
+      // A backup codec stopped (its m-line went away): the track goes on in its other codecs.
+      this.backupMids.delete(mid);
+      const track = this.published.get(backup.trackSid);
+      const entry = track?.info.codecs.find((c) => c.mimeType === backup.mimeType);
+      if (track && entry) {
+        entry.mid = '';
+        this.events.codecsChanged(track);
+      }
+      return;
+    }
     const all = [...this.published.values()];
     const track =
       all.find((t) => t.mid === mid && (msidTrackId === '' || t.msidTrackId === msidTrackId)) ?? all.find((t) => t.mid === mid);
@@ -158,6 +204,23 @@ export class ParticipantPublications {
     this.waiting = [];
   }
 
+  /** The media of a backup codec of `track` arrived: the track's primary source takes it as that codec. */
+  private bindBackup(track: PublishedTrack, media: PublishedMediaTrack): void {
+    const entry = track.info.codecs.find((c) => c.mimeType.toLowerCase() === media.mimeType.toLowerCase());
+    if (entry === undefined) {
+      this.logger.warn({ track: track.info.sid, mimeType: media.mimeType }, 'backup media in a codec the track did not announce; ignored');
+      return;
+    }
+    entry.mid = media.mid;
+    if (media.msidTrackId !== entry.cid) entry.sdpCid = media.msidTrackId;
+    media.source.setVideoLayers?.(layerSpecsOfCodec(entry.layers), track.info.width, track.info.height);
+    if (track.info.muted) media.source.setMuted(true);
+    track.source.addBackupCodec?.(media.source);
+    this.backupMids.set(media.mid, { trackSid: track.info.sid, mimeType: entry.mimeType });
+    this.logger.info({ track: track.info.sid, mid: media.mid, mimeType: media.mimeType }, 'backup codec published');
+    this.events.codecsChanged(track);
+  }
+
   private bind(cid: string, info: TrackInfo, media: PublishedMediaTrack): void {
     this.pending.delete(cid);
     info.mid = media.mid;
@@ -170,6 +233,7 @@ export class ParticipantPublications {
     }
     if (info.muted) media.source.setMuted(true);
     media.source.setVideoLayers?.(layerSpecsOf(info), info.width, info.height);
+    media.source.setBackupCodecs?.(info.codecs.slice(1).map((c) => ({ mimeType: c.mimeType, layers: layerSpecsOfCodec(c.layers) })));
     const track: PublishedTrack = { info, source: media.source, mid: media.mid, msidTrackId: media.msidTrackId, subscribers: new Set() };
     this.published.set(info.sid, track);
     this.logger.info({ track: info.sid, mid: media.mid, mimeType: media.mimeType }, 'track published');
@@ -180,7 +244,10 @@ export class ParticipantPublications {
 /** The primary codec's announced layers (or the track's), as the SFU's layer specs. */
 export function layerSpecsOf(info: TrackInfo): LayerSpec[] {
   const codecLayers = info.codecs[0]?.layers ?? [];
-  const layers = codecLayers.length > 0 ? codecLayers : info.layers;
+  return layerSpecsOfCodec(codecLayers.length > 0 ? codecLayers : info.layers);
+}
+
+export function layerSpecsOfCodec(layers: readonly VideoLayer[]): LayerSpec[] {
   return layers
     .filter((l) => l.quality <= 2)
     .map((l) => ({ quality: l.quality as LayerSpec['quality'], width: l.width, height: l.height, bitrateBps: l.bitrate }));

@@ -109,6 +109,10 @@ export class Participant {
           this.bumpVersion();
           this.host.onTrackUnpublished(this, track);
         },
+        codecsChanged: () => {
+          this.bumpVersion();
+          this.host.onParticipantChanged(this);
+        },
       },
     });
     this.wireMedia();

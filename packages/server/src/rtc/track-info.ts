@@ -46,23 +46,26 @@ export function unusableCodecs(req: AddTrackRequest, codecs: PublishCodecs): str
 }
 
 export function trackInfoFromAddTrack(req: AddTrackRequest, sid: string, codecs: PublishCodecs = PublishCodecs.all()): TrackInfo {
-  // Primary codec: the first simulcast codec the server supports, else the kind's default.
-  let primaryMime: string | undefined;
-  let primaryLayers = req.layers;
-  let videoLayerMode = 0;
-  for (const c of req.simulcastCodecs) {
-    const mime = mimeTypeFromCodecName(c.codec);
-    if (mime !== undefined && codecs.isEnabled(mime)) {
-      primaryMime = mime;
-      if (c.layers.length > 0) primaryLayers = c.layers;
-      videoLayerMode = c.videoLayerMode;
-      break;
+  // Codecs: every enabled simulcast codec in the client's order (the primary first, then backups, whose cid is empty
+  // until their media is published), each with its own layers or the request's; else the kind's default codec.
+  const isMedia = req.type === TrackType.AUDIO || req.type === TrackType.VIDEO;
+  const list: SimulcastCodecInfo[] = [];
+  if (isMedia) {
+    for (const c of req.simulcastCodecs) {
+      const mime = mimeTypeFromCodecName(c.codec);
+      if (mime === undefined || !codecs.isEnabled(mime) || list.some((x) => x.mimeType === mime)) continue;
+      const layers = req.type === TrackType.VIDEO ? sortedLayers(c.layers.length > 0 ? c.layers : req.layers) : [];
+      list.push(new SimulcastCodecInfo({ mimeType: mime, cid: c.cid, layers, videoLayerMode: c.videoLayerMode }));
     }
   }
-  if (req.type !== TrackType.AUDIO && req.type !== TrackType.VIDEO) primaryMime = undefined;
-  const mimeType = primaryMime ?? (req.type === TrackType.DATA ? '' : defaultMime(req.type));
-  const layers = req.type === TrackType.VIDEO ? sortedLayers(primaryLayers) : [];
-  const codec = new SimulcastCodecInfo({ mimeType, cid: req.cid, layers, videoLayerMode });
+  if (list.length === 0) {
+    const mimeType = req.type === TrackType.DATA || !isMedia ? '' : defaultMime(req.type);
+    const layers = req.type === TrackType.VIDEO ? sortedLayers(req.layers) : [];
+    list.push(new SimulcastCodecInfo({ mimeType, cid: req.cid, layers, videoLayerMode: 0 }));
+  }
+  const primary = list[0]!;
+  // The primary's entry carries the request's cid (livekit-client sets it; others may leave it empty).
+  if (primary.cid === '') primary.cid = req.cid;
   return new TrackInfo({
     sid,
     type: req.type,
@@ -70,12 +73,12 @@ export function trackInfoFromAddTrack(req: AddTrackRequest, sid: string, codecs:
     muted: req.muted,
     width: req.width,
     height: req.height,
-    simulcast: layers.length > 1 && videoLayerMode !== 2,
+    simulcast: primary.layers.length > 1 && primary.videoLayerMode !== 2,
     disableDtx: req.disableDtx,
     source: req.source,
-    layers: layers.map((l) => l.clone()),
-    mimeType,
-    codecs: [codec],
+    layers: primary.layers.map((l) => l.clone()),
+    mimeType: primary.mimeType,
+    codecs: list,
     stereo: req.stereo,
     disableRed: req.disableRed,
     encryption: req.encryption,
@@ -83,4 +86,22 @@ export function trackInfoFromAddTrack(req: AddTrackRequest, sid: string, codecs:
     audioFeatures: [...req.audioFeatures],
     backupCodecPolicy: req.backupCodecPolicy,
   });
+}
+
+/**
+ * A further AddTrackRequest for a published track (its `sid` set): livekit-client publishing a backup codec the server
+ * asked for. Updates the codec entries it names (cid, layers) as LiveKit's UpdateCodecInfo; returns the mime types updated.
+ */
+export function updateCodecInfo(info: TrackInfo, req: AddTrackRequest): string[] {
+  const updated: string[] = [];
+  for (const c of req.simulcastCodecs) {
+    const mime = mimeTypeFromCodecName(c.codec);
+    const entry = info.codecs.find((x) => mime !== undefined && x.mimeType.toLowerCase() === mime.toLowerCase());
+    if (entry === undefined) continue;
+    entry.cid = c.cid !== '' ? c.cid : req.cid;
+    const layers = c.layers.length > 0 ? c.layers : req.layers;
+    if (layers.length > 0) entry.layers = sortedLayers(layers);
+    updated.push(entry.mimeType);
+  }
+  return updated;
 }

@@ -20,8 +20,10 @@ import type {
 import { SignalTarget } from './participant-media.js';
 import type { StreamQualitySample } from './connection-quality.js';
 import {
-  PublishedTrackSource, publisherCapabilities, subscriberCapabilities, subscriberCodecFor, extensionIdMap, spatialForRid,
+  PublishedTrackSource, publisherCapabilities, subscriberCapabilities, subscriberCodecFor, subscriberCodecForMime, extensionIdMap,
+  spatialForRid,
 } from './webrtc-track-source.js';
+import { MAX_SPATIAL } from '../sfu/video-layers.js';
 
 interface Subscription {
   trackSid: string;
@@ -31,6 +33,8 @@ interface Subscription {
   /** Set when an answer accepted its m-line; forwarding starts once the transport is also connected. */
   isAnswered: boolean;
   down: DownTrack | undefined;
+  /** Waiting for the publisher to start the backup codec this subscriber accepted: stops waiting. */
+  stopWaiting?: () => void;
 }
 
 interface PublishedInput {
@@ -233,11 +237,15 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     if (!(source instanceof PublishedTrackSource)) throw new Error('subscribe: unknown media source');
     if (!this.subscriber) this.startSubscriber();
     const pc = this.subscriber!;
+    // The track's backup codecs follow the primary on the m-line: a subscriber that cannot decode the primary takes
+    // one of them, and the publisher is asked to send it (dynacast).
+    const alternatives = source.backupMimeTypes.flatMap((mime) => subscriberCodecForMime(mime) ?? []);
     const sender = pc.addSender({
       kind: source.kind,
       streamId: `${opts.publisherSid}|${opts.trackSid}`,
       trackId: opts.trackSid,
       codec: subscriberCodecFor(source),
+      ...(alternatives.length > 0 ? { alternatives } : {}),
       // Reuse an m-line of an ended subscription: a long-lived subscriber must not grow one per track it ever saw.
       recycle: true,
     });
@@ -251,6 +259,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     const sub = this.subscriptions.get(trackSid);
     if (!sub) return;
     this.subscriptions.delete(trackSid);
+    sub.stopWaiting?.();
     this.session.removeTrack(trackSid);
     this.subscriber?.removeSender(sub.sender);
     if (!this.isClosed) this.negotiate();
@@ -268,12 +277,19 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
   private startAnsweredDownTracks(): void {
     if (this.isClosed) return;
     for (const sub of this.subscriptions.values()) {
-      if (sub.isAnswered && sub.down === undefined && !sub.sender.isStopped) this.startDownTrack(sub);
+      if (sub.isAnswered && sub.down === undefined && sub.stopWaiting === undefined && !sub.sender.isStopped) this.startDownTrack(sub);
     }
   }
 
   private startDownTrack(sub: Subscription): void {
-    const { sender, source } = sub;
+    const { sender, source: track } = sub;
+    // The codec the subscriber's answer took: the primary's source, or a backup codec's once the publisher sends it.
+    const mime = sender.codec.mimeType;
+    const source = track.sourceFor(mime);
+    if (source === undefined) {
+      this.waitForBackup(sub, mime);
+      return;
+    }
     const down = this.session.addTrack({
       trackId: sub.trackSid,
       publisherId: sub.publisherSid,
@@ -286,11 +302,32 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       layers: source.videoLayers,
       width: source.width,
       height: source.height,
-      ...(source.dynacast ? { dynacast: source.dynacast } : {}),
+      ...(track.dynacast ? { dynacast: track.dynacast } : {}),
       logger: this.logger.child({ track: sub.trackSid }),
     });
     sender.onRtcp = (pkt) => down.handleRtcp([pkt]);
     sub.down = down;
+  }
+
+  /**
+   * The subscriber's answer took a backup codec the publisher does not send yet: tell dynacast this subscriber needs it
+   * (the publisher's SubscribedQualityUpdate then names it, and livekit-client publishes it), and start forwarding
+   * when it arrives.
+   */
+  private waitForBackup(sub: Subscription, mimeType: string): void {
+    const track = sub.source;
+    this.logger.info({ track: sub.trackSid, mimeType }, 'the subscriber cannot decode the primary codec; asking the publisher for its backup');
+    track.dynacast?.setSubscriberMaxSpatial(mimeType, this.opts.participantSid, MAX_SPATIAL);
+    const stop = track.onBackupAdded((mime) => {
+      if (mime !== mimeType.toLowerCase() || this.subscriptions.get(sub.trackSid) !== sub) return;
+      stop();
+      sub.stopWaiting = undefined;
+      if (!this.isClosed && this.subscriber?.connectionState === 'connected') this.startDownTrack(sub);
+    });
+    sub.stopWaiting = () => {
+      stop();
+      track.dynacast?.removeSubscriber(this.opts.participantSid);
+    };
   }
 
   /**

@@ -86,13 +86,20 @@ export class PublishedTrackSource implements MediaTrackSource {
   readonly receiver: Receiver;
   readonly publisherExtensions: readonly HeaderExtension[];
   readonly rids: readonly string[];
-  /** Video: what subscribers need of this track, for the publisher (null for audio). */
-  readonly dynacast: DynacastController | null;
   /** The layers the publisher announced (TrackInfo) and the track's size; set when the track is bound. */
   videoLayers: readonly LayerSpec[] = [];
   width = 0;
   height = 0;
   private readonly upstreams: RemoteStream[] = [];
+  /** Video: what subscribers need of this track, for the publisher (null for audio); shared with its backup codecs. */
+  private dynacastController: DynacastController | null;
+  /** Backup codecs the track announced (TrackInfo.codecs after the primary), with their layers. */
+  private announcedBackups: { mimeType: string; layers: readonly LayerSpec[] }[] = [];
+  /** Backup codecs being published now, by lower-case mime type (each its own receiver). */
+  private readonly backups = new Map<string, PublishedTrackSource>();
+  private readonly backupListeners = new Set<(mimeType: string) => void>();
+  /** Set when this source is a backup codec of another track's source. */
+  private primary: PublishedTrackSource | undefined;
 
   constructor(opts: PublishedTrackSourceOptions) {
     this.receiver = opts.receiver;
@@ -108,15 +115,73 @@ export class PublishedTrackSource implements MediaTrackSource {
       if (dd) this.receiver.setDependencyDescriptorId(dd.id);
     }
     const onUpdate = opts.onSubscribedQuality;
-    this.dynacast =
+    this.dynacastController =
       opts.kind === 'video'
         ? new DynacastController({
             clock: opts.clock,
             ...(opts.dynacastPauseDelayMs !== undefined ? { pauseDelayMs: opts.dynacastPauseDelayMs } : {}),
-            layersFor: () => this.videoLayers,
+            layersFor: (mime) => this.layersFor(mime),
             onUpdate: (q) => onUpdate?.(q),
           })
         : null;
+    // The primary codec first: SubscribedQualityUpdate lists it first (and its deprecated flat list is the primary's).
+    this.dynacastController?.addCodec(opts.codec.mimeType);
+  }
+
+  get dynacast(): DynacastController | null {
+    return this.dynacastController;
+  }
+
+  /** The announced layers of one of the track's codecs (the primary's own, a backup's). */
+  private layersFor(mimeType: string): readonly LayerSpec[] {
+    const mime = mimeType.toLowerCase();
+    if (mime === this.codec.mimeType.toLowerCase()) return this.videoLayers;
+    return this.backups.get(mime)?.videoLayers ?? this.announcedBackups.find((b) => b.mimeType.toLowerCase() === mime)?.layers ?? this.videoLayers;
+  }
+
+  // ---- backup codecs (a second encoding of the same track, published when a subscriber cannot decode the primary) ----
+
+  /** The backup codecs the publisher announced (they are published later, when a subscriber needs one). */
+  setBackupCodecs(codecs: readonly { mimeType: string; layers: readonly LayerSpec[] }[]): void {
+    this.announcedBackups = [...codecs];
+    for (const b of codecs) this.dynacastController?.addCodec(b.mimeType);
+  }
+
+  get backupMimeTypes(): string[] {
+    return this.announcedBackups.map((b) => b.mimeType);
+  }
+
+  /** The source of one of the track's codecs: this one for the primary, a published backup, or undefined (not yet). */
+  sourceFor(mimeType: string): PublishedTrackSource | undefined {
+    const mime = mimeType.toLowerCase();
+    return mime === this.codec.mimeType.toLowerCase() ? this : this.backups.get(mime);
+  }
+
+  /** The publisher started sending a backup codec of this track: subscribers waiting for it can start. */
+  addBackupCodec(source: MediaTrackSource): void {
+    if (!(source instanceof PublishedTrackSource) || source === this) return;
+    const mime = source.mimeType.toLowerCase();
+    source.shareDynacastOf(this);
+    this.backups.set(mime, source);
+    for (const listener of [...this.backupListeners]) listener(mime);
+  }
+
+  removeBackupCodec(mimeType: string): void {
+    this.backups.delete(mimeType.toLowerCase());
+  }
+
+  /** Calls `listener(mime)` whenever a backup codec starts; returns the function that removes it. */
+  onBackupAdded(listener: (mimeType: string) => void): () => void {
+    this.backupListeners.add(listener);
+    return () => this.backupListeners.delete(listener);
+  }
+
+  /** This source is a backup codec of `primary`: one dynacast for the track, reporting every codec. */
+  private shareDynacastOf(primary: PublishedTrackSource): void {
+    this.primary = primary;
+    if (this.dynacastController === primary.dynacastController) return;
+    this.dynacastController?.close();
+    this.dynacastController = primary.dynacastController;
   }
 
   /** The announced layers and size (from the bound TrackInfo): subscribers' sizes and qualities map onto them. */
@@ -173,7 +238,10 @@ export class PublishedTrackSource implements MediaTrackSource {
   }
 
   close(): void {
-    this.dynacast?.close();
+    // A backup shares its primary's dynacast: only the primary closes it.
+    if (this.primary === undefined) this.dynacastController?.close();
+    else this.primary.removeBackupCodec(this.mimeType);
+    this.backupListeners.clear();
     this.receiver.close();
   }
 }
@@ -194,6 +262,14 @@ export function subscriberCodecFor(source: PublishedTrackSource): CodecCapabilit
   const fmtp = source.codec.fmtp ?? base?.fmtp;
   if (fmtp !== undefined) cap.fmtp = fmtp;
   return cap;
+}
+
+/** What we offer a subscriber for a codec a track may be sent in later (a backup codec): our own parameters. */
+export function subscriberCodecForMime(mimeType: string): CodecCapability | undefined {
+  const mime = mimeType.toLowerCase();
+  const list = mime.startsWith('audio/') ? subscriberCapabilities.audio : subscriberCapabilities.video;
+  const base = list.find((c) => c.mimeType.toLowerCase() === mime);
+  return base === undefined ? undefined : { ...base, withRtx: false };
 }
 
 /** Codecs whose layers the dependency descriptor describes and whose subscribers get it (LiveKit: AV1, VP9). */
