@@ -106,6 +106,8 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
       stats: sfuStats,
       audioLevel: audioLevelParams(config.audio),
       publishCodecs,
+      dynacastPauseDelayMs: config.video.dynacastPauseDelayMs,
+      allowPause: config.rtc.congestionControl.allowPause,
     });
   }
 

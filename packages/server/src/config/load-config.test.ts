@@ -35,6 +35,9 @@ rtc:
   tcp_port: 0
   node_ip: 192.0.2.10
   use_external_ip: false
+  congestion_control:
+    enabled: true
+    allow_pause: true
 keys:
   APIabc: "0123456789abcdef0123456789abcdef"
   APIdef: second-secret
@@ -68,6 +71,8 @@ audio:
   smooth_intervals: 3
   active_red_encoding: false
   enable_loss_proxying: false
+video:
+  dynacast_pause_delay: 8s
 development: false
 `;
 
@@ -77,7 +82,8 @@ test("LiveKit's keys load into ServerConfig", () => {
     keys: { APIabc: '0123456789abcdef0123456789abcdef', APIdef: 'second-secret', APIfile: 'file-secret' },
     port: 7881,
     bindAddresses: ['127.0.0.1', '::1'],
-    rtc: { udpPort: 7890, nodeIp: '192.0.2.10' },
+    rtc: { udpPort: 7890, nodeIp: '192.0.2.10', congestionControl: { enabled: true, allowPause: true } },
+    video: { dynacastPauseDelayMs: 8000 },
     logging: { level: 'debug', json: true },
     audio: { activeLevel: 30, minPercentile: 50, updateIntervalMs: 500, smoothIntervals: 3 },
     development: false,
@@ -325,4 +331,33 @@ test('prometheus.port / prometheus_port: either, or both when equal; basic auth 
     'prometheus.user: unknown key',
     'prometheus.port: must be between 0 and 65535, got 70000',
   ]);
+});
+
+test('rtc.congestion_control: enabled and allow_pause honoured; estimator tuning refused', () => {
+  const base = 'keys: {k: s}\nbind_addresses: [127.0.0.1]\n';
+  assert.deepEqual(loadConfig({ yaml: base }).rtc.congestionControl, { enabled: true, allowPause: false });
+  const c = loadConfig({ yaml: `${base}rtc:\n  congestion_control:\n    enabled: false\n    allow_pause: true\n` });
+  assert.deepEqual(c.rtc.congestionControl, { enabled: false, allowPause: true });
+  assert.deepEqual(issuesOf({ yaml: `${base}rtc:\n  congestion_control:\n    allow_pause: 1\n` }),
+    ['rtc.congestion_control.allow_pause: must be true or false, got number 1']);
+  assert.deepEqual(issuesOf({ yaml: `${base}rtc:\n  congestion_control:\n    alow_pause: true\n` }),
+    ['rtc.congestion_control.alow_pause: unknown key']);
+  const tuning = issuesOf({ yaml: `${base}rtc:\n  congestion_control:\n    send_side_bwe:\n      x: 1\n` });
+  assert.equal(tuning.length, 1, JSON.stringify(tuning));
+  assert.match(tuning[0] ?? '', /^rtc\.congestion_control\.send_side_bwe: is not supported yet: /);
+});
+
+test('video.dynacast_pause_delay: a Go duration; other video keys refused', () => {
+  const base = 'keys: {k: s}\nbind_addresses: [127.0.0.1]\n';
+  assert.equal(loadConfig({ yaml: base }).video.dynacastPauseDelayMs, 5000);
+  for (const [text, ms] of [['"2s"', 2000], ['500ms', 500], ['1m30s', 90_000], ['1.5s', 1500], ['0', 0], ['3', 3000]] as const) {
+    assert.equal(loadConfig({ yaml: `${base}video:\n  dynacast_pause_delay: ${text}\n` }).video.dynacastPauseDelayMs, ms, text);
+  }
+  for (const text of ['5 seconds', '-1s', '2h', 's']) {
+    const issues = issuesOf({ yaml: `${base}video:\n  dynacast_pause_delay: ${text}\n` });
+    assert.equal(issues.length, 1, text);
+    assert.match(issues[0] ?? '', /^video\.dynacast_pause_delay: must be a duration/, text);
+  }
+  const refused = issuesOf({ yaml: `${base}video:\n  codec_regression_threshold: 5\n` });
+  assert.match(refused[0] ?? '', /^video\.codec_regression_threshold: is not supported yet: /);
 });

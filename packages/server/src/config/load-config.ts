@@ -12,6 +12,7 @@ import { YamlReader } from './yaml-reader.js';
 import type { YamlMap } from './yaml-reader.js';
 import { unhonouredSettings } from './unsupported-settings.js';
 import { readAudio, readPrometheus } from './read-sections.js';
+import { readCongestionControl, readVideo } from './read-media-sections.js';
 import type { FileOnlySettings } from './unsupported-settings.js';
 
 export interface ConfigSources {
@@ -31,8 +32,8 @@ export interface ConfigSources {
   networkInterfaces?: () => NodeJS.Dict<NetworkInterfaceInfo[]>;
 }
 
-const TOP_KEYS = ['port', 'bind_addresses', 'rtc', 'keys', 'key_file', 'logging', 'room', 'webhook', 'redis', 'prometheus_port', 'prometheus', 'audio', 'development'] as const;
-const RTC_KEYS = ['udp_port', 'port_range_start', 'port_range_end', 'tcp_port', 'node_ip', 'use_external_ip'] as const;
+const TOP_KEYS = ['port', 'bind_addresses', 'rtc', 'keys', 'key_file', 'logging', 'room', 'webhook', 'redis', 'prometheus_port', 'prometheus', 'audio', 'video', 'development'] as const;
+const RTC_KEYS = ['udp_port', 'port_range_start', 'port_range_end', 'tcp_port', 'node_ip', 'use_external_ip', 'congestion_control'] as const;
 const LOGGING_KEYS = ['level', 'json'] as const;
 const ROOM_KEYS = ['auto_create', 'empty_timeout', 'departure_timeout', 'max_participants', 'enabled_codecs'] as const;
 const WEBHOOK_KEYS = ['api_key', 'urls'] as const;
@@ -184,6 +185,8 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
   const webhookKey = r.str(webhook, 'webhook', 'api_key') ?? '';
 
   const audioSection = readAudio(r, top);
+  const congestionControl = readCongestionControl(r, rtc);
+  const video = readVideo(r, top);
   const prometheus = readPrometheus(r, top);
 
   const fileOnly: FileOnlySettings = {
@@ -198,7 +201,8 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
   const file: ServerConfigOverrides = {
     port: r.port(top, '', 'port'),
     bindAddresses,
-    rtc: { udpPort, nodeIp },
+    rtc: { udpPort, nodeIp, congestionControl },
+    video,
     logging: { level, json: r.bool(logging, 'logging', 'json') },
     room: {
       autoCreate: r.bool(room, 'room', 'auto_create'),
@@ -221,7 +225,9 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     rtc: {
       udpPort: pick(flags.rtc?.udpPort, file.rtc?.udpPort) ?? base.rtc.udpPort,
       nodeIp: pick(flags.rtc?.nodeIp, file.rtc?.nodeIp) ?? '',
+      congestionControl: { ...base.rtc.congestionControl, ...congestionControl, ...flags.rtc?.congestionControl },
     },
+    video: { dynacastPauseDelayMs: pick(flags.video?.dynacastPauseDelayMs, video.dynacastPauseDelayMs) ?? base.video.dynacastPauseDelayMs },
     logging: {
       level: pick(flags.logging?.level, file.logging?.level) ?? base.logging.level,
       json: pick(flags.logging?.json, file.logging?.json) ?? base.logging.json,

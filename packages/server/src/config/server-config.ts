@@ -1,4 +1,6 @@
 // The server's configuration (LiveKit's livekit.yaml, mapped by load-config.ts) and the development defaults.
+import { LIVEKIT_DEFAULT_CONGESTION_CONTROL, LIVEKIT_DEFAULT_DYNACAST_PAUSE_DELAY_MS } from './read-media-sections.js';
+import type { CongestionControlSettings } from './read-media-sections.js';
 // Keys keep LiveKit's meaning; fields the server does not honour yet are refused at load (unsupported-settings.ts).
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const;
@@ -51,7 +53,11 @@ export interface ServerConfig {
     udpPort: number;
     /** Address advertised in ICE candidates; defaults to the first bind address. */
     nodeIp: string;
+    /** `rtc.congestion_control`: layer allocation by bandwidth, and whether it may pause video. */
+    congestionControl: CongestionControlSettings;
   };
+  /** LiveKit's `video:` section: dynacast downgrades wait this long (`dynacast_pause_delay`). */
+  video: { dynacastPauseDelayMs: number };
   /** json: pino JSON lines; false (LiveKit's default): one readable console line per entry (log-format.ts). */
   logging: { level: LogLevel; json: boolean };
   audio: AudioConfig;
@@ -82,7 +88,8 @@ export interface ServerConfigOverrides {
   keys?: Record<string, string>;
   port?: number;
   bindAddresses?: string[];
-  rtc?: Partial<ServerConfig['rtc']>;
+  rtc?: Partial<Omit<ServerConfig['rtc'], 'congestionControl'>> & { congestionControl?: Partial<CongestionControlSettings> };
+  video?: Partial<ServerConfig['video']>;
   logging?: Partial<ServerConfig['logging']>;
   audio?: Partial<AudioConfig>;
   development?: boolean;
@@ -117,7 +124,9 @@ export function devConfig(overrides: ServerConfigOverrides = {}): ServerConfig {
     rtc: {
       udpPort: overrides.rtc?.udpPort ?? 7882,
       nodeIp: overrides.rtc?.nodeIp ?? bindAddresses[0] ?? '127.0.0.1',
+      congestionControl: { ...LIVEKIT_DEFAULT_CONGESTION_CONTROL, ...overrides.rtc?.congestionControl },
     },
+    video: { dynacastPauseDelayMs: overrides.video?.dynacastPauseDelayMs ?? LIVEKIT_DEFAULT_DYNACAST_PAUSE_DELAY_MS },
     logging: { level: overrides.logging?.level ?? 'info', json: overrides.logging?.json ?? false },
     audio: { ...LIVEKIT_DEFAULT_AUDIO, ...overrides.audio },
     development: overrides.development ?? true,

@@ -111,7 +111,11 @@ export interface MediaResources {
 
 export interface MediaFactory {
   /** `isAdaptiveStream`: the client connected with adaptive_stream=1 (its video subscriptions start at LOW). */
-  createParticipantMedia(opts: { participantSid: string; identity: string; logger: Logger; isAdaptiveStream?: boolean }): ParticipantMedia;
+  createParticipantMedia(opts: {
+    participantSid: string; identity: string; logger: Logger; isAdaptiveStream?: boolean;
+    /** The client's subscriber_allow_pause (overrides rtc.congestion_control.allow_pause for it). */
+    subscriberAllowPause?: boolean;
+  }): ParticipantMedia;
   /** What is held right now: everything returns to zero when every participant has left. */
   resources(): MediaResources;
   close(): Promise<void>;

@@ -28,6 +28,8 @@ export async function createWebRtcMediaFactory(opts: {
   dynacastPauseDelayMs?: number;
   /** The codecs publishers may use (room.enabled_codecs): publisher answers accept only these. */
   publishCodecs?: PublishCodecs;
+  /** rtc.congestion_control.allow_pause (a client's subscriber_allow_pause overrides it). */
+  allowPause?: boolean;
 }): Promise<WebRtcMediaFactory> {
   const mux = await UdpMux.bind({ port: opts.udpPort, address: opts.bindAddress, logger: opts.logger.child({ component: 'udp' }) });
   const certificate: DtlsCertificate = await generateCertificate({ commonName: 'atrium' });
@@ -37,11 +39,12 @@ export async function createWebRtcMediaFactory(opts: {
   return {
     udpPort: mux.port,
     mux,
-    createParticipantMedia({ participantSid, identity, logger, isAdaptiveStream }) {
+    createParticipantMedia({ participantSid, identity, logger, isAdaptiveStream, subscriberAllowPause }) {
       const media = new WebRtcParticipantMedia({
         mux, certificate, advertisedAddress: opts.advertisedAddress, clock, participantSid, identity, logger,
         onClose: () => live.delete(media),
         isAdaptiveStream: isAdaptiveStream ?? false,
+        allowPause: subscriberAllowPause ?? opts.allowPause ?? false,
         publisherCapabilities: publisherCaps,
         ...(opts.dynacastPauseDelayMs !== undefined ? { dynacastPauseDelayMs: opts.dynacastPauseDelayMs } : {}),
         ...(opts.stats ? { stats: opts.stats } : {}),

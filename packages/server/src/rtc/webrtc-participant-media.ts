@@ -54,6 +54,8 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     isAdaptiveStream?: boolean;
     /** Dynacast downgrade delay (video.dynacast_pause_delay). */
     dynacastPauseDelayMs?: number;
+    /** rtc.congestion_control.allow_pause, or the client's subscriber_allow_pause. */
+    allowPause?: boolean;
     /** What publisher answers accept (enabled codecs); all forwardable ones when absent. */
     publisherCapabilities?: LocalCapabilities };
   private readonly logger: Logger;
@@ -82,6 +84,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       clock: opts.clock,
       logger: this.logger,
       isAdaptiveStream: opts.isAdaptiveStream ?? false,
+      allowPause: opts.allowPause ?? false,
       ...(opts.stats ? { stats: opts.stats } : {}),
       listener: { onStreamStates: (changes) => this.emit('streamStates', changes) },
     });

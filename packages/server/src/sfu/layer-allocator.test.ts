@@ -72,6 +72,12 @@ test('under a budget: SVC layers cost their own bitrate plus the ones below', ()
   assert.equal(out[0]!.spatial, 2);
 });
 
+test('under a budget without pausing (allow_pause false): a track that does not fit keeps its lowest layer', () => {
+  const out: LayerTarget[] = [];
+  allocateLayers([track(2, source(0b111)), track(2, source(0b111))], 200_000, out, { allowPause: false });
+  assert.deepEqual(out.map(spatialOf), [0, 0]);
+});
+
 test('under a budget: disabled tracks cost nothing and layers that do not flow are skipped', () => {
   const out: LayerTarget[] = [];
   allocateLayers([track(2, source(0b101)), track(2, source(0b111), { isDisabled: true })], 1_700_000, out);

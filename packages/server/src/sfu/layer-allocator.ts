@@ -69,9 +69,16 @@ function costBps(track: AllocationTrack, spatial: number): number {
 
 /**
  * Targets for every track within `budgetBps` (Infinity: no limit). Writes `out[i]` for `tracks[i]`. A track that does not
- * fit even at its lowest layer is paused (NO_LAYER), lowest priority first.
+ * fit even at its lowest layer is paused (NO_LAYER), lowest priority first, when `allowPause`; otherwise (LiveKit's
+ * default, `rtc.congestion_control.allow_pause: false`) it keeps its lowest layer over the budget.
  */
-export function allocateLayers(tracks: readonly AllocationTrack[], budgetBps: number, out: LayerTarget[]): void {
+export function allocateLayers(
+  tracks: readonly AllocationTrack[],
+  budgetBps: number,
+  out: LayerTarget[],
+  opts: { allowPause?: boolean } = {},
+): void {
+  const allowPause = opts.allowPause ?? true;
   const best = tracks.map(bestLayer);
   if (budgetBps === Infinity) {
     for (let i = 0; i < tracks.length; i++) out[i] = best[i]!;
@@ -85,7 +92,7 @@ export function allocateLayers(tracks: readonly AllocationTrack[], budgetBps: nu
     const low = lowestLayer(tracks[i]!, best[i]!);
     if (low === NO_LAYER) continue;
     const cost = costBps(tracks[i]!, low);
-    if (spent + cost > budgetBps) continue;
+    if (spent + cost > budgetBps && allowPause) continue;
     chosen[i] = low;
     spent += cost;
   }

@@ -19,7 +19,7 @@ const LAYERS: LayerSpec[] = [
 ];
 
 /** A simulcast publisher (three streams) and one subscriber session; `tick` sends one frame on each flowing layer. */
-function rig(opts: { isAdaptiveStream?: boolean; estimator?: ReturnType<typeof fixedBandwidth> } = {}) {
+function rig(opts: { isAdaptiveStream?: boolean; estimator?: ReturnType<typeof fixedBandwidth>; allowPause?: boolean } = {}) {
   const clock = new ManualClock();
   const plis: number[] = [];
   const receiver = new Receiver({
@@ -36,6 +36,7 @@ function rig(opts: { isAdaptiveStream?: boolean; estimator?: ReturnType<typeof f
     subscriberId: 'PA_sub', clock, listener: { onStreamStates: (c) => states.push(c) },
     ...(opts.isAdaptiveStream ? { isAdaptiveStream: true } : {}),
     ...(opts.estimator ? { estimator: opts.estimator } : {}),
+    ...(opts.allowPause !== undefined ? { allowPause: opts.allowPause } : {}),
   });
   const sent: Buffer[] = [];
   const rtcp: RtcpPacket[] = [];
@@ -155,11 +156,21 @@ test('the forwarded layer stops (the publisher paused it): the subscriber moves 
   r.receiver.close();
 });
 
-test('under a bandwidth budget the allocator pauses what does not fit, and says so', () => {
-  const r = rig({ estimator: fixedBandwidth(1_000) });
+test('under a bandwidth budget, with pausing allowed, the allocator pauses what does not fit, and says so', () => {
+  const r = rig({ estimator: fixedBandwidth(1_000), allowPause: true });
   r.add();
   for (let i = 0; i < 40; i++) r.frame(); // bitrates are measured over the first second
   assert.deepEqual(r.states.flat().map((s) => s.state), ['paused']);
+  r.session.close();
+  r.receiver.close();
+});
+
+test('under a bandwidth budget, without pausing (the default), the lowest layer is kept', () => {
+  const r = rig({ estimator: fixedBandwidth(1_000) });
+  r.add();
+  for (let i = 0; i < 60; i++) r.frame();
+  assert.deepEqual(r.states, []);
+  assert.equal(r.layerOfLast(), 0);
   r.session.close();
   r.receiver.close();
 });

@@ -59,6 +59,11 @@ export interface SubscriberSessionOptions {
   reportIntervalMs?: number;
   /** Video settings apply this long after the last change (default 100 ms, LiveKit's), enabling at once. */
   settingsDebounceMs?: number;
+  /**
+   * The allocator may pause a track when not even its lowest layer fits the bandwidth (rtc.congestion_control.allow_pause,
+   * or the client's subscriber_allow_pause); default false, as LiveKit: the lowest layer is kept over the budget.
+   */
+  allowPause?: boolean;
 }
 
 /** A subscription the session forwards. */
@@ -109,6 +114,7 @@ export class SubscriberSession implements DownTrackListener {
   private readonly allocationIntervalMs: number;
   private readonly reportIntervalMs: number;
   private readonly settingsDebounceMs: number;
+  private readonly allowPause: boolean;
   private readonly entries = new Map<string, Entry>();
   /** Settings that arrived before their track's DownTrack started (the client sends them at subscription). */
   private readonly earlySettings = new Map<string, TrackSettings>();
@@ -133,6 +139,7 @@ export class SubscriberSession implements DownTrackListener {
     this.allocationIntervalMs = opts.allocationIntervalMs ?? 250;
     this.reportIntervalMs = opts.reportIntervalMs ?? 1000;
     this.settingsDebounceMs = opts.settingsDebounceMs ?? 100;
+    this.allowPause = opts.allowPause ?? false;
   }
 
   get trackCount(): number {
@@ -288,7 +295,7 @@ export class SubscriberSession implements DownTrackListener {
     }
     if (video.length === 0) return;
     const targets: LayerTarget[] = [];
-    allocateLayers(inputs, this.estimator.availableBps(), targets);
+    allocateLayers(inputs, this.estimator.availableBps(), targets, { allowPause: this.allowPause });
     for (let i = 0; i < video.length; i++) {
       const e = video[i]!;
       const input = inputs[i]!;
