@@ -200,24 +200,34 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
 
   /**
    * Applies a remote offer and returns our answer (SDP text). `preferCodec` may name, per offered m-line,
-   * the mime type we want to receive there; it goes first in the answer.
+   * the mime type we want to receive there; it goes first in the answer. `receiveFmtp` may give, per offered
+   * m-line, format parameters to set on our answer's codecs by lower-case mime type (e.g. `audio/opus` ->
+   * `usedtx=1`): they tell the remote encoder how to send.
    */
-  handleOffer(sdp: string, opts: { preferCodec?: (media: MediaSection) => string | undefined } = {}): string {
+  handleOffer(
+    sdp: string,
+    opts: {
+      preferCodec?: (media: MediaSection) => string | undefined;
+      receiveFmtp?: (media: MediaSection) => ReadonlyMap<string, string> | undefined;
+    } = {},
+  ): string {
     this.assertOpen();
     const offer = parseSdp(sdp);
     this.checkRemoteTransport(offer, 'offer');
     const preferred = new Map<string, string>();
-    if (opts.preferCodec) {
-      for (const m of offer.media) {
-        const mime = opts.preferCodec(m);
-        if (mime !== undefined) preferred.set(m.mid, mime);
-      }
+    const fmtpParams = new Map<string, ReadonlyMap<string, string>>();
+    for (const m of offer.media) {
+      const mime = opts.preferCodec?.(m);
+      if (mime !== undefined) preferred.set(m.mid, mime);
+      const params = opts.receiveFmtp?.(m);
+      if (params !== undefined) fmtpParams.set(m.mid, params);
     }
     const answer = createAnswer(offer, {
       transport: this.transportParams(),
       capabilities: this.capabilities,
       setup: this.role === 'server' ? 'passive' : 'active',
       preferredReceiveCodecs: preferred,
+      receiveFmtpParams: fmtpParams,
     });
     answer.sessionId = this.sessionId;
     answer.sessionVersion = this.sessionVersion++;

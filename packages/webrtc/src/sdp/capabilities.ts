@@ -91,7 +91,8 @@ export function headerExtensionIds(caps: LocalCapabilities): Map<string, number>
 
 /**
  * Payload types for our offers: each capability keeps its preferred type (or the next free dynamic one
- * on a clash) and, with `withRtx`, gets an RTX type (RFC 4588), preferably preferred + 1.
+ * on a clash) and, with `withRtx`, gets an RTX type (RFC 4588), preferably preferred + 1. RED (RFC 2198) gets the
+ * format parameters `<opus>/<opus>` naming the Opus payload type of the same list (redundancy of Opus, as WebRTC sends it).
  */
 export function offerCodecs(caps: readonly CodecCapability[]): { capability: CodecCapability; codec: CodecParams }[] {
   const used = new Set<number>();
@@ -105,7 +106,7 @@ export function offerCodecs(caps: readonly CodecCapability[]): { capability: Cod
     return pt;
   };
   const mains = caps.map((c) => take(c.preferredPayloadType));
-  return caps.map((capability, i) => {
+  const out = caps.map((capability, i) => {
     const codec: CodecParams = {
       payloadType: mains[i] ?? capability.preferredPayloadType,
       mimeType: capability.mimeType,
@@ -117,7 +118,24 @@ export function offerCodecs(caps: readonly CodecCapability[]): { capability: Cod
     if (capability.withRtx) codec.rtxPayloadType = take(codec.payloadType + 1);
     return { capability, codec };
   });
+  setRedFormat(out.map((o) => o.codec));
+  return out;
 }
+
+/** Points every RED codec of `codecs` at the list's Opus payload type (`a=fmtp:63 111/111`); no Opus: left as is. */
+export function setRedFormat(codecs: CodecParams[]): void {
+  const opus = codecs.find((c) => c.mimeType.toLowerCase() === 'audio/opus');
+  if (opus === undefined) return;
+  for (const c of codecs) if (c.mimeType.toLowerCase() === 'audio/red') c.fmtp = `${opus.payloadType}/${opus.payloadType}`;
+}
+
+/**
+ * RED (RFC 2198) carrying Opus with its earlier frames, as WebRTC offers it (`a=rtpmap:63 red/48000/2`); its format
+ * parameters are set per offer from the Opus payload type (offerCodecs). Not in defaultCapabilities: a server adds it.
+ */
+export const audioRedCapability: CodecCapability = {
+  mimeType: 'audio/red', clockRate: 48000, channels: 2, rtcpFeedback: [], preferredPayloadType: 63,
+};
 
 const videoFeedback: RtcpFeedback[] = [
   { type: 'goog-remb' }, { type: 'transport-cc' }, { type: 'ccm', parameter: 'fir' }, { type: 'nack' }, { type: 'nack', parameter: 'pli' },

@@ -3,9 +3,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSdp, writeSdp } from './sdp-model.js';
-import { createAnswer, createOffer, defaultCapabilities, negotiatedFromAnswer } from './negotiation.js';
-import { chromiumAnswersInOrder, chromiumAppliesAnswer, hasChromium, launchChromium, type ChromiumSession } from './fixtures/chromium.js';
-import { sampleTransport, screenTrack, subscriberTransceivers, videoTrack } from './fixtures/samples.js';
+import { audioRedCapability, createAnswer, createOffer, defaultCapabilities, negotiatedFromAnswer, type LocalCapabilities } from './negotiation.js';
+import { chromiumAnswersInOrder, chromiumAnswerTo, chromiumAppliesAnswer, hasChromium, launchChromium, type ChromiumSession } from './fixtures/chromium.js';
+import { audioTrack, sampleTransport, screenTrack, subscriberTransceivers, videoTrack } from './fixtures/samples.js';
 
 const skip = hasChromium() ? false : 'no /usr/bin/chromium';
 let session: ChromiumSession | undefined;
@@ -44,4 +44,39 @@ test('Chromium applies our answers to its publisher offer and to its renegotiati
   })));
   assert.match(r.answer, /a=ice-lite/);
   assert.deepEqual(parseSdp(r.renegotiationAnswer).media.map((m) => [m.mid, m.direction]), [['0', 'inactive'], ['1', 'recvonly'], ['2', 'sendrecv']]);
+});
+
+test('Chromium answers our RED + Opus audio m-lines (mono and stereo Opus on one payload type) with RED first', { skip, timeout: 20_000 }, async () => {
+  assert.ok(session);
+  const opus = defaultCapabilities.audio[0]!;
+  const caps: LocalCapabilities = { ...defaultCapabilities, audio: [opus, audioRedCapability] };
+  const stereo = { ...opus, fmtp: 'minptime=10;useinbandfec=1;stereo=1;sprop-stereo=1' };
+  const offer = createOffer({
+    transport: sampleTransport, capabilities: caps, dataChannel: true,
+    transceivers: [
+      { mid: '0', kind: 'audio', direction: 'sendonly', sender: { ...audioTrack, codec: audioRedCapability, codecs: [audioRedCapability, opus] } },
+      { mid: '1', kind: 'audio', direction: 'sendonly', sender: { ...audioTrack, ssrc: 1112, trackId: 'TR_a2', codec: audioRedCapability, codecs: [audioRedCapability, stereo] } },
+    ],
+  });
+  const answer = parseSdp(await chromiumAnswerTo(session.page, writeSdp(offer)));
+  for (const mid of ['0', '1']) {
+    const m = answer.media.find((x) => x.mid === mid);
+    assert.equal(m?.port, 9);
+    // Chromium keeps our order and types; its answer does not ask for stereo by itself (livekit-client adds stereo=1).
+    assert.deepEqual(m?.codecs.map((c) => [c.mimeType.toLowerCase(), c.payloadType, c.fmtp]), [
+      ['audio/red', 63, '111/111'], ['audio/opus', 111, 'minptime=10;useinbandfec=1'],
+    ]);
+  }
+});
+
+test('Chromium applies our publisher answer that prefers RED and sets Opus usedtx/stereo', { skip, timeout: 20_000 }, async () => {
+  assert.ok(session);
+  const caps: LocalCapabilities = { ...defaultCapabilities, audio: [defaultCapabilities.audio[0]!, audioRedCapability] };
+  const r = await chromiumAppliesAnswer(session.page, (offer) => writeSdp(createAnswer(parseSdp(offer), {
+    transport: sampleTransport, capabilities: caps, setup: 'passive',
+    preferredReceiveCodecs: new Map([['0', 'audio/red']]),
+    receiveFmtpParams: new Map([['0', new Map([['audio/opus', 'usedtx=1;stereo=1;maxaveragebitrate=510000']])]]),
+  })));
+  assert.match(r.answer, /\r\nm=audio 9 UDP\/TLS\/RTP\/SAVPF 63 111\r\n/);
+  assert.match(r.answer, /\r\na=fmtp:111 minptime=10;useinbandfec=1;usedtx=1;stereo=1;maxaveragebitrate=510000\r\n/);
 });

@@ -19,6 +19,37 @@ export function parseFmtp(fmtp: string | undefined): Map<string, string> {
   return out;
 }
 
+/**
+ * `fmtp` with the `key=value` parameters of `params` ('usedtx=1;stereo=1') set: a key already present gets the new
+ * value in place, new keys are appended in the order given. Keys compare case-insensitively.
+ */
+export function withFmtpParams(fmtp: string | undefined, params: string): string {
+  const parts = (fmtp ?? '').split(';').map((p) => p.trim()).filter((p) => p !== '');
+  const keyOf = (part: string): string => (part.includes('=') ? part.slice(0, part.indexOf('=')) : part).trim().toLowerCase();
+  for (const param of params.split(';').map((p) => p.trim()).filter((p) => p !== '')) {
+    const i = parts.findIndex((p) => keyOf(p) === keyOf(param));
+    if (i >= 0) parts[i] = param;
+    else parts.push(param);
+  }
+  return parts.join(';');
+}
+
+/**
+ * The block payload types a RED format names (RFC 2198 section 5: `a=fmtp:63 111/111` -> [111, 111]); empty when the
+ * parameters are not a '/'-separated list of payload types 0..127.
+ */
+export function redBlockPayloadTypes(fmtp: string | undefined): number[] {
+  if (fmtp === undefined) return [];
+  const out: number[] = [];
+  for (const part of fmtp.trim().split('/')) {
+    if (!/^\d{1,3}$/.test(part)) return [];
+    const pt = Number(part);
+    if (pt > 127) return [];
+    out.push(pt);
+  }
+  return out;
+}
+
 const defaultH264ProfileLevelId = '42001f';
 
 function h264Matches(a: Map<string, string>, b: Map<string, string>): boolean {

@@ -1,7 +1,7 @@
 // JSEP answer (RFC 8829 5.3) to a remote offer: per m-line codec/extension intersection keeping the
 // offerer's payload types and extension ids, rid/simulcast (RFC 8853) in reverse, our ICE/DTLS params.
 import { randomBytes } from 'node:crypto';
-import { codecsMatch, intersectFeedback } from './codec-match.js';
+import { codecsMatch, intersectFeedback, redBlockPayloadTypes, withFmtpParams } from './codec-match.js';
 import type { CodecCapability, LocalCapabilities, LocalTransportParams, OutgoingTrackDesc } from './capabilities.js';
 import type { CodecParams, Direction, MediaSection, SessionDescriptionModel } from './sdp-model.js';
 
@@ -16,6 +16,11 @@ export interface CreateAnswerOptions {
   /** per offered mid: the mime type we want to receive on it, moved first in the answer (the remote sends the
    *  first codec of the answer it can). LiveKit does this for the codec an AddTrackRequest asked for. */
   preferredReceiveCodecs?: Map<string, string>;
+  /**
+   * per offered mid: format parameters to set on our answer's codecs there, by lower-case mime type (e.g. Opus
+   * `usedtx=1;stereo=1`: the remote encoder follows them). LiveKit does this per published audio track.
+   */
+  receiveFmtpParams?: Map<string, ReadonlyMap<string, string>>;
   sessionId?: string;
   sessionVersion?: number;
 }
@@ -78,6 +83,13 @@ function answerMedia(m: MediaSection, opts: CreateAnswerOptions): MediaSection {
   const caps = m.kind === 'audio' ? opts.capabilities.audio : opts.capabilities.video;
   let codecs = answerCodecs(m.codecs, caps);
   if (codecs.length === 0) return rejected(m);
+  const extraFmtp = opts.receiveFmtpParams?.get(m.mid);
+  if (extraFmtp !== undefined) {
+    for (const c of codecs) {
+      const params = extraFmtp.get(c.mimeType.toLowerCase());
+      if (params !== undefined) c.fmtp = withFmtpParams(c.fmtp, params);
+    }
+  }
   const preferred = opts.preferredReceiveCodecs?.get(m.mid)?.toLowerCase();
   if (preferred !== undefined) {
     const first = codecs.filter((c) => c.mimeType.toLowerCase() === preferred);
@@ -113,12 +125,21 @@ function answerMedia(m: MediaSection, opts: CreateAnswerOptions): MediaSection {
   return withTransport(section, opts);
 }
 
-/** Offered codecs we support, in offer order, with the offerer's payload types. */
+/**
+ * Offered codecs we support, in offer order, with the offerer's payload types. RED (RFC 2198) is kept, with the
+ * offered parameters, only when every block payload type it names is one we accept on the m-line.
+ */
 function answerCodecs(offered: readonly CodecParams[], caps: readonly CodecCapability[]): CodecParams[] {
   const out: CodecParams[] = [];
+  const isAccepted = (pt: number): boolean =>
+    offered.some((o) => o.payloadType === pt && !isRed(o) && caps.some((c) => codecsMatch(o, c)));
   for (const o of offered) {
     const cap = caps.find((c) => codecsMatch(o, c));
     if (!cap) continue;
+    if (isRed(o)) {
+      const blocks = redBlockPayloadTypes(o.fmtp);
+      if (blocks.length === 0 || !blocks.every(isAccepted)) continue;
+    }
     const codec: CodecParams = {
       payloadType: o.payloadType,
       mimeType: o.mimeType,
@@ -126,13 +147,17 @@ function answerCodecs(offered: readonly CodecParams[], caps: readonly CodecCapab
       rtcpFeedback: intersectFeedback(o.rtcpFeedback, cap.rtcpFeedback),
     };
     if (o.channels !== undefined) codec.channels = o.channels;
-    // H264/VP9/AV1: echo the offered parameters (profile and level must match what we accepted);
+    // H264/VP9/AV1: echo the offered parameters (profile and level must match what we accepted); RED: its blocks;
     // other codecs: our own parameters tell the remote sender how to send (e.g. opus useinbandfec).
-    const isProfiled = /^video\/(h264|vp9|av1)$/i.test(o.mimeType);
+    const isProfiled = /^video\/(h264|vp9|av1)$/i.test(o.mimeType) || isRed(o);
     const fmtp = isProfiled ? o.fmtp : cap.fmtp ?? o.fmtp;
     if (fmtp !== undefined) codec.fmtp = fmtp;
     if (cap.withRtx && o.rtxPayloadType !== undefined) codec.rtxPayloadType = o.rtxPayloadType;
     out.push(codec);
   }
   return out;
+}
+
+function isRed(c: CodecParams): boolean {
+  return c.mimeType.toLowerCase() === 'audio/red';
 }

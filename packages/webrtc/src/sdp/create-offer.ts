@@ -1,7 +1,7 @@
 // JSEP offer (RFC 8829 5.2): one m-line per transceiver plus an optional data section. Renegotiation
 // keeps every earlier m-line in place and in order; m-lines without a transceiver become inactive.
 import { codecsMatch } from './codec-match.js';
-import { headerExtensionIds, offerCodecs, type LocalCapabilities, type LocalTransportParams, type OfferTransceiver } from './capabilities.js';
+import { headerExtensionIds, offerCodecs, setRedFormat, type LocalCapabilities, type LocalTransportParams, type OfferTransceiver } from './capabilities.js';
 import { dataChannelDefaults, newSessionId } from './create-answer.js';
 import type { CodecParams, MediaSection, SessionDescriptionModel } from './sdp-model.js';
 
@@ -101,13 +101,17 @@ function transceiverSection(t: OfferTransceiver, opts: CreateOfferOptions, extId
   let codecs: CodecParams[];
   if (sender) {
     // A sending m-line offers exactly the codecs it may send, in its order (plus RTX when we have an RTX ssrc).
+    // Audio keeps the sender's own format parameters (e.g. Opus sprop-stereo for a stereo track); RED names the
+    // Opus payload type of this m-line.
     const list = sender.codecs ?? [sender.codec];
     codecs = list.map((want) => {
       const match = all.find((c) => codecsMatch(c.capability, want)) ?? offerCodecs([want])[0];
       const codec = { ...(match?.codec as CodecParams) };
+      if (t.kind === 'audio' && want.fmtp !== undefined) codec.fmtp = want.fmtp;
       if (sender.rtxSsrc === undefined || !want.withRtx) delete codec.rtxPayloadType;
       return codec;
     });
+    setRedFormat(codecs);
   } else {
     codecs = all.map((c) => c.codec);
   }
