@@ -1,6 +1,7 @@
 // One subscriber's copy of one published track (a TrackSender): forwarding decisions (Forwarder: layers, sequence
 // numbers, timestamps), codec descriptor munging (VP8 picture ids), RTP munging into a reused buffer, RTCP from the
-// subscriber (PLI/FIR, NACK -> retransmit from the receiver's cache, RR stats) and SRs.
+// subscriber (PLI/FIR, NACK -> retransmit from the receiver's cache, RR stats) and SRs. Audio: RED/Opus translation
+// per subscriber (red-translator.ts).
 // Sink contract: `send(packet, h)` gets plaintext RTP in a buffer this DownTrack reuses; it is only valid until `send`
 // returns (encrypt or copy it before returning; never keep a reference). `h` describes the packet's header block.
 import type { Clock } from '@atrium/webrtc/clock.js';
@@ -36,6 +37,8 @@ import { createVp8Descriptor, createVp8DescriptorFields, parseVp8Descriptor, wri
 import type { Vp8Descriptor, Vp8DescriptorFields } from './codec/vp8-descriptor.js';
 import type { SfuStats } from './sfu-stats.js';
 import { NO_LAYER } from './video-layers.js';
+import { RedTranslator } from './red-translator.js';
+import type { RedTranslatorOptions } from './red-translator.js';
 
 /** Receives plaintext RTP; the buffer is reused after the call returns (see file header). */
 export type RtpSink = (packet: Buffer, h: RtpHeader) => void;
@@ -71,6 +74,11 @@ export interface DownTrackOptions {
   initialTimestamp?: number;
   /** Node-wide counters (metrics): this down track registers itself and retires on close. */
   stats?: SfuStats;
+  /**
+   * Audio whose publisher or subscriber negotiated RED: how RED and Opus translate between them (the payload type
+   * of each packet then follows the translation, not `payloadType`). Omitted: packets go out as they came.
+   */
+  red?: RedTranslatorOptions;
 }
 
 const KEYFRAME_REQUEST_INTERVAL_MS = 250;
@@ -91,6 +99,8 @@ export class DownTrack implements TrackSender, FrameListener {
   retransmitBytes = 0;
   /** NACKed packets not answered: unknown, evicted from the cache, or throttled. */
   retransmitMisses = 0;
+  /** Audio: frames lost upstream and sent to this subscriber recovered from RED's redundant blocks. */
+  recoveredPackets = 0;
   nacksReceived = 0;
   keyframeRequestsReceived = 0;
   sendErrors = 0;
@@ -131,6 +141,8 @@ export class DownTrack implements TrackSender, FrameListener {
   private readonly isDdForwarded: boolean;
   private ddFrameOffset = 0;
   private lastOutFrameNumber = -1;
+  /** Audio with RED on either side (null otherwise: packets are copied as they are). */
+  private readonly red: RedTranslator | null;
 
   constructor(opts: DownTrackOptions) {
     this.source = opts.source;
@@ -159,6 +171,7 @@ export class DownTrack implements TrackSender, FrameListener {
     const ddId = opts.source.dependencyDescriptorId;
     this.isDdForwarded = ddId > 0 && (opts.extensionIdMap === undefined || (opts.extensionIdMap[ddId] ?? 0) !== 0);
     this.forwarder.frameListener = this;
+    this.red = opts.source.kind === 'audio' && opts.red !== undefined ? new RedTranslator(opts.red) : null;
     this.stats = opts.stats ?? null;
     this.stats?.addDownTrack(this);
   }
@@ -193,8 +206,19 @@ export class DownTrack implements TrackSender, FrameListener {
   /** Per incoming packet, from the receiver's fan-out. Never throws. */
   writeRtp(buf: Uint8Array, h: RtpHeader, info: PacketInfo): void {
     if (this.closed) return;
+    const red = this.red;
+    if (red !== null) {
+      // A late original of a frame already recovered from redundancy would reach the subscriber twice.
+      if (red.wasRecovered(info.extSeq)) {
+        this.packetsDropped++;
+        return;
+      }
+      const recoverable = red.findRecoverable(buf, h, info);
+      for (let i = 0; i < recoverable; i++) this.forwardRecovered(buf, h, info, i);
+    }
     const r = this.result;
     const reason = this.forwarder.forward(info, h.timestamp, h.marker, h.payloadLength, r);
+    if (red !== null) red.observe(info.extSeq, h.timestamp, reason === DropReason.NONE);
     if (reason !== DropReason.NONE) {
       this.packetsDropped++;
       if ((reason === DropReason.NOT_STARTED || reason === DropReason.OTHER_SOURCE) && this.forwarder.needsKeyframe) {
@@ -212,6 +236,29 @@ export class DownTrack implements TrackSender, FrameListener {
     else if (this.forwarder.needsKeyframe) this.requestKeyframe(info.arrivalMs);
   }
 
+  /**
+   * Audio: frame `i` of those the RED packet `buf` carries for packets lost upstream, sent as its own Opus packet in
+   * the lost packet's place (its sequence number is free: the forwarder maps incoming to outgoing numbers 1:1).
+   */
+  private forwardRecovered(buf: Uint8Array, h: RtpHeader, info: PacketInfo, i: number): void {
+    const red = this.red!;
+    const lost = red.recoveredInfo(i, info);
+    const timestamp = red.recoveredTimestamp(i);
+    const r = this.result;
+    const reason = this.forwarder.forward(lost, timestamp, false, red.recoveredLengthBytes(i), r);
+    red.observe(lost.extSeq, timestamp, reason === DropReason.NONE);
+    if (reason !== DropReason.NONE) return;
+    red.selectRecovered(i);
+    const isSent = this.emit(buf, h, lost, r.outSeq, r.outTimestamp, false);
+    red.selectRecovered(-1);
+    if (!isSent) return;
+    red.markRecovered(lost.extSeq);
+    this.recoveredPackets++;
+    this.packetsSent++;
+    this.octetsSent += red.recoveredLengthBytes(i);
+    this.bytesSent += h.payloadOffset + red.recoveredLengthBytes(i);
+  }
+
   /** Asks the source for a key frame of the stream the forwarder moves to (throttled here and in the receiver). */
   private requestKeyframe(nowMs: number): void {
     if (nowMs - this.lastKeyframeRequestMs < KEYFRAME_REQUEST_INTERVAL_MS) return;
@@ -226,9 +273,14 @@ export class DownTrack implements TrackSender, FrameListener {
   private emit(buf: Uint8Array, h: RtpHeader, info: PacketInfo, seq: number, timestamp: number, marker: boolean): boolean {
     const out = this.scratch;
     let len = buf.length;
+    let payloadType = this.payloadType;
     const vp8 = this.vp8;
     const d = info.codec.vp8;
-    if (vp8 !== null && d !== null) {
+    if (this.red !== null) {
+      len = this.red.write(buf, h, out);
+      if (len < 0) return this.sendFailed();
+      payloadType = this.red.payloadType;
+    } else if (vp8 !== null && d !== null) {
       if (!vp8.munger.mapPacket(d, vp8.out)) {
         this.packetsDropped++;
         return false;
@@ -249,7 +301,7 @@ export class DownTrack implements TrackSender, FrameListener {
       out.set(buf, 0);
     }
     writeSsrc(out, this.ssrc);
-    writePayloadType(out, this.payloadType);
+    writePayloadType(out, payloadType);
     writeSequenceNumber(out, seq);
     writeTimestamp(out, timestamp);
     if (marker !== h.marker) out[1] = marker ? out[1]! | 0x80 : out[1]! & 0x7f;
