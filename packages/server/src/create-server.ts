@@ -108,6 +108,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
       publishCodecs,
       dynacastPauseDelayMs: config.video.dynacastPauseDelayMs,
       allowPause: config.rtc.congestionControl.allowPause,
+      activeRedEncoding: config.audio.activeRedEncoding,
     });
   }
 

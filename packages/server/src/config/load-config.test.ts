@@ -85,7 +85,7 @@ test("LiveKit's keys load into ServerConfig", () => {
     rtc: { udpPort: 7890, nodeIp: '192.0.2.10', congestionControl: { enabled: true, allowPause: true } },
     video: { dynacastPauseDelayMs: 8000 },
     logging: { level: 'debug', json: true },
-    audio: { activeLevel: 30, minPercentile: 50, updateIntervalMs: 500, smoothIntervals: 3 },
+    audio: { activeLevel: 30, minPercentile: 50, updateIntervalMs: 500, smoothIntervals: 3, activeRedEncoding: false },
     development: false,
     room: {
       autoCreate: true,
@@ -113,7 +113,8 @@ test('config-sample.yaml at the repo root loads cleanly', () => {
   assert.deepEqual(c.bindAddresses, ['127.0.0.1']);
   assert.deepEqual(Object.keys(c.keys), ['APIexample']);
   assert.equal(c.development, false);
-  assert.deepEqual(c.audio, { activeLevel: 35, minPercentile: 40, updateIntervalMs: 400, smoothIntervals: 2 });
+  assert.deepEqual(c.audio, { activeLevel: 35, minPercentile: 40, updateIntervalMs: 400, smoothIntervals: 2, activeRedEncoding: false });
+  assert.ok(c.room.enabledCodecs.some((codec) => codec.mime === 'audio/red'), 'the sample keeps RED on');
   assert.equal(c.logging.json, false);
   assert.equal(c.prometheusAuth, null);
 });
@@ -282,9 +283,9 @@ test('webhook urls load (webhooks are sent)', () => {
 
 test("audio: LiveKit's defaults, each key read, out-of-range values refused naming the key", () => {
   const base = { yaml: 'keys: {k: s}\nbind_addresses: [127.0.0.1]\n' };
-  assert.deepEqual(loadConfig(base).audio, { activeLevel: 35, minPercentile: 40, updateIntervalMs: 400, smoothIntervals: 2 });
-  const some = loadConfig({ yaml: `${base.yaml}audio:\n  active_level: 50\n  update_interval: 200\n` }).audio;
-  assert.deepEqual(some, { activeLevel: 50, minPercentile: 40, updateIntervalMs: 200, smoothIntervals: 2 });
+  assert.deepEqual(loadConfig(base).audio, { activeLevel: 35, minPercentile: 40, updateIntervalMs: 400, smoothIntervals: 2, activeRedEncoding: false });
+  const some = loadConfig({ yaml: `${base.yaml}audio:\n  active_level: 50\n  update_interval: 200\n  active_red_encoding: true\n` }).audio;
+  assert.deepEqual(some, { activeLevel: 50, minPercentile: 40, updateIntervalMs: 200, smoothIntervals: 2, activeRedEncoding: true });
   const bad: [string, string][] = [
     ['active_level: 128', 'audio.active_level: must be between 0 and 127, got 128'],
     ['active_level: -1', 'audio.active_level: must be between 0 and 127, got -1'],
@@ -299,10 +300,10 @@ test("audio: LiveKit's defaults, each key read, out-of-range values refused nami
   for (const [line, expected] of bad) {
     assert.deepEqual(issuesOf({ yaml: `${base.yaml}audio:\n  ${line}\n` }), [expected], line);
   }
-  const red = issuesOf({ yaml: `${base.yaml}audio:\n  active_red_encoding: true\n  enable_loss_proxying: true\n` });
-  assert.equal(red.length, 2, JSON.stringify(red));
-  assert.match(red[0] ?? '', /^audio\.active_red_encoding: is not supported yet: /);
-  assert.match(red[1] ?? '', /^audio\.enable_loss_proxying: is not supported yet: /);
+  const lossProxying = issuesOf({ yaml: `${base.yaml}audio:\n  active_red_encoding: true\n  enable_loss_proxying: true\n` });
+  assert.equal(lossProxying.length, 1, JSON.stringify(lossProxying));
+  assert.match(lossProxying[0] ?? '', /^audio\.enable_loss_proxying: is not supported yet: /);
+  assert.deepEqual(issuesOf({ yaml: `${base.yaml}audio:\n  active_red_encoding: yes\n` }), ['audio.active_red_encoding: must be true or false, got string "yes"']);
   assert.deepEqual(issuesOf({ yaml: `${base.yaml}audio: 3\n` }), ['audio: must be a map, got number 3']);
 });
 

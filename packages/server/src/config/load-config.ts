@@ -194,7 +194,6 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     portRangeEnd: r.port(rtc, 'rtc', 'port_range_end') ?? 0,
     tcpPort: r.port(rtc, 'rtc', 'tcp_port') ?? 0,
     useExternalIp: r.bool(rtc, 'rtc', 'use_external_ip') ?? false,
-    activeRedEncoding: audioSection.activeRedEncoding,
     enableLossProxying: audioSection.enableLossProxying,
   };
 

@@ -13,8 +13,7 @@ export const AUDIO_UPDATE_INTERVAL_MAX_MS = 60_000;
 export interface AudioSection {
   /** Only the fields the file sets. */
   audio: Partial<AudioConfig>;
-  /** Features Atrium does not have (refused when true, by unsupported-settings.ts). */
-  activeRedEncoding: boolean;
+  /** A feature Atrium does not have (refused when true, by unsupported-settings.ts). */
   enableLossProxying: boolean;
 }
 
@@ -34,9 +33,9 @@ export function readAudio(r: YamlReader, top: YamlMap): AudioSection {
     set('updateIntervalMs', r.int(m, 'audio', 'update_interval', AUDIO_UPDATE_INTERVAL_MIN_MS, AUDIO_UPDATE_INTERVAL_MAX_MS));
   }
   set('smoothIntervals', r.int(m, 'audio', 'smooth_intervals', 0, 100));
+  set('activeRedEncoding', r.bool(m, 'audio', 'active_red_encoding'));
   return {
     audio,
-    activeRedEncoding: r.bool(m, 'audio', 'active_red_encoding') ?? false,
     enableLossProxying: r.bool(m, 'audio', 'enable_loss_proxying') ?? false,
   };
 }

@@ -11,7 +11,7 @@ test('dev defaults', () => {
     rtc: { udpPort: 7882, nodeIp: '127.0.0.1', congestionControl: { enabled: true, allowPause: false } },
     video: { dynacastPauseDelayMs: 5000 },
     logging: { level: 'info', json: false },
-    audio: { activeLevel: 35, minPercentile: 40, updateIntervalMs: 400, smoothIntervals: 2 },
+    audio: { activeLevel: 35, minPercentile: 40, updateIntervalMs: 400, smoothIntervals: 2, activeRedEncoding: false },
     development: true,
     room: {
       autoCreate: true,

@@ -21,7 +21,10 @@ export interface RedisConfig {
   useTls: boolean;
 }
 
-/** LiveKit's `audio:` section: how the speaking level of a microphone is measured and how often speakers are sent. */
+/**
+ * LiveKit's `audio:` section: how the speaking level of a microphone is measured and how often speakers are sent,
+ * and whether plain Opus tracks are RED-encoded for subscribers.
+ */
 export interface AudioConfig {
   /** RFC 6464 level (0 loudest .. 127 silent, -dBov) at or above which a packet counts as speech (`active_level`). */
   activeLevel: number;
@@ -31,10 +34,17 @@ export interface AudioConfig {
   updateIntervalMs: number;
   /** Intervals the level is averaged over; 0 or 1 = no smoothing (`smooth_intervals`). */
   smoothIntervals: number;
+  /**
+   * `active_red_encoding`: a track published as plain Opus goes RED-encoded (two earlier frames repeated) to
+   * subscribers that accept RED, unless its publisher set disable_red. RED tracks are forwarded as RED either way.
+   */
+  activeRedEncoding: boolean;
 }
 
 /** LiveKit's audio defaults (pkg/sfu/audio DefaultAudioLevelConfig). */
-export const LIVEKIT_DEFAULT_AUDIO: Readonly<AudioConfig> = { activeLevel: 35, minPercentile: 40, updateIntervalMs: 400, smoothIntervals: 2 };
+export const LIVEKIT_DEFAULT_AUDIO: Readonly<AudioConfig> = {
+  activeLevel: 35, minPercentile: 40, updateIntervalMs: 400, smoothIntervals: 2, activeRedEncoding: false,
+};
 
 /** HTTP Basic credentials that /metrics requires (LiveKit's `prometheus.username` / `prometheus.password`). */
 export interface MetricsAuth {

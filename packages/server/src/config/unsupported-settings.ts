@@ -9,8 +9,6 @@ export interface FileOnlySettings {
   portRangeEnd: number;
   tcpPort: number;
   useExternalIp: boolean;
-  /** audio.active_red_encoding: RED towards subscribers (Atrium forwards Opus as published). */
-  activeRedEncoding: boolean;
   /** audio.enable_loss_proxying: the weakest subscriber's loss in receiver reports to the publisher. */
   enableLossProxying: boolean;
 }
@@ -22,7 +20,6 @@ export function unhonouredSettings(config: ServerConfig, file: FileOnlySettings)
   if (file.portRangeEnd !== 0) no('rtc.port_range_end', 'Atrium serves all media on one UDP port (rtc.udp_port)');
   if (file.tcpPort !== 0) no('rtc.tcp_port', 'no ICE over TCP; remove it or set 0');
   if (file.useExternalIp) no('rtc.use_external_ip', 'set rtc.node_ip to the public address instead');
-  if (file.activeRedEncoding) no('audio.active_red_encoding', 'no RED encoding towards subscribers; remove it or set false');
   if (file.enableLossProxying) no('audio.enable_loss_proxying', 'receiver reports to publishers carry our own loss only; remove it or set false');
   if (config.redis !== null) no('redis', 'Atrium runs as a single node; remove the redis section');
   return out;

@@ -34,6 +34,8 @@ export interface MediaTrackSource {
   setBackupCodecs?(codecs: readonly { mimeType: string; layers: readonly LayerSpec[] }[]): void;
   /** `source` (media on another m-line) is this track's backup codec, now published. */
   addBackupCodec?(source: MediaTrackSource): void;
+  /** Audio: what the publisher's TrackInfo says about the track, once it is published (what subscribers are offered). */
+  setAudioFeatures?(features: { isStereo: boolean; isRedDisabled: boolean; isEncrypted: boolean }): void;
 }
 
 /** Emitted when media for a publisher m-line starts to arrive. */
@@ -82,9 +84,15 @@ export interface ParticipantMedia extends TypedEmitter<ParticipantMediaEvents> {
   /**
    * Applies a publisher offer and returns the answer (same id). Rejects with a coded error on bad SDP.
    * `codecByTrackId` maps an m-line's msid track id (the AddTrackRequest cid) to the mime type the client
-   * asked to publish with; the answer puts that codec first so the client sends it.
+   * asked to publish with (audio: `audio/red` unless the track disabled RED); the answer puts that codec first so
+   * the client sends it. `opusParamsByTrackId` gives the Opus format parameters the answer sets on that m-line
+   * (`usedtx=1`, `stereo=1;maxaveragebitrate=510000`): the client's encoder follows them.
    */
-  handlePublisherOffer(sdp: string, id: number, opts?: { codecByTrackId?: ReadonlyMap<string, string> }): Promise<SessionDescriptionMessage>;
+  handlePublisherOffer(
+    sdp: string,
+    id: number,
+    opts?: { codecByTrackId?: ReadonlyMap<string, string>; opusParamsByTrackId?: ReadonlyMap<string, string> },
+  ): Promise<SessionDescriptionMessage>;
   handleSubscriberAnswer(sdp: string, id: number): void;
   addRemoteCandidate(candidateInit: string, target: SignalTargetValue): void;
   /** Creates the subscriber PC with `_reliable`, `_lossy` and `_data_track` channels and emits the first offer. */

@@ -6,7 +6,7 @@ import { newTrackSid } from '@atrium/protocol';
 import type { Logger } from '@atrium/webrtc';
 import type { PublishedMediaTrack } from './participant-media.js';
 import type { PublishedTrack } from './participant-host.js';
-import { trackInfoFromAddTrack, updateCodecInfo } from './track-info.js';
+import { audioFeaturesOf, publisherOpusParams, trackInfoFromAddTrack, updateCodecInfo } from './track-info.js';
 import { PublishCodecs } from './publish-codecs.js';
 import type { LayerSpec } from '../sfu/video-layers.js';
 
@@ -183,7 +183,11 @@ export class ParticipantPublications {
     this.events.ended(track);
   }
 
-  /** cid (and simulcast-codec cids) -> the mime type each pending or published track asked for. */
+  /**
+   * cid (and simulcast-codec cids) -> the mime type each pending or published track asked for. A pending audio track
+   * asks for RED unless it disabled it (LiveKit's setCodecPreferencesOpusRedForPublisher); a published one keeps the
+   * codec it was published with, so a renegotiation never switches its codec.
+   */
   requestedCodecs(): Map<string, string> {
     const out = new Map<string, string>();
     const add = (cid: string, info: TrackInfo): void => {
@@ -193,8 +197,19 @@ export class ParticipantPublications {
         if (!out.has(cid)) out.set(cid, c.mimeType);
       }
     };
-    for (const [cid, info] of this.pending) add(cid, info);
+    for (const [cid, info] of this.pending) {
+      if (info.type === TrackType.AUDIO) out.set(cid, info.disableRed ? 'audio/opus' : 'audio/red');
+      else add(cid, info);
+    }
     for (const t of this.published.values()) add(t.msidTrackId, t.info);
+    return out;
+  }
+
+  /** msid track id (cid) -> the Opus parameters the publisher's answer sets for each pending or published audio track. */
+  opusParams(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const [cid, info] of this.pending) if (info.type === TrackType.AUDIO) out.set(cid, publisherOpusParams(info));
+    for (const t of this.published.values()) if (t.info.type === TrackType.AUDIO) out.set(t.msidTrackId, publisherOpusParams(t.info));
     return out;
   }
 
@@ -234,6 +249,7 @@ export class ParticipantPublications {
     if (info.muted) media.source.setMuted(true);
     media.source.setVideoLayers?.(layerSpecsOf(info), info.width, info.height);
     media.source.setBackupCodecs?.(info.codecs.slice(1).map((c) => ({ mimeType: c.mimeType, layers: layerSpecsOfCodec(c.layers) })));
+    if (info.type === TrackType.AUDIO) media.source.setAudioFeatures?.(audioFeaturesOf(info));
     const track: PublishedTrack = { info, source: media.source, mid: media.mid, msidTrackId: media.msidTrackId, subscribers: new Set() };
     this.published.set(info.sid, track);
     this.logger.info({ track: info.sid, mid: media.mid, mimeType: media.mimeType }, 'track published');

@@ -180,7 +180,10 @@ export class Participant {
   // ---- requests from the client (called in order by the signal session) ----
 
   async handlePublisherOffer(offer: SessionDescription): Promise<void> {
-    const answer = await this.media.handlePublisherOffer(offer.sdp, offer.id, { codecByTrackId: this.publications.requestedCodecs() });
+    const answer = await this.media.handlePublisherOffer(offer.sdp, offer.id, {
+      codecByTrackId: this.publications.requestedCodecs(),
+      opusParamsByTrackId: this.publications.opusParams(),
+    });
     if (this.closed) return;
     this.send(
       new SignalResponse({

@@ -10,8 +10,8 @@ const specs = (...mimes: string[]) => mimes.map((mime) => ({ mime, fmtpLine: '' 
 
 test("LiveKit's default list: every codec Atrium forwards is enabled; the others are named as ignored", () => {
   const c = new PublishCodecs(specs(...LIVEKIT_DEFAULT_CODECS));
-  assert.deepEqual(c.mimeTypes, ['audio/opus', 'video/VP8', 'video/H264', 'video/VP9', 'video/AV1']);
-  assert.deepEqual(c.ignored, ['audio/PCMU', 'audio/PCMA', 'audio/red', 'video/H265']);
+  assert.deepEqual(c.mimeTypes, ['audio/opus', 'audio/red', 'video/VP8', 'video/H264', 'video/VP9', 'video/AV1']);
+  assert.deepEqual(c.ignored, ['audio/PCMU', 'audio/PCMA', 'video/H265']);
   assert.deepEqual(c.toProto().map((x) => x.mime), c.mimeTypes);
 });
 

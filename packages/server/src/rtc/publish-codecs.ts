@@ -6,7 +6,7 @@ import { codecsMatch } from '@atrium/webrtc/sdp/codec-match.js';
 import type { CodecCapability } from '@atrium/webrtc';
 
 /** What the media side can forward (and forwards per subscriber layer), in the preference order used for defaults. */
-export const FORWARDABLE_CODECS: readonly string[] = ['audio/opus', 'video/VP8', 'video/H264', 'video/VP9', 'video/AV1'];
+export const FORWARDABLE_CODECS: readonly string[] = ['audio/opus', 'audio/red', 'video/VP8', 'video/H264', 'video/VP9', 'video/AV1'];
 
 export interface EnabledCodecSpec {
   mime: string;

@@ -1,6 +1,6 @@
-// Builds the TrackInfo of a new publication from an AddTrackRequest (docs/livekit-protocol.md 3.1, 3.3),
-// and the codecs the server lets clients publish (JoinResponse.enabled_publish_codecs).
-import { TrackInfo, SimulcastCodecInfo, TrackType, TrackSource } from '@livekit/protocol';
+// Builds the TrackInfo of a new publication from an AddTrackRequest (docs/livekit-protocol.md 3.1, 3.3), and what an
+// audio TrackInfo asks of the publisher's answer (Opus DTX/stereo, RED; docs/livekit-protocol.md 3.6).
+import { AudioTrackFeature, Encryption_Type, TrackInfo, SimulcastCodecInfo, TrackType, TrackSource } from '@livekit/protocol';
 import type { AddTrackRequest, VideoLayer } from '@livekit/protocol';
 import { PublishCodecs } from './publish-codecs.js';
 
@@ -83,7 +83,7 @@ export function trackInfoFromAddTrack(req: AddTrackRequest, sid: string, codecs:
     disableRed: req.disableRed,
     encryption: req.encryption,
     stream: req.stream || defaultStreamName(req.source),
-    audioFeatures: [...req.audioFeatures],
+    audioFeatures: audioFeaturesFromRequest(req),
     backupCodecPolicy: req.backupCodecPolicy,
   });
 }
@@ -104,4 +104,40 @@ export function updateCodecInfo(info: TrackInfo, req: AddTrackRequest): string[]
     updated.push(entry.mimeType);
   }
   return updated;
+}
+
+/**
+ * The request's audio features, each once, with the deprecated `stereo` and `disable_dtx` flags added as TF_STEREO
+ * and TF_NO_DTX (LiveKit's AddTrack does the same, so subscribers and the answer read one list).
+ */
+function audioFeaturesFromRequest(req: AddTrackRequest): AudioTrackFeature[] {
+  const out = [...new Set(req.audioFeatures)];
+  if (req.stereo && !out.includes(AudioTrackFeature.TF_STEREO)) out.push(AudioTrackFeature.TF_STEREO);
+  if (req.disableDtx && !out.includes(AudioTrackFeature.TF_NO_DTX)) out.push(AudioTrackFeature.TF_NO_DTX);
+  return out;
+}
+
+export function isStereoTrack(info: TrackInfo): boolean {
+  return info.stereo || info.audioFeatures.includes(AudioTrackFeature.TF_STEREO);
+}
+
+export function isDtxDisabled(info: TrackInfo): boolean {
+  return info.disableDtx || info.audioFeatures.includes(AudioTrackFeature.TF_NO_DTX);
+}
+
+/**
+ * Opus format parameters the publisher's answer sets for an audio track, as LiveKit's configurePublisherAnswer:
+ * `usedtx=1` unless DTX is disabled, `stereo=1;maxaveragebitrate=510000` for a stereo track. '' for video.
+ */
+export function publisherOpusParams(info: TrackInfo): string {
+  if (info.type !== TrackType.AUDIO) return '';
+  const params: string[] = [];
+  if (!isDtxDisabled(info)) params.push('usedtx=1');
+  if (isStereoTrack(info)) params.push('stereo=1', 'maxaveragebitrate=510000');
+  return params.join(';');
+}
+
+/** What subscribers of an audio track are offered depends on these (webrtc-track-source.ts subscriberCodecsFor). */
+export function audioFeaturesOf(info: TrackInfo): { isStereo: boolean; isRedDisabled: boolean; isEncrypted: boolean } {
+  return { isStereo: isStereoTrack(info), isRedDisabled: info.disableRed, isEncrypted: info.encryption !== Encryption_Type.NONE };
 }

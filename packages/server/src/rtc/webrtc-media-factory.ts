@@ -30,6 +30,8 @@ export async function createWebRtcMediaFactory(opts: {
   publishCodecs?: PublishCodecs;
   /** rtc.congestion_control.allow_pause (a client's subscriber_allow_pause overrides it). */
   allowPause?: boolean;
+  /** livekit.yaml audio.active_red_encoding: plain Opus RED-encoded for subscribers that accept RED (default off). */
+  activeRedEncoding?: boolean;
 }): Promise<WebRtcMediaFactory> {
   const mux = await UdpMux.bind({ port: opts.udpPort, address: opts.bindAddress, logger: opts.logger.child({ component: 'udp' }) });
   const certificate: DtlsCertificate = await generateCertificate({ commonName: 'atrium' });
@@ -49,6 +51,9 @@ export async function createWebRtcMediaFactory(opts: {
         ...(opts.dynacastPauseDelayMs !== undefined ? { dynacastPauseDelayMs: opts.dynacastPauseDelayMs } : {}),
         ...(opts.stats ? { stats: opts.stats } : {}),
         ...(opts.audioLevel ? { audioLevel: opts.audioLevel } : {}),
+        ...(opts.activeRedEncoding !== undefined ? { activeRedEncoding: opts.activeRedEncoding } : {}),
+        // room.enabled_codecs without audio/red: RED is neither taken from publishers nor offered to subscribers.
+        isRedEnabled: opts.publishCodecs?.isEnabled('audio/red') ?? true,
       });
       live.add(media);
       return media;

@@ -20,9 +20,10 @@ import type {
 import { SignalTarget } from './participant-media.js';
 import type { StreamQualitySample } from './connection-quality.js';
 import {
-  PublishedTrackSource, publisherCapabilities, subscriberCapabilities, subscriberCodecFor, subscriberCodecForMime, extensionIdMap,
-  spatialForRid,
+  PublishedTrackSource, publisherCapabilities, subscriberCapabilities, subscriberCodecsFor, extensionIdMap, spatialForRid,
+  withoutRed,
 } from './webrtc-track-source.js';
+import type { RedTranslatorOptions } from '../sfu/red-translator.js';
 import { MAX_SPATIAL } from '../sfu/video-layers.js';
 
 interface Subscription {
@@ -30,6 +31,8 @@ interface Subscription {
   publisherSid: string;
   source: PublishedTrackSource;
   sender: LocalSender;
+  /** Audio: redundant frames when plain Opus is RED-encoded for this subscriber (0: never). */
+  redEncodingRedundancy: number;
   /** Set when an answer accepted its m-line; forwarding starts once the transport is also connected. */
   isAnswered: boolean;
   down: DownTrack | undefined;
@@ -57,7 +60,11 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     /** rtc.congestion_control.allow_pause, or the client's subscriber_allow_pause. */
     allowPause?: boolean;
     /** What publisher answers accept (enabled codecs); all forwardable ones when absent. */
-    publisherCapabilities?: LocalCapabilities };
+    publisherCapabilities?: LocalCapabilities;
+    /** audio.active_red_encoding: plain Opus tracks go RED-encoded to subscribers that accept RED. */
+    activeRedEncoding?: boolean;
+    /** room.enabled_codecs lists audio/red (default true): RED is taken from publishers and offered to subscribers. */
+    isRedEnabled?: boolean };
   private readonly logger: Logger;
   private publisher: PeerConnection | undefined;
   private subscriber: PeerConnection | undefined;
@@ -92,11 +99,20 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
 
   // ---- publisher PC -------------------------------------------------------------------------------
 
-  async handlePublisherOffer(sdp: string, id: number, opts: { codecByTrackId?: ReadonlyMap<string, string> } = {}): Promise<SessionDescriptionMessage> {
+  async handlePublisherOffer(
+    sdp: string,
+    id: number,
+    opts: { codecByTrackId?: ReadonlyMap<string, string>; opusParamsByTrackId?: ReadonlyMap<string, string> } = {},
+  ): Promise<SessionDescriptionMessage> {
     const pc = this.publisher ?? this.createPublisher();
     const byTrack = opts.codecByTrackId;
+    const opusParams = opts.opusParamsByTrackId;
     const answer = pc.handleOffer(sdp, {
       preferCodec: (m) => (m.msid !== undefined ? byTrack?.get(m.msid.trackId) : undefined),
+      receiveFmtp: (m) => {
+        const params = m.kind === 'audio' && m.msid !== undefined ? opusParams?.get(m.msid.trackId) : undefined;
+        return params === undefined || params === '' ? undefined : new Map([['audio/opus', params]]);
+      },
     });
     // m-lines that stopped sending end their published track.
     for (const [mid, input] of [...this.inputs]) {
@@ -152,8 +168,10 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     });
     const msidTrackId = m.msid.trackId;
     const mid = stream.mid;
+    const payloadTypes = new Map<string, number>();
+    for (const [pt, c] of stream.codecs) if (!payloadTypes.has(c.mimeType.toLowerCase())) payloadTypes.set(c.mimeType.toLowerCase(), pt);
     const source = new PublishedTrackSource({
-      receiver, kind: stream.kind, codec, publisherExtensions: m.headerExtensions, rids, clock: this.opts.clock,
+      receiver, kind: stream.kind, codec, payloadTypes, publisherExtensions: m.headerExtensions, rids, clock: this.opts.clock,
       ...(this.opts.dynacastPauseDelayMs !== undefined ? { dynacastPauseDelayMs: this.opts.dynacastPauseDelayMs } : {}),
       onSubscribedQuality: (qualities) => {
         if (!this.isClosed) this.emit('subscribedQuality', { mid, msidTrackId, qualities });
@@ -240,20 +258,21 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     if (!(source instanceof PublishedTrackSource)) throw new Error('subscribe: unknown media source');
     if (!this.subscriber) this.startSubscriber();
     const pc = this.subscriber!;
-    // The track's backup codecs follow the primary on the m-line: a subscriber that cannot decode the primary takes
-    // one of them, and the publisher is asked to send it (dynacast).
-    const alternatives = source.backupMimeTypes.flatMap((mime) => subscriberCodecForMime(mime) ?? []);
+    const codecs = subscriberCodecsFor(source, {
+      activeRedEncoding: this.opts.activeRedEncoding ?? false, isRedEnabled: this.opts.isRedEnabled ?? true,
+    });
     const sender = pc.addSender({
       kind: source.kind,
       streamId: `${opts.publisherSid}|${opts.trackSid}`,
       trackId: opts.trackSid,
-      codec: subscriberCodecFor(source),
-      ...(alternatives.length > 0 ? { alternatives } : {}),
+      codec: codecs.codec,
+      ...(codecs.alternatives.length > 0 ? { alternatives: codecs.alternatives } : {}),
       // Reuse an m-line of an ended subscription: a long-lived subscriber must not grow one per track it ever saw.
       recycle: true,
     });
     this.subscriptions.set(opts.trackSid, {
       trackSid: opts.trackSid, publisherSid: opts.publisherSid, source, sender, down: undefined, isAnswered: false,
+      redEncodingRedundancy: codecs.redEncodingRedundancy,
     });
     this.negotiate();
   }
@@ -293,6 +312,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       this.waitForBackup(sub, mime);
       return;
     }
+    const red = redTranslation(sub);
     const down = this.session.addTrack({
       trackId: sub.trackSid,
       publisherId: sub.publisherSid,
@@ -306,6 +326,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       width: source.width,
       height: source.height,
       ...(track.dynacast ? { dynacast: track.dynacast } : {}),
+      ...(red ? { red } : {}),
       logger: this.logger.child({ track: sub.trackSid }),
     });
     sender.onRtcp = (pkt) => down.handleRtcp([pkt]);
@@ -418,7 +439,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       const d = sub.down;
       if (d === undefined || d.isClosed) continue;
       out.push({
-        key: `sub:${sub.trackSid}`, side: 'subscriber', kind: sub.source.kind, mimeType: sub.source.mimeType,
+        key: `sub:${sub.trackSid}`, side: 'subscriber', kind: sub.source.kind, mimeType: sub.sender.codec.mimeType,
         packetsExpected: d.reportedHighestSeq, packetsLost: d.cumulativeLost, jitterMs: d.jitterMs, rttMs: d.rttMs,
         lastRtcpMs: d.lastReportMs, packetsSent: d.packetsSent, isMuted: sub.source.receiver.isMuted,
       });
@@ -444,12 +465,13 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
   }
 
   private createPc(which: 'publisher' | 'subscriber'): PeerConnection {
+    const caps = which === 'publisher' ? (this.opts.publisherCapabilities ?? publisherCapabilities) : subscriberCapabilities;
     return new PeerConnection({
       role: 'server',
       mux: this.opts.mux,
       certificate: this.opts.certificate,
       advertisedAddress: this.opts.advertisedAddress,
-      capabilities: which === 'publisher' ? (this.opts.publisherCapabilities ?? publisherCapabilities) : subscriberCapabilities,
+      capabilities: this.opts.isRedEnabled === false ? withoutRed(caps) : caps,
       clock: this.opts.clock,
       logger: this.logger.child({ pc: which }),
     });
@@ -473,4 +495,23 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     this.emitState(SignalTarget.PUBLISHER, 'closed');
     this.removeAllListeners();
   }
+}
+
+/**
+ * How a subscription's DownTrack translates RED (undefined: no RED on either side, packets go out as they come): from
+ * the payload types the publisher's m-line and the subscriber's answer accepted. A subscriber that accepted RED gets
+ * RED (what we offered first); one that refused it gets Opus.
+ */
+function redTranslation(sub: Subscription): RedTranslatorOptions | undefined {
+  if (sub.source.kind !== 'audio') return undefined;
+  const sourceRedPayloadType = sub.source.payloadTypes.get('audio/red') ?? -1;
+  const redPayloadType = sub.sender.payloadTypes.get('audio/red') ?? -1;
+  if (sourceRedPayloadType < 0 && redPayloadType < 0) return undefined;
+  return {
+    sourceRedPayloadType,
+    sourceOpusPayloadType: sub.source.payloadTypes.get('audio/opus') ?? -1,
+    redPayloadType,
+    opusPayloadType: sub.sender.payloadTypes.get('audio/opus') ?? -1,
+    encodeRedundancy: sub.redEncodingRedundancy,
+  };
 }

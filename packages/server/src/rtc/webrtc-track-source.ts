@@ -1,8 +1,9 @@
 // A published track as a MediaTrackSource: the SFU receiver plus what subscribers need to know of the
-// publisher's negotiation (codec, header-extension ids). Also the codec/extension policy of both PCs.
+// publisher's negotiation (codec, payload types, header-extension ids) and of its TrackInfo (stereo, RED). Also the
+// codec/extension policy of both PCs, and the codecs offered to a subscriber of a track.
 import {
-  defaultCapabilities, HeaderExtensionUri, type CodecCapability, type CodecParams, type HeaderExtension,
-  type LocalCapabilities,
+  audioRedCapability, defaultCapabilities, HeaderExtensionUri, withFmtpParams, type CodecCapability, type CodecParams,
+  type HeaderExtension, type LocalCapabilities,
 } from '@atrium/webrtc';
 import type { LocalSender } from '@atrium/webrtc/pc/local-sender.js';
 import type { RemoteStream } from '@atrium/webrtc/pc/remote-stream.js';
@@ -14,9 +15,12 @@ import type { MediaKind, MediaTrackSource } from './participant-media.js';
 import type { StreamQualitySample } from './connection-quality.js';
 import type { PublishCodecs } from './publish-codecs.js';
 
-/** What we accept from publishers: the extensions we read (mid/rid for demux, audio level) and pass on. */
+/**
+ * What we accept from publishers: Opus and RED of Opus (which the answer puts first for a track that did not disable
+ * RED), the video codecs, and the extensions we read (mid/rid for demux, audio level) and pass on.
+ */
 export const publisherCapabilities: LocalCapabilities = {
-  audio: defaultCapabilities.audio,
+  audio: [...defaultCapabilities.audio, audioRedCapability],
   video: defaultCapabilities.video,
   headerExtensions: {
     audio: [HeaderExtensionUri.sdesMid, HeaderExtensionUri.audioLevel],
@@ -34,13 +38,22 @@ export function publisherCapabilitiesFor(codecs: PublishCodecs): LocalCapabiliti
 
 /** What we offer subscribers: SSRC-signalled m-lines, so no MID/RID; only extensions we forward as-is. */
 export const subscriberCapabilities: LocalCapabilities = {
-  audio: defaultCapabilities.audio,
+  audio: [...defaultCapabilities.audio, audioRedCapability],
   video: defaultCapabilities.video,
   headerExtensions: {
     audio: [HeaderExtensionUri.audioLevel],
     video: [HeaderExtensionUri.videoOrientation, HeaderExtensionUri.dependencyDescriptor],
   },
 };
+
+/** `caps` without RED (room.enabled_codecs leaves out audio/red): publishers send, subscribers get, plain Opus. */
+export function withoutRed(caps: LocalCapabilities): LocalCapabilities {
+  return { ...caps, audio: caps.audio.filter((c) => !isRedMime(c.mimeType)) };
+}
+
+export function isRedMime(mimeType: string): boolean {
+  return mimeType.toLowerCase() === 'audio/red';
+}
 
 /** Extensions that are meaningful only on the publisher's transport and are never forwarded. */
 const transportOnly = new Set<string>([
@@ -70,6 +83,8 @@ export interface PublishedTrackSourceOptions {
   receiver: Receiver;
   kind: MediaKind;
   codec: CodecParams;
+  /** Payload types the publisher's m-line negotiated, by lower-case mime type (RED's Opus among them). */
+  payloadTypes?: ReadonlyMap<string, number>;
   publisherExtensions: HeaderExtension[];
   /** Simulcast rids offered on the m-line (empty without simulcast). */
   rids?: readonly string[];
@@ -85,7 +100,10 @@ export class PublishedTrackSource implements MediaTrackSource {
   readonly codec: CodecParams;
   readonly receiver: Receiver;
   readonly publisherExtensions: readonly HeaderExtension[];
+  readonly payloadTypes: ReadonlyMap<string, number>;
   readonly rids: readonly string[];
+  /** Audio: what the publisher's TrackInfo says (stereo, RED disabled, encrypted); set when the track is bound. */
+  audioFeatures: AudioFeatures = { isStereo: false, isRedDisabled: false, isEncrypted: false };
   /** The layers the publisher announced (TrackInfo) and the track's size; set when the track is bound. */
   videoLayers: readonly LayerSpec[] = [];
   width = 0;
@@ -106,6 +124,7 @@ export class PublishedTrackSource implements MediaTrackSource {
     this.kind = opts.kind;
     this.codec = opts.codec;
     this.publisherExtensions = opts.publisherExtensions;
+    this.payloadTypes = opts.payloadTypes ?? new Map([[opts.codec.mimeType.toLowerCase(), opts.codec.payloadType]]);
     this.rids = opts.rids ?? [];
     if (opts.kind === 'audio') {
       const audioLevel = opts.publisherExtensions.find((e) => e.uri === HeaderExtensionUri.audioLevel);
@@ -153,6 +172,8 @@ export class PublishedTrackSource implements MediaTrackSource {
 
   /** The source of one of the track's codecs: this one for the primary, a published backup, or undefined (not yet). */
   sourceFor(mimeType: string): PublishedTrackSource | undefined {
+    // Audio has one source: RED and Opus translate into each other per subscriber (red-translator.ts).
+    if (this.kind === 'audio') return this;
     const mime = mimeType.toLowerCase();
     return mime === this.codec.mimeType.toLowerCase() ? this : this.backups.get(mime);
   }
@@ -189,6 +210,10 @@ export class PublishedTrackSource implements MediaTrackSource {
     this.videoLayers = layers;
     this.width = width;
     this.height = height;
+  }
+
+  setAudioFeatures(features: AudioFeatures): void {
+    this.audioFeatures = { ...features };
   }
 
   speakingLevel(nowMs: number): number {
@@ -244,6 +269,53 @@ export class PublishedTrackSource implements MediaTrackSource {
     this.backupListeners.clear();
     this.receiver.close();
   }
+}
+
+/** The audio facts of a published track that change what its subscribers are offered. */
+export interface AudioFeatures {
+  /** TF_STEREO or AddTrackRequest.stereo: subscribers are offered Opus with sprop-stereo (and stereo). */
+  isStereo: boolean;
+  /** AddTrackRequest.disable_red: never RED-encoded for subscribers. */
+  isRedDisabled: boolean;
+  /** End-to-end encrypted: the payload is opaque, so RED is never translated to or from Opus. */
+  isEncrypted: boolean;
+}
+
+/** The codecs offered to a subscriber of `source`, in order: the first one it accepts is what it gets. */
+export interface SubscriberCodecs {
+  codec: CodecCapability;
+  alternatives: CodecCapability[];
+  /** Redundant frames when plain Opus is RED-encoded for a subscriber that takes RED (0: never). */
+  redEncodingRedundancy: number;
+}
+
+/** LiveKit's RED encoder repeats two earlier frames (pkg/sfu/redreceiver.go). */
+export const ACTIVE_RED_REDUNDANCY = 2;
+
+/**
+ * Audio: a RED track is offered RED then Opus (the subscriber that refuses RED gets the primary frames); a plain Opus
+ * track is offered Opus only, or RED then Opus with `activeRedEncoding` unless its publisher disabled RED. A stereo
+ * track's Opus carries `stereo=1;sprop-stereo=1` (livekit-client then answers stereo=1 and decodes both channels).
+ * Encrypted tracks keep their own codec only. Video: the track's codec, then its backup codecs.
+ */
+export function subscriberCodecsFor(source: PublishedTrackSource, opts: { activeRedEncoding: boolean; isRedEnabled?: boolean }): SubscriberCodecs {
+  if (source.kind !== 'audio') {
+    // The track's backup codecs follow the primary: a subscriber that cannot decode the primary takes one of them, and
+    // the publisher is asked to send it (dynacast).
+    const alternatives = source.backupMimeTypes.flatMap((mime) => subscriberCodecForMime(mime) ?? []);
+    return { codec: subscriberCodecFor(source), alternatives, redEncodingRedundancy: 0 };
+  }
+  const features = source.audioFeatures;
+  const base = subscriberCapabilities.audio.find((c) => c.mimeType.toLowerCase() === 'audio/opus') ?? defaultCapabilities.audio[0]!;
+  const opus: CodecCapability = { ...base };
+  if (features.isStereo) opus.fmtp = withFmtpParams(base.fmtp, 'stereo=1;sprop-stereo=1');
+  if (isRedMime(source.mimeType)) {
+    return { codec: audioRedCapability, alternatives: features.isEncrypted ? [] : [opus], redEncodingRedundancy: 0 };
+  }
+  const encodes = opts.activeRedEncoding && opts.isRedEnabled !== false && !features.isRedDisabled && !features.isEncrypted;
+  return encodes
+    ? { codec: audioRedCapability, alternatives: [opus], redEncodingRedundancy: ACTIVE_RED_REDUNDANCY }
+    : { codec: opus, alternatives: [], redEncodingRedundancy: 0 };
 }
 
 /** The codec we offer a subscriber for a source: its mime type and parameters, our payload type. */

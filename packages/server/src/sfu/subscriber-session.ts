@@ -83,6 +83,8 @@ export interface SessionTrackOptions {
   height: number;
   /** The published track's dynacast, and the codec this subscriber receives. */
   dynacast?: DynacastController;
+  /** Audio: RED/Opus translation between publisher and subscriber (DownTrackOptions.red). */
+  red?: DownTrackOptions['red'];
   logger?: Logger;
 }
 
@@ -166,6 +168,7 @@ export class SubscriberSession implements DownTrackListener {
       logger: opts.logger ?? this.logger,
       listener: this,
       ...(this.stats ? { stats: this.stats } : {}),
+      ...(opts.red ? { red: opts.red } : {}),
     });
     const entry: Entry = { opts, down, settings: early, pending: undefined, pendingDueMs: 0, state: 'active', reportedSpatial: NO_LAYER };
     if (down.kind === 'audio' && early?.isDisabled) down.setMuted(true);

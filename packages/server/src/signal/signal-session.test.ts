@@ -81,7 +81,7 @@ test('first frame is a JoinResponse with what clients need', async () => {
   assert.equal(j.pingInterval, 5);
   assert.equal(j.pingTimeout, 15);
   assert.equal(j.clientConfiguration?.resumeConnection, ClientConfigSetting.DISABLED);
-  assert.deepEqual(j.enabledPublishCodecs.map((c) => c.mime), ['audio/opus', 'video/VP8', 'video/H264', 'video/VP9', 'video/AV1']);
+  assert.deepEqual(j.enabledPublishCodecs.map((c) => c.mime), ['audio/opus', 'audio/red', 'video/VP8', 'video/H264', 'video/VP9', 'video/AV1']);
   const media = fake.mediaOf('alice');
   await waitFor(() => media.callsOf('startSubscriber').length === 1, { ...polling, label: 'startSubscriber' });
   // The subscriber offer from media becomes SignalResponse.offer.
