@@ -37,6 +37,11 @@ export interface RemoteTrackStats {
   packetsReceived: number;
   bytesReceived: number;
   codec: string | undefined;
+  /** Audio only: inbound-rtp audioLevel (0..1), samples decoded and concealed, packets the jitter buffer discarded. */
+  audioLevel?: number;
+  totalSamplesReceived?: number;
+  concealedSamples?: number;
+  packetsDiscarded?: number;
 }
 
 /** One encoding (rid) of a local video track's sender: outbound-rtp plus whether the sender was told to send it. */
