@@ -127,18 +127,28 @@ export interface RunningPublisher {
 /**
  * Publishes a microphone track carrying a sine tone from an AudioSource: mono, `sampleRate` Hz,
  * `frameMs` frames via captureFrame (which paces the loop in real time), until `maxDurationMs` or stop().
+ * With `rightFrequencyHz` the source has two channels: `frequencyHz` on the left, `rightFrequencyHz` on the right.
+ * `dtx` and `red` go to TrackPublishOptions (rtc-node's defaults: both on).
  */
 export async function publishSineTone(
   room: Room,
-  options: { frequencyHz: number; sampleRate?: number; frameMs?: number; amplitude?: number; maxDurationMs: number; trackName?: string },
+  options: {
+    frequencyHz: number; rightFrequencyHz?: number; sampleRate?: number; frameMs?: number; amplitude?: number;
+    maxDurationMs: number; trackName?: string; dtx?: boolean; red?: boolean;
+  },
 ): Promise<RunningPublisher> {
   const sampleRate = options.sampleRate ?? 48_000;
   const samplesPerFrame = (sampleRate * (options.frameMs ?? 10)) / 1000;
-  const source = new AudioSource(sampleRate, 1);
+  const channels = options.rightFrequencyHz === undefined ? 1 : 2;
+  const source = new AudioSource(sampleRate, channels);
   const track = LocalAudioTrack.createAudioTrack(options.trackName ?? 'sine', source);
   const local = requireLocal(room);
   const publication = await withTimeout(
-    local.publishTrack(track, new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE })),
+    local.publishTrack(track, new TrackPublishOptions({
+      source: TrackSource.SOURCE_MICROPHONE,
+      ...(options.dtx !== undefined ? { dtx: options.dtx } : {}),
+      ...(options.red !== undefined ? { red: options.red } : {}),
+    })),
     15_000,
     'rtc-node to publish the sine track',
   );
@@ -147,14 +157,27 @@ export async function publishSineTone(
   const startedAtMs = Date.now();
   const loop = (async () => {
     while (!stopped && Date.now() - startedAtMs < options.maxDurationMs) {
-      const data = new Int16Array(samplesPerFrame);
-      fillSine(data, {
-        frequencyHz: options.frequencyHz,
-        sampleRate,
-        startSample: frames * samplesPerFrame,
-        ...(options.amplitude !== undefined ? { amplitude: options.amplitude } : {}),
-      });
-      await source.captureFrame(new AudioFrame(data, sampleRate, 1, samplesPerFrame));
+      const tone = (frequencyHz: number): Int16Array => {
+        const data = new Int16Array(samplesPerFrame);
+        fillSine(data, {
+          frequencyHz,
+          sampleRate,
+          startSample: frames * samplesPerFrame,
+          ...(options.amplitude !== undefined ? { amplitude: options.amplitude } : {}),
+        });
+        return data;
+      };
+      const left = tone(options.frequencyHz);
+      let data = left;
+      if (options.rightFrequencyHz !== undefined) {
+        const right = tone(options.rightFrequencyHz);
+        data = new Int16Array(samplesPerFrame * 2);
+        for (let i = 0; i < samplesPerFrame; i++) {
+          data[2 * i] = left[i] ?? 0;
+          data[2 * i + 1] = right[i] ?? 0;
+        }
+      }
+      await source.captureFrame(new AudioFrame(data, sampleRate, channels, samplesPerFrame));
       frames++;
     }
   })();
@@ -309,6 +332,39 @@ async function readBefore<T>(reader: ReadableStreamDefaultReader<T>, deadlineMs:
   if (remainingMs <= 0) return undefined;
   const result = await withTimeout(reader.read(), remainingMs, what).catch(() => undefined);
   return result === undefined || result.done ? undefined : result.value;
+}
+
+/**
+ * Reads `track` through a two-channel AudioStream (`sampleRate`), skips `skipSamples` per channel (decoder start-up),
+ * and returns `windowSamples` samples of each channel. Fails after `timeoutMs` with how much was received.
+ */
+export async function readStereoWindow(
+  track: RemoteTrack,
+  options: { sampleRate: number; windowSamples: number; skipSamples: number; timeoutMs: number },
+): Promise<{ left: Int16Array; right: Int16Array }> {
+  const stream = new AudioStream(track, { sampleRate: options.sampleRate, numChannels: 2 });
+  const reader = stream.getReader();
+  const left = new Int16Array(options.windowSamples);
+  const right = new Int16Array(options.windowSamples);
+  let seen = 0;
+  let filled = 0;
+  const deadline = Date.now() + options.timeoutMs;
+  try {
+    while (filled < left.length) {
+      const frame = await readBefore(reader, deadline, 'an audio frame');
+      if (frame === undefined) break;
+      for (let i = 0; i < frame.samplesPerChannel && filled < left.length; i++, seen++) {
+        if (seen < options.skipSamples) continue;
+        left[filled] = frame.data[i * frame.channels] ?? 0;
+        right[filled] = frame.data[i * frame.channels + (frame.channels > 1 ? 1 : 0)] ?? 0;
+        filled++;
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  if (filled < left.length) throw new Error(`received ${filled} of ${left.length} stereo samples within ${options.timeoutMs} ms`);
+  return { left, right };
 }
 
 function firstChannel(frame: AudioFrame): Int16Array {
