@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AddTrackRequest, SimulcastCodec, TrackSource, TrackType, VideoLayer, VideoQuality } from '@livekit/protocol';
-import { trackInfoFromAddTrack, mimeTypeFromCodecName } from './track-info.js';
+import { AddTrackRequest, AudioTrackFeature, Encryption_Type, SimulcastCodec, TrackSource, TrackType, VideoLayer, VideoQuality } from '@livekit/protocol';
+import { audioFeaturesOf, publisherOpusParams, trackInfoFromAddTrack, mimeTypeFromCodecName } from './track-info.js';
 import { PublishCodecs } from './publish-codecs.js';
 
 test('camera track with simulcast layers', () => {
@@ -60,4 +60,24 @@ test('codec names that are Object.prototype members are unknown, not a crash (fu
     'TR_x',
   );
   assert.equal(info.mimeType, 'video/VP8');
+});
+
+test('audio requests: deprecated flags join audio_features; the Opus parameters and subscriber features they imply', () => {
+  const cases: [string, Partial<AddTrackRequest>, number[], string, { isStereo: boolean; isRedDisabled: boolean; isEncrypted: boolean }][] = [
+    ['default microphone', {}, [], 'usedtx=1', { isStereo: false, isRedDisabled: false, isEncrypted: false }],
+    ['TF_STEREO', { audioFeatures: [AudioTrackFeature.TF_STEREO] }, [AudioTrackFeature.TF_STEREO], 'usedtx=1;stereo=1;maxaveragebitrate=510000', { isStereo: true, isRedDisabled: false, isEncrypted: false }],
+    ['stereo flag', { stereo: true }, [AudioTrackFeature.TF_STEREO], 'usedtx=1;stereo=1;maxaveragebitrate=510000', { isStereo: true, isRedDisabled: false, isEncrypted: false }],
+    ['disable_dtx flag', { disableDtx: true }, [AudioTrackFeature.TF_NO_DTX], '', { isStereo: false, isRedDisabled: false, isEncrypted: false }],
+    ['both features twice, RED off, encrypted',
+      { audioFeatures: [AudioTrackFeature.TF_NO_DTX, AudioTrackFeature.TF_STEREO, AudioTrackFeature.TF_NO_DTX], stereo: true, disableDtx: true, disableRed: true, encryption: Encryption_Type.GCM },
+      [AudioTrackFeature.TF_NO_DTX, AudioTrackFeature.TF_STEREO], 'stereo=1;maxaveragebitrate=510000', { isStereo: true, isRedDisabled: true, isEncrypted: true }],
+  ];
+  for (const [name, fields, features, params, subscriber] of cases) {
+    const info = trackInfoFromAddTrack(new AddTrackRequest({ cid: 'a', type: TrackType.AUDIO, source: TrackSource.MICROPHONE, ...fields }), 'TR_AM1');
+    assert.deepEqual(info.audioFeatures, features, name);
+    assert.equal(publisherOpusParams(info), params, name);
+    assert.deepEqual(audioFeaturesOf(info), subscriber, name);
+  }
+  const video = trackInfoFromAddTrack(new AddTrackRequest({ cid: 'v', type: TrackType.VIDEO, stereo: true }), 'TR_V1');
+  assert.equal(publisherOpusParams(video), '', 'video: no Opus parameters');
 });
