@@ -278,7 +278,11 @@ export class DownTrack implements TrackSender, FrameListener {
     const d = info.codec.vp8;
     if (this.red !== null) {
       len = this.red.write(buf, h, out);
-      if (len < 0) return this.sendFailed();
+      if (len < 0) {
+        // Not RED where RED was expected, or too large: a publisher's bad packet, not a send failure.
+        this.packetsDropped++;
+        return false;
+      }
       payloadType = this.red.payloadType;
     } else if (vp8 !== null && d !== null) {
       if (!vp8.munger.mapPacket(d, vp8.out)) {
