@@ -91,7 +91,7 @@ export class BrowserParticipant {
     this.page = page;
   }
 
-  /** Calls window.atrium[method](...args) in the page (or reads it when it is not a function), within 30 s. */
+  /** Calls window.atrium[method](...args) in the page (or reads it when it is not a function; a missing one is an error), within 30 s. */
   call<T = unknown>(method: string, ...args: unknown[]): Promise<T> {
     return this.callWithin<T>(DEFAULT_CALL_TIMEOUT_MS, method, ...args);
   }
@@ -101,6 +101,7 @@ export class BrowserParticipant {
     const expression =
       `(async () => { const api = window.atrium; if (!api) throw new Error('page helper missing');` +
       ` const member = api[${JSON.stringify(method)}];` +
+      ` if (member === undefined) throw new Error('the page helper has no ' + ${JSON.stringify(method)});` +
       ` return typeof member === 'function' ? await member.apply(api, ${JSON.stringify(args)}) : member; })()`;
     try {
       return (await withTimeout(this.page.evaluate(expression), timeoutMs, `atrium.${method} to settle`)) as T;
