@@ -1,7 +1,7 @@
 // Whole media path through the SFU: a publisher client sends SRTP video over loopback UDP to an SFU process
 // (receive, SRTP unprotect, demux, Receiver, DownTrack rewrite, SRTP protect, send) that forwards it to N
 // subscriber clients. Prints the SFU process's CPU microseconds per forwarded packet and the loss.
-// Run: npx tsx bench/src/path.bench.ts [--subs 1,10,50] [--rate 2000] [--seconds 4]
+// Run: npx tsx bench/src/path.bench.ts [--subs 1,10,50] [--rate 2000] [--seconds 4] [--profile DIR]
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { UdpMux, defaultCapabilities, serializeRtpPacket } from '@atrium/webrtc';
@@ -24,7 +24,10 @@ const PAYLOAD_BYTES = 1100;
 const polling = { timeoutMs: 10_000, intervalMs: 20 } as const;
 
 async function runOnce(subscribers: number): Promise<string[]> {
-  const child = fork(fileURLToPath(new URL('./path-sfu.ts', import.meta.url)), { execArgv: ['--import', 'tsx'] });
+  // --profile DIR: the SFU process writes a CPU profile there (open it in Chrome DevTools or any .cpuprofile viewer).
+  const profileDir = arg('profile', '');
+  const profiling = profileDir === '' ? [] : ['--cpu-prof', '--cpu-prof-interval', '100', '--cpu-prof-dir', profileDir];
+  const child = fork(fileURLToPath(new URL('./path-sfu.ts', import.meta.url)), { execArgv: [...profiling, '--import', 'tsx'] });
   await new Promise<void>((resolve) => child.once('message', () => resolve()));
   const muxes: UdpMux[] = [];
   const pcs: PeerConnection[] = [];

@@ -33,7 +33,7 @@ import {
 import type { FrameListener } from './forwarder.js';
 import { CodecKind, codecKindFromMime } from './codec/keyframe.js';
 import { Vp8Munger } from './codec/vp8-munger.js';
-import { createVp8Descriptor, createVp8DescriptorFields, parseVp8Descriptor, writeVp8Descriptor } from './codec/vp8-descriptor.js';
+import { createVp8Descriptor, createVp8DescriptorFields, parseVp8Descriptor, vp8DescriptorSize, writeVp8Descriptor } from './codec/vp8-descriptor.js';
 import type { Vp8Descriptor, Vp8DescriptorFields } from './codec/vp8-descriptor.js';
 import type { SfuStats } from './sfu-stats.js';
 import { NO_LAYER } from './video-layers.js';
@@ -118,6 +118,11 @@ export class DownTrack implements TrackSender, FrameListener {
   private readonly listener: DownTrackListener | null;
   private readonly extensionIdMap: Uint8Array | undefined;
   private readonly scratch: Buffer;
+  /**
+   * The last view of `scratch` handed to the sink, reused while packets keep the same length (an encoder splits a
+   * frame into packets of equal size): one allocation fewer per packet sent.
+   */
+  private scratchView: Buffer;
   private readonly rtxHeader: RtpHeader = createRtpHeader();
   private readonly rtxInfo = createPacketInfo();
   private readonly result = createForwardResult();
@@ -155,6 +160,7 @@ export class DownTrack implements TrackSender, FrameListener {
     this.extensionIdMap = opts.extensionIdMap;
     // Room for a descriptor that grows when rewritten (a 7-bit VP8 picture id sent as 15 bits).
     this.scratch = Buffer.alloc((opts.maxPacketBytes ?? 1500) + 16);
+    this.scratchView = this.scratch.subarray(0, 0);
     this.maxRetransmits = opts.maxRetransmits ?? 4;
     this.retransmitIntervalMs = opts.retransmitIntervalMs ?? 100;
     const forwarderOpts: ConstructorParameters<typeof Forwarder>[0] = {
@@ -289,17 +295,23 @@ export class DownTrack implements TrackSender, FrameListener {
         this.packetsDropped++;
         return false;
       }
-      // Header as is, the munged descriptor, then the VP8 payload after the original descriptor (padding dropped).
       const headerEnd = h.payloadOffset;
       const bodyStart = headerEnd + d.sizeBytes;
       const bodyEnd = headerEnd + h.payloadLength;
       if (bodyEnd > buf.length || bodyStart > bodyEnd) return this.sendFailed();
-      out.set(buf.subarray(0, headerEnd), 0);
-      const written = writeVp8Descriptor(out, headerEnd, vp8.out);
-      if (written < 0 || headerEnd + written + (bodyEnd - bodyStart) > out.length) return this.sendFailed();
-      out.set(buf.subarray(bodyStart, bodyEnd), headerEnd + written);
-      len = headerEnd + written + (bodyEnd - bodyStart);
-      if (h.padding) out[0] = out[0]! & 0xdf;
+      if (!h.padding && vp8DescriptorSize(vp8.out) === d.sizeBytes && len <= out.length) {
+        // The usual case (Chromium's descriptors keep their shape): one copy, the descriptor rewritten in place.
+        out.set(buf, 0);
+        writeVp8Descriptor(out, headerEnd, vp8.out);
+      } else {
+        // Header as is, the munged descriptor, then the VP8 payload after the original descriptor (padding dropped).
+        out.set(buf.subarray(0, headerEnd), 0);
+        const written = writeVp8Descriptor(out, headerEnd, vp8.out);
+        if (written < 0 || headerEnd + written + (bodyEnd - bodyStart) > out.length) return this.sendFailed();
+        out.set(buf.subarray(bodyStart, bodyEnd), headerEnd + written);
+        len = headerEnd + written + (bodyEnd - bodyStart);
+        if (h.padding) out[0] = out[0]! & 0xdf;
+      }
     } else {
       if (len > out.length) return this.sendFailed();
       out.set(buf, 0);
@@ -316,7 +328,9 @@ export class DownTrack implements TrackSender, FrameListener {
     }
     if (this.extensionIdMap !== undefined && h.extension) rewriteHeaderExtensionIds(out, h, this.extensionIdMap);
     try {
-      this.send(out.subarray(0, len), h);
+      let view = this.scratchView;
+      if (view.length !== len) this.scratchView = view = out.subarray(0, len);
+      this.send(view, h);
       return true;
     } catch (err) {
       this.sendErrors++;
