@@ -325,3 +325,34 @@ test('VP8 descriptors stay continuous for the decoder across a simulcast switch 
   }
   receiver.close();
 });
+
+test('VP8 rewrite keeps the payload whether the descriptor keeps its size (in place), grows (7-bit picture id) or has padding', async () => {
+  const { parseVp8Descriptor, createVp8Descriptor } = await import('./codec/vp8-descriptor.js');
+  const tail = [0x9d, 0x01, 0x2a, 0x11, 0x22, 0x33];
+  const h = createRtpHeader();
+  const d = createVp8Descriptor();
+  const read = (sent: Buffer[]): { pid: number; size: number; body: number[] }[] =>
+    sent.map((p) => {
+      assert.ok(parseRtpHeader(p, h));
+      assert.equal(h.padding, false, 'no padding goes out');
+      assert.equal(p.length, h.payloadOffset + h.payloadLength);
+      assert.ok(parseVp8Descriptor(p, h.payloadOffset, h.payloadLength, d));
+      return { pid: d.pictureId, size: d.sizeBytes, body: [...p.subarray(h.payloadOffset + d.sizeBytes)] };
+    });
+  // 15-bit picture ids (X, I, M): rewritten in place; the second packet carries 4 bytes of RTP padding, dropped.
+  const a = rig('video');
+  a.feed({ sequenceNumber: 1, payload: Uint8Array.of(0x90, 0x80, 0x80 | (300 >> 8), 300 & 0xff, 0x00, ...tail) }, true);
+  a.feed({ sequenceNumber: 2, payload: Uint8Array.of(0x90, 0x80, 0x80 | (301 >> 8), 301 & 0xff, 0x01, ...tail), paddingLength: 4 });
+  assert.deepEqual(read(a.sent), [
+    { pid: 300, size: 4, body: [0x00, ...tail] },
+    { pid: 301, size: 4, body: [0x01, ...tail] },
+  ]);
+  // 7-bit picture ids (X, I, no M): the rewritten descriptor takes the 15-bit form, one byte longer.
+  const b = rig('video');
+  b.feed({ sequenceNumber: 1, payload: Uint8Array.of(0x90, 0x80, 45, 0x00, ...tail) }, true);
+  b.feed({ sequenceNumber: 2, payload: Uint8Array.of(0x90, 0x80, 46, 0x01, ...tail) });
+  assert.deepEqual(read(b.sent), [
+    { pid: 45, size: 4, body: [0x00, ...tail] },
+    { pid: 46, size: 4, body: [0x01, ...tail] },
+  ]);
+});
