@@ -55,6 +55,8 @@ export interface LocalEncodingStats {
   frameHeight: number;
   scalabilityMode: string | undefined;
   codec: string | undefined;
+  /** Why the encoder sends less than asked ('cpu', 'bandwidth', 'none'). */
+  qualityLimitationReason: string | undefined;
   active: boolean;
 }
 
