@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import {
   AddTrackRequest, TrackType, TrackSource, Ping, UpdateParticipantMetadata, UpdateSubscription, SubscriptionPermission,
   TrackPermission, ParticipantTracks, LeaveRequest, RequestResponse_Reason, SubscriptionError, SimulateScenario, SyncState,
-  UpdateTrackSettings, UpdateVideoLayers, DisconnectReason, VideoLayer, VideoQuality, ParticipantInfo_State, DataPacket, SignalRequest, SessionDescription, MuteTrackRequest,
+  UpdateTrackSettings, UpdateVideoLayers, DisconnectReason, SimulcastCodec, VideoLayer, VideoQuality, ParticipantInfo_State, DataPacket, SignalRequest, SessionDescription, MuteTrackRequest,
 } from '@livekit/protocol';
 import type { RequestResponse, SignalResponse } from '@livekit/protocol';
 import type { WebSocket } from 'ws';
@@ -166,14 +166,19 @@ test('AddTrackRequest: data and unknown types UNSUPPORTED_TYPE, unknown backup-c
   victim.send({ case: 'addTrack', value: new AddTrackRequest({ cid: 'd', type: TrackType.DATA }) });
   victim.send({ case: 'addTrack', value: new AddTrackRequest({ cid: 'u', type: 99 as TrackType }) });
   victim.send({ case: 'addTrack', value: new AddTrackRequest({ cid: 'b', sid: 'TR_nothere', type: TrackType.VIDEO }) });
+  // Only codecs this server does not forward (h265, a made-up one): refused naming them, not published.
+  victim.send({ case: 'addTrack', value: new AddTrackRequest({
+    cid: 'h', type: TrackType.VIDEO, simulcastCodecs: [new SimulcastCodec({ codec: 'h265', cid: 'h' }), new SimulcastCodec({ codec: 'constructor' })],
+  }) });
   for (let i = 0; i < 500; i++) victim.send({ case: 'addTrack', value: new AddTrackRequest({ cid: `flood-${i}`, name: 'x'.repeat(1000), type: TrackType.AUDIO }) });
   // A cid already pending is answered with its track, not refused.
   victim.send({ case: 'addTrack', value: new AddTrackRequest({ cid: 'flood-0', type: TrackType.AUDIO }) });
-  await victim.waitFor(() => responses(victim).length >= 3 + 500 - MAX_PENDING_TRACKS && victim.messages.filter((m) => m.case === 'trackPublished').length >= MAX_PENDING_TRACKS + 1);
+  await victim.waitFor(() => responses(victim).length >= 4 + 500 - MAX_PENDING_TRACKS && victim.messages.filter((m) => m.case === 'trackPublished').length >= MAX_PENDING_TRACKS + 1);
   const reasons = responses(victim).map((r) => RequestResponse_Reason[r.reason]);
-  assert.deepEqual(reasons.slice(0, 3), ['UNSUPPORTED_TYPE', 'UNSUPPORTED_TYPE', 'NOT_FOUND']);
-  assert.deepEqual(new Set(reasons.slice(3)), new Set(['LIMIT_EXCEEDED']));
-  assert.equal(reasons.length, 3 + 500 - MAX_PENDING_TRACKS);
+  assert.deepEqual(reasons.slice(0, 4), ['UNSUPPORTED_TYPE', 'UNSUPPORTED_TYPE', 'NOT_FOUND', 'UNSUPPORTED_TYPE']);
+  assert.match(responses(victim)[3]!.message, /codec h265, constructor is not supported by this server \(enabled: video\/VP8, video\/H264, video\/VP9, video\/AV1\)/);
+  assert.deepEqual(new Set(reasons.slice(4)), new Set(['LIMIT_EXCEEDED']));
+  assert.equal(reasons.length, 4 + 500 - MAX_PENDING_TRACKS);
   const published = victim.messages.filter((m) => m.case === 'trackPublished').map((m) => (m.value as { cid: string }).cid);
   assert.deepEqual(published.slice(-1), ['flood-0']);
   await assertServed(watcher, 'watcher');
