@@ -88,7 +88,38 @@ test('simulcast VP8: a late joiner reaches the top layer; setVideoQuality moves 
   console.log(run.history());
 });
 
-async function waitForLayers(pub: BrowserParticipant): Promise<{ rid: string; frameWidth: number }[]> {
+test('simulcast H.264: a late joiner reaches the top layer and setVideoQuality(LOW) moves it down without a freeze', { timeout: 120_000 }, async () => {
+  const { server: srv, browser } = suite.started();
+  const run = createStepRunner({ scenario: 'layers.test.ts (H.264)', logs: () => browser.logs() });
+  const room = `layers-h264-${Date.now()}`;
+  const [pub, late] = await run.step('open two pages', () => browser.openParticipants(['PUB', 'LATE']));
+  assert.ok(pub && late);
+  await run.step('the publisher publishes a 1280x720 simulcast camera in H.264', async () => {
+    await pub.connect(srv.url, await srv.token({ identity: 'pub', room }));
+    await pub.setCameraEnabled(true, { videoCodec: 'h264' });
+    const rows = await waitForLayers(pub);
+    run.note(JSON.stringify(rows.map((r) => [r.rid, r.codec, r.frameWidth])));
+    assert.ok(rows.every((r) => r.codec === 'video/H264'), 'H.264 on every layer');
+  });
+  const trackSid = await run.step('a late viewer joins and reaches 1280 wide', async () => {
+    await late.connect(srv.url, await srv.token({ identity: 'late', room }));
+    const s = await waitForWidth(late, 'pub', 'late viewer at the top layer', (w) => w === 1280);
+    run.note(`late viewer: ${s.codec} ${s.frameWidth}x${s.frameHeight}`);
+    assert.equal(s.codec, 'video/H264');
+    return s.trackSid;
+  });
+  await run.step('setVideoQuality(LOW): at most 640 wide, without a freeze', async () => {
+    const t0 = await late.call<number>('now');
+    await late.call('setVideoQuality', trackSid, 'LOW');
+    const s = await waitForWidth(late, 'pub', 'late viewer at the low layer', (w) => w > 0 && w <= 640);
+    const gaps = await late.call<FrameGaps>('frameGaps', trackSid, t0);
+    run.note(`late viewer: ${s.frameWidth}x${s.frameHeight}; since the switch ${gaps.frames} frames (${gaps.sizes.join(' -> ')}), longest gap ${gaps.maxGapMs} ms`);
+    assert.ok(gaps.maxGapMs < MAX_SWITCH_GAP_MS, `the picture froze for ${gaps.maxGapMs} ms across the switch down`);
+  });
+  console.log(run.history());
+});
+
+async function waitForLayers(pub: BrowserParticipant): Promise<{ rid: string; frameWidth: number; codec: string | undefined }[]> {
   const deadline = Date.now() + MEDIA_TIMEOUT_MS;
   for (;;) {
     const rows = (await pub.localVideoSenderStats()).filter((r) => r.source === 'camera');
@@ -154,6 +185,22 @@ test('adaptive stream and dynacast: a small tile gets a low layer, a hidden one 
     await viewer.call('setRemoteVideoVisible', trackSid, true);
     await viewer.waitForEvent((e) => e.type === 'trackStreamStateChanged' && e.state === 'active', { label: 'active', timeoutMs: MEDIA_TIMEOUT_MS, fromIndex: from });
     await waitForWidth(viewer, 'pub', 'viewer decoding again', (w) => w === 1280);
+  });
+  await run.step('the viewer leaves: with nobody watching, the publisher stops every encoding', async () => {
+    await viewer.disconnect();
+    // Downgrades wait video.dynacast_pause_delay (5 s) as LiveKit's do.
+    const deadline = Date.now() + MEDIA_TIMEOUT_MS;
+    let rows = await pub.localVideoSenderStats();
+    while (rows.some((r) => r.active)) {
+      if (Date.now() > deadline) throw new Error(`encodings still active: ${JSON.stringify(rows.map((r) => [r.rid, r.active]))}`);
+      await new Promise((r) => setTimeout(r, 250));
+      rows = await pub.localVideoSenderStats();
+    }
+    const before = rows.reduce((n, r) => n + r.bytesSent, 0);
+    await new Promise((r) => setTimeout(r, 1500));
+    const after = (await pub.localVideoSenderStats()).reduce((n, r) => n + r.bytesSent, 0);
+    run.note(`all encodings inactive; bytesSent ${before} -> ${after}`);
+    assert.ok(after - before < 2000, `the publisher keeps sending: ${before} -> ${after}`);
   });
   console.log(run.history());
 });
