@@ -15,9 +15,6 @@
 //       decode targets whose layer is within both limits, bit i = decode target i
 //   Writing: writeDependencyDescriptor / dependencyDescriptorSize / rewriteFrameNumber (see the writer file).
 
-export const DEPENDENCY_DESCRIPTOR_URI =
-  'https://aomediacodec.github.io/av1-rtp-spec/#dependency-descriptor-rtp-header-extension';
-
 /** Decode target indications (Table A.1). */
 export const DecodeTargetIndication = { NotPresent: 0, Discardable: 1, Switch: 2, Required: 3 } as const;
 export type DecodeTargetIndication = (typeof DecodeTargetIndication)[keyof typeof DecodeTargetIndication];

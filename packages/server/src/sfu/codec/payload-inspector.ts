@@ -3,7 +3,6 @@
 // per published track, chosen by codec; it fills the receiver's reused PacketInfo (no allocation per packet).
 import type { RtpHeader } from '@atrium/webrtc/rtp/index.js';
 import type { PacketInfo } from '../down-track-source.js';
-import { isH264KeyframeStart } from './h264.js';
 import { CodecKind, isKeyframeStart } from './keyframe.js';
 import type { CodecKindValue } from './keyframe.js';
 import { createVp8Descriptor, parseVp8Descriptor } from './vp8-descriptor.js';
@@ -25,7 +24,7 @@ export interface DescriptorAwareInspector extends PayloadInspector {
 
 /** Audio: every packet is decodable on its own; one layer. */
 const audioInspector: PayloadInspector = {
-  inspect(_buf, h, info) {
+  inspect(_buf, _h, info) {
     info.isKeyframe = true;
     info.temporal = 0;
     info.isFrameStart = true;
@@ -33,23 +32,19 @@ const audioInspector: PayloadInspector = {
     info.isTemporalSwitchPoint = true;
     info.isSpatialSwitchPoint = true;
     info.codec.vp8 = null;
-    void h;
   },
 };
 
-/** H.264: key frames only (no layer ids in the payload). */
-const h264Inspector: PayloadInspector = {
-  inspect(buf, h, info) {
-    const isKey = isH264KeyframeStart(buf, h.payloadOffset, h.payloadLength);
-    info.isKeyframe = isKey;
-    info.temporal = 0;
-    info.isFrameStart = isKey;
-    info.isFrameEnd = h.marker;
-    info.isTemporalSwitchPoint = true;
-    info.isSpatialSwitchPoint = isKey;
-    info.codec.vp8 = null;
-  },
-};
+/** A payload whose descriptor cannot be read: not a key frame, not a frame start, no switch point, one layer. */
+function markUnreadable(info: PacketInfo, marker: boolean): void {
+  info.isKeyframe = false;
+  info.temporal = 0;
+  info.isFrameStart = false;
+  info.isFrameEnd = marker;
+  info.isTemporalSwitchPoint = false;
+  info.isSpatialSwitchPoint = false;
+  info.codec.vp8 = null;
+}
 
 /** VP8 (RFC 7741): TID and the layer-sync bit for temporal layers; picture id / TL0PICIDX / KEYIDX for rewriting. */
 class Vp8Inspector implements PayloadInspector {
@@ -58,13 +53,7 @@ class Vp8Inspector implements PayloadInspector {
   inspect(buf: Uint8Array, h: RtpHeader, info: PacketInfo): void {
     const d = this.descriptor;
     if (!parseVp8Descriptor(buf, h.payloadOffset, h.payloadLength, d)) {
-      info.isKeyframe = false;
-      info.temporal = 0;
-      info.isFrameStart = false;
-      info.isFrameEnd = h.marker;
-      info.isTemporalSwitchPoint = false;
-      info.isSpatialSwitchPoint = false;
-      info.codec.vp8 = null;
+      markUnreadable(info, h.marker);
       return;
     }
     info.isKeyframe = d.isKeyframe;
@@ -96,12 +85,7 @@ class Vp9Inspector implements DescriptorAwareInspector {
     if (this.dd.inspect(buf, h, info)) return;
     const d = this.descriptor;
     if (!parseVp9Descriptor(buf, h.payloadOffset, h.payloadLength, d)) {
-      info.isKeyframe = false;
-      info.temporal = 0;
-      info.isFrameStart = false;
-      info.isFrameEnd = h.marker;
-      info.isTemporalSwitchPoint = false;
-      info.isSpatialSwitchPoint = false;
+      markUnreadable(info, h.marker);
       return;
     }
     info.isKeyframe = d.isKeyframe;
@@ -133,7 +117,7 @@ class Av1Inspector implements DescriptorAwareInspector {
   }
 }
 
-/** Codecs we cannot read layers of: key frames by their descriptor flags, one layer. */
+/** Codecs we cannot read layers of (H.264 has no layer ids in the payload): key frames only, one layer. */
 class KeyframeOnlyInspector implements PayloadInspector {
   private readonly kind: CodecKindValue;
   constructor(kind: CodecKindValue) {
@@ -161,8 +145,6 @@ export function createPayloadInspector(kind: CodecKindValue): PayloadInspector {
       return audioInspector;
     case CodecKind.VP8:
       return new Vp8Inspector();
-    case CodecKind.H264:
-      return h264Inspector;
     case CodecKind.VP9:
       return new Vp9Inspector();
     case CodecKind.AV1:

@@ -61,18 +61,7 @@ export function createVp8DescriptorFields(): Vp8DescriptorFields {
 
 export function createVp8Descriptor(): Vp8Descriptor {
   return {
-    isNonReference: false,
-    isStartOfPartition: false,
-    partitionIndex: 0,
-    hasPictureId: false,
-    pictureId: 0,
-    hasTl0PicIdx: false,
-    tl0PicIdx: 0,
-    hasTid: false,
-    tid: 0,
-    isLayerSync: false,
-    hasKeyIdx: false,
-    keyIdx: 0,
+    ...createVp8DescriptorFields(),
     sizeBytes: 0,
     hasExtension: false,
     isPictureIdLong: false,
