@@ -1,6 +1,18 @@
-// Small helpers for benchmarks: timed runs, medians, a plain-text table and IPC with a forked server. Benchmarks
-// are not tests.
+// Small helpers for benchmarks: command-line options, timed runs, medians, a plain-text table and IPC with a forked
+// server. Benchmarks are not tests.
 import type { ChildProcess } from 'node:child_process';
+
+/** The value after `--name` on the command line, or `fallback`. */
+export function stringArgument(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? (process.argv[at + 1] ?? fallback) : fallback;
+}
+
+/** A positive number after `--name` on the command line, or `fallback` (absent, not a number, or not positive). */
+export function numberArgument(name: string, fallback: number): number {
+  const value = Number(stringArgument(name, ''));
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+}
 
 /** A reply over a benchmark child's IPC channel: `op` names it. */
 export type Reply = { op: string; [k: string]: unknown };

@@ -5,21 +5,17 @@
 // Run: npx tsx bench/src/churn.bench.ts [--parts signal,media,per] [--cycles 10000] [--lanes 8] [--every 1000]
 //      [--media-cycles 300] [--media-lanes 3] [--media-every 50] [--media-solo] [--participants 30] [--flow-ms 3000]
 //      [--snapshots] (heap snapshot files in the temp directory, after the first sample and at the end)
-import { formatTable } from './bench-util.js';
+import { formatTable, stringArgument } from './bench-util.js';
 import { mib } from './churn-util.js';
 import { runSignalChurn } from './churn-signal.js';
 import { runMediaChurn, runPerParticipant } from './churn-rtc.js';
 
-function arg(name: string, fallback: string): string {
-  const at = process.argv.indexOf(`--${name}`);
-  return at >= 0 ? (process.argv[at + 1] ?? fallback) : fallback;
-}
-const parts = arg('parts', 'signal').split(',');
+const parts = stringArgument('parts', 'signal').split(',');
 const log = (line: string): void => console.log(`  ${line}`);
 
 if (parts.includes('signal')) {
-  const cycles = Number(arg('cycles', '10000'));
-  const r = await runSignalChurn({ cycles, lanes: Number(arg('lanes', '8')), sampleEvery: Number(arg('every', '1000')), log, snapshots: process.argv.includes('--snapshots') });
+  const cycles = Number(stringArgument('cycles', '10000'));
+  const r = await runSignalChurn({ cycles, lanes: Number(stringArgument('lanes', '8')), sampleEvery: Number(stringArgument('every', '1000')), log, snapshots: process.argv.includes('--snapshots') });
   console.log(`\n(a) signalling churn: ${r.cycles} join/leave cycles in ${r.seconds.toFixed(0)} s, ${r.failures} failed, ${r.webhooks} webhooks received\n`);
   const rows = [['after cycles', 'heap used MiB', 'rss MiB', 'sessions', 'rooms', 'timers']];
   for (const s of r.samples) rows.push([String(s.cycle), mib(s.heapUsedBytes), mib(s.rssBytes), String(s.resources.sessions), String(s.resources.rooms), String(s.handles.Timeout ?? 0)]);
@@ -28,8 +24,8 @@ if (parts.includes('signal')) {
 }
 
 if (parts.includes('media')) {
-  const cycles = Number(arg('media-cycles', '300'));
-  const r = await runMediaChurn({ cycles, lanes: Number(arg('media-lanes', '3')), sampleEvery: Number(arg('media-every', '50')), log, snapshots: process.argv.includes('--snapshots'), soloOnly: process.argv.includes('--media-solo') });
+  const cycles = Number(stringArgument('media-cycles', '300'));
+  const r = await runMediaChurn({ cycles, lanes: Number(stringArgument('media-lanes', '3')), sampleEvery: Number(stringArgument('media-every', '50')), log, snapshots: process.argv.includes('--snapshots'), soloOnly: process.argv.includes('--media-solo') });
   console.log(`\n(b) media churn: ${r.cycles} join/publish/subscribe/leave cycles with real media in ${r.seconds.toFixed(0)} s, ${r.failures} failed\n`);
   const rows = [['after cycles', 'SFU heap used MiB', 'SFU rss MiB', 'sessions', 'udp registrations', 'timers']];
   for (const s of r.samples) rows.push([String(s.cycle), mib(s.heapUsedBytes), mib(s.rssBytes), String(s.resources.sessions), String(s.resources.udpRegistrations), String(s.handles.Timeout ?? 0)]);
@@ -38,8 +34,8 @@ if (parts.includes('media')) {
 }
 
 if (parts.includes('per')) {
-  const participants = Number(arg('participants', '30'));
-  const r = await runPerParticipant({ participants, roomSize: 6, flowMs: Number(arg('flow-ms', '3000')), log });
+  const participants = Number(stringArgument('participants', '30'));
+  const r = await runPerParticipant({ participants, roomSize: 6, flowMs: Number(stringArgument('flow-ms', '3000')), log });
   console.log(`\n(c) memory per participant: ${participants} participants in rooms of 6, each publishing audio+video (50+50 pkt/s) and subscribed to 10 tracks (${r.tracksReceiving} subscriptions receiving)\n`);
   const rows = [['', 'SFU heap used MiB', 'SFU rss MiB', 'sessions']];
   for (const [name, s] of [['before (warmed up, empty)', r.before], ['all connected, media flowing', r.during], ['after everyone left', r.after]] as const) {

@@ -17,16 +17,10 @@ import { Receiver } from '@atrium/server/sfu/receiver.js';
 import { SfuStats } from '@atrium/server/sfu/sfu-stats.js';
 import { Histogram } from '@atrium/server/metrics/registry.js';
 import { FORWARD_LATENCY_BUCKETS_NS } from '@atrium/server/metrics/server-metrics.js';
-import { formatTable, median } from './bench-util.js';
+import { formatTable, median, numberArgument } from './bench-util.js';
 
-function argument(name: string, fallback: number): number {
-  const at = process.argv.indexOf(`--${name}`);
-  const value = at >= 0 ? Number(process.argv[at + 1]) : NaN;
-  return Number.isFinite(value) && value > 0 ? value : fallback;
-}
-
-const runs = argument('runs', 5);
-const forwardedPerRun = argument('forwarded', 100_000);
+const runs = numberArgument('runs', 5);
+const forwardedPerRun = numberArgument('forwarded', 100_000);
 const withUdp = process.argv.includes('--udp');
 const audioOnly = process.argv.includes('--audio');
 const withMetrics = process.argv.includes('--metrics');

@@ -8,15 +8,11 @@ import { hasChromium } from '@atrium/webrtc/testing/chromium.js';
 import { startAtrium } from '../../e2e/helpers/server.js';
 import { launchBrowser } from '../../e2e/helpers/browser.js';
 import type { BrowserParticipant } from '../../e2e/helpers/browser-participant.js';
-import { formatTable, median, percentile } from './bench-util.js';
+import { formatTable, median, percentile, stringArgument } from './bench-util.js';
 import { epochMs, installJoinTrace, type JoinTrace } from './join-trace.js';
 import { LEAVE_BODY, PAGE_TRACE_INIT_SCRIPT, publisherBody, viewerBody, type PageJoinTimes } from './join-page.js';
 
-function arg(name: string, fallback: string): string {
-  const at = process.argv.indexOf(`--${name}`);
-  return at >= 0 ? (process.argv[at + 1] ?? fallback) : fallback;
-}
-const runs = Number(arg('runs', '20'));
+const runs = Number(stringArgument('runs', '20'));
 const showTimeline = process.argv.includes('--timeline');
 /** How long the publisher's video flows before the viewer joins ("already publishing", past its first PLI). */
 const PUBLISHING_BEFORE_JOIN_MS = 1500;

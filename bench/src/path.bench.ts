@@ -8,15 +8,11 @@ import { UdpMux, defaultCapabilities, serializeRtpPacket } from '@atrium/webrtc'
 import { generateCertificate } from '@atrium/webrtc/dtls/certificate.js';
 import { PeerConnection } from '@atrium/webrtc/pc/peer-connection.js';
 import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
-import { formatTable, request } from './bench-util.js';
+import { formatTable, request, stringArgument } from './bench-util.js';
 
-function arg(name: string, fallback: string): string {
-  const at = process.argv.indexOf(`--${name}`);
-  return at >= 0 ? (process.argv[at + 1] ?? fallback) : fallback;
-}
-const subscriberCounts = arg('subs', '1,10,50').split(',').map(Number);
-const ratePps = Number(arg('rate', '2000'));
-const seconds = Number(arg('seconds', '4'));
+const subscriberCounts = stringArgument('subs', '1,10,50').split(',').map(Number);
+const ratePps = Number(stringArgument('rate', '2000'));
+const seconds = Number(stringArgument('seconds', '4'));
 const PAYLOAD_BYTES = 1100;
 
 
@@ -25,7 +21,7 @@ const polling = { timeoutMs: 10_000, intervalMs: 20 } as const;
 
 async function runOnce(subscribers: number): Promise<string[]> {
   // --profile DIR: the SFU process writes a CPU profile there (open it in Chrome DevTools or any .cpuprofile viewer).
-  const profileDir = arg('profile', '');
+  const profileDir = stringArgument('profile', '');
   const profiling = profileDir === '' ? [] : ['--cpu-prof', '--cpu-prof-interval', '100', '--cpu-prof-dir', profileDir];
   const child = fork(fileURLToPath(new URL('./path-sfu.ts', import.meta.url)), { execArgv: [...profiling, '--import', 'tsx'] });
   await new Promise<void>((resolve) => child.once('message', () => resolve()));

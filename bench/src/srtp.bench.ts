@@ -1,16 +1,10 @@
 // SRTP/SRTCP micro-benchmark: microseconds per packet for protect/unprotect, AES-CM+HMAC-SHA1-80 and AES-128-GCM.
 // Run: npx tsx bench/src/srtp.bench.ts [--runs 7] [--packets 20000]
 import { SrtpProfile, SrtpSession, srtpExporterLength, srtpKeysFromExporter, type SrtpProfileId } from '@atrium/webrtc/srtp/index.js';
-import { formatTable, medianTiming, timePerCall, type Timing } from './bench-util.js';
+import { formatTable, medianTiming, timePerCall, type Timing, numberArgument } from './bench-util.js';
 
-function argument(name: string, fallback: number): number {
-  const at = process.argv.indexOf(`--${name}`);
-  const value = at >= 0 ? Number(process.argv[at + 1]) : NaN;
-  return Number.isFinite(value) && value > 0 ? value : fallback;
-}
-
-const runs = argument('runs', 7);
-const packetsPerRun = argument('packets', 20000);
+const runs = numberArgument('runs', 7);
+const packetsPerRun = numberArgument('packets', 20000);
 const payloadSizes = [100, 1200];
 const profiles: Array<[string, SrtpProfileId]> = [
   ['AES_CM_128_HMAC_SHA1_80', SrtpProfile.AES128_CM_HMAC_SHA1_80],

@@ -15,15 +15,10 @@ import { ReceiverReportStage } from '@atrium/webrtc/stages/receiver-report-stage
 import { bindReceiveChain, bindSendChain } from '@atrium/webrtc/stages/rtp-stage.js';
 import type { RtpSendStage, SendStreamInfo, StageContext } from '@atrium/webrtc/stages/rtp-stage.js';
 import { StageScheduler } from '@atrium/webrtc/stages/stage-scheduler.js';
-import { formatTable, median } from './bench-util.js';
+import { formatTable, median, numberArgument } from './bench-util.js';
 
-function argument(name: string, fallback: number): number {
-  const at = process.argv.indexOf(`--${name}`);
-  const value = at >= 0 ? Number(process.argv[at + 1]) : NaN;
-  return Number.isFinite(value) && value > 0 ? value : fallback;
-}
-const runs = argument('runs', 7);
-const packetsPerRun = argument('packets', 300_000);
+const runs = numberArgument('runs', 7);
+const packetsPerRun = numberArgument('packets', 300_000);
 
 const TWCC_ID = 3;
 const ABS_SEND_TIME_ID = 2;
