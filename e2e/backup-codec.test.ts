@@ -15,9 +15,8 @@ const suite = useAtriumAndBrowser();
 
 const cameraOf = (rows: RemoteTrackStats[]): RemoteTrackStats | undefined => rows.find((r) => r.participant === 'pub' && r.source === 'camera');
 
-async function decoding(viewer: BrowserParticipant, label: string, ok: (r: RemoteTrackStats) => boolean): Promise<RemoteTrackStats> {
-  const first = await viewer.waitForStats(cameraOf, (r) => ok(r) && r.framesDecoded > 0, { label, timeoutMs: MEDIA_TIMEOUT_MS });
-  return viewer.waitForStats(cameraOf, (r) => ok(r) && r.framesDecoded >= first.framesDecoded + 10, { label: `${label}, still decoding`, timeoutMs: MEDIA_TIMEOUT_MS });
+function decoding(viewer: BrowserParticipant, label: string, ok: (r: RemoteTrackStats) => boolean): Promise<RemoteTrackStats> {
+  return viewer.waitForDecoding(cameraOf, ok, { label, timeoutMs: MEDIA_TIMEOUT_MS });
 }
 
 test('a viewer that cannot decode VP9 gets the backup codec (VP8); another keeps VP9', { timeout: 150_000 }, async () => {

@@ -19,12 +19,8 @@ const suite = useAtriumAndBrowser();
 const cameraOf = (identity: string) => (rows: RemoteTrackStats[]): RemoteTrackStats | undefined =>
   rows.find((r) => r.participant === identity && r.source === 'camera');
 
-async function waitForWidth(viewer: BrowserParticipant, label: string, ok: (w: number) => boolean): Promise<RemoteTrackStats> {
-  const first = await viewer.waitForStats(cameraOf('pub'), (r) => ok(r.frameWidth) && r.framesDecoded > 0, { label, timeoutMs: MEDIA_TIMEOUT_MS });
-  return viewer.waitForStats(cameraOf('pub'), (r) => ok(r.frameWidth) && r.framesDecoded >= first.framesDecoded + 10, {
-    label: `${label}, still decoding`,
-    timeoutMs: MEDIA_TIMEOUT_MS,
-  });
+function waitForWidth(viewer: BrowserParticipant, label: string, ok: (w: number) => boolean): Promise<RemoteTrackStats> {
+  return viewer.waitForDecoding(cameraOf('pub'), (r) => ok(r.frameWidth), { label, timeoutMs: MEDIA_TIMEOUT_MS });
 }
 
 for (const codec of (process.env['SVC_CODECS'] ?? 'vp9,av1').split(',') as ('vp9' | 'av1')[]) {

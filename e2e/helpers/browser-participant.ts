@@ -178,6 +178,22 @@ export class BrowserParticipant {
     });
   }
 
+  /**
+   * Waits until the picked remote track decodes frames satisfying `ok` and is still decoding 10 frames later (a stuck
+   * decoder keeps reporting its last frame size): what a viewer sees, not a size left over from before.
+   */
+  async waitForDecoding(
+    pick: (rows: RemoteTrackStats[]) => RemoteTrackStats | undefined,
+    ok: (row: RemoteTrackStats) => boolean,
+    options: PageWaitOptions,
+  ): Promise<RemoteTrackStats> {
+    const first = await this.waitForStats(pick, (r) => ok(r) && r.framesDecoded > 0, options);
+    return this.waitForStats(pick, (r) => ok(r) && r.framesDecoded >= first.framesDecoded + 10, {
+      ...options,
+      label: `${options.label}, still decoding`,
+    });
+  }
+
   /** Waits until the stats row picked by `pick` satisfies `ok`; the error shows the last rows seen. */
   async waitForStats(
     pick: (rows: RemoteTrackStats[]) => RemoteTrackStats | undefined,
