@@ -3,35 +3,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRtpHeader, parseRtpHeader, serializeRtpPacket } from '@atrium/webrtc/rtp/index.js';
 import { seededRandom } from '@atrium/webrtc/testing/seeded-random.js';
+import { readOnlyInside, readTracked } from '@atrium/webrtc/testing/read-tracked.js';
 import { RED_MAX_BLOCKS, createRedPayload, parseRedPayload, unwrapRedPacket } from './red.js';
-import type { RedPayload } from './red.js';
+import { blocksOf, fill, rtpHeader } from './red-test-support.js';
 import { RedEncoder } from './red-encoder.js';
 
 const OPUS_PT = 111;
-
-function fill(length: number, first: number): number[] {
-  return Array.from({ length }, (_, i) => (first + i) & 0xff);
-}
-
-/** Blocks of a parsed payload as plain values, block offsets relative to `base`. */
-function blocksOf(red: RedPayload, base = 0): Array<[number, number, number, number]> {
-  const blocks: Array<[number, number, number, number]> = [];
-  for (let i = 0; i < red.blockCount; i++) {
-    blocks.push([red.payloadTypes[i]!, red.timestampOffsetsTicks[i]!, red.blockOffsets[i]! - base, red.blockLengthsBytes[i]!]);
-  }
-  return blocks;
-}
-
-// 12-byte RTP fixed header (RFC 3550 §5.1) with no CSRC, extension or padding.
-function rtpHeader(pt: number, seq: number, ts: number): number[] {
-  return [
-    0x80, // V=2 P=0 X=0 CC=0
-    pt & 0x7f, // M=0 PT
-    (seq >>> 8) & 0xff, seq & 0xff, // sequence number
-    (ts >>> 24) & 0xff, (ts >>> 16) & 0xff, (ts >>> 8) & 0xff, ts & 0xff, // timestamp
-    0xca, 0xfe, 0xba, 0xbe, // SSRC
-  ];
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Encoding (golden bytes: RFC 2198 §3 block headers, oldest redundant block first, primary last)
@@ -212,22 +189,6 @@ test('round trip: encode, parse, unwrap gives back the primary; redundant blocks
 // Fuzz
 // ---------------------------------------------------------------------------------------------------------------
 
-/** Index reads outside [start, end) of a guarded buffer, counted by `guarded`. */
-let outOfBoundsReads = 0;
-
-/** A view of `bytes` that counts every index read outside [start, end) (the encoder only indexes its input). */
-function guarded(bytes: Uint8Array, start: number, end: number): Uint8Array {
-  return new Proxy(bytes, {
-    get(target, prop) {
-      if (typeof prop === 'string' && /^-?\d+$/.test(prop)) {
-        const index = Number(prop);
-        if (index < start || index >= end) outOfBoundsReads++;
-      }
-      return Reflect.get(target, prop) as unknown;
-    },
-  });
-}
-
 test('fuzz: the encoder survives random streams and its output always parses back', () => {
   const rnd = seededRandom(99);
   const red = createRedPayload();
@@ -248,9 +209,9 @@ test('fuzz: the encoder survives random streams and its output always parses bac
       const payloadLength = Math.floor(rnd() * 1200);
       // Trailing bytes stand for RTP padding: the encoder must not read them.
       const packet = opusPacket(seq, ts, [...fill(payloadLength, i), 0, 0, 3]);
-      outOfBoundsReads = 0;
-      const n = enc.encode(guarded(packet, 0, 12 + payloadLength), 12, payloadLength, out);
-      assert.equal(outOfBoundsReads, 0);
+      const view = readTracked(packet);
+      const n = enc.encode(view.buf, 12, payloadLength, out);
+      assert.ok(readOnlyInside(view, 0, 12 + payloadLength));
       if (n < 0) {
         assert.ok(12 + 1 + payloadLength > out.length);
         continue;

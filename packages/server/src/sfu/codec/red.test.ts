@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRtpHeader, parseRtpHeader, serializeRtpPacket } from '@atrium/webrtc/rtp/index.js';
 import { seededRandom } from '@atrium/webrtc/testing/seeded-random.js';
+import { readOnlyInside, readTracked } from '@atrium/webrtc/testing/read-tracked.js';
 import {
   RED_MAX_BLOCKS,
   createRedPayload,
@@ -14,33 +15,9 @@ import {
   writeRedBlockPayloadTypes,
   writeRedPrimaryPacket,
 } from './red.js';
-import type { RedPayload } from './red.js';
+import { blocksOf, fill, rtpHeader } from './red-test-support.js';
 
 const RED_PT = 63;
-
-function fill(length: number, first: number): number[] {
-  return Array.from({ length }, (_, i) => (first + i) & 0xff);
-}
-
-/** Blocks of a parsed payload as plain values, block offsets relative to `base`. */
-function blocksOf(red: RedPayload, base = 0): Array<[number, number, number, number]> {
-  const blocks: Array<[number, number, number, number]> = [];
-  for (let i = 0; i < red.blockCount; i++) {
-    blocks.push([red.payloadTypes[i]!, red.timestampOffsetsTicks[i]!, red.blockOffsets[i]! - base, red.blockLengthsBytes[i]!]);
-  }
-  return blocks;
-}
-
-// 12-byte RTP fixed header (RFC 3550 §5.1) with no CSRC, extension or padding.
-function rtpHeader(pt: number, seq: number, ts: number): number[] {
-  return [
-    0x80, // V=2 P=0 X=0 CC=0
-    pt & 0x7f, // M=0 PT
-    (seq >>> 8) & 0xff, seq & 0xff, // sequence number
-    (ts >>> 24) & 0xff, (ts >>> 16) & 0xff, (ts >>> 8) & 0xff, ts & 0xff, // timestamp
-    0xca, 0xfe, 0xba, 0xbe, // SSRC
-  ];
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Parsing: golden bytes from RFC 2198 §3
@@ -315,40 +292,28 @@ function garbage(rnd: () => number, length: number): Uint8Array {
   return b;
 }
 
-/** Index reads outside [start, end) of a guarded buffer, counted by `guarded`. */
-let outOfBoundsReads = 0;
-
-/** A view of `bytes` that counts every index read outside [start, end) (the code under test only indexes). */
-function guarded(bytes: Uint8Array, start: number, end: number): Uint8Array {
-  return new Proxy(bytes, {
-    get(target, prop) {
-      if (typeof prop === 'string' && /^-?\d+$/.test(prop)) {
-        const index = Number(prop);
-        if (index < start || index >= end) outOfBoundsReads++;
-      }
-      return Reflect.get(target, prop) as unknown;
-    },
-  });
-}
-
 test('fuzz: parse never throws, reads only inside the window, and its blocks tile the window', () => {
   const rnd = seededRandom(0x2198);
   const red = createRedPayload();
   let accepted = 0;
-  outOfBoundsReads = 0;
   for (let iter = 0; iter < 5000; iter++) {
     const length = Math.floor(rnd() * 48);
     const pad = 1 + Math.floor(rnd() * 8);
     const bytes = new Uint8Array(length + 2 * pad);
     for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(rnd() * 256);
     bytes.set(garbage(rnd, length), pad);
-    const ok = parseRedPayload(guarded(bytes, pad, pad + length), pad, length, red);
-    assert.equal(outOfBoundsReads, 0, `read outside [${pad}, ${pad + length}) of ${[...bytes].join(',')}`);
+    const view = readTracked(bytes);
+    const ok = parseRedPayload(view.buf, pad, length, red);
+    assert.ok(readOnlyInside(view, pad, pad + length), `read outside [${pad}, ${pad + length}) of ${[...bytes].join(',')}`);
     // Odd windows (negative, past the end, NaN-free garbage) on the same bytes: never throw, never read outside.
     const oddOffset = Math.floor(rnd() * 60) - 5;
     const oddLength = Math.floor(rnd() * 60) - 5;
-    parseRedPayload(guarded(bytes, Math.max(0, oddOffset), Math.min(bytes.length, oddOffset + oddLength)), oddOffset, oddLength, createRedPayload());
-    assert.equal(outOfBoundsReads, 0, `odd window ${oddOffset}+${oddLength} over ${bytes.length} bytes`);
+    const oddView = readTracked(bytes);
+    parseRedPayload(oddView.buf, oddOffset, oddLength, createRedPayload());
+    assert.ok(
+      readOnlyInside(oddView, Math.max(0, oddOffset), Math.min(bytes.length, oddOffset + oddLength)),
+      `odd window ${oddOffset}+${oddLength} over ${bytes.length} bytes`,
+    );
     if (!ok) continue;
     accepted++;
     assert.ok(red.blockCount >= 1 && red.blockCount <= RED_MAX_BLOCKS);
@@ -372,9 +337,9 @@ test('fuzz: unwrap, recovery and block writing never throw on garbage packets', 
     const payloadOffset = Math.floor(rnd() * 20);
     const payloadLength = Math.floor(rnd() * 70) - 4;
     const out = new Uint8Array(Math.floor(rnd() * 80));
-    outOfBoundsReads = 0;
-    const n = unwrapRedPacket(guarded(packet, 0, packet.length), payloadOffset, payloadLength, red, out);
-    assert.equal(outOfBoundsReads, 0);
+    const view = readTracked(packet);
+    const n = unwrapRedPacket(view.buf, payloadOffset, payloadLength, red, out);
+    assert.ok(readOnlyInside(view, 0, packet.length));
     assert.ok(n === -1 || (n >= 12 && n <= out.length && n <= packet.length));
     if (red.blockCount === 0) continue;
     const found = findRecoverableBlocks(red, Math.floor(rnd() * 2 ** 32), Math.floor(rnd() * 2 ** 32), Math.floor(rnd() * 12) - 2, rec);

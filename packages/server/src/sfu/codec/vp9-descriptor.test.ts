@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { seededRandom } from '@atrium/webrtc/testing/seeded-random.js';
+import { readTracked } from '@atrium/webrtc/testing/read-tracked.js';
 import {
   createVp9Descriptor,
   isVp9KeyframeStart,
@@ -8,22 +9,6 @@ import {
   rewriteVp9PictureId,
 } from './vp9-descriptor.js';
 import type { Vp9Descriptor } from './vp9-descriptor.js';
-
-/** A view of `bytes` that records the lowest and highest index read (to prove reads stay in bounds). */
-function readTracked(bytes: Uint8Array): { buf: Uint8Array; lo: number; hi: number } {
-  const track = { buf: bytes, lo: Infinity, hi: -Infinity };
-  track.buf = new Proxy(bytes, {
-    get(target, prop) {
-      if (typeof prop === 'string' && /^\d+$/.test(prop)) {
-        const i = Number(prop);
-        track.lo = Math.min(track.lo, i);
-        track.hi = Math.max(track.hi, i);
-      }
-      return Reflect.get(target, prop) as unknown;
-    },
-  });
-  return track;
-}
 
 type Expected = Partial<Omit<Vp9Descriptor, 'pDiffs' | 'widths' | 'heights'>> & {
   pDiffs?: number[];
