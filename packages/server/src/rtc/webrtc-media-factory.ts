@@ -4,7 +4,7 @@ import { UdpMux, systemClock, type Clock, type Logger } from '@atrium/webrtc';
 import { generateCertificate, type DtlsCertificate } from '@atrium/webrtc/dtls/certificate.js';
 import type { MediaFactory, ParticipantMedia } from './participant-media.js';
 import { WebRtcParticipantMedia } from './webrtc-participant-media.js';
-import { publisherCapabilities, publisherCapabilitiesFor } from './webrtc-track-source.js';
+import { publisherCapabilities, publisherCapabilitiesFor, subscriberCapabilities, withoutRed } from './webrtc-track-source.js';
 import type { PublishCodecs } from './publish-codecs.js';
 import type { SfuStats } from '../sfu/sfu-stats.js';
 import type { AudioLevelParams } from '../sfu/audio-level.js';
@@ -37,7 +37,11 @@ export async function createWebRtcMediaFactory(opts: {
   const certificate: DtlsCertificate = await generateCertificate({ commonName: 'atrium' });
   const clock = opts.clock ?? systemClock;
   const live = new Set<ParticipantMedia>();
+  // room.enabled_codecs decides both sides once: publishers may send only enabled codecs, and without audio/red RED is
+  // neither taken from publishers nor offered to subscribers.
   const publisherCaps = opts.publishCodecs ? publisherCapabilitiesFor(opts.publishCodecs) : publisherCapabilities;
+  const isRedEnabled = opts.publishCodecs?.isEnabled('audio/red') ?? true;
+  const subscriberCaps = isRedEnabled ? subscriberCapabilities : withoutRed(subscriberCapabilities);
   return {
     udpPort: mux.port,
     mux,
@@ -48,12 +52,12 @@ export async function createWebRtcMediaFactory(opts: {
         isAdaptiveStream: isAdaptiveStream ?? false,
         allowPause: subscriberAllowPause ?? opts.allowPause ?? false,
         publisherCapabilities: publisherCaps,
+        subscriberCapabilities: subscriberCaps,
+        isRedEnabled,
         ...(opts.dynacastPauseDelayMs !== undefined ? { dynacastPauseDelayMs: opts.dynacastPauseDelayMs } : {}),
         ...(opts.stats ? { stats: opts.stats } : {}),
         ...(opts.audioLevel ? { audioLevel: opts.audioLevel } : {}),
         ...(opts.activeRedEncoding !== undefined ? { activeRedEncoding: opts.activeRedEncoding } : {}),
-        // room.enabled_codecs without audio/red: RED is neither taken from publishers nor offered to subscribers.
-        isRedEnabled: opts.publishCodecs?.isEnabled('audio/red') ?? true,
       });
       live.add(media);
       return media;

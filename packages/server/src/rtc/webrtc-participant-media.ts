@@ -21,7 +21,6 @@ import { SignalTarget } from './participant-media.js';
 import type { StreamQualitySample } from './connection-quality.js';
 import {
   PublishedTrackSource, publisherCapabilities, subscriberCapabilities, subscriberCodecsFor, extensionIdMap, spatialForRid,
-  withoutRed,
 } from './webrtc-track-source.js';
 import type { RedTranslatorOptions } from '../sfu/red-translator.js';
 import { MAX_SPATIAL } from '../sfu/video-layers.js';
@@ -61,9 +60,11 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     allowPause?: boolean;
     /** What publisher answers accept (enabled codecs); all forwardable ones when absent. */
     publisherCapabilities?: LocalCapabilities;
+    /** What subscriber offers may carry (without RED when it is not enabled); all forwardable ones when absent. */
+    subscriberCapabilities?: LocalCapabilities;
     /** audio.active_red_encoding: plain Opus tracks go RED-encoded to subscribers that accept RED. */
     activeRedEncoding?: boolean;
-    /** room.enabled_codecs lists audio/red (default true): RED is taken from publishers and offered to subscribers. */
+    /** room.enabled_codecs lists audio/red (default true): plain Opus may be RED-encoded for subscribers. */
     isRedEnabled?: boolean };
   private readonly logger: Logger;
   private publisher: PeerConnection | undefined;
@@ -465,13 +466,14 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
   }
 
   private createPc(which: 'publisher' | 'subscriber'): PeerConnection {
-    const caps = which === 'publisher' ? (this.opts.publisherCapabilities ?? publisherCapabilities) : subscriberCapabilities;
     return new PeerConnection({
       role: 'server',
       mux: this.opts.mux,
       certificate: this.opts.certificate,
       advertisedAddress: this.opts.advertisedAddress,
-      capabilities: this.opts.isRedEnabled === false ? withoutRed(caps) : caps,
+      capabilities: which === 'publisher'
+        ? (this.opts.publisherCapabilities ?? publisherCapabilities)
+        : (this.opts.subscriberCapabilities ?? subscriberCapabilities),
       clock: this.opts.clock,
       logger: this.logger.child({ pc: which }),
     });
