@@ -169,10 +169,8 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     });
     const msidTrackId = m.msid.trackId;
     const mid = stream.mid;
-    const payloadTypes = new Map<string, number>();
-    for (const [pt, c] of stream.codecs) if (!payloadTypes.has(c.mimeType.toLowerCase())) payloadTypes.set(c.mimeType.toLowerCase(), pt);
     const source = new PublishedTrackSource({
-      receiver, kind: stream.kind, codec, payloadTypes, publisherExtensions: m.headerExtensions, rids, clock: this.opts.clock,
+      receiver, kind: stream.kind, codec, payloadTypes: stream.payloadTypes, publisherExtensions: m.headerExtensions, rids, clock: this.opts.clock,
       ...(this.opts.dynacastPauseDelayMs !== undefined ? { dynacastPauseDelayMs: this.opts.dynacastPauseDelayMs } : {}),
       onSubscribedQuality: (qualities) => {
         if (!this.isClosed) this.emit('subscribedQuality', { mid, msidTrackId, qualities });

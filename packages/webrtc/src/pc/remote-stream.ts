@@ -22,6 +22,8 @@ export class RemoteStream implements ReportableStream, RtpReceiveStage {
   readonly kind: MediaKind;
   /** Codecs negotiated on the m-line, by payload type. */
   readonly codecs: ReadonlyMap<number, CodecParams>;
+  /** The same codecs' payload types by lower-case mime type, the first of each (as LocalSender.payloadTypes). */
+  readonly payloadTypes = new Map<string, number>();
   /** Payload type of the stream's first packet: the codec the remote chose to send. */
   readonly payloadType: number;
   readonly clockRate: number;
@@ -52,6 +54,10 @@ export class RemoteStream implements ReportableStream, RtpReceiveStage {
     this.ssrc = opts.ssrc;
     this.kind = opts.kind;
     this.codecs = opts.codecs;
+    for (const [pt, c] of opts.codecs) {
+      const mime = c.mimeType.toLowerCase();
+      if (!this.payloadTypes.has(mime)) this.payloadTypes.set(mime, pt);
+    }
     this.clockRate = opts.codecs.get(opts.payloadType)?.clockRate ?? (opts.kind === 'audio' ? 48000 : 90000);
     this.stats = new ReceiveStats(this.clockRate);
   }
