@@ -108,6 +108,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
       publishCodecs,
       dynacastPauseDelayMs: config.video.dynacastPauseDelayMs,
       allowPause: config.rtc.congestionControl.allowPause,
+      isCongestionControlEnabled: config.rtc.congestionControl.enabled,
       activeRedEncoding: config.audio.activeRedEncoding,
     });
   }

@@ -30,6 +30,8 @@ export async function createWebRtcMediaFactory(opts: {
   publishCodecs?: PublishCodecs;
   /** rtc.congestion_control.allow_pause (a client's subscriber_allow_pause overrides it). */
   allowPause?: boolean;
+  /** rtc.congestion_control.enabled (default true). */
+  isCongestionControlEnabled?: boolean;
   /** livekit.yaml audio.active_red_encoding: plain Opus RED-encoded for subscribers that accept RED (default off). */
   activeRedEncoding?: boolean;
 }): Promise<WebRtcMediaFactory> {
@@ -51,6 +53,7 @@ export async function createWebRtcMediaFactory(opts: {
         onClose: () => live.delete(media),
         isAdaptiveStream: isAdaptiveStream ?? false,
         allowPause: subscriberAllowPause ?? opts.allowPause ?? false,
+        isCongestionControlEnabled: opts.isCongestionControlEnabled ?? true,
         publisherCapabilities: publisherCaps,
         subscriberCapabilities: subscriberCaps,
         isRedEnabled,

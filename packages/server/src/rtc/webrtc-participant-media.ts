@@ -58,6 +58,8 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     dynacastPauseDelayMs?: number;
     /** rtc.congestion_control.allow_pause, or the client's subscriber_allow_pause. */
     allowPause?: boolean;
+    /** rtc.congestion_control.enabled: layers follow the subscriber's bandwidth estimate (default true). */
+    isCongestionControlEnabled?: boolean;
     /** What publisher answers accept (enabled codecs); all forwardable ones when absent. */
     publisherCapabilities?: LocalCapabilities;
     /** What subscriber offers may carry (without RED when it is not enabled); all forwardable ones when absent. */
@@ -93,6 +95,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       logger: this.logger,
       isAdaptiveStream: opts.isAdaptiveStream ?? false,
       allowPause: opts.allowPause ?? false,
+      isCongestionControlEnabled: opts.isCongestionControlEnabled ?? true,
       ...(opts.stats ? { stats: opts.stats } : {}),
       listener: { onStreamStates: (changes) => this.emit('streamStates', changes) },
     });

@@ -19,7 +19,9 @@ const LAYERS: LayerSpec[] = [
 ];
 
 /** A simulcast publisher (three streams) and one subscriber session; `tick` sends one frame on each flowing layer. */
-function rig(opts: { isAdaptiveStream?: boolean; estimator?: ReturnType<typeof fixedBandwidth>; allowPause?: boolean } = {}) {
+function rig(
+  opts: { isAdaptiveStream?: boolean; estimator?: ReturnType<typeof fixedBandwidth>; allowPause?: boolean; isCongestionControlEnabled?: boolean } = {},
+) {
   const clock = new ManualClock();
   const plis: number[] = [];
   const receiver = new Receiver({
@@ -37,6 +39,7 @@ function rig(opts: { isAdaptiveStream?: boolean; estimator?: ReturnType<typeof f
     ...(opts.isAdaptiveStream ? { isAdaptiveStream: true } : {}),
     ...(opts.estimator ? { estimator: opts.estimator } : {}),
     ...(opts.allowPause !== undefined ? { allowPause: opts.allowPause } : {}),
+    ...(opts.isCongestionControlEnabled !== undefined ? { isCongestionControlEnabled: opts.isCongestionControlEnabled } : {}),
   });
   const sent: Buffer[] = [];
   const rtcp: RtcpPacket[] = [];
@@ -171,6 +174,16 @@ test('under a bandwidth budget, without pausing (the default), the lowest layer 
   for (let i = 0; i < 60; i++) r.frame();
   assert.deepEqual(r.states, []);
   assert.equal(r.layerOfLast(), 0);
+  r.session.close();
+  r.receiver.close();
+});
+
+test('congestion control disabled: the bandwidth estimate is ignored, the settings decide (top layer, no pause)', () => {
+  const r = rig({ estimator: fixedBandwidth(1_000), allowPause: true, isCongestionControlEnabled: false });
+  r.add();
+  for (let i = 0; i < 60; i++) r.frame();
+  assert.deepEqual(r.states, []);
+  assert.equal(r.layerOfLast(), 2);
   r.session.close();
   r.receiver.close();
 });

@@ -64,6 +64,11 @@ export interface SubscriberSessionOptions {
    * or the client's subscriber_allow_pause); default false, as LiveKit: the lowest layer is kept over the budget.
    */
   allowPause?: boolean;
+  /**
+   * rtc.congestion_control.enabled (default true): layers also follow the bandwidth estimate. False: the estimate is
+   * ignored and each track gets the layer its settings ask for.
+   */
+  isCongestionControlEnabled?: boolean;
 }
 
 /** A subscription the session forwards. */
@@ -136,7 +141,7 @@ export class SubscriberSession implements DownTrackListener {
     this.logger = opts.logger ?? silentLogger;
     this.listener = opts.listener;
     this.isAdaptiveStream = opts.isAdaptiveStream ?? false;
-    this.estimator = opts.estimator ?? unlimitedBandwidth;
+    this.estimator = opts.isCongestionControlEnabled === false ? unlimitedBandwidth : (opts.estimator ?? unlimitedBandwidth);
     this.stats = opts.stats;
     this.allocationIntervalMs = opts.allocationIntervalMs ?? 250;
     this.reportIntervalMs = opts.reportIntervalMs ?? 1000;
