@@ -3,6 +3,7 @@
 // plus the `_reliable`/`_lossy`/`_data_track` data channels. Media is wired to the SFU receivers/down tracks.
 import { TypedEmitter, type Clock, type LocalCapabilities, type Logger, type UdpMux } from '@atrium/webrtc';
 import { PeerConnection } from '@atrium/webrtc/pc/peer-connection.js';
+import { HeaderExtensionUri } from '@atrium/webrtc/sdp/capabilities.js';
 import type { LocalSender } from '@atrium/webrtc/pc/local-sender.js';
 import type { RemoteStream } from '@atrium/webrtc/pc/remote-stream.js';
 import type { DataChannel } from '@atrium/webrtc/sctp/data-channel.js';
@@ -323,6 +324,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       payloadType: sender.payloadType,
       extensionIdMap: extensionIdMap(source.publisherExtensions, sender, source.mimeType),
       send: (pkt, h) => sender.sendRtp(pkt, h),
+      transportCcId: sender.extensionId(HeaderExtensionUri.transportCc),
       sendRtcp: (pkt) => sender.sendRtcp(pkt),
       layers: source.videoLayers,
       width: source.width,

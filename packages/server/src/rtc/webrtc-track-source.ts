@@ -358,7 +358,10 @@ function forwardsDependencyDescriptor(mimeType: string): boolean {
 export function extensionIdMap(publisher: readonly HeaderExtension[], sender: LocalSender, mimeType: string): Uint8Array {
   const map = new Uint8Array(256);
   for (const e of publisher) {
-    if (e.id <= 0 || e.id > 255 || transportOnly.has(e.uri)) continue;
+    if (e.id <= 0 || e.id > 255) continue;
+    // The publisher's transport-wide sequence number is of its own transport; its slot carries ours (the subscriber
+    // transport's send stage stamps it), so keep the element when the subscriber negotiated it.
+    if (transportOnly.has(e.uri) && e.uri !== HeaderExtensionUri.transportCc) continue;
     if (e.uri === HeaderExtensionUri.dependencyDescriptor && !forwardsDependencyDescriptor(mimeType)) continue;
     map[e.id] = sender.extensionId(e.uri);
   }

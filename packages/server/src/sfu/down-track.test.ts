@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '@atrium/webrtc/clock.js';
 import {
   createRtpHeader,
+  headerExtensionLength,
   ntpMiddle32,
   parseRtpHeader,
   serializeRtpPacket,
@@ -61,7 +62,7 @@ interface Rig {
   feed(init: Partial<RtpPacketInit> & { sequenceNumber: number }, isKeyframe?: boolean): void;
 }
 
-function rig(kind: MediaKind, extensionIdMap?: Uint8Array): Rig {
+function rig(kind: MediaKind, extensionIdMap?: Uint8Array, extra: Partial<ConstructorParameters<typeof DownTrack>[0]> = {}): Rig {
   const source = new FakeSource(kind);
   const clock = new ManualClock();
   const sent: Buffer[] = [];
@@ -75,7 +76,7 @@ function rig(kind: MediaKind, extensionIdMap?: Uint8Array): Rig {
     initialTimestamp: 5000,
   };
   if (extensionIdMap) opts.extensionIdMap = extensionIdMap;
-  const track = new DownTrack(opts);
+  const track = new DownTrack({ ...opts, ...extra });
   const h: RtpHeader = createRtpHeader();
   const info: PacketInfo = createPacketInfo();
   const inspector = createPayloadInspector(kind === 'video' ? CodecKind.VP8 : CodecKind.AUDIO);
@@ -166,6 +167,42 @@ test('NACK from the subscriber retransmits the cached packet with the munged seq
   assert.equal(r.sent.length, 2, 'unknown sequence numbers');
   assert.equal(r.track.retransmits, 2);
   assert.equal(r.track.retransmitMisses, 3);
+});
+
+test('transport-wide-cc negotiated: the publisher\'s element is kept under the subscriber\'s id, or added when missing', () => {
+  const idMap = new Uint8Array(256);
+  idMap[3] = 7; // publisher's transport-cc id 3 -> subscriber's 7
+  idMap[1] = 1;
+  const r = rig('audio', idMap, { transportCcId: 7 });
+  r.feed({ sequenceNumber: 10, extensions: [{ id: 3, value: Uint8Array.of(0xab, 0xcd) }], payload: Uint8Array.of(1, 2, 3) });
+  r.feed({ sequenceNumber: 11, extensions: [{ id: 1, value: Uint8Array.of(0x90) }], payload: Uint8Array.of(4, 5, 6) });
+  r.feed({ sequenceNumber: 12, payload: Uint8Array.of(7, 8, 9) });
+  assert.equal(r.sent.length, 3);
+  const h = createRtpHeader();
+  const expect = [[1, 2, 3], [4, 5, 6], [7, 8, 9]];
+  for (let i = 0; i < 3; i++) {
+    const pkt = r.sent[i]!;
+    assert.ok(parseRtpHeader(pkt, h));
+    assert.equal(headerExtensionLength(pkt, h, 7), 2, `packet ${i} carries the element`);
+    assert.deepEqual([...pkt.subarray(h.payloadOffset)], expect[i], 'payload intact');
+  }
+  assert.equal(headerExtensionLength(r.sent[1]!, (parseRtpHeader(r.sent[1]!, h), h), 1), 1, 'other elements kept');
+});
+
+test('with RTX negotiated a NACKed packet goes out on the RTX sink; without, on the media SSRC', () => {
+  const rtx: Buffer[] = [];
+  const r = rig('audio', undefined, { sendRtx: (p) => (rtx.push(Buffer.from(p)), true) });
+  for (let s = 500; s < 503; s++) r.feed({ sequenceNumber: s, payload: Uint8Array.of(s & 0xff) });
+  const original = Buffer.from(r.sent[1]!);
+  r.track.handleRtcp([{ type: 'nack', senderSsrc: 9, mediaSsrc: 0xcafebabe, lostSeqs: [1001] }]);
+  assert.equal(r.sent.length, 3, 'nothing resent on the media SSRC');
+  assert.deepEqual(rtx, [original], 'the RTX sink gets the packet as first sent (it wraps it)');
+  assert.equal(r.track.rtxRetransmits, 1);
+  const refused = rig('audio', undefined, { sendRtx: () => false });
+  for (let s = 500; s < 503; s++) refused.feed({ sequenceNumber: s, payload: Uint8Array.of(s & 0xff) });
+  refused.track.handleRtcp([{ type: 'nack', senderSsrc: 9, mediaSsrc: 0xcafebabe, lostSeqs: [1001] }]);
+  assert.equal(refused.sent.length, 4, 'RTX not negotiated: resent on the media SSRC');
+  assert.equal(refused.track.rtxRetransmits, 0);
 });
 
 test('PLI and FIR for this SSRC ask the source for a keyframe; others are ignored', () => {

@@ -10,6 +10,7 @@ import { silentLogger } from '@atrium/webrtc/logger.js';
 import {
   createRtpHeader,
   findHeaderExtension,
+  insertHeaderExtension,
   ntpFromWallMs,
   rewriteFrameNumber,
   ntpMiddle32,
@@ -61,6 +62,16 @@ export interface DownTrackOptions {
   /** idMap[publisherExtId] = subscriberExtId (0 drops the element); omitted: ids unchanged. */
   extensionIdMap?: Uint8Array;
   send: RtpSink;
+  /**
+   * Sends a retransmission on the subscriber's RTX stream (RFC 4588): gets the packet as it goes out on the media SSRC
+   * and returns false when RTX is not negotiated (it is then resent on the media SSRC).
+   */
+  sendRtx?: (packet: Buffer, h: RtpHeader) => boolean;
+  /**
+   * The subscriber's id of the transport-wide sequence number extension (0 or absent: not negotiated): every packet
+   * then carries the element, added when the publisher's packet did not, for the transport's send stage to stamp.
+   */
+  transportCcId?: number;
   clock: Clock;
   logger?: Logger;
   listener?: DownTrackListener;
@@ -113,6 +124,13 @@ export class DownTrack implements TrackSender, FrameListener {
   jitterMs = 0;
   rttMs = 0;
   private readonly send: RtpSink;
+  private readonly sendRtx: ((packet: Buffer, h: RtpHeader) => boolean) | null;
+  private readonly transportCcId: number;
+  /** The outgoing packet's header when an extension element was inserted (the incoming header no longer fits it). */
+  private readonly outHeader: RtpHeader = createRtpHeader();
+  /** Retransmissions sent on the RTX stream (the rest of `retransmits` went on the media SSRC). */
+  rtxRetransmits = 0;
+  private isRetransmitting = false;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly listener: DownTrackListener | null;
@@ -154,12 +172,16 @@ export class DownTrack implements TrackSender, FrameListener {
     this.ssrc = opts.ssrc >>> 0;
     this.payloadType = opts.payloadType;
     this.send = opts.send;
+    this.sendRtx = opts.sendRtx ?? null;
+    this.transportCcId = opts.transportCcId ?? 0;
     this.clock = opts.clock;
     this.logger = opts.logger ?? silentLogger;
     this.listener = opts.listener ?? null;
     this.extensionIdMap = opts.extensionIdMap;
     // Room for a descriptor that grows when rewritten (a 7-bit VP8 picture id sent as 15 bits).
-    this.scratch = Buffer.alloc((opts.maxPacketBytes ?? 1500) + 16);
+    // Room for a descriptor that grows when rewritten (a 7-bit VP8 picture id sent as 15 bits) and for a
+    // transport-wide sequence number element added to a packet that came without one.
+    this.scratch = Buffer.alloc((opts.maxPacketBytes ?? 1500) + 32);
     this.scratchView = this.scratch.subarray(0, 0);
     this.maxRetransmits = opts.maxRetransmits ?? 4;
     this.retransmitIntervalMs = opts.retransmitIntervalMs ?? 100;
@@ -327,10 +349,23 @@ export class DownTrack implements TrackSender, FrameListener {
       if (this.lastOutFrameNumber < 0 || ((frameNumber - this.lastOutFrameNumber) & 0xffff) < 0x8000) this.lastOutFrameNumber = frameNumber;
     }
     if (this.extensionIdMap !== undefined && h.extension) rewriteHeaderExtensionIds(out, h, this.extensionIdMap);
+    let outH = h;
+    if (this.transportCcId !== 0) {
+      const grown = insertHeaderExtension(out, len, h, this.transportCcId, 2);
+      if (grown !== len && grown > 0) {
+        len = grown;
+        outH = this.outHeader;
+        if (!parseRtpHeader(out.subarray(0, len), outH)) return this.sendFailed();
+      }
+    }
     try {
       let view = this.scratchView;
       if (view.length !== len) this.scratchView = view = out.subarray(0, len);
-      this.send(view, h);
+      if (this.isRetransmitting && this.sendRtx !== null && this.sendRtx(view, outH)) {
+        this.rtxRetransmits++;
+        return true;
+      }
+      this.send(view, outH);
       return true;
     } catch (err) {
       this.sendErrors++;
@@ -403,7 +438,10 @@ export class DownTrack implements TrackSender, FrameListener {
       if (this.vp8 !== null && parseVp8Descriptor(pkt, h.payloadOffset, h.payloadLength, this.vp8.rtx)) info.codec.vp8 = this.vp8.rtx;
       info.codec.ddOffset = this.isDdForwarded ? findHeaderExtension(pkt, h, this.source.dependencyDescriptorId) : -1;
       if (info.codec.ddOffset >= 0) info.codec.ddFrameNumber = (pkt[info.codec.ddOffset + 1]! << 8) | pkt[info.codec.ddOffset + 2]!;
-      if (this.emit(pkt, h, info, seq & 0xffff, rtx.outTimestamp, h.marker)) {
+      this.isRetransmitting = true;
+      const isSent = this.emit(pkt, h, info, seq & 0xffff, rtx.outTimestamp, h.marker);
+      this.isRetransmitting = false;
+      if (isSent) {
         this.retransmits++;
         this.retransmitBytes += pkt.length;
         this.packetsSent++;

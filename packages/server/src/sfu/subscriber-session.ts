@@ -80,6 +80,9 @@ export interface SessionTrackOptions {
   payloadType: number;
   extensionIdMap?: Uint8Array;
   send: DownTrackOptions['send'];
+  sendRtx?: DownTrackOptions['sendRtx'];
+  /** The subscriber's transport-wide-cc extension id (DownTrackOptions.transportCcId). */
+  transportCcId?: number;
   /** Serialized RTCP (our SRs) towards the subscriber for this track. */
   sendRtcp(packet: Buffer): void;
   /** The publisher's announced layers (TrackInfo) and the track's size. */
@@ -169,6 +172,8 @@ export class SubscriberSession implements DownTrackListener {
       payloadType: opts.payloadType,
       ...(opts.extensionIdMap ? { extensionIdMap: opts.extensionIdMap } : {}),
       send: opts.send,
+      ...(opts.sendRtx ? { sendRtx: opts.sendRtx } : {}),
+      ...(opts.transportCcId ? { transportCcId: opts.transportCcId } : {}),
       clock: this.clock,
       logger: opts.logger ?? this.logger,
       listener: this,

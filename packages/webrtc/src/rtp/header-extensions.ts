@@ -117,3 +117,54 @@ export function rewriteHeaderExtensionIds(buf: Uint8Array, h: RtpHeader, idMap: 
     }
   }
 }
+
+/**
+ * Makes room for extension `id` with `dataLength` value bytes in the packet `buf[0, length)` when it does not carry
+ * that element yet: appends the element to the extension block (one-byte form when it fits, RFC 8285 §4.2; the block's
+ * own form otherwise), or adds a one-byte-form block after the CSRCs when the packet has none, and moves the payload
+ * back. The value bytes are zero (a send stage fills them). `h` describes `buf` before the call and is not updated:
+ * re-parse the header when the returned length differs from `length`. Returns the new packet length, `length` when
+ * the element was already there, or -1 when `buf` has no room for it or the header is malformed.
+ */
+export function insertHeaderExtension(buf: Uint8Array, length: number, h: RtpHeader, id: number, dataLength: number): number {
+  if (id <= 0 || dataLength <= 0 || dataLength > 16) return -1;
+  if (h.extension && locate(buf, h, id) >= 0) return length;
+  let insertAt: number;
+  let added: number;
+  if (!h.extension) {
+    if (id > 14) return -1;
+    // A new block: profile + length word, then the element padded to a word.
+    const words = Math.ceil((1 + dataLength) / 4);
+    added = 4 + words * 4;
+    insertAt = 12 + 4 * h.csrcCount;
+    if (insertAt > length || length + added > buf.length) return -1;
+    buf.copyWithin(insertAt + added, insertAt, length);
+    buf.fill(0, insertAt, insertAt + added);
+    buf[insertAt] = ONE_BYTE_PROFILE >>> 8;
+    buf[insertAt + 1] = ONE_BYTE_PROFILE & 0xff;
+    buf[insertAt + 2] = words >>> 8;
+    buf[insertAt + 3] = words & 0xff;
+    buf[insertAt + 4] = (id << 4) | (dataLength - 1);
+    buf[0] = buf[0]! | 0x10;
+    return length + added;
+  }
+  const isOneByte = h.extensionProfile === ONE_BYTE_PROFILE;
+  if (isOneByte ? id > 14 : !isTwoByteProfile(h.extensionProfile) || id > 255) return -1;
+  const elementBytes = (isOneByte ? 1 : 2) + dataLength;
+  const words = Math.ceil(elementBytes / 4);
+  added = words * 4;
+  insertAt = h.extensionOffset + h.extensionLength;
+  if (insertAt > length || length + added > buf.length) return -1;
+  buf.copyWithin(insertAt + added, insertAt, length);
+  buf.fill(0, insertAt, insertAt + added);
+  if (isOneByte) {
+    buf[insertAt] = (id << 4) | (dataLength - 1);
+  } else {
+    buf[insertAt] = id;
+    buf[insertAt + 1] = dataLength;
+  }
+  const lengthWords = h.extensionLength / 4 + words;
+  buf[h.extensionOffset - 2] = lengthWords >>> 8;
+  buf[h.extensionOffset - 1] = lengthWords & 0xff;
+  return length + added;
+}
