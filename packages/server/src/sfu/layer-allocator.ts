@@ -15,7 +15,27 @@ export interface AllocationTrack {
   maxTemporal: number;
   /** Higher goes first when bandwidth is short (UpdateTrackSettings.priority; 0 default). */
   priority: number;
+  /** A screen share goes before cameras of the same priority (its text is unreadable when small). */
+  isScreenShare?: boolean;
+  /** Rendered size the subscriber asked for (width x height; 0 unknown): larger tiles go before smaller ones. */
+  requestedPixels?: number;
   layers: SourceLayers;
+}
+
+/**
+ * Who gets bandwidth first: the subscriber's priority, then screen shares, then larger tiles, then the order given
+ * (subscription order), as LiveKit's allocator sorts its tracks.
+ */
+export function allocationOrder(tracks: readonly AllocationTrack[]): number[] {
+  return tracks
+    .map((_, i) => i)
+    .sort(
+      (a, b) =>
+        tracks[b]!.priority - tracks[a]!.priority ||
+        Number(tracks[b]!.isScreenShare ?? false) - Number(tracks[a]!.isScreenShare ?? false) ||
+        (tracks[b]!.requestedPixels ?? 0) - (tracks[a]!.requestedPixels ?? 0) ||
+        a - b,
+    );
 }
 
 export interface LayerTarget {
@@ -23,12 +43,12 @@ export interface LayerTarget {
   temporal: number;
 }
 
-function isActive(layers: SourceLayers, spatial: number): boolean {
+export function isActive(layers: SourceLayers, spatial: number): boolean {
   return (layers.activeSpatialMask & (1 << spatial)) !== 0;
 }
 
 /** Temporal layer to forward at `spatial`: the wanted one, capped by what the publisher sends there. */
-function temporalAt(track: AllocationTrack, spatial: number): number {
+export function temporalAt(track: AllocationTrack, spatial: number): number {
   const seen = track.layers.maxTemporal[spatial] ?? -1;
   return Math.max(0, Math.min(track.maxTemporal, seen < 0 ? track.maxTemporal : seen));
 }
@@ -51,14 +71,14 @@ export function bestLayer(track: AllocationTrack): LayerTarget {
 }
 
 /** The lowest flowing layer a wanted track can be given (the overshoot rule of bestLayer when nothing lower flows). */
-function lowestLayer(track: AllocationTrack, best: LayerTarget): number {
+export function lowestLayer(track: AllocationTrack, best: LayerTarget): number {
   if (best.spatial === NO_LAYER) return NO_LAYER;
   for (let s = 0; s <= best.spatial; s++) if (isActive(track.layers, s)) return s;
   return best.spatial;
 }
 
 /** Bitrate of a layer as measured (an SVC layer includes the ones below it). */
-function costBps(track: AllocationTrack, spatial: number): number {
+export function costBps(track: AllocationTrack, spatial: number): number {
   if (spatial === NO_LAYER) return 0;
   const rates = track.layers.bitrateBps;
   if (!track.layers.isSvc) return rates[spatial] ?? 0;
@@ -85,7 +105,7 @@ export function allocateLayers(
     return;
   }
   // Phase 1: every wanted track at its lowest flowing layer, in priority order, while the budget allows.
-  const order = tracks.map((_, i) => i).sort((a, b) => tracks[b]!.priority - tracks[a]!.priority || a - b);
+  const order = allocationOrder(tracks);
   const chosen: number[] = tracks.map(() => NO_LAYER);
   let spent = 0;
   for (const i of order) {

@@ -13,8 +13,8 @@ import { DownTrack } from './down-track.js';
 import type { DownTrackListener, DownTrackOptions } from './down-track.js';
 import type { DownTrackSource, TrackSender } from './down-track-source.js';
 import type { DynacastController } from './dynacast.js';
-import { allocateLayers } from './layer-allocator.js';
-import type { AllocationTrack, LayerTarget } from './layer-allocator.js';
+import { StreamAllocator } from './stream-allocator.js';
+import type { StreamTrack } from './stream-allocator.js';
 import type { SfuStats } from './sfu-stats.js';
 import type { LayerSpec } from './video-layers.js';
 import { MAX_SPATIAL, MAX_TEMPORAL, NO_LAYER, Quality, qualityForSize, spatialForQuality, temporalForFps } from './video-layers.js';
@@ -91,6 +91,8 @@ export interface SessionTrackOptions {
   height: number;
   /** The published track's dynacast, and the codec this subscriber receives. */
   dynacast?: DynacastController;
+  /** A screen share: served before cameras when bandwidth is short. */
+  isScreenShare?: boolean;
   /** Audio: RED/Opus translation between publisher and subscriber (DownTrackOptions.red). */
   red?: DownTrackOptions['red'];
   logger?: Logger;
@@ -106,6 +108,10 @@ interface Entry {
   state: StreamStateValue;
   /** What this subscriber last told the track's dynacast. */
   reportedSpatial: number;
+  /** Not allocated since it started or was re-enabled: it takes what fits at once. */
+  isNew: boolean;
+  /** The allocator paused it for lack of bandwidth (not the subscriber's own choice). */
+  isPausedByBandwidth: boolean;
 }
 
 const DEFAULT_SETTINGS_HIGH: TrackSettings = { isDisabled: false, quality: Quality.HIGH, width: 0, height: 0, fps: 0, priority: 0 };
@@ -135,8 +141,21 @@ export class SubscriberSession implements DownTrackListener {
   private nextReportMs = Infinity;
   private pendingStates: StreamStateChange[] = [];
   private isClosed = false;
+  private readonly allocator: StreamAllocator;
+  private readonly isCongestionControlEnabled: boolean;
+  /** Audio bytes sent when the last allocation ran, and when: the audio share of the estimate. */
+  private audioBytesAtLastMs = 0;
+  private lastAllocationMs = -Infinity;
   /** Allocation passes run (tests and metrics). */
   allocations = 0;
+  /** The estimate, what the video targets cost and what audio took at the last allocation (metrics). */
+  estimateBps = Infinity;
+  allocatedBps = 0;
+  audioBps = 0;
+  /** Video tracks the allocator holds below what the subscriber wants, and those it paused, at the last allocation. */
+  deficientTracks = 0;
+  pausedTracks = 0;
+  probesSent = 0;
 
   constructor(opts: SubscriberSessionOptions) {
     this.subscriberId = opts.subscriberId;
@@ -150,6 +169,13 @@ export class SubscriberSession implements DownTrackListener {
     this.reportIntervalMs = opts.reportIntervalMs ?? 1000;
     this.settingsDebounceMs = opts.settingsDebounceMs ?? 100;
     this.allowPause = opts.allowPause ?? false;
+    this.isCongestionControlEnabled = opts.isCongestionControlEnabled !== false;
+    this.allocator = new StreamAllocator({ allowPause: this.allowPause });
+  }
+
+  /** Counters of the stream allocator (upgrades, downgrades, pauses, probes). */
+  get allocatorStats(): Pick<StreamAllocator, 'upgrades' | 'downgrades' | 'pauses' | 'probesRequested' | 'probesSucceeded' | 'probesFailed'> {
+    return this.allocator;
   }
 
   get trackCount(): number {
@@ -180,7 +206,10 @@ export class SubscriberSession implements DownTrackListener {
       ...(this.stats ? { stats: this.stats } : {}),
       ...(opts.red ? { red: opts.red } : {}),
     });
-    const entry: Entry = { opts, down, settings: early, pending: undefined, pendingDueMs: 0, state: 'active', reportedSpatial: NO_LAYER };
+    const entry: Entry = {
+      opts, down, settings: early, pending: undefined, pendingDueMs: 0, state: 'active', reportedSpatial: NO_LAYER, isNew: true,
+      isPausedByBandwidth: false,
+    };
     if (down.kind === 'audio' && early?.isDisabled) down.setMuted(true);
     this.entries.set(opts.trackId, entry);
     this.byDownTrack.set(down, entry);
@@ -279,13 +308,15 @@ export class SubscriberSession implements DownTrackListener {
   private allocate(): void {
     this.allocations++;
     const nowMs = this.clock.nowMs();
+    this.measureAudio(nowMs);
     const video: Entry[] = [];
-    const inputs: AllocationTrack[] = [];
+    const inputs: StreamTrack[] = [];
     const wanted: number[] = [];
     for (const e of this.entries.values()) {
       if (e.down.kind !== 'video') continue;
       if (e.pending !== undefined) {
         if (e.pendingDueMs <= nowMs) {
+          if (e.settings?.isDisabled === true && !e.pending.isDisabled) e.isNew = true;
           e.settings = e.pending;
           e.pending = undefined;
         } else {
@@ -303,24 +334,40 @@ export class SubscriberSession implements DownTrackListener {
         maxSpatial,
         maxTemporal: s.fps > 0 ? temporalForFps(s.fps, FULL_FPS, temporalCount) : MAX_TEMPORAL,
         priority: s.priority,
+        isScreenShare: e.opts.isScreenShare ?? false,
+        requestedPixels: s.width * s.height,
         layers,
+        current: e.down.forwarder.targetSpatialLayer,
+        isNew: e.isNew,
       });
     }
     if (video.length === 0) return;
-    const targets: LayerTarget[] = [];
-    allocateLayers(inputs, this.estimator.availableBps(), targets, { allowPause: this.allowPause });
+    const estimate = this.isCongestionControlEnabled ? this.estimator.availableBps() : Infinity;
+    this.estimateBps = estimate;
+    const decision = this.allocator.decide(inputs, estimate, this.audioBps, nowMs);
+    this.allocatedBps = decision.allocatedBps;
+    if (decision.probeBps > 0 && this.estimator.probe?.(decision.probeBps) === true) this.probesSent++;
+    let deficient = 0;
+    let paused = 0;
     for (let i = 0; i < video.length; i++) {
       const e = video[i]!;
       const input = inputs[i]!;
-      let target = targets[i]!;
+      let target = decision.targets[i]!;
+      e.isNew = false;
       const isFeedDry = input.layers.activeSpatialMask === 0;
       if (target.spatial === NO_LAYER && isFeedDry && !input.isDisabled && input.maxSpatial !== NO_LAYER) {
         // Nothing flows yet (a new or dynacast-paused publisher): wait for the wanted layer's key frame; not a pause.
         target = { spatial: Math.min(input.maxSpatial, MAX_SPATIAL), temporal: input.maxTemporal };
+        e.isNew = true;
       }
       e.down.setMuted(input.isDisabled);
       e.down.setTargetLayers(target.spatial, target.temporal);
       const isStopped = input.isDisabled || target.spatial === NO_LAYER;
+      e.isPausedByBandwidth = isStopped && !input.isDisabled && input.maxSpatial !== NO_LAYER;
+      if (e.isPausedByBandwidth) paused++;
+      else if (!isStopped && target.spatial < Math.min(input.maxSpatial, MAX_SPATIAL) && input.layers.activeSpatialMask >> (target.spatial + 1) !== 0) {
+        deficient++;
+      }
       if (isStopped && e.state === 'active') {
         e.state = 'paused';
         this.queueState(e);
@@ -331,6 +378,29 @@ export class SubscriberSession implements DownTrackListener {
         e.opts.dynacast?.setSubscriberMaxSpatial(e.opts.source.mimeType, this.subscriberId, report);
       }
     }
+    this.deficientTracks = deficient;
+    this.pausedTracks = paused;
+  }
+
+  /** The subscriber's audio send rate since the last allocation (it comes out of the estimate before video). */
+  private measureAudio(nowMs: number): void {
+    let bytes = 0;
+    for (const e of this.entries.values()) if (e.down.kind === 'audio') bytes += e.down.bytesSent;
+    const elapsedMs = nowMs - this.lastAllocationMs;
+    if (elapsedMs >= 100 && Number.isFinite(elapsedMs)) {
+      const rate = (Math.max(0, bytes - this.audioBytesAtLastMs) * 8 * 1000) / elapsedMs;
+      // Smoothed: a talk spurt after silence (DTX) should not swing the video budget per tick.
+      this.audioBps = this.audioBps === 0 ? rate : this.audioBps * 0.7 + rate * 0.3;
+    }
+    if (elapsedMs >= 100 || !Number.isFinite(elapsedMs)) {
+      this.audioBytesAtLastMs = bytes;
+      this.lastAllocationMs = nowMs;
+    }
+  }
+
+  /** True when the subscriber gets less than it asked for because of its bandwidth (connection quality). */
+  get isBandwidthConstrained(): boolean {
+    return this.pausedTracks > 0 || this.deficientTracks > 0;
   }
 
   private queueState(e: Entry): void {

@@ -1,0 +1,101 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { StreamAllocator } from './stream-allocator.js';
+import type { StreamTrack } from './stream-allocator.js';
+import type { SourceLayers } from './down-track-source.js';
+import { NO_LAYER } from './video-layers.js';
+
+const RATES = [150_000, 500_000, 1_500_000];
+function source(mask = 0b111, bitrateBps: number[] = RATES): SourceLayers {
+  return { activeSpatialMask: mask, maxTemporal: [0, 1, 2].map((s) => ((mask >> s) & 1 ? 2 : -1)), bitrateBps, isSvc: false };
+}
+function track(current: number, extra: Partial<StreamTrack> = {}): StreamTrack {
+  return { isDisabled: false, maxSpatial: 2, maxTemporal: 2, priority: 0, layers: source(), current, isNew: false, ...extra };
+}
+
+/** Runs ticks of 250 ms, feeding each decision back as the next tick's current layers; returns the layers per tick. */
+function run(a: StreamAllocator, tracks: StreamTrack[], estimate: (tick: number) => number, ticks: number, audioBps = 40_000) {
+  const seen: number[][] = [];
+  const probes: number[] = [];
+  for (let tick = 0; tick < ticks; tick++) {
+    const d = a.decide(tracks, estimate(tick), audioBps, tick * 250);
+    tracks = tracks.map((t, i) => ({ ...t, current: d.targets[i]!.spatial, isNew: false }));
+    seen.push(d.targets.map((x) => x.spatial));
+    probes.push(d.probeBps);
+  }
+  return { seen, probes };
+}
+
+test('a new track starts where it fits; with no limit it gets its best layer', () => {
+  const a = new StreamAllocator({ allowPause: false });
+  assert.deepEqual(a.decide([track(NO_LAYER, { isNew: true })], 800_000, 40_000, 0).targets.map((t) => t.spatial), [1]);
+  assert.deepEqual(a.decide([track(NO_LAYER, { isNew: true })], Infinity, 0, 0).targets.map((t) => t.spatial), [2]);
+});
+
+test('congestion drops layers at once; recovery climbs one step per interval', () => {
+  const a = new StreamAllocator({ allowPause: false, upgradeIntervalMs: 1000 });
+  // 3 Mbps, then 400 kbps at tick 4, then 3 Mbps again from tick 8.
+  const { seen } = run(a, [track(2)], (t) => (t >= 4 && t < 8 ? 400_000 : 3_000_000), 24);
+  assert.deepEqual(seen.slice(0, 4).flat(), [2, 2, 2, 2]);
+  assert.equal(seen[4]![0], 0, 'down to the lowest layer in the same tick');
+  const firstUp = seen.findIndex((s, i) => i >= 8 && s[0] === 1);
+  const top = seen.findIndex((s, i) => i >= 8 && s[0] === 2);
+  assert.equal(firstUp, 8, 'the first step up as soon as it fits (the last upgrade was long ago)');
+  assert.equal(top, 12, 'the next step one interval (4 ticks) later');
+  assert.equal(a.downgrades, 1);
+  assert.equal(a.upgrades, 2);
+});
+
+test('a wanted layer that does not fit asks for a probe sized for the next step; the step follows the grown estimate', () => {
+  const a = new StreamAllocator({ allowPause: false, probeOvershoot: 1.2 });
+  let estimate = 300_000;
+  const tracks = [track(0)];
+  const d = a.decide(tracks, estimate, 40_000, 0);
+  assert.equal(d.targets[0]!.spatial, 0);
+  assert.equal(d.isDeficient, true);
+  // Next step: 500k - 150k = 350k more than the 150k + 40k in use -> (150k + 40k + 350k) x 1.2.
+  assert.equal(d.probeBps, Math.round((150_000 + 40_000 + 350_000) * 1.2));
+  assert.equal(a.decide(tracks, estimate, 40_000, 250).probeBps, 0, 'one probe at a time');
+  estimate = 600_000; // the probe worked
+  const after = a.decide(tracks, estimate, 40_000, 500);
+  assert.equal(after.targets[0]!.spatial, 1);
+  assert.equal(a.probesSucceeded, 1);
+});
+
+test('a probe that does not raise the estimate backs off', () => {
+  const a = new StreamAllocator({ allowPause: false, probeIntervalMs: 3000, probeTimeoutMs: 2000 });
+  const { probes } = run(a, [track(0)], () => 300_000, 80);
+  const at = probes.map((p, i) => (p > 0 ? i : -1)).filter((i) => i >= 0);
+  assert.equal(at[0], 0);
+  // Fails at 2 s (tick 8); next after 3 s x 2 = 6 s (tick 32); fails at tick 40; next after 12 s (tick 88: beyond the run).
+  assert.deepEqual(at, [0, 32]);
+  assert.equal(a.probesFailed, 2);
+});
+
+test('allow_pause: a track pauses when not even its lowest layer fits and resumes at its lowest layer', () => {
+  const a = new StreamAllocator({ allowPause: true, upgradeIntervalMs: 1000 });
+  const { seen } = run(a, [track(1)], (t) => (t < 4 ? 150_000 : 900_000), 8);
+  assert.equal(seen[0]![0], NO_LAYER, 'paused: 150k for audio and a 150k layer does not fit');
+  assert.equal(seen[4]![0], 0, 'resumed at the lowest layer first');
+  assert.equal(seen[7]![0], 0, 'no second step within the interval');
+  assert.equal(a.pauses, 1);
+  const keep = new StreamAllocator({ allowPause: false });
+  assert.equal(keep.decide([track(1)], 150_000, 40_000, 0).targets[0]!.spatial, 0, 'without allow_pause the lowest layer stays');
+});
+
+test('priority: a screen share and a larger tile are raised before a small camera tile', () => {
+  const a = new StreamAllocator({ allowPause: false, upgradeIntervalMs: 0 });
+  const camSmall = track(0, { requestedPixels: 320 * 180 });
+  const camLarge = track(0, { requestedPixels: 1280 * 720 });
+  const screen = track(0, { isScreenShare: true, requestedPixels: 320 * 180 });
+  const d = a.decide([camSmall, camLarge, screen], 1_200_000, 40_000, 0);
+  assert.deepEqual(d.targets.map((t) => t.spatial), [0, 0, 1], 'one step per tick: the screen share first');
+  const d2 = a.decide([camSmall, camLarge, { ...screen, current: 1 }], 1_200_000, 40_000, 250);
+  assert.deepEqual(d2.targets.map((t) => t.spatial), [0, 1, 1], 'then the larger tile');
+});
+
+test('a held layer that stops flowing is left at once for what fits', () => {
+  const a = new StreamAllocator({ allowPause: false });
+  const t = track(2, { layers: source(0b011) });
+  assert.equal(a.decide([t], 3_000_000, 40_000, 0).targets[0]!.spatial, 1);
+});

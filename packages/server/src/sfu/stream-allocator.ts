@@ -1,0 +1,170 @@
+// One subscriber's stream allocation over time (LiveKit's streamallocator is the model for the behaviour): each tick
+// the pure layer allocator says what fits the bandwidth estimate now, and this turns it into moves that a viewer
+// tolerates and a congestion controller can confirm:
+// - down at once: a layer that no longer fits is dropped in the same tick (congestion must clear quickly);
+// - up one step at a time: one track, one layer per tick, at most every `upgradeIntervalMs`, highest priority first;
+// - probe before an upgrade the estimate does not cover yet: when a wanted layer does not fit, ask the transport to
+//   probe (padding) for the rate the next step needs, at most every `probeIntervalMs`, backing off after probes that
+//   did not raise the estimate; the step is taken when the estimate has grown enough;
+// - a track not even its lowest layer fits is paused (allow_pause) and resumed at its lowest layer when it fits again.
+import { allocateLayers, allocationOrder, bestLayer, costBps, isActive, temporalAt } from './layer-allocator.js';
+import type { AllocationTrack, LayerTarget } from './layer-allocator.js';
+import { NO_LAYER } from './video-layers.js';
+
+export interface StreamAllocatorOptions {
+  allowPause: boolean;
+  /** Least time between two upgrades (default 1000 ms): each step's effect shows in the estimate before the next. */
+  upgradeIntervalMs?: number;
+  /** Least time between two probes (default 3000 ms), doubled after each probe that did not help, up to 30 s. */
+  probeIntervalMs?: number;
+  /** How long a probe's effect is waited for before it counts as failed (default 2500 ms). */
+  probeTimeoutMs?: number;
+  /** A probe aims this much above the rate the next step needs (default 1.15). */
+  probeOvershoot?: number;
+}
+
+/** One video track as the allocator sees it this tick. */
+export interface StreamTrack extends AllocationTrack {
+  /** Spatial layer targeted now (NO_LAYER: paused, stopped, or not allocated yet). */
+  current: number;
+  /** Never allocated before: takes what fits at once (a new subscription starts where it fits). */
+  isNew: boolean;
+}
+
+export interface StreamDecision {
+  targets: LayerTarget[];
+  /** What the targets cost at their measured bitrates (video only). */
+  allocatedBps: number;
+  /** Some wanted layer is held back by the bandwidth. */
+  isDeficient: boolean;
+  /** A probe to ask for now: the total rate (media + padding) to try; 0 for none. */
+  probeBps: number;
+}
+
+export class StreamAllocator {
+  private readonly allowPause: boolean;
+  private readonly upgradeIntervalMs: number;
+  private readonly probeIntervalMs: number;
+  private readonly probeTimeoutMs: number;
+  private readonly probeOvershoot: number;
+  private lastUpgradeMs = -Infinity;
+  private nextProbeMs = -Infinity;
+  private probeBackoff = 1;
+  /** The probe in flight: the estimate it should reach and when it is given up. */
+  private probeGoalBps = 0;
+  private probeDeadlineMs = 0;
+  probesRequested = 0;
+  probesSucceeded = 0;
+  probesFailed = 0;
+  upgrades = 0;
+  downgrades = 0;
+  pauses = 0;
+
+  constructor(opts: StreamAllocatorOptions) {
+    this.allowPause = opts.allowPause;
+    this.upgradeIntervalMs = opts.upgradeIntervalMs ?? 1000;
+    this.probeIntervalMs = opts.probeIntervalMs ?? 3000;
+    this.probeTimeoutMs = opts.probeTimeoutMs ?? 2500;
+    this.probeOvershoot = opts.probeOvershoot ?? 1.15;
+  }
+
+  /** Congestion: a probe in flight is abandoned (the transport stops it) and the next one waits. */
+  onCongestion(nowMs: number): void {
+    if (this.probeGoalBps > 0) this.probeFailed(nowMs);
+  }
+
+  /**
+   * Targets for this tick. `estimateBps` is the transport's estimate (Infinity: no limit), `audioBps` what the
+   * subscriber's audio takes of it now.
+   */
+  decide(tracks: readonly StreamTrack[], estimateBps: number, audioBps: number, nowMs: number): StreamDecision {
+    const best = tracks.map(bestLayer);
+    if (estimateBps === Infinity) {
+      return { targets: best, allocatedBps: sumCost(tracks, best), isDeficient: false, probeBps: 0 };
+    }
+    const budget = Math.max(0, estimateBps - audioBps);
+    const fit: LayerTarget[] = [];
+    allocateLayers(tracks, budget, fit, { allowPause: this.allowPause });
+    if (this.probeGoalBps > 0) {
+      if (estimateBps >= this.probeGoalBps) this.probeSucceeded(nowMs);
+      else if (nowMs >= this.probeDeadlineMs) this.probeFailed(nowMs);
+    }
+    const targets: LayerTarget[] = tracks.map((t, i) => {
+      const f = fit[i]!;
+      if (t.isNew || f.spatial === t.current) return f;
+      // The layer held no longer flows (the publisher stopped it): move now, there is nothing to hold.
+      if (t.current !== NO_LAYER && !isActive(t.layers, t.current)) return f;
+      if (f.spatial < t.current) {
+        // Down (or paused) at once.
+        this.downgrades++;
+        if (f.spatial === NO_LAYER) this.pauses++;
+        return f;
+      }
+      return { spatial: t.current, temporal: temporalAt(t, t.current) };
+    });
+    // Up: one step of one track, by priority, when the estimate covers it and the last step has settled.
+    if (nowMs - this.lastUpgradeMs >= this.upgradeIntervalMs) {
+      for (const i of allocationOrder(tracks)) {
+        const t = tracks[i]!;
+        const want = fit[i]!.spatial;
+        const cur = targets[i]!.spatial;
+        if (want === NO_LAYER || want <= cur) continue;
+        // From a pause: resume at the lowest layer that fits; else the next flowing layer up.
+        let next = cur === NO_LAYER ? lowestFlowing(t) : cur + 1;
+        while (next < want && !isActive(t.layers, next)) next++;
+        if (next === NO_LAYER || next > want) continue;
+        targets[i] = { spatial: next, temporal: temporalAt(t, next) };
+        this.lastUpgradeMs = nowMs;
+        this.upgrades++;
+        break;
+      }
+    }
+    const allocatedBps = sumCost(tracks, targets);
+    let isDeficient = false;
+    let probeBps = 0;
+    for (const i of allocationOrder(tracks)) {
+      const t = tracks[i]!;
+      const cur = targets[i]!.spatial;
+      if (best[i]!.spatial === NO_LAYER || cur >= best[i]!.spatial) continue;
+      isDeficient = true;
+      // Only what the estimate does not already cover needs a probe (a step waiting for its interval does not).
+      if (fit[i]!.spatial > cur || probeBps > 0 || this.probeGoalBps > 0 || nowMs < this.nextProbeMs) continue;
+      let next = cur === NO_LAYER ? lowestFlowing(t) : cur + 1;
+      while (next < best[i]!.spatial && !isActive(t.layers, next)) next++;
+      const extra = costBps(t, next) - (cur === NO_LAYER ? 0 : costBps(t, cur));
+      if (extra <= 0) continue;
+      probeBps = Math.round((allocatedBps + audioBps + extra) * this.probeOvershoot);
+    }
+    if (probeBps > 0) {
+      this.probesRequested++;
+      this.probeGoalBps = probeBps / this.probeOvershoot;
+      this.probeDeadlineMs = nowMs + this.probeTimeoutMs;
+    }
+    return { targets, allocatedBps, isDeficient, probeBps };
+  }
+
+  private probeSucceeded(nowMs: number): void {
+    this.probesSucceeded++;
+    this.probeGoalBps = 0;
+    this.probeBackoff = 1;
+    this.nextProbeMs = nowMs + this.probeIntervalMs;
+  }
+
+  private probeFailed(nowMs: number): void {
+    this.probesFailed++;
+    this.probeGoalBps = 0;
+    this.probeBackoff = Math.min(this.probeBackoff * 2, 10);
+    this.nextProbeMs = nowMs + Math.min(this.probeIntervalMs * this.probeBackoff, 30_000);
+  }
+}
+
+function lowestFlowing(t: AllocationTrack): number {
+  for (let s = 0; s < t.layers.bitrateBps.length; s++) if (isActive(t.layers, s)) return s;
+  return NO_LAYER;
+}
+
+function sumCost(tracks: readonly AllocationTrack[], targets: readonly LayerTarget[]): number {
+  let sum = 0;
+  for (let i = 0; i < tracks.length; i++) sum += costBps(tracks[i]!, targets[i]!.spatial);
+  return sum;
+}
