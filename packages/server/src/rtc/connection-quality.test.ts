@@ -98,6 +98,16 @@ test('subscriber side scores from receiver reports; the first report is the base
   assert.equal(qualities[7], Q.POOR, 'streaming without any report for over 30 s');
 });
 
+test('subscriber video held below its request by bandwidth: one layer is at best GOOD, two or paused POOR', () => {
+  const held = (layers: number) => (st: Stream, nowMs: number): StreamQualitySample => ({ ...st.window(0, { rtcpAtMs: nowMs - 100 }), heldBackLayers: layers });
+  const paused = (st: Stream): StreamQualitySample => ({ ...st.sample, heldBackLayers: 3 });
+  // The first report is the baseline; recovery is slow (0.4 of the way per window: 40 -> 64 -> 78, both GOOD).
+  assert.deepEqual(run([held(0), held(0), held(1), held(1), held(2), held(0), held(0)], new Stream('subscriber', 'video')), [
+    Q.EXCELLENT, Q.EXCELLENT, Q.GOOD, Q.GOOD, Q.POOR, Q.GOOD, Q.GOOD,
+  ]);
+  assert.deepEqual(run([held(0), held(0), paused], new Stream('subscriber', 'video')), [Q.EXCELLENT, Q.EXCELLENT, Q.POOR]);
+});
+
 test('worst stream decides; no streams is EXCELLENT at MOS 4.5', () => {
   assert.deepEqual(worstQuality([]), { quality: Q.EXCELLENT, mos: 4.5 });
   const good = new StreamQualityScorer();

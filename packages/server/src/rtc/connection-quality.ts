@@ -23,6 +23,11 @@ export interface StreamQualitySample {
   lastRtcpMs: number;
   /** Subscriber side: packets we have sent so far (tells "not streaming" from "no reports"). */
   packetsSent?: number;
+  /**
+   * Subscriber video: spatial layers its bandwidth holds it below what it asked for (0 none, 3 paused). LiveKit grades
+   * a subscriber that gets a lower layer than it wants down: one layer short is at best GOOD, more (or paused) POOR.
+   */
+  heldBackLayers?: number;
   isMuted: boolean;
 }
 
@@ -79,6 +84,12 @@ export function packetScore(w: { packets: number; lost: number; jitterMs: number
   return Math.max(0, MAX_SCORE - delayEffect - lossPercent * w.lossWeight);
 }
 
+/** Highest score a subscriber stream held `layers` below its request can have (one layer: GOOD; more: POOR). */
+function bandwidthCap(layers: number): number {
+  if (layers <= 0) return MAX_SCORE;
+  return layers === 1 ? GOOD_AT : POOR_AT;
+}
+
 /** Scores one stream from successive samples; call `update` once per quality interval. */
 export class StreamQualityScorer {
   private scoreValue = MAX_SCORE;
@@ -110,9 +121,12 @@ export class StreamQualityScorer {
     if (windowMs <= 0) return;
     const expected = s.packetsExpected - prev.packetsExpected;
     const lost = s.packetsLost - prev.packetsLost;
+    const cap = bandwidthCap(s.heldBackLayers ?? 0);
     if (s.side === 'subscriber') {
       const sent = (s.packetsSent ?? 0) - (prev.packetsSent ?? 0);
       if (sent <= 0) {
+        // Paused for lack of bandwidth is not "not streaming": the viewer sees no video.
+        if (cap < MAX_SCORE) this.scoreValue = Math.min(this.scoreValue, cap);
         this.streamingSinceMs = -1;
         return; // not streaming: keep the score
       }
@@ -135,9 +149,9 @@ export class StreamQualityScorer {
     if (packetRate > this.maxPacketRate) this.maxPacketRate = packetRate;
     const rateShare = this.maxPacketRate > 0 ? Math.min(1, packetRate / this.maxPacketRate) : 1;
     const lossWeight = packetLossWeight(s.kind, s.mimeType) * Math.sqrt(rateShare);
-    const target = packetScore({ packets: expected, lost, jitterMs: s.jitterMs, rttMs: s.rttMs, lossWeight });
+    const target = Math.min(cap, packetScore({ packets: expected, lost, jitterMs: s.jitterMs, rttMs: s.rttMs, lossWeight }));
     const factor = target < this.scoreValue ? DECREASE_FACTOR : INCREASE_FACTOR;
-    this.scoreValue = Math.max(MIN_SCORE, factor * target + (1 - factor) * this.scoreValue);
+    this.scoreValue = Math.min(cap, Math.max(MIN_SCORE, factor * target + (1 - factor) * this.scoreValue));
   }
 }
 

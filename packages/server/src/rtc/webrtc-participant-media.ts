@@ -446,6 +446,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
         key: `sub:${sub.trackSid}`, side: 'subscriber', kind: sub.source.kind, mimeType: sub.sender.codec.mimeType,
         packetsExpected: d.reportedHighestSeq, packetsLost: d.cumulativeLost, jitterMs: d.jitterMs, rttMs: d.rttMs,
         lastRtcpMs: d.lastReportMs, packetsSent: d.packetsSent, isMuted: sub.source.receiver.isMuted,
+        heldBackLayers: this.session.heldBackLayers(sub.trackSid),
       });
     }
     return out;

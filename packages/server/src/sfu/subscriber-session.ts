@@ -13,6 +13,7 @@ import { DownTrack } from './down-track.js';
 import type { DownTrackListener, DownTrackOptions } from './down-track.js';
 import type { DownTrackSource, TrackSender } from './down-track-source.js';
 import type { DynacastController } from './dynacast.js';
+import { bestLayer } from './layer-allocator.js';
 import { StreamAllocator } from './stream-allocator.js';
 import type { StreamTrack } from './stream-allocator.js';
 import type { SfuStats } from './sfu-stats.js';
@@ -112,7 +113,12 @@ interface Entry {
   isNew: boolean;
   /** The allocator paused it for lack of bandwidth (not the subscriber's own choice). */
   isPausedByBandwidth: boolean;
+  /** Spatial layers the bandwidth holds it below what the subscriber asked for (PAUSED_BY_BANDWIDTH when paused). */
+  heldBackLayers: number;
 }
+
+/** `heldBackLayers` of a track the allocator paused. */
+export const PAUSED_BY_BANDWIDTH = 3;
 
 const DEFAULT_SETTINGS_HIGH: TrackSettings = { isDisabled: false, quality: Quality.HIGH, width: 0, height: 0, fps: 0, priority: 0 };
 const DEFAULT_SETTINGS_LOW: TrackSettings = { ...DEFAULT_SETTINGS_HIGH, quality: Quality.LOW };
@@ -187,6 +193,13 @@ export class SubscriberSession implements DownTrackListener {
   streamState(trackId: string): StreamStateValue | undefined {
     return this.entries.get(trackId)?.state;
   }
+  /**
+   * How many spatial layers the bandwidth holds a video track below what its subscriber asked for at the last
+   * allocation (0: none; PAUSED_BY_BANDWIDTH: paused); connection quality counts it.
+   */
+  heldBackLayers(trackId: string): number {
+    return this.entries.get(trackId)?.heldBackLayers ?? 0;
+  }
 
   /** Starts forwarding a subscribed track: builds its DownTrack, attaches it to the source and allocates at once. */
   addTrack(opts: SessionTrackOptions): DownTrack {
@@ -208,7 +221,7 @@ export class SubscriberSession implements DownTrackListener {
     });
     const entry: Entry = {
       opts, down, settings: early, pending: undefined, pendingDueMs: 0, state: 'active', reportedSpatial: NO_LAYER, isNew: true,
-      isPausedByBandwidth: false,
+      isPausedByBandwidth: false, heldBackLayers: 0,
     };
     if (down.kind === 'audio' && early?.isDisabled) down.setMuted(true);
     this.entries.set(opts.trackId, entry);
@@ -363,10 +376,18 @@ export class SubscriberSession implements DownTrackListener {
       e.down.setMuted(input.isDisabled);
       e.down.setTargetLayers(target.spatial, target.temporal);
       const isStopped = input.isDisabled || target.spatial === NO_LAYER;
-      e.isPausedByBandwidth = isStopped && !input.isDisabled && input.maxSpatial !== NO_LAYER;
-      if (e.isPausedByBandwidth) paused++;
-      else if (!isStopped && target.spatial < Math.min(input.maxSpatial, MAX_SPATIAL) && input.layers.activeSpatialMask >> (target.spatial + 1) !== 0) {
-        deficient++;
+      e.isPausedByBandwidth = isStopped && !input.isDisabled && input.maxSpatial !== NO_LAYER && !isFeedDry;
+      e.heldBackLayers = 0;
+      if (e.isPausedByBandwidth) {
+        paused++;
+        e.heldBackLayers = PAUSED_BY_BANDWIDTH;
+      } else if (!isStopped) {
+        // Below the best flowing layer within the request: held back by the bandwidth.
+        const best = bestLayer(input).spatial;
+        if (best > target.spatial) {
+          deficient++;
+          e.heldBackLayers = best - target.spatial;
+        }
       }
       if (isStopped && e.state === 'active') {
         e.state = 'paused';
