@@ -1,14 +1,22 @@
 // Readers for livekit.yaml's media settings Atrium honours: `rtc.congestion_control` (LiveKit's
-// CongestionControlConfig: `enabled`, `allow_pause`) and `video` (`dynacast_pause_delay`). LiveKit's estimator tuning
-// keys are refused as "not supported yet" rather than ignored.
+// CongestionControlConfig: `enabled`, `allow_pause`, `use_send_side_bwe`, `send_side_bwe_pacer`,
+// `stream_allocator.probe_mode` / `min_channel_capacity`) and `video` (`dynacast_pause_delay`). LiveKit's estimator
+// tuning keys are refused as "not supported yet" rather than ignored.
 import type { YamlMap, YamlReader } from './yaml-reader.js';
 
 export const CONGESTION_CONTROL_KEYS = [
   'enabled', 'allow_pause', 'stream_allocator', 'remote_bwe', 'use_send_side_bwe_interceptor', 'use_send_side_bwe',
   'send_side_bwe_pacer', 'send_side_bwe',
 ] as const;
-/** Keys of LiveKit's congestion control that tune parts Atrium does not have. */
-const ESTIMATOR_TUNING_KEYS = CONGESTION_CONTROL_KEYS.filter((k) => k !== 'enabled' && k !== 'allow_pause');
+/** Keys of LiveKit's congestion control that tune parts Atrium does not have (its GCC estimator has no such knobs). */
+const ESTIMATOR_TUNING_KEYS = ['remote_bwe', 'use_send_side_bwe_interceptor', 'send_side_bwe'] as const;
+const STREAM_ALLOCATOR_KEYS = [
+  'probe_mode', 'min_channel_capacity', 'disable_estimation_unmanaged_tracks', 'probe_overage_pct', 'probe_min_bps',
+  'paused_min_wait',
+] as const;
+/** How the subscriber transport paces: `leaky-bucket` (at a multiple of the estimate) or `pass-through` (no pacing). */
+export type PacerMode = 'leaky-bucket' | 'pass-through';
+const PACER_MODES: readonly PacerMode[] = ['leaky-bucket', 'pass-through'];
 export const VIDEO_KEYS = ['dynacast_pause_delay', 'stream_tracker_manager', 'codec_regression_threshold'] as const;
 
 export interface CongestionControlSettings {
@@ -16,9 +24,15 @@ export interface CongestionControlSettings {
   enabled: boolean;
   /** The allocator may pause a subscriber's video entirely when not even its lowest layer fits (LiveKit default false). */
   allowPause: boolean;
+  /** `send_side_bwe_pacer` (default leaky-bucket). */
+  pacer: PacerMode;
+  /** `stream_allocator.min_channel_capacity`: the estimate never goes below this, bps (default 0: no floor). */
+  minChannelCapacityBps: number;
 }
 
-export const LIVEKIT_DEFAULT_CONGESTION_CONTROL: Readonly<CongestionControlSettings> = { enabled: true, allowPause: false };
+export const LIVEKIT_DEFAULT_CONGESTION_CONTROL: Readonly<CongestionControlSettings> = {
+  enabled: true, allowPause: false, pacer: 'leaky-bucket', minChannelCapacityBps: 0,
+};
 /** LiveKit's `video.dynacast_pause_delay` default. */
 export const LIVEKIT_DEFAULT_DYNACAST_PAUSE_DELAY_MS = 5000;
 
@@ -45,10 +59,32 @@ export function readCongestionControl(r: YamlReader, rtc: YamlMap | undefined): 
   const allowPause = r.bool(m, 'rtc.congestion_control', 'allow_pause');
   if (enabled !== undefined) out.enabled = enabled;
   if (allowPause !== undefined) out.allowPause = allowPause;
+  const sendSide = r.bool(m, 'rtc.congestion_control', 'use_send_side_bwe');
+  if (sendSide === false) {
+    r.fail('rtc.congestion_control.use_send_side_bwe', 'Atrium estimates bandwidth on the send side only (transport-wide CC feedback); remove the key or set it true');
+  }
+  const pacer = r.str(m, 'rtc.congestion_control', 'send_side_bwe_pacer');
+  if (pacer !== undefined) {
+    if ((PACER_MODES as readonly string[]).includes(pacer)) out.pacer = pacer as PacerMode;
+    else r.fail('rtc.congestion_control.send_side_bwe_pacer', `'${pacer}' is not one of ${PACER_MODES.join(', ')}`);
+  }
+  const sa = r.map(m?.['stream_allocator'], 'rtc.congestion_control.stream_allocator', STREAM_ALLOCATOR_KEYS);
+  const probeMode = r.str(sa, 'rtc.congestion_control.stream_allocator', 'probe_mode');
+  if (probeMode !== undefined && probeMode !== 'padding') {
+    r.fail('rtc.congestion_control.stream_allocator.probe_mode', `'${probeMode}' is not supported: Atrium probes with padding (probe_mode: padding)`);
+  }
+  const minCapacity = r.int(sa, 'rtc.congestion_control.stream_allocator', 'min_channel_capacity', 0, 1_000_000_000);
+  if (minCapacity !== undefined) out.minChannelCapacityBps = minCapacity;
+  for (const key of STREAM_ALLOCATOR_KEYS) {
+    if (key === 'probe_mode' || key === 'min_channel_capacity') continue;
+    const v = sa?.[key];
+    if (v === undefined || v === null) continue;
+    r.fail(`rtc.congestion_control.stream_allocator.${key}`, 'is not supported yet: remove it');
+  }
   for (const key of ESTIMATOR_TUNING_KEYS) {
     const v = m?.[key];
     if (v === undefined || v === null || v === false) continue;
-    r.fail(`rtc.congestion_control.${key}`, 'is not supported yet: Atrium has no tunable bandwidth estimator; remove it');
+    r.fail(`rtc.congestion_control.${key}`, 'is not supported yet: Atrium\'s estimator (GCC) has no such knobs; remove it');
   }
   return out;
 }
