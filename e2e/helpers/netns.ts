@@ -5,6 +5,7 @@
 //   canCreateNetworkNamespaces({ withImpairment? }) -> { ok: true } | { ok: false, reason }
 //   runInNetworkNamespace(scriptPath, args, { timeoutMs?, env?, cwd?, echoStderr? }) -> NetnsRunResult
 //   processesInNetworkNamespace(netnsId) -> pids still living in a namespace (normally [])
+//   isProcessRunning(pid, comm?)        -> false for gone and zombie processes
 // Inside (the scenario script, run with tsx by the runner):
 //   emitScenarioResult(value)       prints the JSON line the runner returns as `json`
 //   networkNamespaceId()            this process's namespace ('net:[inode]')
@@ -133,6 +134,16 @@ export function processesInNetworkNamespace(netnsId: string | undefined, pgid?: 
     if (pgid !== undefined && processGroupOf(pid) === pgid) pids.push(pid);
   }
   return pids;
+}
+
+/** Whether `pid` is a running process (a zombie waiting for its reaper does not count). With `comm`, also its name. */
+export function isProcessRunning(pid: number, comm?: string): boolean {
+  try {
+    if (comm !== undefined && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== comm) return false;
+  } catch {
+    return false;
+  }
+  return processGroupOf(pid) !== undefined;
 }
 
 function processGroupOf(pid: number): number | undefined {
