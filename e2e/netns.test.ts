@@ -155,7 +155,7 @@ describe('network namespace helpers (tc htb/tbf caps, NFQUEUE loss and delay)', 
   });
 
   it('a scenario killed on timeout leaves no process behind (helper included)', async () => {
-    const r = await runInNetworkNamespace(SCENARIO, ['hang'], { timeoutMs: 4_000 });
+    const r = await runInNetworkNamespace(SCENARIO, ['hang'], { timeoutMs: 6_000 });
     assert.equal(r.timedOut, true, `the hang scenario ended by itself: code ${r.code}\n${r.stderr}`);
     const helperPid = (r.json as { helperPid?: number } | undefined)?.helperPid;
     assert.ok(typeof helperPid === 'number', `the scenario started its helper before the timeout:\n${r.stderr}`);
