@@ -70,7 +70,8 @@ export async function canCreateNetworkNamespaces(opts: { withImpairment?: boolea
     'ip link set lo up',
     'command -v tc >/dev/null || { echo "tc (iproute2) is not installed" >&2; exit 3; }',
     'tc qdisc add dev lo root handle 1: htb || { echo "tc cannot add an htb qdisc (kernel without sch_htb?)" >&2; exit 3; }',
-    'tc qdisc add dev lo parent 1: handle 2: tbf rate 1mbit burst 5000 latency 50ms 2>/dev/null || true',
+    'tc class add dev lo parent 1: classid 1:1 htb rate 1gbit',
+    'tc qdisc add dev lo parent 1:1 handle 2: tbf rate 1mbit burst 5000 latency 50ms || { echo "tc cannot add a tbf qdisc" >&2; exit 3; }',
     '{ iptables -t mangle -S OUTPUT >/dev/null 2>&1 || iptables-legacy -t mangle -S OUTPUT >/dev/null 2>&1; } || { echo "iptables is missing or has no mangle table in a namespace" >&2; exit 3; }',
   ].join('\n');
   try {
