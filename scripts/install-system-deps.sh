@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite needs (Chromium for the browser compatibility tests).
+# Installs the Debian packages the test suite needs: Chromium for the browser compatibility tests; iproute2 (tc),
+# iptables, gcc and libnetfilter-queue-dev for the impaired-network tests (e2e/helpers/netns*.ts).
 # Idempotent: does nothing when everything is already present. Needs root (or sudo) on Debian/Ubuntu.
 set -euo pipefail
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v unshare >/dev/null 2>&1 || need+=(util-linux)
+command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || need+=(iptables)
+command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
+[ -f /usr/include/libnetfilter_queue/libnetfilter_queue.h ] || need+=(libnetfilter-queue-dev)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
