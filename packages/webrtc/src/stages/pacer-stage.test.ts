@@ -11,7 +11,7 @@ import type { RtpHeader } from '../rtp/index.js';
 import { LocalSender } from '../pc/local-sender.js';
 import { HeaderStampStage } from './header-stamp-stage.js';
 import { PacerStage } from './pacer-stage.js';
-import type { PacerOptions } from './pacer-stage.js';
+import type { PacerOptions, ProbeClusterResult } from './pacer-stage.js';
 import { bindSendChain } from './rtp-stage.js';
 import type { StageContext } from './rtp-stage.js';
 import { StageScheduler } from './stage-scheduler.js';
@@ -193,6 +193,8 @@ test('a probe cluster sends media + padding at its target over its duration, eve
   send(video, 0, 1000); // media before the cluster
   clock.advance(50);
   assert.equal(pacer.canProbe, true);
+  const done: ProbeClusterResult[] = [];
+  pacer.onProbeClusterDone = (r) => done.push(r);
   assert.equal(pacer.startProbe({ clusterId: 7, targetBps: 2_000_000, durationMs: 20 }), true);
   assert.equal(pacer.isProbing, true);
   assert.equal(sent.at(-1)!.isPadding, true, 'the first probe packet leaves at once');
@@ -208,6 +210,9 @@ test('a probe cluster sends media + padding at its target over its duration, eve
   assert.equal(pacer.probeBytesSent, bytes);
   assert.equal(pacer.probePacketsSent, inCluster.length);
   assert.equal(pacer.probesStarted, 1);
+  assert.deepEqual(done, [{
+    clusterId: 7, targetBps: 2_000_000, packetsSent: inCluster.length, bytesSent: bytes, startMs: 50, endMs: 70, wasStopped: false,
+  }]);
   assert.ok(inCluster.length >= 5);
   assert.ok(inCluster.some((s) => s.ssrc === VIDEO_SSRC && s.seq === 1), 'media sent during the cluster carries its id');
   assert.equal(stamp.history.probeClusterId(sent[0]!.twcc), -1, 'media before');
@@ -231,9 +236,12 @@ test('stopProbe ends a cluster at once; no RTX negotiated: no probe possible', (
   const { clock, pacer, sent } = setup();
   assert.equal(pacer.startProbe({ clusterId: 1, targetBps: 5_000_000, durationMs: 500 }), true, 'works while unlimited too');
   assert.equal(pacer.isPassThrough, false);
+  let stopped: ProbeClusterResult | undefined;
+  pacer.onProbeClusterDone = (r) => (stopped = r);
   clock.advance(10);
   pacer.stopProbe();
   assert.equal(pacer.isProbing, false);
+  assert.deepEqual([stopped?.clusterId, stopped?.wasStopped, stopped?.endMs], [1, true, 10]);
   assert.equal(pacer.isPassThrough, true);
   const n = sent.length;
   assert.ok(n > 5);

@@ -3,6 +3,10 @@
 // Unlimited (a pass-through) until `setRateBps` is given an estimate. Packets that fit the bucket go straight on with
 // no copy; others are copied into pooled buffers and drained on the transport's scheduler. Audio is never queued or
 // dropped; retransmissions leave before fresh video; video queued too long is dropped.
+// Choices: the rate given is the bandwidth estimate and the bucket fills at 2.5x it (libwebrtc's pace multiplier): the
+// layer allocator keeps the average under the estimate, so the pacer only spreads key-frame bursts, without adding
+// seconds of delay. A probe cluster is libwebrtc-shaped (short, >= 5 packets, bursts every 2 ms) but LiveKit-filled:
+// padding tops up whatever media is sent so the total is the target rate for the cluster's duration.
 import type { RtpHeader } from '../rtp/index.js';
 import { createRtpHeader, parseRtpHeader } from '../rtp/index.js';
 import { PacketFifo, PacketPool } from './packet-queue.js';
@@ -51,6 +55,19 @@ export interface ProbeClusterRequest {
   /** Media + padding sent during the cluster adds up to this rate. */
   targetBps: number;
   durationMs: number;
+}
+
+/** What a probe cluster sent, reported once when it ends. */
+export interface ProbeClusterResult {
+  clusterId: number;
+  targetBps: number;
+  /** Packets and bytes (media and padding) sent in the cluster. */
+  packetsSent: number;
+  bytesSent: number;
+  startMs: number;
+  endMs: number;
+  /** True when `stopProbe` (or a newer cluster, or losing the last padding-capable stream) cut it short. */
+  wasStopped: boolean;
 }
 
 interface ProbeCluster {
@@ -103,6 +120,8 @@ export class PacerStage implements TransportSendStage, TimedStage {
   private lastDrainMs = -Infinity;
   private cluster: ProbeCluster | null = null;
   private isClosed = false;
+  /** Called once when a probe cluster ends (control plane: once per cluster). */
+  onProbeClusterDone: (result: ProbeClusterResult) => void = () => {};
   /** True while unlimited and not probing: streams hand packets straight on (read per packet). */
   isPassThrough = true;
   /** Packets that waited in the queue and then left. */
@@ -175,6 +194,7 @@ export class PacerStage implements TransportSendStage, TimedStage {
     const padder = this.findPadder();
     if (padder === null) return false;
     const now = this.ctx.clock.nowMs();
+    if (this.cluster !== null) this.endProbe(true);
     this.refill(now);
     const durationMs = Math.max(0, req.durationMs);
     this.cluster = {
@@ -190,10 +210,19 @@ export class PacerStage implements TransportSendStage, TimedStage {
 
   /** Ends the running probe cluster at once (e.g. on congestion). */
   stopProbe(): void {
-    if (this.cluster === null) return;
-    this.refill(this.ctx.clock.nowMs());
+    this.endProbe(true);
+  }
+
+  private endProbe(wasStopped: boolean): void {
+    const c = this.cluster;
+    if (c === null) return;
+    const now = this.ctx.clock.nowMs();
+    this.refill(now);
     this.cluster = null;
     this.updateRate();
+    this.onProbeClusterDone({
+      clusterId: c.id, targetBps: c.targetBps, packetsSent: c.packets, bytesSent: c.bytes, startMs: c.startMs, endMs: now, wasStopped,
+    });
   }
 
   bindLocalStream(stream: SendStreamInfo, next: RtpSendStage): RtpSendStage | null {
@@ -220,6 +249,7 @@ export class PacerStage implements TransportSendStage, TimedStage {
     this.isClosed = true;
     this.ctx.scheduler.remove(this);
     this.cluster = null;
+    this.onProbeClusterDone = () => {};
     for (const q of [this.rtxQueue, this.videoQueue]) for (let p = q.shift(); p !== undefined; p = q.shift()) this.pool.give(p);
     this.streams.clear();
   }
@@ -364,7 +394,7 @@ export class PacerStage implements TransportSendStage, TimedStage {
       }
     }
     if (isLast) {
-      this.stopProbe();
+      this.endProbe(false);
       return;
     }
     c.nextMs = Math.min(now + this.opts.probeIntervalMs, c.endMs);
