@@ -19,7 +19,7 @@ import { codecsMatch } from '../sdp/codec-match.js';
 import {
   createAnswer, createOffer, defaultCapabilities, parseSdp, writeSdp,
   type CodecCapability, type LocalCapabilities, type LocalTransportParams, type MediaSection,
-  type OfferTransceiver, type SessionDescriptionModel,
+  type OfferTransceiver, type OutgoingTrackDesc, type SessionDescriptionModel,
 } from '../sdp/index.js';
 import { LocalSender } from './local-sender.js';
 import type { RemoteStream } from './remote-stream.js';
@@ -32,7 +32,8 @@ import {
 } from '../stages/rtp-stage.js';
 import { nackStage } from '../stages/nack-stage.js';
 import { receiverReportStage } from '../stages/receiver-report-stage.js';
-import { headerStampStage } from '../stages/header-stamp-stage.js';
+import { HeaderStampStage, headerStampStage } from '../stages/header-stamp-stage.js';
+import { PacerStage, pacerStage } from '../stages/pacer-stage.js';
 
 export type PeerRole = 'server' | 'client';
 export type PeerConnectionState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
@@ -52,13 +53,16 @@ export interface PeerConnectionOptions {
    * Each PeerConnection builds its own instances from these factories.
    */
   receiveStages?: readonly ReceiveStageFactory[];
-  /** Send stages bound to every outgoing stream, in order; the last runs just before encryption (default: header stamping). */
+  /**
+   * Send stages bound to every outgoing stream, in order; the last runs just before encryption (default: the pacer,
+   * unlimited until given a rate, then header stamping). A pacer must come before the header-stamp stage.
+   */
   sendStages?: readonly SendStageFactory[];
 }
 
 /** The stages a PeerConnection runs unless told otherwise. */
 export const defaultReceiveStages: readonly ReceiveStageFactory[] = [nackStage(), receiverReportStage()];
-export const defaultSendStages: readonly SendStageFactory[] = [headerStampStage()];
+export const defaultSendStages: readonly SendStageFactory[] = [pacerStage(), headerStampStage()];
 
 export interface PeerConnectionEvents {
   [key: string]: unknown[];
@@ -142,6 +146,9 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     };
     this.receiveStages = (opts.receiveStages ?? defaultReceiveStages).map((f) => f(ctx));
     this.sendStages = (opts.sendStages ?? defaultSendStages).map((f) => f(ctx));
+    const pacer = this.sendStages.find((s) => s instanceof PacerStage);
+    const stamp = this.sendStages.find((s) => s instanceof HeaderStampStage);
+    if (pacer !== undefined && stamp !== undefined) pacer.setProbeMarker(stamp);
     this.ice = new IceTransport({
       mux: opts.mux,
       role: opts.role === 'server' ? 'controlled-lite' : 'controlling',
@@ -185,6 +192,10 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   /** The stage instances of this transport (e.g. to read a stage's counters or send history). */
   get stages(): { receive: readonly TransportReceiveStage[]; send: readonly TransportSendStage[] } {
     return { receive: this.receiveStages, send: this.sendStages };
+  }
+  /** The transport's pacer (rate, probe clusters), when its send stages have one (the default ones do). */
+  get pacer(): PacerStage | undefined {
+    return this.sendStages.find((s) => s instanceof PacerStage);
   }
   /** Timers this transport's stages hold (0 once closed). */
   get stageTimers(): number {
@@ -254,14 +265,18 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     this.assertOpen();
     const reused = opts.recycle === true ? this.takeRecyclable(opts.kind) : undefined;
     const mid = reused?.mid ?? String(this.nextMid++);
+    // A video sender whose codec can have RTX gets an RTX SSRC: the offer pairs them (a=ssrc-group:FID).
+    const hasRtx = opts.kind === 'video' && [opts.codec, ...(opts.alternatives ?? [])].some((c) => c.withRtx === true);
     const sender = new LocalSender({
       kind: opts.kind, streamId: opts.streamId, trackId: opts.trackId, ssrc: opts.ssrc ?? nextSsrc(),
       codec: opts.codec, ...(opts.alternatives ? { alternatives: opts.alternatives } : {}), mid,
+      ...(hasRtx ? { rtxSsrc: nextSsrc() } : {}),
       transport: { sendRtp: (b) => this.sendRtp(b), sendRtcp: (b) => this.sendRtcp(b) },
     });
-    const desc = {
+    const desc: OutgoingTrackDesc = {
       kind: opts.kind, streamId: opts.streamId, trackId: opts.trackId, ssrc: sender.ssrc, cname: this.cname, codec: opts.codec,
       codecs: [...sender.codecs],
+      ...(sender.rtxSsrc !== undefined ? { rtxSsrc: sender.rtxSsrc } : {}),
     };
     if (reused) {
       reused.direction = 'sendonly';
@@ -341,19 +356,22 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
       if (!sender) continue;
       // The first codec of the answer that we offered for this sender is the one we send (the answerer's preference).
       sender.payloadTypes.clear();
-      let chosen: { pt: number; capability: CodecCapability } | undefined;
+      let chosen: { pt: number; rtxPt: number | undefined; capability: CodecCapability } | undefined;
       if (m.port !== 0) {
         for (const c of m.codecs) {
           const capability = sender.codecs.find((w) => codecsMatch(c, w));
           if (capability === undefined) continue;
           if (!sender.payloadTypes.has(capability.mimeType.toLowerCase())) sender.payloadTypes.set(capability.mimeType.toLowerCase(), c.payloadType);
-          chosen ??= { pt: c.payloadType, capability };
+          chosen ??= { pt: c.payloadType, rtxPt: c.rtxPayloadType, capability };
         }
       }
       if (chosen) {
         sender.payloadType = chosen.pt;
         sender.negotiatedCodec = chosen.capability;
       }
+      // RTX only when the answer kept an RTX type for the codec sent (its apt) and we have an RTX SSRC.
+      sender.rtxPayloadType = chosen !== undefined && chosen.capability.withRtx === true && sender.rtxSsrc !== undefined
+        ? chosen.rtxPt : undefined;
       sender.isNegotiated = true;
       sender.isAccepted = chosen !== undefined;
       sender.headerExtensions = m.headerExtensions;

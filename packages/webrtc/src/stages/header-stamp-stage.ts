@@ -15,6 +15,7 @@ export class SendHistory {
   private readonly seqs: Float64Array;
   private readonly sendMs: Float64Array;
   private readonly sizes: Uint16Array;
+  private readonly clusters: Int32Array;
   /** Extended transport-wide sequence number of the newest entry, -1 before any. */
   newestSeq = -1;
 
@@ -23,13 +24,16 @@ export class SendHistory {
     this.seqs = new Float64Array(capacity).fill(-1);
     this.sendMs = new Float64Array(capacity);
     this.sizes = new Uint16Array(capacity);
+    this.clusters = new Int32Array(capacity).fill(-1);
   }
 
-  record(extSeq: number, sendMs: number, sizeBytes: number): void {
+  /** `probeClusterId`: the probe cluster the packet was sent in, -1 for none. */
+  record(extSeq: number, sendMs: number, sizeBytes: number, probeClusterId = -1): void {
     const slot = extSeq % this.capacity;
     this.seqs[slot] = extSeq;
     this.sendMs[slot] = sendMs;
     this.sizes[slot] = Math.min(sizeBytes, 0xffff);
+    this.clusters[slot] = probeClusterId;
     this.newestSeq = extSeq;
   }
 
@@ -43,6 +47,12 @@ export class SendHistory {
   sizeBytes(extSeq: number): number {
     const slot = extSeq % this.capacity;
     return this.seqs[slot] === extSeq ? this.sizes[slot]! : -1;
+  }
+
+  /** The probe cluster a packet was sent in (padding or media), or -1 when none or unknown. */
+  probeClusterId(extSeq: number): number {
+    const slot = extSeq % this.capacity;
+    return this.seqs[slot] === extSeq ? this.clusters[slot]! : -1;
   }
 }
 
@@ -79,6 +89,11 @@ export class HeaderStampStage implements TransportSendStage {
   private nextSeq = 0;
   readonly history: SendHistory;
   packetsStamped = 0;
+  /**
+   * The probe cluster of the packets being sent right now, -1 outside a cluster. The pacer sets it around each send
+   * during a cluster, so the history marks what actually left in the cluster.
+   */
+  probeClusterId = -1;
 
   constructor(ctx: StageContext, opts: { historySize?: number } = {}) {
     this.ctx = ctx;
@@ -100,7 +115,7 @@ export class HeaderStampStage implements TransportSendStage {
         const seq = this.nextSeq++;
         buf[at] = (seq >>> 8) & 0xff;
         buf[at + 1] = seq & 0xff;
-        this.history.record(seq, nowMs, buf.length);
+        this.history.record(seq, nowMs, buf.length, this.probeClusterId);
         this.packetsStamped++;
       }
     }

@@ -33,6 +33,15 @@ export interface SendStreamInfo {
   extensionId(uri: string): number;
   /** Changes whenever a negotiation changed the stream's header extensions (stages re-read their ids then). */
   readonly negotiationVersion: number;
+  /** The stream's RTX SSRC (RFC 4588), if it has one: packets on it are retransmissions or padding. */
+  readonly rtxSsrc?: number | undefined;
+  /** True when padding-only packets can be sent for this stream now (RTX negotiated, sender running). */
+  readonly canSendPadding?: boolean;
+  /**
+   * Builds one padding-only packet on the RTX SSRC with `paddingBytes` (1..255) of RTP padding and passes it to `via`
+   * (the stages after the caller). Returns the packet's size in bytes, 0 when no padding can be sent.
+   */
+  sendPadding?(paddingBytes: number, via: RtpSendStage): number;
 }
 
 /** A receive step bound to one stream. Runs per packet (hot path): no allocation, no throw. */
