@@ -324,6 +324,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       payloadType: sender.payloadType,
       extensionIdMap: extensionIdMap(source.publisherExtensions, sender, source.mimeType),
       send: (pkt, h) => sender.sendRtp(pkt, h),
+      sendRtx: (pkt, h) => sender.sendRtx(pkt, h),
       transportCcId: sender.extensionId(HeaderExtensionUri.transportCc),
       sendRtcp: (pkt) => sender.sendRtcp(pkt),
       layers: source.videoLayers,

@@ -328,7 +328,8 @@ export function subscriberCodecFor(source: PublishedTrackSource): CodecCapabilit
     clockRate: source.codec.clockRate,
     rtcpFeedback: base?.rtcpFeedback ?? source.codec.rtcpFeedback,
     preferredPayloadType: base?.preferredPayloadType ?? source.codec.payloadType,
-    withRtx: false,
+    // Video gets an RTX stream (RFC 4588): retransmissions and probe padding go there, not on the media SSRC.
+    withRtx: source.kind === 'video' && (base?.withRtx ?? false),
   };
   if (source.codec.channels !== undefined) cap.channels = source.codec.channels;
   const fmtp = source.codec.fmtp ?? base?.fmtp;
@@ -341,7 +342,7 @@ export function subscriberCodecForMime(mimeType: string): CodecCapability | unde
   const mime = mimeType.toLowerCase();
   const list = mime.startsWith('audio/') ? subscriberCapabilities.audio : subscriberCapabilities.video;
   const base = list.find((c) => c.mimeType.toLowerCase() === mime);
-  return base === undefined ? undefined : { ...base, withRtx: false };
+  return base === undefined ? undefined : { ...base };
 }
 
 /** Codecs whose layers the dependency descriptor describes and whose subscribers get it (LiveKit: AV1, VP9). */
