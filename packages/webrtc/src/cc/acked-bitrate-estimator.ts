@@ -19,10 +19,23 @@ export class AckedBitrateEstimator {
   private windowElapsedMs = 0;
   private prevArrivalMs = -1;
   private hasSample = false;
+  /** Rate of the last complete window (kbps), -1 none, and the arrival time it ended at. */
+  private lastSampleKbps = -1;
+  private lastSampleEndMs = -1;
 
   /** The acknowledged bitrate in bps, or -1 before the first full window. */
   bitrateBps(): number {
     return this.estimateKbps < 0 ? -1 : this.estimateKbps * 1000;
+  }
+
+  /**
+   * The rate of the most recent complete window (bps), or -1 when it ended more than `maxAgeMs` of arrival time before
+   * the newest packet. While the path is over-used the bottleneck queue is never empty, so this raw sample is the
+   * capacity itself, without the filter's lag.
+   */
+  lastWindowBps(maxAgeMs: number): number {
+    if (this.lastSampleKbps < 0 || this.prevArrivalMs - this.lastSampleEndMs > maxAgeMs) return -1;
+    return this.lastSampleKbps * 1000;
   }
 
   /** Adds one received packet by its arrival time in the receiver's clock (ms). */
@@ -31,6 +44,8 @@ export class AckedBitrateEstimator {
     const sampleKbps = this.addToWindow(arrivalMs, sizeBytes, windowMs);
     if (sampleKbps < 0) return;
     this.hasSample = true;
+    this.lastSampleKbps = sampleKbps;
+    this.lastSampleEndMs = arrivalMs;
     if (this.estimateKbps < 0) {
       this.estimateKbps = sampleKbps;
       return;
@@ -55,6 +70,8 @@ export class AckedBitrateEstimator {
     this.windowElapsedMs = 0;
     this.prevArrivalMs = -1;
     this.hasSample = false;
+    this.lastSampleKbps = -1;
+    this.lastSampleEndMs = -1;
   }
 
   /** Returns the rate (kbps) of a window this packet completed, or -1. The packet counts in the next window. */

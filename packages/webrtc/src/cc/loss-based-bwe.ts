@@ -2,7 +2,7 @@
 // loss < 2% -> up to 8% above the lowest estimate of the last second (+1 kbps); 2..10% -> hold;
 // > 10% -> rate x (1 - 0.5 x loss), at most once per 300 ms + RTT. Capped by the delay-based estimate.
 // Loss comes from transport-cc feedback, closed into intervals of >= 20 packets (libwebrtc kLimitNumPackets); the
-// decision looks at the intervals of the last second and, to decrease, asks that the loss be above 10% with
+// decision looks at the intervals of the last second (up to 3 s while they hold < 60 packets) and, to decrease, asks that the loss be above 10% with
 // confidence (measured loss minus z standard errors), so steady random loss of a few percent holds the rate instead
 // of decaying it through unlucky intervals. During the first 2 s, with no loss yet, it follows the delay-based rate.
 
@@ -12,8 +12,11 @@ export interface LossBasedOptions {
   maxBps: number;
   /** Fewest packets in one loss interval (libwebrtc: 20). */
   minIntervalPackets?: number;
-  /** Loss intervals that ended this recently decide (ms). */
+  /** Loss intervals that ended this recently decide (ms)... */
   decisionWindowMs?: number;
+  /** ...reaching further back, up to maxDecisionWindowMs, until they hold this many packets. */
+  minDecisionPackets?: number;
+  maxDecisionWindowMs?: number;
   /** Standard errors the loss must exceed the high threshold by before a decrease. */
   confidenceZ?: number;
 }
@@ -25,7 +28,7 @@ const INCREASE_EXTRA_BPS = 1000;
 const INCREASE_INTERVAL_MS = 1000;
 const DECREASE_INTERVAL_MS = 300;
 const START_PHASE_MS = 2000;
-const LOSS_DEFAULTS = { minIntervalPackets: 20, decisionWindowMs: 1000, confidenceZ: 2 } as const;
+const LOSS_DEFAULTS = { minIntervalPackets: 20, decisionWindowMs: 1000, minDecisionPackets: 60, maxDecisionWindowMs: 3000, confidenceZ: 2 } as const;
 const RING = 64;
 
 export class LossBasedBwe {
@@ -33,6 +36,8 @@ export class LossBasedBwe {
   private readonly maxBps: number;
   private readonly minIntervalPackets: number;
   private readonly decisionWindowMs: number;
+  private readonly minDecisionPackets: number;
+  private readonly maxDecisionWindowMs: number;
   private readonly confidenceZ: number;
   private currentBps: number;
   private delayLimitBps = Number.POSITIVE_INFINITY;
@@ -65,6 +70,8 @@ export class LossBasedBwe {
     this.maxBps = opts.maxBps;
     this.minIntervalPackets = opts.minIntervalPackets ?? LOSS_DEFAULTS.minIntervalPackets;
     this.decisionWindowMs = opts.decisionWindowMs ?? LOSS_DEFAULTS.decisionWindowMs;
+    this.minDecisionPackets = opts.minDecisionPackets ?? LOSS_DEFAULTS.minDecisionPackets;
+    this.maxDecisionWindowMs = opts.maxDecisionWindowMs ?? LOSS_DEFAULTS.maxDecisionWindowMs;
     this.confidenceZ = opts.confidenceZ ?? LOSS_DEFAULTS.confidenceZ;
     this.currentBps = this.clamp(opts.startBps);
   }
@@ -112,12 +119,14 @@ export class LossBasedBwe {
   }
 
   private decide(nowMs: number): void {
-    // Window loss over the intervals of the last decisionWindowMs (at least the newest one).
+    // Window loss over the intervals of the last decisionWindowMs (at least the newest one), further back while
+    // there are few packets.
     let lost = 0;
     let expected = 0;
     for (let k = this.ivCount - 1; k >= 0; k--) {
       const i = (this.ivHead + k) % RING;
-      if (expected > 0 && nowMs - (this.ivEndMs[i] ?? 0) > this.decisionWindowMs) break;
+      const ageMs = nowMs - (this.ivEndMs[i] ?? 0);
+      if (expected > 0 && ageMs > this.decisionWindowMs && (expected >= this.minDecisionPackets || ageMs > this.maxDecisionWindowMs)) break;
       lost += this.ivLost[i] ?? 0;
       expected += this.ivExpected[i] ?? 0;
     }
