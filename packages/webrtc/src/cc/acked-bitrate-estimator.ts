@@ -77,10 +77,16 @@ export class AckedBitrateEstimator {
   /** Returns the rate (kbps) of a window this packet completed, or -1. The packet counts in the next window. */
   private addToWindow(arrivalMs: number, sizeBytes: number, windowMs: number): number {
     if (arrivalMs < this.prevArrivalMs) {
-      // Reordered across a window boundary, or the receiver clock went back: start the window over.
-      this.prevArrivalMs = -1;
-      this.windowSumBytes = 0;
-      this.windowElapsedMs = 0;
+      if (this.prevArrivalMs - arrivalMs > windowMs) {
+        // The receiver clock went back: start the window over.
+        this.prevArrivalMs = -1;
+        this.windowSumBytes = 0;
+        this.windowElapsedMs = 0;
+      } else {
+        // Reordered across two feedback reports: count it in the current window.
+        this.windowSumBytes += sizeBytes;
+        return -1;
+      }
     }
     if (this.prevArrivalMs >= 0) {
       const gapMs = arrivalMs - this.prevArrivalMs;
