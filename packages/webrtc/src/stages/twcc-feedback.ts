@@ -51,6 +51,8 @@ export class TwccFeedbackGenerator implements TimedStage, TransportSeqRecorder {
   /** Extended sequence numbers [beginSeq, endSeq) may be in the ring; empty when equal. */
   private beginSeq = 0;
   private endSeq = 0;
+  /** Sequence numbers below this were forgotten (reported and old, or pushed out of the ring): too late to report. */
+  private forgottenBelowSeq = -1;
   /** First sequence number the next feedback covers; -1 before any packet. */
   private windowStartSeq = -1;
   private deadlineMs = Infinity;
@@ -58,12 +60,14 @@ export class TwccFeedbackGenerator implements TimedStage, TransportSeqRecorder {
   private mediaSsrc = 0;
   private fbPktCount = 0;
   private isClosed = false;
+  /** Feedback is due at once (many packets pending); cleared when it went out. */
+  private isUrgent = false;
   extensionId = 0;
   /** Packets recorded (first arrival of each transport-wide sequence number). */
   packetsRecorded = 0;
   /** Packets whose sequence number had already arrived (not recorded again). */
   duplicatePackets = 0;
-  /** Packets too far behind the newest to be reported any more. */
+  /** Late packets not recorded: their sequence number was already forgotten (see `backWindowMs`, `historySize`). */
   stalePackets = 0;
   /** RTPFB FMT 15 packets sent. */
   feedbackPacketsSent = 0;
@@ -108,9 +112,13 @@ export class TwccFeedbackGenerator implements TimedStage, TransportSeqRecorder {
       this.endSeq = seq + 1;
     } else if (seq >= this.endSeq) {
       this.endSeq = seq + 1;
-      if (this.endSeq - this.beginSeq > this.capacity) this.beginSeq = this.endSeq - this.capacity;
+      if (this.endSeq - this.beginSeq > this.capacity) {
+        this.beginSeq = this.endSeq - this.capacity;
+        this.forgottenBelowSeq = this.beginSeq;
+      }
     } else if (seq < this.beginSeq) {
-      if (this.endSeq - seq > this.capacity) {
+      // Late, from before the first recorded packet: keep it if the ring has room; forgotten ones stay forgotten.
+      if (seq < this.forgottenBelowSeq || this.endSeq - seq > this.capacity) {
         this.stalePackets++;
         return;
       }
@@ -126,12 +134,14 @@ export class TwccFeedbackGenerator implements TimedStage, TransportSeqRecorder {
     this.mediaSsrc = ssrc;
     if (this.windowStartSeq < 0 || seq < this.windowStartSeq) this.windowStartSeq = seq;
     if (this.windowStartSeq < this.beginSeq) this.windowStartSeq = this.beginSeq;
+    // The clock is read once per interval (arming) and once when feedback becomes urgent, not per packet.
     if (this.deadlineMs === Infinity) {
-      this.deadlineMs = Math.max(arrivalMs, this.lastFeedbackMs + this.intervalMs);
+      this.deadlineMs = Math.max(this.ctx.clock.nowMs(), this.lastFeedbackMs + this.intervalMs);
       this.ctx.scheduler.wake(this.deadlineMs);
-    } else if (this.deadlineMs > arrivalMs && this.endSeq - this.windowStartSeq >= this.urgentPackets) {
-      this.deadlineMs = arrivalMs;
-      this.ctx.scheduler.wake(arrivalMs);
+    } else if (!this.isUrgent && this.endSeq - this.windowStartSeq >= this.urgentPackets) {
+      this.isUrgent = true;
+      this.deadlineMs = this.ctx.clock.nowMs();
+      this.ctx.scheduler.wake(this.deadlineMs);
     }
   }
 
@@ -141,6 +151,7 @@ export class TwccFeedbackGenerator implements TimedStage, TransportSeqRecorder {
 
   handleTimeout(nowMs: number): void {
     this.deadlineMs = Infinity;
+    this.isUrgent = false;
     this.lastFeedbackMs = nowMs;
     this.sendFeedback();
     this.forgetReported();
@@ -212,6 +223,7 @@ export class TwccFeedbackGenerator implements TimedStage, TransportSeqRecorder {
       if (this.slotSeq[slot] === this.beginSeq && this.slotArrivalUs[slot]! >= cutoffUs) break;
       this.beginSeq++;
     }
+    if (this.beginSeq > this.forgottenBelowSeq) this.forgottenBelowSeq = this.beginSeq;
   }
 }
 
