@@ -14,13 +14,16 @@ export interface TwccFeedbackOptions {
   urgentPackets?: number;
   /** Size limit of one feedback packet in bytes (more pending packets are split over several). */
   maxFeedbackBytes?: number;
-  /** Packets whose arrival is kept (a ring); a packet this far behind the newest is too old to report. */
+  /**
+   * Packets whose arrival is kept (a ring of 16 bytes each, allocated once the extension is negotiated); a packet this
+   * far behind the newest is too old to report. 4096 is about 2 s at 20 Mbit/s.
+   */
   historySize?: number;
   /** Reported packets older than this (behind the newest arrival) are forgotten (libwebrtc: 500 ms). */
   backWindowMs?: number;
 }
 
-const defaults = { intervalMs: 50, urgentPackets: 200, maxFeedbackBytes: 1200, historySize: 8192, backWindowMs: 500 } as const;
+const defaults = { intervalMs: 50, urgentPackets: 200, maxFeedbackBytes: 1200, historySize: 4096, backWindowMs: 500 } as const;
 
 /** What a sender's transport-wide feedback needs of the RTP receive path (the PeerConnection's demuxer calls it). */
 export interface TransportSeqRecorder {
@@ -45,9 +48,12 @@ export class TwccFeedbackGenerator implements TimedStage, TransportSeqRecorder {
   private readonly capacity: number;
   private readonly writer: TwccFeedbackWriter;
   private readonly unwrapper = new SeqUnwrapper();
-  /** Ring by extended sequence number: which number a slot holds (-1: none) and its arrival in µs. */
-  private readonly slotSeq: Float64Array;
-  private readonly slotArrivalUs: Float64Array;
+  /**
+   * Ring by extended sequence number: which number a slot holds (-1: none) and its arrival in µs. Allocated when the
+   * extension is first negotiated, so a transport that never receives (a subscriber's) holds none.
+   */
+  private slotSeq = new Float64Array(0);
+  private slotArrivalUs = new Float64Array(0);
   /** Extended sequence numbers [beginSeq, endSeq) may be in the ring; empty when equal. */
   private beginSeq = 0;
   private endSeq = 0;
@@ -80,14 +86,16 @@ export class TwccFeedbackGenerator implements TimedStage, TransportSeqRecorder {
     // Within 0x7ffe a feedback never needs more missing statuses before its first packet than libwebrtc allows.
     this.capacity = Math.min(Math.max(16, opts.historySize ?? defaults.historySize), MAX_MISSING_BEFORE_FIRST);
     this.writer = new TwccFeedbackWriter({ maxSizeBytes: opts.maxFeedbackBytes ?? defaults.maxFeedbackBytes });
-    this.slotSeq = new Float64Array(this.capacity).fill(-1);
-    this.slotArrivalUs = new Float64Array(this.capacity);
     ctx.scheduler.add(this);
   }
 
   /** Sets the negotiated extension id (0 stops recording; what was recorded is still reported). */
   setExtensionId(id: number): void {
     this.extensionId = this.isClosed ? 0 : id;
+    if (this.extensionId !== 0 && this.slotSeq.length === 0) {
+      this.slotSeq = new Float64Array(this.capacity).fill(-1);
+      this.slotArrivalUs = new Float64Array(this.capacity);
+    }
   }
 
   /** Packets recorded and not yet reported. */
@@ -104,7 +112,7 @@ export class TwccFeedbackGenerator implements TimedStage, TransportSeqRecorder {
 
   /** Records one arrival of 16-bit transport-wide sequence number `seq16` on a packet of `ssrc`. Hot path. */
   record(seq16: number, arrivalMs: number, ssrc: number): void {
-    if (this.isClosed) return;
+    if (this.isClosed || this.slotSeq.length === 0) return;
     const seq = this.unwrapper.unwrap(seq16) + SEQ_OFFSET;
     const slot = seq % this.capacity;
     if (this.beginSeq === this.endSeq) {
