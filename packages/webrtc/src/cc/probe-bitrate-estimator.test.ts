@@ -38,3 +38,32 @@ test('takeResult returns the latest result once', () => {
   assert.equal(p.takeResult(), -1);
   assert.equal(p.lastClusterId, 3);
 });
+
+test('minSpanMs: a long cluster through a shaper gives no result from its burst-fed start, only from most of its span', () => {
+  // 1 Mbps sent for 500 ms through a 500 kbit/s token bucket whose 7,500-byte burst lets the first packets pass at once.
+  const run = (opts: ConstructorParameters<typeof ProbeBitrateEstimator>[0]) => {
+    const p = new ProbeBitrateEstimator(opts);
+    const results: number[] = [];
+    let bucket = 7500;
+    let linkFreeMs = 0;
+    for (let i = 0; i * 9.6 <= 500; i++) {
+      const sendMs = i * 9.6;
+      let arrivalMs: number;
+      if (bucket >= 1200) {
+        bucket -= 1200;
+        arrivalMs = sendMs + 1;
+      } else {
+        linkFreeMs = Math.max(linkFreeMs, sendMs) + (1200 * 8) / 500;
+        arrivalMs = linkFreeMs + 1;
+      }
+      const r = p.add(1, sendMs, arrivalMs, 1200, sendMs);
+      if (r >= 0) results.push(r);
+    }
+    return results;
+  };
+  const eager = run({});
+  assert.ok(eager[0]! > 900_000, `without a minimum span the first result is the burst: ${eager[0]}`);
+  const patient = run({ minSpanMs: 400 });
+  assert.ok(patient.length > 0);
+  assert.ok(patient.every((r) => r < 700_000), `with it every result is near the link: ${patient.map(Math.round).join(', ')}`);
+});

@@ -9,6 +9,12 @@ export interface ProbeEstimatorOptions {
   minPackets?: number;
   /** Fewest received / reported packets in a cluster (0.8). */
   minReceivedRatio?: number;
+  /**
+   * Shortest send span of a cluster before it gives a result (default 0: as soon as it has enough packets). Long
+   * clusters (an SFU probes for hundreds of ms) should wait for most of their span: their first packets pass a
+   * token-bucket shaper at line rate while its burst lasts, and a rate from them alone overstates the link.
+   */
+  minSpanMs?: number;
 }
 
 const MAX_VALID_RATIO = 2;
@@ -48,6 +54,7 @@ class Cluster {
 export class ProbeBitrateEstimator {
   private readonly minPackets: number;
   private readonly minReceivedRatio: number;
+  private readonly minSpanMs: number;
   /** A handful of live clusters; probes are sent one cluster at a time. */
   private readonly clusters: Cluster[] = [];
   private pendingBps = -1;
@@ -57,6 +64,7 @@ export class ProbeBitrateEstimator {
   constructor(opts: ProbeEstimatorOptions = {}) {
     this.minPackets = opts.minPackets ?? 5;
     this.minReceivedRatio = opts.minReceivedRatio ?? 0.8;
+    this.minSpanMs = opts.minSpanMs ?? 0;
   }
 
   /** Adds one probe packet result; `nowMs` is our clock. Returns the cluster's rate so far, or -1. */
@@ -84,6 +92,7 @@ export class ProbeBitrateEstimator {
     const sendSpanMs = c.lastSendMs - c.firstSendMs;
     const arrivalSpanMs = c.lastArrivalMs - c.firstArrivalMs;
     if (sendSpanMs <= 0 || sendSpanMs > MAX_SPAN_MS || arrivalSpanMs <= 0 || arrivalSpanMs > MAX_SPAN_MS) return -1;
+    if (sendSpanMs < this.minSpanMs) return -1;
     // The last sent packet's transmission is not inside the send span, nor the first received one's in the arrival span.
     const sendBps = (8000 * (c.totalBytes - c.lastSendSize)) / sendSpanMs;
     const receiveBps = (8000 * (c.totalBytes - c.firstArrivalSize)) / arrivalSpanMs;

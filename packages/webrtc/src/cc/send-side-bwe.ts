@@ -8,6 +8,7 @@ import type { OveruseDetectorOptions } from './overuse-detector.js';
 import { LossBasedBwe } from './loss-based-bwe.js';
 import type { BandwidthUsage, PacketResult } from './packet-result.js';
 import { ProbeBitrateEstimator } from './probe-bitrate-estimator.js';
+import type { ProbeEstimatorOptions } from './probe-bitrate-estimator.js';
 
 export interface SendSideBweOptions {
   /** Estimate before any feedback (default 1 Mbps). */
@@ -18,6 +19,8 @@ export interface SendSideBweOptions {
   maxBps?: number;
   /** Over-use detector tuning (defaults: draft-ietf-rmcat-gcc-02 §5.4). */
   detector?: OveruseDetectorOptions;
+  /** Probe cluster rules (ProbeBitrateEstimator; e.g. `minSpanMs` for long clusters). */
+  probe?: ProbeEstimatorOptions;
 }
 
 /**
@@ -36,7 +39,7 @@ export class SendSideBwe {
   private readonly delayBased: DelayBasedBwe;
   private readonly lossBased: LossBasedBwe;
   private readonly acked = new AckedBitrateEstimator();
-  private readonly probes = new ProbeBitrateEstimator();
+  private readonly probes: ProbeBitrateEstimator;
   /** Indices of received results sorted by arrival; reused across feedbacks. */
   private order = new Int32Array(64);
   private lastProbeBps = -1;
@@ -54,6 +57,7 @@ export class SendSideBwe {
     const startBps = Math.min(Math.max(opts.startBps ?? SEND_SIDE_BWE_DEFAULTS.startBps, minBps), maxBps);
     this.delayBased = new DelayBasedBwe({ startBps, minBps, maxBps, detector: opts.detector });
     this.lossBased = new LossBasedBwe({ startBps, minBps, maxBps });
+    this.probes = new ProbeBitrateEstimator(opts.probe);
   }
 
   /** One transport-cc feedback report's results, in transport sequence order. */

@@ -59,7 +59,10 @@ export class SendSideController {
 
   constructor(opts: SendSideControllerOptions) {
     this.clock = opts.clock;
+    this.probeDurationMs = opts.probeDurationMs ?? 600;
     this.bweOptions = {
+      // A probe counts once most of its cluster is in: its first packets pass a shaper's burst at line rate.
+      probe: { minSpanMs: 0.8 * this.probeDurationMs },
       ...(opts.startBps !== undefined ? { startBps: opts.startBps } : {}),
       ...(opts.minBps !== undefined ? { minBps: opts.minBps } : {}),
       // An SFU sends one subscriber many streams (a grid of cameras, a screen share): more than one encoder's 10 Mbps.
@@ -68,7 +71,6 @@ export class SendSideController {
     this.adapter = new TransportFeedbackAdapter(opts.history);
     this.pacer = opts.pacer;
     this.isPacing = opts.isPacing ?? true;
-    this.probeDurationMs = opts.probeDurationMs ?? 600;
     this.warmUpMs = opts.warmUpMs ?? 1000;
     this.onEstimateDrop = opts.onEstimateDrop;
   }
