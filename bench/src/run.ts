@@ -4,7 +4,9 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const benches = ['srtp.bench.ts', 'stages.bench.ts', 'pacer.bench.ts', 'forward.bench.ts', 'path.bench.ts', 'join.bench.ts', 'churn.bench.ts'];
+const benches = [
+  'srtp.bench.ts', 'stages.bench.ts', 'pacer.bench.ts', 'bwe.bench.ts', 'forward.bench.ts', 'path.bench.ts', 'join.bench.ts', 'churn.bench.ts',
+];
 const extra = process.argv.slice(2);
 for (const file of benches) {
   const path = fileURLToPath(new URL(`./${file}`, import.meta.url));

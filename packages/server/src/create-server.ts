@@ -109,6 +109,8 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
       dynacastPauseDelayMs: config.video.dynacastPauseDelayMs,
       allowPause: config.rtc.congestionControl.allowPause,
       isCongestionControlEnabled: config.rtc.congestionControl.enabled,
+      pacer: config.rtc.congestionControl.pacer,
+      minChannelCapacityBps: config.rtc.congestionControl.minChannelCapacityBps,
       activeRedEncoding: config.audio.activeRedEncoding,
     });
   }

@@ -6,3 +6,4 @@ export * from './typed-emitter.js';
 export * from './udp-mux.js';
 export * from './rtp/index.js';
 export * from './sdp/index.js';
+export * from './cc/index.js';

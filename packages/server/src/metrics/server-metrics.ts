@@ -3,6 +3,7 @@
 // the SFU's per-stream counters (SfuStats), and a sampled forwarding-latency histogram. docs/metrics.md lists them.
 import { TrackType } from '@livekit/protocol';
 import type { RoomManager } from '../rtc/room-manager.js';
+import type { SubscriberCongestionState } from '../rtc/participant-media.js';
 import type { SfuStats, KindCounters } from '../sfu/sfu-stats.js';
 import { MetricsRegistry } from './registry.js';
 import type { Histogram } from './registry.js';
@@ -136,6 +137,58 @@ export function createServerMetrics(opts: { nodeId: string; rooms: () => RoomMan
     (c) => c.plisIn,
     (c) => c.plisOut,
   );
+  registry.counter({
+    name: 'atrium_retransmit_cache_total',
+    help: 'NACKed packets answered from the packet cache (hit) or not (miss: evicted, unknown, or resent within an RTT).',
+    labelNames: ['result'],
+    collect: (m) => {
+      if (media === undefined) return;
+      m.set({ result: 'hit' }, media.audio.retransmitPacketsOut + media.video.retransmitPacketsOut);
+      m.set({ result: 'miss' }, media.audio.retransmitMisses + media.video.retransmitMisses);
+    },
+  });
+  registry.counter({
+    name: 'atrium_rtx_packet_total',
+    help: 'Retransmissions sent on subscribers\' RTX streams (RFC 4588); the rest of the retransmit count went on the media SSRC.',
+    collect: (m) => {
+      if (media !== undefined) m.set({}, media.audio.rtxPacketsOut + media.video.rtxPacketsOut);
+    },
+  });
+  registry.counter({
+    name: 'atrium_stream_allocator_total',
+    help: 'Subscribers\' stream allocator decisions: layer upgrades, downgrades, pauses for lack of bandwidth, probes.',
+    labelNames: ['decision'],
+    collect: (m) => {
+      const a = opts.stats()?.allocation;
+      if (a === undefined) return;
+      m.set({ decision: 'upgrade' }, a.upgrades);
+      m.set({ decision: 'downgrade' }, a.downgrades);
+      m.set({ decision: 'pause' }, a.pauses);
+      m.set({ decision: 'probe' }, a.probes);
+    },
+  });
+  const perSubscriber = (name: string, help: string, pick: (s: SubscriberCongestionState) => number) =>
+    registry.gauge({
+      name,
+      help,
+      labelNames: ['participant_id'],
+      collect: (m) => {
+        const rooms = opts.rooms();
+        if (rooms === undefined) return;
+        for (const room of rooms.listRooms()) {
+          if (room.isClosed) continue;
+          for (const p of room.listParticipants()) {
+            const state = p.media.congestionState?.();
+            if (state === undefined) continue;
+            const v = pick(state);
+            if (Number.isFinite(v)) m.set({ participant_id: p.sid }, v);
+          }
+        }
+      },
+    });
+  perSubscriber('atrium_subscriber_estimate_bps', 'Send-side bandwidth estimate of each subscriber (after its warm-up).', (s) => s.estimateBps);
+  perSubscriber('atrium_subscriber_allocated_bps', 'What the video layers allocated to each subscriber cost (measured layer bitrates).', (s) => s.allocatedBps);
+  perSubscriber('atrium_subscriber_paused_tracks', 'Video tracks paused for each subscriber for lack of bandwidth.', (s) => s.pausedTracks);
   const forwardLatency = registry.histogram({
     name: 'livekit_forward_latency_ns',
     help: 'Sampled time in ns from an RTP packet reaching the SFU receiver to its send to every subscriber.',

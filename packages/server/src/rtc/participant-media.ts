@@ -106,6 +106,8 @@ export interface ParticipantMedia extends TypedEmitter<ParticipantMediaEvents> {
   sendData(payload: Uint8Array, kind: DataKind): void;
   /** Subscriber-side counters (from receiver reports) of every subscribed track, for connection quality. */
   subscriptionQuality?(): StreamQualitySample[];
+  /** This participant as a subscriber under congestion control (metrics); undefined when it has no estimate. */
+  congestionState?(): SubscriberCongestionState | undefined;
   /** Idempotent; ends every track, closes both PCs, frees every timer and mux registration. */
   close(): void;
 }
@@ -127,4 +129,16 @@ export interface MediaFactory {
   /** What is held right now: everything returns to zero when every participant has left. */
   resources(): MediaResources;
   close(): Promise<void>;
+}
+
+/** A subscriber's bandwidth estimate and what its stream allocator made of it. */
+export interface SubscriberCongestionState {
+  /** The send-side estimate, bps (Infinity before the first one). */
+  estimateBps: number;
+  /** What its video targets cost, and what its audio took, bps. */
+  allocatedBps: number;
+  audioBps: number;
+  /** Video tracks paused for lack of bandwidth, and those held below the requested layer. */
+  pausedTracks: number;
+  deficientTracks: number;
 }

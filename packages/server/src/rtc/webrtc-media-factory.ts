@@ -1,5 +1,6 @@
 // The production MediaFactory: one UDP socket (ICE-lite) shared by every peer connection of the server,
 // one DTLS certificate for the process, and a WebRtcParticipantMedia per participant.
+import type { PacerMode } from '../config/read-media-sections.js';
 import { UdpMux, systemClock, type Clock, type Logger } from '@atrium/webrtc';
 import { generateCertificate, type DtlsCertificate } from '@atrium/webrtc/dtls/certificate.js';
 import type { MediaFactory, ParticipantMedia } from './participant-media.js';
@@ -32,6 +33,10 @@ export async function createWebRtcMediaFactory(opts: {
   allowPause?: boolean;
   /** rtc.congestion_control.enabled (default true). */
   isCongestionControlEnabled?: boolean;
+  /** rtc.congestion_control.send_side_bwe_pacer (default leaky-bucket). */
+  pacer?: PacerMode;
+  /** rtc.congestion_control.stream_allocator.min_channel_capacity, bps (default 0). */
+  minChannelCapacityBps?: number;
   /** livekit.yaml audio.active_red_encoding: plain Opus RED-encoded for subscribers that accept RED (default off). */
   activeRedEncoding?: boolean;
 }): Promise<WebRtcMediaFactory> {
@@ -54,6 +59,8 @@ export async function createWebRtcMediaFactory(opts: {
         isAdaptiveStream: isAdaptiveStream ?? false,
         allowPause: subscriberAllowPause ?? opts.allowPause ?? false,
         isCongestionControlEnabled: opts.isCongestionControlEnabled ?? true,
+        pacer: opts.pacer ?? 'leaky-bucket',
+        minChannelCapacityBps: opts.minChannelCapacityBps ?? 0,
         publisherCapabilities: publisherCaps,
         subscriberCapabilities: subscriberCaps,
         isRedEnabled,

@@ -4,6 +4,9 @@
 import { TypedEmitter, type Clock, type LocalCapabilities, type Logger, type UdpMux } from '@atrium/webrtc';
 import { PeerConnection } from '@atrium/webrtc/pc/peer-connection.js';
 import { HeaderExtensionUri } from '@atrium/webrtc/sdp/capabilities.js';
+import { HeaderStampStage } from '@atrium/webrtc/stages/header-stamp-stage.js';
+import { SendSideController } from '@atrium/webrtc/cc/send-side-controller.js';
+import type { PacerMode } from '../config/read-media-sections.js';
 import type { LocalSender } from '@atrium/webrtc/pc/local-sender.js';
 import type { RemoteStream } from '@atrium/webrtc/pc/remote-stream.js';
 import type { DataChannel } from '@atrium/webrtc/sctp/data-channel.js';
@@ -16,7 +19,7 @@ import type { SfuStats } from '../sfu/sfu-stats.js';
 import type { AudioLevelParams } from '../sfu/audio-level.js';
 import type {
   DataKind, MediaTrackSource, ParticipantMedia, ParticipantMediaEvents, SessionDescriptionMessage,
-  SignalTargetValue, TransportState, SubscriptionBindError,
+  SignalTargetValue, TransportState, SubscriptionBindError, SubscriberCongestionState,
 } from './participant-media.js';
 import { SignalTarget } from './participant-media.js';
 import type { StreamQualitySample } from './connection-quality.js';
@@ -61,6 +64,10 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     allowPause?: boolean;
     /** rtc.congestion_control.enabled: layers follow the subscriber's bandwidth estimate (default true). */
     isCongestionControlEnabled?: boolean;
+    /** rtc.congestion_control.send_side_bwe_pacer: pace the subscriber's media at the estimate (default), or not. */
+    pacer?: PacerMode;
+    /** rtc.congestion_control.stream_allocator.min_channel_capacity: the estimate's floor, bps. */
+    minChannelCapacityBps?: number;
     /** What publisher answers accept (enabled codecs); all forwardable ones when absent. */
     publisherCapabilities?: LocalCapabilities;
     /** What subscriber offers may carry (without RED when it is not enabled); all forwardable ones when absent. */
@@ -83,6 +90,8 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
   private isNegotiationScheduled = false;
   /** This participant as a subscriber: its DownTracks, their settings, layers and stream states. */
   private readonly session: SubscriberSession;
+  /** The subscriber transport's congestion control (send-side estimate, pacing, probes), once the transport exists. */
+  private congestion: SendSideController | undefined;
   private isClosed = false;
 
   constructor(opts: WebRtcParticipantMedia['opts']) {
@@ -97,6 +106,10 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       isAdaptiveStream: opts.isAdaptiveStream ?? false,
       allowPause: opts.allowPause ?? false,
       isCongestionControlEnabled: opts.isCongestionControlEnabled ?? true,
+      estimator: {
+        availableBps: () => this.congestion?.estimateBps() ?? Infinity,
+        probe: (targetBps) => this.congestion?.probe(targetBps) ?? false,
+      },
       ...(opts.stats ? { stats: opts.stats } : {}),
       listener: { onStreamStates: (changes) => this.emit('streamStates', changes) },
     });
@@ -207,6 +220,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     if (this.subscriber || this.isClosed) return;
     const pc = this.createPc('subscriber');
     this.subscriber = pc;
+    this.startCongestionControl(pc);
     pc.on('connectionStateChange', (s) => {
       if (s === 'connected') this.startAnsweredDownTracks();
       this.emitState(SignalTarget.SUBSCRIBER, s);
@@ -225,6 +239,52 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     // refusing its codec would reject the tag, and Chromium then moves the bundle to a new transport, restarting
     // ICE and DTLS under the handshake already running (the subscriber never connects). Tracks follow in the next offer.
     this.negotiateNow();
+  }
+
+  /**
+   * The subscriber's transport-wide CC feedback drives a send-side estimate (webrtc/cc): it paces what we send and is
+   * the budget the session's stream allocator spends (rtc.congestion_control.enabled: false leaves both off).
+   */
+  private startCongestionControl(pc: PeerConnection): void {
+    if (this.opts.isCongestionControlEnabled === false) return;
+    const stamp = pc.stages.send.find((s): s is HeaderStampStage => s instanceof HeaderStampStage);
+    if (stamp === undefined) return;
+    const controller = new SendSideController({
+      clock: this.opts.clock,
+      history: stamp.history,
+      pacer: pc.pacer,
+      isPacing: (this.opts.pacer ?? 'leaky-bucket') === 'leaky-bucket',
+      ...(this.opts.minChannelCapacityBps ? { minBps: this.opts.minChannelCapacityBps } : {}),
+      onEstimateDrop: () => this.session.markDirty(),
+    });
+    this.congestion = controller;
+    pc.on('transportFeedback', (pkt) => {
+      if (pkt.type !== 'twcc') return;
+      try {
+        controller.onTransportFeedback(pkt);
+      } catch (err) {
+        this.logger.warn({ err }, 'transport feedback failed');
+      }
+    });
+  }
+
+  /** The subscriber transport's congestion control (metrics, tests); undefined before it exists or when disabled. */
+  get congestionControl(): SendSideController | undefined {
+    return this.congestion;
+  }
+
+  congestionState(): SubscriberCongestionState | undefined {
+    if (this.congestion === undefined || this.session.trackCount === 0) return undefined;
+    const s = this.session;
+    return {
+      estimateBps: this.congestion.estimateBps(), allocatedBps: s.allocatedBps, audioBps: s.audioBps,
+      pausedTracks: s.pausedTracks, deficientTracks: s.deficientTracks,
+    };
+  }
+
+  /** The subscriber session (its allocation state for metrics and tests). */
+  get subscriberSession(): SubscriberSession {
+    return this.session;
   }
 
   handleSubscriberAnswer(sdp: string, id: number): void {
@@ -334,7 +394,10 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       ...(red ? { red } : {}),
       logger: this.logger.child({ track: sub.trackSid }),
     });
-    sender.onRtcp = (pkt) => down.handleRtcp([pkt]);
+    sender.onRtcp = (pkt) => {
+      down.handleRtcp([pkt]);
+      if ((pkt.type === 'rr' || pkt.type === 'sr') && down.rttMs > 0) this.congestion?.onRtt(down.rttMs);
+    };
     sub.down = down;
   }
 
@@ -492,6 +555,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     if (this.isClosed) return;
     this.isClosed = true;
     this.session.close();
+    this.congestion?.close();
     this.subscriptions.clear();
     for (const mid of [...this.inputs.keys()]) this.endInput(mid);
     this.publisher?.close();

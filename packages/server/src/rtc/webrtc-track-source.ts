@@ -40,9 +40,10 @@ export function publisherCapabilitiesFor(codecs: PublishCodecs): LocalCapabiliti
 export const subscriberCapabilities: LocalCapabilities = {
   audio: [...defaultCapabilities.audio, audioRedCapability],
   video: defaultCapabilities.video,
+  // transport-wide-cc on every m-line: the subscriber's feedback drives our send-side bandwidth estimate.
   headerExtensions: {
-    audio: [HeaderExtensionUri.audioLevel],
-    video: [HeaderExtensionUri.videoOrientation, HeaderExtensionUri.dependencyDescriptor],
+    audio: [HeaderExtensionUri.audioLevel, HeaderExtensionUri.transportCc],
+    video: [HeaderExtensionUri.videoOrientation, HeaderExtensionUri.dependencyDescriptor, HeaderExtensionUri.transportCc],
   },
 };
 

@@ -19,6 +19,10 @@ export interface KindCounters {
   bytesOut: number;
   retransmitPacketsOut: number;
   retransmitBytesOut: number;
+  /** Retransmissions sent on the subscriber's RTX stream (the rest went on the media SSRC). */
+  rtxPacketsOut: number;
+  /** NACKed packets not resent: no longer in the cache, never seen, or already resent within an RTT. */
+  retransmitMisses: number;
   /** NACKed sequence numbers received from subscribers / sent to publishers. */
   nacksIn: number;
   nacksOut: number;
@@ -30,7 +34,7 @@ export interface KindCounters {
 export function zeroCounters(): KindCounters {
   return {
     packetsIn: 0, bytesIn: 0, packetsOut: 0, bytesOut: 0, retransmitPacketsOut: 0, retransmitBytesOut: 0,
-    nacksIn: 0, nacksOut: 0, plisIn: 0, plisOut: 0,
+    rtxPacketsOut: 0, retransmitMisses: 0, nacksIn: 0, nacksOut: 0, plisIn: 0, plisOut: 0,
   };
 }
 
@@ -46,6 +50,8 @@ function addDownTrack(c: KindCounters, d: DownTrack): void {
   c.bytesOut += d.bytesSent;
   c.retransmitPacketsOut += d.retransmits;
   c.retransmitBytesOut += d.retransmitBytes;
+  c.rtxPacketsOut += d.rtxRetransmits;
+  c.retransmitMisses += d.retransmitMisses;
   c.nacksIn += d.nacksReceived;
   c.plisIn += d.keyframeRequestsReceived;
 }
@@ -57,8 +63,18 @@ export interface SfuStatsOptions {
   latencySampleEvery?: number;
 }
 
+/** What subscribers' stream allocators did, node-wide (counted by each SubscriberSession as it happens). */
+export interface AllocationCounters {
+  upgrades: number;
+  downgrades: number;
+  pauses: number;
+  /** Probe clusters started for an upgrade. */
+  probes: number;
+}
+
 export class SfuStats {
   readonly forwardLatency: LatencyObserver | null;
+  readonly allocation: AllocationCounters = { upgrades: 0, downgrades: 0, pauses: 0, probes: 0 };
   readonly latencySampleEvery: number;
   private readonly receivers = new Set<Receiver>();
   private readonly downTracks = new Set<DownTrack>();

@@ -357,9 +357,20 @@ export class SubscriberSession implements DownTrackListener {
     if (video.length === 0) return;
     const estimate = this.isCongestionControlEnabled ? this.estimator.availableBps() : Infinity;
     this.estimateBps = estimate;
-    const decision = this.allocator.decide(inputs, estimate, this.audioBps, nowMs);
+    const a = this.allocator;
+    const before = { upgrades: a.upgrades, downgrades: a.downgrades, pauses: a.pauses };
+    const decision = a.decide(inputs, estimate, this.audioBps, nowMs);
     this.allocatedBps = decision.allocatedBps;
-    if (decision.probeBps > 0 && this.estimator.probe?.(decision.probeBps) === true) this.probesSent++;
+    const counters = this.stats?.allocation;
+    if (decision.probeBps > 0 && this.estimator.probe?.(decision.probeBps) === true) {
+      this.probesSent++;
+      if (counters) counters.probes++;
+    }
+    if (counters) {
+      counters.upgrades += a.upgrades - before.upgrades;
+      counters.downgrades += a.downgrades - before.downgrades;
+      counters.pauses += a.pauses - before.pauses;
+    }
     let deficient = 0;
     let paused = 0;
     for (let i = 0; i < video.length; i++) {

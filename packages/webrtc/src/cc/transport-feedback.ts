@@ -4,19 +4,7 @@
 // deltas are summed from the reference time into arrival times in the receiver's clock.
 import type { TransportWideFeedback } from '../rtp/index.js';
 import type { SendHistory } from '../stages/header-stamp-stage.js';
-
-/** One packet of a feedback report, as the estimator takes it. */
-export interface PacketResult {
-  /** Extended transport-wide sequence number. */
-  seq: number;
-  /** When it left (our monotonic ms). */
-  sendMs: number;
-  sizeBytes: number;
-  /** Arrival in the receiver's clock (ms, arbitrary origin), -1 when reported lost. */
-  arrivalMs: number;
-  /** Probe cluster it was sent in, -1 when none. */
-  probeClusterId: number;
-}
+import type { PacketResult } from './packet-result.js';
 
 /** The 24-bit reference time wraps after 2^24 units of 64 ms. */
 const REFERENCE_WRAP_MS = 2 ** 24 * 64;
