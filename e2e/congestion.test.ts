@@ -15,6 +15,8 @@ interface PhaseResult {
   phase: string;
   link: string;
   subscribers: Record<string, ReceiveStats>;
+  /** The server's estimate, allocation and paused share for each subscriber over the phase (kbit/s, %). */
+  server: Record<string, { estimateKbps: { min: number; median: number; max: number } | null; allocatedKbpsMedian: number | null; pausedPercent: number }>;
   timings: Record<string, number | null>;
   publisher: string[];
   tc?: { packets: number; drops: number; bytes: number };
@@ -33,6 +35,13 @@ interface ScenarioResult {
 const CHAIN_A = ['clean', 'loss', 'cap600', 'lift', 'two'];
 const CHAIN_B = ['--allow-pause', 'pause', 'lift'];
 const isLong = process.env['ATRIUM_CC_LONG'] === '1';
+/**
+ * Audio concealment allowed while the video is paused under 150 kbit/s: the issue's 10%. Measured with congestion
+ * control (main at 4dcc025): 2.1-4.2% over 10 s; without it (e9b9be7, the video still sent into the cap) 5.6-6.9%,
+ * which also passes: a tighter 5% would tell the two apart but sits too close to the 4.2% seen with it to be stable.
+ * What shows the pause working is the PAUSED state kept to the end of the window.
+ */
+const PAUSED_MAX_CONCEALED_PERCENT = 10;
 
 const results: ScenarioResult[] = [];
 /** Why a chain has no result (the namespace check or the scenario failed). */
@@ -129,11 +138,12 @@ describe('congestion control with livekit-client under an impaired server -> sub
     }
   });
 
-  it('150 kbit/s cap with allow_pause: the video is PAUSED and audio stays clean (concealment < 10%)', () => {
+  it(`150 kbit/s cap with allow_pause: the video is PAUSED and audio stays clean (concealment < ${PAUSED_MAX_CONCEALED_PERCENT}%)`, () => {
     const p = phase('pause', 1);
     const s = sub(p);
     assert.ok(p.timings['pausedAfterMs'] !== null, `no PAUSED StreamState: ${figures(s)}`);
-    assert.ok(s.audio.concealedPercent !== null && s.audio.concealedPercent < 10, figures(s));
+    assert.equal(s.streamStateAtEnd, 'paused', `the video did not stay paused under the cap: ${figures(s)}`);
+    assert.ok(s.audio.concealedPercent !== null && s.audio.concealedPercent < PAUSED_MAX_CONCEALED_PERCENT, figures(s));
   });
 
   it('two subscribers, one capped at 600 kbit/s: the clean one stays at 1280 wide and >= 20 fps, the capped one moves down', () => {
@@ -147,9 +157,11 @@ describe('congestion control with livekit-client under an impaired server -> sub
   });
 });
 
+const est = (e: { min: number; median: number; max: number } | null | undefined): string => (e ? `${e.min}/${e.median}/${e.max}` : '-');
+
 /** The per-phase figures as a text table, for the CI log. */
 function table(): string {
-  const rows: string[][] = [['phase', 'link', 'subscriber', 'fps', 'last w', 'frames per width', 'freeze ms', 'longest gap', 'audio concealed %', 'lost', 'NACKs', 'RTX rx', 'kbit/s', 'states', 'quality', 'timings']];
+  const rows: string[][] = [['phase', 'link', 'subscriber', 'fps', 'last w', 'frames per width', 'freeze ms', 'longest gap', 'audio concealed %', 'audio lost', 'audio jb ms', 'lost', 'NACKs', 'RTX rx', 'kbit/s', 'server est. min/med/max', 'alloc', 'states', 'quality', 'timings']];
   results.forEach((r, chain) => {
     if (!r) return;
     for (const p of r.phases) {
@@ -157,14 +169,14 @@ function table(): string {
         rows.push([
           `${chain === 0 ? 'A' : 'B'}:${p.phase}`, p.link, label, String(s.video.fps), String(s.video.lastWidth),
           Object.entries(s.video.widths).map(([w, n]) => `${w}:${n}`).join(' '), String(s.video.freezeMs), String(s.video.longestGapMs),
-          String(s.audio.concealedPercent), String(s.video.packetsLost), String(s.video.nackCount), String(s.video.retransmittedPacketsReceived),
-          String(s.video.kbps), s.streamStates.join(',') + (s.streamStateAtEnd ? ` (end ${s.streamStateAtEnd})` : ''), s.quality.join(','),
+          String(s.audio.concealedPercent), String(s.audio.packetsLost), String(s.audio.jitterBufferMs), String(s.video.packetsLost), String(s.video.nackCount), String(s.video.retransmittedPacketsReceived),
+          String(s.video.kbps), est(p.server[label]?.estimateKbps), String(p.server[label]?.allocatedKbpsMedian ?? '-'), s.streamStates.join(',') + (s.streamStateAtEnd ? ` (end ${s.streamStateAtEnd})` : ''), s.quality.join(','),
           Object.entries(p.timings).map(([k, v]) => `${k}=${v}`).join(' '),
         ]);
       }
       const tc = p.tc ? `tbf sent ${p.tc.packets} dropped ${p.tc.drops}` : '';
       const imp = p.impair ? `nfq seen ${p.impair.seen} dropped ${p.impair.dropped}` : '';
-      if (tc || imp) rows.push(['', `  ${tc}${imp}`, '', '', '', '', '', '', '', '', '', '', '', '', '', '']);
+      if (tc || imp) rows.push(['', `  ${tc}${imp}`]);
     }
   });
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));

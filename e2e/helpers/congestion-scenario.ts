@@ -20,7 +20,8 @@ const args = process.argv.slice(2);
 const allowPause = args.includes('--allow-pause');
 const isLong = args.includes('--long') || process.env['ATRIUM_CC_LONG'] === '1';
 const phases = args.filter((a) => !a.startsWith('--')) as Phase[];
-for (const p of phases) if (!PHASES.includes(p)) throw new Error(`unknown phase ${p} (phases: ${PHASES.join(' ')})`);
+// `impair:<loss %>:<delay ms>` is an extra loss/delay phase for diagnosis (the test runs `loss`, i.e. impair:5:40).
+for (const p of phases) if (!PHASES.includes(p) && !/^impair:\d+(\.\d+)?:\d+$/.test(p)) throw new Error(`unknown phase ${p} (phases: ${PHASES.join(' ')})`);
 
 /** Time given to the server to react to a new impairment before the window that is measured. */
 const SETTLE_MS = 5_000;
@@ -36,11 +37,22 @@ const log = (line: string): void => {
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The server's own view of one subscriber over a phase (SubscriberCongestionState sampled every 500 ms), kbit/s. */
+interface ServerView {
+  estimateKbps: { min: number; median: number; max: number } | null;
+  allocatedKbpsMedian: number | null;
+  audioKbpsMedian: number | null;
+  /** Share of samples with a paused / deficient video track, %. */
+  pausedPercent: number;
+  deficientPercent: number;
+}
+
 interface PhaseResult {
   phase: string;
   /** What was done to the link, for the table. */
   link: string;
   subscribers: Record<string, ReceiveStats>;
+  server: Record<string, ServerView>;
   /** Phase-specific timings (ms from the change of the link), e.g. first frame below 1280 wide. */
   timings: Record<string, number | null>;
   /** The publisher's encodings at the end of the phase (rid, width, fps sent, qualityLimitationReason). */
@@ -54,6 +66,7 @@ async function main(): Promise<void> {
   let server: AtriumUnderTest | undefined;
   let browser: BrowserHarness | undefined;
   const sampler = new ReceiveSampler(500);
+  let stopServerSampling = (): void => undefined;
   const results: PhaseResult[] = [];
   try {
     server = await startAtrium({ config: { rtc: { congestionControl: { allowPause } } } });
@@ -82,6 +95,30 @@ async function main(): Promise<void> {
     const subPort = await joinSubscriber(srv, sub, room, sampler);
     log(`subscriber 'sub' receives on udp ${subPort} (setup ${Date.now() - startedMs} ms)`);
     sampler.start();
+    const serverSamples: { atMs: number; identity: string; estimateBps: number; allocatedBps: number; audioBps: number; paused: number; deficient: number }[] = [];
+    const serverTimer = setInterval(() => {
+      for (const r of srv.server.rooms.listRooms()) {
+        for (const p of r.listParticipants()) {
+          const c = p.media.congestionState?.();
+          if (c) serverSamples.push({ atMs: Date.now(), identity: p.identity, estimateBps: c.estimateBps, allocatedBps: c.allocatedBps, audioBps: c.audioBps, paused: c.pausedTracks, deficient: c.deficientTracks });
+        }
+      }
+    }, 500);
+    stopServerSampling = () => clearInterval(serverTimer);
+    const serverView = (identity: string, fromMs: number, toMs: number): ServerView => {
+      const xs = serverSamples.filter((x) => x.identity === identity && x.atMs >= fromMs && x.atMs <= toMs);
+      const kbps = (pick: (x: (typeof xs)[number]) => number): number[] => xs.map(pick).filter(Number.isFinite).map((v) => Math.round(v / 1000)).sort((a, b) => a - b);
+      const est = kbps((x) => x.estimateBps);
+      const med = (v: number[]) => (v.length ? v[Math.floor(v.length / 2)]! : null);
+      const share = (pick: (x: (typeof xs)[number]) => boolean) => (xs.length ? Math.round((100 * xs.filter(pick).length) / xs.length) : 0);
+      return {
+        estimateKbps: est.length ? { min: est[0]!, median: med(est)!, max: est[est.length - 1]! } : null,
+        allocatedKbpsMedian: med(kbps((x) => x.allocatedBps)),
+        audioKbpsMedian: med(kbps((x) => x.audioBps)),
+        pausedPercent: share((x) => x.paused > 0),
+        deficientPercent: share((x) => x.deficient > 0),
+      };
+    };
 
     const publisherInfo = async (): Promise<string[]> =>
       (await pub.localVideoSenderStats())
@@ -90,8 +127,12 @@ async function main(): Promise<void> {
     const measure = async (phase: string, link: string, labels: string[], fromMs: number, toMs: number, extra: Partial<PhaseResult> = {}) => {
       await sampler.sampleNow();
       const subscribers: Record<string, ReceiveStats> = {};
-      for (const l of labels) subscribers[l] = await sampler.phaseStats(l, fromMs, toMs);
-      const r: PhaseResult = { phase, link, subscribers, timings: {}, publisher: await publisherInfo(), ...extra };
+      const server: Record<string, ServerView> = {};
+      for (const l of labels) {
+        subscribers[l] = await sampler.phaseStats(l, fromMs, toMs);
+        server[l] = serverView(l, fromMs, toMs);
+      }
+      const r: PhaseResult = { phase, link, subscribers, server, timings: {}, publisher: await publisherInfo(), ...extra };
       results.push(r);
       log(`${phase}: ${JSON.stringify(r)}`);
       return r;
@@ -108,13 +149,14 @@ async function main(): Promise<void> {
       if (phase === 'clean') {
         await untilMs(t0 + 10_000);
         await measure('clean', 'none', ['sub'], t0, Date.now());
-      } else if (phase === 'loss') {
-        const imp = await impair({ sport: srv.udpPort, dport: subPort, lossPercent: 5, delayMs: 40, seed: 8 });
+      } else if (phase === 'loss' || phase.startsWith('impair:')) {
+        const [lossPercent, delayMs] = phase === 'loss' ? [5, 40] : phase.split(':').slice(1).map(Number) as [number, number];
+        const imp = await impair({ sport: srv.udpPort, dport: subPort, lossPercent, delayMs, seed: 8 });
         await untilMs(t0 + SETTLE_MS + 10_000);
         const stats = await imp.stats();
         const end = Date.now();
         await imp.stop();
-        await measure('loss', '5% loss + 40 ms delay', ['sub'], t0 + SETTLE_MS, end, { impair: stats });
+        await measure(phase, `${lossPercent}% loss + ${delayMs} ms delay`, ['sub'], t0 + SETTLE_MS, end, { impair: stats });
       } else if (phase === 'cap600' || phase === 'pause') {
         const rateKbit = phase === 'cap600' ? 600 : 150;
         if (cap) await cap.update(rateKbit, { latencyMs: CAP_QUEUE_MS });
@@ -145,6 +187,8 @@ async function main(): Promise<void> {
           return last && last.width === 1280 && last.atMs >= t0 ? last : undefined;
         }, { label: 'back at 1280', timeoutMs: 20_000 }).catch(() => undefined);
         const up = sampler.firstFrame('sub', t0, (w) => w === 1280);
+        const any = sampler.firstFrame('sub', t0, (w) => w > 0);
+        timings['firstFrameMs'] = any === undefined ? null : any - t0;
         timings['first1280FrameMs'] = up === undefined ? null : up - t0;
         await untilMs(Math.max((up ?? t0) + 2_000, t0 + 5_000));
         await measure('lift', 'cap lifted', ['sub'], t0, Date.now(), { timings });
@@ -169,6 +213,7 @@ async function main(): Promise<void> {
       }
     }
     await sampler.stop();
+    stopServerSampling();
     emitScenarioResult({ ok: true, allowPause, long: isLong, udpPort: srv.udpPort, subPort, totalMs: Date.now() - startedMs, phases: results });
   } catch (err) {
     await sampler.stop().catch(() => undefined);
@@ -177,6 +222,7 @@ async function main(): Promise<void> {
     emitScenarioResult({ ok: false, error: String(err), phases: results });
     process.exitCode = 1;
   } finally {
+    stopServerSampling();
     await browser?.close().catch(() => undefined);
     await server?.close().catch(() => undefined);
   }
