@@ -53,7 +53,7 @@ function measure(run: (n: number) => void): number {
 function runCase(which: Case): { usPerPacket: number; queuedShare: number } {
   const clock = new ManualClock();
   const scheduler = new StageScheduler({ clock });
-  const ctx: StageContext = { clock, logger: silentLogger, scheduler, localSsrc: 1, sendRtcp: () => {} };
+  const ctx: StageContext = { clock, logger: silentLogger, scheduler, localSsrc: 1, sendRtcp: () => {}, sendRtcpBytes: () => {} };
   const stamp = new HeaderStampStage(ctx);
   const pacer = new PacerStage(ctx, which === 'pacer queuing + stamp' ? { pacingFactor: 1, burstMs: 5 } : {});
   pacer.setProbeMarker(stamp);

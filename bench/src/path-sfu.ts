@@ -5,12 +5,15 @@ import { UdpMux, systemClock, defaultCapabilities } from '@atrium/webrtc';
 import { generateCertificate } from '@atrium/webrtc/dtls/certificate.js';
 import { PeerConnection } from '@atrium/webrtc/pc/peer-connection.js';
 import type { LocalSender } from '@atrium/webrtc/pc/local-sender.js';
+import { HeaderExtensionUri } from '@atrium/webrtc/sdp/capabilities.js';
+import { HeaderStampStage } from '@atrium/webrtc/stages/header-stamp-stage.js';
+import { SendSideController } from '@atrium/webrtc/cc/send-side-controller.js';
 import { Receiver } from '@atrium/server/sfu/receiver.js';
 import { DownTrack } from '@atrium/server/sfu/down-track.js';
 
 export type SfuRequest =
   | { op: 'publish'; offer: string }
-  | { op: 'subscribe'; count: number }
+  | { op: 'subscribe'; count: number; cc: boolean }
   | { op: 'answers'; answers: string[] }
   | { op: 'stats' }
   | { op: 'exit' };
@@ -26,6 +29,9 @@ const pcs: PeerConnection[] = [];
 let receiver: Receiver | undefined;
 const senders: LocalSender[] = [];
 let subscriberPcs: PeerConnection[] = [];
+/** Congestion control on the subscriber transports: TWCC stamping, feedback into the estimator, pacing at the estimate. */
+let isCc = false;
+const controllers: SendSideController[] = [];
 
 function server(): PeerConnection {
   const pc = new PeerConnection({ role: 'server', mux, certificate, advertisedAddress: '127.0.0.1' });
@@ -50,6 +56,7 @@ process.on('message', (msg: SfuRequest) => {
     }
     case 'subscribe': {
       subscriberPcs = [];
+      isCc = msg.cc;
       const offers: string[] = [];
       for (let i = 0; i < msg.count; i++) {
         const pc = server();
@@ -65,7 +72,19 @@ process.on('message', (msg: SfuRequest) => {
         const pc = subscriberPcs[i]!;
         pc.handleAnswer(answer);
         const sender = senders[senders.length - msg.answers.length + i]!;
-        const down = new DownTrack({ source: receiver!, ssrc: sender.ssrc, payloadType: sender.payloadType, send: (p, h) => sender.sendRtp(p, h), clock: systemClock });
+        const transportCcId = isCc ? sender.extensionId(HeaderExtensionUri.transportCc) : 0;
+        const down = new DownTrack({
+          source: receiver!, ssrc: sender.ssrc, payloadType: sender.payloadType, send: (p, h) => sender.sendRtp(p, h), clock: systemClock,
+          ...(transportCcId > 0 ? { transportCcId } : {}),
+        });
+        if (isCc) {
+          const stamp = pc.stages.send.find((st): st is HeaderStampStage => st instanceof HeaderStampStage)!;
+          const cc = new SendSideController({ clock: systemClock, history: stamp.history, pacer: pc.pacer });
+          pc.on('transportFeedback', (fb) => {
+            if (fb.type === 'twcc') cc.onTransportFeedback(fb);
+          });
+          controllers.push(cc);
+        }
         sender.onRtcp = (pkt) => down.handleRtcp([pkt]);
         receiver!.addSender(down);
       });
@@ -78,6 +97,8 @@ process.on('message', (msg: SfuRequest) => {
       send({
         op: 'stats', cpuUs: cpu.user + cpu.system, packetsIn: receiver?.packetsReceived ?? 0,
         packetsOut: senders.reduce((n, s) => n + s.packetsSent, 0), connected: states.every((s) => s === 'connected'),
+        feedbacks: controllers.reduce((n, c) => n + c.feedbacks, 0),
+        estimateBps: controllers.length === 0 ? 0 : Math.min(...controllers.map((c) => c.estimateBps())),
       });
       break;
     }

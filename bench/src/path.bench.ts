@@ -1,12 +1,15 @@
 // Whole media path through the SFU: a publisher client sends SRTP video over loopback UDP to an SFU process
 // (receive, SRTP unprotect, demux, Receiver, DownTrack rewrite, SRTP protect, send) that forwards it to N
 // subscriber clients. Prints the SFU process's CPU microseconds per forwarded packet and the loss.
-// Run: npx tsx bench/src/path.bench.ts [--subs 1,10,50] [--rate 2000] [--seconds 4] [--profile DIR]
+// `--cc on|off|both` (default both): congestion control on the subscriber transports (TWCC sequence numbers stamped on
+// every packet, the clients' feedback into the send-side estimator, the pacer at the estimate) or not.
+// Run: npx tsx bench/src/path.bench.ts [--subs 1,10,50] [--rate 2000] [--seconds 4] [--cc both] [--profile DIR]
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { UdpMux, defaultCapabilities, serializeRtpPacket } from '@atrium/webrtc';
 import { generateCertificate } from '@atrium/webrtc/dtls/certificate.js';
 import { PeerConnection } from '@atrium/webrtc/pc/peer-connection.js';
+import { HeaderExtensionUri } from '@atrium/webrtc/sdp/capabilities.js';
 import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
 import { formatTable, request, stringArgument } from './bench-util.js';
 
@@ -14,12 +17,13 @@ const subscriberCounts = stringArgument('subs', '1,10,50').split(',').map(Number
 const ratePps = Number(stringArgument('rate', '2000'));
 const seconds = Number(stringArgument('seconds', '4'));
 const PAYLOAD_BYTES = 1100;
+const ccModes = { on: [true], off: [false], both: [false, true] }[stringArgument('cc', 'both')] ?? [false, true];
 
 
 /** Waits for connections and warm-up: 10 s at most, polled every 20 ms. */
 const polling = { timeoutMs: 10_000, intervalMs: 20 } as const;
 
-async function runOnce(subscribers: number): Promise<string[]> {
+async function runOnce(subscribers: number, cc: boolean): Promise<string[]> {
   // --profile DIR: the SFU process writes a CPU profile there (open it in Chrome DevTools or any .cpuprofile viewer).
   const profileDir = stringArgument('profile', '');
   const profiling = profileDir === '' ? [] : ['--cpu-prof', '--cpu-prof-interval', '100', '--cpu-prof-dir', profileDir];
@@ -43,7 +47,7 @@ async function runOnce(subscribers: number): Promise<string[]> {
     publisher.handleAnswer(answer as string);
     await waitFor(() => publisher.connectionState === 'connected', { ...polling, label: 'publisher connected' });
 
-    const { offers } = await request(child, { op: 'subscribe', count: subscribers }, 'offers');
+    const { offers } = await request(child, { op: 'subscribe', count: subscribers, cc }, 'offers');
     let received = 0;
     const answers: string[] = [];
     for (const offer of offers as string[]) {
@@ -60,8 +64,11 @@ async function runOnce(subscribers: number): Promise<string[]> {
     payload[1] = 0x00;
     let seq = 0;
     let ts = 0;
+    // With congestion control the publisher stamps transport-wide sequence numbers, as Chromium does on video.
+    const twccId = cc ? sender.extensionId(HeaderExtensionUri.transportCc) : 0;
+    const extensions = twccId > 0 ? [{ id: twccId, value: new Uint8Array(2) }] : [];
     const sendOne = (): void => {
-      sender.sendRtp(serializeRtpPacket({ payloadType: sender.payloadType, sequenceNumber: seq++ & 0xffff, timestamp: ts, ssrc: sender.ssrc, payload }));
+      sender.sendRtp(serializeRtpPacket({ payloadType: sender.payloadType, sequenceNumber: seq++ & 0xffff, timestamp: ts, ssrc: sender.ssrc, payload, extensions }));
       ts = (ts + 3000) >>> 0;
       payload[1] = 0x01; // later packets are not key frames
     };
@@ -95,6 +102,7 @@ async function runOnce(subscribers: number): Promise<string[]> {
     const expected = sent * subscribers;
     return [
       String(subscribers),
+      cc ? `on (${after.feedbacks as number} fb, ${Math.round((after.estimateBps as number) / 1000)} kbps)` : 'off',
       String(sent),
       String(forwarded),
       (cpuUs / Math.max(1, forwarded)).toFixed(2),
@@ -109,7 +117,7 @@ async function runOnce(subscribers: number): Promise<string[]> {
   }
 }
 
-const rows = [['subscribers', 'sent', 'forwarded', 'SFU CPU us/fwd pkt', 'fwd pkt/s', 'loss %']];
-for (const n of subscriberCounts) rows.push(await runOnce(n));
+const rows = [['subscribers', 'congestion control', 'sent', 'forwarded', 'SFU CPU us/fwd pkt', 'fwd pkt/s', 'loss %']];
+for (const n of subscriberCounts) for (const cc of ccModes) rows.push(await runOnce(n, cc));
 console.log(`Whole path, ${PAYLOAD_BYTES}-byte VP8 payloads at ${ratePps} pkt/s in for ${seconds} s (SFU CPU = user+sys of its process)\n`);
 console.log(formatTable(rows));

@@ -36,7 +36,7 @@ function videoPacket(): Buffer {
 function context(clock: ManualClock): { ctx: StageContext; rtcpPackets: () => number } {
   let rtcp = 0;
   const scheduler = new StageScheduler({ clock });
-  const ctx: StageContext = { clock, logger: silentLogger, scheduler, localSsrc: 1, sendRtcp: (p) => { rtcp += p.length; } };
+  const ctx: StageContext = { clock, logger: silentLogger, scheduler, localSsrc: 1, sendRtcp: (p) => { rtcp += p.length; }, sendRtcpBytes: () => { rtcp++; } };
   return { ctx, rtcpPackets: () => rtcp };
 }
 

@@ -8,7 +8,7 @@ test('dev defaults', () => {
     keys: { devkey: 'secret' },
     port: 7880,
     bindAddresses: ['127.0.0.1'],
-    rtc: { udpPort: 7882, nodeIp: '127.0.0.1', congestionControl: { enabled: true, allowPause: false } },
+    rtc: { udpPort: 7882, nodeIp: '127.0.0.1', congestionControl: { enabled: true, allowPause: false, pacer: 'leaky-bucket', minChannelCapacityBps: 0 } },
     video: { dynacastPauseDelayMs: 5000 },
     logging: { level: 'info', json: false },
     audio: { activeLevel: 35, minPercentile: 40, updateIntervalMs: 400, smoothIntervals: 2, activeRedEncoding: false },

@@ -19,6 +19,15 @@ test("the publisher answer keeps the audio-level extension with the offer's id",
   assert.deepEqual(audio?.headerExtensions.find((e) => e.uri === HeaderExtensionUri.audioLevel), offered);
 });
 
+test('the publisher answer takes transport-cc on video (feedback drives the browser estimate), not on audio', () => {
+  const offer = parseSdp(readFixture('chromium-publisher-offer.sdp'));
+  const answer = createAnswer(offer, { transport: sampleTransport, capabilities: publisherCapabilities, setup: 'passive' });
+  const has = (kind: string): boolean =>
+    answer.media.find((m) => m.kind === kind)?.headerExtensions.some((e) => e.uri === HeaderExtensionUri.transportCc) ?? false;
+  assert.equal(has('video'), true);
+  assert.equal(has('audio'), false);
+});
+
 test('an audio source reads levels on the negotiated id and reports receive counters', () => {
   const clock = new ManualClock();
   const receiver = new Receiver({ kind: 'audio', mimeType: 'audio/opus', clockRate: 48_000, sendRtcp: () => {}, clock });

@@ -17,7 +17,9 @@ import type { PublishCodecs } from './publish-codecs.js';
 
 /**
  * What we accept from publishers: Opus and RED of Opus (which the answer puts first for a track that did not disable
- * RED), the video codecs, and the extensions we read (mid/rid for demux, audio level) and pass on.
+ * RED), the video codecs, and the extensions we read (mid/rid for demux, audio level, transport-wide sequence numbers
+ * for the feedback that drives the publisher's send-side estimator) and pass on. Like LiveKit's publisher media
+ * engine, transport-cc is taken on video only: audio stays out of the browser's estimate and keeps its own bitrate.
  */
 export const publisherCapabilities: LocalCapabilities = {
   audio: [...defaultCapabilities.audio, audioRedCapability],
@@ -26,7 +28,7 @@ export const publisherCapabilities: LocalCapabilities = {
     audio: [HeaderExtensionUri.sdesMid, HeaderExtensionUri.audioLevel],
     video: [
       HeaderExtensionUri.sdesMid, HeaderExtensionUri.rtpStreamId, HeaderExtensionUri.repairedRtpStreamId,
-      HeaderExtensionUri.videoOrientation, HeaderExtensionUri.dependencyDescriptor,
+      HeaderExtensionUri.videoOrientation, HeaderExtensionUri.dependencyDescriptor, HeaderExtensionUri.transportCc,
     ],
   },
 };

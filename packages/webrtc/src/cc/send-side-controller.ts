@@ -31,6 +31,9 @@ export interface SendSideControllerOptions extends SendSideBweOptions {
   onEstimateDrop?: () => void;
 }
 
+/** The estimate's ceiling unless told otherwise. */
+export const DEFAULT_MAX_BPS = 50_000_000;
+
 export class SendSideController {
   private bwe: SendSideBwe | null = null;
   private readonly bweOptions: SendSideBweOptions;
@@ -59,7 +62,8 @@ export class SendSideController {
     this.bweOptions = {
       ...(opts.startBps !== undefined ? { startBps: opts.startBps } : {}),
       ...(opts.minBps !== undefined ? { minBps: opts.minBps } : {}),
-      ...(opts.maxBps !== undefined ? { maxBps: opts.maxBps } : {}),
+      // An SFU sends one subscriber many streams (a grid of cameras, a screen share): more than one encoder's 10 Mbps.
+      maxBps: opts.maxBps ?? DEFAULT_MAX_BPS,
     };
     this.adapter = new TransportFeedbackAdapter(opts.history);
     this.pacer = opts.pacer;

@@ -93,7 +93,7 @@ test('sendRtx: false (nothing sent) when RTX is not negotiated or the sender has
 test('RTX packets go through the send stages: the header-stamp stage gives them a transport-wide sequence number', () => {
   const clock = new ManualClock();
   const ctx: StageContext = {
-    clock, logger: silentLogger, scheduler: new StageScheduler({ clock }), localSsrc: 1, sendRtcp: () => {},
+    clock, logger: silentLogger, scheduler: new StageScheduler({ clock }), localSsrc: 1, sendRtcp: () => {}, sendRtcpBytes: () => {},
   };
   const stamp = new HeaderStampStage(ctx);
   const sender = videoSender();

@@ -17,7 +17,7 @@ import { SrtpSession, srtpKeysFromExporter } from '../srtp/srtp-session.js';
 import { isRtcpPacket, parseRtcp, serializeRtcp, type RtcpPacket } from '../rtp/index.js';
 import { codecsMatch } from '../sdp/codec-match.js';
 import {
-  createAnswer, createOffer, defaultCapabilities, parseSdp, writeSdp,
+  createAnswer, createOffer, defaultCapabilities, HeaderExtensionUri, parseSdp, writeSdp,
   type CodecCapability, type LocalCapabilities, type LocalTransportParams, type MediaSection,
   type OfferTransceiver, type OutgoingTrackDesc, type SessionDescriptionModel,
 } from '../sdp/index.js';
@@ -34,6 +34,7 @@ import { nackStage } from '../stages/nack-stage.js';
 import { receiverReportStage } from '../stages/receiver-report-stage.js';
 import { HeaderStampStage, headerStampStage } from '../stages/header-stamp-stage.js';
 import { PacerStage, pacerStage } from '../stages/pacer-stage.js';
+import { TwccFeedbackGenerator, type TwccFeedbackOptions } from '../stages/twcc-feedback.js';
 
 export type PeerRole = 'server' | 'client';
 export type PeerConnectionState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
@@ -58,6 +59,12 @@ export interface PeerConnectionOptions {
    * unlimited until given a rate, then header stamping). A pacer must come before the header-stamp stage.
    */
   sendStages?: readonly SendStageFactory[];
+  /**
+   * Transport-wide congestion control feedback (RTPFB FMT 15) for every packet the remote stamps with a
+   * transport-wide sequence number, sent once the transport-cc header extension is negotiated on an m-line the
+   * remote sends on. `false` turns it off (the remote's send-side estimator then gets no feedback).
+   */
+  twccFeedback?: TwccFeedbackOptions | false;
 }
 
 /** The stages a PeerConnection runs unless told otherwise. */
@@ -125,6 +132,8 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   private readonly sendTail: RtpSendStage = { send: (buf: Buffer) => this.sendRtp(buf) };
   /** Our SSRC as the sender of RTCP feedback and reports. */
   readonly rtcpSsrc: number;
+  /** Transport-wide feedback towards the remote sender; undefined when turned off in the options. */
+  readonly twccFeedback: TwccFeedbackGenerator | undefined;
 
   constructor(opts: PeerConnectionOptions) {
     super();
@@ -143,12 +152,15 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
       scheduler: this.scheduler,
       localSsrc: this.rtcpSsrc,
       sendRtcp: (packets) => this.sendRtcp(serializeRtcp(packets)),
+      sendRtcpBytes: (buf) => this.sendRtcp(buf),
     };
     this.receiveStages = (opts.receiveStages ?? defaultReceiveStages).map((f) => f(ctx));
     this.sendStages = (opts.sendStages ?? defaultSendStages).map((f) => f(ctx));
     const pacer = this.sendStages.find((s) => s instanceof PacerStage);
     const stamp = this.sendStages.find((s) => s instanceof HeaderStampStage);
     if (pacer !== undefined && stamp !== undefined) pacer.setProbeMarker(stamp);
+    this.twccFeedback = opts.twccFeedback === false ? undefined : new TwccFeedbackGenerator(ctx, opts.twccFeedback);
+    this.demux.transportSeqRecorder = this.twccFeedback;
     this.ice = new IceTransport({
       mux: opts.mux,
       role: opts.role === 'server' ? 'controlled-lite' : 'controlling',
@@ -414,6 +426,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     this.demux.close();
     for (const stage of this.receiveStages) stage.close();
     for (const stage of this.sendStages) stage.close();
+    this.twccFeedback?.close();
     this.scheduler.close();
     this.sctp?.close();
     this.dtls.close();
@@ -505,6 +518,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   /** Builds the demuxer configuration from the m-lines on which the remote sends to us. */
   private configureReceive(remote: SessionDescriptionModel, local: SessionDescriptionModel): void {
     const configs: ReceiveConfig[] = [];
+    let transportCcId = 0;
     for (const m of remote.media) {
       if (m.kind === 'application' || m.port === 0) continue;
       if (m.direction !== 'sendonly' && m.direction !== 'sendrecv') continue;
@@ -520,6 +534,11 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
       }
       const extIds = new Map<string, number>();
       for (const e of ours.headerExtensions) extIds.set(e.uri, e.id);
+      // One transport-wide sequence space per BUNDLE transport: the id both sides list on a receiving m-line.
+      if (transportCcId === 0) {
+        const id = extIds.get(HeaderExtensionUri.transportCc);
+        if (id !== undefined && m.headerExtensions.some((e) => e.uri === HeaderExtensionUri.transportCc && e.id === id)) transportCcId = id;
+      }
       configs.push({
         mid: m.mid,
         kind: m.kind,
@@ -529,6 +548,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
         extensionIds: extIds,
       });
     }
+    this.twccFeedback?.setExtensionId(transportCcId);
     for (const stream of this.demux.configure(configs)) {
       for (const stage of this.receiveStages) stage.unbindRemoteStream(stream);
       this.emit('remoteStreamEnded', stream);

@@ -6,6 +6,7 @@ import {
 } from '../rtp/index.js';
 import { HeaderExtensionUri, type CodecParams, type MediaKind } from '../sdp/index.js';
 import { RemoteStream } from './remote-stream.js';
+import type { TransportSeqRecorder } from '../stages/twcc-feedback.js';
 
 /** What the demuxer knows of one receiving m-line. */
 export interface ReceiveConfig {
@@ -41,6 +42,11 @@ export class RtpDemuxer {
   private readonly header: RtpHeader = createRtpHeader();
   private readonly bySsrc = new Map<number, StreamEntry>();
   private configs = new Map<string, ReceiveConfig>();
+  /**
+   * Sees every parsed packet first, before routing or any drop (unknown SSRC, RTX padding): transport-wide
+   * feedback must cover every packet that carries a transport-wide sequence number.
+   */
+  transportSeqRecorder: TransportSeqRecorder | undefined;
 
   /** Replaces the receive configuration after a negotiation. Streams of removed mids are closed. */
   configure(configs: ReceiveConfig[]): RemoteStream[] {
@@ -76,6 +82,8 @@ export class RtpDemuxer {
       this.stats.malformed++;
       return;
     }
+    const recorder = this.transportSeqRecorder;
+    if (recorder !== undefined && recorder.extensionId !== 0) recorder.recordRtp(buf, h, arrivalMs);
     let entry = this.bySsrc.get(h.ssrc);
     if (entry === undefined) {
       entry = this.learn(buf, h);

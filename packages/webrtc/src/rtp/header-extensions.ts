@@ -68,6 +68,12 @@ export function findHeaderExtension(buf: Uint8Array, h: RtpHeader, id: number): 
   return locate(buf, h, id);
 }
 
+/** Offset of the value of extension `id` when it is present with exactly `length` bytes, else -1 (one scan). */
+export function findHeaderExtensionOfLength(buf: Uint8Array, h: RtpHeader, id: number, length: number): number {
+  const at = locate(buf, h, id);
+  return at >= 0 && foundLength === length ? at : -1;
+}
+
 /** Length in bytes of the value of extension `id`, or -1 if absent. */
 export function headerExtensionLength(buf: Uint8Array, h: RtpHeader, id: number): number {
   return locate(buf, h, id) < 0 ? -1 : foundLength;

@@ -28,6 +28,7 @@ export * from './rtcp-types.js';
 export * from './rtcp-feedback.js';
 export * from './rtcp-reports.js';
 export * from './rtcp-twcc.js';
+export * from './rtcp-twcc-writer.js';
 export * from './ntp.js';
 
 function parseOne(p: Uint8Array): RtcpPacket | null {

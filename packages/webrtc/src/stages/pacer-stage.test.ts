@@ -26,7 +26,7 @@ interface Sent { atMs: number; ssrc: number; seq: number; size: number; twcc: nu
 
 function setup(opts: PacerOptions = {}, rtx = true) {
   const clock = new ManualClock();
-  const ctx: StageContext = { clock, logger: silentLogger, scheduler: new StageScheduler({ clock }), localSsrc: 1, sendRtcp: () => {} };
+  const ctx: StageContext = { clock, logger: silentLogger, scheduler: new StageScheduler({ clock }), localSsrc: 1, sendRtcp: () => {}, sendRtcpBytes: () => {} };
   const pacer = new PacerStage(ctx, { pacingFactor: 1, ...opts });
   const stamp = new HeaderStampStage(ctx);
   pacer.setProbeMarker(stamp);

@@ -67,6 +67,8 @@ export interface StageContext {
   readonly localSsrc: number;
   /** Encrypts and sends an RTCP compound packet (dropped before SRTP keys exist). */
   sendRtcp(packets: RtcpPacket[]): void;
+  /** Encrypts and sends RTCP that is already serialized (one packet or a compound). */
+  sendRtcpBytes(buf: Buffer): void;
 }
 
 /** A transport-level receive stage: one per PeerConnection, bound to each incoming stream it cares about. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../clock.js';
 import { silentLogger } from '../logger.js';
 import { HeaderExtensionUri } from '../sdp/capabilities.js';
-import { createRtpHeader, ntpFromWallMs, ntpMiddle32, parseRtpHeader, serializeRtpPacket } from '../rtp/index.js';
+import { createRtpHeader, parseRtcp, ntpFromWallMs, ntpMiddle32, parseRtpHeader, serializeRtpPacket } from '../rtp/index.js';
 import type { RtcpPacket, RtpHeader } from '../rtp/index.js';
 import { RemoteStream } from '../pc/remote-stream.js';
 import { LocalSender } from '../pc/local-sender.js';
@@ -20,6 +20,7 @@ function context(clock: ManualClock): { ctx: StageContext; rtcp: RtcpPacket[][] 
   const ctx: StageContext = {
     clock, logger: silentLogger, scheduler: new StageScheduler({ clock }), localSsrc: 77,
     sendRtcp: (packets) => rtcp.push(packets),
+    sendRtcpBytes: (buf) => rtcp.push(parseRtcp(buf)),
   };
   return { ctx, rtcp };
 }
