@@ -77,10 +77,14 @@ function sub(p: PhaseResult, label = 'sub'): ReceiveStats {
 /** One line of figures for assertion messages. */
 function figures(s: ReceiveStats): string {
   const v = s.video;
+  const p = results.flatMap((r) => r?.phases ?? []).find((x) => Object.values(x.subscribers).includes(s));
+  const label = p && Object.entries(p.subscribers).find(([, x]) => x === s)?.[0];
+  const srv = p && label ? p.server[label] : undefined;
+  const server = srv ? `; server estimate ${est(srv.estimateKbps)} kbit/s (min/median/max), allocated ${srv.allocatedKbpsMedian}, paused ${srv.pausedPercent}% of samples` : '';
   return (
     `fps ${v.fps}, last width ${v.lastWidth}, widths ${JSON.stringify(v.widths)}, freezes ${v.freezeMs} ms (longest gap ${v.longestGapMs} ms), ` +
     `lost ${v.packetsLost}, NACKs ${v.nackCount}, RTX received ${v.retransmittedPacketsReceived}, PLIs ${v.pliCount}, ${v.kbps} kbit/s; ` +
-    `audio concealed ${s.audio.concealedPercent}%, stream states [${s.streamStates.join(',')}] (at end ${s.streamStateAtEnd}), quality [${s.quality.join(',')}]`
+    `audio concealed ${s.audio.concealedPercent}%, stream states [${s.streamStates.join(',')}] (at end ${s.streamStateAtEnd}), quality [${s.quality.join(',')}]${server}`
   );
 }
 
