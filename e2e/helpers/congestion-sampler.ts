@@ -139,6 +139,24 @@ export class ReceiveSampler {
     return this.frames.get(label)?.find(([at, w]) => at >= fromMs && ok(w))?.[0];
   }
 
+  /**
+   * Wall-clock time of the first decoded frame at or after `fromMs` that starts a run of `count` consecutive frames
+   * whose widths satisfy `ok` (a layer reached and kept, not one stray frame), if any.
+   */
+  firstRun(label: string, fromMs: number, ok: (width: number) => boolean, count: number): number | undefined {
+    const list = (this.frames.get(label) ?? []).filter(([at]) => at >= fromMs);
+    let runStart = -1;
+    for (let i = 0; i < list.length; i++) {
+      if (!ok(list[i]![1])) {
+        runStart = -1;
+        continue;
+      }
+      if (runStart < 0) runStart = i;
+      if (i - runStart + 1 >= count) return list[runStart]![0];
+    }
+    return undefined;
+  }
+
   /** The last decoded frame's width and wall-clock time. */
   lastFrame(label: string): { atMs: number; width: number } | undefined {
     const list = this.frames.get(label);

@@ -31,6 +31,8 @@ const LIFTED_KBIT = 1_000_000;
 /** tbf queue at the cap rate: a bottleneck with 150 ms of buffer, packets beyond it dropped. */
 const CAP_QUEUE_MS = 150;
 const PUBLISHER = 'pub';
+/** A layer counts as reached when this many consecutive decoded frames have its width (half a second at 30 fps). */
+const RUN_FRAMES = 15;
 
 const log = (line: string): void => {
   process.stderr.write(`[congestion ${new Date().toISOString().slice(11, 23)}] ${line}\n`);
@@ -164,8 +166,8 @@ async function main(): Promise<void> {
         const timings: Record<string, number | null> = {};
         if (phase === 'cap600') {
           await untilMs(t0 + SETTLE_MS + CAP_WINDOW_MS);
-          const down = sampler.firstFrame('sub', t0, (w) => w > 0 && w < 1280);
-          timings['firstFrameBelow1280Ms'] = down === undefined ? null : down - t0;
+          const down = sampler.firstRun('sub', t0, (w) => w > 0 && w < 1280, RUN_FRAMES);
+          timings['below1280Ms'] = down === undefined ? null : down - t0;
           await measure('cap600', `${rateKbit} kbit/s cap`, ['sub'], t0 + SETTLE_MS, Date.now(), { timings, tc: await cap.counters() });
         } else {
           // Wait (bounded) for the video to be paused, then measure the audio for 10 s while it is.
@@ -182,14 +184,12 @@ async function main(): Promise<void> {
       } else if (phase === 'lift') {
         if (cap) await cap.update(LIFTED_KBIT);
         const timings: Record<string, number | null> = {};
-        await waitFor(async () => {
-          const last = sampler.lastFrame('sub');
-          return last && last.width === 1280 && last.atMs >= t0 ? last : undefined;
-        }, { label: 'back at 1280', timeoutMs: 20_000 }).catch(() => undefined);
-        const up = sampler.firstFrame('sub', t0, (w) => w === 1280);
+        const at1280 = () => sampler.firstRun('sub', t0, (w) => w === 1280, RUN_FRAMES);
+        await waitFor(async () => at1280(), { label: 'back at 1280', timeoutMs: 20_000 }).catch(() => undefined);
+        const up = at1280();
         const any = sampler.firstFrame('sub', t0, (w) => w > 0);
         timings['firstFrameMs'] = any === undefined ? null : any - t0;
-        timings['first1280FrameMs'] = up === undefined ? null : up - t0;
+        timings['back1280Ms'] = up === undefined ? null : up - t0;
         await untilMs(Math.max((up ?? t0) + 2_000, t0 + 5_000));
         await measure('lift', 'cap lifted', ['sub'], t0, Date.now(), { timings });
       } else if (phase === 'two') {
@@ -200,14 +200,15 @@ async function main(): Promise<void> {
         const clean = await b.openParticipant('clean');
         const cleanPort = await joinSubscriber(srv, clean, room, sampler);
         // The first subscriber back at the top before its cap.
-        await waitFor(async () => (sampler.lastFrame('sub')?.width === 1280 ? true : undefined), { label: 'sub at 1280 before two', timeoutMs: 20_000 }).catch(() => undefined);
+        const t2 = Date.now();
+        await waitFor(async () => sampler.firstRun('sub', t2 - 1_000, (w) => w === 1280, RUN_FRAMES), { label: 'sub at 1280 before two', timeoutMs: 20_000 }).catch(() => undefined);
         log(`clean subscriber on udp ${cleanPort}`);
         const t1 = Date.now();
         cap = await capBandwidth({ sport: srv.udpPort, dport: subPort, rateKbit: 600, latencyMs: CAP_QUEUE_MS });
         await untilMs(t1 + SETTLE_MS + 15_000);
-        const down = sampler.firstFrame('sub', t1, (w) => w > 0 && w < 1280);
+        const down = sampler.firstRun('sub', t1, (w) => w > 0 && w < 1280, RUN_FRAMES);
         await measure('two', '600 kbit/s cap on sub only', ['sub', 'clean'], t1 + SETTLE_MS, Date.now(), {
-          timings: { firstFrameBelow1280Ms: down === undefined ? null : down - t1 },
+          timings: { below1280Ms: down === undefined ? null : down - t1 },
           tc: await cap.counters(),
         });
       }
