@@ -21,6 +21,7 @@ interface PhaseResult {
   publisher: string[];
   tc?: { packets: number; drops: number; bytes: number };
   impair?: { seen: number; dropped: number; delayed: number };
+  timeline?: string[];
 }
 interface ScenarioResult {
   ok: boolean;
@@ -181,10 +182,12 @@ function table(): string {
       const tc = p.tc ? `tbf sent ${p.tc.packets} dropped ${p.tc.drops}` : '';
       const imp = p.impair ? `nfq seen ${p.impair.seen} dropped ${p.impair.dropped}` : '';
       if (tc || imp) rows.push(['', `  ${tc}${imp}`]);
+      if (p.timeline) rows.push(['', `  per second (server estimate/allocated kbit/s, width decoded): ${p.timeline.join(', ')}`]);
     }
   });
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  const lines = rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join(' | ').trimEnd());
+  // Two-cell rows (counters, timelines) are notes under their phase, printed as they are.
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.filter((r) => r.length > 2).map((r) => (r[i] ?? '').length)));
+  const lines = rows.map((r) => (r.length > 2 ? r.map((c, i) => c.padEnd(widths[i]!)).join(' | ').trimEnd() : r.join(' | ')));
   const total = results.flatMap((r, i) => (r ? [`chain ${i === 0 ? 'A' : 'B'}: ${(r.totalMs / 1000).toFixed(1)} s`] : [])).join(', ');
   return `\ncongestion control under impairment (${total})\n${lines.join('\n')}\n`;
 }

@@ -157,11 +157,11 @@ export class ReceiveSampler {
     return undefined;
   }
 
-  /** The last decoded frame's width and wall-clock time. */
-  lastFrame(label: string): { atMs: number; width: number } | undefined {
-    const list = this.frames.get(label);
-    const f = list?.[list.length - 1];
-    return f ? { atMs: f[0], width: f[1] } : undefined;
+  /** The last decoded frame at or before `atMs` (wall clock): its width and time. */
+  lastFrameBefore(label: string, atMs: number): { atMs: number; width: number } | undefined {
+    const list = this.frames.get(label) ?? [];
+    for (let i = list.length - 1; i >= 0; i--) if (list[i]![0] <= atMs) return { atMs: list[i]![0], width: list[i]![1] };
+    return undefined;
   }
 
   /** What `label` received between `fromMs` and `toMs` (wall clock). */

@@ -61,6 +61,8 @@ interface PhaseResult {
   publisher: string[];
   tc?: unknown;
   impair?: unknown;
+  /** Lift and pause phases: per second from the change, 'estimate/allocated kbit/s width' of subscriber 'sub'. */
+  timeline?: string[];
 }
 
 async function main(): Promise<void> {
@@ -107,6 +109,16 @@ async function main(): Promise<void> {
       }
     }, 500);
     stopServerSampling = () => clearInterval(serverTimer);
+    const timeline = (identity: string, fromMs: number, toMs: number): string[] => {
+      const out: string[] = [];
+      for (let t = fromMs + 1_000; t <= toMs; t += 1_000) {
+        const x = serverSamples.filter((y) => y.identity === identity && y.atMs <= t && y.atMs > t - 1_000).pop();
+        const f = sampler.lastFrameBefore(identity, t);
+        const kbps = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '-' : String(Math.round(v / 1000)));
+        out.push(`+${Math.round((t - fromMs) / 1000)}s ${kbps(x?.estimateBps)}/${kbps(x?.allocatedBps)} ${f && f.atMs > t - 1_000 ? f.width : 0}`);
+      }
+      return out;
+    };
     const serverView = (identity: string, fromMs: number, toMs: number): ServerView => {
       const xs = serverSamples.filter((x) => x.identity === identity && x.atMs >= fromMs && x.atMs <= toMs);
       const kbps = (pick: (x: (typeof xs)[number]) => number): number[] => xs.map(pick).filter(Number.isFinite).map((v) => Math.round(v / 1000)).sort((a, b) => a - b);
@@ -168,7 +180,7 @@ async function main(): Promise<void> {
           await untilMs(t0 + SETTLE_MS + CAP_WINDOW_MS);
           const down = sampler.firstRun('sub', t0, (w) => w > 0 && w < 1280, RUN_FRAMES);
           timings['below1280Ms'] = down === undefined ? null : down - t0;
-          await measure('cap600', `${rateKbit} kbit/s cap`, ['sub'], t0 + SETTLE_MS, Date.now(), { timings, tc: await cap.counters() });
+          await measure('cap600', `${rateKbit} kbit/s cap`, ['sub'], t0 + SETTLE_MS, Date.now(), { timings, tc: await cap.counters(), timeline: timeline('sub', t0, Date.now()) });
         } else {
           // Wait (bounded) for the video to be paused, then measure the audio for 10 s while it is.
           const paused = await waitFor(async () => {
@@ -179,7 +191,7 @@ async function main(): Promise<void> {
           timings['pausedAfterMs'] = pausedAt === undefined ? null : Math.round(pausedAt - t0);
           const from = Math.max(pausedAt ?? Date.now(), t0 + SETTLE_MS);
           await untilMs(from + 10_000);
-          await measure('pause', `${rateKbit} kbit/s cap${allowPause ? ', allow_pause' : ''}`, ['sub'], from, Date.now(), { timings, tc: await cap.counters() });
+          await measure('pause', `${rateKbit} kbit/s cap${allowPause ? ', allow_pause' : ''}`, ['sub'], from, Date.now(), { timings, tc: await cap.counters(), timeline: timeline('sub', t0, Date.now()) });
         }
       } else if (phase === 'lift') {
         if (cap) await cap.update(LIFTED_KBIT);
@@ -191,7 +203,7 @@ async function main(): Promise<void> {
         timings['firstFrameMs'] = any === undefined ? null : any - t0;
         timings['back1280Ms'] = up === undefined ? null : up - t0;
         await untilMs(Math.max((up ?? t0) + 2_000, t0 + 5_000));
-        await measure('lift', 'cap lifted', ['sub'], t0, Date.now(), { timings });
+        await measure('lift', 'cap lifted', ['sub'], t0, Date.now(), { timings, timeline: timeline('sub', t0, Date.now()) });
       } else if (phase === 'two') {
         if (cap) {
           await cap.remove();
