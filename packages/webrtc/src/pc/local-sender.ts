@@ -135,7 +135,7 @@ export class LocalSender implements SendStreamInfo {
     const rtxSsrc = this.rtxSsrc;
     if (rtxPayloadType === undefined || rtxSsrc === undefined) return false;
     if (this.isStopped) return true;
-    const length = rtxPacketLength(h);
+    const length = rtxPacketLength(buf, h);
     if (this.rtxBuf.length < length) this.rtxBuf = Buffer.allocUnsafe(Math.max(length, 1500));
     const seq = this.rtxSeq;
     this.rtxSeq = (seq + 1) & 0xffff;

@@ -9,30 +9,45 @@ export const MAX_PADDING_BYTES = 255;
 /** Fixed header + the largest extension block `writePaddingPacket` writes (two-byte form) + the most padding. */
 export const PADDING_PACKET_CAPACITY = 12 + 4 + 12 + MAX_PADDING_BYTES;
 
-/** Bytes `writeRtxPacket` writes for the packet `h` describes. */
-export function rtxPacketLength(h: RtpHeader): number {
-  return h.payloadOffset + 2 + h.payloadLength;
+/**
+ * Payload bytes of the packet in `src` whose header ends at `h.payloadOffset`, its own RTP padding left out. Read from
+ * the bytes, not from `h`: a forwarding sender's `h` may describe the packet as it arrived (only its header layout
+ * must match), while the payload was rewritten since (a VP8 descriptor resized, padding dropped).
+ */
+function payloadBytes(src: Buffer, h: RtpHeader): number {
+  const padding = (src[0]! & 0x20) !== 0 && src.length > h.payloadOffset ? src[src.length - 1]! : 0;
+  return Math.max(0, src.length - h.payloadOffset - padding);
+}
+
+/** Bytes `writeRtxPacket` writes for the packet in `src` (whose header layout `h` describes). */
+export function rtxPacketLength(src: Buffer, h: RtpHeader): number {
+  return h.payloadOffset + 2 + payloadBytes(src, h);
 }
 
 /**
  * Wraps the RTP packet in `src` (described by `h`) as an RTX packet into `out` (at least `rtxPacketLength(h)` bytes):
  * the same header (timestamp, marker, CSRCs, extension block) with the RTX payload type, sequence number and SSRC,
  * then the original sequence number (2 bytes) and the original payload; the original's RTP padding is left out.
+ * `h` need only describe `src`'s header layout (offsets): sequence number and payload length are read from `src`.
  * Fills `outHeader` to describe the result. Returns the RTX packet's length.
  */
 export function writeRtxPacket(
   src: Buffer, h: RtpHeader, out: Buffer, outHeader: RtpHeader, rtxPayloadType: number, rtxSeq: number, rtxSsrc: number,
 ): number {
   const headerLength = h.payloadOffset;
+  const payloadLength = payloadBytes(src, h);
+  // The original sequence number as it went out (from the bytes: `h` may still hold the number it arrived with).
+  const osnHigh = src[2]!;
+  const osnLow = src[3]!;
   src.copy(out, 0, 0, headerLength);
   out[0] = out[0]! & 0xdf; // no padding
   out[1] = (out[1]! & 0x80) | (rtxPayloadType & 0x7f);
   out[2] = (rtxSeq >>> 8) & 0xff;
   out[3] = rtxSeq & 0xff;
   out.writeUInt32BE(rtxSsrc >>> 0, 8);
-  out[headerLength] = (h.sequenceNumber >>> 8) & 0xff;
-  out[headerLength + 1] = h.sequenceNumber & 0xff;
-  src.copy(out, headerLength + 2, headerLength, headerLength + h.payloadLength);
+  out[headerLength] = osnHigh;
+  out[headerLength + 1] = osnLow;
+  src.copy(out, headerLength + 2, headerLength, headerLength + payloadLength);
   outHeader.version = 2;
   outHeader.padding = false;
   outHeader.extension = h.extension;
@@ -46,9 +61,9 @@ export function writeRtxPacket(
   outHeader.extensionOffset = h.extensionOffset;
   outHeader.extensionLength = h.extensionLength;
   outHeader.payloadOffset = headerLength;
-  outHeader.payloadLength = h.payloadLength + 2;
+  outHeader.payloadLength = payloadLength + 2;
   outHeader.paddingLength = 0;
-  return headerLength + 2 + h.payloadLength;
+  return headerLength + 2 + payloadLength;
 }
 
 /**
