@@ -3,6 +3,7 @@
 // `phaseStats` turns a time window of those samples into what a viewer and listener got: fps, frame widths, freezes
 // (gaps between decoded frames, since Chromium's freezeCount only counts a freeze once it has ended), loss, NACKs,
 // retransmissions, jitter buffer delay and audio concealment, plus the StreamState and connection quality events.
+// `ServerCongestionSampler` samples the server's own view of each subscriber (estimate, allocation, paused tracks).
 import type { BrowserParticipant, PageEvent } from './browser-participant.js';
 
 /** A gap between two decoded frames longer than this counts as a freeze (Chromium: max(3 frames, avg + 150 ms)). */
@@ -241,3 +242,72 @@ export class ReceiveSampler {
 }
 
 const round = (x: number): number => (Number.isFinite(x) ? Math.round(x * 10) / 10 : 0);
+
+/** The server's congestion state of one subscriber (the fields of SubscriberCongestionState this file reads). */
+export interface CongestionStateLike {
+  estimateBps: number;
+  allocatedBps: number;
+  audioBps: number;
+  pausedTracks: number;
+  deficientTracks: number;
+}
+
+/** The server's own view of one subscriber over a phase (sampled every 500 ms), kbit/s. */
+export interface ServerView {
+  estimateKbps: { min: number; median: number; max: number } | null;
+  allocatedKbpsMedian: number | null;
+  audioKbpsMedian: number | null;
+  /** Share of samples with a paused / deficient video track, %. */
+  pausedPercent: number;
+  deficientPercent: number;
+}
+
+/** Samples `read()` (every participant's congestion state, in-process) every `intervalMs`. */
+export class ServerCongestionSampler {
+  private readonly samples: ({ atMs: number; identity: string } & CongestionStateLike)[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly read: () => { identity: string; state: CongestionStateLike | undefined }[],
+    private readonly intervalMs = 500,
+  ) {}
+
+  start(): void {
+    this.timer ??= setInterval(() => {
+      const atMs = Date.now();
+      for (const { identity, state } of this.read()) if (state) this.samples.push({ atMs, identity, ...state });
+    }, this.intervalMs);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  view(identity: string, fromMs: number, toMs: number): ServerView {
+    const xs = this.samples.filter((x) => x.identity === identity && x.atMs >= fromMs && x.atMs <= toMs);
+    const kbps = (pick: (x: CongestionStateLike) => number): number[] =>
+      xs.map(pick).filter(Number.isFinite).map((v) => Math.round(v / 1000)).sort((a, b) => a - b);
+    const med = (v: number[]): number | null => (v.length ? v[Math.floor(v.length / 2)]! : null);
+    const share = (pick: (x: CongestionStateLike) => boolean): number => (xs.length ? Math.round((100 * xs.filter(pick).length) / xs.length) : 0);
+    const est = kbps((x) => x.estimateBps);
+    return {
+      estimateKbps: est.length ? { min: est[0]!, median: med(est)!, max: est[est.length - 1]! } : null,
+      allocatedKbpsMedian: med(kbps((x) => x.allocatedBps)),
+      audioKbpsMedian: med(kbps((x) => x.audioBps)),
+      pausedPercent: share((x) => x.pausedTracks > 0),
+      deficientPercent: share((x) => x.deficientTracks > 0),
+    };
+  }
+
+  /** Per second from `fromMs`: 'estimate/allocated kbit/s' and the width decoded in that second (0: none). */
+  timeline(identity: string, fromMs: number, toMs: number, frames: ReceiveSampler): string[] {
+    const out: string[] = [];
+    const kbps = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '-' : String(Math.round(v / 1000)));
+    for (let t = fromMs + 1_000; t <= toMs; t += 1_000) {
+      const x = this.samples.filter((y) => y.identity === identity && y.atMs <= t && y.atMs > t - 1_000).pop();
+      const f = frames.lastFrameBefore(identity, t);
+      out.push(`+${Math.round((t - fromMs) / 1000)}s ${kbps(x?.estimateBps)}/${kbps(x?.allocatedBps)} ${f && f.atMs > t - 1_000 ? f.width : 0}`);
+    }
+    return out;
+  }
+}

@@ -7,7 +7,7 @@
 import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
 import { launchBrowser, type BrowserHarness } from './browser.js';
 import type { BrowserParticipant } from './browser-participant.js';
-import { ReceiveSampler, type ReceiveStats } from './congestion-sampler.js';
+import { ReceiveSampler, ServerCongestionSampler, type ReceiveStats, type ServerView } from './congestion-sampler.js';
 import { emitScenarioResult } from './netns.js';
 import { impair } from './netns-impair.js';
 import { capBandwidth, type BandwidthCap } from './netns-shaping.js';
@@ -38,16 +38,6 @@ const log = (line: string): void => {
   process.stderr.write(`[congestion ${new Date().toISOString().slice(11, 23)}] ${line}\n`);
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The server's own view of one subscriber over a phase (SubscriberCongestionState sampled every 500 ms), kbit/s. */
-interface ServerView {
-  estimateKbps: { min: number; median: number; max: number } | null;
-  allocatedKbpsMedian: number | null;
-  audioKbpsMedian: number | null;
-  /** Share of samples with a paused / deficient video track, %. */
-  pausedPercent: number;
-  deficientPercent: number;
-}
 
 interface PhaseResult {
   phase: string;
@@ -99,40 +89,12 @@ async function main(): Promise<void> {
     const subPort = await joinSubscriber(srv, sub, room, sampler);
     log(`subscriber 'sub' receives on udp ${subPort} (setup ${Date.now() - startedMs} ms)`);
     sampler.start();
-    const serverSamples: { atMs: number; identity: string; estimateBps: number; allocatedBps: number; audioBps: number; paused: number; deficient: number }[] = [];
-    const serverTimer = setInterval(() => {
-      for (const r of srv.server.rooms.listRooms()) {
-        for (const p of r.listParticipants()) {
-          const c = p.media.congestionState?.();
-          if (c) serverSamples.push({ atMs: Date.now(), identity: p.identity, estimateBps: c.estimateBps, allocatedBps: c.allocatedBps, audioBps: c.audioBps, paused: c.pausedTracks, deficient: c.deficientTracks });
-        }
-      }
-    }, 500);
-    stopServerSampling = () => clearInterval(serverTimer);
-    const timeline = (identity: string, fromMs: number, toMs: number): string[] => {
-      const out: string[] = [];
-      for (let t = fromMs + 1_000; t <= toMs; t += 1_000) {
-        const x = serverSamples.filter((y) => y.identity === identity && y.atMs <= t && y.atMs > t - 1_000).pop();
-        const f = sampler.lastFrameBefore(identity, t);
-        const kbps = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '-' : String(Math.round(v / 1000)));
-        out.push(`+${Math.round((t - fromMs) / 1000)}s ${kbps(x?.estimateBps)}/${kbps(x?.allocatedBps)} ${f && f.atMs > t - 1_000 ? f.width : 0}`);
-      }
-      return out;
-    };
-    const serverView = (identity: string, fromMs: number, toMs: number): ServerView => {
-      const xs = serverSamples.filter((x) => x.identity === identity && x.atMs >= fromMs && x.atMs <= toMs);
-      const kbps = (pick: (x: (typeof xs)[number]) => number): number[] => xs.map(pick).filter(Number.isFinite).map((v) => Math.round(v / 1000)).sort((a, b) => a - b);
-      const est = kbps((x) => x.estimateBps);
-      const med = (v: number[]) => (v.length ? v[Math.floor(v.length / 2)]! : null);
-      const share = (pick: (x: (typeof xs)[number]) => boolean) => (xs.length ? Math.round((100 * xs.filter(pick).length) / xs.length) : 0);
-      return {
-        estimateKbps: est.length ? { min: est[0]!, median: med(est)!, max: est[est.length - 1]! } : null,
-        allocatedKbpsMedian: med(kbps((x) => x.allocatedBps)),
-        audioKbpsMedian: med(kbps((x) => x.audioBps)),
-        pausedPercent: share((x) => x.paused > 0),
-        deficientPercent: share((x) => x.deficient > 0),
-      };
-    };
+    const serverSampler = new ServerCongestionSampler(() =>
+      srv.server.rooms.listRooms().flatMap((r) => r.listParticipants().map((p) => ({ identity: p.identity, state: p.media.congestionState?.() }))),
+    );
+    serverSampler.start();
+    stopServerSampling = () => serverSampler.stop();
+    const timeline = (identity: string, fromMs: number, toMs: number) => serverSampler.timeline(identity, fromMs, toMs, sampler);
 
     const publisherInfo = async (): Promise<string[]> =>
       (await pub.localVideoSenderStats())
@@ -144,7 +106,7 @@ async function main(): Promise<void> {
       const server: Record<string, ServerView> = {};
       for (const l of labels) {
         subscribers[l] = await sampler.phaseStats(l, fromMs, toMs);
-        server[l] = serverView(l, fromMs, toMs);
+        server[l] = serverSampler.view(l, fromMs, toMs);
       }
       const r: PhaseResult = { phase, link, subscribers, server, timings: {}, publisher: await publisherInfo(), ...extra };
       results.push(r);
