@@ -166,7 +166,7 @@ const est = (e: { min: number; median: number; max: number } | null | undefined)
 
 /** The per-phase figures as a text table, for the CI log. */
 function table(): string {
-  const rows: string[][] = [['phase', 'link', 'subscriber', 'fps', 'last w', 'frames per width', 'freeze ms', 'longest gap', 'audio concealed %', 'audio lost', 'audio jb ms', 'lost', 'NACKs', 'RTX rx', 'kbit/s', 'server est. min/med/max', 'alloc', 'states', 'quality', 'timings']];
+  const rows: string[][] = [['phase', 'link', 'subscriber', 'fps', 'last w', 'frames per width', 'freeze ms', 'longest gap', 'audio concealed %', 'audio lost', 'audio jb ms', 'rtt med/max', 'lost', 'NACKs', 'RTX rx', 'kbit/s', 'server est. min/med/max', 'alloc', 'states', 'quality', 'timings']];
   results.forEach((r, chain) => {
     if (!r) return;
     for (const p of r.phases) {
@@ -174,7 +174,7 @@ function table(): string {
         rows.push([
           `${chain === 0 ? 'A' : 'B'}:${p.phase}`, p.link, label, String(s.video.fps), String(s.video.lastWidth),
           Object.entries(s.video.widths).map(([w, n]) => `${w}:${n}`).join(' '), String(s.video.freezeMs), String(s.video.longestGapMs),
-          String(s.audio.concealedPercent), String(s.audio.packetsLost), String(s.audio.jitterBufferMs), String(s.video.packetsLost), String(s.video.nackCount), String(s.video.retransmittedPacketsReceived),
+          String(s.audio.concealedPercent), String(s.audio.packetsLost), String(s.audio.jitterBufferMs), s.rttMs ? `${s.rttMs.median}/${s.rttMs.max}` : '-', String(s.video.packetsLost), String(s.video.nackCount), String(s.video.retransmittedPacketsReceived),
           String(s.video.kbps), est(p.server[label]?.estimateKbps), String(p.server[label]?.allocatedKbpsMedian ?? '-'), s.streamStates.join(',') + (s.streamStateAtEnd ? ` (end ${s.streamStateAtEnd})` : ''), s.quality.join(','),
           Object.entries(p.timings).map(([k, v]) => `${k}=${v}`).join(' '),
         ]);

@@ -22,6 +22,8 @@ interface TrackSample {
 interface Sample {
   /** Wall clock (Date.now()) when the page answered. */
   atMs: number;
+  /** The subscriber transport's current round-trip time (ICE checks), when Chromium has one. */
+  rttMs: number | undefined;
   tracks: TrackSample[];
 }
 
@@ -62,6 +64,8 @@ export interface ReceiveStats {
   streamStateAtEnd: string | undefined;
   /** ConnectionQualityChanged events for this subscriber itself in the window. */
   quality: string[];
+  /** Median and maximum round trip of the subscriber transport (Chromium's ICE checks, which queue behind media). */
+  rttMs: { median: number; max: number } | null;
 }
 
 export interface WatchedPage {
@@ -116,11 +120,11 @@ export class ReceiveSampler {
 
   private async sampleOne(p: WatchedPage): Promise<void> {
     const since = this.lastFrameAt.get(p.label) ?? 0;
-    const r = await p.page.callWithin<{ nowMs: number; tracks: TrackSample[] }>(5_000, 'receiveSample', since);
+    const r = await p.page.callWithin<{ nowMs: number; rttMs?: number; tracks: TrackSample[] }>(5_000, 'receiveSample', since);
     const atMs = Date.now();
     const offset = atMs - r.nowMs;
     this.offsets.set(p.label, offset);
-    this.samples.get(p.label)!.push({ atMs, tracks: r.tracks.map((t) => ({ ...t, frames: undefined })) });
+    this.samples.get(p.label)!.push({ atMs, rttMs: r.rttMs, tracks: r.tracks.map((t) => ({ ...t, frames: undefined })) });
     const cam = r.tracks.find((t) => t.participant === p.publisher && t.source === 'camera');
     const list = this.frames.get(p.label)!;
     for (const [at, width] of cam?.frames ?? []) {
@@ -208,8 +212,10 @@ export class ReceiveSampler {
       .filter((e) => e.type === 'connectionQualityChanged' && within(e))
       .map((e) => `${e.participant === ownIdentity ? 'self' : String(e.participant)}:${String(e.quality)}`);
 
+    const rtts = inWindow.flatMap((x) => (x.rttMs === undefined ? [] : [x.rttMs])).sort((a, b) => a - b);
     return {
       durationMs: Math.round(toMs - fromMs),
+      rttMs: rtts.length ? { median: rtts[Math.floor(rtts.length / 2)]!, max: rtts[rtts.length - 1]! } : null,
       video: {
         fps: round(delta('camera', 'framesDecoded') / spanS),
         framesDecoded: delta('camera', 'framesDecoded'),
