@@ -60,6 +60,8 @@ test('a wanted layer that does not fit asks for a probe sized for the next step;
   const after = a.decide(tracks, estimate, 40_000, 500);
   assert.equal(after.targets[0]!.spatial, 1);
   assert.equal(a.probesSucceeded, 1);
+  const next = [1250, 1500, 1750].map((t) => a.decide([track(1)], estimate, 40_000, t).probeBps > 0);
+  assert.deepEqual(next, [false, true, false], 'after a success the next step probes one upgrade interval later');
 });
 
 test('a probe that does not raise the estimate backs off', () => {
@@ -67,9 +69,9 @@ test('a probe that does not raise the estimate backs off', () => {
   const { probes } = run(a, [track(0)], () => 300_000, 80);
   const at = probes.map((p, i) => (p > 0 ? i : -1)).filter((i) => i >= 0);
   assert.equal(at[0], 0);
-  // Fails at 2 s (tick 8); next after 3 s x 2 = 6 s (tick 32); fails at tick 40; next after 12 s (tick 88: beyond the run).
-  assert.deepEqual(at, [0, 32]);
-  assert.equal(a.probesFailed, 2);
+  // Fails at 2 s (tick 8); next after 3 s x 2 = 6 s (tick 32); fails at tick 40; next after min(12 s, 6 s) (tick 64).
+  assert.deepEqual(at, [0, 32, 64]);
+  assert.equal(a.probesFailed, 3);
 });
 
 test('allow_pause: a track pauses when not even its lowest layer fits and resumes at its lowest layer', () => {

@@ -4,8 +4,8 @@
 // - down at once: a layer that no longer fits is dropped in the same tick (congestion must clear quickly);
 // - up one step at a time: one track, one layer per tick, at most every `upgradeIntervalMs`, highest priority first;
 // - probe before an upgrade the estimate does not cover yet: when a wanted layer does not fit, ask the transport to
-//   probe (padding) for the rate the next step needs, at most every `probeIntervalMs`, backing off after probes that
-//   did not raise the estimate; the step is taken when the estimate has grown enough;
+//   probe (padding) for the rate the next step needs, at most every `probeIntervalMs`, backing off (to at most
+//   `maxProbeIntervalMs`) after probes that did not raise the estimate; the step is taken when the estimate has grown;
 // - a track not even its lowest layer fits is paused (allow_pause) and resumed at its lowest layer when it fits again.
 import { allocateLayers, allocationOrder, bestLayer, costBps, isActive, temporalAt } from './layer-allocator.js';
 import type { AllocationTrack, LayerTarget } from './layer-allocator.js';
@@ -15,8 +15,13 @@ export interface StreamAllocatorOptions {
   allowPause: boolean;
   /** Least time between two upgrades (default 1000 ms): each step's effect shows in the estimate before the next. */
   upgradeIntervalMs?: number;
-  /** Least time between two probes (default 3000 ms), doubled after each probe that did not help, up to 30 s. */
+  /** Least time between two probes (default 3000 ms), doubled after each probe that did not help, up to `maxProbeIntervalMs`. */
   probeIntervalMs?: number;
+  /**
+   * Longest wait between probes after failures (default 6000 ms): also how late a recovered link is noticed, since an
+   * SFU's estimate cannot grow past what it sends (application-limited) without a probe.
+   */
+  maxProbeIntervalMs?: number;
   /** How long a probe's effect is waited for before it counts as failed (default 2500 ms). */
   probeTimeoutMs?: number;
   /** A probe aims this much above the rate the next step needs (default 1.15). */
@@ -45,6 +50,7 @@ export class StreamAllocator {
   private readonly allowPause: boolean;
   private readonly upgradeIntervalMs: number;
   private readonly probeIntervalMs: number;
+  private readonly maxProbeIntervalMs: number;
   private readonly probeTimeoutMs: number;
   private readonly probeOvershoot: number;
   private lastUpgradeMs = -Infinity;
@@ -64,6 +70,7 @@ export class StreamAllocator {
     this.allowPause = opts.allowPause;
     this.upgradeIntervalMs = opts.upgradeIntervalMs ?? 1000;
     this.probeIntervalMs = opts.probeIntervalMs ?? 3000;
+    this.maxProbeIntervalMs = opts.maxProbeIntervalMs ?? 6000;
     this.probeTimeoutMs = opts.probeTimeoutMs ?? 2500;
     this.probeOvershoot = opts.probeOvershoot ?? 1.15;
   }
@@ -147,14 +154,15 @@ export class StreamAllocator {
     this.probesSucceeded++;
     this.probeGoalBps = 0;
     this.probeBackoff = 1;
-    this.nextProbeMs = nowMs + this.probeIntervalMs;
+    // The link took it: the next step may probe as soon as this one is taken (a climb is one probe per layer).
+    this.nextProbeMs = nowMs + this.upgradeIntervalMs;
   }
 
   private probeFailed(nowMs: number): void {
     this.probesFailed++;
     this.probeGoalBps = 0;
     this.probeBackoff = Math.min(this.probeBackoff * 2, 10);
-    this.nextProbeMs = nowMs + Math.min(this.probeIntervalMs * this.probeBackoff, 30_000);
+    this.nextProbeMs = nowMs + Math.min(this.probeIntervalMs * this.probeBackoff, this.maxProbeIntervalMs);
   }
 }
 
