@@ -13,7 +13,7 @@ import { PacerStage } from '@atrium/webrtc/stages/pacer-stage.js';
 import { bindSendChain } from '@atrium/webrtc/stages/rtp-stage.js';
 import type { RtpSendStage, StageContext, TransportSendStage } from '@atrium/webrtc/stages/rtp-stage.js';
 import { StageScheduler } from '@atrium/webrtc/stages/stage-scheduler.js';
-import { formatTable, median, numberArgument } from './bench-util.js';
+import { formatTable, medianCpuUsPerItem, numberArgument } from './bench-util.js';
 
 const runs = numberArgument('runs', 5);
 const packetsPerRun = numberArgument('packets', 200_000);
@@ -39,15 +39,7 @@ function sender(): LocalSender {
 
 /** Median CPU µs per packet of `run(n)` over `runs` runs, after a warm-up. */
 function measure(run: (n: number) => void): number {
-  run(Math.min(20_000, packetsPerRun));
-  const samples: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    const cpu0 = process.cpuUsage();
-    run(packetsPerRun);
-    const cpu = process.cpuUsage(cpu0);
-    samples.push((cpu.user + cpu.system) / packetsPerRun);
-  }
-  return median(samples);
+  return medianCpuUsPerItem(run, packetsPerRun, runs);
 }
 
 function runCase(which: Case): { usPerPacket: number; queuedShare: number } {

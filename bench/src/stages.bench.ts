@@ -15,7 +15,7 @@ import { ReceiverReportStage } from '@atrium/webrtc/stages/receiver-report-stage
 import { bindReceiveChain, bindSendChain } from '@atrium/webrtc/stages/rtp-stage.js';
 import type { RtpSendStage, SendStreamInfo, StageContext } from '@atrium/webrtc/stages/rtp-stage.js';
 import { StageScheduler } from '@atrium/webrtc/stages/stage-scheduler.js';
-import { formatTable, median, numberArgument } from './bench-util.js';
+import { formatTable, medianCpuUsPerItem, numberArgument } from './bench-util.js';
 
 const runs = numberArgument('runs', 7);
 const packetsPerRun = numberArgument('packets', 300_000);
@@ -42,15 +42,7 @@ function context(clock: ManualClock): { ctx: StageContext; rtcpPackets: () => nu
 
 /** Median CPU ns per packet of `run(n)` over `runs` runs, after a warm-up. */
 function measure(run: (n: number) => void): number {
-  run(Math.min(20_000, packetsPerRun));
-  const samples: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    const cpu0 = process.cpuUsage();
-    run(packetsPerRun);
-    const cpu = process.cpuUsage(cpu0);
-    samples.push(((cpu.user + cpu.system) * 1000) / packetsPerRun);
-  }
-  return median(samples);
+  return medianCpuUsPerItem(run, packetsPerRun, runs) * 1000;
 }
 
 function receiveCase(stages: 'none' | 'nack+rr', lossEvery: number): number {

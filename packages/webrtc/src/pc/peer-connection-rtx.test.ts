@@ -1,34 +1,15 @@
 // RTX towards the answerer (RFC 4588): the offer pairs a video sender's SSRC with its RTX SSRC (ssrc-group:FID), the
 // answer settles the RTX payload type; retransmissions and probe padding reach our client role over loopback.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { UdpMux } from '../udp-mux.js';
-import { generateCertificate } from '../dtls/certificate.js';
 import { createRtpHeader, parseRtpHeader, serializeRtpPacket } from '../rtp/index.js';
-import { defaultCapabilities } from '../sdp/index.js';
 import { waitFor } from '../testing/wait-for.js';
-import { PeerConnection } from './peer-connection.js';
+import { loopbackPairs, loopbackPolling, opusCapability, vp8Capability } from '../testing/loopback-pair.js';
 
-const polling = { timeoutMs: 5000, intervalMs: 10 } as const;
-const opus = defaultCapabilities.audio.find((c) => c.mimeType.toLowerCase() === 'audio/opus')!;
-const vp8 = defaultCapabilities.video.find((c) => c.mimeType.toLowerCase() === 'video/vp8')!;
-
-const muxes: UdpMux[] = [];
-const pcs: PeerConnection[] = [];
-after(async () => {
-  for (const pc of pcs) pc.close();
-  for (const m of muxes) await m.close();
-});
-
-async function pair(): Promise<{ server: PeerConnection; client: PeerConnection }> {
-  const serverMux = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
-  const clientMux = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
-  muxes.push(serverMux, clientMux);
-  const server = new PeerConnection({ role: 'server', mux: serverMux, certificate: await generateCertificate(), advertisedAddress: '127.0.0.1' });
-  const client = new PeerConnection({ role: 'client', mux: clientMux, certificate: await generateCertificate(), advertisedAddress: '127.0.0.1' });
-  pcs.push(server, client);
-  return { server, client };
-}
+const polling = loopbackPolling;
+const opus = opusCapability;
+const vp8 = vp8Capability;
+const pair = loopbackPairs();
 
 test('offer: a video sender gets an RTX SSRC in an FID group, audio none; the answer gives the RTX payload type', async () => {
   const { server, client } = await pair();

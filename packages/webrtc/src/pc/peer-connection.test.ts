@@ -1,40 +1,18 @@
 // Our server role (ICE-lite, DTLS server) against our client role (ICE controlling, DTLS client) over real
 // loopback UDP: connection, RTP both ways through SRTP, and data channels.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { UdpMux } from '../udp-mux.js';
-import { generateCertificate } from '../dtls/certificate.js';
 import { serializeRtpPacket, type TransportWideFeedback } from '../rtp/index.js';
 import { defaultCapabilities, HeaderExtensionUri, type LocalCapabilities } from '../sdp/index.js';
-import { PeerConnection, type PeerConnectionOptions } from './peer-connection.js';
+import { loopbackPairs, loopbackPolling, opusCapability, vp8Capability } from '../testing/loopback-pair.js';
 import { waitFor } from '../testing/wait-for.js';
 import type { RemoteStream } from './remote-stream.js';
 import type { LocalSender } from './local-sender.js';
 
-/** Real-time waits in this file (two peers over loopback): 5 s at most, polled every 10 ms. */
-const polling = { timeoutMs: 5000, intervalMs: 10 } as const;
-
-const opus = defaultCapabilities.audio.find((c) => c.mimeType.toLowerCase() === 'audio/opus')!;
-const vp8 = defaultCapabilities.video.find((c) => c.mimeType.toLowerCase() === 'video/vp8')!;
-
-const muxes: UdpMux[] = [];
-const pcs: PeerConnection[] = [];
-after(async () => {
-  for (const pc of pcs) pc.close();
-  for (const m of muxes) await m.close();
-});
-
-type ExtraOptions = Partial<Pick<PeerConnectionOptions, 'capabilities' | 'twccFeedback'>>;
-
-async function pair(opts: { server?: ExtraOptions; client?: ExtraOptions } = {}): Promise<{ server: PeerConnection; client: PeerConnection }> {
-  const serverMux = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
-  const clientMux = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
-  muxes.push(serverMux, clientMux);
-  const server = new PeerConnection({ role: 'server', mux: serverMux, certificate: await generateCertificate(), advertisedAddress: '127.0.0.1', ...opts.server });
-  const client = new PeerConnection({ role: 'client', mux: clientMux, certificate: await generateCertificate(), advertisedAddress: '127.0.0.1', ...opts.client });
-  pcs.push(server, client);
-  return { server, client };
-}
+const polling = loopbackPolling;
+const opus = opusCapability;
+const vp8 = vp8Capability;
+const pair = loopbackPairs();
 
 test('client offers media and data, server answers: RTP and messages flow through SRTP and SCTP', async () => {
   const { server, client } = await pair();
