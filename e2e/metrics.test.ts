@@ -118,5 +118,21 @@ test('rooms, participants, tracks, packet counters and forwarding latency from a
         `latency samples ${count}, mean ${(sumNs / Math.max(1, count) / 1000).toFixed(1)} us`,
     );
   });
+  await run.step('each subscriber has a send-side bandwidth estimate from its transport-wide feedback (rtc-node answers TWCC on audio)', async () => {
+    let estimates: [string, number][] = [];
+    await waitFor(
+      async () => {
+        const m = await scrape(port);
+        estimates = [...m].filter(([k]) => k.startsWith('atrium_subscriber_estimate_bps{'));
+        return estimates.length === 2 ? estimates : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 250, label: 'two subscriber estimates in the scrape' },
+    );
+    for (const [series, bps] of estimates) {
+      assert.match(series, /participant_id="PA_[A-Za-z0-9]+"/);
+      assert.ok(bps >= 30_000 && bps <= 50_000_000, `${series} = ${bps}: within the estimator's bounds`);
+    }
+    run.note(estimates.map(([k, v]) => `${k.replace(/.*participant_id="([^"]+)".*/, '$1')} ${Math.round(v / 1000)} kbit/s`).join(', '));
+  });
   t.diagnostic(`steps:\n${run.history()}`);
 });
