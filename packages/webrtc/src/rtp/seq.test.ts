@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isSeqNewer, seqDelta, SeqUnwrapper, timestampDelta, TimestampUnwrapper } from './seq.js';
+import {
+  ABS_SEND_TIME_UNITS_PER_S, absSendTimeDelta, AbsSendTimeUnwrapper, isSeqNewer, seqDelta, SeqUnwrapper, timestampDelta,
+  TimestampUnwrapper,
+} from './seq.js';
 
 test('seqDelta is the signed 16-bit distance', () => {
   const cases: [number, number, number][] = [
@@ -62,4 +65,20 @@ test('timestampDelta and TimestampUnwrapper wrap at 2^32', () => {
     ext += 0x7000_0000;
     assert.equal(u.unwrap(ext % 2 ** 32), ext);
   }
+});
+
+test('AbsSendTimeUnwrapper: 24-bit 6.18 seconds, wrapping every 64 s, late values from before the wrap', () => {
+  assert.equal(ABS_SEND_TIME_UNITS_PER_S * 64, 2 ** 24, 'one wrap is 64 s');
+  assert.equal(absSendTimeDelta(0, 0xffffff), 1);
+  assert.equal(absSendTimeDelta(0xffffff, 0), -1);
+  const u = new AbsSendTimeUnwrapper();
+  // 63.99 s, then 64.01 s (wrapped to 0.01 s), a late 63.995 s, then 70 s and 200 s in 10 s steps.
+  const units = (s: number): number => Math.round(s * ABS_SEND_TIME_UNITS_PER_S);
+  assert.equal(u.unwrap(units(63.99) & 0xffffff), units(63.99));
+  assert.equal(u.unwrap(units(64.01) & 0xffffff), units(64.01));
+  assert.equal(u.unwrap(units(63.995) & 0xffffff), units(63.995));
+  for (let s = 70; s <= 200; s += 10) assert.equal(u.unwrap(units(s) & 0xffffff), units(s), `${s} s`);
+  // Input above 24 bits is masked, as the element carries 24.
+  u.reset();
+  assert.equal(u.unwrap(0x1000005), 5);
 });
