@@ -28,6 +28,25 @@ test('the publisher answer takes transport-cc on video (feedback drives the brow
   assert.equal(has('audio'), false);
 });
 
+test('publisher answers: Chromium offers (transport-cc) are answered exactly as without abs-send-time; a REMB-only offer gets it', () => {
+  const before = {
+    ...publisherCapabilities,
+    headerExtensions: { ...publisherCapabilities.headerExtensions, video: publisherCapabilities.headerExtensions.video.filter((u) => u !== HeaderExtensionUri.absSendTime) },
+  };
+  for (const fixture of ['chromium-publisher-offer.sdp', 'chromium-simulcast-offer.sdp', 'chromium-renegotiation-offer.sdp']) {
+    const offer = parseSdp(readFixture(fixture));
+    const opts = { transport: sampleTransport, setup: 'passive' as const, sessionId: '1', sessionVersion: 2 };
+    assert.deepEqual(createAnswer(offer, { ...opts, capabilities: publisherCapabilities }), createAnswer(offer, { ...opts, capabilities: before }), fixture);
+  }
+  const offer = parseSdp(readFixture('chromium-publisher-offer.sdp'));
+  for (const m of offer.media) m.headerExtensions = m.headerExtensions.filter((e) => e.uri !== HeaderExtensionUri.transportCc);
+  const answer = createAnswer(offer, { transport: sampleTransport, capabilities: publisherCapabilities, setup: 'passive' });
+  const abs = (kind: string): unknown => answer.media.find((m) => m.kind === kind)?.headerExtensions.find((e) => e.uri === HeaderExtensionUri.absSendTime);
+  assert.deepEqual(abs('video'), { id: 2, uri: HeaderExtensionUri.absSendTime });
+  assert.equal(abs('audio'), undefined, 'video only: audio stays out of the estimate');
+  assert.ok(answer.media.find((m) => m.kind === 'video')?.codecs.every((c) => c.rtcpFeedback.some((f) => f.type === 'goog-remb')));
+});
+
 test('an audio source reads levels on the negotiated id and reports receive counters', () => {
   const clock = new ManualClock();
   const receiver = new Receiver({ kind: 'audio', mimeType: 'audio/opus', clockRate: 48_000, sendRtcp: () => {}, clock });

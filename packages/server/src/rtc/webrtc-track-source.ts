@@ -20,6 +20,8 @@ import type { PublishCodecs } from './publish-codecs.js';
  * RED), the video codecs, and the extensions we read (mid/rid for demux, audio level, transport-wide sequence numbers
  * for the feedback that drives the publisher's send-side estimator) and pass on. Like LiveKit's publisher media
  * engine, transport-cc is taken on video only: audio stays out of the browser's estimate and keeps its own bitrate.
+ * A video m-line offered without transport-cc gets abs-send-time instead, for the receive-side estimate behind REMB
+ * (goog-remb is in the video rtcp-fb); never forwarded to subscribers (`transportOnly`).
  */
 export const publisherCapabilities: LocalCapabilities = {
   audio: [...defaultCapabilities.audio, audioRedCapability],
@@ -29,8 +31,12 @@ export const publisherCapabilities: LocalCapabilities = {
     video: [
       HeaderExtensionUri.sdesMid, HeaderExtensionUri.rtpStreamId, HeaderExtensionUri.repairedRtpStreamId,
       HeaderExtensionUri.videoOrientation, HeaderExtensionUri.dependencyDescriptor, HeaderExtensionUri.transportCc,
+      HeaderExtensionUri.absSendTime,
     ],
   },
+  // abs-send-time only for a client that does not offer transport-cc (REMB from our receive-side estimate): Chromium
+  // and livekit-client offer both and their answers stay as they were, without 4 more bytes on every video packet.
+  extensionsSupersededBy: { [HeaderExtensionUri.absSendTime]: HeaderExtensionUri.transportCc },
 };
 
 /** The publisher capabilities narrowed to the enabled codecs (room.enabled_codecs). */

@@ -35,6 +35,7 @@ import { receiverReportStage } from '../stages/receiver-report-stage.js';
 import { HeaderStampStage, headerStampStage } from '../stages/header-stamp-stage.js';
 import { PacerStage, pacerStage } from '../stages/pacer-stage.js';
 import { TwccFeedbackGenerator, type TwccFeedbackOptions } from '../stages/twcc-feedback.js';
+import { RembGenerator, type RembGeneratorOptions } from '../stages/remb-generator.js';
 
 export type PeerRole = 'server' | 'client';
 export type PeerConnectionState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
@@ -65,6 +66,11 @@ export interface PeerConnectionOptions {
    * remote sends on. `false` turns it off (the remote's send-side estimator then gets no feedback).
    */
   twccFeedback?: TwccFeedbackOptions | false;
+  /**
+   * Receive-side estimation and REMB towards a remote that sends video with abs-send-time and negotiated goog-remb
+   * but not transport-cc (`pc.rembFeedback`, created when first negotiated). `false` turns it off.
+   */
+  rembFeedback?: Omit<RembGeneratorOptions, 'mediaSsrcs'> | false;
 }
 
 /** The stages a PeerConnection runs unless told otherwise. */
@@ -134,6 +140,9 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   readonly rtcpSsrc: number;
   /** Transport-wide feedback towards the remote sender; undefined when turned off in the options. */
   readonly twccFeedback: TwccFeedbackGenerator | undefined;
+  private rembGenerator: RembGenerator | undefined;
+  private readonly rembOptions: Omit<RembGeneratorOptions, 'mediaSsrcs'> | false;
+  private readonly stageContext: StageContext;
 
   constructor(opts: PeerConnectionOptions) {
     super();
@@ -161,6 +170,8 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     if (pacer !== undefined && stamp !== undefined) pacer.setProbeMarker(stamp);
     this.twccFeedback = opts.twccFeedback === false ? undefined : new TwccFeedbackGenerator(ctx, opts.twccFeedback);
     this.demux.transportSeqRecorder = this.twccFeedback;
+    this.stageContext = ctx;
+    this.rembOptions = opts.rembFeedback ?? {};
     this.ice = new IceTransport({
       mux: opts.mux,
       role: opts.role === 'server' ? 'controlled-lite' : 'controlling',
@@ -208,6 +219,13 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   /** The transport's pacer (rate, probe clusters), when its send stages have one (the default ones do). */
   get pacer(): PacerStage | undefined {
     return this.sendStages.find((s) => s instanceof PacerStage);
+  }
+  /**
+   * REMB towards the remote sender (receive-side estimate from abs-send-time); undefined until an m-line the remote
+   * sends on negotiated goog-remb and abs-send-time without transport-cc, or when turned off in the options.
+   */
+  get rembFeedback(): RembGenerator | undefined {
+    return this.rembGenerator;
   }
   /** Timers this transport's stages hold (0 once closed). */
   get stageTimers(): number {
@@ -427,6 +445,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     for (const stage of this.receiveStages) stage.close();
     for (const stage of this.sendStages) stage.close();
     this.twccFeedback?.close();
+    this.rembGenerator?.close();
     this.scheduler.close();
     this.sctp?.close();
     this.dtls.close();
@@ -519,6 +538,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   private configureReceive(remote: SessionDescriptionModel, local: SessionDescriptionModel): void {
     const configs: ReceiveConfig[] = [];
     let transportCcId = 0;
+    let absSendTimeId = 0;
     for (const m of remote.media) {
       if (m.kind === 'application' || m.port === 0) continue;
       if (m.direction !== 'sendonly' && m.direction !== 'sendrecv') continue;
@@ -539,6 +559,11 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
         const id = extIds.get(HeaderExtensionUri.transportCc);
         if (id !== undefined && m.headerExtensions.some((e) => e.uri === HeaderExtensionUri.transportCc && e.id === id)) transportCcId = id;
       }
+      // Receive-side estimation (REMB): video whose codecs list goog-remb on both sides, with abs-send-time both list.
+      if (absSendTimeId === 0 && m.kind === 'video' && hasGoogRemb(m) && hasGoogRemb(ours)) {
+        const id = extIds.get(HeaderExtensionUri.absSendTime);
+        if (id !== undefined && m.headerExtensions.some((e) => e.uri === HeaderExtensionUri.absSendTime && e.id === id)) absSendTimeId = id;
+      }
       configs.push({
         mid: m.mid,
         kind: m.kind,
@@ -549,10 +574,30 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
       });
     }
     this.twccFeedback?.setExtensionId(transportCcId);
+    this.configureRemb(transportCcId === 0 ? absSendTimeId : 0);
     for (const stream of this.demux.configure(configs)) {
       for (const stage of this.receiveStages) stage.unbindRemoteStream(stream);
       this.emit('remoteStreamEnded', stream);
     }
+  }
+
+  /**
+   * REMB only where transport-cc is not negotiated: a remote that gets transport-wide feedback estimates on its own,
+   * and a REMB would only cap it (libwebrtc: packets with a transport-wide number never reach the receive-side estimator).
+   */
+  private configureRemb(absSendTimeId: number): void {
+    if (absSendTimeId !== 0 && this.rembGenerator === undefined && this.rembOptions !== false) {
+      this.rembGenerator = new RembGenerator(this.stageContext, { ...this.rembOptions, mediaSsrcs: () => this.incomingVideoSsrcs() });
+      this.demux.absSendTimeRecorder = this.rembGenerator;
+    }
+    this.rembGenerator?.setExtensionId(absSendTimeId);
+  }
+
+  /** Media SSRCs of the incoming video streams (once per REMB, not per packet). */
+  private incomingVideoSsrcs(): number[] {
+    const out: number[] = [];
+    for (const s of this.demux.streams()) if (s.kind === 'video' && !s.isClosed) out.push(s.ssrc);
+    return out;
   }
 
   private ensureSctp(): SctpTransport {
@@ -616,4 +661,8 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   private assertOpen(): void {
     if (this.state === 'closed') throw new PeerConnectionError('pc_closed', 'peer connection is closed');
   }
+}
+
+function hasGoogRemb(m: MediaSection): boolean {
+  return m.codecs.some((c) => c.rtcpFeedback.some((f) => f.type === 'goog-remb'));
 }

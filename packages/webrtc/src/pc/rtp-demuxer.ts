@@ -7,6 +7,7 @@ import {
 import { HeaderExtensionUri, type CodecParams, type MediaKind } from '../sdp/index.js';
 import { RemoteStream } from './remote-stream.js';
 import type { TransportSeqRecorder } from '../stages/twcc-feedback.js';
+import type { AbsSendTimeRecorder } from '../stages/remb-generator.js';
 
 /** What the demuxer knows of one receiving m-line. */
 export interface ReceiveConfig {
@@ -47,6 +48,8 @@ export class RtpDemuxer {
    * feedback must cover every packet that carries a transport-wide sequence number.
    */
   transportSeqRecorder: TransportSeqRecorder | undefined;
+  /** Likewise for the receive-side estimator (REMB), which reads abs-send-time; set only where it is negotiated. */
+  absSendTimeRecorder: AbsSendTimeRecorder | undefined;
 
   /** Replaces the receive configuration after a negotiation. Streams of removed mids are closed. */
   configure(configs: ReceiveConfig[]): RemoteStream[] {
@@ -84,6 +87,8 @@ export class RtpDemuxer {
     }
     const recorder = this.transportSeqRecorder;
     if (recorder !== undefined && recorder.extensionId !== 0) recorder.recordRtp(buf, h, arrivalMs);
+    const absRecorder = this.absSendTimeRecorder;
+    if (absRecorder !== undefined && absRecorder.extensionId !== 0) absRecorder.recordRtp(buf, h, arrivalMs);
     let entry = this.bySsrc.get(h.ssrc);
     if (entry === undefined) {
       entry = this.learn(buf, h);

@@ -17,6 +17,11 @@ export interface LocalCapabilities {
   video: CodecCapability[];
   /** header extension URIs we accept */
   headerExtensions: { audio: string[]; video: string[] };
+  /**
+   * URI -> a URI that supersedes it: an answer accepts the first only on m-lines whose offer does not also carry the
+   * second where we accept that too (e.g. abs-send-time only without transport-wide-cc). Offers are not affected.
+   */
+  extensionsSupersededBy?: Readonly<Record<string, string>>;
 }
 
 export interface LocalTransportParams {

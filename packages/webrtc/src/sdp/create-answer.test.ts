@@ -82,6 +82,26 @@ test('answer header extensions: supported URIs only, with the offerer ids', () =
   assert.ok(uris.includes(HeaderExtensionUri.rtpStreamId));
 });
 
+test('a superseded extension is accepted only where the offer lacks (or we refuse) the one that supersedes it', () => {
+  const caps = { ...defaultCapabilities, extensionsSupersededBy: { [HeaderExtensionUri.absSendTime]: HeaderExtensionUri.transportCc } };
+  const uris = (a: SessionDescriptionModel): string[] => section(a, '1').headerExtensions.map((e) => e.uri);
+  // Chromium offers both: transport-cc wins, abs-send-time is left out.
+  const both = answerTo('chromium-publisher-offer.sdp', { capabilities: caps }).answer;
+  assert.ok(uris(both).includes(HeaderExtensionUri.transportCc));
+  assert.ok(!uris(both).includes(HeaderExtensionUri.absSendTime));
+  // The same offer without transport-cc on the video m-line: abs-send-time is accepted, with the offerer's id.
+  const offer = parseSdp(readFixture('chromium-publisher-offer.sdp'));
+  const video = section(offer, '1');
+  video.headerExtensions = video.headerExtensions.filter((e) => e.uri !== HeaderExtensionUri.transportCc);
+  const without = createAnswer(offer, { ...opts, capabilities: caps });
+  assert.deepEqual(section(without, '1').headerExtensions.find((e) => e.uri === HeaderExtensionUri.absSendTime), { id: 2, uri: HeaderExtensionUri.absSendTime });
+  // We do not accept transport-cc: abs-send-time stays.
+  const refusing = {
+    ...caps, headerExtensions: { ...caps.headerExtensions, video: caps.headerExtensions.video.filter((u) => u !== HeaderExtensionUri.transportCc) },
+  };
+  assert.ok(uris(answerTo('chromium-publisher-offer.sdp', { capabilities: refusing }).answer).includes(HeaderExtensionUri.absSendTime));
+});
+
 test('answer to the simulcast offer: a=rid recv and a=simulcast:recv', () => {
   const { answer } = answerTo('chromium-simulcast-offer.sdp');
   const video = section(answer, '1');

@@ -107,7 +107,8 @@ function answerMedia(m: MediaSection, opts: CreateAnswerOptions): MediaSection {
   const direction: Direction = willSend && willReceive ? 'sendrecv' : willSend ? 'sendonly' : willReceive ? 'recvonly' : 'inactive';
   const section: MediaSection = {
     mid: m.mid, kind: m.kind, port: 9, direction, codecs,
-    headerExtensions: m.headerExtensions.filter((e) => supportedUris.has(e.uri)).map((e) => ({ ...e })),
+    headerExtensions: m.headerExtensions.filter((e) => supportedUris.has(e.uri) && !isSuperseded(e.uri, m, supportedUris, opts.capabilities))
+      .map((e) => ({ ...e })),
     ssrcs: [], rids: [], candidates: [], rtcpMux: true, rtcpRsize: m.rtcpRsize,
   };
   if (willReceive && m.simulcast?.direction === 'send') {
@@ -123,6 +124,12 @@ function answerMedia(m: MediaSection, opts: CreateAnswerOptions): MediaSection {
     section.ssrcs = [rtxSsrc !== undefined ? { ssrc: sender.ssrc, rtxSsrc, cname: sender.cname, msid } : { ssrc: sender.ssrc, cname: sender.cname, msid }];
   }
   return withTransport(section, opts);
+}
+
+/** `uri` is superseded on this m-line: the URI that supersedes it is offered there and we accept it. */
+function isSuperseded(uri: string, m: MediaSection, supportedUris: ReadonlySet<string>, caps: LocalCapabilities): boolean {
+  const by = caps.extensionsSupersededBy?.[uri];
+  return by !== undefined && supportedUris.has(by) && m.headerExtensions.some((e) => e.uri === by);
 }
 
 /**

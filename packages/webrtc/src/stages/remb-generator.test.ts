@@ -117,7 +117,6 @@ test('REMB: a capacity drop (2 Mbit/s sent into a 500 kbit/s FIFO) brings the RE
   runLink(s, link, 3000);
   const after = s.sent.slice(sentBefore);
   const low = after.find((r) => r.remb.bitrateBps < 600_000);
-  if (process.env.REMB_DEBUG) console.log(before, after.map((r) => `${r.atMs - dropAtMs}ms:${r.remb.bitrateBps}`).join(" "));
   assert.ok(low !== undefined, `REMBs after the drop: ${after.map((r) => `${r.atMs - dropAtMs}ms:${r.remb.bitrateBps}`).join(' ')}`);
   assert.ok(low.atMs - dropAtMs <= 2000, `below 600 kbit/s ${low.atMs - dropAtMs} ms after the drop`);
   assert.ok(low.remb.bitrateBps >= 300_000, `not far below the capacity: ${low.remb.bitrateBps}`);
