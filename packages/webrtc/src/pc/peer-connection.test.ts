@@ -2,7 +2,7 @@
 // loopback UDP: connection, RTP both ways through SRTP, and data channels.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serializeRtpPacket, type TransportWideFeedback } from '../rtp/index.js';
+import { serializeRtpPacket, type Remb, type TransportWideFeedback } from '../rtp/index.js';
 import { defaultCapabilities, HeaderExtensionUri, type LocalCapabilities } from '../sdp/index.js';
 import { loopbackPairs, loopbackPolling, opusCapability, vp8Capability } from '../testing/loopback-pair.js';
 import { waitFor } from '../testing/wait-for.js';
@@ -211,4 +211,76 @@ test('transport-wide feedback: none when the remote did not negotiate transport-
   assert.equal(off.server.twccFeedback, undefined);
   off.client.addSender({ kind: 'video', streamId: 's1', trackId: 'cid-video', codec: vp8 });
   off.client.handleAnswer(off.server.handleOffer(off.client.createOffer()));
+});
+
+/** Capabilities of a client that does REMB only: no transport-cc extension or feedback; goog-remb and abs-send-time kept. */
+function rembOnly(opts: { googRemb?: boolean; absSendTime?: boolean } = {}): LocalCapabilities {
+  const dropFb = (c: LocalCapabilities['video'][number]): LocalCapabilities['video'][number] => ({
+    ...c, rtcpFeedback: c.rtcpFeedback.filter((f) => f.type !== 'transport-cc' && (opts.googRemb !== false || f.type !== 'goog-remb')),
+  });
+  const keep = (u: string): boolean => u !== HeaderExtensionUri.transportCc && (opts.absSendTime !== false || u !== HeaderExtensionUri.absSendTime);
+  return {
+    audio: defaultCapabilities.audio.map(dropFb),
+    video: defaultCapabilities.video.map(dropFb),
+    headerExtensions: { audio: defaultCapabilities.headerExtensions.audio.filter(keep), video: defaultCapabilities.headerExtensions.video.filter(keep) },
+  };
+}
+
+test('REMB: a client that offers goog-remb and abs-send-time without transport-cc gets REMB with a sensible bitrate', async () => {
+  const { server, client } = await pair({ client: { capabilities: rembOnly() } });
+  const video = client.addSender({ kind: 'video', streamId: 's1', trackId: 'cid-video', codec: vp8 });
+  const rembs: Remb[] = [];
+  client.on('transportFeedback', (pkt) => {
+    if (pkt.type === 'remb') rembs.push(pkt as Remb);
+  });
+  const answer = server.handleOffer(client.createOffer());
+  assert.doesNotMatch(answer, /transport-wide-cc/);
+  assert.match(answer, /a=extmap:2 http:\/\/www.webrtc.org\/experiments\/rtp-hdrext\/abs-send-time/);
+  client.handleAnswer(answer);
+  assert.equal(server.twccFeedback?.extensionId, 0);
+  assert.equal(server.rembFeedback?.extensionId, 2);
+  assert.equal(client.rembFeedback, undefined, 'the client receives nothing: no estimator');
+  await waitFor(() => server.connectionState === 'connected' && client.connectionState === 'connected', { ...polling, label: 'both peers connected' });
+  // About 1.6 Mbit/s: four 1,000-byte packets every 20 ms, each with an abs-send-time slot the client's stamp stage fills.
+  const absId = video.extensionId(HeaderExtensionUri.absSendTime);
+  assert.equal(absId, 2);
+  let seq = 0;
+  const timer = setInterval(() => {
+    for (let i = 0; i < 4; i++, seq++) {
+      video.sendRtp(serializeRtpPacket({
+        payloadType: video.payloadType, sequenceNumber: seq & 0xffff, timestamp: seq * 750, ssrc: video.ssrc,
+        extensions: [{ id: absId, value: Uint8Array.of(0, 0, 0) }], payload: Buffer.alloc(1000, 0x10),
+      }));
+    }
+  }, 20);
+  try {
+    await waitFor(() => rembs.length >= 2, { timeoutMs: 8000, intervalMs: 20, label: 'two REMBs at the client' });
+  } finally {
+    clearInterval(timer);
+  }
+  const gen = server.rembFeedback!;
+  assert.ok(gen.packetsRecorded > 100);
+  assert.equal(gen.rembsSent >= rembs.length, true);
+  for (const r of rembs) {
+    assert.equal(r.senderSsrc, server.rtcpSsrc);
+    assert.deepEqual(r.ssrcs, [video.ssrc]);
+    // At least what arrived (timer jitter: about 1.6 Mbit/s, at least the 1 Mbit/s start), at most the 10 Mbit/s max.
+    assert.ok(r.bitrateBps >= 1_000_000 && r.bitrateBps <= 10_000_000, `REMB ${r.bitrateBps} bps`);
+  }
+  assert.ok(Math.abs(gen.lastRembBps - rembs.at(-1)!.bitrateBps) <= gen.lastRembBps / 2 ** 17);
+});
+
+test('REMB: none when transport-cc is negotiated, without goog-remb, without abs-send-time, or when turned off', async () => {
+  const cases: { name: string; client?: LocalCapabilities; server?: { rembFeedback: false } }[] = [
+    { name: 'transport-cc negotiated (Chromium-like)' },
+    { name: 'no goog-remb', client: rembOnly({ googRemb: false }) },
+    { name: 'no abs-send-time', client: rembOnly({ absSendTime: false }) },
+    { name: 'turned off', client: rembOnly(), server: { rembFeedback: false } },
+  ];
+  for (const c of cases) {
+    const { server, client } = await pair({ ...(c.client ? { client: { capabilities: c.client } } : {}), ...(c.server ? { server: c.server } : {}) });
+    client.addSender({ kind: 'video', streamId: 's1', trackId: 'cid-video', codec: vp8 });
+    client.handleAnswer(server.handleOffer(client.createOffer()));
+    assert.equal(server.rembFeedback, undefined, c.name);
+  }
 });
