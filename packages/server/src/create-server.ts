@@ -24,6 +24,8 @@ import type { MetricsServer } from './metrics/metrics-server.js';
 import { NodeState } from './health/node-state.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS, waitUntilEmpty } from './health/drain.js';
 import { PublishCodecs } from './rtc/publish-codecs.js';
+import { AgentService, isAgentPath } from './agent/agent-service.js';
+import { combineRoomEvents } from './rtc/room-events.js';
 
 export interface AtriumServer {
   readonly httpPort: number;
@@ -128,6 +130,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     });
   }
 
+  const agents = new AgentService({ keys: config.keys, nodeId, clock, logger: logger.child({ component: 'agent' }) });
   rooms = new RoomManager({
     nodeId,
     emptyTimeoutSec: config.room.emptyTimeoutSec,
@@ -137,7 +140,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     speakerUpdateIntervalMs: config.audio.updateIntervalMs,
     clock,
     logger,
-    ...(webhooks ? { events: webhookRoomEvents(webhooks) } : {}),
+    events: combineRoomEvents(webhooks ? webhookRoomEvents(webhooks) : undefined, agents.roomEvents()),
     publishCodecs,
   });
   const rtc = new RtcService({ keys: config.keys, rooms, mediaFactory, clock, logger: logger.child({ component: 'signal' }), nodeState, publishCodecs });
@@ -157,7 +160,10 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
         if (TwirpServer.matches(req)) api.handle(req, res);
         else rtc.handleRequest(req, res);
       });
-      server.on('upgrade', (req, socket, head) => rtc.handleUpgrade(req, socket, head));
+      server.on('upgrade', (req, socket, head) => {
+        if (isAgentPath(req.url)) agents.handleUpgrade(req, socket, head);
+        else rtc.handleUpgrade(req, socket, head);
+      });
       server.on('clientError', (_err, socket) => {
         if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
         else socket.destroy();
@@ -170,6 +176,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     }
   } catch (err) {
     for (const s of servers) s.close();
+    agents.close();
     await mediaFactory.close();
     await webhooks?.close();
     throw err;
@@ -210,6 +217,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
         nodeState.startDraining();
         roomManager.close();
         rtc.close();
+        agents.close();
         await Promise.all(
           servers.map(
             (s) =>

@@ -25,3 +25,21 @@ export function callRoomEvent(log: { warn(obj: object, msg: string): void }, fn:
     log.warn({ err }, 'room event listener failed');
   }
 }
+
+/** One RoomEvents that calls each of `listeners` in turn (each call guarded by the caller's callRoomEvent). */
+export function combineRoomEvents(...listeners: (RoomEvents | undefined)[]): RoomEvents {
+  const all = listeners.filter((l): l is RoomEvents => l !== undefined);
+  const each =
+    <K extends keyof RoomEvents>(key: K) =>
+    (...args: Parameters<NonNullable<RoomEvents[K]>>): void => {
+      for (const l of all) (l[key] as ((...a: typeof args) => void) | undefined)?.(...args);
+    };
+  return {
+    roomStarted: each('roomStarted'),
+    roomFinished: each('roomFinished'),
+    participantJoined: each('participantJoined'),
+    participantLeft: each('participantLeft'),
+    trackPublished: each('trackPublished'),
+    trackUnpublished: each('trackUnpublished'),
+  };
+}

@@ -1,0 +1,207 @@
+// The /agent worker protocol over a real WebSocket against createServer (fake media, ManualClock), driven by a fake
+// worker speaking @livekit/protocol WorkerMessage/ServerMessage: register, ping, automatic room dispatch, termination.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { WebSocket } from 'ws';
+import {
+  AvailabilityResponse, SimulateJobRequest, JobStatus, JobType, RegisterWorkerRequest, ServerMessage, UpdateJobStatus, UpdateWorkerStatus,
+  WorkerMessage, WorkerPing, WorkerStatus,
+} from '@livekit/protocol';
+import { ManualClock, silentLogger } from '@atrium/webrtc';
+import { createAccessToken, verifyAccessToken } from '@atrium/protocol';
+import type { VideoGrant } from '@atrium/protocol';
+import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
+import { createServer } from '../create-server.js';
+import type { AtriumServer } from '../create-server.js';
+import { devConfig } from '../config/server-config.js';
+import { FakeMediaFactory } from '../rtc/fake-media.js';
+import { TestSignalClient } from '../signal/test-signal-client.js';
+import { AVAILABILITY_TIMEOUT_MS } from './dispatcher.js';
+
+const KEYS = { devkey: 'secret' };
+const polling = { timeoutMs: 3000, intervalMs: 5, label: 'agent test condition' };
+type SMsg = ServerMessage['message'];
+type ValueOf<C> = Extract<SMsg, { case: C }> extends { value: infer V } ? V : never;
+
+const workerToken = (video: VideoGrant = { agent: true }): Promise<string> =>
+  createAccessToken({ apiKey: 'devkey', apiSecret: 'secret', identity: 'worker', video });
+
+class FakeWorker {
+  readonly messages: SMsg[] = [];
+  closeCode: number | undefined;
+  closeReason = '';
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer) => this.messages.push(ServerMessage.fromBinary(new Uint8Array(data)).message));
+    ws.on('close', (code, reason) => {
+      this.closeCode = code;
+      this.closeReason = reason.toString();
+    });
+    ws.on('error', () => {});
+  }
+
+  /** Connects as @livekit/agents does: `<url>/agent` with `Authorization: Bearer`. */
+  static connect(server: AtriumServer, token: string): Promise<FakeWorker> {
+    const ws = new WebSocket(`${server.url}/agent`, { headers: { Authorization: `Bearer ${token}` } });
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => resolve(new FakeWorker(ws)));
+      ws.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => reject(new Error(`upgrade rejected: ${res.statusCode} ${body}`)));
+      });
+      ws.once('error', reject);
+    });
+  }
+
+  send(message: WorkerMessage['message']): void {
+    this.ws.send(new WorkerMessage({ message }).toBinary());
+  }
+
+  async next<C extends NonNullable<SMsg['case']>>(kind: C, from = 0): Promise<ValueOf<C>> {
+    let found: SMsg | undefined;
+    await waitFor(() => (found = this.messages.slice(from).find((m) => m.case === kind)) !== undefined, { ...polling, label: `a ${kind} message` });
+    return (found as { value: unknown }).value as ValueOf<C>;
+  }
+
+  async register(type: JobType = JobType.JT_ROOM, agentName = ''): Promise<string> {
+    this.send({ case: 'register', value: new RegisterWorkerRequest({ type, agentName, version: '1.9.0', namespace: '' }) });
+    return (await this.next('register')).workerId;
+  }
+}
+
+async function withServer(run: (server: AtriumServer, clock: ManualClock) => Promise<void>): Promise<void> {
+  const clock = new ManualClock();
+  const server = await createServer(devConfig({ port: 0, rtc: { udpPort: 0 } }), { mediaFactory: new FakeMediaFactory(), logger: silentLogger, clock });
+  try {
+    await run(server, clock);
+  } finally {
+    await server.close();
+  }
+}
+
+test('agent: register -> RegisterWorkerResponse with worker id and server info; ping -> pong', async () => {
+  await withServer(async (server, clock) => {
+    const w = await FakeWorker.connect(server, await workerToken());
+    w.send({ case: 'register', value: new RegisterWorkerRequest({ type: JobType.JT_ROOM, version: '1.9.0' }) });
+    const reg = await w.next('register');
+    assert.match(reg.workerId, /^AW_/);
+    assert.equal(reg.serverInfo?.nodeId, server.nodeId);
+    assert.ok(reg.serverInfo?.version);
+    w.send({ case: 'ping', value: new WorkerPing({ timestamp: 12345n }) });
+    const pong = await w.next('pong');
+    assert.equal(pong.lastTimestamp, 12345n);
+    assert.equal(pong.timestamp, BigInt(Math.round(clock.wallMs())));
+    w.ws.close();
+  });
+});
+
+test('agent: a new room -> availability request -> accept -> assignment with a token for the room; room closed -> termination', async () => {
+  await withServer(async (server) => {
+    const w = await FakeWorker.connect(server, await workerToken());
+    const workerId = await w.register();
+    const alice = await TestSignalClient.join(server.url, 'alice');
+    const req = await w.next('availability');
+    const job = req.job!;
+    assert.match(job.id, /^AJ_/);
+    assert.equal(job.type, JobType.JT_ROOM);
+    assert.equal(job.room?.name, 'test');
+    assert.equal(job.agentName, '');
+    assert.ok(job.dispatchId);
+    w.send({
+      case: 'availability',
+      value: new AvailabilityResponse({ jobId: job.id, available: true, participantIdentity: 'echo-bot', participantName: 'Echo', participantAttributes: { a: 'b' } }),
+    });
+    const assignment = await w.next('assignment');
+    assert.equal(assignment.job?.id, job.id);
+    assert.equal(assignment.job?.state?.status, JobStatus.JS_RUNNING);
+    assert.equal(assignment.job?.state?.workerId, workerId);
+    const claims = await verifyAccessToken(assignment.token, KEYS);
+    assert.equal(claims.identity, 'echo-bot');
+    assert.equal(claims.name, 'Echo');
+    assert.equal(claims.kind, 'agent');
+    assert.deepEqual(claims.attributes, { a: 'b', 'lk.agent.name': '' });
+    assert.equal(claims.video?.room, 'test');
+    assert.equal(claims.video?.roomJoin, true);
+    assert.equal(claims.video?.agent, true);
+    assert.equal(claims.video?.canPublish, true);
+    assert.equal(claims.video?.canSubscribe, true);
+    assert.equal(claims.video?.canPublishData, true);
+    w.send({ case: 'updateJob', value: new UpdateJobStatus({ jobId: job.id, status: JobStatus.JS_RUNNING }) });
+    w.send({ case: 'updateWorker', value: new UpdateWorkerStatus({ status: WorkerStatus.WS_AVAILABLE, load: 0.3 }) });
+    server.rooms.getRoom('test')?.close();
+    const term = await w.next('termination');
+    assert.equal(term.jobId, job.id);
+    alice.ws.close();
+    w.ws.close();
+  });
+});
+
+test('agent: a decline or an availability timeout moves the job to the next worker', async () => {
+  await withServer(async (server, clock) => {
+    const a = await FakeWorker.connect(server, await workerToken());
+    await a.register();
+    const b = await FakeWorker.connect(server, await workerToken());
+    await b.register();
+    const c = await FakeWorker.connect(server, await workerToken());
+    await c.register();
+    const alice = await TestSignalClient.join(server.url, 'alice');
+    const first = (await a.next('availability')).job!;
+    a.send({ case: 'availability', value: new AvailabilityResponse({ jobId: first.id, available: false }) });
+    const second = (await b.next('availability')).job!;
+    assert.equal(second.id, first.id);
+    clock.advance(AVAILABILITY_TIMEOUT_MS);
+    const third = (await c.next('availability')).job!;
+    assert.equal(third.id, first.id);
+    c.send({ case: 'availability', value: new AvailabilityResponse({ jobId: first.id, available: true }) });
+    const assignment = await c.next('assignment');
+    assert.equal((await verifyAccessToken(assignment.token, KEYS)).identity, `agent-${first.id}`);
+    alice.ws.close();
+    for (const w of [a, b, c]) w.ws.close();
+  });
+});
+
+test('agent: tokens without the agent grant, or none, are refused with 401 and a clear message', async () => {
+  await withServer(async (server) => {
+    await assert.rejects(FakeWorker.connect(server, await workerToken({ roomJoin: true, room: 'x' })), /upgrade rejected: 401 .*agent grant/);
+    const ws = new WebSocket(`${server.url}/agent`);
+    const status = await new Promise<number | undefined>((resolve) => {
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode));
+      ws.once('error', () => resolve(undefined));
+    });
+    assert.equal(status, 401);
+    await assert.rejects(FakeWorker.connect(server, 'not-a-jwt'), /upgrade rejected: 401 invalid authorization token/);
+  });
+});
+
+test('agent: a garbage frame closes only that worker with a reason; the server and other workers go on', async () => {
+  await withServer(async (server) => {
+    const bad = await FakeWorker.connect(server, await workerToken());
+    const good = await FakeWorker.connect(server, await workerToken());
+    await good.register();
+    bad.ws.send(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]));
+    await waitFor(() => bad.closeCode !== undefined, polling);
+    assert.equal(bad.closeCode, 1007);
+    assert.equal(bad.closeReason, 'malformed WorkerMessage');
+    good.send({ case: 'ping', value: new WorkerPing({ timestamp: 1n }) });
+    await good.next('pong');
+    const again = await FakeWorker.connect(server, await workerToken());
+    await again.register();
+    again.ws.close();
+    good.ws.close();
+  });
+});
+
+test('agent: simulate_job offers a job to the asking worker only', async () => {
+  await withServer(async (server) => {
+    const w = await FakeWorker.connect(server, await workerToken());
+    await w.register(JobType.JT_ROOM, 'named');
+    w.send({ case: 'simulateJob', value: new SimulateJobRequest() });
+    const req = await w.next('availability');
+    assert.equal(req.job?.agentName, 'named');
+    assert.match(req.job?.room?.name ?? '', /^simulated-/);
+    w.send({ case: 'availability', value: new AvailabilityResponse({ jobId: req.job!.id, available: true }) });
+    const assignment = await w.next('assignment');
+    assert.equal((await verifyAccessToken(assignment.token, KEYS)).attributes?.['lk.agent.name'], 'named');
+    w.ws.close();
+  });
+});
