@@ -13,6 +13,7 @@ import { RtcService } from './signal/rtc-service.js';
 import { createLogger } from './logger.js';
 import { TwirpServer } from './api/twirp.js';
 import { createRoomService, ROOM_SERVICE_NAME } from './api/room-service.js';
+import { createAgentDispatchService, AGENT_DISPATCH_SERVICE_NAME } from './api/agent-dispatch-service.js';
 import { WebhookNotifier } from './webhook/webhook-notifier.js';
 import { webhookRoomEvents } from './webhook/webhook-room-events.js';
 import { SfuStats } from './sfu/sfu-stats.js';
@@ -147,7 +148,10 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
 
   const api = new TwirpServer({
     keys: config.keys,
-    services: { [ROOM_SERVICE_NAME]: createRoomService({ rooms }) },
+    services: {
+      [ROOM_SERVICE_NAME]: createRoomService({ rooms }),
+      [AGENT_DISPATCH_SERVICE_NAME]: createAgentDispatchService({ rooms, dispatcher: agents.dispatcher, autoCreate: config.room.autoCreate }),
+    },
     logger: logger.child({ component: 'api' }),
   });
 

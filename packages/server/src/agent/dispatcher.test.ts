@@ -138,3 +138,71 @@ test('dispatcher: simulate_job offers only to the asking worker; terminate answe
   d.answer('b', new AvailabilityResponse({ jobId: j2, terminate: true }));
   assert.equal(d.listJobs().length, 0);
 });
+
+test('dispatcher: an explicit dispatch goes to workers registered with its agent name only', () => {
+  const table: { name: string; workers: W[]; chosen: string | undefined }[] = [
+    { name: 'named worker chosen, unnamed not', workers: [{ id: 'a' }, { id: 'b', agentName: 'greeter', load: 0.5 }], chosen: 'b' },
+    { name: 'other name skipped', workers: [{ id: 'a', agentName: 'other' }, { id: 'b', agentName: 'greeter' }], chosen: 'b' },
+    { name: 'least-loaded named', workers: [{ id: 'a', agentName: 'greeter', load: 0.4 }, { id: 'b', agentName: 'greeter', load: 0.2 }], chosen: 'b' },
+    { name: 'named but full', workers: [{ id: 'a', agentName: 'greeter', status: WorkerStatus.WS_FULL }], chosen: undefined },
+    { name: 'only unnamed workers', workers: [{ id: 'a' }], chosen: undefined },
+    { name: 'no workers', workers: [], chosen: undefined },
+  ];
+  for (const row of table) {
+    const { d, sent } = setup(row.workers);
+    const dispatch = d.createDispatch(room(), { agentName: 'greeter', metadata: 'm' });
+    const job = d.listJobs()[0];
+    assert.match(dispatch.id, /^AD_/, row.name);
+    assert.equal(job?.dispatchId, dispatch.id, row.name);
+    assert.equal(job?.agentName, 'greeter', row.name);
+    assert.deepEqual(sent, row.chosen ? [`avail ${row.chosen} ${job?.id}`] : [], row.name);
+    assert.equal(job?.offeredTo, row.chosen, row.name);
+  }
+});
+
+test('dispatcher: a named dispatch stays pending until a worker with that name registers; delete terminates; list', () => {
+  const { d, sent } = setup([{ id: 'plain' }]);
+  const auto = d.roomStarted(room());
+  const dispatch = d.createDispatch(room(), { agentName: 'greeter', metadata: '{"x":1}' });
+  const named = d.listJobs().find((j) => j.dispatchId === dispatch.id);
+  assert.deepEqual(sent, [`avail plain ${auto}`]);
+  assert.equal(named?.offeredTo, undefined);
+
+  d.addWorker({ id: 'other', agentName: 'other', namespace: '', jobType: JobType.JT_ROOM, version: '1', permissions: new ParticipantPermission() });
+  assert.equal(sent.length, 1, 'a worker with another name does not get it');
+  d.addWorker({ id: 'g', agentName: 'greeter', namespace: '', jobType: JobType.JT_ROOM, version: '1', permissions: new ParticipantPermission() });
+  assert.deepEqual(sent.slice(1), [`avail g ${named?.id}`]);
+  d.answer('g', new AvailabilityResponse({ jobId: named!.id, available: true, participantIdentity: 'greeter-1' }));
+  assert.deepEqual(sent.slice(2), [`assign g ${named?.id} greeter-1`]);
+
+  const listed = d.listDispatches('r1');
+  assert.deepEqual(listed.map((x) => x.agentName).sort(), ['', 'greeter']);
+  const one = d.listDispatches('r1', dispatch.id);
+  assert.equal(one.length, 1);
+  assert.equal(one[0]?.metadata, '{"x":1}');
+  assert.equal(one[0]?.state?.jobs[0]?.state?.status, JobStatus.JS_RUNNING);
+  assert.equal(one[0]?.state?.jobs[0]?.metadata, '{"x":1}');
+  assert.deepEqual(d.listDispatches('other-room'), []);
+
+  assert.equal(d.deleteDispatch('other-room', dispatch.id), undefined, 'wrong room');
+  const deleted = d.deleteDispatch('r1', dispatch.id);
+  assert.equal(deleted?.id, dispatch.id);
+  assert.ok((deleted?.state?.deletedAt ?? 0n) > 0n);
+  assert.deepEqual(sent.slice(3), [`term g ${named?.id}`]);
+  assert.equal(d.deleteDispatch('r1', dispatch.id), undefined, 'already deleted');
+  assert.deepEqual(d.listDispatches('r1').map((x) => x.agentName), ['']);
+  assert.deepEqual(d.listJobs().map((j) => j.id), [auto]);
+
+  d.roomFinished('r1');
+  assert.deepEqual(d.listDispatches('r1'), []);
+});
+
+test('dispatcher: deleting a dispatch whose job is offered or pending drops it without a termination', () => {
+  const { d, sent, clock } = setup([{ id: 'g', agentName: 'greeter' }]);
+  const offered = d.createDispatch(room(), { agentName: 'greeter', metadata: '' });
+  assert.equal(sent.length, 1);
+  d.deleteDispatch('r1', offered.id);
+  clock.advance(AVAILABILITY_TIMEOUT_MS + 1);
+  assert.equal(sent.length, 1, 'no termination, no re-offer after the timeout');
+  assert.deepEqual(d.listJobs(), []);
+});

@@ -1,7 +1,8 @@
-// Automatic agent dispatch (LiveKit pkg/service/agentservice.go JobRequest, pkg/agent/worker.go AssignJob): one job per
-// new room for workers registered without an agent name (JT_ROOM), offered to the least-loaded available worker, then
-// to the next on decline or timeout; pending until a worker can take it. Pure: no sockets, time from the clock.
-import { Job, JobState, JobStatus, JobType, WorkerStatus } from '@livekit/protocol';
+// Agent dispatch (LiveKit pkg/rtc/room.go agent dispatches, pkg/service/agentservice.go JobRequest, pkg/agent/worker.go
+// AssignJob). A dispatch names an agent (empty: the automatic one each new room gets); each dispatch launches one JT_ROOM
+// job for workers registered with exactly that agent name, offered to the least-loaded available worker, then to the
+// next on decline or timeout; pending until a worker can take it. Pure: no sockets, time from the clock.
+import { AgentDispatch, AgentDispatchState, Job, JobState, JobStatus, JobType, WorkerStatus } from '@livekit/protocol';
 import type { AvailabilityResponse, ParticipantPermission, Room as RoomInfo, UpdateJobStatus } from '@livekit/protocol';
 import { randomBase62 } from '@atrium/protocol';
 import type { Clock, Logger, TimerHandle } from '@atrium/webrtc';
@@ -40,6 +41,8 @@ interface WorkerEntry extends WorkerRegistration {
 interface JobEntry {
   job: Job;
   roomName: string;
+  /** The dispatch that launched it (none for simulate_job). */
+  dispatchId?: string;
   /** Workers already offered this job (not offered again). */
   attempted: Set<string>;
   /** Only this worker may take it (simulate_job). */
@@ -53,6 +56,8 @@ interface JobEntry {
 export interface JobView {
   id: string;
   roomName: string;
+  dispatchId: string;
+  agentName: string;
   status: JobStatus;
   offeredTo: string | undefined;
   assignedTo: string | undefined;
@@ -63,6 +68,8 @@ export class Dispatcher {
   private readonly opts: DispatcherOptions;
   private readonly workers = new Map<string, WorkerEntry>();
   private readonly jobs = new Map<string, JobEntry>();
+  /** Dispatches by id; `state.jobs` holds every job each launched (ended ones with their final state). */
+  private readonly dispatches = new Map<string, AgentDispatch>();
 
   constructor(opts: DispatcherOptions) {
     this.opts = opts;
@@ -103,29 +110,51 @@ export class Dispatcher {
     }
   }
 
-  /** A room started: one JT_ROOM job for the workers registered without an agent name. */
+  /** A room started: the automatic dispatch (empty agent name) and its JT_ROOM job. Returns the job id. */
   roomStarted(room: RoomInfo): string {
-    const job = new Job({
-      id: `AJ_${randomBase62()}`,
-      dispatchId: `AD_${randomBase62()}`,
-      type: JobType.JT_ROOM,
-      room,
-      agentName: '',
-      state: new JobState({ status: JobStatus.JS_PENDING }),
-    });
-    const entry: JobEntry = { job, roomName: room.name, attempted: new Set() };
-    this.jobs.set(job.id, entry);
-    this.offerNext(entry, undefined);
-    return job.id;
+    return this.launch(room, { agentName: '', metadata: '' }).jobId;
   }
 
-  /** A room ended: its assigned jobs get a JobTermination; offers and pending jobs are dropped. */
+  /** An explicit dispatch (CreateDispatch): its JT_ROOM job goes to workers registered with `agentName`. */
+  createDispatch(room: RoomInfo, req: { agentName: string; metadata: string }): AgentDispatch {
+    return this.launch(room, req).dispatch.clone();
+  }
+
+  /** Dispatches of a room (all, or the one with `dispatchId`), copies with their jobs. */
+  listDispatches(roomName: string, dispatchId = ''): AgentDispatch[] {
+    return [...this.dispatches.values()]
+      .filter((d) => d.room === roomName && (dispatchId === '' || d.id === dispatchId))
+      .map((d) => d.clone());
+  }
+
+  /**
+   * DeleteDispatch: the dispatch goes; its running jobs get a JobTermination, offers and pending jobs are dropped.
+   * Undefined when the room has no such dispatch.
+   */
+  deleteDispatch(roomName: string, dispatchId: string): AgentDispatch | undefined {
+    const d = this.dispatches.get(dispatchId);
+    if (!d || d.room !== roomName) return undefined;
+    this.dispatches.delete(dispatchId);
+    for (const entry of [...this.jobs.values()]) {
+      if (entry.dispatchId !== dispatchId) continue;
+      if (entry.assignedTo !== undefined) {
+        this.opts.logger.info({ jobID: entry.job.id, workerID: entry.assignedTo, dispatchID: dispatchId }, 'agent dispatch deleted; terminating its job');
+        this.opts.sink.sendTermination(entry.assignedTo, entry.job.id);
+      }
+      this.endJob(entry, JobStatus.JS_SUCCESS, '');
+    }
+    if (d.state) d.state.deletedAt = this.nowNs();
+    return d.clone();
+  }
+
+  /** A room ended: its assigned jobs get a JobTermination; offers, pending jobs and its dispatches are dropped. */
   roomFinished(roomName: string): void {
     for (const entry of [...this.jobs.values()]) {
       if (entry.roomName !== roomName || entry.onlyWorkerId !== undefined) continue;
       if (entry.assignedTo !== undefined) this.opts.sink.sendTermination(entry.assignedTo, entry.job.id);
       this.endJob(entry, JobStatus.JS_SUCCESS, '');
     }
+    for (const d of [...this.dispatches.values()]) if (d.room === roomName) this.dispatches.delete(d.id);
   }
 
   /** simulate_job: a job with the given (or a made-up) room, offered to this worker only, as LiveKit. */
@@ -198,6 +227,8 @@ export class Dispatcher {
     return [...this.jobs.values()].map((e) => ({
       id: e.job.id,
       roomName: e.roomName,
+      dispatchId: e.dispatchId ?? '',
+      agentName: e.job.agentName,
       status: e.job.state?.status ?? JobStatus.JS_PENDING,
       offeredTo: e.offeredTo,
       assignedTo: e.assignedTo,
@@ -210,6 +241,37 @@ export class Dispatcher {
     for (const entry of this.jobs.values()) this.clearOffer(entry);
     this.jobs.clear();
     this.workers.clear();
+    this.dispatches.clear();
+  }
+
+  private launch(room: RoomInfo, req: { agentName: string; metadata: string }): { dispatch: AgentDispatch; jobId: string } {
+    const dispatch = new AgentDispatch({
+      id: `AD_${randomBase62()}`,
+      agentName: req.agentName,
+      room: room.name,
+      metadata: req.metadata,
+      state: new AgentDispatchState({ createdAt: this.nowNs() }),
+    });
+    this.dispatches.set(dispatch.id, dispatch);
+    const job = new Job({
+      id: `AJ_${randomBase62()}`,
+      dispatchId: dispatch.id,
+      type: JobType.JT_ROOM,
+      room,
+      agentName: req.agentName,
+      metadata: req.metadata,
+      state: new JobState({ status: JobStatus.JS_PENDING }),
+    });
+    dispatch.state?.jobs.push(job);
+    const entry: JobEntry = { job, roomName: room.name, dispatchId: dispatch.id, attempted: new Set() };
+    this.jobs.set(job.id, entry);
+    this.opts.logger.info({ dispatchID: dispatch.id, jobID: job.id, room: room.name, agentName: req.agentName }, 'agent dispatch created');
+    this.offerNext(entry, undefined);
+    return { dispatch, jobId: job.id };
+  }
+
+  private nowNs(): bigint {
+    return BigInt(Math.round(this.opts.clock.wallMs())) * 1_000_000n;
   }
 
   /** The least-loaded available worker that may take this job and was not offered it yet (ties: first registered). */

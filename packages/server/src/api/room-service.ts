@@ -44,7 +44,7 @@ function requireGrant(claims: ClaimGrants | undefined, grant: 'roomCreate' | 'ro
 }
 
 /** roomAdmin on exactly this room (LiveKit's EnsureAdminPermission). */
-function requireAdmin(claims: ClaimGrants | undefined, room: string): void {
+export function requireAdmin(claims: ClaimGrants | undefined, room: string): void {
   if (room === '') throw new TwirpError('invalid_argument', 'room name is required');
   if (!claims?.video?.roomAdmin || claims.video.room !== room) throw permissionsDenied();
 }
