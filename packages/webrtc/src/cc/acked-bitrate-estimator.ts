@@ -5,6 +5,10 @@
 // the estimate (a sample far above counts less than one as far below).
 
 const INITIAL_WINDOW_MS = 500;
+/** A raw receive-rate window this recent (arrival time) may stand in for the filtered rate during over-use... */
+const OVERUSE_SAMPLE_MAX_AGE_MS = 300;
+/** ...when it is below this fraction of the filtered rate (a sharp capacity drop). */
+const SHARP_DROP_RATIO = 0.7;
 const WINDOW_MS = 150;
 /** Sample uncertainty per relative distance from the estimate. */
 const UNCERTAINTY_SCALE = 10;
@@ -36,6 +40,18 @@ export class AckedBitrateEstimator {
   lastWindowBps(maxAgeMs: number): number {
     if (this.lastSampleKbps < 0 || this.prevArrivalMs - this.lastSampleEndMs > maxAgeMs) return -1;
     return this.lastSampleKbps * 1000;
+  }
+
+  /**
+   * The rate a delay-based decrease should start from (bps, -1 unknown): the filtered rate, or, while the path is
+   * over-used and the last window's raw rate is far below it (a sharp capacity drop the filter still lags), that raw
+   * rate. Used by the send-side estimator and the receive-side (REMB) one alike.
+   */
+  rateForDecreaseBps(isOverusing: boolean): number {
+    const filtered = this.bitrateBps();
+    if (!isOverusing) return filtered;
+    const windowBps = this.lastWindowBps(OVERUSE_SAMPLE_MAX_AGE_MS);
+    return windowBps >= 0 && (filtered < 0 || windowBps < SHARP_DROP_RATIO * filtered) ? windowBps : filtered;
   }
 
   /** Adds one received packet by its arrival time in the receiver's clock (ms). */

@@ -30,11 +30,6 @@ export interface SendSideBweOptions {
  */
 export const SEND_SIDE_BWE_DEFAULTS = { startBps: 1_000_000, minBps: 30_000, maxBps: 10_000_000 } as const;
 
-/** A raw receive-rate window this recent (arrival time) may stand in for the filtered acknowledged rate. */
-const OVERUSE_SAMPLE_MAX_AGE_MS = 300;
-/** ...when it is below this fraction of the filtered rate. */
-const SHARP_DROP_RATIO = 0.7;
-
 export class SendSideBwe {
   private readonly delayBased: DelayBasedBwe;
   private readonly lossBased: LossBasedBwe;
@@ -102,11 +97,7 @@ export class SendSideBwe {
     }
     // Over-use after a sharp capacity drop: the receive rate of the last window is the bottleneck's rate while the
     // filtered one still lags far behind; decrease from the window's rate then.
-    let ackedBps = this.acked.bitrateBps();
-    if (delay.state === 'overusing') {
-      const windowBps = this.acked.lastWindowBps(OVERUSE_SAMPLE_MAX_AGE_MS);
-      if (windowBps >= 0 && (ackedBps < 0 || windowBps < SHARP_DROP_RATIO * ackedBps)) ackedBps = windowBps;
-    }
+    const ackedBps = this.acked.rateForDecreaseBps(delay.state === 'overusing');
     const delayBps = delay.endFeedback(ackedBps, probeBps, nowMs);
     const loss = this.lossBased;
     loss.setDelayBasedLimit(delayBps);

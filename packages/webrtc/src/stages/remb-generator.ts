@@ -36,10 +36,6 @@ export const REMB_DEFAULTS = {
 const MS_PER_UNIT = 1000 / ABS_SEND_TIME_UNITS_PER_S;
 /** A gap in arrivals this long makes the next abs-send-time value ambiguous (half the 64 s wrap): start over. */
 const UNWRAP_RESET_GAP_MS = 30_000;
-/** As the send side: a raw receive-rate window this recent may stand in for the filtered incoming rate... */
-const OVERUSE_SAMPLE_MAX_AGE_MS = 300;
-/** ...when it is below this fraction of it (a sharp capacity drop). */
-const SHARP_DROP_RATIO = 0.7;
 
 /** What the receive-side estimator needs of the RTP receive path (the PeerConnection's demuxer calls it). */
 export interface AbsSendTimeRecorder {
@@ -154,11 +150,7 @@ export class RembGenerator implements TimedStage, AbsSendTimeRecorder {
     this.lastUpdateMs = nowMs;
     if (this.firstArrivalMs < 0) return;
     const delay = this.delay;
-    let incomingBps = this.incoming.bitrateBps();
-    if (delay.state === BandwidthUsage.overusing) {
-      const windowBps = this.incoming.lastWindowBps(OVERUSE_SAMPLE_MAX_AGE_MS);
-      if (windowBps >= 0 && (incomingBps < 0 || windowBps < SHARP_DROP_RATIO * incomingBps)) incomingBps = windowBps;
-    }
+    const incomingBps = this.incoming.rateForDecreaseBps(delay.state === BandwidthUsage.overusing);
     delay.endFeedback(incomingBps, -1, nowMs);
     if (!this.isStarted) {
       // Without a decrease, nothing to say until the incoming rate is known; then start from it (at least startBps).
