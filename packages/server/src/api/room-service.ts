@@ -79,6 +79,7 @@ export function createRoomService(opts: RoomServiceOptions): TwirpService {
             ...(req.departureTimeout > 0 ? { departureTimeoutSec: req.departureTimeout } : {}),
             ...(req.maxParticipants > 0 ? { maxParticipants: req.maxParticipants } : {}),
             metadata: req.metadata,
+            ...(req.agents.length > 0 ? { agents: req.agents } : {}),
           })
           .info();
       } catch (err) {

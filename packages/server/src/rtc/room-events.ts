@@ -1,15 +1,21 @@
 // The room lifecycle hooks the rest of the server can listen to (webhooks): rooms starting and finishing,
 // participants becoming active and leaving, tracks published and unpublished. Called synchronously; must not throw.
-import type { ParticipantInfo, Room as RoomInfo, TrackInfo } from '@livekit/protocol';
+import type { ParticipantInfo, Room as RoomInfo, RoomAgentDispatch, TrackInfo } from '@livekit/protocol';
+
+/** What a room was created with that listeners need beyond its Room info. */
+export interface RoomStartConfig {
+  /** Agent dispatches of the room's configuration (the token's roomConfig or CreateRoom); absent: none given. */
+  agents?: readonly RoomAgentDispatch[];
+}
 
 export interface RoomEvents {
   /** A room was created (before its first participant joins). */
-  roomStarted?(room: RoomInfo): void;
+  roomStarted?(room: RoomInfo, config: RoomStartConfig): void;
   /** A room closed (after every participant in it has left). */
   roomFinished?(room: RoomInfo): void;
   /** A participant's primary peer connection connected (state ACTIVE), as LiveKit's participant_joined. */
   participantJoined?(room: RoomInfo, participant: ParticipantInfo): void;
-  /** A participant reported by `participantJoined` left (after its tracks' `trackUnpublished`). */
+  /** A participant reported by `participantJoined` left (after its tracks' `trackUnpublished`); `disconnectReason` set. */
   participantLeft?(room: RoomInfo, participant: ParticipantInfo): void;
   /** A track's media arrived and it was published. */
   trackPublished?(room: RoomInfo, participant: ParticipantInfo, track: TrackInfo): void;

@@ -301,7 +301,7 @@ export class Room implements ParticipantHost {
     this.subscriptionRules.participantLeft(p);
     if (!p.isHidden) this.sendUpdate(p.disconnectedSnapshot(), () => true);
     this.logger.info({ participant: p.identity, pID: p.sid, reason: DisconnectReason[reason], count: this.participants.size }, 'participant left');
-    this.reportLeft(p);
+    this.reportLeft(p, reason);
     this.roomChanged();
     if (this.participants.size === 0) {
       this.speakers.close();
@@ -328,12 +328,13 @@ export class Room implements ParticipantHost {
   }
 
   /** Reports p's tracks as unpublished, then p as left when it was reported as joined. */
-  private reportLeft(p: Participant): void {
+  private reportLeft(p: Participant, reason: DisconnectReason): void {
     const events = this.opts.events;
     const wasAnnounced = this.announced.delete(p.sid);
     if (!events) return;
     const room = this.info();
     const info = p.snapshot();
+    info.disconnectReason = reason;
     for (const track of p.tracks) callRoomEvent(this.logger, () => events.trackUnpublished?.(room, info, track.info));
     if (wasAnnounced) callRoomEvent(this.logger, () => events.participantLeft?.(room, info));
   }
