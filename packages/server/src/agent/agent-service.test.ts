@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
 import {
-  AvailabilityResponse, SimulateJobRequest, JobStatus, JobType, RegisterWorkerRequest, ServerMessage, UpdateJobStatus, UpdateWorkerStatus,
+  AvailabilityResponse, DisconnectReason, LeaveRequest, ParticipantInfo_State, LeaveRequest_Action, RoomAgentDispatch, RoomConfiguration, SimulateJobRequest, JobStatus, JobType, RegisterWorkerRequest, ServerMessage, UpdateJobStatus, UpdateWorkerStatus,
   WorkerMessage, WorkerPing, WorkerStatus,
 } from '@livekit/protocol';
 import { ManualClock, silentLogger } from '@atrium/webrtc';
@@ -69,11 +69,12 @@ class FakeWorker {
   }
 }
 
-async function withServer(run: (server: AtriumServer, clock: ManualClock) => Promise<void>): Promise<void> {
+async function withServer(run: (server: AtriumServer, clock: ManualClock, fake: FakeMediaFactory) => Promise<void>): Promise<void> {
   const clock = new ManualClock();
-  const server = await createServer(devConfig({ port: 0, rtc: { udpPort: 0 } }), { mediaFactory: new FakeMediaFactory(), logger: silentLogger, clock });
+  const fake = new FakeMediaFactory();
+  const server = await createServer(devConfig({ port: 0, rtc: { udpPort: 0 } }), { mediaFactory: fake, logger: silentLogger, clock });
   try {
-    await run(server, clock);
+    await run(server, clock, fake);
   } finally {
     await server.close();
   }
@@ -145,16 +146,22 @@ test('agent: a decline or an availability timeout moves the job to the next work
     const c = await FakeWorker.connect(server, await workerToken());
     await c.register();
     const alice = await TestSignalClient.join(server.url, 'alice');
-    const first = (await a.next('availability')).job!;
-    a.send({ case: 'availability', value: new AvailabilityResponse({ jobId: first.id, available: false }) });
-    const second = (await b.next('availability')).job!;
-    assert.equal(second.id, first.id);
+    // The worker is drawn at random (weighted by load): find who got each offer.
+    const offered = async (among: FakeWorker[]): Promise<[FakeWorker, string]> => {
+      let hit: FakeWorker | undefined;
+      await waitFor(() => (hit = among.find((w) => w.messages.some((m) => m.case === 'availability'))) !== undefined, { ...polling, label: 'an availability request' });
+      return [hit!, (await hit!.next('availability')).job!.id];
+    };
+    const [first, jobId] = await offered([a, b, c]);
+    first.send({ case: 'availability', value: new AvailabilityResponse({ jobId, available: false }) });
+    const [second, id2] = await offered([a, b, c].filter((w) => w !== first));
+    assert.equal(id2, jobId);
     clock.advance(AVAILABILITY_TIMEOUT_MS);
-    const third = (await c.next('availability')).job!;
-    assert.equal(third.id, first.id);
-    c.send({ case: 'availability', value: new AvailabilityResponse({ jobId: first.id, available: true }) });
-    const assignment = await c.next('assignment');
-    assert.equal((await verifyAccessToken(assignment.token, KEYS)).identity, `agent-${first.id}`);
+    const [third, id3] = await offered([a, b, c].filter((w) => w !== first && w !== second));
+    assert.equal(id3, jobId);
+    third.send({ case: 'availability', value: new AvailabilityResponse({ jobId, available: true }) });
+    const assignment = await third.next('assignment');
+    assert.equal((await verifyAccessToken(assignment.token, KEYS)).identity, `agent-${jobId}`);
     alice.ws.close();
     for (const w of [a, b, c]) w.ws.close();
   });
@@ -203,5 +210,93 @@ test('agent: simulate_job offers a job to the asking worker only', async () => {
     const assignment = await w.next('assignment');
     assert.equal((await verifyAccessToken(assignment.token, KEYS)).attributes?.['lk.agent.name'], 'named');
     w.ws.close();
+  });
+});
+
+/** Joins with a token for room `test` carrying `roomConfig` (protobuf JSON, as livekit-server-sdk writes it). */
+async function joinWithRoomConfig(server: AtriumServer, identity: string, roomConfig: RoomConfiguration): Promise<TestSignalClient> {
+  const token = await createAccessToken({
+    apiKey: 'devkey', apiSecret: 'secret', identity, video: { roomJoin: true, room: 'test' }, roomConfig: roomConfig.toJson(),
+  });
+  const c = await TestSignalClient.connect(server.url, token);
+  await c.waitFor((m) => m.case === 'join');
+  return c;
+}
+
+/** The participant's primary PC connects: it becomes ACTIVE (participant_joined). */
+function connect(fake: FakeMediaFactory, identity: string): void {
+  fake.mediaOf(identity).emit('connectionState', { target: 1, state: 'connected' });
+}
+
+test("agent: a token's roomConfig.agents dispatches those agents when the join creates the room, instead of the automatic one", async () => {
+  await withServer(async (server) => {
+    const plain = await FakeWorker.connect(server, await workerToken());
+    await plain.register();
+    const greeter = await FakeWorker.connect(server, await workerToken());
+    await greeter.register(JobType.JT_ROOM, 'greeter');
+    const alice = await joinWithRoomConfig(server, 'alice', new RoomConfiguration({ agents: [new RoomAgentDispatch({ agentName: 'greeter', metadata: '{"lang":"fr"}' })] }));
+    const job = (await greeter.next('availability')).job!;
+    assert.equal(job.agentName, 'greeter');
+    assert.equal(job.metadata, '{"lang":"fr"}');
+    assert.equal(job.room?.name, 'test');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(!plain.messages.some((m) => m.case === 'availability'), 'no automatic dispatch');
+    alice.close();
+    plain.ws.close();
+    greeter.ws.close();
+  });
+});
+
+test('agent: JT_PARTICIPANT job per participant; the agent leaving on purpose ends its job with a termination', async () => {
+  await withServer(async (server, _clock, fake) => {
+    const w = await FakeWorker.connect(server, await workerToken());
+    await w.register(JobType.JT_PARTICIPANT);
+    const alice = await TestSignalClient.join(server.url, 'alice');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(!w.messages.some((m) => m.case === 'availability'), 'not before alice is active');
+    connect(fake, 'alice');
+    const job = (await w.next('availability')).job!;
+    assert.equal(job.type, JobType.JT_PARTICIPANT);
+    assert.equal(job.participant?.identity, 'alice');
+    w.send({ case: 'availability', value: new AvailabilityResponse({ jobId: job.id, available: true }) });
+    const assignment = await w.next('assignment');
+    const agent = await TestSignalClient.connect(server.url, assignment.token);
+    await agent.waitFor((m) => m.case === 'join');
+    connect(fake, `agent-${job.id}`);
+    await waitFor(() => server.rooms.getRoom('test')?.listParticipants().some((p) => p.identity === `agent-${job.id}` && p.snapshot().state === ParticipantInfo_State.ACTIVE) === true, polling);
+    assert.equal(w.messages.filter((m) => m.case === 'availability').length, 1, 'the agent itself launches no participant job');
+    agent.send({ case: 'leave', value: new LeaveRequest({ reason: DisconnectReason.CLIENT_INITIATED, action: LeaveRequest_Action.DISCONNECT }) });
+    const term = await w.next('termination');
+    assert.equal(term.jobId, job.id);
+    alice.close();
+    w.ws.close();
+  });
+});
+
+test('agent: a worker dropping mid-job -> the job is restarted on another worker once its agent is gone', async () => {
+  await withServer(async (server, _clock, fake) => {
+    const a = await FakeWorker.connect(server, await workerToken());
+    await a.register();
+    const b = await FakeWorker.connect(server, await workerToken());
+    await b.register();
+    const alice = await TestSignalClient.join(server.url, 'alice');
+    let first: FakeWorker | undefined;
+    await waitFor(() => (first = [a, b].find((w) => w.messages.some((m) => m.case === 'availability'))) !== undefined, polling);
+    const other = first === a ? b : a;
+    const job = (await first!.next('availability')).job!;
+    first!.send({ case: 'availability', value: new AvailabilityResponse({ jobId: job.id, available: true }) });
+    const agent = await TestSignalClient.connect(server.url, (await first!.next('assignment')).token);
+    await agent.waitFor((m) => m.case === 'join');
+    connect(fake, `agent-${job.id}`);
+    await waitFor(() => server.rooms.getRoom('test')?.listParticipants().some((p) => p.identity === `agent-${job.id}` && p.snapshot().state === ParticipantInfo_State.ACTIVE) === true, polling);
+    first!.ws.terminate();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(!other.messages.some((m) => m.case === 'availability'), 'not while its agent is still in the room');
+    agent.ws.terminate(); // the job process died too: its signal connection drops
+    const again = (await other.next('availability')).job!;
+    assert.notEqual(again.id, job.id);
+    assert.equal(again.dispatchId, job.dispatchId);
+    alice.close();
+    other.ws.close();
   });
 });

@@ -77,11 +77,15 @@ export class AgentService {
 
   /** The room hooks automatic dispatch listens to. */
   roomEvents(): RoomEvents {
+    const open = (fn: () => void): void => {
+      if (!this.closed) fn();
+    };
     return {
-      roomStarted: (room) => {
-        if (!this.closed) this.dispatcher.roomStarted(room);
-      },
+      roomStarted: (room, config) => open(() => this.dispatcher.roomStarted(room, config.agents)),
       roomFinished: (room) => this.dispatcher.roomFinished(room.name),
+      participantJoined: (room, p) => open(() => this.dispatcher.participantJoined(room, p)),
+      participantLeft: (room, p) => open(() => this.dispatcher.participantLeft(room, p)),
+      trackPublished: (room, p) => open(() => this.dispatcher.trackPublished(room, p)),
     };
   }
 
@@ -208,7 +212,7 @@ export class AgentService {
         }),
       }),
     });
-    this.dispatcher.addWorker({ id: conn.id, agentName: req.agentName, namespace: req.namespace ?? '', jobType: req.type, version: req.version, permissions });
+    this.dispatcher.addWorker({ id: conn.id, agentName: req.agentName, namespace: req.namespace ?? '', jobType: req.type, version: req.version, permissions, deployment: req.deployment });
   }
 
   /** Mints the job participant's token (LiveKit BuildAgentToken) with the worker's API key and sends the assignment. */

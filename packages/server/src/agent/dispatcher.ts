@@ -1,14 +1,38 @@
-// Agent dispatch (LiveKit pkg/rtc/room.go agent dispatches, pkg/service/agentservice.go JobRequest, pkg/agent/worker.go
-// AssignJob). A dispatch names an agent (empty: the automatic one each new room gets); each dispatch launches one JT_ROOM
-// job for workers registered with exactly that agent name, offered to the least-loaded available worker, then to the
-// next on decline or timeout; pending until a worker can take it. Pure: no sockets, time from the clock.
-import { AgentDispatch, AgentDispatchState, Job, JobState, JobStatus, JobType, WorkerStatus } from '@livekit/protocol';
-import type { AvailabilityResponse, ParticipantPermission, Room as RoomInfo, UpdateJobStatus } from '@livekit/protocol';
+// Agent dispatch, with LiveKit's behaviour (pkg/rtc/room.go agent dispatches, pkg/agent/client.go LaunchJob,
+// pkg/service/agentservice.go JobRequest, pkg/agent/worker.go AssignJob) plus what LiveKit Cloud documents:
+//
+// - A room gets its dispatches when it starts: those of its configuration (the token's `roomConfig.agents` or
+//   CreateRoom `agents`), or else one with an empty agent name (the automatic one). CreateDispatch adds more.
+// - Each dispatch launches one JT_ROOM job at once, a JT_PARTICIPANT job per participant that joins and a JT_PUBLISHER
+//   job per participant the first time it publishes (agents, egress and recorders launch nothing). A job goes only to
+//   workers registered with the same agent name, job type and deployment; with workers in several namespaces
+//   (deprecated) one job per namespace.
+// - An offer goes to an available worker chosen at random weighted by its spare capacity (1 - load); a decline, an
+//   answer timeout or the worker leaving moves it to a worker not yet tried. With none left a JT_ROOM job waits for a
+//   worker (LiveKit drops it; waiting lets a worker started after the room still get it); participant jobs are launched
+//   only when a worker of their type is registered.
+// - Restarts (JobRestartPolicy JRP_ON_FAILURE, the default): a job fails when its worker disconnects, when the worker
+//   reports JS_FAILED, or when its agent participant drops out of the room without leaving (signal lost, media
+//   failure). A failed job is replaced by a new job for the same dispatch and target, offered like a new one, once its
+//   agent participant is gone (so two copies of an agent never share a room), at most MAX_RESTARTS times in
+//   RESTART_WINDOW_MS. An agent leaving the room on purpose ends its job (the worker gets a JobTermination, as LiveKit).
+//
+// Pure: no sockets, time from the clock, randomness injectable.
+import {
+  AgentDispatch, AgentDispatchState, DisconnectReason, Job, JobRestartPolicy, JobState, JobStatus, JobType, ParticipantInfo_Kind,
+  WorkerStatus,
+} from '@livekit/protocol';
+import type {
+  AvailabilityResponse, ParticipantInfo, ParticipantPermission, Room as RoomInfo, RoomAgentDispatch, UpdateJobStatus,
+} from '@livekit/protocol';
 import { randomBase62 } from '@atrium/protocol';
 import type { Clock, Logger, TimerHandle } from '@atrium/webrtc';
 
 /** LiveKit's AssignJobTimeout: how long a worker has to answer an AvailabilityRequest. */
 export const AVAILABILITY_TIMEOUT_MS = 10_000;
+/** A dispatch target's job is restarted at most this many times within RESTART_WINDOW_MS. */
+export const MAX_RESTARTS = 3;
+export const RESTART_WINDOW_MS = 5 * 60_000;
 
 export interface WorkerRegistration {
   id: string;
@@ -17,6 +41,7 @@ export interface WorkerRegistration {
   jobType: JobType;
   version: string;
   permissions: ParticipantPermission;
+  deployment?: string;
 }
 
 /** What the dispatcher asks the transport to send. Must not throw. */
@@ -31,11 +56,46 @@ export interface DispatcherOptions {
   logger: Logger;
   sink: DispatcherSink;
   availabilityTimeoutMs?: number;
+  /** Uniform in [0, 1); Math.random by default. */
+  random?: () => number;
+}
+
+/** What a dispatch asks for (RoomAgentDispatch, CreateAgentDispatchRequest). */
+export interface DispatchRequest {
+  agentName: string;
+  metadata: string;
+  restartPolicy?: JobRestartPolicy;
+  deployment?: string;
+  attributes?: Record<string, string>;
+}
+
+/** Counters of dispatch events since start (metrics). */
+export interface DispatcherCounters {
+  /** Jobs created (restarts included). */
+  launched: number;
+  offered: number;
+  declined: number;
+  timedOut: number;
+  assigned: number;
+  succeeded: number;
+  failed: number;
+  restarted: number;
 }
 
 interface WorkerEntry extends WorkerRegistration {
+  deployment: string;
   status: WorkerStatus;
   load: number;
+}
+
+interface RoomEntry {
+  info: RoomInfo;
+  /** Participants (not agents, egress or recorders) by identity. */
+  participants: Map<string, ParticipantInfo>;
+  /** Identities that launched their JT_PUBLISHER jobs (cleared when they leave). */
+  published: Set<string>;
+  /** Identities of agent participants in the room. */
+  agents: Set<string>;
 }
 
 interface JobEntry {
@@ -43,6 +103,8 @@ interface JobEntry {
   roomName: string;
   /** The dispatch that launched it (none for simulate_job). */
   dispatchId?: string;
+  /** The job keeps the namespace it was launched for; otherwise it takes the offered worker's. */
+  namespaceFixed: boolean;
   /** Workers already offered this job (not offered again). */
   attempted: Set<string>;
   /** Only this worker may take it (simulate_job). */
@@ -50,37 +112,75 @@ interface JobEntry {
   offeredTo?: string;
   timer?: TimerHandle;
   assignedTo?: string;
+  /** Failed (its worker left or reported JS_FAILED) with its agent still in the room: restarted when it leaves. */
+  failedWhilePresent?: string;
 }
 
-/** A read-only view of a job, for tests, logs and (later) ListDispatch. */
+/** A read-only view of a job, for tests and logs. */
 export interface JobView {
   id: string;
   roomName: string;
   dispatchId: string;
   agentName: string;
+  type: JobType;
+  participantIdentity: string;
+  namespace: string;
   status: JobStatus;
   offeredTo: string | undefined;
   assignedTo: string | undefined;
   error: string;
 }
 
+/** Departures that are not the agent's (or the server's) choice: its job failed. */
+const UNEXPECTED_DEPARTURES: ReadonlySet<DisconnectReason> = new Set([
+  DisconnectReason.SIGNAL_CLOSE,
+  DisconnectReason.MEDIA_FAILURE,
+  DisconnectReason.STATE_MISMATCH,
+  DisconnectReason.CONNECTION_TIMEOUT,
+  DisconnectReason.AGENT_ERROR,
+]);
+
+/** LiveKit's IsDependent as far as a ParticipantInfo tells: agents, egress, recorders launch no jobs. */
+function isDependent(p: ParticipantInfo): boolean {
+  return p.kind === ParticipantInfo_Kind.AGENT || p.kind === ParticipantInfo_Kind.EGRESS || p.permission?.agent === true || p.permission?.recorder === true;
+}
+
 export class Dispatcher {
+  readonly counters: DispatcherCounters = { launched: 0, offered: 0, declined: 0, timedOut: 0, assigned: 0, succeeded: 0, failed: 0, restarted: 0 };
   private readonly opts: DispatcherOptions;
+  private readonly random: () => number;
   private readonly workers = new Map<string, WorkerEntry>();
+  /** Jobs not ended yet. */
   private readonly jobs = new Map<string, JobEntry>();
   /** Dispatches by id; `state.jobs` holds every job each launched (ended ones with their final state). */
   private readonly dispatches = new Map<string, AgentDispatch>();
+  private readonly rooms = new Map<string, RoomEntry>();
+  /** Restart times per dispatch target (`dispatch/type/identity`). */
+  private readonly restartTimes = new Map<string, number[]>();
 
   constructor(opts: DispatcherOptions) {
     this.opts = opts;
+    this.random = opts.random ?? Math.random;
   }
 
   get workerCount(): number {
     return this.workers.size;
   }
 
+  /** Registered workers by job type and status (metrics). */
+  workerSummary(): { jobType: JobType; status: WorkerStatus; count: number }[] {
+    const out = new Map<string, { jobType: JobType; status: WorkerStatus; count: number }>();
+    for (const w of this.workers.values()) {
+      const key = `${w.jobType}/${w.status}`;
+      const row = out.get(key) ?? { jobType: w.jobType, status: w.status, count: 0 };
+      row.count++;
+      out.set(key, row);
+    }
+    return [...out.values()];
+  }
+
   addWorker(reg: WorkerRegistration): void {
-    this.workers.set(reg.id, { ...reg, status: WorkerStatus.WS_AVAILABLE, load: 0 });
+    this.workers.set(reg.id, { ...reg, deployment: reg.deployment ?? '', status: WorkerStatus.WS_AVAILABLE, load: 0 });
     this.opts.logger.info({ workerID: reg.id, agentName: reg.agentName, jobType: JobType[reg.jobType], namespace: reg.namespace, version: reg.version }, 'agent worker registered');
     this.offerPending();
   }
@@ -93,37 +193,81 @@ export class Dispatcher {
       w.status = update.status;
       this.opts.logger.debug({ workerID: workerId, status: WorkerStatus[w.status] }, 'agent worker status changed');
     }
-    w.load = Number.isFinite(update.load) ? update.load : 0;
+    w.load = Number.isFinite(update.load) ? Math.min(1, Math.max(0, update.load)) : 0;
     if (w.status === WorkerStatus.WS_AVAILABLE) this.offerPending();
   }
 
-  /** The worker disconnected: its offers move on; its running jobs end as failed (no restart yet). */
+  /** The worker disconnected: its offers move on; its running jobs fail (and restart, see the file comment). */
   removeWorker(workerId: string): void {
     if (!this.workers.delete(workerId)) return;
     this.opts.logger.info({ workerID: workerId }, 'agent worker deregistered');
     for (const entry of [...this.jobs.values()]) {
       if (entry.offeredTo === workerId) this.offerNext(entry, 'worker closed');
-      else if (entry.assignedTo === workerId) {
-        this.opts.logger.warn({ jobID: entry.job.id, workerID: workerId, room: entry.roomName }, 'agent job ended: its worker disconnected');
-        this.endJob(entry, JobStatus.JS_FAILED, 'agent worker disconnected');
+      else if (entry.assignedTo === workerId) this.jobFailed(entry, 'agent worker disconnected');
+    }
+  }
+
+  /**
+   * A room started: its configured dispatches (`agents`, from the token's roomConfig or CreateRoom) or else the
+   * automatic one (empty agent name), each launching its JT_ROOM job. Returns the dispatches' ids.
+   */
+  roomStarted(room: RoomInfo, agents?: readonly RoomAgentDispatch[]): string[] {
+    if (!this.rooms.has(room.name)) this.rooms.set(room.name, { info: room, participants: new Map(), published: new Set(), agents: new Set() });
+    const requests: DispatchRequest[] = agents && agents.length > 0 ? agents.map((a) => ({ ...a })) : [{ agentName: '', metadata: '' }];
+    return requests.map((req) => this.addDispatch(room, req).id);
+  }
+
+  /** An explicit dispatch (CreateDispatch): its JT_ROOM job, and participant jobs for the room's participants. */
+  createDispatch(room: RoomInfo, req: DispatchRequest): AgentDispatch {
+    if (!this.rooms.has(room.name)) this.rooms.set(room.name, { info: room, participants: new Map(), published: new Set(), agents: new Set() });
+    return this.addDispatch(room, req).clone();
+  }
+
+  /** A participant joined (became active): JT_PARTICIPANT jobs; an agent's arrival is noted for its job. */
+  participantJoined(room: RoomInfo, p: ParticipantInfo): void {
+    const r = this.roomEntry(room);
+    if (!r) return;
+    if (isDependent(p)) {
+      r.agents.add(p.identity);
+      return;
+    }
+    r.participants.set(p.identity, p);
+    for (const d of this.dispatchesOf(room.name)) this.launchTarget(d, JobType.JT_PARTICIPANT, p);
+  }
+
+  /** A track was published: the participant's first launches its JT_PUBLISHER jobs. */
+  trackPublished(room: RoomInfo, p: ParticipantInfo): void {
+    const r = this.roomEntry(room);
+    if (!r || isDependent(p) || r.published.has(p.identity)) return;
+    r.published.add(p.identity);
+    r.participants.set(p.identity, p);
+    for (const d of this.dispatchesOf(room.name)) this.launchTarget(d, JobType.JT_PUBLISHER, p);
+  }
+
+  /**
+   * A participant left. An agent leaving on purpose ends its job (its worker told to terminate it); an agent dropping
+   * out ends it as failed (restarted). A participant's jobs not yet running are dropped.
+   */
+  participantLeft(room: RoomInfo, p: ParticipantInfo): void {
+    const r = this.roomEntry(room);
+    if (!r) return;
+    r.participants.delete(p.identity);
+    r.published.delete(p.identity);
+    r.agents.delete(p.identity);
+    for (const entry of [...this.jobs.values()]) {
+      if (entry.roomName !== room.name) continue;
+      if (entry.assignedTo !== undefined && entry.job.state?.participantIdentity === p.identity) {
+        this.agentLeft(entry, p.disconnectReason);
+      } else if (entry.assignedTo === undefined && entry.job.participant?.identity === p.identity) {
+        this.endJob(entry, JobStatus.JS_SUCCESS, 'participant left before the job started');
       }
     }
   }
 
-  /** A room started: the automatic dispatch (empty agent name) and its JT_ROOM job. Returns the job id. */
-  roomStarted(room: RoomInfo): string {
-    return this.launch(room, { agentName: '', metadata: '' }).jobId;
-  }
-
-  /** An explicit dispatch (CreateDispatch): its JT_ROOM job goes to workers registered with `agentName`. */
-  createDispatch(room: RoomInfo, req: { agentName: string; metadata: string }): AgentDispatch {
-    return this.launch(room, req).dispatch.clone();
-  }
-
   /** Dispatches of a room (all, or the one with `dispatchId`), copies with their jobs. */
   listDispatches(roomName: string, dispatchId = ''): AgentDispatch[] {
-    return [...this.dispatches.values()]
-      .filter((d) => d.room === roomName && (dispatchId === '' || d.id === dispatchId))
+    return this.dispatchesOf(roomName)
+      .filter((d) => dispatchId === '' || d.id === dispatchId)
       .map((d) => d.clone());
   }
 
@@ -137,24 +281,30 @@ export class Dispatcher {
     this.dispatches.delete(dispatchId);
     for (const entry of [...this.jobs.values()]) {
       if (entry.dispatchId !== dispatchId) continue;
-      if (entry.assignedTo !== undefined) {
+      if (entry.assignedTo !== undefined && this.workers.has(entry.assignedTo)) {
         this.opts.logger.info({ jobID: entry.job.id, workerID: entry.assignedTo, dispatchID: dispatchId }, 'agent dispatch deleted; terminating its job');
         this.opts.sink.sendTermination(entry.assignedTo, entry.job.id);
       }
       this.endJob(entry, JobStatus.JS_SUCCESS, '');
     }
     if (d.state) d.state.deletedAt = this.nowNs();
+    for (const key of [...this.restartTimes.keys()]) if (key.startsWith(`${dispatchId}/`)) this.restartTimes.delete(key);
     return d.clone();
   }
 
-  /** A room ended: its assigned jobs get a JobTermination; offers, pending jobs and its dispatches are dropped. */
+  /** A room ended: its running jobs get a JobTermination; offers, pending jobs and its dispatches are dropped. */
   roomFinished(roomName: string): void {
     for (const entry of [...this.jobs.values()]) {
       if (entry.roomName !== roomName || entry.onlyWorkerId !== undefined) continue;
-      if (entry.assignedTo !== undefined) this.opts.sink.sendTermination(entry.assignedTo, entry.job.id);
+      if (entry.assignedTo !== undefined && this.workers.has(entry.assignedTo)) this.opts.sink.sendTermination(entry.assignedTo, entry.job.id);
       this.endJob(entry, JobStatus.JS_SUCCESS, '');
     }
-    for (const d of [...this.dispatches.values()]) if (d.room === roomName) this.dispatches.delete(d.id);
+    for (const d of [...this.dispatches.values()]) {
+      if (d.room !== roomName) continue;
+      this.dispatches.delete(d.id);
+      for (const key of [...this.restartTimes.keys()]) if (key.startsWith(`${d.id}/`)) this.restartTimes.delete(key);
+    }
+    this.rooms.delete(roomName);
   }
 
   /** simulate_job: a job with the given (or a made-up) room, offered to this worker only, as LiveKit. */
@@ -170,7 +320,7 @@ export class Dispatcher {
       agentName: w.agentName,
       state: new JobState({ status: JobStatus.JS_PENDING }),
     });
-    const entry: JobEntry = { job, roomName: room.name, attempted: new Set(), onlyWorkerId: workerId };
+    const entry: JobEntry = { job, roomName: room.name, namespaceFixed: true, attempted: new Set(), onlyWorkerId: workerId };
     this.jobs.set(job.id, entry);
     this.offer(entry, w);
     return job.id;
@@ -189,10 +339,11 @@ export class Dispatcher {
       return;
     }
     if (!res.available) {
+      this.counters.declined++;
       this.offerNext(entry, 'worker not available');
       return;
     }
-    const now = BigInt(Math.round(this.opts.clock.wallMs())) * 1_000_000n;
+    const now = this.nowNs();
     const state = entry.job.state ?? new JobState();
     state.status = JobStatus.JS_RUNNING;
     state.workerId = workerId;
@@ -201,7 +352,8 @@ export class Dispatcher {
     state.updatedAt = now;
     entry.job.state = state;
     entry.assignedTo = workerId;
-    this.opts.logger.info({ jobID: entry.job.id, workerID: workerId, room: entry.roomName }, 'assigned agent job to worker');
+    this.counters.assigned++;
+    this.opts.logger.info({ jobID: entry.job.id, workerID: workerId, room: entry.roomName, jobType: JobType[entry.job.type], participant: state.participantIdentity }, 'assigned agent job to worker');
     this.opts.sink.sendAssignment(workerId, entry.job, res);
   }
 
@@ -213,13 +365,17 @@ export class Dispatcher {
       return;
     }
     const state = entry.job.state ?? new JobState();
+    state.updatedAt = this.nowNs();
+    entry.job.state = state;
+    if (update.status === JobStatus.JS_FAILED) {
+      this.jobFailed(entry, update.error || 'the worker reported the job failed');
+      return;
+    }
     state.status = update.status;
     state.error = update.error;
-    state.updatedAt = BigInt(Math.round(this.opts.clock.wallMs())) * 1_000_000n;
-    entry.job.state = state;
-    if (update.status === JobStatus.JS_SUCCESS || update.status === JobStatus.JS_FAILED) {
-      this.opts.logger.info({ jobID: entry.job.id, workerID: workerId, status: JobStatus[update.status], error: update.error }, 'agent job ended');
-      this.endJob(entry, update.status, update.error);
+    if (update.status === JobStatus.JS_SUCCESS) {
+      this.opts.logger.info({ jobID: entry.job.id, workerID: workerId }, 'agent job ended');
+      this.endJob(entry, JobStatus.JS_SUCCESS, update.error);
     }
   }
 
@@ -229,6 +385,9 @@ export class Dispatcher {
       roomName: e.roomName,
       dispatchId: e.dispatchId ?? '',
       agentName: e.job.agentName,
+      type: e.job.type,
+      participantIdentity: e.job.participant?.identity ?? '',
+      namespace: e.job.namespace,
       status: e.job.state?.status ?? JobStatus.JS_PENDING,
       offeredTo: e.offeredTo,
       assignedTo: e.assignedTo,
@@ -242,48 +401,181 @@ export class Dispatcher {
     this.jobs.clear();
     this.workers.clear();
     this.dispatches.clear();
+    this.rooms.clear();
+    this.restartTimes.clear();
   }
 
-  private launch(room: RoomInfo, req: { agentName: string; metadata: string }): { dispatch: AgentDispatch; jobId: string } {
+  // ---- launching ----
+
+  private addDispatch(room: RoomInfo, req: DispatchRequest): AgentDispatch {
     const dispatch = new AgentDispatch({
       id: `AD_${randomBase62()}`,
       agentName: req.agentName,
       room: room.name,
       metadata: req.metadata,
+      restartPolicy: req.restartPolicy ?? JobRestartPolicy.JRP_ON_FAILURE,
+      deployment: req.deployment ?? '',
+      attributes: { ...req.attributes },
       state: new AgentDispatchState({ createdAt: this.nowNs() }),
     });
     this.dispatches.set(dispatch.id, dispatch);
+    this.opts.logger.info({ dispatchID: dispatch.id, room: room.name, agentName: req.agentName }, 'agent dispatch created');
+    this.launch(dispatch, JobType.JT_ROOM, undefined, true);
+    const r = this.rooms.get(room.name);
+    for (const p of r?.participants.values() ?? []) {
+      if (r?.published.has(p.identity)) this.launchTarget(dispatch, JobType.JT_PUBLISHER, p);
+      this.launchTarget(dispatch, JobType.JT_PARTICIPANT, p);
+    }
+    return dispatch;
+  }
+
+  /** Participant jobs only go out when a worker of their kind is registered (as LiveKit). */
+  private launchTarget(d: AgentDispatch, type: JobType, p: ParticipantInfo): void {
+    this.launch(d, type, p, false);
+  }
+
+  /** One job per namespace of the matching workers (one job taking the first taker's namespace when there are none). */
+  private launch(d: AgentDispatch, type: JobType, participant: ParticipantInfo | undefined, waitForWorkers: boolean): void {
+    const namespaces = new Set<string>();
+    for (const w of this.workers.values()) if (this.workerMatches(w, d.agentName, type, d.deployment)) namespaces.add(w.namespace);
+    if (namespaces.size === 0) {
+      if (!waitForWorkers) return;
+      this.launchOne(d, type, participant, undefined);
+      return;
+    }
+    for (const ns of namespaces) this.launchOne(d, type, participant, ns);
+  }
+
+  private launchOne(d: AgentDispatch, type: JobType, participant: ParticipantInfo | undefined, namespace: string | undefined): JobEntry | undefined {
+    const r = this.rooms.get(d.room);
+    if (!r) return undefined;
     const job = new Job({
       id: `AJ_${randomBase62()}`,
-      dispatchId: dispatch.id,
-      type: JobType.JT_ROOM,
-      room,
-      agentName: req.agentName,
-      metadata: req.metadata,
+      dispatchId: d.id,
+      type,
+      room: r.info,
+      ...(participant ? { participant } : {}),
+      namespace: namespace ?? '',
+      agentName: d.agentName,
+      metadata: d.metadata,
+      deployment: d.deployment,
+      attributes: { ...d.attributes },
       state: new JobState({ status: JobStatus.JS_PENDING }),
     });
-    dispatch.state?.jobs.push(job);
-    const entry: JobEntry = { job, roomName: room.name, dispatchId: dispatch.id, attempted: new Set() };
+    d.state?.jobs.push(job);
+    const entry: JobEntry = { job, roomName: d.room, dispatchId: d.id, namespaceFixed: namespace !== undefined, attempted: new Set() };
     this.jobs.set(job.id, entry);
-    this.opts.logger.info({ dispatchID: dispatch.id, jobID: job.id, room: room.name, agentName: req.agentName }, 'agent dispatch created');
+    this.counters.launched++;
+    this.opts.logger.info({ dispatchID: d.id, jobID: job.id, room: d.room, agentName: d.agentName, jobType: JobType[type], participant: participant?.identity }, 'agent job launched');
     this.offerNext(entry, undefined);
-    return { dispatch, jobId: job.id };
+    return entry;
   }
+
+  // ---- failures and restarts ----
+
+  /** The job's worker left or reported failure: restart now, or when its agent (still in the room) leaves. */
+  private jobFailed(entry: JobEntry, reason: string): void {
+    const identity = entry.job.state?.participantIdentity ?? '';
+    if (this.rooms.get(entry.roomName)?.agents.has(identity)) {
+      this.opts.logger.warn({ jobID: entry.job.id, workerID: entry.assignedTo, room: entry.roomName, reason }, 'agent job failed; its agent is still in the room, restart when it leaves');
+      entry.failedWhilePresent = reason;
+      return;
+    }
+    this.failAndRestart(entry, reason);
+  }
+
+  private agentLeft(entry: JobEntry, reason: DisconnectReason): void {
+    if (entry.failedWhilePresent !== undefined) {
+      this.failAndRestart(entry, entry.failedWhilePresent);
+      return;
+    }
+    const worker = entry.assignedTo;
+    if (worker !== undefined && this.workers.has(worker)) this.opts.sink.sendTermination(worker, entry.job.id);
+    if (UNEXPECTED_DEPARTURES.has(reason)) {
+      this.failAndRestart(entry, `agent participant dropped out of the room (${DisconnectReason[reason]})`);
+      return;
+    }
+    this.opts.logger.info({ jobID: entry.job.id, workerID: worker, room: entry.roomName, reason: DisconnectReason[reason] }, 'agent left the room; job ended');
+    this.endJob(entry, JobStatus.JS_SUCCESS, '');
+  }
+
+  private failAndRestart(entry: JobEntry, reason: string): void {
+    this.endJob(entry, JobStatus.JS_FAILED, reason);
+    const d = entry.dispatchId !== undefined ? this.dispatches.get(entry.dispatchId) : undefined;
+    const r = this.rooms.get(entry.roomName);
+    const log = { jobID: entry.job.id, room: entry.roomName, dispatchID: entry.dispatchId, reason };
+    if (!d || !r) {
+      this.opts.logger.warn(log, 'agent job failed');
+      return;
+    }
+    if (d.restartPolicy === JobRestartPolicy.JRP_NEVER) {
+      this.opts.logger.warn(log, 'agent job failed; its dispatch never restarts');
+      return;
+    }
+    const target = entry.job.participant;
+    if (target && !r.participants.has(target.identity)) {
+      this.opts.logger.warn(log, 'agent job failed; its participant has left, not restarted');
+      return;
+    }
+    const key = `${d.id}/${entry.job.type}/${target?.identity ?? ''}`;
+    const now = this.opts.clock.nowMs();
+    const times = (this.restartTimes.get(key) ?? []).filter((t) => now - t < RESTART_WINDOW_MS);
+    if (times.length >= MAX_RESTARTS) {
+      this.restartTimes.set(key, times);
+      this.opts.logger.error({ ...log, restarts: times.length }, `agent job failed ${MAX_RESTARTS + 1} times in ${RESTART_WINDOW_MS / 60_000} min; not restarted again`);
+      return;
+    }
+    times.push(now);
+    this.restartTimes.set(key, times);
+    this.counters.restarted++;
+    const next = this.launchOne(d, entry.job.type, target ?? undefined, entry.namespaceFixed ? entry.job.namespace : undefined);
+    this.opts.logger.warn({ ...log, newJobID: next?.job.id, restart: times.length }, 'agent job failed; restarting it');
+  }
+
+  // ---- offers ----
 
   private nowNs(): bigint {
     return BigInt(Math.round(this.opts.clock.wallMs())) * 1_000_000n;
   }
 
-  /** The least-loaded available worker that may take this job and was not offered it yet (ties: first registered). */
+  private roomEntry(room: RoomInfo): RoomEntry | undefined {
+    const r = this.rooms.get(room.name);
+    if (r) r.info = room;
+    return r;
+  }
+
+  private dispatchesOf(roomName: string): AgentDispatch[] {
+    return [...this.dispatches.values()].filter((d) => d.room === roomName);
+  }
+
+  private workerMatches(w: WorkerEntry, agentName: string, type: JobType, deployment: string): boolean {
+    return w.agentName === agentName && w.jobType === type && w.deployment === deployment;
+  }
+
+  /** A worker not offered this job yet, at random weighted by spare capacity (LiveKit selectWorkerWeightedByLoad). */
   private choose(entry: JobEntry): WorkerEntry | undefined {
-    let best: WorkerEntry | undefined;
+    const candidates: { w: WorkerEntry; weight: number }[] = [];
+    let sum = 0;
     for (const w of this.workers.values()) {
-      if (entry.onlyWorkerId !== undefined && w.id !== entry.onlyWorkerId) continue;
-      if (entry.onlyWorkerId === undefined && (w.agentName !== entry.job.agentName || w.jobType !== entry.job.type)) continue;
-      if (w.status !== WorkerStatus.WS_AVAILABLE || entry.attempted.has(w.id) || w.load >= 1) continue;
-      if (!best || w.load < best.load) best = w;
+      if (entry.onlyWorkerId !== undefined) {
+        if (w.id !== entry.onlyWorkerId) continue;
+      } else {
+        if (!this.workerMatches(w, entry.job.agentName, entry.job.type, entry.job.deployment)) continue;
+        if (entry.namespaceFixed && w.namespace !== entry.job.namespace) continue;
+      }
+      if (w.status !== WorkerStatus.WS_AVAILABLE || entry.attempted.has(w.id)) continue;
+      const weight = Math.max(0, 1 - w.load);
+      if (weight <= 0) continue;
+      candidates.push({ w, weight });
+      sum += weight;
     }
-    return best;
+    if (candidates.length === 0) return undefined;
+    let pick = this.random() * sum;
+    for (const c of candidates) {
+      pick -= c.weight;
+      if (pick < 0) return c.w;
+    }
+    return candidates[candidates.length - 1]!.w;
   }
 
   private offerNext(entry: JobEntry, reason: string | undefined): void {
@@ -295,7 +587,7 @@ export class Dispatcher {
     }
     const w = this.choose(entry);
     if (!w) {
-      this.opts.logger.info({ jobID: entry.job.id, room: entry.roomName }, 'no agent worker available; job pending');
+      this.opts.logger.info({ jobID: entry.job.id, room: entry.roomName, agentName: entry.job.agentName, jobType: JobType[entry.job.type] }, 'no agent worker available; job pending');
       return;
     }
     this.offer(entry, w);
@@ -304,10 +596,13 @@ export class Dispatcher {
   private offer(entry: JobEntry, w: WorkerEntry): void {
     entry.attempted.add(w.id);
     entry.offeredTo = w.id;
-    entry.job.namespace = w.namespace;
+    if (!entry.namespaceFixed) entry.job.namespace = w.namespace;
+    this.counters.offered++;
     entry.timer = this.opts.clock.setTimeout(() => {
       entry.timer = undefined;
-      if (entry.offeredTo === w.id) this.offerNext(entry, 'availability timeout');
+      if (entry.offeredTo !== w.id) return;
+      this.counters.timedOut++;
+      this.offerNext(entry, 'availability timeout');
     }, this.opts.availabilityTimeoutMs ?? AVAILABILITY_TIMEOUT_MS);
     this.opts.sink.sendAvailability(w.id, entry.job);
   }
@@ -330,10 +625,14 @@ export class Dispatcher {
 
   private endJob(entry: JobEntry, status: JobStatus, error: string): void {
     this.clearOffer(entry);
+    if (!this.jobs.delete(entry.job.id)) return;
     const state = entry.job.state ?? new JobState();
     state.status = status;
     state.error = error;
+    state.endedAt = this.nowNs();
+    state.updatedAt = state.endedAt;
     entry.job.state = state;
-    this.jobs.delete(entry.job.id);
+    if (status === JobStatus.JS_FAILED) this.counters.failed++;
+    else if (entry.assignedTo !== undefined) this.counters.succeeded++;
   }
 }

@@ -3,9 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
-import { AgentDispatchClient } from 'livekit-server-sdk';
+import { AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk';
 import {
-  AvailabilityResponse, JobStatus, JobType, ListAgentDispatchRequest, ListAgentDispatchResponse, RegisterWorkerRequest, ServerMessage,
+  AvailabilityResponse, JobRestartPolicy, JobStatus, RoomAgentDispatch, JobType, ListAgentDispatchRequest, ListAgentDispatchResponse, RegisterWorkerRequest, ServerMessage,
   WorkerMessage,
 } from '@livekit/protocol';
 import { silentLogger } from '@atrium/webrtc';
@@ -176,4 +176,28 @@ test('agent dispatch: with room auto-create off, CreateDispatch for a missing ro
   } finally {
     await server.close();
   }
+});
+
+test('agent dispatch: CreateRoom `agents` dispatches those agents (not the automatic one), listed with their restart policy', async () => {
+  await withServer(async (server, client) => {
+    const plain = await Worker.connect(server, '');
+    const greeter = await Worker.connect(server, 'greeter');
+    const rooms = new RoomServiceClient(`http://127.0.0.1:${server.httpPort}`, 'devkey', 'secret');
+    await rooms.createRoom({
+      name: 'hall',
+      agents: [new RoomAgentDispatch({ agentName: 'greeter', metadata: 'welcome', restartPolicy: JobRestartPolicy.JRP_NEVER, attributes: { floor: '2' } })],
+    });
+    const job = (await greeter.next('availability')).job!;
+    assert.equal(job.metadata, 'welcome');
+    assert.deepEqual(job.attributes, { floor: '2' });
+    const listed = await client.listDispatch('hall');
+    assert.equal(listed.length, 1, 'only the configured dispatch');
+    assert.equal(listed[0]?.agentName, 'greeter');
+    assert.equal(listed[0]?.restartPolicy, JobRestartPolicy.JRP_NEVER);
+    assert.equal(listed[0]?.state?.jobs[0]?.id, job.id);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(plain.count('availability'), 0);
+    plain.ws.close();
+    greeter.ws.close();
+  });
 });

@@ -52,7 +52,13 @@ export function createAgentDispatchService(opts: AgentDispatchServiceOptions): T
           throw new TwirpError('unavailable', (err as Error).message);
         }
       }
-      return dispatcher.createDispatch(room.info(), { agentName: req.agentName, metadata: req.metadata });
+      return dispatcher.createDispatch(room.info(), {
+        agentName: req.agentName,
+        metadata: req.metadata,
+        restartPolicy: req.restartPolicy,
+        deployment: req.deployment,
+        attributes: req.attributes,
+      });
     }),
 
     DeleteDispatch: method(DeleteAgentDispatchRequest, (req, claims) => {
