@@ -84,8 +84,9 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
   const prometheusPort = overrides.prometheusPort ?? (config.prometheusPort !== 0 ? config.prometheusPort : undefined);
   // Rooms are created further down (they need the webhook notifier); the metrics read them at scrape time.
   let rooms: RoomManager | undefined;
+  let agents: AgentService | undefined;
   const metrics: ServerMetrics | undefined =
-    prometheusPort !== undefined ? createServerMetrics({ nodeId, rooms: () => rooms, stats: (): SfuStats => sfuStats }) : undefined;
+    prometheusPort !== undefined ? createServerMetrics({ nodeId, rooms: () => rooms, stats: (): SfuStats => sfuStats, agents: () => agents?.dispatcher }) : undefined;
   // The latency histogram is fed only when metrics are on (the sampled observation is its one hot-path cost).
   const sfuStats: SfuStats = new SfuStats(metrics ? { forwardLatency: metrics.forwardLatency } : {});
   const nodeState = new NodeState();
@@ -131,7 +132,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     });
   }
 
-  const agents = new AgentService({ keys: config.keys, nodeId, clock, logger: logger.child({ component: 'agent' }) });
+  agents = new AgentService({ keys: config.keys, nodeId, clock, logger: logger.child({ component: 'agent' }) });
   rooms = new RoomManager({
     nodeId,
     emptyTimeoutSec: config.room.emptyTimeoutSec,

@@ -2,7 +2,7 @@
 // counters summed from SfuStats (a real Receiver and DownTrack on a manual clock).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AddTrackRequest, TrackType, TrackSource } from '@livekit/protocol';
+import { AddTrackRequest, AvailabilityResponse, JobType, ParticipantPermission, Room as RoomInfo, TrackType, TrackSource, WorkerStatus } from '@livekit/protocol';
 import { silentLogger } from '@atrium/webrtc';
 import { ManualClock } from '@atrium/webrtc/clock.js';
 import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
@@ -17,6 +17,7 @@ import { DownTrack } from '../sfu/down-track.js';
 import { SfuStats } from '../sfu/sfu-stats.js';
 import { CONTENT_TYPE } from './registry.js';
 import { createServerMetrics } from './server-metrics.js';
+import { Dispatcher } from '../agent/dispatcher.js';
 
 /** `name{labels} value` lines as a map (const labels node_id/node_type stripped). */
 function parse(text: string): Map<string, number> {
@@ -113,4 +114,35 @@ test('media counters by direction, transmission and kind; NACK and PLI by direct
   receiver.close();
   assert.equal(parse(metrics.registry.render()).get('livekit_packet_total{direction="incoming",transmission="initial",kind="audio"}'), 1, 'kept after close');
   rooms.close();
+});
+
+test('agent metrics: workers by type and status, jobs by state, dispatch events', () => {
+  const clock = new ManualClock();
+  const d = new Dispatcher({ clock, logger: silentLogger, random: () => 0, sink: { sendAvailability: () => {}, sendAssignment: () => {}, sendTermination: () => {} } });
+  const metrics = createServerMetrics({ nodeId: 'ND_x', rooms: () => undefined, stats: () => undefined, agents: () => d });
+  const reg = { namespace: '', version: '1', permissions: new ParticipantPermission() };
+  d.addWorker({ ...reg, id: 'a', agentName: '', jobType: JobType.JT_ROOM });
+  d.addWorker({ ...reg, id: 'b', agentName: '', jobType: JobType.JT_ROOM });
+  d.addWorker({ ...reg, id: 'p', agentName: '', jobType: JobType.JT_PUBLISHER });
+  d.updateWorker('b', { status: WorkerStatus.WS_FULL, load: 1 });
+  d.roomStarted(new RoomInfo({ name: 'r1' }));
+  const j1 = d.listJobs()[0]!.id;
+  d.answer('a', new AvailabilityResponse({ jobId: j1, available: true }));
+  d.roomStarted(new RoomInfo({ name: 'r2' }));
+  const j2 = d.listJobs()[1]!.id;
+  d.answer('a', new AvailabilityResponse({ jobId: j2, available: false }));
+  d.roomStarted(new RoomInfo({ name: 'r3' }));
+  d.removeWorker('a');
+  const m = parse(metrics.registry.render());
+  assert.equal(m.get('atrium_agent_workers{job_type="room",status="available"}'), 0);
+  assert.equal(m.get('atrium_agent_workers{job_type="room",status="full"}'), 1);
+  assert.equal(m.get('atrium_agent_workers{job_type="publisher",status="available"}'), 1);
+  // r1's job failed with its worker and was restarted; r2 declined; r3 offered to a, then a left: all waiting.
+  assert.equal(m.get('atrium_agent_jobs{state="pending"}'), 3);
+  assert.equal(m.get('atrium_agent_jobs{state="running"}'), 0);
+  assert.equal(m.get('atrium_agent_job_events_total{event="launched"}'), 4);
+  assert.equal(m.get('atrium_agent_job_events_total{event="assigned"}'), 1);
+  assert.equal(m.get('atrium_agent_job_events_total{event="declined"}'), 1);
+  assert.equal(m.get('atrium_agent_job_events_total{event="failed"}'), 1);
+  assert.equal(m.get('atrium_agent_job_events_total{event="restarted"}'), 1);
 });

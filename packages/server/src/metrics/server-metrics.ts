@@ -1,7 +1,8 @@
 // Atrium's Prometheus metrics, named as LiveKit names them (pkg/telemetry/prometheus) so dashboards carry
 // over: room/participant/track gauges read from the RoomManager at scrape time, media counters summed from
 // the SFU's per-stream counters (SfuStats), and a sampled forwarding-latency histogram. docs/metrics.md lists them.
-import { TrackType } from '@livekit/protocol';
+import { JobType, TrackType, WorkerStatus } from '@livekit/protocol';
+import type { Dispatcher } from '../agent/dispatcher.js';
 import type { RoomManager } from '../rtc/room-manager.js';
 import type { SubscriberCongestionState } from '../rtc/participant-media.js';
 import type { SfuStats, KindCounters } from '../sfu/sfu-stats.js';
@@ -56,7 +57,12 @@ export interface ServerMetrics {
   readonly forwardLatency: Histogram;
 }
 
-export function createServerMetrics(opts: { nodeId: string; rooms: () => RoomManager | undefined; stats: () => SfuStats | undefined }): ServerMetrics {
+export function createServerMetrics(opts: {
+  nodeId: string;
+  rooms: () => RoomManager | undefined;
+  stats: () => SfuStats | undefined;
+  agents?: () => Dispatcher | undefined;
+}): ServerMetrics {
   const registry = new MetricsRegistry({ constLabels: { node_id: opts.nodeId, node_type: 'SERVER' } });
   let counts: RoomCounts | undefined;
   let media: Record<Kind, KindCounters> | undefined;
@@ -194,5 +200,51 @@ export function createServerMetrics(opts: { nodeId: string; rooms: () => RoomMan
     help: 'Sampled time in ns from an RTP packet reaching the SFU receiver to its send to every subscriber.',
     buckets: FORWARD_LATENCY_BUCKETS_NS,
   });
+  registerAgentMetrics(registry, opts.agents ?? (() => undefined));
   return { registry, forwardLatency };
+}
+
+/** Agent workers by job type and status, jobs by state, and dispatch events (docs/agents.md). */
+function registerAgentMetrics(registry: MetricsRegistry, dispatcher: () => Dispatcher | undefined): void {
+  registry.gauge({
+    name: 'atrium_agent_workers',
+    help: 'Agent workers registered on /agent, by job type and status.',
+    labelNames: ['job_type', 'status'],
+    collect: (m) => {
+      const rows = dispatcher()?.workerSummary() ?? [];
+      for (const type of [JobType.JT_ROOM, JobType.JT_PUBLISHER, JobType.JT_PARTICIPANT]) {
+        for (const status of [WorkerStatus.WS_AVAILABLE, WorkerStatus.WS_FULL]) {
+          const count = rows.find((r) => r.jobType === type && r.status === status)?.count ?? 0;
+          m.set({ job_type: JobType[type].slice(3).toLowerCase(), status: WorkerStatus[status].slice(3).toLowerCase() }, count);
+        }
+      }
+    },
+  });
+  registry.gauge({
+    name: 'atrium_agent_jobs',
+    help: 'Agent jobs not ended: waiting for a worker (pending), offered to one (offered), or assigned (running).',
+    labelNames: ['state'],
+    collect: (m) => {
+      const counts = { pending: 0, offered: 0, running: 0 };
+      for (const j of dispatcher()?.listJobs() ?? []) counts[j.assignedTo !== undefined ? 'running' : j.offeredTo !== undefined ? 'offered' : 'pending']++;
+      for (const [state, n] of Object.entries(counts)) m.set({ state }, n);
+    },
+  });
+  registry.counter({
+    name: 'atrium_agent_job_events_total',
+    help: 'Agent job events: launched (restarts included), offered, declined, timed_out, assigned, succeeded, failed, restarted.',
+    labelNames: ['event'],
+    collect: (m) => {
+      const c = dispatcher()?.counters;
+      if (c === undefined) return;
+      m.set({ event: 'launched' }, c.launched);
+      m.set({ event: 'offered' }, c.offered);
+      m.set({ event: 'declined' }, c.declined);
+      m.set({ event: 'timed_out' }, c.timedOut);
+      m.set({ event: 'assigned' }, c.assigned);
+      m.set({ event: 'succeeded' }, c.succeeded);
+      m.set({ event: 'failed' }, c.failed);
+      m.set({ event: 'restarted' }, c.restarted);
+    },
+  });
 }
