@@ -1,7 +1,8 @@
 // `atrium dispatch` and `atrium token create --agent` as a child process (packages/cli/bin/atrium.js) against an
 // in-process Atrium with a fake agent worker (registered as 'greeter' over /agent with a worker token the CLI minted):
 // create -> the worker gets and accepts the job -> list shows the dispatch and its running job -> get -> delete -> the
-// worker is told to end the job; the roomConfig of a --agent token; errors with their exit codes.
+// worker is told to end the job; --deployment; a --agent token whose join dispatches the agent (an rtc-node participant
+// joins with it); errors with their exit codes.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -9,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { AvailabilityResponse, JobType, RegisterWorkerRequest, ServerMessage, WorkerMessage } from '@livekit/protocol';
 import { RoomConfiguration, TokenVerifier } from 'livekit-server-sdk';
+import type { Room } from '@livekit/rtc-node';
+import { connectRtcNode, teardownRtcNode } from './helpers/rtc-node.js';
 import { DEV_API_KEY, DEV_API_SECRET, startAtrium, type AtriumUnderTest } from './helpers/server.js';
 import { waitFor, withTimeout } from '@atrium/webrtc/testing/wait-for.js';
 
@@ -17,15 +20,22 @@ const CLI_DEADLINE_MS = 30_000;
 
 let server: AtriumUnderTest | undefined;
 const sockets: WebSocket[] = [];
+const rooms: Room[] = [];
 
 before(async () => {
   server = await withTimeout(startAtrium(), 15_000, 'Atrium to start');
 });
 
-after(async () => {
-  for (const ws of sockets) ws.terminate();
-  await server?.close();
-});
+after(() =>
+  teardownRtcNode({
+    publishers: [],
+    rooms,
+    also: [
+      { what: 'closing the fake workers', work: async () => sockets.forEach((ws) => ws.terminate()) },
+      { what: 'closing Atrium', work: () => server?.close() ?? Promise.resolve() },
+    ],
+  }),
+);
 
 interface CliRun {
   code: number | null;
@@ -63,7 +73,7 @@ function ok(r: CliRun, what: string): CliRun {
 type SMsg = ServerMessage['message'];
 
 /** A worker registered with `agentName` that accepts every job offered to it and records what it is sent. */
-async function fakeWorker(token: string, agentName: string): Promise<{ messages: SMsg[]; ws: WebSocket }> {
+async function fakeWorker(token: string, agentName: string, deployment = ''): Promise<{ messages: SMsg[]; ws: WebSocket }> {
   assert.ok(server);
   const ws = new WebSocket(`${server.url}/agent`, { headers: { Authorization: `Bearer ${token}` } });
   sockets.push(ws);
@@ -80,7 +90,7 @@ async function fakeWorker(token: string, agentName: string): Promise<{ messages:
     ws.once('open', resolve);
     ws.once('error', reject);
   });
-  send({ case: 'register', value: new RegisterWorkerRequest({ type: JobType.JT_ROOM, agentName, version: '1.9.0' }) });
+  send({ case: 'register', value: new RegisterWorkerRequest({ type: JobType.JT_ROOM, agentName, deployment, version: '1.9.0' }) });
   await waitFor(() => messages.some((m) => m.case === 'register'), { timeoutMs: 5000, intervalMs: 10, label: 'the register answer' });
   return { messages, ws };
 }
@@ -104,7 +114,7 @@ test('dispatch create -> list shows it with its running job -> get -> delete; th
   // The table: the named dispatch with its running job (and the room's automatic dispatch, which no worker took).
   const table = ok(await cli(['dispatch', 'list', ...conn(), 'cli-dispatch']), 'list').stdout;
   const lines = table.trimEnd().split('\n');
-  assert.match(lines[0] ?? '', /^DISPATCH-ID\s+ROOM\s+AGENT-NAME\s+METADATA\s+CREATED\s+JOBS$/);
+  assert.match(lines[0] ?? '', /^DISPATCH-ID\s+ROOM\s+AGENT-NAME\s+DEPLOYMENT\s+METADATA\s+CREATED\s+JOBS$/);
   const row = lines.find((l) => l.startsWith(dispatch.id));
   assert.ok(row, table);
   assert.match(row, new RegExp(`^${dispatch.id}\\s+cli-dispatch\\s+greeter\\s+\\{"topic":"hi"\\}\\s+\\d{4}-\\d\\d-\\d\\dT\\S+Z\\s+${jobId} running AW_\\w+$`));
@@ -139,12 +149,41 @@ test('dispatch create -> list shows it with its running job -> get -> delete; th
   assert.match(fresh, /^DISPATCH-ID .*\nAD_\w+\s+room-[0-9A-Za-z]{12}\s+greeter\s+\d{4}-/);
 });
 
-test('token create --agent NAME --job-metadata M: the roomConfig claim (protobuf JSON, read with RoomConfiguration.fromJson) names the agent', { timeout: 30_000 }, async () => {
-  const r = ok(await cli(['token', 'create', ...conn(), '--room', 'cli-agent-token', '--identity', 'caller', '--agent', 'greeter', '--job-metadata', 'call 42']), 'token');
+test('--deployment: dispatch create -d staging goes to the worker registered with that deployment', { timeout: 60_000 }, async () => {
+  const workerToken = ok(await cli(['token', 'create', ...conn(), '--grant', '{"agent":true}']), 'worker token').stdout.trim();
+  const staging = await fakeWorker(workerToken, 'mover', 'staging');
+  const production = await fakeWorker(workerToken, 'mover');
+  const created = ok(await cli(['dispatch', 'create', ...conn(), '--room', 'cli-deploy', '--agent-name', 'mover', '-d', 'staging']), 'create -d');
+  assert.match(created.stdout, /\nAD_\w+\s+cli-deploy\s+mover\s+staging\s+\d{4}-/);
+  await waitFor(() => staging.messages.some((m) => m.case === 'assignment'), { timeoutMs: 5000, intervalMs: 10, label: 'the staging job' });
+  const job = staging.messages.find((m) => m.case === 'assignment');
+  assert.equal(job?.case === 'assignment' ? job.value.job?.deployment : undefined, 'staging');
+  assert.equal(production.messages.filter((m) => m.case === 'availability').length, 0, 'the worker without a deployment is not offered it');
+});
+
+test('token create --agent NAME --job-metadata M: the roomConfig claim names the agent, and the join that creates the room dispatches it', { timeout: 60_000 }, async () => {
+  assert.ok(server);
+  const workerToken = ok(await cli(['token', 'create', ...conn(), '--grant', '{"agent":true}']), 'worker token').stdout.trim();
+  const worker = await fakeWorker(workerToken, 'caller-agent');
+
+  const r = ok(await cli(['token', 'create', ...conn(), '--room', 'cli-agent-token', '--identity', 'caller', '--agent', 'caller-agent', '--job-metadata', 'call 42']), 'token');
   const claims = (await new TokenVerifier(DEV_API_KEY, DEV_API_SECRET).verify(r.stdout.trim())) as Record<string, unknown>;
   const config = RoomConfiguration.fromJson(claims['roomConfig'] as never);
-  assert.deepEqual(config.agents.map((a) => ({ agentName: a.agentName, metadata: a.metadata })), [{ agentName: 'greeter', metadata: 'call 42' }]);
+  assert.deepEqual(config.agents.map((a) => ({ agentName: a.agentName, metadata: a.metadata })), [{ agentName: 'caller-agent', metadata: 'call 42' }]);
   assert.deepEqual(claims['video'], { room: 'cli-agent-token', roomJoin: true, canPublish: true, canSubscribe: true, canPublishData: true });
+
+  rooms.push(await connectRtcNode(server.url, r.stdout.trim(), { label: 'caller' }));
+  await waitFor(() => worker.messages.some((m) => m.case === 'assignment'), { timeoutMs: 10_000, intervalMs: 10, label: 'the job from the token' });
+  const assignment = worker.messages.find((m) => m.case === 'assignment');
+  assert.equal(assignment?.case, 'assignment');
+  assert.equal(assignment.value.job?.room?.name, 'cli-agent-token');
+  assert.equal(assignment.value.job?.agentName, 'caller-agent');
+  assert.equal(assignment.value.job?.metadata, 'call 42');
+
+  const table = ok(await cli(['dispatch', 'list', ...conn(), 'cli-agent-token']), 'list').stdout;
+  const rows = table.trimEnd().split('\n').slice(1);
+  assert.equal(rows.length, 1, `only the token's dispatch (no automatic one):\n${table}`);
+  assert.match(rows[0] ?? '', /^AD_\w+\s+cli-agent-token\s+caller-agent\s+call 42\s+\S+\s+AJ_\w+ running AW_\w+$/);
 });
 
 test('dispatch errors: a missing room is a usage error (2); an unknown dispatch or room is the Twirp not_found (1)', { timeout: 60_000 }, async () => {

@@ -52,7 +52,7 @@ test('dispatch command lines refused before any request: exit code 2, the proble
     [['dispatch', 'create', '--dev', '--agent-name', 'a'], /^atrium dispatch create: missing required flag --room \(or --new-room for a generated room name\)\nusage: atrium dispatch create /],
     [['dispatch', 'create', '--dev', '--room', 'r'], /^atrium dispatch create: missing required flag --agent-name \(the agent to dispatch\)/],
     [['dispatch', 'create', '--dev', '--room', 'r', '--new-room', '--agent-name', 'a'], /^atrium dispatch create: give --room or --new-room, not both/],
-    [['dispatch', 'create', '--dev', '--room', 'r', '--agent-name', 'a', '--deployment', 'x'], /^atrium dispatch create: unknown flag '--deployment'/],
+    [['dispatch', 'create', '--dev', '--room', 'r', '--agent-name', 'a', '--deploy', 'x'], /^atrium dispatch create: unknown flag '--deploy'/],
     [['dispatch', 'list', '--dev'], /^atrium dispatch list: missing required flag --room \(the room whose dispatches to list; or give ROOM as arguments\)/],
     [['dispatch', 'list', '--dev', 'a', 'b'], /^atrium dispatch list: unexpected argument: 'b'/],
     [['dispatch', 'get', '--dev', 'r'], /^atrium dispatch get: missing required flag --id/],

@@ -87,6 +87,7 @@ test('formatDispatches: one row per dispatch with its jobs; none says so', () =>
     id: 'AD_named',
     agentName: 'greeter',
     room: 'lobby',
+    deployment: 'staging',
     metadata: '{"topic":"hi"}',
     state: new AgentDispatchState({
       createdAt: 1_700_000_000_000_000_000n,
@@ -96,8 +97,8 @@ test('formatDispatches: one row per dispatch with its jobs; none says so', () =>
   const automatic = new AgentDispatch({ id: 'AD_auto', room: 'lobby', state: new AgentDispatchState({ createdAt: 1_700_000_001_000_000_000n }) });
   assert.equal(
     formatDispatches([named, automatic]),
-    'DISPATCH-ID  ROOM   AGENT-NAME  METADATA        CREATED               JOBS\n' +
-      'AD_named     lobby  greeter     {"topic":"hi"}  2023-11-14T22:13:20Z  AJ_a running AW_w, AJ_b pending\n' +
-      'AD_auto      lobby                              2023-11-14T22:13:21Z\n',
+    'DISPATCH-ID  ROOM   AGENT-NAME  DEPLOYMENT  METADATA        CREATED               JOBS\n' +
+      'AD_named     lobby  greeter     staging     {"topic":"hi"}  2023-11-14T22:13:20Z  AJ_a running AW_w, AJ_b pending\n' +
+      'AD_auto      lobby                                          2023-11-14T22:13:21Z\n',
   );
 });

@@ -122,15 +122,16 @@ export function formatJobSummary(job: Job): string {
   return parts.join(' ');
 }
 
-/** Agent dispatches as a table (lk's DispatchID, Room, AgentName, Metadata columns, plus when and which jobs). */
+/** Agent dispatches as a table (lk's DispatchID, Room, AgentName, Deployment, Metadata columns, plus when and which jobs). */
 export function formatDispatches(dispatches: readonly AgentDispatch[]): string {
   if (dispatches.length === 0) return 'no dispatches\n';
   return formatTable(
-    ['DISPATCH-ID', 'ROOM', 'AGENT-NAME', 'METADATA', 'CREATED', 'JOBS'],
+    ['DISPATCH-ID', 'ROOM', 'AGENT-NAME', 'DEPLOYMENT', 'METADATA', 'CREATED', 'JOBS'],
     dispatches.map((d) => [
       d.id,
       d.room,
       d.agentName,
+      d.deployment,
       d.metadata,
       formatUnixNs(d.state?.createdAt ?? 0n),
       (d.state?.jobs ?? []).map(formatJobSummary).join(', '),

@@ -91,6 +91,7 @@ test('--agent NAME (with --job-metadata) puts one agent dispatch in the roomConf
   assert.equal(r.grant.roomJoin, true);
   assert.equal(r.grant.agent, undefined, '--agent names the agent to dispatch; it is not the agent grant');
   assert.deepEqual(buildTokenRequest({ room: 'r', identity: 'me', agent: 'greeter' }).roomConfig?.agents[0]?.metadata, '');
+  assert.equal(buildTokenRequest({ room: 'r', identity: 'me', agent: 'greeter', deployment: 'staging' }).roomConfig?.agents[0]?.deployment, 'staging');
   assert.equal(buildTokenRequest({ room: 'r', identity: 'me' }).roomConfig, undefined);
 });
 
@@ -104,6 +105,7 @@ test('--agent and --job-metadata refusals', () => {
     [{ grant: '{"agent":true}', agent: 'greeter' }, /--agent needs a join token/],
     [{ room: 'r', identity: 'i', 'job-metadata': 'm' }, /--job-metadata needs --agent NAME/],
     [{ room: 'r', identity: 'i', agent: '' }, /--agent: give the agent name to dispatch/],
+    [{ room: 'r', identity: 'i', deployment: 'staging' }, /--deployment needs --agent NAME/],
   ];
   for (const [values, pattern] of cases) {
     assert.throws(() => buildTokenRequest(values), (err: unknown) => err instanceof UsageError && pattern.test(err.message), JSON.stringify(values));

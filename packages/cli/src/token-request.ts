@@ -35,6 +35,7 @@ export const TOKEN_OPTIONS = {
   recorder: { type: 'boolean' },
   agent: { type: 'string' },
   'job-metadata': { type: 'string' },
+  deployment: { type: 'string', short: 'd' },
   grant: { type: 'string' },
 } as const satisfies OptionsConfig;
 
@@ -59,6 +60,7 @@ export const TOKEN_FLAG_HELP: readonly (readonly [string, string])[] = [
   ['--recorder', 'marks the participant as a recorder'],
   ['--agent NAME', "dispatch agent NAME to the room when this token's join creates it (roomConfig.agents; join tokens only)"],
   ['--job-metadata TEXT', 'metadata for the job of the --agent dispatch (the agent reads it as ctx.job.metadata)'],
+  ['-d, --deployment D', 'the deployment of the --agent dispatch (workers registered with it take the job)'],
   ['--grant JSON', 'a video grant as JSON, merged under the flags, e.g. \'{"roomJoin":true,"room":"r"}\'; an agent worker token: \'{"agent":true}\''],
 ];
 
@@ -151,8 +153,10 @@ export function buildTokenRequest(values: FlagValues): TokenRequest {
 
   const agentName = stringFlag(values, 'agent');
   const jobMetadata = stringFlag(values, 'job-metadata');
+  const deployment = stringFlag(values, 'deployment');
   if (agentName === '') throw new UsageError('--agent: give the agent name to dispatch');
   if (jobMetadata !== undefined && agentName === undefined) throw new UsageError('--job-metadata needs --agent NAME (the agent whose job gets it)');
+  if (deployment !== undefined && agentName === undefined) throw new UsageError('--deployment needs --agent NAME (the agent dispatched to it)');
   if (agentName !== undefined && grant.roomJoin !== true) {
     throw new UsageError('--agent needs a join token (--join): the agent is dispatched when the join creates the room');
   }
@@ -160,7 +164,7 @@ export function buildTokenRequest(values: FlagValues): TokenRequest {
   const attributePairs = listFlag(values, 'attribute');
   const request: TokenRequest = { ttlSec, grant };
   if (agentName !== undefined) {
-    request.roomConfig = new RoomConfiguration({ agents: [new RoomAgentDispatch({ agentName, metadata: jobMetadata ?? '' })] });
+    request.roomConfig = new RoomConfiguration({ agents: [new RoomAgentDispatch({ agentName, metadata: jobMetadata ?? '', deployment: deployment ?? '' })] });
   }
   if (identity !== undefined) request.identity = identity;
   const name = stringFlag(values, 'name');

@@ -1,5 +1,5 @@
 // `atrium dispatch create|list|get|delete`: explicit agent dispatch through livekit.AgentDispatchService (Twirp), as
-// LiveKit's `lk dispatch`: create takes --room (or --new-room), --agent-name and --metadata; list takes the room, get and
+// LiveKit's `lk dispatch`: create takes --room (or --new-room), --agent-name, --deployment and --metadata; list takes the room, get and
 // delete the room and the dispatch ID, as arguments (ROOM [ID]) or as --room / --id.
 import { randomBytes } from 'node:crypto';
 import { CliError, UsageError } from '../command.js';
@@ -45,11 +45,12 @@ export function flagsOrPositionals(args: ParsedArgs, names: readonly (readonly [
 export const dispatchCreate: Command = {
   path: ['dispatch', 'create'],
   summary: 'dispatch an agent (a worker registered with that agent name) to a room',
-  synopsis: '--room NAME | --new-room  --agent-name NAME [--metadata TEXT] [--json]',
+  synopsis: '--room NAME | --new-room  --agent-name NAME [--deployment D] [--metadata TEXT] [--json]',
   flagHelp: [
     ['-r, --room NAME', 'the room; created if it does not exist (room.auto_create)'],
     ['--new-room', 'dispatch to a new room with a generated name (room-...)'],
     ['--agent-name NAME', 'the agent to dispatch (the agent_name its worker registered with)'],
+    ['-d, --deployment D', "only workers registered with this deployment take the job (default '': workers without one)"],
     ['--metadata TEXT', "job metadata for the agent (its ctx.job.metadata)"],
     JSON_HELP,
     ...CONNECTION_HELP,
@@ -58,6 +59,7 @@ export const dispatchCreate: Command = {
     room: { type: 'string', short: 'r' },
     'new-room': { type: 'boolean' },
     'agent-name': { type: 'string' },
+    deployment: { type: 'string', short: 'd' },
     metadata: { type: 'string' },
     ...JSON_OPTION,
     ...CONNECTION_OPTIONS,
@@ -70,8 +72,10 @@ export const dispatchCreate: Command = {
     const room = given ?? newRoomName();
     const agentName = requireFlag(values, 'agent-name', 'the agent to dispatch');
     const metadata = stringFlag(values, 'metadata');
+    const deployment = stringFlag(values, 'deployment');
     const conn = resolveConnection(values, io.env);
-    const dispatch = await callDispatchApi(conn, (c) => c.createDispatch(room, agentName, metadata !== undefined ? { metadata } : {}));
+    const options = { ...(metadata !== undefined ? { metadata } : {}), ...(deployment !== undefined ? { deployment } : {}) };
+    const dispatch = await callDispatchApi(conn, (c) => c.createDispatch(room, agentName, options));
     io.stdout(boolFlag(values, 'json') ? formatJson(messageJson(dispatch)) : formatDispatches([dispatch]));
   },
 };
