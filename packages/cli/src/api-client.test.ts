@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TwirpError } from 'livekit-server-sdk';
-import { callApi, describeApiError } from './api-client.js';
+import { callApi, callDispatchApi, describeApiError } from './api-client.js';
 import { CliError } from './command.js';
 
 const URL = 'http://127.0.0.1:1';
@@ -21,6 +21,14 @@ test('a refused connection names the URL and ECONNREFUSED', async () => {
   const url = await closedPortUrl();
   await assert.rejects(
     callApi({ url, apiKey: 'k', apiSecret: 's' }, (c) => c.listRooms()),
+    (err: unknown) => err instanceof CliError && err.message === `cannot reach Atrium at ${url}: ECONNREFUSED`,
+  );
+});
+
+test('AgentDispatchService calls fail the same way: a refused connection names the URL', async () => {
+  const url = await closedPortUrl();
+  await assert.rejects(
+    callDispatchApi({ url, apiKey: 'k', apiSecret: 's' }, (c) => c.listDispatch('r')),
     (err: unknown) => err instanceof CliError && err.message === `cannot reach Atrium at ${url}: ECONNREFUSED`,
   );
 });

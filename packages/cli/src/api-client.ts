@@ -1,6 +1,6 @@
-// The server API as the CLI uses it: livekit-server-sdk's RoomServiceClient, with every failure turned into one
-// clear CliError (server unreachable, credentials rejected, Twirp error code and message).
-import { RoomServiceClient, TwirpError } from 'livekit-server-sdk';
+// The server API as the CLI uses it: livekit-server-sdk's RoomServiceClient and AgentDispatchClient (Twirp), with
+// every failure turned into one clear CliError (server unreachable, credentials rejected, Twirp error code and message).
+import { AgentDispatchClient, RoomServiceClient, TwirpError } from 'livekit-server-sdk';
 import { CliError } from './command.js';
 import type { Connection } from './connection.js';
 
@@ -10,13 +10,27 @@ export function roomServiceClient(conn: Connection): RoomServiceClient {
   return new RoomServiceClient(conn.url, conn.apiKey, conn.apiSecret, { requestTimeout: REQUEST_TIMEOUT_SEC, failover: false });
 }
 
-/** Runs one API call against `conn`, translating its errors. */
-export async function callApi<T>(conn: Connection, work: (client: RoomServiceClient) => Promise<T>): Promise<T> {
+export function agentDispatchClient(conn: Connection): AgentDispatchClient {
+  return new AgentDispatchClient(conn.url, conn.apiKey, conn.apiSecret, { requestTimeout: REQUEST_TIMEOUT_SEC, failover: false });
+}
+
+/** Runs `work` with the client `makeClient` builds for `conn`, translating its errors. */
+export async function callService<C, T>(conn: Connection, makeClient: (conn: Connection) => C, work: (client: C) => Promise<T>): Promise<T> {
   try {
-    return await work(roomServiceClient(conn));
+    return await work(makeClient(conn));
   } catch (err) {
     throw describeApiError(err, conn.url);
   }
+}
+
+/** Runs one RoomService call against `conn`, translating its errors. */
+export function callApi<T>(conn: Connection, work: (client: RoomServiceClient) => Promise<T>): Promise<T> {
+  return callService(conn, roomServiceClient, work);
+}
+
+/** Runs one AgentDispatchService call against `conn`, translating its errors. */
+export function callDispatchApi<T>(conn: Connection, work: (client: AgentDispatchClient) => Promise<T>): Promise<T> {
+  return callService(conn, agentDispatchClient, work);
 }
 
 /** Network error codes worth naming as they are (from undici's `cause`). */

@@ -2,7 +2,7 @@
 // with livekit-server-sdk's TokenVerifier. Commands that need a server are in e2e/cli.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TokenVerifier } from 'livekit-server-sdk';
+import { RoomConfiguration, TokenVerifier } from 'livekit-server-sdk';
 import { COMMANDS, runCli } from './cli.js';
 import type { CliIo } from './command.js';
 
@@ -98,4 +98,33 @@ test('token create --json gives the token and its details', async () => {
   const claims = await new TokenVerifier('devkey', 'secret').verify(String(out['token']));
   assert.equal(new Date(String(out['expiresAt'])).getTime(), (claims.exp ?? 0) * 1000);
   assert.deepEqual(claims.video?.canPublishSources, ['microphone']);
+});
+
+test('token create --agent NAME --job-metadata M: the roomConfig claim carries the dispatch in protobuf JSON names', async () => {
+  const r = await run(['token', 'create', '--dev', '--room', 'r3', '--identity', 'carol', '--agent', 'greeter', '--job-metadata', '{"topic":"hi"}']);
+  assert.equal(r.code, 0, r.stderr);
+  const claims = (await new TokenVerifier('devkey', 'secret').verify(r.stdout.trim())) as Record<string, unknown>;
+  const roomConfig = claims['roomConfig'] as { agents?: Record<string, unknown>[] };
+  assert.equal(roomConfig.agents?.length, 1);
+  assert.equal(roomConfig.agents?.[0]?.['agentName'], 'greeter');
+  assert.equal(roomConfig.agents?.[0]?.['metadata'], '{"topic":"hi"}');
+  assert.equal(roomConfig.agents?.[0]?.['agent_name'], undefined, 'JSON names, not proto names');
+  const parsed = RoomConfiguration.fromJson(roomConfig as never);
+  assert.deepEqual(parsed.agents.map((a) => [a.agentName, a.metadata]), [['greeter', '{"topic":"hi"}']]);
+  assert.deepEqual(claims['video'], { room: 'r3', roomJoin: true, canPublish: true, canSubscribe: true, canPublishData: true });
+
+  const json = await run(['token', 'create', '--dev', '--room', 'r3', '--identity', 'carol', '--agent', 'greeter', '--json']);
+  assert.equal(json.code, 0, json.stderr);
+  assert.deepEqual((JSON.parse(json.stdout) as { roomConfig: unknown }).roomConfig, { agents: [{ agentName: 'greeter' }] });
+});
+
+test('token create --grant \'{"agent":true}\' is an agent worker token; --agent alone needs a name', async () => {
+  const r = await run(['token', 'create', '--dev', '--grant', '{"agent":true}']);
+  assert.equal(r.code, 0, r.stderr);
+  const claims = await new TokenVerifier('devkey', 'secret').verify(r.stdout.trim());
+  assert.deepEqual(claims.video, { agent: true });
+  assert.equal((claims as Record<string, unknown>)['roomConfig'], undefined);
+  const bare = await run(['token', 'create', '--dev', '--room', 'r', '--identity', 'i', '--agent']);
+  assert.equal(bare.code, 2);
+  assert.match(bare.stderr, /^atrium token create: flag '--agent' needs a value/);
 });

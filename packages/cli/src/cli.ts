@@ -7,11 +7,12 @@ import { TOKEN_COMMANDS } from './commands/token.js';
 import { ROOM_COMMANDS } from './commands/room.js';
 import { PARTICIPANT_COMMANDS } from './commands/participant.js';
 import { DATA_COMMANDS } from './commands/data.js';
+import { DISPATCH_COMMANDS } from './commands/dispatch.js';
 import { server } from './commands/server.js';
 
 export const PROGRAM = 'atrium';
 
-export const COMMANDS: readonly Command[] = [server, ...TOKEN_COMMANDS, ...ROOM_COMMANDS, ...PARTICIPANT_COMMANDS, ...DATA_COMMANDS];
+export const COMMANDS: readonly Command[] = [server, ...TOKEN_COMMANDS, ...ROOM_COMMANDS, ...PARTICIPANT_COMMANDS, ...DATA_COMMANDS, ...DISPATCH_COMMANDS];
 
 const GROUPS: Readonly<Record<string, string>> = {
   server: 'run the Atrium server',
@@ -19,6 +20,7 @@ const GROUPS: Readonly<Record<string, string>> = {
   room: 'list, create, update and delete rooms',
   participant: 'list, inspect, remove and mute participants',
   data: 'send data messages to participants',
+  dispatch: 'dispatch agents to rooms, list and delete dispatches',
 };
 
 function commandName(cmd: Command): string {

@@ -1,8 +1,11 @@
 // Unit tests for output formatting: aligned tables, JSON with int64 as strings, room and participant views.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ParticipantInfo, ParticipantInfo_State, ParticipantPermission, Room, TrackInfo, TrackSource, TrackType } from '@livekit/protocol';
-import { formatJson, formatParticipant, formatParticipants, formatRooms, formatTable, formatTrackSummary, formatUnixSec, messageJson } from './format.js';
+import {
+  AgentDispatch, AgentDispatchState, Job, JobState, JobStatus, ParticipantInfo, ParticipantInfo_State, ParticipantPermission, Room, TrackInfo, TrackSource,
+  TrackType,
+} from '@livekit/protocol';
+import { formatDispatches, formatJobSummary, formatUnixNs, formatJson, formatParticipant, formatParticipants, formatRooms, formatTable, formatTrackSummary, formatUnixSec, messageJson } from './format.js';
 
 test('formatTable pads columns, keeps cells on one line and trims trailing space', () => {
   assert.equal(formatTable(['A', 'LONGER'], [['x', '1'], ['yyyy', 'two\nlines'], ['z']]), 'A     LONGER\nx     1\nyyyy  two lines\nz\n');
@@ -62,4 +65,40 @@ test('formatParticipants and formatParticipant', () => {
   assert.match(text, /^Attributes: role=host$/m);
   assert.match(text, /^Permissions: publish subscribe$/m);
   assert.match(text, /^ {2}TR_a audio microphone audio\/opus muted 'mic'$/m);
+});
+
+test('formatUnixNs: nanoseconds to the second, zero is empty', () => {
+  assert.equal(formatUnixNs(0n), '');
+  assert.equal(formatUnixNs(1_700_000_000_999_999_999n), '2023-11-14T22:13:20Z');
+});
+
+test('formatJobSummary: id, status without JS_, the worker and an error when there are', () => {
+  assert.equal(formatJobSummary(new Job({ id: 'AJ_1' })), 'AJ_1 pending');
+  assert.equal(formatJobSummary(new Job({ id: 'AJ_2', state: new JobState({ status: JobStatus.JS_RUNNING, workerId: 'AW_x' }) })), 'AJ_2 running AW_x');
+  assert.equal(
+    formatJobSummary(new Job({ id: 'AJ_3', state: new JobState({ status: JobStatus.JS_FAILED, workerId: 'AW_x', error: 'worker disconnected' }) })),
+    'AJ_3 failed AW_x error: worker disconnected',
+  );
+});
+
+test('formatDispatches: one row per dispatch with its jobs; none says so', () => {
+  assert.equal(formatDispatches([]), 'no dispatches\n');
+  const named = new AgentDispatch({
+    id: 'AD_named',
+    agentName: 'greeter',
+    room: 'lobby',
+    deployment: 'staging',
+    metadata: '{"topic":"hi"}',
+    state: new AgentDispatchState({
+      createdAt: 1_700_000_000_000_000_000n,
+      jobs: [new Job({ id: 'AJ_a', state: new JobState({ status: JobStatus.JS_RUNNING, workerId: 'AW_w' }) }), new Job({ id: 'AJ_b' })],
+    }),
+  });
+  const automatic = new AgentDispatch({ id: 'AD_auto', room: 'lobby', state: new AgentDispatchState({ createdAt: 1_700_000_001_000_000_000n }) });
+  assert.equal(
+    formatDispatches([named, automatic]),
+    'DISPATCH-ID  ROOM   AGENT-NAME  DEPLOYMENT  METADATA        CREATED               JOBS\n' +
+      'AD_named     lobby  greeter     staging     {"topic":"hi"}  2023-11-14T22:13:20Z  AJ_a running AW_w, AJ_b pending\n' +
+      'AD_auto      lobby                                          2023-11-14T22:13:21Z\n',
+  );
 });

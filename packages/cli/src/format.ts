@@ -1,6 +1,6 @@
 // Pure output formatting: aligned text tables for people, JSON (protobuf JSON names, defaults included) for scripts.
-import { ParticipantInfo_State, TrackSource, TrackType } from '@livekit/protocol';
-import type { ParticipantInfo, Room, TrackInfo } from '@livekit/protocol';
+import { JobStatus, ParticipantInfo_State, TrackSource, TrackType } from '@livekit/protocol';
+import type { AgentDispatch, Job, ParticipantInfo, Room, TrackInfo } from '@livekit/protocol';
 
 /** Left-aligned columns separated by two spaces, a header row first; cells are made single-line. */
 export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -32,6 +32,11 @@ export function messageJson(message: JsonMessage): unknown {
 export function formatUnixSec(sec: bigint | number): string {
   const n = Number(sec);
   return n > 0 ? new Date(n * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') : '';
+}
+
+/** Nanoseconds since the epoch (int64, as AgentDispatchState's times) as an ISO time to the second, '' for zero. */
+export function formatUnixNs(ns: bigint): string {
+  return ns > 0n ? formatUnixSec(ns / 1_000_000_000n) : '';
 }
 
 function enumName(e: Record<number, string>, value: number): string {
@@ -106,4 +111,30 @@ export function formatParticipant(p: ParticipantInfo): string {
   lines.push(`Tracks:    ${p.tracks.length === 0 ? 'none' : ''}`.trimEnd());
   for (const t of p.tracks) lines.push(`  ${formatTrackSummary(t)}${t.name !== '' ? ` '${t.name}'` : ''}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** 'AJ_x running AW_y' for one job of a dispatch: its id, status (JS_ prefix dropped) and worker if any. */
+export function formatJobSummary(job: Job): string {
+  const state = job.state;
+  const parts = [job.id, enumName(JobStatus, state?.status ?? JobStatus.JS_PENDING).replace(/^js_/, '')];
+  if (state !== undefined && state.workerId !== '') parts.push(state.workerId);
+  if (state !== undefined && state.error !== '') parts.push(`error: ${state.error}`);
+  return parts.join(' ');
+}
+
+/** Agent dispatches as a table (lk's DispatchID, Room, AgentName, Deployment, Metadata columns, plus when and which jobs). */
+export function formatDispatches(dispatches: readonly AgentDispatch[]): string {
+  if (dispatches.length === 0) return 'no dispatches\n';
+  return formatTable(
+    ['DISPATCH-ID', 'ROOM', 'AGENT-NAME', 'DEPLOYMENT', 'METADATA', 'CREATED', 'JOBS'],
+    dispatches.map((d) => [
+      d.id,
+      d.room,
+      d.agentName,
+      d.deployment,
+      d.metadata,
+      formatUnixNs(d.state?.createdAt ?? 0n),
+      (d.state?.jobs ?? []).map(formatJobSummary).join(', '),
+    ]),
+  );
 }

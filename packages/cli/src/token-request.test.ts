@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TrackSource } from '@livekit/protocol';
+import { RoomAgentDispatch, RoomConfiguration } from 'livekit-server-sdk';
 import { buildTokenRequest, DEFAULT_TOKEN_TTL_SEC } from './token-request.js';
 import { UsageError } from './command.js';
 
@@ -78,6 +79,33 @@ test('refusals name the problem', () => {
     [{ room: 'r', identity: 'i', 'allow-source': ['__proto__'] }, /--allow-source: '__proto__' is not one of/],
     [{ grant: '{bad' }, /--grant: not JSON/],
     [{ grant: '[1]' }, /--grant: must be a JSON object/],
+  ];
+  for (const [values, pattern] of cases) {
+    assert.throws(() => buildTokenRequest(values), (err: unknown) => err instanceof UsageError && pattern.test(err.message), JSON.stringify(values));
+  }
+});
+
+test('--agent NAME (with --job-metadata) puts one agent dispatch in the roomConfig of a join token, as lk token create', () => {
+  const r = buildTokenRequest({ room: 'r', identity: 'me', agent: 'greeter', 'job-metadata': '{"topic":"hi"}' });
+  assert.deepEqual(r.roomConfig, new RoomConfiguration({ agents: [new RoomAgentDispatch({ agentName: 'greeter', metadata: '{"topic":"hi"}' })] }));
+  assert.equal(r.grant.roomJoin, true);
+  assert.equal(r.grant.agent, undefined, '--agent names the agent to dispatch; it is not the agent grant');
+  assert.deepEqual(buildTokenRequest({ room: 'r', identity: 'me', agent: 'greeter' }).roomConfig?.agents[0]?.metadata, '');
+  assert.equal(buildTokenRequest({ room: 'r', identity: 'me', agent: 'greeter', deployment: 'staging' }).roomConfig?.agents[0]?.deployment, 'staging');
+  assert.equal(buildTokenRequest({ room: 'r', identity: 'me' }).roomConfig, undefined);
+});
+
+test('an agent worker token: --grant \'{"agent":true}\' alone, no join, no room, no identity', () => {
+  assert.deepEqual(buildTokenRequest({ grant: '{"agent":true}' }), { ttlSec: DEFAULT_TOKEN_TTL_SEC, grant: { agent: true } });
+});
+
+test('--agent and --job-metadata refusals', () => {
+  const cases: [Record<string, string | boolean>, RegExp][] = [
+    [{ list: true, agent: 'greeter' }, /--agent needs a join token \(--join\)/],
+    [{ grant: '{"agent":true}', agent: 'greeter' }, /--agent needs a join token/],
+    [{ room: 'r', identity: 'i', 'job-metadata': 'm' }, /--job-metadata needs --agent NAME/],
+    [{ room: 'r', identity: 'i', agent: '' }, /--agent: give the agent name to dispatch/],
+    [{ room: 'r', identity: 'i', deployment: 'staging' }, /--deployment needs --agent NAME/],
   ];
   for (const [values, pattern] of cases) {
     assert.throws(() => buildTokenRequest(values), (err: unknown) => err instanceof UsageError && pattern.test(err.message), JSON.stringify(values));

@@ -1,6 +1,8 @@
 // Pure: what `atrium token create` flags ask for (identity, lifetime, video grant), validated before any signing.
-// Flag names follow LiveKit's `lk token create` (--join --admin --list --create --record --valid-for --grant).
+// Flag names follow LiveKit's `lk token create` (--join --admin --list --create --record --valid-for --grant, and
+// --agent NAME / --job-metadata for an agent dispatched by the token's roomConfig).
 import { TrackSource } from '@livekit/protocol';
+import { RoomAgentDispatch, RoomConfiguration } from 'livekit-server-sdk';
 import type { VideoGrant } from 'livekit-server-sdk';
 import { UsageError } from './command.js';
 import type { FlagValues, OptionsConfig } from './command.js';
@@ -31,7 +33,9 @@ export const TOKEN_OPTIONS = {
   'allow-source': { type: 'string', multiple: true },
   hidden: { type: 'boolean' },
   recorder: { type: 'boolean' },
-  agent: { type: 'boolean' },
+  agent: { type: 'string' },
+  'job-metadata': { type: 'string' },
+  deployment: { type: 'string', short: 'd' },
   grant: { type: 'string' },
 } as const satisfies OptionsConfig;
 
@@ -54,8 +58,10 @@ export const TOKEN_FLAG_HELP: readonly (readonly [string, string])[] = [
   ['--allow-source SOURCE', 'only these sources may be published: camera, microphone, screen_share, screen_share_audio (repeatable or comma-separated)'],
   ['--hidden', 'invisible to other participants'],
   ['--recorder', 'marks the participant as a recorder'],
-  ['--agent', 'marks the participant as an agent'],
-  ['--grant JSON', 'a video grant as JSON, merged under the flags, e.g. \'{"roomJoin":true,"room":"r"}\''],
+  ['--agent NAME', "dispatch agent NAME to the room when this token's join creates it (roomConfig.agents; join tokens only)"],
+  ['--job-metadata TEXT', 'metadata for the job of the --agent dispatch (the agent reads it as ctx.job.metadata)'],
+  ['-d, --deployment D', 'the deployment of the --agent dispatch (workers registered with it take the job)'],
+  ['--grant JSON', 'a video grant as JSON, merged under the flags, e.g. \'{"roomJoin":true,"room":"r"}\'; an agent worker token: \'{"agent":true}\''],
 ];
 
 export interface TokenRequest {
@@ -65,6 +71,8 @@ export interface TokenRequest {
   attributes?: Record<string, string>;
   ttlSec: number;
   grant: VideoGrant;
+  /** The token's `roomConfig` claim: the room settings and agent dispatches a join that creates the room applies. */
+  roomConfig?: RoomConfiguration;
 }
 
 const SOURCES: Readonly<Record<string, TrackSource>> = {
@@ -134,7 +142,6 @@ export function buildTokenRequest(values: FlagValues): TokenRequest {
   if (sources !== undefined) grant.canPublishSources = sources;
   if (boolFlag(values, 'hidden')) grant.hidden = true;
   if (boolFlag(values, 'recorder')) grant.recorder = true;
-  if (boolFlag(values, 'agent')) grant.agent = true;
 
   if (grant.roomJoin === true) {
     if (grant.room === undefined || grant.room === '') throw new UsageError('missing required flag --room (the room to join)');
@@ -144,8 +151,21 @@ export function buildTokenRequest(values: FlagValues): TokenRequest {
     throw new UsageError('missing required flag --room (the room --admin applies to)');
   }
 
+  const agentName = stringFlag(values, 'agent');
+  const jobMetadata = stringFlag(values, 'job-metadata');
+  const deployment = stringFlag(values, 'deployment');
+  if (agentName === '') throw new UsageError('--agent: give the agent name to dispatch');
+  if (jobMetadata !== undefined && agentName === undefined) throw new UsageError('--job-metadata needs --agent NAME (the agent whose job gets it)');
+  if (deployment !== undefined && agentName === undefined) throw new UsageError('--deployment needs --agent NAME (the agent dispatched to it)');
+  if (agentName !== undefined && grant.roomJoin !== true) {
+    throw new UsageError('--agent needs a join token (--join): the agent is dispatched when the join creates the room');
+  }
+
   const attributePairs = listFlag(values, 'attribute');
   const request: TokenRequest = { ttlSec, grant };
+  if (agentName !== undefined) {
+    request.roomConfig = new RoomConfiguration({ agents: [new RoomAgentDispatch({ agentName, metadata: jobMetadata ?? '', deployment: deployment ?? '' })] });
+  }
   if (identity !== undefined) request.identity = identity;
   const name = stringFlag(values, 'name');
   if (name !== undefined) request.name = name;

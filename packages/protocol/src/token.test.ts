@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AccessToken } from 'livekit-server-sdk';
+import { AccessToken, RoomAgentDispatch, RoomConfiguration } from 'livekit-server-sdk';
 import { SignJWT } from 'jose';
 import { verifyAccessToken, createAccessToken, TokenError } from './token.js';
 
@@ -122,4 +122,21 @@ test('a video claim with wrongly typed fields is malformed (as Go fails to unmar
   }
   const claims = await verifyAccessToken(await signed({ roomJoin: true, room: 'r', hidden: null, bogus: 5, canPublishSources: ['camera', 2] }), keys);
   assert.deepEqual(claims.video, { roomJoin: true, room: 'r', canPublishSources: ['camera', 2] });
+});
+
+test('roomConfig.agents: kept as written, from livekit-server-sdk (defaults included) and from createAccessToken (Go lk style)', async () => {
+  const at = new AccessToken('devkey', 'secret', { identity: 'alice' });
+  at.addGrant({ roomJoin: true, room: 'r' });
+  at.roomConfig = new RoomConfiguration({ agents: [new RoomAgentDispatch({ agentName: 'greeter', metadata: 'm' })] });
+  const fromSdk = await verifyAccessToken(await at.toJwt(), keys);
+  const parsed = RoomConfiguration.fromJson(fromSdk.roomConfig as never);
+  assert.deepEqual(parsed.agents.map((a) => [a.agentName, a.metadata]), [['greeter', 'm']]);
+  assert.equal((fromSdk.roomConfig as { agents: { agentName: string }[] }).agents[0]?.agentName, 'greeter');
+
+  // lk (Go protojson) leaves default values out; the claim is passed through as written either way.
+  const lkStyle = { agents: [{ agentName: 'greeter' }] };
+  const token = await createAccessToken({ apiKey: 'devkey', apiSecret: 'secret', identity: 'bob', video: { roomJoin: true, room: 'r' }, roomConfig: lkStyle });
+  const claims = await verifyAccessToken(token, keys);
+  assert.deepEqual(claims.roomConfig, lkStyle);
+  assert.deepEqual(RoomConfiguration.fromJson(claims.roomConfig as never).agents.map((a) => a.agentName), ['greeter']);
 });

@@ -132,7 +132,13 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     });
   }
 
-  agents = new AgentService({ keys: config.keys, nodeId, clock, logger: logger.child({ component: 'agent' }) });
+  agents = new AgentService({
+    keys: config.keys,
+    nodeId,
+    clock,
+    logger: logger.child({ component: 'agent' }),
+    maxMessageBytes: config.limit.agentSignalMessageSizeLimit,
+  });
   rooms = new RoomManager({
     nodeId,
     emptyTimeoutSec: config.room.emptyTimeoutSec,

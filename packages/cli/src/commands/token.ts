@@ -18,6 +18,7 @@ export async function signToken(request: TokenRequest, apiKey: string, apiSecret
     ...(request.attributes !== undefined ? { attributes: request.attributes } : {}),
   });
   token.addGrant(request.grant);
+  if (request.roomConfig !== undefined) token.roomConfig = request.roomConfig;
   return token.toJwt();
 }
 
@@ -36,8 +37,8 @@ export function jwtExpirySec(jwt: string): number | undefined {
 export const tokenCreate: Command = {
   path: ['token', 'create'],
   summary: 'create an access token for joining or administering rooms',
-  synopsis: '--room NAME --identity ID [--name N] [--metadata M] [--ttl 1h] [grant flags] [--json]',
-  flagHelp: [...TOKEN_FLAG_HELP, ['--json', 'print {token, identity, room, url, expiresAt, grant} as JSON'], ...CONNECTION_HELP],
+  synopsis: '--room NAME --identity ID [--name N] [--metadata M] [--ttl 1h] [grant flags] [--agent NAME [--job-metadata M]] [--json]',
+  flagHelp: [...TOKEN_FLAG_HELP, ['--json', 'print {token, identity, room, url, expiresAt, grant, roomConfig} as JSON'], ...CONNECTION_HELP],
   options: { ...TOKEN_OPTIONS, ...CONNECTION_OPTIONS, json: { type: 'boolean' } },
   async run({ values }, io) {
     const request = buildTokenRequest(values);
@@ -62,6 +63,7 @@ export const tokenCreate: Command = {
           ...request.grant,
           ...(request.grant.canPublishSources !== undefined ? { canPublishSources: request.grant.canPublishSources.map(trackSourceToString) } : {}),
         },
+        roomConfig: request.roomConfig?.toJson() ?? null,
       }),
     );
   },

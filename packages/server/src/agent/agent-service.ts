@@ -31,6 +31,8 @@ export interface AgentServiceOptions {
   clock: Clock;
   logger: Logger;
   availabilityTimeoutMs?: number;
+  /** Largest message a worker may send, bytes (LiveKit's limit.agent_signal_message_size_limit); 0 = no limit. Larger: closed with 1009. */
+  maxMessageBytes?: number;
 }
 
 /** `/agent`, with whatever prefix the worker's URL has. */
@@ -62,7 +64,7 @@ export class AgentService {
 
   constructor(opts: AgentServiceOptions) {
     this.opts = opts;
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes ?? MAX_FRAME_BYTES, perMessageDeflate: false });
     this.dispatcher = new Dispatcher({
       clock: opts.clock,
       logger: opts.logger,

@@ -73,6 +73,11 @@ audio:
   enable_loss_proxying: false
 video:
   dynacast_pause_delay: 8s
+limit:
+  agent_signal_message_size_limit: 1048576
+agents:
+  enable_user_data_recording: false
+  enable_user_data_redaction: false
 development: false
 `;
 
@@ -102,6 +107,7 @@ test("LiveKit's keys load into ServerConfig", () => {
     prometheusPort: 0,
     prometheusAuth: null,
     redis: null,
+    limit: { agentSignalMessageSizeLimit: 1048576 },
   });
 });
 
@@ -373,4 +379,39 @@ test('video.dynacast_pause_delay: a Go duration; other video keys refused', () =
   }
   const refused = issuesOf({ yaml: `${base}video:\n  codec_regression_threshold: 5\n` });
   assert.match(refused[0] ?? '', /^video\.codec_regression_threshold: is not supported yet: /);
+});
+
+test("limit.agent_signal_message_size_limit: LiveKit's 2 MiB default, 0 for none, bounds; other limit keys unknown", () => {
+  const base = 'keys: {k: s}\nbind_addresses: [127.0.0.1]\n';
+  assert.equal(loadConfig({ yaml: base }).limit.agentSignalMessageSizeLimit, 2 * 1024 * 1024);
+  assert.equal(loadConfig({ yaml: `${base}limit:\n  agent_signal_message_size_limit: 0\n` }).limit.agentSignalMessageSizeLimit, 0);
+  assert.equal(loadConfig({ yaml: `${base}limit:\n  agent_signal_message_size_limit: 65536\n` }).limit.agentSignalMessageSizeLimit, 65536);
+  assert.equal(loadConfig({ yaml: base, flags: { limit: { agentSignalMessageSizeLimit: 7 } } }).limit.agentSignalMessageSizeLimit, 7);
+  assert.deepEqual(issuesOf({ yaml: `${base}limit:\n  agent_signal_message_size_limit: -1\n` }), [
+    'limit.agent_signal_message_size_limit: must be between 0 and 2147483647, got -1',
+  ]);
+  assert.deepEqual(issuesOf({ yaml: `${base}limit:\n  agent_signal_message_size_limit: 4294967296\n` }), [
+    'limit.agent_signal_message_size_limit: must be between 0 and 2147483647, got 4294967296',
+  ]);
+  assert.deepEqual(issuesOf({ yaml: `${base}limit:\n  agent_signal_message_size_limit: 2MiB\n` }), [
+    'limit.agent_signal_message_size_limit: must be an integer, got string "2MiB"',
+  ]);
+  assert.deepEqual(issuesOf({ yaml: `${base}limit:\n  num_tracks: 10\n` }), ['limit.num_tracks: unknown key']);
+});
+
+test('agents: read and checked; settings that would change job handling are refused as not supported yet', () => {
+  const base = 'keys: {k: s}\nbind_addresses: [127.0.0.1]\n';
+  assert.doesNotThrow(() => loadConfig({ yaml: `${base}agents:\n  enable_user_data_recording: false\n  enable_user_data_redaction: false\n` }));
+  const refused = issuesOf({ yaml: `${base}agents:\n  enable_user_data_recording: true\n  enable_user_data_redaction: true\n  target_load: 0.5\n` });
+  assert.deepEqual(
+    refused.map((i) => i.replace(/: is not supported yet: .*/, '')),
+    ['agents.enable_user_data_recording', 'agents.enable_user_data_redaction', 'agents.target_load'],
+  );
+  assert.match(refused[2] ?? '', /LiveKit takes jobs only while a worker is below target_load/);
+  assert.deepEqual(issuesOf({ yaml: `${base}agents:\n  target_load: high\n` }), ['agents.target_load: must be a number, got "high"']);
+  assert.deepEqual(issuesOf({ yaml: `${base}agents:\n  target_load: 1.5\n` }), ['agents.target_load: must be between 0 and 1 (a worker load), got 1.5']);
+  assert.deepEqual(issuesOf({ yaml: `${base}agents:\n  enable_user_data_recording: yes please\n` }), [
+    'agents.enable_user_data_recording: must be true or false, got string "yes please"',
+  ]);
+  assert.deepEqual(issuesOf({ yaml: `${base}agents:\n  namespace: x\n` }), ['agents.namespace: unknown key']);
 });

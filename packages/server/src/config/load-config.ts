@@ -13,6 +13,7 @@ import type { YamlMap } from './yaml-reader.js';
 import { unhonouredSettings } from './unsupported-settings.js';
 import { readAudio, readPrometheus } from './read-sections.js';
 import { readCongestionControl, readVideo } from './read-media-sections.js';
+import { readAgents, readLimit } from './read-agent-sections.js';
 import type { FileOnlySettings } from './unsupported-settings.js';
 
 export interface ConfigSources {
@@ -32,7 +33,7 @@ export interface ConfigSources {
   networkInterfaces?: () => NodeJS.Dict<NetworkInterfaceInfo[]>;
 }
 
-const TOP_KEYS = ['port', 'bind_addresses', 'rtc', 'keys', 'key_file', 'logging', 'room', 'webhook', 'redis', 'prometheus_port', 'prometheus', 'audio', 'video', 'development'] as const;
+const TOP_KEYS = ['port', 'bind_addresses', 'rtc', 'keys', 'key_file', 'logging', 'room', 'webhook', 'redis', 'prometheus_port', 'prometheus', 'audio', 'video', 'development', 'limit', 'agents'] as const;
 const RTC_KEYS = ['udp_port', 'port_range_start', 'port_range_end', 'tcp_port', 'node_ip', 'use_external_ip', 'congestion_control'] as const;
 const LOGGING_KEYS = ['level', 'json'] as const;
 const ROOM_KEYS = ['auto_create', 'empty_timeout', 'departure_timeout', 'max_participants', 'enabled_codecs'] as const;
@@ -188,6 +189,8 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
   const congestionControl = readCongestionControl(r, rtc);
   const video = readVideo(r, top);
   const prometheus = readPrometheus(r, top);
+  const limit = readLimit(r, top);
+  const agentsSection = readAgents(r, top);
 
   const fileOnly: FileOnlySettings = {
     portRangeStart: r.port(rtc, 'rtc', 'port_range_start') ?? 0,
@@ -195,6 +198,7 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     tcpPort: r.port(rtc, 'rtc', 'tcp_port') ?? 0,
     useExternalIp: r.bool(rtc, 'rtc', 'use_external_ip') ?? false,
     enableLossProxying: audioSection.enableLossProxying,
+    agents: agentsSection,
   };
 
   const file: ServerConfigOverrides = {
@@ -244,6 +248,10 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     prometheusPort: pick(flags.prometheusPort, file.prometheusPort) ?? base.prometheusPort,
     prometheusAuth: flags.prometheusAuth !== undefined ? flags.prometheusAuth : prometheus.auth,
     redis: pick(flags.redis, file.redis) ?? null,
+    limit: {
+      agentSignalMessageSizeLimit:
+        pick(flags.limit?.agentSignalMessageSizeLimit, limit.agentSignalMessageSizeLimit) ?? base.limit.agentSignalMessageSizeLimit,
+    },
   };
 
   // rtc.node_ip: given, else the first bind address, else (wildcard binding) the first external IPv4 address.

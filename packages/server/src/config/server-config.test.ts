@@ -24,6 +24,7 @@ test('dev defaults', () => {
     prometheusPort: 0,
     prometheusAuth: null,
     redis: null,
+    limit: { agentSignalMessageSizeLimit: 2 * 1024 * 1024 },
   });
   assert.equal(c.room.enabledCodecs.length, 10);
 });

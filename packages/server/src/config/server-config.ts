@@ -92,6 +92,11 @@ export interface ServerConfig {
   prometheusAuth: MetricsAuth | null;
   /** null = single node, no Redis. */
   redis: RedisConfig | null;
+  /** LiveKit's `limit:` section, the keys Atrium has. */
+  limit: {
+    /** Largest WebSocket message an agent worker may send on /agent, bytes; 0 = no limit (`agent_signal_message_size_limit`). */
+    agentSignalMessageSizeLimit: number;
+  };
 }
 
 export interface ServerConfigOverrides {
@@ -108,7 +113,11 @@ export interface ServerConfigOverrides {
   prometheusPort?: number;
   prometheusAuth?: MetricsAuth | null;
   redis?: RedisConfig | null;
+  limit?: Partial<ServerConfig['limit']>;
 }
+
+/** LiveKit's default `limit.agent_signal_message_size_limit` (pkg/config/config.go): 2 MiB. */
+export const LIVEKIT_DEFAULT_AGENT_SIGNAL_MESSAGE_SIZE_LIMIT = 2 * 1024 * 1024;
 
 /** LiveKit's default `room.enabled_codecs` (pkg/config/config.go). */
 export const LIVEKIT_DEFAULT_CODECS: readonly string[] = [
@@ -151,5 +160,6 @@ export function devConfig(overrides: ServerConfigOverrides = {}): ServerConfig {
     prometheusPort: overrides.prometheusPort ?? 0,
     prometheusAuth: overrides.prometheusAuth ?? null,
     redis: overrides.redis ?? null,
+    limit: { agentSignalMessageSizeLimit: overrides.limit?.agentSignalMessageSizeLimit ?? LIVEKIT_DEFAULT_AGENT_SIGNAL_MESSAGE_SIZE_LIMIT },
   };
 }

@@ -2,6 +2,7 @@
 // start-up ("... is not supported yet") instead of being silently ignored. Remove an entry when its feature lands.
 import type { ConfigIssue } from './config-error.js';
 import type { ServerConfig } from './server-config.js';
+import type { AgentsSection } from './read-agent-sections.js';
 
 /** Settings read from the file that have no ServerConfig field (their features do not exist). */
 export interface FileOnlySettings {
@@ -11,6 +12,8 @@ export interface FileOnlySettings {
   useExternalIp: boolean;
   /** audio.enable_loss_proxying: the weakest subscriber's loss in receiver reports to the publisher. */
   enableLossProxying: boolean;
+  /** The `agents:` section (LiveKit's pkg/agent Config). */
+  agents: AgentsSection;
 }
 
 export function unhonouredSettings(config: ServerConfig, file: FileOnlySettings): ConfigIssue[] {
@@ -21,6 +24,11 @@ export function unhonouredSettings(config: ServerConfig, file: FileOnlySettings)
   if (file.tcpPort !== 0) no('rtc.tcp_port', 'no ICE over TCP; remove it or set 0');
   if (file.useExternalIp) no('rtc.use_external_ip', 'set rtc.node_ip to the public address instead');
   if (file.enableLossProxying) no('audio.enable_loss_proxying', 'receiver reports to publishers carry our own loss only; remove it or set false');
+  if (file.agents.enableUserDataRecording) no('agents.enable_user_data_recording', 'jobs do not carry enable_recording; remove it or set false');
+  if (file.agents.enableUserDataRedaction) no('agents.enable_user_data_redaction', 'jobs do not carry enable_redaction; remove it or set false');
+  if (file.agents.targetLoad !== undefined) {
+    no('agents.target_load', 'a job goes to any available worker with load below 1 (LiveKit takes jobs only while a worker is below target_load, 0.7 by default); remove it');
+  }
   if (config.redis !== null) no('redis', 'Atrium runs as a single node; remove the redis section');
   return out;
 }
