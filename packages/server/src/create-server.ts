@@ -138,6 +138,8 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     clock,
     logger: logger.child({ component: 'agent' }),
     maxMessageBytes: config.limit.agentSignalMessageSizeLimit,
+    enableUserDataRecording: config.agents.enableUserDataRecording,
+    enableUserDataRedaction: config.agents.enableUserDataRedaction,
   });
   rooms = new RoomManager({
     nodeId,

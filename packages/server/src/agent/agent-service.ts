@@ -31,6 +31,9 @@ export interface AgentServiceOptions {
   clock: Clock;
   logger: Logger;
   availabilityTimeoutMs?: number;
+  /** `enable_recording` / `enable_redaction` on every job (LiveKit's agents.enable_user_data_recording / _redaction). */
+  enableUserDataRecording?: boolean;
+  enableUserDataRedaction?: boolean;
   /** Largest message a worker may send, bytes (LiveKit's limit.agent_signal_message_size_limit); 0 = no limit. Larger: closed with 1009. */
   maxMessageBytes?: number;
 }
@@ -69,6 +72,8 @@ export class AgentService {
       clock: opts.clock,
       logger: opts.logger,
       ...(opts.availabilityTimeoutMs !== undefined ? { availabilityTimeoutMs: opts.availabilityTimeoutMs } : {}),
+      enableRecording: opts.enableUserDataRecording ?? false,
+      enableRedaction: opts.enableUserDataRedaction ?? false,
       sink: {
         sendAvailability: (workerId, job) => this.send(workerId, { case: 'availability', value: { job } }),
         sendAssignment: (workerId, job, answer) => this.assign(workerId, job, answer),

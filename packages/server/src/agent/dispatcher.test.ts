@@ -463,3 +463,20 @@ test('dispatcher: a deleted dispatch or a finished room restarts nothing', () =>
   d.participantLeft(room(), agent('late', DisconnectReason.SIGNAL_CLOSE));
   assert.deepEqual(d.listJobs(), []);
 });
+
+test('dispatcher: agents.enable_user_data_recording / _redaction are set on every job', () => {
+  const d = new Dispatcher({
+    clock: new ManualClock(),
+    logger: silentLogger,
+    enableRecording: true,
+    enableRedaction: true,
+    sink: { sendAvailability: () => {}, sendAssignment: () => {}, sendTermination: () => {} },
+  });
+  d.roomStarted(room());
+  const job = d.listDispatches('r1')[0]?.state?.jobs[0];
+  assert.equal(job?.enableRecording, true);
+  assert.equal(job?.enableRedaction, true);
+  const { d: plain } = setup([]);
+  plain.roomStarted(room());
+  assert.equal(plain.listDispatches('r1')[0]?.state?.jobs[0]?.enableRecording, false);
+});

@@ -58,6 +58,9 @@ export interface DispatcherOptions {
   availabilityTimeoutMs?: number;
   /** Uniform in [0, 1); Math.random by default. */
   random?: () => number;
+  /** Set on every job (`agents.enable_user_data_recording` / `_redaction`). */
+  enableRecording?: boolean;
+  enableRedaction?: boolean;
 }
 
 /** What a dispatch asks for (RoomAgentDispatch, CreateAgentDispatchRequest). */
@@ -460,6 +463,8 @@ export class Dispatcher {
       metadata: d.metadata,
       deployment: d.deployment,
       attributes: { ...d.attributes },
+      enableRecording: this.opts.enableRecording ?? false,
+      enableRedaction: this.opts.enableRedaction ?? false,
       state: new JobState({ status: JobStatus.JS_PENDING }),
     });
     d.state?.jobs.push(job);

@@ -108,6 +108,7 @@ test("LiveKit's keys load into ServerConfig", () => {
     prometheusAuth: null,
     redis: null,
     limit: { agentSignalMessageSizeLimit: 1048576 },
+    agents: { enableUserDataRecording: false, enableUserDataRedaction: false },
   });
 });
 
@@ -399,15 +400,16 @@ test("limit.agent_signal_message_size_limit: LiveKit's 2 MiB default, 0 for none
   assert.deepEqual(issuesOf({ yaml: `${base}limit:\n  num_tracks: 10\n` }), ['limit.num_tracks: unknown key']);
 });
 
-test('agents: read and checked; settings that would change job handling are refused as not supported yet', () => {
+test('agents: recording/redaction flags read into the config; target_load refused as not supported yet', () => {
   const base = 'keys: {k: s}\nbind_addresses: [127.0.0.1]\n';
-  assert.doesNotThrow(() => loadConfig({ yaml: `${base}agents:\n  enable_user_data_recording: false\n  enable_user_data_redaction: false\n` }));
-  const refused = issuesOf({ yaml: `${base}agents:\n  enable_user_data_recording: true\n  enable_user_data_redaction: true\n  target_load: 0.5\n` });
-  assert.deepEqual(
-    refused.map((i) => i.replace(/: is not supported yet: .*/, '')),
-    ['agents.enable_user_data_recording', 'agents.enable_user_data_redaction', 'agents.target_load'],
-  );
-  assert.match(refused[2] ?? '', /LiveKit takes jobs only while a worker is below target_load/);
+  assert.deepEqual(loadConfig({ yaml: base }).agents, { enableUserDataRecording: false, enableUserDataRedaction: false });
+  assert.deepEqual(loadConfig({ yaml: `${base}agents:\n  enable_user_data_recording: true\n  enable_user_data_redaction: true\n` }).agents, {
+    enableUserDataRecording: true,
+    enableUserDataRedaction: true,
+  });
+  const refused = issuesOf({ yaml: `${base}agents:\n  enable_user_data_recording: true\n  target_load: 0.5\n` });
+  assert.deepEqual(refused.map((i) => i.replace(/: is not supported yet: .*/, '')), ['agents.target_load']);
+  assert.match(refused[0] ?? '', /LiveKit takes jobs only while a worker is below target_load/);
   assert.deepEqual(issuesOf({ yaml: `${base}agents:\n  target_load: high\n` }), ['agents.target_load: must be a number, got "high"']);
   assert.deepEqual(issuesOf({ yaml: `${base}agents:\n  target_load: 1.5\n` }), ['agents.target_load: must be between 0 and 1 (a worker load), got 1.5']);
   assert.deepEqual(issuesOf({ yaml: `${base}agents:\n  enable_user_data_recording: yes please\n` }), [

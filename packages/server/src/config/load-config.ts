@@ -252,6 +252,10 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
       agentSignalMessageSizeLimit:
         pick(flags.limit?.agentSignalMessageSizeLimit, limit.agentSignalMessageSizeLimit) ?? base.limit.agentSignalMessageSizeLimit,
     },
+    agents: {
+      enableUserDataRecording: pick(flags.agents?.enableUserDataRecording, agentsSection.enableUserDataRecording) ?? base.agents.enableUserDataRecording,
+      enableUserDataRedaction: pick(flags.agents?.enableUserDataRedaction, agentsSection.enableUserDataRedaction) ?? base.agents.enableUserDataRedaction,
+    },
   };
 
   // rtc.node_ip: given, else the first bind address, else (wildcard binding) the first external IPv4 address.

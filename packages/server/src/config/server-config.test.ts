@@ -25,6 +25,7 @@ test('dev defaults', () => {
     prometheusAuth: null,
     redis: null,
     limit: { agentSignalMessageSizeLimit: 2 * 1024 * 1024 },
+    agents: { enableUserDataRecording: false, enableUserDataRedaction: false },
   });
   assert.equal(c.room.enabledCodecs.length, 10);
 });

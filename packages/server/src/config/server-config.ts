@@ -97,6 +97,13 @@ export interface ServerConfig {
     /** Largest WebSocket message an agent worker may send on /agent, bytes; 0 = no limit (`agent_signal_message_size_limit`). */
     agentSignalMessageSizeLimit: number;
   };
+  /** LiveKit's `agents:` section, the keys Atrium honours. */
+  agents: {
+    /** Copied onto every job as `enable_recording` (`agents.enable_user_data_recording`). */
+    enableUserDataRecording: boolean;
+    /** Copied onto every job as `enable_redaction` (`agents.enable_user_data_redaction`). */
+    enableUserDataRedaction: boolean;
+  };
 }
 
 export interface ServerConfigOverrides {
@@ -114,6 +121,7 @@ export interface ServerConfigOverrides {
   prometheusAuth?: MetricsAuth | null;
   redis?: RedisConfig | null;
   limit?: Partial<ServerConfig['limit']>;
+  agents?: Partial<ServerConfig['agents']>;
 }
 
 /** LiveKit's default `limit.agent_signal_message_size_limit` (pkg/config/config.go): 2 MiB. */
@@ -161,5 +169,9 @@ export function devConfig(overrides: ServerConfigOverrides = {}): ServerConfig {
     prometheusAuth: overrides.prometheusAuth ?? null,
     redis: overrides.redis ?? null,
     limit: { agentSignalMessageSizeLimit: overrides.limit?.agentSignalMessageSizeLimit ?? LIVEKIT_DEFAULT_AGENT_SIGNAL_MESSAGE_SIZE_LIMIT },
+    agents: {
+      enableUserDataRecording: overrides.agents?.enableUserDataRecording ?? false,
+      enableUserDataRedaction: overrides.agents?.enableUserDataRedaction ?? false,
+    },
   };
 }

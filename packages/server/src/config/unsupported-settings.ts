@@ -24,8 +24,6 @@ export function unhonouredSettings(config: ServerConfig, file: FileOnlySettings)
   if (file.tcpPort !== 0) no('rtc.tcp_port', 'no ICE over TCP; remove it or set 0');
   if (file.useExternalIp) no('rtc.use_external_ip', 'set rtc.node_ip to the public address instead');
   if (file.enableLossProxying) no('audio.enable_loss_proxying', 'receiver reports to publishers carry our own loss only; remove it or set false');
-  if (file.agents.enableUserDataRecording) no('agents.enable_user_data_recording', 'jobs do not carry enable_recording; remove it or set false');
-  if (file.agents.enableUserDataRedaction) no('agents.enable_user_data_redaction', 'jobs do not carry enable_redaction; remove it or set false');
   if (file.agents.targetLoad !== undefined) {
     no('agents.target_load', 'a job goes to any available worker with load below 1 (LiveKit takes jobs only while a worker is below target_load, 0.7 by default); remove it');
   }
