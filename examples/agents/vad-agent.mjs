@@ -24,6 +24,7 @@ export const DATA_TOPIC = 'vad';
 export const SPEAKING_ATTRIBUTE = 'speaking';
 /** Silero runs on 16 kHz mono; AudioStream resamples the decoded track to that. */
 const VAD_SAMPLE_RATE = 16_000;
+const ATTRIBUTE_ANSWER_WAIT_MS = 1_000;
 
 export default defineAgent({
   prewarm: async (proc) => {
@@ -39,17 +40,25 @@ export default defineAgent({
 
     /** identity -> number of its microphone tracks currently in speech */
     const speaking = new Map();
-    // Attribute and data updates are sent one after another, in the order the VAD produced them.
-    let updates = Promise.resolve();
+    // Data messages and attribute updates each go out one after another, in the order the VAD produced them.
+    // setAttributes resolves when the server's RequestResponse arrives, but rtc-node 0.13 (its Rust core) can
+    // miss an answer that comes back before it starts waiting for it (seen on loopback) and then waits for its
+    // request timeout; the update itself has reached the server. So an attribute update is given at most
+    // ATTRIBUTE_ANSWER_WAIT_MS before the next one goes out, and the data messages do not wait for attributes.
+    let dataSent = Promise.resolve();
+    let attributesSent = Promise.resolve();
     const announce = (message) => {
-      updates = updates
-        .then(async () => {
-          const identities = [...speaking.keys()].sort().join(',');
-          await local.setAttributes({ [SPEAKING_ATTRIBUTE]: identities });
-          await local.publishData(new TextEncoder().encode(JSON.stringify(message)), { reliable: true, topic: DATA_TOPIC });
-          console.log(`vad-agent: ${message.identity} ${message.speaking ? 'started' : 'stopped'} speaking (speaking: [${identities}])`);
-        })
-        .catch((err) => console.error('vad-agent: could not announce', err));
+      const identities = [...speaking.keys()].sort().join(',');
+      const payload = new TextEncoder().encode(JSON.stringify(message));
+      dataSent = dataSent
+        .then(() => local.publishData(payload, { reliable: true, topic: DATA_TOPIC }))
+        .then(() => console.log(`vad-agent: ${message.identity} ${message.speaking ? 'started' : 'stopped'} speaking (speaking: [${identities}])`))
+        .catch((err) => console.error('vad-agent: could not send the vad message', err));
+      attributesSent = attributesSent.then(() => {
+        const update = local.setAttributes({ [SPEAKING_ATTRIBUTE]: identities });
+        update.catch((err) => console.warn(`vad-agent: no answer to the attribute update (${err?.message ?? err})`));
+        return Promise.race([update, new Promise((resolve) => setTimeout(resolve, ATTRIBUTE_ANSWER_WAIT_MS))]).catch(() => undefined);
+      });
     };
 
     const watched = new Set();
@@ -60,9 +69,13 @@ export default defineAgent({
       console.log(`vad-agent: listening to ${participant.identity}'s microphone ${track.sid}`);
       const vadStream = vad.stream();
       const audio = new AudioStream(track, { sampleRate: VAD_SAMPLE_RATE, numChannels: 1 });
+      // When the track's audio ends, close the VAD stream, which ends the event loop below. (Not endInput():
+      // in @livekit/agents 1.9 it throws "WritableStream is locked".)
       const pump = (async () => {
         for await (const frame of audio) vadStream.pushFrame(frame);
-      })().catch(() => undefined).finally(() => vadStream.endInput());
+      })()
+        .catch(() => undefined)
+        .finally(() => vadStream.close());
       let inSpeech = false;
       const set = (on, event) => {
         if (on === inSpeech) return;
