@@ -189,7 +189,10 @@ test('vad-agent (dispatched as "vad") reports start and end of speech by data me
 
   // Silence until `speechFrom` is set, then speech, a pause, speech, and silence again. The onsets are timed
   // when the frame is due to play out (after what the source has queued).
-  const voice = new SpeechLikeVoice({ sampleRate: SAMPLE_RATE, seed: 9 });
+  // Every burst is the same 2 s utterance, a fresh voice with a seed whose whole 2 s Silero scores as speech
+  // (probability >= 0.88 after the first 300 ms when fed to the model directly; seeds vary, some have pauses).
+  const newVoice = (): SpeechLikeVoice => new SpeechLikeVoice({ sampleRate: SAMPLE_RATE, seed: 18 });
+  let voice = newVoice();
   let speechFromFrame: number | undefined;
   const edges: { kind: 'start' | 'end'; atMs: number }[] = [];
   const frameMs = 10;
@@ -207,7 +210,10 @@ test('vad-agent (dispatched as "vad") reports start and end of speech by data me
       next: ({ index, samples, playoutAtMs }) => {
         lastFrameIndex = index;
         const phase = phaseAt(index);
-        if (index > 0 && phase !== phaseAt(index - 1)) edges.push({ kind: phase === 'speech' ? 'start' : 'end', atMs: playoutAtMs });
+        if (index > 0 && phase !== phaseAt(index - 1)) {
+          edges.push({ kind: phase === 'speech' ? 'start' : 'end', atMs: playoutAtMs });
+          if (phase === 'speech') voice = newVoice();
+        }
         return phase === 'speech' ? voice.next(samples) : new Int16Array(samples);
       },
     }));
@@ -255,6 +261,22 @@ test('vad-agent (dispatched as "vad") reports start and end of speech by data me
     });
     assert.deepEqual(attributeChanges.map((c) => c.speaking ?? ''), ['sam', '', 'sam', ''], JSON.stringify(attributeChanges));
     assert.equal(messages.length, 4, `exactly four vad messages: ${JSON.stringify(messages.map((m) => m.json))}`);
+  });
+  await run.step('Sam speaks again and unpublishes the microphone mid-speech: speaking=false and the attribute empties', async () => {
+    speechFromFrame = lastFrameIndex + 1; // the pattern starts over
+    await within('speaking=true #3', nth(4, true), 4, MAX_START_LATENCY_MS);
+    const publisher = publishers.at(-1)!;
+    const unpublishedAtMs = Date.now();
+    await speaker.localParticipant!.unpublishTrack(publisher.publication.sid!);
+    await publisher.stop();
+    const end = await waitFor(() => messages.find(nth(5, false)), {
+      label: 'speaking=false after the track went away',
+      timeoutMs: 5_000,
+      describe: () => `messages: ${JSON.stringify(messages.map((m) => m.json))}`,
+    });
+    run.note(`speaking=false ${end.atMs - unpublishedAtMs} ms after unpublishing; ${JSON.stringify(end.json)}`);
+    await waitFor(() => attributeChanges.length >= 6 || undefined, { label: 'six changes of the speaking attribute', timeoutMs: 3_000, describe: () => JSON.stringify(attributeChanges) });
+    assert.deepEqual(attributeChanges.slice(4).map((c) => c.speaking ?? ''), ['sam', '']);
   });
   await worker?.stop();
   t.diagnostic(`steps:\n${run.history()}`);
