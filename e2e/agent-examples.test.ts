@@ -187,7 +187,7 @@ test('vad-agent (dispatched as "vad") reports start and end of speech by data me
     attributeChanges.push({ atMs: Date.now(), speaking: participant.attributes['speaking'] });
   });
 
-  // Silence until `speechFrom` is set, then speech, a pause, speech, and silence again. The onsets are timed
+  // Silence until `speechFromFrame` is set, then speech, a pause, speech, and silence again. The onsets are timed
   // when the frame is due to play out (after what the source has queued).
   // Every burst is the same 2 s utterance, a fresh voice with a seed whose whole 2 s Silero scores as speech
   // (probability >= 0.88 after the first 300 ms when fed to the model directly; seeds vary, some have pauses).
@@ -202,8 +202,8 @@ test('vad-agent (dispatched as "vad") reports start and end of speech by data me
     return ms < SPEECH_MS || (ms >= SPEECH_MS + PAUSE_MS && ms < 2 * SPEECH_MS + PAUSE_MS) ? 'speech' : 'silence';
   };
   let lastFrameIndex = -1;
-  await run.step('Sam publishes a microphone track (silence for now)', async () => {
-    publishers.push(await publishGeneratedAudio(speaker, {
+  const mic = await run.step('Sam publishes a microphone track (silence for now)', async () => {
+    const publisher = await publishGeneratedAudio(speaker, {
       frameMs,
       maxDurationMs: 40_000,
       trackName: 'voice',
@@ -216,7 +216,9 @@ test('vad-agent (dispatched as "vad") reports start and end of speech by data me
         }
         return phase === 'speech' ? voice.next(samples) : new Int16Array(samples);
       },
-    }));
+    });
+    publishers.push(publisher);
+    return publisher;
   });
   const subscribed = nextLocalSubscription(speaker, 25_000, "the agent's subscription to Sam's microphone (track_subscribed)");
   const agentIdentity = await run.step('AgentDispatchClient.createDispatch(room, "vad") brings the VAD agent in (kind AGENT)', async () => {
@@ -241,7 +243,7 @@ test('vad-agent (dispatched as "vad") reports start and end of speech by data me
     const latency = message.atMs - edge.atMs;
     run.note(`${what}: ${latency} ms after the ${edge.kind} of speech; ${JSON.stringify(message.json)}`);
     assert.equal(message.from, agentIdentity);
-    assert.equal(message.json['trackSid'], publishers.at(-1)?.publication.sid);
+    assert.equal(message.json['trackSid'], mic.publication.sid);
     assert.ok(latency >= 0, `${what} arrived ${-latency} ms before the ${edge.kind} of speech`);
     assert.ok(latency <= maxMs, `${what} arrived ${latency} ms after the ${edge.kind} of speech (max ${maxMs})`);
     return latency;
@@ -265,10 +267,9 @@ test('vad-agent (dispatched as "vad") reports start and end of speech by data me
   await run.step('Sam speaks again and unpublishes the microphone mid-speech: speaking=false and the attribute empties', async () => {
     speechFromFrame = lastFrameIndex + 1; // the pattern starts over
     await within('speaking=true #3', nth(4, true), 4, MAX_START_LATENCY_MS);
-    const publisher = publishers.at(-1)!;
     const unpublishedAtMs = Date.now();
-    await speaker.localParticipant!.unpublishTrack(publisher.publication.sid!);
-    await publisher.stop();
+    await speaker.localParticipant!.unpublishTrack(mic.publication.sid!);
+    await mic.stop();
     const end = await waitFor(() => messages.find(nth(5, false)), {
       label: 'speaking=false after the track went away',
       timeoutMs: 5_000,
