@@ -4,9 +4,6 @@
 // back as its own microphone track, which the participant hears at 440 Hz.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ParticipantKind as RtcParticipantKind, type Room } from '@livekit/rtc-node';
 import { ParticipantInfo_Kind } from '@livekit/protocol';
 import { RoomServiceClient } from 'livekit-server-sdk';
@@ -18,6 +15,7 @@ import {
   waitForRemoteTrack,
   type RunningPublisher,
 } from './helpers/rtc-node.js';
+import { startAgentWorker, type AgentWorker } from './helpers/agent-worker.js';
 import { DEV_API_KEY, DEV_API_SECRET, startAtrium, type AtriumUnderTest } from './helpers/server.js';
 import { createStepRunner } from './helpers/steps.js';
 import { dominantFrequency } from './helpers/tone.js';
@@ -27,11 +25,9 @@ const SAMPLE_RATE = 48_000;
 const TONE_HZ = 440;
 /** The worker is killed by `timeout` after this even if this process dies without running `after`. */
 const WORKER_MAX_LIFETIME_S = 90;
-const examplesDir = join(fileURLToPath(import.meta.url), '..', '..', 'examples', 'agents');
 
 let server: AtriumUnderTest | undefined;
-let worker: ChildProcess | undefined;
-const workerOutput: string[] = [];
+let worker: AgentWorker | undefined;
 const rooms: Room[] = [];
 const publishers: RunningPublisher[] = [];
 const logLines: string[] = [];
@@ -40,32 +36,12 @@ before(async () => {
   server = await withTimeout(startAtrium(), 15_000, 'Atrium to start');
 });
 
-/** Stops the worker's whole process group (the worker and the job processes it forks). */
-async function stopWorker(): Promise<void> {
-  const child = worker;
-  if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const signalGroup = (signal: NodeJS.Signals): void => {
-    try {
-      process.kill(-child.pid!, signal);
-    } catch {
-      /* already gone */
-    }
-  };
-  signalGroup('SIGTERM');
-  const killed = await withTimeout(exited, 5_000, 'the agent worker to exit').then(() => true, () => false);
-  if (!killed) {
-    signalGroup('SIGKILL');
-    await withTimeout(exited, 5_000, 'the agent worker to die').catch(() => undefined);
-  }
-}
-
 after(() =>
   teardownRtcNode({
     publishers,
     rooms,
     also: [
-      { what: 'stopping the agent worker', work: stopWorker, timeoutMs: 12_000 },
+      { what: 'stopping the agent worker', work: () => worker?.stop() ?? Promise.resolve(), timeoutMs: 12_000 },
       { what: 'closing Atrium', work: () => server?.close() ?? Promise.resolve() },
     ],
   }),
@@ -74,34 +50,11 @@ after(() =>
 test('an unmodified @livekit/agents 1.9 echo worker is dispatched, joins as an AGENT and echoes a 440 Hz tone', { timeout: 75_000 }, async (t) => {
   assert.ok(server, 'server started');
   const srv = server;
-  const run = createStepRunner({ scenario: 'agents.test.ts', logs: () => [...logLines, '--- worker output ---', ...workerOutput.slice(-60)] });
+  const run = createStepRunner({ scenario: 'agents.test.ts', logs: () => [...logLines, '--- worker output ---', ...(worker?.output.slice(-60) ?? [])] });
   const roomName = `agents-e2e-${Date.now()}`;
 
   await run.step('the echo agent worker starts (node echo-agent.mjs dev) and registers on /agent', async () => {
-    const child = spawn('timeout', ['-k', '5', String(WORKER_MAX_LIFETIME_S), process.execPath, 'echo-agent.mjs', 'dev', '--log-level', 'info'], {
-      cwd: examplesDir,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        LIVEKIT_URL: srv.url,
-        LIVEKIT_API_KEY: DEV_API_KEY,
-        LIVEKIT_API_SECRET: DEV_API_SECRET,
-        NO_COLOR: '1',
-      },
-    });
-    worker = child;
-    const collect = (chunk: Buffer): void => {
-      // eslint-disable-next-line no-control-regex
-      for (const line of chunk.toString('utf8').replace(/\x1b\[[0-9;]*m/g, '').split('\n')) if (line.trim()) workerOutput.push(line);
-    };
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
-    await waitFor(() => workerOutput.some((l) => l.includes('registered worker')) || undefined, {
-      label: 'the worker to log "registered worker"',
-      timeoutMs: 20_000,
-      describe: () => `worker exit ${String(child.exitCode)}; last output: ${workerOutput.slice(-5).join(' | ')}`,
-    });
+    worker = await startAgentWorker({ script: 'echo-agent.mjs', url: srv.url, maxLifetimeS: WORKER_MAX_LIFETIME_S });
   });
 
   const x = await run.step('X connects (rtc-node 1.1), creating the room', async () => {

@@ -198,6 +198,101 @@ export async function publishSineTone(
 }
 
 /**
+ * Publishes a microphone track from an AudioSource (mono, `sampleRate`) fed with `frameMs` frames that `next`
+ * produces, until `maxDurationMs` or stop(). captureFrame paces the loop in real time; `queueSizeMs` (default 100)
+ * bounds how far ahead of the network the loop runs. `next` is told when its frame should start playing out
+ * (epoch ms: now plus what is still queued), so a test can time events in the audio.
+ */
+export async function publishGeneratedAudio(
+  room: Room,
+  options: {
+    next: (frame: { index: number; samples: number; playoutAtMs: number }) => Int16Array;
+    sampleRate?: number; frameMs?: number; queueSizeMs?: number; maxDurationMs: number; trackName?: string;
+  },
+): Promise<RunningPublisher> {
+  const sampleRate = options.sampleRate ?? 48_000;
+  const samplesPerFrame = (sampleRate * (options.frameMs ?? 10)) / 1000;
+  const source = new AudioSource(sampleRate, 1, options.queueSizeMs ?? 100);
+  const track = LocalAudioTrack.createAudioTrack(options.trackName ?? 'generated', source);
+  const publication = await withTimeout(
+    requireLocal(room).publishTrack(track, new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE })),
+    15_000,
+    'rtc-node to publish the audio track',
+  );
+  let stopped = false;
+  let frames = 0;
+  const startedAtMs = Date.now();
+  const loop = (async () => {
+    while (!stopped && Date.now() - startedAtMs < options.maxDurationMs) {
+      const data = options.next({ index: frames, samples: samplesPerFrame, playoutAtMs: Date.now() + source.queuedDuration });
+      await source.captureFrame(new AudioFrame(data, sampleRate, 1, samplesPerFrame));
+      frames++;
+    }
+  })();
+  let stopping: Promise<void> | undefined;
+  return {
+    publication,
+    framesSent: () => frames,
+    stop() {
+      stopping ??= (async () => {
+        stopped = true;
+        source.clearQueue();
+        await withTimeout(loop, 5_000, 'the audio loop to stop').catch(() => undefined);
+        await source.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/**
+ * Publishes a camera track (simulcast off) from a VideoSource of `width`x`height` I420 frames that `paint` fills
+ * (`frame` is the packed I420 buffer to overwrite, `index` counts frames), at `fps`, until `maxDurationMs` or stop().
+ */
+export async function publishPaintedVideo(
+  room: Room,
+  options: {
+    width: number; height: number; fps: number; maxDurationMs: number; trackName?: string;
+    paint: (frame: Uint8Array, index: number) => void;
+  },
+): Promise<RunningPublisher> {
+  const { width, height } = options;
+  const source = new VideoSource(width, height);
+  const track = LocalVideoTrack.createVideoTrack(options.trackName ?? 'painted', source);
+  const publication = await withTimeout(
+    requireLocal(room).publishTrack(track, new TrackPublishOptions({ source: TrackSource.SOURCE_CAMERA, simulcast: false })),
+    15_000,
+    'rtc-node to publish the video track',
+  );
+  const i420 = new Uint8Array(width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2));
+  let frames = 0;
+  const startedAtMs = Date.now();
+  const produce = (): void => {
+    if (Date.now() - startedAtMs >= options.maxDurationMs) {
+      clearInterval(timer);
+      return;
+    }
+    options.paint(i420, frames);
+    source.captureFrame(new VideoFrame(i420, width, height, VideoBufferType.I420), BigInt(Date.now() - startedAtMs) * 1000n);
+    frames++;
+  };
+  const timer = setInterval(produce, Math.round(1000 / options.fps));
+  produce();
+  let stopping: Promise<void> | undefined;
+  return {
+    publication,
+    framesSent: () => frames,
+    stop() {
+      stopping ??= (async () => {
+        clearInterval(timer);
+        await source.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/**
  * Publishes a camera track from a VideoSource of `width`x`height` RGBA frames with a moving gradient
  * at `fps`, simulcast off (so subscribers receive the published size), until `maxDurationMs` or stop().
  */
