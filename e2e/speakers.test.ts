@@ -4,7 +4,7 @@
 // the speaker, and sees her go when she mutes. ConnectionQualityChanged arrives with EXCELLENT or GOOD in both.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchBrowser, type BrowserHarness } from './helpers/browser.js';
@@ -13,6 +13,7 @@ import { ConnectionQuality, RoomEvent, type Room } from '@livekit/rtc-node';
 import { connectRtcNode, publishSineTone, waitForRemoteTrack, type RunningPublisher, teardownRtcNode } from './helpers/rtc-node.js';
 import { startAtrium, type AtriumUnderTest } from './helpers/server.js';
 import { createStepRunner } from './helpers/steps.js';
+import { writeToneWav } from './helpers/tone.js';
 import { waitFor, withTimeout } from '@atrium/webrtc/testing/wait-for.js';
 
 let server: AtriumUnderTest | undefined;
@@ -38,29 +39,6 @@ after(() =>
     ],
   }),
 );
-
-/** A mono 16-bit 48 kHz WAV of a continuous sine (Chromium loops it as the fake microphone). */
-function writeToneWav(path: string, opts: { frequencyHz: number; amplitude: number; seconds: number }): void {
-  const sampleRate = 48_000;
-  const samples = sampleRate * opts.seconds;
-  const out = Buffer.alloc(44 + samples * 2);
-  out.write('RIFF', 0);
-  out.writeUInt32LE(36 + samples * 2, 4);
-  out.write('WAVEfmt ', 8);
-  out.writeUInt32LE(16, 16);
-  out.writeUInt16LE(1, 20); // PCM
-  out.writeUInt16LE(1, 22); // mono
-  out.writeUInt32LE(sampleRate, 24);
-  out.writeUInt32LE(sampleRate * 2, 28);
-  out.writeUInt16LE(2, 32);
-  out.writeUInt16LE(16, 34);
-  out.write('data', 36);
-  out.writeUInt32LE(samples * 2, 40);
-  for (let i = 0; i < samples; i++) {
-    out.writeInt16LE(Math.round(opts.amplitude * 32767 * Math.sin((2 * Math.PI * opts.frequencyHz * i) / sampleRate)), 44 + i * 2);
-  }
-  writeFileSync(path, out);
-}
 
 test('rtc-node: the loud publisher is the active speaker, the silent one never; quality is reported', { timeout: 90_000 }, async (t) => {
   assert.ok(server, 'server started');

@@ -1,7 +1,10 @@
 // Unit tests for the tone helpers the rtc-node audio check relies on.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dominantFrequency, fillSine, firstNonSilentSample, goertzelPower } from './tone.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkTone, dominantFrequency, fillSine, firstNonSilentSample, goertzelPower, writeToneWav } from './tone.js';
 
 const sampleRate = 48_000;
 
@@ -54,4 +57,33 @@ test('firstNonSilentSample skips leading quiet samples', () => {
   samples[700] = -800;
   assert.equal(firstNonSilentSample(samples), 700);
   assert.equal(firstNonSilentSample(samples, 50), 10);
+});
+
+test('checkTone accepts the tone within the tolerance and refuses another one', () => {
+  const samples = sine(443, sampleRate);
+  const near = checkTone(samples, { sampleRate, expectedHz: 440 });
+  assert.equal(near.frequencyHz, 443);
+  assert.equal(near.matches, true);
+  assert.equal(checkTone(samples, { sampleRate, expectedHz: 440, toleranceHz: 2 }).matches, false);
+  assert.equal(checkTone(sine(660, sampleRate), { sampleRate, expectedHz: 440 }).matches, false);
+});
+
+test('writeToneWav writes a 48 kHz mono PCM WAV whose samples are the sine', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'atrium-tone-test-'));
+  try {
+    const path = join(dir, 'tone.wav');
+    writeToneWav(path, { frequencyHz: 440, amplitude: 0.5, seconds: 1 });
+    const bytes = readFileSync(path);
+    assert.equal(bytes.toString('latin1', 0, 4), 'RIFF');
+    assert.equal(bytes.toString('latin1', 8, 16), 'WAVEfmt ');
+    assert.equal(bytes.readUInt16LE(22), 1);
+    assert.equal(bytes.readUInt32LE(24), 48_000);
+    assert.equal(bytes.readUInt32LE(40), 96_000);
+    const samples = new Int16Array(48_000);
+    for (let i = 0; i < samples.length; i++) samples[i] = bytes.readInt16LE(44 + i * 2);
+    assert.deepEqual([...samples.subarray(0, 480)], [...sine(440, 480)]);
+    assert.equal(checkTone(samples, { sampleRate, expectedHz: 440, toleranceHz: 0 }).matches, true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,5 +1,7 @@
 // Test-tone helpers for the audio e2e checks: fill frames with a sine, skip leading silence, and find the
-// dominant frequency of received samples with a Goertzel scan (https://en.wikipedia.org/wiki/Goertzel_algorithm).
+// dominant frequency of received samples with a Goertzel scan (https://en.wikipedia.org/wiki/Goertzel_algorithm),
+// and write a tone as a WAV file for Chromium's fake microphone.
+import { writeFileSync } from 'node:fs';
 
 /**
  * Writes `out.length` samples of a sine of `frequencyHz` (amplitude 0..1 of full scale) into `out`,
@@ -66,4 +68,46 @@ export function dominantFrequency(
   const mean = count > 0 ? total / count : 0;
   best.peakToMean = mean > 0 ? best.power / mean : 0;
   return best;
+}
+
+export interface ToneCheck extends DominantFrequency {
+  expectedHz: number;
+  toleranceHz: number;
+  /** |frequencyHz - expectedHz| <= toleranceHz. */
+  matches: boolean;
+}
+
+/**
+ * The check the audio e2e tests make on received audio: the dominant frequency between 100 and 2000 Hz (1 Hz steps;
+ * give it at least a second of samples) and whether it is within `toleranceHz` (default 5) of `expectedHz`.
+ */
+export function checkTone(samples: Int16Array, options: { sampleRate: number; expectedHz: number; toleranceHz?: number }): ToneCheck {
+  const toleranceHz = options.toleranceHz ?? 5;
+  const found = dominantFrequency(samples, { sampleRate: options.sampleRate, minHz: 100, maxHz: 2_000 });
+  return { ...found, expectedHz: options.expectedHz, toleranceHz, matches: Math.abs(found.frequencyHz - options.expectedHz) <= toleranceHz };
+}
+
+/**
+ * Writes a mono 16-bit 48 kHz WAV of a continuous sine, for `--use-file-for-fake-audio-capture` (Chromium loops it:
+ * a whole number of cycles in `seconds`, e.g. 440 Hz over 2 s, loops without a click).
+ */
+export function writeToneWav(path: string, opts: { frequencyHz: number; amplitude: number; seconds: number }): void {
+  const sampleRate = 48_000;
+  const samples = new Int16Array(sampleRate * opts.seconds);
+  fillSine(samples, { frequencyHz: opts.frequencyHz, sampleRate, startSample: 0, amplitude: opts.amplitude });
+  const out = Buffer.alloc(44 + samples.length * 2);
+  out.write('RIFF', 0);
+  out.writeUInt32LE(36 + samples.length * 2, 4);
+  out.write('WAVEfmt ', 8);
+  out.writeUInt32LE(16, 16);
+  out.writeUInt16LE(1, 20); // PCM
+  out.writeUInt16LE(1, 22); // mono
+  out.writeUInt32LE(sampleRate, 24);
+  out.writeUInt32LE(sampleRate * 2, 28);
+  out.writeUInt16LE(2, 32);
+  out.writeUInt16LE(16, 34);
+  out.write('data', 36);
+  out.writeUInt32LE(samples.length * 2, 40);
+  for (let i = 0; i < samples.length; i++) out.writeInt16LE(samples[i]!, 44 + i * 2);
+  writeFileSync(path, out);
 }
