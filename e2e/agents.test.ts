@@ -33,6 +33,11 @@ const SAMPLE_RATE = 48_000;
 const TONE_HZ = 440;
 /** The echo's round trip must stay under this (a sanity bound; the measured value is reported). */
 const MAX_ECHO_LATENCY_MS = 1_500;
+/** How long the microphone stays off, and then on, before the probe's blocks are read (more than the bound). */
+const SILENCE_MS = 2_000;
+/** How long the echo must have been arriving before the microphone is switched off. */
+const STEADY_MS = 2_000;
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 let server: AtriumUnderTest | undefined;
 let echoWorker: RegisteredWorker | undefined;
@@ -106,6 +111,10 @@ test('an unmodified @livekit/agents 1.9 echo worker is dispatched, joins as an A
     run.note(`echo: ${received.framesRead} frames, dominant ${tone.frequencyHz} Hz (peak/mean ${tone.peakToMean.toFixed(1)})`);
     assert.ok(tone.matches, `dominant frequency ${tone.frequencyHz} Hz, expected ${TONE_HZ} +/- ${tone.toleranceHz} Hz`);
   });
+  await run.step('X leaves (its echo job ends before the next test measures timing)', async () => {
+    await Promise.all(publishers.splice(0).map((p) => p.stop()));
+    await Promise.all(rooms.splice(0).map((r) => r.disconnect()));
+  });
   t.diagnostic(`steps:\n${run.history()}`);
 });
 
@@ -147,33 +156,31 @@ test('livekit-client in Chromium: the echo agent joins an auto-created room, the
   const probe = await page.call<{ sampleRate: number; blockFrames: number }>('startEchoProbe', micSid, echo.trackSid, TONE_HZ);
   const blockMs = (probe.blockFrames / probe.sampleRate) * 1000;
   const blocks = async (): Promise<EchoBlock[]> => (await page.call<{ blocks: EchoBlock[] }>('echoProbe', 0)).blocks;
+  let knownCount = 0;
   /** Waits until the last `count` blocks satisfy `ok` (at or after block `from`); returns the block count then. */
   const waitForBlocks = (label: string, from: number, count: number, ok: (b: EchoBlock) => boolean, timeoutMs: number): Promise<number> =>
     waitFor(
       async () => {
-        const all = await blocks();
-        const last = all.slice(Math.max(from, all.length - count));
-        return last.length === count && last.every(ok) ? all.length : undefined;
+        // Only the blocks that can matter cross over from the page.
+        const since = Math.max(from, knownCount - count);
+        const r = await page.call<{ count: number; blocks: EchoBlock[] }>('echoProbe', since);
+        knownCount = r.count;
+        const last = r.blocks.slice(-count);
+        return r.count - from >= count && last.length === count && last.every(ok) ? r.count : undefined;
       },
       { label, timeoutMs, intervalMs: 100 },
     );
 
-  await run.step('the page hears the echo at 440 Hz (within 5 Hz) over one second', async () => {
-    // Steady: a second of blocks where the echo carries at least 1% of the local tone's power.
-    await waitForBlocks('a second of echoed tone', 0, Math.ceil(1000 / blockMs), (b) => b[0] > 0 && b[1] > b[0] / 100, 20_000);
-    const samples = Int16Array.from(await page.call<number[]>('echoProbeSamples'));
-    const tone = checkTone(samples, { sampleRate: probe.sampleRate, expectedHz: TONE_HZ });
-    run.note(`echo in the page: dominant ${tone.frequencyHz} Hz (peak/mean ${tone.peakToMean.toFixed(1)})`);
-    assert.ok(tone.matches, `dominant frequency ${tone.frequencyHz} Hz, expected ${TONE_HZ} +/- ${tone.toleranceHz} Hz`);
-  });
+  // Two seconds: the jitter buffers on the way settle after the first packets.
+  await run.step('the echo arrives steadily: two seconds of blocks where it carries at least 1% of the local tone power', () =>
+    waitForBlocks('two seconds of echoed tone', 0, Math.ceil(STEADY_MS / blockMs), (b) => b[0] > 0 && b[1] > b[0] / 100, 20_000),
+  );
 
   const edges = await run.step('microphone off, then on: the echo follows each switch within the bound', async () => {
-    const before = (await blocks()).slice(-100).map((b) => b[1]).sort((a, b) => a - b);
-    const echoThreshold = (before[Math.floor(before.length / 2)] ?? 0) / 10; // -10 dB under the echoed tone
     const offBlock = await page.call<number>('setMicrophoneTrackEnabled', false);
-    await waitForBlocks('the echo to be quiet for a second', offBlock, Math.ceil(1000 / blockMs), (b) => b[1] < echoThreshold, 10_000);
+    await delay(SILENCE_MS);
     const onBlock = await page.call<number>('setMicrophoneTrackEnabled', true);
-    await waitForBlocks('the echo to come back', onBlock, 40, (b) => b[1] >= echoThreshold, 10_000);
+    await delay(SILENCE_MS);
     const e = echoEdges(await blocks(), { offBlock, onBlock, blockFrames: probe.blockFrames, sampleRate: probe.sampleRate });
     run.note(
       `blocks of ${blockMs.toFixed(2)} ms: off at ${e.localOff} -> echo off at ${e.remoteOff} (${e.offLatencyMs.toFixed(0)} ms); ` +
@@ -184,6 +191,13 @@ test('livekit-client in Chromium: the echo agent joins an auto-created room, the
       assert.ok(ms > 0 && ms < MAX_ECHO_LATENCY_MS, `echo ${what} latency ${ms.toFixed(0)} ms, expected 0 < x < ${MAX_ECHO_LATENCY_MS}`);
     }
     return e;
+  });
+  // After the timing: the frequency scan is CPU work in this process, which also runs Atrium.
+  await run.step('the page hears the echo at 440 Hz (within 5 Hz) over its last second', async () => {
+    const samples = Int16Array.from(await page.call<number[]>('echoProbeSamples'));
+    const tone = checkTone(samples, { sampleRate: probe.sampleRate, expectedHz: TONE_HZ });
+    run.note(`echo in the page: dominant ${tone.frequencyHz} Hz (peak/mean ${tone.peakToMean.toFixed(1)})`);
+    assert.ok(tone.matches, `dominant frequency ${tone.frequencyHz} Hz, expected ${TONE_HZ} +/- ${tone.toleranceHz} Hz`);
   });
   t.diagnostic(`echo round trip (livekit-client -> Atrium -> @livekit/agents echo -> Atrium -> livekit-client): onset ${edges.onLatencyMs.toFixed(0)} ms, offset ${edges.offLatencyMs.toFixed(0)} ms`);
   t.diagnostic(`steps:\n${run.history()}`);
