@@ -1,4 +1,4 @@
-// Test fixture for e2e/agent-dispatch.test.ts and e2e/agent-browser.test.ts (not an example to copy): the echo agent
+// Test fixture for e2e/agent-dispatch.test.ts (not an example to copy): the echo agent
 // (echo-agent.mjs) run by an unmodified @livekit/agents 1.9 worker, with knobs the dispatch scenarios need, set by
 // environment variables:
 //
