@@ -280,6 +280,13 @@ test('room deleted with the agent in it: the job process ends, the agent is gone
     await withTimeout(disconnected, 10_000, 'y to be disconnected');
   });
 
+  await run.step("Atrium ends the job (the agent left with ROOM_DELETED: the worker is sent a JobTermination) and restarts nothing", async () => {
+    const ended = await serverLog.waitFor('agent left the room; job ended', (f) => f['jobID'] === jobId, { label: 'the job ended', timeoutMs: 10_000 });
+    assert.equal(ended.fields['reason'], 'ROOM_DELETED');
+    assert.equal(ended.fields['workerID'], accepter.workerId);
+    assert.ok(!serverLog.entries.some((e) => e.msg.startsWith('agent job failed') && e.fields['jobID'] === jobId), 'not failed, not restarted');
+  });
+
   await run.step("the agent's job process shuts down (the worker logs why)", async () => {
     const exiting = await accepter.worker.waitForLine('job exiting', { label: 'the job process exiting', timeoutMs: 15_000, fromIndex: fromLine });
     const reason = await accepter.worker.waitForLine(/^\s+reason: "([^"]*)"/, { label: 'its reason', timeoutMs: 5_000, fromIndex: exiting.index + 1 });
