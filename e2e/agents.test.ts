@@ -121,10 +121,11 @@ test('an unmodified @livekit/agents 1.9 echo worker is dispatched, joins as an A
 // How the round trip is measured: Chromium's fake microphone plays a steady 440 Hz tone file (a WAV written here,
 // --use-file-for-fake-audio-capture). In the page one ScriptProcessorNode reads both the local microphone track and
 // the agent's echo track, and records per 256-frame block (5.3 ms) the 440 Hz power of each: one sample clock for
-// what is sent and what comes back. The test then disables the microphone's MediaStreamTrack (it sends silence; no
-// signalling) and enables it again once the echo has been quiet for a second. Each switch is an edge in the local power; the
-// same edge arrives in the echo one round trip later (page -> Atrium -> agent's rtc-node decode, AudioSource,
-// encode -> Atrium -> page, jitter buffers included). The onset is unambiguous: the echo was silent just before it.
+// what is sent and what comes back. After two seconds of steady echo the test disables the microphone's
+// MediaStreamTrack (it sends silence; no signalling) for 2 s, then enables it for 2 s. Each switch is an edge in the
+// local power; the same edge arrives in the echo one round trip later (page -> Atrium -> agent's rtc-node decode,
+// AudioSource, encode -> Atrium -> page, jitter buffers included). The onset counts only if the echo was silent just
+// before it (else it could be an older one). Nothing CPU-heavy runs in this process meanwhile: it also runs Atrium.
 test('livekit-client in Chromium: the echo agent joins an auto-created room, the page hears its 440 Hz back and measures the round trip', { timeout: 90_000 }, async (t) => {
   const { srv } = started();
   const wav = join(wavDir, 'tone-440.wav');
