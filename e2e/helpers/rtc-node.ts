@@ -152,11 +152,9 @@ export async function publishSineTone(
     15_000,
     'rtc-node to publish the sine track',
   );
-  let stopped = false;
-  let frames = 0;
-  const startedAtMs = Date.now();
-  const loop = (async () => {
-    while (!stopped && Date.now() - startedAtMs < options.maxDurationMs) {
+  return runAudioLoop(source, publication, {
+    sampleRate, channels, samplesPerFrame, maxDurationMs: options.maxDurationMs, what: 'the sine loop',
+    next: (frames) => {
       const tone = (frequencyHz: number): Int16Array => {
         const data = new Int16Array(samplesPerFrame);
         fillSine(data, {
@@ -177,24 +175,9 @@ export async function publishSineTone(
           data[2 * i + 1] = right[i] ?? 0;
         }
       }
-      await source.captureFrame(new AudioFrame(data, sampleRate, channels, samplesPerFrame));
-      frames++;
-    }
-  })();
-  let stopping: Promise<void> | undefined;
-  return {
-    publication,
-    framesSent: () => frames,
-    stop() {
-      stopping ??= (async () => {
-        stopped = true;
-        source.clearQueue();
-        await withTimeout(loop, 5_000, 'the sine loop to stop').catch(() => undefined);
-        await source.close();
-      })();
-      return stopping;
+      return data;
     },
-  };
+  });
 }
 
 /**
@@ -219,30 +202,10 @@ export async function publishGeneratedAudio(
     15_000,
     'rtc-node to publish the audio track',
   );
-  let stopped = false;
-  let frames = 0;
-  const startedAtMs = Date.now();
-  const loop = (async () => {
-    while (!stopped && Date.now() - startedAtMs < options.maxDurationMs) {
-      const data = options.next({ index: frames, samples: samplesPerFrame, playoutAtMs: Date.now() + source.queuedDuration });
-      await source.captureFrame(new AudioFrame(data, sampleRate, 1, samplesPerFrame));
-      frames++;
-    }
-  })();
-  let stopping: Promise<void> | undefined;
-  return {
-    publication,
-    framesSent: () => frames,
-    stop() {
-      stopping ??= (async () => {
-        stopped = true;
-        source.clearQueue();
-        await withTimeout(loop, 5_000, 'the audio loop to stop').catch(() => undefined);
-        await source.close();
-      })();
-      return stopping;
-    },
-  };
+  return runAudioLoop(source, publication, {
+    sampleRate, channels: 1, samplesPerFrame, maxDurationMs: options.maxDurationMs, what: 'the audio loop',
+    next: (index) => options.next({ index, samples: samplesPerFrame, playoutAtMs: Date.now() + source.queuedDuration }),
+  });
 }
 
 /**
@@ -265,31 +228,10 @@ export async function publishPaintedVideo(
     'rtc-node to publish the video track',
   );
   const i420 = new Uint8Array(width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2));
-  let frames = 0;
-  const startedAtMs = Date.now();
-  const produce = (): void => {
-    if (Date.now() - startedAtMs >= options.maxDurationMs) {
-      clearInterval(timer);
-      return;
-    }
+  return runVideoLoop(source, publication, options, (frames) => {
     options.paint(i420, frames);
-    source.captureFrame(new VideoFrame(i420, width, height, VideoBufferType.I420), BigInt(Date.now() - startedAtMs) * 1000n);
-    frames++;
-  };
-  const timer = setInterval(produce, Math.round(1000 / options.fps));
-  produce();
-  let stopping: Promise<void> | undefined;
-  return {
-    publication,
-    framesSent: () => frames,
-    stop() {
-      stopping ??= (async () => {
-        clearInterval(timer);
-        await source.close();
-      })();
-      return stopping;
-    },
-  };
+    return new VideoFrame(i420, width, height, VideoBufferType.I420);
+  });
 }
 
 /**
@@ -324,18 +266,64 @@ export async function publishTestPattern(
     'rtc-node to publish the video track',
   );
   const rgba = new Uint8Array(width * height * 4);
+  return runVideoLoop(source, publication, options, (frames) => {
+    paintPattern(rgba, width, height, frames);
+    return new VideoFrame(rgba, width, height, VideoBufferType.RGBA);
+  });
+}
+
+/**
+ * Feeds `source` a frame from `next` every `samplesPerFrame` until `maxDurationMs` or stop(); captureFrame paces the
+ * loop in real time. stop() clears the queue, waits for the loop (5 s at most) and closes the source.
+ */
+function runAudioLoop(
+  source: AudioSource,
+  publication: RunningPublisher['publication'],
+  o: { sampleRate: number; channels: number; samplesPerFrame: number; maxDurationMs: number; what: string; next: (index: number) => Int16Array },
+): RunningPublisher {
+  let stopped = false;
+  let frames = 0;
+  const startedAtMs = Date.now();
+  const loop = (async () => {
+    while (!stopped && Date.now() - startedAtMs < o.maxDurationMs) {
+      await source.captureFrame(new AudioFrame(o.next(frames), o.sampleRate, o.channels, o.samplesPerFrame));
+      frames++;
+    }
+  })();
+  let stopping: Promise<void> | undefined;
+  return {
+    publication,
+    framesSent: () => frames,
+    stop() {
+      stopping ??= (async () => {
+        stopped = true;
+        source.clearQueue();
+        await withTimeout(loop, 5_000, `${o.what} to stop`).catch(() => undefined);
+        await source.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Captures `frame(index)` on `source` every 1/fps s (timestamps from the start) until `maxDurationMs` or stop(). */
+function runVideoLoop(
+  source: VideoSource,
+  publication: RunningPublisher['publication'],
+  o: { fps: number; maxDurationMs: number },
+  frame: (index: number) => VideoFrame,
+): RunningPublisher {
   let frames = 0;
   const startedAtMs = Date.now();
   const produce = (): void => {
-    if (Date.now() - startedAtMs >= options.maxDurationMs) {
+    if (Date.now() - startedAtMs >= o.maxDurationMs) {
       clearInterval(timer);
       return;
     }
-    paintPattern(rgba, width, height, frames);
-    source.captureFrame(new VideoFrame(rgba, width, height, VideoBufferType.RGBA), BigInt(Date.now() - startedAtMs) * 1000n);
+    source.captureFrame(frame(frames), BigInt(Date.now() - startedAtMs) * 1000n);
     frames++;
   };
-  const timer = setInterval(produce, Math.round(1000 / options.fps));
+  const timer = setInterval(produce, Math.round(1000 / o.fps));
   produce();
   let stopping: Promise<void> | undefined;
   return {

@@ -3,6 +3,7 @@
 // with short noise bursts as consonants. A pure sine is not speech to a voice-activity model; this is close
 // enough to voiced speech for Silero VAD to call it speech (measured in e2e/agent-examples.test.ts).
 // Deterministic: the same seed gives the same samples.
+import { seededRandom } from '@atrium/webrtc/testing/seeded-random.js';
 
 /** Vowel formant targets (F1, F2, F3 in Hz), roughly those of an adult voice. */
 const VOWELS: ReadonlyArray<readonly [number, number, number]> = [
@@ -13,18 +14,6 @@ const VOWELS: ReadonlyArray<readonly [number, number, number]> = [
   [300, 870, 2240], // u
 ];
 const FORMANT_BANDWIDTHS_HZ = [80, 100, 140] as const;
-
-/** A small seeded PRNG (mulberry32), so the voice is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A two-pole resonator whose centre frequency can change per sample. */
 class Resonator {
@@ -79,7 +68,7 @@ export class SpeechLikeVoice {
     this.sampleRate = options.sampleRate;
     this.amplitude = options.amplitude ?? 0.5;
     this.pitchHz = options.pitchHz ?? 140;
-    this.random = prng(options.seed ?? 7);
+    this.random = seededRandom(options.seed ?? 7);
     this.formants = FORMANT_BANDWIDTHS_HZ.map((bw) => new Resonator(this.sampleRate, bw));
     this.vowelFrom = VOWELS[0]!;
     this.vowelTo = VOWELS[1]!;
