@@ -115,6 +115,8 @@ interface Entry {
   isPausedByBandwidth: boolean;
   /** Spatial layers the bandwidth holds it below what the subscriber asked for (PAUSED_BY_BANDWIDTH when paused). */
   heldBackLayers: number;
+  /** The spatial target last set (logged when it changes). */
+  loggedSpatial: number;
 }
 
 /** `heldBackLayers` of a track the allocator paused. */
@@ -221,7 +223,7 @@ export class SubscriberSession implements DownTrackListener {
     });
     const entry: Entry = {
       opts, down, settings: early, pending: undefined, pendingDueMs: 0, state: 'active', reportedSpatial: NO_LAYER, isNew: true,
-      isPausedByBandwidth: false, heldBackLayers: 0,
+      isPausedByBandwidth: false, heldBackLayers: 0, loggedSpatial: NO_LAYER,
     };
     if (down.kind === 'audio' && early?.isDisabled) down.setMuted(true);
     this.entries.set(opts.trackId, entry);
@@ -399,6 +401,18 @@ export class SubscriberSession implements DownTrackListener {
           deficient++;
           e.heldBackLayers = best - target.spatial;
         }
+      }
+      if (target.spatial !== e.loggedSpatial) {
+        // Debug only, on change: why a subscriber sees the size it sees (the estimate, what each layer costs).
+        this.logger.debug(
+          {
+            trackID: e.opts.trackId, from: e.loggedSpatial, to: target.spatial, wanted: input.maxSpatial, activeLayers: input.layers.activeSpatialMask,
+            layerBps: input.layers.bitrateBps, estimateBps: Number.isFinite(estimate) ? Math.round(estimate) : null, audioBps: Math.round(this.audioBps),
+            heldBack: e.heldBackLayers,
+          },
+          'subscriber layer target changed',
+        );
+        e.loggedSpatial = target.spatial;
       }
       if (isStopped && e.state === 'active') {
         e.state = 'paused';
