@@ -12,10 +12,13 @@
 //   that name (and replaces the automatic dispatch).
 // - The worker running a job is killed with SIGKILL: the job fails and is restarted on another worker; a new agent
 //   joins and echoes again.
+// - Job types: a JT_PUBLISHER worker gets a job about each participant that publishes, a JT_PARTICIPANT worker one
+//   about each participant (agents excepted); ListDispatch lists them beside the room job, which waits (no JT_ROOM
+//   worker of that name).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ParticipantKind as RtcParticipantKind, RoomEvent, type Room } from '@livekit/rtc-node';
-import { JobStatus, ParticipantInfo_Kind, RoomAgentDispatch, RoomConfiguration } from '@livekit/protocol';
+import { JobStatus, JobType, ParticipantInfo_Kind, RoomAgentDispatch, RoomConfiguration } from '@livekit/protocol';
 import { AccessToken, AgentDispatchClient, RoomServiceClient } from 'livekit-server-sdk';
 import { WebSocket } from 'ws';
 import {
@@ -432,5 +435,67 @@ test('the worker running a job is killed (SIGKILL): the job is restarted on anot
     assert.equal(jobs[1]!.state?.workerId, first.survivor.workerId);
   });
   t.diagnostic(`re-dispatch after kill -9: new agent in the room after ${rejoinedAtMs - killedAtMs} ms`);
+  t.diagnostic(`steps:\n${run.history()}`);
+});
+
+test('publisher and participant jobs: JT_PUBLISHER workers get a job about each publisher, JT_PARTICIPANT workers one about each participant', { timeout: 90_000 }, async (t) => {
+  const { srv } = started();
+  const run = stepRunner('job types');
+  const roomName = `agents-jobtypes-${Date.now()}`;
+  // Named, so that the other tests' rooms (automatic dispatch) launch nothing for them.
+  const [pubWorker, partWorker] = await run.step('a JT_PUBLISHER and a JT_PARTICIPANT worker register as agent "watch"', () =>
+    Promise.all([
+      startRegisteredWorker({ label: 'publisher-type', url: srv.url, script: FIXTURE, env: { LIVEKIT_AGENT_NAME: 'watch', AGENT_JOB_TYPE: 'publisher', AGENT_LOAD: '0.2' } }, workers),
+      startRegisteredWorker({ label: 'participant-type', url: srv.url, script: FIXTURE, env: { LIVEKIT_AGENT_NAME: 'watch', AGENT_JOB_TYPE: 'participant', AGENT_LOAD: '0.2' } }, workers),
+    ]),
+  );
+
+  const [, viewer] = await run.step('p (publishes a tone) and v (only watches) join with a token dispatching agent "watch"', async () => {
+    const join = async (identity: string): Promise<Room> => {
+      const at = new AccessToken(DEV_API_KEY, DEV_API_SECRET, { identity, ttl: '10m' });
+      at.addGrant({ roomJoin: true, room: roomName, canPublish: true, canSubscribe: true, canPublishData: true });
+      at.roomConfig = new RoomConfiguration({ agents: [new RoomAgentDispatch({ agentName: 'watch', metadata: 'jobtypes' })] });
+      const r = await connectRtcNode(srv.url, await at.toJwt(), { label: identity, eventLog: clientLog });
+      rooms.push(r);
+      return r;
+    };
+    const p = await join('p');
+    publishers.push(await publishSineTone(p, { frequencyHz: 440, maxDurationMs: 60_000 }));
+    return [p, await join('v')];
+  });
+
+  /** Who the jobs of the agent participants the observer sees are about (one entry per agent), sorted. */
+  const agentsAbout = (observer: Room): string[] =>
+    [...observer.remoteParticipants.values()]
+      .filter((p) => p.kind === RtcParticipantKind.AGENT && p.attributes['lk.agent.name'] === 'watch')
+      .map((p) => p.attributes['fixture.job-participant'] ?? '?')
+      .sort();
+
+  await run.step('the publisher worker runs one job about p; the participant worker one about p and one about v', async () => {
+    await pubWorker.worker.waitForLine(/fixture-agent: job AJ_\w+ of type JT_PUBLISHER about p$/, { label: 'publisher job about p', timeoutMs: 30_000 });
+    await partWorker.worker.waitForLine(/fixture-agent: job AJ_\w+ of type JT_PARTICIPANT about p$/, { label: 'participant job about p', timeoutMs: 30_000 });
+    await partWorker.worker.waitForLine(/fixture-agent: job AJ_\w+ of type JT_PARTICIPANT about v$/, { label: 'participant job about v', timeoutMs: 30_000 });
+    // Three agents, each naming its participant: two about p (publisher and participant jobs), one about v.
+    const seen = await waitFor(() => {
+      const about = agentsAbout(viewer);
+      return about.length >= 3 && !about.includes('?') ? about : undefined;
+    }, {
+      label: '[v] three agents with their job participant',
+      timeoutMs: 20_000,
+      describe: () => JSON.stringify([...viewer.remoteParticipants.values()].map((p) => [p.identity, p.kind, p.attributes])),
+    });
+    run.note(`agents seen by v are about: ${seen.join(', ')}`);
+    assert.deepEqual(seen, ['p', 'p', 'v']);
+    assert.ok(!pubWorker.worker.lines.some((l) => /of type JT_PUBLISHER about v$/.test(l.text)), 'v publishes nothing: no publisher job about v');
+    assert.ok(![pubWorker, partWorker].some((w) => w.worker.lines.some((l) => /of type \w+ about agent-/.test(l.text))), 'no jobs about agents');
+  });
+
+  await run.step('ListDispatch: the dispatch holds the room job (no JT_ROOM worker: waiting) and the three running participant jobs', async () => {
+    const [dispatch] = await new AgentDispatchClient(srv.httpUrl, DEV_API_KEY, DEV_API_SECRET).listDispatch(roomName);
+    const jobs = (dispatch?.state?.jobs ?? []).map((j) => `${JobType[j.type]} ${j.participant?.identity ?? '-'} ${JobStatus[j.state?.status ?? 0]}`).sort();
+    run.note(jobs.join('; '));
+    assert.deepEqual(jobs, ['JT_PARTICIPANT p JS_RUNNING', 'JT_PARTICIPANT v JS_RUNNING', 'JT_PUBLISHER p JS_RUNNING', 'JT_ROOM - JS_PENDING']);
+  });
+
   t.diagnostic(`steps:\n${run.history()}`);
 });
