@@ -9,10 +9,11 @@ import { PARTICIPANT_COMMANDS } from './commands/participant.js';
 import { DATA_COMMANDS } from './commands/data.js';
 import { DISPATCH_COMMANDS } from './commands/dispatch.js';
 import { server } from './commands/server.js';
+import { loadTest } from './commands/load-test.js';
 
 export const PROGRAM = 'atrium';
 
-export const COMMANDS: readonly Command[] = [server, ...TOKEN_COMMANDS, ...ROOM_COMMANDS, ...PARTICIPANT_COMMANDS, ...DATA_COMMANDS, ...DISPATCH_COMMANDS];
+export const COMMANDS: readonly Command[] = [server, ...TOKEN_COMMANDS, ...ROOM_COMMANDS, ...PARTICIPANT_COMMANDS, ...DATA_COMMANDS, ...DISPATCH_COMMANDS, loadTest];
 
 const GROUPS: Readonly<Record<string, string>> = {
   server: 'run the Atrium server',
