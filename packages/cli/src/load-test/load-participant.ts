@@ -89,7 +89,7 @@ export class LoadParticipant {
       // m-lines are recycled by servers for later subscriptions: key by stream, look the track up by the m-line's msid
       sub.on('remoteStream', (s) => this.onRemoteStream(s));
     }
-    signal.onMessage = (m) => this.onSignal(m);
+    signal.listen((m) => this.onSignal(m));
     signal.onClose = (code) => {
       if (!this.isClosed) opts.onProblem?.(this, `signalling closed (${code})`);
     };

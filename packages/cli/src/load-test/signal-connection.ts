@@ -22,13 +22,14 @@ export function signalUrl(baseUrl: string, token: string, opts: { autoSubscribe:
 export class SignalConnection {
   readonly ws: WebSocket;
   readonly join: JoinResponse;
-  /** Every message after the JoinResponse goes here, in order. */
-  onMessage: (msg: SignalMessage) => void = () => {};
+  private handler: ((msg: SignalMessage) => void) | undefined;
+  /** Messages that came before `listen`: the first subscriber offer can follow the JoinResponse at once. */
+  private readonly held: SignalMessage[] = [];
   onClose: (code: number) => void = () => {};
   isClosed = false;
   private pingTimer: NodeJS.Timeout | undefined;
 
-  private constructor(ws: WebSocket, join: JoinResponse, early: SignalMessage[]) {
+  private constructor(ws: WebSocket, join: JoinResponse) {
     this.ws = ws;
     this.join = join;
     ws.on('message', (data: Buffer) => this.deliver(SignalResponse.fromBinary(new Uint8Array(data)).message));
@@ -40,16 +41,23 @@ export class SignalConnection {
     const intervalSec = join.pingInterval > 0 ? join.pingInterval : 5;
     this.pingTimer = setInterval(() => this.send({ case: 'ping', value: BigInt(Date.now()) }), intervalSec * 1000);
     this.pingTimer.unref();
-    // Messages that came with the JoinResponse (e.g. the first subscriber offer) are replayed once a handler is set.
-    queueMicrotask(() => {
-      for (const m of early) this.deliver(m);
-    });
+  }
+
+  /** Every message after the JoinResponse goes to `handler`, in order, starting with those held until now. */
+  listen(handler: (msg: SignalMessage) => void): void {
+    this.handler = handler;
+    for (const m of this.held.splice(0)) this.deliver(m);
   }
 
   private deliver(msg: SignalMessage): void {
     if (msg.case === 'pong' || msg.case === 'pongResp') return;
+    const handler = this.handler;
+    if (handler === undefined) {
+      this.held.push(msg);
+      return;
+    }
     try {
-      this.onMessage(msg);
+      handler(msg);
     } catch {
       // a handler's failure shows up as missing media in the results, not as a crash of every participant
     }
@@ -60,7 +68,6 @@ export class SignalConnection {
     const ws = new WebSocket(url, { perMessageDeflate: false });
     ws.binaryType = 'nodebuffer';
     return new Promise<SignalConnection>((resolve, reject) => {
-      const early: SignalMessage[] = [];
       let join: JoinResponse | undefined;
       const fail = (why: string): void => {
         clearTimeout(timer);
@@ -86,7 +93,7 @@ export class SignalConnection {
             clearTimeout(timer);
             ws.removeAllListeners();
             ws.on('error', () => {});
-            resolve(new SignalConnection(ws, join, early));
+            resolve(new SignalConnection(ws, join));
           } else if (msg.case === 'leave') {
             fail(`the server refused the join (leave, reason ${msg.value.reason})`);
           }
