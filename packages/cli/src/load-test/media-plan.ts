@@ -48,16 +48,17 @@ export function frameSizes(layer: Pick<VideoLayerPlan, 'fps' | 'bitrateBps'>, se
   const key = Math.round(meanBytes * KEYFRAME_SIZE_FACTOR);
   const delta = (meanBytes * frames - key) / (frames - 1);
   let x = seed >>> 0 || 1;
-  const sizes = [key];
+  const jitters: number[] = [];
   for (let i = 1; i < frames; i++) {
     x ^= x << 13;
     x ^= x >>> 17;
     x ^= x << 5;
     x >>>= 0;
-    const jitter = 0.8 + 0.4 * (x / 0xffffffff);
-    sizes.push(Math.max(20, Math.round(delta * jitter)));
+    jitters.push(0.8 + 0.4 * (x / 0xffffffff));
   }
-  return sizes;
+  // scaled so the group's mean is exactly the layer's bitrate
+  const scale = jitters.length / jitters.reduce((a, b) => a + b, 0);
+  return [key, ...jitters.map((j) => Math.max(20, Math.round(delta * j * scale)))];
 }
 
 export const OPUS_FRAME_MS = 20;

@@ -104,7 +104,7 @@ export class VideoSource implements MediaSource {
     }
     for (const l of this.layers) {
       if (nowMs - l.nextMs > MAX_CATCH_UP_MS) l.nextMs = nowMs;
-      while (l.nextMs <= nowMs) {
+      while (l.nextMs <= nowMs + 1e-6) {
         const isKeyframe = l.frame % l.sizes.length === 0 || (l.wantsKeyframe && nowMs - l.lastKeyframeMs >= MIN_KEYFRAME_GAP_MS);
         if (isKeyframe) {
           l.frame = 0; // the group starts again, so the next periodic key frame is 2 s later

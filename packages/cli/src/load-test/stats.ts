@@ -26,14 +26,14 @@ export class LatencyHistogram {
     this.maxMs = Math.max(this.maxMs, other.maxMs);
   }
 
-  /** The upper edge of the bucket holding the p-th percentile (0 < p <= 100); NaN when empty. */
+  /** The middle of the bucket holding the p-th percentile (0 < p <= 100; within 0.025 ms), never above the maximum; NaN when empty. */
   percentile(p: number): number {
     if (this.count === 0) return NaN;
     const rank = Math.max(1, Math.ceil((p / 100) * this.count));
     let seen = 0;
     for (let i = 0; i < BUCKETS; i++) {
       seen += this.counts[i]!;
-      if (seen >= rank) return i === BUCKETS - 1 ? this.maxMs : Math.min(this.maxMs, (i + 1) * BUCKET_MS);
+      if (seen >= rank) return i === BUCKETS - 1 ? this.maxMs : Math.min(this.maxMs, (i + 0.5) * BUCKET_MS);
     }
     return this.maxMs;
   }
