@@ -96,12 +96,11 @@ export function writeTrailer(buf: Buffer, sentAtMs: number): void {
 }
 
 /** The send time in a payload's trailer, or NaN when the payload has none. */
-export function readTrailer(buf: Uint8Array, payloadOffset: number, payloadLength: number): number {
+export function readTrailer(buf: Buffer, payloadOffset: number, payloadLength: number): number {
   if (payloadLength < TRAILER_BYTES) return NaN;
   const at = payloadOffset + payloadLength - TRAILER_BYTES;
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (view.getUint32(at) !== TRAILER_MAGIC) return NaN;
-  return view.getFloat64(at + 4);
+  if (buf.readUInt32BE(at) !== TRAILER_MAGIC) return NaN;
+  return buf.readDoubleBE(at + 4);
 }
 
 /** Smallest VP8 frame we packetize: the descriptor, a key frame's payload header and the trailer fit. */

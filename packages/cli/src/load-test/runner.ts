@@ -29,6 +29,11 @@ export interface RunHooks {
   progress(line: string): void;
   /** Ends the media phase early (Ctrl-C); the report covers what ran. */
   signal?: AbortSignal;
+  /**
+   * At the start of the media window (everyone joined) and at its end (sources stopped), with the packets sent and
+   * received so far: a benchmark measures the server over exactly that window.
+   */
+  onPhase?: (phase: 'media' | 'end', counts: { packetsSent: number; packetsReceived: number }) => void;
 }
 
 type Role = JoinRecord['role'];
@@ -131,7 +136,12 @@ export async function runLoadTest(opts: LoadTestOptions, target: RunTarget, hook
   }
   await Promise.all(started);
 
+  const counts = (): { packetsSent: number; packetsReceived: number } => ({
+    packetsSent: tracks.reduce((n, t) => n + t.source.packetsSent, 0),
+    packetsReceived: subscriptions.reduce((n, s) => n + s.packets, 0),
+  });
   phase = 'media';
+  hooks.onPhase?.('media', counts());
   const mediaStart = performance.now();
   progress(phase);
   if (opts.durationSec > 0) await sleep(opts.durationSec * 1000, hooks.signal);
@@ -139,6 +149,7 @@ export async function runLoadTest(opts: LoadTestOptions, target: RunTarget, hook
   const mediaMs = performance.now() - mediaStart;
   clearInterval(ticker);
   for (const t of tracks) t.source.stop();
+  hooks.onPhase?.('end', counts());
   phase = 'draining';
   await sleep(DRAIN_MS);
   clearInterval(progressTimer);
