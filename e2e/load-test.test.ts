@@ -4,13 +4,10 @@
 // livekit-server-sdk's RoomService saw the simulated participants and their tracks while it ran.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { RoomServiceClient } from 'livekit-server-sdk';
 import { DEV_API_KEY, DEV_API_SECRET, startAtrium, type AtriumUnderTest } from './helpers/server.js';
 import { withTimeout } from '@atrium/webrtc/testing/wait-for.js';
-
-const BIN = fileURLToPath(new URL('../packages/cli/bin/atrium.js', import.meta.url));
+import { runAtrium, type CliRun } from './helpers/cli-process.js';
 
 let server: AtriumUnderTest | undefined;
 
@@ -20,27 +17,9 @@ before(async () => {
 
 after(() => server?.close());
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function loadTest(args: string[], deadlineMs: number): Promise<Run> {
+function loadTest(args: string[], deadlineMs: number): Promise<CliRun> {
   assert.ok(server);
-  const env = { ...process.env };
-  for (const key of Object.keys(env)) if (key.startsWith('LIVEKIT_')) delete env[key];
-  const child = spawn(process.execPath, [BIN, 'load-test', '--url', server.url, '--api-key', DEV_API_KEY, '--api-secret', DEV_API_SECRET, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const run: Run = { code: null, stdout: '', stderr: '' };
-  child.stdout.on('data', (d: Buffer) => (run.stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (run.stderr += d.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), deadlineMs);
-  return new Promise((resolve) =>
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve(Object.assign(run, { code }));
-    }),
-  );
+  return runAtrium(['load-test', '--url', server.url, '--api-key', DEV_API_KEY, '--api-secret', DEV_API_SECRET, ...args], { deadlineMs });
 }
 
 interface TrackJson {
