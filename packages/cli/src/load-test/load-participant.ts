@@ -76,6 +76,9 @@ export class LoadParticipant {
   private readonly waiting = new Map<string, (sid: string) => void>();
   private pendingAnswer: { resolve: () => void; reject: (e: Error) => void } | undefined;
   private isClosed = false;
+  private offersAnswered = 0;
+  private streamsSeen = 0;
+  private streamsUnmapped = 0;
 
   private constructor(opts: ParticipantOptions, signal: SignalConnection, muxes: UdpMux[]) {
     this.opts = opts;
@@ -185,7 +188,10 @@ export class LoadParticipant {
       case 'offer':
         try {
           const sdp = this.subscriber?.handleOffer(msg.value.sdp);
-          if (sdp !== undefined) this.signal.send({ case: 'answer', value: { type: 'answer', sdp, id: msg.value.id } as never });
+          if (sdp !== undefined) {
+            this.signal.send({ case: 'answer', value: { type: 'answer', sdp, id: msg.value.id } as never });
+            this.offersAnswered++;
+          }
         } catch (err) {
           this.opts.onProblem?.(this, `subscriber offer not applied: ${err instanceof Error ? err.message : String(err)}`);
         }
@@ -209,10 +215,21 @@ export class LoadParticipant {
   }
 
   private onRemoteStream(s: RemoteStream): void {
+    this.streamsSeen++;
     const trackSid = this.subscriber?.remoteMedia(s.mid)?.msid?.trackId;
     const sink = trackSid !== undefined ? this.opts.onSubscribed?.(this, trackSid) : undefined;
-    if (sink === undefined) return;
+    if (sink === undefined) {
+      this.streamsUnmapped++;
+      return;
+    }
     s.onRtp = (buf, h, meta) => sink.onRtp(buf, h.payloadOffset, h.payloadLength, meta.extSeq, h.marker, meta.arrivalMs);
+  }
+
+  /** What a reader needs when this subscriber got nothing: its PC state and what signalling brought. */
+  diagnostics(): string {
+    const sub = this.subscriber;
+    if (sub === undefined) return `publisher PC ${this.publisher?.connectionState ?? 'none'}`;
+    return `subscriber PC ${sub.connectionState}, ${this.offersAnswered} offers answered, ${this.streamsSeen} streams (${this.streamsUnmapped} of unknown tracks)`;
   }
 
   /** Sends a LeaveRequest, closes both PCs and the sockets. */

@@ -129,8 +129,11 @@ test('report: fails on loss above --max-loss, on a failed join, and on a subscri
   assert.match(formatReport(lossy), /\nFAIL: packet loss 3\.33% is above --max-loss 1%\n$/);
   assert.equal(buildReport(input(lossy.tracks.length ? [sub('s1', 'TR_v', 900, 100), sub('s2', 'TR_v', 1000, 0), sub('s1', 'TR_a', 500, 0), sub('s2', 'TR_a', 500, 0)] : [], { maxLossPct: 5 })).isPassed, true);
 
-  const missing = buildReport(input([sub('s1', 'TR_v', 1000, 0), sub('s1', 'TR_a', 500, 0), sub('s2', 'TR_a', 500, 0), { ...sub('s2', 'TR_v', 0, 0), firstMediaMs: NaN }]));
+  const missingInput = input([sub('s1', 'TR_v', 1000, 0), sub('s1', 'TR_a', 500, 0), sub('s2', 'TR_a', 500, 0), { ...sub('s2', 'TR_v', 0, 0), firstMediaMs: NaN }]);
+  const missing = buildReport(missingInput);
   assert.deepEqual(missing.failures, ['1 of 2 subscribers received nothing of video track TR_v from v (s2)']);
+  missingInput.joins = missingInput.joins.map((j) => (j.identity === 's2' ? { ...j, diagnostics: 'subscriber PC connecting' } : j));
+  assert.deepEqual(buildReport(missingInput).failures, ['1 of 2 subscribers received nothing of video track TR_v from v (s2; s2: subscriber PC connecting)']);
   assert.equal(missing.tracks[0]!.receiving, 1);
 
   const failedJoin = input([sub('s1', 'TR_v', 1000, 0), sub('s1', 'TR_a', 500, 0)]);

@@ -11,6 +11,8 @@ export interface JoinRecord {
   /** WebSocket open -> JoinResponse -> (publishers) publisher PC connected. */
   joinMs?: number;
   error?: string;
+  /** The participant's state at the end, quoted when it got nothing (e.g. its subscriber PC state). */
+  diagnostics?: string;
 }
 
 export interface TrackRecord {
@@ -119,7 +121,10 @@ export function buildReport(input: ReportInput): LoadTestReport {
     const expected = receiving.reduce((n, s) => n + s.expected, 0);
     const lost = receiving.reduce((n, s) => n + s.lost, 0);
     const missing = subscribers.filter((id) => !receiving.some((s) => s.subscriber === id));
-    if (missing.length > 0) failures.push(`${missing.length} of ${subscribers.length} subscribers received nothing of ${t.kind} track ${t.sid} from ${t.publisher} (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''})`);
+    if (missing.length > 0) {
+      const why = input.joins.find((j) => j.identity === missing[0])?.diagnostics;
+      failures.push(`${missing.length} of ${subscribers.length} subscribers received nothing of ${t.kind} track ${t.sid} from ${t.publisher} (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''}${why !== undefined ? `; ${missing[0]}: ${why}` : ''})`);
+    }
     const perSubscriber = receiving.map((s) => ({
       subscriber: s.subscriber, packets: s.packets, lost: s.lost, lossPct: round(lossPct(s.lost, s.expected), 3),
       bitrateBps: Math.round(perSec(s.bytes * 8, s.spanMs)), fps: round(perSec(t.kind === 'video' ? s.frames : s.packets, s.spanMs), 1),

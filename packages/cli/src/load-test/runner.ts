@@ -100,6 +100,7 @@ export async function runLoadTest(opts: LoadTestOptions, target: RunTarget, hook
   let phase = 'joining';
   const progressTimer = setInterval(() => progress(phase), 1000);
 
+  const byIdentity = new Map<string, LoadParticipant>();
   const startOne = async (index: number): Promise<void> => {
     const j = joins[index]!;
     const t0 = performance.now();
@@ -118,6 +119,7 @@ export async function runLoadTest(opts: LoadTestOptions, target: RunTarget, hook
         onProblem: (who, what) => problems.push(`${who.identity}: ${what}`),
       });
       participants.push(p);
+      byIdentity.set(j.identity, p);
       if (j.role === 'video-publisher') await p.publish({ video: layers });
       if (j.role === 'audio-publisher') await p.publish({ audio: true });
       tracks.push(...p.tracks);
@@ -160,6 +162,10 @@ export async function runLoadTest(opts: LoadTestOptions, target: RunTarget, hook
     sid: t.sid, publisher: t.publisher, kind: t.kind, layers: t.layers,
     packetsSent: t.source.packetsSent, bytesSent: t.source.bytesSent, framesSent: t.source.framesSent,
   }));
+  for (const j of joins) {
+    const diagnostics = byIdentity.get(j.identity)?.diagnostics();
+    if (diagnostics !== undefined) j.diagnostics = diagnostics;
+  }
   await Promise.all(participants.map((p) => p.leave().catch(() => undefined)));
   const cpu = process.cpuUsage(cpu0);
   const report = buildReport({
