@@ -3,6 +3,7 @@
 // the server's subscriber offers, follows trickled candidates, and counts what it receives per subscribed track.
 import { AddTrackRequest, DisconnectReason, LeaveRequest, SignalTarget, TrackSource, TrackType, VideoLayer, VideoQuality } from '@livekit/protocol';
 import { UdpMux, defaultCapabilities, HeaderExtensionUri } from '@atrium/webrtc';
+import type { Logger } from '@atrium/webrtc';
 import type { DtlsCertificate } from '@atrium/webrtc/dtls/certificate.js';
 import { PeerConnection } from '@atrium/webrtc/pc/peer-connection.js';
 import type { LocalSender } from '@atrium/webrtc/pc/local-sender.js';
@@ -106,8 +107,21 @@ export class LoadParticipant {
   }
 
   private newPc(mux: UdpMux): PeerConnection {
-    return new PeerConnection({ role: 'client', mux, certificate: this.opts.certificate, advertisedAddress: this.opts.localAddress, sendStages: SEND_STAGES });
+    return new PeerConnection({ role: 'client', mux, certificate: this.opts.certificate, advertisedAddress: this.opts.localAddress, sendStages: SEND_STAGES, logger: this.warnings });
   }
+
+  /** The last warning of our WebRTC stack (e.g. why DTLS failed), for diagnostics. */
+  private lastWarning: string | undefined;
+  private readonly warnings: Logger = {
+    debug: () => {},
+    info: () => {},
+    warn: (obj, msg) => {
+      const err = typeof obj === 'object' && obj !== null && 'err' in obj ? String((obj as { err: unknown }).err) : '';
+      this.lastWarning = [typeof obj === 'string' ? obj : msg, err].filter(Boolean).join(': ');
+    },
+    error: (obj, msg) => this.warnings.warn(obj, msg),
+    child: () => this.warnings,
+  };
 
   get isSubscriberConnected(): boolean {
     return this.subscriber?.connectionState === 'connected';
@@ -229,7 +243,7 @@ export class LoadParticipant {
   diagnostics(): string {
     const sub = this.subscriber;
     if (sub === undefined) return `publisher PC ${this.publisher?.connectionState ?? 'none'}`;
-    return `subscriber PC ${sub.connectionState}, ${this.offersAnswered} offers answered, ${this.streamsSeen} streams (${this.streamsUnmapped} of unknown tracks)`;
+    return `subscriber PC ${sub.connectionState}${this.lastWarning !== undefined ? ` (${this.lastWarning})` : ''}, ${this.offersAnswered} offers answered, ${this.streamsSeen} streams (${this.streamsUnmapped} of unknown tracks)`;
   }
 
   /** Sends a LeaveRequest, closes both PCs and the sockets. */

@@ -35,11 +35,14 @@ test('latency histogram and percentiles', () => {
   for (let i = 1; i <= 100; i++) h.add(i / 10); // 0.1 .. 10 ms
   assert.ok(Math.abs(h.percentile(50) - 5) <= 0.05, `p50 ${h.percentile(50)}`);
   assert.ok(Math.abs(h.percentile(99) - 9.9) <= 0.05, `p99 ${h.percentile(99)}`);
-  h.add(5000);
-  assert.equal(h.percentile(100), 5000, 'slow samples keep their value as the maximum');
+  for (let i = 0; i < 100; i++) h.add(1234.3);
+  assert.equal(h.percentile(75), 1234.3, 'slow samples in 1 ms buckets, never above the maximum');
+  h.add(60_000);
+  assert.equal(h.percentile(100), 60_000, 'beyond 10 s: the maximum');
+  assert.equal(h.percentile(99), 1234.5, 'the middle of its 1 ms bucket');
   const g = new LatencyHistogram();
   g.merge(h);
-  assert.equal(g.count, 101);
+  assert.equal(g.count, 201);
   assert.equal(percentile([5, 1, 3], 50), 3);
   assert.equal(percentile([5, 1, 3, 9], 95), 9);
   assert.ok(Number.isNaN(percentile([], 50)));

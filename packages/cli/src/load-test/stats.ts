@@ -4,8 +4,21 @@
 import { readTrailer, wallClockMs } from './packetizer.js';
 import type { SubscriptionSink } from './load-participant.js';
 
-const BUCKET_MS = 0.05;
-const BUCKETS = 4000; // up to 200 ms; slower samples land in the last bucket
+// 0.05 ms buckets up to 100 ms, then 1 ms buckets up to 10 s; slower samples land in the last bucket.
+const FINE_MS = 0.05;
+const FINE_BUCKETS = 2000;
+const COARSE_MS = 1;
+const BUCKETS = FINE_BUCKETS + 9900;
+
+function bucketOf(ms: number): number {
+  if (ms < FINE_BUCKETS * FINE_MS) return Math.floor(ms / FINE_MS);
+  return Math.min(BUCKETS - 1, FINE_BUCKETS + Math.floor((ms - FINE_BUCKETS * FINE_MS) / COARSE_MS));
+}
+
+function bucketMiddle(i: number): number {
+  if (i < FINE_BUCKETS) return (i + 0.5) * FINE_MS;
+  return FINE_BUCKETS * FINE_MS + (i - FINE_BUCKETS + 0.5) * COARSE_MS;
+}
 
 export class LatencyHistogram {
   private readonly counts = new Uint32Array(BUCKETS);
@@ -14,26 +27,29 @@ export class LatencyHistogram {
 
   add(ms: number): void {
     const v = ms < 0 ? 0 : ms;
-    const i = Math.min(BUCKETS - 1, Math.floor(v / BUCKET_MS));
-    this.counts[i]!++;
+    this.counts[bucketOf(v)]!++;
     this.count++;
     if (v > this.maxMs) this.maxMs = v;
   }
 
   merge(other: LatencyHistogram): void {
+    if (other.count === 0) return;
     for (let i = 0; i < BUCKETS; i++) this.counts[i]! += other.counts[i]!;
     this.count += other.count;
     this.maxMs = Math.max(this.maxMs, other.maxMs);
   }
 
-  /** The middle of the bucket holding the p-th percentile (0 < p <= 100; within 0.025 ms), never above the maximum; NaN when empty. */
+  /**
+   * The middle of the bucket holding the p-th percentile (0 < p <= 100): within 0.025 ms below 100 ms, 0.5 ms up to
+   * 10 s; never above the maximum; NaN when empty.
+   */
   percentile(p: number): number {
     if (this.count === 0) return NaN;
     const rank = Math.max(1, Math.ceil((p / 100) * this.count));
     let seen = 0;
     for (let i = 0; i < BUCKETS; i++) {
       seen += this.counts[i]!;
-      if (seen >= rank) return i === BUCKETS - 1 ? this.maxMs : Math.min(this.maxMs, (i + 0.5) * BUCKET_MS);
+      if (seen >= rank) return i === BUCKETS - 1 ? this.maxMs : Math.min(this.maxMs, bucketMiddle(i));
     }
     return this.maxMs;
   }
