@@ -32,7 +32,7 @@ test('2 video publishers (720p simulcast) -> 5 subscribers for 8 s: every subscr
   assert.ok(server);
   const room = `lt-e2e-${Date.now()}`;
   const rooms = new RoomServiceClient(server.httpUrl, DEV_API_KEY, DEV_API_SECRET);
-  const running = loadTest(['--room', room, '--video-publishers', '2', '--subscribers', '5', '--duration', '8s', '--num-per-second', '10', '--identity-prefix', 'e2e', '--json'], 35_000);
+  const running = loadTest(['--room', room, '--video-publishers', '2', '--subscribers', '5', '--duration', '8s', '--identity-prefix', 'e2e', '--json'], 35_000);
   // While it runs, the server's own API shows the participants and the two camera tracks.
   let seen = { participants: 0, videoTracks: 0 };
   for (const deadline = Date.now() + 20_000; Date.now() < deadline && (seen.participants < 7 || seen.videoTracks < 2); ) {

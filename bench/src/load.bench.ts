@@ -3,7 +3,7 @@
 // 50 listeners (by default). Over the media window (everyone joined) it reports the server's CPU from
 // /proc/<pid>/stat per forwarded packet (packets subscribers received) and the tester's own CPU, so server limits
 // and client limits can be told apart. Flags: --shapes 1v:100,10a:50 (v video / a audio publishers : subscribers),
-// --duration SEC (default 20), --num-per-second N (default 20).
+// --duration SEC (default 20), --num-per-second N (default 10).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg, cpus } from 'node:os';
@@ -21,7 +21,7 @@ const shapes = (values.shapes ?? '1v:100,10a:50').split(',').map((text) => {
   return { text, publishers: Number(m[1]), kind: m[2] === 'v' ? 'video' : 'audio', subscribers: Number(m[3]) };
 });
 const durationSec = Number(values.duration ?? 20);
-const numPerSecond = Number(values['num-per-second'] ?? 20);
+const numPerSecond = Number(values['num-per-second'] ?? 10);
 
 /** User + system CPU seconds of a process so far. */
 function processCpuSec(pid: number): number {

@@ -116,7 +116,7 @@ export class LoadParticipant {
     debug: () => {},
     info: () => {},
     warn: (obj, msg) => {
-      const err = typeof obj === 'object' && obj !== null && 'err' in obj ? String((obj as { err: unknown }).err) : '';
+      const err = typeof obj === 'object' && obj !== null ? JSON.stringify(obj) : '';
       this.lastWarning = [typeof obj === 'string' ? obj : msg, err].filter(Boolean).join(': ');
     },
     error: (obj, msg) => this.warnings.warn(obj, msg),
