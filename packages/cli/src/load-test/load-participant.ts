@@ -102,8 +102,9 @@ export class LoadParticipant {
   /** Opens signalling (JoinResponse) and the sockets; the subscriber PC connects when the server offers. */
   static async join(opts: ParticipantOptions): Promise<LoadParticipant> {
     const signal = await SignalConnection.connect(signalUrl(opts.url, opts.token, { autoSubscribe: opts.subscribe }), { timeoutMs: opts.timeoutMs });
-    const mux = await UdpMux.bind({ port: 0, address: opts.localAddress, recvBufferBytes: SOCKET_BUFFER_BYTES, sendBufferBytes: SOCKET_BUFFER_BYTES });
-    return new LoadParticipant(opts, signal, [mux]);
+    // One socket per PC (a server tells PCs apart by their address); the publisher's is bound by `publish`.
+    const muxes = opts.subscribe ? [await bindMux(opts.localAddress)] : [];
+    return new LoadParticipant(opts, signal, muxes);
   }
 
   private newPc(mux: UdpMux): PeerConnection {
@@ -135,7 +136,7 @@ export class LoadParticipant {
    * TrackPublishedResponse), offers them in one offer and resolves once the publisher PC is connected.
    */
   async publish(what: { video?: readonly VideoLayerPlan[]; audio?: boolean }): Promise<void> {
-    const mux = await UdpMux.bind({ port: 0, address: this.opts.localAddress, recvBufferBytes: SOCKET_BUFFER_BYTES, sendBufferBytes: SOCKET_BUFFER_BYTES });
+    const mux = await bindMux(this.opts.localAddress);
     this.muxes.push(mux);
     const pc = this.newPc(mux);
     this.publisher = pc;
@@ -257,6 +258,10 @@ export class LoadParticipant {
     this.subscriber?.close();
     await Promise.all(this.muxes.map((m) => m.close()));
   }
+}
+
+function bindMux(address: string): Promise<UdpMux> {
+  return UdpMux.bind({ port: 0, address, recvBufferBytes: SOCKET_BUFFER_BYTES, sendBufferBytes: SOCKET_BUFFER_BYTES });
 }
 
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
