@@ -1,6 +1,6 @@
 // A participant's signalling connection as livekit-client opens it: a WebSocket to `<url>/rtc` with the access token
 // and protocol version in the query, protobuf SignalRequest / SignalResponse frames, pings at the interval the
-// JoinResponse asks for. Used by the load tester and the churn benchmarks; nothing here is Atrium-specific.
+// JoinResponse asks for. Used by the load tester and the media churn benchmark; nothing here is Atrium-specific.
 import { WebSocket } from 'ws';
 import { JoinResponse, SignalRequest, SignalResponse } from '@livekit/protocol';
 
@@ -27,17 +27,22 @@ export class SignalConnection {
   private readonly held: SignalMessage[] = [];
   onClose: (code: number) => void = () => {};
   isClosed = false;
+  /** Resolves with the close code once the WebSocket has closed. */
+  readonly closed: Promise<number>;
   private pingTimer: NodeJS.Timeout | undefined;
 
   private constructor(ws: WebSocket, join: JoinResponse) {
     this.ws = ws;
     this.join = join;
     ws.on('message', (data: Buffer) => this.deliver(SignalResponse.fromBinary(new Uint8Array(data)).message));
-    ws.on('close', (code) => {
-      this.isClosed = true;
-      if (this.pingTimer) clearInterval(this.pingTimer);
-      this.onClose(code);
-    });
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code) => {
+        this.isClosed = true;
+        if (this.pingTimer) clearInterval(this.pingTimer);
+        this.onClose(code);
+        resolve(code);
+      }),
+    );
     const intervalSec = join.pingInterval > 0 ? join.pingInterval : 5;
     this.pingTimer = setInterval(() => this.send({ case: 'ping', value: BigInt(Date.now()) }), intervalSec * 1000);
     this.pingTimer.unref();
