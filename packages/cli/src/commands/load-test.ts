@@ -57,3 +57,6 @@ export const loadTest: Command = {
     if (!report.isPassed) throw new CliError(report.failures.join('; '));
   },
 };
+
+/** `atrium perf load-test`: the same command under lk's current name (`lk perf load-test`). */
+export const perfLoadTest: Command = { ...loadTest, path: ['perf', 'load-test'], summary: `${loadTest.summary} (as atrium load-test)` };

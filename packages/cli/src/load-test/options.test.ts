@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { parseCommandArgs } from '../args.js';
 import { UsageError } from '../command.js';
 import { loadTest } from '../commands/load-test.js';
+import { findCommand } from '../cli.js';
 import { parseLoadTestOptions } from './options.js';
 import { frameSizes, opusSizes, videoLayers } from './media-plan.js';
 
@@ -78,4 +79,13 @@ test('frame sizes: a key frame 5x the mean, every 2 s, the group averaging the l
   const opus = opusSizes();
   assert.equal(opus.length, 50);
   assert.ok(opus.every((s) => s >= 60 && s <= 100));
+});
+
+test("lk's two names: `load-test` and `perf load-test` are the same command", () => {
+  const a = findCommand(['load-test', '--subscribers', '2']);
+  const b = findCommand(['perf', 'load-test', '--subscribers', '2']);
+  assert.ok('cmd' in a && 'cmd' in b);
+  assert.equal(a.cmd.run, b.cmd.run);
+  assert.deepEqual(a.cmd.options, b.cmd.options);
+  assert.deepEqual(a.rest, b.rest);
 });
