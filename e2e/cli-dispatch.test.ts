@@ -5,8 +5,6 @@
 // joins with it); errors with their exit codes.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { AvailabilityResponse, JobType, RegisterWorkerRequest, ServerMessage, WorkerMessage } from '@livekit/protocol';
 import { RoomConfiguration, TokenVerifier } from 'livekit-server-sdk';
@@ -14,8 +12,8 @@ import type { Room } from '@livekit/rtc-node';
 import { connectRtcNode, teardownRtcNode } from './helpers/rtc-node.js';
 import { DEV_API_KEY, DEV_API_SECRET, startAtrium, type AtriumUnderTest } from './helpers/server.js';
 import { waitFor, withTimeout } from '@atrium/webrtc/testing/wait-for.js';
+import { runAtrium, type CliRun } from './helpers/cli-process.js';
 
-const BIN = fileURLToPath(new URL('../packages/cli/bin/atrium.js', import.meta.url));
 const CLI_DEADLINE_MS = 30_000;
 
 let server: AtriumUnderTest | undefined;
@@ -37,27 +35,9 @@ after(() =>
   }),
 );
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `atrium ...args` without the caller's LIVEKIT_* settings; killed at the deadline. */
 function cli(args: string[]): Promise<CliRun> {
-  const env = { ...process.env };
-  for (const key of Object.keys(env)) if (key.startsWith('LIVEKIT_')) delete env[key];
-  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const run: CliRun = { code: null, stdout: '', stderr: '' };
-  child.stdout.on('data', (d: Buffer) => (run.stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (run.stderr += d.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), CLI_DEADLINE_MS);
-  return new Promise((resolve) =>
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve(Object.assign(run, { code }));
-    }),
-  );
+  return runAtrium(args, { deadlineMs: CLI_DEADLINE_MS });
 }
 
 function conn(): string[] {

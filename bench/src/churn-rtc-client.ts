@@ -1,13 +1,15 @@
 // A LiveKit-signalling participant for the media churn benchmarks, built on our own WebRTC client role: joins over
 // a real WebSocket, publishes a microphone and a camera (publisher PC: we offer) and sends fake Opus and VP8 RTP,
 // answers the server's subscriber offers and counts the RTP it receives per subscribed track.
-import { AddTrackRequest, LeaveRequest, SignalResponse, TrackType, TrackSource, DisconnectReason } from '@livekit/protocol';
+import { AddTrackRequest, LeaveRequest, TrackType, TrackSource, DisconnectReason } from '@livekit/protocol';
 import { UdpMux, defaultCapabilities, serializeRtpPacket } from '@atrium/webrtc';
 import type { DtlsCertificate } from '@atrium/webrtc/dtls/certificate.js';
 import { PeerConnection } from '@atrium/webrtc/pc/peer-connection.js';
 import type { LocalSender } from '@atrium/webrtc/pc/local-sender.js';
 import type { RemoteStream } from '@atrium/webrtc/pc/remote-stream.js';
-import { TestSignalClient, devToken } from '@atrium/server/signal/test-signal-client.js';
+import { devToken } from '@atrium/server/signal/test-signal-client.js';
+import { SignalConnection, signalUrl } from '@atrium/cli/load-test/signal-connection.js';
+import type { SignalMessage } from '@atrium/cli/load-test/signal-connection.js';
 
 const opus = defaultCapabilities.audio.find((c) => c.mimeType.toLowerCase() === 'audio/opus')!;
 const vp8 = defaultCapabilities.video.find((c) => c.mimeType.toLowerCase() === 'video/vp8')!;
@@ -16,7 +18,7 @@ const VIDEO_PAYLOAD_BYTES = 1000;
 
 export class RtcChurnClient {
   readonly identity: string;
-  readonly signal: TestSignalClient;
+  readonly signal: SignalConnection;
   /** RTP packets received per remote stream of the subscriber PC (ended streams removed). */
   readonly received = new Map<RemoteStream, number>();
   private readonly muxes: UdpMux[];
@@ -26,8 +28,9 @@ export class RtcChurnClient {
   private seq = 0;
   private ts = 0;
   private isClosed = false;
+  private readonly published = new Map<string, () => void>();
 
-  private constructor(identity: string, signal: TestSignalClient, muxes: UdpMux[], certificate: DtlsCertificate) {
+  private constructor(identity: string, signal: SignalConnection, muxes: UdpMux[], certificate: DtlsCertificate) {
     this.identity = identity;
     this.signal = signal;
     this.muxes = muxes;
@@ -40,16 +43,18 @@ export class RtcChurnClient {
       s.onRtp = () => this.received.set(s, (this.received.get(s) ?? 0) + 1);
     });
     this.subscriber.on('remoteStreamEnded', (s) => this.received.delete(s));
-    // Offers and answers are handled in order. ws can deliver the first frames in the same turn as the upgrade
-    // (JoinResponse and the first subscriber offer), so what the recorder already holds is replayed first.
-    for (const msg of signal.messages) this.onSignal(msg);
-    signal.ws.on('message', (data: Buffer) => this.onSignal(SignalResponse.fromBinary(new Uint8Array(data)).message));
+    // Offers and answers are handled in order; the connection holds what came before this listener (the first
+    // subscriber offer can follow the JoinResponse at once) and pings the server itself.
+    signal.listen((msg) => this.onSignal(msg));
   }
 
-  private onSignal(msg: SignalResponse['message']): void {
+  private onSignal(msg: SignalMessage): void {
     if (this.isClosed) return;
     try {
-      if (msg.case === 'offer') {
+      if (msg.case === 'trackPublished') {
+        this.published.get(msg.value.cid)?.();
+        this.published.delete(msg.value.cid);
+      } else if (msg.case === 'offer') {
         const sdp = this.subscriber.handleOffer(msg.value.sdp);
         this.signal.send({ case: 'answer', value: { type: 'answer', sdp, id: msg.value.id } as never });
       } else if (msg.case === 'answer') {
@@ -64,10 +69,8 @@ export class RtcChurnClient {
   /** Joins `room` as `identity` with one UDP socket per peer connection. */
   static async join(url: string, identity: string, room: string, certificate: DtlsCertificate): Promise<RtcChurnClient> {
     const muxes = await Promise.all([0, 1].map(() => UdpMux.bind({ port: 0, address: '127.0.0.1', recvBufferBytes: SOCKET_BUFFER_BYTES, sendBufferBytes: SOCKET_BUFFER_BYTES })));
-    const signal = await TestSignalClient.connect(url, await devToken(identity, { roomJoin: true, room }));
-    const c = new RtcChurnClient(identity, signal, muxes, certificate);
-    await signal.waitFor((m) => m.case === 'join', { timeoutMs: 10_000 });
-    return c;
+    const signal = await SignalConnection.connect(signalUrl(url, await devToken(identity, { roomJoin: true, room }), { autoSubscribe: true }), { timeoutMs: 10_000 });
+    return new RtcChurnClient(identity, signal, muxes, certificate);
   }
 
   get isPublisherConnected(): boolean {
@@ -84,8 +87,15 @@ export class RtcChurnClient {
       { cid: 'cam', kind: 'video' as const, type: TrackType.VIDEO, source: TrackSource.CAMERA, codec: vp8 },
     ];
     for (const t of tracks) {
+      const published = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${this.identity}: ${t.cid} not published within 10 s`)), 10_000);
+        this.published.set(t.cid, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
       this.signal.send({ case: 'addTrack', value: new AddTrackRequest({ cid: t.cid, name: t.cid, type: t.type, source: t.source, width: 640, height: 360 }) });
-      await this.signal.waitFor((m) => m.case === 'trackPublished' && m.value.cid === t.cid, { timeoutMs: 10_000 });
+      await published;
       this.senders.push(this.publisher.addSender({ kind: t.kind, streamId: 'stream', trackId: t.cid, codec: t.codec }));
     }
     this.signal.send({ case: 'offer', value: { type: 'offer', sdp: this.publisher.createOffer(), id: 1 } as never });
@@ -123,7 +133,9 @@ export class RtcChurnClient {
     this.publisher.close();
     this.subscriber.close();
     await Promise.all(this.muxes.map((m) => m.close()));
-    await this.signal.waitClosed(10_000).catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.signal.closed, new Promise((resolve) => (timer = setTimeout(resolve, 10_000)))]);
+    clearTimeout(timer);
   }
 }
 

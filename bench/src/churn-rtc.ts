@@ -12,21 +12,12 @@ import type { ChurnSample, ChurnServerProcess } from './churn-util.js';
 const polling = { timeoutMs: 15_000, intervalMs: 10 } as const;
 const MEDIA_INTERVAL_MS = 20;
 
-/** Sends one audio and one video packet per live client every 20 ms and a ping every 5 s. */
+/** Sends one audio and one video packet per live client every 20 ms (each client's signalling pings by itself). */
 function mediaPump(clients: Set<RtcChurnClient>): () => void {
   const media = setInterval(() => {
     for (const c of clients) c.sendMedia();
   }, MEDIA_INTERVAL_MS);
-  const ping = setInterval(() => {
-    for (const c of clients) {
-      c.signal.send({ case: 'ping', value: BigInt(Date.now()) });
-      c.signal.messages.length = 0;
-    }
-  }, 5000);
-  return () => {
-    clearInterval(media);
-    clearInterval(ping);
-  };
+  return () => clearInterval(media);
 }
 
 async function joinAndFlow(server: ChurnServerProcess, certificate: DtlsCertificate, clients: Set<RtcChurnClient>, identity: string, room: string): Promise<RtcChurnClient> {

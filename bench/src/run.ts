@@ -1,5 +1,5 @@
 // Runs every micro-benchmark in turn (`npm run bench`). Benchmarks print tables; they are never tests.
-// Extra arguments are passed to each benchmark, e.g. `npm run bench -- --runs 3`.
+// Extra arguments are passed to each benchmark, e.g. `npm run bench -- --runs 3`; `npm run bench -- load` runs one.
 // churn.bench.ts runs its signalling part here (about 1.5 min); its real-media parts run with `--parts media,per`.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -7,8 +7,11 @@ import { fileURLToPath } from 'node:url';
 const benches = [
   'srtp.bench.ts', 'stages.bench.ts', 'pacer.bench.ts', 'bwe.bench.ts', 'forward.bench.ts', 'path.bench.ts', 'join.bench.ts', 'churn.bench.ts',
 ];
-const extra = process.argv.slice(2);
-for (const file of benches) {
+// A first argument naming a benchmark runs that one alone, e.g. `npm run bench -- load` (load.bench.ts, not in the
+// default list: it drives a spawned server with the load tester for a minute or two).
+const named = process.argv[2] !== undefined && !process.argv[2].startsWith('-') ? `${process.argv[2]}.bench.ts` : undefined;
+const extra = process.argv.slice(named !== undefined ? 3 : 2);
+for (const file of named !== undefined ? [named] : benches) {
   const path = fileURLToPath(new URL(`./${file}`, import.meta.url));
   console.log(`\n== ${file}`);
   const r = spawnSync(process.execPath, ['--import', 'tsx', path, ...extra], { stdio: 'inherit' });

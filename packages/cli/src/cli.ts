@@ -9,10 +9,11 @@ import { PARTICIPANT_COMMANDS } from './commands/participant.js';
 import { DATA_COMMANDS } from './commands/data.js';
 import { DISPATCH_COMMANDS } from './commands/dispatch.js';
 import { server } from './commands/server.js';
+import { loadTest, perfLoadTest } from './commands/load-test.js';
 
 export const PROGRAM = 'atrium';
 
-export const COMMANDS: readonly Command[] = [server, ...TOKEN_COMMANDS, ...ROOM_COMMANDS, ...PARTICIPANT_COMMANDS, ...DATA_COMMANDS, ...DISPATCH_COMMANDS];
+export const COMMANDS: readonly Command[] = [server, ...TOKEN_COMMANDS, ...ROOM_COMMANDS, ...PARTICIPANT_COMMANDS, ...DATA_COMMANDS, ...DISPATCH_COMMANDS, loadTest, perfLoadTest];
 
 const GROUPS: Readonly<Record<string, string>> = {
   server: 'run the Atrium server',
@@ -21,6 +22,7 @@ const GROUPS: Readonly<Record<string, string>> = {
   participant: 'list, inspect, remove and mute participants',
   data: 'send data messages to participants',
   dispatch: 'dispatch agents to rooms, list and delete dispatches',
+  perf: 'performance tests (load-test, as lk perf)',
 };
 
 function commandName(cmd: Command): string {

@@ -20,7 +20,7 @@ interface Pair {
 
 function makePair(
   certs: { client: DtlsCertificate; server: DtlsCertificate },
-  opts: { clientProfiles?: number[]; serverProfiles?: number[]; clientSees?: string; serverSees?: string } = {},
+  opts: { clientProfiles?: number[]; serverProfiles?: number[]; clientSees?: string; serverSees?: string; toClient?: (buf: Buffer) => Buffer[] } = {},
 ): Pair {
   // Deliver asynchronously like a network would, so neither side re-enters the other.
   const client: DtlsTransport = new DtlsTransport({
@@ -35,7 +35,9 @@ function makePair(
     certificate: certs.server,
     remoteFingerprint: { algorithm: 'sha-256', value: opts.serverSees ?? certs.client.fingerprint.value },
     srtpProfiles: opts.serverProfiles ?? [GCM, CM],
-    send: (buf) => setImmediate(() => client.handle(Buffer.from(buf))),
+    send: (buf) => setImmediate(() => {
+      for (const b of opts.toClient?.(Buffer.from(buf)) ?? [Buffer.from(buf)]) client.handle(b);
+    }),
   });
   const states = { client: [] as DtlsState[], server: [] as DtlsState[] };
   client.on('stateChange', (s) => states.client.push(s));
@@ -101,6 +103,28 @@ describe('DtlsTransport', () => {
     assert.equal(server.srtpProfile, CM);
     const a = client.exportKeyingMaterial('EXTRACTOR-dtls_srtp', 60); // 2 * (16 key + 14 salt)
     assert.deepEqual(a, server.exportKeyingMaterial('EXTRACTOR-dtls_srtp', 60));
+  });
+
+  it('a duplicated HelloVerifyRequest (the server answered a retransmitted ClientHello) does not fail the client', async () => {
+    // Under load the client resends its ClientHello before the first HelloVerifyRequest arrives and gets two;
+    // werift's client throws on the second, which failed the handshake (and the load tester's subscribers).
+    let duplicated = 0;
+    const isHelloVerify = (b: Buffer): boolean => b[0] === 22 && b.readUInt16BE(3) === 0 && b[13] === 3;
+    const { client, server } = makePair(certs, {
+      toClient: (b) => {
+        if (!isHelloVerify(b)) return [b];
+        duplicated++;
+        return [b, Buffer.from(b)];
+      },
+    });
+    open.push(client, server);
+    server.start();
+    client.start();
+    await waitFor(() => (client.state === 'connected' && server.state === 'connected') || client.state === 'failed', { ...polling, label: 'the handshake ends' });
+    assert.ok(duplicated >= 1, 'the server sent a HelloVerifyRequest');
+    assert.equal(client.state, 'connected');
+    assert.equal(server.state, 'connected');
+    assert.ok(client.droppedDatagrams >= 1, 'the duplicate was dropped');
   });
 
   it('fails on a fingerprint mismatch (either side)', async () => {

@@ -56,6 +56,7 @@ const maxPendingDatagrams = 64;
 const contentTypeAlert = 21;
 const contentTypeHandshake = 22;
 const handshakeTypeClientHello = 1;
+const handshakeTypeHelloVerifyRequest = 3;
 const minResendIntervalMs = 250;
 const handshakeTypeCertificate = 11;
 const handshakeTypeServerKeyExchange = 12;
@@ -95,6 +96,8 @@ export class DtlsTransport extends TypedEmitter<{ stateChange: [DtlsState]; data
   private lastResendMs = -Infinity;
   /** Datagrams dropped because they could not be parsed or arrived in the wrong state. */
   droppedDatagrams = 0;
+  /** Client role: a HelloVerifyRequest went to werift already (later ones are dropped). */
+  private hasSeenHelloVerify = false;
 
   readonly role: DtlsRole;
   private readonly sendDatagram: (buf: Buffer) => void;
@@ -188,6 +191,16 @@ export class DtlsTransport extends TypedEmitter<{ stateChange: [DtlsState]; data
     if (buf[0] === contentTypeAlert && buf.readUInt16BE(3) === 0 && buf.length >= 15 && buf[13] === 2) {
       // A plaintext fatal alert (werift swallows these): the peer gave up on the handshake.
       return this.fail(dtlsError('DTLS_ALERT', `peer sent fatal alert ${buf[14]}`));
+    }
+    if (this.role === 'client' && buf[0] === contentTypeHandshake && buf.readUInt16BE(3) === 0 && buf[13] === handshakeTypeHelloVerifyRequest) {
+      // RFC 6347 §4.2.1: a server answers every ClientHello without a cookie with a HelloVerifyRequest, so a client
+      // whose ClientHello was retransmitted (a slow peer) can get two. werift's client throws on the second and the
+      // handshake fails; its own timer resends the ClientHello with the cookie, so later ones are dropped here.
+      if (this.hasSeenHelloVerify) {
+        this.droppedDatagrams++;
+        return;
+      }
+      this.hasSeenHelloVerify = true;
     }
     if (this.isHandshakeDone && buf[0] === contentTypeHandshake && buf.readUInt16BE(3) === 0) {
       // An epoch-0 handshake record after we finished. werift would restart on a ClientHello and ignore

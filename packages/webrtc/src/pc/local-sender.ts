@@ -19,6 +19,11 @@ export class LocalSender implements SendStreamInfo {
   readonly streamId: string;
   readonly trackId: string;
   readonly ssrc: number;
+  /**
+   * Simulcast layers, low to high (empty without simulcast). RTCP for a layer's SSRC (PLI, FIR, NACK, reports) comes
+   * to `onRtcp` too; packets are sent with the layer's SSRC and rid written by the caller.
+   */
+  readonly layers: readonly { rid: string; ssrc: number }[];
   /** SSRC of the RTX stream paired with this one (`a=ssrc-group:FID`), undefined when the sender has none. */
   readonly rtxSsrc: number | undefined;
   /** RTX payload type the remote accepted for the codec sent; undefined when RTX is not negotiated (then no RTX). */
@@ -65,12 +70,13 @@ export class LocalSender implements SendStreamInfo {
 
   constructor(opts: { kind: Exclude<MediaKind, 'application'>; streamId: string; trackId: string; ssrc: number;
     codec: CodecCapability; alternatives?: readonly CodecCapability[]; mid: string; transport: SenderTransport;
-    rtxSsrc?: number }) {
+    rtxSsrc?: number; layers?: readonly { rid: string; ssrc: number }[] }) {
     this.kind = opts.kind;
     this.streamId = opts.streamId;
     this.trackId = opts.trackId;
     this.ssrc = opts.ssrc;
     this.rtxSsrc = opts.rtxSsrc;
+    this.layers = opts.layers ?? [];
     this.rtxPayloadType = undefined;
     this.codecs = [opts.codec, ...(opts.alternatives ?? [])];
     this.mid = opts.mid;

@@ -2,7 +2,7 @@
 // loopback UDP: connection, RTP both ways through SRTP, and data channels.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serializeRtpPacket, type Remb, type TransportWideFeedback } from '../rtp/index.js';
+import { serializePictureLossIndication, serializeRtpPacket, type Remb, type TransportWideFeedback } from '../rtp/index.js';
 import { defaultCapabilities, HeaderExtensionUri, type LocalCapabilities } from '../sdp/index.js';
 import { loopbackPairs, loopbackPolling, opusCapability, vp8Capability } from '../testing/loopback-pair.js';
 import { waitFor } from '../testing/wait-for.js';
@@ -146,6 +146,46 @@ test('recycle: a new sender reuses an m-line whose sender was removed and answer
     server.handleAnswer(client.handleOffer(server.createOffer()));
   }
   assert.equal(lines, 2, 'the first m-line and the early one, reused in turn');
+});
+
+test('simulcast send: the offer lists the rids, each layer arrives as its own stream by rid, and RTCP for a layer SSRC reaches the sender', async () => {
+  const { server, client } = await pair();
+  const video = client.addSender({ kind: 'video', streamId: 's1', trackId: 'cam', codec: vp8, simulcast: [{ rid: 'q' }, { rid: 'h' }, { rid: 'f' }] });
+  assert.deepEqual(video.layers.map((l) => l.rid), ['q', 'h', 'f']);
+  assert.equal(new Set([video.ssrc, ...video.layers.map((l) => l.ssrc)]).size, 4, 'one SSRC per layer');
+  const offer = client.createOffer();
+  assert.match(offer, /a=rid:q send/);
+  assert.match(offer, /a=simulcast:send q;h;f/);
+  assert.doesNotMatch(offer, /a=ssrc:/, 'rids instead of SSRCs, as browsers offer simulcast');
+  const byRid = new Map<string, number>();
+  const streams: RemoteStream[] = [];
+  server.on('remoteStream', (s) => {
+    streams.push(s);
+    s.onRtp = () => byRid.set(s.rid ?? '', (byRid.get(s.rid ?? '') ?? 0) + 1);
+  });
+  client.handleAnswer(server.handleOffer(offer));
+  await waitFor(() => server.connectionState === 'connected' && client.connectionState === 'connected', { ...polling, label: 'both peers connected' });
+  const midId = video.extensionId(HeaderExtensionUri.sdesMid);
+  const ridId = video.extensionId(HeaderExtensionUri.rtpStreamId);
+  assert.ok(midId > 0 && ridId > 0, 'mid and rid extensions negotiated');
+  for (let i = 0; i < 5; i++) {
+    for (const l of video.layers) {
+      video.sendRtp(serializeRtpPacket({
+        payloadType: video.payloadType, sequenceNumber: i, timestamp: i * 3000, ssrc: l.ssrc,
+        extensions: [{ id: midId, value: Buffer.from(video.mid) }, { id: ridId, value: Buffer.from(l.rid) }], payload: Buffer.from([0x10, 0, i]),
+      }));
+    }
+  }
+  await waitFor(() => ['q', 'h', 'f'].every((r) => (byRid.get(r) ?? 0) >= 5), { ...polling, label: '5 packets per layer' });
+  assert.deepEqual(streams.map((s) => s.ssrc).sort(), video.layers.map((l) => l.ssrc).sort());
+  const plis: number[] = [];
+  video.onRtcp = (pkt) => {
+    if (pkt.type === 'pli') plis.push(pkt.mediaSsrc);
+  };
+  const h = video.layers[1]!.ssrc;
+  server.sendRtcp(serializePictureLossIndication({ type: 'pli', senderSsrc: 1, mediaSsrc: h }));
+  await waitFor(() => plis.length > 0, { ...polling, label: 'the PLI for the middle layer' });
+  assert.deepEqual(plis, [h]);
 });
 
 /** `count` VP8-ish packets on `sender`, each with a transport-wide sequence number element (stamped on the way out). */

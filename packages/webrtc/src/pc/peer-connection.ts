@@ -291,22 +291,29 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     /** Further codecs offered on the m-line after `codec`, in order; the remote's answer picks the one sent. */
     alternatives?: readonly CodecCapability[];
     ssrc?: number; recycle?: boolean;
+    /**
+     * Simulcast layers (RFC 8853), low to high, each with its own SSRC (random when not given). The offer lists the
+     * rids; the caller writes each layer's SSRC and the mid and rid header extensions into its packets. No RTX.
+     */
+    simulcast?: readonly { rid: string; ssrc?: number }[];
   }): LocalSender {
     this.assertOpen();
     const reused = opts.recycle === true ? this.takeRecyclable(opts.kind) : undefined;
     const mid = reused?.mid ?? String(this.nextMid++);
     // A video sender whose codec can have RTX gets an RTX SSRC: the offer pairs them (a=ssrc-group:FID).
-    const hasRtx = opts.kind === 'video' && [opts.codec, ...(opts.alternatives ?? [])].some((c) => c.withRtx === true);
+    const layers = (opts.simulcast ?? []).map((l) => ({ rid: l.rid, ssrc: l.ssrc ?? nextSsrc() }));
+    const hasRtx = layers.length === 0 && opts.kind === 'video' && [opts.codec, ...(opts.alternatives ?? [])].some((c) => c.withRtx === true);
     const sender = new LocalSender({
       kind: opts.kind, streamId: opts.streamId, trackId: opts.trackId, ssrc: opts.ssrc ?? nextSsrc(),
       codec: opts.codec, ...(opts.alternatives ? { alternatives: opts.alternatives } : {}), mid,
-      ...(hasRtx ? { rtxSsrc: nextSsrc() } : {}),
+      ...(hasRtx ? { rtxSsrc: nextSsrc() } : {}), layers,
       transport: { sendRtp: (b) => this.sendRtp(b), sendRtcp: (b) => this.sendRtcp(b) },
     });
     const desc: OutgoingTrackDesc = {
       kind: opts.kind, streamId: opts.streamId, trackId: opts.trackId, ssrc: sender.ssrc, cname: this.cname, codec: opts.codec,
       codecs: [...sender.codecs],
       ...(sender.rtxSsrc !== undefined ? { rtxSsrc: sender.rtxSsrc } : {}),
+      ...(layers.length > 0 ? { rids: layers.map((l) => l.rid) } : {}),
     };
     if (reused) {
       reused.direction = 'sendonly';
@@ -316,6 +323,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     }
     this.senders.set(mid, sender);
     this.sendersBySsrc.set(sender.ssrc, sender);
+    for (const l of layers) this.sendersBySsrc.set(l.ssrc, sender);
     sender.setStages(bindSendChain(this.sendStages, sender, this.sendTail));
     return sender;
   }
@@ -342,6 +350,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     sender.stop();
     this.senders.delete(sender.mid);
     this.sendersBySsrc.delete(sender.ssrc);
+    for (const l of sender.layers) this.sendersBySsrc.delete(l.ssrc);
     for (const stage of this.sendStages) stage.unbindLocalStream(sender);
   }
 

@@ -45,6 +45,11 @@ export interface OutgoingTrackDesc {
   codec: CodecCapability;
   /** every codec offered on the m-line, in preference order (`codec` first); e.g. RED then plain Opus */
   codecs?: CodecCapability[];
+  /**
+   * Simulcast (RFC 8853): the rids sent, low to high. The offer then lists them (`a=rid:<id> send`,
+   * `a=simulcast:send`) instead of SSRCs, as browsers do; each packet names its layer with the rid header extension.
+   */
+  rids?: string[];
 }
 
 export interface OfferTransceiver { mid: string; kind: 'audio' | 'video'; direction: Direction; sender?: OutgoingTrackDesc }

@@ -128,8 +128,14 @@ function transceiverSection(t: OfferTransceiver, opts: CreateOfferOptions, extId
   if (isSending) {
     const msid = `${sender.streamId} ${sender.trackId}`;
     section.msid = { streamId: sender.streamId, trackId: sender.trackId };
-    const rtxSsrc = codecs[0]?.rtxPayloadType !== undefined ? sender.rtxSsrc : undefined;
-    section.ssrcs = [rtxSsrc !== undefined ? { ssrc: sender.ssrc, rtxSsrc, cname: sender.cname, msid } : { ssrc: sender.ssrc, cname: sender.cname, msid }];
+    const rids = sender.rids ?? [];
+    if (rids.length > 0) {
+      section.rids = rids.map((id) => ({ id, direction: 'send' as const }));
+      section.simulcast = { direction: 'send', rids: [...rids] };
+    } else {
+      const rtxSsrc = codecs[0]?.rtxPayloadType !== undefined ? sender.rtxSsrc : undefined;
+      section.ssrcs = [rtxSsrc !== undefined ? { ssrc: sender.ssrc, rtxSsrc, cname: sender.cname, msid } : { ssrc: sender.ssrc, cname: sender.cname, msid }];
+    }
   }
   return withTransport(section, opts);
 }

@@ -1,0 +1,98 @@
+// `npm run bench -- load`: the load tester (atrium load-test's runner, in this process) against a real Atrium in a
+// child process, in bigger shapes than the e2e: 1 simulcast 720p publisher -> 100 subscribers, 10 audio speakers ->
+// 50 listeners (by default). Over the media window (everyone joined) it reports the server's CPU from
+// /proc/<pid>/stat per forwarded packet (packets subscribers received) and the tester's own CPU, so server limits
+// and client limits can be told apart. Flags: --shapes 1v:100,10a:50 (v video / a audio publishers : subscribers),
+// --duration SEC (default 20), --num-per-second N (default 10).
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { loadavg, cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runLoadTest } from '@atrium/cli/load-test/runner.js';
+import type { LoadTestOptions } from '@atrium/cli/load-test/options.js';
+import { formatTable } from '@atrium/cli/format.js';
+
+const CLK_TCK = 100; // Linux USER_HZ
+const { values } = parseArgs({ options: { shapes: { type: 'string' }, duration: { type: 'string' }, 'num-per-second': { type: 'string' } }, allowPositionals: true });
+const shapes = (values.shapes ?? '1v:100,10a:50').split(',').map((text) => {
+  const m = /^(\d+)([va]):(\d+)$/.exec(text.trim());
+  if (!m) throw new Error(`--shapes: '${text}' is not like 1v:100 or 10a:50`);
+  return { text, publishers: Number(m[1]), kind: m[2] === 'v' ? 'video' : 'audio', subscribers: Number(m[3]) };
+});
+const durationSec = Number(values.duration ?? 20);
+const numPerSecond = Number(values['num-per-second'] ?? 10);
+
+/** User + system CPU seconds of a process so far. */
+function processCpuSec(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime (fields 14 and 15 of the whole line)
+}
+
+async function startServer(): Promise<{ pid: number; url: string; stop(): Promise<void> }> {
+  const main = fileURLToPath(new URL('../../packages/server/src/main.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', main, '--dev', '--port', '0', '--udp-port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening at (ws:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`server exited (${code}) before listening`)));
+  });
+  child.stdout.resume();
+  return {
+    pid: child.pid!,
+    url,
+    stop: () => new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+const rows: string[][] = [];
+console.log(`load: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} at start; ${durationSec} s of media per shape`);
+for (const shape of shapes) {
+  const server = await startServer();
+  const opts: LoadTestOptions = {
+    room: `bench-load-${shape.text}`, durationSec, videoPublishers: shape.kind === 'video' ? shape.publishers : 0,
+    audioPublishers: shape.kind === 'audio' ? shape.publishers : 0, subscribers: shape.subscribers, identityPrefix: 'bench',
+    videoResolution: 'high', simulcast: true, numPerSecond, maxLossPct: 1, isJson: true,
+  };
+  let lines = 0;
+  const window: { server: number[]; tester: NodeJS.CpuUsage[]; received: number[]; sent: number[]; at: number[] } = { server: [], tester: [], received: [], sent: [], at: [] };
+  const report = await runLoadTest(opts, { url: server.url, apiKey: 'devkey', apiSecret: 'secret', localAddress: '127.0.0.1' }, {
+    progress: (line) => {
+      if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${shape.text} ${line}`);
+      else if (++lines % 5 === 0) process.stderr.write(`${shape.text} ${line}\n`);
+    },
+    onPhase: (_phase, counts) => {
+      window.server.push(processCpuSec(server.pid));
+      window.tester.push(process.cpuUsage());
+      window.received.push(counts.packetsReceived);
+      window.sent.push(counts.packetsSent);
+      window.at.push(performance.now());
+    },
+  });
+  if (process.stderr.isTTY) process.stderr.write('\n');
+  await server.stop();
+  const seconds = (window.at[1]! - window.at[0]!) / 1000;
+  const forwarded = window.received[1]! - window.received[0]!;
+  const sent = window.sent[1]! - window.sent[0]!;
+  const serverCpu = window.server[1]! - window.server[0]!;
+  const t = process.cpuUsage(window.tester[0]!);
+  const testerCpu = (t.user + t.system) / 1e6;
+  rows.push([
+    `${shape.publishers} ${shape.kind} -> ${shape.subscribers}`, `${report.participants.joined}/${report.participants.expected}`,
+    `${report.summary.subscriptions.receiving}/${report.summary.subscriptions.expected}`, String(forwarded), (forwarded / seconds).toFixed(0),
+    `${report.summary.lossPct.toFixed(2)}%`, `${serverCpu.toFixed(2)} s (${((100 * serverCpu) / seconds).toFixed(0)}%)`, ((serverCpu * 1e6) / Math.max(1, forwarded)).toFixed(1),
+    `${testerCpu.toFixed(2)} s (${((100 * testerCpu) / seconds).toFixed(0)}%)`, ((testerCpu * 1e6) / Math.max(1, forwarded + sent)).toFixed(1),
+    `${report.summary.latencyMs.p50} / ${report.summary.latencyMs.p99} ms`, `${report.participants.joinMs.p50} / ${report.participants.joinMs.p95} ms`,
+  ]);
+  if (!report.isPassed) console.log(`${shape.text}: ${report.failures.join('; ')}`);
+}
+console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} at the end`);
+console.log(formatTable(['SHAPE', 'JOINED', 'SUBSCRIPTIONS', 'FORWARDED', 'FWD/S', 'LOSS', 'SERVER CPU', 'SERVER µs/FWD', 'TESTER CPU', 'TESTER µs/PKT', 'LATENCY p50/p99', 'JOIN p50/p95'], rows));

@@ -1,0 +1,91 @@
+// `atrium load-test` flags: lk's names and defaults, our additions, and clear usage errors.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseCommandArgs } from '../args.js';
+import { UsageError } from '../command.js';
+import { loadTest } from '../commands/load-test.js';
+import { findCommand } from '../cli.js';
+import { parseLoadTestOptions } from './options.js';
+import { frameSizes, opusSizes, videoLayers } from './media-plan.js';
+
+const parse = (args: string[]) => parseLoadTestOptions(parseCommandArgs(args, loadTest.options).values, () => 'abc123');
+
+test('defaults: as lk, one video publisher and one subscriber when no counts are given; 720p simulcast, 5 per second, until Ctrl-C', () => {
+  assert.deepEqual(parse([]), {
+    room: 'load-test-abc123', durationSec: 0, videoPublishers: 1, audioPublishers: 0, subscribers: 1, identityPrefix: 'lt-abc123',
+    videoResolution: 'high', simulcast: true, numPerSecond: 5, maxLossPct: 1, isJson: false,
+  });
+});
+
+test('the flags of the issue shape, lk names and aliases', () => {
+  const o = parse(['--room', 'r1', '--video-publishers', '2', '--subscribers', '5', '--duration', '8s', '--json', '--max-loss', '0.5',
+    '--num-per-second', '2.5', '--video-resolution', 'Medium', '--no-simulcast', '--identity-prefix', 'bot', '--video-codec', 'VP8', '--url', 'ws://x']);
+  assert.equal(o.room, 'r1');
+  assert.equal(o.videoPublishers, 2);
+  assert.equal(o.audioPublishers, 0, 'a count given: no defaults added');
+  assert.equal(o.subscribers, 5);
+  assert.equal(o.durationSec, 8);
+  assert.equal(o.isJson, true);
+  assert.equal(o.maxLossPct, 0.5);
+  assert.equal(o.numPerSecond, 2.5);
+  assert.equal(o.videoResolution, 'medium');
+  assert.equal(o.simulcast, false);
+  assert.equal(o.identityPrefix, 'bot');
+  assert.equal(parse(['--publishers', '3']).videoPublishers, 3, 'lk alias');
+  assert.equal(parse(['--audio-publishers', '10', '--subscribers', '200']).videoPublishers, 0);
+  assert.equal(parse(['--duration', '2m']).durationSec, 120);
+  assert.equal(parse(['--simulcast']).simulcast, true);
+  assert.equal(parse(['--max-loss', '0']).maxLossPct, 0);
+});
+
+test('bad values are usage errors naming the flag', () => {
+  const bad: [string[], RegExp][] = [
+    [['--video-publishers', '-1'], /--video-publishers/],
+    [['--subscribers', 'many'], /--subscribers/],
+    [['--publishers', '2', '--video-publishers', '3'], /disagree/],
+    [['--video-resolution', '4k'], /--video-resolution: '4k'/],
+    [['--video-codec', 'h264'], /not supported yet/],
+    [['--simulcast', '--no-simulcast'], /contradict/],
+    [['--max-loss', '101'], /at most 100/],
+    [['--max-loss', 'x'], /--max-loss/],
+    [['--num-per-second', '0'], /--num-per-second/],
+    [['--duration', 'soon'], /--duration/],
+    [['--room', ' '], /--room/],
+  ];
+  for (const [args, message] of bad) assert.throws(() => parse(args), (e: unknown) => e instanceof UsageError && message.test(e.message), args.join(' '));
+  assert.throws(() => parse(['--layout', '3x3']), /unknown flag '--layout'/, 'lk flags we do not have are refused, not ignored');
+});
+
+test('video layers: 720p simulcast is q/h/f at 180p 15 fps, 360p and 720p 30 fps; without simulcast the top layer alone', () => {
+  assert.deepEqual(videoLayers('high', true).map((l) => [l.rid, l.width, l.height, l.fps, l.bitrateBps]), [
+    ['q', 320, 180, 15, 150_000], ['h', 640, 360, 30, 500_000], ['f', 1280, 720, 30, 1_700_000],
+  ]);
+  assert.deepEqual(videoLayers('medium', true).map((l) => l.rid), ['q', 'h']);
+  assert.deepEqual(videoLayers('high', false).map((l) => [l.rid, l.width]), [['', 1280]]);
+  assert.deepEqual(videoLayers('low', true).map((l) => [l.rid, l.width]), [['', 320]], 'one layer is not simulcast');
+});
+
+test('frame sizes: a key frame 5x the mean, every 2 s, the group averaging the layer bitrate', () => {
+  for (const layer of videoLayers('high', true)) {
+    const sizes = frameSizes(layer);
+    assert.equal(sizes.length, layer.fps * 2);
+    const mean = layer.bitrateBps / 8 / layer.fps;
+    assert.ok(Math.abs(sizes[0]! - 5 * mean) <= 1);
+    const bps = (sizes.reduce((a, b) => a + b, 0) * 8) / 2;
+    assert.ok(Math.abs(bps - layer.bitrateBps) / layer.bitrateBps < 0.03, `${layer.rid}: ${bps} bps`);
+    assert.ok(sizes.slice(1).every((s) => s < sizes[0]!), 'deltas are smaller');
+  }
+  assert.deepEqual(frameSizes(videoLayers('high', true)[2]!), frameSizes(videoLayers('high', true)[2]!), 'seeded: runs alike');
+  const opus = opusSizes();
+  assert.equal(opus.length, 50);
+  assert.ok(opus.every((s) => s >= 60 && s <= 100));
+});
+
+test("lk's two names: `load-test` and `perf load-test` are the same command", () => {
+  const a = findCommand(['load-test', '--subscribers', '2']);
+  const b = findCommand(['perf', 'load-test', '--subscribers', '2']);
+  assert.ok('cmd' in a && 'cmd' in b);
+  assert.equal(a.cmd.run, b.cmd.run);
+  assert.deepEqual(a.cmd.options, b.cmd.options);
+  assert.deepEqual(a.rest, b.rest);
+});

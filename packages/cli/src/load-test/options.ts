@@ -1,0 +1,104 @@
+// `atrium load-test` flags, as LiveKit's `lk perf load-test` names them where it has them (--room, --duration,
+// --video-publishers/--publishers, --audio-publishers, --subscribers, --identity-prefix, --video-resolution,
+// --video-codec, --num-per-second, --no-simulcast), plus ours (--simulcast, --max-loss, --json). Pure.
+import { randomBytes } from 'node:crypto';
+import { UsageError } from '../command.js';
+import type { FlagValues, OptionsConfig } from '../command.js';
+import { boolFlag, optionalDurationSec, optionalInteger, stringFlag } from '../args.js';
+import type { VideoResolution } from './media-plan.js';
+
+export const LOAD_TEST_OPTIONS = {
+  room: { type: 'string' },
+  duration: { type: 'string' },
+  'video-publishers': { type: 'string' },
+  publishers: { type: 'string' },
+  'audio-publishers': { type: 'string' },
+  subscribers: { type: 'string' },
+  'identity-prefix': { type: 'string' },
+  'video-resolution': { type: 'string' },
+  'video-codec': { type: 'string' },
+  'num-per-second': { type: 'string' },
+  simulcast: { type: 'boolean' },
+  'no-simulcast': { type: 'boolean' },
+  'max-loss': { type: 'string' },
+  json: { type: 'boolean' },
+} as const satisfies OptionsConfig;
+
+export const LOAD_TEST_HELP: readonly (readonly [string, string])[] = [
+  ['--room NAME', 'the room (default: a random name)'],
+  ['--duration TIME', 'how long media flows once everyone joined: 90, 30s, 5m (default: until Ctrl-C)'],
+  ['--video-publishers N', 'participants publishing a camera (alias --publishers)'],
+  ['--audio-publishers N', 'participants publishing a microphone (Opus, 20 ms)'],
+  ['--subscribers N', 'participants subscribing to every track (default with no counts: 1 video publisher, 1 subscriber)'],
+  ['--identity-prefix P', 'identity prefix of the simulated participants (default: a random one)'],
+  ['--video-resolution Q', 'high (720p), medium (360p) or low (180p) (default high)'],
+  ['--video-codec CODEC', 'vp8 (the only one so far)'],
+  ['--simulcast, --no-simulcast', 'send the layers below the resolution too (default on: q 180p, h 360p, f 720p)'],
+  ['--num-per-second N', 'participants started per second (default 5)'],
+  ['--max-loss PCT', 'fail (exit 1) when packet loss is above this percentage (default 1)'],
+  ['--json', 'print the results as one JSON document'],
+];
+
+export interface LoadTestOptions {
+  room: string;
+  /** 0: until interrupted. */
+  durationSec: number;
+  videoPublishers: number;
+  audioPublishers: number;
+  subscribers: number;
+  identityPrefix: string;
+  videoResolution: VideoResolution;
+  simulcast: boolean;
+  numPerSecond: number;
+  maxLossPct: number;
+  isJson: boolean;
+}
+
+function positiveNumber(values: FlagValues, flag: string, fallback: number, opts: { allowZero: boolean }): number {
+  const v = stringFlag(values, flag);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || (!opts.allowZero && n === 0)) {
+    throw new UsageError(`--${flag}: '${v}' is not a number${opts.allowZero ? ' >= 0' : ' > 0'}`);
+  }
+  return n;
+}
+
+/** Options from the flags; UsageError on anything wrong. */
+export function parseLoadTestOptions(values: FlagValues, random: () => string = () => randomBytes(3).toString('hex')): LoadTestOptions {
+  const video = optionalInteger(values, 'video-publishers');
+  const alias = optionalInteger(values, 'publishers');
+  if (video !== undefined && alias !== undefined && video !== alias) throw new UsageError('--video-publishers and --publishers disagree; give one');
+  let videoPublishers = video ?? alias ?? 0;
+  const audioPublishers = optionalInteger(values, 'audio-publishers') ?? 0;
+  let subscribers = optionalInteger(values, 'subscribers') ?? 0;
+  if (videoPublishers === 0 && audioPublishers === 0 && subscribers === 0) {
+    videoPublishers = 1; // as lk: nothing asked for means one publisher and one subscriber
+    subscribers = 1;
+  }
+  const resolution = (stringFlag(values, 'video-resolution') ?? 'high').toLowerCase();
+  if (resolution !== 'high' && resolution !== 'medium' && resolution !== 'low') {
+    throw new UsageError(`--video-resolution: '${resolution}' is not high, medium or low`);
+  }
+  const codec = stringFlag(values, 'video-codec')?.toLowerCase();
+  if (codec !== undefined && codec !== 'vp8') throw new UsageError(`--video-codec: '${codec}' is not supported yet (vp8 only)`);
+  if (boolFlag(values, 'simulcast') && boolFlag(values, 'no-simulcast')) throw new UsageError('--simulcast and --no-simulcast contradict each other');
+  const maxLossPct = positiveNumber(values, 'max-loss', 1, { allowZero: true });
+  if (maxLossPct > 100) throw new UsageError(`--max-loss: '${maxLossPct}' is a percentage, at most 100`);
+  const room = stringFlag(values, 'room');
+  if (room !== undefined && room.trim() === '') throw new UsageError('--room: empty name');
+  const prefix = stringFlag(values, 'identity-prefix');
+  return {
+    room: room ?? `load-test-${random()}`,
+    durationSec: optionalDurationSec(values, 'duration') ?? 0,
+    videoPublishers,
+    audioPublishers,
+    subscribers,
+    identityPrefix: prefix !== undefined && prefix !== '' ? prefix : `lt-${random()}`,
+    videoResolution: resolution,
+    simulcast: !boolFlag(values, 'no-simulcast'),
+    numPerSecond: positiveNumber(values, 'num-per-second', 5, { allowZero: false }),
+    maxLossPct,
+    isJson: boolFlag(values, 'json'),
+  };
+}
