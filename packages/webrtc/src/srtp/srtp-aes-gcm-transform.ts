@@ -31,7 +31,7 @@ export class SrtpAesGcmTransform implements SrtpTransform {
     const length = packet.length;
     const out = Buffer.allocUnsafe(length + TAG_LENGTH);
     packet.copy(out, 0, 0, headerLength);
-    const cipher = createCipheriv('aes-128-gcm', this.#rtpKey, this.#rtpIv(ssrc, index), GCM_OPTIONS);
+    const cipher = createCipheriv('aes-128-gcm', this.#rtpKey, gcmRtpIv(this.#iv, this.#rtpSalt, ssrc, index), GCM_OPTIONS);
     cipher.setAAD(packet.subarray(0, headerLength));
     cipher.update(packet.subarray(headerLength)).copy(out, headerLength);
     cipher.final();
@@ -41,7 +41,7 @@ export class SrtpAesGcmTransform implements SrtpTransform {
 
   unprotectRtp(packet: Buffer, headerLength: number, ssrc: number, index: number): Buffer | null {
     const end = packet.length - TAG_LENGTH;
-    const decipher = createDecipheriv('aes-128-gcm', this.#rtpKey, this.#rtpIv(ssrc, index), GCM_OPTIONS);
+    const decipher = createDecipheriv('aes-128-gcm', this.#rtpKey, gcmRtpIv(this.#iv, this.#rtpSalt, ssrc, index), GCM_OPTIONS);
     decipher.setAAD(packet.subarray(0, headerLength));
     decipher.setAuthTag(packet.subarray(end));
     const plaintext = decipher.update(packet.subarray(headerLength, end));
@@ -62,7 +62,7 @@ export class SrtpAesGcmTransform implements SrtpTransform {
     const aad = this.#rtcpAad;
     packet.copy(aad, 0, 0, RTCP_HEADER_LENGTH);
     aad.writeUInt32BE(eAndIndex, RTCP_HEADER_LENGTH);
-    const cipher = createCipheriv('aes-128-gcm', this.#rtcpKey, this.#rtcpIv(ssrc, srtcpIndex), GCM_OPTIONS);
+    const cipher = createCipheriv('aes-128-gcm', this.#rtcpKey, gcmRtcpIv(this.#iv, this.#rtcpSalt, ssrc, srtcpIndex), GCM_OPTIONS);
     cipher.setAAD(aad);
     cipher.update(packet.subarray(RTCP_HEADER_LENGTH)).copy(out, RTCP_HEADER_LENGTH);
     cipher.final();
@@ -78,7 +78,7 @@ export class SrtpAesGcmTransform implements SrtpTransform {
   unprotectRtcp(packet: Buffer, ssrc: number, eAndIndex: number): Buffer | null {
     const end = packet.length - SRTCP_INDEX_LENGTH - TAG_LENGTH;
     const isEncrypted = (eAndIndex & 0x80000000) !== 0;
-    const decipher = createDecipheriv('aes-128-gcm', this.#rtcpKey, this.#rtcpIv(ssrc, eAndIndex & 0x7fffffff), GCM_OPTIONS);
+    const decipher = createDecipheriv('aes-128-gcm', this.#rtcpKey, gcmRtcpIv(this.#iv, this.#rtcpSalt, ssrc, eAndIndex & 0x7fffffff), GCM_OPTIONS);
     let plaintext: Buffer | null = null;
     if (isEncrypted) {
       // AAD: RTCP header then E|index (RFC 7714 section 9.3).
@@ -100,27 +100,23 @@ export class SrtpAesGcmTransform implements SrtpTransform {
     if (plaintext !== null) plaintext.copy(packet, RTCP_HEADER_LENGTH);
     return packet.subarray(0, end);
   }
+}
 
-  /** IV = salt XOR (00 00 | ssrc | roc | seq), RFC 7714 section 8.1. */
-  #rtpIv(ssrc: number, index: number): Buffer {
-    const iv = this.#iv;
-    const salt = this.#rtpSalt;
-    const seq = index % 65536;
-    iv.writeUInt16BE(salt.readUInt16BE(0), 0);
-    iv.writeUInt32BE((salt.readUInt32BE(2) ^ ssrc) >>> 0, 2);
-    iv.writeUInt32BE((salt.readUInt32BE(6) ^ ((index - seq) / 65536)) >>> 0, 6);
-    iv.writeUInt16BE(salt.readUInt16BE(10) ^ seq, 10);
-    return iv;
-  }
+/** IV = salt XOR (00 00 | ssrc | roc | seq), RFC 7714 section 8.1; written into `iv` (12 bytes). */
+export function gcmRtpIv(iv: Buffer, salt: Buffer, ssrc: number, index: number): Buffer {
+  const seq = index % 65536;
+  iv.writeUInt16BE(salt.readUInt16BE(0), 0);
+  iv.writeUInt32BE((salt.readUInt32BE(2) ^ ssrc) >>> 0, 2);
+  iv.writeUInt32BE((salt.readUInt32BE(6) ^ ((index - seq) / 65536)) >>> 0, 6);
+  iv.writeUInt16BE(salt.readUInt16BE(10) ^ seq, 10);
+  return iv;
+}
 
-  /** IV = salt XOR (00 00 | ssrc | 00 00 | 0 + 31-bit SRTCP index), RFC 7714 section 9.1. */
-  #rtcpIv(ssrc: number, srtcpIndex: number): Buffer {
-    const iv = this.#iv;
-    const salt = this.#rtcpSalt;
-    iv.writeUInt16BE(salt.readUInt16BE(0), 0);
-    iv.writeUInt32BE((salt.readUInt32BE(2) ^ ssrc) >>> 0, 2);
-    iv.writeUInt16BE(salt.readUInt16BE(6), 6);
-    iv.writeUInt32BE((salt.readUInt32BE(8) ^ srtcpIndex) >>> 0, 8);
-    return iv;
-  }
+/** IV = salt XOR (00 00 | ssrc | 00 00 | 0 + 31-bit SRTCP index), RFC 7714 section 9.1; written into `iv`. */
+export function gcmRtcpIv(iv: Buffer, salt: Buffer, ssrc: number, srtcpIndex: number): Buffer {
+  iv.writeUInt16BE(salt.readUInt16BE(0), 0);
+  iv.writeUInt32BE((salt.readUInt32BE(2) ^ ssrc) >>> 0, 2);
+  iv.writeUInt16BE(salt.readUInt16BE(6), 6);
+  iv.writeUInt32BE((salt.readUInt32BE(8) ^ srtcpIndex) >>> 0, 8);
+  return iv;
 }
