@@ -5,6 +5,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBase62 } from '@atrium/protocol';
 import { systemClock } from '@atrium/webrtc';
+import { srtpImplementation } from '@atrium/webrtc/srtp/index.js';
 import type { Logger, Clock } from '@atrium/webrtc';
 import type { ServerConfig } from './config/server-config.js';
 import type { MediaFactory, MediaResources } from './rtc/participant-media.js';
@@ -74,9 +75,16 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
+let srtpLogged = false;
+
 export async function createServer(config: ServerConfig, overrides: ServerOverrides = {}): Promise<AtriumServer> {
   const logger = overrides.logger ?? createLogger({ level: config.logging.level, json: config.logging.json });
   const clock = overrides.clock ?? systemClock;
+  // Which SRTP path media uses (native module or TypeScript, ATRIUM_SRTP): decided now, so a bad ATRIUM_SRTP stops
+  // start-up, and said once per process.
+  const srtp = srtpImplementation();
+  if (!srtpLogged) logger.info({ srtp: srtp.name }, srtp.reason);
+  srtpLogged = true;
   const nodeId = `ND_${randomBase62()}`;
   const bindAddresses = config.bindAddresses.length > 0 ? config.bindAddresses : ['127.0.0.1'];
   const firstAddress = bindAddresses[0] ?? '127.0.0.1';

@@ -2,3 +2,4 @@
 export * from './srtp-profile.js';
 export * from './srtp-session.js';
 export { SrtpContext, SrtpError, type SrtpStats } from './srtp-context.js';
+export { setSrtpImplementation, srtpImplementation, type SrtpImplementation, type SrtpImplementationPreference } from './native-srtp.js';

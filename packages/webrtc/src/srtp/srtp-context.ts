@@ -1,7 +1,9 @@
 // One direction of SRTP/SRTCP for one master key: session keys derived once, per-SSRC state (ROC via the
 // highest index, replay windows, SRTCP send index). RFC 3711 sections 3.2-3.4 (https://www.rfc-editor.org/rfc/rfc3711).
 import { SrtpAesCmTransform } from './srtp-aes-cm-transform.js';
+import { SrtpAesGcmNativeTransform } from './srtp-aes-gcm-native-transform.js';
 import { SrtpAesGcmTransform } from './srtp-aes-gcm-transform.js';
+import { nativeSrtpIfChosen } from './native-srtp.js';
 import { srtpDeriveSessionKeys, type SrtpSessionKeys } from './srtp-kdf.js';
 import { RTCP_HEADER_LENGTH, estimateSrtpIndex, rtpHeaderLength } from './srtp-packet.js';
 import { SrtpProfile, srtpKeyLength, srtpSaltLength, type SrtpProfileId } from './srtp-profile.js';
@@ -37,8 +39,11 @@ class OutboundStream {
   nextSrtcpIndex = 0;
 }
 
+/** The transform for `profile`: AES-GCM through the native module when it is chosen (native-srtp.ts), else TypeScript. */
 export function createSrtpTransform(profile: SrtpProfileId, sessionKeys: SrtpSessionKeys): SrtpTransform {
-  return profile === SrtpProfile.AEAD_AES_128_GCM ? new SrtpAesGcmTransform(sessionKeys) : new SrtpAesCmTransform(sessionKeys);
+  if (profile !== SrtpProfile.AEAD_AES_128_GCM) return new SrtpAesCmTransform(sessionKeys);
+  const native = nativeSrtpIfChosen();
+  return native !== null ? new SrtpAesGcmNativeTransform(sessionKeys, native) : new SrtpAesGcmTransform(sessionKeys);
 }
 
 export class SrtpContext {

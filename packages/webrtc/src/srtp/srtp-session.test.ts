@@ -4,19 +4,29 @@ import { SrtpProfile, srtpExporterLength, srtpSaltLength, type SrtpProfileId } f
 import { SrtpSession, srtpKeysFromExporter } from './srtp-session.js';
 import { REPLAY_WINDOW_SIZE } from './replay-window.js';
 import { seededRandom } from '../testing/seeded-random.js';
+import { setSrtpImplementation, type SrtpImplementationName } from './native-srtp.js';
+import { nativeUnavailable } from './native-srtp-testing.js';
 
-const profiles: Array<[string, SrtpProfileId]> = [
-  ['AES128_CM_HMAC_SHA1_80', SrtpProfile.AES128_CM_HMAC_SHA1_80],
-  ['AEAD_AES_128_GCM', SrtpProfile.AEAD_AES_128_GCM],
+// Every session test runs on each implementation of each profile: AES-GCM in TypeScript and through the native
+// module (skipped with the reason when the module is not built, a failure when NATIVE_SRTP_REQUIRED=1).
+const profiles: Array<[string, SrtpProfileId, SrtpImplementationName]> = [
+  ['AES128_CM_HMAC_SHA1_80', SrtpProfile.AES128_CM_HMAC_SHA1_80, 'js'],
+  ['AEAD_AES_128_GCM (js)', SrtpProfile.AEAD_AES_128_GCM, 'js'],
+  ['AEAD_AES_128_GCM (native)', SrtpProfile.AEAD_AES_128_GCM, 'native'],
 ];
 
 function material(profile: SrtpProfileId): Buffer {
   return Buffer.from(Array.from({ length: srtpExporterLength(profile) }, (_, i) => (i * 7 + 3) & 0xff));
 }
 
-function pair(profile: SrtpProfileId): { client: SrtpSession; server: SrtpSession } {
+function pair(profile: SrtpProfileId, impl: SrtpImplementationName = 'js'): { client: SrtpSession; server: SrtpSession } {
   const m = material(profile);
-  return { client: new SrtpSession(srtpKeysFromExporter(profile, m, true)), server: new SrtpSession(srtpKeysFromExporter(profile, m, false)) };
+  setSrtpImplementation(impl);
+  try {
+    return { client: new SrtpSession(srtpKeysFromExporter(profile, m, true)), server: new SrtpSession(srtpKeysFromExporter(profile, m, false)) };
+  } finally {
+    setSrtpImplementation('auto');
+  }
 }
 
 function rtp(seq: number, ssrc = 0x11223344, payloadLength = 40): Buffer {
@@ -58,9 +68,10 @@ test('srtpKeysFromExporter splits client_key | server_key | client_salt | server
   assert.equal(srtpExporterLength(SrtpProfile.AEAD_AES_128_GCM), 56);
 });
 
-for (const [name, profile] of profiles) {
-  test(`${name}: RTP and RTCP round trips in both directions`, () => {
-    const { client, server } = pair(profile);
+for (const [name, profile, impl] of profiles) {
+  const skip = impl === 'native' ? nativeUnavailable() : false;
+  test(`${name}: RTP and RTCP round trips in both directions`, { skip }, () => {
+    const { client, server } = pair(profile, impl);
     const tag = profile === SrtpProfile.AEAD_AES_128_GCM ? 16 : 10;
     for (let seq = 100; seq < 110; seq++) {
       const plain = rtp(seq);
@@ -84,8 +95,8 @@ for (const [name, profile] of profiles) {
     assert.deepEqual(server.stats, { authFailures: 0, replayed: 0, malformed: 0 });
   });
 
-  test(`${name}: header with CSRCs and an extension stays clear and round-trips`, () => {
-    const { client, server } = pair(profile);
+  test(`${name}: header with CSRCs and an extension stays clear and round-trips`, { skip }, () => {
+    const { client, server } = pair(profile, impl);
     const header = Buffer.from('92e0 0007 00000010 0badf00d 00000001 00000002 bede0002 10aa2201 02000000'.replace(/\s/g, ''), 'hex');
     const plain = Buffer.concat([header, Buffer.from('payload bytes here')]);
     const protectedPacket = client.protectRtp(plain);
@@ -97,8 +108,8 @@ for (const [name, profile] of profiles) {
     assert.deepEqual(server.unprotectRtp(client.protectRtp(emptyPayload)), emptyPayload, 'an empty payload');
   });
 
-  test(`${name}: a tampered byte anywhere is rejected and counted`, () => {
-    const { client, server } = pair(profile);
+  test(`${name}: a tampered byte anywhere is rejected and counted`, { skip }, () => {
+    const { client, server } = pair(profile, impl);
     const protectedPacket = client.protectRtp(rtp(5000));
     let failures = 0;
     for (let at = 0; at < protectedPacket.length; at++) {
@@ -119,8 +130,8 @@ for (const [name, profile] of profiles) {
     assert.deepEqual(server.unprotectRtcp(srtcp), rtcpReceiverReport());
   });
 
-  test(`${name}: replays and packets older than the window are rejected`, () => {
-    const { client, server } = pair(profile);
+  test(`${name}: replays and packets older than the window are rejected`, { skip }, () => {
+    const { client, server } = pair(profile, impl);
     const first = client.protectRtp(rtp(1000));
     assert.notEqual(server.unprotectRtp(Buffer.from(first)), null);
     assert.equal(server.unprotectRtp(Buffer.from(first)), null);
@@ -138,8 +149,8 @@ for (const [name, profile] of profiles) {
     assert.equal(server.stats.replayed, 3);
   });
 
-  test(`${name}: sequence numbers crossing 65535 -> 0 use the rollover counter`, () => {
-    const { client, server } = pair(profile);
+  test(`${name}: sequence numbers crossing 65535 -> 0 use the rollover counter`, { skip }, () => {
+    const { client, server } = pair(profile, impl);
     const seqs = [65530, 65531, 65532, 65533, 65534, 65535, 0, 1, 2, 3];
     for (const seq of seqs) {
       assert.deepEqual(server.unprotectRtp(client.protectRtp(rtp(seq))), rtp(seq), `seq ${seq}`);
@@ -150,7 +161,7 @@ for (const [name, profile] of profiles) {
       assert.deepEqual(server.unprotectRtp(client.protectRtp(rtp(s))), rtp(s), `second cycle seq ${s}`);
     }
     // Out of order across the wrap: 65534 (ROC 0), 1 (ROC 1), 65535 (ROC 0), 0 (ROC 1).
-    const other = pair(profile);
+    const other = pair(profile, impl);
     const order = [65533, 65534, 1, 65535, 0, 2];
     const sent = new Map<number, Buffer>();
     for (const seq of [65533, 65534, 65535, 0, 1, 2]) sent.set(seq, other.client.protectRtp(rtp(seq, 0x55)));
@@ -160,8 +171,8 @@ for (const [name, profile] of profiles) {
     assert.deepEqual(other.server.stats, { authFailures: 0, replayed: 0, malformed: 0 });
   });
 
-  test(`${name}: out-of-order packets within the window succeed, each exactly once`, () => {
-    const { client, server } = pair(profile);
+  test(`${name}: out-of-order packets within the window succeed, each exactly once`, { skip }, () => {
+    const { client, server } = pair(profile, impl);
     const sent = Array.from({ length: 200 }, (_, i) => client.protectRtp(rtp(300 + i, 0x77)));
     const random = seededRandom(42);
     const order = sent.map((_, i) => i);
@@ -178,16 +189,16 @@ for (const [name, profile] of profiles) {
     assert.equal(server.stats.replayed, 200);
   });
 
-  test(`${name}: independent SSRCs keep independent state`, () => {
-    const { client, server } = pair(profile);
+  test(`${name}: independent SSRCs keep independent state`, { skip }, () => {
+    const { client, server } = pair(profile, impl);
     const a = client.protectRtp(rtp(10, 1));
     const b = client.protectRtp(rtp(10, 2));
     assert.deepEqual(server.unprotectRtp(a), rtp(10, 1));
     assert.deepEqual(server.unprotectRtp(b), rtp(10, 2));
   });
 
-  test(`${name}: garbage and truncated input return null and never throw`, () => {
-    const { client, server } = pair(profile);
+  test(`${name}: garbage and truncated input return null and never throw`, { skip }, () => {
+    const { client, server } = pair(profile, impl);
     const random = seededRandom(7);
     for (let length = 0; length < 300; length++) {
       const garbage = Buffer.alloc(length);
@@ -221,8 +232,8 @@ for (const [name, profile] of profiles) {
     assert.deepEqual(server.unprotectRtp(good), rtp(9, 9, 100), 'garbage did not disturb the real stream');
   });
 
-  test(`${name}: protect refuses input that is not RTP/RTCP`, () => {
-    const { client } = pair(profile);
+  test(`${name}: protect refuses input that is not RTP/RTCP`, { skip }, () => {
+    const { client } = pair(profile, impl);
     assert.throws(() => client.protectRtp(Buffer.alloc(5)), { code: 'ERR_SRTP_MALFORMED' });
     assert.throws(() => client.protectRtcp(Buffer.alloc(4)), { code: 'ERR_SRTP_MALFORMED' });
   });

@@ -1,0 +1,202 @@
+// Optional native SRTP/SRTCP AEAD (AES-GCM, RFC 7714) for @atrium/webrtc: one OpenSSL EVP context per key and
+// direction, created once per SRTP session and re-used for every packet (only the IV changes), writing into
+// buffers the caller provides. It uses the OpenSSL that the node binary itself exports (no libssl/libcrypto link):
+// the symbols resolve against the running node when the addon is loaded. Loaded by src/srtp/native.ts, which
+// runs known-answer vectors before using it and falls back to the TypeScript path otherwise.
+// API (all Buffers; lengths are checked here, a violation throws a RangeError/TypeError):
+//   gcmCreate(key)                                    -> handle (key of 16 or 32 bytes: AES-128/256-GCM)
+//   gcmSeal(handle, iv12, src, aadLength, out, extraAad|null)
+//       AAD = src[0, aadLength) | extraAad; plaintext = src[aadLength, src.length).
+//       out[0, aadLength) = src's AAD bytes, then the ciphertext, then the 16-byte tag at out[src.length].
+//   gcmOpen(handle, iv12, buf, aadLength, end, extraAad|null) -> boolean
+//       AAD = buf[0, aadLength) | extraAad; ciphertext = buf[aadLength, end); tag = buf[end, end + 16).
+//       On success the plaintext replaces the ciphertext in place; on failure buf is left unmodified.
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GCM_TAG 16
+#define GCM_IV 12
+
+typedef struct {
+  EVP_CIPHER_CTX *enc;
+  EVP_CIPHER_CTX *dec;
+  unsigned char *scratch; /* decryption output, copied over the ciphertext only once the tag verified */
+  size_t scratch_size;
+} gcm_state;
+
+static napi_value throw_range(napi_env env, const char *msg) {
+  napi_throw_range_error(env, "ERR_ATRIUM_NATIVE_SRTP", msg);
+  return NULL;
+}
+
+static int buffer_arg(napi_env env, napi_value v, unsigned char **data, size_t *len) {
+  bool is_buffer = false;
+  if (napi_is_buffer(env, v, &is_buffer) != napi_ok || !is_buffer) {
+    napi_throw_type_error(env, "ERR_ATRIUM_NATIVE_SRTP", "expected a Buffer");
+    return 0;
+  }
+  void *p = NULL;
+  if (napi_get_buffer_info(env, v, &p, len) != napi_ok) return 0;
+  *data = (unsigned char *)p;
+  return 1;
+}
+
+/* null/undefined -> empty; otherwise a Buffer. */
+static int optional_buffer_arg(napi_env env, napi_value v, unsigned char **data, size_t *len) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return 0;
+  if (t == napi_null || t == napi_undefined) {
+    *data = NULL;
+    *len = 0;
+    return 1;
+  }
+  return buffer_arg(env, v, data, len);
+}
+
+static int uint_arg(napi_env env, napi_value v, size_t *out) {
+  uint32_t n = 0;
+  if (napi_get_value_uint32(env, v, &n) != napi_ok) {
+    napi_throw_type_error(env, "ERR_ATRIUM_NATIVE_SRTP", "expected a non-negative integer");
+    return 0;
+  }
+  *out = n;
+  return 1;
+}
+
+static gcm_state *state_arg(napi_env env, napi_value v) {
+  napi_valuetype t;
+  void *p = NULL;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
+    napi_throw_type_error(env, "ERR_ATRIUM_NATIVE_SRTP", "expected a handle from gcmCreate");
+    return NULL;
+  }
+  return (gcm_state *)p;
+}
+
+static void gcm_free(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  gcm_state *s = (gcm_state *)data;
+  EVP_CIPHER_CTX_free(s->enc);
+  EVP_CIPHER_CTX_free(s->dec);
+  free(s->scratch);
+  free(s);
+}
+
+static napi_value gcm_create(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 1) return throw_range(env, "gcmCreate(key)");
+  unsigned char *key;
+  size_t key_len;
+  if (!buffer_arg(env, argv[0], &key, &key_len)) return NULL;
+  const EVP_CIPHER *cipher = key_len == 16 ? EVP_aes_128_gcm() : key_len == 32 ? EVP_aes_256_gcm() : NULL;
+  if (cipher == NULL) return throw_range(env, "AES-GCM key must be 16 or 32 bytes");
+  gcm_state *s = (gcm_state *)calloc(1, sizeof(gcm_state));
+  if (s == NULL) return throw_range(env, "out of memory");
+  s->enc = EVP_CIPHER_CTX_new();
+  s->dec = EVP_CIPHER_CTX_new();
+  s->scratch_size = 2048;
+  s->scratch = (unsigned char *)malloc(s->scratch_size);
+  /* Cipher first, then the IV length (12 is GCM's default; set it explicitly), then the key. */
+  if (s->enc == NULL || s->dec == NULL || s->scratch == NULL ||
+      EVP_EncryptInit_ex(s->enc, cipher, NULL, NULL, NULL) != 1 ||
+      EVP_CIPHER_CTX_ctrl(s->enc, EVP_CTRL_GCM_SET_IVLEN, GCM_IV, NULL) != 1 ||
+      EVP_EncryptInit_ex(s->enc, NULL, NULL, key, NULL) != 1 ||
+      EVP_DecryptInit_ex(s->dec, cipher, NULL, NULL, NULL) != 1 ||
+      EVP_CIPHER_CTX_ctrl(s->dec, EVP_CTRL_GCM_SET_IVLEN, GCM_IV, NULL) != 1 ||
+      EVP_DecryptInit_ex(s->dec, NULL, NULL, key, NULL) != 1) {
+    gcm_free(env, s, NULL);
+    return throw_range(env, "OpenSSL could not set up AES-GCM");
+  }
+  napi_value handle;
+  if (napi_create_external(env, s, gcm_free, NULL, &handle) != napi_ok) {
+    gcm_free(env, s, NULL);
+    return NULL;
+  }
+  return handle;
+}
+
+static napi_value gcm_seal(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 6) return throw_range(env, "gcmSeal(handle, iv, src, aadLength, out, extraAad)");
+  gcm_state *s = state_arg(env, argv[0]);
+  unsigned char *iv, *src, *out, *extra;
+  size_t iv_len, src_len, aad_len, out_len, extra_len;
+  if (s == NULL || !buffer_arg(env, argv[1], &iv, &iv_len) || !buffer_arg(env, argv[2], &src, &src_len) ||
+      !uint_arg(env, argv[3], &aad_len) || !buffer_arg(env, argv[4], &out, &out_len) ||
+      !optional_buffer_arg(env, argv[5], &extra, &extra_len)) return NULL;
+  if (iv_len != GCM_IV) return throw_range(env, "IV must be 12 bytes");
+  if (aad_len > src_len) return throw_range(env, "aadLength beyond the packet");
+  if (out_len < src_len + GCM_TAG) return throw_range(env, "output buffer too short");
+  int len = 0;
+  size_t text_len = src_len - aad_len;
+  if (EVP_EncryptInit_ex(s->enc, NULL, NULL, NULL, iv) != 1) return throw_range(env, "EVP_EncryptInit_ex failed");
+  if (aad_len > 0 && EVP_EncryptUpdate(s->enc, NULL, &len, src, (int)aad_len) != 1) return throw_range(env, "AAD failed");
+  if (extra_len > 0 && EVP_EncryptUpdate(s->enc, NULL, &len, extra, (int)extra_len) != 1) return throw_range(env, "AAD failed");
+  if (out != src) memmove(out, src, aad_len);
+  if (text_len > 0 && EVP_EncryptUpdate(s->enc, out + aad_len, &len, src + aad_len, (int)text_len) != 1) {
+    return throw_range(env, "encryption failed");
+  }
+  if (EVP_EncryptFinal_ex(s->enc, out + src_len, &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(s->enc, EVP_CTRL_GCM_GET_TAG, GCM_TAG, out + src_len) != 1) {
+    return throw_range(env, "encryption failed");
+  }
+  return NULL;
+}
+
+static napi_value gcm_open(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 6) return throw_range(env, "gcmOpen(handle, iv, buf, aadLength, end, extraAad)");
+  gcm_state *s = state_arg(env, argv[0]);
+  unsigned char *iv, *buf, *extra;
+  size_t iv_len, buf_len, aad_len, end, extra_len;
+  if (s == NULL || !buffer_arg(env, argv[1], &iv, &iv_len) || !buffer_arg(env, argv[2], &buf, &buf_len) ||
+      !uint_arg(env, argv[3], &aad_len) || !uint_arg(env, argv[4], &end) ||
+      !optional_buffer_arg(env, argv[5], &extra, &extra_len)) return NULL;
+  if (iv_len != GCM_IV) return throw_range(env, "IV must be 12 bytes");
+  if (aad_len > end || end > buf_len || buf_len - end < GCM_TAG) return throw_range(env, "lengths beyond the packet");
+  size_t text_len = end - aad_len;
+  if (text_len > s->scratch_size) {
+    unsigned char *bigger = (unsigned char *)realloc(s->scratch, text_len);
+    if (bigger == NULL) return throw_range(env, "out of memory");
+    s->scratch = bigger;
+    s->scratch_size = text_len;
+  }
+  int len = 0;
+  int ok = EVP_DecryptInit_ex(s->dec, NULL, NULL, NULL, iv) == 1 &&
+           (aad_len == 0 || EVP_DecryptUpdate(s->dec, NULL, &len, buf, (int)aad_len) == 1) &&
+           (extra_len == 0 || EVP_DecryptUpdate(s->dec, NULL, &len, extra, (int)extra_len) == 1) &&
+           (text_len == 0 || EVP_DecryptUpdate(s->dec, s->scratch, &len, buf + aad_len, (int)text_len) == 1) &&
+           EVP_CIPHER_CTX_ctrl(s->dec, EVP_CTRL_GCM_SET_TAG, GCM_TAG, buf + end) == 1 &&
+           EVP_DecryptFinal_ex(s->dec, s->scratch + text_len, &len) == 1;
+  if (ok && text_len > 0) memcpy(buf + aad_len, s->scratch, text_len);
+  napi_value result;
+  napi_get_boolean(env, ok ? true : false, &result);
+  return result;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    { "gcmCreate", NULL, gcm_create, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "gcmSeal", NULL, gcm_seal, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "gcmOpen", NULL, gcm_open, NULL, NULL, NULL, napi_enumerable, NULL },
+  };
+  napi_value version;
+  napi_create_string_utf8(env, OpenSSL_version(OPENSSL_VERSION), NAPI_AUTO_LENGTH, &version);
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  napi_set_named_property(env, exports, "openssl", version);
+  return exports;
+}
+
+NAPI_MODULE_INIT() {
+  return init(env, exports);
+}
