@@ -47,6 +47,17 @@ test('a bad --config file stops start-up with exit code 1 and the key named', as
   assert.equal(r.stdout, '');
 });
 
+test('a bad ATRIUM_SRTP stops start-up naming the variable; ATRIUM_SRTP=js starts on the TypeScript path', async () => {
+  const bad = await start(['--dev', '--port', '0', '--udp-port', '0'], { ATRIUM_SRTP: 'fast' }).exited;
+  assert.notEqual(bad.code, 0, bad.stdout);
+  assert.match(bad.stderr, /ATRIUM_SRTP: expected auto, js or native, got "fast"/);
+  const js = start(['--dev', '--port', '0', '--udp-port', '0'], { ATRIUM_SRTP: 'js' });
+  await waitForOutput(js.run, /listening at (ws:\/\/127\.0\.0\.1:\d+)/);
+  assert.match(js.run.stdout, /^\d\d:\d\d:\d\d\.\d{3} INFO  TypeScript SRTP \(forced: js\) srtp=js$/m);
+  js.child.kill('SIGTERM');
+  assert.equal((await js.exited).code, 0, js.run.stderr);
+});
+
 test('LIVEKIT_CONFIG is read; no keys and no --dev is an error', async () => {
   const r = await start([], { LIVEKIT_CONFIG: 'port: 7880\nrtc:\n  tcp_port: 7881\n' }).exited;
   assert.equal(r.code, 1, r.stderr);
@@ -155,6 +166,8 @@ test('logging.json false (the default) prints console lines, true JSON lines; pr
   await waitForOutput(run, /listening at (ws:\/\/127\.0\.0\.1:\d+)/);
   assert.match(run.stdout, /^\d\d:\d\d:\d\d\.\d{3} INFO  atrium server listening url=ws:\/\/127\.0\.0\.1:\d+ udpPort=\d+ nodeId=ND_\w+ prometheusPort=\d+$/m);
   assert.ok(!/^\{/m.test(run.stdout), `no JSON lines: ${run.stdout}`);
+  // The SRTP path (native module or TypeScript) is said once, before the listening line.
+  assert.match(run.stdout, /^\d\d:\d\d:\d\d\.\d{3} INFO  (native SRTP module \(|TypeScript SRTP).* srtp=(native|js)$/m);
   const denied = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
   assert.equal(denied.status, 401);
   assert.match(denied.headers.get('www-authenticate') ?? '', /^Basic realm="/);
@@ -169,11 +182,11 @@ test('logging.json false (the default) prints console lines, true JSON lines; pr
   writeFileSync(jsonFile, 'port: 0\nbind_addresses: [127.0.0.1]\nrtc:\n  udp_port: 0\nlogging:\n  level: info\n  json: true\n');
   const second = start(['--config', jsonFile], { LIVEKIT_KEYS: 'devkey: secret' });
   await waitForOutput(second.run, /listening at (ws:\/\/127\.0\.0\.1:\d+)/);
-  const line = second.run.stdout.split('\n').find((l) => l.startsWith('{'));
-  assert.ok(line, second.run.stdout);
-  const entry = JSON.parse(line) as Record<string, unknown>;
-  assert.equal(entry['msg'], 'atrium server listening');
+  const entries = second.run.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const entry = entries.find((e) => e['msg'] === 'atrium server listening');
+  assert.ok(entry, second.run.stdout);
   assert.equal(entry['level'], 30);
+  assert.equal(entries.filter((e) => e['srtp'] === 'native' || e['srtp'] === 'js').length, 1, second.run.stdout);
   second.child.kill('SIGTERM');
   assert.equal((await second.exited).code, 0, second.run.stderr);
 });
