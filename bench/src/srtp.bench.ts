@@ -1,7 +1,12 @@
 // SRTP/SRTCP micro-benchmark: microseconds per packet for protect/unprotect, AES-CM+HMAC-SHA1-80 and AES-128-GCM.
-// Run: npx tsx bench/src/srtp.bench.ts [--runs 7] [--packets 20000]
-import { SrtpProfile, SrtpSession, srtpExporterLength, srtpKeysFromExporter, type SrtpProfileId } from '@atrium/webrtc/srtp/index.js';
-import { formatTable, medianTiming, timePerCall, type Timing, numberArgument } from './bench-util.js';
+// `--impl js,native` (default: both when the native module is available) measures the TypeScript path and the
+// native module (AES-GCM only; AES-CM is TypeScript in both) in the same run, so the two can be compared as a ratio.
+// Run: npx tsx bench/src/srtp.bench.ts [--runs 7] [--packets 20000] [--impl js,native]
+import {
+  SrtpProfile, SrtpSession, setSrtpImplementation, srtpExporterLength, srtpImplementation, srtpKeysFromExporter, type SrtpProfileId,
+} from '@atrium/webrtc/srtp/index.js';
+import { loadNativeSrtp } from '@atrium/webrtc/srtp/native-srtp.js';
+import { formatTable, medianTiming, timePerCall, type Timing, numberArgument, stringArgument } from './bench-util.js';
 
 const runs = numberArgument('runs', 7);
 const packetsPerRun = numberArgument('packets', 20000);
@@ -90,10 +95,12 @@ function measureRtcp(profile: SrtpProfileId): Row {
   return { protect: medianTiming(protectTimes), unprotect: medianTiming(unprotectTimes), sink };
 }
 
+const impls = stringArgument('impl', loadNativeSrtp().native !== null ? 'js,native' : 'js').split(',') as Array<'js' | 'native'>;
 const rows: string[][] = [
-  ['profile', 'packet', 'protect us/pkt', 'protect cpu us', 'unprotect us/pkt', 'unprotect cpu us', 'protect+unprotect pkt/s (cpu)'],
+  ['impl', 'profile', 'packet', 'protect us/pkt', 'protect cpu us', 'unprotect us/pkt', 'unprotect cpu us', 'protect+unprotect pkt/s (cpu)'],
 ];
-const row = (name: string, packet: string, r: Row): string[] => [
+const row = (impl: string, name: string, packet: string, r: Row): string[] => [
+  impl,
   name,
   packet,
   r.protect.wallUs.toFixed(2),
@@ -104,17 +111,21 @@ const row = (name: string, packet: string, r: Row): string[] => [
 ];
 let total = 0;
 for (const [name, profile] of profiles) {
-  for (const payloadLength of payloadSizes) {
-    const r = measureRtp(profile, payloadLength);
+  for (const impl of impls) {
+    setSrtpImplementation(impl);
+    for (const payloadLength of payloadSizes) {
+      const r = measureRtp(profile, payloadLength);
+      total += r.sink;
+      rows.push(row(impl, name, `RTP ${payloadLength} B payload`, r));
+    }
+    const r = measureRtcp(profile);
     total += r.sink;
-    rows.push(row(name, `RTP ${payloadLength} B payload`, r));
+    rows.push(row(impl, name, 'RTCP RR 32 B', r));
   }
-  const r = measureRtcp(profile);
-  total += r.sink;
-  rows.push(row(name, 'RTCP RR 32 B', r));
 }
 
 console.log(`SRTP micro-benchmark, Node ${process.version}, median of ${runs} runs x ${packetsPerRun} packets (after warm-up)`);
+console.log(`native module: ${loadNativeSrtp().reason}`);
 console.log('us/pkt = wall clock; cpu us = process user+sys time (includes GC threads), steadier on a shared machine\n');
 console.log(formatTable(rows));
 if (total < 0) console.log(total); // keep results observable
