@@ -36,7 +36,7 @@ export class SrtpAesCmTransform implements SrtpTransform {
     const length = packet.length;
     const out = Buffer.allocUnsafe(length + TAG_LENGTH);
     packet.copy(out, 0, 0, headerLength);
-    this.#rtpCipher.xor(this.#counterIv(this.#rtpSalt, ssrc, index), packet.subarray(headerLength), out, headerLength);
+    this.#rtpCipher.xor(cmCounterIv(this.#iv, this.#rtpSalt, ssrc, index), packet.subarray(headerLength), out, headerLength);
     this.#roc.writeUInt32BE(Math.floor(index / 65536) >>> 0, 0);
     this.#rtpHmac.digest(out.subarray(0, length), this.#roc).copy(out, length, 0, TAG_LENGTH);
     return out;
@@ -47,7 +47,7 @@ export class SrtpAesCmTransform implements SrtpTransform {
     this.#roc.writeUInt32BE(Math.floor(index / 65536) >>> 0, 0);
     const tag = this.#rtpHmac.digest(packet.subarray(0, end), this.#roc);
     if (!equalConstantTime(tag, 0, packet, end, TAG_LENGTH)) return null;
-    this.#rtpCipher.xor(this.#counterIv(this.#rtpSalt, ssrc, index), packet.subarray(headerLength, end), packet, headerLength);
+    this.#rtpCipher.xor(cmCounterIv(this.#iv, this.#rtpSalt, ssrc, index), packet.subarray(headerLength, end), packet, headerLength);
     return packet.subarray(0, end);
   }
 
@@ -55,7 +55,7 @@ export class SrtpAesCmTransform implements SrtpTransform {
     const length = packet.length;
     const out = Buffer.allocUnsafe(length + SRTCP_INDEX_LENGTH + TAG_LENGTH);
     packet.copy(out, 0, 0, RTCP_HEADER_LENGTH);
-    const iv = this.#counterIv(this.#rtcpSalt, ssrc, srtcpIndex);
+    const iv = cmCounterIv(this.#iv, this.#rtcpSalt, ssrc, srtcpIndex);
     this.#rtcpCipher.xor(iv, packet.subarray(RTCP_HEADER_LENGTH), out, RTCP_HEADER_LENGTH);
     out.writeUInt32BE((0x80000000 | srtcpIndex) >>> 0, length);
     const authenticatedEnd = length + SRTCP_INDEX_LENGTH;
@@ -73,22 +73,21 @@ export class SrtpAesCmTransform implements SrtpTransform {
     if (!equalConstantTime(tag, 0, packet, authenticatedEnd, TAG_LENGTH)) return null;
     const end = authenticatedEnd - SRTCP_INDEX_LENGTH;
     if ((eAndIndex & 0x80000000) !== 0) {
-      const iv = this.#counterIv(this.#rtcpSalt, ssrc, eAndIndex & 0x7fffffff);
+      const iv = cmCounterIv(this.#iv, this.#rtcpSalt, ssrc, eAndIndex & 0x7fffffff);
       this.#rtcpCipher.xor(iv, packet.subarray(RTCP_HEADER_LENGTH, end), packet, RTCP_HEADER_LENGTH);
     }
     return packet.subarray(0, end);
   }
+}
 
-  /** IV = (salt * 2^16) XOR (ssrc * 2^64) XOR (index * 2^16), RFC 3711 section 4.1.1. */
-  #counterIv(salt: Buffer, ssrc: number, index: number): Buffer {
-    const iv = this.#iv;
-    salt.copy(iv, 0, 0, 14);
-    iv[14] = 0;
-    iv[15] = 0;
-    iv.writeUInt32BE((iv.readUInt32BE(4) ^ ssrc) >>> 0, 4);
-    const indexHigh = Math.floor(index / 0x100000000);
-    iv.writeUInt16BE((iv.readUInt16BE(8) ^ indexHigh) & 0xffff, 8);
-    iv.writeUInt32BE((iv.readUInt32BE(10) ^ index) >>> 0, 10);
-    return iv;
-  }
+/** IV = (salt * 2^16) XOR (ssrc * 2^64) XOR (index * 2^16), RFC 3711 section 4.1.1; written into `iv` (16 bytes). */
+export function cmCounterIv(iv: Buffer, salt: Buffer, ssrc: number, index: number): Buffer {
+  salt.copy(iv, 0, 0, 14);
+  iv[14] = 0;
+  iv[15] = 0;
+  iv.writeUInt32BE((iv.readUInt32BE(4) ^ ssrc) >>> 0, 4);
+  const indexHigh = Math.floor(index / 0x100000000);
+  iv.writeUInt16BE((iv.readUInt16BE(8) ^ indexHigh) & 0xffff, 8);
+  iv.writeUInt32BE((iv.readUInt32BE(10) ^ index) >>> 0, 10);
+  return iv;
 }
