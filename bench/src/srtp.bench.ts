@@ -1,6 +1,6 @@
 // SRTP/SRTCP micro-benchmark: microseconds per packet for protect/unprotect, AES-CM+HMAC-SHA1-80 and AES-128-GCM.
 // `--impl js,native` (default: both when the native module is available) measures the TypeScript path and the
-// native module (AES-GCM only; AES-CM is TypeScript in both) in the same run, so the two can be compared as a ratio.
+// native module (both profiles) in the same run, so the two can be compared as a ratio.
 // Run: npx tsx bench/src/srtp.bench.ts [--runs 7] [--packets 20000] [--impl js,native]
 import {
   SrtpProfile, SrtpSession, setSrtpImplementation, srtpExporterLength, srtpImplementation, srtpKeysFromExporter, type SrtpProfileId,

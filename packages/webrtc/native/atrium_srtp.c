@@ -1,4 +1,4 @@
-// Optional native SRTP/SRTCP AEAD (AES-GCM, RFC 7714) for @atrium/webrtc: one OpenSSL EVP context per key and
+// Optional native SRTP/SRTCP crypto for @atrium/webrtc: AES-GCM (RFC 7714) and AES-CM + HMAC-SHA1 (RFC 3711): one OpenSSL EVP context per key and
 // direction, created once per SRTP session and re-used for every packet (only the IV changes), writing into
 // buffers the caller provides. It uses the OpenSSL that the node binary itself exports (no libssl/libcrypto link):
 // the symbols resolve against the running node when the addon is loaded. Loaded by src/srtp/native.ts, which
@@ -11,16 +11,36 @@
 //   gcmOpen(handle, iv12, buf, aadLength, end, extraAad|null) -> boolean
 //       AAD = buf[0, aadLength) | extraAad; ciphertext = buf[aadLength, end); tag = buf[end, end + 16).
 //       On success the plaintext replaces the ciphertext in place; on failure buf is left unmodified.
+//   cmCreate(key, authKey)                            -> handle (AES-128/256 counter mode key, HMAC-SHA1 key)
+//   cmSeal(handle, iv16, src, encStart, out, authLength, authExtra|null)
+//       out[0, encStart) = src[0, encStart); out[encStart, src.length) = src's bytes XOR the keystream from iv16;
+//       out[authLength, authLength + 10) = HMAC-SHA1(out[0, authLength) | authExtra) truncated to 80 bits.
+//       authLength >= src.length; bytes of out between src.length and authLength are the caller's (SRTCP E|index).
+//   cmOpen(handle, iv16, buf, encStart, encEnd, authLength, authExtra|null, decrypt) -> boolean
+//       Checks buf[authLength, authLength + 10) against HMAC-SHA1(buf[0, authLength) | authExtra) in constant
+//       time; if it matches and decrypt is true, buf[encStart, encEnd) is decrypted in place. buf is left
+//       unmodified when the tag does not match.
 #define NAPI_VERSION 8
 #include <node_api.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define GCM_TAG 16
 #define GCM_IV 12
+#define CM_IV 16
+#define CM_TAG 10 /* HMAC-SHA1-80 */
+#define SHA1_LEN 20
+
+/* Each handle's struct starts with its kind, checked before use, so a handle of one kind passed where the other
+   is expected is a TypeError rather than memory misread. */
+enum { KIND_GCM = 0x47434d31, KIND_CM = 0x434d3031 };
 
 typedef struct {
+  int kind;
   EVP_CIPHER_CTX *enc;
   EVP_CIPHER_CTX *dec;
   unsigned char *scratch; /* decryption output, copied over the ciphertext only once the tag verified */
@@ -69,7 +89,8 @@ static int uint_arg(napi_env env, napi_value v, size_t *out) {
 static gcm_state *state_arg(napi_env env, napi_value v) {
   napi_valuetype t;
   void *p = NULL;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, &p) != napi_ok || p == NULL ||
+      *(int *)p != KIND_GCM) {
     napi_throw_type_error(env, "ERR_ATRIUM_NATIVE_SRTP", "expected a handle from gcmCreate");
     return NULL;
   }
@@ -98,6 +119,7 @@ static napi_value gcm_create(napi_env env, napi_callback_info info) {
   if (cipher == NULL) return throw_range(env, "AES-GCM key must be 16 or 32 bytes");
   gcm_state *s = (gcm_state *)calloc(1, sizeof(gcm_state));
   if (s == NULL) return throw_range(env, "out of memory");
+  s->kind = KIND_GCM;
   s->enc = EVP_CIPHER_CTX_new();
   s->dec = EVP_CIPHER_CTX_new();
   s->scratch_size = 2048;
@@ -184,11 +206,142 @@ static napi_value gcm_open(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* ---- AES-CM + HMAC-SHA1-80 ---- */
+
+typedef struct {
+  int kind;
+  EVP_CIPHER_CTX *ctr; /* keyed once; each packet sets its IV (the counter block) */
+  EVP_MAC_CTX *hmac;   /* keyed once; EVP_MAC_init with a NULL key restarts it with the same key */
+} cm_state;
+
+static void cm_free(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  cm_state *s = (cm_state *)data;
+  EVP_CIPHER_CTX_free(s->ctr);
+  EVP_MAC_CTX_free(s->hmac);
+  free(s);
+}
+
+static cm_state *cm_state_arg(napi_env env, napi_value v) {
+  napi_valuetype t;
+  void *p = NULL;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, &p) != napi_ok || p == NULL ||
+      *(int *)p != KIND_CM) {
+    napi_throw_type_error(env, "ERR_ATRIUM_NATIVE_SRTP", "expected a handle from cmCreate");
+    return NULL;
+  }
+  return (cm_state *)p;
+}
+
+static napi_value cm_create(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 2) return throw_range(env, "cmCreate(key, authKey)");
+  unsigned char *key, *auth_key;
+  size_t key_len, auth_key_len;
+  if (!buffer_arg(env, argv[0], &key, &key_len) || !buffer_arg(env, argv[1], &auth_key, &auth_key_len)) return NULL;
+  const EVP_CIPHER *cipher = key_len == 16 ? EVP_aes_128_ctr() : key_len == 32 ? EVP_aes_256_ctr() : NULL;
+  if (cipher == NULL) return throw_range(env, "AES-CM key must be 16 or 32 bytes");
+  if (auth_key_len == 0) return throw_range(env, "HMAC-SHA1 key must not be empty");
+  cm_state *s = (cm_state *)calloc(1, sizeof(cm_state));
+  if (s == NULL) return throw_range(env, "out of memory");
+  s->kind = KIND_CM;
+  EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+  s->ctr = EVP_CIPHER_CTX_new();
+  s->hmac = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
+  EVP_MAC_free(mac); /* the context holds its own reference */
+  char digest[] = "SHA1";
+  OSSL_PARAM params[2];
+  params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0);
+  params[1] = OSSL_PARAM_construct_end();
+  if (s->ctr == NULL || s->hmac == NULL || EVP_EncryptInit_ex(s->ctr, cipher, NULL, key, NULL) != 1 ||
+      EVP_MAC_init(s->hmac, auth_key, auth_key_len, params) != 1 || EVP_MAC_CTX_get_mac_size(s->hmac) != SHA1_LEN) {
+    cm_free(env, s, NULL);
+    return throw_range(env, "OpenSSL could not set up AES-CM / HMAC-SHA1");
+  }
+  napi_value handle;
+  if (napi_create_external(env, s, cm_free, NULL, &handle) != napi_ok) {
+    cm_free(env, s, NULL);
+    return NULL;
+  }
+  return handle;
+}
+
+/* HMAC-SHA1(data[0, len) | extra) into mac (20 bytes). */
+static int cm_hmac(cm_state *s, const unsigned char *data, size_t len, const unsigned char *extra, size_t extra_len,
+                   unsigned char *mac) {
+  size_t out_len = 0;
+  return EVP_MAC_init(s->hmac, NULL, 0, NULL) == 1 && EVP_MAC_update(s->hmac, data, len) == 1 &&
+         (extra_len == 0 || EVP_MAC_update(s->hmac, extra, extra_len) == 1) &&
+         EVP_MAC_final(s->hmac, mac, &out_len, SHA1_LEN) == 1 && out_len == SHA1_LEN;
+}
+
+/* XOR data[0, len) (into out) with the AES-CM keystream starting at counter block iv. */
+static int cm_ctr(cm_state *s, const unsigned char *iv, const unsigned char *in, unsigned char *out, size_t len) {
+  int n = 0;
+  return EVP_EncryptInit_ex(s->ctr, NULL, NULL, NULL, iv) == 1 && (len == 0 || EVP_EncryptUpdate(s->ctr, out, &n, in, (int)len) == 1);
+}
+
+static napi_value cm_seal(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 7) return throw_range(env, "cmSeal(handle, iv, src, encStart, out, authLength, authExtra)");
+  cm_state *s = cm_state_arg(env, argv[0]);
+  unsigned char *iv, *src, *out, *extra;
+  size_t iv_len, src_len, enc_start, out_len, auth_len, extra_len;
+  if (s == NULL || !buffer_arg(env, argv[1], &iv, &iv_len) || !buffer_arg(env, argv[2], &src, &src_len) ||
+      !uint_arg(env, argv[3], &enc_start) || !buffer_arg(env, argv[4], &out, &out_len) ||
+      !uint_arg(env, argv[5], &auth_len) || !optional_buffer_arg(env, argv[6], &extra, &extra_len)) return NULL;
+  if (iv_len != CM_IV) return throw_range(env, "IV must be 16 bytes");
+  if (enc_start > src_len || auth_len < src_len || out_len < auth_len + CM_TAG) return throw_range(env, "lengths beyond the packet");
+  if (out != src) memmove(out, src, enc_start);
+  unsigned char mac[SHA1_LEN];
+  if (!cm_ctr(s, iv, src + enc_start, out + enc_start, src_len - enc_start) || !cm_hmac(s, out, auth_len, extra, extra_len, mac)) {
+    return throw_range(env, "AES-CM / HMAC-SHA1 failed");
+  }
+  memcpy(out + auth_len, mac, CM_TAG);
+  return NULL;
+}
+
+static napi_value cm_open(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 8) return throw_range(env, "cmOpen(handle, iv, buf, encStart, encEnd, authLength, authExtra, decrypt)");
+  cm_state *s = cm_state_arg(env, argv[0]);
+  unsigned char *iv, *buf, *extra;
+  size_t iv_len, buf_len, enc_start, enc_end, auth_len, extra_len;
+  bool decrypt = false;
+  if (s == NULL || !buffer_arg(env, argv[1], &iv, &iv_len) || !buffer_arg(env, argv[2], &buf, &buf_len) ||
+      !uint_arg(env, argv[3], &enc_start) || !uint_arg(env, argv[4], &enc_end) || !uint_arg(env, argv[5], &auth_len) ||
+      !optional_buffer_arg(env, argv[6], &extra, &extra_len)) return NULL;
+  if (napi_get_value_bool(env, argv[7], &decrypt) != napi_ok) {
+    napi_throw_type_error(env, "ERR_ATRIUM_NATIVE_SRTP", "decrypt must be a boolean");
+    return NULL;
+  }
+  if (iv_len != CM_IV) return throw_range(env, "IV must be 16 bytes");
+  if (enc_start > enc_end || enc_end > auth_len || auth_len > buf_len || buf_len - auth_len < CM_TAG) {
+    return throw_range(env, "lengths beyond the packet");
+  }
+  unsigned char mac[SHA1_LEN];
+  int ok = cm_hmac(s, buf, auth_len, extra, extra_len, mac) && CRYPTO_memcmp(mac, buf + auth_len, CM_TAG) == 0;
+  if (ok && decrypt && !cm_ctr(s, iv, buf + enc_start, buf + enc_start, enc_end - enc_start)) return throw_range(env, "AES-CM failed");
+  napi_value result;
+  napi_get_boolean(env, ok ? true : false, &result);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "gcmCreate", NULL, gcm_create, NULL, NULL, NULL, napi_enumerable, NULL },
     { "gcmSeal", NULL, gcm_seal, NULL, NULL, NULL, napi_enumerable, NULL },
     { "gcmOpen", NULL, gcm_open, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "cmCreate", NULL, cm_create, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "cmSeal", NULL, cm_seal, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "cmOpen", NULL, cm_open, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   napi_value version;
   napi_create_string_utf8(env, OpenSSL_version(OPENSSL_VERSION), NAPI_AUTO_LENGTH, &version);

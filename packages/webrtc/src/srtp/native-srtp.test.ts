@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { seededRandom } from '../testing/seeded-random.js';
+import { SrtpAesCmNativeTransform } from './srtp-aes-cm-native-transform.js';
+import { SrtpAesCmTransform } from './srtp-aes-cm-transform.js';
 import { SrtpAesGcmNativeTransform } from './srtp-aes-gcm-native-transform.js';
 import { SrtpAesGcmTransform } from './srtp-aes-gcm-transform.js';
 import { loadNativeSrtp, nativeSrtpSelfTest, setSrtpImplementation, srtpImplementation, type NativeSrtp } from './native-srtp.js';
@@ -12,9 +14,12 @@ import type { SrtpSessionKeys } from './srtp-kdf.js';
 const skip = nativeUnavailable();
 const native = (): NativeSrtp => loadNativeSrtp().native ?? assert.fail('native module not loaded');
 
-function randomKeys(random: () => number): SrtpSessionKeys {
+function randomKeys(random: () => number, saltLength = 12, authKeyLength = 0): SrtpSessionKeys {
   const bytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => Math.floor(random() * 256)));
-  return { rtpKey: bytes(16), rtpSalt: bytes(12), rtpAuthKey: Buffer.alloc(0), rtcpKey: bytes(16), rtcpSalt: bytes(12), rtcpAuthKey: Buffer.alloc(0) };
+  return {
+    rtpKey: bytes(16), rtpSalt: bytes(saltLength), rtpAuthKey: bytes(authKeyLength),
+    rtcpKey: bytes(16), rtcpSalt: bytes(saltLength), rtcpAuthKey: bytes(authKeyLength),
+  };
 }
 
 /** An RTP packet with 0-15 CSRCs, maybe a header extension, 0-1400 payload bytes; returns it and its header length. */
@@ -90,6 +95,59 @@ test('native and TypeScript AES-GCM agree on 300 random SRTCP packets, E bit set
   assert.equal(nat.unprotectRtcp(Buffer.from(sealed), 0xcafebabe, 3), null);
 });
 
+test('native and TypeScript AES-CM + HMAC-SHA1-80 agree on 500 random SRTP and SRTCP packets', { skip }, () => {
+  const random = seededRandom(3711);
+  for (let round = 0; round < 500; round++) {
+    const keys = randomKeys(random, 14, 20);
+    const js = new SrtpAesCmTransform(keys);
+    const nat = new SrtpAesCmNativeTransform(keys, native());
+    const { packet, headerLength } = randomRtp(random);
+    const ssrc = Math.floor(random() * 0x100000000) >>> 0;
+    const index = Math.floor(random() * 2 ** 48);
+    const fromJs = js.protectRtp(packet, headerLength, ssrc, index);
+    const fromNative = nat.protectRtp(packet, headerLength, ssrc, index);
+    assert.deepEqual(fromNative, fromJs, `round ${round}: SRTP bytes differ`);
+    assert.deepEqual(nat.unprotectRtp(Buffer.from(fromJs), headerLength, ssrc, index), packet, `round ${round}: JS -> native`);
+    assert.deepEqual(js.unprotectRtp(Buffer.from(fromNative), headerLength, ssrc, index), packet, `round ${round}: native -> JS`);
+    // Another ROC is another authenticated portion: both reject, the packet stays as it was.
+    const copy = Buffer.from(fromNative);
+    assert.equal(nat.unprotectRtp(copy, headerLength, ssrc, index + 65536), null);
+    assert.equal(js.unprotectRtp(Buffer.from(fromNative), headerLength, ssrc, index + 65536), null);
+    assert.deepEqual(copy, fromNative);
+
+    const rtcp = Buffer.alloc(8 + 4 * Math.floor(random() * 64));
+    for (let i = 0; i < rtcp.length; i++) rtcp[i] = Math.floor(random() * 256);
+    rtcp[0] = 0x80 | (rtcp[0] ?? 0) & 0x3f;
+    const srtcpIndex = Math.floor(random() * 0x80000000);
+    const sJs = js.protectRtcp(rtcp, ssrc, srtcpIndex);
+    const sNative = nat.protectRtcp(rtcp, ssrc, srtcpIndex);
+    assert.deepEqual(sNative, sJs, `round ${round}: SRTCP bytes differ`);
+    const eAndIndex = sJs.readUInt32BE(js.srtcpIndexOffset(sJs.length));
+    assert.deepEqual(nat.unprotectRtcp(Buffer.from(sJs), ssrc, eAndIndex), rtcp, `round ${round}: SRTCP JS -> native`);
+    assert.deepEqual(js.unprotectRtcp(Buffer.from(sNative), ssrc, eAndIndex), rtcp, `round ${round}: SRTCP native -> JS`);
+    const tampered = Buffer.from(sNative);
+    const at = Math.floor(random() * tampered.length);
+    tampered[at] = (tampered[at] ?? 0) ^ (1 << Math.floor(random() * 8));
+    const tamperedIndex = tampered.readUInt32BE(js.srtcpIndexOffset(tampered.length));
+    const before = Buffer.from(tampered);
+    assert.equal(nat.unprotectRtcp(tampered, ssrc, tamperedIndex), null, `round ${round}: byte ${at} tampered, native`);
+    assert.equal(js.unprotectRtcp(Buffer.from(before), ssrc, tamperedIndex), null, `round ${round}: byte ${at} tampered, JS`);
+    assert.deepEqual(tampered, before);
+  }
+  // Unencrypted SRTCP (E clear): authenticated, not decrypted, on both.
+  const keys = randomKeys(random, 14, 20);
+  const js = new SrtpAesCmTransform(keys);
+  const nat = new SrtpAesCmNativeTransform(keys, native());
+  const clear = Buffer.from('81c90001cafebabe', 'hex');
+  const withIndex = Buffer.concat([clear, Buffer.from('00000005', 'hex')]);
+  const sealed = Buffer.alloc(withIndex.length + 10);
+  withIndex.copy(sealed);
+  const handle = native().cmCreate(keys.rtcpKey, keys.rtcpAuthKey);
+  native().cmSeal(handle, Buffer.alloc(16), withIndex, withIndex.length, sealed, withIndex.length, null); // tag only
+  assert.deepEqual(js.unprotectRtcp(Buffer.from(sealed), 0xcafebabe, 5), clear);
+  assert.deepEqual(nat.unprotectRtcp(Buffer.from(sealed), 0xcafebabe, 5), clear);
+});
+
 test('the addon checks its arguments: wrong sizes are RangeErrors, wrong types TypeErrors', { skip }, () => {
   const n = native();
   assert.throws(() => n.gcmCreate(Buffer.alloc(15)), RangeError);
@@ -110,6 +168,20 @@ test('the addon checks its arguments: wrong sizes are RangeErrors, wrong types T
   n.gcmSeal(handle, iv, src, 12, out128, null);
   n.gcmSeal(n.gcmCreate(Buffer.alloc(32)), iv, src, 12, out256, null);
   assert.notDeepEqual(out256, out128);
+
+  const cm = n.cmCreate(Buffer.alloc(16), Buffer.alloc(20));
+  const iv16 = Buffer.alloc(16);
+  assert.throws(() => n.cmCreate(Buffer.alloc(16), Buffer.alloc(0)), RangeError);
+  assert.throws(() => n.cmCreate(Buffer.alloc(24), Buffer.alloc(20)), RangeError);
+  assert.throws(() => n.cmSeal(cm, iv, src, 12, Buffer.alloc(50), 40, null), RangeError, '12-byte IV');
+  assert.throws(() => n.cmSeal(cm, iv16, src, 12, Buffer.alloc(49), 40, null), RangeError, 'no room for the tag');
+  assert.throws(() => n.cmSeal(cm, iv16, src, 12, Buffer.alloc(50), 39, null), RangeError, 'authLength short of the packet');
+  assert.throws(() => n.cmOpen(cm, iv16, Buffer.alloc(40), 12, 31, 30, null, true), RangeError);
+  assert.throws(() => n.cmOpen(cm, iv16, Buffer.alloc(40), 12, 30, 31, null, true), RangeError, 'no room for the tag');
+  assert.throws(() => n.cmOpen(cm, iv16, Buffer.alloc(40), 12, 30, 30, null, 1 as unknown as boolean), TypeError);
+  // A handle of one kind where the other is expected is a TypeError, never a misread.
+  assert.throws(() => n.cmSeal(handle as never, iv16, src, 12, Buffer.alloc(50), 40, null), TypeError);
+  assert.throws(() => n.gcmSeal(cm as never, iv, src, 12, Buffer.alloc(56), null), TypeError);
 });
 
 test('the self-test rejects a module whose output is wrong', { skip }, () => {
@@ -119,6 +191,12 @@ test('the self-test rejects a module whose output is wrong', { skip }, () => {
   assert.match(nativeSrtpSelfTest(flipSeal) ?? '', /seal differs/);
   const acceptAll: NativeSrtp = { ...n, gcmOpen: (h, iv, buf, aad, end, extra) => { n.gcmOpen(h, iv, buf, aad, end, extra); return true; } };
   assert.match(nativeSrtpSelfTest(acceptAll) ?? '', /tampered tag was accepted/);
+  const wrongKeystream: NativeSrtp = { ...n, cmSeal: (h, iv, src, start, out, auth, extra) => { n.cmSeal(h, iv, src, start, out, auth, extra); out[0] = (out[0] ?? 0) ^ 1; } };
+  assert.match(nativeSrtpSelfTest(wrongKeystream) ?? '', /keystream differs/);
+  const ignoreExtra: NativeSrtp = { ...n, cmSeal: (h, iv, src, start, out, auth) => n.cmSeal(h, iv, src, start, out, auth, null) };
+  assert.match(nativeSrtpSelfTest(ignoreExtra) ?? '', /data \| authExtra differs/);
+  const cmAcceptAll: NativeSrtp = { ...n, cmOpen: () => true };
+  assert.match(nativeSrtpSelfTest(cmAcceptAll) ?? '', /accepted a tampered tag/);
   const throwing: NativeSrtp = { ...n, gcmCreate: () => { throw new Error('no OpenSSL'); } };
   assert.equal(nativeSrtpSelfTest(throwing), 'no OpenSSL');
 });

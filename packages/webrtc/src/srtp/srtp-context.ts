@@ -1,5 +1,6 @@
 // One direction of SRTP/SRTCP for one master key: session keys derived once, per-SSRC state (ROC via the
 // highest index, replay windows, SRTCP send index). RFC 3711 sections 3.2-3.4 (https://www.rfc-editor.org/rfc/rfc3711).
+import { SrtpAesCmNativeTransform } from './srtp-aes-cm-native-transform.js';
 import { SrtpAesCmTransform } from './srtp-aes-cm-transform.js';
 import { SrtpAesGcmNativeTransform } from './srtp-aes-gcm-native-transform.js';
 import { SrtpAesGcmTransform } from './srtp-aes-gcm-transform.js';
@@ -39,11 +40,13 @@ class OutboundStream {
   nextSrtcpIndex = 0;
 }
 
-/** The transform for `profile`: AES-GCM through the native module when it is chosen (native-srtp.ts), else TypeScript. */
+/** The transform for `profile`: through the native module when it is chosen (native-srtp.ts), else TypeScript. */
 export function createSrtpTransform(profile: SrtpProfileId, sessionKeys: SrtpSessionKeys): SrtpTransform {
-  if (profile !== SrtpProfile.AEAD_AES_128_GCM) return new SrtpAesCmTransform(sessionKeys);
   const native = nativeSrtpIfChosen();
-  return native !== null ? new SrtpAesGcmNativeTransform(sessionKeys, native) : new SrtpAesGcmTransform(sessionKeys);
+  if (profile === SrtpProfile.AEAD_AES_128_GCM) {
+    return native !== null ? new SrtpAesGcmNativeTransform(sessionKeys, native) : new SrtpAesGcmTransform(sessionKeys);
+  }
+  return native !== null ? new SrtpAesCmNativeTransform(sessionKeys, native) : new SrtpAesCmTransform(sessionKeys);
 }
 
 export class SrtpContext {

@@ -7,10 +7,11 @@ import { seededRandom } from '../testing/seeded-random.js';
 import { setSrtpImplementation, type SrtpImplementationName } from './native-srtp.js';
 import { nativeUnavailable } from './native-srtp-testing.js';
 
-// Every session test runs on each implementation of each profile: AES-GCM in TypeScript and through the native
+// Every session test runs on each implementation of each profile: in TypeScript and through the native
 // module (skipped with the reason when the module is not built, a failure when NATIVE_SRTP_REQUIRED=1).
 const profiles: Array<[string, SrtpProfileId, SrtpImplementationName]> = [
-  ['AES128_CM_HMAC_SHA1_80', SrtpProfile.AES128_CM_HMAC_SHA1_80, 'js'],
+  ['AES128_CM_HMAC_SHA1_80 (js)', SrtpProfile.AES128_CM_HMAC_SHA1_80, 'js'],
+  ['AES128_CM_HMAC_SHA1_80 (native)', SrtpProfile.AES128_CM_HMAC_SHA1_80, 'native'],
   ['AEAD_AES_128_GCM (js)', SrtpProfile.AEAD_AES_128_GCM, 'js'],
   ['AEAD_AES_128_GCM (native)', SrtpProfile.AEAD_AES_128_GCM, 'native'],
 ];
