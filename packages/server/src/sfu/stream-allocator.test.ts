@@ -101,3 +101,33 @@ test('a held layer that stops flowing is left at once for what fits', () => {
   const t = track(2, { layers: source(0b011) });
   assert.equal(a.decide([t], 3_000_000, 40_000, 0).targets[0]!.spatial, 1);
 });
+
+test('an estimate hovering at a layer rate does not flip the picture every second: undone upgrades double the wait', () => {
+  const a = new StreamAllocator({ allowPause: false });
+  // Layer 1 (500k) + 40k audio fits 800k, not 500k: 1 s covered, 0.5 s not, over and over for 20 s; then 3 Mbps.
+  const estimate = (t: number): number => (t >= 80 ? 3_000_000 : t % 6 < 4 ? 800_000 : 500_000);
+  const { seen } = run(a, [track(0)], estimate, 140);
+  const changes = (from: number, to: number): number => seen.slice(from + 1, to).filter((s, i) => s[0] !== seen[from + i]![0]).length;
+  const upTicks = seen.map((s, i) => (i > 0 && s[0]! > seen[i - 1]![0]! ? i : -1)).filter((i) => i >= 0 && i < 80);
+  // Without the hold: up every 1.5 s (13 ups and 13 downs in 20 s). With it: the waits grow 1, 2, 4, 8 s.
+  assert.ok(upTicks.length <= 5, `ups at ticks ${upTicks.join(', ')}`);
+  for (let i = 2; i < upTicks.length; i++) assert.ok(upTicks[i]! - upTicks[i - 1]! > upTicks[i - 1]! - upTicks[i - 2]!, `growing gaps: ${upTicks.join(', ')}`);
+  assert.ok(changes(0, 80) <= 10, `${changes(0, 80)} changes in 20 s`);
+  // Then the link is good: the climb waits out the hold (at most 8 s) and goes up a layer per second.
+  const top = seen.findIndex((s, i) => i >= 80 && s[0] === 2);
+  assert.ok(top > 80 && top <= 80 + 4 * 10, `at the top layer by tick ${top}`);
+});
+
+test('the wait after an undone upgrade is back to one interval after a stable stretch', () => {
+  const a = new StreamAllocator({ allowPause: false, stableResetMs: 10_000 });
+  // Two undone upgrades (hold 4 s), 12 s of steady 800k (no downgrade), a dip, then 800k again: back up 1 s after the dip.
+  const estimate = (t: number): number => {
+    if (t < 20) return t % 6 < 4 ? 800_000 : 500_000;
+    if (t >= 70 && t < 72) return 500_000;
+    return 800_000;
+  };
+  const { seen } = run(a, [track(0)], estimate, 90);
+  assert.equal(seen[70]![0], 0, 'the dip drops the layer');
+  const up = seen.findIndex((s, i) => i > 70 && s[0] === 1);
+  assert.equal(up, 74, 'up again one interval after the dip (4 ticks), not after a long hold');
+});

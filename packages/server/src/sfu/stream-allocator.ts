@@ -6,7 +6,10 @@
 // - probe before an upgrade the estimate does not cover yet: when a wanted layer does not fit, ask the transport to
 //   probe (padding) for the rate the next step needs, at most every `probeIntervalMs`, backing off (to at most
 //   `maxProbeIntervalMs`) after probes that did not raise the estimate; the step is taken when the estimate has grown;
-// - a track not even its lowest layer fits is paused (allow_pause) and resumed at its lowest layer when it fits again.
+// - a track not even its lowest layer fits is paused (allow_pause) and resumed at its lowest layer when it fits again;
+// - an upgrade undone within `failedUpgradeWindowMs` (the estimate only just covered it) doubles the wait before the
+//   next one, up to `maxUpgradeHoldMs`, so an estimate hovering at a layer's rate does not flip the picture between two
+//   sizes every second; the wait is back to one interval once `stableResetMs` passed without a downgrade.
 import { allocateLayers, allocationOrder, bestLayer, costBps, isActive, temporalAt } from './layer-allocator.js';
 import type { AllocationTrack, LayerTarget } from './layer-allocator.js';
 import { NO_LAYER } from './video-layers.js';
@@ -26,6 +29,12 @@ export interface StreamAllocatorOptions {
   probeTimeoutMs?: number;
   /** A probe aims this much above the rate the next step needs (default 1.15). */
   probeOvershoot?: number;
+  /** A downgrade this soon after an upgrade (default 2000 ms) means the upgrade did not hold. */
+  failedUpgradeWindowMs?: number;
+  /** Longest wait before upgrading again after upgrades that did not hold (default 8000 ms). */
+  maxUpgradeHoldMs?: number;
+  /** Time without a downgrade after which the wait is back to `upgradeIntervalMs` (default 10000 ms). */
+  stableResetMs?: number;
 }
 
 /** One video track as the allocator sees it this tick. */
@@ -53,7 +62,13 @@ export class StreamAllocator {
   private readonly maxProbeIntervalMs: number;
   private readonly probeTimeoutMs: number;
   private readonly probeOvershoot: number;
+  private readonly failedUpgradeWindowMs: number;
+  private readonly maxUpgradeHoldMs: number;
+  private readonly stableResetMs: number;
   private lastUpgradeMs = -Infinity;
+  private lastDowngradeMs = -Infinity;
+  /** Least time between a downgrade and the next upgrade: upgradeIntervalMs, doubled after each upgrade undone. */
+  private upgradeHoldMs: number;
   private nextProbeMs = -Infinity;
   private probeBackoff = 1;
   /** The probe in flight: the estimate it should reach and when it is given up. */
@@ -73,6 +88,10 @@ export class StreamAllocator {
     this.maxProbeIntervalMs = opts.maxProbeIntervalMs ?? 6000;
     this.probeTimeoutMs = opts.probeTimeoutMs ?? 2500;
     this.probeOvershoot = opts.probeOvershoot ?? 1.15;
+    this.failedUpgradeWindowMs = opts.failedUpgradeWindowMs ?? 2000;
+    this.maxUpgradeHoldMs = opts.maxUpgradeHoldMs ?? 8000;
+    this.stableResetMs = opts.stableResetMs ?? 10_000;
+    this.upgradeHoldMs = this.upgradeIntervalMs;
   }
 
   /** Congestion: a probe in flight is abandoned (the transport stops it) and the next one waits. */
@@ -96,6 +115,7 @@ export class StreamAllocator {
       if (estimateBps >= this.probeGoalBps) this.probeSucceeded(nowMs);
       else if (nowMs >= this.probeDeadlineMs) this.probeFailed(nowMs);
     }
+    let isDowngrade = false;
     const targets: LayerTarget[] = tracks.map((t, i) => {
       const f = fit[i]!;
       if (t.isNew || f.spatial === t.current) return f;
@@ -105,12 +125,21 @@ export class StreamAllocator {
         // Down (or paused) at once.
         this.downgrades++;
         if (f.spatial === NO_LAYER) this.pauses++;
+        isDowngrade = true;
         return f;
       }
       return { spatial: t.current, temporal: temporalAt(t, t.current) };
     });
-    // Up: one step of one track, by priority, when the estimate covers it and the last step has settled.
-    if (nowMs - this.lastUpgradeMs >= this.upgradeIntervalMs) {
+    if (isDowngrade) {
+      // The last upgrade did not hold: wait longer before the next one.
+      if (nowMs - this.lastUpgradeMs < this.failedUpgradeWindowMs) this.upgradeHoldMs = Math.min(this.upgradeHoldMs * 2, this.maxUpgradeHoldMs);
+      this.lastDowngradeMs = nowMs;
+    } else if (nowMs - this.lastDowngradeMs >= this.stableResetMs) {
+      this.upgradeHoldMs = this.upgradeIntervalMs;
+    }
+    // Up: one step of one track, by priority, when the estimate covers it, the last step has settled, and the hold
+    // after a downgrade is over.
+    if (nowMs - this.lastUpgradeMs >= this.upgradeIntervalMs && nowMs - this.lastDowngradeMs >= this.upgradeHoldMs) {
       for (const i of allocationOrder(tracks)) {
         const t = tracks[i]!;
         const want = fit[i]!.spatial;
