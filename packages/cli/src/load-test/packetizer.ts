@@ -4,7 +4,8 @@
 // for simulcast, audio level; room for transport-wide sequence numbers and abs-send-time, stamped on the way out).
 // Every payload ends with a 12-byte trailer (a marker and the send time) from which a subscriber on the same machine
 // measures one-way delay; SFUs forward payloads untouched, so this works against any of them.
-import { writeVp8Descriptor, createVp8DescriptorFields } from '@atrium/server/sfu/codec/vp8-descriptor.js';
+import { serializeRtpPacket } from '@atrium/webrtc';
+import { writeVp8Descriptor, createVp8DescriptorFields, vp8DescriptorSize } from '@atrium/server/sfu/codec/vp8-descriptor.js';
 
 export const TRAILER_BYTES = 12;
 /** 'ATLT' */
@@ -26,28 +27,18 @@ export interface ExtensionIds {
   absSendTime: number;
 }
 
-/** The one-byte-form extension block (RFC 8285 §4.2) for a stream: written once, copied into every packet. */
+/** The extension block (RFC 8285 §4) for a stream: written once, copied into every packet. */
 export function extensionBlock(ids: ExtensionIds, mid: string, rid: string, audioLevel?: number): Buffer {
-  const elements: [number, Uint8Array][] = [];
-  if (ids.mid > 0 && mid !== '') elements.push([ids.mid, Buffer.from(mid, 'latin1')]);
-  if (ids.rid > 0 && rid !== '') elements.push([ids.rid, Buffer.from(rid, 'latin1')]);
-  if (ids.audioLevel > 0 && audioLevel !== undefined) elements.push([ids.audioLevel, Uint8Array.of(audioLevel & 0x7f)]);
-  if (ids.transportCc > 0) elements.push([ids.transportCc, new Uint8Array(2)]);
-  if (ids.absSendTime > 0) elements.push([ids.absSendTime, new Uint8Array(3)]);
-  if (elements.length === 0) return Buffer.alloc(0);
-  let bytes = 0;
-  for (const [, v] of elements) bytes += 1 + v.length;
-  const padded = (bytes + 3) & ~3;
-  const out = Buffer.alloc(4 + padded);
-  out.writeUInt16BE(0xbede, 0);
-  out.writeUInt16BE(padded / 4, 2);
-  let p = 4;
-  for (const [id, v] of elements) {
-    out[p++] = (id << 4) | (v.length - 1);
-    out.set(v, p);
-    p += v.length;
-  }
-  return out;
+  const extensions: { id: number; value: Uint8Array }[] = [];
+  if (ids.mid > 0 && mid !== '') extensions.push({ id: ids.mid, value: Buffer.from(mid, 'latin1') });
+  if (ids.rid > 0 && rid !== '') extensions.push({ id: ids.rid, value: Buffer.from(rid, 'latin1') });
+  if (ids.audioLevel > 0 && audioLevel !== undefined) extensions.push({ id: ids.audioLevel, value: Uint8Array.of(audioLevel & 0x7f) });
+  if (ids.transportCc > 0) extensions.push({ id: ids.transportCc, value: new Uint8Array(2) });
+  if (ids.absSendTime > 0) extensions.push({ id: ids.absSendTime, value: new Uint8Array(3) });
+  if (extensions.length === 0) return Buffer.alloc(0);
+  // The block of an empty packet with these extensions: what follows its 12-byte fixed header.
+  const empty = serializeRtpPacket({ payloadType: 0, sequenceNumber: 0, timestamp: 0, ssrc: 0, extensions, payload: new Uint8Array(0) });
+  return empty.subarray(12);
 }
 
 /** Sequence numbers, SSRC, payload type and extension block of one outgoing RTP stream. */
@@ -109,6 +100,8 @@ export const MIN_VP8_FRAME_BYTES = 10 + TRAILER_BYTES;
 /** Packetizes synthetic VP8 frames of given sizes for one stream (one simulcast layer). */
 export class Vp8Packetizer {
   private readonly fields = createVp8DescriptorFields();
+  /** Every packet's descriptor has the same fields (picture id, TL0PICIDX, temporal layer), so the same size. */
+  private readonly descriptorBytes: number;
   private pictureId = Math.floor(Math.random() * 0x8000);
   private tl0PicIdx = Math.floor(Math.random() * 0x100);
   private frameIndex = 0;
@@ -119,6 +112,7 @@ export class Vp8Packetizer {
     this.fields.hasPictureId = true;
     this.fields.hasTl0PicIdx = true;
     this.fields.hasTid = true;
+    this.descriptorBytes = vp8DescriptorSize(this.fields);
   }
 
   /**
@@ -136,7 +130,7 @@ export class Vp8Packetizer {
     f.tid = tid;
     f.isLayerSync = tid !== 0;
     f.isNonReference = tid !== 0;
-    const descriptorBytes = 6;
+    const descriptorBytes = this.descriptorBytes;
     const count = Math.ceil(total / (MAX_PAYLOAD_BYTES - descriptorBytes));
     const out: Buffer[] = [];
     let left = total;
