@@ -215,14 +215,14 @@ export class Dispatcher {
    * automatic one (empty agent name), each launching its JT_ROOM job. Returns the dispatches' ids.
    */
   roomStarted(room: RoomInfo, agents?: readonly RoomAgentDispatch[]): string[] {
-    if (!this.rooms.has(room.name)) this.rooms.set(room.name, { info: room, participants: new Map(), published: new Set(), agents: new Set() });
+    this.ensureRoom(room);
     const requests: DispatchRequest[] = agents && agents.length > 0 ? agents.map((a) => ({ ...a })) : [{ agentName: '', metadata: '' }];
     return requests.map((req) => this.addDispatch(room, req).id);
   }
 
   /** An explicit dispatch (CreateDispatch): its JT_ROOM job, and participant jobs for the room's participants. */
   createDispatch(room: RoomInfo, req: DispatchRequest): AgentDispatch {
-    if (!this.rooms.has(room.name)) this.rooms.set(room.name, { info: room, participants: new Map(), published: new Set(), agents: new Set() });
+    this.ensureRoom(room);
     return this.addDispatch(room, req).clone();
   }
 
@@ -291,7 +291,7 @@ export class Dispatcher {
       this.endJob(entry, JobStatus.JS_SUCCESS, '');
     }
     if (d.state) d.state.deletedAt = this.nowNs();
-    for (const key of [...this.restartTimes.keys()]) if (key.startsWith(`${dispatchId}/`)) this.restartTimes.delete(key);
+    this.forgetRestarts(dispatchId);
     return d.clone();
   }
 
@@ -305,7 +305,7 @@ export class Dispatcher {
     for (const d of [...this.dispatches.values()]) {
       if (d.room !== roomName) continue;
       this.dispatches.delete(d.id);
-      for (const key of [...this.restartTimes.keys()]) if (key.startsWith(`${d.id}/`)) this.restartTimes.delete(key);
+      this.forgetRestarts(d.id);
     }
     this.rooms.delete(roomName);
   }
@@ -541,6 +541,15 @@ export class Dispatcher {
 
   private nowNs(): bigint {
     return BigInt(Math.round(this.opts.clock.wallMs())) * 1_000_000n;
+  }
+
+  private ensureRoom(room: RoomInfo): void {
+    if (!this.rooms.has(room.name)) this.rooms.set(room.name, { info: room, participants: new Map(), published: new Set(), agents: new Set() });
+  }
+
+  /** The restart budgets of a dispatch's targets (keys `dispatch/type/identity`). */
+  private forgetRestarts(dispatchId: string): void {
+    for (const key of [...this.restartTimes.keys()]) if (key.startsWith(`${dispatchId}/`)) this.restartTimes.delete(key);
   }
 
   private roomEntry(room: RoomInfo): RoomEntry | undefined {
