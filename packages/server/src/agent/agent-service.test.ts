@@ -10,6 +10,7 @@ import {
 import { ManualClock, silentLogger } from '@atrium/webrtc';
 import { createAccessToken, verifyAccessToken } from '@atrium/protocol';
 import type { VideoGrant } from '@atrium/protocol';
+import type { Job } from '@livekit/protocol';
 import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
 import { createServer } from '../create-server.js';
 import type { AtriumServer } from '../create-server.js';
@@ -67,6 +68,13 @@ class FakeWorker {
     this.send({ case: 'register', value: new RegisterWorkerRequest({ type, agentName, version: '1.9.0', namespace: '' }) });
     return (await this.next('register')).workerId;
   }
+}
+
+/** Which of `among` got an availability request (workers are drawn at random), and the offered job. */
+async function offered(among: FakeWorker[]): Promise<[FakeWorker, Job]> {
+  let hit: FakeWorker | undefined;
+  await waitFor(() => (hit = among.find((w) => w.messages.some((m) => m.case === 'availability'))) !== undefined, { ...polling, label: 'an availability request' });
+  return [hit!, (await hit!.next('availability')).job!];
 }
 
 async function withServer(run: (server: AtriumServer, clock: ManualClock, fake: FakeMediaFactory) => Promise<void>): Promise<void> {
@@ -147,17 +155,12 @@ test('agent: a decline or an availability timeout moves the job to the next work
     await c.register();
     const alice = await TestSignalClient.join(server.url, 'alice');
     // The worker is drawn at random (weighted by load): find who got each offer.
-    const offered = async (among: FakeWorker[]): Promise<[FakeWorker, string]> => {
-      let hit: FakeWorker | undefined;
-      await waitFor(() => (hit = among.find((w) => w.messages.some((m) => m.case === 'availability'))) !== undefined, { ...polling, label: 'an availability request' });
-      return [hit!, (await hit!.next('availability')).job!.id];
-    };
-    const [first, jobId] = await offered([a, b, c]);
+    const [first, { id: jobId }] = await offered([a, b, c]);
     first.send({ case: 'availability', value: new AvailabilityResponse({ jobId, available: false }) });
-    const [second, id2] = await offered([a, b, c].filter((w) => w !== first));
+    const [second, { id: id2 }] = await offered([a, b, c].filter((w) => w !== first));
     assert.equal(id2, jobId);
     clock.advance(AVAILABILITY_TIMEOUT_MS);
-    const [third, id3] = await offered([a, b, c].filter((w) => w !== first && w !== second));
+    const [third, { id: id3 }] = await offered([a, b, c].filter((w) => w !== first && w !== second));
     assert.equal(id3, jobId);
     third.send({ case: 'availability', value: new AvailabilityResponse({ jobId, available: true }) });
     const assignment = await third.next('assignment');
@@ -280,16 +283,14 @@ test('agent: a worker dropping mid-job -> the job is restarted on another worker
     const b = await FakeWorker.connect(server, await workerToken());
     await b.register();
     const alice = await TestSignalClient.join(server.url, 'alice');
-    let first: FakeWorker | undefined;
-    await waitFor(() => (first = [a, b].find((w) => w.messages.some((m) => m.case === 'availability'))) !== undefined, polling);
+    const [first, job] = await offered([a, b]);
     const other = first === a ? b : a;
-    const job = (await first!.next('availability')).job!;
-    first!.send({ case: 'availability', value: new AvailabilityResponse({ jobId: job.id, available: true }) });
-    const agent = await TestSignalClient.connect(server.url, (await first!.next('assignment')).token);
+    first.send({ case: 'availability', value: new AvailabilityResponse({ jobId: job.id, available: true }) });
+    const agent = await TestSignalClient.connect(server.url, (await first.next('assignment')).token);
     await agent.waitFor((m) => m.case === 'join');
     connect(fake, `agent-${job.id}`);
     await waitFor(() => server.rooms.getRoom('test')?.listParticipants().some((p) => p.identity === `agent-${job.id}` && p.snapshot().state === ParticipantInfo_State.ACTIVE) === true, polling);
-    first!.ws.terminate();
+    first.ws.terminate();
     await new Promise((r) => setTimeout(r, 100));
     assert.ok(!other.messages.some((m) => m.case === 'availability'), 'not while its agent is still in the room');
     agent.ws.terminate(); // the job process died too: its signal connection drops
