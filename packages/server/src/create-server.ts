@@ -28,10 +28,15 @@ import { DEFAULT_DRAIN_TIMEOUT_MS, waitUntilEmpty } from './health/drain.js';
 import { PublishCodecs } from './rtc/publish-codecs.js';
 import { AgentService, isAgentPath } from './agent/agent-service.js';
 import { combineRoomEvents } from './rtc/room-events.js';
+import { WorkerMediaFactory, type MediaStatsView } from './media-worker/worker-media-factory.js';
 
 export interface AtriumServer {
   readonly httpPort: number;
   readonly udpPort: number;
+  /** Every media worker's UDP port (one entry when media runs in the main thread). */
+  readonly udpPorts: readonly number[];
+  /** The media workers (undefined when media runs in the main thread: rtc.media_workers 0, or a test's factory). */
+  readonly mediaWorkers: WorkerMediaFactory | undefined;
   /** ws://host:port of the first bind address. */
   readonly url: string;
   readonly nodeId: string;
@@ -94,7 +99,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
   let rooms: RoomManager | undefined;
   let agents: AgentService | undefined;
   const metrics: ServerMetrics | undefined =
-    prometheusPort !== undefined ? createServerMetrics({ nodeId, rooms: () => rooms, stats: (): SfuStats => sfuStats, agents: () => agents?.dispatcher }) : undefined;
+    prometheusPort !== undefined ? createServerMetrics({ nodeId, rooms: () => rooms, stats: (): MediaStatsView => mediaStats, agents: () => agents?.dispatcher }) : undefined;
   // The latency histogram is fed only when metrics are on (the sampled observation is its one hot-path cost).
   const sfuStats: SfuStats = new SfuStats(metrics ? { forwardLatency: metrics.forwardLatency } : {});
   const nodeState = new NodeState();
@@ -105,8 +110,34 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
   }
 
   let mediaFactory: MediaFactory & { udpPort?: number };
+  let mediaWorkers: WorkerMediaFactory | undefined;
+  let mediaStats: MediaStatsView = sfuStats;
   if (overrides.mediaFactory) {
     mediaFactory = overrides.mediaFactory;
+  } else if (config.rtc.mediaWorkers > 0 && overrides.clock === undefined) {
+    // Media in worker threads (a test's own clock keeps media in this thread, where that clock runs).
+    mediaWorkers = await WorkerMediaFactory.start({
+      workers: config.rtc.mediaWorkers,
+      roomParticipantsPerWorker: config.rtc.roomParticipantsPerWorker,
+      udpPort: config.rtc.udpPort,
+      logger: logger.child({ component: 'media' }),
+      ...(metrics ? { forwardLatency: metrics.forwardLatency } : {}),
+      worker: {
+        bindAddress: firstAddress,
+        advertisedAddress: config.rtc.nodeIp || firstAddress,
+        logLevel: config.logging.level,
+        audioLevel: audioLevelParams(config.audio),
+        enabledCodecs: config.room.enabledCodecs.map((c) => ({ mime: c.mime, fmtpLine: c.fmtpLine })),
+        dynacastPauseDelayMs: config.video.dynacastPauseDelayMs,
+        allowPause: config.rtc.congestionControl.allowPause,
+        isCongestionControlEnabled: config.rtc.congestionControl.enabled,
+        pacer: config.rtc.congestionControl.pacer,
+        minChannelCapacityBps: config.rtc.congestionControl.minChannelCapacityBps,
+        activeRedEncoding: config.audio.activeRedEncoding,
+      },
+    });
+    mediaFactory = mediaWorkers;
+    mediaStats = mediaWorkers.stats;
   } else {
     const { createWebRtcMediaFactory } = await import('./rtc/webrtc-media-factory.js');
     mediaFactory = await createWebRtcMediaFactory({
@@ -213,6 +244,8 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
   const server: AtriumServer = {
     httpPort,
     udpPort,
+    udpPorts: mediaWorkers ? mediaWorkers.udpPorts : [udpPort],
+    mediaWorkers,
     url,
     nodeId,
     rooms: roomManager,

@@ -34,7 +34,10 @@ export interface ConfigSources {
 }
 
 const TOP_KEYS = ['port', 'bind_addresses', 'rtc', 'keys', 'key_file', 'logging', 'room', 'webhook', 'redis', 'prometheus_port', 'prometheus', 'audio', 'video', 'development', 'limit', 'agents'] as const;
-const RTC_KEYS = ['udp_port', 'port_range_start', 'port_range_end', 'tcp_port', 'node_ip', 'use_external_ip', 'congestion_control'] as const;
+const RTC_KEYS = [
+  'udp_port', 'port_range_start', 'port_range_end', 'tcp_port', 'node_ip', 'use_external_ip', 'congestion_control', 'media_workers',
+  'room_participants_per_worker',
+] as const;
 const LOGGING_KEYS = ['level', 'json'] as const;
 const ROOM_KEYS = ['auto_create', 'empty_timeout', 'departure_timeout', 'max_participants', 'enabled_codecs'] as const;
 const WEBHOOK_KEYS = ['api_key', 'urls'] as const;
@@ -204,7 +207,11 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
   const file: ServerConfigOverrides = {
     port: r.port(top, '', 'port'),
     bindAddresses,
-    rtc: { udpPort, nodeIp, congestionControl },
+    rtc: {
+      udpPort, nodeIp, congestionControl,
+      mediaWorkers: r.int(rtc, 'rtc', 'media_workers', 0, 64),
+      roomParticipantsPerWorker: r.int(rtc, 'rtc', 'room_participants_per_worker', 1, U32_MAX),
+    },
     video,
     logging: { level, json: r.bool(logging, 'logging', 'json') },
     room: {
@@ -229,6 +236,8 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
       udpPort: pick(flags.rtc?.udpPort, file.rtc?.udpPort) ?? base.rtc.udpPort,
       nodeIp: pick(flags.rtc?.nodeIp, file.rtc?.nodeIp) ?? '',
       congestionControl: { ...base.rtc.congestionControl, ...congestionControl, ...flags.rtc?.congestionControl },
+      mediaWorkers: pick(flags.rtc?.mediaWorkers, file.rtc?.mediaWorkers) ?? base.rtc.mediaWorkers,
+      roomParticipantsPerWorker: pick(flags.rtc?.roomParticipantsPerWorker, file.rtc?.roomParticipantsPerWorker) ?? base.rtc.roomParticipantsPerWorker,
     },
     video: { dynacastPauseDelayMs: pick(flags.video?.dynacastPauseDelayMs, video.dynacastPauseDelayMs) ?? base.video.dynacastPauseDelayMs },
     logging: {

@@ -1,4 +1,5 @@
 // The server's configuration (LiveKit's livekit.yaml, mapped by load-config.ts) and the development defaults.
+import { availableParallelism } from 'node:os';
 import { LIVEKIT_DEFAULT_CONGESTION_CONTROL, LIVEKIT_DEFAULT_DYNACAST_PAUSE_DELAY_MS } from './read-media-sections.js';
 import type { CongestionControlSettings } from './read-media-sections.js';
 // Keys keep LiveKit's meaning; fields the server does not honour yet are refused at load (unsupported-settings.ts).
@@ -65,6 +66,13 @@ export interface ServerConfig {
     nodeIp: string;
     /** `rtc.congestion_control`: layer allocation by bandwidth, and whether it may pause video. */
     congestionControl: CongestionControlSettings;
+    /**
+     * `rtc.media_workers` (Atrium): media worker threads, each with its own UDP port (`udp_port + i`); 0 runs media in
+     * the main thread. Default: one per core.
+     */
+    mediaWorkers: number;
+    /** `rtc.room_participants_per_worker` (Atrium): a room's participants on one worker before it spans workers. */
+    roomParticipantsPerWorker: number;
   };
   /** LiveKit's `video:` section: dynacast downgrades wait this long (`dynacast_pause_delay`). */
   video: { dynacastPauseDelayMs: number };
@@ -141,6 +149,17 @@ export const LIVEKIT_DEFAULT_CODECS: readonly string[] = [
   'video/rtx',
 ];
 
+/**
+ * A room stays on one media worker up to this many participants there (its packets then cross no thread); a larger
+ * room spans workers, so one big room uses every core.
+ */
+export const DEFAULT_ROOM_PARTICIPANTS_PER_WORKER = 16;
+
+/** One media worker per core (os.availableParallelism), at most 16. */
+export function defaultMediaWorkers(): number {
+  return Math.max(1, Math.min(16, availableParallelism()));
+}
+
 /** LiveKit's `--dev` defaults: key `devkey` / secret `secret`, port 7880, UDP 7882, loopback only. */
 export function devConfig(overrides: ServerConfigOverrides = {}): ServerConfig {
   const bindAddresses = overrides.bindAddresses ?? ['127.0.0.1'];
@@ -152,6 +171,8 @@ export function devConfig(overrides: ServerConfigOverrides = {}): ServerConfig {
       udpPort: overrides.rtc?.udpPort ?? 7882,
       nodeIp: overrides.rtc?.nodeIp ?? bindAddresses[0] ?? '127.0.0.1',
       congestionControl: { ...LIVEKIT_DEFAULT_CONGESTION_CONTROL, ...overrides.rtc?.congestionControl },
+      mediaWorkers: overrides.rtc?.mediaWorkers ?? defaultMediaWorkers(),
+      roomParticipantsPerWorker: overrides.rtc?.roomParticipantsPerWorker ?? DEFAULT_ROOM_PARTICIPANTS_PER_WORKER,
     },
     video: { dynacastPauseDelayMs: overrides.video?.dynacastPauseDelayMs ?? LIVEKIT_DEFAULT_DYNACAST_PAUSE_DELAY_MS },
     logging: { level: overrides.logging?.level ?? 'info', json: overrides.logging?.json ?? false },

@@ -5,7 +5,8 @@ import { JobType, TrackType, WorkerStatus } from '@livekit/protocol';
 import type { Dispatcher } from '../agent/dispatcher.js';
 import type { RoomManager } from '../rtc/room-manager.js';
 import type { SubscriberCongestionState } from '../rtc/participant-media.js';
-import type { SfuStats, KindCounters } from '../sfu/sfu-stats.js';
+import type { KindCounters } from '../sfu/sfu-stats.js';
+import type { MediaStatsView } from '../media-worker/worker-media-factory.js';
 import { MetricsRegistry } from './registry.js';
 import type { Histogram } from './registry.js';
 
@@ -60,7 +61,7 @@ export interface ServerMetrics {
 export function createServerMetrics(opts: {
   nodeId: string;
   rooms: () => RoomManager | undefined;
-  stats: () => SfuStats | undefined;
+  stats: () => MediaStatsView | undefined;
   agents?: () => Dispatcher | undefined;
 }): ServerMetrics {
   const registry = new MetricsRegistry({ constLabels: { node_id: opts.nodeId, node_type: 'SERVER' } });

@@ -125,6 +125,10 @@ export interface MediaFactory {
     participantSid: string; identity: string; logger: Logger; isAdaptiveStream?: boolean;
     /** The client's subscriber_allow_pause (overrides rtc.congestion_control.allow_pause for it). */
     subscriberAllowPause?: boolean;
+    /** The participant's room: media workers keep a room's participants together (media-worker/). */
+    roomName?: string;
+    /** What the participant's log lines carry (room, participant, sids), for a logger made in another thread. */
+    logBindings?: Record<string, string>;
   }): ParticipantMedia;
   /** What is held right now: everything returns to zero when every participant has left. */
   resources(): MediaResources;

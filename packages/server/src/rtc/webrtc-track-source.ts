@@ -9,7 +9,7 @@ import type { LocalSender } from '@atrium/webrtc/pc/local-sender.js';
 import type { RemoteStream } from '@atrium/webrtc/pc/remote-stream.js';
 import type { Clock } from '@atrium/webrtc';
 import type { Receiver } from '../sfu/receiver.js';
-import { DynacastController } from '../sfu/dynacast.js';
+import { DynacastController, type DynacastSink } from '../sfu/dynacast.js';
 import type { LayerSpec, QualityValue } from '../sfu/video-layers.js';
 import type { MediaKind, MediaTrackSource } from './participant-media.js';
 import type { StreamQualitySample } from './connection-quality.js';
@@ -102,6 +102,11 @@ export interface PublishedTrackSourceOptions {
   dynacastPauseDelayMs?: number;
   /** The committed max quality per codec changed: tell the publisher (SubscribedQualityUpdate). */
   onSubscribedQuality?: (qualities: ReadonlyMap<string, QualityValue>) => void;
+  /**
+   * A mirror of a track published on another media worker: its subscribers' needs go to this relay of the publisher's
+   * dynacast instead of a controller of its own.
+   */
+  dynacast?: DynacastSink;
 }
 
 export class PublishedTrackSource implements MediaTrackSource {
@@ -119,7 +124,7 @@ export class PublishedTrackSource implements MediaTrackSource {
   height = 0;
   private readonly upstreams: RemoteStream[] = [];
   /** Video: what subscribers need of this track, for the publisher (null for audio); shared with its backup codecs. */
-  private dynacastController: DynacastController | null;
+  private dynacastController: DynacastSink | null;
   /** Backup codecs the track announced (TrackInfo.codecs after the primary), with their layers. */
   private announcedBackups: { mimeType: string; layers: readonly LayerSpec[] }[] = [];
   /** Backup codecs being published now, by lower-case mime type (each its own receiver). */
@@ -144,19 +149,19 @@ export class PublishedTrackSource implements MediaTrackSource {
     }
     const onUpdate = opts.onSubscribedQuality;
     this.dynacastController =
-      opts.kind === 'video'
-        ? new DynacastController({
+      opts.kind !== 'video'
+        ? null
+        : opts.dynacast ?? new DynacastController({
             clock: opts.clock,
             ...(opts.dynacastPauseDelayMs !== undefined ? { pauseDelayMs: opts.dynacastPauseDelayMs } : {}),
             layersFor: (mime) => this.layersFor(mime),
             onUpdate: (q) => onUpdate?.(q),
-          })
-        : null;
+          });
     // The primary codec first: SubscribedQualityUpdate lists it first (and its deprecated flat list is the primary's).
     this.dynacastController?.addCodec(opts.codec.mimeType);
   }
 
-  get dynacast(): DynacastController | null {
+  get dynacast(): DynacastSink | null {
     return this.dynacastController;
   }
 

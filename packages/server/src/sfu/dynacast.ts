@@ -18,7 +18,18 @@ export interface DynacastOptions {
   onUpdate(maxQualityByMime: ReadonlyMap<string, QualityValue>): void;
 }
 
-export class DynacastController {
+/**
+ * What a subscriber's DownTrack and SubscriberSession tell a published track's dynacast: the controller itself, or a
+ * relay to it on another media worker (media-worker/pipe.ts).
+ */
+export interface DynacastSink {
+  addCodec(mimeType: string): void;
+  setSubscriberMaxSpatial(mimeType: string, subscriberId: string, spatial: number): void;
+  removeSubscriber(subscriberId: string): void;
+  close(): void;
+}
+
+export class DynacastController implements DynacastSink {
   private readonly opts: DynacastOptions;
   private readonly pauseDelayMs: number;
   /** Per codec: subscriber id -> the quality it needs (absent = none). */

@@ -189,6 +189,26 @@ export class Receiver implements DownTrackSource {
     return sourceId;
   }
 
+  /**
+   * A mirror of a track received on another worker (media-worker/pipe.ts) learns its streams from the packets: the
+   * stream with `ssrc` exists after this, with `spatial` as its layer. The first stream, created before any SSRC was
+   * known, is taken over when nothing arrived on it yet. Returns the stream's source id.
+   */
+  bindStream(ssrc: number, spatial: number): number {
+    const streams = this.streams;
+    for (let i = 0; i < streams.length; i++) if (streams[i]!.ssrc === ssrc) return i;
+    const first = streams[0]!;
+    if (streams.length === 1 && !first.hasSsrc) {
+      streams[0] = new ReceiveStream({
+        sourceId: 0, spatial: Math.max(0, Math.min(MAX_SPATIAL, spatial)), ssrc: ssrc >>> 0, ...this.streamDefaults,
+        inspector: this.newInspector(),
+      });
+      if (this.pendingKeyframeMask !== 0) this.flushKeyframeRequests();
+      return 0;
+    }
+    return this.addStream({ ssrc, spatial });
+  }
+
   /** The stream for a source id (0 without simulcast). */
   stream(sourceId: number): ReceiveStream | undefined {
     return this.streams[sourceId];

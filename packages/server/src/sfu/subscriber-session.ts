@@ -12,7 +12,7 @@ import { unlimitedBandwidth } from './bandwidth-estimator.js';
 import { DownTrack } from './down-track.js';
 import type { DownTrackListener, DownTrackOptions } from './down-track.js';
 import type { DownTrackSource, TrackSender } from './down-track-source.js';
-import type { DynacastController } from './dynacast.js';
+import type { DynacastSink } from './dynacast.js';
 import { bestLayer } from './layer-allocator.js';
 import { StreamAllocator } from './stream-allocator.js';
 import type { StreamTrack } from './stream-allocator.js';
@@ -91,7 +91,7 @@ export interface SessionTrackOptions {
   width: number;
   height: number;
   /** The published track's dynacast, and the codec this subscriber receives. */
-  dynacast?: DynacastController;
+  dynacast?: DynacastSink;
   /** A screen share: served before cameras when bandwidth is short. */
   isScreenShare?: boolean;
   /** Audio: RED/Opus translation between publisher and subscriber (DownTrackOptions.red). */

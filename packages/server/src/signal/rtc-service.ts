@@ -222,6 +222,7 @@ export class RtcService {
       const participantLogger = logger.child({ roomID: room.sid });
       media = this.opts.mediaFactory.createParticipantMedia({
         participantSid: sid, identity: auth.identity, logger: participantLogger, isAdaptiveStream: params.adaptiveStream,
+        roomName: room.name, logBindings: { room: auth.roomName, participant: auth.identity, pID: sid, roomID: room.sid },
         ...(params.subscriberAllowPause !== undefined ? { subscriberAllowPause: params.subscriberAllowPause } : {}),
       });
       participant = new Participant({

@@ -1,0 +1,49 @@
+// A media worker thread: its own UDP socket, DTLS certificate and media sessions (webrtc-media-factory.ts), driven by
+// the main thread through MediaWorkerHost. Started by WorkerMediaFactory (worker-media-factory.ts).
+import { parentPort, workerData } from 'node:worker_threads';
+import { systemClock } from '@atrium/webrtc';
+import { createWebRtcMediaFactory } from '../rtc/webrtc-media-factory.js';
+import { PublishCodecs } from '../rtc/publish-codecs.js';
+import { SfuStats } from '../sfu/sfu-stats.js';
+import { createPortLogger } from './port-logger.js';
+import { MediaWorkerHost, latencyCollector } from './worker-host.js';
+import type { FromWorker, MediaWorkerConfig } from './protocol.js';
+
+const config = (workerData as { config: MediaWorkerConfig }).config;
+const port = parentPort!;
+const post = (m: FromWorker): void => port.postMessage(m);
+const logger = createPortLogger(post, config.logLevel, { component: 'media', worker: config.index });
+const latencySamples: number[] | null = config.collectLatency ? [] : null;
+const stats = new SfuStats(latencySamples ? { forwardLatency: latencyCollector(latencySamples) } : {});
+
+process.on('uncaughtException', (err) => {
+  logger.error({ err }, 'media worker: uncaught exception');
+});
+
+const factory = await createWebRtcMediaFactory({
+  udpPort: config.udpPort,
+  bindAddress: config.bindAddress,
+  advertisedAddress: config.advertisedAddress,
+  logger,
+  clock: systemClock,
+  stats,
+  publishCodecs: new PublishCodecs(config.enabledCodecs),
+  ...(config.audioLevel ? { audioLevel: config.audioLevel } : {}),
+  ...(config.dynacastPauseDelayMs !== undefined ? { dynacastPauseDelayMs: config.dynacastPauseDelayMs } : {}),
+  ...(config.allowPause !== undefined ? { allowPause: config.allowPause } : {}),
+  ...(config.isCongestionControlEnabled !== undefined ? { isCongestionControlEnabled: config.isCongestionControlEnabled } : {}),
+  ...(config.pacer !== undefined ? { pacer: config.pacer } : {}),
+  ...(config.minChannelCapacityBps !== undefined ? { minChannelCapacityBps: config.minChannelCapacityBps } : {}),
+  ...(config.activeRedEncoding !== undefined ? { activeRedEncoding: config.activeRedEncoding } : {}),
+});
+new MediaWorkerHost({
+  index: config.index,
+  port: { postMessage: post, on: (event, listener) => port.on(event, listener) },
+  factory,
+  clock: systemClock,
+  logger,
+  stats,
+  latencySamples,
+  ...(config.audioLevel ? { audioLevel: config.audioLevel } : {}),
+});
+post({ t: 'ready', udpPort: factory.udpPort });
