@@ -61,7 +61,7 @@ test('a room spanning two media workers: every subscriber on either worker gets 
     );
   }
 
-  await run.step('the room spans both workers: two participants on each', () => {
+  await run.step('the room spans both workers: two participants on each', async () => {
     const placement = workers.placementOf(roomName);
     assert.deepEqual([...placement.entries()].sort(), [[0, 2], [1, 2]], `placement ${JSON.stringify([...placement])}`);
   });

@@ -63,7 +63,7 @@ export type PipeMessage =
   | { t: 'dynacast'; sourceId: number; op: 'addCodec' | 'set' | 'remove'; mimeType: string; subscriberId: string; spatial: number }
   /** Origin -> destination. */
   | { t: 'rtp'; data: ArrayBuffer }
-  | { t: 'sr'; sourceId: number; ssrc: number; ntpWallMs: number; rtpTimestamp: number }
+  | { t: 'sr'; sourceId: number; ssrc: number; spatial: number; ntpWallMs: number; rtpTimestamp: number }
   | { t: 'muted'; sourceId: number; muted: boolean }
   | { t: 'ended'; sourceId: number };
 
@@ -277,7 +277,7 @@ export class PipePeer {
         const sr = stream?.senderReport;
         if (stream === undefined || sr === undefined || sr.receivedAtMs <= (sender.srSentAtMs[i] ?? -Infinity)) continue;
         sender.srSentAtMs[i] = sr.receivedAtMs;
-        this.post({ t: 'sr', sourceId, ssrc: stream.ssrc, ntpWallMs: sr.ntpWallMs, rtpTimestamp: sr.rtpTimestamp });
+        this.post({ t: 'sr', sourceId, ssrc: stream.ssrc, spatial: stream.spatial, ntpWallMs: sr.ntpWallMs, rtpTimestamp: sr.rtpTimestamp });
       }
     }
   }
@@ -328,7 +328,7 @@ export class PipePeer {
         case 'sr': {
           const mirror = this.mirrors.get(m.sourceId);
           if (mirror === undefined) return;
-          const i = mirror.receiver.bindStream(m.ssrc, 0);
+          const i = mirror.receiver.bindStream(m.ssrc, m.spatial);
           if (!mirror.ssrcs.includes(m.ssrc)) mirror.ssrcs.push(m.ssrc);
           mirror.receiver.stream(i)?.setSenderReport(m.ntpWallMs, m.rtpTimestamp, this.host.clock.nowMs());
           return;
