@@ -112,7 +112,7 @@ function configFromArgs(args: string[]): { config: ServerConfig; drainTimeoutMs:
   }
 }
 
-async function printDevHelp(config: ServerConfig, url: string, udpPort: number): Promise<void> {
+async function printDevHelp(config: ServerConfig, url: string, udpPort: string): Promise<void> {
   const [apiKey, apiSecret] = Object.entries(config.keys)[0] ?? ['devkey', 'secret'];
   const token = await createAccessToken({
     apiKey,
@@ -133,10 +133,12 @@ export async function runServer(args: string[] = process.argv.slice(2)): Promise
   guardOutput(process.stderr);
   const { config, drainTimeoutMs } = configFromArgs(args);
   const server = await createServer(config);
+  // One UDP port per media worker (rtc.udp_port + i).
+  const udpPorts = server.udpPorts.join(', ');
   if (!config.development) {
-    console.log(`\nAtrium is listening at ${server.url} (UDP ${server.udpPort}, ICE address ${config.rtc.nodeIp})`);
+    console.log(`\nAtrium is listening at ${server.url} (UDP ${udpPorts}, ICE address ${config.rtc.nodeIp})`);
   } else {
-    await printDevHelp(config, server.url, server.udpPort);
+    await printDevHelp(config, server.url, udpPorts);
   }
   if (server.metricsPort !== undefined) console.log(`Prometheus metrics at http://${new URL(server.url).hostname}:${server.metricsPort}/metrics`);
   let stopping = false;

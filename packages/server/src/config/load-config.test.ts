@@ -35,6 +35,8 @@ rtc:
   tcp_port: 0
   node_ip: 192.0.2.10
   use_external_ip: false
+  media_workers: 3
+  room_participants_per_worker: 8
   congestion_control:
     enabled: true
     allow_pause: true
@@ -87,7 +89,10 @@ test("LiveKit's keys load into ServerConfig", () => {
     keys: { APIabc: '0123456789abcdef0123456789abcdef', APIdef: 'second-secret', APIfile: 'file-secret' },
     port: 7881,
     bindAddresses: ['127.0.0.1', '::1'],
-    rtc: { udpPort: 7890, nodeIp: '192.0.2.10', congestionControl: { enabled: true, allowPause: true, pacer: 'leaky-bucket', minChannelCapacityBps: 0 } },
+    rtc: {
+      udpPort: 7890, nodeIp: '192.0.2.10', congestionControl: { enabled: true, allowPause: true, pacer: 'leaky-bucket', minChannelCapacityBps: 0 },
+      mediaWorkers: 3, roomParticipantsPerWorker: 8,
+    },
     video: { dynacastPauseDelayMs: 8000 },
     logging: { level: 'debug', json: true },
     audio: { activeLevel: 30, minPercentile: 50, updateIntervalMs: 500, smoothIntervals: 3, activeRedEncoding: false },
@@ -166,6 +171,8 @@ const BAD: [name: string, yaml: string, expected: string][] = [
   ['webhook key missing', 'webhook:\n  urls: [http://127.0.0.1:1/hook]', 'webhook.api_key: is required when webhook.urls is set'],
   ['development not a boolean', 'development: 1', 'development: must be true or false, got number 1'],
   ['redis unknown key', 'redis:\n  adress: x', 'redis.adress: unknown key'],
+  ['media workers negative', 'rtc:\n  media_workers: -1', 'rtc.media_workers: must be between 0 and 64, got -1'],
+  ['participants per worker zero', 'rtc:\n  room_participants_per_worker: 0', 'rtc.room_participants_per_worker: must be between 1 and 4294967295, got 0'],
 ];
 
 for (const [name, yaml, expected] of BAD) {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { devConfig, LIVEKIT_DEFAULT_CODECS } from './server-config.js';
+import { availableParallelism } from 'node:os';
+import { devConfig, LIVEKIT_DEFAULT_CODECS, DEFAULT_ROOM_PARTICIPANTS_PER_WORKER } from './server-config.js';
 
 test('dev defaults', () => {
   const c = devConfig();
@@ -8,7 +9,11 @@ test('dev defaults', () => {
     keys: { devkey: 'secret' },
     port: 7880,
     bindAddresses: ['127.0.0.1'],
-    rtc: { udpPort: 7882, nodeIp: '127.0.0.1', congestionControl: { enabled: true, allowPause: false, pacer: 'leaky-bucket', minChannelCapacityBps: 0 } },
+    rtc: {
+      udpPort: 7882, nodeIp: '127.0.0.1', congestionControl: { enabled: true, allowPause: false, pacer: 'leaky-bucket', minChannelCapacityBps: 0 },
+      // One media worker per core.
+      mediaWorkers: Math.min(16, availableParallelism()), roomParticipantsPerWorker: DEFAULT_ROOM_PARTICIPANTS_PER_WORKER,
+    },
     video: { dynacastPauseDelayMs: 5000 },
     logging: { level: 'info', json: false },
     audio: { activeLevel: 35, minPercentile: 40, updateIntervalMs: 400, smoothIntervals: 2, activeRedEncoding: false },
