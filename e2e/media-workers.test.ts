@@ -2,6 +2,7 @@
 // @livekit/rtc-node participants, two placed on each worker. P0 (worker 0) publishes a 440 Hz tone and 640x360 video
 // with simulcast; P2 (worker 1) publishes a 660 Hz tone and 320x240 video. Every subscriber, on either worker, hears
 // each tone at its frequency and decodes each video at its full size: tracks cross between the workers through pipes.
+// Then a worker dies: the server stays up, replaces it, and the room's participants rejoin and get their media back.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Room } from '@livekit/rtc-node';
@@ -109,6 +110,51 @@ test('a room spanning two media workers: every subscriber on either worker gets 
       timeoutMs: 5_000,
       describe: () => JSON.stringify(workers.workers.map((w) => ({ in: w.last?.pipePacketsIn, out: w.last?.pipePacketsOut }))),
     });
+  });
+  t.diagnostic(`steps:\n${run.history()}`);
+});
+
+test('a media worker that dies is replaced; its participants are asked to rejoin and get their media back', { timeout: 120_000 }, async (t) => {
+  assert.ok(server, 'server started');
+  const srv = server;
+  const workers = srv.server.mediaWorkers!;
+  const run = createStepRunner({ scenario: 'media-workers.test.ts (worker death)', logs: () => logLines });
+  const roomName = `workers-death-${Date.now()}`;
+  const [x, y] = await run.step('X and Y join a new room (two per worker: both on one worker)', async () => {
+    const out: Room[] = [];
+    for (const identity of ['x', 'y']) {
+      const room = await connectRtcNode(srv.url, await srv.token({ identity, room: roomName }), { label: identity.toUpperCase(), eventLog: logLines });
+      rooms.push(room);
+      out.push(room);
+    }
+    return out as [Room, Room];
+  });
+  const placement = workers.placementOf(roomName);
+  assert.equal(placement.size, 1, `one worker holds the room: ${JSON.stringify([...placement])}`);
+  const yWorker = [...placement.keys()][0]!;
+  await run.step('X publishes a 550 Hz tone; Y hears it', async () => {
+    publishers.push(await publishSineTone(x, { frequencyHz: 550, sampleRate: SAMPLE_RATE, frameMs: 10, maxDurationMs: 60_000 }));
+    const audio = await waitForRemoteTrack(y, { kind: 'audio', identity: 'x', label: 'Y gets X audio', timeoutMs: 15_000 });
+    const received = await readAudioWindow(audio.track, { sampleRate: SAMPLE_RATE, windowSamples: SAMPLE_RATE / 2, timeoutMs: 15_000 });
+    const found = dominantFrequency(received.samples.subarray(SAMPLE_RATE / 5), { sampleRate: SAMPLE_RATE, minHz: 100, maxHz: 2_000 });
+    assert.ok(Math.abs(found.frequencyHz - 550) <= 6, `dominant ${found.frequencyHz} Hz`);
+  });
+  const ySidBefore = y.localParticipant?.sid;
+  const restartsBefore = workers.restarts;
+  await run.step(`worker ${yWorker} (the room's) dies; the server stays up and replaces it`, async () => {
+    await workers.workers[yWorker]!.worker.terminate();
+    await waitFor(() => (workers.restarts > restartsBefore && workers.workers[yWorker]?.isAlive) || undefined, {
+      label: 'a replacement worker', timeoutMs: 30_000, describe: () => `restarts ${workers.restarts}`,
+    });
+  });
+  await run.step('Y rejoins (LeaveRequest RECONNECT, MEDIA_FAILURE) and hears the tone again', async () => {
+    await waitFor(() => (y.localParticipant?.sid !== undefined && y.localParticipant.sid !== ySidBefore ? true : undefined), {
+      label: 'Y rejoined as a new session', timeoutMs: 30_000, describe: () => `Y sid ${y.localParticipant?.sid} (was ${ySidBefore})`,
+    });
+    const audio = await waitForRemoteTrack(y, { kind: 'audio', identity: 'x', label: 'Y gets X audio again', timeoutMs: 20_000 });
+    const received = await readAudioWindow(audio.track, { sampleRate: SAMPLE_RATE, windowSamples: SAMPLE_RATE / 2, timeoutMs: 20_000 });
+    const found = dominantFrequency(received.samples.subarray(SAMPLE_RATE / 5), { sampleRate: SAMPLE_RATE, minHz: 100, maxHz: 2_000 });
+    assert.ok(Math.abs(found.frequencyHz - 550) <= 6, `dominant ${found.frequencyHz} Hz after the rejoin`);
   });
   t.diagnostic(`steps:\n${run.history()}`);
 });

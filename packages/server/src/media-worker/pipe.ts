@@ -108,6 +108,11 @@ export class PipePeer {
     this.port = opts.port;
     this.host = opts.host;
     this.port.on('message', (m: PipeMessage) => this.onMessage(m));
+    // The other worker died (its end of the port went with it): its tracks end here, and ours stop going there.
+    this.port.on('close', () => {
+      if (!this.isClosed) this.host.logger.warn({ peer: this.peer }, 'the pipe port to another media worker closed');
+      this.close();
+    });
     this.port.start?.();
   }
 

@@ -135,6 +135,9 @@ export class MediaWorkerHost {
         return;
       }
       case 'peer':
+        // A replacement for a worker that died: the old port's pipes and mirrors end first, and what referred to them
+        // is forgotten (the replacement numbers its tracks from 1 again).
+        if (this.peers.has(m.worker)) this.forgetPeer(m.worker);
         this.peers.set(m.worker, new PipePeer({
           peer: m.worker,
           port: m.port as MessagePort,
@@ -257,6 +260,15 @@ export class MediaWorkerHost {
     }
     this.mirrorRefs.delete(key);
     this.peers.get(ref.peer)?.releaseMirror(ref.sourceId);
+  }
+
+  private forgetPeer(worker: number): void {
+    this.peers.get(worker)?.close();
+    this.peers.delete(worker);
+    for (const key of [...this.mirrorRefs.keys()]) if (key.startsWith(`${worker}:`)) this.mirrorRefs.delete(key);
+    for (const s of this.sessions.values()) {
+      for (const [trackSid, ref] of s.mirrored) if (ref.peer === worker) s.mirrored.delete(trackSid);
+    }
   }
 
   private forgetClosedSources(): void {

@@ -22,6 +22,8 @@ import type { FromWorker, MediaCall, MediaWorkerConfig, PublishedMessage, ToWork
 /** How long a worker may take to start (load its modules, bind its socket, make its certificate). */
 const WORKER_START_TIMEOUT_MS = 30_000;
 const WORKER_STOP_TIMEOUT_MS = 5_000;
+/** A dead worker's replacement starts after this pause (its port is free again by then). */
+const WORKER_RESTART_DELAY_MS = 200;
 
 export interface WorkerMediaFactoryOptions {
   workers: number;
@@ -108,12 +110,42 @@ export class WorkerMediaFactory implements MediaFactory {
           b.worker.postMessage({ t: 'peer', worker: a.index, port: port2 } satisfies ToWorker, [port2]);
         }
       }
+      f.isStarted = true;
     } catch (err) {
       await f.close();
       throw err;
     }
     opts.logger.info({ workers: f.workers.map((w) => ({ worker: w.index, udpPort: w.udpPort })) }, 'media workers started');
     return f;
+  }
+
+  /** Ports between `index` and every other live worker (start-up, and a replacement worker). */
+  private connectPeers(index: number): void {
+    const a = this.workers[index];
+    if (!a?.isAlive) return;
+    for (const b of this.workers) {
+      if (b === undefined || b.index === index || !b.isAlive || b.udpPort === 0) continue;
+      const { port1, port2 } = new MessageChannel();
+      a.worker.postMessage({ t: 'peer', worker: b.index, port: port1 } satisfies ToWorker, [port1]);
+      b.worker.postMessage({ t: 'peer', worker: a.index, port: port2 } satisfies ToWorker, [port2]);
+    }
+  }
+
+  /** A worker that died is replaced on the same index and UDP port; its participants were told their media failed. */
+  private replaceWorker(index: number): void {
+    if (this.isClosed) return;
+    this.restarts++;
+    setTimeout(() => {
+      if (this.isClosed) return;
+      this.startWorker(index).then(
+        () => {
+          if (this.isClosed) return;
+          this.connectPeers(index);
+          this.logger.info({ worker: index, udpPort: this.workers[index]?.udpPort }, 'media worker replaced');
+        },
+        (err: unknown) => this.logger.error({ err, worker: index }, 'media worker could not be replaced'),
+      );
+    }, WORKER_RESTART_DELAY_MS).unref?.();
   }
 
   private startWorker(index: number): Promise<void> {
@@ -151,19 +183,34 @@ export class WorkerMediaFactory implements MediaFactory {
         if (!this.isClosed) {
           this.logger.error({ worker: index, code }, 'media worker exited; its participants lose their media');
           this.failWorker(slot);
+          if (this.isStarted && slot.udpPort !== 0) this.replaceWorker(index);
         }
         reject(new Error(`media worker ${index} exited with code ${code}`));
       });
     });
   }
 
-  /** A worker died: its participants' transports are gone (they see the signal of a failed connection). */
+  /**
+   * A worker died: its participants' transports are gone (their media reports failed, and the room logic ends them with
+   * MEDIA_FAILURE so their clients rejoin, placed on a live worker); its tracks end for subscribers elsewhere (their
+   * mirrors close with the pipe).
+   */
   private failWorker(slot: WorkerSlot): void {
-    for (const m of this.media.values()) {
+    slot.participants = 0;
+    slot.last = undefined;
+    for (const [name, room] of this.rooms) {
+      room.delete(slot.index);
+      if (room.size === 0) this.rooms.delete(name);
+    }
+    for (const m of [...this.media.values()]) {
       if (m.worker !== slot.index) continue;
       m.workerFailed();
     }
   }
+
+  /** Workers replaced after dying (tests, /debug). */
+  restarts = 0;
+  private isStarted = false;
 
   get udpPort(): number {
     return this.workers[0]?.udpPort ?? 0;
@@ -232,7 +279,8 @@ export class WorkerMediaFactory implements MediaFactory {
   }
 
   forgetSource(source: WorkerTrackSource): void {
-    this.sources.delete(`${source.worker}:${source.sourceId}`);
+    const key = `${source.worker}:${source.sourceId}`;
+    if (this.sources.get(key) === source) this.sources.delete(key);
   }
 
   send(worker: number, m: ToWorker): void {
@@ -302,7 +350,7 @@ export class WorkerMediaFactory implements MediaFactory {
 
   /** A participant's media closed: its place is free. */
   released(media: WorkerParticipantMedia): void {
-    if (!this.media.delete(media.mediaId)) return;
+    if (!this.media.delete(media.mediaId) || media.isOrphaned) return;
     const slot = this.workers[media.worker];
     if (slot) slot.participants = Math.max(0, slot.participants - 1);
     if (media.roomName !== undefined) {
@@ -451,7 +499,7 @@ export class WorkerParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
   }
 
   private call(c: MediaCall): void {
-    if (this.isClosed) return;
+    if (this.isClosed || this.isOrphaned) return;
     this.factory.send(this.worker, { t: 'call', mediaId: this.mediaId, ...c } as ToWorker);
   }
 
@@ -476,16 +524,21 @@ export class WorkerParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
   /** The worker died: the transports are gone. */
   workerFailed(): void {
     if (this.isClosed) return;
+    this.isOrphaned = true;
     this.emit('connectionState', { target: SignalTarget.PUBLISHER, state: 'failed' });
     this.emit('connectionState', { target: SignalTarget.SUBSCRIBER, state: 'failed' });
+    this.emit('mediaLost', { reason: `media worker ${this.worker} exited` });
   }
+
+  /** Its worker died: its place was already given up (failWorker), and nothing is sent to the replacement. */
+  isOrphaned = false;
 
   handlePublisherOffer(
     sdp: string,
     id: number,
     opts: { codecByTrackId?: ReadonlyMap<string, string>; opusParamsByTrackId?: ReadonlyMap<string, string> } = {},
   ): Promise<SessionDescriptionMessage> {
-    if (this.isClosed) return Promise.reject(Object.assign(new Error('participant media closed'), { code: 'closed' }));
+    if (this.isClosed || this.isOrphaned) return Promise.reject(Object.assign(new Error('participant media closed'), { code: 'closed' }));
     return this.factory.request(this.worker, (req) => ({
       t: 'offer', mediaId: this.mediaId, req, sdp, id,
       codecByTrackId: [...(opts.codecByTrackId ?? [])], opusParamsByTrackId: [...(opts.opusParamsByTrackId ?? [])],
@@ -505,7 +558,7 @@ export class WorkerParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
   }
 
   subscribe(source: MediaTrackSource, opts: { publisherSid: string; trackSid: string }): void {
-    if (this.isClosed) return;
+    if (this.isClosed || this.isOrphaned) return;
     if (!(source instanceof WorkerTrackSource)) throw new Error('subscribe: unknown media source');
     this.factory.send(this.worker, { t: 'subscribe', mediaId: this.mediaId, source: source.spec(), ...opts });
   }

@@ -78,6 +78,8 @@ export interface ParticipantMediaEvents {
    * codec (lower-case mime type -> VideoQuality, OFF = none): SubscribedQualityUpdate to this participant.
    */
   subscribedQuality: [{ mid: string; msidTrackId: string; qualities: ReadonlyMap<string, number> }];
+  /** The media side is gone for good (its media worker died): the participant must rejoin to get media again. */
+  mediaLost: [{ reason: string }];
 }
 
 export interface ParticipantMedia extends TypedEmitter<ParticipantMediaEvents> {

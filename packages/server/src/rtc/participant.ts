@@ -375,6 +375,11 @@ export class Participant {
       const track = this.publications.publishedByMid(mid, msidTrackId);
       if (track !== undefined) this.sendSubscribedQuality(track.info.sid, qualities);
     });
+    m.on('mediaLost', ({ reason }) => {
+      if (this.closed) return;
+      this.logger.error({ reason }, 'participant media lost; asking the client to rejoin');
+      this.close(DisconnectReason.MEDIA_FAILURE, { sendLeave: true, action: LeaveRequest_Action.RECONNECT });
+    });
     m.on('connectionState', ({ target, state }) => {
       const primary = this.isSubscriberPrimary ? SignalTarget.SUBSCRIBER : SignalTarget.PUBLISHER;
       if (target === primary && state === 'connected' && this.info.state === ParticipantInfo_State.JOINED) {
