@@ -16,14 +16,12 @@ export function processCpuSec(pid: number): number {
   return cpuOfStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
 }
 
-/** CPU seconds per thread name (/proc/<pid>/task/<tid>/comm), summed over threads of the same name. */
-export function threadCpuSec(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
+/** CPU seconds per thread id (/proc/<pid>/task/<tid>/stat). */
+export function threadCpuSec(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-      const sec = cpuOfStat(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
-      out.set(name, (out.get(name) ?? 0) + sec);
+      out.set(Number(tid), cpuOfStat(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')));
     } catch {
       // the thread ended between the listing and the read
     }
@@ -34,20 +32,25 @@ export function threadCpuSec(pid: number): Map<string, number> {
 export interface ServerProcess {
   pid: number;
   url: string;
+  /** The media worker threads' OS ids (from the server's 'media worker started' lines). */
+  workerThreadIds: number[];
   stop(): Promise<void>;
 }
 
 /** Starts `atrium-server --dev` on ephemeral ports with `yaml` (LIVEKIT_CONFIG) on top; resolves once it listens. */
 export async function startServerProcess(opts: { yaml?: string; logLevel?: string } = {}): Promise<ServerProcess> {
   const main = fileURLToPath(new URL('../../packages/server/src/main.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', main, '--dev', '--port', '0', '--udp-port', '0', '--log-level', opts.logLevel ?? 'warn'], {
+  // Info level for the start-up lines (the workers' thread ids); the bench does not read what follows.
+  const child = spawn(process.execPath, ['--import', 'tsx', main, '--dev', '--port', '0', '--udp-port', '0', '--log-level', opts.logLevel ?? 'info'], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ...(opts.yaml !== undefined ? { LIVEKIT_CONFIG: opts.yaml } : {}) },
   });
+  const workerThreadIds: number[] = [];
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
+      for (const m of out.matchAll(/media worker started.*?tid=(\d+)/g)) if (!workerThreadIds.includes(Number(m[1]))) workerThreadIds.push(Number(m[1]));
       const m = /listening at (ws:\/\/\S+)/.exec(out);
       if (m) resolve(m[1]!);
     });
@@ -57,6 +60,7 @@ export async function startServerProcess(opts: { yaml?: string; logLevel?: strin
   return {
     pid: child.pid!,
     url,
+    workerThreadIds,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) {

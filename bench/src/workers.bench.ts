@@ -11,7 +11,7 @@ import { runLoadTest } from '@atrium/cli/load-test/runner.js';
 import type { LoadTestOptions } from '@atrium/cli/load-test/options.js';
 import type { LoadTestReport } from '@atrium/cli/load-test/report.js';
 import { formatTable } from '@atrium/cli/format.js';
-import { processCpuSec, startServerProcess, threadCpuSec } from './server-process.js';
+import { processCpuSec, startServerProcess, threadCpuSec, type ServerProcess } from './server-process.js';
 
 const { values } = parseArgs({
   options: {
@@ -29,17 +29,14 @@ const isAudio = values.audio === true;
 const publishers = isAudio ? 10 : 1;
 
 type ThreadClass = 'main' | 'media workers' | 'other';
-/** Node's main thread is named after the executable; worker threads carry no name of ours, so anything else is split
- * by what runs there: libuv's pool, V8's helpers (GC, compiler) and the worker threads themselves. */
-function classify(name: string): ThreadClass {
-  if (name === 'node' || name === 'MainThread') return 'main';
-  if (/^(libuv-worker|V8 |node$|Signal|inspector|Delayed)/i.test(name)) return 'other';
-  return 'media workers';
-}
 
-function byClass(before: Map<string, number>, after: Map<string, number>): Record<ThreadClass, number> {
+/** CPU by thread over the window: the main thread (tid = pid), the media workers, the rest (libuv pool, V8 helpers). */
+function byClass(server: ServerProcess, before: Map<number, number>, after: Map<number, number>): Record<ThreadClass, number> {
   const out: Record<ThreadClass, number> = { main: 0, 'media workers': 0, other: 0 };
-  for (const [name, sec] of after) out[classify(name)] += sec - (before.get(name) ?? 0);
+  for (const [tid, sec] of after) {
+    const cls: ThreadClass = tid === server.pid ? 'main' : server.workerThreadIds.includes(tid) ? 'media workers' : 'other';
+    out[cls] += sec - (before.get(tid) ?? 0);
+  }
   return out;
 }
 
@@ -52,7 +49,7 @@ const rows: string[][] = [];
 for (const workers of workerCounts) {
   const perWorker = values.span && workers > 1 ? Math.ceil((publishers + subscribers) / workers) : 100_000;
   const server = await startServerProcess({ yaml: `rtc:\n  media_workers: ${workers}\n  room_participants_per_worker: ${perWorker}\n` });
-  const marks: { cpu: number; threads: Map<string, number>; tester: NodeJS.CpuUsage; received: number; sent: number; at: number }[] = [];
+  const marks: { cpu: number; threads: Map<number, number>; tester: NodeJS.CpuUsage; received: number; sent: number; at: number }[] = [];
   const counts = Array.from({ length: roomCount }, () => ({ media: { sent: 0, received: 0 }, end: { sent: 0, received: 0 } }));
   let started = 0;
   let ended = 0;
@@ -96,7 +93,7 @@ for (const workers of workerCounts) {
   const roomSeconds = durationSec;
   const fwdPerSec = forwarded / roomSeconds;
   const serverCpu = b.cpu - a.cpu;
-  const threads = byClass(a.threads, b.threads);
+  const threads = byClass(server, a.threads, b.threads);
   const t = process.cpuUsage(a.tester);
   const testerCpu = (t.user + t.system) / 1e6;
   const loss = reports.reduce((s, r) => s + r.summary.lossPct, 0) / reports.length;

@@ -94,7 +94,8 @@ export interface WorkerStatsMessage {
 }
 
 export type FromWorker =
-  | { t: 'ready'; udpPort: number }
+  /** `threadId`: the OS thread id (Linux), so CPU per thread can be told apart from outside (/proc/<pid>/task). */
+  | { t: 'ready'; udpPort: number; threadId?: number }
   | { t: 'event'; mediaId: number; name: string; payload: unknown }
   | PublishedMessage
   | { t: 'reply'; req: number; answer?: SessionDescriptionMessage; error?: { message: string; code?: string } }

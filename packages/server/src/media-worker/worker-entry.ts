@@ -1,5 +1,6 @@
 // A media worker thread: its own UDP socket, DTLS certificate and media sessions (webrtc-media-factory.ts), driven by
 // the main thread through MediaWorkerHost. Started by WorkerMediaFactory (worker-media-factory.ts).
+import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { systemClock } from '@atrium/webrtc';
 import { createWebRtcMediaFactory } from '../rtc/webrtc-media-factory.js';
@@ -46,4 +47,15 @@ new MediaWorkerHost({
   latencySamples,
   ...(config.audioLevel ? { audioLevel: config.audioLevel } : {}),
 });
-post({ t: 'ready', udpPort: factory.udpPort });
+/** This thread's OS id: /proc/thread-self links to /proc/<pid>/task/<tid> on Linux. */
+function osThreadId(): number | undefined {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    return Number.isInteger(tid) ? tid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const threadId = osThreadId();
+post({ t: 'ready', udpPort: factory.udpPort, ...(threadId !== undefined ? { threadId } : {}) });

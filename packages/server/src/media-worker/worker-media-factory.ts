@@ -52,6 +52,8 @@ interface WorkerSlot {
   participants: number;
   last: WorkerStatsMessage | undefined;
   isAlive: boolean;
+  /** The OS thread id (Linux), for CPU per thread from /proc. */
+  threadId: number | undefined;
 }
 
 export class WorkerMediaFactory implements MediaFactory {
@@ -115,7 +117,6 @@ export class WorkerMediaFactory implements MediaFactory {
       await f.close();
       throw err;
     }
-    opts.logger.info({ workers: f.workers.map((w) => ({ worker: w.index, udpPort: w.udpPort })) }, 'media workers started');
     return f;
   }
 
@@ -159,7 +160,7 @@ export class WorkerMediaFactory implements MediaFactory {
       workerData: { entry: new URL('./worker-entry.ts', import.meta.url).href, config },
       name: `atrium-media-${index}`,
     });
-    const slot: WorkerSlot = { index, worker, udpPort: 0, participants: 0, last: undefined, isAlive: true };
+    const slot: WorkerSlot = { index, worker, udpPort: 0, participants: 0, last: undefined, isAlive: true, threadId: undefined };
     this.workers[index] = slot;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`media worker ${index} did not start within ${WORKER_START_TIMEOUT_MS} ms`)), WORKER_START_TIMEOUT_MS);
@@ -167,6 +168,8 @@ export class WorkerMediaFactory implements MediaFactory {
         if (m.t === 'ready') {
           clearTimeout(timer);
           slot.udpPort = m.udpPort;
+          slot.threadId = m.threadId;
+          this.logger.info({ worker: index, udpPort: m.udpPort, tid: m.threadId }, 'media worker started');
           resolve();
           return;
         }
