@@ -67,10 +67,13 @@ export interface StartAtriumOptions {
 /** Starts Atrium in this process on free loopback ports (HTTP/WS port 0, UDP port 0) with the dev config. */
 export async function startAtrium(options: StartAtriumOptions = {}): Promise<AtriumUnderTest> {
   const envLevel = process.env['E2E_SERVER_LOG'] as ServerConfig['logging']['level'] | undefined;
+  // E2E_MEDIA_WORKERS=N runs the suite with N media workers (0: media in the main thread) where a test does not choose.
+  const envWorkers = process.env['E2E_MEDIA_WORKERS'];
+  const mediaWorkers = options.config?.rtc?.mediaWorkers ?? (envWorkers !== undefined && envWorkers !== '' ? Number(envWorkers) : undefined);
   const config = devConfig({
     ...options.config,
     port: 0,
-    rtc: { ...options.config?.rtc, udpPort: 0 },
+    rtc: { ...options.config?.rtc, udpPort: 0, ...(mediaWorkers !== undefined ? { mediaWorkers } : {}) },
     logging: { level: options.logLevel ?? envLevel ?? 'warn' },
   });
   const server = await createServer(config, options.overrides);
