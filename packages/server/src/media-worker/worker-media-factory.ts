@@ -321,8 +321,12 @@ export class WorkerMediaFactory implements MediaFactory {
         if (count < this.opts.roomParticipantsPerWorker && this.workers[index]?.isAlive) return index;
       }
     }
+    // Fewest participants; between equals, the fewest forwarded packets/s in the last report.
     let best = alive[0]!;
-    for (const w of alive) if (w.participants < best.participants) best = w;
+    for (const w of alive) {
+      if (w.participants < best.participants) best = w;
+      else if (w.participants === best.participants && (w.last?.packetsPerSecond ?? 0) < (best.last?.packetsPerSecond ?? 0)) best = w;
+    }
     return best.index;
   }
 
