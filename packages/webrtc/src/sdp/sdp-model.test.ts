@@ -71,6 +71,17 @@ test('keeps candidate lines verbatim', () => {
   assert.equal(ours?.endOfCandidates, true);
 });
 
+test('a candidate in RTCIceCandidate form (as our ICE transport gives it) is written with one candidate: prefix', () => {
+  const parsed = parseSdp(readFixture('atrium-subscriber-offer.sdp'));
+  const m = parsed.media[0]!;
+  m.candidates = ['candidate:1 1 udp 2130706431 127.0.0.1 50001 typ host', '2 1 udp 2130706431 127.0.0.1 50002 typ host'];
+  const text = writeSdp(parsed);
+  assert.ok(text.includes('a=candidate:1 1 udp 2130706431 127.0.0.1 50001 typ host\r\n'), text);
+  assert.ok(text.includes('a=candidate:2 1 udp 2130706431 127.0.0.1 50002 typ host\r\n'), text);
+  assert.ok(!text.includes('candidate:candidate'), text);
+  assert.deepEqual(parseSdp(text).media[0]?.candidates, ['1 1 udp 2130706431 127.0.0.1 50001 typ host', '2 1 udp 2130706431 127.0.0.1 50002 typ host']);
+});
+
 const sessionLevel = [
   'v=0', 'o=- 42 7 IN IP4 0.0.0.0', 's=-', 't=0 0', 'a=ice-lite', 'a=ice-ufrag:sess', 'a=ice-pwd:sessionpasswordsessionpwd',
   'a=fingerprint:SHA-256 AA:BB', 'a=setup:passive', 'a=group:BUNDLE a',

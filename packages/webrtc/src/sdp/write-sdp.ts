@@ -66,7 +66,9 @@ function writeMedia(m: MediaSection, d: SessionDescriptionModel): MediaDescripti
   if (fp && (fp.algorithm !== d.fingerprint?.algorithm || fp.value !== d.fingerprint.value)) out.fingerprint = { type: fp.algorithm, hash: fp.value };
   if (m.setup && m.setup !== d.setup) out.setup = m.setup;
   // Candidates are kept verbatim (sdp-transform's candidate grammar drops unknown extensions).
-  const raw = m.candidates.map((c) => ({ value: `candidate:${c}` }));
+  // A section holds a candidate either as parsed (the attribute value after `candidate:`) or as an ICE transport gives
+  // it (RTCIceCandidate.candidate form, already `candidate:...`): either way the line names it once.
+  const raw = m.candidates.map((c) => ({ value: c.startsWith('candidate:') ? c : `candidate:${c}` }));
   if (m.endOfCandidates) raw.push({ value: 'end-of-candidates' });
   if (raw.length > 0) out.invalid = raw;
   return out;
