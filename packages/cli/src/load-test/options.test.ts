@@ -13,7 +13,7 @@ const parse = (args: string[]) => parseLoadTestOptions(parseCommandArgs(args, lo
 test('defaults: as lk, one video publisher and one subscriber when no counts are given; 720p simulcast, 5 per second, until Ctrl-C', () => {
   assert.deepEqual(parse([]), {
     room: 'load-test-abc123', durationSec: 0, videoPublishers: 1, audioPublishers: 0, subscribers: 1, identityPrefix: 'lt-abc123',
-    videoResolution: 'high', simulcast: true, numPerSecond: 5, maxLossPct: 1, isJson: false,
+    videoResolution: 'high', simulcast: true, numPerSecond: 5, maxLossPct: 1, isJson: false, decryptEvery: 16,
   });
 });
 
