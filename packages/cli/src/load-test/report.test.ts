@@ -168,16 +168,21 @@ test('report: fails on loss above --max-loss, on a failed join, and on a subscri
 
 test("report: the tester's media-window cost, the decryption sample, and SRTP authentication failures as a failure", () => {
   const subs = [sub('s1', 'TR_v', 1000, 0), sub('s2', 'TR_v', 1000, 0), sub('s1', 'TR_a', 500, 0), sub('s2', 'TR_a', 500, 0)].map((s) => ({ ...s, packetsDecrypted: s.packets / 10 }));
-  const media = { cpuMs: 300, wallMs: 10_000, packetsSent: 3000, packetsReceived: 27_000 };
+  const media = { cpuMs: 300, wallMs: 10_000, packetsSent: 3000, packetsReceived: 27_000, loopDelayMs: { p99: 1.23, max: 4.5 } };
   const r = buildReport(input(subs, {
     tester: { cpuUserMs: 800, cpuSystemMs: 200, wallMs: 12_000, media },
     receive: { decryptEvery: 16, packetsNotDecrypted: 2700, authFailures: 0, replayed: 0 },
   }));
   assert.equal(r.isPassed, true, r.failures.join('; '));
-  assert.deepEqual(r.tester.media, { cpuSec: 0.3, wallSec: 10, cpuPctOfOneCore: 3, packets: 30_000, cpuUsPerPacket: 10 });
+  assert.deepEqual(r.tester.media, { cpuSec: 0.3, wallSec: 10, cpuPctOfOneCore: 3, packets: 30_000, cpuUsPerPacket: 10, loopDelayMs: { p99: 1.2, max: 4.5 }, isBusy: false });
   assert.deepEqual(r.receive, { decryptEvery: 16, packetsDecrypted: 300, packetsNotDecrypted: 2700, authFailures: 0, replayed: 0 });
   const text = formatReport(r);
-  assert.match(text, /tester media +10 µs per packet sent or received while media flowed \(0\.3 s CPU in 10 s, 3% of one core, 30,000 packets\)/);
+  assert.match(text, /tester media +10 µs per packet sent or received while media flowed \(0\.3 s CPU in 10 s, 3% of one core, 30,000 packets; event-loop delay p99 1\.2 ms, max 4\.5 ms\)\n/);
+  const busy = buildReport(input(subs, { tester: { cpuUserMs: 800, cpuSystemMs: 200, wallMs: 12_000, media: { ...media, cpuMs: 9000 } } }));
+  assert.equal(busy.tester.media?.isBusy, true, '90% of one core');
+  assert.match(formatReport(busy), /the tester was busy: loss and latency may be its own/);
+  const late = buildReport(input(subs, { tester: { cpuUserMs: 800, cpuSystemMs: 200, wallMs: 12_000, media: { ...media, loopDelayMs: { p99: 35, max: 80 } } } }));
+  assert.equal(late.tester.media?.isBusy, true, 'a late event loop');
   assert.match(text, /decryption +1 in 16 packets per stream authenticated and decrypted \(300, the rest counted from the clear header\); 0 failed authentication/);
   const bad = buildReport(input(subs, { receive: { decryptEvery: 16, packetsNotDecrypted: 2700, authFailures: 3, replayed: 0 } }));
   assert.equal(bad.isPassed, false);

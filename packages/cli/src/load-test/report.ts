@@ -53,7 +53,11 @@ export interface ReportInput {
   tester: {
     cpuUserMs: number; cpuSystemMs: number; wallMs: number;
     /** The tester's CPU over the media window alone (everyone joined, sources running) and the packets it handled then. */
-    media?: { cpuMs: number; wallMs: number; packetsSent: number; packetsReceived: number };
+    media?: {
+      cpuMs: number; wallMs: number; packetsSent: number; packetsReceived: number;
+      /** How late the tester's event loop ran timers over the window (its arrival times are that late at worst). */
+      loopDelayMs?: { p99: number; max: number };
+    };
   };
   /** What the subscribers' SRTP did: 1 packet in `decryptEvery` authenticated and decrypted, and what failed. */
   receive?: { decryptEvery: number; packetsNotDecrypted: number; authFailures: number; replayed: number };
@@ -105,7 +109,12 @@ export interface LoadTestReport {
    */
   tester: {
     cpuSec: number; wallSec: number; cpuPctOfOneCore: number; cpuUsPerPacket: number;
-    media?: { cpuSec: number; wallSec: number; cpuPctOfOneCore: number; packets: number; cpuUsPerPacket: number };
+    media?: {
+      cpuSec: number; wallSec: number; cpuPctOfOneCore: number; packets: number; cpuUsPerPacket: number;
+      loopDelayMs?: { p99: number; max: number };
+      /** The tester was near its limit (most of its one core, or its event loop late): loss and latency may be its own. */
+      isBusy: boolean;
+    };
   };
   /**
    * Subscribers' SRTP: packets authenticated and decrypted (1 in `decryptEvery` of each stream; the rest are counted
@@ -116,6 +125,10 @@ export interface LoadTestReport {
   failures: string[];
   isPassed: boolean;
 }
+
+/** The tester's event loop is one thread: above this share of a core, or this late, it may be what limits a run. */
+const BUSY_CPU_PCT = 80;
+const BUSY_LOOP_DELAY_MS = 20;
 
 const lossPct = (lost: number, expected: number): number => (expected > 0 ? (100 * lost) / expected : 0);
 const perSec = (n: number, ms: number): number => (ms > 0 ? (n * 1000) / ms : 0);
@@ -170,9 +183,12 @@ export function buildReport(input: ReportInput): LoadTestReport {
   const packetsReceived = tracks.reduce((n, t) => n + t.packetsReceived, 0);
   const cpuMs = input.tester.cpuUserMs + input.tester.cpuSystemMs;
   const m = input.tester.media;
+  const mediaPct = m === undefined || m.wallMs <= 0 ? 0 : (100 * m.cpuMs) / m.wallMs;
   const media = m === undefined ? undefined : {
-    cpuSec: round(m.cpuMs / 1000), wallSec: round(m.wallMs / 1000), cpuPctOfOneCore: round(m.wallMs > 0 ? (100 * m.cpuMs) / m.wallMs : 0, 1),
+    cpuSec: round(m.cpuMs / 1000), wallSec: round(m.wallMs / 1000), cpuPctOfOneCore: round(mediaPct, 1),
     packets: m.packetsSent + m.packetsReceived, cpuUsPerPacket: round(m.packetsSent + m.packetsReceived > 0 ? (m.cpuMs * 1000) / (m.packetsSent + m.packetsReceived) : 0),
+    ...(m.loopDelayMs !== undefined ? { loopDelayMs: { p99: round(m.loopDelayMs.p99, 1), max: round(m.loopDelayMs.max, 1) } } : {}),
+    isBusy: mediaPct >= BUSY_CPU_PCT || (m.loopDelayMs?.p99 ?? 0) >= BUSY_LOOP_DELAY_MS,
   };
   const rx = input.receive;
   if (rx !== undefined && rx.authFailures > 0) failures.push(`${rx.authFailures} received packets failed SRTP authentication`);
@@ -244,7 +260,9 @@ export function formatReport(r: LoadTestReport): string {
   ];
   const tm = r.tester.media;
   if (tm !== undefined) {
-    lines.push(['tester media', `${tm.cpuUsPerPacket} µs per packet sent or received while media flowed (${tm.cpuSec} s CPU in ${tm.wallSec} s, ${tm.cpuPctOfOneCore}% of one core, ${count(tm.packets)} packets)`]);
+    const delay = tm.loopDelayMs !== undefined ? `; event-loop delay p99 ${ms(tm.loopDelayMs.p99)}, max ${ms(tm.loopDelayMs.max)}` : '';
+    const busy = tm.isBusy ? ' -- the tester was busy: loss and latency may be its own, not the server\'s' : '';
+    lines.push(['tester media', `${tm.cpuUsPerPacket} µs per packet sent or received while media flowed (${tm.cpuSec} s CPU in ${tm.wallSec} s, ${tm.cpuPctOfOneCore}% of one core, ${count(tm.packets)} packets${delay})${busy}`]);
   }
   const rx = r.receive;
   if (rx !== undefined) {

@@ -1,6 +1,7 @@
 // Runs one load test: starts the simulated participants at --num-per-second (video publishers, audio publishers,
 // then subscribers), drives every source from one timer, reports progress each second, lets media flow for
 // --duration once everyone joined (or until aborted), then drains, leaves and builds the report.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { AccessToken } from 'livekit-server-sdk';
 import { generateCertificate } from '@atrium/webrtc/dtls/certificate.js';
 import { LoadParticipant } from './load-participant.js';
@@ -148,6 +149,8 @@ export async function runLoadTest(opts: LoadTestOptions, target: RunTarget, hook
   const mediaCounts = counts();
   hooks.onPhase?.('media', mediaCounts);
   const mediaCpu0 = process.cpuUsage();
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   const mediaStart = performance.now();
   progress(phase);
   if (opts.durationSec > 0) await sleep(opts.durationSec * 1000, hooks.signal);
@@ -156,6 +159,7 @@ export async function runLoadTest(opts: LoadTestOptions, target: RunTarget, hook
   clearInterval(ticker);
   for (const t of tracks) t.source.stop();
   const mediaCpu = process.cpuUsage(mediaCpu0);
+  loopDelay.disable();
   const endCounts = counts();
   hooks.onPhase?.('end', endCounts);
   phase = 'draining';
@@ -193,6 +197,7 @@ export async function runLoadTest(opts: LoadTestOptions, target: RunTarget, hook
       media: {
         cpuMs: (mediaCpu.user + mediaCpu.system) / 1000, wallMs: mediaMs,
         packetsSent: endCounts.packetsSent - mediaCounts.packetsSent, packetsReceived: endCounts.packetsReceived - mediaCounts.packetsReceived,
+        ...(loopDelay.count > 0 ? { loopDelayMs: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 } } : {}),
       },
     },
     receive,
