@@ -36,8 +36,12 @@ export interface PublishedTrack {
 
 /** Where a subscriber's packets of one track are counted. */
 export interface SubscriptionSink {
-  /** Called for every RTP packet of the track (`buf` is reused by the stack after the call). */
-  onRtp(buf: Buffer, payloadOffset: number, payloadLength: number, extSeq: number, isMarker: boolean, nowMs: number): void;
+  /**
+   * Called for every RTP packet of the track (`buf` is reused by the stack after the call). `isDecrypted` false: the
+   * packet was not authenticated and its payload is still ciphertext (see ParticipantOptions.decryptEvery); its
+   * header (sequence number, marker) and length are exact.
+   */
+  onRtp(buf: Buffer, payloadOffset: number, payloadLength: number, extSeq: number, isMarker: boolean, nowMs: number, isDecrypted?: boolean): void;
 }
 
 export interface ParticipantOptions {
@@ -49,6 +53,13 @@ export interface ParticipantOptions {
   localAddress: string;
   subscribe: boolean;
   timeoutMs: number;
+  /**
+   * The subscriber authenticates and decrypts one packet in this many of each stream (those whose sequence number is
+   * a multiple of it), plus every stream's first packet, RTX and padded packets; the others are counted from their
+   * clear header only. 1 (the default) decrypts every packet. Loss, bytes and frames stay exact; latency is measured
+   * on the decrypted packets.
+   */
+  decryptEvery?: number;
   /** Sink for a newly subscribed track (by track sid); undefined drops its packets. */
   onSubscribed?: (p: LoadParticipant, trackSid: string) => SubscriptionSink | undefined;
   /** Non-fatal trouble after the join (a description we could not apply, the signal closed early). */
@@ -88,7 +99,7 @@ export class LoadParticipant {
     this.participantSid = signal.join.participant?.sid ?? '';
     this.muxes = muxes;
     if (opts.subscribe) {
-      const sub = this.newPc(muxes[0]!);
+      const sub = this.newPc(muxes[0]!, true);
       this.subscriber = sub;
       // m-lines are recycled by servers for later subscriptions: key by stream, look the track up by the m-line's msid
       sub.on('remoteStream', (s) => this.onRemoteStream(s));
@@ -107,8 +118,19 @@ export class LoadParticipant {
     return new LoadParticipant(opts, signal, muxes);
   }
 
-  private newPc(mux: UdpMux): PeerConnection {
-    return new PeerConnection({ role: 'client', mux, certificate: this.opts.certificate, advertisedAddress: this.opts.localAddress, sendStages: SEND_STAGES, logger: this.warnings });
+  private newPc(mux: UdpMux, isSubscriber = false): PeerConnection {
+    const every = Math.max(1, Math.floor(this.opts.decryptEvery ?? 1));
+    return new PeerConnection({
+      role: 'client', mux, certificate: this.opts.certificate, advertisedAddress: this.opts.localAddress, sendStages: SEND_STAGES, logger: this.warnings,
+      ...(isSubscriber && every > 1 ? { decryptRtp: (buf: Buffer) => ((buf[2]! << 8) | buf[3]!) % every === 0 } : {}),
+    });
+  }
+
+  /** What the subscriber PC did with incoming SRTP: packets not decrypted (sampling) and packets dropped by SRTP. */
+  get receiveCounters(): { notDecrypted: number; authFailures: number; replayed: number } {
+    const sub = this.subscriber;
+    const srtp = sub?.srtpStats;
+    return { notDecrypted: sub?.rtpNotDecrypted ?? 0, authFailures: srtp?.authFailures ?? 0, replayed: srtp?.replayed ?? 0 };
   }
 
   /** The last warning of our WebRTC stack (e.g. why DTLS failed), for diagnostics. */
@@ -237,7 +259,7 @@ export class LoadParticipant {
       this.streamsUnmapped++;
       return;
     }
-    s.onRtp = (buf, h, meta) => sink.onRtp(buf, h.payloadOffset, h.payloadLength, meta.extSeq, h.marker, meta.arrivalMs);
+    s.onRtp = (buf, h, meta) => sink.onRtp(buf, h.payloadOffset, h.payloadLength, meta.extSeq, h.marker, meta.arrivalMs, meta.isDecrypted !== false);
   }
 
   /** What a reader needs when this subscriber got nothing: its PC state and what signalling brought. */

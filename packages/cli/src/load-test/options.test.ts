@@ -13,7 +13,7 @@ const parse = (args: string[]) => parseLoadTestOptions(parseCommandArgs(args, lo
 test('defaults: as lk, one video publisher and one subscriber when no counts are given; 720p simulcast, 5 per second, until Ctrl-C', () => {
   assert.deepEqual(parse([]), {
     room: 'load-test-abc123', durationSec: 0, videoPublishers: 1, audioPublishers: 0, subscribers: 1, identityPrefix: 'lt-abc123',
-    videoResolution: 'high', simulcast: true, numPerSecond: 5, maxLossPct: 1, isJson: false,
+    videoResolution: 'high', simulcast: true, numPerSecond: 5, maxLossPct: 1, isJson: false, decryptEvery: 16,
   });
 });
 
@@ -36,6 +36,8 @@ test('the flags of the issue shape, lk names and aliases', () => {
   assert.equal(parse(['--duration', '2m']).durationSec, 120);
   assert.equal(parse(['--simulcast']).simulcast, true);
   assert.equal(parse(['--max-loss', '0']).maxLossPct, 0);
+  assert.equal(parse(['--decrypt-every', '1']).decryptEvery, 1, 'every packet decrypted');
+  assert.equal(parse(['--decrypt-every', '64']).decryptEvery, 64);
 });
 
 test('bad values are usage errors naming the flag', () => {
@@ -51,6 +53,8 @@ test('bad values are usage errors naming the flag', () => {
     [['--num-per-second', '0'], /--num-per-second/],
     [['--duration', 'soon'], /--duration/],
     [['--room', ' '], /--room/],
+    [['--decrypt-every', '0'], /--decrypt-every/],
+    [['--decrypt-every', '1.5'], /--decrypt-every/],
   ];
   for (const [args, message] of bad) assert.throws(() => parse(args), (e: unknown) => e instanceof UsageError && message.test(e.message), args.join(' '));
   assert.throws(() => parse(['--layout', '3x3']), /unknown flag '--layout'/, 'lk flags we do not have are refused, not ignored');

@@ -7,6 +7,9 @@ import type { FlagValues, OptionsConfig } from '../command.js';
 import { boolFlag, optionalDurationSec, optionalInteger, stringFlag } from '../args.js';
 import type { VideoResolution } from './media-plan.js';
 
+/** Subscribers authenticate and decrypt one packet in this many unless told otherwise (--decrypt-every). */
+export const DEFAULT_DECRYPT_EVERY = 16;
+
 export const LOAD_TEST_OPTIONS = {
   room: { type: 'string' },
   duration: { type: 'string' },
@@ -21,6 +24,7 @@ export const LOAD_TEST_OPTIONS = {
   simulcast: { type: 'boolean' },
   'no-simulcast': { type: 'boolean' },
   'max-loss': { type: 'string' },
+  'decrypt-every': { type: 'string' },
   json: { type: 'boolean' },
 } as const satisfies OptionsConfig;
 
@@ -36,6 +40,7 @@ export const LOAD_TEST_HELP: readonly (readonly [string, string])[] = [
   ['--simulcast, --no-simulcast', 'send the layers below the resolution too (default on: q 180p, h 360p, f 720p)'],
   ['--num-per-second N', 'participants started per second (default 5)'],
   ['--max-loss PCT', 'fail (exit 1) when packet loss is above this percentage (default 1)'],
+  ['--decrypt-every N', `subscribers authenticate and decrypt 1 packet in N (latency is measured on those; loss, bitrate, frames on every packet's clear header); 1 = all (default ${DEFAULT_DECRYPT_EVERY})`],
   ['--json', 'print the results as one JSON document'],
 ];
 
@@ -52,6 +57,11 @@ export interface LoadTestOptions {
   numPerSecond: number;
   maxLossPct: number;
   isJson: boolean;
+  /**
+   * Subscribers authenticate and decrypt one packet in this many per stream, the rest are counted from their clear
+   * RTP header (1: every packet); absent: DEFAULT_DECRYPT_EVERY.
+   */
+  decryptEvery?: number;
 }
 
 function positiveNumber(values: FlagValues, flag: string, fallback: number, opts: { allowZero: boolean }): number {
@@ -100,5 +110,6 @@ export function parseLoadTestOptions(values: FlagValues, random: () => string = 
     numPerSecond: positiveNumber(values, 'num-per-second', 5, { allowZero: false }),
     maxLossPct,
     isJson: boolFlag(values, 'json'),
+    decryptEvery: optionalInteger(values, 'decrypt-every', 1) ?? DEFAULT_DECRYPT_EVERY,
   };
 }

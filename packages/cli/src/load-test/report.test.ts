@@ -29,6 +29,25 @@ test('subscription stats: packets, bytes, frames, loss from the extended sequenc
   assert.equal(none.lost, 0);
 });
 
+test('subscription stats: a packet not decrypted counts for packets, bytes, frames and loss, not for latency', () => {
+  const s = new SubscriptionStats('sub', 'TR_a', 0);
+  const w = new RtpStreamWriter({ ssrc: 1, payloadType: 111, extensions: Buffer.alloc(0) });
+  for (let seq = 0; seq < 32; seq++) {
+    const buf = opusPacket(w, { payloadBytes: 80, timestamp: 0, sentAtMs: wallClockMs() - 3 });
+    const isDecrypted = seq % 16 === 0;
+    if (!isDecrypted) buf.fill(0xa5, 12); // ciphertext: no trailer to read
+    if (seq !== 7) s.onRtp(buf, 12, 80, seq, seq % 4 === 3, 1000 + seq * 20, isDecrypted);
+  }
+  assert.equal(s.packets, 31);
+  assert.equal(s.packetsDecrypted, 2);
+  assert.equal(s.bytes, 31 * 92);
+  assert.equal(s.frames, 7);
+  assert.equal(s.lost, 1, 'loss from the sequence numbers of every packet');
+  assert.equal(s.latency.count, 2, 'latency from the decrypted sample');
+  const [m] = mergeSubscriptions([s]);
+  assert.equal(m!.packetsDecrypted, 2);
+});
+
 test('latency histogram and percentiles', () => {
   const h = new LatencyHistogram();
   assert.ok(Number.isNaN(h.percentile(50)));
@@ -145,6 +164,30 @@ test('report: fails on loss above --max-loss, on a failed join, and on a subscri
   assert.deepEqual(r.failures, ['1 of 4 participants failed to join (s2: signalling rejected: HTTP 401)']);
   assert.equal(r.participants.failed, 1);
   assert.deepEqual(r.summary.subscriptions, { expected: 2, receiving: 2 }, 'only joined subscribers are expected to receive');
+});
+
+test("report: the tester's media-window cost, the decryption sample, and SRTP authentication failures as a failure", () => {
+  const subs = [sub('s1', 'TR_v', 1000, 0), sub('s2', 'TR_v', 1000, 0), sub('s1', 'TR_a', 500, 0), sub('s2', 'TR_a', 500, 0)].map((s) => ({ ...s, packetsDecrypted: s.packets / 10 }));
+  const media = { cpuMs: 300, wallMs: 10_000, packetsSent: 3000, packetsReceived: 27_000, loopDelayMs: { p99: 1.23, max: 4.5 } };
+  const r = buildReport(input(subs, {
+    tester: { cpuUserMs: 800, cpuSystemMs: 200, wallMs: 12_000, media },
+    receive: { decryptEvery: 16, packetsNotDecrypted: 2700, authFailures: 0, replayed: 0 },
+  }));
+  assert.equal(r.isPassed, true, r.failures.join('; '));
+  assert.deepEqual(r.tester.media, { cpuSec: 0.3, wallSec: 10, cpuPctOfOneCore: 3, packets: 30_000, cpuUsPerPacket: 10, loopDelayMs: { p99: 1.2, max: 4.5 }, isBusy: false });
+  assert.deepEqual(r.receive, { decryptEvery: 16, packetsDecrypted: 300, packetsNotDecrypted: 2700, authFailures: 0, replayed: 0 });
+  const text = formatReport(r);
+  assert.match(text, /tester media +10 µs per packet sent or received while media flowed \(0\.3 s CPU in 10 s, 3% of one core, 30,000 packets; event-loop delay p99 1\.2 ms, max 4\.5 ms\)\n/);
+  const busy = buildReport(input(subs, { tester: { cpuUserMs: 800, cpuSystemMs: 200, wallMs: 12_000, media: { ...media, cpuMs: 9000 } } }));
+  assert.equal(busy.tester.media?.isBusy, true, '90% of one core');
+  assert.match(formatReport(busy), /the tester was busy: loss and latency may be its own/);
+  const late = buildReport(input(subs, { tester: { cpuUserMs: 800, cpuSystemMs: 200, wallMs: 12_000, media: { ...media, loopDelayMs: { p99: 35, max: 80 } } } }));
+  assert.equal(late.tester.media?.isBusy, true, 'a late event loop');
+  assert.match(text, /decryption +1 in 16 packets per stream authenticated and decrypted \(300, the rest counted from the clear header\); 0 failed authentication/);
+  const bad = buildReport(input(subs, { receive: { decryptEvery: 16, packetsNotDecrypted: 2700, authFailures: 3, replayed: 0 } }));
+  assert.equal(bad.isPassed, false);
+  assert.deepEqual(bad.failures, ['3 received packets failed SRTP authentication']);
+  assert.equal(buildReport(input(subs)).receive, undefined, 'absent when not given');
 });
 
 test('report JSON: nothing measured is null, not NaN', () => {

@@ -29,6 +29,8 @@ export interface SubscriptionRecord {
   subscriber: string;
   trackSid: string;
   packets: number;
+  /** Of `packets`, those authenticated and decrypted (absent: all). */
+  packetsDecrypted?: number;
   bytes: number;
   frames: number;
   expected: number;
@@ -48,7 +50,17 @@ export interface ReportInput {
   joins: readonly JoinRecord[];
   tracks: readonly TrackRecord[];
   subscriptions: readonly SubscriptionRecord[];
-  tester: { cpuUserMs: number; cpuSystemMs: number; wallMs: number };
+  tester: {
+    cpuUserMs: number; cpuSystemMs: number; wallMs: number;
+    /** The tester's CPU over the media window alone (everyone joined, sources running) and the packets it handled then. */
+    media?: {
+      cpuMs: number; wallMs: number; packetsSent: number; packetsReceived: number;
+      /** How late the tester's event loop ran timers over the window (its arrival times are that late at worst). */
+      loopDelayMs?: { p99: number; max: number };
+    };
+  };
+  /** What the subscribers' SRTP did: 1 packet in `decryptEvery` authenticated and decrypted, and what failed. */
+  receive?: { decryptEvery: number; packetsNotDecrypted: number; authFailures: number; replayed: number };
   maxLossPct: number;
 }
 
@@ -91,11 +103,32 @@ export interface LoadTestReport {
     firstMediaMs: { p50: number; p95: number };
     latencyMs: { p50: number; p99: number; samples: number };
   };
-  tester: { cpuSec: number; wallSec: number; cpuPctOfOneCore: number; cpuUsPerPacket: number };
+  /**
+   * The tester's own cost over the whole run (joins and DTLS included), and over the media window alone: CPU µs per
+   * packet it sent or received there is the figure to compare with a server's CPU per forwarded packet.
+   */
+  tester: {
+    cpuSec: number; wallSec: number; cpuPctOfOneCore: number; cpuUsPerPacket: number;
+    media?: {
+      cpuSec: number; wallSec: number; cpuPctOfOneCore: number; packets: number; cpuUsPerPacket: number;
+      loopDelayMs?: { p99: number; max: number };
+      /** The tester was near its limit (most of its one core, or its event loop late): loss and latency may be its own. */
+      isBusy: boolean;
+    };
+  };
+  /**
+   * Subscribers' SRTP: packets authenticated and decrypted (1 in `decryptEvery` of each stream; the rest are counted
+   * from their clear header), and packets dropped for failed authentication or as replays.
+   */
+  receive?: { decryptEvery: number; packetsDecrypted: number; packetsNotDecrypted: number; authFailures: number; replayed: number };
   maxLossPct: number;
   failures: string[];
   isPassed: boolean;
 }
+
+/** The tester's event loop is one thread: above this share of a core, or this late, it may be what limits a run. */
+const BUSY_CPU_PCT = 80;
+const BUSY_LOOP_DELAY_MS = 20;
 
 const lossPct = (lost: number, expected: number): number => (expected > 0 ? (100 * lost) / expected : 0);
 const perSec = (n: number, ms: number): number => (ms > 0 ? (n * 1000) / ms : 0);
@@ -149,6 +182,16 @@ export function buildReport(input: ReportInput): LoadTestReport {
   const packetsSent = tracks.reduce((n, t) => n + t.packetsSent, 0);
   const packetsReceived = tracks.reduce((n, t) => n + t.packetsReceived, 0);
   const cpuMs = input.tester.cpuUserMs + input.tester.cpuSystemMs;
+  const m = input.tester.media;
+  const mediaPct = m === undefined || m.wallMs <= 0 ? 0 : (100 * m.cpuMs) / m.wallMs;
+  const media = m === undefined ? undefined : {
+    cpuSec: round(m.cpuMs / 1000), wallSec: round(m.wallMs / 1000), cpuPctOfOneCore: round(mediaPct, 1),
+    packets: m.packetsSent + m.packetsReceived, cpuUsPerPacket: round(m.packetsSent + m.packetsReceived > 0 ? (m.cpuMs * 1000) / (m.packetsSent + m.packetsReceived) : 0),
+    ...(m.loopDelayMs !== undefined ? { loopDelayMs: { p99: round(m.loopDelayMs.p99, 1), max: round(m.loopDelayMs.max, 1) } } : {}),
+    isBusy: mediaPct >= BUSY_CPU_PCT || (m.loopDelayMs?.p99 ?? 0) >= BUSY_LOOP_DELAY_MS,
+  };
+  const rx = input.receive;
+  if (rx !== undefined && rx.authFailures > 0) failures.push(`${rx.authFailures} received packets failed SRTP authentication`);
   return {
     room: input.room,
     url: input.url,
@@ -170,7 +213,15 @@ export function buildReport(input: ReportInput): LoadTestReport {
     tester: {
       cpuSec: round(cpuMs / 1000), wallSec: round(input.tester.wallMs / 1000), cpuPctOfOneCore: round(input.tester.wallMs > 0 ? (100 * cpuMs) / input.tester.wallMs : 0, 1),
       cpuUsPerPacket: round(packetsSent + packetsReceived > 0 ? (cpuMs * 1000) / (packetsSent + packetsReceived) : 0),
+      ...(media !== undefined ? { media } : {}),
     },
+    ...(rx !== undefined ? {
+      receive: {
+        decryptEvery: rx.decryptEvery, packetsDecrypted: input.subscriptions.filter((s) => subscribers.includes(s.subscriber)).reduce((n, s) => n + (s.packetsDecrypted ?? s.packets), 0),
+        packetsNotDecrypted: rx.packetsNotDecrypted,
+        authFailures: rx.authFailures, replayed: rx.replayed,
+      },
+    } : {}),
     maxLossPct: input.maxLossPct,
     failures,
     isPassed: failures.length === 0,
@@ -207,6 +258,16 @@ export function formatReport(r: LoadTestReport): string {
     ['latency', `p50 ${ms(s.latencyMs.p50)}, p99 ${ms(s.latencyMs.p99)} (one-way, publisher send -> subscriber receive, ${count(s.latencyMs.samples)} packets)`],
     ['tester CPU', `${r.tester.cpuSec} s in ${r.tester.wallSec} s (${r.tester.cpuPctOfOneCore}% of one core), ${r.tester.cpuUsPerPacket} µs per packet sent or received`],
   ];
+  const tm = r.tester.media;
+  if (tm !== undefined) {
+    const delay = tm.loopDelayMs !== undefined ? `; event-loop delay p99 ${ms(tm.loopDelayMs.p99)}, max ${ms(tm.loopDelayMs.max)}` : '';
+    const busy = tm.isBusy ? ' -- the tester was busy: loss and latency may be its own, not the server\'s' : '';
+    lines.push(['tester media', `${tm.cpuUsPerPacket} µs per packet sent or received while media flowed (${tm.cpuSec} s CPU in ${tm.wallSec} s, ${tm.cpuPctOfOneCore}% of one core, ${count(tm.packets)} packets${delay})${busy}`]);
+  }
+  const rx = r.receive;
+  if (rx !== undefined) {
+    lines.push(['decryption', `${rx.decryptEvery === 1 ? 'every packet' : `1 in ${rx.decryptEvery} packets per stream`} authenticated and decrypted (${count(rx.packetsDecrypted)}, the rest counted from the clear header); ${count(rx.authFailures)} failed authentication, ${count(rx.replayed)} replays dropped`]);
+  }
   const width = Math.max(...lines.map(([k]) => k!.length));
   const summary = lines.map(([k, v]) => `${k!.padEnd(width)}  ${v}`).join('\n');
   const verdict = r.isPassed

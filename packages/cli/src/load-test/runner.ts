@@ -1,6 +1,7 @@
 // Runs one load test: starts the simulated participants at --num-per-second (video publishers, audio publishers,
 // then subscribers), drives every source from one timer, reports progress each second, lets media flow for
 // --duration once everyone joined (or until aborted), then drains, leaves and builds the report.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { AccessToken } from 'livekit-server-sdk';
 import { generateCertificate } from '@atrium/webrtc/dtls/certificate.js';
 import { LoadParticipant } from './load-participant.js';
@@ -9,6 +10,7 @@ import { videoLayers } from './media-plan.js';
 import { SubscriptionStats, LatencyHistogram } from './stats.js';
 import { buildReport, formatBitrate } from './report.js';
 import type { JoinRecord, LoadTestReport, SubscriptionRecord } from './report.js';
+import { DEFAULT_DECRYPT_EVERY } from './options.js';
 import type { LoadTestOptions } from './options.js';
 
 const TICK_MS = 5;
@@ -73,6 +75,7 @@ export async function runLoadTest(opts: LoadTestOptions, target: RunTarget, hook
   const subscriptions: SubscriptionStats[] = [];
   const problems: string[] = [];
   const layers = videoLayers(opts.videoResolution, opts.simulcast);
+  const decryptEvery = Math.max(1, Math.floor(opts.decryptEvery ?? DEFAULT_DECRYPT_EVERY));
 
   const ticker = setInterval(() => {
     const now = performance.now();
@@ -108,7 +111,7 @@ export async function runLoadTest(opts: LoadTestOptions, target: RunTarget, hook
     try {
       const p = await LoadParticipant.join({
         url: target.url, token: await tokenFor(target, j.identity, opts.room, j.role), identity: j.identity, certificate,
-        localAddress: target.localAddress, subscribe: j.role === 'subscriber', timeoutMs: JOIN_TIMEOUT_MS,
+        localAddress: target.localAddress, subscribe: j.role === 'subscriber', timeoutMs: JOIN_TIMEOUT_MS, decryptEvery,
         onSubscribed: (sub, trackSid) => {
           const published = tracks.find((t) => t.sid === trackSid);
           const since = Math.max(joinStart.get(sub.identity) ?? 0, published?.publishedAtMs ?? 0);
@@ -143,7 +146,11 @@ export async function runLoadTest(opts: LoadTestOptions, target: RunTarget, hook
     packetsReceived: subscriptions.reduce((n, s) => n + s.packets, 0),
   });
   phase = 'media';
-  hooks.onPhase?.('media', counts());
+  const mediaCounts = counts();
+  hooks.onPhase?.('media', mediaCounts);
+  const mediaCpu0 = process.cpuUsage();
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   const mediaStart = performance.now();
   progress(phase);
   if (opts.durationSec > 0) await sleep(opts.durationSec * 1000, hooks.signal);
@@ -151,7 +158,10 @@ export async function runLoadTest(opts: LoadTestOptions, target: RunTarget, hook
   const mediaMs = performance.now() - mediaStart;
   clearInterval(ticker);
   for (const t of tracks) t.source.stop();
-  hooks.onPhase?.('end', counts());
+  const mediaCpu = process.cpuUsage(mediaCpu0);
+  loopDelay.disable();
+  const endCounts = counts();
+  hooks.onPhase?.('end', endCounts);
   phase = 'draining';
   await sleep(DRAIN_MS);
   clearInterval(progressTimer);
@@ -162,6 +172,13 @@ export async function runLoadTest(opts: LoadTestOptions, target: RunTarget, hook
     sid: t.sid, publisher: t.publisher, kind: t.kind, layers: t.layers,
     packetsSent: t.source.packetsSent, bytesSent: t.source.bytesSent, framesSent: t.source.framesSent,
   }));
+  const receive = { decryptEvery, packetsNotDecrypted: 0, authFailures: 0, replayed: 0 };
+  for (const p of participants) {
+    const c = p.receiveCounters;
+    receive.packetsNotDecrypted += c.notDecrypted;
+    receive.authFailures += c.authFailures;
+    receive.replayed += c.replayed;
+  }
   for (const j of joins) {
     const diagnostics = byIdentity.get(j.identity)?.diagnostics();
     if (diagnostics !== undefined) j.diagnostics = diagnostics;
@@ -175,7 +192,15 @@ export async function runLoadTest(opts: LoadTestOptions, target: RunTarget, hook
       videoResolution: opts.videoResolution, simulcast: opts.simulcast, durationSec: opts.durationSec, numPerSecond: opts.numPerSecond,
     },
     mediaMs, joins, tracks: trackRecords, subscriptions: records,
-    tester: { cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, wallMs: performance.now() - wall0 },
+    tester: {
+      cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, wallMs: performance.now() - wall0,
+      media: {
+        cpuMs: (mediaCpu.user + mediaCpu.system) / 1000, wallMs: mediaMs,
+        packetsSent: endCounts.packetsSent - mediaCounts.packetsSent, packetsReceived: endCounts.packetsReceived - mediaCounts.packetsReceived,
+        ...(loopDelay.count > 0 ? { loopDelayMs: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 } } : {}),
+      },
+    },
+    receive,
     maxLossPct: opts.maxLossPct,
   });
   if (problems.length > 0) report.failures.push(...problems.slice(0, 5).map((p) => `problem: ${p}`));
@@ -193,10 +218,11 @@ export function mergeSubscriptions(list: readonly SubscriptionStats[]): Subscrip
     if (prev === undefined) {
       const latency = new LatencyHistogram();
       latency.merge(s.latency);
-      out.set(key, { subscriber: s.subscriber, trackSid: s.trackSid, packets: s.packets, bytes: s.bytes, frames: s.frames, expected: s.expected, lost: s.lost, spanMs: s.spanMs, firstMediaMs: first, latency });
+      out.set(key, { subscriber: s.subscriber, trackSid: s.trackSid, packets: s.packets, packetsDecrypted: s.packetsDecrypted, bytes: s.bytes, frames: s.frames, expected: s.expected, lost: s.lost, spanMs: s.spanMs, firstMediaMs: first, latency });
       continue;
     }
     prev.packets += s.packets;
+    prev.packetsDecrypted = (prev.packetsDecrypted ?? 0) + s.packetsDecrypted;
     prev.bytes += s.bytes;
     prev.frames += s.frames;
     prev.expected += s.expected;

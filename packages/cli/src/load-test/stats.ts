@@ -67,6 +67,8 @@ export class SubscriptionStats implements SubscriptionSink {
   readonly subscriber: string;
   readonly trackSid: string;
   packets = 0;
+  /** Packets authenticated and decrypted (the others were counted from their header; see decryptEvery). */
+  packetsDecrypted = 0;
   bytes = 0;
   frames = 0;
   firstExtSeq = 0;
@@ -83,7 +85,7 @@ export class SubscriptionStats implements SubscriptionSink {
     this.sinceMs = sinceMs;
   }
 
-  onRtp(buf: Buffer, payloadOffset: number, payloadLength: number, extSeq: number, isMarker: boolean, nowMs: number): void {
+  onRtp(buf: Buffer, payloadOffset: number, payloadLength: number, extSeq: number, isMarker: boolean, nowMs: number, isDecrypted = true): void {
     if (this.packets === 0) {
       this.firstExtSeq = extSeq;
       this.firstAtMs = nowMs;
@@ -93,6 +95,8 @@ export class SubscriptionStats implements SubscriptionSink {
     if (isMarker) this.frames++;
     if (extSeq > this.highestExtSeq) this.highestExtSeq = extSeq;
     this.lastAtMs = nowMs;
+    if (!isDecrypted) return;
+    this.packetsDecrypted++;
     const sentAt = readTrailer(buf, payloadOffset, payloadLength);
     if (sentAt === sentAt) this.latency.add(wallClockMs() - sentAt);
   }

@@ -71,6 +71,14 @@ export interface PeerConnectionOptions {
    * but not transport-cc (`pc.rembFeedback`, created when first negotiated). `false` turns it off.
    */
   rembFeedback?: Omit<RembGeneratorOptions, 'mediaSsrcs'> | false;
+  /**
+   * For a measuring receiver (a load tester) that need not read every payload: asked per incoming SRTP packet of an
+   * already known primary stream without RTP padding whether to authenticate and decrypt it (default: every packet
+   * is). A declined packet is not authenticated; its auth tag is cut off and it goes on through transport-wide
+   * feedback, the demuxer, its stream's core (sequence numbers, receive statistics) and stages with its payload still
+   * encrypted and `meta.isDecrypted` false. First packets of a stream, RTX and padded packets are always decrypted.
+   */
+  decryptRtp?: (buf: Buffer) => boolean;
 }
 
 /** The stages a PeerConnection runs unless told otherwise. */
@@ -143,6 +151,9 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   private rembGenerator: RembGenerator | undefined;
   private readonly rembOptions: Omit<RembGeneratorOptions, 'mediaSsrcs'> | false;
   private readonly stageContext: StageContext;
+  private readonly decryptRtp: ((buf: Buffer) => boolean) | undefined;
+  /** Incoming SRTP packets that `decryptRtp` declined (delivered without authentication or decryption). */
+  rtpNotDecrypted = 0;
 
   constructor(opts: PeerConnectionOptions) {
     super();
@@ -172,6 +183,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     this.demux.transportSeqRecorder = this.twccFeedback;
     this.stageContext = ctx;
     this.rembOptions = opts.rembFeedback ?? {};
+    this.decryptRtp = opts.decryptRtp;
     this.ice = new IceTransport({
       mux: opts.mux,
       role: opts.role === 'server' ? 'controlled-lite' : 'controlling',
@@ -211,6 +223,10 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   }
   get demuxStats(): RtpDemuxer['stats'] {
     return this.demux.stats;
+  }
+  /** Incoming SRTP/SRTCP dropped (authentication failures, replays, malformed); undefined before DTLS connected. */
+  get srtpStats(): SrtpSession['stats'] | undefined {
+    return this.srtp?.stats;
   }
   /** The stage instances of this transport (e.g. to read a stage's counters or send history). */
   get stages(): { receive: readonly TransportReceiveStage[]; send: readonly TransportSendStage[] } {
@@ -478,6 +494,15 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     if (isRtcpPacket(buf)) {
       const plain = srtp.unprotectRtcp(buf);
       if (plain) this.handleRtcp(plain, arrivalMs);
+      return;
+    }
+    const decrypt = this.decryptRtp;
+    if (decrypt !== undefined && (buf[0]! & 0x20) === 0 && buf.length >= 12 && this.demux.streamBySsrc(buf.readUInt32BE(8)) !== undefined && !decrypt(buf)) {
+      const clear = srtp.skipRtp(buf);
+      if (clear) {
+        this.rtpNotDecrypted++;
+        this.demux.handleRtp(clear, arrivalMs, false);
+      }
       return;
     }
     const plain = srtp.unprotectRtp(buf);

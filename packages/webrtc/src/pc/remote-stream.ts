@@ -43,7 +43,7 @@ export class RemoteStream implements ReportableStream, RtpReceiveStage {
   /** Monotonic ms of the last packet, -Infinity before the first. */
   lastPacketMs = -Infinity;
   private readonly unwrapper = new SeqUnwrapper();
-  private readonly meta: RtpReceiveMeta = { extSeq: 0, arrivalMs: 0 };
+  private readonly meta: RtpReceiveMeta = { extSeq: 0, arrivalMs: 0, isDecrypted: true };
   /** Head of the transport's receive stages for this stream (set by the PeerConnection; this stream's tail). */
   private head: RtpReceiveStage = this;
 
@@ -72,12 +72,16 @@ export class RemoteStream implements ReportableStream, RtpReceiveStage {
     this.head = head;
   }
 
-  /** Per decrypted packet from the demuxer (retransmissions already restored): the core, then the stages. */
-  handleRtp(buf: Buffer, h: RtpHeader, arrivalMs: number): void {
+  /**
+   * Per packet from the demuxer (retransmissions already restored): the core, then the stages. `isDecrypted` false:
+   * a packet the transport did not decrypt (its payload is ciphertext; see PeerConnectionOptions.decryptRtp).
+   */
+  handleRtp(buf: Buffer, h: RtpHeader, arrivalMs: number, isDecrypted = true): void {
     if (this.isClosed) return;
     const meta = this.meta;
     meta.extSeq = this.unwrapper.unwrap(h.sequenceNumber);
     meta.arrivalMs = arrivalMs;
+    meta.isDecrypted = isDecrypted;
     this.packetsReceived++;
     this.bytesReceived += buf.length;
     this.lastPacketMs = arrivalMs;

@@ -78,8 +78,11 @@ export class RtpDemuxer {
     return e && !e.repairs ? e.stream : undefined;
   }
 
-  /** Hot path: one decrypted RTP packet, read from the socket at `arrivalMs` (monotonic). */
-  handleRtp(buf: Buffer, arrivalMs: number): void {
+  /**
+   * Hot path: one decrypted RTP packet, read from the socket at `arrivalMs` (monotonic). `isDecrypted` false: the
+   * payload is still ciphertext (only for an SSRC of a known primary stream, without padding; see PeerConnection).
+   */
+  handleRtp(buf: Buffer, arrivalMs: number, isDecrypted = true): void {
     const h = this.header;
     if (!parseRtpHeader(buf, h)) {
       this.stats.malformed++;
@@ -98,9 +101,10 @@ export class RtpDemuxer {
       }
     }
     if (entry.repairs === undefined) {
-      entry.stream.handleRtp(buf, h, arrivalMs);
+      entry.stream.handleRtp(buf, h, arrivalMs, isDecrypted);
       return;
     }
+    if (!isDecrypted) return; // an RTX payload (its original sequence number) cannot be read encrypted
     this.deliverRtx(buf, h, entry, arrivalMs);
   }
 

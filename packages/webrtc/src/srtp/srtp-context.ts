@@ -63,6 +63,11 @@ export class SrtpContext {
     this.#transform = createSrtpTransform(profile, srtpDeriveSessionKeys(masterKey, masterSalt, isAead));
   }
 
+  /** Bytes SRTP adds after an RTP packet's payload (the authentication tag). */
+  get rtpOverhead(): number {
+    return this.#transform.rtpOverhead;
+  }
+
   /** Plaintext RTP in, SRTP out (a new buffer). Throws SrtpError on a packet that is not RTP. */
   protectRtp(packet: Buffer): Buffer {
     const headerLength = rtpHeaderLength(packet, packet.length);

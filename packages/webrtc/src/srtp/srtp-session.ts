@@ -63,6 +63,16 @@ export class SrtpSession {
     return this.#remote.unprotectRtp(packet);
   }
 
+  /**
+   * SRTP in, the same packet without its authentication tag (a view of `packet`), neither authenticated nor decrypted:
+   * the RTP header and its extensions are in the clear, the payload is not. No replay check, no rollover state moves.
+   * For a measuring receiver that authenticates only a sample (PeerConnectionOptions.decryptRtp); null when too short.
+   */
+  skipRtp(packet: Buffer): Buffer | null {
+    const end = packet.length - this.#remote.rtpOverhead;
+    return end >= 12 ? packet.subarray(0, end) : null;
+  }
+
   /** Plaintext compound RTCP in, SRTCP out in a new buffer (E bit set). Throws SrtpError if not RTCP. */
   protectRtcp(packet: Buffer): Buffer {
     return this.#local.protectRtcp(packet);

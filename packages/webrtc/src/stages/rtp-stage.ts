@@ -13,6 +13,11 @@ export interface RtpReceiveMeta {
   extSeq: number;
   /** Monotonic ms when the datagram was read from the socket. */
   arrivalMs: number;
+  /**
+   * False when the payload is still encrypted and was not authenticated (PeerConnectionOptions.decryptRtp declined
+   * the packet; the header is in the clear); absent or true otherwise.
+   */
+  isDecrypted?: boolean;
 }
 
 /** One incoming RTP stream as the stages see it (a RemoteStream). */
