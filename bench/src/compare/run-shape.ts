@@ -35,12 +35,14 @@ export function machineCpuSec(): { busy: number; total: number } {
 /** One subscriber's view of one track: packets, sequence span; one-way delay into a shared histogram while measuring. */
 class Sink implements SubscriptionSink {
   packets = 0;
+  bytes = 0;
   firstExtSeq = 0;
   highestExtSeq = -1;
   constructor(private readonly run: { isMeasuring: boolean; latency: LatencyHistogram }) {}
   onRtp(buf: Buffer, payloadOffset: number, payloadLength: number, extSeq: number): void {
     if (this.packets === 0) this.firstExtSeq = extSeq;
     this.packets++;
+    this.bytes += buf.length;
     if (extSeq > this.highestExtSeq) this.highestExtSeq = extSeq;
     if (this.run.isMeasuring) {
       const sentAt = readTrailer(buf, payloadOffset, payloadLength);
@@ -64,6 +66,8 @@ export interface ShapeResult {
   sentPerSec: number;
   forwarded: number;
   forwardedPerSec: number;
+  /** Mean bitrate a receiving subscription got over the window (tells which simulcast layer was forwarded). */
+  kbpsPerSubscription: number;
   lossPct: number;
   serverCpuSec: number;
   serverCpuPct: number;
@@ -72,12 +76,16 @@ export interface ShapeResult {
   generatorCpuPct: number;
   /** Generator CPU per packet it handled (sent + received). */
   generatorUsPerPacket: number;
+  /** Generator CPU per forwarded packet (all its work, sending included, over what it received). */
+  generatorUsPerForwarded: number;
   generatorLoopDelayP99Ms: number;
   machineBusyPct: number;
   latencyP50Ms: number;
   latencyP99Ms: number;
   joinSec: number;
   problems: string[];
+  /** Participants' connection states at the end of the window, grouped, most common first. */
+  endStates: string[];
   warnings: string;
 }
 
@@ -145,9 +153,10 @@ export async function runShape(shape: Shape, factory: TargetFactory, opts: RunOp
     const joinSec = (performance.now() - t0) / 1000;
     await sleep(opts.warmupSec * 1000);
 
-    const count = (): { sent: number; received: number; expected: number } => ({
+    const count = (): { sent: number; received: number; bytes: number; expected: number } => ({
       sent: ticking.reduce((n, s) => n + s.packetsSent, 0),
       received: sinks.reduce((n, s) => n + s.packets, 0),
+      bytes: sinks.reduce((n, s) => n + s.bytes, 0),
       expected: sinks.reduce((n, s) => n + s.expected, 0),
     });
     const loop = monitorEventLoopDelay({ resolution: 5 });
@@ -165,18 +174,27 @@ export async function runShape(shape: Shape, factory: TargetFactory, opts: RunOp
     const genCpu = (b.gen.user + b.gen.system) / 1e6;
     const sent = b.c.sent - a.c.sent;
     const receiving = sinks.filter((s) => s.packets > 0).length;
+    // How the participants' connections ended the window, grouped (e.g. "publisher PC connected: 1")
+    const states = new Map<string, number>();
+    for (const p of peers) {
+      const d = p.diagnostics().replace(/\d+ (offers answered|streams)/g, 'N $1');
+      states.set(d, (states.get(d) ?? 0) + 1);
+    }
     result = {
       target: target.name, version: target.version, shape: shape.key,
       joined: peers.length, expectedPeers: publishers + shape.subscribers,
       receiving, expectedSubscriptions: expectedSubscriptions(shape),
       windowSec: seconds, sentPerSec: sent / seconds, forwarded, forwardedPerSec: forwarded / seconds,
+      kbpsPerSubscription: (8 * (b.c.bytes - a.c.bytes)) / seconds / 1000 / Math.max(1, receiving),
       lossPct: expected > 0 ? (100 * Math.max(0, expected - forwarded)) / expected : 0,
       serverCpuSec: serverCpu, serverCpuPct: (100 * serverCpu) / seconds, serverUsPerForwarded: (serverCpu * 1e6) / Math.max(1, forwarded),
       generatorCpuSec: genCpu, generatorCpuPct: (100 * genCpu) / seconds, generatorUsPerPacket: (genCpu * 1e6) / Math.max(1, forwarded + sent),
+      generatorUsPerForwarded: (genCpu * 1e6) / Math.max(1, forwarded),
       generatorLoopDelayP99Ms: loop.percentile(99) / 1e6,
       machineBusyPct: (100 * (b.machine.busy - a.machine.busy)) / Math.max(1e-9, b.machine.total - a.machine.total),
       latencyP50Ms: run.latency.percentile(50), latencyP99Ms: run.latency.percentile(99),
       joinSec, problems: [...errors.map((e) => `join failed: ${e}`), ...problems], warnings: '',
+      endStates: [...states.entries()].sort((x, y) => y[1] - x[1]).map(([d, n]) => `${n} x ${d}`),
     };
   } finally {
     clearInterval(ticker);

@@ -20,3 +20,12 @@ test('parseShapes refuses what it cannot read', () => {
   assert.throws(() => parseShapes('1m'), /at least 2/);
   assert.throws(() => parseShapes('0v:3'), /at least one/);
 });
+
+test('nominalForwardRate counts the top layer per video subscription and 50 pkt/s per audio one', async () => {
+  const { nominalForwardRate, layerPacketRate } = await import('./shapes.js');
+  const [v, a] = parseShapes('1v:100,10a:1000');
+  const top = layerPacketRate(v!.publisherVideo[2]!);
+  assert.ok(top > 150 && top < 260, `720p layer ${top} pkt/s`);
+  assert.equal(nominalForwardRate(v!), 100 * top);
+  assert.equal(nominalForwardRate(a!), 500_000);
+});

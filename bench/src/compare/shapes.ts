@@ -1,7 +1,8 @@
 // The load shapes of the compare bench, parsed from `--shapes`: `1v:100` (1 video publisher, 720p simulcast in 3
 // layers -> 100 subscribers), `10a:1000` (10 audio speakers -> 1,000 listeners), `25m` (a 25-person meeting:
 // everyone publishes one 360p video layer and subscribes to everyone else). Pure.
-import { videoLayers } from '@atrium/cli/load-test/media-plan.js';
+import { videoLayers, frameSizes, OPUS_FRAME_MS } from '@atrium/cli/load-test/media-plan.js';
+import { RtpStreamWriter, Vp8Packetizer } from '@atrium/cli/load-test/packetizer.js';
 import type { VideoLayerPlan } from '@atrium/cli/load-test/media-plan.js';
 
 export interface Shape {
@@ -46,4 +47,24 @@ export function parseShapes(text: string): Shape[] {
 /** Subscriptions (subscriber, track) the shape should end up with when everyone joined. */
 export function expectedSubscriptions(s: Shape): number {
   return (s.videoPublishers + s.audioPublishers) * s.subscribers + s.meeting * (s.meeting - 1);
+}
+
+/** RTP packets per second one layer sends, counted by packetizing one group of pictures with the load tester's code. */
+export function layerPacketRate(layer: VideoLayerPlan): number {
+  const writer = new RtpStreamWriter({ ssrc: 1, payloadType: 96, extensions: Buffer.alloc(0) });
+  const packetizer = new Vp8Packetizer(layer.width, layer.height);
+  const sizes = frameSizes(layer, 1);
+  let packets = 0;
+  sizes.forEach((frameBytes, i) => (packets += packetizer.frame(writer, { frameBytes, isKeyframe: i === 0, timestamp: 0, sentAtMs: 0 }).length));
+  return packets / (sizes.length / layer.fps);
+}
+
+/**
+ * Packets per second the subscribers of a shape receive when every subscription gets the top video layer (what
+ * both servers are asked for here): the rate the load generator must take in and the servers must send.
+ */
+export function nominalForwardRate(s: Shape): number {
+  const top = (layers: readonly VideoLayerPlan[]): number => layerPacketRate(layers[layers.length - 1]!);
+  const audio = 1000 / OPUS_FRAME_MS;
+  return s.videoPublishers * s.subscribers * top(s.publisherVideo) + s.audioPublishers * s.subscribers * audio + s.meeting * (s.meeting - 1) * top(s.meetingVideo);
 }

@@ -27,7 +27,7 @@ export interface BenchPeer {
 
 /** One server instance, for one shape. */
 export interface TargetInstance {
-  name: 'atrium' | 'janus';
+  name: string;
   version: string;
   pid: number;
   /** Lines the server logged at warning level or worse during the run (Janus), or '' when not counted. */
@@ -45,9 +45,15 @@ export type TargetFactory = (ctx: { room: string; publishers: number; certificat
 
 // ---- Atrium -------------------------------------------------------------------------------------------------------
 
-async function startAtriumProcess(): Promise<{ pid: number; url: string; stop(): Promise<void> }> {
+async function startAtriumProcess(profileDir: string | undefined, yaml: string | undefined): Promise<{ pid: number; url: string; stop(): Promise<void> }> {
   const main = fileURLToPath(new URL('../../../packages/server/src/main.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', main, '--dev', '--port', '0', '--udp-port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // --atrium-profile DIR: the server writes a CPU profile there when it exits (compare/profile-summary.ts reads it)
+  const profiling = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-interval', '200', '--cpu-prof-dir', profileDir];
+  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', main, '--dev', '--port', '0', '--udp-port', '0', '--log-level', 'warn'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    // --atrium-yaml: livekit.yaml settings on top of --dev (e.g. 'rtc: {congestion_control: {enabled: false}}')
+    env: yaml !== undefined ? { ...process.env, LIVEKIT_CONFIG: yaml } : process.env,
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -76,8 +82,8 @@ export function atriumVersion(): string {
   return `atrium ${version}${git.status === 0 ? ` (${git.stdout.trim()})` : ''}`;
 }
 
-export const atriumTarget: TargetFactory = async ({ room, certificate, sinkFor, onProblem }) => {
-  const server = await startAtriumProcess();
+export const atriumTarget = (opts: { profileDir?: string; yaml?: string } = {}): TargetFactory => async ({ room, certificate, sinkFor, onProblem }) => {
+  const server = await startAtriumProcess(opts.profileDir, opts.yaml);
   const token = (identity: string, canPublish: boolean, canSubscribe: boolean): Promise<string> => {
     const t = new AccessToken('devkey', 'secret', { identity, ttl: '6h' });
     t.addGrant({ roomJoin: true, room, canPublish, canSubscribe, canPublishData: false });
@@ -107,6 +113,7 @@ export const atriumTarget: TargetFactory = async ({ room, certificate, sinkFor, 
 // ---- Janus --------------------------------------------------------------------------------------------------------
 
 export function janusTarget(opts: { iceAddress: string; eventLoops: number }): TargetFactory {
+  const name = opts.eventLoops > 0 ? 'janus' : 'janus-threads';
   return async ({ publishers, certificate, sinkFor, onProblem }) => {
     const janus = await startJanus({ iceAddress: opts.iceAddress, eventLoops: opts.eventLoops });
     const roomId = 1 + Math.floor(Math.random() * 1e9);
@@ -126,7 +133,7 @@ export function janusTarget(opts: { iceAddress: string; eventLoops: number }): T
       });
     let warnings = '';
     return {
-      name: 'janus', version: `janus ${janus.version}`, pid: janus.pid,
+      name, version: `janus ${janus.version}${opts.eventLoops > 0 ? ` (event_loops ${opts.eventLoops})` : ' (a thread per handle)'}`, pid: janus.pid,
       warnings: () => warnings,
       publish: async (identity, what) => {
         const p = await join(identity);
