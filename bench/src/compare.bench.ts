@@ -9,8 +9,9 @@
 // (compare/netns.ts; needs root). Each shape gets a fresh server of each kind, Atrium first.
 // Flags: --quick (a tiny run, < 60 s), --shapes 1v:10,10a:100,25m (default: the table of issue 10),
 // --duration SEC (window, default 20), --warmup SEC (after the last join, default 3), --num-per-second N (joins,
-// default 20), --targets atrium,janus,janus-threads (default all three: `janus` runs with event_loops = the number
-// of cores, `janus-threads` with Janus's own default of one thread per handle), --janus-event-loops N,
+// default 20), --targets atrium,atrium-nocc,janus,janus-threads (the default; --quick: atrium,janus): `atrium-nocc`
+// is Atrium with rtc.congestion_control.enabled false, `janus` runs with event_loops = the number of cores,
+// `janus-threads` with Janus's own default of one thread per handle; --janus-event-loops N,
 // --max-forward-rate N (default 60000: larger shapes are listed as not run, with the cores they would need),
 // --json FILE (results as JSON), --markdown FILE (the table as Markdown), --atrium-profile DIR (the Atrium server
 // writes a V8 CPU profile per shape there; summarise with compare/profile-summary.ts), --atrium-yaml TEXT
@@ -52,13 +53,19 @@ const durationSec = Number(values.duration ?? (isQuick ? 4 : 20));
 const warmupSec = Number(values.warmup ?? (isQuick ? 2 : 3));
 const numPerSecond = Number(values['num-per-second'] ?? 20);
 const eventLoops = Number(values['janus-event-loops'] ?? cpus().length);
-const targetNames = (values.targets ?? 'atrium,janus,janus-threads').split(',').map((t) => t.trim());
+const targetNames = (values.targets ?? (isQuick ? 'atrium,janus' : 'atrium,atrium-nocc,janus,janus-threads')).split(',').map((t) => t.trim());
 const profileDir = values['atrium-profile'];
-const factories: Record<string, TargetFactory> = { atrium: atriumTarget({ ...(profileDir !== undefined ? { profileDir } : {}), ...(values['atrium-yaml'] !== undefined ? { yaml: values['atrium-yaml'] } : {}) }), janus: janusTarget({ iceAddress: BENCH_ADDRESS, eventLoops }),
+const atriumOpts = { ...(profileDir !== undefined ? { profileDir } : {}), ...(values['atrium-yaml'] !== undefined ? { yaml: values['atrium-yaml'] } : {}) };
+const factories: Record<string, TargetFactory> = {
+  atrium: atriumTarget(atriumOpts),
+  // Atrium without its per-subscriber congestion control (no estimator, pacer or allocator): closer to what Janus's
+  // VideoRoom does per subscriber (it forwards the chosen substream, no send-side estimate)
+  'atrium-nocc': atriumTarget({ ...atriumOpts, name: 'atrium-nocc', yaml: 'rtc:\n  congestion_control:\n    enabled: false\n' }),
+  janus: janusTarget({ iceAddress: BENCH_ADDRESS, eventLoops }),
   // Janus as installed: no event_loops, so one thread (and GLib loop) per handle
   'janus-threads': janusTarget({ iceAddress: BENCH_ADDRESS, eventLoops: 0 }),
 };
-for (const t of targetNames) if (factories[t] === undefined) throw new Error(`--targets: '${t}' is not atrium, janus or janus-threads`);
+for (const t of targetNames) if (factories[t] === undefined) throw new Error(`--targets: '${t}' is not atrium, atrium-nocc, janus or janus-threads`);
 
 const machine = `${cpus().length} cores (${cpus()[0]?.model.trim() ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
 console.log(`compare: ${machine}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} at start`);
@@ -102,14 +109,19 @@ const rows = results.map((r) => [
   `${f(r.lossPct, 2)}%`, `${f(r.serverCpuPct)}%`, f(r.serverUsPerForwarded, 2), `${f(r.generatorCpuPct)}%`, f(r.generatorUsPerForwarded, 2),
   `${f(r.generatorLoopDelayP99Ms, 1)} ms`, `${f(r.machineBusyPct)}%`, `${f(r.latencyP50Ms, 2)} / ${f(r.latencyP99Ms, 2)} ms`,
 ]);
-// Not-run shapes: the cores they would need at this run's cheapest measured costs per forwarded packet
+// Not-run shapes: the cores they would need at this run's cheapest measured costs per forwarded packet, taken from
+// the shapes that ran with the same kind of media (video costs for video shapes, audio for audio)
+const isVideo = (s: Shape): boolean => s.videoPublishers > 0 || s.meeting > 0;
 const cheapest = (xs: number[]): number => (xs.length > 0 ? Math.min(...xs) : NaN);
-const genUs = cheapest(results.filter((r) => r.forwarded > 0).map((r) => r.generatorUsPerForwarded));
-const serverUs = cheapest(results.filter((r) => r.forwarded > 0).map((r) => r.serverUsPerForwarded));
+const notRun: { shape: string; forwardRate: number; generatorUsPerForwarded: number; serverUsPerForwarded: number; cores: number }[] = [];
 for (const { shape, rate } of skipped) {
+  const alike = results.filter((r) => r.forwarded > 0 && isVideo(shapes.find((s) => s.key === r.shape)!) === isVideo(shape));
+  const genUs = cheapest(alike.map((r) => r.generatorUsPerForwarded));
+  const serverUs = cheapest(alike.map((r) => r.serverUsPerForwarded));
   const cores = (rate * (genUs + serverUs)) / 1e6;
-  const reason = `not run: ${f(rate)} fwd pkt/s needed; at this run's lowest measured costs (generator ${f(genUs, 1)} + server ${f(serverUs, 1)} µs per forwarded packet) >= ${f(cores, 1)} cores of ${cpus().length}`;
-  rows.push([shape.key, 'both', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', reason]);
+  notRun.push({ shape: shape.key, forwardRate: rate, generatorUsPerForwarded: genUs, serverUsPerForwarded: serverUs, cores });
+  const reason = `not run: ${f(rate)} fwd pkt/s needed; at this run's lowest measured ${isVideo(shape) ? 'video' : 'audio'} costs (generator ${f(genUs, 1)} + server ${f(serverUs, 1)} µs per forwarded packet) >= ${f(cores, 1)} cores of ${cpus().length}`;
+  rows.push([shape.key, 'all', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', reason]);
 }
 console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} at the end; versions: ${[...new Set(results.map((r) => r.version))].join(', ')}`);
 console.log(formatTable([...header, 'NOTE'], rows.map((r) => (r.length < header.length + 1 ? [...r, ''] : r))));
@@ -120,7 +132,7 @@ for (const shape of shapes) {
     if (a) console.log(`${shape.key}: Atrium uses ${(a.serverUsPerForwarded / j.serverUsPerForwarded).toFixed(2)}x ${j.target}'s CPU per forwarded packet (${f(a.serverUsPerForwarded, 2)} vs ${f(j.serverUsPerForwarded, 2)} µs)`);
   }
 }
-if (values.json !== undefined) writeFileSync(values.json, JSON.stringify({ machine, durationSec, warmupSec, numPerSecond, eventLoops, results, notRun: skipped.map((x) => ({ shape: x.shape.key, forwardRate: x.rate, generatorUsPerForwarded: genUs, serverUsPerForwarded: serverUs })) }, null, 2));
+if (values.json !== undefined) writeFileSync(values.json, JSON.stringify({ machine, durationSec, warmupSec, numPerSecond, eventLoops, results, notRun }, null, 2));
 if (values.markdown !== undefined) {
   const md = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => (r.length > header.length ? `| ${r[0]} | ${r[r.length - 1]} |${' |'.repeat(header.length - 2)}` : `| ${r.join(' | ')} |`))].join('\n');
   writeFileSync(values.markdown, `${md}\n`);

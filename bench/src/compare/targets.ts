@@ -82,7 +82,7 @@ export function atriumVersion(): string {
   return `atrium ${version}${git.status === 0 ? ` (${git.stdout.trim()})` : ''}`;
 }
 
-export const atriumTarget = (opts: { profileDir?: string; yaml?: string } = {}): TargetFactory => async ({ room, certificate, sinkFor, onProblem }) => {
+export const atriumTarget = (opts: { profileDir?: string; yaml?: string; name?: string } = {}): TargetFactory => async ({ room, certificate, sinkFor, onProblem }) => {
   const server = await startAtriumProcess(opts.profileDir, opts.yaml);
   const token = (identity: string, canPublish: boolean, canSubscribe: boolean): Promise<string> => {
     const t = new AccessToken('devkey', 'secret', { identity, ttl: '6h' });
@@ -97,7 +97,7 @@ export const atriumTarget = (opts: { profileDir?: string; yaml?: string } = {}):
       onProblem: (p, what) => onProblem(`${p.identity}: ${what}`),
     });
   return {
-    name: 'atrium', version: atriumVersion(), pid: server.pid, warnings: () => '',
+    name: opts.name ?? 'atrium', version: atriumVersion(), pid: server.pid, warnings: () => '',
     publish: async (identity, what, alsoSubscribe) => {
       const p = await join(identity, true, alsoSubscribe);
       await p.publish(what);
