@@ -159,18 +159,25 @@ export async function runShape(shape: Shape, factory: TargetFactory, opts: RunOp
       bytes: sinks.reduce((n, s) => n + s.bytes, 0),
       expected: sinks.reduce((n, s) => n + s.expected, 0),
     });
+    const serverCpu = (): number => {
+      try {
+        return processCpuSec(target.pid);
+      } catch {
+        throw new Error(`the ${target.name} server (pid ${target.pid}) is gone: ${target.exitedEarly() ?? 'no exit seen yet'}`);
+      }
+    };
     const loop = monitorEventLoopDelay({ resolution: 5 });
-    const a = { at: performance.now(), c: count(), server: processCpuSec(target.pid), gen: process.cpuUsage(), machine: machineCpuSec() };
+    const a = { at: performance.now(), c: count(), server: serverCpu(), gen: process.cpuUsage(), machine: machineCpuSec() };
     loop.enable();
     run.isMeasuring = true;
     await sleep(opts.durationSec * 1000);
     run.isMeasuring = false;
     loop.disable();
-    const b = { at: performance.now(), c: count(), server: processCpuSec(target.pid), gen: process.cpuUsage(a.gen), machine: machineCpuSec() };
+    const b = { at: performance.now(), c: count(), server: serverCpu(), gen: process.cpuUsage(a.gen), machine: machineCpuSec() };
     const seconds = (b.at - a.at) / 1000;
     const forwarded = b.c.received - a.c.received;
     const expected = b.c.expected - a.c.expected;
-    const serverCpu = b.server - a.server;
+    const serverCpuSec = b.server - a.server;
     const genCpu = (b.gen.user + b.gen.system) / 1e6;
     const sent = b.c.sent - a.c.sent;
     const receiving = sinks.filter((s) => s.packets > 0).length;
@@ -187,7 +194,7 @@ export async function runShape(shape: Shape, factory: TargetFactory, opts: RunOp
       windowSec: seconds, sentPerSec: sent / seconds, forwarded, forwardedPerSec: forwarded / seconds,
       kbpsPerSubscription: (8 * (b.c.bytes - a.c.bytes)) / seconds / 1000 / Math.max(1, receiving),
       lossPct: expected > 0 ? (100 * Math.max(0, expected - forwarded)) / expected : 0,
-      serverCpuSec: serverCpu, serverCpuPct: (100 * serverCpu) / seconds, serverUsPerForwarded: (serverCpu * 1e6) / Math.max(1, forwarded),
+      serverCpuSec, serverCpuPct: (100 * serverCpuSec) / seconds, serverUsPerForwarded: (serverCpuSec * 1e6) / Math.max(1, forwarded),
       generatorCpuSec: genCpu, generatorCpuPct: (100 * genCpu) / seconds, generatorUsPerPacket: (genCpu * 1e6) / Math.max(1, forwarded + sent),
       generatorUsPerForwarded: (genCpu * 1e6) / Math.max(1, forwarded),
       generatorLoopDelayP99Ms: loop.percentile(99) / 1e6,

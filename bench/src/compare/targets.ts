@@ -30,6 +30,8 @@ export interface TargetInstance {
   name: string;
   version: string;
   pid: number;
+  /** How the server process ended when it is gone before `stop` (`exit code 1`, `signal SIGKILL`), else undefined. */
+  exitedEarly(): string | undefined;
   /** Lines the server logged at warning level or worse during the run (Janus), or '' when not counted. */
   warnings(): string;
   /** Joins and publishes; `alsoSubscribe`: the participant will subscribe too (a meeting member). */
@@ -45,7 +47,7 @@ export type TargetFactory = (ctx: { room: string; publishers: number; certificat
 
 // ---- Atrium -------------------------------------------------------------------------------------------------------
 
-async function startAtriumProcess(profileDir: string | undefined, yaml: string | undefined): Promise<{ pid: number; url: string; stop(): Promise<void> }> {
+async function startAtriumProcess(profileDir: string | undefined, yaml: string | undefined): Promise<{ pid: number; url: string; exitedEarly(): string | undefined; stop(): Promise<void> }> {
   const main = fileURLToPath(new URL('../../../packages/server/src/main.ts', import.meta.url));
   // --atrium-profile DIR: the server writes a CPU profile there when it exits (compare/profile-summary.ts reads it)
   const profiling = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-interval', '200', '--cpu-prof-dir', profileDir];
@@ -64,9 +66,16 @@ async function startAtriumProcess(profileDir: string | undefined, yaml: string |
     child.once('exit', (code) => reject(new Error(`atrium exited (${code}) before listening`)));
   });
   child.stdout.resume();
+  let isStopping = false;
+  let early: string | undefined;
+  child.once('exit', (code, signal) => {
+    if (!isStopping) early = signal !== null ? `signal ${signal}` : `exit code ${code}`;
+  });
   return {
     pid: child.pid!, url,
+    exitedEarly: () => early,
     stop: () => new Promise<void>((resolve) => {
+      isStopping = true;
       if (child.exitCode !== null) return resolve();
       child.once('exit', () => resolve());
       child.kill('SIGTERM');
@@ -97,7 +106,7 @@ export const atriumTarget = (opts: { profileDir?: string; yaml?: string; name?: 
       onProblem: (p, what) => onProblem(`${p.identity}: ${what}`),
     });
   return {
-    name: opts.name ?? 'atrium', version: atriumVersion(), pid: server.pid, warnings: () => '',
+    name: opts.name ?? 'atrium', version: atriumVersion(), pid: server.pid, warnings: () => '', exitedEarly: () => server.exitedEarly(),
     publish: async (identity, what, alsoSubscribe) => {
       const p = await join(identity, true, alsoSubscribe);
       await p.publish(what);
@@ -134,6 +143,7 @@ export function janusTarget(opts: { iceAddress: string; eventLoops: number }): T
     let warnings = '';
     return {
       name, version: `janus ${janus.version}${opts.eventLoops > 0 ? ` (event_loops ${opts.eventLoops})` : ' (a thread per handle)'}`, pid: janus.pid,
+      exitedEarly: () => janus.exitedEarly(),
       warnings: () => warnings,
       publish: async (identity, what) => {
         const p = await join(identity);

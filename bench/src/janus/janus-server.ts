@@ -82,6 +82,8 @@ export interface JanusProcess {
   url: string;
   version: string;
   logFile: string;
+  /** How Janus ended when it is gone before `stop`, else undefined. */
+  exitedEarly(): string | undefined;
   /** Lines of the log at WARN or ERR so far. */
   warnings(): { count: number; last: string[] };
   stop(): Promise<void>;
@@ -99,7 +101,14 @@ export async function startJanus(opts: { iceAddress: string; eventLoops?: number
   const fd = openSync(logFile, 'w');
   const child = spawn('janus', ['-F', dir, '-C', join(dir, 'janus.jcfg'), '-o'], { stdio: ['ignore', fd, fd] });
   closeSync(fd);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let isStopping = false;
+  let early: string | undefined;
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code, signal) => {
+      if (!isStopping) early = signal !== null ? `signal ${signal}` : `exit code ${code}`;
+      resolve(code);
+    }),
+  );
   const url = `http://127.0.0.1:${httpPort}/janus`;
   const deadline = performance.now() + 15_000;
   let version = '';
@@ -121,6 +130,7 @@ export async function startJanus(opts: { iceAddress: string; eventLoops?: number
   }
   return {
     pid: child.pid!, url, version, logFile,
+    exitedEarly: () => early,
     warnings: () => {
       // Not counted: plugins we disabled; no address on start-up (the namespace's lo, before Janus reads the
       // enforce list); "Failed to add some remote candidates" (our bundled m-lines repeat one host candidate, Janus
@@ -130,7 +140,8 @@ export async function startJanus(opts: { iceAddress: string; eventLoops?: number
       return { count: lines.length, last: lines.slice(-3) };
     },
     stop: async () => {
-      if (child.exitCode === null) {
+      isStopping = true;
+      if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
         await exited;
