@@ -3,7 +3,9 @@
 // counters) and the same measuring window. For each shape and server: forwarded packets/s (what subscribers
 // received), loss (sequence gaps), server CPU-seconds per forwarded packet (/proc/<pid>/stat), client-side one-way
 // delay p50/p99 (payload trailer -> receipt, same clock), and the load generator's own CPU and event-loop delay and
-// the machine's busy share, so server limits and client limits can be told apart.
+// the machine's busy share, so server limits and client limits can be told apart. For Atrium also what its metrics
+// say over the window: packets sent to subscribers and the in-server forwarding latency (receive -> sent to every
+// subscriber, sampled; bucket upper bounds). Janus's admin API is not enabled, so it has neither.
 //
 // Installs Janus first (scripts/install-bench-deps.sh), then re-runs itself in a network namespace of its own
 // (compare/netns.ts; needs root). Each shape gets a fresh server of each kind, Atrium first.
@@ -103,11 +105,12 @@ for (const shape of shapes) {
 }
 
 const f = (x: number, d = 0): string => (Number.isFinite(x) ? x.toFixed(d) : '-');
-const header = ['SHAPE', 'SERVER', 'JOINED', 'RECEIVING', 'SENT/S', 'FWD/S', 'kbps/SUB', 'LOSS', 'SERVER CPU', 'SERVER µs/FWD', 'GEN CPU', 'GEN µs/FWD', 'GEN LOOP p99', 'MACHINE', 'DELAY p50/p99'];
+const header = ['SHAPE', 'SERVER', 'JOINED', 'RECEIVING', 'SENT/S', 'FWD/S', 'kbps/SUB', 'LOSS', 'SERVER CPU', 'SERVER µs/FWD', 'GEN CPU', 'GEN µs/FWD', 'GEN LOOP p99', 'MACHINE', 'DELAY p50/p99', 'SERVER SENT/S', 'IN-SERVER p50/p99'];
 const rows = results.map((r) => [
   r.shape, r.target, `${r.joined}/${r.expectedPeers}`, `${r.receiving}/${r.expectedSubscriptions}`, f(r.sentPerSec), f(r.forwardedPerSec), f(r.kbpsPerSubscription),
   `${f(r.lossPct, 2)}%`, `${f(r.serverCpuPct)}%`, f(r.serverUsPerForwarded, 2), `${f(r.generatorCpuPct)}%`, f(r.generatorUsPerForwarded, 2),
   `${f(r.generatorLoopDelayP99Ms, 1)} ms`, `${f(r.machineBusyPct)}%`, `${f(r.latencyP50Ms, 2)} / ${f(r.latencyP99Ms, 2)} ms`,
+  f(r.serverSentPerSec), Number.isFinite(r.serverLatencyP50Ms) || r.serverLatencyP50Ms === Infinity ? `<= ${f(r.serverLatencyP50Ms, 3)} / ${r.serverLatencyP99Ms === Infinity ? '> max' : f(r.serverLatencyP99Ms, 3)} ms` : '-',
 ]);
 // Not-run shapes: the cores they would need at this run's cheapest measured costs per forwarded packet, taken from
 // the shapes that ran with the same kind of media (video costs for video shapes, audio for audio)
@@ -121,7 +124,7 @@ for (const { shape, rate } of skipped) {
   const cores = (rate * (genUs + serverUs)) / 1e6;
   notRun.push({ shape: shape.key, forwardRate: rate, generatorUsPerForwarded: genUs, serverUsPerForwarded: serverUs, cores });
   const reason = `not run: ${f(rate)} fwd pkt/s needed; at this run's lowest measured ${isVideo(shape) ? 'video' : 'audio'} costs (generator ${f(genUs, 1)} + server ${f(serverUs, 1)} µs per forwarded packet) >= ${f(cores, 1)} cores of ${cpus().length}`;
-  rows.push([shape.key, 'all', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', reason]);
+  rows.push([shape.key, 'all', ...header.slice(2).map(() => '-'), reason]);
 }
 console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} at the end; versions: ${[...new Set(results.map((r) => r.version))].join(', ')}`);
 console.log(formatTable([...header, 'NOTE'], rows.map((r) => (r.length < header.length + 1 ? [...r, ''] : r))));

@@ -10,6 +10,8 @@ import type { SubscriptionSink } from '@atrium/cli/load-test/load-participant.js
 import { LatencyHistogram } from '@atrium/cli/load-test/stats.js';
 import { readTrailer, wallClockMs } from '@atrium/cli/load-test/packetizer.js';
 import type { Shape } from './shapes.js';
+import { latencyPercentileNs } from './prometheus.js';
+import type { ServerCounters } from './prometheus.js';
 import { expectedSubscriptions } from './shapes.js';
 import type { BenchPeer, TargetFactory, TargetInstance } from './targets.js';
 
@@ -82,6 +84,11 @@ export interface ShapeResult {
   machineBusyPct: number;
   latencyP50Ms: number;
   latencyP99Ms: number;
+  /** Packets/s the server says it sent to subscribers (Atrium's metrics), NaN when it has no such counter. */
+  serverSentPerSec: number;
+  /** In-server forwarding latency (receive -> sent to every subscriber, sampled; Atrium's histogram), ms, bucket bounds. */
+  serverLatencyP50Ms: number;
+  serverLatencyP99Ms: number;
   joinSec: number;
   problems: string[];
   /** Participants' connection states at the end of the window, grouped, most common first. */
@@ -167,6 +174,8 @@ export async function runShape(shape: Shape, factory: TargetFactory, opts: RunOp
       }
     };
     const loop = monitorEventLoopDelay({ resolution: 5 });
+    const counters = async (): Promise<ServerCounters | undefined> => target.counters?.().catch((err: unknown) => void problems.push(`metrics: ${String(err)}`));
+    const ca = await counters();
     const a = { at: performance.now(), c: count(), server: serverCpu(), gen: process.cpuUsage(), machine: machineCpuSec() };
     loop.enable();
     run.isMeasuring = true;
@@ -174,6 +183,7 @@ export async function runShape(shape: Shape, factory: TargetFactory, opts: RunOp
     run.isMeasuring = false;
     loop.disable();
     const b = { at: performance.now(), c: count(), server: serverCpu(), gen: process.cpuUsage(a.gen), machine: machineCpuSec() };
+    const cb = await counters();
     const seconds = (b.at - a.at) / 1000;
     const forwarded = b.c.received - a.c.received;
     const expected = b.c.expected - a.c.expected;
@@ -200,6 +210,9 @@ export async function runShape(shape: Shape, factory: TargetFactory, opts: RunOp
       generatorLoopDelayP99Ms: loop.percentile(99) / 1e6,
       machineBusyPct: (100 * (b.machine.busy - a.machine.busy)) / Math.max(1e-9, b.machine.total - a.machine.total),
       latencyP50Ms: run.latency.percentile(50), latencyP99Ms: run.latency.percentile(99),
+      serverSentPerSec: ca && cb ? (cb.sent - ca.sent) / seconds : NaN,
+      serverLatencyP50Ms: ca && cb ? latencyPercentileNs(ca, cb, 50) / 1e6 : NaN,
+      serverLatencyP99Ms: ca && cb ? latencyPercentileNs(ca, cb, 99) / 1e6 : NaN,
       joinSec, problems: [...errors.map((e) => `join failed: ${e}`), ...problems], warnings: '',
       endStates: [...states.entries()].sort((x, y) => y[1] - x[1]).map(([d, n]) => `${n} x ${d}`),
     };

@@ -13,6 +13,9 @@ import type { VideoLayerPlan } from '@atrium/cli/load-test/media-plan.js';
 import { JanusParticipant, createRoom } from '../janus/janus-participant.js';
 import { startJanus } from '../janus/janus-server.js';
 import type { JanusSession } from '../janus/janus-api.js';
+import { freePort } from '../janus/janus-server.js';
+import { scrape } from './prometheus.js';
+import type { ServerCounters } from './prometheus.js';
 
 const JOIN_TIMEOUT_MS = 20_000;
 
@@ -30,6 +33,8 @@ export interface TargetInstance {
   name: string;
   version: string;
   pid: number;
+  /** Server-side counters (Atrium's Prometheus metrics), when the server has them. */
+  counters?(): Promise<ServerCounters>;
   /** How the server process ended when it is gone before `stop` (`exit code 1`, `signal SIGKILL`), else undefined. */
   exitedEarly(): string | undefined;
   /** Lines the server logged at warning level or worse during the run (Janus), or '' when not counted. */
@@ -92,7 +97,9 @@ export function atriumVersion(): string {
 }
 
 export const atriumTarget = (opts: { profileDir?: string; yaml?: string; name?: string } = {}): TargetFactory => async ({ room, certificate, sinkFor, onProblem }) => {
-  const server = await startAtriumProcess(opts.profileDir, opts.yaml);
+  // Prometheus on a free port: packets sent to subscribers and the in-server forwarding latency over the window
+  const metricsPort = await freePort();
+  const server = await startAtriumProcess(opts.profileDir, `prometheus_port: ${metricsPort}\n${opts.yaml ?? ''}`);
   const token = (identity: string, canPublish: boolean, canSubscribe: boolean): Promise<string> => {
     const t = new AccessToken('devkey', 'secret', { identity, ttl: '6h' });
     t.addGrant({ roomJoin: true, room, canPublish, canSubscribe, canPublishData: false });
@@ -107,6 +114,7 @@ export const atriumTarget = (opts: { profileDir?: string; yaml?: string; name?: 
     });
   return {
     name: opts.name ?? 'atrium', version: atriumVersion(), pid: server.pid, warnings: () => '', exitedEarly: () => server.exitedEarly(),
+    counters: () => scrape(`http://127.0.0.1:${metricsPort}/metrics`),
     publish: async (identity, what, alsoSubscribe) => {
       const p = await join(identity, true, alsoSubscribe);
       await p.publish(what);
