@@ -1,6 +1,8 @@
 // Runs every micro-benchmark in turn (`npm run bench`). Benchmarks print tables; they are never tests.
 // Extra arguments are passed to each benchmark, e.g. `npm run bench -- --runs 3`; `npm run bench -- load` runs one.
 // churn.bench.ts runs its signalling part here (about 1.5 min); its real-media parts run with `--parts media,per`.
+// `npm run bench -- compare` (or `npm run bench:compare`) runs Atrium and Janus side by side (compare.bench.ts, root,
+// about 12 min; `--quick` under a minute); it is not in the default list either.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
