@@ -4,16 +4,13 @@
 // /proc/<pid>/stat per forwarded packet (packets subscribers received) and the tester's own CPU, so server limits
 // and client limits can be told apart. Flags: --shapes 1v:100,10a:50 (v video / a audio publishers : subscribers),
 // --duration SEC (default 20), --num-per-second N (default 10).
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { loadavg, cpus } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runLoadTest } from '@atrium/cli/load-test/runner.js';
 import type { LoadTestOptions } from '@atrium/cli/load-test/options.js';
 import { formatTable } from '@atrium/cli/format.js';
+import { processCpuSec, startServerProcess } from './server-process.js';
 
-const CLK_TCK = 100; // Linux USER_HZ
 const { values } = parseArgs({ options: { shapes: { type: 'string' }, duration: { type: 'string' }, 'num-per-second': { type: 'string' } }, allowPositionals: true });
 const shapes = (values.shapes ?? '1v:100,10a:50').split(',').map((text) => {
   const m = /^(\d+)([va]):(\d+)$/.exec(text.trim());
@@ -23,40 +20,10 @@ const shapes = (values.shapes ?? '1v:100,10a:50').split(',').map((text) => {
 const durationSec = Number(values.duration ?? 20);
 const numPerSecond = Number(values['num-per-second'] ?? 10);
 
-/** User + system CPU seconds of a process so far. */
-function processCpuSec(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime (fields 14 and 15 of the whole line)
-}
-
-async function startServer(): Promise<{ pid: number; url: string; stop(): Promise<void> }> {
-  const main = fileURLToPath(new URL('../../packages/server/src/main.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', main, '--dev', '--port', '0', '--udp-port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening at (ws:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited (${code}) before listening`)));
-  });
-  child.stdout.resume();
-  return {
-    pid: child.pid!,
-    url,
-    stop: () => new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
-  };
-}
-
 const rows: string[][] = [];
 console.log(`load: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} at start; ${durationSec} s of media per shape`);
 for (const shape of shapes) {
-  const server = await startServer();
+  const server = await startServerProcess();
   const opts: LoadTestOptions = {
     room: `bench-load-${shape.text}`, durationSec, videoPublishers: shape.kind === 'video' ? shape.publishers : 0,
     audioPublishers: shape.kind === 'audio' ? shape.publishers : 0, subscribers: shape.subscribers, identityPrefix: 'bench',

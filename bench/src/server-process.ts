@@ -1,7 +1,8 @@
-// An Atrium server in a child process for the load benchmarks, so its CPU (every thread: main, media workers, libuv
-// pool) is measured apart from the load generator's, from /proc.
+// An Atrium server in a child process for the load benchmarks (load, workers, compare), so its CPU (every thread:
+// main, media workers, libuv pool) is measured apart from the load generator's, from /proc.
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const CLK_TCK = 100; // Linux USER_HZ
@@ -29,19 +30,36 @@ export function threadCpuSec(pid: number): Map<number, number> {
   return out;
 }
 
+/** A free TCP port on loopback (for a server's metrics or API listener). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
 export interface ServerProcess {
   pid: number;
   url: string;
-  /** The media worker threads' OS ids (from the server's 'media worker started' lines). */
+  /** The media worker threads' OS ids (from the server's 'media worker started' lines; needs log level info). */
   workerThreadIds: number[];
+  /** How the process ended if it did before stop() (an exit code or signal), else undefined. */
+  exitedEarly(): string | undefined;
   stop(): Promise<void>;
 }
 
-/** Starts `atrium-server --dev` on ephemeral ports with `yaml` (LIVEKIT_CONFIG) on top; resolves once it listens. */
-export async function startServerProcess(opts: { yaml?: string; logLevel?: string } = {}): Promise<ServerProcess> {
+/**
+ * Starts `atrium-server --dev` on ephemeral ports with `yaml` (LIVEKIT_CONFIG) on top; resolves once it listens.
+ * `profileDir`: the server writes a V8 CPU profile there when it exits.
+ */
+export async function startServerProcess(opts: { yaml?: string; logLevel?: string; profileDir?: string } = {}): Promise<ServerProcess> {
   const main = fileURLToPath(new URL('../../packages/server/src/main.ts', import.meta.url));
-  // Info level for the start-up lines (the workers' thread ids); the bench does not read what follows.
-  const child = spawn(process.execPath, ['--import', 'tsx', main, '--dev', '--port', '0', '--udp-port', '0', '--log-level', opts.logLevel ?? 'info'], {
+  const profiling = opts.profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-interval', '200', '--cpu-prof-dir', opts.profileDir];
+  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', main, '--dev', '--port', '0', '--udp-port', '0', '--log-level', opts.logLevel ?? 'warn'], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ...(opts.yaml !== undefined ? { LIVEKIT_CONFIG: opts.yaml } : {}) },
   });
@@ -54,15 +72,22 @@ export async function startServerProcess(opts: { yaml?: string; logLevel?: strin
       const m = /listening at (ws:\/\/\S+)/.exec(out);
       if (m) resolve(m[1]!);
     });
-    child.once('exit', (code) => reject(new Error(`server exited (${code}) before listening`)));
+    child.once('exit', (code) => reject(new Error(`atrium exited (${code}) before listening`)));
   });
   child.stdout.resume();
+  let isStopping = false;
+  let early: string | undefined;
+  child.once('exit', (code, signal) => {
+    if (!isStopping) early = signal !== null ? `signal ${signal}` : `exit code ${code}`;
+  });
   return {
     pid: child.pid!,
     url,
     workerThreadIds,
+    exitedEarly: () => early,
     stop: () =>
       new Promise<void>((resolve) => {
+        isStopping = true;
         if (child.exitCode !== null) {
           resolve();
           return;

@@ -6,14 +6,14 @@
 // the Receiver to the last subscriber's send, sampled 1 in 64). `--span` makes every room span the workers (rtc.room_participants_per_worker = room size /
 // workers), so packets cross pipes; without it each room stays on one worker.
 // Flags: --workers 0,1,2  --rooms 2  --subscribers 40  --duration 20  --span  --audio (audio speakers instead).
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runLoadTest } from '@atrium/cli/load-test/runner.js';
 import type { LoadTestOptions } from '@atrium/cli/load-test/options.js';
 import type { LoadTestReport } from '@atrium/cli/load-test/report.js';
 import { formatTable } from '@atrium/cli/format.js';
-import { processCpuSec, startServerProcess, threadCpuSec, type ServerProcess } from './server-process.js';
+import { freePort, processCpuSec, startServerProcess, threadCpuSec, type ServerProcess } from './server-process.js';
+import { latencyPercentileNs, scrape, type ServerCounters } from './compare/prometheus.js';
 
 const { values } = parseArgs({
   options: {
@@ -47,49 +47,29 @@ console.log(
     `${roomCount} rooms x (${publishers} ${isAudio ? 'audio speakers' : 'simulcast video publisher'} -> ${subscribers} subscribers), ` +
     `${durationSec} s of media${values.span ? ', rooms spanning workers' : ''}`,
 );
-/** A free TCP port (for the server's metrics listener). */
-async function freePort(): Promise<number> {
-  const srv = createNetServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
-
-/** The forwarding-latency histogram (cumulative buckets, ns) from a Prometheus text scrape. */
-function latencyBuckets(text: string): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const m of text.matchAll(/^livekit_forward_latency_ns_bucket\{[^}]*le="([^"]+)"[^}]*\} (\d+)/gm)) {
-    out.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
-  }
-  return out;
-}
-
-/** The bucket bound under which fraction `q` of the samples between two scrapes fall (an upper bound, in ms). */
-function quantileMs(before: Map<number, number>, after: Map<number, number>, q: number): string {
-  const bounds = [...after.keys()].sort((a, b) => a - b);
-  const total = (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
-  if (total <= 0) return '-';
-  for (const le of bounds) {
-    if ((after.get(le) ?? 0) - (before.get(le) ?? 0) >= q * total) return le === Infinity ? '>20' : `<=${(le / 1e6).toFixed(3)}`;
-  }
-  return '-';
+/** A latency percentile between two scrapes as the bucket bound it falls under, in ms. */
+function latencyMs(a: ServerCounters, b: ServerCounters, p: number): string {
+  const ns = latencyPercentileNs(a, b, p);
+  if (Number.isNaN(ns)) return '-';
+  return ns === Infinity ? '>20' : `<=${(ns / 1e6).toFixed(3)}`;
 }
 
 const rows: string[][] = [];
 for (const workers of workerCounts) {
   const perWorker = values.span && workers > 1 ? Math.ceil((publishers + subscribers) / workers) : 100_000;
   const metricsPort = await freePort();
+  // Info level: the workers' thread ids are in the server's 'media worker started' lines.
   const server = await startServerProcess({
+    logLevel: 'info',
     yaml: `rtc:\n  media_workers: ${workers}\n  room_participants_per_worker: ${perWorker}\nprometheus:\n  port: ${metricsPort}\n`,
   });
-  const scrapes: Promise<Map<number, number>>[] = [];
+  const scrapes: Promise<ServerCounters>[] = [];
   const marks: { cpu: number; threads: Map<number, number>; tester: NodeJS.CpuUsage; received: number; sent: number; at: number }[] = [];
   const counts = Array.from({ length: roomCount }, () => ({ media: { sent: 0, received: 0 }, end: { sent: 0, received: 0 } }));
   let started = 0;
   let ended = 0;
   const mark = (): void => {
-    scrapes.push(fetch(`http://127.0.0.1:${metricsPort}/metrics`).then(async (r) => latencyBuckets(await r.text())));
+    scrapes.push(scrape(`http://127.0.0.1:${metricsPort}/metrics`));
     marks.push({
       cpu: processCpuSec(server.pid), threads: threadCpuSec(server.pid), tester: process.cpuUsage(), at: performance.now(),
       received: 0, sent: 0,
@@ -145,7 +125,7 @@ for (const workers of workerCounts) {
     `${pct(threads.main)} / ${pct(threads['media workers'])} / ${pct(threads.other)}`,
     `${pct(testerCpu)}`,
     ((testerCpu * 1e6 * roomSeconds) / seconds / Math.max(1, handled)).toFixed(1),
-    l0 && l1 ? `${quantileMs(l0, l1, 0.5)} / ${quantileMs(l0, l1, 0.99)}` : '-',
+    l0 && l1 ? `${latencyMs(l0, l1, 50)} / ${latencyMs(l0, l1, 99)}` : '-',
   ]);
 }
 console.log(formatTable(

@@ -13,17 +13,11 @@ import type { Shape } from './shapes.js';
 import { latencyPercentileNs } from './prometheus.js';
 import type { ServerCounters } from './prometheus.js';
 import { expectedSubscriptions } from './shapes.js';
+import { processCpuSec } from '../server-process.js';
 import type { BenchPeer, TargetFactory, TargetInstance } from './targets.js';
 
 const TICK_MS = 5;
 const CLK_TCK = 100; // Linux USER_HZ
-
-/** User + system CPU seconds of a process so far. */
-export function processCpuSec(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime (fields 14 and 15 of the whole line)
-}
 
 /** Busy and total CPU seconds of the whole machine (all cores) so far. */
 export function machineCpuSec(): { busy: number; total: number } {

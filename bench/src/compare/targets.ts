@@ -13,7 +13,7 @@ import type { VideoLayerPlan } from '@atrium/cli/load-test/media-plan.js';
 import { JanusParticipant, createRoom } from '../janus/janus-participant.js';
 import { startJanus } from '../janus/janus-server.js';
 import type { JanusSession } from '../janus/janus-api.js';
-import { freePort } from '../janus/janus-server.js';
+import { freePort, startServerProcess } from '../server-process.js';
 import { scrape } from './prometheus.js';
 import type { ServerCounters } from './prometheus.js';
 
@@ -52,42 +52,6 @@ export type TargetFactory = (ctx: { room: string; publishers: number; certificat
 
 // ---- Atrium -------------------------------------------------------------------------------------------------------
 
-async function startAtriumProcess(profileDir: string | undefined, yaml: string | undefined): Promise<{ pid: number; url: string; exitedEarly(): string | undefined; stop(): Promise<void> }> {
-  const main = fileURLToPath(new URL('../../../packages/server/src/main.ts', import.meta.url));
-  // --atrium-profile DIR: the server writes a CPU profile there when it exits (compare/profile-summary.ts reads it)
-  const profiling = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-interval', '200', '--cpu-prof-dir', profileDir];
-  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', main, '--dev', '--port', '0', '--udp-port', '0', '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    // --atrium-yaml: livekit.yaml settings on top of --dev (e.g. 'rtc: {congestion_control: {enabled: false}}')
-    env: yaml !== undefined ? { ...process.env, LIVEKIT_CONFIG: yaml } : process.env,
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening at (ws:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`atrium exited (${code}) before listening`)));
-  });
-  child.stdout.resume();
-  let isStopping = false;
-  let early: string | undefined;
-  child.once('exit', (code, signal) => {
-    if (!isStopping) early = signal !== null ? `signal ${signal}` : `exit code ${code}`;
-  });
-  return {
-    pid: child.pid!, url,
-    exitedEarly: () => early,
-    stop: () => new Promise<void>((resolve) => {
-      isStopping = true;
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
-  };
-}
-
 /** `atrium <package version> (<git commit>)`. */
 export function atriumVersion(): string {
   const pkg = fileURLToPath(new URL('../../../packages/server/package.json', import.meta.url));
@@ -99,7 +63,11 @@ export function atriumVersion(): string {
 export const atriumTarget = (opts: { profileDir?: string; yaml?: string; name?: string } = {}): TargetFactory => async ({ room, certificate, sinkFor, onProblem }) => {
   // Prometheus on a free port: packets sent to subscribers and the in-server forwarding latency over the window
   const metricsPort = await freePort();
-  const server = await startAtriumProcess(opts.profileDir, `prometheus_port: ${metricsPort}\n${opts.yaml ?? ''}`);
+  // --atrium-yaml: livekit.yaml settings on top of --dev (e.g. 'rtc: {congestion_control: {enabled: false}}');
+  // --atrium-profile DIR: the server writes a CPU profile there when it exits (compare/profile-summary.ts reads it)
+  const server = await startServerProcess({
+    yaml: `prometheus_port: ${metricsPort}\n${opts.yaml ?? ''}`, ...(opts.profileDir !== undefined ? { profileDir: opts.profileDir } : {}),
+  });
   const token = (identity: string, canPublish: boolean, canSubscribe: boolean): Promise<string> => {
     const t = new AccessToken('devkey', 'secret', { identity, ttl: '6h' });
     t.addGrant({ roomJoin: true, room, canPublish, canSubscribe, canPublishData: false });

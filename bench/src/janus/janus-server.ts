@@ -5,9 +5,9 @@
 // errors) into a file whose warning count the bench reports.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, openSync, closeSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../server-process.js';
 
 /** Where Debian's package puts the plugin folders (x86_64; arm64 is aarch64-linux-gnu). */
 export function janusLibDir(arch: string = process.arch): string {
@@ -62,18 +62,6 @@ export function janusConfigFiles(o: JanusConfigOptions): Record<string, string> 
     // rooms are created by the bench over the API
     'janus.plugin.videoroom.jcfg': 'general: {\n}\n',
   };
-}
-
-/** A TCP port free on loopback right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export interface JanusProcess {

@@ -21,7 +21,6 @@ import { SfuStats } from './sfu/sfu-stats.js';
 import { createServerMetrics } from './metrics/server-metrics.js';
 import type { ServerMetrics } from './metrics/server-metrics.js';
 import { startMetricsServer } from './metrics/metrics-server.js';
-import { audioLevelParams } from './sfu/audio-level.js';
 import type { MetricsServer } from './metrics/metrics-server.js';
 import { NodeState } from './health/node-state.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS, waitUntilEmpty } from './health/drain.js';
@@ -29,6 +28,7 @@ import { PublishCodecs } from './rtc/publish-codecs.js';
 import { AgentService, isAgentPath } from './agent/agent-service.js';
 import { combineRoomEvents } from './rtc/room-events.js';
 import { WorkerMediaFactory, type MediaStatsView } from './media-worker/worker-media-factory.js';
+import { mediaSettingsOf } from './rtc/media-settings.js';
 
 export interface AtriumServer {
   readonly httpPort: number;
@@ -126,14 +126,8 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
         bindAddress: firstAddress,
         advertisedAddress: config.rtc.nodeIp || firstAddress,
         logLevel: config.logging.level,
-        audioLevel: audioLevelParams(config.audio),
         enabledCodecs: config.room.enabledCodecs.map((c) => ({ mime: c.mime, fmtpLine: c.fmtpLine })),
-        dynacastPauseDelayMs: config.video.dynacastPauseDelayMs,
-        allowPause: config.rtc.congestionControl.allowPause,
-        isCongestionControlEnabled: config.rtc.congestionControl.enabled,
-        pacer: config.rtc.congestionControl.pacer,
-        minChannelCapacityBps: config.rtc.congestionControl.minChannelCapacityBps,
-        activeRedEncoding: config.audio.activeRedEncoding,
+        media: mediaSettingsOf(config),
       },
     });
     mediaFactory = mediaWorkers;
@@ -147,14 +141,8 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
       logger: logger.child({ component: 'media' }),
       clock,
       stats: sfuStats,
-      audioLevel: audioLevelParams(config.audio),
       publishCodecs,
-      dynacastPauseDelayMs: config.video.dynacastPauseDelayMs,
-      allowPause: config.rtc.congestionControl.allowPause,
-      isCongestionControlEnabled: config.rtc.congestionControl.enabled,
-      pacer: config.rtc.congestionControl.pacer,
-      minChannelCapacityBps: config.rtc.congestionControl.minChannelCapacityBps,
-      activeRedEncoding: config.audio.activeRedEncoding,
+      ...mediaSettingsOf(config),
     });
   }
 

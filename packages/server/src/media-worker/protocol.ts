@@ -10,8 +10,7 @@ import type {
 } from '../rtc/participant-media.js';
 import type { TrackSettings } from '../sfu/subscriber-session.js';
 import type { MirrorSpec, SourceDescriptor, SourceRef } from './pipe.js';
-import type { PacerMode } from '../config/read-media-sections.js';
-import type { AudioLevelParams } from '../sfu/audio-level.js';
+import type { MediaSettings } from '../rtc/media-settings.js';
 import type { LayerSpec } from '../sfu/video-layers.js';
 
 /** What a worker is started with (worker_threads workerData). */
@@ -21,15 +20,10 @@ export interface MediaWorkerConfig {
   bindAddress: string;
   advertisedAddress: string;
   logLevel: string;
-  audioLevel?: Partial<AudioLevelParams>;
-  dynacastPauseDelayMs?: number;
   /** room.enabled_codecs. */
   enabledCodecs: { mime: string; fmtpLine: string }[];
-  allowPause?: boolean;
-  isCongestionControlEnabled?: boolean;
-  pacer?: PacerMode;
-  minChannelCapacityBps?: number;
-  activeRedEncoding?: boolean;
+  /** The configuration's media settings, as the in-thread factory takes them. */
+  media: MediaSettings;
   /** Collect forwarding-latency samples for the main thread's histogram (metrics on). */
   collectLatency: boolean;
 }

@@ -29,13 +29,7 @@ const factory = await createWebRtcMediaFactory({
   clock: systemClock,
   stats,
   publishCodecs: new PublishCodecs(config.enabledCodecs),
-  ...(config.audioLevel ? { audioLevel: config.audioLevel } : {}),
-  ...(config.dynacastPauseDelayMs !== undefined ? { dynacastPauseDelayMs: config.dynacastPauseDelayMs } : {}),
-  ...(config.allowPause !== undefined ? { allowPause: config.allowPause } : {}),
-  ...(config.isCongestionControlEnabled !== undefined ? { isCongestionControlEnabled: config.isCongestionControlEnabled } : {}),
-  ...(config.pacer !== undefined ? { pacer: config.pacer } : {}),
-  ...(config.minChannelCapacityBps !== undefined ? { minChannelCapacityBps: config.minChannelCapacityBps } : {}),
-  ...(config.activeRedEncoding !== undefined ? { activeRedEncoding: config.activeRedEncoding } : {}),
+  ...config.media,
 });
 new MediaWorkerHost({
   index: config.index,
@@ -45,7 +39,7 @@ new MediaWorkerHost({
   logger,
   stats,
   latencySamples,
-  ...(config.audioLevel ? { audioLevel: config.audioLevel } : {}),
+  ...(config.media.audioLevel ? { audioLevel: config.media.audioLevel } : {}),
 });
 /** This thread's OS id: /proc/thread-self links to /proc/<pid>/task/<tid> on Linux. */
 function osThreadId(): number | undefined {

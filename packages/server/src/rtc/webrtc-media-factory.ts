@@ -1,6 +1,5 @@
 // The production MediaFactory: one UDP socket (ICE-lite) shared by every peer connection of the server,
 // one DTLS certificate for the process, and a WebRtcParticipantMedia per participant.
-import type { PacerMode } from '../config/read-media-sections.js';
 import { UdpMux, systemClock, type Clock, type Logger } from '@atrium/webrtc';
 import { generateCertificate, type DtlsCertificate } from '@atrium/webrtc/dtls/certificate.js';
 import type { MediaFactory, ParticipantMedia } from './participant-media.js';
@@ -8,14 +7,14 @@ import { WebRtcParticipantMedia } from './webrtc-participant-media.js';
 import { publisherCapabilities, publisherCapabilitiesFor, subscriberCapabilities, withoutRed } from './webrtc-track-source.js';
 import type { PublishCodecs } from './publish-codecs.js';
 import type { SfuStats } from '../sfu/sfu-stats.js';
-import type { AudioLevelParams } from '../sfu/audio-level.js';
+import type { MediaSettings } from './media-settings.js';
 
 export interface WebRtcMediaFactory extends MediaFactory {
   readonly udpPort: number;
   readonly mux: UdpMux;
 }
 
-export async function createWebRtcMediaFactory(opts: {
+export async function createWebRtcMediaFactory(opts: MediaSettings & {
   udpPort: number;
   bindAddress: string;
   advertisedAddress: string;
@@ -23,22 +22,8 @@ export async function createWebRtcMediaFactory(opts: {
   clock?: Clock;
   /** Node-wide media counters (metrics). */
   stats?: SfuStats;
-  /** Audio-level meter settings for every published audio track (livekit.yaml `audio:`); LiveKit's defaults if absent. */
-  audioLevel?: Partial<AudioLevelParams>;
-  /** Dynacast downgrade delay (livekit.yaml video.dynacast_pause_delay); LiveKit's 5 s if absent. */
-  dynacastPauseDelayMs?: number;
   /** The codecs publishers may use (room.enabled_codecs): publisher answers accept only these. */
   publishCodecs?: PublishCodecs;
-  /** rtc.congestion_control.allow_pause (a client's subscriber_allow_pause overrides it). */
-  allowPause?: boolean;
-  /** rtc.congestion_control.enabled (default true). */
-  isCongestionControlEnabled?: boolean;
-  /** rtc.congestion_control.send_side_bwe_pacer (default leaky-bucket). */
-  pacer?: PacerMode;
-  /** rtc.congestion_control.stream_allocator.min_channel_capacity, bps (default 0). */
-  minChannelCapacityBps?: number;
-  /** livekit.yaml audio.active_red_encoding: plain Opus RED-encoded for subscribers that accept RED (default off). */
-  activeRedEncoding?: boolean;
 }): Promise<WebRtcMediaFactory> {
   const mux = await UdpMux.bind({ port: opts.udpPort, address: opts.bindAddress, logger: opts.logger.child({ component: 'udp' }) });
   const certificate: DtlsCertificate = await generateCertificate({ commonName: 'atrium' });
