@@ -55,6 +55,14 @@ export function udpBatchPreferenceFromEnv(): UdpBatchPreference {
   throw new RangeError(`ATRIUM_UDP_BATCH: expected auto, off, js or native, got ${JSON.stringify(process.env['ATRIUM_UDP_BATCH'])}`);
 }
 
+/** ATRIUM_UDP_BATCH_FLUSH: when a batching mux flushes, `immediate` (default, setImmediate) or `tick` (process.nextTick). */
+export function udpBatchFlushFromEnv(): 'immediate' | 'tick' {
+  const value = (process.env['ATRIUM_UDP_BATCH_FLUSH'] ?? '').trim().toLowerCase();
+  if (value === '' || value === 'immediate') return 'immediate';
+  if (value === 'tick') return 'tick';
+  throw new RangeError(`ATRIUM_UDP_BATCH_FLUSH: expected immediate or tick, got ${JSON.stringify(process.env['ATRIUM_UDP_BATCH_FLUSH'])}`);
+}
+
 /** The mode a preference resolves to, and why; 'native' throws when the addon is unusable. */
 export function resolveUdpBatchMode(pref: UdpBatchPreference): { mode: UdpBatchMode; reason: string } {
   if (pref === 'off') return { mode: 'off', reason: 'dgram.send per packet (ATRIUM_UDP_BATCH=off)' };

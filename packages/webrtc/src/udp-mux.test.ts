@@ -201,12 +201,11 @@ for (const mode of ['off', 'js', 'native'] as const) {
     try {
       assert.equal(mux.batchMode, mode);
       mux.send(packet(0, 0), rx[0]!.port, '127.0.0.1');
+      assert.equal(mux.stats.packetsOut, 1, 'counted when accepted, queued or not');
       assert.equal(mux.queuedCount, mode === 'off' ? 0 : 1, 'batching modes queue until the end of the turn');
       await new Promise((r) => setImmediate(r));
       assert.equal(mux.queuedCount, 0);
-      rx[0]!.got.length = 0;
-      await waitFor(() => mux.stats.packetsOut === 1, { ...polling, label: 'the first packet sent' });
-      await new Promise((r) => setTimeout(r, 20));
+      await waitFor(() => rx[0]!.got.length === 1, { ...polling, label: 'the first packet' });
       rx[0]!.got.length = 0;
       await sendInterleaved(mux, rx, 150);
       assert.equal(mux.stats.packetsOut, 1 + 450);
@@ -252,7 +251,8 @@ test('native batching: a bad destination is dropped and counted, the others go o
     }
     await waitFor(() => rx.got.length === 10, { ...polling, label: '10 packets' });
     assert.deepEqual(seqs(rx.got), upTo(10));
-    assert.equal(mux.stats.sendErrors, 2);
+    assert.equal(mux.stats.packetsOut, 12, 'all 12 were accepted');
+    assert.equal(mux.stats.sendErrors, 2, 'the 2 undeliverable ones counted as errors');
     assert.equal(mux.stats.batchedOut, 10);
   } finally {
     rx.close();
@@ -428,10 +428,22 @@ test('ATRIUM_UDP_BATCH chooses the send path', async () => {
     const auto = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
     assert.equal(auto.batchMode, loadNativeUdpBatch().native !== null ? 'native' : 'off');
     await auto.close();
+    process.env['ATRIUM_UDP_BATCH'] = 'js';
+    process.env['ATRIUM_UDP_BATCH_FLUSH'] = 'tick';
+    const tick = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
+    tick.send(Buffer.from([1]), 9, '127.0.0.1');
+    assert.equal(tick.queuedCount, 1);
+    await new Promise((r) => process.nextTick(r));
+    assert.equal(tick.queuedCount, 0, 'ATRIUM_UDP_BATCH_FLUSH=tick flushes on process.nextTick');
+    await tick.close();
+    process.env['ATRIUM_UDP_BATCH_FLUSH'] = 'later';
+    await assert.rejects(UdpMux.bind({ port: 0, address: '127.0.0.1' }), /ATRIUM_UDP_BATCH_FLUSH/);
+    delete process.env['ATRIUM_UDP_BATCH_FLUSH'];
     process.env['ATRIUM_UDP_BATCH'] = 'sometimes';
     await assert.rejects(UdpMux.bind({ port: 0, address: '127.0.0.1' }), /ATRIUM_UDP_BATCH/);
   } finally {
     if (saved === undefined) delete process.env['ATRIUM_UDP_BATCH'];
     else process.env['ATRIUM_UDP_BATCH'] = saved;
+    delete process.env['ATRIUM_UDP_BATCH_FLUSH'];
   }
 });

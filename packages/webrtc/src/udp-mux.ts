@@ -8,7 +8,7 @@ import { isIPv6 } from 'node:net';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
 import { peekBindingRequestUfrag } from './stun/stun-attributes.js';
-import { dgramSocketFd, loadNativeUdpBatch, resolveUdpBatchMode, udpBatchPreferenceFromEnv } from './udp-batch.js';
+import { dgramSocketFd, loadNativeUdpBatch, resolveUdpBatchMode, udpBatchFlushFromEnv, udpBatchPreferenceFromEnv } from './udp-batch.js';
 import type { NativeUdpBatch, UdpBatchMode, UdpBatchPreference } from './udp-batch.js';
 
 /** A packet consumer, owned by an IceTransport. Called synchronously per datagram: no throwing. */
@@ -21,6 +21,7 @@ export interface MuxConnection {
 
 export interface UdpMuxStats {
   packetsIn: number;
+  /** Datagrams accepted by send() (handed to node:dgram, or queued when batching); later failures count in sendErrors. */
   packetsOut: number;
   /** Unclassifiable datagrams and datagrams from unknown remotes / unknown ufrags. */
   dropped: number;
@@ -47,6 +48,7 @@ export interface UdpMuxOptions {
    * Batching modes: when the per-turn queue is flushed. 'immediate' (default): setImmediate, after every I/O callback
    * of this loop iteration (a batch spans all datagrams read in one poll phase); 'tick': process.nextTick, at the end
    * of the current callback (a batch spans the packets one incoming datagram or timer produced).
+   * Default from ATRIUM_UDP_BATCH_FLUSH.
    */
   batchFlush?: 'immediate' | 'tick';
   /** Tests: a stand-in for the addon's UDP functions, used when `batch` is 'native'. */
@@ -137,7 +139,9 @@ export class UdpMux {
   static bind(opts: UdpMuxOptions): Promise<UdpMux> {
     const logger = opts.logger ?? silentLogger;
     let batch: { mode: UdpBatchMode; reason: string };
+    let flush: 'immediate' | 'tick';
     try {
+      flush = opts.batchFlush ?? udpBatchFlushFromEnv();
       const pref = opts.batch ?? udpBatchPreferenceFromEnv();
       batch = pref === 'native' && opts.batchNative ? { mode: 'native', reason: 'stand-in native module' } : resolveUdpBatchMode(pref);
     } catch (err) {
@@ -145,7 +149,7 @@ export class UdpMux {
     }
     if (!loggedBatchChoice) {
       loggedBatchChoice = true;
-      logger.info({ mode: batch.mode, reason: batch.reason }, 'udp mux send path');
+      logger.info({ mode: batch.mode, reason: batch.reason, ...(batch.mode === 'off' ? {} : { flush }) }, 'udp mux send path');
     }
     const native = batch.mode === 'native' ? (opts.batchNative ?? loadNativeUdpBatch().native) : null;
     const socket = createSocket({ type: isIPv6(opts.address) ? 'udp6' : 'udp4' });
@@ -159,7 +163,7 @@ export class UdpMux {
         socket.off('error', onError);
         const recv = raiseBuffer(socket, 'recv', opts.recvBufferBytes ?? DEFAULT_SOCKET_BUFFER_BYTES);
         const send = raiseBuffer(socket, 'send', opts.sendBufferBytes ?? DEFAULT_SOCKET_BUFFER_BYTES);
-        const mux = new UdpMux(socket, logger, { recv, send }, { mode: batch.mode, native, flush: opts.batchFlush ?? 'immediate' });
+        const mux = new UdpMux(socket, logger, { recv, send }, { mode: batch.mode, native, flush });
         logger.debug({ port: mux.port, address: mux.address, recv, send }, 'udp mux bound');
         resolve(mux);
       });
@@ -181,6 +185,7 @@ export class UdpMux {
       return;
     }
     const i = this.queueLength;
+    this.stats.packetsOut++;
     this.queueBufs[i] = buf;
     this.queueAddrs[i] = address;
     this.queuePorts[i] = port;
@@ -278,11 +283,12 @@ export class UdpMux {
     return this.closePromise;
   }
 
-  private dgramSend(buf: Uint8Array, port: number, address: string): void {
+  /** `queued`: the packet was already counted in packetsOut when it was queued. */
+  private dgramSend(buf: Uint8Array, port: number, address: string, queued = false): void {
     try {
       this.socket.send(buf, port, address, this.onSendDone);
       this.dgramInFlight++;
-      this.stats.packetsOut++;
+      if (!queued) this.stats.packetsOut++;
     } catch {
       this.stats.sendErrors++;
     }
@@ -304,7 +310,6 @@ export class UdpMux {
       if (this.dgramInFlight === 0 && this.socket.getSendQueueCount() === 0) {
         const result = this.batchResult;
         i = native.udpSendBatch(this.fd, this.family, bufs as Uint8Array[], ports, addrs as string[], 0, n, result);
-        this.stats.packetsOut += result[0]!;
         this.stats.batchedOut += result[0]!;
         if (result[1]! > 0) {
           this.stats.sendErrors += result[1]!;
@@ -319,7 +324,7 @@ export class UdpMux {
       }
       this.stats.fallbackOut += n - i;
     }
-    for (; i < n; i++) this.dgramSend(bufs[i]!, ports[i]!, addrs[i]!);
+    for (; i < n; i++) this.dgramSend(bufs[i]!, ports[i]!, addrs[i]!, true);
     bufs.fill(undefined, 0, n);
     addrs.fill(undefined, 0, n);
   }
