@@ -353,6 +353,20 @@ test('native batching: a socket-level error (EBADF) switches the mux to dgram.se
   });
 });
 
+test('native batching: an addon that throws never reaches the event loop; the batch goes by dgram.send', async () => {
+  await withStandIn(async (mux, native, rx) => {
+    native.udpSendBatch = () => {
+      throw new TypeError('unexpected');
+    };
+    for (let j = 0; j < 3; j++) mux.send(packet(0, j), rx.port, '127.0.0.1');
+    mux.send(packet(0, 9), 70_000, '127.0.0.1'); // not a port: counted, never queued
+    await waitFor(() => rx.got.length === 3, { ...polling, label: '3 packets' });
+    assert.deepEqual(seqs(rx.got), upTo(3));
+    assert.equal(mux.batchMode, 'js');
+    assert.equal(mux.stats.sendErrors, 1);
+  });
+});
+
 test('native batching: more than the queue bound in one turn flushes early, in order', async () => {
   await withStandIn(async (mux, native, rx) => {
     const n = 1024 + 100;

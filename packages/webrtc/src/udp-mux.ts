@@ -184,6 +184,10 @@ export class UdpMux {
       this.dgramSend(buf, port, address);
       return;
     }
+    if ((port & 0xffff) !== port || port === 0) {
+      this.stats.sendErrors++; // what dgram.send throws for (ERR_SOCKET_BAD_PORT); the queue keeps ports in 16 bits
+      return;
+    }
     const i = this.queueLength;
     this.stats.packetsOut++;
     this.queueBufs[i] = buf;
@@ -309,7 +313,15 @@ export class UdpMux {
     if (native !== null && !this.closed) {
       if (this.dgramInFlight === 0 && this.socket.getSendQueueCount() === 0) {
         const result = this.batchResult;
-        i = native.udpSendBatch(this.fd, this.family, bufs as Uint8Array[], ports, addrs as string[], 0, n, result);
+        try {
+          i = native.udpSendBatch(this.fd, this.family, bufs as Uint8Array[], ports, addrs as string[], 0, n, result);
+        } catch (err) {
+          // Not expected (the arguments are ours); never let it reach the event loop: the rest goes by dgram.send.
+          result.fill(0);
+          result[2] = -1;
+          i = 0;
+          this.logger.error({ err: String(err) }, 'udp mux: udpSendBatch threw');
+        }
         this.stats.batchedOut += result[0]!;
         if (result[1]! > 0) {
           this.stats.sendErrors += result[1]!;
