@@ -334,6 +334,9 @@ static napi_value cm_open(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* atrium_udp.c: batched UDP sending (sendmmsg) in the same addon. */
+void atrium_udp_register(napi_env env, napi_value exports);
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "gcmCreate", NULL, gcm_create, NULL, NULL, NULL, napi_enumerable, NULL },
@@ -347,6 +350,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_create_string_utf8(env, OpenSSL_version(OPENSSL_VERSION), NAPI_AUTO_LENGTH, &version);
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   napi_set_named_property(env, exports, "openssl", version);
+  atrium_udp_register(env, exports);
   return exports;
 }
 

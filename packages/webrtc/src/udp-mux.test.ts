@@ -1,10 +1,13 @@
-// UdpMux over real loopback sockets: RFC 7983 classification, ufrag and remote routing, drop counters.
+// UdpMux over real loopback sockets: RFC 7983 classification, ufrag and remote routing, drop counters; the send
+// paths (dgram.send per packet, the per-turn queue with dgram.send, native sendmmsg batching with its fallbacks).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { UdpMux } from './udp-mux.js';
 import type { MuxConnection } from './udp-mux.js';
+import { loadNativeUdpBatch } from './udp-batch.js';
+import type { NativeUdpBatch } from './udp-batch.js';
 import { StunAttr, StunClass, StunMethod } from './stun/stun-constants.js';
 import { encodeStunMessage, shortTermKey } from './stun/stun-message.js';
 import { waitFor } from './testing/wait-for.js';
@@ -149,5 +152,312 @@ test('bind fails cleanly on a taken port', async () => {
     await assert.rejects(UdpMux.bind({ port: a.port, address: '127.0.0.1' }));
   } finally {
     await a.close();
+  }
+});
+
+// ---- send paths ----------------------------------------------------------------------------------------------
+
+/** False when the native sendmmsg batching is usable, else why (a failure with NATIVE_SRTP_REQUIRED=1, like SRTP). */
+function nativeBatchUnavailable(): string | false {
+  const { native, reason } = loadNativeUdpBatch();
+  if (native !== null) return false;
+  if (process.env['NATIVE_SRTP_REQUIRED'] === '1') throw new Error(`NATIVE_SRTP_REQUIRED=1 but ${reason}`);
+  return reason;
+}
+
+class Receiver {
+  readonly got: Buffer[] = [];
+  private constructor(readonly socket: Socket, readonly port: number) {
+    socket.on('message', (m) => this.got.push(m));
+  }
+  static async open(address = '127.0.0.1'): Promise<Receiver> {
+    const s = createSocket(address.includes(':') ? 'udp6' : 'udp4');
+    await new Promise<void>((r) => s.bind(0, address, () => r()));
+    return new Receiver(s, s.address().port);
+  }
+  close(): void {
+    this.socket.close();
+  }
+}
+
+/** Packet j for receiver r: [r, j >> 8, j & 255] plus a length that varies. */
+const packet = (r: number, j: number): Buffer => Buffer.concat([Buffer.from([r, j >> 8, j & 255]), Buffer.alloc(j % 300)]);
+const seqs = (bufs: Buffer[]): number[] => bufs.map((b) => (b[1]! << 8) | b[2]!);
+const upTo = (n: number): number[] => Array.from({ length: n }, (_, j) => j);
+
+async function sendInterleaved(mux: UdpMux, rx: Receiver[], perReceiver: number, address = '127.0.0.1'): Promise<void> {
+  for (let j = 0; j < perReceiver; j++) for (const [r, x] of rx.entries()) mux.send(packet(r, j), x.port, address);
+  await waitFor(() => rx.every((x) => x.got.length >= perReceiver), { ...polling, label: `${perReceiver} packets at each receiver` });
+  for (const [r, x] of rx.entries()) {
+    assert.deepEqual(seqs(x.got), upTo(perReceiver), `receiver ${r} got its packets in order`);
+    assert.ok(x.got.every((b, j) => b.equals(packet(r, j))), `receiver ${r} got the bytes sent`);
+  }
+}
+
+for (const mode of ['off', 'js', 'native'] as const) {
+  test(`send path ${mode}: every destination gets its packets complete and in order`, { skip: mode === 'native' && nativeBatchUnavailable() }, async () => {
+    const mux = await UdpMux.bind({ port: 0, address: '127.0.0.1', batch: mode });
+    const rx = await Promise.all([Receiver.open(), Receiver.open(), Receiver.open()]);
+    try {
+      assert.equal(mux.batchMode, mode);
+      mux.send(packet(0, 0), rx[0]!.port, '127.0.0.1');
+      assert.equal(mux.stats.packetsOut, 1, 'counted when accepted, queued or not');
+      assert.equal(mux.queuedCount, mode === 'off' ? 0 : 1, 'batching modes queue until the end of the turn');
+      await new Promise((r) => setImmediate(r));
+      assert.equal(mux.queuedCount, 0);
+      await waitFor(() => rx[0]!.got.length === 1, { ...polling, label: 'the first packet' });
+      rx[0]!.got.length = 0;
+      await sendInterleaved(mux, rx, 150);
+      assert.equal(mux.stats.packetsOut, 1 + 450);
+      assert.equal(mux.stats.sendErrors, 0);
+      if (mode === 'native') {
+        assert.equal(mux.stats.batchedOut, 451);
+        assert.ok(mux.stats.flushes <= 3, `one flush per turn (${mux.stats.flushes})`);
+      }
+    } finally {
+      for (const x of rx) x.close();
+      await mux.close();
+    }
+  });
+}
+
+test('native batching sends to IPv6 destinations', { skip: nativeBatchUnavailable() }, async (t) => {
+  let mux: UdpMux;
+  try {
+    mux = await UdpMux.bind({ port: 0, address: '::1', batch: 'native' });
+  } catch (err) {
+    t.skip(`no IPv6 loopback (${(err as Error).message})`);
+    return;
+  }
+  const rx = await Promise.all([Receiver.open('::1'), Receiver.open('::1')]);
+  try {
+    assert.equal(mux.batchMode, 'native');
+    await sendInterleaved(mux, rx, 100, '::1');
+    assert.equal(mux.stats.batchedOut, 200);
+  } finally {
+    for (const x of rx) x.close();
+    await mux.close();
+  }
+});
+
+test('native batching: a bad destination is dropped and counted, the others go out in order', { skip: nativeBatchUnavailable() }, async () => {
+  const mux = await UdpMux.bind({ port: 0, address: '127.0.0.1', batch: 'native' });
+  const rx = await Receiver.open();
+  try {
+    for (let j = 0; j < 10; j++) {
+      mux.send(packet(0, j), rx.port, '127.0.0.1');
+      if (j === 4) mux.send(Buffer.from([1]), 9, 'not-an-address');
+      if (j === 6) mux.send(Buffer.from([1]), 9, '::1'); // IPv6 on an IPv4 socket
+    }
+    await waitFor(() => rx.got.length === 10, { ...polling, label: '10 packets' });
+    assert.deepEqual(seqs(rx.got), upTo(10));
+    assert.equal(mux.stats.packetsOut, 12, 'all 12 were accepted');
+    assert.equal(mux.stats.sendErrors, 2, 'the 2 undeliverable ones counted as errors');
+    assert.equal(mux.stats.batchedOut, 10);
+  } finally {
+    rx.close();
+    await mux.close();
+  }
+});
+
+/**
+ * A stand-in for the addon: reports the mux socket's own family and port for the fd check, and "sends" through a
+ * helper socket of its own, so the tests control what sendmmsg returns (EAGAIN after k datagrams, EBADF) without
+ * filling a real socket buffer. Datagrams it sends arrive from another port; the receivers only look at payloads.
+ */
+class StandInNative implements NativeUdpBatch {
+  readonly udpSupported = true;
+  calls: { start: number; count: number }[] = [];
+  /** Per call: how many datagrams to take before stopping with stopErrno (undefined: all). */
+  takeNext: number[] = [];
+  stopErrno = 11; // EAGAIN
+  constructor(private readonly helper: Socket, private readonly port: number) {}
+  udpSocketInfo(): [4 | 6, number] {
+    return [4, this.port];
+  }
+  udpSendBatch(_fd: number, _family: 4 | 6, bufs: readonly Uint8Array[], ports: Uint16Array, addrs: readonly string[], start: number, count: number, result: Int32Array): number {
+    this.calls.push({ start, count });
+    const take = Math.min(count, this.takeNext.shift() ?? count);
+    for (let i = start; i < start + take; i++) this.helper.send(bufs[i]!, ports[i]!, addrs[i]!);
+    result[0] = take;
+    result[1] = 0;
+    result[2] = take < count ? this.stopErrno : 0;
+    return take;
+  }
+  udpTestSocket(): [number, number] {
+    throw new Error('not in the stand-in');
+  }
+  udpTestRecv(): number {
+    throw new Error('not in the stand-in');
+  }
+  udpTestClose(): void {}
+}
+
+async function withStandIn(fn: (mux: UdpMux, native: StandInNative, rx: Receiver) => Promise<void>): Promise<void> {
+  const helper = createSocket('udp4');
+  await new Promise<void>((r) => helper.bind(0, '127.0.0.1', () => r()));
+  // The stand-in must answer the fd check with the mux's port: take a free port, then bind the mux to it.
+  const probe = createSocket('udp4');
+  const port = await new Promise<number>((r) => probe.bind(0, '127.0.0.1', () => r(probe.address().port)));
+  await new Promise<void>((r) => probe.close(() => r()));
+  const native = new StandInNative(helper, port);
+  const mux = await UdpMux.bind({ port, address: '127.0.0.1', batch: 'native', batchNative: native });
+  const rx = await Receiver.open();
+  try {
+    assert.equal(mux.batchMode, 'native');
+    await fn(mux, native, rx);
+  } finally {
+    rx.close();
+    helper.close();
+    await mux.close();
+  }
+}
+
+test('native batching: on EAGAIN the rest of the batch goes by dgram.send in order, and so does the next batch until those are out', async () => {
+  await withStandIn(async (mux, native, rx) => {
+    native.takeNext = [3];
+    for (let j = 0; j < 10; j++) mux.send(packet(0, j), rx.port, '127.0.0.1');
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(native.calls, [{ start: 0, count: 10 }]);
+    assert.equal(mux.stats.batchedOut, 3);
+    assert.equal(mux.stats.fallbackOut, 7);
+    // Sent in the same turn as the fallback's dgram.send calls complete: still pending, so no direct send.
+    for (let j = 10; j < 15; j++) mux.send(packet(0, j), rx.port, '127.0.0.1');
+    await new Promise((r) => process.nextTick(r));
+    assert.equal(native.calls.length, 1, 'no sendmmsg while dgram.send calls are pending');
+    await waitFor(() => rx.got.length === 15, { ...polling, label: '15 packets' });
+    assert.deepEqual(seqs(rx.got), upTo(15));
+    assert.equal(mux.stats.packetsOut, 15);
+    // Once node:dgram has nothing pending, batches go native again.
+    await new Promise((r) => setTimeout(r, 10));
+    const before = native.calls.length;
+    for (let j = 15; j < 20; j++) mux.send(packet(0, j), rx.port, '127.0.0.1');
+    await waitFor(() => rx.got.length === 20, { ...polling, label: '20 packets' });
+    assert.equal(native.calls.length, before + 1);
+    assert.deepEqual(seqs(rx.got), upTo(20));
+    assert.equal(mux.stats.sendErrors, 0);
+  });
+});
+
+test('native batching: a socket-level error (EBADF) switches the mux to dgram.send for good, nothing lost', async () => {
+  await withStandIn(async (mux, native, rx) => {
+    native.takeNext = [2];
+    native.stopErrno = 9; // EBADF
+    for (let j = 0; j < 6; j++) mux.send(packet(0, j), rx.port, '127.0.0.1');
+    await waitFor(() => rx.got.length === 6, { ...polling, label: '6 packets' });
+    assert.equal(mux.batchMode, 'js');
+    for (let j = 6; j < 9; j++) mux.send(packet(0, j), rx.port, '127.0.0.1');
+    await waitFor(() => rx.got.length === 9, { ...polling, label: '9 packets' });
+    assert.deepEqual(seqs(rx.got), upTo(9));
+    assert.equal(native.calls.length, 1);
+  });
+});
+
+test('native batching: an addon that throws never reaches the event loop; the batch goes by dgram.send', async () => {
+  await withStandIn(async (mux, native, rx) => {
+    native.udpSendBatch = () => {
+      throw new TypeError('unexpected');
+    };
+    for (let j = 0; j < 3; j++) mux.send(packet(0, j), rx.port, '127.0.0.1');
+    mux.send(packet(0, 9), 70_000, '127.0.0.1'); // not a port: counted, never queued
+    await waitFor(() => rx.got.length === 3, { ...polling, label: '3 packets' });
+    assert.deepEqual(seqs(rx.got), upTo(3));
+    assert.equal(mux.batchMode, 'js');
+    assert.equal(mux.stats.sendErrors, 1);
+  });
+});
+
+test('native batching: more than the queue bound in one turn flushes early, in order', async () => {
+  await withStandIn(async (mux, native, rx) => {
+    const n = 1024 + 100;
+    for (let j = 0; j < n; j++) mux.send(packet(0, j % 200), rx.port, '127.0.0.1');
+    assert.deepEqual(native.calls, [{ start: 0, count: 1024 }], 'a full queue is flushed at once');
+    assert.equal(mux.queuedCount, 100);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(native.calls, [{ start: 0, count: 1024 }, { start: 0, count: 100 }]);
+    assert.equal(mux.stats.batchedOut, n);
+  });
+});
+
+for (const mode of ['off', 'js', 'native'] as const) {
+  test(`send path ${mode}: close with a batch queued sends it first, then nothing touches the socket`, { skip: mode === 'native' && nativeBatchUnavailable() }, async () => {
+    const mux = await UdpMux.bind({ port: 0, address: '127.0.0.1', batch: mode });
+    const rx = await Receiver.open();
+    try {
+      for (let j = 0; j < 5; j++) mux.send(packet(0, j), rx.port, '127.0.0.1');
+      assert.equal(mux.queuedCount, mode === 'off' ? 0 : 5);
+      const closing = mux.close();
+      assert.equal(mux.queuedCount, 0);
+      mux.send(packet(0, 99), rx.port, '127.0.0.1'); // after close: counted, not queued
+      assert.equal(mux.queuedCount, 0);
+      await closing;
+      await new Promise((r) => setImmediate(r)); // the flush scheduled before close runs and finds nothing
+      await waitFor(() => rx.got.length === 5, { ...polling, label: 'the 5 queued packets' });
+      assert.deepEqual(seqs(rx.got), upTo(5));
+      assert.equal(mux.stats.sendErrors, 1);
+    } finally {
+      rx.close();
+      await mux.close();
+    }
+  });
+}
+
+test('stand-in native: close with a batch queued flushes it through sendmmsg before the socket closes, never after', async () => {
+  await withStandIn(async (mux, native, rx) => {
+    for (let j = 0; j < 4; j++) mux.send(packet(0, j), rx.port, '127.0.0.1');
+    await mux.close();
+    assert.deepEqual(native.calls, [{ start: 0, count: 4 }]);
+    mux.send(packet(0, 4), rx.port, '127.0.0.1');
+    await new Promise((r) => setImmediate(r));
+    assert.equal(native.calls.length, 1);
+    await waitFor(() => rx.got.length === 4, { ...polling, label: '4 packets' });
+  });
+});
+
+test('batchFlush tick: the queue goes out at the end of the current callback', { skip: nativeBatchUnavailable() }, async () => {
+  const mux = await UdpMux.bind({ port: 0, address: '127.0.0.1', batch: 'native', batchFlush: 'tick' });
+  const rx = await Receiver.open();
+  try {
+    mux.send(packet(0, 0), rx.port, '127.0.0.1');
+    mux.send(packet(0, 1), rx.port, '127.0.0.1');
+    assert.equal(mux.queuedCount, 2);
+    await new Promise((r) => process.nextTick(r));
+    assert.equal(mux.queuedCount, 0);
+    assert.equal(mux.stats.batchedOut, 2);
+    await waitFor(() => rx.got.length === 2, { ...polling, label: '2 packets' });
+  } finally {
+    rx.close();
+    await mux.close();
+  }
+});
+
+test('ATRIUM_UDP_BATCH chooses the send path', async () => {
+  const saved = process.env['ATRIUM_UDP_BATCH'];
+  try {
+    process.env['ATRIUM_UDP_BATCH'] = 'off';
+    const off = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
+    assert.equal(off.batchMode, 'off');
+    await off.close();
+    process.env['ATRIUM_UDP_BATCH'] = 'auto';
+    const auto = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
+    assert.equal(auto.batchMode, loadNativeUdpBatch().native !== null ? 'native' : 'off');
+    await auto.close();
+    process.env['ATRIUM_UDP_BATCH'] = 'js';
+    process.env['ATRIUM_UDP_BATCH_FLUSH'] = 'tick';
+    const tick = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
+    tick.send(Buffer.from([1]), 9, '127.0.0.1');
+    assert.equal(tick.queuedCount, 1);
+    await new Promise((r) => process.nextTick(r));
+    assert.equal(tick.queuedCount, 0, 'ATRIUM_UDP_BATCH_FLUSH=tick flushes on process.nextTick');
+    await tick.close();
+    process.env['ATRIUM_UDP_BATCH_FLUSH'] = 'later';
+    await assert.rejects(UdpMux.bind({ port: 0, address: '127.0.0.1' }), /ATRIUM_UDP_BATCH_FLUSH/);
+    delete process.env['ATRIUM_UDP_BATCH_FLUSH'];
+    process.env['ATRIUM_UDP_BATCH'] = 'sometimes';
+    await assert.rejects(UdpMux.bind({ port: 0, address: '127.0.0.1' }), /ATRIUM_UDP_BATCH/);
+  } finally {
+    if (saved === undefined) delete process.env['ATRIUM_UDP_BATCH'];
+    else process.env['ATRIUM_UDP_BATCH'] = saved;
+    delete process.env['ATRIUM_UDP_BATCH_FLUSH'];
   }
 });

@@ -1,11 +1,15 @@
 // One UDP socket for every peer, demultiplexed by first byte per RFC 7983
 // (https://www.rfc-editor.org/rfc/rfc7983): [0..3] STUN, [20..63] DTLS, [128..191] RTP/RTCP.
+// Sending: per packet with node:dgram, or (ATRIUM_UDP_BATCH, see udp-batch.ts) queued until the end of the event-loop
+// turn and flushed with one sendmmsg(2) per up to 64 datagrams.
 import { createSocket } from 'node:dgram';
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
 import { peekBindingRequestUfrag } from './stun/stun-attributes.js';
+import { dgramSocketFd, loadNativeUdpBatch, resolveUdpBatchMode, udpBatchFlushFromEnv, udpBatchPreferenceFromEnv } from './udp-batch.js';
+import type { NativeUdpBatch, UdpBatchMode, UdpBatchPreference } from './udp-batch.js';
 
 /** A packet consumer, owned by an IceTransport. Called synchronously per datagram: no throwing. */
 export interface MuxConnection {
@@ -17,10 +21,17 @@ export interface MuxConnection {
 
 export interface UdpMuxStats {
   packetsIn: number;
+  /** Datagrams accepted by send() (handed to node:dgram, or queued when batching); later failures count in sendErrors. */
   packetsOut: number;
   /** Unclassifiable datagrams and datagrams from unknown remotes / unknown ufrags. */
   dropped: number;
   sendErrors: number;
+  /** Batching modes: flushes of a non-empty queue. */
+  flushes: number;
+  /** Native mode: datagrams that went out through sendmmsg. */
+  batchedOut: number;
+  /** Native mode: datagrams of a batch sent with dgram.send instead (libuv still had sends queued, or sendmmsg hit EAGAIN/ENOBUFS). */
+  fallbackOut: number;
 }
 
 export interface UdpMuxOptions {
@@ -31,17 +42,33 @@ export interface UdpMuxOptions {
   recvBufferBytes?: number;
   sendBufferBytes?: number;
   logger?: Logger;
+  /** How to send; default from ATRIUM_UDP_BATCH (auto: native sendmmsg batching when the addon is usable, else off). */
+  batch?: UdpBatchPreference;
+  /**
+   * Batching modes: when the per-turn queue is flushed. 'immediate' (default): setImmediate, after every I/O callback
+   * of this loop iteration (a batch spans all datagrams read in one poll phase); 'tick': process.nextTick, at the end
+   * of the current callback (a batch spans the packets one incoming datagram or timer produced).
+   * Default from ATRIUM_UDP_BATCH_FLUSH.
+   */
+  batchFlush?: 'immediate' | 'tick';
+  /** Tests: a stand-in for the addon's UDP functions, used when `batch` is 'native'. */
+  batchNative?: NativeUdpBatch;
 }
 
 const DEFAULT_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+/** Queue bound per turn: reaching it flushes at once (order is kept: everything goes through the one queue). */
+const MAX_QUEUE = 1024;
+let loggedBatchChoice = false;
 
 export class UdpMux {
   readonly port: number;
   readonly address: string;
-  readonly stats: UdpMuxStats = { packetsIn: 0, packetsOut: 0, dropped: 0, sendErrors: 0 };
+  readonly stats: UdpMuxStats = { packetsIn: 0, packetsOut: 0, dropped: 0, sendErrors: 0, flushes: 0, batchedOut: 0, fallbackOut: 0 };
   /** Socket buffer sizes in effect after bind, as reported by the kernel (Linux reports double). */
   readonly recvBufferBytes: number;
   readonly sendBufferBytes: number;
+  /** How this mux sends (see udp-batch.ts); 'native' can turn into 'js' for good if the socket's fd stops working. */
+  batchMode: UdpBatchMode;
 
   private readonly socket: Socket;
   private readonly logger: Logger;
@@ -50,13 +77,53 @@ export class UdpMux {
   private readonly ufrags = new Map<string, MuxConnection>();
   private closed = false;
   private closePromise: Promise<void> | undefined;
+  /** dgram.send calls whose callback has not run: while > 0 node:dgram or libuv may still hold unsent datagrams. */
+  private dgramInFlight = 0;
+  private onDrained: (() => void) | undefined;
   private readonly onSendDone = (err: Error | null): void => {
+    this.dgramInFlight--;
     if (err) this.stats.sendErrors++;
+    if (this.dgramInFlight === 0 && this.onDrained !== undefined) {
+      const drained = this.onDrained;
+      this.onDrained = undefined;
+      drained();
+    }
   };
 
-  private constructor(socket: Socket, logger: Logger, sizes: { recv: number; send: number }) {
+  // The per-turn queue (batching modes). Entries past queueLength are undefined (cleared after each flush).
+  private readonly queueBufs: (Uint8Array | undefined)[] = [];
+  private readonly queueAddrs: (string | undefined)[] = [];
+  private readonly queuePorts = new Uint16Array(MAX_QUEUE);
+  private queueLength = 0;
+  private flushScheduled = false;
+  private readonly scheduleFlush: (fn: () => void) => void;
+  private readonly flushNow = (): void => this.flush();
+  // Native mode.
+  private native: NativeUdpBatch | null = null;
+  private fd = -1;
+  private family: 4 | 6 = 4;
+  private readonly batchResult = new Int32Array(3);
+  private readonly loggedErrnos = new Set<number>();
+
+  private constructor(
+    socket: Socket, logger: Logger, sizes: { recv: number; send: number },
+    batch: { mode: UdpBatchMode; native: NativeUdpBatch | null; flush: 'immediate' | 'tick' },
+  ) {
     this.socket = socket;
     this.logger = logger;
+    this.batchMode = batch.mode;
+    this.scheduleFlush = batch.flush === 'tick' ? process.nextTick : setImmediate;
+    if (batch.mode === 'native' && batch.native !== null) {
+      const fd = dgramSocketFd(socket, batch.native);
+      if (typeof fd === 'string') {
+        this.batchMode = 'off';
+        logger.warn({ reason: fd }, 'udp mux: no usable fd for sendmmsg batching; sending with dgram.send per packet');
+      } else {
+        this.native = batch.native;
+        this.fd = fd.fd;
+        this.family = fd.family;
+      }
+    }
     const addr = socket.address();
     this.port = addr.port;
     this.address = addr.address;
@@ -71,6 +138,20 @@ export class UdpMux {
 
   static bind(opts: UdpMuxOptions): Promise<UdpMux> {
     const logger = opts.logger ?? silentLogger;
+    let batch: { mode: UdpBatchMode; reason: string };
+    let flush: 'immediate' | 'tick';
+    try {
+      flush = opts.batchFlush ?? udpBatchFlushFromEnv();
+      const pref = opts.batch ?? udpBatchPreferenceFromEnv();
+      batch = pref === 'native' && opts.batchNative ? { mode: 'native', reason: 'stand-in native module' } : resolveUdpBatchMode(pref);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    if (!loggedBatchChoice) {
+      loggedBatchChoice = true;
+      logger.info({ mode: batch.mode, reason: batch.reason, ...(batch.mode === 'off' ? {} : { flush }) }, 'udp mux send path');
+    }
+    const native = batch.mode === 'native' ? (opts.batchNative ?? loadNativeUdpBatch().native) : null;
     const socket = createSocket({ type: isIPv6(opts.address) ? 'udp6' : 'udp4' });
     return new Promise<UdpMux>((resolve, reject) => {
       const onError = (err: Error): void => {
@@ -82,25 +163,48 @@ export class UdpMux {
         socket.off('error', onError);
         const recv = raiseBuffer(socket, 'recv', opts.recvBufferBytes ?? DEFAULT_SOCKET_BUFFER_BYTES);
         const send = raiseBuffer(socket, 'send', opts.sendBufferBytes ?? DEFAULT_SOCKET_BUFFER_BYTES);
-        const mux = new UdpMux(socket, logger, { recv, send });
+        const mux = new UdpMux(socket, logger, { recv, send }, { mode: batch.mode, native, flush });
         logger.debug({ port: mux.port, address: mux.address, recv, send }, 'udp mux bound');
         resolve(mux);
       });
     });
   }
 
-  /** Fire and forget; errors are counted, never thrown. */
+  /**
+   * Fire and forget; errors are counted, never thrown. `buf` is kept, not copied, until it is sent (at the end of this
+   * event-loop turn when batching; node:dgram also keeps it while libuv has it queued): callers must not modify it
+   * afterwards. Every caller passes a fresh buffer (SRTP protect allocates its output; STUN and DTLS build new ones).
+   */
   send(buf: Uint8Array, port: number, address: string): void {
     if (this.closed) {
       this.stats.sendErrors++;
       return;
     }
-    try {
-      this.socket.send(buf, port, address, this.onSendDone);
-      this.stats.packetsOut++;
-    } catch {
-      this.stats.sendErrors++;
+    if (this.batchMode === 'off') {
+      this.dgramSend(buf, port, address);
+      return;
     }
+    if ((port & 0xffff) !== port || port === 0) {
+      this.stats.sendErrors++; // what dgram.send throws for (ERR_SOCKET_BAD_PORT); the queue keeps ports in 16 bits
+      return;
+    }
+    const i = this.queueLength;
+    this.stats.packetsOut++;
+    this.queueBufs[i] = buf;
+    this.queueAddrs[i] = address;
+    this.queuePorts[i] = port;
+    this.queueLength = i + 1;
+    if (i + 1 === MAX_QUEUE) {
+      this.flush();
+    } else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      this.scheduleFlush(this.flushNow);
+    }
+  }
+
+  /** Datagrams waiting for the end of this turn (batching modes). */
+  get queuedCount(): number {
+    return this.queueLength;
   }
 
   /**
@@ -150,17 +254,97 @@ export class UdpMux {
 
   close(): Promise<void> {
     if (this.closePromise) return this.closePromise;
+    // What was queued this turn goes out first, while the fd is still this socket's; after this nothing is sent
+    // directly on the fd (a later scheduled flush finds the queue empty and the mux closed).
+    this.flush();
     this.closed = true;
     this.remotes.clear();
     this.ufrags.clear();
     this.closePromise = new Promise<void>((resolve) => {
-      try {
-        this.socket.close(() => resolve());
-      } catch {
-        resolve();
+      const closeSocket = (): void => {
+        try {
+          this.socket.close(() => resolve());
+        } catch {
+          resolve();
+        }
+      };
+      if (this.dgramInFlight === 0) {
+        closeSocket();
+        return;
       }
+      // node:dgram drops sends still waiting for their (next-tick) address lookup when the socket closes: let the
+      // pending ones finish first, for at most a second.
+      const timer = setTimeout(() => {
+        this.onDrained = undefined;
+        closeSocket();
+      }, 1000);
+      timer.unref();
+      this.onDrained = () => {
+        clearTimeout(timer);
+        closeSocket();
+      };
     });
     return this.closePromise;
+  }
+
+  /** `queued`: the packet was already counted in packetsOut when it was queued. */
+  private dgramSend(buf: Uint8Array, port: number, address: string, queued = false): void {
+    try {
+      this.socket.send(buf, port, address, this.onSendDone);
+      this.dgramInFlight++;
+      if (!queued) this.stats.packetsOut++;
+    } catch {
+      this.stats.sendErrors++;
+    }
+  }
+
+  /** Sends the queue in order: natively while nothing sent through node:dgram is still pending, the rest with dgram.send. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const n = this.queueLength;
+    if (n === 0) return;
+    this.queueLength = 0;
+    this.stats.flushes++;
+    const bufs = this.queueBufs;
+    const addrs = this.queueAddrs;
+    const ports = this.queuePorts;
+    let i = 0;
+    const native = this.native;
+    if (native !== null && !this.closed) {
+      if (this.dgramInFlight === 0 && this.socket.getSendQueueCount() === 0) {
+        const result = this.batchResult;
+        try {
+          i = native.udpSendBatch(this.fd, this.family, bufs as Uint8Array[], ports, addrs as string[], 0, n, result);
+        } catch (err) {
+          // Not expected (the arguments are ours); never let it reach the event loop: the rest goes by dgram.send.
+          result.fill(0);
+          result[2] = -1;
+          i = 0;
+          this.logger.error({ err: String(err) }, 'udp mux: udpSendBatch threw');
+        }
+        this.stats.batchedOut += result[0]!;
+        if (result[1]! > 0) {
+          this.stats.sendErrors += result[1]!;
+          this.logErrnoOnce(result[2]!, 'udp mux: datagram dropped by sendmmsg (logged once per errno)');
+        }
+        if (i < n && !isTransientErrno(result[2]!)) {
+          // The fd itself failed (EBADF, ENOTSOCK...): never use it again.
+          this.native = null;
+          this.batchMode = 'js';
+          this.logger.warn({ errno: result[2] }, 'udp mux: sendmmsg failed on the socket; sending with dgram.send from now on');
+        }
+      }
+      this.stats.fallbackOut += n - i;
+    }
+    for (; i < n; i++) this.dgramSend(bufs[i]!, ports[i]!, addrs[i]!, true);
+    bufs.fill(undefined, 0, n);
+    addrs.fill(undefined, 0, n);
+  }
+
+  private logErrnoOnce(errno: number, msg: string): void {
+    if (this.loggedErrnos.has(errno)) return;
+    this.loggedErrnos.add(errno);
+    this.logger.warn({ errno }, msg);
   }
 
   private onMessage(buf: Buffer, address: string, port: number): void {
@@ -199,6 +383,11 @@ export class UdpMux {
     const ufrag = peekBindingRequestUfrag(buf);
     return ufrag === undefined ? undefined : this.ufrags.get(ufrag);
   }
+}
+
+// Linux errno values of a full socket buffer: EAGAIN/EWOULDBLOCK 11, ENOBUFS 105, ENOMEM 12.
+function isTransientErrno(errno: number): boolean {
+  return errno === 11 || errno === 105 || errno === 12;
 }
 
 function raiseBuffer(socket: Socket, which: 'recv' | 'send', wantedBytes: number): number {
