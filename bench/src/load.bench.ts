@@ -7,7 +7,7 @@
 import { loadavg, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runLoadTest } from '@atrium/cli/load-test/runner.js';
-import type { LoadTestOptions } from '@atrium/cli/load-test/options.js';
+import { DEFAULT_DECRYPT_EVERY, type LoadTestOptions } from '@atrium/cli/load-test/options.js';
 import { formatTable } from '@atrium/cli/format.js';
 import { processCpuSec, startServerProcess } from './server-process.js';
 
@@ -27,7 +27,7 @@ for (const shape of shapes) {
   const opts: LoadTestOptions = {
     room: `bench-load-${shape.text}`, durationSec, videoPublishers: shape.kind === 'video' ? shape.publishers : 0,
     audioPublishers: shape.kind === 'audio' ? shape.publishers : 0, subscribers: shape.subscribers, identityPrefix: 'bench',
-    videoResolution: 'high', simulcast: true, numPerSecond, maxLossPct: 1, isJson: true,
+    videoResolution: 'high', simulcast: true, numPerSecond, maxLossPct: 1, isJson: true, decryptEvery: DEFAULT_DECRYPT_EVERY,
   };
   let lines = 0;
   const window: { server: number[]; tester: NodeJS.CpuUsage[]; received: number[]; sent: number[]; at: number[] } = { server: [], tester: [], received: [], sent: [], at: [] };

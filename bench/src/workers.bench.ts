@@ -9,7 +9,7 @@
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runLoadTest } from '@atrium/cli/load-test/runner.js';
-import type { LoadTestOptions } from '@atrium/cli/load-test/options.js';
+import { DEFAULT_DECRYPT_EVERY, type LoadTestOptions } from '@atrium/cli/load-test/options.js';
 import type { LoadTestReport } from '@atrium/cli/load-test/report.js';
 import { formatTable } from '@atrium/cli/format.js';
 import { freePort, processCpuSec, startServerProcess, threadCpuSec, type ServerProcess } from './server-process.js';
@@ -79,7 +79,7 @@ for (const workers of workerCounts) {
     Array.from({ length: roomCount }, (_, r) => {
       const opts: LoadTestOptions = {
         room: `bench-workers-${workers}-${r}`, durationSec, videoPublishers: isAudio ? 0 : publishers, audioPublishers: isAudio ? publishers : 0,
-        subscribers, identityPrefix: `r${r}`, videoResolution: 'high', simulcast: true, numPerSecond, maxLossPct: 0.5, isJson: true,
+        subscribers, identityPrefix: `r${r}`, videoResolution: 'high', simulcast: true, numPerSecond, maxLossPct: 0.5, isJson: true, decryptEvery: DEFAULT_DECRYPT_EVERY,
       };
       return runLoadTest(opts, { url: server.url, apiKey: 'devkey', apiSecret: 'secret', localAddress: '127.0.0.1' }, {
         progress: () => {},
