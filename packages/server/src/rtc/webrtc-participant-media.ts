@@ -297,19 +297,25 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     pc.handleAnswer(sdp);
     this.awaitingAnswer = false;
     const bound: { trackSid: string; error: SubscriptionBindError | undefined }[] = [];
-    for (const sub of this.subscriptions.values()) {
+    let hasRefused = false;
+    for (const sub of [...this.subscriptions.values()]) {
       // Only m-lines this answer covered (a subscription added meanwhile waits for the next one).
       if (sub.isAnswered || sub.sender.isStopped || !sub.sender.isNegotiated) continue;
-      // The subscriber refused the m-line or every codec on it: nothing we send could be decoded.
+      // The subscriber refused the m-line or every codec on it: nothing we send could be decoded. The subscription ends
+      // here, before the next offer is built, so that offer does not carry the refused track again (the room's own
+      // unsubscribe may come later: from another thread, after that offer).
       if (!sub.sender.isAccepted) {
         bound.push({ trackSid: sub.trackSid, error: 'codec_unsupported' });
+        this.subscriptions.delete(sub.trackSid);
+        pc.removeSender(sub.sender);
+        hasRefused = true;
         continue;
       }
       sub.isAnswered = true;
       bound.push({ trackSid: sub.trackSid, error: undefined });
     }
     if (pc.connectionState === 'connected') this.startAnsweredDownTracks();
-    if (this.negotiationPending) {
+    if (this.negotiationPending || hasRefused) {
       this.negotiationPending = false;
       this.negotiate();
     }
