@@ -22,8 +22,8 @@ import type { FromWorker, MediaCall, MediaWorkerConfig, PublishedMessage, ToWork
 /** How long a worker may take to start (load its modules, bind its socket, make its certificate). */
 const WORKER_START_TIMEOUT_MS = 30_000;
 const WORKER_STOP_TIMEOUT_MS = 5_000;
-/** A dead worker's replacement starts after this pause (its port is free again by then). */
-const WORKER_RESTART_DELAY_MS = 200;
+/** A dead worker's replacement starts at once (its socket closed with it), so rejoining participants find it. */
+const WORKER_RESTART_DELAY_MS = 0;
 
 export interface WorkerMediaFactoryOptions {
   workers: number;
