@@ -4,25 +4,20 @@
 // instead of LiveKit's protocol. A publisher joins and publishes with one offer (`joinandconfigure`); a subscriber
 // joins one subscription handle for every feed (one PeerConnection, as Atrium's subscriber PC) and answers Janus's
 // offer with `start`.
-import { UdpMux, defaultCapabilities, HeaderExtensionUri } from '@atrium/webrtc';
+import type { UdpMux } from '@atrium/webrtc';
 import type { DtlsCertificate } from '@atrium/webrtc/dtls/certificate.js';
 import { PeerConnection } from '@atrium/webrtc/pc/peer-connection.js';
 import type { LocalSender } from '@atrium/webrtc/pc/local-sender.js';
 import type { RemoteStream } from '@atrium/webrtc/pc/remote-stream.js';
-import { headerStampStage } from '@atrium/webrtc/stages/header-stamp-stage.js';
 import { extensionBlock } from '@atrium/cli/load-test/packetizer.js';
-import type { ExtensionIds } from '@atrium/cli/load-test/packetizer.js';
 import { AudioSource, VideoSource } from '@atrium/cli/load-test/media-source.js';
 import type { MediaSource } from '@atrium/cli/load-test/media-source.js';
 import type { VideoLayerPlan } from '@atrium/cli/load-test/media-plan.js';
+import { LOAD_OPUS, LOAD_VP8, LOAD_SEND_STAGES, bindLoadMux, senderExtensionIds } from '@atrium/cli/load-test/client-role.js';
 import type { SubscriptionSink } from '@atrium/cli/load-test/load-participant.js';
 import { JanusSession, createRoomRequest, publishRequest, subscribeRequest, highestLayerRequest } from './janus-api.js';
 import type { JanusHandle, Jsep } from './janus-api.js';
 
-const opus = defaultCapabilities.audio.find((c) => c.mimeType.toLowerCase() === 'audio/opus')!;
-const vp8 = defaultCapabilities.video.find((c) => c.mimeType.toLowerCase() === 'video/vp8')!;
-const SOCKET_BUFFER_BYTES = 4 << 20;
-const SEND_STAGES = [headerStampStage()];
 export const VIDEOROOM = 'janus.plugin.videoroom';
 
 /**
@@ -63,20 +58,6 @@ export interface JanusParticipantOptions {
   timeoutMs: number;
   onSubscribed?: (p: JanusParticipant, trackSid: string) => SubscriptionSink | undefined;
   onProblem?: (p: JanusParticipant, what: string) => void;
-}
-
-function extensionIds(sender: LocalSender): ExtensionIds {
-  return {
-    mid: sender.extensionId(HeaderExtensionUri.sdesMid),
-    rid: sender.extensionId(HeaderExtensionUri.rtpStreamId),
-    audioLevel: sender.extensionId(HeaderExtensionUri.audioLevel),
-    transportCc: sender.extensionId(HeaderExtensionUri.transportCc),
-    absSendTime: sender.extensionId(HeaderExtensionUri.absSendTime),
-  };
-}
-
-function bindMux(address: string): Promise<UdpMux> {
-  return UdpMux.bind({ port: 0, address, recvBufferBytes: SOCKET_BUFFER_BYTES, sendBufferBytes: SOCKET_BUFFER_BYTES });
 }
 
 async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<void> {
@@ -124,7 +105,7 @@ export class JanusParticipant {
 
   private newPc(mux: UdpMux): PeerConnection {
     const pc = new PeerConnection({
-      role: 'client', mux, certificate: this.opts.certificate, advertisedAddress: this.opts.localAddress, sendStages: SEND_STAGES,
+      role: 'client', mux, certificate: this.opts.certificate, advertisedAddress: this.opts.localAddress, sendStages: LOAD_SEND_STAGES,
       logger: {
         debug: () => {}, info: () => {},
         warn: (obj, msg) => (this.lastWarning = [typeof obj === 'string' ? obj : msg, typeof obj === 'object' ? JSON.stringify(obj) : ''].filter(Boolean).join(': ')),
@@ -139,18 +120,18 @@ export class JanusParticipant {
   /** Publishes a camera (its simulcast layers, low to high) and/or a microphone; resolves once media can flow. */
   async publish(what: { video?: readonly VideoLayerPlan[]; audio?: boolean }): Promise<void> {
     const handle = await this.session.attach(VIDEOROOM);
-    const mux = await bindMux(this.opts.localAddress);
+    const mux = await bindLoadMux(this.opts.localAddress);
     this.muxes.push(mux);
     const pc = this.newPc(mux);
     const senders: { sender: LocalSender; source: MediaSource; kind: 'audio' | 'video'; layers: readonly string[] }[] = [];
     if (what.audio === true) {
-      const sender = pc.addSender({ kind: 'audio', streamId: 'mic-stream', trackId: 'mic', codec: opus });
+      const sender = pc.addSender({ kind: 'audio', streamId: 'mic-stream', trackId: 'mic', codec: LOAD_OPUS });
       senders.push({ sender, source: new AudioSource(sender), kind: 'audio', layers: [''] });
     }
     if (what.video !== undefined && what.video.length > 0) {
       const layers = what.video;
       const sender = pc.addSender({
-        kind: 'video', streamId: 'cam-stream', trackId: 'cam', codec: vp8,
+        kind: 'video', streamId: 'cam-stream', trackId: 'cam', codec: LOAD_VP8,
         ...(layers.length > 1 ? { simulcast: layers.map((l) => ({ rid: l.rid })) } : {}),
       });
       senders.push({ sender, source: new VideoSource(sender, layers), kind: 'video', layers: layers.map((l) => l.rid) });
@@ -162,7 +143,7 @@ export class JanusParticipant {
     if (event.jsep?.type !== 'answer') throw new Error(`janus publish: no answer (${JSON.stringify(data)})`);
     pc.handleAnswer(event.jsep.sdp);
     await handle.trickle('completed');
-    for (const s of senders) s.source.configure(extensionIds(s.sender), (ids, mid, rid, level) => extensionBlock(ids, mid, rid, level));
+    for (const s of senders) s.source.configure(senderExtensionIds(s.sender), (ids, mid, rid, level) => extensionBlock(ids, mid, rid, level));
     await waitUntil(() => pc.connectionState === 'connected' || pc.connectionState === 'failed', this.opts.timeoutMs);
     if (pc.connectionState !== 'connected') throw new Error(`publisher connection ${pc.connectionState}${this.lastWarning ? ` (${this.lastWarning})` : ''}`);
     const now = performance.now();
@@ -174,7 +155,7 @@ export class JanusParticipant {
   /** Subscribes to every stream of `feeds` on one handle and one PeerConnection; resolves once connected. */
   async subscribe(feeds: readonly number[]): Promise<void> {
     const handle: JanusHandle = await this.session.attach(VIDEOROOM);
-    const mux = await bindMux(this.opts.localAddress);
+    const mux = await bindLoadMux(this.opts.localAddress);
     this.muxes.push(mux);
     const pc = this.newPc(mux);
     this.subscriber = pc;

@@ -2,26 +2,20 @@
 // publishes its tracks (AddTrackRequest, then addSender + offer on the publisher PC, as livekit-client does), answers
 // the server's subscriber offers, follows trickled candidates, and counts what it receives per subscribed track.
 import { AddTrackRequest, DisconnectReason, LeaveRequest, SignalTarget, TrackSource, TrackType, VideoLayer, VideoQuality } from '@livekit/protocol';
-import { UdpMux, defaultCapabilities, HeaderExtensionUri } from '@atrium/webrtc';
+import type { UdpMux } from '@atrium/webrtc';
 import type { Logger } from '@atrium/webrtc';
 import type { DtlsCertificate } from '@atrium/webrtc/dtls/certificate.js';
 import { PeerConnection } from '@atrium/webrtc/pc/peer-connection.js';
 import type { LocalSender } from '@atrium/webrtc/pc/local-sender.js';
 import type { RemoteStream } from '@atrium/webrtc/pc/remote-stream.js';
-import { headerStampStage } from '@atrium/webrtc/stages/header-stamp-stage.js';
 import { SignalConnection, signalUrl } from './signal-connection.js';
 import type { SignalMessage } from './signal-connection.js';
 import { extensionBlock } from './packetizer.js';
-import type { ExtensionIds } from './packetizer.js';
 import { AudioSource, VideoSource } from './media-source.js';
 import type { MediaSource } from './media-source.js';
 import type { VideoLayerPlan } from './media-plan.js';
+import { LOAD_OPUS, LOAD_VP8, LOAD_SEND_STAGES, bindLoadMux, senderExtensionIds } from './client-role.js';
 
-const opus = defaultCapabilities.audio.find((c) => c.mimeType.toLowerCase() === 'audio/opus')!;
-const vp8 = defaultCapabilities.video.find((c) => c.mimeType.toLowerCase() === 'video/vp8')!;
-const SOCKET_BUFFER_BYTES = 4 << 20;
-/** Our PCs: no pacer on the publisher (sources pace themselves), header stamping for the server's estimator. */
-const SEND_STAGES = [headerStampStage()];
 
 export interface PublishedTrack {
   sid: string;
@@ -66,16 +60,6 @@ export interface ParticipantOptions {
   onProblem?: (p: LoadParticipant, what: string) => void;
 }
 
-function extensionIds(sender: LocalSender): ExtensionIds {
-  return {
-    mid: sender.extensionId(HeaderExtensionUri.sdesMid),
-    rid: sender.extensionId(HeaderExtensionUri.rtpStreamId),
-    audioLevel: sender.extensionId(HeaderExtensionUri.audioLevel),
-    transportCc: sender.extensionId(HeaderExtensionUri.transportCc),
-    absSendTime: sender.extensionId(HeaderExtensionUri.absSendTime),
-  };
-}
-
 export class LoadParticipant {
   readonly identity: string;
   readonly signal: SignalConnection;
@@ -114,14 +98,14 @@ export class LoadParticipant {
   static async join(opts: ParticipantOptions): Promise<LoadParticipant> {
     const signal = await SignalConnection.connect(signalUrl(opts.url, opts.token, { autoSubscribe: opts.subscribe }), { timeoutMs: opts.timeoutMs });
     // One socket per PC (a server tells PCs apart by their address); the publisher's is bound by `publish`.
-    const muxes = opts.subscribe ? [await bindMux(opts.localAddress)] : [];
+    const muxes = opts.subscribe ? [await bindLoadMux(opts.localAddress)] : [];
     return new LoadParticipant(opts, signal, muxes);
   }
 
   private newPc(mux: UdpMux, isSubscriber = false): PeerConnection {
     const every = Math.max(1, Math.floor(this.opts.decryptEvery ?? 1));
     return new PeerConnection({
-      role: 'client', mux, certificate: this.opts.certificate, advertisedAddress: this.opts.localAddress, sendStages: SEND_STAGES, logger: this.warnings,
+      role: 'client', mux, certificate: this.opts.certificate, advertisedAddress: this.opts.localAddress, sendStages: LOAD_SEND_STAGES, logger: this.warnings,
       ...(isSubscriber && every > 1 ? { decryptRtp: (buf: Buffer) => ((buf[2]! << 8) | buf[3]!) % every === 0 } : {}),
     });
   }
@@ -158,14 +142,14 @@ export class LoadParticipant {
    * TrackPublishedResponse), offers them in one offer and resolves once the publisher PC is connected.
    */
   async publish(what: { video?: readonly VideoLayerPlan[]; audio?: boolean }): Promise<void> {
-    const mux = await bindMux(this.opts.localAddress);
+    const mux = await bindLoadMux(this.opts.localAddress);
     this.muxes.push(mux);
     const pc = this.newPc(mux);
     this.publisher = pc;
     const senders: { sender: LocalSender; source: MediaSource; track: Omit<PublishedTrack, 'sid' | 'publishedAtMs'> }[] = [];
     if (what.audio === true) {
       const sid = await this.addTrack(new AddTrackRequest({ cid: 'mic', name: 'mic', type: TrackType.AUDIO, source: TrackSource.MICROPHONE }));
-      const sender = pc.addSender({ kind: 'audio', streamId: 'mic-stream', trackId: 'mic', codec: opus });
+      const sender = pc.addSender({ kind: 'audio', streamId: 'mic-stream', trackId: 'mic', codec: LOAD_OPUS });
       const source = new AudioSource(sender);
       senders.push({ sender, source, track: { cid: 'mic', kind: 'audio', publisher: this.identity, layers: [''], source } });
       this.pushTrack(sid, senders.at(-1)!.track);
@@ -179,7 +163,7 @@ export class LoadParticipant {
         layers: layers.map((l) => new VideoLayer({ quality: [VideoQuality.LOW, VideoQuality.MEDIUM, VideoQuality.HIGH][l.quality], width: l.width, height: l.height, bitrate: l.bitrateBps })),
       }));
       const sender = pc.addSender({
-        kind: 'video', streamId: 'cam-stream', trackId: 'cam', codec: vp8,
+        kind: 'video', streamId: 'cam-stream', trackId: 'cam', codec: LOAD_VP8,
         ...(isSimulcast ? { simulcast: layers.map((l) => ({ rid: l.rid })) } : {}),
       });
       const source = new VideoSource(sender, layers);
@@ -189,7 +173,7 @@ export class LoadParticipant {
     const answered = new Promise<void>((resolve, reject) => (this.pendingAnswer = { resolve, reject }));
     this.signal.send({ case: 'offer', value: { type: 'offer', sdp: pc.createOffer(), id: 1 } as never });
     await withTimeout(answered, this.opts.timeoutMs, 'no answer to the publisher offer');
-    for (const s of senders) s.source.configure(extensionIds(s.sender), (ids, mid, rid, level) => extensionBlock(ids, mid, rid, level));
+    for (const s of senders) s.source.configure(senderExtensionIds(s.sender), (ids, mid, rid, level) => extensionBlock(ids, mid, rid, level));
     await waitUntil(() => pc.connectionState === 'connected' || pc.connectionState === 'failed', this.opts.timeoutMs);
     if (pc.connectionState !== 'connected') throw new Error(`publisher connection ${pc.connectionState}`);
   }
@@ -280,10 +264,6 @@ export class LoadParticipant {
     this.subscriber?.close();
     await Promise.all(this.muxes.map((m) => m.close()));
   }
-}
-
-function bindMux(address: string): Promise<UdpMux> {
-  return UdpMux.bind({ port: 0, address, recvBufferBytes: SOCKET_BUFFER_BYTES, sendBufferBytes: SOCKET_BUFFER_BYTES });
 }
 
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

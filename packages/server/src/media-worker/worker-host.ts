@@ -41,7 +41,6 @@ export class MediaWorkerHost {
   private readonly latencySamples: number[] | null;
   private readonly sessions = new Map<number, Session>();
   private readonly sources = new Map<number, PublishedTrackSource>();
-  private readonly sourceIds = new WeakMap<PublishedTrackSource, number>();
   private nextSourceId = 1;
   private readonly peers = new Map<number, PipePeer>();
   /** Per (peer, sourceId) mirror: how many subscriptions on this worker use it. */
@@ -172,19 +171,13 @@ export class MediaWorkerHost {
       if (!(t.source instanceof PublishedTrackSource)) return;
       const sourceId = this.nextSourceId++;
       this.sources.set(sourceId, t.source);
-      this.sourceIds.set(t.source, sourceId);
       this.port.postMessage({
         t: 'published', mediaId, sourceId, descriptor: describeSource(t.source), msidTrackId: t.msidTrackId,
         msidStreamId: t.msidStreamId, mid: t.mid, kind: t.kind, mimeType: t.mimeType, rids: [...t.rids],
       });
     });
     media.on('trackEnded', (e) => {
-      for (const [id, source] of this.sources) {
-        if (source.receiver.isClosed) {
-          this.sources.delete(id);
-          this.speaking.delete(id);
-        }
-      }
+      this.forgetClosedSources();
       this.port.postMessage({ t: 'event', mediaId, name: 'trackEnded', payload: e });
     });
   }
@@ -215,10 +208,10 @@ export class MediaWorkerHost {
         return;
       case 'close':
         this.sessions.delete(m.mediaId);
-        // Close emits the last events (connectionState closed) synchronously; the main thread ignores them.
+        // Close emits the last events (trackEnded per published track, which forgets it here; connectionState closed)
+        // synchronously; the main thread ignores them.
         media.close();
         for (const trackSid of [...s.mirrored.keys()]) this.releaseMirrorOf(s, trackSid);
-        this.forgetClosedSources();
         setImmediate(() => this.pushStats());
         return;
     }

@@ -56,6 +56,13 @@ interface WorkerSlot {
   threadId: number | undefined;
 }
 
+/** A port between two workers, for the pipes of the rooms that span them: one end to each. */
+function connectPair(a: WorkerSlot, b: WorkerSlot): void {
+  const { port1, port2 } = new MessageChannel();
+  a.worker.postMessage({ t: 'peer', worker: b.index, port: port1 } satisfies ToWorker, [port1]);
+  b.worker.postMessage({ t: 'peer', worker: a.index, port: port2 } satisfies ToWorker, [port2]);
+}
+
 export class WorkerMediaFactory implements MediaFactory {
   readonly workers: WorkerSlot[] = [];
   private readonly opts: WorkerMediaFactoryOptions;
@@ -105,12 +112,7 @@ export class WorkerMediaFactory implements MediaFactory {
       await Promise.all(Array.from({ length: Math.max(1, opts.workers) }, (_, i) => f.startWorker(i)));
       // A port per pair of workers, for the pipes of rooms that span them.
       for (const a of f.workers) {
-        for (const b of f.workers) {
-          if (b.index <= a.index) continue;
-          const { port1, port2 } = new MessageChannel();
-          a.worker.postMessage({ t: 'peer', worker: b.index, port: port1 } satisfies ToWorker, [port1]);
-          b.worker.postMessage({ t: 'peer', worker: a.index, port: port2 } satisfies ToWorker, [port2]);
-        }
+        for (const b of f.workers) if (b.index > a.index) connectPair(a, b);
       }
       f.isStarted = true;
     } catch (err) {
@@ -125,10 +127,7 @@ export class WorkerMediaFactory implements MediaFactory {
     const a = this.workers[index];
     if (!a?.isAlive) return;
     for (const b of this.workers) {
-      if (b === undefined || b.index === index || !b.isAlive || b.udpPort === 0) continue;
-      const { port1, port2 } = new MessageChannel();
-      a.worker.postMessage({ t: 'peer', worker: b.index, port: port1 } satisfies ToWorker, [port1]);
-      b.worker.postMessage({ t: 'peer', worker: a.index, port: port2 } satisfies ToWorker, [port2]);
+      if (b !== undefined && b.index !== index && b.isAlive && b.udpPort !== 0) connectPair(a, b);
     }
   }
 
