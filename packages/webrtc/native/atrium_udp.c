@@ -195,6 +195,17 @@ static napi_value udp_send_batch(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/** [a, b] as a JS array: (family or fd, port). */
+static napi_value int_pair(napi_env env, int32_t a, uint32_t b) {
+  napi_value out, first, second;
+  napi_create_array_with_length(env, 2, &out);
+  napi_create_int32(env, a, &first);
+  napi_create_uint32(env, b, &second);
+  napi_set_element(env, out, 0, first);
+  napi_set_element(env, out, 1, second);
+  return out;
+}
+
 static napi_value udp_socket_info(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -218,13 +229,7 @@ static napi_value udp_socket_info(napi_env env, napi_callback_info info) {
   } else {
     return udp_throw(env, "not an IP socket");
   }
-  napi_value out, f, p;
-  napi_create_array_with_length(env, 2, &out);
-  napi_create_int32(env, family, &f);
-  napi_create_uint32(env, port, &p);
-  napi_set_element(env, out, 0, f);
-  napi_set_element(env, out, 1, p);
-  return out;
+  return int_pair(env, family, port);
 }
 
 static napi_value udp_test_socket(napi_env env, napi_callback_info info) {
@@ -254,13 +259,7 @@ static napi_value udp_test_socket(napi_env env, napi_callback_info info) {
     return udp_throw(env, "bind to loopback failed");
   }
   unsigned port = family == 6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-  napi_value out, f, p;
-  napi_create_array_with_length(env, 2, &out);
-  napi_create_int32(env, fd, &f);
-  napi_create_uint32(env, port, &p);
-  napi_set_element(env, out, 0, f);
-  napi_set_element(env, out, 1, p);
-  return out;
+  return int_pair(env, fd, port);
 }
 
 static napi_value udp_test_recv(napi_env env, napi_callback_info info) {
