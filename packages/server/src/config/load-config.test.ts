@@ -90,7 +90,7 @@ test("LiveKit's keys load into ServerConfig", () => {
     port: 7881,
     bindAddresses: ['127.0.0.1', '::1'],
     rtc: {
-      udpPort: 7890, nodeIp: '192.0.2.10', congestionControl: { enabled: true, allowPause: true, pacer: 'leaky-bucket', minChannelCapacityBps: 0 },
+      udpPort: 7890, nodeIp: '192.0.2.10', congestionControl: { enabled: true, allowPause: true, pacer: 'no-queue', minChannelCapacityBps: 0 },
       mediaWorkers: 3, roomParticipantsPerWorker: 8,
     },
     video: { dynacastPauseDelayMs: 8000 },
@@ -350,15 +350,15 @@ test('prometheus.port / prometheus_port: either, or both when equal; basic auth 
 
 test('rtc.congestion_control: enabled, allow_pause, pacer and allocator keys honoured; estimator tuning refused', () => {
   const base = 'keys: {k: s}\nbind_addresses: [127.0.0.1]\n';
-  assert.deepEqual(loadConfig({ yaml: base }).rtc.congestionControl, { enabled: true, allowPause: false, pacer: 'leaky-bucket', minChannelCapacityBps: 0 });
-  const c = loadConfig({ yaml: `${base}rtc:\n  congestion_control:\n    enabled: false\n    allow_pause: true\n` });
+  assert.deepEqual(loadConfig({ yaml: base }).rtc.congestionControl, { enabled: true, allowPause: false, pacer: 'no-queue', minChannelCapacityBps: 0 });
+  const c = loadConfig({ yaml: `${base}rtc:\n  congestion_control:\n    enabled: false\n    allow_pause: true\n    send_side_bwe_pacer: leaky-bucket\n` });
   assert.deepEqual(c.rtc.congestionControl, { enabled: false, allowPause: true, pacer: 'leaky-bucket', minChannelCapacityBps: 0 });
   const all = loadConfig({
     yaml: `${base}rtc:\n  congestion_control:\n    use_send_side_bwe: true\n    send_side_bwe_pacer: pass-through\n    stream_allocator:\n      probe_mode: padding\n      min_channel_capacity: 200000\n`,
   });
   assert.deepEqual(all.rtc.congestionControl, { enabled: true, allowPause: false, pacer: 'pass-through', minChannelCapacityBps: 200_000 });
   assert.deepEqual(issuesOf({ yaml: `${base}rtc:\n  congestion_control:\n    send_side_bwe_pacer: fast\n` }),
-    ["rtc.congestion_control.send_side_bwe_pacer: 'fast' is not one of leaky-bucket, pass-through"]);
+    ["rtc.congestion_control.send_side_bwe_pacer: 'fast' is not one of no-queue, pass-through, leaky-bucket"]);
   assert.match(issuesOf({ yaml: `${base}rtc:\n  congestion_control:\n    use_send_side_bwe: false\n` })[0] ?? '',
     /^rtc\.congestion_control\.use_send_side_bwe: Atrium estimates bandwidth on the send side only/);
   assert.match(issuesOf({ yaml: `${base}rtc:\n  congestion_control:\n    stream_allocator:\n      probe_mode: media\n` })[0] ?? '',

@@ -14,9 +14,14 @@ const STREAM_ALLOCATOR_KEYS = [
   'probe_mode', 'min_channel_capacity', 'disable_estimation_unmanaged_tracks', 'probe_overage_pct', 'probe_min_bps',
   'paused_min_wait',
 ] as const;
-/** How the subscriber transport paces: `leaky-bucket` (at a multiple of the estimate) or `pass-through` (no pacing). */
-export type PacerMode = 'leaky-bucket' | 'pass-through';
-const PACER_MODES: readonly PacerMode[] = ['leaky-bucket', 'pass-through'];
+/**
+ * How the subscriber transport paces. `no-queue` (LiveKit's default) and `pass-through` send every packet at once,
+ * in order, with no rate limit: the allocator's layer choice is what fits the estimate. (In LiveKit the two differ
+ * only in which goroutine sends; Atrium sends from the forwarding turn in both.) `leaky-bucket` holds the subscriber
+ * to 2.5 x its estimate, queueing and dropping late video.
+ */
+export type PacerMode = 'no-queue' | 'pass-through' | 'leaky-bucket';
+const PACER_MODES: readonly PacerMode[] = ['no-queue', 'pass-through', 'leaky-bucket'];
 export const VIDEO_KEYS = ['dynacast_pause_delay', 'stream_tracker_manager', 'codec_regression_threshold'] as const;
 
 export interface CongestionControlSettings {
@@ -24,14 +29,14 @@ export interface CongestionControlSettings {
   enabled: boolean;
   /** The allocator may pause a subscriber's video entirely when not even its lowest layer fits (LiveKit default false). */
   allowPause: boolean;
-  /** `send_side_bwe_pacer` (default leaky-bucket). */
+  /** `send_side_bwe_pacer` (default no-queue, as LiveKit's). */
   pacer: PacerMode;
   /** `stream_allocator.min_channel_capacity`: the estimate never goes below this, bps (default 0: no floor). */
   minChannelCapacityBps: number;
 }
 
 export const LIVEKIT_DEFAULT_CONGESTION_CONTROL: Readonly<CongestionControlSettings> = {
-  enabled: true, allowPause: false, pacer: 'leaky-bucket', minChannelCapacityBps: 0,
+  enabled: true, allowPause: false, pacer: 'no-queue', minChannelCapacityBps: 0,
 };
 /** LiveKit's `video.dynacast_pause_delay` default. */
 export const LIVEKIT_DEFAULT_DYNACAST_PAUSE_DELAY_MS = 5000;

@@ -10,7 +10,7 @@ test('dev defaults', () => {
     port: 7880,
     bindAddresses: ['127.0.0.1'],
     rtc: {
-      udpPort: 7882, nodeIp: '127.0.0.1', congestionControl: { enabled: true, allowPause: false, pacer: 'leaky-bucket', minChannelCapacityBps: 0 },
+      udpPort: 7882, nodeIp: '127.0.0.1', congestionControl: { enabled: true, allowPause: false, pacer: 'no-queue', minChannelCapacityBps: 0 },
       // One media worker per core.
       mediaWorkers: Math.min(16, availableParallelism()), roomParticipantsPerWorker: DEFAULT_ROOM_PARTICIPANTS_PER_WORKER,
     },

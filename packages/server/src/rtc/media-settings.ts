@@ -13,7 +13,7 @@ export interface MediaSettings {
   allowPause?: boolean;
   /** rtc.congestion_control.enabled (default true). */
   isCongestionControlEnabled?: boolean;
-  /** rtc.congestion_control.send_side_bwe_pacer (default leaky-bucket). */
+  /** rtc.congestion_control.send_side_bwe_pacer (default no-queue, as LiveKit's). */
   pacer?: PacerMode;
   /** rtc.congestion_control.stream_allocator.min_channel_capacity, bps (default 0). */
   minChannelCapacityBps?: number;

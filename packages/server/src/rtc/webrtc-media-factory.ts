@@ -44,7 +44,7 @@ export async function createWebRtcMediaFactory(opts: MediaSettings & {
         isAdaptiveStream: isAdaptiveStream ?? false,
         allowPause: subscriberAllowPause ?? opts.allowPause ?? false,
         isCongestionControlEnabled: opts.isCongestionControlEnabled ?? true,
-        pacer: opts.pacer ?? 'leaky-bucket',
+        pacer: opts.pacer ?? 'no-queue',
         minChannelCapacityBps: opts.minChannelCapacityBps ?? 0,
         publisherCapabilities: publisherCaps,
         subscriberCapabilities: subscriberCaps,

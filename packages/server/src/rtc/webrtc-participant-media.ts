@@ -253,7 +253,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       clock: this.opts.clock,
       history: stamp.history,
       pacer: pc.pacer,
-      isPacing: (this.opts.pacer ?? 'leaky-bucket') === 'leaky-bucket',
+      isPacing: this.opts.pacer === 'leaky-bucket',
       ...(this.opts.minChannelCapacityBps ? { minBps: this.opts.minChannelCapacityBps } : {}),
       onEstimateDrop: () => this.session.markDirty(),
     });
