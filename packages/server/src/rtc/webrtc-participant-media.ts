@@ -88,6 +88,8 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
   private awaitingAnswer = false;
   private negotiationPending = false;
   private isNegotiationScheduled = false;
+  /** The subscriber's first offer is due at the end of this event-loop turn (startSubscriber). */
+  private isFirstOfferScheduled = false;
   /** This participant as a subscriber: its DownTracks, their settings, layers and stream states. */
   private readonly session: SubscriberSession;
   /** The subscriber transport's congestion control (send-side estimate, pacing, probes), once the transport exists. */
@@ -235,10 +237,17 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       if (label === '_reliable') ch.on('open', () => this.flushReliable());
       this.attachIncomingChannel(ch);
     }
-    // The first offer carries the data m-line alone, so it is the BUNDLE tag. Were a media m-line first, a subscriber
-    // refusing its codec would reject the tag, and Chromium then moves the bundle to a new transport, restarting
-    // ICE and DTLS under the handshake already running (the subscriber never connects). Tracks follow in the next offer.
-    this.negotiateNow();
+    // The first offer carries the data m-line first (its channels were created before any track's sender), so it is
+    // the BUNDLE tag: were a media m-line the tag, a subscriber refusing its codec would reject it, and Chromium then
+    // moves the bundle to a new transport, restarting ICE and DTLS under the handshake already running (the
+    // subscriber never connects). It waits for the end of the event-loop turn so that it also carries the tracks the
+    // joiner subscribes to meanwhile: Room.join subscribes in the same turn, and with media workers those
+    // subscriptions arrive as separate messages delivered together. One offer/answer round trip instead of two.
+    this.isFirstOfferScheduled = true;
+    setImmediate(() => {
+      this.isFirstOfferScheduled = false;
+      this.negotiateNow();
+    });
   }
 
   /**
@@ -433,7 +442,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
    * subscriptions to the tracks already in the room go out together, not in two offer/answer round trips.
    */
   private negotiate(): void {
-    if (this.isNegotiationScheduled) return;
+    if (this.isNegotiationScheduled || this.isFirstOfferScheduled) return;
     this.isNegotiationScheduled = true;
     queueMicrotask(() => {
       this.isNegotiationScheduled = false;

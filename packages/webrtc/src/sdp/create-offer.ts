@@ -35,8 +35,16 @@ export function createOffer(opts: CreateOfferOptions): SessionDescriptionModel {
     if (t && t.kind === prev.kind && prev.port !== 0) media.push(transceiverSection(t, opts, extIds));
     else media.push(prev.port !== 0 ? withTransport(retired(prev), opts) : retired(prev));
   }
+  // New m-lines follow creation order (numeric mids): a data channel created before a transceiver comes before it.
+  // With the data m-line first it is the BUNDLE tag, which the answerer cannot reject by refusing a media codec.
+  const dataAt = opts.dataMid !== undefined && /^\d+$/.test(opts.dataMid) && !placed.has(opts.dataMid) ? Number(opts.dataMid) : NaN;
   for (const t of opts.transceivers) {
     if (placed.has(t.mid)) continue;
+    if (opts.dataChannel && !hasData && /^\d+$/.test(t.mid) && Number(t.mid) > dataAt) {
+      media.push(dataSection(opts.dataMid!, opts));
+      placed.add(opts.dataMid!);
+      hasData = true;
+    }
     placed.add(t.mid);
     media.push(transceiverSection(t, opts, extIds));
   }
