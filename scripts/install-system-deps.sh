@@ -16,13 +16,5 @@ if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
 
-SUDO=""
-if [ "$(id -u)" != "0" ]; then
-  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-    echo "install-system-deps: need root to install: ${need[*]}" >&2; exit 1
-  fi
-fi
-echo "install-system-deps: installing ${need[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq >&2
-$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
+. "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh"
+apt_install install-system-deps "${need[@]}"

@@ -86,15 +86,27 @@ static int uint_arg(napi_env env, napi_value v, size_t *out) {
   return 1;
 }
 
-static gcm_state *state_arg(napi_env env, napi_value v) {
+/* The state behind a handle from gcmCreate (KIND_GCM) or cmCreate (KIND_CM); NULL (TypeError thrown) otherwise. */
+static void *handle_arg(napi_env env, napi_value v, int kind) {
   napi_valuetype t;
   void *p = NULL;
   if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, &p) != napi_ok || p == NULL ||
-      *(int *)p != KIND_GCM) {
-    napi_throw_type_error(env, "ERR_ATRIUM_NATIVE_SRTP", "expected a handle from gcmCreate");
+      *(int *)p != kind) {
+    napi_throw_type_error(env, "ERR_ATRIUM_NATIVE_SRTP", kind == KIND_GCM ? "expected a handle from gcmCreate" : "expected a handle from cmCreate");
     return NULL;
   }
-  return (gcm_state *)p;
+  return p;
+}
+
+/* The call's first `n` arguments into argv; 0 (RangeError naming `usage` thrown, or a pending N-API error) if fewer. */
+static int args_of(napi_env env, napi_callback_info info, size_t n, napi_value *argv, const char *usage) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
+  if (argc < n) {
+    throw_range(env, usage);
+    return 0;
+  }
+  return 1;
 }
 
 static void gcm_free(napi_env env, void *data, void *hint) {
@@ -108,10 +120,8 @@ static void gcm_free(napi_env env, void *data, void *hint) {
 }
 
 static napi_value gcm_create(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 1) return throw_range(env, "gcmCreate(key)");
+  if (!args_of(env, info, 1, argv, "gcmCreate(key)")) return NULL;
   unsigned char *key;
   size_t key_len;
   if (!buffer_arg(env, argv[0], &key, &key_len)) return NULL;
@@ -144,11 +154,9 @@ static napi_value gcm_create(napi_env env, napi_callback_info info) {
 }
 
 static napi_value gcm_seal(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value argv[6];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 6) return throw_range(env, "gcmSeal(handle, iv, src, aadLength, out, extraAad)");
-  gcm_state *s = state_arg(env, argv[0]);
+  if (!args_of(env, info, 6, argv, "gcmSeal(handle, iv, src, aadLength, out, extraAad)")) return NULL;
+  gcm_state *s = (gcm_state *)handle_arg(env, argv[0], KIND_GCM);
   unsigned char *iv, *src, *out, *extra;
   size_t iv_len, src_len, aad_len, out_len, extra_len;
   if (s == NULL || !buffer_arg(env, argv[1], &iv, &iv_len) || !buffer_arg(env, argv[2], &src, &src_len) ||
@@ -174,11 +182,9 @@ static napi_value gcm_seal(napi_env env, napi_callback_info info) {
 }
 
 static napi_value gcm_open(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value argv[6];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 6) return throw_range(env, "gcmOpen(handle, iv, buf, aadLength, end, extraAad)");
-  gcm_state *s = state_arg(env, argv[0]);
+  if (!args_of(env, info, 6, argv, "gcmOpen(handle, iv, buf, aadLength, end, extraAad)")) return NULL;
+  gcm_state *s = (gcm_state *)handle_arg(env, argv[0], KIND_GCM);
   unsigned char *iv, *buf, *extra;
   size_t iv_len, buf_len, aad_len, end, extra_len;
   if (s == NULL || !buffer_arg(env, argv[1], &iv, &iv_len) || !buffer_arg(env, argv[2], &buf, &buf_len) ||
@@ -223,22 +229,9 @@ static void cm_free(napi_env env, void *data, void *hint) {
   free(s);
 }
 
-static cm_state *cm_state_arg(napi_env env, napi_value v) {
-  napi_valuetype t;
-  void *p = NULL;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, &p) != napi_ok || p == NULL ||
-      *(int *)p != KIND_CM) {
-    napi_throw_type_error(env, "ERR_ATRIUM_NATIVE_SRTP", "expected a handle from cmCreate");
-    return NULL;
-  }
-  return (cm_state *)p;
-}
-
 static napi_value cm_create(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 2) return throw_range(env, "cmCreate(key, authKey)");
+  if (!args_of(env, info, 2, argv, "cmCreate(key, authKey)")) return NULL;
   unsigned char *key, *auth_key;
   size_t key_len, auth_key_len;
   if (!buffer_arg(env, argv[0], &key, &key_len) || !buffer_arg(env, argv[1], &auth_key, &auth_key_len)) return NULL;
@@ -285,11 +278,9 @@ static int cm_ctr(cm_state *s, const unsigned char *iv, const unsigned char *in,
 }
 
 static napi_value cm_seal(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
   napi_value argv[7];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 7) return throw_range(env, "cmSeal(handle, iv, src, encStart, out, authLength, authExtra)");
-  cm_state *s = cm_state_arg(env, argv[0]);
+  if (!args_of(env, info, 7, argv, "cmSeal(handle, iv, src, encStart, out, authLength, authExtra)")) return NULL;
+  cm_state *s = (cm_state *)handle_arg(env, argv[0], KIND_CM);
   unsigned char *iv, *src, *out, *extra;
   size_t iv_len, src_len, enc_start, out_len, auth_len, extra_len;
   if (s == NULL || !buffer_arg(env, argv[1], &iv, &iv_len) || !buffer_arg(env, argv[2], &src, &src_len) ||
@@ -307,11 +298,9 @@ static napi_value cm_seal(napi_env env, napi_callback_info info) {
 }
 
 static napi_value cm_open(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
   napi_value argv[8];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 8) return throw_range(env, "cmOpen(handle, iv, buf, encStart, encEnd, authLength, authExtra, decrypt)");
-  cm_state *s = cm_state_arg(env, argv[0]);
+  if (!args_of(env, info, 8, argv, "cmOpen(handle, iv, buf, encStart, encEnd, authLength, authExtra, decrypt)")) return NULL;
+  cm_state *s = (cm_state *)handle_arg(env, argv[0], KIND_CM);
   unsigned char *iv, *buf, *extra;
   size_t iv_len, buf_len, enc_start, enc_end, auth_len, extra_len;
   bool decrypt = false;
