@@ -99,7 +99,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
   let rooms: RoomManager | undefined;
   let agents: AgentService | undefined;
   const metrics: ServerMetrics | undefined =
-    prometheusPort !== undefined ? createServerMetrics({ nodeId, rooms: () => rooms, stats: (): MediaStatsView => mediaStats, agents: () => agents?.dispatcher }) : undefined;
+    prometheusPort !== undefined ? createServerMetrics({ nodeId, rooms: () => rooms, stats: (): MediaStatsView => mediaStats, agents: () => agents?.dispatcher, mediaWorkers: () => mediaWorkers }) : undefined;
   // The latency histogram is fed only when metrics are on (the sampled observation is its one hot-path cost).
   const sfuStats: SfuStats = new SfuStats(metrics ? { forwardLatency: metrics.forwardLatency } : {});
   const nodeState = new NodeState();

@@ -46,6 +46,17 @@ test('collect sets values at scrape time', () => {
   assert.match(reg.render(), /^x_live\{kind="audio"\} 2$/m);
 });
 
+test('a collected family exports only the label sets its collect sets now (a participant that left is dropped)', () => {
+  const reg = new MetricsRegistry();
+  let present = ['PA_a', 'PA_b'];
+  reg.gauge({ name: 'x_estimate', help: 'Per participant.', labelNames: ['participant_id'], collect: (m) => { for (const p of present) m.set({ participant_id: p }, 1); } });
+  assert.match(reg.render(), /participant_id="PA_b"/);
+  present = ['PA_a'];
+  const text = reg.render();
+  assert.match(text, /participant_id="PA_a"/);
+  assert.doesNotMatch(text, /PA_b/);
+});
+
 test('a histogram renders cumulative buckets, +Inf, _sum and _count', () => {
   const reg = new MetricsRegistry({ constLabels: { node_id: 'n' } });
   const h = reg.histogram({ name: 'x_latency_seconds', help: 'Latency.', buckets: [0.001, 0.01, 0.1] });

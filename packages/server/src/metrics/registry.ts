@@ -89,7 +89,12 @@ export class LabelledMetric<L extends string = string> implements MetricFamily {
   }
 
   samples(): Sample[] {
-    this.collectFn?.(this);
+    if (this.collectFn !== undefined) {
+      // A collected family is what `collect` reports now: label sets it no longer sets (a participant that left, a
+      // worker that is gone) are dropped rather than exported with their last value forever.
+      this.values.clear();
+      this.collectFn(this);
+    }
     // An unlabelled metric always shows (0 before anything happened), as client libraries do.
     if (this.labelNames.length === 0) this.entry({});
     return [...this.values.values()].map((e) => ({ suffix: '', labels: e.labels, value: e.value }));

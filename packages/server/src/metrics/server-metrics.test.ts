@@ -146,3 +146,27 @@ test('agent metrics: workers by type and status, jobs by state, dispatch events'
   assert.equal(m.get('atrium_agent_job_events_total{event="failed"}'), 1);
   assert.equal(m.get('atrium_agent_job_events_total{event="restarted"}'), 1);
 });
+
+test('media worker metrics: up, participants, sessions and forwarded packets/s per worker; restarts; series of workers that are gone are dropped', () => {
+  const workers = [
+    { index: 0, participants: 3, isAlive: true, last: { packetsPerSecond: 1200, sessions: 3 } },
+    { index: 1, participants: 0, isAlive: false, last: undefined },
+  ];
+  const view = { workers, restarts: 2 };
+  let current: typeof view | undefined = view;
+  const metrics = createServerMetrics({ nodeId: 'ND_test', rooms: () => undefined, stats: () => undefined, mediaWorkers: () => current });
+  const m = parse(metrics.registry.render());
+  assert.equal(m.get('atrium_media_worker_up{worker="0"}'), 1);
+  assert.equal(m.get('atrium_media_worker_up{worker="1"}'), 0);
+  assert.equal(m.get('atrium_media_worker_participants{worker="0"}'), 3);
+  assert.equal(m.get('atrium_media_worker_participants{worker="1"}'), 0);
+  assert.equal(m.get('atrium_media_worker_sessions{worker="0"}'), 3);
+  assert.equal(m.get('atrium_media_worker_forwarded_packets_per_second{worker="0"}'), 1200);
+  // A worker with no report yet (just replaced) has no load sample rather than a made-up zero.
+  assert.equal(m.has('atrium_media_worker_forwarded_packets_per_second{worker="1"}'), false);
+  assert.equal(m.get('atrium_media_worker_restarts_total'), 2);
+  current = undefined; // e.g. the factory closed: no worker series left over from the last scrape
+  const none = parse(metrics.registry.render());
+  assert.deepEqual([...none.keys()].filter((k) => k.startsWith('atrium_media_worker')), ['atrium_media_worker_restarts_total']);
+  assert.equal(none.get('atrium_media_worker_restarts_total'), 0);
+});

@@ -63,6 +63,8 @@ export function createServerMetrics(opts: {
   rooms: () => RoomManager | undefined;
   stats: () => MediaStatsView | undefined;
   agents?: () => Dispatcher | undefined;
+  /** The media worker threads (absent or undefined: media runs in the main thread). */
+  mediaWorkers?: () => MediaWorkersView | undefined;
 }): ServerMetrics {
   const registry = new MetricsRegistry({ constLabels: { node_id: opts.nodeId, node_type: 'SERVER' } });
   let counts: RoomCounts | undefined;
@@ -202,7 +204,47 @@ export function createServerMetrics(opts: {
     buckets: FORWARD_LATENCY_BUCKETS_NS,
   });
   registerAgentMetrics(registry, opts.agents ?? (() => undefined));
+  registerMediaWorkerMetrics(registry, opts.mediaWorkers ?? (() => undefined));
   return { registry, forwardLatency };
+}
+
+/** What the media worker metrics read: each worker's placement and its last pushed report, and the replacements. */
+export interface MediaWorkersView {
+  readonly workers: readonly {
+    index: number;
+    participants: number;
+    isAlive: boolean;
+    last: { packetsPerSecond: number; sessions: number } | undefined;
+  }[];
+  readonly restarts: number;
+}
+
+/** Per media worker thread (label `worker`): whether it runs, placement and load; and how many were replaced. */
+function registerMediaWorkerMetrics(registry: MetricsRegistry, view: () => MediaWorkersView | undefined): void {
+  const perWorker = (name: string, help: string, pick: (w: MediaWorkersView['workers'][number]) => number | undefined) =>
+    registry.gauge({
+      name,
+      help,
+      labelNames: ['worker'],
+      collect: (m) => {
+        for (const w of view()?.workers ?? []) {
+          const v = pick(w);
+          if (v !== undefined) m.set({ worker: String(w.index) }, v);
+        }
+      },
+    });
+  perWorker('atrium_media_worker_up', 'Whether the media worker thread is running (0 while a dead one is being replaced).', (w) => (w.isAlive ? 1 : 0));
+  perWorker('atrium_media_worker_participants', 'Participants whose media is placed on the worker.', (w) => w.participants);
+  perWorker('atrium_media_worker_sessions', 'Media sessions the worker reported in its last report.', (w) => w.last?.sessions);
+  perWorker('atrium_media_worker_forwarded_packets_per_second', 'RTP packets/s the worker sent to subscribers over its last report interval (what placement weighs).', (w) => w.last?.packetsPerSecond);
+  registry.counter({
+    name: 'atrium_media_worker_restarts_total',
+    help: 'Media worker threads replaced after dying (their participants were asked to reconnect).',
+    collect: (m) => {
+      const v = view();
+      if (v !== undefined) m.set({}, v.restarts);
+    },
+  });
 }
 
 /** Agent workers by job type and status, jobs by state, and dispatch events (docs/agents.md). */
