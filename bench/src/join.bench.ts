@@ -221,7 +221,7 @@ async function fillRoom(): Promise<{ stop: () => Promise<string> }> {
       await exited;
       clearTimeout(timer);
       // The load tester's own summary: its joins, packets and loss, its own cost, and its verdict.
-      return output.split('\n').filter((l) => /^(participants|packets|tester media|PASS|FAIL)\b/.test(l)).join('\n');
+      return output.split('\n').filter((l) => /^(participants|packets|tester media|decryption|PASS|FAIL)\b/.test(l)).join('\n');
     },
   };
 }

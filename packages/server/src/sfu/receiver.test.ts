@@ -70,6 +70,20 @@ test('fans every packet out to each sender with its own SSRC; unknown SSRCs are 
   assert.equal(receiver.unknownSsrcPackets, 1);
 });
 
+test('a packet that arrives twice (a late original and its retransmission, RTX payload padding) is forwarded once', () => {
+  const { write, subscriber, receiver } = setup('video');
+  const a = subscriber(0xa);
+  write(1, VP8_KEY);
+  write(3);
+  write(2); // late, first time: forwarded
+  write(2); // the retransmission of it
+  write(3); // padding that resends a recent packet
+  write(4);
+  assert.deepEqual(seqsOf(a.sent), [100, 102, 101, 103]);
+  assert.equal(receiver.duplicatePackets, 2);
+  assert.equal(receiver.packetsReceived, 4);
+});
+
 test('any TrackSender can attach: it gets the packet, the parsed layers and control events', () => {
   const { receiver, write } = setup('video');
   const seen: { seq: number; isKeyframe: boolean; temporal: number }[] = [];

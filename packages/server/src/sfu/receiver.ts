@@ -67,6 +67,8 @@ export class Receiver implements DownTrackSource {
   bytesReceived = 0;
   /** Packets with an SSRC that matches no stream of this track. */
   unknownSsrcPackets = 0;
+  /** Packets dropped because the same packet (stream and sequence number) had already arrived. */
+  duplicatePackets = 0;
   keyframesReceived = 0;
   keyframeRequestsSent = 0;
   private readonly codec: number;
@@ -248,6 +250,12 @@ export class Receiver implements DownTrackSource {
       return;
     }
     if (meta === undefined) meta = stream.ownMeta(h.sequenceNumber, this.clock.nowMs());
+    // A packet already here (a retransmission of one that was only late, or libwebrtc's RTX "payload padding", which
+    // probes by resending recent packets): every subscriber has it already; forwarding it again only costs them.
+    if (stream.cache.has(meta.extSeq)) {
+      this.duplicatePackets++;
+      return;
+    }
     const nowMs = meta.arrivalMs;
     this.packetsReceived++;
     this.bytesReceived += buf.length;
