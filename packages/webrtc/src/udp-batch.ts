@@ -1,8 +1,9 @@
 // How UdpMux sends: per packet with node:dgram (`off`, the original path), or queued for the rest of the event-loop
 // turn and flushed once, either with one sendmmsg(2) per up to 64 datagrams through the native addon (`native`,
 // packages/webrtc/native/atrium_udp.c) or with node:dgram per packet (`js`: the queue alone, for measurement).
-// ATRIUM_UDP_BATCH=auto is `native` when the addon loads and passes its self-test, else `off`. The default is `off`
-// until the input loss seen in 4 of 122 `auto` path-bench runs (docs/send-batching.md) is explained.
+// ATRIUM_UDP_BATCH=auto (the default) is `native` when the addon loads and passes its self-test, else `off`. (The
+// default was `off` until a soak showed the input loss once seen in `auto` path-bench runs in `off` runs as well:
+// docs/send-batching.md.)
 import type { Socket } from 'node:dgram';
 import { createRequire } from 'node:module';
 import { NATIVE_SRTP_PATH } from './srtp/native-srtp.js';
@@ -48,11 +49,11 @@ export function loadNativeUdpBatch(): { native: NativeUdpBatch | null; reason: s
   return loaded;
 }
 
-/** ATRIUM_UDP_BATCH: off (default), auto, js or native; anything else throws. */
+/** ATRIUM_UDP_BATCH: auto (default), off, js or native; anything else throws. */
 export function udpBatchPreferenceFromEnv(): UdpBatchPreference {
   const value = (process.env['ATRIUM_UDP_BATCH'] ?? '').trim().toLowerCase();
-  if (value === '' || value === 'off') return 'off';
-  if (value === 'auto' || value === 'js' || value === 'native') return value;
+  if (value === '' || value === 'auto') return 'auto';
+  if (value === 'off' || value === 'js' || value === 'native') return value;
   throw new RangeError(`ATRIUM_UDP_BATCH: expected auto, off, js or native, got ${JSON.stringify(process.env['ATRIUM_UDP_BATCH'])}`);
 }
 

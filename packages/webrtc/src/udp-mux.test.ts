@@ -438,10 +438,14 @@ test('ATRIUM_UDP_BATCH chooses the send path', async () => {
     const off = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
     assert.equal(off.batchMode, 'off');
     await off.close();
-    process.env['ATRIUM_UDP_BATCH'] = 'auto';
-    const auto = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
-    assert.equal(auto.batchMode, loadNativeUdpBatch().native !== null ? 'native' : 'off');
-    await auto.close();
+    for (const value of ['auto', undefined]) {
+      // auto, which is also the default: native when the addon loads and passes its self-test.
+      if (value === undefined) delete process.env['ATRIUM_UDP_BATCH'];
+      else process.env['ATRIUM_UDP_BATCH'] = value;
+      const auto = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
+      assert.equal(auto.batchMode, loadNativeUdpBatch().native !== null ? 'native' : 'off', `ATRIUM_UDP_BATCH=${value ?? '(unset)'}`);
+      await auto.close();
+    }
     process.env['ATRIUM_UDP_BATCH'] = 'js';
     process.env['ATRIUM_UDP_BATCH_FLUSH'] = 'tick';
     const tick = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
