@@ -2,7 +2,9 @@
 // @livekit/rtc-node participants, two placed on each worker. P0 (worker 0) publishes a 440 Hz tone and 640x360 video
 // with simulcast; P2 (worker 1) publishes a 660 Hz tone and 320x240 video. Every subscriber, on either worker, hears
 // each tone at its frequency and decodes each video at its full size: tracks cross between the workers through pipes.
-// Then a worker dies: the server stays up, replaces it, and the room's participants rejoin and get their media back.
+// Then a worker dies: the server stays up, replaces it, and the room's participants rejoin and get their media back;
+// those of the first room that were on it rejoin onto the replacement while it is still starting, and hear the tone
+// published on the other, live worker again (their subscriptions need a pipe to the replacement).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Room } from '@livekit/rtc-node';
@@ -21,6 +23,8 @@ let server: AtriumUnderTest | undefined;
 const rooms: Room[] = [];
 const publishers: RunningPublisher[] = [];
 const logLines: string[] = [];
+/** The first test's participants (P0, P1 placed on worker 0; P2, P3 on worker 1), for the worker-death test. */
+let firstRoom: Room[] = [];
 
 before(async () => {
   server = await withTimeout(
@@ -62,6 +66,7 @@ test('a room spanning two media workers: every subscriber on either worker gets 
     );
   }
 
+  firstRoom = ps;
   await run.step('the room spans both workers: two participants on each', async () => {
     const placement = workers.placementOf(roomName);
     assert.deepEqual([...placement.entries()].sort(), [[0, 2], [1, 2]], `placement ${JSON.stringify([...placement])}`);
@@ -140,6 +145,7 @@ test('a media worker that dies is replaced; its participants are asked to rejoin
     assert.ok(Math.abs(found.frequencyHz - 550) <= 6, `dominant ${found.frequencyHz} Hz`);
   });
   const ySidBefore = y.localParticipant?.sid;
+  const firstSidsBefore = firstRoom.map((r) => r.localParticipant?.sid);
   const restartsBefore = workers.restarts;
   await run.step(`worker ${yWorker} (the room's) dies; the server stays up and replaces it`, async () => {
     await workers.workers[yWorker]!.worker.terminate();
@@ -156,5 +162,21 @@ test('a media worker that dies is replaced; its participants are asked to rejoin
     const found = dominantFrequency(received.samples.subarray(SAMPLE_RATE / 5), { sampleRate: SAMPLE_RATE, minHz: 100, maxHz: 2_000 });
     assert.ok(Math.abs(found.frequencyHz - 550) <= 6, `dominant ${found.frequencyHz} Hz after the rejoin`);
   });
+  // The first room's participants on the dead worker rejoined too, placed on its replacement before it was up. The
+  // publisher on the live worker did not move: they hear its tone through a pipe to the replacement.
+  const live = yWorker === 0 ? { identity: 'p2', toneHz: 660 } : { identity: 'p0', toneHz: 440 };
+  for (const i of yWorker === 0 ? [0, 1] : [2, 3]) {
+    const subscriber = firstRoom[i];
+    assert.ok(subscriber, `P${i} of the first room`);
+    await run.step(`P${i} (first room, was on worker ${yWorker}) rejoins and hears ${live.identity}'s ${live.toneHz} Hz from worker ${1 - yWorker} again`, async () => {
+      await waitFor(() => (subscriber.localParticipant?.sid !== undefined && subscriber.localParticipant.sid !== firstSidsBefore[i] ? true : undefined), {
+        label: `P${i} rejoined as a new session`, timeoutMs: 30_000, describe: () => `P${i} sid ${subscriber.localParticipant?.sid} (was ${firstSidsBefore[i]})`,
+      });
+      const audio = await waitForRemoteTrack(subscriber, { kind: 'audio', identity: live.identity, label: `P${i} gets ${live.identity} audio again`, timeoutMs: 20_000 });
+      const received = await readAudioWindow(audio.track, { sampleRate: SAMPLE_RATE, windowSamples: SAMPLE_RATE / 2, timeoutMs: 20_000 });
+      const found = dominantFrequency(received.samples.subarray(SAMPLE_RATE / 5), { sampleRate: SAMPLE_RATE, minHz: 100, maxHz: 2_000 });
+      assert.ok(Math.abs(found.frequencyHz - live.toneHz) <= 6, `P${i}: dominant ${found.frequencyHz} Hz after the rejoin, expected ${live.toneHz}`);
+    });
+  }
   t.diagnostic(`steps:\n${run.history()}`);
 });

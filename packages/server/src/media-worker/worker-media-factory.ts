@@ -137,10 +137,14 @@ export class WorkerMediaFactory implements MediaFactory {
     this.restarts++;
     setTimeout(() => {
       if (this.isClosed) return;
-      this.startWorker(index).then(
+      const started = this.startWorker(index);
+      // The pipes are connected now, not once it is ready: participants are placed on it at once (rejoins come within
+      // a second), and their commands, subscriptions to tracks on other workers among them, wait in its port's queue
+      // behind these `peer` messages. Connected after `ready`, those subscriptions found no pipe and were dropped.
+      this.connectPeers(index);
+      started.then(
         () => {
           if (this.isClosed) return;
-          this.connectPeers(index);
           this.logger.info({ worker: index, udpPort: this.workers[index]?.udpPort }, 'media worker replaced');
         },
         (err: unknown) => this.logger.error({ err, worker: index }, 'media worker could not be replaced'),
