@@ -1,7 +1,8 @@
-// WorkerMediaFactory with real worker threads: what a replacement worker is sent, and in which order. Participants
-// are placed on a replacement as soon as it exists (before it is ready) and their commands wait in its port's queue;
-// the `peer` messages that give it its pipes to the other workers must be ahead of them, or a subscription to a track
-// on another worker finds no pipe and is dropped (docs/multicore.md, Failure).
+// WorkerMediaFactory with real worker threads: what a replacement worker is sent, and in which order, and where
+// participants go while it starts. The `peer` messages that give it its pipes to the other workers go first, before
+// anything placed on it (commands wait in its port's queue until it runs): a subscription to a track on another worker
+// that arrived before its pipe would find none and be dropped (docs/multicore.md, Failure). While it starts, new and
+// rejoining participants go to a worker that is ready (one placed on a starting worker waits for its answers).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
@@ -18,7 +19,7 @@ after(async () => {
   await factory?.close();
 });
 
-test('a replacement worker gets its pipes before the participants placed on it while it starts', { timeout: 60_000 }, async () => {
+test('a replacement worker gets its pipes first; while it starts, participants go to the ready worker', { timeout: 60_000 }, async () => {
   const f = await WorkerMediaFactory.start({
     workers: 2,
     roomParticipantsPerWorker: 2,
@@ -39,24 +40,26 @@ test('a replacement worker gets its pipes before the participants placed on it w
   const replacement = await waitFor(() => (f.workers[0]?.worker !== dead ? f.workers[0] : undefined), {
     label: 'a replacement for worker 0', timeoutMs: 10_000, describe: () => `restarts ${f.restarts}`,
   });
-  // A rejoining participant, placed while the replacement is still starting.
   assert.equal(replacement.udpPort, 0, 'the replacement is not ready yet');
-  const media = f.createParticipantMedia({ participantSid: 'PA_rejoined', identity: 'rejoined', logger: silentLogger, roomName: 'r' });
-  assert.ok(media instanceof WorkerParticipantMedia);
-  assert.equal(media.worker, 0, 'placed on the replacement');
-
-  const toReplacement = sent.filter((s) => s.threadId === replacement.worker.threadId);
-  assert.deepEqual(toReplacement, [
+  assert.deepEqual(sent.filter((s) => s.threadId === replacement.worker.threadId), [
     { threadId: replacement.worker.threadId, t: 'peer', worker: 1 },
-    { threadId: replacement.worker.threadId, t: 'create' },
-  ], 'its pipe to worker 1 first, then the participant');
+  ], 'its pipe to worker 1, sent at its start');
   assert.deepEqual(
     sent.filter((s) => s.threadId === f.workers[1]!.worker.threadId && s.t === 'peer'),
     [{ threadId: f.workers[1]!.worker.threadId, t: 'peer', worker: 0 }],
     'worker 1 gets the other end',
   );
+  // A participant rejoining while the replacement starts goes to the worker that is ready.
+  const rejoined = f.createParticipantMedia({ participantSid: 'PA_rejoined', identity: 'rejoined', logger: silentLogger, roomName: 'r' });
+  assert.ok(rejoined instanceof WorkerParticipantMedia);
+  assert.equal(rejoined.worker, 1, 'placed on the ready worker, not the starting one');
 
   await waitFor(() => (replacement.udpPort !== 0 ? true : undefined), { label: 'the replacement ready', timeoutMs: 30_000 });
   assert.equal(sent.filter((s) => s.t === 'peer').length, 2, 'no second pair of pipes once it is ready (that would drop the first)');
-  media.close();
+  // Once ready it takes participants again: the least loaded.
+  const later = f.createParticipantMedia({ participantSid: 'PA_later', identity: 'later', logger: silentLogger, roomName: 'other' });
+  assert.ok(later instanceof WorkerParticipantMedia);
+  assert.equal(later.worker, 0, 'the ready replacement, which has fewer participants');
+  rejoined.close();
+  later.close();
 });

@@ -52,6 +52,8 @@ interface WorkerSlot {
   participants: number;
   last: WorkerStatsMessage | undefined;
   isAlive: boolean;
+  /** It has said `ready` (its socket is bound): a participant placed here is answered without waiting for a start. */
+  isReady: boolean;
   /** The OS thread id (Linux), for CPU per thread from /proc. */
   threadId: number | undefined;
 }
@@ -163,7 +165,7 @@ export class WorkerMediaFactory implements MediaFactory {
       workerData: { entry: new URL('./worker-entry.ts', import.meta.url).href, config },
       name: `atrium-media-${index}`,
     });
-    const slot: WorkerSlot = { index, worker, udpPort: 0, participants: 0, last: undefined, isAlive: true, threadId: undefined };
+    const slot: WorkerSlot = { index, worker, udpPort: 0, participants: 0, last: undefined, isAlive: true, isReady: false, threadId: undefined };
     this.workers[index] = slot;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`media worker ${index} did not start within ${WORKER_START_TIMEOUT_MS} ms`)), WORKER_START_TIMEOUT_MS);
@@ -172,6 +174,7 @@ export class WorkerMediaFactory implements MediaFactory {
           clearTimeout(timer);
           slot.udpPort = m.udpPort;
           slot.threadId = m.threadId;
+          slot.isReady = true;
           this.logger.info({ worker: index, udpPort: m.udpPort, tid: m.threadId }, 'media worker started');
           resolve();
           return;
@@ -316,12 +319,17 @@ export class WorkerMediaFactory implements MediaFactory {
 
   /** The worker for a new participant of `roomName`: its room's, while that has room for it; else the least loaded. */
   private place(roomName: string | undefined): number {
-    const alive = this.workers.filter((w) => w.isAlive);
-    if (alive.length === 0) throw new Error('no media worker is running');
+    const running = this.workers.filter((w) => w.isAlive);
+    if (running.length === 0) throw new Error('no media worker is running');
+    // A replacement that is still starting takes participants only when no worker is ready: one placed there waits for
+    // the start (its offer is answered late), where a ready worker answers at once. Rejoins after a worker died
+    // therefore go to the live workers.
+    const ready = running.filter((w) => w.isReady);
+    const alive = ready.length > 0 ? ready : running;
     const room = roomName === undefined ? undefined : this.rooms.get(roomName);
     if (room) {
       for (const [index, count] of room) {
-        if (count < this.opts.roomParticipantsPerWorker && this.workers[index]?.isAlive) return index;
+        if (count < this.opts.roomParticipantsPerWorker && alive.includes(this.workers[index]!)) return index;
       }
     }
     // Fewest participants; between equals, the fewest forwarded packets/s in the last report.
