@@ -1,0 +1,228 @@
+// Session resume (docs/resume.md) with unmodified livekit-client 2.23 in headless Chromium: two pages in a room, both
+// publishing their camera. Page B loses its signal connection (livekit-client's `simulateScenario('signal-reconnect')`,
+// and its WebSocket closed under it) and resumes: it keeps its participant sid, A sees no ParticipantDisconnected and
+// no republished track, the track sids are unchanged, both PCs restart ICE (new credentials from the server in B's
+// subscriber offer and publisher answer), and B decodes A's camera again after the gap (measured and printed). With
+// media workers (the default) and with `rtc.media_workers: 0`. Then the resumes that cannot be honoured: an unknown sid
+// (refused with a LeaveRequest RECONNECT: one clean full reconnect), and `resume-reconnect`, which livekit-client itself
+// turns into a full reconnect after a successful resume (its simulated failure), which must cost one leave/rejoin only.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useAtriumAndBrowser, boundedClose } from './helpers/suite.js';
+import { startAtrium, type AtriumUnderTest } from './helpers/server.js';
+import type { BrowserHarness } from './helpers/browser.js';
+import type { BrowserParticipant, PageEvent, RemoteTrackStats } from './helpers/browser-participant.js';
+import { createStepRunner, type StepRunner } from './helpers/steps.js';
+import { recordingLogger } from './helpers/log-recorder.js';
+
+const MEDIA_TIMEOUT_MS = 20_000;
+const RECONNECT_TIMEOUT_MS = 20_000;
+
+const serverLog = recordingLogger();
+const suite = useAtriumAndBrowser({ atrium: { overrides: { logger: serverLog } } });
+
+const camera = (rows: RemoteTrackStats[], identity: string): RemoteTrackStats | undefined =>
+  rows.find((r) => r.participant === identity && r.source === 'camera');
+
+interface Room2 {
+  room: string;
+  a: BrowserParticipant;
+  b: BrowserParticipant;
+}
+
+/** Pages A (alice) and B (bob) in a new room, both publishing a camera and decoding the other's. */
+async function twoCameras(run: StepRunner, srv: AtriumUnderTest, harness: BrowserHarness, tag: string): Promise<Room2> {
+  const room = `resume-${tag}-${Date.now()}`;
+  const [a, b] = await run.step('open pages A and B', () => Promise.all([harness.openParticipant(`A-${tag}`), harness.openParticipant(`B-${tag}`)]));
+  const [tokenA, tokenB] = await Promise.all([srv.token({ identity: 'alice', room }), srv.token({ identity: 'bob', room })]);
+  await run.step('A and B connect', async () => {
+    await a.connect(srv.url, tokenA);
+    await b.connect(srv.url, tokenB);
+  });
+  await run.step('A and B publish their camera', () => Promise.all([a.setCameraEnabled(true), b.setCameraEnabled(true)]));
+  await run.step('each decodes the other\'s camera', () =>
+    Promise.all([
+      b.waitForStats((rows) => camera(rows, 'alice'), (r) => r.framesDecoded > 30 && r.frameWidth > 0, { label: 'alice\'s camera', timeoutMs: MEDIA_TIMEOUT_MS }),
+      a.waitForStats((rows) => camera(rows, 'bob'), (r) => r.framesDecoded > 30 && r.frameWidth > 0, { label: 'bob\'s camera', timeoutMs: MEDIA_TIMEOUT_MS }),
+    ]),
+  );
+  return { room, a, b };
+}
+
+const sidOf = (p: BrowserParticipant): Promise<string> => p.call<string>('run', 'return room.localParticipant.sid');
+
+/** The ICE ufrags of the server in B's PCs' remote descriptions (new ones after an ICE restart). */
+function remoteUfrags(p: BrowserParticipant): Promise<{ subscriber: string | undefined; publisher: string | undefined }> {
+  return p.call('run', `
+    const ufrag = (t) => { const d = t && t.pc && t.pc.remoteDescription; const m = d && /a=ice-ufrag:(\\S+)/.exec(d.sdp); return m ? m[1] : undefined; };
+    const pcm = room.engine.pcManager;
+    return { subscriber: ufrag(pcm.subscriber), publisher: ufrag(pcm.publisher) };
+  `);
+}
+
+function eventsOf(events: PageEvent[], from: number, type: string, participant?: string): PageEvent[] {
+  return events.slice(from).filter((e) => e.type === type && (participant === undefined || e.participant === participant));
+}
+
+/**
+ * Samples what B decodes of A's camera every ~100 ms until stopped; `gapMs()` is the longest time during which the
+ * decoded frame count did not grow (the media gap the resume cost).
+ */
+function frameSampler(b: BrowserParticipant): { stop: () => Promise<{ gapMs: number; samples: number }> } {
+  const samples: { atMs: number; frames: number }[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const rows = await b.remoteTrackStats().catch(() => []);
+      const row = camera(rows, 'alice');
+      if (row) samples.push({ atMs: Date.now(), frames: row.framesDecoded });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      let gapMs = 0;
+      let lastGrowthMs = samples[0]?.atMs ?? 0;
+      for (let i = 1; i < samples.length; i++) {
+        if (samples[i]!.frames > samples[i - 1]!.frames) {
+          gapMs = Math.max(gapMs, samples[i]!.atMs - lastGrowthMs);
+          lastGrowthMs = samples[i]!.atMs;
+        }
+      }
+      return { gapMs, samples: samples.length };
+    },
+  };
+}
+
+/** B loses its signal connection through `trigger` (page code) and must resume: everything stays as it was. */
+async function expectResume(run: StepRunner, srv: AtriumUnderTest, r: Room2, name: string, trigger: string): Promise<void> {
+  const { a, b } = r;
+  const before = await run.step(`${name}: note sids, track sids and ICE credentials`, async () => ({
+    sid: await sidOf(b),
+    bSees: camera(await b.remoteTrackStats(), 'alice')!.trackSid,
+    aSees: camera(await a.remoteTrackStats(), 'bob')!.trackSid,
+    aEvents: await a.eventCount(),
+    bEvents: await b.eventCount(),
+    ufrags: await remoteUfrags(b),
+    frames: camera(await b.remoteTrackStats(), 'alice')!.framesDecoded,
+    size: ((row) => `${row.frameWidth}x${row.frameHeight}`)(camera(await b.remoteTrackStats(), 'alice')!),
+  }));
+  const participant = srv.server.rooms.getRoom(r.room)?.getParticipant(before.sid);
+  assert.ok(participant, 'bob on the server');
+  const resumesBefore = participant.resumes;
+  const sampler = frameSampler(b);
+  const startMs = Date.now();
+  await run.step(`${name}: trigger`, () => b.call('run', trigger));
+  await run.step(`${name}: B reconnects`, () => b.waitForEvent((e) => e.type === 'reconnected', { label: 'reconnected', timeoutMs: RECONNECT_TIMEOUT_MS, fromIndex: before.bEvents }));
+  const reconnectMs = Date.now() - startMs;
+  const after = await run.step(`${name}: B decodes A's camera again (30 more frames, full size)`, () =>
+    b.waitForStats((rows) => camera(rows, 'alice'), (row) => row.framesDecoded > before.frames + 30 && row.frameWidth >= 160 && row.frameHeight >= 90, {
+      label: 'alice\'s camera after the resume', timeoutMs: MEDIA_TIMEOUT_MS,
+    }),
+  );
+  await run.step(`${name}: A decodes B's camera too`, async () => {
+    const start = camera(await a.remoteTrackStats(), 'bob')!.framesDecoded;
+    await a.waitForStats((rows) => camera(rows, 'bob'), (row) => row.framesDecoded > start + 30 && row.frameWidth >= 160, { label: 'bob\'s camera after the resume', timeoutMs: MEDIA_TIMEOUT_MS });
+  });
+  const gap = await sampler.stop();
+  run.note(`${name}: reconnected after ${reconnectMs} ms; longest decoding gap ${gap.gapMs} ms (${gap.samples} samples); ${after.codec ?? '?'} ${after.frameWidth}x${after.frameHeight}`);
+  process.stdout.write(`# ${name}: reconnected after ${reconnectMs} ms, media gap ${gap.gapMs} ms, B decodes ${after.frameWidth}x${after.frameHeight} (before: ${before.size})\n`);
+
+  await run.step(`${name}: same participant sid, same track sids, nobody left, nothing republished`, async () => {
+    assert.equal(await sidOf(b), before.sid, 'B keeps its participant sid');
+    assert.equal(camera(await b.remoteTrackStats(), 'alice')!.trackSid, before.bSees);
+    assert.equal(camera(await a.remoteTrackStats(), 'bob')!.trackSid, before.aSees);
+    const aEvents = await a.events();
+    assert.deepEqual(eventsOf(aEvents, before.aEvents, 'participantDisconnected', 'bob'), [], 'A saw no ParticipantDisconnected for B');
+    assert.deepEqual(eventsOf(aEvents, before.aEvents, 'participantConnected', 'bob'), []);
+    assert.deepEqual(eventsOf(aEvents, before.aEvents, 'trackUnpublished', 'bob'), [], 'B\'s track was not unpublished');
+    assert.deepEqual(eventsOf(aEvents, before.aEvents, 'trackPublished', 'bob'), [], 'B\'s track was not republished');
+    const bEvents = await b.events();
+    assert.deepEqual(eventsOf(bEvents, before.bEvents, 'participantDisconnected'), []);
+    assert.deepEqual(eventsOf(bEvents, before.bEvents, 'localTrackPublished'), [], 'B did not republish');
+    assert.equal(participant.resumes, resumesBefore + 1, 'the server resumed the participant');
+    assert.equal(srv.server.rooms.getRoom(r.room)?.getParticipant(before.sid), participant);
+  });
+  await run.step(`${name}: both PCs restarted ICE (new server credentials in B's remote descriptions)`, async () => {
+    const now = await remoteUfrags(b);
+    assert.ok(now.subscriber && now.publisher);
+    assert.notEqual(now.subscriber, before.ufrags.subscriber, 'the subscriber offer after the resume has new ICE credentials');
+    assert.notEqual(now.publisher, before.ufrags.publisher, 'the publisher answer to the ICE-restart offer has new ICE credentials');
+  });
+}
+
+/** The case that must end in one clean full reconnect: a new sid, A sees B leave once and come back, media again. */
+async function expectOneFullReconnect(run: StepRunner, r: Room2, name: string, trigger: string): Promise<string> {
+  const { a, b } = r;
+  const sid = await sidOf(b);
+  const aEvents = await a.eventCount();
+  const bEvents = await b.eventCount();
+  await run.step(`${name}: trigger`, () => b.call('run', trigger));
+  await run.step(`${name}: B reconnects`, () => b.waitForEvent((e) => e.type === 'reconnected', { label: 'reconnected', timeoutMs: RECONNECT_TIMEOUT_MS, fromIndex: bEvents }));
+  await run.step(`${name}: B decodes A's camera again, A decodes B's new track`, () =>
+    Promise.all([
+      b.waitForStats((rows) => camera(rows, 'alice'), (row) => row.framesDecoded > 30 && row.frameWidth >= 160, { label: 'alice\'s camera', timeoutMs: MEDIA_TIMEOUT_MS }),
+      a.waitForStats((rows) => camera(rows, 'bob'), (row) => row.framesDecoded > 30 && row.frameWidth >= 160, { label: 'bob\'s camera', timeoutMs: MEDIA_TIMEOUT_MS }),
+    ]),
+  );
+  const newSid = await sidOf(b);
+  assert.notEqual(newSid, sid, 'a full reconnect gives a new sid');
+  // Let any second cycle show up before counting.
+  await new Promise((res) => setTimeout(res, 2_000));
+  const events = await a.events();
+  const left = eventsOf(events, aEvents, 'participantDisconnected', 'bob');
+  const joined = eventsOf(events, aEvents, 'participantConnected', 'bob');
+  run.note(`${name}: A saw bob leave ${left.length}x and join ${joined.length}x; new sid ${newSid}`);
+  assert.equal(left.length, 1, 'one leave');
+  assert.equal(joined.length, 1, 'one rejoin');
+  return newSid;
+}
+
+const KILL_WEBSOCKET = `room.engine.client.ws.close({ closeCode: 4000, reason: 'e2e: killed' });`;
+
+async function resumeScenarios(run: StepRunner, srv: AtriumUnderTest, harness: BrowserHarness, tag: string): Promise<Room2> {
+  const r = await twoCameras(run, srv, harness, tag);
+  await expectResume(run, srv, r, `${tag} signal-reconnect`, `await room.simulateScenario('signal-reconnect');`);
+  await expectResume(run, srv, r, `${tag} WebSocket closed`, KILL_WEBSOCKET);
+  return r;
+}
+
+test('resume with media workers: signal-reconnect and a closed WebSocket keep sid, tracks and media', { timeout: 180_000 }, async () => {
+  const { server: srv, browser: harness } = suite.started();
+  const run = createStepRunner({ scenario: 'resume.test.ts (workers)', logs: () => [...harness.logs(), ...serverLog.lines()] });
+  const r = await resumeScenarios(run, srv, harness, 'workers');
+
+  // A resume naming a sid the server does not know: refused with a clear reason, one full reconnect.
+  const logFrom = serverLog.entries.length;
+  await expectOneFullReconnect(run, r, 'unknown sid', `room.engine.participantSid = 'PA_e2eunknown'; await room.simulateScenario('signal-reconnect');`);
+  const refusal = serverLog.entries.slice(logFrom).find((e) => e.msg.startsWith('resume refused'));
+  assert.ok(refusal, 'the server logged the refused resume');
+  assert.equal(refusal.fields['reason'], 'unknown participant sid PA_e2eunknown');
+  run.note(`server: ${refusal.msg}`);
+
+  // livekit-client's resume-reconnect: a resume that the client fails on purpose after the ReconnectResponse, then a
+  // full reconnect (RTCEngine.attemptReconnect escalates any non-signal error). It must cost one leave/rejoin only.
+  await expectOneFullReconnect(run, r, 'resume-reconnect', `await room.simulateScenario('resume-reconnect');`);
+  await Promise.all([r.a.disconnect(), r.b.disconnect()]);
+  await Promise.all([r.a.close(), r.b.close()]);
+  process.stdout.write(run.history().split('\n').map((l) => `# ${l}`).join('\n') + '\n');
+});
+
+test('resume without media workers (rtc.media_workers: 0)', { timeout: 120_000 }, async () => {
+  const { browser: harness } = suite.started();
+  const srv = await startAtrium({ config: { rtc: { mediaWorkers: 0 } }, overrides: { logger: serverLog } });
+  try {
+    assert.equal(srv.server.mediaWorkers, undefined);
+    const run = createStepRunner({ scenario: 'resume.test.ts (in-thread)', logs: () => [...harness.logs(), ...serverLog.lines()] });
+    const r = await resumeScenarios(run, srv, harness, 'inthread');
+    await Promise.all([r.a.disconnect(), r.b.disconnect()]);
+    await Promise.all([r.a.close(), r.b.close()]);
+    process.stdout.write(run.history().split('\n').map((l) => `# ${l}`).join('\n') + '\n');
+  } finally {
+    await boundedClose('closing the in-thread Atrium', () => srv.close(), 10_000);
+  }
+});
+
+
