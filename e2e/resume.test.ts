@@ -65,34 +65,40 @@ function eventsOf(events: PageEvent[], from: number, type: string, participant?:
 }
 
 /**
- * Samples what B decodes of A's camera every ~100 ms until stopped; `gapMs()` is the longest time during which the
- * decoded frame count did not grow (the media gap the resume cost).
+ * Samples, inside page B, what it decodes of A's camera every 20 ms (inbound-rtp framesDecoded of the track's receiver)
+ * until stopped; the gap is the longest time during which the decoded frame count did not grow (the media gap the
+ * resume cost, at the resolution of one sample plus a frame interval).
  */
-function frameSampler(b: BrowserParticipant): { stop: () => Promise<{ gapMs: number; samples: number }> } {
-  const samples: { atMs: number; frames: number }[] = [];
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const rows = await b.remoteTrackStats().catch(() => []);
-      const row = camera(rows, 'alice');
-      if (row) samples.push({ atMs: Date.now(), frames: row.framesDecoded });
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      await loop;
-      let gapMs = 0;
-      let lastGrowthMs = samples[0]?.atMs ?? 0;
-      for (let i = 1; i < samples.length; i++) {
-        if (samples[i]!.frames > samples[i - 1]!.frames) {
-          gapMs = Math.max(gapMs, samples[i]!.atMs - lastGrowthMs);
-          lastGrowthMs = samples[i]!.atMs;
-        }
+async function frameSampler(b: BrowserParticipant): Promise<{ stop: () => Promise<{ gapMs: number; samples: number }> }> {
+  await b.call('run', `
+    const alice = [...room.remoteParticipants.values()].find((p) => p.identity === 'alice');
+    const pub = alice && [...alice.trackPublications.values()].find((x) => x.source === 'camera');
+    if (!pub || !pub.track) throw new Error('no camera track of alice');
+    const receiver = pub.track.receiver;
+    const state = { running: true, samples: [] };
+    window.__frameSampler = state;
+    (async () => {
+      while (state.running) {
+        const stats = await receiver.getStats();
+        let frames = 0;
+        stats.forEach((r) => { if (r.type === 'inbound-rtp' && r.kind === 'video') frames = Math.max(frames, r.framesDecoded || 0); });
+        state.samples.push([performance.now(), frames]);
+        await new Promise((res) => setTimeout(res, 20));
       }
-      return { gapMs, samples: samples.length };
-    },
+    })();
+  `);
+  return {
+    stop: () => b.call('run', `
+      const state = window.__frameSampler;
+      state.running = false;
+      const s = state.samples;
+      let gapMs = 0;
+      let lastGrowth = s.length > 0 ? s[0][0] : 0;
+      for (let i = 1; i < s.length; i++) {
+        if (s[i][1] > s[i - 1][1]) { gapMs = Math.max(gapMs, s[i][0] - lastGrowth); lastGrowth = s[i][0]; }
+      }
+      return { gapMs: Math.round(gapMs), samples: s.length };
+    `),
   };
 }
 
@@ -112,7 +118,7 @@ async function expectResume(run: StepRunner, srv: AtriumUnderTest, r: Room2, nam
   const participant = srv.server.rooms.getRoom(r.room)?.getParticipant(before.sid);
   assert.ok(participant, 'bob on the server');
   const resumesBefore = participant.resumes;
-  const sampler = frameSampler(b);
+  const sampler = await frameSampler(b);
   const startMs = Date.now();
   await run.step(`${name}: trigger`, () => b.call('run', trigger));
   await run.step(`${name}: B reconnects`, () => b.waitForEvent((e) => e.type === 'reconnected', { label: 'reconnected', timeoutMs: RECONNECT_TIMEOUT_MS, fromIndex: before.bEvents }));
