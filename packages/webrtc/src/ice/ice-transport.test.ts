@@ -458,3 +458,19 @@ test('ICE restart revives a lite agent whose consent expired', async () => {
     await p.cleanup();
   }
 });
+
+test('ICE restart before any remote credentials: only new local credentials, the old ufrag unregistered', async () => {
+  const mux = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
+  const lite = new IceTransport({ mux, role: 'controlled-lite', advertisedAddress: '127.0.0.1', clock: new ManualClock() });
+  try {
+    lite.start();
+    const old = lite.localUfrag;
+    lite.restart();
+    assert.notEqual(lite.localUfrag, old);
+    assert.equal(lite.isRestarting, false, 'nothing to carry over');
+    assert.equal(mux.registrationCount, 1, 'only the new ufrag');
+  } finally {
+    lite.close();
+    await mux.close();
+  }
+});

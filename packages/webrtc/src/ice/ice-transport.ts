@@ -184,6 +184,16 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
    */
   restart(): void {
     if (this.currentState === 'closed') throw new Error('ICE restart on a closed transport');
+    if (this.remoteUfrag === undefined && this.previous === undefined) {
+      // Nothing negotiated yet: new credentials are all a restart means.
+      if (this.isStarted) this.mux.unregisterUfrag(this.ufrag);
+      this.ufrag = randomUfrag();
+      this.pwd = randomPwd();
+      this.localKey = Buffer.from(this.pwd, 'utf8');
+      this.restartCount++;
+      if (this.isStarted && this.isAlive()) this.mux.registerUfrag(this.ufrag, this);
+      return;
+    }
     // A restart during a restart: the oldest credentials that can still be in use are the ones before the first.
     this.previous ??= { localUfrag: this.ufrag, localKey: this.localKey, remoteUfrag: this.remoteUfrag, remoteKey: this.remoteKey };
     if (this.previous.localUfrag !== this.ufrag) this.mux.unregisterUfrag(this.ufrag);
