@@ -275,3 +275,15 @@ test('a participant whose outbox overflowed cannot resume', async () => {
   assert.match(p.resumeRefusal() ?? '', /too much/);
   await expectFullReconnect(await resume(r));
 });
+
+test('a client silent for the ping timeout loses its socket, not its place: it can resume', async () => {
+  const r = await room2();
+  // bob pings, alice's socket stays open but silent: after the 15 s ping timeout the server drops the socket only.
+  await advancePinging(20_000, r.bob);
+  await r.alice.waitClosed();
+  await waitFor(() => participantOf(r)?.isAwaitingResume === true, { ...polling, label: 'alice waiting for a resume' });
+  assert.equal(r.bob.messages.filter(isGone('alice')).length, 0);
+  const c = await resume(r);
+  await c.waitFor((m) => m.case === 'reconnect');
+  assert.equal(participantOf(r)?.isAwaitingResume, false);
+});
