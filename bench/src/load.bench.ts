@@ -3,15 +3,19 @@
 // 50 listeners (by default). Over the media window (everyone joined) it reports the server's CPU from
 // /proc/<pid>/stat per forwarded packet (packets subscribers received) and the tester's own CPU, so server limits
 // and client limits can be told apart. Flags: --shapes 1v:100,10a:50 (v video / a audio publishers : subscribers),
-// --duration SEC (default 20), --num-per-second N (default 10).
+// --duration SEC (default 20), --num-per-second N (default 10), --layout speaker|3x3|4x4|5x5 (lk's: what each
+// subscriber watches, see atrium load-test --help).
 import { loadavg, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runLoadTest } from '@atrium/cli/load-test/runner.js';
 import { DEFAULT_DECRYPT_EVERY, type LoadTestOptions } from '@atrium/cli/load-test/options.js';
+import { isLayout } from '@atrium/cli/load-test/layout.js';
 import { formatTable } from '@atrium/cli/format.js';
 import { processCpuSec, startServerProcess } from './server-process.js';
 
-const { values } = parseArgs({ options: { shapes: { type: 'string' }, duration: { type: 'string' }, 'num-per-second': { type: 'string' } }, allowPositionals: true });
+const { values } = parseArgs({ options: { shapes: { type: 'string' }, duration: { type: 'string' }, 'num-per-second': { type: 'string' }, layout: { type: 'string' } }, allowPositionals: true });
+const layout = values.layout;
+if (layout !== undefined && !isLayout(layout)) throw new Error(`--layout: '${layout}' is not one of speaker, 3x3, 4x4, 5x5`);
 const shapes = (values.shapes ?? '1v:100,10a:50').split(',').map((text) => {
   const m = /^(\d+)([va]):(\d+)$/.exec(text.trim());
   if (!m) throw new Error(`--shapes: '${text}' is not like 1v:100 or 10a:50`);
@@ -21,13 +25,14 @@ const durationSec = Number(values.duration ?? 20);
 const numPerSecond = Number(values['num-per-second'] ?? 10);
 
 const rows: string[][] = [];
-console.log(`load: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} at start; ${durationSec} s of media per shape`);
+console.log(`load${layout !== undefined ? ` (--layout ${layout})` : ''}: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} at start; ${durationSec} s of media per shape`);
 for (const shape of shapes) {
   const server = await startServerProcess();
   const opts: LoadTestOptions = {
     room: `bench-load-${shape.text}`, durationSec, videoPublishers: shape.kind === 'video' ? shape.publishers : 0,
     audioPublishers: shape.kind === 'audio' ? shape.publishers : 0, subscribers: shape.subscribers, identityPrefix: 'bench',
     videoResolution: 'high', simulcast: true, numPerSecond, maxLossPct: 1, isJson: true, decryptEvery: DEFAULT_DECRYPT_EVERY,
+    ...(layout !== undefined ? { layout } : {}),
   };
   let lines = 0;
   const window: { server: number[]; tester: NodeJS.CpuUsage[]; received: number[]; sent: number[]; at: number[] } = { server: [], tester: [], received: [], sent: [], at: [] };
