@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import type { MuxConnection, UdpMux } from '../udp-mux.js';
+import type { TcpIcePath, TcpMux, TcpMuxConnection } from '../tcp/tcp-mux.js';
 import { StunAttr, StunClass, StunMethod } from '../stun/stun-constants.js';
 import { getStunAttribute, parseStunMessage, verifyFingerprint, verifyMessageIntegrity } from '../stun/stun-message.js';
 import type { StunMessage } from '../stun/stun-message.js';
@@ -19,6 +20,7 @@ import {
   candidatePriority,
   formatIceCandidate,
   isUsableUdpCandidate,
+  tcpLocalPreference,
   parseIceCandidate,
 } from './ice-candidate.js';
 import { randomPwd, randomUfrag } from './ice-credentials.js';
@@ -33,6 +35,8 @@ export type IceTransportEvents = {
 
 export interface IceTransportOptions {
   mux: UdpMux;
+  /** Passive ICE-TCP (RFC 6544): a host candidate `tcptype passive` on this listener (controlled-lite role only). */
+  tcpMux?: TcpMux;
   role: IceRole;
   /** The address put in our host candidate (the port is the mux's). */
   advertisedAddress: string;
@@ -69,6 +73,8 @@ export const ICE_DEFAULTS = {
 /** PRIORITY sent in our checks: that of a peer-reflexive candidate (RFC 8445 7.1.1). */
 const PRFLX_PRIORITY = candidatePriority(IceTypePreference.prflx, 65535, 1);
 const HOST_PRIORITY = candidatePriority(IceTypePreference.host, 65535, 1);
+/** A passive TCP host candidate ranks below the UDP one (RFC 6544 4.2 local preference). */
+const TCP_PASSIVE_HOST_PRIORITY = candidatePriority(IceTypePreference.host, tcpLocalPreference('passive', 8191), 1);
 
 interface PendingCheck {
   address: string;
@@ -78,7 +84,7 @@ interface PendingCheck {
 
 const noop = (): void => {};
 
-export class IceTransport extends TypedEmitter<IceTransportEvents> implements MuxConnection {
+export class IceTransport extends TypedEmitter<IceTransportEvents> implements MuxConnection, TcpMuxConnection {
   readonly localUfrag: string = randomUfrag();
   readonly localPwd: string = randomPwd();
   /** Set by the owner; DTLS records from a validated remote. */
@@ -88,6 +94,11 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
   readonly stats = { stunRejected: 0, mediaDropped: 0, sendDropped: 0, checksSent: 0 };
 
   private readonly mux: UdpMux;
+  private readonly tcpMux: TcpMux | undefined;
+  /** TCP connections that passed a connectivity check (ICE-TCP). */
+  private readonly validatedTcp = new Set<TcpIcePath>();
+  /** Set when the selected pair is a TCP connection (selectedAddress/Port then name its remote end). */
+  private selectedTcp: TcpIcePath | undefined;
   private readonly role: IceRole;
   private readonly advertisedAddress: string;
   private readonly clock: Clock;
@@ -116,6 +127,7 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
   constructor(opts: IceTransportOptions) {
     super();
     this.mux = opts.mux;
+    this.tcpMux = opts.role === 'controlled-lite' ? opts.tcpMux : undefined;
     this.role = opts.role;
     this.advertisedAddress = opts.advertisedAddress;
     this.clock = opts.clock ?? systemClock;
@@ -135,6 +147,11 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
   /** The selected remote, if any. */
   get selected(): { address: string; port: number } | undefined {
     return this.selectedAddress === undefined ? undefined : { address: this.selectedAddress, port: this.selectedPort };
+  }
+
+  /** The selected pair's transport, if any. */
+  get selectedTransport(): 'udp' | 'tcp' | undefined {
+    return this.selectedAddress === undefined ? undefined : this.selectedTcp !== undefined ? 'tcp' : 'udp';
   }
 
   setRemoteCredentials(ufrag: string, pwd: string): void {
@@ -159,7 +176,7 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
   }
 
   localCandidates(): string[] {
-    return [
+    const out = [
       formatIceCandidate({
         foundation: '1',
         component: 1,
@@ -170,6 +187,19 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
         type: 'host',
       }),
     ];
+    if (this.tcpMux !== undefined) {
+      out.push(formatIceCandidate({
+        foundation: '2',
+        component: 1,
+        transport: 'tcp',
+        priority: TCP_PASSIVE_HOST_PRIORITY,
+        address: this.advertisedAddress,
+        port: this.tcpMux.port,
+        type: 'host',
+        tcpType: 'passive',
+      }));
+    }
+    return out;
   }
 
   /** Lite: registers the ufrag with the mux. Controlling: also starts connectivity checks. */
@@ -178,6 +208,7 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
     this.isStarted = true;
     this.lastProofMs = this.clock.nowMs();
     this.mux.registerUfrag(this.localUfrag, this);
+    this.tcpMux?.registerUfrag(this.localUfrag, this);
     const tickMs = this.role === 'controlling' ? this.checkIntervalMs : ICE_DEFAULTS.liteTickMs;
     this.timer = this.clock.setInterval(() => this.tick(), tickMs);
     this.timer.unref?.();
@@ -194,6 +225,10 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
       this.stats.sendDropped++;
       return;
     }
+    if (this.selectedTcp !== undefined) {
+      this.selectedTcp.send(buf);
+      return;
+    }
     this.mux.send(buf, this.selectedPort, this.selectedAddress);
   }
 
@@ -207,7 +242,7 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
   // ---- MuxConnection (called per datagram; must not throw) ----
 
   handleDtls(buf: Buffer, address: string, port: number): void {
-    if (port === this.selectedPort && address === this.selectedAddress) {
+    if (port === this.selectedPort && address === this.selectedAddress && this.selectedTcp === undefined) {
       this.onDtls(buf);
       return;
     }
@@ -221,7 +256,7 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
   }
 
   handleRtp(buf: Buffer, address: string, port: number): void {
-    if ((port === this.selectedPort && address === this.selectedAddress) || this.isValidated(address, port)) {
+    if ((port === this.selectedPort && address === this.selectedAddress && this.selectedTcp === undefined) || this.isValidated(address, port)) {
       this.onRtp(buf);
     } else {
       this.stats.mediaDropped++;
@@ -241,12 +276,68 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
     // Binding indications are keepalives: nothing to do.
   }
 
+  // ---- TcpMuxConnection (ICE-TCP, called per frame; must not throw) ----
+
+  handleTcpStun(buf: Buffer, path: TcpIcePath): void {
+    if (!this.isStarted || !this.isAlive()) return;
+    const r = parseStunMessage(buf);
+    if (!r.ok || r.message.method !== StunMethod.binding || verifyFingerprint(r.message) === false) {
+      this.stats.stunRejected++;
+      return;
+    }
+    // A lite agent sends no checks, so only requests mean something here.
+    if (r.message.cls === StunClass.request) this.handleRequest(r.message, path.address, path.port, path);
+  }
+
+  handleTcpDtls(buf: Buffer, path: TcpIcePath): void {
+    if (path !== this.selectedTcp) {
+      if (!this.validatedTcp.has(path)) {
+        this.stats.mediaDropped++;
+        return;
+      }
+      if (this.selectedAddress === undefined) this.selectTcp(path);
+    }
+    this.onDtls(buf);
+  }
+
+  handleTcpRtp(buf: Buffer, path: TcpIcePath): void {
+    if (path === this.selectedTcp || this.validatedTcp.has(path)) this.onRtp(buf);
+    else this.stats.mediaDropped++;
+  }
+
+  tcpPathClosed(path: TcpIcePath): void {
+    this.validatedTcp.delete(path);
+    if (path !== this.selectedTcp) return;
+    // The selected connection is gone: nothing can be sent until the peer nominates another pair (or consent expires).
+    this.selectedTcp = undefined;
+    this.selectedAddress = undefined;
+    this.selectedPort = -1;
+    if (this.currentState === 'connected') this.setState('disconnected');
+  }
+
   // ---- internals ----
 
-  private handleRequest(m: StunMessage, address: string, port: number): void {
+  private selectTcp(path: TcpIcePath): void {
+    if (path !== this.selectedTcp) {
+      this.selectedTcp = path;
+      this.selectedAddress = path.address;
+      this.selectedPort = path.port;
+      this.logger.debug({ address: path.address, port: path.port, transport: 'tcp' }, 'selected pair');
+      this.emit('selectedPair', { address: path.address, port: path.port });
+    }
+    this.setState('connected');
+  }
+
+  /** Sends a STUN response on the path the request came in on. */
+  private reply(buf: Uint8Array, address: string, port: number, tcp: TcpIcePath | undefined): void {
+    if (tcp !== undefined) tcp.send(buf);
+    else this.mux.send(buf, port, address);
+  }
+
+  private handleRequest(m: StunMessage, address: string, port: number, tcp?: TcpIcePath): void {
     const userBytes = getStunAttribute(m, StunAttr.username);
     if (!userBytes || m.integrityOffset < 0) {
-      this.reject(m, address, port, 400, 'Bad Request');
+      this.reject(m, address, port, 400, 'Bad Request', tcp);
       return;
     }
     const username = Buffer.from(userBytes).toString('utf8');
@@ -257,14 +348,22 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
     const isUserOk =
       localPart === this.localUfrag && (this.remoteUfrag === undefined || remotePart === this.remoteUfrag);
     if (!isUserOk || !verifyMessageIntegrity(m, this.localKey)) {
-      this.reject(m, address, port, 401, 'Unauthorized');
+      this.reject(m, address, port, 401, 'Unauthorized', tcp);
       return;
     }
-    this.mux.send(buildBindingSuccess(m.transactionId, address, port, this.localKey), port, address);
-    this.markValidated(address, port);
+    this.reply(buildBindingSuccess(m.transactionId, address, port, this.localKey), address, port, tcp);
+    if (tcp !== undefined) {
+      this.validatedTcp.add(tcp);
+      tcp.markValidated();
+    } else {
+      this.markValidated(address, port);
+    }
     if (this.role !== 'controlled-lite') return;
     this.lastProofMs = this.clock.nowMs();
-    if (getStunAttribute(m, StunAttr.useCandidate) !== undefined) this.select(address, port);
+    if (getStunAttribute(m, StunAttr.useCandidate) !== undefined) {
+      if (tcp !== undefined) this.selectTcp(tcp);
+      else this.select(address, port);
+    }
     else if (this.currentState === 'new') this.setState('checking');
     else if (this.currentState === 'disconnected') this.setState('connected');
   }
@@ -294,13 +393,14 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
     else if (this.currentState === 'disconnected') this.setState('connected');
   }
 
-  private reject(m: StunMessage, address: string, port: number, code: number, reason: string): void {
+  private reject(m: StunMessage, address: string, port: number, code: number, reason: string, tcp?: TcpIcePath): void {
     this.stats.stunRejected++;
-    this.mux.send(buildBindingError(m.transactionId, code, reason), port, address);
+    this.reply(buildBindingError(m.transactionId, code, reason), address, port, tcp);
   }
 
   private select(address: string, port: number): void {
-    if (address !== this.selectedAddress || port !== this.selectedPort) {
+    if (address !== this.selectedAddress || port !== this.selectedPort || this.selectedTcp !== undefined) {
+      this.selectedTcp = undefined;
       this.selectedAddress = address;
       this.selectedPort = port;
       this.logger.debug({ address, port }, 'selected pair');
@@ -384,6 +484,9 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
     }
     this.mux.unregisterUfrag(this.localUfrag);
     this.mux.unbindAll(this);
+    this.tcpMux?.unbindAll(this);
+    this.validatedTcp.clear();
+    this.selectedTcp = undefined;
     this.validated.clear();
     this.pending.clear();
     this.selectedAddress = undefined;
