@@ -79,3 +79,30 @@ test('control: with UDP allowed the same clients select the UDP path', { timeout
   assertPairs(r, 'udp');
   assert.equal(r.rule, null);
 });
+
+interface ForceTcpResult {
+  error?: string;
+  sidBefore: string;
+  sidAfter?: string;
+  sameSid: boolean;
+  afterMs: number;
+  settled: { state: string; events: string[] };
+  pairsAfter: SelectedPair[];
+  decodedAfter?: { width: number; height: number };
+}
+
+test("simulateScenario('force-tcp'): livekit-client reconnects and Atrium then offers only ICE-TCP, so media moves to TCP", { timeout: 120_000 }, async () => {
+  const r = await run('force-tcp');
+  assertPairs(r, 'udp'); // before: UDP, as in the control run
+  const f = r.forceTcp as ForceTcpResult;
+  assert.equal(f.error, undefined, 'simulateScenario resolved');
+  assert.equal(f.settled.state, 'connected', JSON.stringify(f.settled));
+  // livekit-client 2.23 answers force-tcp with a full reconnect (a simulated LeaveRequest RECONNECT): a new sid.
+  assert.equal(f.sameSid, false, `a full reconnect: ${f.sidBefore} -> ${f.sidAfter}`);
+  const pub = f.pairsAfter.find((p) => p.pc === 'publisher');
+  assert.ok(pub, JSON.stringify(f.pairsAfter));
+  assert.equal(pub.remoteProtocol, 'tcp', `after force-tcp: ${JSON.stringify(f.pairsAfter)}`);
+  assert.equal(pub.remoteTcpType, 'passive');
+  assert.ok(pub.remotePort !== undefined && r.tcpPorts.includes(pub.remotePort));
+  assert.deepEqual(f.decodedAfter, { width: 1280, height: 720 }, 'the subscriber decodes the camera again');
+});

@@ -130,6 +130,7 @@ async function main(): Promise<void> {
 /** simulateScenario('force-tcp') from the publisher: what the client does, and which path it ends on. */
 async function runForceTcp(pub: BrowserParticipant, sub: BrowserParticipant, srv: AtriumUnderTest): Promise<unknown> {
   const sidBefore = await pub.call<string>('run', 'return room.localParticipant.sid;');
+  const trackBefore = camera(await sub.remoteTrackStats(), 'pub')?.trackSid;
   const eventsBefore = await pub.eventCount();
   const t0 = Date.now();
   let error: string | undefined;
@@ -149,7 +150,9 @@ async function runForceTcp(pub: BrowserParticipant, sub: BrowserParticipant, srv
   const sidAfter = await pub.call<string>('run', 'return room.localParticipant.sid;').catch(() => undefined);
   let decodedAfter: { width: number; height: number } | undefined;
   try {
-    const r = await sub.waitForDecoding((rows) => camera(rows, 'pub'), (x) => x.frameWidth > 0, { label: "pub's camera after force-tcp", timeoutMs: 20_000 });
+    // The track sid changes with the reconnect: wait for the new publication to decode at full size.
+    const r = await sub.waitForDecoding((rows) => rows.find((x) => x.participant === 'pub' && x.source === 'camera' && x.framesDecoded > 0 && x.trackSid !== trackBefore),
+      (x) => x.frameWidth === 1280, { label: "pub's new camera track after force-tcp", timeoutMs: 20_000 });
     decodedAfter = { width: r.frameWidth, height: r.frameHeight };
   } catch {
     decodedAfter = undefined;

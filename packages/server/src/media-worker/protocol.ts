@@ -48,6 +48,7 @@ export type SourceCall =
 export type ToWorker =
   | {
       t: 'create'; mediaId: number; participantSid: string; identity: string; isAdaptiveStream: boolean;
+      candidateProtocol?: 'tcp';
       subscriberAllowPause?: boolean; logBindings: Record<string, unknown>;
     }
   | {

@@ -370,6 +370,7 @@ export class WorkerMediaFactory implements MediaFactory {
     this.send(worker, {
       t: 'create', mediaId, participantSid: opts.participantSid, identity: opts.identity,
       isAdaptiveStream: opts.isAdaptiveStream ?? false,
+      ...(opts.candidateProtocol !== undefined ? { candidateProtocol: opts.candidateProtocol } : {}),
       ...(opts.subscriberAllowPause !== undefined ? { subscriberAllowPause: opts.subscriberAllowPause } : {}),
       logBindings: opts.logBindings ?? { participant: opts.identity, pID: opts.participantSid },
     });

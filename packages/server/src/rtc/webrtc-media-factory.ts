@@ -54,9 +54,9 @@ export async function createWebRtcMediaFactory(opts: MediaSettings & {
     mux,
     tcpPort: tcpMux?.port,
     tcpMux,
-    createParticipantMedia({ participantSid, identity, logger, isAdaptiveStream, subscriberAllowPause }) {
+    createParticipantMedia({ participantSid, identity, logger, isAdaptiveStream, subscriberAllowPause, candidateProtocol }) {
       const media = new WebRtcParticipantMedia({
-        mux, ...(tcpMux ? { tcpMux } : {}), certificate, advertisedAddress: opts.advertisedAddress, clock, participantSid, identity, logger,
+        mux, ...(tcpMux ? { tcpMux } : {}), ...(candidateProtocol ? { candidateProtocol } : {}), certificate, advertisedAddress: opts.advertisedAddress, clock, participantSid, identity, logger,
         onClose: () => live.delete(media),
         isAdaptiveStream: isAdaptiveStream ?? false,
         allowPause: subscriberAllowPause ?? opts.allowPause ?? false,

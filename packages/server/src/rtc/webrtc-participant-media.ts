@@ -52,7 +52,7 @@ interface PublishedInput {
 const MAX_QUEUED_RELIABLE = 1024;
 
 export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents> implements ParticipantMedia {
-  private readonly opts: { mux: UdpMux; tcpMux?: TcpMux; certificate: DtlsCertificate; advertisedAddress: string; clock: Clock;
+  private readonly opts: { mux: UdpMux; tcpMux?: TcpMux; candidateProtocol?: 'tcp'; certificate: DtlsCertificate; advertisedAddress: string; clock: Clock;
     participantSid: string; identity: string; logger: Logger; onClose: () => void; stats?: SfuStats;
     /** Audio-level meter settings of published audio tracks (livekit.yaml `audio:`). */
     audioLevel?: Partial<AudioLevelParams>;
@@ -553,6 +553,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       role: 'server',
       mux: this.opts.mux,
       ...(this.opts.tcpMux !== undefined ? { tcpMux: this.opts.tcpMux } : {}),
+      ...(this.opts.candidateProtocol !== undefined ? { candidateTransport: this.opts.candidateProtocol } : {}),
       certificate: this.opts.certificate,
       advertisedAddress: this.opts.advertisedAddress,
       capabilities: which === 'publisher'

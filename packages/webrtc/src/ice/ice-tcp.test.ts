@@ -78,6 +78,21 @@ test('local candidates: UDP host, then a passive TCP host candidate on the liste
   }
 });
 
+test('candidateTransport tcp (force-tcp): only the passive TCP candidate; without a TCP listener, UDP stays', async () => {
+  const udp = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
+  const tcp = await TcpMux.listen({ port: 0, address: '127.0.0.1' });
+  try {
+    const onlyTcp = new IceTransport({ mux: udp, tcpMux: tcp, candidateTransport: 'tcp', role: 'controlled-lite', advertisedAddress: '127.0.0.1' });
+    assert.deepEqual(onlyTcp.localCandidates().map((c) => parseIceCandidate(c)?.transport), ['tcp']);
+    const noListener = new IceTransport({ mux: udp, candidateTransport: 'tcp', role: 'controlled-lite', advertisedAddress: '127.0.0.1' });
+    assert.deepEqual(noListener.localCandidates().map((c) => parseIceCandidate(c)?.transport), ['udp']);
+    onlyTcp.close();
+    noListener.close();
+  } finally {
+    await Promise.all([udp.close(), tcp.close()]);
+  }
+});
+
 test('a Binding request over TCP is answered on the connection; nomination selects the TCP pair; DTLS and SRTP flow', async () => {
   const { tcp, lite, states, done } = await setup();
   const dtls: Buffer[] = [];

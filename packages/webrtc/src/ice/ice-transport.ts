@@ -37,6 +37,8 @@ export interface IceTransportOptions {
   mux: UdpMux;
   /** Passive ICE-TCP (RFC 6544): a host candidate `tcptype passive` on this listener (controlled-lite role only). */
   tcpMux?: TcpMux;
+  /** Offer only candidates of this transport (when there are any): a client that asked for TCP (force-tcp). */
+  candidateTransport?: 'udp' | 'tcp';
   role: IceRole;
   /** The address put in our host candidate (the port is the mux's). */
   advertisedAddress: string;
@@ -95,6 +97,7 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
 
   private readonly mux: UdpMux;
   private readonly tcpMux: TcpMux | undefined;
+  private readonly candidateTransport: 'udp' | 'tcp' | undefined;
   /** TCP connections that passed a connectivity check (ICE-TCP). */
   private readonly validatedTcp = new Set<TcpIcePath>();
   /** Set when the selected pair is a TCP connection (selectedAddress/Port then name its remote end). */
@@ -128,6 +131,7 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
     super();
     this.mux = opts.mux;
     this.tcpMux = opts.role === 'controlled-lite' ? opts.tcpMux : undefined;
+    this.candidateTransport = opts.candidateTransport;
     this.role = opts.role;
     this.advertisedAddress = opts.advertisedAddress;
     this.clock = opts.clock ?? systemClock;
@@ -198,6 +202,10 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
         type: 'host',
         tcpType: 'passive',
       }));
+    }
+    const wanted = this.candidateTransport;
+    if (wanted !== undefined && out.some((c) => parseIceCandidate(c)?.transport === wanted)) {
+      return out.filter((c) => parseIceCandidate(c)?.transport === wanted);
     }
     return out;
   }

@@ -46,6 +46,8 @@ export interface PeerConnectionOptions {
   mux: UdpMux;
   /** Server role: also a passive ICE-TCP candidate on this listener (RFC 6544). */
   tcpMux?: TcpMux;
+  /** Offer only candidates of this transport, when there are any (a client that asked for TCP). */
+  candidateTransport?: 'udp' | 'tcp';
   certificate: DtlsCertificate;
   /** Address put in our host candidate. */
   advertisedAddress: string;
@@ -190,6 +192,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     this.ice = new IceTransport({
       mux: opts.mux,
       ...(opts.tcpMux !== undefined ? { tcpMux: opts.tcpMux } : {}),
+      ...(opts.candidateTransport !== undefined ? { candidateTransport: opts.candidateTransport } : {}),
       role: opts.role === 'server' ? 'controlled-lite' : 'controlling',
       advertisedAddress: opts.advertisedAddress,
       clock,
