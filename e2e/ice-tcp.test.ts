@@ -33,8 +33,10 @@ before(async () => {
 async function run(mode: string): Promise<ScenarioResult> {
   assert.equal(netnsProblem, undefined, netnsProblem);
   const r = await runInNetworkNamespace(SCENARIO, [mode], { timeoutMs: 100_000, echoStderr: process.env['E2E_ICE_TCP_VERBOSE'] === '1' });
-  const json = r.json as ScenarioResult | undefined;
-  const tail = r.stderr.split('\n').slice(-60).join('\n');
+  // The result line, even when the server logged something on stdout after it (while closing).
+  const resultLine = r.stdout.split('\n').reverse().find((l) => l.startsWith('{"ok":'));
+  const json = (resultLine !== undefined ? JSON.parse(resultLine) : r.json) as ScenarioResult | undefined;
+  const tail = r.stderr.split('\n').slice(-60).join('\n') + `\nstdout tail:\n${r.stdout.slice(-2000)}`;
   assert.equal(r.timedOut, false, `scenario ${mode} timed out; stderr tail:\n${tail}`);
   assert.deepEqual(r.leftoverPids, [], 'processes left in the scenario namespace');
   assert.ok(json, `scenario ${mode} printed no result (exit ${r.code}); stderr tail:\n${tail}`);
