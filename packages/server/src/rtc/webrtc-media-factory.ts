@@ -1,7 +1,7 @@
 // The production MediaFactory: one UDP socket (ICE-lite) shared by every peer connection of the server, optionally
 // one TCP listener for passive ICE-TCP (docs/ice-tcp.md), one DTLS certificate for the process, and a
 // WebRtcParticipantMedia per participant.
-import { TcpMux, UdpMux, systemClock, type Clock, type Logger } from '@atrium/webrtc';
+import { TcpMux, UdpMux, isTcpMuxConnection, systemClock, type Clock, type Logger } from '@atrium/webrtc';
 import { generateCertificate, type DtlsCertificate } from '@atrium/webrtc/dtls/certificate.js';
 import type { MediaFactory, ParticipantMedia } from './participant-media.js';
 import { WebRtcParticipantMedia } from './webrtc-participant-media.js';
@@ -35,7 +35,12 @@ export async function createWebRtcMediaFactory(opts: MediaSettings & {
   let tcpMux: TcpMux | undefined;
   if (opts.tcpPort !== undefined) {
     try {
-      tcpMux = await TcpMux.listen({ port: opts.tcpPort, address: opts.bindAddress, logger: opts.logger.child({ component: 'tcp' }) });
+      // New connections are routed by the UdpMux's ufrag registry (ICE transports register there, restarts included).
+      const resolveUfrag = (ufrag: string) => {
+        const c = mux.connectionForUfrag(ufrag);
+        return isTcpMuxConnection(c) ? c : undefined;
+      };
+      tcpMux = await TcpMux.listen({ port: opts.tcpPort, address: opts.bindAddress, logger: opts.logger.child({ component: 'tcp' }), resolveUfrag });
     } catch (err) {
       await mux.close();
       throw err;

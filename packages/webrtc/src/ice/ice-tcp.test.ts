@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { ManualClock } from '../clock.js';
 import { UdpMux } from '../udp-mux.js';
-import { TcpMux } from '../tcp/tcp-mux.js';
+import { TcpMux, isTcpMuxConnection } from '../tcp/tcp-mux.js';
 import { Rfc4571Deframer, frameRfc4571 } from '../tcp/rfc4571-framer.js';
 import { IceTransport } from './ice-transport.js';
 import type { IceState } from './ice-transport.js';
@@ -44,7 +44,12 @@ async function dial(port: number): Promise<{ socket: Socket; inbox: Buffer[]; is
 
 async function setup(): Promise<{ udp: UdpMux; tcp: TcpMux; lite: IceTransport; states: IceState[]; done: () => Promise<void> }> {
   const udp = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
-  const tcp = await TcpMux.listen({ port: 0, address: '127.0.0.1' });
+  // As in the server: new TCP connections are routed through the UdpMux's ufrag registry.
+  const resolveUfrag = (ufrag: string) => {
+    const c = udp.connectionForUfrag(ufrag);
+    return isTcpMuxConnection(c) ? c : undefined;
+  };
+  const tcp = await TcpMux.listen({ port: 0, address: '127.0.0.1', resolveUfrag });
   const lite = new IceTransport({ mux: udp, tcpMux: tcp, role: 'controlled-lite', advertisedAddress: '127.0.0.1', clock: new ManualClock() });
   const states: IceState[] = [];
   lite.on('stateChange', (s) => states.push(s));
@@ -181,6 +186,10 @@ test('UDP and TCP pairs: nominating one then the other switches the send path; U
     await waitFor(() => tcpPeer.isClosed(), { ...polling, label: 'TCP closed with the transport' });
     assert.equal(tcp.registrationCount, 0);
     assert.equal(udp.registrationCount, 0);
+    // The ufrag is gone from the registry: a new connection naming it is refused.
+    const late = await dial(tcp.port);
+    late.socket.write(frameRfc4571(request(`${lite.localUfrag}:peer`, lite.localPwd, 4, true)));
+    await waitFor(() => late.isClosed(), { ...polling, label: 'a connection for a closed transport is refused' });
   } finally {
     udpPeer.close();
     tcpPeer.socket.destroy();

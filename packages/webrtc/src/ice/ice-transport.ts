@@ -9,7 +9,7 @@ import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import type { MuxConnection, UdpMux } from '../udp-mux.js';
-import type { TcpIcePath, TcpMux, TcpMuxConnection } from '../tcp/tcp-mux.js';
+import type { TcpIcePath, TcpMux } from '../tcp/tcp-mux.js';
 import { StunAttr, StunClass, StunMethod } from '../stun/stun-constants.js';
 import { getStunAttribute, parseStunMessage, verifyFingerprint, verifyMessageIntegrity } from '../stun/stun-message.js';
 import type { StunMessage } from '../stun/stun-message.js';
@@ -86,7 +86,7 @@ interface PendingCheck {
 
 const noop = (): void => {};
 
-export class IceTransport extends TypedEmitter<IceTransportEvents> implements MuxConnection, TcpMuxConnection {
+export class IceTransport extends TypedEmitter<IceTransportEvents> implements MuxConnection {
   readonly localUfrag: string = randomUfrag();
   readonly localPwd: string = randomPwd();
   /** Set by the owner; DTLS records from a validated remote. */
@@ -102,6 +102,8 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
   private readonly validatedTcp = new Set<TcpIcePath>();
   /** Set when the selected pair is a TCP connection (selectedAddress/Port then name its remote end). */
   private selectedTcp: TcpIcePath | undefined;
+  /** Only while handleTcpStun handles a request: the connection it came on (replies, validation, selection use it). */
+  private requestTcp: TcpIcePath | undefined;
   private readonly role: IceRole;
   private readonly advertisedAddress: string;
   private readonly clock: Clock;
@@ -151,11 +153,6 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
   /** The selected remote, if any. */
   get selected(): { address: string; port: number } | undefined {
     return this.selectedAddress === undefined ? undefined : { address: this.selectedAddress, port: this.selectedPort };
-  }
-
-  /** The selected pair's transport, if any. */
-  get selectedTransport(): 'udp' | 'tcp' | undefined {
-    return this.selectedAddress === undefined ? undefined : this.selectedTcp !== undefined ? 'tcp' : 'udp';
   }
 
   setRemoteCredentials(ufrag: string, pwd: string): void {
@@ -216,7 +213,6 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
     this.isStarted = true;
     this.lastProofMs = this.clock.nowMs();
     this.mux.registerUfrag(this.localUfrag, this);
-    this.tcpMux?.registerUfrag(this.localUfrag, this);
     const tickMs = this.role === 'controlling' ? this.checkIntervalMs : ICE_DEFAULTS.liteTickMs;
     this.timer = this.clock.setInterval(() => this.tick(), tickMs);
     this.timer.unref?.();
@@ -293,8 +289,16 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
       this.stats.stunRejected++;
       return;
     }
-    // A lite agent sends no checks, so only requests mean something here.
-    if (r.message.cls === StunClass.request) this.handleRequest(r.message, path.address, path.port, path);
+    // A lite agent sends no checks, so only requests mean something here. The request is handled as one over UDP,
+    // with requestTcp set: replying, validating and selecting then act on this connection (see reply(),
+    // markValidated(), select()).
+    if (r.message.cls !== StunClass.request) return;
+    this.requestTcp = path;
+    try {
+      this.handleRequest(r.message, path.address, path.port);
+    } finally {
+      this.requestTcp = undefined;
+    }
   }
 
   handleTcpDtls(buf: Buffer, path: TcpIcePath): void {
@@ -337,15 +341,20 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
   }
 
   /** Sends a STUN response on the path the request came in on. */
-  private reply(buf: Uint8Array, address: string, port: number, tcp: TcpIcePath | undefined): void {
-    if (tcp !== undefined) tcp.send(buf);
+  private reply(buf: Uint8Array, address: string, port: number): void {
+    if (this.requestTcp !== undefined) this.requestTcp.send(buf);
     else this.mux.send(buf, port, address);
   }
 
-  private handleRequest(m: StunMessage, address: string, port: number, tcp?: TcpIcePath): void {
+  /** The selected pair's transport, if any. */
+  get selectedTransport(): 'udp' | 'tcp' | undefined {
+    return this.selectedAddress === undefined ? undefined : this.selectedTcp !== undefined ? 'tcp' : 'udp';
+  }
+
+  private handleRequest(m: StunMessage, address: string, port: number): void {
     const userBytes = getStunAttribute(m, StunAttr.username);
     if (!userBytes || m.integrityOffset < 0) {
-      this.reject(m, address, port, 400, 'Bad Request', tcp);
+      this.reject(m, address, port, 400, 'Bad Request');
       return;
     }
     const username = Buffer.from(userBytes).toString('utf8');
@@ -356,22 +365,14 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
     const isUserOk =
       localPart === this.localUfrag && (this.remoteUfrag === undefined || remotePart === this.remoteUfrag);
     if (!isUserOk || !verifyMessageIntegrity(m, this.localKey)) {
-      this.reject(m, address, port, 401, 'Unauthorized', tcp);
+      this.reject(m, address, port, 401, 'Unauthorized');
       return;
     }
-    this.reply(buildBindingSuccess(m.transactionId, address, port, this.localKey), address, port, tcp);
-    if (tcp !== undefined) {
-      this.validatedTcp.add(tcp);
-      tcp.markValidated();
-    } else {
-      this.markValidated(address, port);
-    }
+    this.reply(buildBindingSuccess(m.transactionId, address, port, this.localKey), address, port);
+    this.markValidated(address, port);
     if (this.role !== 'controlled-lite') return;
     this.lastProofMs = this.clock.nowMs();
-    if (getStunAttribute(m, StunAttr.useCandidate) !== undefined) {
-      if (tcp !== undefined) this.selectTcp(tcp);
-      else this.select(address, port);
-    }
+    if (getStunAttribute(m, StunAttr.useCandidate) !== undefined) this.select(address, port);
     else if (this.currentState === 'new') this.setState('checking');
     else if (this.currentState === 'disconnected') this.setState('connected');
   }
@@ -401,12 +402,16 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
     else if (this.currentState === 'disconnected') this.setState('connected');
   }
 
-  private reject(m: StunMessage, address: string, port: number, code: number, reason: string, tcp?: TcpIcePath): void {
+  private reject(m: StunMessage, address: string, port: number, code: number, reason: string): void {
     this.stats.stunRejected++;
-    this.reply(buildBindingError(m.transactionId, code, reason), address, port, tcp);
+    this.reply(buildBindingError(m.transactionId, code, reason), address, port);
   }
 
   private select(address: string, port: number): void {
+    if (this.requestTcp !== undefined) {
+      this.selectTcp(this.requestTcp);
+      return;
+    }
     if (address !== this.selectedAddress || port !== this.selectedPort || this.selectedTcp !== undefined) {
       this.selectedTcp = undefined;
       this.selectedAddress = address;
@@ -418,6 +423,11 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
   }
 
   private markValidated(address: string, port: number): void {
+    if (this.requestTcp !== undefined) {
+      this.validatedTcp.add(this.requestTcp);
+      this.requestTcp.markValidated();
+      return;
+    }
     let ports = this.validated.get(address);
     if (!ports) {
       ports = new Set();

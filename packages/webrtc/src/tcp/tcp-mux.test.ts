@@ -182,3 +182,19 @@ test('close() closes every connection and the listener', async () => {
   await waitFor(() => c.isClosed(), { ...polling, label: 'client closed' });
   await assert.rejects(dial(mux.port));
 });
+
+test('resolveUfrag: a ufrag not registered here is looked up (the server passes the UdpMux registry)', async () => {
+  const rec = new Recorder();
+  const known = new Map<string, TcpMuxConnection>([['viaudp', rec]]);
+  await withMux({ resolveUfrag: (u) => known.get(u) }, async (mux) => {
+    const c = await dial(mux.port);
+    c.socket.write(frameRfc4571(bindingRequest('viaudp')));
+    await waitFor(() => rec.got.length === 1, { ...polling, label: 'routed through the resolver' });
+    known.delete('viaudp');
+    const d = await dial(mux.port);
+    d.socket.write(frameRfc4571(bindingRequest('viaudp')));
+    await waitFor(() => d.isClosed(), { ...polling, label: 'refused once the resolver forgets it' });
+    assert.equal(c.isClosed(), false, 'an already bound connection stays');
+    c.socket.destroy();
+  });
+});

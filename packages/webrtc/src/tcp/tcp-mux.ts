@@ -1,6 +1,7 @@
 // Passive ICE-TCP (RFC 6544, https://www.rfc-editor.org/rfc/rfc6544): one TCP listener for every peer connection of
 // the process (or media worker). Each accepted connection carries RFC 4571 frames; its first frame must be a STUN
-// Binding request whose USERNAME names a registered local ufrag, which binds the connection to that ICE transport
+// Binding request whose USERNAME names a known local ufrag (registered here, or found by `resolveUfrag`: in the
+// server, the UdpMux's registry, so ICE restarts need nothing more), which binds the connection to that ICE transport
 // for good. Later frames are demultiplexed by first byte as on UDP (RFC 7983).
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
@@ -31,10 +32,19 @@ export interface TcpMuxConnection {
   tcpPathClosed(path: TcpIcePath): void;
 }
 
+/** True when a connection (e.g. one the UdpMux knows by ufrag) can also take ICE-TCP frames. */
+export function isTcpMuxConnection(c: unknown): c is TcpMuxConnection {
+  const x = c as Partial<TcpMuxConnection> | undefined;
+  return typeof x?.handleTcpStun === 'function' && typeof x.handleTcpDtls === 'function' &&
+    typeof x.handleTcpRtp === 'function' && typeof x.tcpPathClosed === 'function';
+}
+
 export interface TcpMuxOptions {
   /** 0 = ephemeral. */
   port: number;
   address: string;
+  /** Looked up when a ufrag is not registered here: the server passes the UdpMux's registry. */
+  resolveUfrag?: (localUfrag: string) => TcpMuxConnection | undefined;
   logger?: Logger;
   /** Largest RFC 4571 frame accepted; a larger length prefix closes the connection. */
   maxFrameBytes?: number;
@@ -73,7 +83,8 @@ export class TcpMux {
   readonly stats: TcpMuxStats = { accepted: 0, refused: 0, rejected: 0, timedOut: 0, framesIn: 0, framesOut: 0, dropped: 0, sendDropped: 0 };
   private readonly server: Server;
   private readonly logger: Logger;
-  private readonly opts: Required<Omit<TcpMuxOptions, 'logger' | 'port' | 'address' | 'maxFrameBytes'>> & { maxFrameBytes?: number };
+  private readonly opts: Required<Omit<TcpMuxOptions, 'logger' | 'port' | 'address' | 'maxFrameBytes' | 'resolveUfrag'>> & { maxFrameBytes?: number };
+  private readonly resolveUfrag: ((localUfrag: string) => TcpMuxConnection | undefined) | undefined;
   private readonly ufrags = new Map<string, TcpMuxConnection>();
   private readonly conns = new Set<TcpConnection>();
   private unvalidated = 0;
@@ -82,6 +93,7 @@ export class TcpMux {
   private constructor(server: Server, opts: TcpMuxOptions, logger: Logger) {
     this.server = server;
     this.logger = logger;
+    this.resolveUfrag = opts.resolveUfrag;
     this.opts = {
       unvalidatedTimeoutMs: opts.unvalidatedTimeoutMs ?? TCP_MUX_DEFAULTS.unvalidatedTimeoutMs,
       maxUnvalidated: opts.maxUnvalidated ?? TCP_MUX_DEFAULTS.maxUnvalidated,
@@ -167,7 +179,8 @@ export class TcpMux {
   }
   /** @internal */ lookupUfrag(frame: Buffer): TcpMuxConnection | undefined {
     const ufrag = peekBindingRequestUfrag(frame);
-    return ufrag === undefined ? undefined : this.ufrags.get(ufrag);
+    if (ufrag === undefined) return undefined;
+    return this.ufrags.get(ufrag) ?? this.resolveUfrag?.(ufrag);
   }
   /** @internal */ onValidated(): void {
     this.unvalidated--;
