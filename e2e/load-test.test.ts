@@ -1,7 +1,8 @@
 // `atrium load-test` as a child process (packages/cli/bin/atrium.js) against an in-process Atrium, in the issue's small
 // shape (2 simulcast video publishers, 5 subscribers): it passes its own loss check and prints its table; from
 // --json, every subscriber received every track with < 1% loss at a plausible bitrate and frame rate, and
-// livekit-server-sdk's RoomService saw the simulated participants and their tracks while it ran.
+// livekit-server-sdk's RoomService saw the simulated participants and their tracks while it ran. With --layout, the
+// subscribers' tile sizes choose the layers they get.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RoomServiceClient } from 'livekit-server-sdk';
@@ -71,6 +72,24 @@ test('2 video publishers (720p simulcast) -> 5 subscribers for 8 s: every subscr
     assert.ok(t.latencyMs.samples > 0 && t.latencyMs.p50 !== null && t.latencyMs.p50 < 50, `${t.track}: latency p50 ${String(t.latencyMs.p50)} ms`);
   }
   assert.ok(r.tester.cpuSec > 0, 'the tester reports its own CPU');
+});
+
+test("--layout speaker (lk's): 7 simulcast cameras -> 2 subscribers; each shows 6, one at the top layer and five at the lowest; the seventh is disabled", { timeout: 40_000 }, async () => {
+  const run = await loadTest(['--video-publishers', '7', '--subscribers', '2', '--layout', 'speaker', '--duration', '6s', '--num-per-second', '20', '--identity-prefix', 'lay', '--json'], 35_000);
+  assert.equal(run.code, 0, `exit ${String(run.code)}\n${run.stderr}\n${run.stdout}`);
+  const r = JSON.parse(run.stdout) as { isPassed: boolean; failures: string[]; tracks: TrackJson[]; summary: { subscriptions: { expected: number; receiving: number } } };
+  assert.equal(r.isPassed, true, r.failures.join('; '));
+  assert.deepEqual(r.summary.subscriptions, { expected: 12, receiving: 12 }, 'six tiles for each of the two subscribers');
+  for (const sub of ['lay_sub_0', 'lay_sub_1']) {
+    const shown = r.tracks.flatMap((t) => t.perSubscriber.filter((s) => s.subscriber === sub).map((s) => ({ track: t.track, ...s })));
+    assert.equal(shown.length, 6, `${sub} shows 6 cameras: ${JSON.stringify(shown)}`);
+    // The big tile asked 1280x720 (the 720p layer, 1.7 Mbps); the small ones 320x180 (the 180p layer, 150 kbps).
+    const big = shown.filter((s) => s.bitrateBps > 1_000_000);
+    const small = shown.filter((s) => s.bitrateBps < 400_000);
+    assert.equal(big.length, 1, `${sub}: one track at the top layer: ${shown.map((s) => s.bitrateBps).join(', ')} bps`);
+    assert.equal(small.length, 5, `${sub}: five at the lowest layer: ${shown.map((s) => s.bitrateBps).join(', ')} bps`);
+    for (const s of small) assert.ok(s.fps > 10 && s.fps < 20, `${sub}: the 180p layer runs at 15 fps, got ${s.fps}`);
+  }
 });
 
 test('table output: audio and video, the per-track table, the summary and PASS', { timeout: 30_000 }, async () => {

@@ -1,7 +1,7 @@
 // One simulated participant of the load tester, on our own WebRTC client role: joins over `/rtc` signalling,
 // publishes its tracks (AddTrackRequest, then addSender + offer on the publisher PC, as livekit-client does), answers
 // the server's subscriber offers, follows trickled candidates, and counts what it receives per subscribed track.
-import { AddTrackRequest, DisconnectReason, LeaveRequest, SignalTarget, TrackSource, TrackType, VideoLayer, VideoQuality } from '@livekit/protocol';
+import { AddTrackRequest, DisconnectReason, LeaveRequest, SignalTarget, TrackSource, TrackType, UpdateTrackSettings, VideoLayer, VideoQuality } from '@livekit/protocol';
 import type { UdpMux } from '@atrium/webrtc';
 import type { Logger } from '@atrium/webrtc';
 import type { DtlsCertificate } from '@atrium/webrtc/dtls/certificate.js';
@@ -15,6 +15,7 @@ import { AudioSource, VideoSource } from './media-source.js';
 import type { MediaSource } from './media-source.js';
 import type { VideoLayerPlan } from './media-plan.js';
 import { LOAD_OPUS, LOAD_VP8, LOAD_SEND_STAGES, bindLoadMux, senderExtensionIds } from './client-role.js';
+import type { TileSettings } from './layout.js';
 
 
 export interface PublishedTrack {
@@ -251,6 +252,15 @@ export class LoadParticipant {
     const sub = this.subscriber;
     if (sub === undefined) return `publisher PC ${this.publisher?.connectionState ?? 'none'}`;
     return `subscriber PC ${sub.connectionState}${this.lastWarning !== undefined ? ` (${this.lastWarning})` : ''}, ${this.offersAnswered} offers answered, ${this.streamsSeen} streams (${this.streamsUnmapped} of unknown tracks)`;
+  }
+
+  /** Asks for a subscribed track at a tile's size (the server picks the layer), or for it to be disabled (--layout). */
+  setTrackSettings(trackSid: string, settings: TileSettings): void {
+    if (this.isClosed) return;
+    const value = settings === 'disabled'
+      ? new UpdateTrackSettings({ trackSids: [trackSid], disabled: true })
+      : new UpdateTrackSettings({ trackSids: [trackSid], disabled: false, width: settings.width, height: settings.height });
+    this.signal.send({ case: 'trackSetting', value });
   }
 
   /** Sends a LeaveRequest, closes both PCs and the sockets. */

@@ -57,7 +57,7 @@ test('bad values are usage errors naming the flag', () => {
     [['--decrypt-every', '1.5'], /--decrypt-every/],
   ];
   for (const [args, message] of bad) assert.throws(() => parse(args), (e: unknown) => e instanceof UsageError && message.test(e.message), args.join(' '));
-  assert.throws(() => parse(['--layout', '3x3']), /unknown flag '--layout'/, 'lk flags we do not have are refused, not ignored');
+  assert.throws(() => parse(['--simulate-speakers']), /unknown flag '--simulate-speakers'/, 'lk flags we do not have are refused, not ignored');
 });
 
 test('video layers: 720p simulcast is q/h/f at 180p 15 fps, 360p and 720p 30 fps; without simulcast the top layer alone', () => {
@@ -92,4 +92,10 @@ test("lk's two names: `load-test` and `perf load-test` are the same command", ()
   assert.equal(a.cmd.run, b.cmd.run);
   assert.deepEqual(a.cmd.options, b.cmd.options);
   assert.deepEqual(a.rest, b.rest);
+});
+
+test("--layout: lk's speaker, 3x3, 4x4 and 5x5; anything else is a usage error; absent by default", () => {
+  assert.equal(parseLoadTestOptions({}, () => 'x').layout, undefined);
+  for (const l of ['speaker', '3x3', '4x4', '5x5']) assert.equal(parseLoadTestOptions({ layout: l }, () => 'x').layout, l);
+  assert.throws(() => parseLoadTestOptions({ layout: 'grid' }, () => 'x'), /--layout: 'grid' is not one of speaker, 3x3, 4x4, 5x5/);
 });

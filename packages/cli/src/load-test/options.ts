@@ -6,6 +6,8 @@ import { UsageError } from '../command.js';
 import type { FlagValues, OptionsConfig } from '../command.js';
 import { boolFlag, optionalDurationSec, optionalInteger, stringFlag } from '../args.js';
 import type { VideoResolution } from './media-plan.js';
+import { LAYOUTS, isLayout } from './layout.js';
+import type { Layout } from './layout.js';
 
 /** Subscribers authenticate and decrypt one packet in this many unless told otherwise (--decrypt-every). */
 export const DEFAULT_DECRYPT_EVERY = 16;
@@ -25,6 +27,7 @@ export const LOAD_TEST_OPTIONS = {
   'no-simulcast': { type: 'boolean' },
   'max-loss': { type: 'string' },
   'decrypt-every': { type: 'string' },
+  layout: { type: 'string' },
   json: { type: 'boolean' },
 } as const satisfies OptionsConfig;
 
@@ -39,6 +42,7 @@ export const LOAD_TEST_HELP: readonly (readonly [string, string])[] = [
   ['--video-codec CODEC', 'vp8 (the only one so far)'],
   ['--simulcast, --no-simulcast', 'send the layers below the resolution too (default on: q 180p, h 360p, f 720p)'],
   ['--num-per-second N', 'participants started per second (default 5)'],
+  ['--layout L', `what each subscriber watches, as lk's: speaker (6 participants, one video at 1280x720, five at 320x180), 3x3 (9 at 640x360), 4x4 or 5x5 (16 or 25 at 320x180); the tracks of other publishers are disabled (default: every track, no size given)`],
   ['--max-loss PCT', 'fail (exit 1) when packet loss is above this percentage (default 1)'],
   ['--decrypt-every N', `subscribers authenticate and decrypt 1 packet in N (latency is measured on those; loss, bitrate, frames on every packet's clear header); 1 = all (default ${DEFAULT_DECRYPT_EVERY})`],
   ['--json', 'print the results as one JSON document'],
@@ -62,6 +66,8 @@ export interface LoadTestOptions {
    * RTP header (1: every packet); absent: DEFAULT_DECRYPT_EVERY.
    */
   decryptEvery?: number;
+  /** --layout: what each subscriber watches (absent: every track at no particular size). */
+  layout?: Layout;
 }
 
 function positiveNumber(values: FlagValues, flag: string, fallback: number, opts: { allowZero: boolean }): number {
@@ -98,6 +104,8 @@ export function parseLoadTestOptions(values: FlagValues, random: () => string = 
   const room = stringFlag(values, 'room');
   if (room !== undefined && room.trim() === '') throw new UsageError('--room: empty name');
   const prefix = stringFlag(values, 'identity-prefix');
+  const layout = stringFlag(values, 'layout');
+  if (layout !== undefined && !isLayout(layout)) throw new UsageError(`--layout: '${layout}' is not one of ${LAYOUTS.join(', ')}`);
   return {
     room: room ?? `load-test-${random()}`,
     durationSec: optionalDurationSec(values, 'duration') ?? 0,
@@ -111,5 +119,6 @@ export function parseLoadTestOptions(values: FlagValues, random: () => string = 
     maxLossPct,
     isJson: boolFlag(values, 'json'),
     decryptEvery: optionalInteger(values, 'decrypt-every', 1) ?? DEFAULT_DECRYPT_EVERY,
+    ...(layout !== undefined ? { layout } : {}),
   };
 }

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LatencyHistogram, SubscriptionStats, percentile } from './stats.js';
-import { buildReport, formatBitrate, formatReport, reportJson } from './report.js';
+import { buildReport, subscriptionKey, formatBitrate, formatReport, reportJson } from './report.js';
 import type { ReportInput, SubscriptionRecord } from './report.js';
 import { mergeSubscriptions } from './runner.js';
 import { RtpStreamWriter, opusPacket, wallClockMs } from './packetizer.js';
@@ -198,4 +198,16 @@ test('report JSON: nothing measured is null, not NaN', () => {
   assert.equal(formatBitrate(1_234_567), '1.23 Mbps');
   assert.equal(formatBitrate(42_300), '42.3 kbps');
   assert.equal(formatBitrate(999), '999 bps');
+});
+
+test('report with --layout: a track a subscriber disabled (no tile) is not expected of it; one it shows still is', () => {
+  const shape = { videoPublishers: 1, audioPublishers: 1, subscribers: 2, videoResolution: 'high', simulcast: true, durationSec: 10, numPerSecond: 5, layout: 'speaker' };
+  const disabledSubscriptions = new Set([subscriptionKey('s2', 'TR_v')]);
+  const r = buildReport(input([sub('s1', 'TR_v', 1000, 0), sub('s1', 'TR_a', 500, 0), sub('s2', 'TR_a', 500, 0)], { shape, disabledSubscriptions }));
+  assert.equal(r.isPassed, true, r.failures.join('; '));
+  assert.equal(r.tracks[0]!.subscribers, 1, 'only s1 shows the video');
+  assert.deepEqual(r.summary.subscriptions, { expected: 3, receiving: 3 });
+  assert.match(formatReport(r), /\nPASS: .* every track its speaker layout shows\n$/);
+  const missing = buildReport(input([sub('s1', 'TR_a', 500, 0), sub('s2', 'TR_a', 500, 0)], { shape, disabledSubscriptions }));
+  assert.deepEqual(missing.failures, ['1 of 1 subscribers received nothing of video track TR_v from v (s1)']);
 });

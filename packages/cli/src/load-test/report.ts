@@ -44,12 +44,14 @@ export interface SubscriptionRecord {
 export interface ReportInput {
   room: string;
   url: string;
-  shape: { videoPublishers: number; audioPublishers: number; subscribers: number; videoResolution: string; simulcast: boolean; durationSec: number; numPerSecond: number };
+  shape: { videoPublishers: number; audioPublishers: number; subscribers: number; videoResolution: string; simulcast: boolean; durationSec: number; numPerSecond: number; layout?: string };
   /** How long media flowed with everyone joined (the measuring window). */
   mediaMs: number;
   joins: readonly JoinRecord[];
   tracks: readonly TrackRecord[];
   subscriptions: readonly SubscriptionRecord[];
+  /** (subscriber, track) pairs the subscriber disabled (--layout: no tile for its publisher), as subscriptionKey()s. */
+  disabledSubscriptions?: ReadonlySet<string>;
   tester: {
     cpuUserMs: number; cpuSystemMs: number; wallMs: number;
     /** The tester's CPU over the media window alone (everyone joined, sources running) and the packets it handled then. */
@@ -135,7 +137,13 @@ const perSec = (n: number, ms: number): number => (ms > 0 ? (n * 1000) / ms : 0)
 const mean = (xs: readonly number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
 const round = (x: number, digits = 2): number => (Number.isFinite(x) ? Number(x.toFixed(digits)) : x);
 
+/** The key of a (subscriber, track) pair in ReportInput.disabledSubscriptions. */
+export function subscriptionKey(subscriber: string, trackSid: string): string {
+  return `${subscriber}\u0000${trackSid}`;
+}
+
 export function buildReport(input: ReportInput): LoadTestReport {
+  const disabled = input.disabledSubscriptions ?? new Set<string>();
   const subscribers = input.joins.filter((j) => j.role === 'subscriber' && j.isJoined).map((j) => j.identity);
   const failures: string[] = [];
   const failed = input.joins.filter((j) => !j.isJoined);
@@ -153,10 +161,11 @@ export function buildReport(input: ReportInput): LoadTestReport {
     allFirst.push(...first);
     const expected = receiving.reduce((n, s) => n + s.expected, 0);
     const lost = receiving.reduce((n, s) => n + s.lost, 0);
-    const missing = subscribers.filter((id) => !receiving.some((s) => s.subscriber === id));
+    const shown = subscribers.filter((id) => !disabled.has(subscriptionKey(id, t.sid)));
+    const missing = shown.filter((id) => !receiving.some((s) => s.subscriber === id));
     if (missing.length > 0) {
       const why = input.joins.find((j) => j.identity === missing[0])?.diagnostics;
-      failures.push(`${missing.length} of ${subscribers.length} subscribers received nothing of ${t.kind} track ${t.sid} from ${t.publisher} (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''}${why !== undefined ? `; ${missing[0]}: ${why}` : ''})`);
+      failures.push(`${missing.length} of ${shown.length} subscribers received nothing of ${t.kind} track ${t.sid} from ${t.publisher} (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''}${why !== undefined ? `; ${missing[0]}: ${why}` : ''})`);
     }
     const perSubscriber = receiving.map((s) => ({
       subscriber: s.subscriber, packets: s.packets, lost: s.lost, lossPct: round(lossPct(s.lost, s.expected), 3),
@@ -165,7 +174,7 @@ export function buildReport(input: ReportInput): LoadTestReport {
     return {
       track: t.sid, publisher: t.publisher, kind: t.kind, layers: t.layers.filter((l) => l !== '').join(',') || 'single',
       packetsSent: t.packetsSent, sendBitrateBps: Math.round(perSec(t.bytesSent * 8, input.mediaMs)),
-      subscribers: subscribers.length, receiving: receiving.length,
+      subscribers: shown.length, receiving: receiving.length,
       packetsReceived: receiving.reduce((n, s) => n + s.packets, 0), packetsLost: lost, lossPct: round(lossPct(lost, expected), 3),
       bitrateBps: Math.round(mean(perSubscriber.map((s) => s.bitrateBps))), fps: round(mean(perSubscriber.map((s) => s.fps)), 1),
       firstMediaMs: { p50: round(percentile(first, 50), 1), p95: round(percentile(first, 95), 1) },
@@ -204,7 +213,7 @@ export function buildReport(input: ReportInput): LoadTestReport {
     tracks,
     summary: {
       tracks: tracks.length,
-      subscriptions: { expected: tracks.length * subscribers.length, receiving: tracks.reduce((n, t) => n + t.receiving, 0) },
+      subscriptions: { expected: tracks.reduce((n, t) => n + t.subscribers, 0), receiving: tracks.reduce((n, t) => n + t.receiving, 0) },
       packetsSent, packetsReceived, packetsLost, lossPct: round(totalLoss, 3),
       bitrateBps: Math.round(tracks.reduce((n, t) => n + t.bitrateBps * t.receiving, 0)),
       firstMediaMs: { p50: round(percentile(allFirst, 50), 1), p95: round(percentile(allFirst, 95), 1) },
@@ -271,7 +280,7 @@ export function formatReport(r: LoadTestReport): string {
   const width = Math.max(...lines.map(([k]) => k!.length));
   const summary = lines.map(([k, v]) => `${k!.padEnd(width)}  ${v}`).join('\n');
   const verdict = r.isPassed
-    ? `PASS: loss ${s.lossPct.toFixed(2)}% <= ${r.maxLossPct}%, every subscriber received every track`
+    ? `PASS: loss ${s.lossPct.toFixed(2)}% <= ${r.maxLossPct}%, every subscriber received every track${r.shape.layout !== undefined ? ` its ${r.shape.layout} layout shows` : ''}`
     : `FAIL: ${r.failures.join('; ')}`;
   return `${table}\n${summary}\n\n${verdict}\n`;
 }

@@ -8,7 +8,8 @@ import { LoadParticipant } from './load-participant.js';
 import type { PublishedTrack } from './load-participant.js';
 import { videoLayers } from './media-plan.js';
 import { SubscriptionStats, LatencyHistogram } from './stats.js';
-import { buildReport, formatBitrate } from './report.js';
+import { buildReport, formatBitrate, subscriptionKey } from './report.js';
+import { LayoutAssigner } from './layout.js';
 import type { JoinRecord, LoadTestReport, SubscriptionRecord } from './report.js';
 import { DEFAULT_DECRYPT_EVERY } from './options.js';
 import type { LoadTestOptions } from './options.js';
@@ -104,6 +105,9 @@ export async function runLoadTest(opts: LoadTestOptions, target: RunTarget, hook
   const progressTimer = setInterval(() => progress(phase), 1000);
 
   const byIdentity = new Map<string, LoadParticipant>();
+  /** --layout: each subscriber's tiles, and the (subscriber, track) pairs it disabled. */
+  const screens = new Map<string, LayoutAssigner>();
+  const disabled = new Set<string>();
   const startOne = async (index: number): Promise<void> => {
     const j = joins[index]!;
     const t0 = performance.now();
@@ -114,6 +118,18 @@ export async function runLoadTest(opts: LoadTestOptions, target: RunTarget, hook
         localAddress: target.localAddress, subscribe: j.role === 'subscriber', timeoutMs: JOIN_TIMEOUT_MS, decryptEvery,
         onSubscribed: (sub, trackSid) => {
           const published = tracks.find((t) => t.sid === trackSid);
+          if (opts.layout !== undefined && published !== undefined) {
+            // --layout: the tile this subscriber gives the track (its size), or none (disabled: not expected to arrive).
+            let screen = screens.get(sub.identity);
+            if (screen === undefined) screens.set(sub.identity, (screen = new LayoutAssigner(opts.layout)));
+            const settings = screen.settingsFor(published.publisher, published.kind);
+            if (settings === 'disabled') {
+              sub.setTrackSettings(trackSid, settings);
+              disabled.add(subscriptionKey(sub.identity, trackSid));
+              return undefined;
+            }
+            if (published.kind === 'video') sub.setTrackSettings(trackSid, settings);
+          }
           const since = Math.max(joinStart.get(sub.identity) ?? 0, published?.publishedAtMs ?? 0);
           const s = new SubscriptionStats(sub.identity, trackSid, since);
           subscriptions.push(s);
@@ -190,8 +206,9 @@ export async function runLoadTest(opts: LoadTestOptions, target: RunTarget, hook
     shape: {
       videoPublishers: opts.videoPublishers, audioPublishers: opts.audioPublishers, subscribers: opts.subscribers,
       videoResolution: opts.videoResolution, simulcast: opts.simulcast, durationSec: opts.durationSec, numPerSecond: opts.numPerSecond,
+      ...(opts.layout !== undefined ? { layout: opts.layout } : {}),
     },
-    mediaMs, joins, tracks: trackRecords, subscriptions: records,
+    mediaMs, joins, tracks: trackRecords, subscriptions: records, disabledSubscriptions: disabled,
     tester: {
       cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, wallMs: performance.now() - wall0,
       media: {

@@ -294,6 +294,10 @@ test('agent: a worker dropping mid-job -> the job is restarted on another worker
     await new Promise((r) => setTimeout(r, 100));
     assert.ok(!other.messages.some((m) => m.case === 'availability'), 'not while its agent is still in the room');
     agent.ws.terminate(); // the job process died too: its signal connection drops
+    // ... and its PCs fail (a participant whose signal drops is otherwise kept for a resume, docs/resume.md).
+    const agentIdentity = `agent-${job.id}`;
+    await waitFor(() => server.rooms.getRoom('test')?.listParticipants().find((p) => p.identity === agentIdentity)?.isAwaitingResume === true, polling);
+    fake.mediaOf(`agent-${job.id}`).emit('connectionState', { target: 1, state: 'failed' });
     const again = (await other.next('availability')).job!;
     assert.notEqual(again.id, job.id);
     assert.equal(again.dispatchId, job.dispatchId);

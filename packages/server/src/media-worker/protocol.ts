@@ -34,6 +34,7 @@ export type MediaCall =
   | { op: 'handleSubscriberAnswer'; args: [sdp: string, id: number] }
   | { op: 'addRemoteCandidate'; args: [candidateInit: string, target: SignalTargetValue] }
   | { op: 'startSubscriber'; args: [] }
+  | { op: 'restartIce'; args: [] }
   | { op: 'unsubscribe'; args: [trackSid: string] }
   | { op: 'updateTrackSettings'; args: [trackSid: string, settings: TrackSettings] }
   | { op: 'sendData'; args: [payload: Uint8Array, kind: DataKind] }

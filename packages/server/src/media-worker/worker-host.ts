@@ -197,6 +197,9 @@ export class MediaWorkerHost {
       case 'startSubscriber':
         media.startSubscriber();
         return;
+      case 'restartIce':
+        media.restartIce?.();
+        return;
       case 'unsubscribe':
         media.unsubscribe(...m.args);
         this.releaseMirrorOf(s, m.args[0]);

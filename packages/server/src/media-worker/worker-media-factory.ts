@@ -586,6 +586,10 @@ export class WorkerParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     this.call({ op: 'startSubscriber', args: [] });
   }
 
+  restartIce(): void {
+    this.call({ op: 'restartIce', args: [] });
+  }
+
   subscribe(source: MediaTrackSource, opts: { publisherSid: string; trackSid: string }): void {
     if (this.isClosed || this.isOrphaned) return;
     if (!(source instanceof WorkerTrackSource)) throw new Error('subscribe: unknown media source');

@@ -17,6 +17,7 @@ export type FakeCall =
   | { method: 'handleSubscriberAnswer'; sdp: string; id: number }
   | { method: 'addRemoteCandidate'; candidateInit: string; target: SignalTargetValue }
   | { method: 'startSubscriber' }
+  | { method: 'restartIce' }
   | { method: 'subscribe'; source: MediaTrackSource; publisherSid: string; trackSid: string }
   | { method: 'unsubscribe'; trackSid: string }
   | { method: 'updateTrackSettings'; trackSid: string; settings: TrackSettings }
@@ -67,6 +68,9 @@ export class FakeParticipantMedia extends TypedEmitter<ParticipantMediaEvents> i
   }
   startSubscriber(): void {
     this.calls.push({ method: 'startSubscriber' });
+  }
+  restartIce(): void {
+    this.calls.push({ method: 'restartIce' });
   }
   subscribe(source: MediaTrackSource, opts: { publisherSid: string; trackSid: string }): void {
     this.calls.push({ method: 'subscribe', source, ...opts });

@@ -7,6 +7,7 @@ import {
   ServerInfo_Edition,
   ClientConfiguration,
   ClientConfigSetting,
+  ReconnectResponse,
 } from '@livekit/protocol';
 import type { ParticipantInfo, Room as RoomInfo } from '@livekit/protocol';
 import type { PublishCodecs } from './publish-codecs.js';
@@ -45,9 +46,30 @@ export function joinResponse(opts: {
         subscriberPrimary: opts.subscriberPrimary,
         pingInterval: PING_INTERVAL_SEC,
         pingTimeout: PING_TIMEOUT_SEC,
-        // Resume is not served yet: clients do a full reconnect.
-        clientConfiguration: new ClientConfiguration({ resumeConnection: ClientConfigSetting.DISABLED }),
+        // Resume is served (docs/resume.md): clients try it before a full reconnect.
+        clientConfiguration: clientConfiguration(),
         enabledPublishCodecs: opts.publishCodecs.toProto(),
+      }),
+    },
+  });
+}
+
+/** What clients are told to do (JoinResponse and ReconnectResponse): resume enabled. */
+export function clientConfiguration(): ClientConfiguration {
+  return new ClientConfiguration({ resumeConnection: ClientConfigSetting.ENABLED });
+}
+
+/** The first message of a resumed signal connection (docs/livekit-protocol.md 5.2). */
+export function reconnectResponse(opts: { nodeId: string }): SignalResponse {
+  return new SignalResponse({
+    message: {
+      case: 'reconnect',
+      value: new ReconnectResponse({
+        iceServers: [],
+        clientConfiguration: clientConfiguration(),
+        serverInfo: new ServerInfo({
+          edition: ServerInfo_Edition.Standard, version: SERVER_VERSION, protocol: PROTOCOL_VERSION, nodeId: opts.nodeId,
+        }),
       }),
     },
   });

@@ -17,6 +17,8 @@ export interface ParticipantHost {
   onTrackUnpublished(p: Participant, track: PublishedTrack): void;
   onData(p: Participant, payload: Uint8Array, kind: DataKind): void;
   onParticipantClosed(p: Participant, reason: DisconnectReason): void;
+  /** p resumed on a new signal connection: it gets fresh snapshots of the room and its participants. */
+  onParticipantResumed(p: Participant): void;
   /** SignalRequest.subscription: p subscribes to or unsubscribes from tracks. */
   onUpdateSubscription(p: Participant, req: UpdateSubscription): void;
   /** SignalRequest.subscription_permission: who may subscribe to p's tracks. */

@@ -97,6 +97,12 @@ export interface ParticipantMedia extends TypedEmitter<ParticipantMediaEvents> {
   ): Promise<SessionDescriptionMessage>;
   handleSubscriberAnswer(sdp: string, id: number): void;
   addRemoteCandidate(candidateInit: string, target: SignalTargetValue): void;
+  /**
+   * After a resume (docs/resume.md): a new subscriber offer with new ICE credentials (an ICE restart on the same
+   * transport, DTLS kept) covering every current subscription; an offer still waiting for its answer is superseded.
+   * The publisher PC restarts when the client's next offer carries new credentials. Optional for test doubles.
+   */
+  restartIce?(): void;
   /** Creates the subscriber PC with `_reliable`, `_lossy` and `_data_track` channels and emits the first offer. */
   startSubscriber(): void;
   /** Adds a sendonly m-line for the track (msid `publisherSid|trackSid trackSid`) and renegotiates. */

@@ -25,10 +25,11 @@ import {
 } from '@livekit/protocol';
 import type {
   AddTrackRequest, TrackInfo, ParticipantPermission, UpdateSubscription, SubscriptionPermission, UpdateTrackSettings,
+  SyncState,
 } from '@livekit/protocol';
 import { canPublishSource, toParticipantPermission } from '@atrium/protocol';
 import type { ResolvedVideoGrant, ClaimGrants } from '@atrium/protocol';
-import type { Logger, Clock } from '@atrium/webrtc';
+import type { Logger, Clock, TimerHandle } from '@atrium/webrtc';
 import { SignalTarget } from './participant-media.js';
 import type { ParticipantMedia } from './participant-media.js';
 import type { SignalSink, ParticipantHost, PublishedTrack } from './participant-host.js';
@@ -38,6 +39,13 @@ import { ParticipantPublications } from './participant-publications.js';
 import { isDependentParticipant } from './join-admission.js';
 import { PublishCodecs } from './publish-codecs.js';
 import { unusableCodecs } from './track-info.js';
+import { SignalOutbox } from './signal-outbox.js';
+
+/**
+ * How long a participant whose signal connection closed without a Leave is kept for a resume (its media session, PCs,
+ * tracks and subscriptions go on meanwhile). LiveKit keeps it until its PCs fail; a PC that fails ends it here too.
+ */
+export const RESUME_TIMEOUT_MS = 20_000;
 
 export type { SignalSink, ParticipantHost, PublishedTrack } from './participant-host.js';
 
@@ -56,6 +64,8 @@ export interface ParticipantOptions {
   logger: Logger;
   /** What this server lets publishers use (room.enabled_codecs); all forwardable codecs when absent. */
   publishCodecs?: PublishCodecs;
+  /** How long it is kept without a signal connection, for a resume (default RESUME_TIMEOUT_MS). */
+  resumeTimeoutMs?: number;
 }
 
 export class Participant {
@@ -75,6 +85,15 @@ export class Participant {
   private readonly publishCodecs: PublishCodecs;
   private sink: SignalSink | undefined;
   private closed = false;
+  private readonly clock: Clock;
+  private readonly resumeTimeoutMs: number;
+  /** Set while the signal connection is gone and the participant waits for a resume: what it would have been sent. */
+  private outbox: SignalOutbox | undefined;
+  private resumeTimer: TimerHandle | undefined;
+  /** One of its PCs reached 'connected' at least once (LiveKit closes a participant that never connected at once). */
+  private hasMediaConnected = false;
+  /** Resumes this participant went through. */
+  resumes = 0;
   /** Called after name, metadata, attributes or permission changed (the token refresher sends a new token). */
   onClaimsChanged: (() => void) | undefined;
 
@@ -88,6 +107,8 @@ export class Participant {
     this.media = opts.media;
     this.host = opts.host;
     this.logger = opts.logger;
+    this.clock = opts.clock;
+    this.resumeTimeoutMs = opts.resumeTimeoutMs ?? RESUME_TIMEOUT_MS;
     this.info = initialParticipantInfo({
       sid: opts.sid,
       claims: opts.claims,
@@ -149,8 +170,86 @@ export class Participant {
     this.sink = sink;
   }
 
+  /** `sink` is the signal connection this participant talks through now (not one replaced by a resume). */
+  isCurrentSink(sink: SignalSink): boolean {
+    return this.sink === sink;
+  }
+
+  /** The signal connection is gone and the participant waits for a resume. */
+  get isAwaitingResume(): boolean {
+    return this.outbox !== undefined;
+  }
+
+  /**
+   * Whether a resume can be honoured now, or why not. A participant with an open signal connection can be resumed
+   * too (the client may find its connection dead before the server does); the old connection is then closed.
+   */
+  resumeRefusal(): string | undefined {
+    if (this.closed) return 'the participant has left';
+    if (this.outbox?.hasOverflowed === true) return 'too much was sent while the signal connection was down';
+    if (!this.hasMediaConnected) return 'the participant never connected its media';
+    return undefined;
+  }
+
+  /**
+   * The signal connection closed without a Leave (or stopped answering). As LiveKit: a participant whose media never
+   * connected leaves now; otherwise it stays, with its media, for `resumeTimeoutMs`, while what it is sent is kept
+   * for the resume. A PC failing meanwhile ends it.
+   */
+  signalLost(): void {
+    if (this.closed) return;
+    this.sink = undefined;
+    if (!this.hasMediaConnected) {
+      this.close(DisconnectReason.SIGNAL_CLOSE);
+      return;
+    }
+    if (this.outbox !== undefined) return;
+    this.outbox = new SignalOutbox();
+    this.logger.info({ resumeTimeoutMs: this.resumeTimeoutMs }, 'signal connection lost; keeping the participant for a resume');
+    this.resumeTimer = this.clock.setTimeout(() => {
+      this.resumeTimer = undefined;
+      this.logger.info('no resume within the resume timeout; the participant leaves');
+      this.close(DisconnectReason.SIGNAL_CLOSE);
+    }, this.resumeTimeoutMs);
+  }
+
+  /**
+   * Reattaches a new signal connection (a resume, `reconnect=1`): `first` (the ReconnectResponse) goes out first,
+   * then what was kept while the connection was down; the room then sends fresh snapshots, and the subscriber PC
+   * gets an ICE-restart offer. The caller checked resumeRefusal().
+   */
+  resume(sink: SignalSink, first: SignalResponse): void {
+    if (this.closed) return;
+    const old = this.sink;
+    const kept = this.outbox?.drain() ?? [];
+    this.outbox = undefined;
+    if (this.resumeTimer !== undefined) this.clock.clearTimeout(this.resumeTimer);
+    this.resumeTimer = undefined;
+    this.sink = sink;
+    if (old !== undefined && old !== sink) {
+      try {
+        old.close();
+      } catch (err) {
+        this.logger.debug({ err }, 'closing the replaced signal connection failed');
+      }
+    }
+    this.resumes++;
+    this.send(first);
+    for (const msg of kept) this.send(msg);
+    this.logger.info({ kept: kept.length, resumes: this.resumes }, 'participant resumed');
+    this.host.onParticipantResumed(this);
+    if (this.closed) return;
+    // The ICE-restart offer covers every subscription: offers and candidates kept while away are superseded by it.
+    this.media.restartIce?.();
+  }
+
   send(msg: SignalResponse): void {
-    if (this.closed || !this.sink) return;
+    if (this.closed) return;
+    if (this.outbox !== undefined) {
+      this.outbox.push(msg);
+      return;
+    }
+    if (!this.sink) return;
     try {
       this.sink.send(msg);
     } catch (err) {
@@ -253,6 +352,29 @@ export class Participant {
     const pending = this.publications.getPending(trackSid);
     if (pending) pending.muted = muted;
     else this.logger.debug({ track: trackSid }, 'mute for an unknown track ignored');
+  }
+
+  /**
+   * SyncState, sent by the client right after a resume: what it believes it publishes and is subscribed to. Every
+   * published track it names must be one we know (as LiveKit; otherwise its state and ours differ and it must rejoin:
+   * a Leave with RECONNECT). Its subscription list is applied again (idempotent for tracks we already agree on).
+   */
+  handleSyncState(sync: SyncState): void {
+    if (this.closed) return;
+    const unknown = sync.publishTracks
+      .map((t) => t.track?.sid ?? '')
+      .filter((sid) => this.publications.getPublished(sid) === undefined && this.publications.getPending(sid) === undefined);
+    if (unknown.length > 0) {
+      this.logger.warn({ tracks: unknown }, 'sync state names published tracks this server does not know; asking for a full reconnect');
+      this.close(DisconnectReason.STATE_MISMATCH, { sendLeave: true, action: LeaveRequest_Action.RECONNECT });
+      return;
+    }
+    const sub = sync.subscription;
+    if (sub !== undefined && (sub.trackSids.length > 0 || sub.participantTracks.length > 0)) this.updateSubscription(sub);
+    this.logger.debug(
+      { published: sync.publishTracks.length, subscriptionTracks: sub?.trackSids.length ?? 0, subscribe: sub?.subscribe },
+      'sync state applied',
+    );
   }
 
   /** UpdateSubscription from the client: handled by the room's subscription rules. */
@@ -381,6 +503,12 @@ export class Participant {
       this.close(DisconnectReason.MEDIA_FAILURE, { sendLeave: true, action: LeaveRequest_Action.RECONNECT });
     });
     m.on('connectionState', ({ target, state }) => {
+      if (state === 'connected') this.hasMediaConnected = true;
+      if (state === 'failed' && this.outbox !== undefined && !this.closed) {
+        this.logger.info({ target }, 'peer connection failed while the signal connection is down; the participant leaves');
+        this.close(DisconnectReason.SIGNAL_CLOSE);
+        return;
+      }
       const primary = this.isSubscriberPrimary ? SignalTarget.SUBSCRIBER : SignalTarget.PUBLISHER;
       if (target === primary && state === 'connected' && this.info.state === ParticipantInfo_State.JOINED) {
         this.info.state = ParticipantInfo_State.ACTIVE;
@@ -410,6 +538,9 @@ export class Participant {
       );
     }
     this.closed = true;
+    this.outbox = undefined;
+    if (this.resumeTimer !== undefined) this.clock.clearTimeout(this.resumeTimer);
+    this.resumeTimer = undefined;
     this.info.state = ParticipantInfo_State.DISCONNECTED;
     this.info.disconnectReason = reason;
     this.bumpVersion();

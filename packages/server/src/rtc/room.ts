@@ -7,7 +7,7 @@ import type { Logger, Clock, TimerHandle } from '@atrium/webrtc';
 import type { Participant, ParticipantHost, PublishedTrack } from './participant.js';
 import type { DataKind, SubscriptionBindError } from './participant-media.js';
 import { PublishCodecs } from './publish-codecs.js';
-import { joinResponse } from './join-response.js';
+import { joinResponse, reconnectResponse } from './join-response.js';
 import { stampClientData, stampServerData, deliverData } from './room-data.js';
 import { callRoomEvent } from './room-events.js';
 import type { RoomEvents } from './room-events.js';
@@ -308,6 +308,23 @@ export class Room implements ParticipantHost {
       this.quality.close();
     }
     if (this.participants.size === 0 && !this.closed) this.armCloseTimer(this.opts.departureTimeoutSec);
+  }
+
+  /** The first message of a resumed signal connection. */
+  reconnectResponse(): SignalResponse {
+    return reconnectResponse({ nodeId: this.opts.nodeId });
+  }
+
+  /**
+   * p resumed (docs/resume.md): after what it missed, a snapshot of every participant it may see (itself included) and
+   * of the room, as LiveKit sends after a ReconnectResponse.
+   */
+  onParticipantResumed(p: Participant): void {
+    if (this.participants.get(p.sid) !== p) return;
+    const infos: ParticipantInfo[] = [];
+    for (const q of this.participants.values()) if (q === p || !q.isHidden) infos.push(q.snapshot());
+    p.send(new SignalResponse({ message: { case: 'update', value: new ParticipantUpdate({ participants: infos }) } }));
+    p.send(new SignalResponse({ message: { case: 'roomUpdate', value: new RoomUpdate({ room: this.info() }) } }));
   }
 
   onUpdateSubscription(p: Participant, req: UpdateSubscription): void {

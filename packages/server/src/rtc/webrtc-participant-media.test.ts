@@ -142,3 +142,61 @@ test('a subscription starts forwarding (and asks for a key frame) only once the 
     await clientMux.close();
   }
 });
+
+test('restartIce (a resume): a new subscriber offer with new ICE credentials and every subscription, superseding one not answered; candidates trickled again; the same transport goes on', async () => {
+  const serverMux = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
+  const clientMux = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
+  const media = new WebRtcParticipantMedia({
+    mux: serverMux, certificate: await generateCertificate({ commonName: 'test' }), advertisedAddress: '127.0.0.1',
+    clock: systemClock, participantSid: 'PA_viewer', identity: 'viewer', logger: silentLogger, onClose: () => {},
+  });
+  const client = new PeerConnection({ role: 'client', mux: clientMux, certificate: await generateCertificate(), advertisedAddress: '127.0.0.1' });
+  const video = trackSource('video', systemClock);
+  const audio = trackSource('audio', systemClock);
+  const ufrag = (sdp: string): string | undefined => /a=ice-ufrag:(\S+)/.exec(sdp)?.[1];
+  try {
+    const offers: SessionDescriptionMessage[] = [];
+    media.on('subscriberOffer', (offer) => offers.push(offer));
+    const trickled: { ufrag: unknown; target: number }[] = [];
+    media.on('iceCandidate', ({ candidateInit, target }) => trickled.push({ ufrag: (JSON.parse(candidateInit) as { usernameFragment?: unknown }).usernameFragment, target }));
+    const states: string[] = [];
+    media.on('connectionState', ({ target, state }) => {
+      if (target === 1) states.push(state);
+    });
+    media.subscribe(video, { publisherSid: 'PA_pub', trackSid: 'TR_video' });
+    await waitFor(() => offers[0], { label: 'the first offer', timeoutMs: 5_000 });
+    media.handleSubscriberAnswer(client.handleOffer(offers[0]!.sdp), offers[0]!.id);
+    await waitFor(() => (client.connectionState === 'connected' && states.includes('connected')) || undefined, { label: 'connected', timeoutMs: 10_000 });
+    await waitFor(() => trickled.length >= 1 || undefined, { label: 'first trickle', timeoutMs: 5_000 });
+    const firstUfrag = ufrag(offers[0]!.sdp);
+    assert.equal(trickled[0]!.ufrag, firstUfrag);
+
+    // While the signal was down: a subscription whose offer the client never got (no answer).
+    media.subscribe(audio, { publisherSid: 'PA_pub', trackSid: 'TR_audio' });
+    await waitFor(() => offers[1], { label: 'the offer with the audio track', timeoutMs: 5_000 });
+    // The resume: a new offer at once, though the previous one was not answered.
+    media.restartIce();
+    assert.equal(offers.length, 3, 'the restart offer went out without waiting for the stale answer');
+    const restart = offers[2]!;
+    const newUfrag = ufrag(restart.sdp);
+    assert.ok(newUfrag && newUfrag !== firstUfrag, 'new ICE credentials');
+    assert.deepEqual(Object.values(restart.midToTrackId).sort(), ['TR_audio', 'TR_video'], 'every current subscription');
+    await waitFor(() => trickled.some((t) => t.ufrag === newUfrag) || undefined, { label: 'candidates for the new ufrag', timeoutMs: 5_000 });
+    // A late answer to the superseded offer is ignored; the answer to the restart completes it on the same transport.
+    const bound: string[] = [];
+    media.on('subscriptionBound', ({ trackSid, error }) => bound.push(`${trackSid}:${error ?? 'ok'}`));
+    media.handleSubscriberAnswer(client.handleOffer(restart.sdp), restart.id);
+    assert.deepEqual(bound, ['TR_audio:ok']);
+    await waitFor(() => !client.isIceRestarting || undefined, { label: 'the restart nominated', timeoutMs: 5_000 });
+    await waitFor(() => audio.receiver.senderCount === 1 || undefined, { label: 'the audio down track', timeoutMs: 5_000 });
+    assert.deepEqual(states, ['connecting', 'connected'], 'the subscriber transport never left connected (no new DTLS)');
+    assert.equal(client.iceRestarts, 1);
+  } finally {
+    media.close();
+    client.close();
+    video.close();
+    audio.close();
+    await serverMux.close();
+    await clientMux.close();
+  }
+});

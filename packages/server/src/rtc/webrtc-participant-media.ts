@@ -83,7 +83,10 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly channels = new Map<string, DataChannel>();
   private readonly reliableQueue: Buffer[] = [];
-  private readonly trickled = new WeakSet<PeerConnection>();
+  /** Per PC, the local ICE ufrag whose candidates were trickled (again after an ICE restart). */
+  private readonly trickled = new WeakMap<PeerConnection, string>();
+  /** The next subscriber offer restarts ICE (a resume). */
+  private isIceRestartPending = false;
   private offerId = 0;
   private awaitingAnswer = false;
   private negotiationPending = false;
@@ -438,6 +441,21 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
   }
 
   /**
+   * A resume: the subscriber PC offers again with new ICE credentials and every current subscription. An offer sent
+   * while the signal connection was down may never have reached the client, so it is superseded (its answer, if one
+   * comes, is stale by id). Before the first offer went out there is nothing to restart.
+   */
+  restartIce(): void {
+    const pc = this.subscriber;
+    if (this.isClosed || pc === undefined || this.isFirstOfferScheduled) return;
+    this.awaitingAnswer = false;
+    this.negotiationPending = false;
+    this.isIceRestartPending = true;
+    this.logger.debug('subscriber ICE restart');
+    this.negotiateNow();
+  }
+
+  /**
    * Asks for a subscriber offer. Changes made in the same turn share one offer: a joiner's data channels and its
    * subscriptions to the tracks already in the room go out together, not in two offer/answer round trips.
    */
@@ -457,7 +475,8 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       this.negotiationPending = true;
       return;
     }
-    const sdp = pc.createOffer();
+    const sdp = pc.createOffer({ iceRestart: this.isIceRestartPending });
+    this.isIceRestartPending = false;
     this.offerId++;
     this.awaitingAnswer = true;
     const midToTrackId: Record<string, string> = {};
@@ -467,12 +486,13 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
   }
 
   /**
-   * Trickles our host candidates once per PC, after its first description went out (they are in the SDP too;
-   * LiveKit clients expect server candidates over trickle as well). Deferred so the answer is sent first.
+   * Trickles our host candidates once per PC and ICE generation (again after an ICE restart), after its description
+   * went out (they are in the SDP too; LiveKit clients expect server candidates over trickle as well). Deferred so the
+   * answer is sent first.
    */
   private trickleOnce(pc: PeerConnection, target: SignalTargetValue): void {
-    if (this.trickled.has(pc)) return;
-    this.trickled.add(pc);
+    if (this.trickled.get(pc) === pc.localIceUfrag) return;
+    this.trickled.set(pc, pc.localIceUfrag);
     const first = pc.localDescription?.media.find((m) => m.port !== 0);
     if (!first) return;
     const ufrag = first.iceUfrag;

@@ -1,5 +1,6 @@
 // HTTP side of signalling (docs/livekit-protocol.md 1.1-1.5, 2.1): health check, /rtc/validate, the /rtc v0
-// WebSocket upgrade (authenticated and checked against the room rules before upgrading), and 404s for /rtc/v1.
+// WebSocket upgrade (authenticated and checked against the room rules before upgrading), resumes (`reconnect=1`,
+// docs/resume.md) and 404s for /rtc/v1.
 import { STATUS_CODES } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -15,6 +16,7 @@ import type { ConnectParams } from './connect-params.js';
 import { SignalSession, webSocketSink } from './signal-session.js';
 import { Participant } from '../rtc/participant.js';
 import type { RoomManager } from '../rtc/room-manager.js';
+import type { Room } from '../rtc/room.js';
 import type { MediaFactory, ParticipantMedia } from '../rtc/participant-media.js';
 import { DRAINING_STATUS } from '../health/node-state.js';
 import type { NodeState } from '../health/node-state.js';
@@ -218,9 +220,18 @@ export class RtcService {
       return rejectUpgrade(socket, DRAINING_STATUS, refusal.message);
     }
     if (params.isReconnect) {
-      // Resume is not supported: the first and only message asks for a full reconnect.
-      const leave = new LeaveRequest({ reason: DisconnectReason.STATE_MISMATCH, action: LeaveRequest_Action.RECONNECT, canReconnect: true });
-      return this.upgradeWithLeave(req, socket, head, leave);
+      const target = this.resumeTarget(auth, params);
+      if ('refusal' in target) {
+        // As LiveKit: the first and only message asks for a full reconnect (a fresh join, a new sid).
+        this.opts.logger.info(
+          { room: auth.roomName, participant: auth.identity, pID: params.sid, reason: target.refusal },
+          `resume refused (${target.refusal}); asking the client for a full reconnect`,
+        );
+        const leave = new LeaveRequest({ reason: DisconnectReason.STATE_MISMATCH, action: LeaveRequest_Action.RECONNECT, canReconnect: true });
+        return this.upgradeWithLeave(req, socket, head, leave);
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.resumeSession(ws, auth, target.room, target.participant));
+      return;
     }
     if (refusal) {
       // LiveKit: the room refuses the join (max participants), the participant closes with JOIN_FAILURE.
@@ -230,6 +241,52 @@ export class RtcService {
     const sid = newParticipantSid();
     const logger = this.opts.logger.child({ room: auth.roomName, participant: auth.identity, pID: sid });
     this.wss.handleUpgrade(req, socket, head, (ws) => this.startSession(ws, auth, params, sid, logger));
+  }
+
+  /** The participant a `reconnect=1` connection resumes, or why it cannot. */
+  private resumeTarget(auth: JoinAuth, params: ConnectParams): { room: Room; participant: Participant } | { refusal: string } {
+    if (params.sid === '') return { refusal: 'no participant sid given' };
+    const room = this.opts.rooms.getRoom(auth.roomName);
+    if (!room || room.isClosed) return { refusal: 'the room is gone' };
+    const participant = room.getParticipant(params.sid);
+    if (!participant) return { refusal: `unknown participant sid ${params.sid}` };
+    if (participant.identity !== auth.identity) return { refusal: 'the token names another identity than the participant' };
+    const refusal = participant.resumeRefusal();
+    return refusal !== undefined ? { refusal } : { room, participant };
+  }
+
+  /** Reattaches a new WebSocket to a participant that still exists (docs/resume.md). */
+  private resumeSession(ws: WebSocket, auth: JoinAuth, room: Room, participant: Participant): void {
+    // Checked again: the participant may have left while the upgrade completed.
+    const refusal = participant.resumeRefusal();
+    if (refusal !== undefined || room.getParticipant(participant.sid) !== participant) {
+      participant.logger.info({ reason: refusal ?? 'left' }, 'resume refused after the upgrade; asking for a full reconnect');
+      ws.on('error', () => {});
+      const leave = new LeaveRequest({ reason: DisconnectReason.STATE_MISMATCH, action: LeaveRequest_Action.RECONNECT, canReconnect: true });
+      ws.send(new SignalResponse({ message: { case: 'leave', value: leave } }).toBinary());
+      ws.close(1000);
+      return;
+    }
+    const sink = webSocketSink(ws, { logger: participant.logger });
+    new SignalSession({ ws, participant, sink, clock: this.opts.clock });
+    participant.logger.info('signal connection resumed');
+    participant.resume(sink, room.reconnectResponse());
+    if (!participant.isClosed) this.startTokenRefresher(ws, participant, auth);
+  }
+
+  /** Refresh tokens for the participant while this WebSocket is open. */
+  private startTokenRefresher(ws: WebSocket, participant: Participant, auth: JoinAuth): void {
+    const apiSecret = this.opts.keys[auth.claims.apiKey];
+    if (apiSecret === undefined) return;
+    const refresher = new TokenRefresher({
+      participant,
+      claims: auth.claims,
+      apiSecret,
+      clock: this.opts.clock,
+      ...(this.opts.tokenRefreshIntervalMs !== undefined ? { intervalMs: this.opts.tokenRefreshIntervalMs } : {}),
+    });
+    ws.once('close', () => refresher.stop());
+    refresher.start();
   }
 
   private startSession(ws: WebSocket, auth: JoinAuth, params: ConnectParams, sid: string, logger: Logger): void {
@@ -260,22 +317,12 @@ export class RtcService {
         logger: participantLogger,
         ...(this.opts.publishCodecs ? { publishCodecs: this.opts.publishCodecs } : {}),
       });
-      participant.attachSink(webSocketSink(ws, { logger: participantLogger }));
-      new SignalSession({ ws, participant, clock: this.opts.clock, onSimulate: (s) => this.onSimulate(room.name, auth.identity, s, participantLogger) });
+      const sink = webSocketSink(ws, { logger: participantLogger });
+      participant.attachSink(sink);
+      new SignalSession({ ws, participant, sink, clock: this.opts.clock, onSimulate: (s) => this.onSimulate(room.name, auth.identity, s, participantLogger) });
       participantLogger.debug({ sdk: params.sdk, version: params.sdkVersion, protocol: params.protocol }, 'signal connected');
       room.join(participant);
-      const apiSecret = this.opts.keys[auth.claims.apiKey];
-      if (apiSecret !== undefined && !participant.isClosed) {
-        const refresher = new TokenRefresher({
-          participant,
-          claims: auth.claims,
-          apiSecret,
-          clock: this.opts.clock,
-          ...(this.opts.tokenRefreshIntervalMs !== undefined ? { intervalMs: this.opts.tokenRefreshIntervalMs } : {}),
-        });
-        ws.once('close', () => refresher.stop());
-        refresher.start();
-      }
+      if (!participant.isClosed) this.startTokenRefresher(ws, participant, auth);
     } catch (err) {
       if (err instanceof JoinRefusedError) logger.info(`join refused: ${err.message}`);
       else logger.error({ err }, 'join failed');

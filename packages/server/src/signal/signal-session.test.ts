@@ -80,7 +80,7 @@ test('first frame is a JoinResponse with what clients need', async () => {
   assert.equal(j.subscriberPrimary, true);
   assert.equal(j.pingInterval, 5);
   assert.equal(j.pingTimeout, 15);
-  assert.equal(j.clientConfiguration?.resumeConnection, ClientConfigSetting.DISABLED);
+  assert.equal(j.clientConfiguration?.resumeConnection, ClientConfigSetting.ENABLED);
   assert.deepEqual(j.enabledPublishCodecs.map((c) => c.mime), ['audio/opus', 'audio/red', 'video/VP8', 'video/H264', 'video/VP9', 'video/AV1']);
   const media = fake.mediaOf('alice');
   await waitFor(() => media.callsOf('startSubscriber').length === 1, { ...polling, label: 'startSubscriber' });
@@ -349,6 +349,8 @@ test('ACTIVE when the primary PC connects; hidden participants stay invisible', 
   await bob.waitFor(isUpdate('alice', (p) => p.state === ParticipantInfo_State.ACTIVE));
   fake.mediaOf('ghost').emit('connectionState', { target: 1, state: 'connected' });
   await ghost.waitFor(isUpdate('ghost', (p) => p.state === ParticipantInfo_State.ACTIVE));
+  // Its media connected, so a bare close would keep it for a resume (resume.test.ts): it leaves.
+  ghost.send({ case: 'leave', value: new LeaveRequest({ reason: DisconnectReason.CLIENT_INITIATED }) });
   ghost.close();
   await waitFor(() => fake.mediaOf('ghost').closed, { ...polling, label: 'the media of the hidden participant closed' });
   // A marker update proves ordering: nothing about the ghost reached bob before it.

@@ -1,5 +1,7 @@
 // One participant's v0 signalling WebSocket: decodes binary SignalRequest frames, answers pings at once and
-// runs every other request in order through one queue. Bad frames end the session with a LeaveRequest.
+// runs every other request in order through one queue. Bad frames end the session with a LeaveRequest. A connection
+// that closes without a Leave leaves the participant waiting for a resume (Participant.signalLost, docs/resume.md); a
+// connection replaced by a resume no longer speaks for the participant.
 import { SignalRequest, SignalResponse, Pong, DisconnectReason } from '@livekit/protocol';
 import type { SimulateScenario } from '@livekit/protocol';
 import type { WebSocket, RawData } from 'ws';
@@ -70,6 +72,8 @@ function toBytes(data: RawData): Uint8Array {
 export class SignalSession {
   private readonly ws: WebSocket;
   private readonly participant: Participant;
+  /** This connection's sink: the participant is this session's only while it is the participant's current sink. */
+  private readonly sink: SignalSink;
   private readonly clock: Clock;
   private queue: Promise<void> = Promise.resolve();
   private queuedRequests = 0;
@@ -82,10 +86,11 @@ export class SignalSession {
   private readonly onSimulate: ((scenario: SimulateScenario) => void) | undefined;
 
   /** `onSimulate`: the client's SimulateScenario requests (the ones Atrium acts on; others are logged and ignored). */
-  constructor(opts: { ws: WebSocket; participant: Participant; clock: Clock; pingTimeoutMs?: number; onSimulate?: (scenario: SimulateScenario) => void }) {
+  constructor(opts: { ws: WebSocket; participant: Participant; sink: SignalSink; clock: Clock; pingTimeoutMs?: number; onSimulate?: (scenario: SimulateScenario) => void }) {
     this.onSimulate = opts.onSimulate;
     this.ws = opts.ws;
     this.participant = opts.participant;
+    this.sink = opts.sink;
     this.clock = opts.clock;
     this.pingTimeoutMs = opts.pingTimeoutMs ?? PING_TIMEOUT_SEC * 1000;
     this.lastFrameMs = this.clock.nowMs();
@@ -95,31 +100,38 @@ export class SignalSession {
     this.ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
     this.ws.on('close', () => {
       this.clock.clearInterval(this.livenessTimer);
-      // A client leave sent just before closing wins over the generic "signal closed".
-      this.participant.close(this.leaveReason ?? DisconnectReason.SIGNAL_CLOSE);
+      // Replaced by a resume: the participant lives on through the new connection.
+      if (!this.isCurrent) return;
+      // A client leave sent just before closing ends the participant; otherwise it may resume.
+      if (this.leaveReason !== undefined) this.participant.close(this.leaveReason);
+      else this.participant.signalLost();
     });
     this.ws.on('error', (err) => this.participant.logger.debug({ err }, 'websocket error'));
   }
 
+  /** This connection still speaks for the participant (not replaced by a resume). */
+  private get isCurrent(): boolean {
+    return this.participant.isCurrentSink(this.sink);
+  }
+
   private checkLiveness(): void {
     const p = this.participant;
-    if (p.isClosed) {
+    if (p.isClosed || !this.isCurrent) {
       this.clock.clearInterval(this.livenessTimer);
       return;
     }
     const silentMs = this.clock.nowMs() - this.lastFrameMs;
     if (silentMs < this.pingTimeoutMs) return;
-    p.logger.info({ silentMs: Math.round(silentMs) }, 'no ping from the client within the ping timeout; disconnecting');
+    p.logger.info({ silentMs: Math.round(silentMs) }, 'no ping from the client within the ping timeout; dropping its signal connection');
     this.clock.clearInterval(this.livenessTimer);
-    this.leaveReason = DisconnectReason.SIGNAL_CLOSE;
-    p.close(DisconnectReason.SIGNAL_CLOSE, { sendLeave: true });
-    // The peer is presumably gone: do not wait for a closing handshake.
+    // The peer is presumably gone: do not wait for a closing handshake. The close event then treats it as a lost
+    // connection: the participant leaves at once if its media never connected, else it may still resume.
     this.ws.terminate();
   }
 
   private onFrame(data: RawData, isBinary: boolean): void {
     const p = this.participant;
-    if (p.isClosed) return;
+    if (p.isClosed || !this.isCurrent) return;
     this.lastFrameMs = this.clock.nowMs();
     if (!isBinary) {
       p.logger.warn('text frame on the signal socket: only binary protobuf is supported; disconnecting');
@@ -187,7 +199,7 @@ export class SignalSession {
 
   private async handle(req: SignalRequest): Promise<void> {
     const p = this.participant;
-    if (p.isClosed) return;
+    if (p.isClosed || !this.isCurrent) return;
     const msg = req.message;
     switch (msg.case) {
       case 'offer':
@@ -227,6 +239,9 @@ export class SignalSession {
         return;
       case 'trackSetting':
         p.updateTrackSettings(msg.value);
+        return;
+      case 'syncState':
+        p.handleSyncState(msg.value);
         return;
       case 'leave':
         p.logger.info({ reason: DisconnectReason[msg.value.reason] }, 'client left');

@@ -51,6 +51,8 @@ test('join, publish, unpublish, leave and room close arrive as verified webhooks
     // alice leaves holding mic2: its track_unpublished comes before her participant_left.
     alice.send({ case: 'leave', value: new LeaveRequest({ reason: DisconnectReason.CLIENT_INITIATED, action: LeaveRequest_Action.DISCONNECT }) });
     await alice.waitClosed();
+    // bob's media connected: a bare close would keep him for a resume (docs/resume.md), so he leaves too.
+    bob.send({ case: 'leave', value: new LeaveRequest({ reason: DisconnectReason.CLIENT_INITIATED, action: LeaveRequest_Action.DISCONNECT }) });
     bob.close();
     await waitFor(() => server.rooms.roomCount === 0, { ...polling, label: 'room closed' });
     await waitFor(() => receiver.received.length === 10, { ...polling, label: 'all webhooks delivered' });

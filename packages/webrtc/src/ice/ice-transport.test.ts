@@ -321,3 +321,156 @@ test('connects over IPv6 loopback (skipped when ::1 is unavailable)', async (t) 
     await ctlMux.close();
   }
 });
+
+test('ICE restart: new credentials on both sides, checks against the new remote ones, the old accepted until nominated', async () => {
+  const p = await makePair();
+  try {
+    await connect(p, { giveLiteCredentials: true });
+    const old = { lite: { ufrag: p.lite.localUfrag, pwd: p.lite.localPwd }, ctl: { ufrag: p.ctl.localUfrag, pwd: p.ctl.localPwd } };
+    const restarted = { lite: [] as unknown[], ctl: [] as unknown[] };
+    p.lite.on('restarted', (s) => restarted.lite.push(s));
+    p.ctl.on('restarted', (s) => restarted.ctl.push(s));
+    const rtpAtLite: Buffer[] = [];
+    p.lite.onRtp = (b) => rtpAtLite.push(b);
+
+    // The controlling side restarts (its offer has new credentials): until the answer comes, consent on the old pair
+    // keeps going with the old ones, and media keeps flowing.
+    p.ctl.restart();
+    assert.notEqual(p.ctl.localUfrag, old.ctl.ufrag);
+    assert.notEqual(p.ctl.localPwd, old.ctl.pwd);
+    assert.equal(p.ctl.isRestarting, true);
+    const rejectedBefore = p.lite.stats.stunRejected;
+    p.ctlClock.advance(6_000);
+    await p.settle();
+    assert.equal(p.lite.stats.stunRejected, rejectedBefore, 'consent with the old credentials is accepted');
+    assert.equal(p.ctl.state, 'connected');
+    p.ctl.send(Buffer.from([0x80, 0x60, 0, 1, 0, 0, 0, 1, 1, 2, 3, 4]));
+    await waitFor(() => rtpAtLite.length === 1, { ...polling, label: 'media on the old pair during the restart' });
+
+    // The lite side answers with new credentials of its own and learns the controlling side's new ones.
+    p.lite.restart();
+    assert.notEqual(p.lite.localUfrag, old.lite.ufrag);
+    p.lite.setRemoteCredentials(p.ctl.localUfrag, p.ctl.localPwd);
+    const checksBefore = p.ctl.stats.checksSent;
+    p.ctl.setRemoteCredentials(p.lite.localUfrag, p.lite.localPwd);
+    await waitFor(() => restarted.ctl.length === 1 && restarted.lite.length === 1, { ...polling, label: 'restart completed on both sides' });
+    assert.ok(p.ctl.stats.checksSent > checksBefore, 'checks were sent with the new credentials');
+    assert.deepEqual(restarted.lite, [{ address: '127.0.0.1', port: p.ctlMux.port }]);
+    assert.deepEqual(restarted.ctl, [{ address: '127.0.0.1', port: p.liteMux.port }]);
+    assert.equal(p.lite.isRestarting, false);
+    assert.equal(p.ctl.isRestarting, false);
+    assert.equal(p.lite.state, 'connected');
+    assert.equal(p.ctl.state, 'connected');
+    assert.equal(p.lite.restarts, 1);
+    assert.equal(p.ctl.restarts, 1);
+    // Only the new ufrag is registered now: the old one is dropped by the mux.
+    assert.equal(p.liteMux.registrationCount, 2, 'one ufrag and one bound remote');
+
+    // Consent goes on with the new credentials for a minute.
+    for (let i = 0; i < 12; i++) {
+      p.ctlClock.advance(5_000);
+      p.liteClock.advance(5_000);
+      await p.settle();
+    }
+    assert.equal(p.lite.state, 'connected');
+    assert.equal(p.ctl.state, 'connected');
+    p.ctl.send(Buffer.from([0x80, 0x60, 0, 2, 0, 0, 0, 1, 1, 2, 3, 4]));
+    await waitFor(() => rtpAtLite.length === 2, { ...polling, label: 'media after the restart' });
+  } finally {
+    await p.cleanup();
+  }
+});
+
+test('ICE restart on the lite agent: a check with the old credentials is refused once the new pair is nominated', async () => {
+  const mux = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
+  const clock = new ManualClock();
+  const lite = new IceTransport({ mux, role: 'controlled-lite', advertisedAddress: '127.0.0.1', clock });
+  const peer: Socket = createSocket('udp4');
+  await new Promise<void>((r) => peer.bind(0, '127.0.0.1', () => r()));
+  const inbox: Buffer[] = [];
+  peer.on('message', (m) => inbox.push(m));
+  const request = (username: string, pwd: string, txByte: number, useCandidate: boolean): Buffer =>
+    buildBindingRequest({
+      transactionId: Buffer.alloc(12, txByte), username, key: shortTermKey(pwd), priority: 1862270975,
+      tieBreaker: Buffer.alloc(8, 9), isControlling: true, useCandidate,
+    });
+  const classOf = (i: number): number | undefined => {
+    const r = parseStunMessage(inbox[i]!);
+    return r.ok ? r.message.cls : undefined;
+  };
+  try {
+    lite.start();
+    lite.setRemoteCredentials('peer1', 'p'.repeat(22));
+    const oldUfrag = lite.localUfrag;
+    const oldPwd = lite.localPwd;
+    peer.send(request(`${oldUfrag}:peer1`, oldPwd, 1, true), mux.port, '127.0.0.1');
+    await waitFor(() => inbox.length === 1 && lite.state === 'connected', { ...polling, label: 'nominated' });
+
+    // The remote restarts: new remote credentials, and we answer with new local ones.
+    lite.restart();
+    lite.setRemoteCredentials('peer2', 'q'.repeat(22));
+    assert.notEqual(lite.localUfrag, oldUfrag);
+    // The old username is still accepted (consent on the old pair) ...
+    peer.send(request(`${oldUfrag}:peer1`, oldPwd, 2, false), mux.port, '127.0.0.1');
+    await waitFor(() => inbox.length === 2, { ...polling, label: 'old credentials during the restart' });
+    assert.equal(classOf(1), StunClass.success);
+    const oldOk = parseStunMessage(inbox[1]!);
+    assert.ok(oldOk.ok);
+    assert.equal(verifyMessageIntegrity(oldOk.message, shortTermKey(oldPwd)), true, 'answered with the old password');
+    // ... the new username with the old remote ufrag is not.
+    peer.send(request(`${lite.localUfrag}:peer1`, lite.localPwd, 3, false), mux.port, '127.0.0.1');
+    await waitFor(() => inbox.length === 3, { ...polling, label: 'mixed credentials refused' });
+    assert.equal(classOf(2), StunClass.error);
+    // The new pair is nominated with the new credentials: the restart completes.
+    const restarted: unknown[] = [];
+    lite.on('restarted', (s) => restarted.push(s));
+    peer.send(request(`${lite.localUfrag}:peer2`, lite.localPwd, 4, true), mux.port, '127.0.0.1');
+    await waitFor(() => inbox.length === 4 && restarted.length === 1, { ...polling, label: 'restart nominated' });
+    assert.equal(classOf(3), StunClass.success);
+    assert.equal(lite.isRestarting, false);
+    // From now on the old credentials get nowhere: the mux no longer knows the old ufrag, and the transport refuses
+    // the old username even from the bound remote.
+    const rejected = lite.stats.stunRejected;
+    peer.send(request(`${oldUfrag}:peer1`, oldPwd, 5, false), mux.port, '127.0.0.1');
+    await waitFor(() => inbox.length === 5, { ...polling, label: 'old credentials refused' });
+    assert.equal(classOf(4), StunClass.error);
+    assert.equal(lite.stats.stunRejected, rejected + 1);
+  } finally {
+    lite.close();
+    peer.close();
+    await mux.close();
+  }
+});
+
+test('ICE restart revives a lite agent whose consent expired', async () => {
+  const p = await makePair();
+  try {
+    await connect(p, { giveLiteCredentials: true });
+    p.liteClock.advance(31_000);
+    assert.equal(p.lite.state, 'failed');
+    p.lite.restart();
+    p.ctl.restart();
+    p.lite.setRemoteCredentials(p.ctl.localUfrag, p.ctl.localPwd);
+    p.ctl.setRemoteCredentials(p.lite.localUfrag, p.lite.localPwd);
+    await waitFor(() => p.lite.state === 'connected' && p.ctl.state === 'connected', { ...polling, label: 'connected again' });
+    assert.deepEqual(p.lite.selected, { address: '127.0.0.1', port: p.ctlMux.port });
+  } finally {
+    await p.cleanup();
+  }
+});
+
+test('ICE restart before any remote credentials: only new local credentials, the old ufrag unregistered', async () => {
+  const mux = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
+  const lite = new IceTransport({ mux, role: 'controlled-lite', advertisedAddress: '127.0.0.1', clock: new ManualClock() });
+  try {
+    lite.start();
+    const old = lite.localUfrag;
+    lite.restart();
+    assert.notEqual(lite.localUfrag, old);
+    assert.equal(lite.isRestarting, false, 'nothing to carry over');
+    assert.equal(mux.registrationCount, 1, 'only the new ufrag');
+  } finally {
+    lite.close();
+    await mux.close();
+  }
+});

@@ -1,6 +1,7 @@
 // ICE over the shared UdpMux: an ICE-lite controlled agent (the server, RFC 8445 section 2.5) or a small
 // controlling agent with aggressive nomination (our client). https://www.rfc-editor.org/rfc/rfc8445,
-// consent freshness per RFC 7675 (https://www.rfc-editor.org/rfc/rfc7675).
+// consent freshness per RFC 7675 (https://www.rfc-editor.org/rfc/rfc7675), ICE restart per RFC 8445 section 9
+// (new credentials on the same transport: the old ones stay valid until a pair is nominated with the new ones).
 import { randomBytes } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 import type { Clock, TimerHandle } from '../clock.js';
@@ -31,6 +32,8 @@ export type IceRole = 'controlled-lite' | 'controlling';
 export type IceTransportEvents = {
   stateChange: [IceState];
   selectedPair: [{ address: string; port: number }];
+  /** An ICE restart completed: a pair was selected with the new credentials. */
+  restarted: [{ address: string; port: number }];
 };
 
 export interface IceTransportOptions {
@@ -82,13 +85,26 @@ interface PendingCheck {
   address: string;
   port: number;
   sentAtMs: number;
+  /** The remote password the check was signed with (its response is signed with the same). */
+  remoteKey: Buffer;
+  /** Sent with the credentials of a restart in progress. */
+  isRestartCheck: boolean;
+}
+
+/** The credentials before a restart, accepted until the restart completes. */
+interface PreviousCredentials {
+  localUfrag: string;
+  localKey: Buffer;
+  /** The remote ufrag/key that went with them (undefined when the remote had none yet). */
+  remoteUfrag: string | undefined;
+  remoteKey: Buffer | undefined;
 }
 
 const noop = (): void => {};
 
 export class IceTransport extends TypedEmitter<IceTransportEvents> implements MuxConnection {
-  readonly localUfrag: string = randomUfrag();
-  readonly localPwd: string = randomPwd();
+  private ufrag: string = randomUfrag();
+  private pwd: string = randomPwd();
   /** Set by the owner; DTLS records from a validated remote. */
   onDtls: (buf: Buffer) => void = noop;
   /** Set by the owner; SRTP/SRTCP from a validated remote. */
@@ -112,7 +128,12 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
   private readonly checkIntervalMs: number;
   private readonly consentIntervalMs: number;
   private readonly disconnectedAfterMs: number;
-  private readonly localKey: Buffer;
+  private localKey: Buffer;
+  /** Set by restart() until a pair is selected with the new credentials. */
+  private previous: PreviousCredentials | undefined;
+  /** Controlling: restart() was called and the remote's new credentials are not known yet. */
+  private isAwaitingRemoteRestart = false;
+  private restartCount = 0;
   private readonly tieBreaker = randomBytes(8);
   private currentState: IceState = 'new';
   private remoteUfrag: string | undefined;
@@ -137,7 +158,7 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
     this.role = opts.role;
     this.advertisedAddress = opts.advertisedAddress;
     this.clock = opts.clock ?? systemClock;
-    this.logger = (opts.logger ?? silentLogger).child({ component: 'ice', ufrag: this.localUfrag });
+    this.logger = (opts.logger ?? silentLogger).child({ component: 'ice', ufrag: this.ufrag });
     this.consentTimeoutMs = opts.consentTimeoutMs ?? ICE_DEFAULTS.consentTimeoutMs;
     this.checkIntervalMs = opts.checkIntervalMs ?? ICE_DEFAULTS.checkIntervalMs;
     this.consentIntervalMs = opts.consentIntervalMs ?? ICE_DEFAULTS.consentIntervalMs;
@@ -150,15 +171,93 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
     return this.currentState;
   }
 
+  /** Our current ICE credentials (new ones after each restart()). */
+  get localUfrag(): string {
+    return this.ufrag;
+  }
+  get localPwd(): string {
+    return this.pwd;
+  }
+
+  /** ICE restarts begun (restart() calls). */
+  get restarts(): number {
+    return this.restartCount;
+  }
+
+  /** A restart is in progress: the previous credentials are still accepted. */
+  get isRestarting(): boolean {
+    return this.previous !== undefined;
+  }
+
+  /** The remote's current ufrag (undefined before its description). */
+  get remoteIceUfrag(): string | undefined {
+    return this.remoteUfrag;
+  }
+
+  /**
+   * ICE restart (RFC 8445 section 9) on the same transport: new local credentials, for the description that
+   * announces the restart. The previous credentials (and the selected pair, so media keeps flowing) stay valid until
+   * a pair is nominated with the new ones; DTLS and SRTP above are untouched. Also revives a transport that failed
+   * (consent expired) but was not closed.
+   */
+  restart(): void {
+    if (this.currentState === 'closed') throw new Error('ICE restart on a closed transport');
+    if (this.remoteUfrag === undefined && this.previous === undefined) {
+      // Nothing negotiated yet: new credentials are all a restart means.
+      if (this.isStarted) this.mux.unregisterUfrag(this.ufrag);
+      this.ufrag = randomUfrag();
+      this.pwd = randomPwd();
+      this.localKey = Buffer.from(this.pwd, 'utf8');
+      this.restartCount++;
+      if (this.isStarted && this.isAlive()) this.mux.registerUfrag(this.ufrag, this);
+      return;
+    }
+    // A restart during a restart: the oldest credentials that can still be in use are the ones before the first.
+    this.previous ??= { localUfrag: this.ufrag, localKey: this.localKey, remoteUfrag: this.remoteUfrag, remoteKey: this.remoteKey };
+    if (this.previous.localUfrag !== this.ufrag) this.mux.unregisterUfrag(this.ufrag);
+    this.ufrag = randomUfrag();
+    this.pwd = randomPwd();
+    this.localKey = Buffer.from(this.pwd, 'utf8');
+    this.restartCount++;
+    if (this.role === 'controlling') this.isAwaitingRemoteRestart = true;
+    this.logger.debug({ newUfrag: this.ufrag, restarts: this.restartCount }, 'ice restart');
+    if (!this.isStarted) return;
+    if (this.currentState === 'failed') {
+      // Consent had expired and everything was torn down: start over with the new credentials.
+      this.previous = undefined;
+      this.isAwaitingRemoteRestart = this.role === 'controlling';
+      this.isStarted = false;
+      this.start();
+      if (this.role === 'controlled-lite') this.setState('checking');
+      return;
+    }
+    this.mux.registerUfrag(this.ufrag, this);
+  }
+
   /** The selected remote, if any. */
   get selected(): { address: string; port: number } | undefined {
     return this.selectedAddress === undefined ? undefined : { address: this.selectedAddress, port: this.selectedPort };
   }
 
+  /**
+   * The remote's credentials from its description. New ones (an ICE restart by the remote, or the answer to ours)
+   * apply to every check from now on; the remote's previous ones stay accepted until the restart completes.
+   */
   setRemoteCredentials(ufrag: string, pwd: string): void {
+    const isChange = this.remoteUfrag !== undefined && (ufrag !== this.remoteUfrag || pwd !== this.remoteKey?.toString('utf8'));
+    if (isChange && this.previous === undefined) {
+      // The remote restarted without our restart(): keep accepting its old username until the new one is nominated.
+      this.previous = { localUfrag: this.ufrag, localKey: this.localKey, remoteUfrag: this.remoteUfrag, remoteKey: this.remoteKey };
+    }
     this.remoteUfrag = ufrag;
     this.remoteKey = Buffer.from(pwd, 'utf8');
-    if (this.role === 'controlling' && this.isStarted && this.selectedAddress === undefined) this.sendChecksToAll();
+    if (this.role !== 'controlling' || !this.isStarted) return;
+    if (this.isAwaitingRemoteRestart && isChange) {
+      this.isAwaitingRemoteRestart = false;
+      if (this.isAlive()) this.sendChecksToAll();
+      return;
+    }
+    if (this.selectedAddress === undefined) this.sendChecksToAll();
   }
 
   /** Accepts 'candidate:...', 'a=candidate:...' or the bare value; only UDP host/srflx/prflx IPs are used. */
@@ -170,7 +269,7 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
     }
     if (this.remoteCandidates.some((r) => r.address === c.address && r.port === c.port)) return;
     this.remoteCandidates.push({ address: c.address, port: c.port });
-    if (this.role === 'controlling' && this.isStarted && this.isAlive() && this.selectedAddress === undefined) {
+    if (this.role === 'controlling' && this.isStarted && this.isAlive() && (this.selectedAddress === undefined || this.isRestartPending())) {
       this.mux.bindRemote(c.address, c.port, this);
       this.sendCheck(c.address, c.port, true);
     }
@@ -212,7 +311,7 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
     if (this.isStarted || this.currentState === 'closed') return;
     this.isStarted = true;
     this.lastProofMs = this.clock.nowMs();
-    this.mux.registerUfrag(this.localUfrag, this);
+    this.mux.registerUfrag(this.ufrag, this);
     const tickMs = this.role === 'controlling' ? this.checkIntervalMs : ICE_DEFAULTS.liteTickMs;
     this.timer = this.clock.setInterval(() => this.tick(), tickMs);
     this.timer.unref?.();
@@ -362,18 +461,25 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
     const localPart = colon < 0 ? username : username.slice(0, colon);
     const remotePart = colon < 0 ? undefined : username.slice(colon + 1);
     // The remote ufrag is checked only once known: requests may arrive before the answer is applied.
-    const isUserOk =
-      localPart === this.localUfrag && (this.remoteUfrag === undefined || remotePart === this.remoteUfrag);
-    if (!isUserOk || !verifyMessageIntegrity(m, this.localKey)) {
+    const isCurrent =
+      localPart === this.ufrag && (this.remoteUfrag === undefined || remotePart === this.remoteUfrag);
+    // During a restart the previous credentials still prove consent on the old pair.
+    const prev = this.previous;
+    const isPrevious = !isCurrent && prev !== undefined && localPart === prev.localUfrag &&
+      (prev.remoteUfrag === undefined || remotePart === prev.remoteUfrag);
+    const key = isCurrent ? this.localKey : isPrevious ? prev!.localKey : undefined;
+    if (key === undefined || !verifyMessageIntegrity(m, key)) {
       this.reject(m, address, port, 401, 'Unauthorized');
       return;
     }
-    this.reply(buildBindingSuccess(m.transactionId, address, port, this.localKey), address, port);
+    this.reply(buildBindingSuccess(m.transactionId, address, port, key), address, port);
     this.markValidated(address, port);
     if (this.role !== 'controlled-lite') return;
     this.lastProofMs = this.clock.nowMs();
-    if (getStunAttribute(m, StunAttr.useCandidate) !== undefined) this.select(address, port);
-    else if (this.currentState === 'new') this.setState('checking');
+    const isNomination = getStunAttribute(m, StunAttr.useCandidate) !== undefined;
+    if (isNomination && isCurrent && prev !== undefined) this.finishRestart(address, port);
+    else if (isNomination && (isCurrent || this.selectedAddress === undefined)) this.select(address, port);
+    else if (this.currentState === 'new' || this.currentState === 'checking') this.setState('checking');
     else if (this.currentState === 'disconnected') this.setState('connected');
   }
 
@@ -390,21 +496,38 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
       this.logger.debug({ address, port, error: err && decodeErrorCode(err) }, 'binding error response');
       return;
     }
-    if (!this.remoteKey || !verifyMessageIntegrity(m, this.remoteKey)) {
+    if (!verifyMessageIntegrity(m, p.remoteKey)) {
       this.stats.stunRejected++;
       return;
     }
     this.pending.delete(id);
     this.markValidated(address, port);
     this.lastProofMs = this.clock.nowMs();
-    // Every check before selection carried USE-CANDIDATE (aggressive nomination): first success wins.
-    if (this.selectedAddress === undefined) this.select(address, port);
+    // Every check before selection (and every check of a restart) carried USE-CANDIDATE (aggressive nomination):
+    // first success wins.
+    if (p.isRestartCheck && this.previous !== undefined) this.finishRestart(address, port);
+    else if (this.selectedAddress === undefined) this.select(address, port);
     else if (this.currentState === 'disconnected') this.setState('connected');
   }
 
   private reject(m: StunMessage, address: string, port: number, code: number, reason: string): void {
     this.stats.stunRejected++;
     this.reply(buildBindingError(m.transactionId, code, reason), address, port);
+  }
+
+  /** A pair was nominated with the new credentials: the previous ones are forgotten. */
+  private finishRestart(address: string, port: number): void {
+    const prev = this.previous;
+    this.previous = undefined;
+    if (prev !== undefined && prev.localUfrag !== this.ufrag) this.mux.unregisterUfrag(prev.localUfrag);
+    this.select(address, port);
+    this.logger.debug({ address, port }, 'ice restart completed');
+    this.emit('restarted', { address, port });
+  }
+
+  /** Controlling: the remote's new credentials are known and no pair was nominated with them yet. */
+  private isRestartPending(): boolean {
+    return this.previous !== undefined && !this.isAwaitingRemoteRestart;
   }
 
   private select(address: string, port: number): void {
@@ -464,6 +587,8 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
       this.sendChecksToAll();
       return;
     }
+    // A restart in progress keeps checking every candidate with the new credentials (consent on the old pair goes on).
+    if (this.isRestartPending()) this.sendChecksToAll();
     const isUnanswered = this.lastConsentSentMs > this.lastProofMs;
     const dueMs = this.lastConsentSentMs + (isUnanswered ? ICE_DEFAULTS.consentRetryMs : this.consentGapMs);
     if (now >= dueMs) {
@@ -478,18 +603,26 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
   }
 
   private sendCheck(address: string, port: number, useCandidate: boolean): void {
-    if (!this.remoteKey || this.remoteUfrag === undefined) return;
+    // Consent on the old pair while our restart waits for the remote's answer: the old credentials, as before.
+    const prev = this.previous;
+    const isOld = prev !== undefined && this.isAwaitingRemoteRestart;
+    const remoteUfrag = isOld ? prev.remoteUfrag : this.remoteUfrag;
+    const remoteKey = isOld ? prev.remoteKey : this.remoteKey;
+    const localUfrag = isOld ? prev.localUfrag : this.ufrag;
+    if (!remoteKey || remoteUfrag === undefined) return;
     const transactionId = randomBytes(12);
     const req = buildBindingRequest({
       transactionId,
-      username: `${this.remoteUfrag}:${this.localUfrag}`,
-      key: this.remoteKey,
+      username: `${remoteUfrag}:${localUfrag}`,
+      key: remoteKey,
       priority: PRFLX_PRIORITY,
       tieBreaker: this.tieBreaker,
       isControlling: this.role === 'controlling',
       useCandidate,
     });
-    this.pending.set(transactionId.toString('hex'), { address, port, sentAtMs: this.clock.nowMs() });
+    this.pending.set(transactionId.toString('hex'), {
+      address, port, sentAtMs: this.clock.nowMs(), remoteKey, isRestartCheck: prev !== undefined && !isOld && useCandidate,
+    });
     this.stats.checksSent++;
     this.mux.send(req, port, address);
   }
@@ -500,7 +633,8 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
       this.clock.clearInterval(this.timer);
       this.timer = undefined;
     }
-    this.mux.unregisterUfrag(this.localUfrag);
+    this.mux.unregisterUfrag(this.ufrag);
+    if (this.previous !== undefined) this.mux.unregisterUfrag(this.previous.localUfrag);
     this.mux.unbindAll(this);
     this.tcpMux?.unbindAll(this);
     this.validatedTcp.clear();

@@ -278,6 +278,8 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     this.assertOpen();
     const offer = parseSdp(sdp);
     this.checkRemoteTransport(offer, 'offer');
+    // An offer with new ICE credentials restarts ICE (RFC 8839 section 4.4.1.1.1): our answer carries new ones too.
+    if (this.remoteDesc !== undefined && this.isIceRestart(offer)) this.ice.restart();
     const preferred = new Map<string, string>();
     const fmtpParams = new Map<string, ReadonlyMap<string, string>>();
     for (const m of offer.media) {
@@ -387,9 +389,13 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     return this.ensureSctp().createDataChannel(label, opts);
   }
 
-  /** Creates an offer covering every transceiver and the data m-line; returns SDP text. */
-  createOffer(): string {
+  /**
+   * Creates an offer covering every transceiver and the data m-line; returns SDP text. `iceRestart`: with new ICE
+   * credentials (the remote's answer brings its new ones); the DTLS association and SRTP keys are kept.
+   */
+  createOffer(opts: { iceRestart?: boolean } = {}): string {
     this.assertOpen();
+    if (opts.iceRestart === true) this.ice.restart();
     const offer = createOffer({
       transport: this.transportParams(),
       capabilities: this.capabilities,
@@ -446,6 +452,26 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     }
     this.configureReceive(answer, offer);
     this.startClientIce();
+  }
+
+  /** Our current ICE username fragment (a new one after each restart). */
+  get localIceUfrag(): string {
+    return this.ice.localUfrag;
+  }
+
+  /** ICE restarts begun on this connection (by us or by the remote). */
+  get iceRestarts(): number {
+    return this.ice.restarts;
+  }
+
+  /** An ICE restart is in progress (no pair nominated with the new credentials yet). */
+  get isIceRestarting(): boolean {
+    return this.ice.isRestarting;
+  }
+
+  /** The selected remote address of the ICE transport, if any. */
+  get selectedRemote(): { address: string; port: number } | undefined {
+    return this.ice.selected;
   }
 
   addRemoteCandidate(candidate: string): void {
@@ -573,6 +599,13 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     }
   }
 
+  /** The remote description has other ICE credentials than the ones we have. */
+  private isIceRestart(d: SessionDescriptionModel): boolean {
+    const first = d.media.find((m) => m.port !== 0) ?? d.media[0];
+    const known = this.ice.remoteIceUfrag;
+    return first?.iceUfrag !== undefined && known !== undefined && first.iceUfrag !== known;
+  }
+
   private applyRemoteTransport(d: SessionDescriptionModel): void {
     const first = d.media.find((m) => m.port !== 0) ?? d.media[0]!;
     this.ice.setRemoteCredentials(first.iceUfrag!, first.icePwd!);
@@ -674,7 +707,8 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
         this.dtlsStarted = true;
         this.dtls.start();
       }
-      if (this.state === 'disconnected' && this.srtp) this.setState('connected');
+      // Back from disconnected, or from failed after an ICE restart (DTLS and SRTP kept).
+      if ((this.state === 'disconnected' || this.state === 'failed') && this.srtp) this.setState('connected');
       else if (this.state === 'new') this.setState('connecting');
     }
     if (s === 'disconnected' && this.state === 'connected') this.setState('disconnected');
