@@ -1,8 +1,9 @@
 // ICE over TCP (issue 11) with unmodified livekit-client 2.23 in headless Chromium, in a network namespace this test
 // creates (helpers/ice-tcp-scenario.ts): with UDP to Atrium's ports dropped by iptables, the publisher's camera reaches
 // the subscriber over passive ICE-TCP (both pages' PeerConnections select a TCP pair to an ICE-TCP port) and is decoded
-// at 1280x720 (the top simulcast layer of livekit-client's default 720p capture); the control run with UDP allowed selects UDP. Also shows what simulateScenario('force-tcp') does. Needs
-// root: fails with the reason otherwise.
+// at 1280x720 (the top simulcast layer of livekit-client's default 720p capture); the control run with UDP allowed
+// selects UDP. Also what simulateScenario('force-tcp') does, and a resume (signal-reconnect, ICE restart) while on TCP.
+// Needs root: fails with the reason otherwise.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { canCreateNetworkNamespaces, helperPath, runInNetworkNamespace } from './helpers/netns.js';
@@ -22,6 +23,7 @@ interface ScenarioResult {
   pairs: { pub: SelectedPair[]; sub: SelectedPair[] };
   rule: { packets: number; bytes: number } | null;
   forceTcp?: unknown;
+  resume?: unknown;
 }
 
 let netnsProblem: string | undefined;
@@ -107,4 +109,26 @@ test("simulateScenario('force-tcp'): livekit-client reconnects and Atrium then o
   assert.equal(pub.remoteTcpType, 'passive');
   assert.ok(pub.remotePort !== undefined && r.tcpPorts.includes(pub.remotePort));
   assert.deepEqual(f.decodedAfter, { width: 1280, height: 720 }, 'the subscriber decodes the camera again');
+});
+
+interface ResumeResult {
+  sidBefore: string;
+  sidAfter: string;
+  reconnectedMs: number;
+  events: string[];
+  framesBefore: number;
+  framesAfter: number;
+  pairsAfter: SelectedPair[];
+}
+
+test('UDP dropped: a subscriber whose signal connection drops resumes (same sid, ICE restarted) and keeps decoding over TCP', { timeout: 120_000 }, async () => {
+  const r = await run('resume-tcp');
+  assertPairs(r, 'tcp');
+  const res = r.resume as ResumeResult;
+  assert.equal(res.sidAfter, res.sidBefore, 'a resume, not a full reconnect');
+  assert.ok(!res.events.includes('disconnected'), `no disconnect: ${res.events.join(',')}`);
+  assert.ok(res.framesAfter > res.framesBefore + 30, 'decoding again');
+  const subPc = res.pairsAfter.find((p) => p.pc === 'subscriber');
+  assert.equal(subPc?.remoteProtocol, 'tcp', `after the resume: ${JSON.stringify(res.pairsAfter)}`);
+  assert.ok(subPc.remotePort !== undefined && r.tcpPorts.includes(subPc.remotePort));
 });

@@ -4,6 +4,8 @@
 //              publisher's camera must still reach the subscriber, over ICE-TCP.
 //   allow-udp  the control run: nothing blocked, the same steps, the UDP path must be the one selected.
 //   force-tcp  connected over UDP, the publisher calls room.simulateScenario('force-tcp'); reports what happens.
+//   resume-tcp as block-udp, then the subscriber's signal connection drops (simulateScenario('signal-reconnect')):
+//              it resumes (same sid, ICE restarted on both PCs, over TCP) and decodes again.
 // Prints one JSON line: the selected candidate pair of each page's PeerConnections, the decoded size, the rule's
 // counters, and what force-tcp did.
 import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
@@ -13,7 +15,7 @@ import { emitScenarioResult, assertInsideScenarioNamespace } from './netns.js';
 import { iptablesCommand, iptablesCounters, netnsExec } from './netns-shaping.js';
 import { startAtrium, type AtriumUnderTest } from './server.js';
 
-const MODES = ['block-udp', 'allow-udp', 'force-tcp'] as const;
+const MODES = ['block-udp', 'allow-udp', 'force-tcp', 'resume-tcp'] as const;
 type Mode = (typeof MODES)[number];
 const mode = process.argv[2] as Mode;
 if (!MODES.includes(mode)) throw new Error(`usage: ice-tcp-scenario.ts <${MODES.join('|')}>`);
@@ -79,7 +81,7 @@ async function main(): Promise<void> {
     if (tcpPorts.length === 0) throw new Error('Atrium has no ICE-TCP listener');
 
     const iptables = await iptablesCommand();
-    if (mode === 'block-udp') {
+    if (mode === 'block-udp' || mode === 'resume-tcp') {
       // INPUT on lo sees both directions; DROP there is silent (no error back to the sender), like a firewall.
       await netnsExec(iptables, ['-w', '-A', 'INPUT', '-p', 'udp', '-m', 'multiport', '--ports', udpPorts.join(','),
         '-m', 'comment', '--comment', RULE_COMMENT, '-j', 'DROP']);
@@ -109,12 +111,14 @@ async function main(): Promise<void> {
 
     let forceTcp: unknown;
     if (mode === 'force-tcp') forceTcp = await runForceTcp(pub, sub, srv);
+    let resume: unknown;
+    if (mode === 'resume-tcp') resume = await runResume(sub);
 
     const rules = (await iptablesCounters()).filter((r) => r.comment === RULE_COMMENT);
     emitScenarioResult({
       ok: true, mode, udpPorts, tcpPorts, connectMs, totalMs: Date.now() - startedMs,
       decoded: { width: decoded.frameWidth, height: decoded.frameHeight, framesDecoded: decoded.framesDecoded, codec: decoded.codec },
-      pairs, rule: rules[0] ? { packets: rules[0].packets, bytes: rules[0].bytes } : null, forceTcp,
+      pairs, rule: rules[0] ? { packets: rules[0].packets, bytes: rules[0].bytes } : null, forceTcp, resume,
     });
   } catch (err) {
     log(`failed: ${(err as Error).stack ?? String(err)}`);
@@ -125,6 +129,24 @@ async function main(): Promise<void> {
     await browser?.close();
     await server?.close();
   }
+}
+
+/** The subscriber's signal connection drops and it resumes: sid kept, media decoded again, which pairs after. */
+async function runResume(sub: BrowserParticipant): Promise<unknown> {
+  const sidBefore = await sub.call<string>('run', 'return room.localParticipant.sid;');
+  const from = await sub.eventCount();
+  const framesBefore = camera(await sub.remoteTrackStats(), 'pub')?.framesDecoded ?? 0;
+  const t0 = Date.now();
+  await sub.call('run', "room.simulateScenario('signal-reconnect'); return true;");
+  await sub.waitForEvent((e) => e.type === 'reconnected', { label: 'resumed', timeoutMs: 20_000, fromIndex: from });
+  const reconnectedMs = Date.now() - t0;
+  const events = (await sub.events()).slice(from).map((e) => e.type);
+  const sidAfter = await sub.call<string>('run', 'return room.localParticipant.sid;');
+  const decoded = await sub.waitForDecoding((rows) => camera(rows, 'pub'), (r) => r.frameWidth === 1280 && r.framesDecoded > framesBefore + 30,
+    { label: "pub's camera decoded again after the resume", timeoutMs: MEDIA_TIMEOUT_MS });
+  const r = { sidBefore, sidAfter, reconnectedMs, events, framesBefore, framesAfter: decoded.framesDecoded, pairsAfter: await selectedPairs(sub) };
+  log(`resume: ${JSON.stringify(r)}`);
+  return r;
 }
 
 /** simulateScenario('force-tcp') from the publisher: what the client does, and which path it ends on. */
