@@ -123,7 +123,7 @@ export interface ParticipantMedia extends TypedEmitter<ParticipantMediaEvents> {
 export interface MediaResources {
   /** ParticipantMedia instances not yet closed. */
   sessions: number;
-  /** ICE registrations (ufrags and bound remote addresses) on the UDP socket. */
+  /** ICE registrations (ufrags and bound remote addresses) on the UDP socket, plus open ICE-TCP connections. */
   udpRegistrations: number;
 }
 
