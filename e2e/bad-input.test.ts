@@ -124,3 +124,47 @@ test('garbage UDP datagrams are dropped; the server keeps serving old and new pa
     udp.close();
   }
 });
+
+// ICE-TCP (docs/ice-tcp.md): whatever a TCP client sends, only its own connection is closed.
+test('garbage on the ICE-TCP ports closes those connections only; the server keeps serving', async () => {
+  const tcpPorts = server.server.tcpPorts;
+  assert.ok(tcpPorts.length > 0, 'ICE-TCP listeners (ephemeral with an ephemeral UDP port)');
+  const frame = (b: Uint8Array): Buffer => Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
+  /** Sends `bytes` and resolves with whether the server closed the connection within 2 s. */
+  const sendAndSeeClosed = (port: number, bytes: Uint8Array): Promise<boolean> =>
+    new Promise((resolve) => {
+      const sock = connect(port, '127.0.0.1', () => sock.write(bytes));
+      const timer = setTimeout(() => {
+        sock.destroy();
+        resolve(false);
+      }, 2000);
+      sock.on('data', () => {});
+      sock.on('error', () => {});
+      sock.on('close', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  const stunUnknownUfrag = Buffer.from('000100002112a442' + '00'.repeat(12), 'hex');
+  for (const port of tcpPorts) {
+    const bad: [string, Uint8Array][] = [
+      ['random bytes', randomBytes(700)],
+      ['an HTTP request', Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')],
+      ['an oversize length prefix', Buffer.from([0xff, 0xff, 1, 2, 3])],
+      ['a framed RTP packet first', frame(Buffer.from([0x80, 0x60, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1]))],
+      ['a framed DTLS record first', frame(Buffer.from([22, 0xfe, 0xfd, 0, 0]))],
+      ['a Binding request without USERNAME', frame(stunUnknownUfrag)],
+    ];
+    for (const [what, bytes] of bad) assert.equal(await sendAndSeeClosed(port, bytes), true, `${what} on ${port}: closed`);
+    // Half a frame and silence: held (bounded) until the 10 s check time-out; the server meanwhile serves others.
+    const half = connect(port, '127.0.0.1', () => half.write(Buffer.from([0x00, 0x40, 0x00])));
+    half.on('error', () => {});
+    await survivorStillServed();
+    half.destroy();
+  }
+  const late = await TestSignalClient.connect(server.url, await server.token({ identity: 'late-tcp', room: 'bad' }));
+  await late.waitFor((m) => m.case === 'join');
+  const offer = await late.waitFor((m) => m.case === 'offer');
+  assert.ok(offer.case === 'offer' && / tcp \d+ 127\.0\.0\.1 \d+ typ host tcptype passive/.test(offer.value.sdp), 'new sessions still offer the TCP candidate');
+  late.close();
+});

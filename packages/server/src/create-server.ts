@@ -35,6 +35,8 @@ export interface AtriumServer {
   readonly udpPort: number;
   /** Every media worker's UDP port (one entry when media runs in the main thread). */
   readonly udpPorts: readonly number[];
+  /** ICE-TCP listener ports, one per media worker (`rtc.tcp_port + i`); empty when ICE-TCP is off. */
+  readonly tcpPorts: readonly number[];
   /** The media workers (undefined when media runs in the main thread: rtc.media_workers 0, or a test's factory). */
   readonly mediaWorkers: WorkerMediaFactory | undefined;
   /** ws://host:port of the first bind address. */
@@ -109,7 +111,9 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     logger.debug({ codecs: publishCodecs.ignored, enabled: publishCodecs.mimeTypes }, 'room.enabled_codecs lists codecs Atrium does not forward; publishers are offered the others');
   }
 
-  let mediaFactory: MediaFactory & { udpPort?: number };
+  let mediaFactory: MediaFactory & { udpPort?: number; tcpPort?: number | undefined };
+  // rtc.tcp_port: 0 = off (LiveKit), 'ephemeral' = port 0 to the listeners.
+  const tcpPort = config.rtc.tcpPort === 0 ? undefined : config.rtc.tcpPort === 'ephemeral' ? 0 : config.rtc.tcpPort;
   let mediaWorkers: WorkerMediaFactory | undefined;
   let mediaStats: MediaStatsView = sfuStats;
   if (overrides.mediaFactory) {
@@ -120,6 +124,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
       workers: config.rtc.mediaWorkers,
       roomParticipantsPerWorker: config.rtc.roomParticipantsPerWorker,
       udpPort: config.rtc.udpPort,
+      tcpPort,
       logger: logger.child({ component: 'media' }),
       ...(metrics ? { forwardLatency: metrics.forwardLatency } : {}),
       worker: {
@@ -136,6 +141,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     const { createWebRtcMediaFactory } = await import('./rtc/webrtc-media-factory.js');
     mediaFactory = await createWebRtcMediaFactory({
       udpPort: config.rtc.udpPort,
+      tcpPort,
       bindAddress: firstAddress,
       advertisedAddress: config.rtc.nodeIp || firstAddress,
       logger: logger.child({ component: 'media' }),
@@ -233,6 +239,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     httpPort,
     udpPort,
     udpPorts: mediaWorkers ? mediaWorkers.udpPorts : [udpPort],
+    tcpPorts: mediaWorkers ? mediaWorkers.tcpPorts : typeof mediaFactory.tcpPort === 'number' ? [mediaFactory.tcpPort] : [],
     mediaWorkers,
     url,
     nodeId,

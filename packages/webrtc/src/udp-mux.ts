@@ -219,6 +219,11 @@ export class UdpMux {
     this.ufrags.delete(localUfrag);
   }
 
+  /** The connection registered for `localUfrag`, if any (the ICE-TCP listener routes new connections with it). */
+  connectionForUfrag(localUfrag: string): MuxConnection | undefined {
+    return this.ufrags.get(localUfrag);
+  }
+
   /** Later packets of any kind from this remote go to `conn` (replacing an earlier binding). */
   bindRemote(address: string, port: number, conn: MuxConnection): void {
     let byPort = this.remotes.get(address);

@@ -90,7 +90,7 @@ test("LiveKit's keys load into ServerConfig", () => {
     port: 7881,
     bindAddresses: ['127.0.0.1', '::1'],
     rtc: {
-      udpPort: 7890, nodeIp: '192.0.2.10', congestionControl: { enabled: true, allowPause: true, pacer: 'no-queue', minChannelCapacityBps: 0 },
+      udpPort: 7890, tcpPort: 0, nodeIp: '192.0.2.10', congestionControl: { enabled: true, allowPause: true, pacer: 'no-queue', minChannelCapacityBps: 0 },
       mediaWorkers: 3, roomParticipantsPerWorker: 8,
     },
     video: { dynacastPauseDelayMs: 8000 },
@@ -199,7 +199,6 @@ test('every problem is reported at once', () => {
 const UNSUPPORTED: [yaml: string, key: string][] = [
   ['rtc:\n  port_range_start: 50000', 'rtc.port_range_start'],
   ['rtc:\n  port_range_end: 60000', 'rtc.port_range_end'],
-  ['rtc:\n  tcp_port: 7881', 'rtc.tcp_port'],
   ['rtc:\n  use_external_ip: true', 'rtc.use_external_ip'],
   ['redis:\n  address: localhost:6379', 'redis'],
 ];
@@ -211,6 +210,16 @@ for (const [yaml, key] of UNSUPPORTED) {
     assert.ok(issues[0]?.startsWith(`${key}: is not supported yet: `), issues[0]);
   });
 }
+
+test('rtc.tcp_port: LiveKit default 7881, 0 turns ICE-TCP off, an ephemeral UDP port makes it ephemeral too', () => {
+  const head = 'keys:\n  k: s\nbind_addresses: [127.0.0.1]\n';
+  assert.equal(loadConfig({ yaml: head }).rtc.tcpPort, 7881);
+  assert.equal(loadConfig({ yaml: `${head}rtc:\n  tcp_port: 7990\n` }).rtc.tcpPort, 7990);
+  assert.equal(loadConfig({ yaml: `${head}rtc:\n  tcp_port: 0\n` }).rtc.tcpPort, 0);
+  assert.equal(loadConfig({ yaml: `${head}rtc:\n  udp_port: 0\n` }).rtc.tcpPort, 'ephemeral');
+  assert.equal(loadConfig({ yaml: `${head}rtc:\n  udp_port: 0\n  tcp_port: 7990\n` }).rtc.tcpPort, 7990);
+  assert.deepEqual(issuesOf({ yaml: `${head}rtc:\n  tcp_port: 70000\n` }).map((i) => i.split(':')[0]), ['rtc.tcp_port']);
+});
 
 test('room.auto_create: false and room.max_participants are honoured settings', () => {
   const c = loadConfig({ yaml: 'keys:\n  k: s\nbind_addresses: [127.0.0.1]\nroom:\n  auto_create: false\n  max_participants: 10\n' });

@@ -198,7 +198,6 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
   const fileOnly: FileOnlySettings = {
     portRangeStart: r.port(rtc, 'rtc', 'port_range_start') ?? 0,
     portRangeEnd: r.port(rtc, 'rtc', 'port_range_end') ?? 0,
-    tcpPort: r.port(rtc, 'rtc', 'tcp_port') ?? 0,
     useExternalIp: r.bool(rtc, 'rtc', 'use_external_ip') ?? false,
     enableLossProxying: audioSection.enableLossProxying,
     agents: agentsSection,
@@ -209,6 +208,7 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     bindAddresses,
     rtc: {
       udpPort, nodeIp, congestionControl,
+      tcpPort: r.port(rtc, 'rtc', 'tcp_port'),
       mediaWorkers: r.int(rtc, 'rtc', 'media_workers', 0, 64),
       roomParticipantsPerWorker: r.int(rtc, 'rtc', 'room_participants_per_worker', 1, U32_MAX),
     },
@@ -228,12 +228,16 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
 
   const flags = sources.flags ?? {};
   const pick = <T>(...xs: (T | undefined)[]): T | undefined => xs.find((x) => x !== undefined);
+  const effectiveUdpPort = pick(flags.rtc?.udpPort, file.rtc?.udpPort) ?? base.rtc.udpPort;
   const config: ServerConfig = {
     keys: flags.keys ?? keys,
     port: pick(flags.port, file.port) ?? base.port,
     bindAddresses: pick(flags.bindAddresses, file.bindAddresses) ?? base.bindAddresses,
     rtc: {
-      udpPort: pick(flags.rtc?.udpPort, file.rtc?.udpPort) ?? base.rtc.udpPort,
+      udpPort: effectiveUdpPort,
+      // LiveKit's default 7881 when absent; with an ephemeral UDP port (udp_port: 0, an Atrium case) ephemeral too, so
+      // servers started that way (tests, benches) never clash on 7881.
+      tcpPort: pick(flags.rtc?.tcpPort, file.rtc?.tcpPort) ?? (effectiveUdpPort === 0 ? 'ephemeral' : base.rtc.tcpPort),
       nodeIp: pick(flags.rtc?.nodeIp, file.rtc?.nodeIp) ?? '',
       congestionControl: { ...base.rtc.congestionControl, ...congestionControl, ...flags.rtc?.congestionControl },
       mediaWorkers: pick(flags.rtc?.mediaWorkers, file.rtc?.mediaWorkers) ?? base.rtc.mediaWorkers,

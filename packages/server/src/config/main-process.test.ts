@@ -59,9 +59,9 @@ test('a bad ATRIUM_SRTP stops start-up naming the variable; ATRIUM_SRTP=js start
 });
 
 test('LIVEKIT_CONFIG is read; no keys and no --dev is an error', async () => {
-  const r = await start([], { LIVEKIT_CONFIG: 'port: 7880\nrtc:\n  tcp_port: 7881\n' }).exited;
+  const r = await start([], { LIVEKIT_CONFIG: 'port: 7880\nrtc:\n  port_range_start: 50000\n' }).exited;
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /^config: rtc\.tcp_port: is not supported yet: /m);
+  assert.match(r.stderr, /^config: rtc\.port_range_start: is not supported yet: /m);
   assert.match(r.stderr, /^config: keys: no API keys/m);
   assert.match(r.stderr, /\(configuration from LIVEKIT_CONFIG\)/);
 });

@@ -10,7 +10,7 @@ test('dev defaults', () => {
     port: 7880,
     bindAddresses: ['127.0.0.1'],
     rtc: {
-      udpPort: 7882, nodeIp: '127.0.0.1', congestionControl: { enabled: true, allowPause: false, pacer: 'no-queue', minChannelCapacityBps: 0 },
+      udpPort: 7882, tcpPort: 7881, nodeIp: '127.0.0.1', congestionControl: { enabled: true, allowPause: false, pacer: 'no-queue', minChannelCapacityBps: 0 },
       // One media worker per core.
       mediaWorkers: Math.min(16, availableParallelism()), roomParticipantsPerWorker: DEFAULT_ROOM_PARTICIPANTS_PER_WORKER,
     },
@@ -42,4 +42,11 @@ test('overrides merge per section; nodeIp follows the first bind address', () =>
   assert.equal(c.rtc.nodeIp, '10.0.0.2');
   assert.equal(c.room.emptyTimeoutSec, 300);
   assert.equal(c.room.departureTimeoutSec, 1);
+});
+
+test('ICE-TCP: 7881 by default (LiveKit), ephemeral when the UDP port is, as named otherwise', () => {
+  assert.equal(devConfig().rtc.tcpPort, 7881);
+  assert.equal(devConfig({ rtc: { udpPort: 0 } }).rtc.tcpPort, 'ephemeral');
+  assert.equal(devConfig({ rtc: { udpPort: 0, tcpPort: 0 } }).rtc.tcpPort, 0);
+  assert.equal(devConfig({ rtc: { tcpPort: 9000 } }).rtc.tcpPort, 9000);
 });

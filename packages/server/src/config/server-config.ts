@@ -62,6 +62,11 @@ export interface ServerConfig {
   rtc: {
     /** The single UDP port for ICE/DTLS/SRTP; 0 = ephemeral. */
     udpPort: number;
+    /**
+     * `rtc.tcp_port`: passive ICE-TCP (RFC 6544) on this port, `tcp_port + i` for media worker i (docs/ice-tcp.md).
+     * 0 = off, as in LiveKit; 'ephemeral' (not a livekit.yaml value) = an ephemeral port each, for test servers.
+     */
+    tcpPort: number | 'ephemeral';
     /** Address advertised in ICE candidates; defaults to the first bind address. */
     nodeIp: string;
     /** `rtc.congestion_control`: layer allocation by bandwidth, and whether it may pause video. */
@@ -160,15 +165,24 @@ export function defaultMediaWorkers(): number {
   return Math.max(1, Math.min(16, availableParallelism()));
 }
 
-/** LiveKit's `--dev` defaults: key `devkey` / secret `secret`, port 7880, UDP 7882, loopback only. */
+/** LiveKit's default `rtc.tcp_port` (pkg/config/config.go). */
+export const LIVEKIT_DEFAULT_TCP_PORT = 7881;
+
+/**
+ * LiveKit's `--dev` defaults: key `devkey` / secret `secret`, port 7880, ICE-TCP 7881, UDP 7882, loopback only.
+ * A configuration with an ephemeral UDP port (tests, benches: many servers on one machine) gets ephemeral ICE-TCP
+ * ports too unless it names one, so that it never clashes on 7881.
+ */
 export function devConfig(overrides: ServerConfigOverrides = {}): ServerConfig {
   const bindAddresses = overrides.bindAddresses ?? ['127.0.0.1'];
+  const udpPort = overrides.rtc?.udpPort ?? 7882;
   return {
     keys: overrides.keys ?? { devkey: 'secret' },
     port: overrides.port ?? 7880,
     bindAddresses,
     rtc: {
-      udpPort: overrides.rtc?.udpPort ?? 7882,
+      udpPort,
+      tcpPort: overrides.rtc?.tcpPort ?? (udpPort === 0 ? 'ephemeral' : LIVEKIT_DEFAULT_TCP_PORT),
       nodeIp: overrides.rtc?.nodeIp ?? bindAddresses[0] ?? '127.0.0.1',
       congestionControl: { ...LIVEKIT_DEFAULT_CONGESTION_CONTROL, ...overrides.rtc?.congestionControl },
       mediaWorkers: overrides.rtc?.mediaWorkers ?? defaultMediaWorkers(),

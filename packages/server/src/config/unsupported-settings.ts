@@ -8,7 +8,6 @@ import type { AgentsSection } from './read-agent-sections.js';
 export interface FileOnlySettings {
   portRangeStart: number;
   portRangeEnd: number;
-  tcpPort: number;
   useExternalIp: boolean;
   /** audio.enable_loss_proxying: the weakest subscriber's loss in receiver reports to the publisher. */
   enableLossProxying: boolean;
@@ -21,7 +20,6 @@ export function unhonouredSettings(config: ServerConfig, file: FileOnlySettings)
   const no = (key: string, why: string): void => void out.push({ key, message: `is not supported yet: ${why}` });
   if (file.portRangeStart !== 0) no('rtc.port_range_start', 'Atrium serves media on rtc.udp_port, one port per media worker (udp_port + i)');
   if (file.portRangeEnd !== 0) no('rtc.port_range_end', 'Atrium serves media on rtc.udp_port, one port per media worker (udp_port + i)');
-  if (file.tcpPort !== 0) no('rtc.tcp_port', 'no ICE over TCP; remove it or set 0');
   if (file.useExternalIp) no('rtc.use_external_ip', 'set rtc.node_ip to the public address instead');
   if (file.enableLossProxying) no('audio.enable_loss_proxying', 'receiver reports to publishers carry our own loss only; remove it or set false');
   if (file.agents.targetLoad !== undefined) {

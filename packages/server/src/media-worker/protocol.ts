@@ -17,6 +17,8 @@ import type { LayerSpec } from '../sfu/video-layers.js';
 export interface MediaWorkerConfig {
   index: number;
   udpPort: number;
+  /** Passive ICE-TCP listener port (0: ephemeral); undefined: off. */
+  tcpPort?: number | undefined;
   bindAddress: string;
   advertisedAddress: string;
   logLevel: string;
@@ -47,6 +49,7 @@ export type SourceCall =
 export type ToWorker =
   | {
       t: 'create'; mediaId: number; participantSid: string; identity: string; isAdaptiveStream: boolean;
+      candidateProtocol?: 'tcp';
       subscriberAllowPause?: boolean; logBindings: Record<string, unknown>;
     }
   | {
@@ -90,7 +93,7 @@ export interface WorkerStatsMessage {
 
 export type FromWorker =
   /** `threadId`: the OS thread id (Linux), so CPU per thread can be told apart from outside (/proc/<pid>/task). */
-  | { t: 'ready'; udpPort: number; threadId?: number }
+  | { t: 'ready'; udpPort: number; tcpPort?: number | undefined; threadId?: number }
   | { t: 'event'; mediaId: number; name: string; payload: unknown }
   | PublishedMessage
   | { t: 'reply'; req: number; answer?: SessionDescriptionMessage; error?: { message: string; code?: string } }

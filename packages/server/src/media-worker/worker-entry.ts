@@ -23,6 +23,7 @@ process.on('uncaughtException', (err) => {
 
 const factory = await createWebRtcMediaFactory({
   udpPort: config.udpPort,
+  tcpPort: config.tcpPort,
   bindAddress: config.bindAddress,
   advertisedAddress: config.advertisedAddress,
   logger,
@@ -52,4 +53,4 @@ function osThreadId(): number | undefined {
 }
 
 const threadId = osThreadId();
-post({ t: 'ready', udpPort: factory.udpPort, ...(threadId !== undefined ? { threadId } : {}) });
+post({ t: 'ready', udpPort: factory.udpPort, tcpPort: factory.tcpPort, ...(threadId !== undefined ? { threadId } : {}) });

@@ -160,6 +160,7 @@ export class MediaWorkerHost {
       participantSid: m.participantSid, identity: m.identity, logger: this.logger.child(m.logBindings),
       isAdaptiveStream: m.isAdaptiveStream,
       ...(m.subscriberAllowPause !== undefined ? { subscriberAllowPause: m.subscriberAllowPause } : {}),
+      ...(m.candidateProtocol !== undefined ? { candidateProtocol: m.candidateProtocol } : {}),
     });
     const session: Session = { media, mirrored: new Map() };
     this.sessions.set(mediaId, session);

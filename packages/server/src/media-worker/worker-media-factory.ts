@@ -31,11 +31,13 @@ export interface WorkerMediaFactoryOptions {
   roomParticipantsPerWorker: number;
   /** Worker i binds `udpPort + i` (0: an ephemeral port each). */
   udpPort: number;
+  /** Passive ICE-TCP: worker i listens on `tcpPort + i` (0: an ephemeral port each); undefined: off. */
+  tcpPort?: number | undefined;
   logger: Logger;
   /** The forwarding-latency histogram (metrics on): the workers' samples are observed into it. */
   forwardLatency?: LatencyObserver;
   /** Everything else a worker's WebRtcMediaFactory takes. */
-  worker: Omit<MediaWorkerConfig, 'index' | 'udpPort' | 'collectLatency'>;
+  worker: Omit<MediaWorkerConfig, 'index' | 'udpPort' | 'tcpPort' | 'collectLatency'>;
 }
 
 /** Node-wide media counters summed over the workers' last reports (what metrics read). */
@@ -48,6 +50,8 @@ interface WorkerSlot {
   index: number;
   worker: Worker;
   udpPort: number;
+  /** Its ICE-TCP port, when ICE-TCP is on. */
+  tcpPort: number | undefined;
   /** Participants placed here and not closed. */
   participants: number;
   last: WorkerStatsMessage | undefined;
@@ -159,13 +163,14 @@ export class WorkerMediaFactory implements MediaFactory {
       ...this.opts.worker,
       index,
       udpPort: this.opts.udpPort === 0 ? 0 : this.opts.udpPort + index,
+      tcpPort: this.opts.tcpPort === undefined || this.opts.tcpPort === 0 ? this.opts.tcpPort : this.opts.tcpPort + index,
       collectLatency: this.opts.forwardLatency !== undefined,
     };
     const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
       workerData: { entry: new URL('./worker-entry.ts', import.meta.url).href, config },
       name: `atrium-media-${index}`,
     });
-    const slot: WorkerSlot = { index, worker, udpPort: 0, participants: 0, last: undefined, isAlive: true, isReady: false, threadId: undefined };
+    const slot: WorkerSlot = { index, worker, udpPort: 0, tcpPort: undefined, participants: 0, last: undefined, isAlive: true, isReady: false, threadId: undefined };
     this.workers[index] = slot;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`media worker ${index} did not start within ${WORKER_START_TIMEOUT_MS} ms`)), WORKER_START_TIMEOUT_MS);
@@ -173,9 +178,10 @@ export class WorkerMediaFactory implements MediaFactory {
         if (m.t === 'ready') {
           clearTimeout(timer);
           slot.udpPort = m.udpPort;
+          slot.tcpPort = m.tcpPort;
           slot.threadId = m.threadId;
           slot.isReady = true;
-          this.logger.info({ worker: index, udpPort: m.udpPort, tid: m.threadId }, 'media worker started');
+          this.logger.info({ worker: index, udpPort: m.udpPort, ...(m.tcpPort !== undefined ? { tcpPort: m.tcpPort } : {}), tid: m.threadId }, 'media worker started');
           resolve();
           return;
         }
@@ -226,6 +232,10 @@ export class WorkerMediaFactory implements MediaFactory {
   }
   get udpPorts(): number[] {
     return this.workers.map((w) => w.udpPort);
+  }
+  /** The workers' ICE-TCP ports (empty when ICE-TCP is off). */
+  get tcpPorts(): number[] {
+    return this.workers.flatMap((w) => (w.tcpPort === undefined ? [] : [w.tcpPort]));
   }
 
   private onMessage(slot: WorkerSlot, m: FromWorker): void {
@@ -360,6 +370,7 @@ export class WorkerMediaFactory implements MediaFactory {
     this.send(worker, {
       t: 'create', mediaId, participantSid: opts.participantSid, identity: opts.identity,
       isAdaptiveStream: opts.isAdaptiveStream ?? false,
+      ...(opts.candidateProtocol !== undefined ? { candidateProtocol: opts.candidateProtocol } : {}),
       ...(opts.subscriberAllowPause !== undefined ? { subscriberAllowPause: opts.subscriberAllowPause } : {}),
       logBindings: opts.logBindings ?? { participant: opts.identity, pID: opts.participantSid },
     });

@@ -123,7 +123,7 @@ export interface ParticipantMedia extends TypedEmitter<ParticipantMediaEvents> {
 export interface MediaResources {
   /** ParticipantMedia instances not yet closed. */
   sessions: number;
-  /** ICE registrations (ufrags and bound remote addresses) on the UDP socket. */
+  /** ICE registrations (ufrags and bound remote addresses) on the UDP socket, plus open ICE-TCP connections. */
   udpRegistrations: number;
 }
 
@@ -137,6 +137,8 @@ export interface MediaFactory {
     roomName?: string;
     /** What the participant's log lines carry (room, participant, sids), for a logger made in another thread. */
     logBindings?: Record<string, string>;
+    /** Offer only ICE candidates of this protocol (the client asked for it with SimulateScenario, force-tcp). */
+    candidateProtocol?: 'tcp';
   }): ParticipantMedia;
   /** What is held right now: everything returns to zero when every participant has left. */
   resources(): MediaResources;

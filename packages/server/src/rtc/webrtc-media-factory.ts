@@ -1,6 +1,7 @@
-// The production MediaFactory: one UDP socket (ICE-lite) shared by every peer connection of the server,
-// one DTLS certificate for the process, and a WebRtcParticipantMedia per participant.
-import { UdpMux, systemClock, type Clock, type Logger } from '@atrium/webrtc';
+// The production MediaFactory: one UDP socket (ICE-lite) shared by every peer connection of the server, optionally
+// one TCP listener for passive ICE-TCP (docs/ice-tcp.md), one DTLS certificate for the process, and a
+// WebRtcParticipantMedia per participant.
+import { TcpMux, UdpMux, isTcpMuxConnection, systemClock, type Clock, type Logger } from '@atrium/webrtc';
 import { generateCertificate, type DtlsCertificate } from '@atrium/webrtc/dtls/certificate.js';
 import type { MediaFactory, ParticipantMedia } from './participant-media.js';
 import { WebRtcParticipantMedia } from './webrtc-participant-media.js';
@@ -12,10 +13,15 @@ import type { MediaSettings } from './media-settings.js';
 export interface WebRtcMediaFactory extends MediaFactory {
   readonly udpPort: number;
   readonly mux: UdpMux;
+  /** The ICE-TCP listener's port; undefined when ICE-TCP is off. */
+  readonly tcpPort: number | undefined;
+  readonly tcpMux: TcpMux | undefined;
 }
 
 export async function createWebRtcMediaFactory(opts: MediaSettings & {
   udpPort: number;
+  /** Passive ICE-TCP on this port (0: an ephemeral one); undefined: no TCP candidates. */
+  tcpPort?: number | undefined;
   bindAddress: string;
   advertisedAddress: string;
   logger: Logger;
@@ -26,6 +32,20 @@ export async function createWebRtcMediaFactory(opts: MediaSettings & {
   publishCodecs?: PublishCodecs;
 }): Promise<WebRtcMediaFactory> {
   const mux = await UdpMux.bind({ port: opts.udpPort, address: opts.bindAddress, logger: opts.logger.child({ component: 'udp' }) });
+  let tcpMux: TcpMux | undefined;
+  if (opts.tcpPort !== undefined) {
+    try {
+      // New connections are routed by the UdpMux's ufrag registry (ICE transports register there, restarts included).
+      const resolveUfrag = (ufrag: string) => {
+        const c = mux.connectionForUfrag(ufrag);
+        return isTcpMuxConnection(c) ? c : undefined;
+      };
+      tcpMux = await TcpMux.listen({ port: opts.tcpPort, address: opts.bindAddress, logger: opts.logger.child({ component: 'tcp' }), resolveUfrag });
+    } catch (err) {
+      await mux.close();
+      throw err;
+    }
+  }
   const certificate: DtlsCertificate = await generateCertificate({ commonName: 'atrium' });
   const clock = opts.clock ?? systemClock;
   const live = new Set<ParticipantMedia>();
@@ -37,9 +57,11 @@ export async function createWebRtcMediaFactory(opts: MediaSettings & {
   return {
     udpPort: mux.port,
     mux,
-    createParticipantMedia({ participantSid, identity, logger, isAdaptiveStream, subscriberAllowPause }) {
+    tcpPort: tcpMux?.port,
+    tcpMux,
+    createParticipantMedia({ participantSid, identity, logger, isAdaptiveStream, subscriberAllowPause, candidateProtocol }) {
       const media = new WebRtcParticipantMedia({
-        mux, certificate, advertisedAddress: opts.advertisedAddress, clock, participantSid, identity, logger,
+        mux, ...(tcpMux ? { tcpMux } : {}), ...(candidateProtocol ? { candidateProtocol } : {}), certificate, advertisedAddress: opts.advertisedAddress, clock, participantSid, identity, logger,
         onClose: () => live.delete(media),
         isAdaptiveStream: isAdaptiveStream ?? false,
         allowPause: subscriberAllowPause ?? opts.allowPause ?? false,
@@ -58,11 +80,11 @@ export async function createWebRtcMediaFactory(opts: MediaSettings & {
       return media;
     },
     resources() {
-      return { sessions: live.size, udpRegistrations: mux.registrationCount };
+      return { sessions: live.size, udpRegistrations: mux.registrationCount + (tcpMux?.registrationCount ?? 0) };
     },
     async close() {
       for (const m of [...live]) m.close();
-      await mux.close();
+      await Promise.all([mux.close(), tcpMux?.close()]);
     },
   };
 }

@@ -35,6 +35,9 @@ test('subscriber offer with data channels, then the server trickles its host can
   assert.match(sdp, /m=application 9 UDP\/DTLS\/SCTP webrtc-datachannel/);
   assert.match(sdp, /a=ice-lite/);
   assert.match(sdp, new RegExp(`a=candidate:\\S+ 1 udp \\d+ 127\\.0\\.0\\.1 ${server.udpPort} typ host`));
+  // ICE-TCP (an ephemeral port with udpPort 0): a passive TCP host candidate on the participant's worker's listener.
+  assert.equal(server.tcpPorts.length, server.udpPorts.length);
+  assert.match(sdp, new RegExp(`a=candidate:\\S+ 1 tcp \\d+ 127\\.0\\.0\\.1 ${server.tcpPorts[0]} typ host tcptype passive`));
 
   const trickle = await client.waitFor((m) => m.case === 'trickle');
   assert.equal(trickle.case, 'trickle');
@@ -45,6 +48,10 @@ test('subscriber offer with data channels, then the server trickles its host can
   assert.match(String(init.candidate), new RegExp(`^candidate:\\S+ 1 udp \\d+ 127\\.0\\.0\\.1 ${server.udpPort} typ host$`));
   const cases = client.messages.map((m) => m.case);
   assert.ok(cases.indexOf('offer') < cases.indexOf('trickle'), `offer before trickle: ${cases.join(',')}`);
+  const tcpTrickle = await client.waitFor((m) => m.case === 'trickle' && m.value.candidateInit.includes(' tcp '));
+  assert.equal(tcpTrickle.case, 'trickle');
+  const tcpInit = JSON.parse(tcpTrickle.value.candidateInit) as Record<string, unknown>;
+  assert.match(String(tcpInit.candidate), new RegExp(`^candidate:\\S+ 1 tcp \\d+ 127\\.0\\.0\\.1 ${server.tcpPorts[0]} typ host tcptype passive$`));
 });
 
 function trackSource(kind: 'audio' | 'video', clock: Clock): PublishedTrackSource {

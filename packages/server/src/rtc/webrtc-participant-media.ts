@@ -1,7 +1,7 @@
 // ParticipantMedia over our WebRTC stack (LiveKit signalling v0): a publisher PeerConnection answering the
 // client's offers, and a subscriber PeerConnection on which we offer one sendonly m-line per subscribed track
 // plus the `_reliable`/`_lossy`/`_data_track` data channels. Media is wired to the SFU receivers/down tracks.
-import { TypedEmitter, type Clock, type LocalCapabilities, type Logger, type UdpMux } from '@atrium/webrtc';
+import { TypedEmitter, type Clock, type LocalCapabilities, type Logger, type TcpMux, type UdpMux } from '@atrium/webrtc';
 import { PeerConnection } from '@atrium/webrtc/pc/peer-connection.js';
 import { HeaderExtensionUri } from '@atrium/webrtc/sdp/capabilities.js';
 import { HeaderStampStage } from '@atrium/webrtc/stages/header-stamp-stage.js';
@@ -52,7 +52,7 @@ interface PublishedInput {
 const MAX_QUEUED_RELIABLE = 1024;
 
 export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents> implements ParticipantMedia {
-  private readonly opts: { mux: UdpMux; certificate: DtlsCertificate; advertisedAddress: string; clock: Clock;
+  private readonly opts: { mux: UdpMux; tcpMux?: TcpMux; candidateProtocol?: 'tcp'; certificate: DtlsCertificate; advertisedAddress: string; clock: Clock;
     participantSid: string; identity: string; logger: Logger; onClose: () => void; stats?: SfuStats;
     /** Audio-level meter settings of published audio tracks (livekit.yaml `audio:`). */
     audioLevel?: Partial<AudioLevelParams>;
@@ -572,6 +572,8 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     return new PeerConnection({
       role: 'server',
       mux: this.opts.mux,
+      ...(this.opts.tcpMux !== undefined ? { tcpMux: this.opts.tcpMux } : {}),
+      ...(this.opts.candidateProtocol !== undefined ? { candidateTransport: this.opts.candidateProtocol } : {}),
       certificate: this.opts.certificate,
       advertisedAddress: this.opts.advertisedAddress,
       capabilities: which === 'publisher'

@@ -24,6 +24,9 @@ import type { JoinRequest } from '../rtc/room-manager.js';
 import { JoinRefusedError, isDependentParticipant, roomSettingsFromToken } from '../rtc/join-admission.js';
 import { TokenRefresher } from './token-refresher.js';
 import type { PublishCodecs } from '../rtc/publish-codecs.js';
+import { IcePreferenceCache } from '../rtc/ice-preference-cache.js';
+import { CandidateProtocol } from '@livekit/protocol';
+import type { SimulateScenario } from '@livekit/protocol';
 
 const CORS_HEADERS: Record<string, string> = {
   'Access-Control-Allow-Origin': '*',
@@ -84,10 +87,27 @@ export class RtcService {
   private readonly opts: RtcServiceOptions;
   private readonly wss: WebSocketServer;
   private closing = false;
+  /** force-tcp: the candidate protocol asked for, applied to the identity's next sessions (ice-preference-cache.ts). */
+  private readonly icePreferences: IcePreferenceCache;
 
   constructor(opts: RtcServiceOptions) {
     this.opts = opts;
+    this.icePreferences = new IcePreferenceCache({ clock: opts.clock });
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
+  }
+
+  /**
+   * SimulateScenario: switchCandidateProtocol TCP (livekit-client's force-tcp, which then reconnects) makes the
+   * identity's next sessions offer only ICE-TCP candidates, as LiveKit's ICE config does. Others are logged and ignored.
+   */
+  private onSimulate(room: string, identity: string, s: SimulateScenario, logger: Logger): void {
+    const sc = s.scenario;
+    if (sc.case === 'switchCandidateProtocol' && sc.value === CandidateProtocol.TCP) {
+      this.icePreferences.set(room, identity, 'tcp');
+      logger.info('simulate: switch candidate protocol to TCP for the next sessions');
+      return;
+    }
+    logger.debug({ scenario: sc.case ?? 'unknown', value: sc.value }, 'simulate scenario not supported; ignored');
   }
 
   /** Plain HTTP requests. Never throws. */
@@ -281,6 +301,7 @@ export class RtcService {
         participantSid: sid, identity: auth.identity, logger: participantLogger, isAdaptiveStream: params.adaptiveStream,
         roomName: room.name, logBindings: { room: auth.roomName, participant: auth.identity, pID: sid, roomID: room.sid },
         ...(params.subscriberAllowPause !== undefined ? { subscriberAllowPause: params.subscriberAllowPause } : {}),
+        ...(this.icePreferences.get(room.name, auth.identity) === 'tcp' ? { candidateProtocol: 'tcp' as const } : {}),
       });
       participant = new Participant({
         sid,
@@ -298,7 +319,7 @@ export class RtcService {
       });
       const sink = webSocketSink(ws, { logger: participantLogger });
       participant.attachSink(sink);
-      new SignalSession({ ws, participant, sink, clock: this.opts.clock });
+      new SignalSession({ ws, participant, sink, clock: this.opts.clock, onSimulate: (s) => this.onSimulate(room.name, auth.identity, s, participantLogger) });
       participantLogger.debug({ sdk: params.sdk, version: params.sdkVersion, protocol: params.protocol }, 'signal connected');
       room.join(participant);
       if (!participant.isClosed) this.startTokenRefresher(ws, participant, auth);

@@ -3,6 +3,7 @@
 // that closes without a Leave leaves the participant waiting for a resume (Participant.signalLost, docs/resume.md); a
 // connection replaced by a resume no longer speaks for the participant.
 import { SignalRequest, SignalResponse, Pong, DisconnectReason } from '@livekit/protocol';
+import type { SimulateScenario } from '@livekit/protocol';
 import type { WebSocket, RawData } from 'ws';
 import type { Clock, TimerHandle, Logger } from '@atrium/webrtc';
 import type { Participant, SignalSink } from '../rtc/participant.js';
@@ -82,8 +83,11 @@ export class SignalSession {
   private lastFrameMs: number;
   private readonly livenessTimer: TimerHandle;
   private readonly pingTimeoutMs: number;
+  private readonly onSimulate: ((scenario: SimulateScenario) => void) | undefined;
 
-  constructor(opts: { ws: WebSocket; participant: Participant; sink: SignalSink; clock: Clock; pingTimeoutMs?: number }) {
+  /** `onSimulate`: the client's SimulateScenario requests (the ones Atrium acts on; others are logged and ignored). */
+  constructor(opts: { ws: WebSocket; participant: Participant; sink: SignalSink; clock: Clock; pingTimeoutMs?: number; onSimulate?: (scenario: SimulateScenario) => void }) {
+    this.onSimulate = opts.onSimulate;
     this.ws = opts.ws;
     this.participant = opts.participant;
     this.sink = opts.sink;
@@ -161,6 +165,15 @@ export class SignalSession {
       return;
     }
     if (msg.case === 'leave') this.leaveReason = msg.value.reason || DisconnectReason.CLIENT_INITIATED;
+    // At once, not queued: force-tcp closes the socket right after sending it, and a closed participant's queue stops.
+    if (msg.case === 'simulate' && this.onSimulate !== undefined) {
+      try {
+        this.onSimulate(msg.value);
+      } catch (err) {
+        p.logger.error({ err }, 'simulate request failed');
+      }
+      return;
+    }
     const size = bytes.length;
     if (this.queuedRequests + 1 > MAX_QUEUED_REQUESTS || this.queuedBytes + size > MAX_QUEUED_REQUEST_BYTES) {
       p.logger.warn(

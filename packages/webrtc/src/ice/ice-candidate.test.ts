@@ -1,7 +1,7 @@
 // Candidate line parsing/formatting (RFC 8839 5.1) and priorities (RFC 8445 5.1.2).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { candidatePriority, formatIceCandidate, isUsableUdpCandidate, parseIceCandidate } from './ice-candidate.js';
+import { candidatePriority, formatIceCandidate, isUsableUdpCandidate, parseIceCandidate, tcpLocalPreference } from './ice-candidate.js';
 import { randomPwd, randomUfrag } from './ice-credentials.js';
 
 test('priorities', () => {
@@ -58,4 +58,20 @@ test('credentials are ice-chars of the required length', () => {
   assert.match(u, /^[A-Za-z0-9+/]{16}$/);
   assert.match(p, /^[A-Za-z0-9+/]{24}$/);
   assert.notEqual(randomUfrag(), u);
+});
+
+test('TCP candidates (RFC 6544): tcptype parsed and written, local preference by direction', () => {
+  const active = parseIceCandidate('candidate:1936 1 tcp 1518280447 192.168.1.5 9 typ host tcptype active generation 0 ufrag x network-id 1');
+  assert.equal(active?.transport, 'tcp');
+  assert.equal(active?.tcpType, 'active');
+  assert.equal(active?.port, 9);
+  assert.ok(active && !isUsableUdpCandidate(active));
+  const line = formatIceCandidate({ foundation: '2', component: 1, transport: 'tcp', priority: 2124414975, address: '10.0.0.1', port: 7881, type: 'host', tcpType: 'passive' });
+  assert.equal(line, 'candidate:2 1 tcp 2124414975 10.0.0.1 7881 typ host tcptype passive');
+  assert.deepEqual(parseIceCandidate(line), { foundation: '2', component: 1, transport: 'tcp', priority: 2124414975, address: '10.0.0.1', port: 7881, type: 'host', tcpType: 'passive' });
+  assert.equal(tcpLocalPreference('active', 8191), 6 * 8192 + 8191);
+  assert.equal(tcpLocalPreference('passive', 8191), 4 * 8192 + 8191);
+  assert.equal(tcpLocalPreference('so', 0), 2 * 8192);
+  assert.equal(candidatePriority(126, tcpLocalPreference('passive', 8191), 1), 2124414975);
+  assert.ok(2124414975 < candidatePriority(126, 65535, 1));
 });

@@ -1,5 +1,6 @@
 // ICE candidate attribute parsing/formatting (RFC 8839 section 5.1, https://www.rfc-editor.org/rfc/rfc8839)
-// and candidate priorities (RFC 8445 section 5.1.2.1).
+// and candidate priorities (RFC 8445 section 5.1.2.1); TCP candidates (`tcptype`, RFC 6544 section 4.5,
+// https://www.rfc-editor.org/rfc/rfc6544).
 import { isIP } from 'node:net';
 
 export interface IceCandidate {
@@ -15,6 +16,17 @@ export interface IceCandidate {
   type: string;
   relatedAddress?: string;
   relatedPort?: number;
+  /** TCP candidates (RFC 6544): 'active' | 'passive' | 'so' (kept as written). */
+  tcpType?: string;
+}
+
+/**
+ * RFC 6544 section 4.2: a TCP candidate's local preference is 2^13 * direction-pref + other-pref, with direction-pref
+ * 6 for active, 4 for passive and 2 for simultaneous-open (host and relayed candidates).
+ */
+export function tcpLocalPreference(tcpType: 'active' | 'passive' | 'so', otherPref: number): number {
+  const direction = tcpType === 'active' ? 6 : tcpType === 'passive' ? 4 : 2;
+  return direction * 2 ** 13 + (otherPref & 0x1fff);
 }
 
 /** Type preferences recommended by RFC 8445 5.1.2.2. */
@@ -52,6 +64,7 @@ export function parseIceCandidate(text: string): IceCandidate | undefined {
   for (let i = 8; i + 1 < t.length; i += 2) {
     if (t[i] === 'raddr') c.relatedAddress = t[i + 1];
     else if (t[i] === 'rport') c.relatedPort = Number(t[i + 1]);
+    else if (t[i] === 'tcptype') c.tcpType = t[i + 1];
   }
   return c;
 }
@@ -62,6 +75,7 @@ export function formatIceCandidate(c: IceCandidate): string {
   if (c.relatedAddress !== undefined && c.relatedPort !== undefined) {
     s += ` raddr ${c.relatedAddress} rport ${c.relatedPort}`;
   }
+  if (c.tcpType !== undefined) s += ` tcptype ${c.tcpType}`;
   return s;
 }
 

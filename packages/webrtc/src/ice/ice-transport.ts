@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import type { MuxConnection, UdpMux } from '../udp-mux.js';
+import type { TcpIcePath, TcpMux } from '../tcp/tcp-mux.js';
 import { StunAttr, StunClass, StunMethod } from '../stun/stun-constants.js';
 import { getStunAttribute, parseStunMessage, verifyFingerprint, verifyMessageIntegrity } from '../stun/stun-message.js';
 import type { StunMessage } from '../stun/stun-message.js';
@@ -20,6 +21,7 @@ import {
   candidatePriority,
   formatIceCandidate,
   isUsableUdpCandidate,
+  tcpLocalPreference,
   parseIceCandidate,
 } from './ice-candidate.js';
 import { randomPwd, randomUfrag } from './ice-credentials.js';
@@ -36,6 +38,10 @@ export type IceTransportEvents = {
 
 export interface IceTransportOptions {
   mux: UdpMux;
+  /** Passive ICE-TCP (RFC 6544): a host candidate `tcptype passive` on this listener (controlled-lite role only). */
+  tcpMux?: TcpMux;
+  /** Offer only candidates of this transport (when there are any): a client that asked for TCP (force-tcp). */
+  candidateTransport?: 'udp' | 'tcp';
   role: IceRole;
   /** The address put in our host candidate (the port is the mux's). */
   advertisedAddress: string;
@@ -72,6 +78,8 @@ export const ICE_DEFAULTS = {
 /** PRIORITY sent in our checks: that of a peer-reflexive candidate (RFC 8445 7.1.1). */
 const PRFLX_PRIORITY = candidatePriority(IceTypePreference.prflx, 65535, 1);
 const HOST_PRIORITY = candidatePriority(IceTypePreference.host, 65535, 1);
+/** A passive TCP host candidate ranks below the UDP one (RFC 6544 4.2 local preference). */
+const TCP_PASSIVE_HOST_PRIORITY = candidatePriority(IceTypePreference.host, tcpLocalPreference('passive', 8191), 1);
 
 interface PendingCheck {
   address: string;
@@ -104,6 +112,14 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
   readonly stats = { stunRejected: 0, mediaDropped: 0, sendDropped: 0, checksSent: 0 };
 
   private readonly mux: UdpMux;
+  private readonly tcpMux: TcpMux | undefined;
+  private readonly candidateTransport: 'udp' | 'tcp' | undefined;
+  /** TCP connections that passed a connectivity check (ICE-TCP). */
+  private readonly validatedTcp = new Set<TcpIcePath>();
+  /** Set when the selected pair is a TCP connection (selectedAddress/Port then name its remote end). */
+  private selectedTcp: TcpIcePath | undefined;
+  /** Only while handleTcpStun handles a request: the connection it came on (replies, validation, selection use it). */
+  private requestTcp: TcpIcePath | undefined;
   private readonly role: IceRole;
   private readonly advertisedAddress: string;
   private readonly clock: Clock;
@@ -137,6 +153,8 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
   constructor(opts: IceTransportOptions) {
     super();
     this.mux = opts.mux;
+    this.tcpMux = opts.role === 'controlled-lite' ? opts.tcpMux : undefined;
+    this.candidateTransport = opts.candidateTransport;
     this.role = opts.role;
     this.advertisedAddress = opts.advertisedAddress;
     this.clock = opts.clock ?? systemClock;
@@ -258,7 +276,7 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
   }
 
   localCandidates(): string[] {
-    return [
+    const out = [
       formatIceCandidate({
         foundation: '1',
         component: 1,
@@ -269,6 +287,23 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
         type: 'host',
       }),
     ];
+    if (this.tcpMux !== undefined) {
+      out.push(formatIceCandidate({
+        foundation: '2',
+        component: 1,
+        transport: 'tcp',
+        priority: TCP_PASSIVE_HOST_PRIORITY,
+        address: this.advertisedAddress,
+        port: this.tcpMux.port,
+        type: 'host',
+        tcpType: 'passive',
+      }));
+    }
+    const wanted = this.candidateTransport;
+    if (wanted !== undefined && out.some((c) => parseIceCandidate(c)?.transport === wanted)) {
+      return out.filter((c) => parseIceCandidate(c)?.transport === wanted);
+    }
+    return out;
   }
 
   /** Lite: registers the ufrag with the mux. Controlling: also starts connectivity checks. */
@@ -293,6 +328,10 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
       this.stats.sendDropped++;
       return;
     }
+    if (this.selectedTcp !== undefined) {
+      this.selectedTcp.send(buf);
+      return;
+    }
     this.mux.send(buf, this.selectedPort, this.selectedAddress);
   }
 
@@ -306,7 +345,7 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
   // ---- MuxConnection (called per datagram; must not throw) ----
 
   handleDtls(buf: Buffer, address: string, port: number): void {
-    if (port === this.selectedPort && address === this.selectedAddress) {
+    if (port === this.selectedPort && address === this.selectedAddress && this.selectedTcp === undefined) {
       this.onDtls(buf);
       return;
     }
@@ -320,7 +359,7 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
   }
 
   handleRtp(buf: Buffer, address: string, port: number): void {
-    if ((port === this.selectedPort && address === this.selectedAddress) || this.isValidated(address, port)) {
+    if ((port === this.selectedPort && address === this.selectedAddress && this.selectedTcp === undefined) || this.isValidated(address, port)) {
       this.onRtp(buf);
     } else {
       this.stats.mediaDropped++;
@@ -340,7 +379,76 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
     // Binding indications are keepalives: nothing to do.
   }
 
+  // ---- TcpMuxConnection (ICE-TCP, called per frame; must not throw) ----
+
+  handleTcpStun(buf: Buffer, path: TcpIcePath): void {
+    if (!this.isStarted || !this.isAlive()) return;
+    const r = parseStunMessage(buf);
+    if (!r.ok || r.message.method !== StunMethod.binding || verifyFingerprint(r.message) === false) {
+      this.stats.stunRejected++;
+      return;
+    }
+    // A lite agent sends no checks, so only requests mean something here. The request is handled as one over UDP,
+    // with requestTcp set: replying, validating and selecting then act on this connection (see reply(),
+    // markValidated(), select()).
+    if (r.message.cls !== StunClass.request) return;
+    this.requestTcp = path;
+    try {
+      this.handleRequest(r.message, path.address, path.port);
+    } finally {
+      this.requestTcp = undefined;
+    }
+  }
+
+  handleTcpDtls(buf: Buffer, path: TcpIcePath): void {
+    if (path !== this.selectedTcp) {
+      if (!this.validatedTcp.has(path)) {
+        this.stats.mediaDropped++;
+        return;
+      }
+      if (this.selectedAddress === undefined) this.selectTcp(path);
+    }
+    this.onDtls(buf);
+  }
+
+  handleTcpRtp(buf: Buffer, path: TcpIcePath): void {
+    if (path === this.selectedTcp || this.validatedTcp.has(path)) this.onRtp(buf);
+    else this.stats.mediaDropped++;
+  }
+
+  tcpPathClosed(path: TcpIcePath): void {
+    this.validatedTcp.delete(path);
+    if (path !== this.selectedTcp) return;
+    // The selected connection is gone: nothing can be sent until the peer nominates another pair (or consent expires).
+    this.selectedTcp = undefined;
+    this.selectedAddress = undefined;
+    this.selectedPort = -1;
+    if (this.currentState === 'connected') this.setState('disconnected');
+  }
+
   // ---- internals ----
+
+  private selectTcp(path: TcpIcePath): void {
+    if (path !== this.selectedTcp) {
+      this.selectedTcp = path;
+      this.selectedAddress = path.address;
+      this.selectedPort = path.port;
+      this.logger.debug({ address: path.address, port: path.port, transport: 'tcp' }, 'selected pair');
+      this.emit('selectedPair', { address: path.address, port: path.port });
+    }
+    this.setState('connected');
+  }
+
+  /** Sends a STUN response on the path the request came in on. */
+  private reply(buf: Uint8Array, address: string, port: number): void {
+    if (this.requestTcp !== undefined) this.requestTcp.send(buf);
+    else this.mux.send(buf, port, address);
+  }
+
+  /** The selected pair's transport, if any. */
+  get selectedTransport(): 'udp' | 'tcp' | undefined {
+    return this.selectedAddress === undefined ? undefined : this.selectedTcp !== undefined ? 'tcp' : 'udp';
+  }
 
   private handleRequest(m: StunMessage, address: string, port: number): void {
     const userBytes = getStunAttribute(m, StunAttr.username);
@@ -364,7 +472,7 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
       this.reject(m, address, port, 401, 'Unauthorized');
       return;
     }
-    this.mux.send(buildBindingSuccess(m.transactionId, address, port, key), port, address);
+    this.reply(buildBindingSuccess(m.transactionId, address, port, key), address, port);
     this.markValidated(address, port);
     if (this.role !== 'controlled-lite') return;
     this.lastProofMs = this.clock.nowMs();
@@ -404,7 +512,7 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
 
   private reject(m: StunMessage, address: string, port: number, code: number, reason: string): void {
     this.stats.stunRejected++;
-    this.mux.send(buildBindingError(m.transactionId, code, reason), port, address);
+    this.reply(buildBindingError(m.transactionId, code, reason), address, port);
   }
 
   /** A pair was nominated with the new credentials: the previous ones are forgotten. */
@@ -423,7 +531,12 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
   }
 
   private select(address: string, port: number): void {
-    if (address !== this.selectedAddress || port !== this.selectedPort) {
+    if (this.requestTcp !== undefined) {
+      this.selectTcp(this.requestTcp);
+      return;
+    }
+    if (address !== this.selectedAddress || port !== this.selectedPort || this.selectedTcp !== undefined) {
+      this.selectedTcp = undefined;
       this.selectedAddress = address;
       this.selectedPort = port;
       this.logger.debug({ address, port }, 'selected pair');
@@ -433,6 +546,11 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
   }
 
   private markValidated(address: string, port: number): void {
+    if (this.requestTcp !== undefined) {
+      this.validatedTcp.add(this.requestTcp);
+      this.requestTcp.markValidated();
+      return;
+    }
     let ports = this.validated.get(address);
     if (!ports) {
       ports = new Set();
@@ -518,6 +636,9 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
     this.mux.unregisterUfrag(this.ufrag);
     if (this.previous !== undefined) this.mux.unregisterUfrag(this.previous.localUfrag);
     this.mux.unbindAll(this);
+    this.tcpMux?.unbindAll(this);
+    this.validatedTcp.clear();
+    this.selectedTcp = undefined;
     this.validated.clear();
     this.pending.clear();
     this.selectedAddress = undefined;

@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { TypedEmitter } from '../typed-emitter.js';
 import type { UdpMux } from '../udp-mux.js';
+import type { TcpMux } from '../tcp/tcp-mux.js';
 import { IceTransport, type IceState } from '../ice/ice-transport.js';
 import type { DtlsCertificate } from '../dtls/certificate.js';
 import { DtlsTransport, type DtlsState } from '../dtls/dtls-transport.js';
@@ -43,6 +44,10 @@ export type PeerConnectionState = 'new' | 'connecting' | 'connected' | 'disconne
 export interface PeerConnectionOptions {
   role: PeerRole;
   mux: UdpMux;
+  /** Server role: also a passive ICE-TCP candidate on this listener (RFC 6544). */
+  tcpMux?: TcpMux;
+  /** Offer only candidates of this transport, when there are any (a client that asked for TCP). */
+  candidateTransport?: 'udp' | 'tcp';
   certificate: DtlsCertificate;
   /** Address put in our host candidate. */
   advertisedAddress: string;
@@ -186,6 +191,8 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     this.decryptRtp = opts.decryptRtp;
     this.ice = new IceTransport({
       mux: opts.mux,
+      ...(opts.tcpMux !== undefined ? { tcpMux: opts.tcpMux } : {}),
+      ...(opts.candidateTransport !== undefined ? { candidateTransport: opts.candidateTransport } : {}),
       role: opts.role === 'server' ? 'controlled-lite' : 'controlling',
       advertisedAddress: opts.advertisedAddress,
       clock,
@@ -476,6 +483,11 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
 
   localCandidates(): string[] {
     return this.ice.localCandidates();
+  }
+
+  /** The transport of the selected ICE pair ('tcp' for ICE-TCP), if one is selected. */
+  get selectedTransport(): 'udp' | 'tcp' | undefined {
+    return this.ice.selectedTransport;
   }
 
   sendRtcp(buf: Buffer): void {
