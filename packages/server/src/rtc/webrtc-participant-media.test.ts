@@ -95,7 +95,8 @@ test("a joiner's first subscriber offer carries the data m-line first (the BUNDL
   }
 });
 
-test('a subscription starts forwarding (and asks for a key frame) only once the subscriber transport is connected', async () => {
+/** Our media session for a subscriber, on real loopback sockets, and our client PeerConnection to play the subscriber. */
+async function mediaWithClient(): Promise<{ media: WebRtcParticipantMedia; client: PeerConnection; closeAll: () => Promise<void> }> {
   const serverMux = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
   const clientMux = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
   const media = new WebRtcParticipantMedia({
@@ -103,6 +104,17 @@ test('a subscription starts forwarding (and asks for a key frame) only once the 
     clock: systemClock, participantSid: 'PA_viewer', identity: 'viewer', logger: silentLogger, onClose: () => {},
   });
   const client = new PeerConnection({ role: 'client', mux: clientMux, certificate: await generateCertificate(), advertisedAddress: '127.0.0.1' });
+  const closeAll = async (): Promise<void> => {
+    media.close();
+    client.close();
+    await serverMux.close();
+    await clientMux.close();
+  };
+  return { media, client, closeAll };
+}
+
+test('a subscription starts forwarding (and asks for a key frame) only once the subscriber transport is connected', async () => {
+  const { media, client, closeAll } = await mediaWithClient();
   const video = trackSource('video', systemClock);
   try {
     const offers: SessionDescriptionMessage[] = [];
@@ -135,22 +147,13 @@ test('a subscription starts forwarding (and asks for a key frame) only once the 
     // The client's side completes a moment after ours (its DTLS finishes on our last flight).
     await waitFor(() => client.connectionState === 'connected' || undefined, { label: 'the client connected', timeoutMs: 5_000 });
   } finally {
-    media.close();
-    client.close();
     video.close();
-    await serverMux.close();
-    await clientMux.close();
+    await closeAll();
   }
 });
 
 test('restartIce (a resume): a new subscriber offer with new ICE credentials and every subscription, superseding one not answered; candidates trickled again; the same transport goes on', async () => {
-  const serverMux = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
-  const clientMux = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
-  const media = new WebRtcParticipantMedia({
-    mux: serverMux, certificate: await generateCertificate({ commonName: 'test' }), advertisedAddress: '127.0.0.1',
-    clock: systemClock, participantSid: 'PA_viewer', identity: 'viewer', logger: silentLogger, onClose: () => {},
-  });
-  const client = new PeerConnection({ role: 'client', mux: clientMux, certificate: await generateCertificate(), advertisedAddress: '127.0.0.1' });
+  const { media, client, closeAll } = await mediaWithClient();
   const video = trackSource('video', systemClock);
   const audio = trackSource('audio', systemClock);
   const ufrag = (sdp: string): string | undefined => /a=ice-ufrag:(\S+)/.exec(sdp)?.[1];
@@ -192,11 +195,8 @@ test('restartIce (a resume): a new subscriber offer with new ICE credentials and
     assert.deepEqual(states, ['connecting', 'connected'], 'the subscriber transport never left connected (no new DTLS)');
     assert.equal(client.iceRestarts, 1);
   } finally {
-    media.close();
-    client.close();
     video.close();
     audio.close();
-    await serverMux.close();
-    await clientMux.close();
+    await closeAll();
   }
 });

@@ -19,7 +19,7 @@ import type { FakeParticipantMedia } from '../rtc/fake-media.js';
 import { RESUME_TIMEOUT_MS } from '../rtc/participant.js';
 import type { Participant } from '../rtc/participant.js';
 import { SignalOutbox } from '../rtc/signal-outbox.js';
-import { TestSignalClient, devToken } from './test-signal-client.js';
+import { TestSignalClient, devToken, expectFullReconnect } from './test-signal-client.js';
 import type { Msg } from './test-signal-client.js';
 
 const polling = { timeoutMs: 3000, intervalMs: 5 } as const;
@@ -85,16 +85,6 @@ async function resume(r: Room2, identity = 'alice', sid = r.aliceSid): Promise<T
   return c;
 }
 
-async function expectFullReconnect(c: TestSignalClient): Promise<void> {
-  await c.waitClosed();
-  assert.equal(c.messages.length, 1, 'the leave is the first and only message');
-  const first = c.messages[0]!;
-  assert.equal(first.case, 'leave');
-  const leave = first.value as LeaveRequest;
-  assert.equal(leave.action, LeaveRequest_Action.RECONNECT);
-  assert.equal(leave.reason, DisconnectReason.STATE_MISMATCH);
-  assert.equal(leave.canReconnect, true);
-}
 
 test('a participant whose signal closes without a Leave is kept; a resume reattaches it with the same sid', async () => {
   const r = await room2();

@@ -1,6 +1,8 @@
 // Test helper: a raw `ws` signalling client that records every SignalResponse and waits for conditions.
+import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
-import { SignalRequest, SignalResponse } from '@livekit/protocol';
+import { DisconnectReason, LeaveRequest_Action, SignalRequest, SignalResponse } from '@livekit/protocol';
+import type { LeaveRequest } from '@livekit/protocol';
 import { createAccessToken } from '@atrium/protocol';
 import type { VideoGrant } from '@atrium/protocol';
 
@@ -97,4 +99,19 @@ export class TestSignalClient {
   close(): void {
     this.ws.close();
   }
+}
+
+/**
+ * Asserts what a refused resume (or any `reconnect=1` the server cannot honour) gets: the socket closed after exactly one
+ * message, LeaveRequest RECONNECT / STATE_MISMATCH that allows a reconnect (the client then joins anew).
+ */
+export async function expectFullReconnect(c: TestSignalClient): Promise<void> {
+  await c.waitClosed();
+  assert.equal(c.messages.length, 1, 'the leave is the first and only message');
+  const first = c.messages[0]!;
+  assert.equal(first.case, 'leave');
+  const leave = first.value as LeaveRequest;
+  assert.equal(leave.action, LeaveRequest_Action.RECONNECT);
+  assert.equal(leave.reason, DisconnectReason.STATE_MISMATCH);
+  assert.equal(leave.canReconnect, true);
 }
