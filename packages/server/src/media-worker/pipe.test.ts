@@ -111,6 +111,13 @@ test('a mirror gets every packet of every simulcast stream, byte for byte, with 
     await settle();
     const plis = s.rtcp.flat().filter((p): p is Extract<RtcpPacket, { type: 'pli' }> => p.type === 'pli');
     assert.deepEqual(plis.map((p) => p.mediaSsrc), [SSRC_HIGH]);
+    // Another one at once (a second subscriber there joining): the mirror relays it too; only the origin's receiver,
+    // which faces the publisher, throttles (here it does not). Two throttles in a row made joiners on the other
+    // worker wait for both.
+    s.rtcp.length = 0;
+    mirror.receiver.requestKeyframe(mirror.receiver.sourceForSpatial(2));
+    await settle();
+    assert.deepEqual(s.rtcp.flat().filter((p) => p.type === 'pli').length, 1, 'the mirror did not hold the second request back');
 
     // Dynacast: what the destination's subscribers need reaches the origin's controller.
     mirror.dynacast!.setSubscriberMaxSpatial('video/VP8', 'PA_sub', 1);

@@ -159,6 +159,9 @@ export class PipePeer {
       clock: this.host.clock,
       logger: this.host.logger.child({ mirrorOf: `${this.peer}:${sourceId}` }),
       // A key frame request names the stream by SSRC (RTCP PLI: media SSRC at byte 8); the origin's receiver sends it.
+      // Relayed at once: the origin's receiver throttles what reaches the publisher (each DownTrack throttles its own
+      // asks). A second throttle here made a joiner on this worker wait for both.
+      keyframeRequestIntervalMs: 0,
       sendRtcp: (pkt) => {
         if (pkt.length >= 12) this.post({ t: 'keyframe', sourceId, ssrc: pkt.readUInt32BE(8) });
       },
