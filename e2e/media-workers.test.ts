@@ -155,7 +155,6 @@ test('a media worker that dies is replaced; its participants are asked to rejoin
   const ySidBefore = y.localParticipant?.sid;
   const firstSidsBefore = firstRoom.map((r) => r.localParticipant?.sid);
   const restartsBefore = workers.restarts;
-  const yWorker = zWorker; // the worker that dies, for the first room's steps below
   await run.step(`worker ${zWorker} (Z's) dies; the server stays up and replaces it`, async () => {
     await workers.workers[zWorker]!.worker.terminate();
     await waitFor(() => (workers.restarts > restartsBefore && workers.workers[zWorker]?.isAlive) || undefined, {
@@ -176,11 +175,11 @@ test('a media worker that dies is replaced; its participants are asked to rejoin
   });
   // The first room's participants on the dead worker rejoined too. The publisher on the live worker did not move:
   // they hear its tone again.
-  const live = yWorker === 0 ? { identity: 'p2', toneHz: 660 } : { identity: 'p0', toneHz: 440 };
-  for (const i of yWorker === 0 ? [0, 1] : [2, 3]) {
+  const live = zWorker === 0 ? { identity: 'p2', toneHz: 660 } : { identity: 'p0', toneHz: 440 };
+  for (const i of zWorker === 0 ? [0, 1] : [2, 3]) {
     const subscriber = firstRoom[i];
     assert.ok(subscriber, `P${i} of the first room`);
-    await run.step(`P${i} (first room, was on worker ${yWorker}) rejoins and hears ${live.identity}'s ${live.toneHz} Hz from worker ${1 - yWorker} again`, async () => {
+    await run.step(`P${i} (first room, was on worker ${zWorker}) rejoins and hears ${live.identity}'s ${live.toneHz} Hz from worker ${1 - zWorker} again`, async () => {
       await waitFor(() => (subscriber.localParticipant?.sid !== undefined && subscriber.localParticipant.sid !== firstSidsBefore[i] ? true : undefined), {
         label: `P${i} rejoined as a new session`, timeoutMs: 30_000, describe: () => `P${i} sid ${subscriber.localParticipant?.sid} (was ${firstSidsBefore[i]})`,
       });

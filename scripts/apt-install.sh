@@ -1,17 +1,22 @@
-# Sourced by the install-*.sh scripts: `apt_install NAME PACKAGE...` installs Debian packages as root, through sudo
-# when not root, non-interactively and without recommended packages. NAME prefixes the messages.
+# Sourced by the install-*.sh scripts.
+# `as_root NAME COMMAND...` runs a command as root: directly when root, else through sudo; without sudo it fails
+# with a message prefixed by NAME.
+as_root() {
+  local name="$1"
+  shift
+  if [ "$(id -u)" = "0" ]; then "$@"; return; fi
+  if ! command -v sudo >/dev/null 2>&1; then
+    echo "$name: need root for: $*" >&2
+    return 1
+  fi
+  sudo "$@"
+}
+
+# `apt_install NAME PACKAGE...` installs Debian packages as root, non-interactively and without recommended packages.
 apt_install() {
   local name="$1"
   shift
-  local sudo=""
-  if [ "$(id -u)" != "0" ]; then
-    if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
-      echo "$name: need root to install: $*" >&2
-      return 1
-    fi
-  fi
   echo "$name: installing $*" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq >&2
-  $sudo apt-get install -y -qq --no-install-recommends "$@" >&2
+  as_root "$name" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  as_root "$name" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
 }

@@ -17,5 +17,5 @@ apt_install install-bench-deps "${need[@]}"
 # Debian's package enables and starts a janus.service; the bench starts its own Janus with its own config, so a
 # system one (if systemd runs here at all) is stopped to keep its CPU out of the measurement.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet janus 2>/dev/null; then
-  if [ "$(id -u)" = "0" ]; then systemctl stop janus >&2 || true; else sudo systemctl stop janus >&2 || true; fi
+  as_root install-bench-deps systemctl stop janus >&2 || true
 fi

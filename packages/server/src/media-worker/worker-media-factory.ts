@@ -49,6 +49,7 @@ export interface MediaStatsView {
 interface WorkerSlot {
   index: number;
   worker: Worker;
+  /** The port its socket is bound to; 0 until it says `ready` (the slot's "is it ready" everywhere below). */
   udpPort: number;
   /** Its ICE-TCP port, when ICE-TCP is on. */
   tcpPort: number | undefined;
@@ -56,8 +57,6 @@ interface WorkerSlot {
   participants: number;
   last: WorkerStatsMessage | undefined;
   isAlive: boolean;
-  /** It has said `ready` (its socket is bound): a participant placed here is answered without waiting for a start. */
-  isReady: boolean;
   /** The OS thread id (Linux), for CPU per thread from /proc. */
   threadId: number | undefined;
 }
@@ -170,7 +169,7 @@ export class WorkerMediaFactory implements MediaFactory {
       workerData: { entry: new URL('./worker-entry.ts', import.meta.url).href, config },
       name: `atrium-media-${index}`,
     });
-    const slot: WorkerSlot = { index, worker, udpPort: 0, tcpPort: undefined, participants: 0, last: undefined, isAlive: true, isReady: false, threadId: undefined };
+    const slot: WorkerSlot = { index, worker, udpPort: 0, tcpPort: undefined, participants: 0, last: undefined, isAlive: true, threadId: undefined };
     this.workers[index] = slot;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`media worker ${index} did not start within ${WORKER_START_TIMEOUT_MS} ms`)), WORKER_START_TIMEOUT_MS);
@@ -180,7 +179,6 @@ export class WorkerMediaFactory implements MediaFactory {
           slot.udpPort = m.udpPort;
           slot.tcpPort = m.tcpPort;
           slot.threadId = m.threadId;
-          slot.isReady = true;
           this.logger.info({ worker: index, udpPort: m.udpPort, ...(m.tcpPort !== undefined ? { tcpPort: m.tcpPort } : {}), tid: m.threadId }, 'media worker started');
           resolve();
           return;
@@ -334,7 +332,7 @@ export class WorkerMediaFactory implements MediaFactory {
     // A replacement that is still starting takes participants only when no worker is ready: one placed there waits for
     // the start (its offer is answered late), where a ready worker answers at once. Rejoins after a worker died
     // therefore go to the live workers.
-    const ready = running.filter((w) => w.isReady);
+    const ready = running.filter((w) => w.udpPort !== 0);
     const alive = ready.length > 0 ? ready : running;
     const room = roomName === undefined ? undefined : this.rooms.get(roomName);
     if (room) {
