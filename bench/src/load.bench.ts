@@ -4,7 +4,7 @@
 // /proc/<pid>/stat per forwarded packet (packets subscribers received) and the tester's own CPU, so server limits
 // and client limits can be told apart. Flags: --shapes 1v:100,10a:50 (v video / a audio publishers : subscribers),
 // --duration SEC (default 20), --num-per-second N (default 10), --layout speaker|3x3|4x4|5x5 (lk's: what each
-// subscriber watches, see atrium load-test --help).
+// subscriber watches, see atrium load-test --help), --udp-recv auto|dgram|native (how the tester's sockets read).
 import { loadavg, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runLoadTest } from '@atrium/cli/load-test/runner.js';
@@ -13,7 +13,9 @@ import { isLayout } from '@atrium/cli/load-test/layout.js';
 import { formatTable } from '@atrium/cli/format.js';
 import { processCpuSec, startServerProcess } from './server-process.js';
 
-const { values } = parseArgs({ options: { shapes: { type: 'string' }, duration: { type: 'string' }, 'num-per-second': { type: 'string' }, layout: { type: 'string' } }, allowPositionals: true });
+const { values } = parseArgs({ options: { shapes: { type: 'string' }, duration: { type: 'string' }, 'num-per-second': { type: 'string' }, layout: { type: 'string' }, 'udp-recv': { type: 'string' } }, allowPositionals: true });
+const udpRecv = values['udp-recv'];
+if (udpRecv !== undefined && udpRecv !== 'auto' && udpRecv !== 'dgram' && udpRecv !== 'native') throw new Error(`--udp-recv: '${udpRecv}' is not auto, dgram or native`);
 const layout = values.layout;
 if (layout !== undefined && !isLayout(layout)) throw new Error(`--layout: '${layout}' is not one of speaker, 3x3, 4x4, 5x5`);
 const shapes = (values.shapes ?? '1v:100,10a:50').split(',').map((text) => {
@@ -25,7 +27,7 @@ const durationSec = Number(values.duration ?? 20);
 const numPerSecond = Number(values['num-per-second'] ?? 10);
 
 const rows: string[][] = [];
-console.log(`load${layout !== undefined ? ` (--layout ${layout})` : ''}: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} at start; ${durationSec} s of media per shape`);
+console.log(`load${layout !== undefined ? ` (--layout ${layout})` : ''}${udpRecv !== undefined ? ` (tester --udp-recv ${udpRecv})` : ''}: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} at start; ${durationSec} s of media per shape`);
 for (const shape of shapes) {
   const server = await startServerProcess();
   const opts: LoadTestOptions = {
@@ -33,6 +35,7 @@ for (const shape of shapes) {
     audioPublishers: shape.kind === 'audio' ? shape.publishers : 0, subscribers: shape.subscribers, identityPrefix: 'bench',
     videoResolution: 'high', simulcast: true, numPerSecond, maxLossPct: 1, isJson: true, decryptEvery: DEFAULT_DECRYPT_EVERY,
     ...(layout !== undefined ? { layout } : {}),
+    ...(udpRecv !== undefined ? { udpRecv } : {}),
   };
   let lines = 0;
   const window: { server: number[]; tester: NodeJS.CpuUsage[]; received: number[]; sent: number[]; at: number[] } = { server: [], tester: [], received: [], sent: [], at: [] };

@@ -21,7 +21,7 @@
 //       time; if it matches and decrypt is true, buf[encStart, encEnd) is decrypted in place. buf is left
 //       unmodified when the tag does not match.
 #define NAPI_VERSION 8
-#include <node_api.h>
+#include "atrium_napi.h"
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SRTP_ERR "ERR_ATRIUM_NATIVE_SRTP"
 #define GCM_TAG 16
 #define GCM_IV 12
 #define CM_IV 16
@@ -48,14 +49,14 @@ typedef struct {
 } gcm_state;
 
 static napi_value throw_range(napi_env env, const char *msg) {
-  napi_throw_range_error(env, "ERR_ATRIUM_NATIVE_SRTP", msg);
+  napi_throw_range_error(env, SRTP_ERR, msg);
   return NULL;
 }
 
 static int buffer_arg(napi_env env, napi_value v, unsigned char **data, size_t *len) {
   bool is_buffer = false;
   if (napi_is_buffer(env, v, &is_buffer) != napi_ok || !is_buffer) {
-    napi_throw_type_error(env, "ERR_ATRIUM_NATIVE_SRTP", "expected a Buffer");
+    napi_throw_type_error(env, SRTP_ERR, "expected a Buffer");
     return 0;
   }
   void *p = NULL;
@@ -79,7 +80,7 @@ static int optional_buffer_arg(napi_env env, napi_value v, unsigned char **data,
 static int uint_arg(napi_env env, napi_value v, size_t *out) {
   uint32_t n = 0;
   if (napi_get_value_uint32(env, v, &n) != napi_ok) {
-    napi_throw_type_error(env, "ERR_ATRIUM_NATIVE_SRTP", "expected a non-negative integer");
+    napi_throw_type_error(env, SRTP_ERR, "expected a non-negative integer");
     return 0;
   }
   *out = n;
@@ -92,21 +93,10 @@ static void *handle_arg(napi_env env, napi_value v, int kind) {
   void *p = NULL;
   if (napi_typeof(env, v, &t) != napi_ok || t != napi_external || napi_get_value_external(env, v, &p) != napi_ok || p == NULL ||
       *(int *)p != kind) {
-    napi_throw_type_error(env, "ERR_ATRIUM_NATIVE_SRTP", kind == KIND_GCM ? "expected a handle from gcmCreate" : "expected a handle from cmCreate");
+    napi_throw_type_error(env, SRTP_ERR, kind == KIND_GCM ? "expected a handle from gcmCreate" : "expected a handle from cmCreate");
     return NULL;
   }
   return p;
-}
-
-/* The call's first `n` arguments into argv; 0 (RangeError naming `usage` thrown, or a pending N-API error) if fewer. */
-static int args_of(napi_env env, napi_callback_info info, size_t n, napi_value *argv, const char *usage) {
-  size_t argc = n;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
-  if (argc < n) {
-    throw_range(env, usage);
-    return 0;
-  }
-  return 1;
 }
 
 static void gcm_free(napi_env env, void *data, void *hint) {
@@ -121,7 +111,7 @@ static void gcm_free(napi_env env, void *data, void *hint) {
 
 static napi_value gcm_create(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  if (!args_of(env, info, 1, argv, "gcmCreate(key)")) return NULL;
+  if (!atrium_args(env, info, 1, argv, SRTP_ERR, "gcmCreate(key)")) return NULL;
   unsigned char *key;
   size_t key_len;
   if (!buffer_arg(env, argv[0], &key, &key_len)) return NULL;
@@ -155,7 +145,7 @@ static napi_value gcm_create(napi_env env, napi_callback_info info) {
 
 static napi_value gcm_seal(napi_env env, napi_callback_info info) {
   napi_value argv[6];
-  if (!args_of(env, info, 6, argv, "gcmSeal(handle, iv, src, aadLength, out, extraAad)")) return NULL;
+  if (!atrium_args(env, info, 6, argv, SRTP_ERR, "gcmSeal(handle, iv, src, aadLength, out, extraAad)")) return NULL;
   gcm_state *s = (gcm_state *)handle_arg(env, argv[0], KIND_GCM);
   unsigned char *iv, *src, *out, *extra;
   size_t iv_len, src_len, aad_len, out_len, extra_len;
@@ -183,7 +173,7 @@ static napi_value gcm_seal(napi_env env, napi_callback_info info) {
 
 static napi_value gcm_open(napi_env env, napi_callback_info info) {
   napi_value argv[6];
-  if (!args_of(env, info, 6, argv, "gcmOpen(handle, iv, buf, aadLength, end, extraAad)")) return NULL;
+  if (!atrium_args(env, info, 6, argv, SRTP_ERR, "gcmOpen(handle, iv, buf, aadLength, end, extraAad)")) return NULL;
   gcm_state *s = (gcm_state *)handle_arg(env, argv[0], KIND_GCM);
   unsigned char *iv, *buf, *extra;
   size_t iv_len, buf_len, aad_len, end, extra_len;
@@ -231,7 +221,7 @@ static void cm_free(napi_env env, void *data, void *hint) {
 
 static napi_value cm_create(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  if (!args_of(env, info, 2, argv, "cmCreate(key, authKey)")) return NULL;
+  if (!atrium_args(env, info, 2, argv, SRTP_ERR, "cmCreate(key, authKey)")) return NULL;
   unsigned char *key, *auth_key;
   size_t key_len, auth_key_len;
   if (!buffer_arg(env, argv[0], &key, &key_len) || !buffer_arg(env, argv[1], &auth_key, &auth_key_len)) return NULL;
@@ -279,7 +269,7 @@ static int cm_ctr(cm_state *s, const unsigned char *iv, const unsigned char *in,
 
 static napi_value cm_seal(napi_env env, napi_callback_info info) {
   napi_value argv[7];
-  if (!args_of(env, info, 7, argv, "cmSeal(handle, iv, src, encStart, out, authLength, authExtra)")) return NULL;
+  if (!atrium_args(env, info, 7, argv, SRTP_ERR, "cmSeal(handle, iv, src, encStart, out, authLength, authExtra)")) return NULL;
   cm_state *s = (cm_state *)handle_arg(env, argv[0], KIND_CM);
   unsigned char *iv, *src, *out, *extra;
   size_t iv_len, src_len, enc_start, out_len, auth_len, extra_len;
@@ -299,7 +289,7 @@ static napi_value cm_seal(napi_env env, napi_callback_info info) {
 
 static napi_value cm_open(napi_env env, napi_callback_info info) {
   napi_value argv[8];
-  if (!args_of(env, info, 8, argv, "cmOpen(handle, iv, buf, encStart, encEnd, authLength, authExtra, decrypt)")) return NULL;
+  if (!atrium_args(env, info, 8, argv, SRTP_ERR, "cmOpen(handle, iv, buf, encStart, encEnd, authLength, authExtra, decrypt)")) return NULL;
   cm_state *s = (cm_state *)handle_arg(env, argv[0], KIND_CM);
   unsigned char *iv, *buf, *extra;
   size_t iv_len, buf_len, enc_start, enc_end, auth_len, extra_len;
@@ -308,7 +298,7 @@ static napi_value cm_open(napi_env env, napi_callback_info info) {
       !uint_arg(env, argv[3], &enc_start) || !uint_arg(env, argv[4], &enc_end) || !uint_arg(env, argv[5], &auth_len) ||
       !optional_buffer_arg(env, argv[6], &extra, &extra_len)) return NULL;
   if (napi_get_value_bool(env, argv[7], &decrypt) != napi_ok) {
-    napi_throw_type_error(env, "ERR_ATRIUM_NATIVE_SRTP", "decrypt must be a boolean");
+    napi_throw_type_error(env, SRTP_ERR, "decrypt must be a boolean");
     return NULL;
   }
   if (iv_len != CM_IV) return throw_range(env, "IV must be 16 bytes");
@@ -325,6 +315,8 @@ static napi_value cm_open(napi_env env, napi_callback_info info) {
 
 /* atrium_udp.c: batched UDP sending (sendmmsg) in the same addon. */
 void atrium_udp_register(napi_env env, napi_value exports);
+/* atrium_udp_recv.c: batched UDP receiving (recvmmsg). */
+void atrium_udp_recv_register(napi_env env, napi_value exports);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -340,6 +332,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   napi_set_named_property(env, exports, "openssl", version);
   atrium_udp_register(env, exports);
+  atrium_udp_recv_register(env, exports);
   return exports;
 }
 

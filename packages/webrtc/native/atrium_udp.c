@@ -19,7 +19,7 @@
 //   udpTestClose(fd)                               (self-test only)
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
-#include <node_api.h>
+#include "atrium_napi.h"
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -44,14 +44,6 @@ static napi_value udp_throw(napi_env env, const char *msg) {
 }
 
 #ifdef __linux__
-
-static int int_arg(napi_env env, napi_value v, int32_t *out) {
-  if (napi_get_value_int32(env, v, out) != napi_ok) {
-    napi_throw_type_error(env, UDP_ERR, "expected an integer");
-    return 0;
-  }
-  return 1;
-}
 
 /* Address literal -> sockaddr for a socket of `family` (4 or 6). 0 on success, else an errno. */
 static int parse_address(const char *s, uint16_t port, int family, struct sockaddr_storage *ss, socklen_t *len) {
@@ -96,13 +88,11 @@ static int is_stop_errno(int e) {
 }
 
 static napi_value udp_send_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
   napi_value argv[8];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 8) return udp_throw(env, "udpSendBatch(fd, family, bufs, ports, addrs, start, count, result)");
+  if (!atrium_args(env, info, 8, argv, UDP_ERR, "udpSendBatch(fd, family, bufs, ports, addrs, start, count, result)")) return NULL;
   int32_t fd, family, start, count;
-  if (!int_arg(env, argv[0], &fd) || !int_arg(env, argv[1], &family) || !int_arg(env, argv[5], &start) ||
-      !int_arg(env, argv[6], &count)) return NULL;
+  if (!atrium_int32_arg(env, argv[0], &fd, UDP_ERR) || !atrium_int32_arg(env, argv[1], &family, UDP_ERR) || !atrium_int32_arg(env, argv[5], &start, UDP_ERR) ||
+      !atrium_int32_arg(env, argv[6], &count, UDP_ERR)) return NULL;
   if (family != 4 && family != 6) return udp_throw(env, "family must be 4 or 6");
   napi_typedarray_type pt, rt;
   size_t ports_len = 0, result_len = 0;
@@ -207,11 +197,9 @@ static napi_value int_pair(napi_env env, int32_t a, uint32_t b) {
 }
 
 static napi_value udp_socket_info(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   int32_t fd;
-  if (argc < 1 || !int_arg(env, argv[0], &fd)) return NULL;
+  if (!atrium_args(env, info, 1, argv, UDP_ERR, "udpSocketInfo(fd)") || !atrium_int32_arg(env, argv[0], &fd, UDP_ERR)) return NULL;
   struct sockaddr_storage ss;
   socklen_t len = sizeof(ss);
   int type = 0;
@@ -233,11 +221,9 @@ static napi_value udp_socket_info(napi_env env, napi_callback_info info) {
 }
 
 static napi_value udp_test_socket(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   int32_t family;
-  if (argc < 1 || !int_arg(env, argv[0], &family)) return NULL;
+  if (!atrium_args(env, info, 1, argv, UDP_ERR, "udpTestSocket(family)") || !atrium_int32_arg(env, argv[0], &family, UDP_ERR)) return NULL;
   int fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return udp_throw(env, "socket failed");
   struct sockaddr_storage ss;
@@ -263,14 +249,13 @@ static napi_value udp_test_socket(napi_env env, napi_callback_info info) {
 }
 
 static napi_value udp_test_recv(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (!atrium_args(env, info, 3, argv, UDP_ERR, "udpTestRecv(fd, buf, waitMs)")) return NULL;
   int32_t fd, wait_ms;
   void *data = NULL;
   size_t len = 0;
-  if (argc < 3 || !int_arg(env, argv[0], &fd) || napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok ||
-      !int_arg(env, argv[2], &wait_ms)) return udp_throw(env, "udpTestRecv(fd, buf, waitMs)");
+  if (!atrium_int32_arg(env, argv[0], &fd, UDP_ERR) || napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok ||
+      !atrium_int32_arg(env, argv[2], &wait_ms, UDP_ERR)) return udp_throw(env, "udpTestRecv(fd, buf, waitMs)");
   struct pollfd pfd = { .fd = fd, .events = POLLIN, .revents = 0 };
   ssize_t r = -1;
   int e = EAGAIN;
@@ -284,11 +269,9 @@ static napi_value udp_test_recv(napi_env env, napi_callback_info info) {
 }
 
 static napi_value udp_test_close(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   int32_t fd;
-  if (argc < 1 || !int_arg(env, argv[0], &fd)) return NULL;
+  if (!atrium_args(env, info, 1, argv, UDP_ERR, "udpTestClose(fd)") || !atrium_int32_arg(env, argv[0], &fd, UDP_ERR)) return NULL;
   close(fd);
   return NULL;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Builds the optional native module (native/atrium_srtp.c: SRTP crypto, native/atrium_udp.c: sendmmsg batching
+// Builds the optional native module (native/atrium_srtp.c: SRTP crypto, native/atrium_udp.c: sendmmsg batching,
+// native/atrium_udp_recv.c: recvmmsg receiving
 // -> native/build/atrium_srtp.node) with the system
 // gcc against the running Node's own headers (node_api.h and the OpenSSL headers Node ships in include/node):
 // no node-gyp, no download, no libssl link (the addon uses the OpenSSL symbols the node binary exports).
@@ -13,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
-const sources = ['atrium_srtp.c', 'atrium_udp.c'].map((name) => join(pkg, 'native', name));
+const sources = ['atrium_srtp.c', 'atrium_udp.c', 'atrium_udp_recv.c'].map((name) => join(pkg, 'native', name));
 const outDir = join(pkg, 'native', 'build');
 const target = join(outDir, 'atrium_srtp.node');
 const stampFile = join(outDir, 'atrium_srtp.stamp');
@@ -35,7 +36,7 @@ if (spawnSync(cc, ['--version'], { stdio: 'ignore' }).status !== 0) done(false, 
 
 const flags = ['-O2', '-fPIC', '-shared', '-Wall', '-Wextra', '-Werror', `-I${includeDir}`];
 const stampHash = createHash('sha256');
-for (const source of sources) stampHash.update(readFileSync(source));
+for (const source of [...sources, join(pkg, 'native', 'atrium_napi.h')]) stampHash.update(readFileSync(source));
 const stamp = stampHash.update(JSON.stringify([cc, flags, process.version, process.execPath])).digest('hex');
 const fileHash = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
 if (existsSync(target) && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === `${stamp} ${fileHash(target)}` && loads(target)) {

@@ -75,16 +75,21 @@ export function resolveUdpBatchMode(pref: UdpBatchPreference): { mode: UdpBatchM
   return { mode: 'off', reason: `dgram.send per packet; ${reason}` };
 }
 
+/** node:dgram's UDPWrap behind a socket (see dgramSocketFd), or undefined if the internals changed. */
+export function dgramSocketHandle(socket: Socket): { fd?: unknown; recvStop?: unknown } | undefined {
+  const symbol = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol');
+  const state = symbol === undefined ? undefined : (socket as unknown as Record<symbol, { handle?: { fd?: unknown; recvStop?: unknown } } | undefined>)[symbol];
+  return state?.handle ?? undefined;
+}
+
 /**
  * The OS fd of a bound node:dgram socket, or a reason it is not available. Node 20 has no public accessor and
  * `socket._handle` prints DEP0112, so this reads the handle from the socket's internal state object (the own
  * property keyed by the symbol described 'state symbol', lib/internal/dgram.js kStateSymbol): the same UDPWrap,
  * whose `fd` getter is libuv's uv_fileno. Checked against getsockname(2): same family and port as socket.address().
  */
-export function dgramSocketFd(socket: Socket, native: NativeUdpBatch): { fd: number; family: 4 | 6 } | string {
-  const symbol = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol');
-  const state = symbol === undefined ? undefined : (socket as unknown as Record<symbol, { handle?: { fd?: unknown } } | undefined>)[symbol];
-  const fd = state?.handle?.fd;
+export function dgramSocketFd(socket: Socket, native: Pick<NativeUdpBatch, 'udpSocketInfo'>): { fd: number; family: 4 | 6 } | string {
+  const fd = dgramSocketHandle(socket)?.fd;
   if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0) return 'no fd on the socket handle (not Linux, or node:dgram internals changed)';
   try {
     const [family, port] = native.udpSocketInfo(fd);

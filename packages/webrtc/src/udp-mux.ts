@@ -2,6 +2,7 @@
 // (https://www.rfc-editor.org/rfc/rfc7983): [0..3] STUN, [20..63] DTLS, [128..191] RTP/RTCP.
 // Sending: per packet with node:dgram, or (ATRIUM_UDP_BATCH, see udp-batch.ts) queued until the end of the event-loop
 // turn and flushed with one sendmmsg(2) per up to 64 datagrams.
+// Receiving: node:dgram's 'message' per datagram, or (ATRIUM_UDP_RECV, see udp-recv.ts) recvmmsg(2) batches.
 import { createSocket } from 'node:dgram';
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
@@ -10,6 +11,8 @@ import { silentLogger } from './logger.js';
 import { peekBindingRequestUfrag } from './stun/stun-attributes.js';
 import { dgramSocketFd, loadNativeUdpBatch, resolveUdpBatchMode, udpBatchFlushFromEnv, udpBatchPreferenceFromEnv } from './udp-batch.js';
 import type { NativeUdpBatch, UdpBatchMode, UdpBatchPreference } from './udp-batch.js';
+import { NativeDatagramReader, loadNativeUdpRecv, resolveUdpRecvMode, udpRecvPreferenceFromEnv } from './udp-recv.js';
+import type { UdpRecvMode, UdpRecvPreference } from './udp-recv.js';
 
 /** A packet consumer, owned by an IceTransport. Called synchronously per datagram: no throwing. */
 export interface MuxConnection {
@@ -23,7 +26,7 @@ export interface UdpMuxStats {
   packetsIn: number;
   /** Datagrams accepted by send() (handed to node:dgram, or queued when batching); later failures count in sendErrors. */
   packetsOut: number;
-  /** Unclassifiable datagrams and datagrams from unknown remotes / unknown ufrags. */
+  /** Unclassifiable datagrams, datagrams from unknown remotes / unknown ufrags, and (native receiving) oversized ones. */
   dropped: number;
   sendErrors: number;
   /** Batching modes: flushes of a non-empty queue. */
@@ -51,6 +54,8 @@ export interface UdpMuxOptions {
    * Default from ATRIUM_UDP_BATCH_FLUSH.
    */
   batchFlush?: 'immediate' | 'tick';
+  /** How to receive; default from ATRIUM_UDP_RECV (dgram unless set: see udp-recv.ts). */
+  recv?: UdpRecvPreference;
   /** Tests: a stand-in for the addon's UDP functions, used when `batch` is 'native'. */
   batchNative?: NativeUdpBatch;
 }
@@ -59,6 +64,7 @@ const DEFAULT_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 /** Queue bound per turn: reaching it flushes at once (order is kept: everything goes through the one queue). */
 const MAX_QUEUE = 1024;
 let loggedBatchChoice = false;
+let loggedRecvChoice = false;
 
 export class UdpMux {
   readonly port: number;
@@ -69,8 +75,11 @@ export class UdpMux {
   readonly sendBufferBytes: number;
   /** How this mux sends (see udp-batch.ts); 'native' can turn into 'js' for good if the socket's fd stops working. */
   batchMode: UdpBatchMode;
+  /** How this mux receives (see udp-recv.ts). */
+  readonly recvMode: UdpRecvMode;
 
   private readonly socket: Socket;
+  private readonly reader: NativeDatagramReader | undefined;
   private readonly logger: Logger;
   /** address -> port -> connection: two lookups, no string built per packet. */
   private readonly remotes = new Map<string, Map<number, MuxConnection>>();
@@ -107,7 +116,7 @@ export class UdpMux {
 
   private constructor(
     socket: Socket, logger: Logger, sizes: { recv: number; send: number },
-    batch: { mode: UdpBatchMode; native: NativeUdpBatch | null; flush: 'immediate' | 'tick' },
+    batch: { mode: UdpBatchMode; native: NativeUdpBatch | null; flush: 'immediate' | 'tick' }, recvMode: UdpRecvMode,
   ) {
     this.socket = socket;
     this.logger = logger;
@@ -130,6 +139,20 @@ export class UdpMux {
     this.recvBufferBytes = sizes.recv;
     this.sendBufferBytes = sizes.send;
     socket.on('message', (buf: Buffer, rinfo: RemoteInfo) => this.onMessage(buf, rinfo.address, rinfo.port));
+    const native = recvMode === 'native' ? loadNativeUdpRecv().native : null;
+    const reader = native === null ? 'no native module' : NativeDatagramReader.start(
+      socket, native, (buf, address, port) => this.onMessage(buf, address, port), () => {
+        this.stats.packetsIn++;
+        this.stats.dropped++;
+      },
+    );
+    if (typeof reader === 'string') {
+      if (recvMode === 'native') logger.warn({ reason: reader }, "udp mux: cannot receive with recvmmsg; receiving with node:dgram's 'message'");
+      this.recvMode = 'dgram';
+    } else {
+      this.reader = reader;
+      this.recvMode = 'native';
+    }
     socket.on('error', (err) => {
       this.stats.sendErrors++;
       this.logger.warn({ err: String(err) }, 'udp mux socket error');
@@ -140,7 +163,9 @@ export class UdpMux {
     const logger = opts.logger ?? silentLogger;
     let batch: { mode: UdpBatchMode; reason: string };
     let flush: 'immediate' | 'tick';
+    let recv: { mode: UdpRecvMode; reason: string };
     try {
+      recv = resolveUdpRecvMode(opts.recv ?? udpRecvPreferenceFromEnv());
       flush = opts.batchFlush ?? udpBatchFlushFromEnv();
       const pref = opts.batch ?? udpBatchPreferenceFromEnv();
       batch = pref === 'native' && opts.batchNative ? { mode: 'native', reason: 'stand-in native module' } : resolveUdpBatchMode(pref);
@@ -150,6 +175,10 @@ export class UdpMux {
     if (!loggedBatchChoice) {
       loggedBatchChoice = true;
       logger.info({ mode: batch.mode, reason: batch.reason, ...(batch.mode === 'off' ? {} : { flush }) }, 'udp mux send path');
+    }
+    if (!loggedRecvChoice) {
+      loggedRecvChoice = true;
+      logger.info({ mode: recv.mode, reason: recv.reason }, 'udp mux receive path');
     }
     const native = batch.mode === 'native' ? (opts.batchNative ?? loadNativeUdpBatch().native) : null;
     const socket = createSocket({ type: isIPv6(opts.address) ? 'udp6' : 'udp4' });
@@ -161,10 +190,10 @@ export class UdpMux {
       socket.once('error', onError);
       socket.bind(opts.port, opts.address, () => {
         socket.off('error', onError);
-        const recv = raiseBuffer(socket, 'recv', opts.recvBufferBytes ?? DEFAULT_SOCKET_BUFFER_BYTES);
+        const recvBytes = raiseBuffer(socket, 'recv', opts.recvBufferBytes ?? DEFAULT_SOCKET_BUFFER_BYTES);
         const send = raiseBuffer(socket, 'send', opts.sendBufferBytes ?? DEFAULT_SOCKET_BUFFER_BYTES);
-        const mux = new UdpMux(socket, logger, { recv, send }, { mode: batch.mode, native, flush });
-        logger.debug({ port: mux.port, address: mux.address, recv, send }, 'udp mux bound');
+        const mux = new UdpMux(socket, logger, { recv: recvBytes, send }, { mode: batch.mode, native, flush }, recv.mode);
+        logger.debug({ port: mux.port, address: mux.address, recv: recvBytes, send }, 'udp mux bound');
         resolve(mux);
       });
     });
@@ -263,6 +292,7 @@ export class UdpMux {
     // directly on the fd (a later scheduled flush finds the queue empty and the mux closed).
     this.flush();
     this.closed = true;
+    this.reader?.stop();
     this.remotes.clear();
     this.ufrags.clear();
     this.closePromise = new Promise<void>((resolve) => {

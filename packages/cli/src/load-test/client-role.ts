@@ -4,6 +4,7 @@
 import { UdpMux, defaultCapabilities, HeaderExtensionUri } from '@atrium/webrtc';
 import type { LocalSender } from '@atrium/webrtc/pc/local-sender.js';
 import { headerStampStage } from '@atrium/webrtc/stages/header-stamp-stage.js';
+import type { UdpRecvPreference } from '@atrium/webrtc/udp-recv.js';
 import type { ExtensionIds } from './packetizer.js';
 
 export const LOAD_OPUS = defaultCapabilities.audio.find((c) => c.mimeType.toLowerCase() === 'audio/opus')!;
@@ -23,7 +24,10 @@ export function senderExtensionIds(sender: LocalSender): ExtensionIds {
   };
 }
 
-/** A UDP socket for one simulated participant, with large buffers (bursts of a whole room's media). */
-export function bindLoadMux(address: string): Promise<UdpMux> {
-  return UdpMux.bind({ port: 0, address, recvBufferBytes: SOCKET_BUFFER_BYTES, sendBufferBytes: SOCKET_BUFFER_BYTES });
+/**
+ * A UDP socket for one simulated participant, with large buffers (bursts of a whole room's media), read with recvmmsg
+ * batches when the native module is there (`auto`: a tester's CPU is mostly its receiving; docs/send-batching.md).
+ */
+export function bindLoadMux(address: string, recv: UdpRecvPreference = 'auto'): Promise<UdpMux> {
+  return UdpMux.bind({ port: 0, address, recvBufferBytes: SOCKET_BUFFER_BYTES, sendBufferBytes: SOCKET_BUFFER_BYTES, recv });
 }

@@ -14,6 +14,7 @@ import { extensionBlock } from './packetizer.js';
 import { AudioSource, VideoSource } from './media-source.js';
 import type { MediaSource } from './media-source.js';
 import type { VideoLayerPlan } from './media-plan.js';
+import type { UdpRecvPreference } from '@atrium/webrtc/udp-recv.js';
 import { LOAD_OPUS, LOAD_VP8, LOAD_SEND_STAGES, bindLoadMux, senderExtensionIds } from './client-role.js';
 import type { TileSettings } from './layout.js';
 
@@ -55,6 +56,8 @@ export interface ParticipantOptions {
    * on the decrypted packets.
    */
   decryptEvery?: number;
+  /** How the participant's sockets read (default auto). */
+  udpRecv?: UdpRecvPreference;
   /** Sink for a newly subscribed track (by track sid); undefined drops its packets. */
   onSubscribed?: (p: LoadParticipant, trackSid: string) => SubscriptionSink | undefined;
   /** Non-fatal trouble after the join (a description we could not apply, the signal closed early). */
@@ -99,7 +102,7 @@ export class LoadParticipant {
   static async join(opts: ParticipantOptions): Promise<LoadParticipant> {
     const signal = await SignalConnection.connect(signalUrl(opts.url, opts.token, { autoSubscribe: opts.subscribe }), { timeoutMs: opts.timeoutMs });
     // One socket per PC (a server tells PCs apart by their address); the publisher's is bound by `publish`.
-    const muxes = opts.subscribe ? [await bindLoadMux(opts.localAddress)] : [];
+    const muxes = opts.subscribe ? [await bindLoadMux(opts.localAddress, opts.udpRecv)] : [];
     return new LoadParticipant(opts, signal, muxes);
   }
 
@@ -143,7 +146,7 @@ export class LoadParticipant {
    * TrackPublishedResponse), offers them in one offer and resolves once the publisher PC is connected.
    */
   async publish(what: { video?: readonly VideoLayerPlan[]; audio?: boolean }): Promise<void> {
-    const mux = await bindLoadMux(this.opts.localAddress);
+    const mux = await bindLoadMux(this.opts.localAddress, this.opts.udpRecv);
     this.muxes.push(mux);
     const pc = this.newPc(mux);
     this.publisher = pc;

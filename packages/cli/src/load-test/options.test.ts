@@ -99,3 +99,9 @@ test("--layout: lk's speaker, 3x3, 4x4 and 5x5; anything else is a usage error; 
   for (const l of ['speaker', '3x3', '4x4', '5x5']) assert.equal(parseLoadTestOptions({ layout: l }, () => 'x').layout, l);
   assert.throws(() => parseLoadTestOptions({ layout: 'grid' }, () => 'x'), /--layout: 'grid' is not one of speaker, 3x3, 4x4, 5x5/);
 });
+
+test('--udp-recv: auto, dgram or native; anything else is a usage error; absent by default (the tester then uses auto)', () => {
+  assert.equal(parseLoadTestOptions({}, () => 'x').udpRecv, undefined);
+  for (const r of ['auto', 'dgram', 'native']) assert.equal(parseLoadTestOptions({ 'udp-recv': r }, () => 'x').udpRecv, r);
+  assert.throws(() => parseLoadTestOptions({ 'udp-recv': 'fast' }, () => 'x'), /--udp-recv: 'fast' is not one of auto, dgram, native/);
+});

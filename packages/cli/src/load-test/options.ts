@@ -8,6 +8,7 @@ import { boolFlag, optionalDurationSec, optionalInteger, stringFlag } from '../a
 import type { VideoResolution } from './media-plan.js';
 import { LAYOUTS, isLayout } from './layout.js';
 import type { Layout } from './layout.js';
+import type { UdpRecvPreference } from '@atrium/webrtc/udp-recv.js';
 
 /** Subscribers authenticate and decrypt one packet in this many unless told otherwise (--decrypt-every). */
 export const DEFAULT_DECRYPT_EVERY = 16;
@@ -27,6 +28,7 @@ export const LOAD_TEST_OPTIONS = {
   'no-simulcast': { type: 'boolean' },
   'max-loss': { type: 'string' },
   'decrypt-every': { type: 'string' },
+  'udp-recv': { type: 'string' },
   layout: { type: 'string' },
   json: { type: 'boolean' },
 } as const satisfies OptionsConfig;
@@ -45,6 +47,7 @@ export const LOAD_TEST_HELP: readonly (readonly [string, string])[] = [
   ['--layout L', `what each subscriber watches, as lk's: speaker (6 participants, one video at 1280x720, five at 320x180), 3x3 (9 at 640x360), 4x4 or 5x5 (16 or 25 at 320x180); the tracks of other publishers are disabled (default: every track, no size given)`],
   ['--max-loss PCT', 'fail (exit 1) when packet loss is above this percentage (default 1)'],
   ['--decrypt-every N', `subscribers authenticate and decrypt 1 packet in N (latency is measured on those; loss, bitrate, frames on every packet's clear header); 1 = all (default ${DEFAULT_DECRYPT_EVERY})`],
+  ['--udp-recv R', "how the simulated participants' sockets read: auto (recvmmsg batches when the native module is built, else node:dgram), native or dgram (default auto)"],
   ['--json', 'print the results as one JSON document'],
 ];
 
@@ -68,6 +71,8 @@ export interface LoadTestOptions {
   decryptEvery?: number;
   /** --layout: what each subscriber watches (absent: every track at no particular size). */
   layout?: Layout;
+  /** --udp-recv: how the tester's sockets read (absent: auto). */
+  udpRecv?: UdpRecvPreference;
 }
 
 function positiveNumber(values: FlagValues, flag: string, fallback: number, opts: { allowZero: boolean }): number {
@@ -106,6 +111,10 @@ export function parseLoadTestOptions(values: FlagValues, random: () => string = 
   const prefix = stringFlag(values, 'identity-prefix');
   const layout = stringFlag(values, 'layout');
   if (layout !== undefined && !isLayout(layout)) throw new UsageError(`--layout: '${layout}' is not one of ${LAYOUTS.join(', ')}`);
+  const udpRecv = stringFlag(values, 'udp-recv');
+  if (udpRecv !== undefined && udpRecv !== 'auto' && udpRecv !== 'dgram' && udpRecv !== 'native') {
+    throw new UsageError(`--udp-recv: '${udpRecv}' is not one of auto, dgram, native`);
+  }
   return {
     room: room ?? `load-test-${random()}`,
     durationSec: optionalDurationSec(values, 'duration') ?? 0,
@@ -120,5 +129,6 @@ export function parseLoadTestOptions(values: FlagValues, random: () => string = 
     isJson: boolFlag(values, 'json'),
     decryptEvery: optionalInteger(values, 'decrypt-every', 1) ?? DEFAULT_DECRYPT_EVERY,
     ...(layout !== undefined ? { layout } : {}),
+    ...(udpRecv !== undefined ? { udpRecv } : {}),
   };
 }

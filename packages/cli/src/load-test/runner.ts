@@ -116,6 +116,7 @@ export async function runLoadTest(opts: LoadTestOptions, target: RunTarget, hook
       const p = await LoadParticipant.join({
         url: target.url, token: await tokenFor(target, j.identity, opts.room, j.role), identity: j.identity, certificate,
         localAddress: target.localAddress, subscribe: j.role === 'subscriber', timeoutMs: JOIN_TIMEOUT_MS, decryptEvery,
+        ...(opts.udpRecv !== undefined ? { udpRecv: opts.udpRecv } : {}),
         onSubscribed: (sub, trackSid) => {
           const published = tracks.find((t) => t.sid === trackSid);
           if (opts.layout !== undefined && published !== undefined) {
