@@ -4,7 +4,8 @@
 // /proc/<pid>/stat per forwarded packet (packets subscribers received) and the tester's own CPU, so server limits
 // and client limits can be told apart. Flags: --shapes 1v:100,10a:50 (v video / a audio publishers : subscribers),
 // --duration SEC (default 20), --num-per-second N (default 10), --layout speaker|3x3|4x4|5x5 (lk's: what each
-// subscriber watches, see atrium load-test --help), --udp-recv auto|dgram|native (how the tester's sockets read).
+// subscriber watches, see atrium load-test --help), --udp-recv auto|dgram|native (how the tester's sockets read),
+// --profile DIR (the server writes V8 CPU profiles there, one per thread, when it exits).
 import { loadavg, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runLoadTest } from '@atrium/cli/load-test/runner.js';
@@ -13,7 +14,7 @@ import { isLayout } from '@atrium/cli/load-test/layout.js';
 import { formatTable } from '@atrium/cli/format.js';
 import { processCpuSec, startServerProcess } from './server-process.js';
 
-const { values } = parseArgs({ options: { shapes: { type: 'string' }, duration: { type: 'string' }, 'num-per-second': { type: 'string' }, layout: { type: 'string' }, 'udp-recv': { type: 'string' } }, allowPositionals: true });
+const { values } = parseArgs({ options: { shapes: { type: 'string' }, duration: { type: 'string' }, 'num-per-second': { type: 'string' }, layout: { type: 'string' }, 'udp-recv': { type: 'string' }, profile: { type: 'string' } }, allowPositionals: true });
 const udpRecv = values['udp-recv'];
 if (udpRecv !== undefined && udpRecv !== 'auto' && udpRecv !== 'dgram' && udpRecv !== 'native') throw new Error(`--udp-recv: '${udpRecv}' is not auto, dgram or native`);
 const layout = values.layout;
@@ -29,7 +30,7 @@ const numPerSecond = Number(values['num-per-second'] ?? 10);
 const rows: string[][] = [];
 console.log(`load${layout !== undefined ? ` (--layout ${layout})` : ''}${udpRecv !== undefined ? ` (tester --udp-recv ${udpRecv})` : ''}: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} at start; ${durationSec} s of media per shape`);
 for (const shape of shapes) {
-  const server = await startServerProcess();
+  const server = await startServerProcess(values.profile !== undefined ? { profileDir: values.profile } : {});
   const opts: LoadTestOptions = {
     room: `bench-load-${shape.text}`, durationSec, videoPublishers: shape.kind === 'video' ? shape.publishers : 0,
     audioPublishers: shape.kind === 'audio' ? shape.publishers : 0, subscribers: shape.subscribers, identityPrefix: 'bench',

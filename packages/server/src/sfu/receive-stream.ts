@@ -39,6 +39,8 @@ export class ReceiveStream {
   senderReport: SenderReportMapping | undefined = undefined;
   /** Monotonic ms of the last PLI sent for this stream. */
   lastKeyframeRequestMs = -Infinity;
+  /** Monotonic ms of the last key frame's first packet on this stream. */
+  lastKeyframeMs = -Infinity;
   readonly inspector: PayloadInspector;
 
   constructor(opts: ReceiveStreamOptions) {

@@ -144,6 +144,61 @@ test('a key frame arriving cancels the deferred PLI of its stream', () => {
   assert.equal(receiver.keyframesReceived, 1);
 });
 
+test('PLI after a key frame: it waits out the publisher minimum (350 ms after the key frame), not the 500 ms throttle', () => {
+  const { clock, rtcp, receiver, write } = setup('video');
+  receiver.requestKeyframe(0);
+  assert.equal(rtcp.length, 1);
+  clock.advance(100);
+  write(1, VP8_KEY); // the answer, at 100 ms
+  clock.advance(50);
+  receiver.requestKeyframe(0); // a joiner that just missed it, at 150 ms
+  assert.equal(rtcp.length, 1, 'the publisher would ignore a request now');
+  clock.advance(299);
+  assert.equal(rtcp.length, 1);
+  clock.advance(1);
+  assert.equal(rtcp.length, 2, 'sent at 450 ms: 350 ms after the key frame, before the 500 ms throttle');
+  // Unanswered, the throttle holds: the next goes 500 ms after it.
+  receiver.requestKeyframe(0);
+  clock.advance(499);
+  assert.equal(rtcp.length, 2);
+  clock.advance(1);
+  assert.equal(rtcp.length, 3);
+});
+
+test('a request right after an unrequested key frame waits for the publisher to take requests again', () => {
+  const { clock, rtcp, receiver, write } = setup('video');
+  write(1, VP8_KEY);
+  clock.advance(20);
+  receiver.requestKeyframe(0);
+  assert.equal(rtcp.length, 0);
+  clock.advance(330);
+  assert.equal(rtcp.length, 1, 'at 350 ms after the key frame');
+});
+
+test('a stream whose request falls due before the pending timer (set for another stream) gets its PLI on time', () => {
+  const { clock, rtcp, receiver, write } = setup('video');
+  receiver.addStream({ ssrc: 0x2222, spatial: 1 });
+  receiver.requestKeyframe(0);
+  clock.advance(10);
+  receiver.requestKeyframe(0); // stream 0 deferred to 500 ms: the timer is set for then
+  write(1, VP8_KEY, 0x2222); // stream 1 just had a key frame, at 10 ms
+  receiver.requestKeyframe(1); // due at 360 ms, before the timer
+  clock.advance(349);
+  assert.equal(rtcp.length, 1);
+  clock.advance(1);
+  assert.deepEqual(rtcp.flat().map((p) => (p as { mediaSsrc: number }).mediaSsrc), [PUB_SSRC, 0x2222]);
+  clock.advance(140);
+  assert.deepEqual(rtcp.flat().map((p) => (p as { mediaSsrc: number }).mediaSsrc), [PUB_SSRC, 0x2222, PUB_SSRC], 'stream 0 still at 500 ms');
+});
+
+test('a mirror receiver (interval 0) relays every request at once, key frame or not', () => {
+  const { rtcp, receiver, write } = setup('video', { keyframeRequestIntervalMs: 0 } as Partial<ReceiverOptions>);
+  write(1, VP8_KEY);
+  receiver.requestKeyframe(0);
+  receiver.requestKeyframe(0);
+  assert.equal(rtcp.length, 2);
+});
+
 test('audio never sends PLI', () => {
   const { rtcp, receiver } = setup('audio');
   receiver.requestKeyframe();

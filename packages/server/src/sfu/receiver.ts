@@ -42,8 +42,16 @@ export interface ReceiverOptions {
   /** Packets cached for retransmission per stream (default 512 video, 64 audio). */
   cacheSize?: number;
   maxPacketBytes?: number;
-  /** At most one PLI per stream per this interval (default 500 ms). */
+  /**
+   * At most one PLI per stream per this interval (default 500 ms) while the last one is unanswered; 0 (a mirror of a
+   * receiver on another worker) relays every request at once and leaves the throttling to the origin.
+   */
   keyframeRequestIntervalMs?: number;
+  /**
+   * How long after a key frame the publisher ignores key frame requests (default 350 ms: libwebrtc answers at most one
+   * per 300 ms, kMinKeyframeSendIntervalMs, plus a margin). A PLI inside it would be lost, so it waits for its end.
+   */
+  publisherKeyframeIntervalMs?: number;
   /** Audio: the publisher's id for the RFC 6464 audio-level extension (0 or absent: none). */
   audioLevelExtensionId?: number;
   audioLevel?: Partial<AudioLevelParams>;
@@ -82,9 +90,11 @@ export class Receiver implements DownTrackSource {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly keyframeRequestIntervalMs: number;
+  private readonly publisherKeyframeIntervalMs: number;
   /** Streams whose PLI waits for the throttle interval (bit per source id), and the one timer that sends them. */
   private pendingKeyframeMask = 0;
   private keyframeTimer: TimerHandle | null = null;
+  private keyframeTimerDueMs = Infinity;
   private muted = false;
   private closed = false;
   /** Per spatial layer: last packet time, bytes in the current window, the last window's bitrate, max temporal id. */
@@ -114,6 +124,7 @@ export class Receiver implements DownTrackSource {
     this.logger = opts.logger ?? silentLogger;
     this.codec = opts.kind === 'audio' ? CodecKind.AUDIO : codecKindFromMime(opts.mimeType);
     this.keyframeRequestIntervalMs = opts.keyframeRequestIntervalMs ?? 500;
+    this.publisherKeyframeIntervalMs = opts.publisherKeyframeIntervalMs ?? 350;
     const isVideo = opts.kind === 'video';
     this.streamDefaults = { cacheSize: opts.cacheSize ?? (isVideo ? 512 : 64), maxPacketBytes: opts.maxPacketBytes ?? 1500 };
     this.streams = [
@@ -282,6 +293,7 @@ export class Receiver implements DownTrackSource {
       if (info.temporal > this.layerMaxTemporal[sp]!) this.layerMaxTemporal[sp] = info.temporal;
       if (info.isKeyframe) {
         this.keyframesReceived++;
+        stream.lastKeyframeMs = nowMs;
         // A key frame is arriving on this stream: a deferred PLI for it is moot.
         this.pendingKeyframeMask &= ~(1 << stream.sourceId);
       }
@@ -374,7 +386,7 @@ export class Receiver implements DownTrackSource {
     for (const s of this.streams) {
       const bit = 1 << s.sourceId;
       if ((this.pendingKeyframeMask & bit) === 0 || !s.hasSsrc) continue;
-      const dueMs = s.lastKeyframeRequestMs + this.keyframeRequestIntervalMs;
+      const dueMs = this.keyframeRequestDueMs(s);
       if (dueMs > nowMs) {
         if (dueMs < nextDueMs) nextDueMs = dueMs;
         continue;
@@ -387,13 +399,30 @@ export class Receiver implements DownTrackSource {
       this.keyframeRequestsSent += packets.length;
       this.emitRtcp(packets);
     }
-    if (nextDueMs !== Infinity && this.keyframeTimer === null) {
+    // One timer, at the earliest due request (a stream's request can fall due before another's that set the timer).
+    if (nextDueMs !== Infinity && nextDueMs < this.keyframeTimerDueMs) {
+      if (this.keyframeTimer !== null) this.clock.clearTimeout(this.keyframeTimer);
+      this.keyframeTimerDueMs = nextDueMs;
       this.keyframeTimer = this.clock.setTimeout(() => {
         this.keyframeTimer = null;
+        this.keyframeTimerDueMs = Infinity;
         if (!this.closed) this.flushKeyframeRequests();
       }, nextDueMs - nowMs);
       this.keyframeTimer.unref?.();
     }
+  }
+
+  /**
+   * When the next PLI of a stream may go. A key frame since the last PLI answered it, so the throttle has done its
+   * work: the next request only waits out the publisher's own minimum interval after that key frame (a joiner that
+   * just missed a key frame gets the next one about 350 ms after it, not 500 ms after someone else's PLI plus a
+   * request the publisher ignored). Unanswered, the throttle interval holds, and never inside the publisher's minimum.
+   */
+  private keyframeRequestDueMs(s: ReceiveStream): number {
+    if (this.keyframeRequestIntervalMs === 0) return s.lastKeyframeRequestMs;
+    const publisherReadyMs = s.lastKeyframeMs + this.publisherKeyframeIntervalMs;
+    if (s.lastKeyframeMs >= s.lastKeyframeRequestMs) return publisherReadyMs;
+    return Math.max(s.lastKeyframeRequestMs + this.keyframeRequestIntervalMs, publisherReadyMs);
   }
 
   private emitRtcp(packets: RtcpPacket[]): void {

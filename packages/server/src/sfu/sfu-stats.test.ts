@@ -29,6 +29,7 @@ test('counters by kind survive close; NACKs and PLIs from subscribers are counte
   }
   down.handleRtcp([{ type: 'nack', senderSsrc: 7, mediaSsrc: 99, lostSeqs: [105] }]);
   down.handleRtcp([{ type: 'pli', senderSsrc: 7, mediaSsrc: 99 }]);
+  clock.advance(350); // every packet was a key frame: the PLI waits out the publisher's minimum interval after one
   let s = stats.snapshot();
   assert.equal(s.video.packetsIn, 10);
   assert.equal(s.video.bytesIn, bytes);
