@@ -9,7 +9,8 @@
 export const LAYOUTS = ['speaker', '3x3', '4x4', '5x5'] as const;
 export type Layout = (typeof LAYOUTS)[number];
 
-export type TileSettings = { width: number; height: number } | 'disabled';
+/** A video's tile size; 'heard' for the audio of a publisher with a tile (kept, no size); 'disabled' without a tile. */
+export type TileSettings = { width: number; height: number } | 'heard' | 'disabled';
 
 const HIGH = { width: 1280, height: 720 };
 const MEDIUM = { width: 640, height: 360 };
@@ -42,7 +43,7 @@ export class LayoutAssigner {
       if (this.publishers.length >= this.tiles.participants) return 'disabled';
       this.publishers.push(publisher);
     }
-    if (kind === 'audio') return { width: 0, height: 0 };
+    if (kind === 'audio') return 'heard';
     const size = this.tiles.videos[this.videos];
     if (size === undefined) return 'disabled';
     this.videos++;

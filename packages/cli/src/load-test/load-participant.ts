@@ -258,7 +258,7 @@ export class LoadParticipant {
   }
 
   /** Asks for a subscribed track at a tile's size (the server picks the layer), or for it to be disabled (--layout). */
-  setTrackSettings(trackSid: string, settings: TileSettings): void {
+  setTrackSettings(trackSid: string, settings: Exclude<TileSettings, 'heard'>): void {
     if (this.isClosed) return;
     const value = settings === 'disabled'
       ? new UpdateTrackSettings({ trackSids: [trackSid], disabled: true })

@@ -129,7 +129,7 @@ export async function runLoadTest(opts: LoadTestOptions, target: RunTarget, hook
               disabled.add(subscriptionKey(sub.identity, trackSid));
               return undefined;
             }
-            if (published.kind === 'video') sub.setTrackSettings(trackSid, settings);
+            if (settings !== 'heard') sub.setTrackSettings(trackSid, settings);
           }
           const since = Math.max(joinStart.get(sub.identity) ?? 0, published?.publishedAtMs ?? 0);
           const s = new SubscriptionStats(sub.identity, trackSid, since);
