@@ -1,7 +1,7 @@
 // One simulated participant of the load tester, on our own WebRTC client role: joins over `/rtc` signalling,
 // publishes its tracks (AddTrackRequest, then addSender + offer on the publisher PC, as livekit-client does), answers
 // the server's subscriber offers, follows trickled candidates, and counts what it receives per subscribed track.
-import { AddTrackRequest, DisconnectReason, LeaveRequest, SignalTarget, TrackSource, TrackType, UpdateTrackSettings, VideoLayer, VideoQuality } from '@livekit/protocol';
+import { AddTrackRequest, DisconnectReason, LeaveRequest, SignalTarget, SimulateScenario, TrackSource, TrackType, UpdateTrackSettings, VideoLayer, VideoQuality } from '@livekit/protocol';
 import type { UdpMux } from '@atrium/webrtc';
 import type { Logger } from '@atrium/webrtc';
 import type { DtlsCertificate } from '@atrium/webrtc/dtls/certificate.js';
@@ -77,6 +77,8 @@ export class LoadParticipant {
   private pendingAnswer: { resolve: () => void; reject: (e: Error) => void } | undefined;
   private isClosed = false;
   private offersAnswered = 0;
+  /** SpeakersChanged messages this participant received (--simulate-speakers checks they arrive). */
+  speakerUpdatesReceived = 0;
   private streamsSeen = 0;
   private streamsUnmapped = 0;
 
@@ -192,9 +194,18 @@ export class LoadParticipant {
     return withTimeout(sid, this.opts.timeoutMs, `track ${req.cid} not published`);
   }
 
+  /** Asks the server to report this participant as speaking for `seconds` (lk's --simulate-speakers). */
+  simulateSpeakerUpdate(seconds: number): void {
+    if (this.isClosed) return;
+    this.signal.send({ case: 'simulate', value: new SimulateScenario({ scenario: { case: 'speakerUpdate', value: seconds } }) });
+  }
+
   private onSignal(msg: SignalMessage): void {
     if (this.isClosed) return;
     switch (msg.case) {
+      case 'speakersChanged':
+        this.speakerUpdatesReceived++;
+        break;
       case 'trackPublished': {
         const done = this.waiting.get(msg.value.cid);
         this.waiting.delete(msg.value.cid);

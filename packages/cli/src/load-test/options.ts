@@ -29,6 +29,7 @@ export const LOAD_TEST_OPTIONS = {
   'max-loss': { type: 'string' },
   'decrypt-every': { type: 'string' },
   'udp-recv': { type: 'string' },
+  'simulate-speakers': { type: 'boolean' },
   layout: { type: 'string' },
   json: { type: 'boolean' },
 } as const satisfies OptionsConfig;
@@ -45,6 +46,7 @@ export const LOAD_TEST_HELP: readonly (readonly [string, string])[] = [
   ['--simulcast, --no-simulcast', 'send the layers below the resolution too (default on: q 180p, h 360p, f 720p)'],
   ['--num-per-second N', 'participants started per second (default 5)'],
   ['--layout L', `what each subscriber watches, as lk's: speaker (6 participants, one video at 1280x720, five at 320x180), 3x3 (9 at 640x360), 4x4 or 5x5 (16 or 25 at 320x180); the tracks of other publishers are disabled (default: every track, no size given)`],
+  ['--simulate-speakers', "as lk's: every 6 s a random publisher asks the server to simulate it speaking for 5 s (SimulateScenario speaker_update); the subscribers must see speaker updates"],
   ['--max-loss PCT', 'fail (exit 1) when packet loss is above this percentage (default 1)'],
   ['--decrypt-every N', `subscribers authenticate and decrypt 1 packet in N (latency is measured on those; loss, bitrate, frames on every packet's clear header); 1 = all (default ${DEFAULT_DECRYPT_EVERY})`],
   ['--udp-recv R', "how the simulated participants' sockets read: auto (recvmmsg batches when the native module is built, else node:dgram), native or dgram (default auto)"],
@@ -71,6 +73,8 @@ export interface LoadTestOptions {
   decryptEvery?: number;
   /** --layout: what each subscriber watches (absent: every track at no particular size). */
   layout?: Layout;
+  /** --simulate-speakers: random publishers ask the server for simulated speaker updates. */
+  simulateSpeakers?: boolean;
   /** --udp-recv: how the tester's sockets read (absent: auto). */
   udpRecv?: UdpRecvPreference;
 }
@@ -130,5 +134,6 @@ export function parseLoadTestOptions(values: FlagValues, random: () => string = 
     decryptEvery: optionalInteger(values, 'decrypt-every', 1) ?? DEFAULT_DECRYPT_EVERY,
     ...(layout !== undefined ? { layout } : {}),
     ...(udpRecv !== undefined ? { udpRecv } : {}),
+    ...(boolFlag(values, 'simulate-speakers') ? { simulateSpeakers: true } : {}),
   };
 }

@@ -211,3 +211,14 @@ test('report with --layout: a track a subscriber disabled (no tile) is not expec
   const missing = buildReport(input([sub('s1', 'TR_a', 500, 0), sub('s2', 'TR_a', 500, 0)], { shape, disabledSubscriptions }));
   assert.deepEqual(missing.failures, ['1 of 1 subscribers received nothing of video track TR_v from v (s1)']);
 });
+
+test('report with --simulate-speakers: the requests and updates are reported; a subscriber that saw none fails the run', () => {
+  const subs = [sub('s1', 'TR_v', 1000, 0), sub('s2', 'TR_v', 1000, 0), sub('s1', 'TR_a', 500, 0), sub('s2', 'TR_a', 500, 0)];
+  const ok = buildReport(input(subs, { speakers: { requests: 2, updatesReceived: [4, 3] } }));
+  assert.equal(ok.isPassed, true, ok.failures.join('; '));
+  assert.deepEqual(ok.speakers, { requests: 2, subscribers: 2, subscribersUpdated: 2, updatesReceived: 7 });
+  assert.match(formatReport(ok), /speakers +2 simulated speaker requests; 7 speaker updates received, by 2 of 2 subscribers/);
+  const bad = buildReport(input(subs, { speakers: { requests: 2, updatesReceived: [4, 0] } }));
+  assert.equal(bad.isPassed, false);
+  assert.match(bad.failures.join('; '), /--simulate-speakers: 1 of 2 subscribers saw no speaker update after 2 requests/);
+});

@@ -63,6 +63,8 @@ export interface ReportInput {
   };
   /** What the subscribers' SRTP did: 1 packet in `decryptEvery` authenticated and decrypted, and what failed. */
   receive?: { decryptEvery: number; packetsNotDecrypted: number; authFailures: number; replayed: number };
+  /** --simulate-speakers: speaker requests sent, and the SpeakersChanged messages each subscriber received. */
+  speakers?: { requests: number; updatesReceived: number[] };
   maxLossPct: number;
 }
 
@@ -123,6 +125,8 @@ export interface LoadTestReport {
    * from their clear header), and packets dropped for failed authentication or as replays.
    */
   receive?: { decryptEvery: number; packetsDecrypted: number; packetsNotDecrypted: number; authFailures: number; replayed: number };
+  /** --simulate-speakers: requests sent, subscribers that saw at least one speaker update, updates received in all. */
+  speakers?: { requests: number; subscribersUpdated: number; subscribers: number; updatesReceived: number };
   maxLossPct: number;
   failures: string[];
   isPassed: boolean;
@@ -201,6 +205,14 @@ export function buildReport(input: ReportInput): LoadTestReport {
   };
   const rx = input.receive;
   if (rx !== undefined && rx.authFailures > 0) failures.push(`${rx.authFailures} received packets failed SRTP authentication`);
+  const sp = input.speakers;
+  const speakers = sp === undefined ? undefined : {
+    requests: sp.requests, subscribers: sp.updatesReceived.length,
+    subscribersUpdated: sp.updatesReceived.filter((n) => n > 0).length, updatesReceived: sp.updatesReceived.reduce((a, b) => a + b, 0),
+  };
+  if (speakers !== undefined && speakers.requests > 0 && speakers.subscribersUpdated < speakers.subscribers) {
+    failures.push(`--simulate-speakers: ${speakers.subscribers - speakers.subscribersUpdated} of ${speakers.subscribers} subscribers saw no speaker update after ${speakers.requests} requests`);
+  }
   return {
     room: input.room,
     url: input.url,
@@ -231,6 +243,7 @@ export function buildReport(input: ReportInput): LoadTestReport {
         authFailures: rx.authFailures, replayed: rx.replayed,
       },
     } : {}),
+    ...(speakers !== undefined ? { speakers } : {}),
     maxLossPct: input.maxLossPct,
     failures,
     isPassed: failures.length === 0,
@@ -276,6 +289,10 @@ export function formatReport(r: LoadTestReport): string {
   const rx = r.receive;
   if (rx !== undefined) {
     lines.push(['decryption', `${rx.decryptEvery === 1 ? 'every packet' : `1 in ${rx.decryptEvery} packets per stream`} authenticated and decrypted (${count(rx.packetsDecrypted)}, the rest counted from the clear header); ${count(rx.authFailures)} failed authentication, ${count(rx.replayed)} replays dropped`]);
+  }
+  if (r.speakers !== undefined) {
+    const sp = r.speakers;
+    lines.push(['speakers', `${count(sp.requests)} simulated speaker requests; ${count(sp.updatesReceived)} speaker updates received, by ${sp.subscribersUpdated} of ${sp.subscribers} subscribers`]);
   }
   const width = Math.max(...lines.map(([k]) => k!.length));
   const summary = lines.map(([k, v]) => `${k!.padEnd(width)}  ${v}`).join('\n');

@@ -170,10 +170,12 @@ export async function runLoadTest(opts: LoadTestOptions, target: RunTarget, hook
   loopDelay.enable();
   const mediaStart = performance.now();
   progress(phase);
+  const speakers = opts.simulateSpeakers === true ? simulateSpeakers(participants.filter((p) => p.tracks.length > 0)) : undefined;
   if (opts.durationSec > 0) await sleep(opts.durationSec * 1000, hooks.signal);
   else if (hooks.signal) await new Promise<void>((resolve) => (hooks.signal!.aborted ? resolve() : hooks.signal!.addEventListener('abort', () => resolve(), { once: true })));
   const mediaMs = performance.now() - mediaStart;
   clearInterval(ticker);
+  speakers?.stop();
   for (const t of tracks) t.source.stop();
   const mediaCpu = process.cpuUsage(mediaCpu0);
   loopDelay.disable();
@@ -219,11 +221,39 @@ export async function runLoadTest(opts: LoadTestOptions, target: RunTarget, hook
       },
     },
     receive,
+    ...(speakers !== undefined ? {
+      speakers: {
+        requests: speakers.requests,
+        updatesReceived: participants.filter((p) => !p.tracks.length).map((p) => p.speakerUpdatesReceived),
+      },
+    } : {}),
     maxLossPct: opts.maxLossPct,
   });
   if (problems.length > 0) report.failures.push(...problems.slice(0, 5).map((p) => `problem: ${p}`));
   report.isPassed = report.failures.length === 0;
   return report;
+}
+
+/** lk's speaker simulator: 1 s pause, then a random publisher asks to be the speaker for 5 s, and again after both. */
+const SPEAKER_PAUSE_MS = 1000;
+const SPEAKER_UPDATE_SEC = 5;
+function simulateSpeakers(publishers: readonly LoadParticipant[]): { requests: number; stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const sim = {
+    requests: 0,
+    stop: () => clearTimeout(timer),
+  };
+  const next = (delayMs: number): void => {
+    timer = setTimeout(() => {
+      const p = publishers[Math.floor(Math.random() * publishers.length)];
+      if (p === undefined) return;
+      p.simulateSpeakerUpdate(SPEAKER_UPDATE_SEC);
+      sim.requests++;
+      next(SPEAKER_PAUSE_MS + SPEAKER_UPDATE_SEC * 1000);
+    }, delayMs);
+  };
+  next(SPEAKER_PAUSE_MS);
+  return sim;
 }
 
 /** One record per (subscriber, track): a re-subscription (new stream, new sequence space) adds to the first. */
