@@ -1,5 +1,5 @@
 // STUN constants: classes, methods and attribute types (RFC 8489, https://www.rfc-editor.org/rfc/rfc8489,
-// and the ICE attributes of RFC 8445 section 16.1).
+// the ICE attributes of RFC 8445 section 16.1 and the TURN methods and attributes of RFC 8656 sections 17-18).
 export const STUN_MAGIC_COOKIE = 0x2112a442;
 export const STUN_HEADER_BYTES = 20;
 export const STUN_TRANSACTION_ID_BYTES = 12;
@@ -16,6 +16,13 @@ export type StunClass = (typeof StunClass)[keyof typeof StunClass];
 
 export const StunMethod = {
   binding: 0x001,
+  // TURN (RFC 8656 section 17).
+  allocate: 0x003,
+  refresh: 0x004,
+  send: 0x006,
+  data: 0x007,
+  createPermission: 0x008,
+  channelBind: 0x009,
 } as const;
 
 export const StunAttr = {
@@ -27,6 +34,20 @@ export const StunAttr = {
   realm: 0x0014,
   nonce: 0x0015,
   xorMappedAddress: 0x0020,
+  // TURN (RFC 8656 section 18).
+  channelNumber: 0x000c,
+  lifetime: 0x000d,
+  xorPeerAddress: 0x0012,
+  data: 0x0013,
+  xorRelayedAddress: 0x0016,
+  requestedAddressFamily: 0x0017,
+  evenPort: 0x0018,
+  requestedTransport: 0x0019,
+  dontFragment: 0x001a,
+  reservationToken: 0x0022,
+  additionalAddressFamily: 0x8000,
+  addressErrorCode: 0x8001,
+  icmp: 0x8004,
   priority: 0x0024,
   useCandidate: 0x0025,
   software: 0x8022,
