@@ -169,7 +169,7 @@ export class TurnServer {
   private authenticate(msg: StunMessage, path: TurnClientPath): { username: string; key: Buffer } | undefined {
     const realm = this.opts.realm;
     const challenge = (code: number, why: string): undefined => {
-      const nonce = this.nonces.issue(path.key, this.now());
+      const nonce = this.nonces.issue(path.remoteAddress, this.now());
       this.error(path, msg, code, undefined, why, [
         { type: StunAttr.realm, value: Buffer.from(realm) },
         { type: StunAttr.nonce, value: Buffer.from(nonce) },
@@ -184,7 +184,7 @@ export class TurnServer {
       this.error(path, msg, TurnError.badRequest, undefined, 'USERNAME, REALM and NONCE are required with MESSAGE-INTEGRITY');
       return undefined;
     }
-    const nonceCheck = this.nonces.check(Buffer.from(nonceAttr).toString('latin1'), path.key, this.now());
+    const nonceCheck = this.nonces.check(Buffer.from(nonceAttr).toString('latin1'), path.remoteAddress, this.now());
     if (nonceCheck !== 'ok') return challenge(TurnError.staleNonce, `nonce ${nonceCheck}`);
     if (Buffer.from(realmAttr).toString('utf8') !== realm) return challenge(TurnError.unauthorized, 'wrong realm');
     const name = Buffer.from(username).toString('utf8');
