@@ -29,6 +29,8 @@ import { AgentService, isAgentPath } from './agent/agent-service.js';
 import { combineRoomEvents } from './rtc/room-events.js';
 import { WorkerMediaFactory, type MediaStatsView } from './media-worker/worker-media-factory.js';
 import { mediaSettingsOf } from './rtc/media-settings.js';
+import { startTurnService } from './turn/turn-service.js';
+import type { TurnService } from './turn/turn-service.js';
 
 export interface AtriumServer {
   readonly httpPort: number;
@@ -37,6 +39,8 @@ export interface AtriumServer {
   readonly udpPorts: readonly number[];
   /** ICE-TCP listener ports, one per media worker (`rtc.tcp_port + i`); empty when ICE-TCP is off. */
   readonly tcpPorts: readonly number[];
+  /** The embedded TURN server (docs/turn.md): its ports and core, undefined ports when off. */
+  readonly turn: TurnService;
   /** The media workers (undefined when media runs in the main thread: rtc.media_workers 0, or a test's factory). */
   readonly mediaWorkers: WorkerMediaFactory | undefined;
   /** ws://host:port of the first bind address. */
@@ -165,6 +169,15 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     });
   }
 
+  let turn: TurnService;
+  try {
+    turn = await startTurnService(config, { clock, logger: logger.child({ component: 'turn' }), bindAddress: firstAddress });
+  } catch (err) {
+    await mediaFactory.close();
+    await webhooks?.close();
+    throw err;
+  }
+
   agents = new AgentService({
     keys: config.keys,
     nodeId,
@@ -185,6 +198,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     logger,
     events: combineRoomEvents(webhooks ? webhookRoomEvents(webhooks) : undefined, agents.roomEvents()),
     publishCodecs,
+    iceServers: (p) => turn.iceServers(p),
   });
   const rtc = new RtcService({ keys: config.keys, rooms, mediaFactory, clock, logger: logger.child({ component: 'signal' }), nodeState, publishCodecs });
 
@@ -223,6 +237,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
   } catch (err) {
     for (const s of servers) s.close();
     agents.close();
+    await turn.close();
     await mediaFactory.close();
     await webhooks?.close();
     throw err;
@@ -241,6 +256,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     udpPorts: mediaWorkers ? mediaWorkers.udpPorts : [udpPort],
     tcpPorts: mediaWorkers ? mediaWorkers.tcpPorts : typeof mediaFactory.tcpPort === 'number' ? [mediaFactory.tcpPort] : [],
     mediaWorkers,
+    turn,
     url,
     nodeId,
     rooms: roomManager,
@@ -277,6 +293,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
           ),
         );
         await metricsServer?.close();
+        await turn.close();
         await mediaFactory.close();
         // Bounded: delivers what is queued (room_finished of the rooms closed above) for at most a moment.
         await webhooks?.close();

@@ -134,7 +134,9 @@ export async function runServer(args: string[] = process.argv.slice(2)): Promise
   const { config, drainTimeoutMs } = configFromArgs(args);
   const server = await createServer(config);
   // One UDP port per media worker (rtc.udp_port + i), and one ICE-TCP port each (rtc.tcp_port + i) unless it is 0.
-  const udpPorts = server.udpPorts.join(', ') + (server.tcpPorts.length > 0 ? `; ICE-TCP ${server.tcpPorts.join(', ')}` : '');
+  const turnPorts = [server.turn.udpPort !== undefined ? `UDP ${server.turn.udpPort}` : '', server.turn.tlsPort !== undefined ? `TLS ${server.turn.tlsPort}` : ''].filter((x) => x !== '');
+  const udpPorts = server.udpPorts.join(', ') + (server.tcpPorts.length > 0 ? `; ICE-TCP ${server.tcpPorts.join(', ')}` : '') +
+    (turnPorts.length > 0 ? `; TURN ${turnPorts.join(', ')}` : '');
   if (!config.development) {
     console.log(`\nAtrium is listening at ${server.url} (UDP ${udpPorts}, ICE address ${config.rtc.nodeIp})`);
   } else {

@@ -91,8 +91,9 @@ test("LiveKit's keys load into ServerConfig", () => {
     bindAddresses: ['127.0.0.1', '::1'],
     rtc: {
       udpPort: 7890, tcpPort: 0, nodeIp: '192.0.2.10', congestionControl: { enabled: true, allowPause: true, pacer: 'no-queue', minChannelCapacityBps: 0 },
-      mediaWorkers: 3, roomParticipantsPerWorker: 8,
+      mediaWorkers: 3, roomParticipantsPerWorker: 8, turnServers: [],
     },
+    turn: { enabled: false, udpPort: 3478, tlsPort: 0, domain: '', certFile: '', keyFile: '', relayRangeStart: 30000, relayRangeEnd: 40000 },
     video: { dynacastPauseDelayMs: 8000 },
     logging: { level: 'debug', json: true },
     audio: { activeLevel: 30, minPercentile: 50, updateIntervalMs: 500, smoothIntervals: 3, activeRedEncoding: false },

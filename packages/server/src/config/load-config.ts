@@ -14,6 +14,7 @@ import { unhonouredSettings } from './unsupported-settings.js';
 import { readAudio, readPrometheus } from './read-sections.js';
 import { readCongestionControl, readVideo } from './read-media-sections.js';
 import { readAgents, readLimit } from './read-agent-sections.js';
+import { readTurn, readTurnServers } from './read-turn-sections.js';
 import type { FileOnlySettings } from './unsupported-settings.js';
 
 export interface ConfigSources {
@@ -33,10 +34,10 @@ export interface ConfigSources {
   networkInterfaces?: () => NodeJS.Dict<NetworkInterfaceInfo[]>;
 }
 
-const TOP_KEYS = ['port', 'bind_addresses', 'rtc', 'keys', 'key_file', 'logging', 'room', 'webhook', 'redis', 'prometheus_port', 'prometheus', 'audio', 'video', 'development', 'limit', 'agents'] as const;
+const TOP_KEYS = ['port', 'bind_addresses', 'rtc', 'keys', 'key_file', 'logging', 'room', 'webhook', 'redis', 'prometheus_port', 'prometheus', 'audio', 'video', 'development', 'limit', 'agents', 'turn'] as const;
 const RTC_KEYS = [
   'udp_port', 'port_range_start', 'port_range_end', 'tcp_port', 'node_ip', 'use_external_ip', 'congestion_control', 'media_workers',
-  'room_participants_per_worker',
+  'room_participants_per_worker', 'turn_servers',
 ] as const;
 const LOGGING_KEYS = ['level', 'json'] as const;
 const ROOM_KEYS = ['auto_create', 'empty_timeout', 'departure_timeout', 'max_participants', 'enabled_codecs'] as const;
@@ -194,6 +195,8 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
   const prometheus = readPrometheus(r, top);
   const limit = readLimit(r, top);
   const agentsSection = readAgents(r, top);
+  const turn = readTurn(r, top);
+  const turnServers = readTurnServers(r, rtc);
 
   const fileOnly: FileOnlySettings = {
     portRangeStart: r.port(rtc, 'rtc', 'port_range_start') ?? 0,
@@ -242,7 +245,9 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
       congestionControl: { ...base.rtc.congestionControl, ...congestionControl, ...flags.rtc?.congestionControl },
       mediaWorkers: pick(flags.rtc?.mediaWorkers, file.rtc?.mediaWorkers) ?? base.rtc.mediaWorkers,
       roomParticipantsPerWorker: pick(flags.rtc?.roomParticipantsPerWorker, file.rtc?.roomParticipantsPerWorker) ?? base.rtc.roomParticipantsPerWorker,
+      turnServers: pick(flags.rtc?.turnServers, turnServers) ?? base.rtc.turnServers,
     },
+    turn: { ...turn, ...Object.fromEntries(Object.entries(flags.turn ?? {}).filter(([, v]) => v !== undefined)) },
     video: { dynacastPauseDelayMs: pick(flags.video?.dynacastPauseDelayMs, video.dynacastPauseDelayMs) ?? base.video.dynacastPauseDelayMs },
     logging: {
       level: pick(flags.logging?.level, file.logging?.level) ?? base.logging.level,

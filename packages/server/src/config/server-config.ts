@@ -2,6 +2,8 @@
 import { availableParallelism } from 'node:os';
 import { LIVEKIT_DEFAULT_CONGESTION_CONTROL, LIVEKIT_DEFAULT_DYNACAST_PAUSE_DELAY_MS } from './read-media-sections.js';
 import type { CongestionControlSettings } from './read-media-sections.js';
+import { defaultTurnConfig } from './read-turn-sections.js';
+import type { ExternalTurnServer, TurnConfig } from './read-turn-sections.js';
 // Keys keep LiveKit's meaning; fields the server does not honour yet are refused at load (unsupported-settings.ts).
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const;
@@ -78,7 +80,11 @@ export interface ServerConfig {
     mediaWorkers: number;
     /** `rtc.room_participants_per_worker` (Atrium): a room's participants on one worker before it spans workers. */
     roomParticipantsPerWorker: number;
+    /** `rtc.turn_servers`: outside TURN servers (coturn ...) given to every client as they are (docs/turn.md). */
+    turnServers: ExternalTurnServer[];
   };
+  /** LiveKit's `turn:` section: the embedded TURN server (docs/turn.md); off by default. */
+  turn: TurnConfig;
   /** LiveKit's `video:` section: dynacast downgrades wait this long (`dynacast_pause_delay`). */
   video: { dynacastPauseDelayMs: number };
   /** json: pino JSON lines; false (LiveKit's default): one readable console line per entry (log-format.ts). */
@@ -124,6 +130,7 @@ export interface ServerConfigOverrides {
   port?: number;
   bindAddresses?: string[];
   rtc?: Partial<Omit<ServerConfig['rtc'], 'congestionControl'>> & { congestionControl?: Partial<CongestionControlSettings> };
+  turn?: Partial<TurnConfig>;
   video?: Partial<ServerConfig['video']>;
   logging?: Partial<ServerConfig['logging']>;
   audio?: Partial<AudioConfig>;
@@ -187,7 +194,9 @@ export function devConfig(overrides: ServerConfigOverrides = {}): ServerConfig {
       congestionControl: { ...LIVEKIT_DEFAULT_CONGESTION_CONTROL, ...overrides.rtc?.congestionControl },
       mediaWorkers: overrides.rtc?.mediaWorkers ?? defaultMediaWorkers(),
       roomParticipantsPerWorker: overrides.rtc?.roomParticipantsPerWorker ?? DEFAULT_ROOM_PARTICIPANTS_PER_WORKER,
+      turnServers: overrides.rtc?.turnServers ?? [],
     },
+    turn: { ...defaultTurnConfig(), ...overrides.turn },
     video: { dynacastPauseDelayMs: overrides.video?.dynacastPauseDelayMs ?? LIVEKIT_DEFAULT_DYNACAST_PAUSE_DELAY_MS },
     logging: { level: overrides.logging?.level ?? 'info', json: overrides.logging?.json ?? false },
     audio: { ...LIVEKIT_DEFAULT_AUDIO, ...overrides.audio },

@@ -9,7 +9,7 @@ import {
   ClientConfigSetting,
   ReconnectResponse,
 } from '@livekit/protocol';
-import type { ParticipantInfo, Room as RoomInfo } from '@livekit/protocol';
+import type { ICEServer, ParticipantInfo, Room as RoomInfo } from '@livekit/protocol';
 import type { PublishCodecs } from './publish-codecs.js';
 
 /**
@@ -28,6 +28,8 @@ export function joinResponse(opts: {
   nodeId: string;
   subscriberPrimary: boolean;
   publishCodecs: PublishCodecs;
+  /** TURN servers for this participant (docs/turn.md): the embedded one with its own credential, and rtc.turn_servers. */
+  iceServers?: ICEServer[];
 }): SignalResponse {
   return new SignalResponse({
     message: {
@@ -44,6 +46,7 @@ export function joinResponse(opts: {
           nodeId: opts.nodeId,
         }),
         subscriberPrimary: opts.subscriberPrimary,
+        iceServers: opts.iceServers ?? [],
         pingInterval: PING_INTERVAL_SEC,
         pingTimeout: PING_TIMEOUT_SEC,
         // Resume is served (docs/resume.md): clients try it before a full reconnect.
@@ -60,12 +63,13 @@ export function clientConfiguration(): ClientConfiguration {
 }
 
 /** The first message of a resumed signal connection (docs/livekit-protocol.md 5.2). */
-export function reconnectResponse(opts: { nodeId: string }): SignalResponse {
+export function reconnectResponse(opts: { nodeId: string; iceServers?: ICEServer[] }): SignalResponse {
   return new SignalResponse({
     message: {
       case: 'reconnect',
       value: new ReconnectResponse({
-        iceServers: [],
+        // A fresh TURN credential: livekit-client applies these to its PeerConnections before the ICE restart.
+        iceServers: opts.iceServers ?? [],
         clientConfiguration: clientConfiguration(),
         serverInfo: new ServerInfo({
           edition: ServerInfo_Edition.Standard, version: SERVER_VERSION, protocol: PROTOCOL_VERSION, nodeId: opts.nodeId,

@@ -4,6 +4,7 @@ import { newRoomSid } from '@atrium/protocol';
 import { DisconnectReason } from '@livekit/protocol';
 import type { Logger, Clock } from '@atrium/webrtc';
 import { Room } from './room.js';
+import type { IceServersFor } from './room.js';
 import { callRoomEvent } from './room-events.js';
 import type { RoomEvents } from './room-events.js';
 import { JoinRefusedError, hasRoomFor } from './join-admission.js';
@@ -28,6 +29,8 @@ export interface RoomManagerOptions {
   events?: RoomEvents;
   /** The codecs publishers may use (room.enabled_codecs). */
   publishCodecs?: PublishCodecs;
+  /** TURN servers per participant (docs/turn.md). */
+  iceServers?: IceServersFor;
 }
 
 /** Who is joining, for the join rules. */
@@ -115,6 +118,7 @@ export class RoomManager {
       logger: this.opts.logger.child({ room: name, roomID: sid }),
       ...(this.opts.events ? { events: this.opts.events } : {}),
       ...(this.opts.publishCodecs ? { publishCodecs: this.opts.publishCodecs } : {}),
+      ...(this.opts.iceServers ? { iceServers: this.opts.iceServers } : {}),
       onClosed: (r) => {
         if (this.rooms.get(r.name) === r) this.rooms.delete(r.name);
         const events = this.opts.events;

@@ -2,7 +2,7 @@
 // ParticipantUpdate and paced RoomUpdate broadcasts, subscriptions (through subscription-manager.ts), data
 // forwarding (room-data.ts), the speaker and quality observers while occupied, and the empty/departure timeouts.
 import { SignalResponse, ParticipantUpdate, Room as RoomInfo, DisconnectReason, RoomUpdate, ParticipantInfo_State } from '@livekit/protocol';
-import type { DataPacket, ParticipantInfo, ParticipantPermission, UpdateSubscription, SubscriptionPermission } from '@livekit/protocol';
+import type { DataPacket, ICEServer, ParticipantInfo, ParticipantPermission, UpdateSubscription, SubscriptionPermission } from '@livekit/protocol';
 import type { Logger, Clock, TimerHandle } from '@atrium/webrtc';
 import type { Participant, ParticipantHost, PublishedTrack } from './participant.js';
 import type { DataKind, SubscriptionBindError } from './participant-media.js';
@@ -38,7 +38,11 @@ export interface RoomOptions {
   events?: RoomEvents;
   /** The codecs publishers may use (room.enabled_codecs); all forwardable ones when absent. */
   publishCodecs?: PublishCodecs;
+  /** The TURN servers (and credentials) a participant is given on join and resume (docs/turn.md); none when absent. */
+  iceServers?: IceServersFor;
 }
+
+export type IceServersFor = (participant: { sid: string; identity: string }) => ICEServer[];
 
 export class Room implements ParticipantHost {
   readonly sid: string;
@@ -190,6 +194,7 @@ export class Room implements ParticipantHost {
     p.send(joinResponse({
       room: this.info(), participant: p.snapshot(), others, nodeId: this.opts.nodeId, subscriberPrimary: p.isSubscriberPrimary,
       publishCodecs: this.opts.publishCodecs ?? PublishCodecs.all(),
+      ...(this.opts.iceServers ? { iceServers: this.opts.iceServers(p) } : {}),
     }));
     this.logger.info({ participant: p.identity, pID: p.sid, count: this.participants.size }, 'participant joined');
     if (!p.isHidden) this.sendUpdate(p.snapshot(), (q) => q !== p);
@@ -311,8 +316,9 @@ export class Room implements ParticipantHost {
   }
 
   /** The first message of a resumed signal connection. */
-  reconnectResponse(): SignalResponse {
-    return reconnectResponse({ nodeId: this.opts.nodeId });
+  reconnectResponse(p?: { sid: string; identity: string }): SignalResponse {
+    const iceServers = p !== undefined && this.opts.iceServers ? this.opts.iceServers(p) : undefined;
+    return reconnectResponse({ nodeId: this.opts.nodeId, ...(iceServers ? { iceServers } : {}) });
   }
 
   /**

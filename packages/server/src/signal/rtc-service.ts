@@ -270,7 +270,7 @@ export class RtcService {
     const sink = webSocketSink(ws, { logger: participant.logger });
     new SignalSession({ ws, participant, sink, clock: this.opts.clock });
     participant.logger.info('signal connection resumed');
-    participant.resume(sink, room.reconnectResponse());
+    participant.resume(sink, room.reconnectResponse(participant));
     if (!participant.isClosed) this.startTokenRefresher(ws, participant, auth);
   }
 
