@@ -45,6 +45,8 @@ export interface LaunchChromiumOptions {
   extraArgs?: string[];
   /** Flags of CHROMIUM_ARGS to leave out (for finding out which ones matter). */
   omitArgs?: string[];
+  /** Environment of the browser process (default: this process's), e.g. a HOME whose NSS database trusts a test CA. */
+  env?: Record<string, string | undefined>;
 }
 
 export interface ChromiumContext {
@@ -67,6 +69,7 @@ export async function launchChromiumContext(opts: LaunchChromiumOptions = {}): P
       executablePath: CHROMIUM_PATH,
       args: [...CHROMIUM_ARGS.filter((a) => !opts.omitArgs?.includes(a)), ...(opts.extraArgs ?? [])],
       timeout: 30_000,
+      ...(opts.env !== undefined ? { env: opts.env } : {}),
     });
   } catch (err) {
     removeProfile();

@@ -1,0 +1,88 @@
+// TURN (issue 11) with unmodified livekit-client 2.23 in headless Chromium, connecting with
+// rtcConfig.iceTransportPolicy 'relay' so that every path goes through a TURN server (helpers/turn-scenario.ts, run
+// in a network namespace of its own): Atrium's embedded TURN over UDP, over TLS (a test CA that Chromium trusts), and
+// coturn given through rtc.turn_servers. Each page publishes its camera and decodes the other's at 1280x720, and every
+// selected candidate pair has a local candidate of type relay through the expected server and protocol.
+// Needs root (network namespaces) and coturn/certutil (scripts/install-system-deps.sh): fails with the reason otherwise.
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import { canCreateNetworkNamespaces, helperPath, runInNetworkNamespace } from './helpers/netns.js';
+import type { RelayPair } from './helpers/turn-scenario.js';
+
+const SCENARIO = helperPath('turn-scenario.ts');
+
+interface Decoded { width: number; height: number; framesDecoded: number; codec: string }
+interface ScenarioResult {
+  ok: boolean;
+  error?: string;
+  mode: string;
+  udpPorts: number[];
+  turnUdpPort?: number;
+  turnTlsPort?: number;
+  coturnPort?: number;
+  decoded: { atA: Decoded; atB: Decoded };
+  pairs: { a: RelayPair[]; b: RelayPair[] };
+  turnStats?: { allocations: number; requests: number; errorResponses: number; dropped: number };
+  coturnAllocations?: number;
+}
+
+let netnsProblem: string | undefined;
+before(async () => {
+  const check = await canCreateNetworkNamespaces();
+  if (!check.ok) netnsProblem = check.reason;
+});
+
+async function run(mode: string): Promise<ScenarioResult> {
+  assert.equal(netnsProblem, undefined, netnsProblem);
+  const r = await runInNetworkNamespace(SCENARIO, [mode], { timeoutMs: 110_000, echoStderr: process.env['E2E_TURN_VERBOSE'] === '1' });
+  const resultLine = r.stdout.split('\n').reverse().find((l) => l.startsWith('{"ok":'));
+  const json = (resultLine !== undefined ? JSON.parse(resultLine) : r.json) as ScenarioResult | undefined;
+  const tail = r.stderr.split('\n').slice(-60).join('\n') + `\nstdout tail:\n${r.stdout.slice(-2000)}`;
+  assert.equal(r.timedOut, false, `scenario ${mode} timed out; stderr tail:\n${tail}`);
+  assert.deepEqual(r.leftoverPids, [], 'processes left in the scenario namespace (coturn must be stopped by the scenario)');
+  assert.ok(json, `scenario ${mode} printed no result (exit ${r.code}); stderr tail:\n${tail}`);
+  assert.ok(json.ok && r.code === 0, `scenario ${mode} failed: ${json.error}; stderr tail:\n${tail}`);
+  console.log(`${mode}: ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** Both pages decode the other's camera at full size, and every connected PC goes through `relayProtocol` at `url`. */
+function assertRelayed(r: ScenarioResult, expect: { relayProtocol: string; url: RegExp }): void {
+  for (const d of [r.decoded.atA, r.decoded.atB]) {
+    assert.deepEqual([d.width, d.height], [1280, 720]);
+    assert.ok(d.framesDecoded > 30, JSON.stringify(d));
+  }
+  // Media goes out on each page's publisher PC and in on its subscriber PC: both must be selected, both relayed.
+  for (const [page, list] of Object.entries(r.pairs)) {
+    for (const pc of ['publisher', 'subscriber'] as const) {
+      const p = list.find((x) => x.pc === pc);
+      const what = `${page} ${pc}: ${JSON.stringify(p)}`;
+      assert.ok(p && p.localType !== undefined, `${what} has a selected pair`);
+      assert.equal(p.localType, 'relay', what);
+      assert.equal(p.relayProtocol, expect.relayProtocol, what);
+      assert.match(p.url ?? '', expect.url, what);
+      // The far end is Atrium's own media port (ICE-lite host candidate), reached from the relayed address.
+      assert.ok(p.remotePort !== undefined && r.udpPorts.includes(p.remotePort), `${what} ends on a media port ${r.udpPorts.join(',')}`);
+      assert.ok((p.bytesSent ?? 0) > 0 && (p.bytesReceived ?? 0) > 0, `${what} carries bytes both ways`);
+    }
+  }
+}
+
+test('embedded TURN over UDP: relay-only livekit-client pages exchange 1280x720 video through it', { timeout: 130_000 }, async () => {
+  const r = await run('udp');
+  assertRelayed(r, { relayProtocol: 'udp', url: new RegExp(`^turn:127\\.0\\.0\\.1:${r.turnUdpPort}\\?transport=udp$`) });
+  assert.ok((r.turnStats?.allocations ?? 0) >= 4, `one allocation per PeerConnection at least: ${JSON.stringify(r.turnStats)}`);
+});
+
+test('embedded TURN over TLS: Chromium validates the certificate (test CA in its NSS db) and relays through turns:', { timeout: 130_000 }, async () => {
+  const r = await run('tls');
+  assertRelayed(r, { relayProtocol: 'tls', url: new RegExp(`^turns:localhost:${r.turnTlsPort}\\?transport=tcp$`) });
+  assert.equal(r.turnUdpPort, undefined, 'TURN over UDP was off');
+  assert.ok((r.turnStats?.allocations ?? 0) >= 4, JSON.stringify(r.turnStats));
+});
+
+test('coturn from rtc.turn_servers: relay-only pages connect through it', { timeout: 130_000 }, async () => {
+  const r = await run('coturn');
+  assertRelayed(r, { relayProtocol: 'udp', url: new RegExp(`^turn:127\\.0\\.0\\.1:${r.coturnPort}\\?transport=udp$`) });
+  assert.equal(r.turnStats, undefined, 'the embedded server was off');
+});
