@@ -81,6 +81,16 @@ test('embedded TURN over TLS: Chromium validates the certificate (test CA in its
   assert.ok((r.turnStats?.allocations ?? 0) >= 4, JSON.stringify(r.turnStats));
 });
 
+test('control: without the test CA in the NSS db, Chromium refuses the TURN/TLS certificate and a relay-only client cannot connect', { timeout: 130_000 }, async () => {
+  const r = (await run('tls-untrusted')) as unknown as {
+    connectError: string | null; turnStats: { allocations: number; requests: number }; tls: { accepted: number; handshakeFailures: number };
+  };
+  assert.notEqual(r.connectError, null, 'connect failed');
+  assert.ok(r.tls.handshakeFailures > 0, `Chromium tried and aborted the TLS handshake: ${JSON.stringify(r.tls)}`);
+  assert.equal(r.tls.accepted, 0, 'no TLS connection was completed');
+  assert.equal(r.turnStats.requests, 0, 'no TURN request arrived');
+});
+
 test('coturn from rtc.turn_servers: relay-only pages connect through it', { timeout: 130_000 }, async () => {
   const r = await run('coturn');
   assertRelayed(r, { relayProtocol: 'udp', url: new RegExp(`^turn:127\\.0\\.0\\.1:${r.coturnPort}\\?transport=udp$`) });

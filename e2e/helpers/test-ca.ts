@@ -14,13 +14,13 @@ export interface TestCa {
   caCertFile: string;
   certFile: string;
   keyFile: string;
-  /** A HOME whose ~/.pki/nssdb trusts the CA (for Chromium), when made with `nssHome`. */
+  /** A HOME with an NSS database ~/.pki/nssdb (for Chromium), when made with `nssHome`; it trusts the CA with `trustCa`. */
   home: string | undefined;
   remove(): void;
 }
 
 /** Makes the CA and a server certificate for `dnsName` and `ip`; with `nssHome` also the NSS database. */
-export async function createTestCa(opts: { dnsName: string; ip: string; nssHome: boolean }): Promise<TestCa> {
+export async function createTestCa(opts: { dnsName: string; ip: string; nssHome: boolean; trustCa?: boolean }): Promise<TestCa> {
   const dir = mkdtempSync(join(tmpdir(), 'atrium-test-ca-'));
   const remove = (): void => rmSync(dir, { recursive: true, force: true });
   try {
@@ -44,7 +44,7 @@ export async function createTestCa(opts: { dnsName: string; ip: string; nssHome:
       const db = join(home, '.pki', 'nssdb');
       mkdirSync(db, { recursive: true });
       await run('certutil', ['-N', '-d', `sql:${db}`, '--empty-password']);
-      await run('certutil', ['-A', '-d', `sql:${db}`, '-n', 'atrium-test-ca', '-t', 'C,,', '-i', p('ca.pem')]);
+      if (opts.trustCa ?? true) await run('certutil', ['-A', '-d', `sql:${db}`, '-n', 'atrium-test-ca', '-t', 'C,,', '-i', p('ca.pem')]);
     }
     return { dir, caCertFile: p('ca.pem'), certFile: p('server.pem'), keyFile: p('server.key'), home, remove };
   } catch (err) {

@@ -4,6 +4,8 @@
 //   udp     the embedded TURN server over UDP (turn.udp_port), from the JoinResponse's ice_servers.
 //   tls     the embedded TURN server over TLS only (turn.tls_port, turn.udp_port 0): a certificate from a test CA
 //           that Chromium trusts through an NSS database under a temporary HOME (helpers/test-ca.ts).
+//   tls-untrusted  the control for tls: the same, but the NSS database does not hold the CA. Chromium must refuse
+//           the certificate, so no relay candidate exists and the relay-only client cannot connect.
 //   coturn  the embedded server off; coturn (started here) given to clients through rtc.turn_servers.
 // Prints one JSON line: each page's selected candidate pairs (local candidate type, relay protocol, TURN URL), what
 // each page decodes of the other's camera, and the embedded server's allocations.
@@ -14,7 +16,7 @@ import { startAtrium, type AtriumUnderTest } from './server.js';
 import { createTestCa, type TestCa } from './test-ca.js';
 import { startCoturn, type Coturn } from './coturn.js';
 
-const MODES = ['udp', 'tls', 'coturn'] as const;
+const MODES = ['udp', 'tls', 'tls-untrusted', 'coturn'] as const;
 type Mode = (typeof MODES)[number];
 const mode = process.argv[2] as Mode;
 if (!MODES.includes(mode)) throw new Error(`usage: turn-scenario.ts <${MODES.join('|')}>`);
@@ -73,7 +75,9 @@ async function main(): Promise<void> {
   let ca: TestCa | undefined;
   let coturn: Coturn | undefined;
   try {
-    if (mode === 'tls') ca = await createTestCa({ dnsName: 'localhost', ip: '127.0.0.1', nssHome: true });
+    if (mode === 'tls' || mode === 'tls-untrusted') {
+      ca = await createTestCa({ dnsName: 'localhost', ip: '127.0.0.1', nssHome: true, trustCa: mode === 'tls' });
+    }
     if (mode === 'coturn') {
       coturn = await startCoturn({ port: COTURN_PORT, relayMin: 31000, relayMax: 31100 });
       log(`coturn pid ${coturn.pid} on UDP ${coturn.port}`);
@@ -101,6 +105,15 @@ async function main(): Promise<void> {
     const [a, b] = await browser.openParticipants(['A', 'B']);
     if (!a || !b) throw new Error('pages did not open');
     const connectOptions = { rtcConfig: { iceTransportPolicy: 'relay' } };
+    if (mode === 'tls-untrusted') {
+      const t0 = Date.now();
+      const error = await a.callWithin(40_000, 'connect', srv.url, await srv.token({ identity: 'a', room }), {}, connectOptions)
+        .then(() => undefined, (err: Error) => err.message);
+      const turnStats = srv.server.turn.server?.stats;
+      log(`untrusted: connect ${error === undefined ? 'succeeded' : 'failed'} after ${Date.now() - t0} ms: ${error}`);
+      emitScenarioResult({ ok: true, mode, connectError: error ?? null, turnStats, tls: srv.server.turn.tlsStats });
+      return;
+    }
     for (const [p, identity] of [[a, 'a'], [b, 'b']] as const) {
       const t0 = Date.now();
       await p.callWithin(40_000, 'connect', srv.url, await srv.token({ identity, room }), {}, connectOptions);

@@ -24,6 +24,8 @@ export interface TurnService {
   readonly udpPort: number | undefined;
   readonly tlsPort: number | undefined;
   readonly server: TurnServer | undefined;
+  /** The TLS listener's counters (connections, failed handshakes), undefined without TLS. */
+  readonly tlsStats: TurnStreamListener['stats'] | undefined;
   /** The JoinResponse/ReconnectResponse ice_servers for one participant. */
   iceServers(participant: { sid: string; identity: string }): ICEServer[];
   close(): Promise<void>;
@@ -34,7 +36,7 @@ export async function startTurnService(config: ServerConfig, opts: { clock: Cloc
   const turn = config.turn;
   if (!turn.enabled) {
     return {
-      udpPort: undefined, tlsPort: undefined, server: undefined,
+      udpPort: undefined, tlsPort: undefined, server: undefined, tlsStats: undefined,
       iceServers: () => iceServersFor({ embedded: undefined, external }),
       close: async () => {},
     };
@@ -77,6 +79,7 @@ export async function startTurnService(config: ServerConfig, opts: { clock: Cloc
     udpPort: udp?.port,
     tlsPort: tls?.port,
     server,
+    tlsStats: tls?.stats,
     iceServers(participant) {
       const c = credentials.issue(participant.sid, opts.clock.wallMs() / 1000, TURN_CREDENTIAL_TTL_SEC);
       return iceServersFor({ embedded: { urls, username: c.username, credential: c.password }, external });

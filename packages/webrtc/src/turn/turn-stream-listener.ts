@@ -30,8 +30,12 @@ export class TurnStreamListener {
   private readonly sockets = new Set<Socket>();
   private boundPort = 0;
   private nextId = 1;
-  /** Messages towards clients dropped because their socket's queue was full. */
-  sendDropped = 0;
+  /**
+   * accepted: connections in use (after the TLS handshake for TLS); handshakeFailures: TLS handshakes that failed (a
+   * client that does not trust the certificate, garbage); sendDropped: messages towards clients dropped because their
+   * socket's queue was full.
+   */
+  readonly stats = { accepted: 0, handshakeFailures: 0, sendDropped: 0 };
 
   private constructor(server: Server) {
     this.server = server;
@@ -46,7 +50,10 @@ export class TurnStreamListener {
     const listener = new TurnStreamListener(server);
     server.maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     // A failed TLS handshake (garbage, a client that does not trust us) is that connection's problem only.
-    server.on('tlsClientError', (_err: Error, socket: Socket) => socket.destroy());
+    server.on('tlsClientError', (_err: Error, socket: Socket) => {
+      listener.stats.handshakeFailures++;
+      socket.destroy();
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(opts.port, opts.address, () => {
@@ -69,6 +76,7 @@ export class TurnStreamListener {
 
   private accept(turn: TurnServer, socket: Socket, transport: 'tcp' | 'tls', opts: TurnStreamListenerOptions): void {
     this.sockets.add(socket);
+    this.stats.accepted++;
     socket.setNoDelay(true);
     const key = `${transport}|${socket.remoteAddress ?? '?'}|${socket.remotePort ?? 0}|${this.nextId++}`;
     const maxQueued = opts.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
@@ -77,7 +85,7 @@ export class TurnStreamListener {
       send: (message) => {
         if (socket.destroyed) return;
         if (socket.writableLength > maxQueued) {
-          this.sendDropped++;
+          this.stats.sendDropped++;
           return;
         }
         socket.write(message);
