@@ -1,7 +1,7 @@
 // Splits a TURN TCP/TLS byte stream into messages (RFC 8656 section 12.5): STUN messages carry their own length
 // (20-byte header + length), ChannelData messages their length rounded up to a multiple of 4. Nothing else may
 // appear on the stream, so an unknown first byte is an error that ends the connection.
-import { STUN_HEADER_BYTES } from '../stun/stun-constants.js';
+import { STUN_HEADER_BYTES, STUN_MAGIC_COOKIE } from '../stun/stun-constants.js';
 import { CHANNEL_DATA_HEADER_BYTES } from './channel-data.js';
 
 /** Largest message accepted on a stream: a STUN header plus the largest length field, i.e. anything legal. */
@@ -26,8 +26,14 @@ export class TurnStreamFramer {
       const first = this.pending[off]!;
       let total: number;
       if ((first & 0xc0) === 0) {
-        if (left < STUN_HEADER_BYTES) break;
-        total = STUN_HEADER_BYTES + this.pending.readUInt16BE(off + 2);
+        // A STUN header: the magic cookie and a length that is a multiple of 4 tell it from anything else (TLS, HTTP).
+        if (left < 8) break;
+        const len = this.pending.readUInt16BE(off + 2);
+        if (this.pending.readUInt32BE(off + 4) !== STUN_MAGIC_COOKIE || (len & 3) !== 0) {
+          this.pending = Buffer.alloc(0);
+          return { ok: false, error: 'a STUN header without the magic cookie or with a length not a multiple of 4' };
+        }
+        total = STUN_HEADER_BYTES + len;
       } else if ((first & 0xf0) === 0x40) {
         total = (CHANNEL_DATA_HEADER_BYTES + this.pending.readUInt16BE(off + 2) + 3) & ~3;
       } else {
