@@ -54,8 +54,10 @@ test('stream framer: STUN and padded ChannelData split at every byte or coalesce
 });
 
 test('stream framer: a byte that starts neither message is an error; random bytes never throw and stay bounded', () => {
-  const r = new TurnStreamFramer().push(Buffer.from('16030100', 'hex')); // a TLS record on a plain TCP port
+  const r = new TurnStreamFramer().push(Buffer.from('160301020001000000000000', 'hex')); // a TLS ClientHello on a plain TCP port
   assert.equal(r.ok, false);
+  // 'P' (0x50) starts nothing TURN; ('G' of GET is 0x47, a ChannelData channel: the idle timeout ends such a client).
+  assert.equal(new TurnStreamFramer().push(Buffer.from('POST / HTTP/1.1\r\n')).ok, false, 'HTTP');
   const rand = seededRandom(11);
   for (let i = 0; i < 2000; i++) {
     const f = new TurnStreamFramer();
