@@ -180,3 +180,27 @@ test('TLS: allocate over the stream, ChannelData padded both ways (written a few
     cert.remove();
   }
 });
+
+test('relay ports come from the configured range; a full range gives no socket (the client then gets 508)', async () => {
+  // A range of three ports around a port the system just handed out (a taken port in it is skipped, not an error).
+  const probe = await udpSocket();
+  const base = probe.address().port;
+  probe.close();
+  const relays = new UdpRelaySocketFactory({ bindAddress: '127.0.0.1', portMin: base, portMax: base + 2 });
+  const opened: { port: number; close(): void }[] = [];
+  for (;;) {
+    const s = await relays.open(() => {});
+    if (s === undefined) break;
+    opened.push(s);
+  }
+  assert.ok(opened.length >= 1 && opened.length <= 3, `${opened.length} sockets`);
+  for (const s of opened) assert.ok(s.port >= base && s.port <= base + 2, `port ${s.port} in ${base}-${base + 2}`);
+  assert.equal(new Set(opened.map((s) => s.port)).size, opened.length, 'no port twice');
+  opened[0]!.close();
+  const again = await relays.open(() => {});
+  assert.equal(again?.port, opened[0]!.port, 'a released port is used again');
+  again?.close();
+  for (const s of opened.slice(1)) s.close();
+  assert.equal(relays.openSockets, 0);
+  assert.throws(() => new UdpRelaySocketFactory({ bindAddress: '127.0.0.1', portMin: 10, portMax: 9 }));
+});
