@@ -24,6 +24,10 @@ interface ScenarioResult {
   pairs: { a: RelayPair[]; b: RelayPair[] };
   turnStats?: { allocations: number; requests: number; errorResponses: number; dropped: number };
   coturnAllocations?: number;
+  resume?: {
+    sidBefore: string; sidAfter: string; events: string[]; credentialsIssuedOnResume: number;
+    framesBefore: number; framesAfter: number; pairsAfter: RelayPair[];
+  };
 }
 
 let netnsProblem: string | undefined;
@@ -68,10 +72,19 @@ function assertRelayed(r: ScenarioResult, expect: { relayProtocol: string; url: 
   }
 }
 
-test('embedded TURN over UDP: relay-only livekit-client pages exchange 1280x720 video through it', { timeout: 130_000 }, async () => {
+test('embedded TURN over UDP: relay-only livekit-client pages exchange 1280x720 video through it, and a resume stays on it', { timeout: 130_000 }, async () => {
   const r = await run('udp');
-  assertRelayed(r, { relayProtocol: 'udp', url: new RegExp(`^turn:127\\.0\\.0\\.1:${r.turnUdpPort}\\?transport=udp$`) });
+  const url = new RegExp(`^turn:127\\.0\\.0\\.1:${r.turnUdpPort}\\?transport=udp$`);
+  assertRelayed(r, { relayProtocol: 'udp', url });
   assert.ok((r.turnStats?.allocations ?? 0) >= 4, `one allocation per PeerConnection at least: ${JSON.stringify(r.turnStats)}`);
+  const res = r.resume!;
+  assert.equal(res.sidAfter, res.sidBefore, 'a resume, not a full reconnect');
+  assert.ok(!res.events.includes('disconnected'), res.events.join(','));
+  assert.equal(res.credentialsIssuedOnResume, 1, 'the ReconnectResponse carried a fresh credential');
+  assert.ok(res.framesAfter > res.framesBefore + 30);
+  const sub = res.pairsAfter.find((p) => p.pc === 'subscriber');
+  assert.equal(sub?.localType, 'relay', JSON.stringify(res.pairsAfter));
+  assert.match(sub.url ?? '', url);
 });
 
 test('embedded TURN over TLS: Chromium validates the certificate (test CA in its NSS db) and relays through turns:', { timeout: 130_000 }, async () => {

@@ -1,7 +1,9 @@
 // Scenario for e2e/turn.test.ts, run in a network namespace of its own (fixed TURN ports cannot clash there): Atrium
 // in-process and two livekit-client pages in headless Chromium that connect with rtcConfig.iceTransportPolicy 'relay'
 // (only relay candidates on the client side), both publishing their camera. Modes:
-//   udp     the embedded TURN server over UDP (turn.udp_port), from the JoinResponse's ice_servers.
+//   udp     the embedded TURN server over UDP (turn.udp_port), from the JoinResponse's ice_servers; then B's signal
+//           connection drops and it resumes: the ReconnectResponse brings a fresh credential, the ICE restart gathers
+//           relay candidates again, and B decodes A again over the relay.
 //   tls     the embedded TURN server over TLS only (turn.tls_port, turn.udp_port 0): a certificate from a test CA
 //           that Chromium trusts through an NSS database under a temporary HOME (helpers/test-ca.ts).
 //   tls-untrusted  the control for tls: the same, but the NSS database does not hold the CA. Chromium must refuse
@@ -132,10 +134,12 @@ async function main(): Promise<void> {
       b: await b.call<RelayPair[]>('run', SELECTED_PAIRS_SOURCE),
     };
     log(`selected pairs: ${JSON.stringify(pairs)}`);
+    let resume: unknown;
+    if (mode === 'udp') resume = await runResume(b, srv);
     const turnStats = srv.server.turn.server?.stats;
     emitScenarioResult({
       ok: true, mode, udpPorts, turnUdpPort: srv.server.turn.udpPort, turnTlsPort: srv.server.turn.tlsPort, coturnPort: coturn?.port,
-      decoded: { atA: summary(atA), atB: summary(atB) }, pairs, turnStats,
+      decoded: { atA: summary(atA), atB: summary(atB) }, pairs, turnStats, resume,
       coturnAllocations: coturn ? (coturn.log().match(/session \d+: new, realm=/g) ?? []).length : undefined,
     });
   } catch (err) {
@@ -150,6 +154,26 @@ async function main(): Promise<void> {
     await coturn?.stop();
     ca?.remove();
   }
+}
+
+/** B's signal connection drops; it resumes (same sid) and decodes A again, still over the relay. */
+async function runResume(b: BrowserParticipant, srv: AtriumUnderTest): Promise<unknown> {
+  const sidBefore = await b.call<string>('run', 'return room.localParticipant.sid;');
+  const issuedBefore = srv.server.turn.credentialsIssued;
+  const from = await b.eventCount();
+  const framesBefore = camera(await b.remoteTrackStats(), 'a')?.framesDecoded ?? 0;
+  await b.call('run', "room.simulateScenario('signal-reconnect'); return true;");
+  await b.waitForEvent((e) => e.type === 'reconnected', { label: 'resumed', timeoutMs: 20_000, fromIndex: from });
+  const events = (await b.events()).slice(from).map((e) => e.type);
+  const decoded = await b.waitForDecoding((rows) => camera(rows, 'a'), (r) => r.frameWidth === 1280 && r.framesDecoded > framesBefore + 30,
+    { label: "a's camera decoded again after the resume", timeoutMs: MEDIA_TIMEOUT_MS });
+  const r = {
+    sidBefore, sidAfter: await b.call<string>('run', 'return room.localParticipant.sid;'), events,
+    credentialsIssuedOnResume: srv.server.turn.credentialsIssued - issuedBefore,
+    framesBefore, framesAfter: decoded.framesDecoded, pairsAfter: await b.call<RelayPair[]>('run', SELECTED_PAIRS_SOURCE),
+  };
+  log(`resume: ${JSON.stringify(r)}`);
+  return r;
 }
 
 await main();

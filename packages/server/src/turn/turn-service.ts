@@ -26,6 +26,8 @@ export interface TurnService {
   readonly server: TurnServer | undefined;
   /** The TLS listener's counters (connections, failed handshakes), undefined without TLS. */
   readonly tlsStats: TurnStreamListener['stats'] | undefined;
+  /** Embedded-server credentials handed out so far (one per JoinResponse and ReconnectResponse). */
+  readonly credentialsIssued: number;
   /** The JoinResponse/ReconnectResponse ice_servers for one participant. */
   iceServers(participant: { sid: string; identity: string }): ICEServer[];
   close(): Promise<void>;
@@ -36,7 +38,7 @@ export async function startTurnService(config: ServerConfig, opts: { clock: Cloc
   const turn = config.turn;
   if (!turn.enabled) {
     return {
-      udpPort: undefined, tlsPort: undefined, server: undefined, tlsStats: undefined,
+      udpPort: undefined, tlsPort: undefined, server: undefined, tlsStats: undefined, credentialsIssued: 0,
       iceServers: () => iceServersFor({ embedded: undefined, external }),
       close: async () => {},
     };
@@ -75,13 +77,18 @@ export async function startTurnService(config: ServerConfig, opts: { clock: Cloc
   }
   const urls = embeddedTurnUrls({ nodeIp, udpPort: udp?.port, domain: turn.domain, tlsPort: tls?.port });
   opts.logger.info({ udpPort: udp?.port, tlsPort: tls?.port, relayRange: `${turn.relayRangeStart}-${turn.relayRangeEnd}`, urls }, 'TURN server listening');
+  let issued = 0;
   return {
+    get credentialsIssued() {
+      return issued;
+    },
     udpPort: udp?.port,
     tlsPort: tls?.port,
     server,
     tlsStats: tls?.stats,
     iceServers(participant) {
       const c = credentials.issue(participant.sid, opts.clock.wallMs() / 1000, TURN_CREDENTIAL_TTL_SEC);
+      issued++;
       return iceServersFor({ embedded: { urls, username: c.username, credential: c.password }, external });
     },
     async close() {
