@@ -425,7 +425,8 @@ function isTransientErrno(errno: number): boolean {
   return errno === 11 || errno === 105 || errno === 12;
 }
 
-function raiseBuffer(socket: Socket, which: 'recv' | 'send', wantedBytes: number): number {
+/** Raises a UDP socket buffer towards `wantedBytes` (halving on refusal); returns the size the kernel granted. */
+export function raiseBuffer(socket: Socket, which: 'recv' | 'send', wantedBytes: number): number {
   const get = (): number => {
     try {
       return which === 'recv' ? socket.getRecvBufferSize() : socket.getSendBufferSize();

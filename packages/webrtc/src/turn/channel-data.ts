@@ -44,9 +44,12 @@ export function encodeChannelData(channel: number, data: Uint8Array, opts: { pad
   if (!isValidChannelNumber(channel)) throw new Error(`channel number 0x${channel.toString(16)} is out of range`);
   if (data.length > 0xffff) throw new Error('ChannelData payload too long');
   const body = CHANNEL_DATA_HEADER_BYTES + data.length;
-  const out = Buffer.alloc(opts.padded ? (body + 3) & ~3 : body);
+  const total = opts.padded ? (body + 3) & ~3 : body;
+  // Unzeroed memory, on the relay's per-packet path: every byte is written below (padding zeroed explicitly).
+  const out = Buffer.allocUnsafe(total);
   out.writeUInt16BE(channel, 0);
   out.writeUInt16BE(data.length, 2);
   out.set(data, CHANNEL_DATA_HEADER_BYTES);
+  if (total > body) out.fill(0, body, total);
   return out;
 }

@@ -3,6 +3,7 @@
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
+import { raiseBuffer } from '../udp-mux.js';
 
 export interface RelaySocket {
   /** The relayed address given to the client (XOR-RELAYED-ADDRESS). */
@@ -74,6 +75,8 @@ export class UdpRelaySocketFactory implements RelaySocketFactory {
       socket.bind(port, bindAddress, () => {
         socket.off('error', fail);
         const bound = socket.address().port;
+        // One allocation carries one PeerConnection's media: a video burst must not overflow the default buffer.
+        raiseBuffer(socket, 'recv', 2 * 1024 * 1024);
         this.inUse.add(bound);
         let closed = false;
         // A send error (ICMP unreachable reported on the socket) must not take the process down.

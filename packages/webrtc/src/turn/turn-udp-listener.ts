@@ -3,6 +3,7 @@
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
+import { raiseBuffer } from '../udp-mux.js';
 import type { TurnClientPath } from './turn-allocation.js';
 import type { TurnServer } from './turn-server.js';
 
@@ -27,6 +28,9 @@ export class TurnUdpListener {
         resolve();
       });
     });
+    // Every relayed client packet passes this one socket: the default ~208 KB overflows under bursts (environment.md).
+    raiseBuffer(socket, 'recv', 8 * 1024 * 1024);
+    raiseBuffer(socket, 'send', 8 * 1024 * 1024);
     const listener = new TurnUdpListener(socket, server);
     listener.boundPort = socket.address().port;
     socket.on('error', () => {}); // ICMP errors reported on send must not end the process
