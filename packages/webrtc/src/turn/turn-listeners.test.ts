@@ -204,3 +204,39 @@ test('relay ports come from the configured range; a full range gives no socket (
   assert.equal(relays.openSockets, 0);
   assert.throws(() => new UdpRelaySocketFactory({ bindAddress: '127.0.0.1', portMin: 10, portMax: 9 }));
 });
+
+test('plain TCP (no tls option): the same stream handling; garbage closes the connection', async () => {
+  const { connect } = await import('node:net');
+  const relays = new UdpRelaySocketFactory({ bindAddress: '127.0.0.1', portMin: 0, portMax: 0 });
+  const server = makeServer(relays);
+  const listener = await TurnStreamListener.listen(server, { address: '127.0.0.1', port: 0 });
+  try {
+    const socket = connect(listener.port, '127.0.0.1');
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    const framer = new TurnStreamFramer();
+    const next = (): Promise<Buffer> => new Promise((resolve) => {
+      const on = (chunk: Buffer): void => {
+        const r = framer.push(chunk);
+        if (r.ok && r.messages[0]) {
+          socket.off('data', on);
+          resolve(r.messages[0]);
+        }
+      };
+      socket.on('data', on);
+    });
+    const c = creds.issue('PA_tcp', Date.now() / 1000, 60);
+    const tc = new TurnTestClient(c.username, c.password);
+    socket.write(tc.allocate([], { authenticated: false }));
+    tc.learn(readTurnAnswer(await next()));
+    socket.write(tc.allocate());
+    assert.equal(readTurnAnswer(await next()).errorCode, undefined);
+    assert.equal(server.stats.allocations, 1);
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    socket.write(Buffer.from('POST / HTTP/1.1\r\n\r\n'));
+    await closed;
+    await waitFor(() => server.stats.allocations === 0 && relays.openSockets === 0, { label: 'allocation gone with the connection', timeoutMs: 2000 });
+  } finally {
+    server.close();
+    await listener.close();
+  }
+});
