@@ -45,7 +45,8 @@ export class TurnStreamListener {
     const transport = opts.tls !== undefined ? 'tls' : 'tcp';
     const onConnection = (socket: Socket): void => listener.accept(turn, socket, transport, opts);
     const server = opts.tls !== undefined
-      ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' }, onConnection)
+      // A client that connects and never finishes the handshake holds a slot for 10 s at most (Node's default: 120 s).
+      ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2', handshakeTimeout: 10_000 }, onConnection)
       : createTcpServer(onConnection);
     const listener = new TurnStreamListener(server);
     server.maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
