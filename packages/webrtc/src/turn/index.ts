@@ -5,6 +5,7 @@ export * from './turn-stream-framer.js';
 export * from './turn-errors.js';
 export * from './turn-attributes.js';
 export * from './turn-nonce.js';
+export * from './turn-auth.js';
 export * from './turn-rest-credentials.js';
 export * from './turn-allocation.js';
 export * from './relay-socket.js';

@@ -10,9 +10,7 @@ import { StunAttr, StunClass, StunMethod } from '../stun/stun-constants.js';
 import {
   encodeErrorCode, encodeUint32, encodeXorMappedAddress, stunAddressOf,
 } from '../stun/stun-attributes.js';
-import {
-  encodeStunMessage, getStunAttribute, longTermKey, parseStunMessage, verifyMessageIntegrity,
-} from '../stun/stun-message.js';
+import { encodeStunMessage, getStunAttribute, parseStunMessage } from '../stun/stun-message.js';
 import type { StunAttribute, StunMessage } from '../stun/stun-message.js';
 import { CHANNEL_DATA_HEADER_BYTES, encodeChannelData, isValidChannelNumber, looksLikeChannelData } from './channel-data.js';
 import { TurnAllocation } from './turn-allocation.js';
@@ -22,15 +20,13 @@ import {
   unknownRequiredAttributes, xorPeerAddresses,
 } from './turn-attributes.js';
 import { TURN_ERROR_REASONS, TurnError } from './turn-errors.js';
-import { TurnNonces } from './turn-nonce.js';
+import { TurnAuthenticator } from './turn-auth.js';
+import type { TurnPasswordLookup } from './turn-auth.js';
 import type { RelaySocketFactory } from './relay-socket.js';
 
 /** RFC 8656 section 7.2: 10 minutes unless the client asks for more; at most an hour here (coturn's default cap). */
 export const DEFAULT_ALLOCATION_LIFETIME_SEC = 600;
 export const MAX_ALLOCATION_LIFETIME_SEC = 3600;
-
-/** Looks up the password of a username: undefined for an unknown, malformed or (for new allocations) expired one. */
-export type TurnPasswordLookup = (username: string, opts: { forNewAllocation: boolean }) => string | undefined;
 
 export interface TurnServerOptions {
   realm: string;
@@ -65,7 +61,7 @@ export interface TurnServerStats {
 export class TurnServer {
   private readonly opts: TurnServerOptions;
   private readonly logger: Logger;
-  private readonly nonces: TurnNonces;
+  private readonly auth: TurnAuthenticator;
   private readonly allocations = new Map<string, TurnAllocation>();
   /** Allocations being created (relay socket binding), counted against the quotas. */
   private readonly pending = new Map<string, string>();
@@ -76,7 +72,9 @@ export class TurnServer {
   constructor(opts: TurnServerOptions) {
     this.opts = opts;
     this.logger = opts.logger ?? silentLogger;
-    this.nonces = new TurnNonces(opts.nonceLifetimeMs !== undefined ? { lifetimeMs: opts.nonceLifetimeMs } : {});
+    this.auth = new TurnAuthenticator({
+      realm: opts.realm, passwordOf: opts.passwordOf, ...(opts.nonceLifetimeMs !== undefined ? { nonceLifetimeMs: opts.nonceLifetimeMs } : {}),
+    });
     this.sweepTimer = opts.clock.setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweepTimer.unref?.();
   }
@@ -165,37 +163,21 @@ export class TurnServer {
     }
   }
 
-  /** The long-term credential check (RFC 8489 9.2.4); undefined when an error response was sent. */
+  /** The long-term credential check; undefined when an error response (401/438 with a challenge, or 400) was sent. */
   private authenticate(msg: StunMessage, path: TurnClientPath): { username: string; key: Buffer } | undefined {
-    const realm = this.opts.realm;
-    const challenge = (code: number, why: string): undefined => {
-      const nonce = this.nonces.issue(path.remoteAddress, this.now());
-      this.error(path, msg, code, undefined, why, [
-        { type: StunAttr.realm, value: Buffer.from(realm) },
-        { type: StunAttr.nonce, value: Buffer.from(nonce) },
-      ]);
-      return undefined;
-    };
-    if (msg.integrityOffset < 0) return challenge(TurnError.unauthorized, 'no MESSAGE-INTEGRITY');
-    const username = getStunAttribute(msg, StunAttr.username);
-    const realmAttr = getStunAttribute(msg, StunAttr.realm);
-    const nonceAttr = getStunAttribute(msg, StunAttr.nonce);
-    if (username === undefined || realmAttr === undefined || nonceAttr === undefined) {
-      this.error(path, msg, TurnError.badRequest, undefined, 'USERNAME, REALM and NONCE are required with MESSAGE-INTEGRITY');
-      return undefined;
-    }
-    const nonceCheck = this.nonces.check(Buffer.from(nonceAttr).toString('latin1'), path.remoteAddress, this.now());
-    if (nonceCheck !== 'ok') return challenge(TurnError.staleNonce, `nonce ${nonceCheck}`);
-    if (Buffer.from(realmAttr).toString('utf8') !== realm) return challenge(TurnError.unauthorized, 'wrong realm');
-    const name = Buffer.from(username).toString('utf8');
-    // A new allocation needs a username that has not expired; an existing one keeps its username for its lifetime.
-    const existing = this.allocations.get(path.key);
-    const forNewAllocation = msg.method === StunMethod.allocate && (existing === undefined || existing.username !== name);
-    const password = this.opts.passwordOf(name, { forNewAllocation });
-    if (password === undefined) return challenge(TurnError.unauthorized, 'unknown or expired username');
-    const key = longTermKey(name, realm, password);
-    if (!verifyMessageIntegrity(msg, key)) return challenge(TurnError.unauthorized, 'MESSAGE-INTEGRITY mismatch');
-    return { username: name, key };
+    const now = this.now();
+    const r = this.auth.check(msg, path.remoteAddress, now, {
+      isAllocate: msg.method === StunMethod.allocate, allocationUsername: this.allocations.get(path.key)?.username,
+    });
+    if (r.ok) return r;
+    const extra: StunAttribute[] = r.challenge
+      ? [
+        { type: StunAttr.realm, value: Buffer.from(this.auth.realm) },
+        { type: StunAttr.nonce, value: Buffer.from(this.auth.nonceFor(path.remoteAddress, now)) },
+      ]
+      : [];
+    this.error(path, msg, r.code, undefined, r.why, extra);
+    return undefined;
   }
 
   private async onAllocate(msg: StunMessage, path: TurnClientPath, auth: { username: string; key: Buffer }, current: TurnAllocation | undefined): Promise<void> {
