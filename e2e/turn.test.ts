@@ -51,7 +51,7 @@ async function run(mode: string): Promise<ScenarioResult> {
 }
 
 /** Both pages decode the other's camera at full size, and every connected PC goes through `relayProtocol` at `url`. */
-function assertRelayed(r: ScenarioResult, expect: { relayProtocol: string; url: RegExp }): void {
+function assertRelayed(r: ScenarioResult, expect: { relayProtocol: string; url: RegExp; relayPorts: [number, number] }): void {
   for (const d of [r.decoded.atA, r.decoded.atB]) {
     assert.deepEqual([d.width, d.height], [1280, 720]);
     assert.ok(d.framesDecoded > 30, JSON.stringify(d));
@@ -65,6 +65,8 @@ function assertRelayed(r: ScenarioResult, expect: { relayProtocol: string; url: 
       assert.equal(p.localType, 'relay', what);
       assert.equal(p.relayProtocol, expect.relayProtocol, what);
       assert.match(p.url ?? '', expect.url, what);
+      // The relayed address is a port of the server's relay range (turn.relay_range_start..end, or coturn's).
+      assert.ok(p.localPort !== undefined && p.localPort >= expect.relayPorts[0] && p.localPort <= expect.relayPorts[1], `${what}: relay port in ${expect.relayPorts.join('-')}`);
       // The far end is Atrium's own media port (ICE-lite host candidate), reached from the relayed address.
       assert.ok(p.remotePort !== undefined && r.udpPorts.includes(p.remotePort), `${what} ends on a media port ${r.udpPorts.join(',')}`);
       assert.ok((p.bytesSent ?? 0) > 0 && (p.bytesReceived ?? 0) > 0, `${what} carries bytes both ways`);
@@ -75,7 +77,7 @@ function assertRelayed(r: ScenarioResult, expect: { relayProtocol: string; url: 
 test('embedded TURN over UDP: relay-only livekit-client pages exchange 1280x720 video through it, and a resume stays on it', { timeout: 130_000 }, async () => {
   const r = await run('udp');
   const url = new RegExp(`^turn:127\\.0\\.0\\.1:${r.turnUdpPort}\\?transport=udp$`);
-  assertRelayed(r, { relayProtocol: 'udp', url });
+  assertRelayed(r, { relayProtocol: 'udp', url, relayPorts: [30000, 30100] });
   assert.ok((r.turnStats?.allocations ?? 0) >= 4, `one allocation per PeerConnection at least: ${JSON.stringify(r.turnStats)}`);
   const res = r.resume!;
   assert.equal(res.sidAfter, res.sidBefore, 'a resume, not a full reconnect');
@@ -89,7 +91,7 @@ test('embedded TURN over UDP: relay-only livekit-client pages exchange 1280x720 
 
 test('embedded TURN over TLS: Chromium validates the certificate (test CA in its NSS db) and relays through turns:', { timeout: 130_000 }, async () => {
   const r = await run('tls');
-  assertRelayed(r, { relayProtocol: 'tls', url: new RegExp(`^turns:localhost:${r.turnTlsPort}\\?transport=tcp$`) });
+  assertRelayed(r, { relayProtocol: 'tls', url: new RegExp(`^turns:localhost:${r.turnTlsPort}\\?transport=tcp$`), relayPorts: [30000, 30100] });
   assert.equal(r.turnUdpPort, undefined, 'TURN over UDP was off');
   assert.ok((r.turnStats?.allocations ?? 0) >= 4, JSON.stringify(r.turnStats));
 });
@@ -106,6 +108,6 @@ test('control: without the test CA in the NSS db, Chromium refuses the TURN/TLS 
 
 test('coturn from rtc.turn_servers: relay-only pages connect through it', { timeout: 130_000 }, async () => {
   const r = await run('coturn');
-  assertRelayed(r, { relayProtocol: 'udp', url: new RegExp(`^turn:127\\.0\\.0\\.1:${r.coturnPort}\\?transport=udp$`) });
+  assertRelayed(r, { relayProtocol: 'udp', url: new RegExp(`^turn:127\\.0\\.0\\.1:${r.coturnPort}\\?transport=udp$`), relayPorts: [31000, 31100] });
   assert.equal(r.turnStats, undefined, 'the embedded server was off');
 });

@@ -18,6 +18,8 @@ export interface TurnClientPath {
   /** Stream transports carry ChannelData padded to 4 bytes (RFC 8656 12.5). */
   readonly isStream: boolean;
   send(message: Buffer): void;
+  /** Stream transports: true once the connection is gone (an Allocate finishing after that must not leave a relay). */
+  isClosed?(): boolean;
 }
 
 interface ChannelBinding {

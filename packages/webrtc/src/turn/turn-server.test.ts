@@ -334,6 +334,21 @@ test('an expired username keeps refreshing the allocation it made, but cannot ma
   assert.equal((await send(server, new FakePath('p2'), client.allocate())).errorCode, 401);
 });
 
+test('a stream that closes while its Allocate binds a relay socket leaves no allocation behind', async () => {
+  const { server, credential, relays } = setup();
+  const client = new TurnTestClient(credential.username, credential.password);
+  let closed = false;
+  const path = Object.assign(new FakePath('s1', '192.0.2.7', 1234, true), { isClosed: () => closed });
+  client.learn(await send(server, path, client.allocate([], { authenticated: false })));
+  server.handleClientMessage(client.allocate(), path); // the relay socket is opened asynchronously
+  closed = true;
+  server.clientClosed('s1');
+  await flush();
+  assert.equal(server.stats.allocations, 0);
+  assert.equal(relays.sockets.length, 1);
+  assert.equal(relays.sockets[0]!.closed, true, 'the relay socket opened meanwhile was closed');
+});
+
 test('a closed stream deletes its allocation; close() deletes all and stops the sweep', async () => {
   const { server, credential, relays, clock } = setup();
   const client = new TurnTestClient(credential.username, credential.password);

@@ -216,7 +216,7 @@ export class TurnServer {
       this.pending.delete(path.key);
     }
     if (relay === undefined) return this.error(path, msg, TurnError.insufficientCapacity, auth.key, 'no relay port free');
-    if (this.closed) return relay.close();
+    if (this.closed || path.isClosed?.() === true) return relay.close();
     const lifetime = this.lifetimeFor(msg);
     const allocation = new TurnAllocation({
       client: path, username: auth.username, integrityKey: auth.key, relay, createdBy: txId, expiresAtMs: this.now() + lifetime * 1000,

@@ -91,6 +91,7 @@ export class TurnStreamListener {
         }
         socket.write(message);
       },
+      isClosed: () => socket.destroyed,
     };
     const framer = new TurnStreamFramer();
     const idle = setTimeout(() => {
