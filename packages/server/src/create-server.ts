@@ -104,8 +104,10 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
   // Rooms are created further down (they need the webhook notifier); the metrics read them at scrape time.
   let rooms: RoomManager | undefined;
   let agents: AgentService | undefined;
+  // The embedded TURN server starts further down too; its counters are read at scrape time.
+  let turnStarted: TurnService | undefined;
   const metrics: ServerMetrics | undefined =
-    prometheusPort !== undefined ? createServerMetrics({ nodeId, rooms: () => rooms, stats: (): MediaStatsView => mediaStats, agents: () => agents?.dispatcher, mediaWorkers: () => mediaWorkers }) : undefined;
+    prometheusPort !== undefined ? createServerMetrics({ nodeId, rooms: () => rooms, stats: (): MediaStatsView => mediaStats, agents: () => agents?.dispatcher, mediaWorkers: () => mediaWorkers, turn: () => turnStarted?.server?.stats }) : undefined;
   // The latency histogram is fed only when metrics are on (the sampled observation is its one hot-path cost).
   const sfuStats: SfuStats = new SfuStats(metrics ? { forwardLatency: metrics.forwardLatency } : {});
   const nodeState = new NodeState();
@@ -177,6 +179,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     await webhooks?.close();
     throw err;
   }
+  turnStarted = turn;
 
   agents = new AgentService({
     keys: config.keys,

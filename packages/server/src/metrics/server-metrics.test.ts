@@ -18,6 +18,7 @@ import { SfuStats } from '../sfu/sfu-stats.js';
 import { CONTENT_TYPE } from './registry.js';
 import { createServerMetrics } from './server-metrics.js';
 import { Dispatcher } from '../agent/dispatcher.js';
+import type { TurnServerStats } from '@atrium/webrtc/turn/index.js';
 
 /** `name{labels} value` lines as a map (const labels node_id/node_type stripped). */
 function parse(text: string): Map<string, number> {
@@ -169,4 +170,20 @@ test('media worker metrics: up, participants, sessions and forwarded packets/s p
   const none = parse(metrics.registry.render());
   assert.deepEqual([...none.keys()].filter((k) => k.startsWith('atrium_media_worker')), ['atrium_media_worker_restarts_total']);
   assert.equal(none.get('atrium_media_worker_restarts_total'), 0);
+});
+
+test('TURN families: nothing (or 0) while TURN is off; allocations, relayed packets and request results from its counters', () => {
+  let turn: TurnServerStats | undefined;
+  const metrics = createServerMetrics({ nodeId: 'ND_t', rooms: () => undefined, stats: () => undefined, turn: () => turn });
+  let m = parse(metrics.registry.render());
+  assert.equal(m.get('atrium_turn_allocations') ?? 0, 0);
+  assert.equal(m.get('atrium_turn_relayed_packet_total{direction="to_peer"}'), undefined);
+  turn = { allocations: 3, requests: 10, errorResponses: 4, dropped: 1, relayedToPeer: 500, relayedToClient: 700, droppedNoPermission: 2 };
+  m = parse(metrics.registry.render());
+  assert.equal(m.get('atrium_turn_allocations'), 3);
+  assert.equal(m.get('atrium_turn_relayed_packet_total{direction="to_peer"}'), 500);
+  assert.equal(m.get('atrium_turn_relayed_packet_total{direction="to_client"}'), 700);
+  assert.equal(m.get('atrium_turn_relayed_packet_total{direction="no_permission"}'), 2);
+  assert.equal(m.get('atrium_turn_request_total{result="success"}'), 6);
+  assert.equal(m.get('atrium_turn_request_total{result="error"}'), 4);
 });

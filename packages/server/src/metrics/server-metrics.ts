@@ -7,6 +7,7 @@ import type { RoomManager } from '../rtc/room-manager.js';
 import type { SubscriberCongestionState } from '../rtc/participant-media.js';
 import type { KindCounters } from '../sfu/sfu-stats.js';
 import type { MediaStatsView } from '../media-worker/worker-media-factory.js';
+import type { TurnServerStats } from '@atrium/webrtc/turn/index.js';
 import { MetricsRegistry } from './registry.js';
 import type { Histogram } from './registry.js';
 
@@ -65,6 +66,8 @@ export function createServerMetrics(opts: {
   agents?: () => Dispatcher | undefined;
   /** The media worker threads (absent or undefined: media runs in the main thread). */
   mediaWorkers?: () => MediaWorkersView | undefined;
+  /** The embedded TURN server's counters (absent or undefined: TURN is off, and its families stay empty). */
+  turn?: () => TurnServerStats | undefined;
 }): ServerMetrics {
   const registry = new MetricsRegistry({ constLabels: { node_id: opts.nodeId, node_type: 'SERVER' } });
   let counts: RoomCounts | undefined;
@@ -174,6 +177,37 @@ export function createServerMetrics(opts: {
       m.set({ decision: 'downgrade' }, a.downgrades);
       m.set({ decision: 'pause' }, a.pauses);
       m.set({ decision: 'probe' }, a.probes);
+    },
+  });
+  registry.gauge({
+    name: 'atrium_turn_allocations',
+    help: 'Allocations held by the embedded TURN server (docs/turn.md).',
+    collect: (m) => {
+      const t = opts.turn?.();
+      if (t !== undefined) m.set({}, t.allocations);
+    },
+  });
+  registry.counter({
+    name: 'atrium_turn_relayed_packet_total',
+    help: 'Datagrams the embedded TURN server relayed (to_peer, to_client), or dropped for want of a permission (no_permission).',
+    labelNames: ['direction'],
+    collect: (m) => {
+      const t = opts.turn?.();
+      if (t === undefined) return;
+      m.set({ direction: 'to_peer' }, t.relayedToPeer);
+      m.set({ direction: 'to_client' }, t.relayedToClient);
+      m.set({ direction: 'no_permission' }, t.droppedNoPermission);
+    },
+  });
+  registry.counter({
+    name: 'atrium_turn_request_total',
+    help: 'TURN/STUN requests the embedded TURN server answered, by result (error includes the 401 challenges).',
+    labelNames: ['result'],
+    collect: (m) => {
+      const t = opts.turn?.();
+      if (t === undefined) return;
+      m.set({ result: 'success' }, t.requests - t.errorResponses);
+      m.set({ result: 'error' }, t.errorResponses);
     },
   });
   const perSubscriber = (name: string, help: string, pick: (s: SubscriberCongestionState) => number) =>

@@ -55,7 +55,12 @@ export interface TurnServerStats {
   allocations: number;
   requests: number;
   errorResponses: number;
+  /** Messages dropped: unparseable, indications/ChannelData without an allocation. */
   dropped: number;
+  /** Datagrams relayed client -> peer and peer -> client, and refused for want of a permission (both ways). */
+  relayedToPeer: number;
+  relayedToClient: number;
+  droppedNoPermission: number;
 }
 
 export class TurnServer {
@@ -67,7 +72,7 @@ export class TurnServer {
   private readonly pending = new Map<string, string>();
   private readonly sweepTimer: TimerHandle;
   private closed = false;
-  private readonly counters = { requests: 0, errorResponses: 0, dropped: 0 };
+  private readonly counters = { requests: 0, errorResponses: 0, dropped: 0, relayedToPeer: 0, relayedToClient: 0, droppedNoPermission: 0 };
 
   constructor(opts: TurnServerOptions) {
     this.opts = opts;
@@ -314,9 +319,11 @@ export class TurnServer {
     const peer = peers[0]!;
     if (!allocation.hasPermission(peer.address, this.now())) {
       allocation.stats.droppedNoPermission++;
+      this.counters.droppedNoPermission++;
       return;
     }
     allocation.stats.toPeerPackets++;
+    this.counters.relayedToPeer++;
     allocation.relay.send(data, peer.port, peer.address);
   }
 
@@ -333,9 +340,11 @@ export class TurnServer {
     const peer = allocation.channelPeer(channel, now);
     if (peer === undefined || !allocation.hasPermission(peer.peerAddress, now)) {
       allocation.stats.droppedNoPermission++;
+      this.counters.droppedNoPermission++;
       return;
     }
     allocation.stats.toPeerPackets++;
+    this.counters.relayedToPeer++;
     allocation.relay.send(buf.subarray(CHANNEL_DATA_HEADER_BYTES, end), peer.peerPort, peer.peerAddress);
   }
 
@@ -346,9 +355,11 @@ export class TurnServer {
     const now = this.now();
     if (!allocation.hasPermission(address, now)) {
       allocation.stats.droppedNoPermission++;
+      this.counters.droppedNoPermission++;
       return;
     }
     allocation.stats.toClientPackets++;
+    this.counters.relayedToClient++;
     const channel = allocation.channelFor(address, port, now);
     if (channel !== undefined) return allocation.client.send(encodeChannelData(channel, data, { padded: allocation.client.isStream }));
     const transactionId = randomBytes(12);
