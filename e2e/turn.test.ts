@@ -110,4 +110,5 @@ test('coturn from rtc.turn_servers: relay-only pages connect through it', { time
   const r = await run('coturn');
   assertRelayed(r, { relayProtocol: 'udp', url: new RegExp(`^turn:127\\.0\\.0\\.1:${r.coturnPort}\\?transport=udp$`), relayPorts: [31000, 31100] });
   assert.equal(r.turnStats, undefined, 'the embedded server was off');
+  assert.ok((r.coturnAllocations ?? 0) >= 4, `coturn logged a session per PeerConnection: ${r.coturnAllocations}`);
 });

@@ -14,7 +14,7 @@ import { unhonouredSettings } from './unsupported-settings.js';
 import { readAudio, readPrometheus } from './read-sections.js';
 import { readCongestionControl, readVideo } from './read-media-sections.js';
 import { readAgents, readLimit } from './read-agent-sections.js';
-import { readTurn, readTurnServers } from './read-turn-sections.js';
+import { checkTurnTlsFiles, readTurn, readTurnServers } from './read-turn-sections.js';
 import type { FileOnlySettings } from './unsupported-settings.js';
 
 export interface ConfigSources {
@@ -196,6 +196,7 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
   const limit = readLimit(r, top);
   const agentsSection = readAgents(r, top);
   const turn = readTurn(r, top);
+  checkTurnTlsFiles(r, turn, sources.readFile ?? ((p: string) => readFileSync(p, 'utf8')));
   const turnServers = readTurnServers(r, rtc);
 
   const fileOnly: FileOnlySettings = {

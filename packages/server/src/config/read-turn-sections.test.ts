@@ -4,9 +4,22 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from './load-config.js';
 import { ConfigError } from './config-error.js';
+import { createSelfSignedCertificate } from '@atrium/webrtc/testing/test-certificate.js';
+
+/** Files the TLS checks read: a real certificate and key, a stray file, and nothing else. */
+const certificate = await createSelfSignedCertificate();
+const FILES: Record<string, string> = {
+  '/etc/t.crt': certificate.cert.toString(), '/etc/t.key': certificate.key.toString(), '/etc/other.pem': 'not a PEM file',
+};
+certificate.remove();
+const readFile = (path: string): string => {
+  const text = FILES[path];
+  if (text === undefined) throw Object.assign(new Error('no such file'), { code: 'ENOENT' });
+  return text;
+};
 
 function load(yaml: string) {
-  return loadConfig({ yaml, dev: true });
+  return loadConfig({ yaml, dev: true, readFile });
 }
 
 function issuesOf(yaml: string): string[] {
@@ -56,7 +69,7 @@ test('turn: bad values and missing TLS settings are named by key', () => {
   assert.deepEqual(issuesOf('turn:\n  enabled: true\n  relay_range_start: 40000\n  relay_range_end: 30000\n'), [
     'turn.relay_range_end: 30000 is below relay_range_start 40000',
   ]);
-  assert.deepEqual(issuesOf('turn:\n  enabled: true\n  tls_port: 1\n  domain: "bad domain"\n  cert_file: a\n  key_file: b\n'), [
+  assert.deepEqual(issuesOf('turn:\n  enabled: true\n  tls_port: 1\n  domain: "bad domain"\n  cert_file: /etc/t.crt\n  key_file: /etc/t.key\n'), [
     "turn.domain: 'bad domain' is not a host name",
   ]);
   assert.deepEqual(issuesOf('turn:\n  udp_port: 70000\n  relay_range_start: 80\n  enabled: "yes"\n  stun_port: 1\n'), [
@@ -65,6 +78,12 @@ test('turn: bad values and missing TLS settings are named by key', () => {
     'turn.udp_port: must be between 0 and 65535, got 70000',
     'turn.relay_range_start: must be between 1024 and 65535, got 80',
   ]);
+  assert.deepEqual(issuesOf('turn:\n  enabled: true\n  tls_port: 5349\n  domain: a.example\n  cert_file: /etc/missing.crt\n  key_file: /etc/t.key\n'), [
+    "turn.cert_file: cannot read '/etc/missing.crt': ENOENT",
+  ]);
+  const unusable = issuesOf('turn:\n  enabled: true\n  tls_port: 5349\n  domain: a.example\n  cert_file: /etc/other.pem\n  key_file: /etc/t.key\n');
+  assert.equal(unusable.length, 1);
+  assert.match(unusable[0]!, /^turn\.cert_file: '\/etc\/other\.pem' and key_file '\/etc\/t\.key' are not a usable PEM certificate and key/);
   assert.deepEqual(issuesOf('turn:\n  external_tls: true\n'), [
     'turn.external_tls: is not supported yet: Atrium terminates TURN/TLS itself (set cert_file and key_file)',
   ]);

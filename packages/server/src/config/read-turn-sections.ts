@@ -1,6 +1,7 @@
 // Readers for livekit.yaml's `turn:` section (LiveKit's pkg/config TURNConfig: the embedded TURN server) and
 // `rtc.turn_servers` (outside TURN servers handed to clients as they are, e.g. coturn). docs/turn.md.
 import { isIP } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import type { YamlMap, YamlReader } from './yaml-reader.js';
 
 export const TURN_KEYS = [
@@ -78,6 +79,29 @@ export function readTurn(r: YamlReader, top: YamlMap): TurnConfig {
     if (turn.keyFile === '') r.fail('turn.key_file', 'is required with tls_port');
   }
   return turn;
+}
+
+/**
+ * With TURN/TLS on, the certificate and key must be readable and make a usable pair: checked at load, so a wrong path
+ * or a key that does not match stops start-up with the key named rather than with a stack trace.
+ */
+export function checkTurnTlsFiles(r: YamlReader, turn: TurnConfig, readFile: (path: string) => string): void {
+  if (!turn.enabled || turn.tlsPort === 0 || turn.certFile === '' || turn.keyFile === '') return;
+  const read = (key: 'cert_file' | 'key_file', path: string): string | undefined => {
+    try {
+      return readFile(path);
+    } catch (err) {
+      return r.fail(`turn.${key}`, `cannot read '${path}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  };
+  const cert = read('cert_file', turn.certFile);
+  const key = read('key_file', turn.keyFile);
+  if (cert === undefined || key === undefined) return;
+  try {
+    createSecureContext({ cert, key });
+  } catch (err) {
+    r.fail('turn.cert_file', `'${turn.certFile}' and key_file '${turn.keyFile}' are not a usable PEM certificate and key (${(err as Error).message})`);
+  }
 }
 
 /** `rtc.turn_servers`: each {host, port, protocol, username, credential}. */
