@@ -1,5 +1,6 @@
 // The composition root: the only place that knows the concrete classes. Builds the media factory, the room
 // manager and the signalling service, and serves HTTP/WebSocket on the configured addresses.
+import { DisconnectReason, LeaveRequest_Action } from '@livekit/protocol';
 import { createServer as createHttpServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -57,7 +58,8 @@ export interface AtriumServer {
   close(): Promise<void>;
   /**
    * Graceful stop: refuses new rooms at once (existing rooms keep taking joins), waits until no participant is
-   * left or `timeoutMs` passes (default DEFAULT_DRAIN_TIMEOUT_MS), then close(). Idempotent.
+   * left or `timeoutMs` passes (default DEFAULT_DRAIN_TIMEOUT_MS); those still there get LeaveRequest{RECONNECT,
+   * SERVER_SHUTDOWN} so their clients rejoin; then close(). Idempotent.
    */
   drain(opts?: { timeoutMs?: number }): Promise<void>;
 }
@@ -276,6 +278,10 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
         roomManager.stopCreatingRooms();
         logger.info('draining: no new rooms; existing rooms go on');
         await waitUntilEmpty({ rooms: roomManager, clock, timeoutMs: opts.timeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS, logger });
+        // Whoever is still here is not dropped: LeaveRequest{RECONNECT, SERVER_SHUTDOWN} makes LiveKit clients rejoin
+        // (a full reconnect: the load balancer takes them to a node that serves, or to this one once restarted).
+        // RESUME would be wrong: the session does not survive this process.
+        roomManager.close(DisconnectReason.SERVER_SHUTDOWN, { action: LeaveRequest_Action.RECONNECT });
         await server.close();
       })();
       return draining;

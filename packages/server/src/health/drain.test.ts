@@ -3,6 +3,7 @@
 // and drain() resolves (and the server closes) when the last participant leaves or the deadline passes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { LeaveRequest_Action, DisconnectReason } from '@livekit/protocol';
 import { silentLogger } from '@atrium/webrtc';
 import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
 import { createServer } from '../create-server.js';
@@ -75,7 +76,12 @@ test('the drain deadline closes the server with participants still in; drain is 
     assert.equal(server.drain(), first);
     await first;
     assert.ok(Date.now() - t0 >= 250, 'waited for the deadline');
-    await alice.waitFor((m) => m.case === 'leave');
+    const leave = await alice.waitFor((m) => m.case === 'leave');
+    assert.ok(leave.case === 'leave');
+    // Not just dropped: the client is asked to rejoin (on a node that serves, or this one once it is back).
+    assert.equal(leave.value.action, LeaveRequest_Action.RECONNECT);
+    assert.equal(leave.value.reason, DisconnectReason.SERVER_SHUTDOWN);
+    assert.equal(leave.value.canReconnect, true);
     await alice.waitClosed();
     assert.equal(server.resources().rooms, 0);
   } finally {

@@ -35,6 +35,7 @@ export type MediaCall =
   | { op: 'addRemoteCandidate'; args: [candidateInit: string, target: SignalTargetValue] }
   | { op: 'startSubscriber'; args: [] }
   | { op: 'restartIce'; args: [] }
+  | { op: 'setSubscriberCapacityOverride'; args: [bps: number] }
   | { op: 'unsubscribe'; args: [trackSid: string] }
   | { op: 'updateTrackSettings'; args: [trackSid: string, settings: TrackSettings] }
   | { op: 'sendData'; args: [payload: Uint8Array, kind: DataKind] }

@@ -200,6 +200,9 @@ export class MediaWorkerHost {
       case 'restartIce':
         media.restartIce?.();
         return;
+      case 'setSubscriberCapacityOverride':
+        media.setSubscriberCapacityOverride?.(...m.args);
+        return;
       case 'unsubscribe':
         media.unsubscribe(...m.args);
         this.releaseMirrorOf(s, m.args[0]);

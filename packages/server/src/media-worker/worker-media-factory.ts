@@ -588,6 +588,10 @@ export class WorkerParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     this.call({ op: 'restartIce', args: [] });
   }
 
+  setSubscriberCapacityOverride(bps: number): void {
+    this.call({ op: 'setSubscriberCapacityOverride', args: [bps] });
+  }
+
   subscribe(source: MediaTrackSource, opts: { publisherSid: string; trackSid: string }): void {
     if (this.isClosed || this.isOrphaned) return;
     if (!(source instanceof WorkerTrackSource)) throw new Error('subscribe: unknown media source');

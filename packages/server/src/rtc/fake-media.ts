@@ -18,6 +18,7 @@ export type FakeCall =
   | { method: 'addRemoteCandidate'; candidateInit: string; target: SignalTargetValue }
   | { method: 'startSubscriber' }
   | { method: 'restartIce' }
+  | { method: 'setSubscriberCapacityOverride'; bps: number }
   | { method: 'subscribe'; source: MediaTrackSource; publisherSid: string; trackSid: string }
   | { method: 'unsubscribe'; trackSid: string }
   | { method: 'updateTrackSettings'; trackSid: string; settings: TrackSettings }
@@ -72,6 +73,9 @@ export class FakeParticipantMedia extends TypedEmitter<ParticipantMediaEvents> i
   restartIce(): void {
     this.calls.push({ method: 'restartIce' });
   }
+  setSubscriberCapacityOverride(bps: number): void {
+    this.calls.push({ method: 'setSubscriberCapacityOverride', bps });
+  }
   subscribe(source: MediaTrackSource, opts: { publisherSid: string; trackSid: string }): void {
     this.calls.push({ method: 'subscribe', source, ...opts });
   }
@@ -93,8 +97,11 @@ export class FakeParticipantMedia extends TypedEmitter<ParticipantMediaEvents> i
 
 export class FakeMediaFactory implements MediaFactory {
   readonly medias: FakeParticipantMedia[] = [];
+  /** The candidate protocol each media session was created with, in creation order (force-tcp). */
+  readonly candidateProtocols: { identity: string; candidateProtocol: string | undefined }[] = [];
   closed = false;
-  createParticipantMedia(opts: { participantSid: string; identity: string }): ParticipantMedia {
+  createParticipantMedia(opts: { participantSid: string; identity: string; candidateProtocol?: string }): ParticipantMedia {
+    this.candidateProtocols.push({ identity: opts.identity, candidateProtocol: opts.candidateProtocol });
     const m = new FakeParticipantMedia(opts.participantSid, opts.identity);
     this.medias.push(m);
     return m;

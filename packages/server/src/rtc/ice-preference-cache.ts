@@ -30,6 +30,11 @@ export class IcePreferenceCache {
     }
   }
 
+  /** Back to the default (UDP and TCP candidates) for the identity's next sessions. */
+  clear(room: string, identity: string): void {
+    this.entries.delete(keyOf(room, identity));
+  }
+
   get(room: string, identity: string): CandidateProtocolPreference | undefined {
     const key = keyOf(room, identity);
     const e = this.entries.get(key);

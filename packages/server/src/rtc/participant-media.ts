@@ -103,6 +103,11 @@ export interface ParticipantMedia extends TypedEmitter<ParticipantMediaEvents> {
    * The publisher PC restarts when the client's next offer carries new credentials. Optional for test doubles.
    */
   restartIce?(): void;
+  /**
+   * SimulateScenario subscriber_bandwidth: the subscriber's layers follow `bps` instead of the bandwidth estimate
+   * (0 clears it). Optional for test doubles.
+   */
+  setSubscriberCapacityOverride?(bps: number): void;
   /** Creates the subscriber PC with `_reliable`, `_lossy` and `_data_track` channels and emits the first offer. */
   startSubscriber(): void;
   /** Adds a sendonly m-line for the track (msid `publisherSid|trackSid trackSid`) and renegotiates. */

@@ -2,6 +2,7 @@
 // removed when they close. Applies the join rules of join-admission.ts.
 import { newRoomSid } from '@atrium/protocol';
 import { DisconnectReason } from '@livekit/protocol';
+import type { LeaveRequest_Action } from '@livekit/protocol';
 import type { Logger, Clock } from '@atrium/webrtc';
 import { Room } from './room.js';
 import type { IceServersFor } from './room.js';
@@ -132,11 +133,14 @@ export class RoomManager {
     return room;
   }
 
-  /** Closes every room; participants get a LeaveRequest with `reason`. Idempotent. */
-  close(reason: DisconnectReason = DisconnectReason.SERVER_SHUTDOWN): void {
+  /**
+   * Closes every room; participants get a LeaveRequest with `reason` and `action` (DISCONNECT unless given; a drain
+   * passes RECONNECT so that clients rejoin, on another node or on this one once it is back). Idempotent.
+   */
+  close(reason: DisconnectReason = DisconnectReason.SERVER_SHUTDOWN, opts: { action?: LeaveRequest_Action } = {}): void {
     if (this.closed) return;
     this.closed = true;
-    for (const room of [...this.rooms.values()]) room.close(reason);
+    for (const room of [...this.rooms.values()]) room.close(reason, opts);
     this.rooms.clear();
   }
 }

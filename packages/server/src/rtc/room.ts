@@ -2,6 +2,7 @@
 // ParticipantUpdate and paced RoomUpdate broadcasts, subscriptions (through subscription-manager.ts), data
 // forwarding (room-data.ts), the speaker and quality observers while occupied, and the empty/departure timeouts.
 import { SignalResponse, ParticipantUpdate, Room as RoomInfo, DisconnectReason, RoomUpdate, ParticipantInfo_State } from '@livekit/protocol';
+import type { LeaveRequest_Action } from '@livekit/protocol';
 import type { DataPacket, ICEServer, ParticipantInfo, ParticipantPermission, UpdateSubscription, SubscriptionPermission } from '@livekit/protocol';
 import type { Logger, Clock, TimerHandle } from '@atrium/webrtc';
 import type { Participant, ParticipantHost, PublishedTrack } from './participant.js';
@@ -380,15 +381,18 @@ export class Room implements ParticipantHost {
     this.closeTimer = undefined;
   }
 
-  /** Idempotent: disconnects every participant (with a LeaveRequest carrying `reason`) and frees timers. */
-  close(reason: DisconnectReason = DisconnectReason.ROOM_CLOSED): void {
+  /**
+   * Idempotent: disconnects every participant (with a LeaveRequest carrying `reason`, and `action`: DISCONNECT by
+   * default, RECONNECT when the node goes away and the clients should rejoin elsewhere) and frees timers.
+   */
+  close(reason: DisconnectReason = DisconnectReason.ROOM_CLOSED, opts: { action?: LeaveRequest_Action } = {}): void {
     if (this.closed) return;
     this.closed = true;
     this.clearCloseTimer();
     this.speakers.close();
     this.quality.close();
     this.roomUpdates.close();
-    for (const p of [...this.participants.values()]) p.close(reason, { sendLeave: true });
+    for (const p of [...this.participants.values()]) p.close(reason, { sendLeave: true, ...(opts.action !== undefined ? { action: opts.action } : {}) });
     this.participants.clear();
     this.byIdentity.clear();
     this.opts.onClosed(this);

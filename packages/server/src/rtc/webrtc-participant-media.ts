@@ -294,6 +294,10 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     };
   }
 
+  setSubscriberCapacityOverride(bps: number): void {
+    this.session.setCapacityOverride(bps);
+  }
+
   /** The subscriber session (its allocation state for metrics and tests). */
   get subscriberSession(): SubscriberSession {
     return this.session;

@@ -188,6 +188,27 @@ test('congestion control disabled: the bandwidth estimate is ignored, the settin
   r.receiver.close();
 });
 
+test('a simulated capacity (subscriber_bandwidth) replaces the estimate, even with congestion control off; 0 clears it', () => {
+  for (const isCongestionControlEnabled of [true, false]) {
+    const r = rig({ isCongestionControlEnabled });
+    r.add();
+    for (let i = 0; i < 60; i++) r.frame();
+    assert.equal(r.layerOfLast(), 2, 'no override: the top layer');
+    r.session.setCapacityOverride(1_000);
+    assert.equal(r.session.capacityOverride, 1_000);
+    for (let i = 0; i < 60; i++) r.frame();
+    assert.equal(r.layerOfLast(), 0, 'capped: the lowest layer');
+    assert.equal(r.session.estimateBps, 1_000);
+    r.session.setCapacityOverride(0);
+    for (let i = 0; i < 90; i++) r.frame();
+    assert.equal(r.layerOfLast(), 2, 'cleared: back to the top layer');
+    r.session.setCapacityOverride(Number.NaN);
+    assert.equal(r.session.capacityOverride, 0, 'nonsense clears it');
+    r.session.close();
+    r.receiver.close();
+  }
+});
+
 test('sender reports every second for a forwarding track; close leaves no timer', () => {
   const r = rig();
   r.add();

@@ -158,6 +158,11 @@ export class SubscriberSession implements DownTrackListener {
   allocations = 0;
   /** The estimate, what the video targets cost and what audio took at the last allocation (metrics). */
   estimateBps = Infinity;
+  /**
+   * SimulateScenario subscriber_bandwidth (docs/scenarios.md): when > 0, the allocator uses this instead of the
+   * estimate (LiveKit's overridden channel capacity), whether or not congestion control is on. 0 clears it.
+   */
+  private capacityOverrideBps = 0;
   allocatedBps = 0;
   audioBps = 0;
   /** Video tracks the allocator holds below what the subscriber wants, and those it paused, at the last allocation. */
@@ -276,6 +281,16 @@ export class SubscriberSession implements DownTrackListener {
     this.schedule();
   }
 
+  /** Sets (bps > 0) or clears (0) the simulated channel capacity, and re-allocates at once. */
+  setCapacityOverride(bps: number): void {
+    this.capacityOverrideBps = Number.isFinite(bps) && bps > 0 ? bps : 0;
+    this.markDirty();
+  }
+
+  get capacityOverride(): number {
+    return this.capacityOverrideBps;
+  }
+
   /** Re-allocates at once (the bandwidth estimate changed, a layer started or stopped). */
   markDirty(): void {
     if (this.isClosed) return;
@@ -357,7 +372,9 @@ export class SubscriberSession implements DownTrackListener {
       });
     }
     if (video.length === 0) return;
-    const estimate = this.isCongestionControlEnabled ? this.estimator.availableBps() : Infinity;
+    const estimate = this.capacityOverrideBps > 0
+      ? this.capacityOverrideBps
+      : this.isCongestionControlEnabled ? this.estimator.availableBps() : Infinity;
     this.estimateBps = estimate;
     const a = this.allocator;
     const before = { upgrades: a.upgrades, downgrades: a.downgrades, pauses: a.pauses };

@@ -25,8 +25,7 @@ import { JoinRefusedError, isDependentParticipant, roomSettingsFromToken } from 
 import { TokenRefresher } from './token-refresher.js';
 import type { PublishCodecs } from '../rtc/publish-codecs.js';
 import { IcePreferenceCache } from '../rtc/ice-preference-cache.js';
-import { CandidateProtocol } from '@livekit/protocol';
-import type { SimulateScenario } from '@livekit/protocol';
+import { ScenarioSimulator } from './scenario-simulator.js';
 
 const CORS_HEADERS: Record<string, string> = {
   'Access-Control-Allow-Origin': '*',
@@ -89,25 +88,14 @@ export class RtcService {
   private closing = false;
   /** force-tcp: the candidate protocol asked for, applied to the identity's next sessions (ice-preference-cache.ts). */
   private readonly icePreferences: IcePreferenceCache;
+  /** SimulateScenario requests (docs/scenarios.md). */
+  private readonly scenarios: ScenarioSimulator;
 
   constructor(opts: RtcServiceOptions) {
     this.opts = opts;
     this.icePreferences = new IcePreferenceCache({ clock: opts.clock });
+    this.scenarios = new ScenarioSimulator({ clock: opts.clock, icePreferences: this.icePreferences });
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
-  }
-
-  /**
-   * SimulateScenario: switchCandidateProtocol TCP (livekit-client's force-tcp, which then reconnects) makes the
-   * identity's next sessions offer only ICE-TCP candidates, as LiveKit's ICE config does. Others are logged and ignored.
-   */
-  private onSimulate(room: string, identity: string, s: SimulateScenario, logger: Logger): void {
-    const sc = s.scenario;
-    if (sc.case === 'switchCandidateProtocol' && sc.value === CandidateProtocol.TCP) {
-      this.icePreferences.set(room, identity, 'tcp');
-      logger.info('simulate: switch candidate protocol to TCP for the next sessions');
-      return;
-    }
-    logger.debug({ scenario: sc.case ?? 'unknown', value: sc.value }, 'simulate scenario not supported; ignored');
   }
 
   /** Plain HTTP requests. Never throws. */
@@ -267,10 +255,23 @@ export class RtcService {
       ws.close(1000);
       return;
     }
+    // SimulateScenario disconnect_signal_on_resume(_no_messages): the resume's connection is closed on purpose.
+    const trap = this.scenarios.resumeTrap(room.name, participant.identity);
+    if (trap === 'close_before_messages') {
+      participant.logger.info('simulate: closing the resume connection before any message');
+      ws.on('error', () => {});
+      ws.close(1000);
+      return;
+    }
     const sink = webSocketSink(ws, { logger: participant.logger });
-    new SignalSession({ ws, participant, sink, clock: this.opts.clock });
+    new SignalSession({ ws, participant, sink, clock: this.opts.clock, onSimulate: (s) => this.scenarios.apply(room, participant, s, participant.logger) });
     participant.logger.info('signal connection resumed');
     participant.resume(sink, room.reconnectResponse(participant));
+    if (trap === 'close_after_messages' && !participant.isClosed) {
+      participant.logger.info('simulate: closing the resumed signal connection after its messages');
+      sink.close();
+      return;
+    }
     if (!participant.isClosed) this.startTokenRefresher(ws, participant, auth);
   }
 
@@ -319,7 +320,8 @@ export class RtcService {
       });
       const sink = webSocketSink(ws, { logger: participantLogger });
       participant.attachSink(sink);
-      new SignalSession({ ws, participant, sink, clock: this.opts.clock, onSimulate: (s) => this.onSimulate(room.name, auth.identity, s, participantLogger) });
+      const joined = participant;
+      new SignalSession({ ws, participant, sink, clock: this.opts.clock, onSimulate: (s) => this.scenarios.apply(room, joined, s, participantLogger) });
       participantLogger.debug({ sdk: params.sdk, version: params.sdkVersion, protocol: params.protocol }, 'signal connected');
       room.join(participant);
       if (!participant.isClosed) this.startTokenRefresher(ws, participant, auth);
