@@ -37,6 +37,7 @@ rtc:
   use_external_ip: false
   media_workers: 3
   room_participants_per_worker: 8
+  resume_timeout: 45
   congestion_control:
     enabled: true
     allow_pause: true
@@ -91,7 +92,7 @@ test("LiveKit's keys load into ServerConfig", () => {
     bindAddresses: ['127.0.0.1', '::1'],
     rtc: {
       udpPort: 7890, tcpPort: 0, nodeIp: '192.0.2.10', congestionControl: { enabled: true, allowPause: true, pacer: 'no-queue', minChannelCapacityBps: 0 },
-      mediaWorkers: 3, roomParticipantsPerWorker: 8, turnServers: [],
+      mediaWorkers: 3, roomParticipantsPerWorker: 8, turnServers: [], resumeTimeoutSec: 45,
     },
     turn: { enabled: false, udpPort: 3478, tlsPort: 0, domain: '', certFile: '', keyFile: '', relayRangeStart: 30000, relayRangeEnd: 40000 },
     video: { dynacastPauseDelayMs: 8000 },
@@ -146,6 +147,7 @@ test('a minimal file: LiveKit defaults for everything else, all interfaces, node
   assert.equal(c.rtc.udpPort, 7882);
   assert.equal(c.room.emptyTimeoutSec, 300);
   assert.equal(c.room.departureTimeoutSec, 20);
+  assert.equal(c.rtc.resumeTimeoutSec, 20);
   assert.deepEqual(c.room.enabledCodecs.map((x) => x.mime), LIVEKIT_DEFAULT_CODECS);
   assert.equal(c.development, false);
 });
@@ -173,6 +175,8 @@ const BAD: [name: string, yaml: string, expected: string][] = [
   ['development not a boolean', 'development: 1', 'development: must be true or false, got number 1'],
   ['redis unknown key', 'redis:\n  adress: x', 'redis.adress: unknown key'],
   ['media workers negative', 'rtc:\n  media_workers: -1', 'rtc.media_workers: must be between 0 and 64, got -1'],
+  ['resume timeout too long', 'rtc:\n  resume_timeout: 601', 'rtc.resume_timeout: must be between 0 and 600, got 601'],
+  ['resume timeout not a number', 'rtc:\n  resume_timeout: soon', 'rtc.resume_timeout: must be an integer, got string "soon"'],
   ['participants per worker zero', 'rtc:\n  room_participants_per_worker: 0', 'rtc.room_participants_per_worker: must be between 1 and 4294967295, got 0'],
 ];
 

@@ -82,6 +82,11 @@ export interface ServerConfig {
     roomParticipantsPerWorker: number;
     /** `rtc.turn_servers`: outside TURN servers (coturn ...) given to every client as they are (docs/turn.md). */
     turnServers: ExternalTurnServer[];
+    /**
+     * `rtc.resume_timeout` (Atrium, seconds; default 20): how long a participant whose signal connection dropped
+     * without a Leave is kept for a resume (docs/resume.md). 0: it leaves at once. LiveKit has no such setting.
+     */
+    resumeTimeoutSec: number;
   };
   /** LiveKit's `turn:` section: the embedded TURN server (docs/turn.md); off by default. */
   turn: TurnConfig;
@@ -166,6 +171,10 @@ export const LIVEKIT_DEFAULT_CODECS: readonly string[] = [
  * room spans workers, so one big room uses every core.
  */
 export const DEFAULT_ROOM_PARTICIPANTS_PER_WORKER = 16;
+/** rtc.resume_timeout default, seconds (the resume window of docs/resume.md). */
+export const DEFAULT_RESUME_TIMEOUT_SEC = 20;
+/** rtc.resume_timeout at most, seconds: a dead client's participant (and its media) is not kept longer. */
+export const MAX_RESUME_TIMEOUT_SEC = 600;
 
 /** One media worker per core (os.availableParallelism), at most 16. */
 export function defaultMediaWorkers(): number {
@@ -195,6 +204,7 @@ export function devConfig(overrides: ServerConfigOverrides = {}): ServerConfig {
       mediaWorkers: overrides.rtc?.mediaWorkers ?? defaultMediaWorkers(),
       roomParticipantsPerWorker: overrides.rtc?.roomParticipantsPerWorker ?? DEFAULT_ROOM_PARTICIPANTS_PER_WORKER,
       turnServers: overrides.rtc?.turnServers ?? [],
+      resumeTimeoutSec: overrides.rtc?.resumeTimeoutSec ?? DEFAULT_RESUME_TIMEOUT_SEC,
     },
     turn: { ...defaultTurnConfig(), ...overrides.turn },
     video: { dynacastPauseDelayMs: overrides.video?.dynacastPauseDelayMs ?? LIVEKIT_DEFAULT_DYNACAST_PAUSE_DELAY_MS },

@@ -22,10 +22,10 @@ import {
   SubscribedQuality,
   SubscribedQualityUpdate,
   VideoQuality,
+  UpdateTrackSettings,
 } from '@livekit/protocol';
 import type {
-  AddTrackRequest, TrackInfo, ParticipantPermission, UpdateSubscription, SubscriptionPermission, UpdateTrackSettings,
-  SyncState,
+  AddTrackRequest, TrackInfo, ParticipantPermission, UpdateSubscription, SubscriptionPermission, SyncState,
 } from '@livekit/protocol';
 import { canPublishSource, toParticipantPermission } from '@atrium/protocol';
 import type { ResolvedVideoGrant, ClaimGrants } from '@atrium/protocol';
@@ -94,6 +94,8 @@ export class Participant {
   private hasMediaConnected = false;
   /** Resumes this participant went through. */
   resumes = 0;
+  /** The highest reliable DataPacket sequence received from this participant (ReconnectResponse.last_message_seq). */
+  private lastReliableSeq = 0;
   /** Called after name, metadata, attributes or permission changed (the token refresher sends a new token). */
   onClaimsChanged: (() => void) | undefined;
 
@@ -199,7 +201,7 @@ export class Participant {
   signalLost(): void {
     if (this.closed) return;
     this.sink = undefined;
-    if (!this.hasMediaConnected) {
+    if (!this.hasMediaConnected || this.resumeTimeoutMs <= 0) {
       this.close(DisconnectReason.SIGNAL_CLOSE);
       return;
     }
@@ -234,6 +236,8 @@ export class Participant {
       }
     }
     this.resumes++;
+    // The client resends the reliable data it sent after this (it buffered what it sent while reconnecting).
+    if (first.message.case === 'reconnect') first.message.value.lastMessageSeq = this.lastReliableSeq;
     this.send(first);
     for (const msg of kept) this.send(msg);
     this.logger.info({ kept: kept.length, resumes: this.resumes }, 'participant resumed');
@@ -241,6 +245,17 @@ export class Participant {
     if (this.closed) return;
     // The ICE-restart offer covers every subscription: offers and candidates kept while away are superseded by it.
     this.media.restartIce?.();
+  }
+
+  /** A reliable DataPacket with `sequence` arrived: false if it was seen already (a resend after a resume). */
+  acceptReliableSequence(sequence: number): boolean {
+    if (sequence <= this.lastReliableSeq) return false;
+    this.lastReliableSeq = sequence;
+    return true;
+  }
+
+  get lastReliableSequence(): number {
+    return this.lastReliableSeq;
   }
 
   send(msg: SignalResponse): void {
@@ -371,8 +386,11 @@ export class Participant {
     }
     const sub = sync.subscription;
     if (sub !== undefined && (sub.trackSids.length > 0 || sub.participantTracks.length > 0)) this.updateSubscription(sub);
+    // Tracks the client has disabled (setEnabled(false), adaptive stream hiding a tile) stay disabled, whatever the
+    // server's settings were (as LiveKit, which synthesizes UpdateTrackSettings{disabled} for each).
+    if (sync.trackSidsDisabled.length > 0) this.updateTrackSettings(new UpdateTrackSettings({ trackSids: [...sync.trackSidsDisabled], disabled: true }));
     this.logger.debug(
-      { published: sync.publishTracks.length, subscriptionTracks: sub?.trackSids.length ?? 0, subscribe: sub?.subscribe },
+      { published: sync.publishTracks.length, subscriptionTracks: sub?.trackSids.length ?? 0, subscribe: sub?.subscribe, disabled: sync.trackSidsDisabled.length },
       'sync state applied',
     );
   }

@@ -25,6 +25,12 @@ export function stampClientData(
     sender.logger.debug({ bytes: payload.length }, 'data dropped: not a DataPacket');
     return undefined;
   }
+  // Reliable packets carry the sender's sequence (livekit-client 2.23): after a resume the client resends what follows
+  // the ReconnectResponse's last_message_seq, so one seen already is a duplicate (as LiveKit drops it).
+  if (kind === 'reliable' && pkt.sequence > 0 && !sender.acceptReliableSequence(pkt.sequence)) {
+    sender.logger.debug({ sequence: pkt.sequence }, 'data dropped: reliable sequence already seen (resent after a resume)');
+    return undefined;
+  }
   const value = pkt.value;
   if (value.case === 'metrics') return undefined;
   if (value.case === 'transcription' && !sender.grant.agent) return undefined;

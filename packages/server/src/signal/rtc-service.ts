@@ -70,6 +70,8 @@ export interface RtcServiceOptions {
   tokenRefreshIntervalMs?: number;
   /** The codecs publishers may use (room.enabled_codecs). */
   publishCodecs?: PublishCodecs;
+  /** rtc.resume_timeout: how long a participant whose signal connection dropped waits for a resume (docs/resume.md). */
+  resumeTimeoutMs?: number;
 }
 
 /** The room rules' view of a join. */
@@ -317,6 +319,7 @@ export class RtcService {
         clock: this.opts.clock,
         logger: participantLogger,
         ...(this.opts.publishCodecs ? { publishCodecs: this.opts.publishCodecs } : {}),
+        ...(this.opts.resumeTimeoutMs !== undefined ? { resumeTimeoutMs: this.opts.resumeTimeoutMs } : {}),
       });
       const sink = webSocketSink(ws, { logger: participantLogger });
       participant.attachSink(sink);
