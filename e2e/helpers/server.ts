@@ -60,8 +60,10 @@ export interface StartAtriumOptions {
   logLevel?: ServerConfig['logging']['level'];
   /** Passed through to `createServer` as its second argument (test seams). */
   overrides?: Parameters<typeof createServer>[1];
-  /** Configuration on top of the development defaults (ports are always ephemeral). */
+  /** Configuration on top of the development defaults (ports are ephemeral unless `port` is given). */
   config?: ServerConfigOverrides;
+  /** The HTTP/WebSocket port: a server that takes over from a stopped one at the same URL (drain e2e). Default 0. */
+  port?: number;
 }
 
 /** Starts Atrium in this process on free loopback ports (HTTP/WS port 0, UDP port 0) with the dev config. */
@@ -72,7 +74,7 @@ export async function startAtrium(options: StartAtriumOptions = {}): Promise<Atr
   const mediaWorkers = options.config?.rtc?.mediaWorkers ?? (envWorkers !== undefined && envWorkers !== '' ? Number(envWorkers) : undefined);
   const config = devConfig({
     ...options.config,
-    port: 0,
+    port: options.port ?? 0,
     rtc: { ...options.config?.rtc, udpPort: 0, ...(mediaWorkers !== undefined ? { mediaWorkers } : {}) },
     logging: { level: options.logLevel ?? envLevel ?? 'warn' },
   });
