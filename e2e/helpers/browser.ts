@@ -20,6 +20,11 @@ const livekitClientUmdPath = join(
 export interface LaunchBrowserOptions extends LaunchChromiumOptions {
   /** livekit-client log level set in every page before connecting ('info' unless E2E_LK_LOG is set). */
   livekitLogLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /**
+   * Serve the participant page through Playwright's routing instead of the network: for a Chromium in another network
+   * namespace, which cannot reach the page server on this one's 127.0.0.1.
+   */
+  routePages?: boolean;
 }
 
 export interface BrowserHarness {
@@ -51,6 +56,13 @@ export async function launchBrowser(options: LaunchBrowserOptions = {}): Promise
     throw err;
   }
   const { context } = chromium;
+  if (options.routePages) {
+    await context.route(`${pageServer.url}**`, (route) => {
+      const file = pageServer.files.get(new URL(route.request().url()).pathname);
+      if (!file) return route.fulfill({ status: 404, contentType: 'text/plain', body: 'not found' });
+      return route.fulfill({ status: 200, contentType: file.type, body: readFileSync(file.path), headers: { 'cache-control': 'no-store' } });
+    });
+  }
   const level = options.livekitLogLevel ?? (process.env['E2E_LK_LOG'] as LaunchBrowserOptions['livekitLogLevel']) ?? 'info';
   let closing: Promise<void> | undefined;
 
@@ -88,7 +100,7 @@ export async function launchBrowser(options: LaunchBrowserOptions = {}): Promise
 }
 
 /** Serves the fixture page, the page helper and livekit-client's UMD bundle on 127.0.0.1 (free port). */
-async function startPageServer(): Promise<{ server: Server; url: string }> {
+async function startPageServer(): Promise<{ server: Server; url: string; files: ReadonlyMap<string, { path: string; type: string }> }> {
   const files = new Map<string, { path: string; type: string }>([
     ['/', { path: join(fixturesDir, 'participant-page.html'), type: 'text/html; charset=utf-8' }],
     ['/participant-page.js', { path: join(fixturesDir, 'participant-page.js'), type: 'text/javascript; charset=utf-8' }],
@@ -112,7 +124,7 @@ async function startPageServer(): Promise<{ server: Server; url: string }> {
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  return { server, url: `http://127.0.0.1:${port}/` };
+  return { server, url: `http://127.0.0.1:${port}/`, files };
 }
 
 function closeServer(server: Server): Promise<void> {

@@ -58,11 +58,11 @@ export function eventsOf(events: PageEvent[], from: number, type: string, partic
  * until stopped; the gap is the longest time during which the decoded frame count did not grow (the media gap the
  * resume cost, at the resolution of one sample plus a frame interval).
  */
-export async function frameSampler(b: BrowserParticipant): Promise<{ stop: () => Promise<{ gapMs: number; samples: number }> }> {
+export async function frameSampler(b: BrowserParticipant, of = 'alice'): Promise<{ stop: () => Promise<{ gapMs: number; samples: number }> }> {
   await b.call('run', `
-    const alice = [...room.remoteParticipants.values()].find((p) => p.identity === 'alice');
+    const alice = [...room.remoteParticipants.values()].find((p) => p.identity === ${JSON.stringify(of)});
     const pub = alice && [...alice.trackPublications.values()].find((x) => x.source === 'camera');
-    if (!pub || !pub.track) throw new Error('no camera track of alice');
+    if (!pub || !pub.track) throw new Error('no camera track of ' + ${JSON.stringify(of)});
     const receiver = pub.track.receiver;
     const state = { running: true, samples: [] };
     window.__frameSampler = state;

@@ -47,6 +47,8 @@ export interface LaunchChromiumOptions {
   omitArgs?: string[];
   /** Environment of the browser process (default: this process's), e.g. a HOME whose NSS database trusts a test CA. */
   env?: Record<string, string | undefined>;
+  /** Another executable taking Chromium's arguments (a wrapper that starts it in another network namespace). */
+  executablePath?: string;
 }
 
 export interface ChromiumContext {
@@ -66,7 +68,7 @@ export async function launchChromiumContext(opts: LaunchChromiumOptions = {}): P
   try {
     context = await chromium.launchPersistentContext(profileDir, {
       headless: true,
-      executablePath: CHROMIUM_PATH,
+      executablePath: opts.executablePath ?? CHROMIUM_PATH,
       args: [...CHROMIUM_ARGS.filter((a) => !opts.omitArgs?.includes(a)), ...(opts.extraArgs ?? [])],
       timeout: 30_000,
       ...(opts.env !== undefined ? { env: opts.env } : {}),
