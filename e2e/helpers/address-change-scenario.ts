@@ -162,6 +162,7 @@ async function main(): Promise<void> {
       samples: gap.samples,
     };
     log(`after: ${JSON.stringify(result)}`);
+    if (process.env['E2E_ADDRESS_VERBOSE'] === '1') for (const line of browserB.logs()) log(`B: ${line}`);
     emitScenarioResult(result);
   } catch (err) {
     log(`failed: ${(err as Error).stack ?? String(err)}`);

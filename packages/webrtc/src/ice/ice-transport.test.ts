@@ -6,7 +6,7 @@ import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { ManualClock } from '../clock.js';
 import { UdpMux } from '../udp-mux.js';
-import { IceTransport } from './ice-transport.js';
+import { IceTransport, ICE_DEFAULTS } from './ice-transport.js';
 import type { IceState, IceTransportOptions } from './ice-transport.js';
 import { buildBindingRequest } from './ice-binding.js';
 import { StunAttr, StunClass } from '../stun/stun-constants.js';
@@ -471,6 +471,78 @@ test('ICE restart before any remote credentials: only new local credentials, the
     assert.equal(mux.registrationCount, 1, 'only the new ufrag');
   } finally {
     lite.close();
+    await mux.close();
+  }
+});
+
+test('address change on the lite agent: checks from a new address do not prove consent for the old pair; its nomination moves the pair', async () => {
+  const mux = await UdpMux.bind({ port: 0, address: '127.0.0.1' });
+  const clock = new ManualClock();
+  const lite = new IceTransport({ mux, role: 'controlled-lite', advertisedAddress: '127.0.0.1', clock });
+  const states: IceState[] = [];
+  lite.on('stateChange', (s) => states.push(s));
+  // The client's sockets before and after the change (another port on loopback stands for another address).
+  const before: Socket = createSocket('udp4');
+  const after: Socket = createSocket('udp4');
+  await Promise.all([before, after].map((s) => new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()))));
+  const inbox = { before: [] as Buffer[], after: [] as Buffer[] };
+  before.on('message', (m) => inbox.before.push(m));
+  after.on('message', (m) => inbox.after.push(m));
+  let tx = 0;
+  const check = (from: Socket, useCandidate: boolean): void => {
+    const req = buildBindingRequest({
+      transactionId: Buffer.alloc(12, ++tx), username: `${lite.localUfrag}:client`, key: shortTermKey(lite.localPwd),
+      priority: 1862270975, tieBreaker: Buffer.alloc(8, 9), isControlling: true, useCandidate,
+    });
+    from.send(req, mux.port, '127.0.0.1');
+  };
+  const answered = (box: Buffer[], n: number, label: string) => waitFor(() => box.length >= n, { ...polling, label });
+  try {
+    lite.start();
+    lite.setRemoteCredentials('client', 'c'.repeat(22));
+    check(before, true);
+    await answered(inbox.before, 1, 'nomination answered');
+    assert.deepEqual(lite.selected, { address: '127.0.0.1', port: before.address().port });
+    assert.equal(lite.state, 'connected');
+
+    // The old address is gone: the client checks only from the new one, without nominating yet.
+    for (let i = 0; i < 8; i++) {
+      check(after, false);
+      await answered(inbox.after, i + 1, `check ${i + 1} from the new address answered`);
+      clock.advance(1_000);
+    }
+    assert.equal(lite.state, 'disconnected', 'the selected pair lost consent although the new address checks');
+    assert.deepEqual(lite.selected, { address: '127.0.0.1', port: before.address().port }, 'no switch without a nomination');
+
+    // The client nominates the new pair: selected, connected, media goes there.
+    check(after, true);
+    await answered(inbox.after, 9, 'nomination from the new address answered');
+    assert.deepEqual(lite.selected, { address: '127.0.0.1', port: after.address().port });
+    assert.equal(lite.state, 'connected');
+    lite.send(Buffer.from([22, 0xfe, 0xfd, 1]));
+    await answered(inbox.after, 10, 'media to the new address');
+    assert.deepEqual([...inbox.after[9]!], [22, 0xfe, 0xfd, 1]);
+    assert.equal(inbox.before.length, 1, 'nothing more to the old address');
+
+    // Consent on the new pair keeps it up; a non-nominating check from the old address does not take it back.
+    for (let i = 0; i < 40; i++) {
+      check(after, false);
+      await answered(inbox.after, 11 + i, 'consent on the new pair');
+      clock.advance(1_000);
+    }
+    check(before, false);
+    await answered(inbox.before, 2, 'old address answered');
+    assert.equal(lite.state, 'connected');
+    assert.deepEqual(lite.selected, { address: '127.0.0.1', port: after.address().port });
+    assert.deepEqual(states, ['connected', 'disconnected', 'connected']);
+
+    // Nobody checks any more: disconnected, then failed at the consent timeout (30 s).
+    clock.advance(ICE_DEFAULTS.consentTimeoutMs);
+    assert.equal(lite.state, 'failed');
+  } finally {
+    lite.close();
+    before.close();
+    after.close();
     await mux.close();
   }
 });

@@ -475,12 +475,24 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
     this.reply(buildBindingSuccess(m.transactionId, address, port, key), address, port);
     this.markValidated(address, port);
     if (this.role !== 'controlled-lite') return;
-    this.lastProofMs = this.clock.nowMs();
     const isNomination = getStunAttribute(m, StunAttr.useCandidate) !== undefined;
+    const hasSelection = this.selectedAddress !== undefined;
+    const isSelectedPair = this.isSelectedPath(address, port);
+    const willSelect = isNomination && (isCurrent || !hasSelection);
+    // Consent is per pair (RFC 7675 section 5.1): a check proves it for the pair it came on. Checks from another address
+    // (a client trying its new one after an address change) do not keep a dead selected pair alive: until the client
+    // nominates the new pair, the selected one loses consent (disconnected, then failed) as it should.
+    if (willSelect || isSelectedPair || !hasSelection) this.lastProofMs = this.clock.nowMs();
     if (isNomination && isCurrent && prev !== undefined) this.finishRestart(address, port);
-    else if (isNomination && (isCurrent || this.selectedAddress === undefined)) this.select(address, port);
+    else if (willSelect) this.select(address, port);
     else if (this.currentState === 'new' || this.currentState === 'checking') this.setState('checking');
-    else if (this.currentState === 'disconnected') this.setState('connected');
+    else if (this.currentState === 'disconnected' && isSelectedPair) this.setState('connected');
+  }
+
+  /** The request being handled came on the selected path (the selected TCP connection, or the selected UDP remote). */
+  private isSelectedPath(address: string, port: number): boolean {
+    if (this.selectedTcp !== undefined) return this.requestTcp === this.selectedTcp;
+    return this.requestTcp === undefined && address === this.selectedAddress && port === this.selectedPort;
   }
 
   private handleResponse(m: StunMessage, address: string, port: number): void {
