@@ -94,6 +94,8 @@ export class Participant {
   private hasMediaConnected = false;
   /** Resumes this participant went through. */
   resumes = 0;
+  /** Why it leaves if no resume comes: SIGNAL_CLOSE, or CONNECTION_TIMEOUT after its transport failed. */
+  private signalLossReason: DisconnectReason = DisconnectReason.SIGNAL_CLOSE;
   /** The highest reliable DataPacket sequence received from this participant (ReconnectResponse.last_message_seq). */
   private lastReliableSeq = 0;
   /** Called after name, metadata, attributes or permission changed (the token refresher sends a new token). */
@@ -210,8 +212,8 @@ export class Participant {
     this.logger.info({ resumeTimeoutMs: this.resumeTimeoutMs }, 'signal connection lost; keeping the participant for a resume');
     this.resumeTimer = this.clock.setTimeout(() => {
       this.resumeTimer = undefined;
-      this.logger.info('no resume within the resume timeout; the participant leaves');
-      this.close(DisconnectReason.SIGNAL_CLOSE);
+      this.logger.info({ reason: DisconnectReason[this.signalLossReason] }, 'no resume within the resume timeout; the participant leaves');
+      this.close(this.signalLossReason);
     }, this.resumeTimeoutMs);
   }
 
@@ -236,6 +238,7 @@ export class Participant {
       }
     }
     this.resumes++;
+    this.signalLossReason = DisconnectReason.SIGNAL_CLOSE;
     // The client resends the reliable data it sent after this (it buffered what it sent while reconnecting).
     if (first.message.case === 'reconnect') first.message.value.lastMessageSeq = this.lastReliableSeq;
     this.send(first);
@@ -534,9 +537,35 @@ export class Participant {
         this.logger.info('participant active');
         this.host.onParticipantChanged(this);
       } else if (state === 'failed') {
-        this.logger.warn({ target }, 'peer connection failed');
+        this.transportFailed(target);
       }
     });
+  }
+
+  /**
+   * A PC lost consent (the client's path is gone: an address change, UDP blocked) while the signal connection is up.
+   * As LiveKit: LeaveRequest{RESUME, CONNECTION_TIMEOUT} and the signal connection is closed, so the client resumes
+   * at once (ICE restart, same session) instead of waiting for its own timeouts; if it does not come back within the
+   * resume window, it leaves with CONNECTION_TIMEOUT.
+   */
+  private transportFailed(target: number): void {
+    if (this.closed || this.outbox !== undefined) return;
+    if (!this.hasMediaConnected) {
+      // Never connected: nothing to resume; the client gives up on its own (and LiveKit's would rejoin).
+      this.logger.warn({ target }, 'peer connection failed before connecting');
+      return;
+    }
+    this.logger.warn({ target }, 'peer connection failed (no consent); asking the client to resume');
+    this.signalLossReason = DisconnectReason.CONNECTION_TIMEOUT;
+    const leave = new LeaveRequest({ reason: DisconnectReason.CONNECTION_TIMEOUT, action: LeaveRequest_Action.RESUME, canReconnect: true });
+    this.send(new SignalResponse({ message: { case: 'leave', value: leave } }));
+    const sink = this.sink;
+    if (sink === undefined) {
+      this.signalLost();
+      return;
+    }
+    // Its close event makes this a lost signal connection (signalLost): kept for a resume.
+    sink.close();
   }
 
   // ---- lifecycle ----

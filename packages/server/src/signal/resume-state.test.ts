@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  AddTrackRequest, DataPacket, DataPacket_Kind, ParticipantInfo_State, SyncState, TrackPublishedResponse, TrackSource,
+  AddTrackRequest, DataPacket, DataPacket_Kind, DisconnectReason, LeaveRequest_Action, ParticipantInfo_State, SyncState, TrackPublishedResponse, TrackSource,
   TrackType, UserPacket,
 } from '@livekit/protocol';
 import type { JoinResponse, ParticipantInfo, ReconnectResponse } from '@livekit/protocol';
@@ -177,4 +177,45 @@ test('rtc.resume_timeout: the window is the configured one; 0 means no resume', 
     await short.server.close();
     await none.server.close();
   }
+});
+
+test('a PC that loses consent while the signal is up: LeaveRequest RESUME, the socket closed, kept for a resume', async () => {
+  const r = await room2();
+  r.aliceMedia.emit('connectionState', { target: 0, state: 'failed' });
+  await r.alice.waitClosed();
+  const leave = r.alice.messages.find((m) => m.case === 'leave');
+  assert.ok(leave?.case === 'leave');
+  assert.equal(leave.value.action, LeaveRequest_Action.RESUME);
+  assert.equal(leave.value.reason, DisconnectReason.CONNECTION_TIMEOUT);
+  assert.equal(leave.value.canReconnect, true);
+  await waitFor(() => participantOf(r)?.isAwaitingResume || undefined, { ...polling, label: 'kept for a resume' });
+  const restarts = r.aliceMedia.callsOf('restartIce').length;
+  const c = await resume(r);
+  await c.waitFor((m) => m.case === 'roomUpdate');
+  await waitFor(() => r.aliceMedia.callsOf('restartIce').length === restarts + 1 || undefined, { ...polling, label: 'ICE restarted' });
+  assert.equal(r.bob.messages.filter(isUpdate('alice', (p) => p.state === ParticipantInfo_State.DISCONNECTED)).length, 0, 'bob saw nothing');
+
+  // Fails again and the client never comes back: it leaves with CONNECTION_TIMEOUT when the window ends.
+  r.aliceMedia.emit('connectionState', { target: 1, state: 'failed' });
+  await c.waitClosed();
+  await waitFor(() => participantOf(r)?.isAwaitingResume || undefined, { ...polling, label: 'kept again' });
+  for (let i = 0; i < 5; i++) {
+    r.bob.send({ case: 'ping', value: BigInt(100 + i) });
+    await r.bob.waitFor((m) => m.case === 'pong' && r.bob.messages.filter((x) => x.case === 'pong').length > i);
+    r.e.clock.advance(4_000);
+  }
+  const gone = await r.bob.waitFor(isUpdate('alice', (p) => p.state === ParticipantInfo_State.DISCONNECTED));
+  const info = (gone.value as { participants: ParticipantInfo[] }).participants.find((p) => p.identity === 'alice')!;
+  assert.equal(info.disconnectReason, DisconnectReason.CONNECTION_TIMEOUT);
+});
+
+test('a PC that fails before it ever connected changes nothing (the client gives up on its own)', async () => {
+  const video = { roomJoin: true as const, room: `resume-state-${++roomSeq}` };
+  const c = await TestSignalClient.join(env.server.url, 'carol', '', video);
+  clients.push(c);
+  env.fake.mediaOf('carol').emit('connectionState', { target: 1, state: 'failed' });
+  c.send({ case: 'ping', value: 7n });
+  await c.waitFor((m) => m.case === 'pong');
+  assert.equal(c.closed, false);
+  assert.equal(c.messages.filter((m) => m.case === 'leave').length, 0);
 });
