@@ -8,7 +8,7 @@ import {
   TrackPermission, ParticipantTracks, LeaveRequest, RequestResponse_Reason, SubscriptionError, SimulateScenario, SyncState,
   UpdateTrackSettings, UpdateVideoLayers, DisconnectReason, SimulcastCodec, VideoLayer, VideoQuality, ParticipantInfo_State, DataPacket, SignalRequest, SessionDescription, MuteTrackRequest,
 } from '@livekit/protocol';
-import type { RequestResponse, SignalResponse } from '@livekit/protocol';
+import type { CandidateProtocol, RequestResponse, SignalResponse } from '@livekit/protocol';
 import type { WebSocket } from 'ws';
 import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
 import { createServer } from '../create-server.js';
@@ -187,9 +187,11 @@ test('AddTrackRequest: data and unknown types UNSUPPORTED_TYPE, unknown backup-c
 test('the requests we ignore, odd pings and mutes of unknown tracks are harmless', async (t) => {
   const { victim, watcher } = await trio(t);
   const sends: SignalRequest['message'][] = [
-    { case: 'simulate', value: new SimulateScenario({ scenario: { case: 'nodeFailure', value: true } }) },
-    { case: 'simulate', value: new SimulateScenario({ scenario: { case: 'serverLeave', value: true } }) },
+    // Scenarios that end the session (node failure, server leave...) are tested in scenario-simulator.test.ts.
     { case: 'simulate', value: new SimulateScenario({ scenario: { case: 'subscriberBandwidth', value: -1n } }) },
+    { case: 'simulate', value: new SimulateScenario({ scenario: { case: 'speakerUpdate', value: -2147483648 } }) },
+    { case: 'simulate', value: new SimulateScenario({ scenario: { case: 'switchCandidateProtocol', value: 99 as CandidateProtocol } }) },
+    { case: 'simulate', value: new SimulateScenario({ scenario: { case: 'disconnectSignalOnResume', value: false } }) },
     { case: 'syncState', value: new SyncState({ answer: new SessionDescription({ sdp: 'garbage' }), trackSidsDisabled: ['TR_x'] }) },
     { case: 'trackSetting', value: new UpdateTrackSettings({ trackSids: ['TR_x', ''], width: 4294967295, height: 4294967295, fps: 1e9, priority: 4294967295 }) },
     { case: 'updateLayers', value: new UpdateVideoLayers({ trackSid: 'TR_x', layers: [new VideoLayer({ quality: 99 as VideoQuality, width: 4294967295 })] }) },
