@@ -15,6 +15,7 @@ import {
   RequestResponse_Reason,
   DisconnectReason,
   TrackType,
+  MediaSectionsRequirement,
   StreamState,
   StreamStateInfo,
   StreamStateUpdate,
@@ -66,6 +67,8 @@ export interface ParticipantOptions {
   publishCodecs?: PublishCodecs;
   /** How long it is kept without a signal connection, for a resume (default RESUME_TIMEOUT_MS). */
   resumeTimeoutMs?: number;
+  /** Signalling v1 (`/rtc/v1`): one PC, the client's, which is then the primary one (docs/signal-v1.md). */
+  isSinglePeerConnection?: boolean;
 }
 
 export class Participant {
@@ -101,7 +104,8 @@ export class Participant {
     this.sid = opts.sid;
     this.identity = opts.claims.identity;
     this.grant = { ...opts.grant, canPublishSources: [...opts.grant.canPublishSources] };
-    this.subscriberPrimary = opts.grant.canSubscribe;
+    // v1 has no subscriber PC: the client's single PC is primary.
+    this.subscriberPrimary = opts.isSinglePeerConnection !== true && opts.grant.canSubscribe;
     this.autoSubscribe = opts.autoSubscribe;
     this.protocol = opts.protocol;
     this.media = opts.media;
@@ -469,6 +473,10 @@ export class Participant {
           },
         }),
       );
+    });
+    m.on('mediaSectionsRequirement', ({ numAudios, numVideos }) => {
+      const value = new MediaSectionsRequirement({ numAudios, numVideos });
+      this.send(new SignalResponse({ message: { case: 'mediaSectionsRequirement', value } }));
     });
     m.on('iceCandidate', ({ candidateInit, target }) => {
       const json = normalizeCandidateInit(candidateInit);
