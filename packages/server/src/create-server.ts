@@ -203,7 +203,10 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     publishCodecs,
     iceServers: (p) => turn.iceServers(p),
   });
-  const rtc = new RtcService({ keys: config.keys, rooms, mediaFactory, clock, logger: logger.child({ component: 'signal' }), nodeState, publishCodecs });
+  const rtc = new RtcService({
+    keys: config.keys, rooms, mediaFactory, clock, logger: logger.child({ component: 'signal' }), nodeState, publishCodecs,
+    isSignalV1Enabled: config.rtc.signalV1,
+  });
 
   const api = new TwirpServer({
     keys: config.keys,

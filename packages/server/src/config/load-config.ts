@@ -37,7 +37,7 @@ export interface ConfigSources {
 const TOP_KEYS = ['port', 'bind_addresses', 'rtc', 'keys', 'key_file', 'logging', 'room', 'webhook', 'redis', 'prometheus_port', 'prometheus', 'audio', 'video', 'development', 'limit', 'agents', 'turn'] as const;
 const RTC_KEYS = [
   'udp_port', 'port_range_start', 'port_range_end', 'tcp_port', 'node_ip', 'use_external_ip', 'congestion_control', 'media_workers',
-  'room_participants_per_worker', 'turn_servers',
+  'room_participants_per_worker', 'turn_servers', 'signal_v1',
 ] as const;
 const LOGGING_KEYS = ['level', 'json'] as const;
 const ROOM_KEYS = ['auto_create', 'empty_timeout', 'departure_timeout', 'max_participants', 'enabled_codecs'] as const;
@@ -215,6 +215,7 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
       tcpPort: r.port(rtc, 'rtc', 'tcp_port'),
       mediaWorkers: r.int(rtc, 'rtc', 'media_workers', 0, 64),
       roomParticipantsPerWorker: r.int(rtc, 'rtc', 'room_participants_per_worker', 1, U32_MAX),
+      signalV1: r.bool(rtc, 'rtc', 'signal_v1'),
     },
     video,
     logging: { level, json: r.bool(logging, 'logging', 'json') },
@@ -247,6 +248,7 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
       mediaWorkers: pick(flags.rtc?.mediaWorkers, file.rtc?.mediaWorkers) ?? base.rtc.mediaWorkers,
       roomParticipantsPerWorker: pick(flags.rtc?.roomParticipantsPerWorker, file.rtc?.roomParticipantsPerWorker) ?? base.rtc.roomParticipantsPerWorker,
       turnServers: pick(flags.rtc?.turnServers, turnServers) ?? base.rtc.turnServers,
+      signalV1: pick(flags.rtc?.signalV1, file.rtc?.signalV1) ?? base.rtc.signalV1,
     },
     turn: { ...turn, ...Object.fromEntries(Object.entries(flags.turn ?? {}).filter(([, v]) => v !== undefined)) },
     video: { dynacastPauseDelayMs: pick(flags.video?.dynacastPauseDelayMs, video.dynacastPauseDelayMs) ?? base.video.dynacastPauseDelayMs },

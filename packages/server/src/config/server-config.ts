@@ -82,6 +82,11 @@ export interface ServerConfig {
     roomParticipantsPerWorker: number;
     /** `rtc.turn_servers`: outside TURN servers (coturn ...) given to every client as they are (docs/turn.md). */
     turnServers: ExternalTurnServer[];
+    /**
+     * `rtc.signal_v1` (Atrium): serve `/rtc/v1` (single PeerConnection, docs/signal-v1.md); false answers it 404 and
+     * clients fall back to `/rtc`.
+     */
+    signalV1: boolean;
   };
   /** LiveKit's `turn:` section: the embedded TURN server (docs/turn.md); off by default. */
   turn: TurnConfig;
@@ -166,6 +171,8 @@ export const LIVEKIT_DEFAULT_CODECS: readonly string[] = [
  * room spans workers, so one big room uses every core.
  */
 export const DEFAULT_ROOM_PARTICIPANTS_PER_WORKER = 16;
+/** Whether `/rtc/v1` is served unless `rtc.signal_v1` says otherwise. */
+export const DEFAULT_SIGNAL_V1 = false;
 
 /** One media worker per core (os.availableParallelism), at most 16. */
 export function defaultMediaWorkers(): number {
@@ -195,6 +202,7 @@ export function devConfig(overrides: ServerConfigOverrides = {}): ServerConfig {
       mediaWorkers: overrides.rtc?.mediaWorkers ?? defaultMediaWorkers(),
       roomParticipantsPerWorker: overrides.rtc?.roomParticipantsPerWorker ?? DEFAULT_ROOM_PARTICIPANTS_PER_WORKER,
       turnServers: overrides.rtc?.turnServers ?? [],
+      signalV1: overrides.rtc?.signalV1 ?? DEFAULT_SIGNAL_V1,
     },
     turn: { ...defaultTurnConfig(), ...overrides.turn },
     video: { dynacastPauseDelayMs: overrides.video?.dynacastPauseDelayMs ?? LIVEKIT_DEFAULT_DYNACAST_PAUSE_DELAY_MS },

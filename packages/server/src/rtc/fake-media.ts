@@ -93,10 +93,13 @@ export class FakeParticipantMedia extends TypedEmitter<ParticipantMediaEvents> i
 
 export class FakeMediaFactory implements MediaFactory {
   readonly medias: FakeParticipantMedia[] = [];
+  /** participant sid -> whether its media was asked for one PeerConnection (signalling v1). */
+  readonly singlePeerConnection = new Map<string, boolean>();
   closed = false;
-  createParticipantMedia(opts: { participantSid: string; identity: string }): ParticipantMedia {
+  createParticipantMedia(opts: { participantSid: string; identity: string; isSinglePeerConnection?: boolean }): ParticipantMedia {
     const m = new FakeParticipantMedia(opts.participantSid, opts.identity);
     this.medias.push(m);
+    this.singlePeerConnection.set(opts.participantSid, opts.isSinglePeerConnection === true);
     return m;
   }
   /** The latest media created for `identity`. */

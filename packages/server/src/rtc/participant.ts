@@ -79,6 +79,8 @@ export class Participant {
   readonly protocol: number;
   readonly media: ParticipantMedia;
   readonly logger: Logger;
+  /** Joined over /rtc/v1: one PeerConnection, the client's (docs/signal-v1.md). */
+  readonly isSinglePeerConnection: boolean;
   /** Track sids this participant is subscribed to. */
   readonly subscriptions = new Set<string>();
   private readonly host: ParticipantHost;
@@ -104,6 +106,7 @@ export class Participant {
     this.sid = opts.sid;
     this.identity = opts.claims.identity;
     this.grant = { ...opts.grant, canPublishSources: [...opts.grant.canPublishSources] };
+    this.isSinglePeerConnection = opts.isSinglePeerConnection === true;
     // v1 has no subscriber PC: the client's single PC is primary.
     this.subscriberPrimary = opts.isSinglePeerConnection !== true && opts.grant.canSubscribe;
     this.autoSubscribe = opts.autoSubscribe;
