@@ -563,10 +563,31 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       capabilities: which === 'subscriber'
         ? (this.opts.subscriberCapabilities ?? subscriberCapabilities)
         : (this.opts.publisherCapabilities ?? publisherCapabilities),
-      ...(which === 'single' ? { sendCapabilities: this.opts.subscriberCapabilities ?? subscriberCapabilities } : {}),
+      ...(which === 'single' ? { sendCapabilities: this.singlePcSendCapabilities() } : {}),
       clock: this.opts.clock,
       logger: this.logger.child({ pc: which }),
     });
+  }
+
+  /**
+   * What the client's single PC accepts on its recvonly m-lines: the subscriber codecs, with the header extensions a
+   * publisher m-line accepts as well. Chromium offers a new m-line only the extensions the bundle has negotiated so far:
+   * answering the pre-created recvonly video m-lines without rtp-stream-id makes its next simulcast offer fail
+   * ("negotiates simulcast but does not negotiate the RID RTP header extension"). Accepting an extension does not mean
+   * we send it: DownTracks never forward the transport-only ones (mid, rid, transport-cc ids are ours).
+   */
+  private singlePcSendCapabilities(): LocalCapabilities {
+    const send = this.opts.subscriberCapabilities ?? subscriberCapabilities;
+    const recv = this.opts.publisherCapabilities ?? publisherCapabilities;
+    const union = (a: readonly string[], b: readonly string[]): string[] => [...new Set([...a, ...b])];
+    return {
+      ...send,
+      headerExtensions: {
+        audio: union(send.headerExtensions.audio, recv.headerExtensions.audio),
+        video: union(send.headerExtensions.video, recv.headerExtensions.video),
+      },
+      ...(recv.extensionsSupersededBy !== undefined ? { extensionsSupersededBy: recv.extensionsSupersededBy } : {}),
+    };
   }
 
   private emitState(target: SignalTargetValue, state: TransportState): void {
