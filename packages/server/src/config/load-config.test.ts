@@ -37,6 +37,7 @@ rtc:
   use_external_ip: false
   media_workers: 3
   room_participants_per_worker: 8
+  signal_v1: true
   congestion_control:
     enabled: true
     allow_pause: true
@@ -91,7 +92,7 @@ test("LiveKit's keys load into ServerConfig", () => {
     bindAddresses: ['127.0.0.1', '::1'],
     rtc: {
       udpPort: 7890, tcpPort: 0, nodeIp: '192.0.2.10', congestionControl: { enabled: true, allowPause: true, pacer: 'no-queue', minChannelCapacityBps: 0 },
-      mediaWorkers: 3, roomParticipantsPerWorker: 8, turnServers: [],
+      mediaWorkers: 3, roomParticipantsPerWorker: 8, turnServers: [], signalV1: true,
     },
     turn: { enabled: false, udpPort: 3478, tlsPort: 0, domain: '', certFile: '', keyFile: '', relayRangeStart: 30000, relayRangeEnd: 40000 },
     video: { dynacastPauseDelayMs: 8000 },
