@@ -9,20 +9,23 @@ import type { Downstream, DownstreamHost, DownstreamSenderOptions } from './down
 
 export class SinglePcDownstream implements Downstream {
   private readonly host: DownstreamHost;
-  /** The client's PC (our side of it), created before its first offer so senders can wait on it. */
+  /** The client's PC (our side of it), made on first need (a sender may wait on it before the client's first offer). */
   private readonly clientPc: () => PeerConnection;
+  /** The client's PC if it exists (never makes one: a closed media session must not). */
+  private readonly existingPc: () => PeerConnection | undefined;
   private isNegotiationScheduled = false;
   /** m-lines asked for since the client's last offer: not asked for again while that offer is on its way. */
   private readonly requested = { audio: 0, video: 0 };
   private isOfferRequested = false;
 
-  constructor(host: DownstreamHost, clientPc: () => PeerConnection) {
+  constructor(host: DownstreamHost, pcs: { clientPc: () => PeerConnection; existingPc: () => PeerConnection | undefined }) {
     this.host = host;
-    this.clientPc = clientPc;
+    this.clientPc = pcs.clientPc;
+    this.existingPc = pcs.existingPc;
   }
 
   get pc(): PeerConnection | undefined {
-    return this.clientPc();
+    return this.existingPc();
   }
 
   start(): void {}
@@ -32,7 +35,7 @@ export class SinglePcDownstream implements Downstream {
   }
 
   removeSender(sender: LocalSender): void {
-    this.clientPc().removeSender(sender);
+    this.existingPc()?.removeSender(sender);
   }
 
   /** The client's ICE restart comes with its own offer after a resume; nothing to do on our side. */
@@ -56,9 +59,9 @@ export class SinglePcDownstream implements Downstream {
   }
 
   private requestOffer(): void {
-    const pc = this.clientPc();
+    const pc = this.existingPc();
     // Before the client's first offer is answered there is nothing to ask: that answer places what waits.
-    if (this.host.isClosed() || pc.remoteDescription === undefined) return;
+    if (this.host.isClosed() || pc?.remoteDescription === undefined) return;
     const needs = pc.answerSenderNeeds;
     if (!needs.needsOffer) return;
     const numAudios = Math.max(0, needs.waiting.audio - needs.free.audio - this.requested.audio);

@@ -144,7 +144,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       isClosed: () => this.closed,
     };
     this.downstream = opts.isSinglePeerConnection === true
-      ? new SinglePcDownstream(host, () => this.publisher ?? this.createPublisher())
+      ? new SinglePcDownstream(host, { clientPc: () => this.publisher ?? this.createPublisher(), existingPc: () => this.publisher })
       : new SubscriberPcDownstream(host, this.logger);
   }
 
