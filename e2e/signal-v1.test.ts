@@ -2,7 +2,7 @@
 // Chromium, left at its default (RoomOptions.singlePeerConnection true): the server serves /rtc/v1 (no 404 fallback:
 // no retry warning in the page, the participant is single-PC on the server, the page has no subscriber PC). Two pages
 // publish camera and microphone and each decodes the other's camera at the size the publisher sends and at frame rate,
-// and receives its audio; mute/unmute; a late third joiner; a fifth video track for one subscriber (more than the three
+// and receives its audio; reliable data both ways; mute/unmute; a late third joiner; a fifth video track for one subscriber (more than the three
 // recvonly m-lines livekit-client pre-creates: MediaSectionsRequirement); a killed WebSocket resumes with the same sid;
 // and a v0 page (`singlePeerConnection: false`) in the same room sees and decodes the v1 pages and is decoded by them.
 import { test } from 'node:test';
@@ -91,6 +91,15 @@ test('livekit-client on /rtc/v1: media both ways, mute, a late joiner, more m-li
   await run.step('A and B publish camera and microphone', () => Promise.all([a.enableCameraAndMicrophone(), b.enableCameraAndMicrophone()]));
   await expectMediaFrom(run, b, a, 'alice');
   await expectMediaFrom(run, a, b, 'bob');
+
+  await run.step('data over the one PC: B receives reliable data from A, and A from B, with the sender named', async () => {
+    await a.publishData('v1 hello from alice', { reliable: true });
+    const atB = await b.waitForEvent((e) => e.type === 'dataReceived' && e.text === 'v1 hello from alice', { label: 'data at B', timeoutMs: EVENT_TIMEOUT_MS });
+    assert.equal(atB.participant, 'alice');
+    await b.publishData('v1 hello from bob', { reliable: true });
+    const atA = await a.waitForEvent((e) => e.type === 'dataReceived' && e.text === 'v1 hello from bob', { label: 'data at A', timeoutMs: EVENT_TIMEOUT_MS });
+    assert.equal(atA.participant, 'bob');
+  });
 
   await run.step("A mutes and unmutes its microphone: B sees both; A's camera off and on: B decodes it again", async () => {
     let from = await b.eventCount();
