@@ -30,15 +30,17 @@ const sidOf = (p: BrowserParticipant): Promise<string> => p.call<string>('run', 
 const transports = (p: BrowserParticipant): Promise<{ mode: string; hasSubscriber: boolean }> =>
   p.call('run', 'const m = room.engine.pcManager; return { mode: m.mode, hasSubscriber: !!m.subscriber };');
 
-/** The sizes the publisher's camera sender sends (every active encoding). */
-async function sentSizes(p: BrowserParticipant): Promise<string[]> {
+/** The publisher's camera encodings: size and frames encoded so far, per rid. */
+async function cameraEncodings(p: BrowserParticipant): Promise<{ rid: string; size: string; framesEncoded: number }[]> {
   const rows = await p.localVideoSenderStats();
-  return rows.filter((r) => r.source === 'camera' && r.frameWidth > 0).map((r) => `${r.frameWidth}x${r.frameHeight}`);
+  return rows.filter((r) => r.source === 'camera' && r.frameWidth > 0).map((r) => ({ rid: r.rid, size: `${r.frameWidth}x${r.frameHeight}`, framesEncoded: r.framesEncoded }));
 }
 
 /**
- * `viewer` decodes `publisher`'s camera: frames at a size the publisher's encoder sends, at least 12 frames/s over 3 s
- * (the fake camera runs at about 20; the machine is shared), and its microphone's packets and samples keep coming.
+ * `viewer` decodes `publisher`'s camera, measured over 4 s: at a size the publisher's encoder sends; receiving (inbound-rtp
+ * framesReceived) at least 3/4 of the frames the publisher encodes at that size (the SFU loses none), and decoding at
+ * least half of them and 5 fps (the other helpers' load on this 2-core machine slows Chromium's decoders and encoders,
+ * not what the server does); and its microphone's packets and decoded samples keep coming.
  */
 async function expectMediaFrom(run: StepRunner, viewer: BrowserParticipant, publisher: BrowserParticipant, identity: string): Promise<string> {
   const cam = await run.step(`${viewer.label} decodes ${identity}'s camera`, () =>
@@ -46,15 +48,29 @@ async function expectMediaFrom(run: StepRunner, viewer: BrowserParticipant, publ
       label: `${identity}'s camera at ${viewer.label}`, timeoutMs: MEDIA_TIMEOUT_MS,
     }),
   );
-  const since = await viewer.call<number>('now');
-  await new Promise((r) => setTimeout(r, 3000));
-  const gaps = await viewer.call<{ frames: number; maxGapMs: number; sizes: string[]; nowMs: number }>('frameGaps', cam.trackSid, since);
-  const fps = (gaps.frames * 1000) / (gaps.nowMs - since);
-  const sent = await sentSizes(publisher);
-  const decoded = gaps.sizes[gaps.sizes.length - 1];
-  run.note(`${viewer.label} <- ${identity}: ${cam.codec ?? '?'} ${decoded} at ${fps.toFixed(1)} fps (longest gap ${gaps.maxGapMs} ms); sent ${sent.join(', ')}`);
-  assert.ok(decoded !== undefined && sent.includes(decoded), `${viewer.label} decodes ${identity}'s camera at a size it sends (${decoded}; sent ${sent.join(', ')})`);
-  assert.ok(fps >= 12, `${viewer.label} decodes ${identity}'s camera at ${fps.toFixed(1)} fps`);
+  const received = (r: RemoteTrackStats | undefined): number => Number((r as { framesReceived?: number } | undefined)?.framesReceived ?? 0);
+  const startRow = track(await viewer.remoteTrackStats(), identity, 'camera');
+  const sentBefore = await cameraEncodings(publisher);
+  const startMs = Date.now();
+  await new Promise((r) => setTimeout(r, 4000));
+  const endRow = track(await viewer.remoteTrackStats(), identity, 'camera');
+  const sentAfter = await cameraEncodings(publisher);
+  const seconds = (Date.now() - startMs) / 1000;
+  const decodedFps = ((endRow?.framesDecoded ?? 0) - (startRow?.framesDecoded ?? 0)) / seconds;
+  const receivedFps = (received(endRow) - received(startRow)) / seconds;
+  const sizeOf = (r: RemoteTrackStats | undefined): string => `${r?.frameWidth ?? 0}x${r?.frameHeight ?? 0}`;
+  // The layer(s) received in the window: the encoded rate of the slower one if the allocator switched meanwhile.
+  const rates = [sizeOf(startRow), sizeOf(endRow)].map((size) => {
+    const after = sentAfter.find((e) => e.size === size);
+    const before = sentBefore.find((e) => e.rid === after?.rid);
+    return after !== undefined && before !== undefined ? (after.framesEncoded - before.framesEncoded) / seconds : NaN;
+  });
+  const sentFps = Math.min(...rates.filter((x) => !Number.isNaN(x)));
+  const decoded = sizeOf(endRow);
+  run.note(`${viewer.label} <- ${identity}: ${cam.codec ?? '?'} ${decoded}, received ${receivedFps.toFixed(1)} fps, decoded ${decodedFps.toFixed(1)} fps; ${identity} encodes ${sentAfter.map((e) => e.size).join(', ')}, this size at ${sentFps.toFixed(1)} fps`);
+  assert.ok(sentAfter.some((e) => e.size === decoded), `${viewer.label} decodes ${identity}'s camera at a size it sends (${decoded}; sent ${sentAfter.map((e) => e.size).join(', ')})`);
+  assert.ok(receivedFps >= 0.75 * sentFps, `${viewer.label} receives ${identity}'s camera at ${receivedFps.toFixed(1)} fps; ${identity} encodes it at ${sentFps.toFixed(1)} fps`);
+  assert.ok(decodedFps >= 5 && decodedFps >= 0.5 * sentFps, `${viewer.label} decodes ${identity}'s camera at ${decodedFps.toFixed(1)} fps; ${identity} encodes it at ${sentFps.toFixed(1)} fps`);
   const mic = track(await viewer.remoteTrackStats(), identity, 'microphone');
   assert.ok(mic, `${viewer.label} has ${identity}'s microphone`);
   const later = await viewer.waitForStats((rows) => track(rows, identity, 'microphone'), (r) => r.packetsReceived > mic.packetsReceived + 50 && (r.totalSamplesReceived ?? 0) > 0, {
