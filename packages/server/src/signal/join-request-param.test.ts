@@ -77,3 +77,28 @@ test('garbage is a ConnectParamsError that says what is wrong', () => {
   const answer = new JoinRequest({ publisherOffer: new SessionDescription({ type: 'answer', sdp: 'v=0', id: 1 }) });
   assert.throws(() => connectParamsFromJoinRequest(parseJoinRequestParam(encode(answer, WrappedJoinRequest_Compression.NONE))), /must be of type offer/);
 });
+
+test('2,000 seeded random join_request values: a JoinRequest or a ConnectParamsError, never anything else', () => {
+  let seed = 0x5eed;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed % n;
+  };
+  const bytes = (n: number): Uint8Array => Uint8Array.from({ length: n }, () => rand(256));
+  for (let i = 0; i < 2000; i++) {
+    // Raw bytes, or a well-formed wrapper (either compression, or a bogus one) around random or gzip'd random bytes.
+    const kind = rand(4);
+    const inner = bytes(rand(300));
+    const value = kind === 0
+      ? Buffer.from(bytes(rand(200))).toString('base64url')
+      : Buffer.from(new WrappedJoinRequest({
+        compression: (kind === 3 ? rand(5) : kind - 1) as WrappedJoinRequest_Compression,
+        joinRequest: kind === 2 ? gzipSync(inner) : inner,
+      }).toBinary()).toString('base64url');
+    try {
+      connectParamsFromJoinRequest(parseJoinRequestParam(value));
+    } catch (err) {
+      assert.ok(err instanceof ConnectParamsError, `case ${i}: ${String(err)}`);
+    }
+  }
+});
