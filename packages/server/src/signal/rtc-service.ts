@@ -7,7 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
-import { SignalResponse, LeaveRequest, LeaveRequest_Action, DisconnectReason } from '@livekit/protocol';
+import { SignalResponse, LeaveRequest, LeaveRequest_Action, DisconnectReason, RequestResponse_Reason } from '@livekit/protocol';
+import { checkMetadataUpdate } from '../rtc/participant-metadata.js';
 import { newParticipantSid } from '@atrium/protocol';
 import type { Logger, Clock } from '@atrium/webrtc';
 import { authenticateJoin, extractToken, AuthError } from '../auth/join-auth.js';
@@ -170,9 +171,12 @@ export class RtcService {
       const q = url.searchParams;
       if (isV1 && !q.has('join_request')) return { status: 400, error: 'join_request is missing' };
       const params = isV1 ? connectParamsFromJoinRequest(parseJoinRequestParam(q.get('join_request') ?? '')) : parseConnectParams(q);
-      // As LiveKit: a JoinRequest may set the participant's metadata or attributes only with canUpdateOwnMetadata.
-      if ((params.metadata !== undefined || params.attributes !== undefined) && !auth.grant.canUpdateOwnMetadata) {
-        return { status: 403, error: 'permissions denied: join_request sets metadata or attributes without canUpdateOwnMetadata' };
+      // As LiveKit: a JoinRequest may set the participant's metadata or attributes only with canUpdateOwnMetadata, and
+      // within the limits of a metadata update.
+      if (params.metadata !== undefined || params.attributes !== undefined) {
+        const verdict = checkMetadataUpdate({ name: '', metadata: params.metadata ?? '', attributes: params.attributes ?? {} }, auth.grant.canUpdateOwnMetadata);
+        if (verdict.reason === RequestResponse_Reason.NOT_ALLOWED) return { status: 403, error: `permissions denied: join_request metadata or attributes: ${verdict.message}` };
+        if (verdict.reason !== RequestResponse_Reason.OK) return { status: 400, error: `join_request metadata or attributes: ${verdict.message}` };
       }
       return { auth: { ...auth, claims: claimsWithJoinRequest(auth.claims, params) }, params };
     } catch (err) {

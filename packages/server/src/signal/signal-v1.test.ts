@@ -98,6 +98,25 @@ test('join: JoinResponse with subscriber_primary false, then the answer to the b
   c.ws.close();
 });
 
+test('metadata and attributes in the join request: applied with canUpdateOwnMetadata, 403 without, 400 over the limits', async () => {
+  const jr = (metadata: string) => joinRequestParam(new JoinRequest({ metadata, participantAttributes: { role: 'host' } }));
+  const allowed = await devToken('meta-ok', { roomJoin: true, room: 'v1room', canUpdateOwnMetadata: true });
+  const c = await openV1(server, `access_token=${allowed}&join_request=${jr('from the join')}`);
+  assert.ok('ws' in c);
+  const join = await until(() => c.messages.find((m) => m.case === 'join'), 'join');
+  assert.equal(join.value.participant?.metadata, 'from the join');
+  assert.equal(join.value.participant?.attributes['role'], 'host');
+  c.ws.close();
+  const denied = await openV1(server, `access_token=${await devToken('meta-no', { roomJoin: true, room: 'v1room' })}&join_request=${jr('x')}`);
+  assert.ok('status' in denied);
+  assert.equal(denied.status, 403);
+  assert.match(denied.body, /permission/);
+  const big = await openV1(server, `access_token=${allowed}&join_request=${jr('m'.repeat(600 * 1024))}`);
+  assert.ok('status' in big);
+  assert.equal(big.status, 400);
+  assert.match(big.body, /metadata size limit/);
+});
+
 test('a bundled offer that cannot be applied ends the session with a leave', async () => {
   const token = await devToken('bob', { roomJoin: true, room: 'v1room' });
   const jr = new JoinRequest({ publisherOffer: new SessionDescription({ type: 'offer', sdp: 'garbage', id: 1 }) });
