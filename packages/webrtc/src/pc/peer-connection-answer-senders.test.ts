@@ -88,10 +88,16 @@ test('the answer sends the first codec in the sender\'s order that the offer has
     client: { capabilities: { audio: [opusCapability, audioRedCapability], video: [vp8Capability], headerExtensions: { audio: [], video: [] } } },
   });
   const mid = client.addReceiveTransceiver('audio');
+  const opusMid = client.addReceiveTransceiver('audio');
   const s = server.addAnswerSender({ kind: 'audio', streamId: 'PA_1|TR_m', trackId: 'TR_m', codec: audioRedCapability, alternatives: [opusCapability] });
+  const stereo = { ...opusCapability, fmtp: 'minptime=10;useinbandfec=1;stereo=1;sprop-stereo=1' };
+  server.addAnswerSender({ kind: 'audio', streamId: 'PA_1|TR_s', trackId: 'TR_s', codec: stereo });
   const answer = parseSdp(server.handleOffer(client.createOffer()));
   const section = answer.media.find((m) => m.mid === mid)!;
-  assert.equal(section.codecs[0]!.mimeType.toLowerCase(), 'audio/red');
+  assert.deepEqual(section.codecs.map((c) => c.mimeType.toLowerCase()), ['audio/red', 'audio/opus'], 'what we may send there, RED first');
+  const opusOnly = answer.media.find((m) => m.mid === opusMid)!;
+  assert.deepEqual(opusOnly.codecs.map((c) => c.mimeType.toLowerCase()), ['audio/opus'], 'an Opus sender lists Opus alone');
+  assert.match(opusOnly.codecs[0]!.fmtp ?? '', /stereo=1/, 'with the sender\'s own format parameters');
   assert.equal(s.codec.mimeType, 'audio/red');
   assert.equal(s.payloadTypes.get('audio/opus'), section.codecs.find((c) => c.mimeType.toLowerCase() === 'audio/opus')?.payloadType);
 });

@@ -112,6 +112,17 @@ function answerMedia(m: MediaSection, opts: CreateAnswerOptions): MediaSection {
   }
   if (sendIdx < 0) sender = undefined;
   else if (sendIdx > 0) codecs = [codecs[sendIdx] as CodecParams, ...codecs.filter((_, i) => i !== sendIdx)];
+  if (sender !== undefined && m.direction === 'recvonly') {
+    // An m-line where only we send lists what we may send there, as our own offers do: the sender's codecs (RED's
+    // Opus among them), with an audio sender's own format parameters (e.g. stereo for a stereo track).
+    codecs = codecs.filter((c) => sendable.some((w) => codecsMatch(c, w)));
+    if (m.kind === 'audio') {
+      for (const c of codecs) {
+        const want = sendable.find((w) => codecsMatch(c, w));
+        if (want?.fmtp !== undefined && !isRed(c)) c.fmtp = want.fmtp;
+      }
+    }
+  }
   const supportedUris = new Set(m.kind === 'audio' ? capabilities.headerExtensions.audio : capabilities.headerExtensions.video);
   const willSend = sender !== undefined && (m.direction === 'recvonly' || m.direction === 'sendrecv');
   const willReceive = m.direction === 'sendonly' || m.direction === 'sendrecv';
