@@ -37,7 +37,7 @@ async function cameraEncodings(p: BrowserParticipant): Promise<{ rid: string; si
 }
 
 /**
- * `viewer` decodes `publisher`'s camera, measured over 4 s: at a size the publisher's encoder sends; receiving (inbound-rtp
+ * `viewer` decodes `publisher`'s camera, measured over 4 s once its size has settled: at a size the publisher's encoder sends; receiving (inbound-rtp
  * framesReceived) at least 3/4 of the frames the publisher encodes at that size (the SFU loses none), and decoding at
  * least half of them and 5 fps (the other helpers' load on this 2-core machine slows Chromium's decoders and encoders,
  * not what the server does); and its microphone's packets and decoded samples keep coming.
@@ -48,6 +48,19 @@ async function expectMediaFrom(run: StepRunner, viewer: BrowserParticipant, publ
       label: `${identity}'s camera at ${viewer.label}`, timeoutMs: MEDIA_TIMEOUT_MS,
     }),
   );
+  // A joiner's layers step up as its bandwidth estimate grows (each switch waits for a key frame): measure once the
+  // decoded size has held for 2 s (or after 15 s whatever it is).
+  const sizeNow = async (): Promise<string> => {
+    const r = track(await viewer.remoteTrackStats(), identity, 'camera');
+    return `${r?.frameWidth ?? 0}x${r?.frameHeight ?? 0}`;
+  };
+  const settleUntil = Date.now() + 15_000;
+  for (let same = 0, last = await sizeNow(); same < 4 && Date.now() < settleUntil;) {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = await sizeNow();
+    same = now === last ? same + 1 : 0;
+    last = now;
+  }
   const received = (r: RemoteTrackStats | undefined): number => Number((r as { framesReceived?: number } | undefined)?.framesReceived ?? 0);
   const startRow = track(await viewer.remoteTrackStats(), identity, 'camera');
   const sentBefore = await cameraEncodings(publisher);
