@@ -103,10 +103,11 @@ export interface PageJoinTimes {
 
 export const POLL_MS = 5;
 
-const COMMON = `
+/** The page's Room, with `roomOptions` (e.g. `{ singlePeerConnection: false }` for signalling v0) over the bench's. */
+const COMMON = (roomOptions: Record<string, unknown>): string => `
   const t = () => performance.now();
   const out = {};
-  const r = new LK.Room({ adaptiveStream: false, dynacast: false });
+  const r = new LK.Room(Object.assign({ adaptiveStream: false, dynacast: false }, ${JSON.stringify(roomOptions)}));
   window.__benchRoom = r;
 `;
 
@@ -119,8 +120,8 @@ const CONNECT = (url: string, token: string): string => `
 `;
 
 /** Joins as a viewer: connect() and wait (up to `timeoutMs`) for the first decoded and rendered remote video frame. */
-export function viewerBody(url: string, token: string, timeoutMs: number): string {
-  return `${COMMON}
+export function viewerBody(url: string, token: string, timeoutMs: number, roomOptions: Record<string, unknown> = {}): string {
+  return `${COMMON(roomOptions)}
   let stopped = false;
   let done;
   const finished = new Promise((resolve) => { done = resolve; });
@@ -158,8 +159,8 @@ export function viewerBody(url: string, token: string, timeoutMs: number): strin
 }
 
 /** Joins as a publisher: connect(), then enableCameraAndMicrophone() until both local tracks are published. */
-export function publisherBody(url: string, token: string): string {
-  return `${COMMON}
+export function publisherBody(url: string, token: string, roomOptions: Record<string, unknown> = {}): string {
+  return `${COMMON(roomOptions)}
   r.on(LK.RoomEvent.LocalTrackPublished, (pub) => {
     if (pub.kind === 'video' && out.localVideoPublished === undefined) out.localVideoPublished = t();
     if (pub.kind === 'audio' && out.localAudioPublished === undefined) out.localAudioPublished = t();

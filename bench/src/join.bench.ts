@@ -2,6 +2,7 @@
 // sends camera + microphone; times room.connect() -> connected -> TrackSubscribed -> first decoded video frame in the
 // page, the publisher's own join, @livekit/rtc-node's connect(), and where the time goes on the server (join-trace.ts).
 // Run: npx tsx bench/src/join.bench.ts [--runs 20] [--timeline] [--room-size N [--speakers K]] [--media-workers N]
+//   [--signal v1|v0|fallback]
 //   --timeline: every step of the median and slowest runs.
 //   --room-size N: every run joins one room that already holds N participants with the publisher and the viewer
 //     (N - 2 load-tester participants: K audio speakers (default 2) publishing Opus, the rest subscribing to every
@@ -10,6 +11,9 @@
 //   --media-workers N: the server's rtc.media_workers (default: its own, one per core). The server-side steps come
 //     from wrappers on this process's prototypes (join-trace.ts), so with workers only the main thread's steps
 //     (WebSocket, signal messages) are traced; ICE, DTLS and RTP steps need --media-workers 0.
+//   --signal: v1 (default): the server serves /rtc/v1 and the pages keep livekit-client's default single PC;
+//     v0: the pages ask for /rtc (RoomOptions.singlePeerConnection false, two PCs); fallback: the server answers
+//     /rtc/v1 with 404 (rtc.signal_v1 false) and the pages fall back to /rtc, as before /rtc/v1 was served.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Room as RtcNodeRoom } from '@livekit/rtc-node';
@@ -28,6 +32,10 @@ const roomSize = Number(stringArgument('room-size', '0'));
 const speakers = Number(stringArgument('speakers', '2'));
 const mediaWorkersArg = stringArgument('media-workers', '');
 const mediaWorkers = mediaWorkersArg === '' ? undefined : Number(mediaWorkersArg);
+const signal = stringArgument('signal', 'v1');
+if (signal !== 'v1' && signal !== 'v0' && signal !== 'fallback') throw new Error(`--signal ${signal}: v1, v0 or fallback`);
+/** What the pages give livekit-client's Room (the browser publisher and the viewer alike). */
+const roomOptions: Record<string, unknown> = signal === 'v0' ? { singlePeerConnection: false } : {};
 if (roomSize !== 0 && roomSize < speakers + 3) throw new Error(`--room-size ${roomSize}: needs at least --speakers + 3 (a publisher, a viewer, a subscriber)`);
 /** The room every run joins with --room-size. */
 const SHARED_ROOM = 'join-shared';
@@ -56,7 +64,10 @@ const { dispose } = await import('@livekit/rtc-node');
 const { connectRtcNode } = await import('../../e2e/helpers/rtc-node.js');
 
 const trace = installJoinTrace();
-const server = await startAtrium({ logLevel: 'warn', ...(mediaWorkers !== undefined ? { config: { rtc: { mediaWorkers } } } : {}) });
+const server = await startAtrium({
+  logLevel: 'warn',
+  config: { rtc: { signalV1: signal !== 'fallback', ...(mediaWorkers !== undefined ? { mediaWorkers } : {}) } },
+});
 const isMediaTraced = server.server.mediaWorkers === undefined || server.server.mediaWorkers.workers.length === 0;
 const browser = await launchBrowser({ livekitLogLevel: 'warn' });
 await browser.context.addInitScript(PAGE_TRACE_INIT_SCRIPT);
@@ -92,7 +103,8 @@ try {
 
 const workerCount = server.server.mediaWorkers?.workers.length ?? 0;
 const roomText = roomSize > 0 ? `; room of ${roomSize} with the viewer: ${speakers} load-tester speakers and ${roomSize - 2 - speakers} load-tester subscribers` : '; a fresh room per run';
-console.log(`\nJoin latency over ${runs} runs (ms; loopback, headless Chromium, livekit-client; server in this process, ${workerCount} media workers${roomText})\n`);
+const signalText = signal === 'v1' ? 'signalling v1 (/rtc/v1, one PC)' : signal === 'v0' ? 'signalling v0 (/rtc, two PCs)' : 'v1 refused (404), fallback to /rtc';
+console.log(`\nJoin latency over ${runs} runs (ms; loopback, headless Chromium, livekit-client, ${signalText}; server in this process, ${workerCount} media workers${roomText})\n`);
 if (fillSummary !== undefined) console.log(`${fillSummary}\n`);
 console.log(table(phases, 'phase'));
 console.log(`\nWhere the viewer's time goes: each step's time since its room.connect() call (s = server, p = page)${showTimeline ? '' : '; first occurrences, DTLS datagrams left out (--timeline shows all)'}\n`);
@@ -123,7 +135,7 @@ async function startPublisher(id: string, room: string): Promise<StartedPublishe
   const row: Row = new Map();
   const page = await browser.openParticipant(id);
   try {
-    const p = await page.callWithin<PageJoinTimes>(30_000, 'run', publisherBody(server.url, await server.token({ identity: id, room })));
+    const p = await page.callWithin<PageJoinTimes>(30_000, 'run', publisherBody(server.url, await server.token({ identity: id, room }), roomOptions));
     row.set('publisher: connect() -> connected', p.connected - p.connectStart);
     row.set('publisher: enableCameraAndMicrophone() -> video published', (p.localVideoPublished ?? NaN) - (p.publishStart ?? NaN));
     let firstVideoInMs: number;
@@ -159,7 +171,7 @@ async function runOnce(i: number, shared: StartedPublisher | undefined): Promise
 
     const viewer = await browser.openParticipant(viewId);
     pages.push(viewer);
-    const v = await viewer.callWithin<PageJoinTimes>(30_000, 'run', viewerBody(server.url, await server.token({ identity: viewId, room }), FRAME_TIMEOUT_MS));
+    const v = await viewer.callWithin<PageJoinTimes>(30_000, 'run', viewerBody(server.url, await server.token({ identity: viewId, room }), FRAME_TIMEOUT_MS, roomOptions));
     if (v.error !== undefined) throw new Error(`[${viewId}] ${v.error}`);
     row.set('viewer: connect() -> connected', v.connected - v.connectStart);
     row.set('viewer: connect() -> TrackSubscribed (video)', (v.subscribedVideo ?? NaN) - v.connectStart);

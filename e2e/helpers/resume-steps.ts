@@ -142,11 +142,14 @@ export async function expectResume(
     assert.equal(participant.resumes, resumesBefore + (opts.resumes ?? 1), 'the server resumed the participant');
     assert.equal(srv.server.rooms.getRoom(r.room)?.getParticipant(before.sid), participant);
   });
-  await run.step(`${name}: both PCs restarted ICE (new server credentials in B's remote descriptions)`, async () => {
+  await run.step(`${name}: every PC restarted ICE (new server credentials in B's remote descriptions)`, async () => {
     const now = await remoteUfrags(b);
-    assert.ok(now.subscriber && now.publisher);
-    assert.notEqual(now.subscriber, before.ufrags.subscriber, 'the subscriber offer after the resume has new ICE credentials');
+    assert.ok(now.publisher);
     assert.notEqual(now.publisher, before.ufrags.publisher, 'the publisher answer to the ICE-restart offer has new ICE credentials');
+    // Signalling v1 (E2E_SIGNAL_V1=1, docs/signal-v1.md) has one PC, the client's: its answer is the one above.
+    if (before.ufrags.subscriber === undefined) return;
+    assert.ok(now.subscriber);
+    assert.notEqual(now.subscriber, before.ufrags.subscriber, 'the subscriber offer after the resume has new ICE credentials');
   });
   return { reconnectMs, gapMs: gap.gapMs };
 }

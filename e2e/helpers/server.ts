@@ -72,10 +72,13 @@ export async function startAtrium(options: StartAtriumOptions = {}): Promise<Atr
   // E2E_MEDIA_WORKERS=N runs the suite with N media workers (0: media in the main thread) where a test does not choose.
   const envWorkers = process.env['E2E_MEDIA_WORKERS'];
   const mediaWorkers = options.config?.rtc?.mediaWorkers ?? (envWorkers !== undefined && envWorkers !== '' ? Number(envWorkers) : undefined);
+  // E2E_SIGNAL_V1=1|0 serves /rtc/v1 (or not) where a test does not choose: the suite's clients then join over v1.
+  const envV1 = process.env['E2E_SIGNAL_V1'];
+  const signalV1 = options.config?.rtc?.signalV1 ?? (envV1 === '1' ? true : envV1 === '0' ? false : undefined);
   const config = devConfig({
     ...options.config,
     port: options.port ?? 0,
-    rtc: { ...options.config?.rtc, udpPort: 0, ...(mediaWorkers !== undefined ? { mediaWorkers } : {}) },
+    rtc: { ...options.config?.rtc, udpPort: 0, ...(mediaWorkers !== undefined ? { mediaWorkers } : {}), ...(signalV1 !== undefined ? { signalV1 } : {}) },
     logging: { level: options.logLevel ?? envLevel ?? 'warn' },
   });
   const server = await createServer(config, options.overrides);

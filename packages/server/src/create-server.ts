@@ -205,8 +205,9 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     publishCodecs,
     iceServers: (p) => turn.iceServers(p),
   });
-  const rtc = new RtcService({ keys: config.keys, rooms, mediaFactory, clock, logger: logger.child({ component: 'signal' }), nodeState, publishCodecs,
-    resumeTimeoutMs: config.rtc.resumeTimeoutSec * 1000,
+  const rtc = new RtcService({
+    keys: config.keys, rooms, mediaFactory, clock, logger: logger.child({ component: 'signal' }), nodeState, publishCodecs,
+    isSignalV1Enabled: config.rtc.signalV1, resumeTimeoutMs: config.rtc.resumeTimeoutSec * 1000,
   });
 
   const api = new TwirpServer({

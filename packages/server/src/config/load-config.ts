@@ -37,7 +37,7 @@ export interface ConfigSources {
 const TOP_KEYS = ['port', 'bind_addresses', 'rtc', 'keys', 'key_file', 'logging', 'room', 'webhook', 'redis', 'prometheus_port', 'prometheus', 'audio', 'video', 'development', 'limit', 'agents', 'turn'] as const;
 const RTC_KEYS = [
   'udp_port', 'port_range_start', 'port_range_end', 'tcp_port', 'node_ip', 'use_external_ip', 'congestion_control', 'media_workers',
-  'room_participants_per_worker', 'turn_servers', 'resume_timeout',
+  'room_participants_per_worker', 'turn_servers', 'resume_timeout', 'signal_v1',
 ] as const;
 const LOGGING_KEYS = ['level', 'json'] as const;
 const ROOM_KEYS = ['auto_create', 'empty_timeout', 'departure_timeout', 'max_participants', 'enabled_codecs'] as const;
@@ -216,6 +216,7 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
       mediaWorkers: r.int(rtc, 'rtc', 'media_workers', 0, 64),
       roomParticipantsPerWorker: r.int(rtc, 'rtc', 'room_participants_per_worker', 1, U32_MAX),
       resumeTimeoutSec: r.int(rtc, 'rtc', 'resume_timeout', 0, MAX_RESUME_TIMEOUT_SEC),
+      signalV1: r.bool(rtc, 'rtc', 'signal_v1'),
     },
     video,
     logging: { level, json: r.bool(logging, 'logging', 'json') },
@@ -249,6 +250,7 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
       roomParticipantsPerWorker: pick(flags.rtc?.roomParticipantsPerWorker, file.rtc?.roomParticipantsPerWorker) ?? base.rtc.roomParticipantsPerWorker,
       turnServers: pick(flags.rtc?.turnServers, turnServers) ?? base.rtc.turnServers,
       resumeTimeoutSec: pick(flags.rtc?.resumeTimeoutSec, file.rtc?.resumeTimeoutSec) ?? base.rtc.resumeTimeoutSec,
+      signalV1: pick(flags.rtc?.signalV1, file.rtc?.signalV1) ?? base.rtc.signalV1,
     },
     turn: { ...turn, ...Object.fromEntries(Object.entries(flags.turn ?? {}).filter(([, v]) => v !== undefined)) },
     video: { dynacastPauseDelayMs: pick(flags.video?.dynacastPauseDelayMs, video.dynacastPauseDelayMs) ?? base.video.dynacastPauseDelayMs },

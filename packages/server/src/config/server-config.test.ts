@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
-import { devConfig, LIVEKIT_DEFAULT_CODECS, DEFAULT_ROOM_PARTICIPANTS_PER_WORKER } from './server-config.js';
+import { devConfig, LIVEKIT_DEFAULT_CODECS, DEFAULT_ROOM_PARTICIPANTS_PER_WORKER, DEFAULT_SIGNAL_V1 } from './server-config.js';
 
 test('dev defaults', () => {
   const c = devConfig();
@@ -13,7 +13,7 @@ test('dev defaults', () => {
       udpPort: 7882, tcpPort: 7881, nodeIp: '127.0.0.1', congestionControl: { enabled: true, allowPause: false, pacer: 'no-queue', minChannelCapacityBps: 0 },
       // One media worker per core.
       mediaWorkers: Math.min(16, availableParallelism()), roomParticipantsPerWorker: DEFAULT_ROOM_PARTICIPANTS_PER_WORKER,
-      turnServers: [], resumeTimeoutSec: 20,
+      turnServers: [], resumeTimeoutSec: 20, signalV1: DEFAULT_SIGNAL_V1,
     },
     // The embedded TURN server is off; LiveKit's port defaults (docs/turn.md).
     turn: { enabled: false, udpPort: 3478, tlsPort: 0, domain: '', certFile: '', keyFile: '', relayRangeStart: 30000, relayRangeEnd: 40000 },

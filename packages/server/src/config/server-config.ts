@@ -87,6 +87,11 @@ export interface ServerConfig {
      * without a Leave is kept for a resume (docs/resume.md). 0: it leaves at once. LiveKit has no such setting.
      */
     resumeTimeoutSec: number;
+    /**
+     * `rtc.signal_v1` (Atrium): serve `/rtc/v1` (single PeerConnection, docs/signal-v1.md); false answers it 404 and
+     * clients fall back to `/rtc`.
+     */
+    signalV1: boolean;
   };
   /** LiveKit's `turn:` section: the embedded TURN server (docs/turn.md); off by default. */
   turn: TurnConfig;
@@ -175,6 +180,8 @@ export const DEFAULT_ROOM_PARTICIPANTS_PER_WORKER = 16;
 export const DEFAULT_RESUME_TIMEOUT_SEC = 20;
 /** rtc.resume_timeout at most, seconds: a dead client's participant (and its media) is not kept longer. */
 export const MAX_RESUME_TIMEOUT_SEC = 600;
+/** Whether `/rtc/v1` is served unless `rtc.signal_v1` says otherwise. */
+export const DEFAULT_SIGNAL_V1 = false;
 
 /** One media worker per core (os.availableParallelism), at most 16. */
 export function defaultMediaWorkers(): number {
@@ -205,6 +212,7 @@ export function devConfig(overrides: ServerConfigOverrides = {}): ServerConfig {
       roomParticipantsPerWorker: overrides.rtc?.roomParticipantsPerWorker ?? DEFAULT_ROOM_PARTICIPANTS_PER_WORKER,
       turnServers: overrides.rtc?.turnServers ?? [],
       resumeTimeoutSec: overrides.rtc?.resumeTimeoutSec ?? DEFAULT_RESUME_TIMEOUT_SEC,
+      signalV1: overrides.rtc?.signalV1 ?? DEFAULT_SIGNAL_V1,
     },
     turn: { ...defaultTurnConfig(), ...overrides.turn },
     video: { dynacastPauseDelayMs: overrides.video?.dynacastPauseDelayMs ?? LIVEKIT_DEFAULT_DYNACAST_PAUSE_DELAY_MS },

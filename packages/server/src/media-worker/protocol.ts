@@ -50,7 +50,7 @@ export type SourceCall =
 export type ToWorker =
   | {
       t: 'create'; mediaId: number; participantSid: string; identity: string; isAdaptiveStream: boolean;
-      candidateProtocol?: 'tcp';
+      candidateProtocol?: 'tcp'; isSinglePeerConnection?: boolean;
       subscriberAllowPause?: boolean; logBindings: Record<string, unknown>;
     }
   | {

@@ -161,11 +161,12 @@ export class MediaWorkerHost {
       isAdaptiveStream: m.isAdaptiveStream,
       ...(m.subscriberAllowPause !== undefined ? { subscriberAllowPause: m.subscriberAllowPause } : {}),
       ...(m.candidateProtocol !== undefined ? { candidateProtocol: m.candidateProtocol } : {}),
+      ...(m.isSinglePeerConnection === true ? { isSinglePeerConnection: true } : {}),
     });
     const session: Session = { media, mirrored: new Map() };
     this.sessions.set(mediaId, session);
     const forward = (name: string) => (payload: unknown) => this.port.postMessage({ t: 'event', mediaId, name, payload });
-    for (const name of ['subscriberOffer', 'iceCandidate', 'data', 'connectionState', 'subscriptionBound', 'streamStates', 'subscribedQuality'] as const) {
+    for (const name of ['subscriberOffer', 'mediaSectionsRequirement', 'iceCandidate', 'data', 'connectionState', 'subscriptionBound', 'streamStates', 'subscribedQuality'] as const) {
       media.on(name, forward(name) as never);
     }
     media.on('trackPublished', (t) => {

@@ -369,6 +369,7 @@ export class WorkerMediaFactory implements MediaFactory {
       t: 'create', mediaId, participantSid: opts.participantSid, identity: opts.identity,
       isAdaptiveStream: opts.isAdaptiveStream ?? false,
       ...(opts.candidateProtocol !== undefined ? { candidateProtocol: opts.candidateProtocol } : {}),
+      ...(opts.isSinglePeerConnection === true ? { isSinglePeerConnection: true } : {}),
       ...(opts.subscriberAllowPause !== undefined ? { subscriberAllowPause: opts.subscriberAllowPause } : {}),
       logBindings: opts.logBindings ?? { participant: opts.identity, pID: opts.participantSid },
     });

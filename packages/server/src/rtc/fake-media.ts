@@ -99,11 +99,14 @@ export class FakeMediaFactory implements MediaFactory {
   readonly medias: FakeParticipantMedia[] = [];
   /** The candidate protocol each media session was created with, in creation order (force-tcp). */
   readonly candidateProtocols: { identity: string; candidateProtocol: string | undefined }[] = [];
+  /** participant sid -> whether its media was asked for one PeerConnection (signalling v1). */
+  readonly singlePeerConnection = new Map<string, boolean>();
   closed = false;
-  createParticipantMedia(opts: { participantSid: string; identity: string; candidateProtocol?: string }): ParticipantMedia {
+  createParticipantMedia(opts: { participantSid: string; identity: string; candidateProtocol?: string; isSinglePeerConnection?: boolean }): ParticipantMedia {
     this.candidateProtocols.push({ identity: opts.identity, candidateProtocol: opts.candidateProtocol });
     const m = new FakeParticipantMedia(opts.participantSid, opts.identity);
     this.medias.push(m);
+    this.singlePeerConnection.set(opts.participantSid, opts.isSinglePeerConnection === true);
     return m;
   }
   /** The latest media created for `identity`. */

@@ -1,5 +1,6 @@
-// The media side of one participant in LiveKit signalling v0: a publisher peer connection (the client
-// offers, we answer) and a subscriber peer connection (we offer, the client answers). The signalling and
+// The media side of one participant: in LiveKit signalling v0 a publisher peer connection (the client offers, we
+// answer) and a subscriber peer connection (we offer, the client answers); in v1 the client's one peer connection,
+// on which it offers and we answer, carries both (docs/signal-v1.md). The signalling and
 // room logic (signal/, rtc/) drive it through this interface; the WebRTC implementation lives behind it.
 import type { TypedEmitter, Logger } from '@atrium/webrtc';
 import type { StreamQualitySample } from './connection-quality.js';
@@ -61,6 +62,11 @@ export interface ParticipantMediaEvents {
   [key: string]: unknown[];
   /** A new offer on the subscriber PC, to be sent as SignalResponse.offer. */
   subscriberOffer: [SessionDescriptionMessage];
+  /**
+   * Single PC (v1): subscribed tracks wait for m-lines on the client's PC, or one must go inactive; to be sent as
+   * SignalResponse.media_sections_requirement (the client adds that many recvonly m-lines and offers again).
+   */
+  mediaSectionsRequirement: [{ numAudios: number; numVideos: number }];
   /** A local ICE candidate, to be sent as SignalResponse.trickle (candidateInit is RTCIceCandidateInit JSON). */
   iceCandidate: [{ candidateInit: string; target: SignalTargetValue }];
   /** A DataPacket (protobuf bytes) received on `_reliable` or `_lossy` from this participant. */
@@ -144,6 +150,8 @@ export interface MediaFactory {
     logBindings?: Record<string, string>;
     /** Offer only ICE candidates of this protocol (the client asked for it with SimulateScenario, force-tcp). */
     candidateProtocol?: 'tcp';
+    /** Signalling v1: the client's one PC carries its subscriptions too (no subscriber PC, no server offers). */
+    isSinglePeerConnection?: boolean;
   }): ParticipantMedia;
   /** What is held right now: everything returns to zero when every participant has left. */
   resources(): MediaResources;

@@ -15,6 +15,7 @@ import {
   RequestResponse_Reason,
   DisconnectReason,
   TrackType,
+  MediaSectionsRequirement,
   StreamState,
   StreamStateInfo,
   StreamStateUpdate,
@@ -66,6 +67,8 @@ export interface ParticipantOptions {
   publishCodecs?: PublishCodecs;
   /** How long it is kept without a signal connection, for a resume (default RESUME_TIMEOUT_MS). */
   resumeTimeoutMs?: number;
+  /** Signalling v1 (`/rtc/v1`): one PC, the client's, which is then the primary one (docs/signal-v1.md). */
+  isSinglePeerConnection?: boolean;
 }
 
 export class Participant {
@@ -76,6 +79,8 @@ export class Participant {
   readonly protocol: number;
   readonly media: ParticipantMedia;
   readonly logger: Logger;
+  /** Joined over /rtc/v1: one PeerConnection, the client's (docs/signal-v1.md). */
+  readonly isSinglePeerConnection: boolean;
   /** Track sids this participant is subscribed to. */
   readonly subscriptions = new Set<string>();
   private readonly host: ParticipantHost;
@@ -105,7 +110,9 @@ export class Participant {
     this.sid = opts.sid;
     this.identity = opts.claims.identity;
     this.grant = { ...opts.grant, canPublishSources: [...opts.grant.canPublishSources] };
-    this.subscriberPrimary = opts.grant.canSubscribe;
+    this.isSinglePeerConnection = opts.isSinglePeerConnection === true;
+    // v1 has no subscriber PC: the client's single PC is primary.
+    this.subscriberPrimary = opts.isSinglePeerConnection !== true && opts.grant.canSubscribe;
     this.autoSubscribe = opts.autoSubscribe;
     this.protocol = opts.protocol;
     this.media = opts.media;
@@ -490,6 +497,10 @@ export class Participant {
           },
         }),
       );
+    });
+    m.on('mediaSectionsRequirement', ({ numAudios, numVideos }) => {
+      const value = new MediaSectionsRequirement({ numAudios, numVideos });
+      this.send(new SignalResponse({ message: { case: 'mediaSectionsRequirement', value } }));
     });
     m.on('iceCandidate', ({ candidateInit, target }) => {
       const json = normalizeCandidateInit(candidateInit);

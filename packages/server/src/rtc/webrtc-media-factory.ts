@@ -59,11 +59,12 @@ export async function createWebRtcMediaFactory(opts: MediaSettings & {
     mux,
     tcpPort: tcpMux?.port,
     tcpMux,
-    createParticipantMedia({ participantSid, identity, logger, isAdaptiveStream, subscriberAllowPause, candidateProtocol }) {
+    createParticipantMedia({ participantSid, identity, logger, isAdaptiveStream, subscriberAllowPause, candidateProtocol, isSinglePeerConnection }) {
       const media = new WebRtcParticipantMedia({
         mux, ...(tcpMux ? { tcpMux } : {}), ...(candidateProtocol ? { candidateProtocol } : {}), certificate, advertisedAddress: opts.advertisedAddress, clock, participantSid, identity, logger,
         onClose: () => live.delete(media),
         isAdaptiveStream: isAdaptiveStream ?? false,
+        isSinglePeerConnection: isSinglePeerConnection ?? false,
         allowPause: subscriberAllowPause ?? opts.allowPause ?? false,
         isCongestionControlEnabled: opts.isCongestionControlEnabled ?? true,
         pacer: opts.pacer ?? 'no-queue',

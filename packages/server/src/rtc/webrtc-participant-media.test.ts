@@ -128,7 +128,7 @@ test('a subscription starts forwarding (and asks for a key frame) only once the 
     const stateAtStart: string[] = [];
     const addSender = video.receiver.addSender.bind(video.receiver);
     video.receiver.addSender = (d) => {
-      stateAtStart.push((media as unknown as { subscriber?: { connectionState: string } }).subscriber?.connectionState ?? 'none');
+      stateAtStart.push((media as unknown as { downstream: { pc?: { connectionState: string } } }).downstream.pc?.connectionState ?? 'none');
       addSender(d);
     };
     // Answer each offer as it comes until the one carrying the track is answered, within microtasks only: no

@@ -1,6 +1,6 @@
-// ParticipantMedia over our WebRTC stack (LiveKit signalling v0): a publisher PeerConnection answering the
-// client's offers, and a subscriber PeerConnection on which we offer one sendonly m-line per subscribed track
-// plus the `_reliable`/`_lossy`/`_data_track` data channels. Media is wired to the SFU receivers/down tracks.
+// ParticipantMedia over our WebRTC stack: a publisher PeerConnection answering the client's offers, and a downstream
+// for subscribed tracks (downstream.ts): our own subscriber PeerConnection on which we offer (signalling v0), or the
+// client's single PeerConnection, which then also carries them (v1). Media is wired to the SFU receivers/down tracks.
 import { TypedEmitter, type Clock, type LocalCapabilities, type Logger, type TcpMux, type UdpMux } from '@atrium/webrtc';
 import { PeerConnection } from '@atrium/webrtc/pc/peer-connection.js';
 import { HeaderExtensionUri } from '@atrium/webrtc/sdp/capabilities.js';
@@ -28,6 +28,9 @@ import {
 } from './webrtc-track-source.js';
 import type { RedTranslatorOptions } from '../sfu/red-translator.js';
 import { MAX_SPATIAL } from '../sfu/video-layers.js';
+import type { Downstream, DownstreamHost } from './downstream.js';
+import { SubscriberPcDownstream } from './subscriber-pc-downstream.js';
+import { SinglePcDownstream } from './single-pc-downstream.js';
 
 interface Subscription {
   trackSid: string;
@@ -54,6 +57,11 @@ const MAX_QUEUED_RELIABLE = 1024;
 export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents> implements ParticipantMedia {
   private readonly opts: { mux: UdpMux; tcpMux?: TcpMux; candidateProtocol?: 'tcp'; certificate: DtlsCertificate; advertisedAddress: string; clock: Clock;
     participantSid: string; identity: string; logger: Logger; onClose: () => void; stats?: SfuStats;
+    /**
+     * LiveKit signalling v1: the client's one PeerConnection carries what it publishes and what it subscribes to (we
+     * answer its recvonly m-lines); no subscriber PC is created.
+     */
+    isSinglePeerConnection?: boolean;
     /** Audio-level meter settings of published audio tracks (livekit.yaml `audio:`). */
     audioLevel?: Partial<AudioLevelParams>;
     /** The subscriber uses adaptive stream (connect parameter): its video starts at LOW. */
@@ -78,26 +86,23 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     isRedEnabled?: boolean };
   private readonly logger: Logger;
   private publisher: PeerConnection | undefined;
-  private subscriber: PeerConnection | undefined;
+  /** Where subscribed tracks go out: our subscriber PC (v0) or the client's PC (v1). */
+  private readonly downstream: Downstream;
   private readonly inputs = new Map<string, PublishedInput>();
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly channels = new Map<string, DataChannel>();
   private readonly reliableQueue: Buffer[] = [];
   /** Per PC, the local ICE ufrag whose candidates were trickled (again after an ICE restart). */
   private readonly trickled = new WeakMap<PeerConnection, string>();
-  /** The next subscriber offer restarts ICE (a resume). */
-  private isIceRestartPending = false;
-  private offerId = 0;
-  private awaitingAnswer = false;
-  private negotiationPending = false;
-  private isNegotiationScheduled = false;
-  /** The subscriber's first offer is due at the end of this event-loop turn (startSubscriber). */
-  private isFirstOfferScheduled = false;
   /** This participant as a subscriber: its DownTracks, their settings, layers and stream states. */
   private readonly session: SubscriberSession;
   /** The subscriber transport's congestion control (send-side estimate, pacing, probes), once the transport exists. */
   private congestion: SendSideController | undefined;
-  private isClosed = false;
+  private closed = false;
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
 
   constructor(opts: WebRtcParticipantMedia['opts']) {
     super();
@@ -118,6 +123,34 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       ...(opts.stats ? { stats: opts.stats } : {}),
       listener: { onStreamStates: (changes) => this.emit('streamStates', changes) },
     });
+    const host: DownstreamHost = {
+      createSubscriberPc: () => this.createPc('subscriber'),
+      onTransport: (pc) => {
+        this.startCongestionControl(pc);
+        pc.on('connectionStateChange', (s) => {
+          if (s === 'connected') this.startAnsweredDownTracks();
+          this.emitState(SignalTarget.SUBSCRIBER, s);
+        });
+      },
+      onOwnChannel: (ch) => {
+        this.channels.set(ch.label, ch);
+        if (ch.label === '_reliable') ch.on('open', () => this.flushReliable());
+        this.attachIncomingChannel(ch);
+      },
+      midToTrackId: () => this.midToTrackId(),
+      emitOffer: (sd) => this.emit('subscriberOffer', sd),
+      emitMediaSectionsRequirement: (req) => this.emit('mediaSectionsRequirement', req),
+      trickle: (pc, target) => this.trickleOnce(pc, target),
+      isClosed: () => this.closed,
+    };
+    this.downstream = opts.isSinglePeerConnection === true
+      ? new SinglePcDownstream(host, { clientPc: () => this.publisher ?? this.createPublisher(), existingPc: () => this.publisher })
+      : new SubscriberPcDownstream(host, this.logger);
+  }
+
+  /** The client's PC carries its subscriptions too (signalling v1). */
+  get isSinglePeerConnection(): boolean {
+    return this.downstream instanceof SinglePcDownstream;
   }
 
   // ---- publisher PC -------------------------------------------------------------------------------
@@ -145,13 +178,22 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       }
     }
     this.trickleOnce(pc, SignalTarget.PUBLISHER);
-    return { sdp: answer, id, midToTrackId: {} };
+    if (!(this.downstream instanceof SinglePcDownstream)) return { sdp: answer, id, midToTrackId: {} };
+    // Single PC: the answer placed subscriptions on the client's recvonly m-lines (or refused them).
+    this.bindNegotiated();
+    this.downstream.offerAnswered();
+    return { sdp: answer, id, midToTrackId: this.midToTrackId() };
   }
 
   private createPublisher(): PeerConnection {
-    const pc = this.createPc('publisher');
+    const isSingle = this.opts.isSinglePeerConnection === true;
+    const pc = this.createPc(isSingle ? 'single' : 'publisher');
     this.publisher = pc;
-    pc.on('connectionStateChange', (s) => this.emitState(SignalTarget.PUBLISHER, s));
+    if (isSingle) this.startCongestionControl(pc);
+    pc.on('connectionStateChange', (s) => {
+      if (isSingle && s === 'connected') this.startAnsweredDownTracks();
+      this.emitState(SignalTarget.PUBLISHER, s);
+    });
     pc.on('remoteStream', (stream) => this.onRemoteStream(pc, stream));
     pc.on('remoteStreamEnded', (stream) => {
       const input = this.inputs.get(stream.mid);
@@ -222,35 +264,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
   // ---- subscriber PC ------------------------------------------------------------------------------
 
   startSubscriber(): void {
-    if (this.subscriber || this.isClosed) return;
-    const pc = this.createPc('subscriber');
-    this.subscriber = pc;
-    this.startCongestionControl(pc);
-    pc.on('connectionStateChange', (s) => {
-      if (s === 'connected') this.startAnsweredDownTracks();
-      this.emitState(SignalTarget.SUBSCRIBER, s);
-    });
-    for (const [label, opts] of [
-      ['_reliable', { ordered: true }],
-      ['_lossy', { ordered: false, maxRetransmits: 0 }],
-      ['_data_track', { ordered: false, maxRetransmits: 0 }],
-    ] as const) {
-      const ch = pc.createDataChannel(label, opts);
-      this.channels.set(label, ch);
-      if (label === '_reliable') ch.on('open', () => this.flushReliable());
-      this.attachIncomingChannel(ch);
-    }
-    // The first offer carries the data m-line first (its channels were created before any track's sender), so it is
-    // the BUNDLE tag: were a media m-line the tag, a subscriber refusing its codec would reject it, and Chromium then
-    // moves the bundle to a new transport, restarting ICE and DTLS under the handshake already running (the
-    // subscriber never connects). It waits for the end of the event-loop turn so that it also carries the tracks the
-    // joiner subscribes to meanwhile: Room.join subscribes in the same turn, and with media workers those
-    // subscriptions arrive as separate messages delivered together. One offer/answer round trip instead of two.
-    this.isFirstOfferScheduled = true;
-    setImmediate(() => {
-      this.isFirstOfferScheduled = false;
-      this.negotiateNow();
-    });
+    this.downstream.start();
   }
 
   /**
@@ -304,18 +318,21 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
   }
 
   handleSubscriberAnswer(sdp: string, id: number): void {
-    const pc = this.subscriber;
-    if (!pc || !this.awaitingAnswer) return;
-    if (id !== 0 && id !== this.offerId) {
-      this.logger.debug({ id, expected: this.offerId }, 'stale subscriber answer ignored');
-      return;
-    }
-    pc.handleAnswer(sdp);
-    this.awaitingAnswer = false;
+    if (!(this.downstream instanceof SubscriberPcDownstream) || !this.downstream.handleAnswer(sdp, id)) return;
+    this.bindNegotiated();
+  }
+
+  /**
+   * After an offer/answer covered subscription m-lines: each negotiated subscription is bound (forwarding starts once the
+   * transport is connected) or refused, and the room hears which.
+   */
+  private bindNegotiated(): void {
+    const pc = this.downstream.pc;
+    if (pc === undefined) return;
     const bound: { trackSid: string; error: SubscriptionBindError | undefined }[] = [];
     let hasRefused = false;
     for (const sub of [...this.subscriptions.values()]) {
-      // Only m-lines this answer covered (a subscription added meanwhile waits for the next one).
+      // Only m-lines this exchange covered (a subscription added meanwhile, or still waiting for an m-line, waits).
       if (sub.isAnswered || sub.sender.isStopped || !sub.sender.isNegotiated) continue;
       // The subscriber refused the m-line or every codec on it: nothing we send could be decoded. The subscription ends
       // here, before the next offer is built, so that offer does not carry the refused track again (the room's own
@@ -323,7 +340,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       if (!sub.sender.isAccepted) {
         bound.push({ trackSid: sub.trackSid, error: 'codec_unsupported' });
         this.subscriptions.delete(sub.trackSid);
-        pc.removeSender(sub.sender);
+        this.downstream.removeSender(sub.sender);
         hasRefused = true;
         continue;
       }
@@ -331,35 +348,35 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       bound.push({ trackSid: sub.trackSid, error: undefined });
     }
     if (pc.connectionState === 'connected') this.startAnsweredDownTracks();
-    if (this.negotiationPending || hasRefused) {
-      this.negotiationPending = false;
-      this.negotiate();
-    }
+    if (hasRefused) this.downstream.negotiate();
     for (const b of bound) this.emit('subscriptionBound', b);
+  }
+
+  /** mid -> track sid of the subscriptions placed on an m-line (`mid_to_track_id` of offers and v1 answers). */
+  private midToTrackId(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const sub of this.subscriptions.values()) if (sub.sender.mid !== '') out[sub.sender.mid] = sub.trackSid;
+    return out;
   }
 
   subscribe(source: MediaTrackSource, opts: { publisherSid: string; trackSid: string }): void {
     if (this.isClosed || this.subscriptions.has(opts.trackSid)) return;
     if (!(source instanceof PublishedTrackSource)) throw new Error('subscribe: unknown media source');
-    if (!this.subscriber) this.startSubscriber();
-    const pc = this.subscriber!;
     const codecs = subscriberCodecsFor(source, {
       activeRedEncoding: this.opts.activeRedEncoding ?? false, isRedEnabled: this.opts.isRedEnabled ?? true,
     });
-    const sender = pc.addSender({
+    const sender = this.downstream.addSender({
       kind: source.kind,
       streamId: `${opts.publisherSid}|${opts.trackSid}`,
       trackId: opts.trackSid,
       codec: codecs.codec,
       ...(codecs.alternatives.length > 0 ? { alternatives: codecs.alternatives } : {}),
-      // Reuse an m-line of an ended subscription: a long-lived subscriber must not grow one per track it ever saw.
-      recycle: true,
     });
     this.subscriptions.set(opts.trackSid, {
       trackSid: opts.trackSid, publisherSid: opts.publisherSid, source, sender, down: undefined, isAnswered: false,
       redEncodingRedundancy: codecs.redEncodingRedundancy,
     });
-    this.negotiate();
+    this.downstream.negotiate();
   }
 
   unsubscribe(trackSid: string): void {
@@ -368,8 +385,8 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     this.subscriptions.delete(trackSid);
     sub.stopWaiting?.();
     this.session.removeTrack(trackSid);
-    this.subscriber?.removeSender(sub.sender);
-    if (!this.isClosed) this.negotiate();
+    this.downstream.removeSender(sub.sender);
+    if (!this.isClosed) this.downstream.negotiate();
   }
 
   updateTrackSettings(trackSid: string, settings: TrackSettings): void {
@@ -436,7 +453,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       if (mime !== mimeType.toLowerCase() || this.subscriptions.get(sub.trackSid) !== sub) return;
       stop();
       sub.stopWaiting = undefined;
-      if (!this.isClosed && this.subscriber?.connectionState === 'connected') this.startDownTrack(sub);
+      if (!this.isClosed && this.downstream.pc?.connectionState === 'connected') this.startDownTrack(sub);
     });
     sub.stopWaiting = () => {
       stop();
@@ -444,49 +461,9 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
     };
   }
 
-  /**
-   * A resume: the subscriber PC offers again with new ICE credentials and every current subscription. An offer sent
-   * while the signal connection was down may never have reached the client, so it is superseded (its answer, if one
-   * comes, is stale by id). Before the first offer went out there is nothing to restart.
-   */
+  /** A resume (docs/resume.md): v0 offers again with new ICE credentials; in v1 the client's offer restarts ICE. */
   restartIce(): void {
-    const pc = this.subscriber;
-    if (this.isClosed || pc === undefined || this.isFirstOfferScheduled) return;
-    this.awaitingAnswer = false;
-    this.negotiationPending = false;
-    this.isIceRestartPending = true;
-    this.logger.debug('subscriber ICE restart');
-    this.negotiateNow();
-  }
-
-  /**
-   * Asks for a subscriber offer. Changes made in the same turn share one offer: a joiner's data channels and its
-   * subscriptions to the tracks already in the room go out together, not in two offer/answer round trips.
-   */
-  private negotiate(): void {
-    if (this.isNegotiationScheduled || this.isFirstOfferScheduled) return;
-    this.isNegotiationScheduled = true;
-    queueMicrotask(() => {
-      this.isNegotiationScheduled = false;
-      this.negotiateNow();
-    });
-  }
-
-  private negotiateNow(): void {
-    const pc = this.subscriber;
-    if (!pc || this.isClosed) return;
-    if (this.awaitingAnswer) {
-      this.negotiationPending = true;
-      return;
-    }
-    const sdp = pc.createOffer({ iceRestart: this.isIceRestartPending });
-    this.isIceRestartPending = false;
-    this.offerId++;
-    this.awaitingAnswer = true;
-    const midToTrackId: Record<string, string> = {};
-    for (const sub of this.subscriptions.values()) midToTrackId[sub.sender.mid] = sub.trackSid;
-    this.emit('subscriberOffer', { sdp, id: this.offerId, midToTrackId });
-    this.trickleOnce(pc, SignalTarget.SUBSCRIBER);
+    this.downstream.restartIce();
   }
 
   /**
@@ -521,7 +498,7 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       return;
     }
     if (!candidate) return;
-    const pc = target === SignalTarget.PUBLISHER ? this.publisher : this.subscriber;
+    const pc = target === SignalTarget.PUBLISHER || this.isSinglePeerConnection ? this.publisher : this.downstream.pc;
     try {
       pc?.addRemoteCandidate(candidate);
     } catch (err) {
@@ -564,15 +541,22 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
   private attachIncomingChannel(ch: DataChannel): void {
     const kind: DataKind | undefined = ch.label === '_reliable' ? 'reliable' : ch.label === '_lossy' ? 'lossy' : undefined;
     if (!kind) return;
-    // Client-created publisher channels can also carry data towards us when there is no subscriber PC.
-    if (!this.channels.has(ch.label)) this.channels.set(ch.label, ch);
+    // Client-created publisher channels can also carry data towards us when there is no subscriber PC (always in v1).
+    if (!this.channels.has(ch.label)) {
+      this.channels.set(ch.label, ch);
+      if (ch.label === '_reliable') {
+        ch.on('open', () => this.flushReliable());
+        this.flushReliable();
+      }
+    }
     ch.on('message', (m: Buffer | string) => {
       if (typeof m === 'string') return; // DataPackets are binary protobuf
       this.emit('data', { payload: m, kind });
     });
   }
 
-  private createPc(which: 'publisher' | 'subscriber'): PeerConnection {
+  /** 'single': the client's one PC in v1, receiving like a publisher PC and sending like a subscriber PC. */
+  private createPc(which: 'publisher' | 'subscriber' | 'single'): PeerConnection {
     return new PeerConnection({
       role: 'server',
       mux: this.opts.mux,
@@ -580,12 +564,34 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
       ...(this.opts.candidateProtocol !== undefined ? { candidateTransport: this.opts.candidateProtocol } : {}),
       certificate: this.opts.certificate,
       advertisedAddress: this.opts.advertisedAddress,
-      capabilities: which === 'publisher'
-        ? (this.opts.publisherCapabilities ?? publisherCapabilities)
-        : (this.opts.subscriberCapabilities ?? subscriberCapabilities),
+      capabilities: which === 'subscriber'
+        ? (this.opts.subscriberCapabilities ?? subscriberCapabilities)
+        : (this.opts.publisherCapabilities ?? publisherCapabilities),
+      ...(which === 'single' ? { sendCapabilities: this.singlePcSendCapabilities() } : {}),
       clock: this.opts.clock,
       logger: this.logger.child({ pc: which }),
     });
+  }
+
+  /**
+   * What the client's single PC accepts on its recvonly m-lines: the subscriber codecs, with the header extensions a
+   * publisher m-line accepts as well. Chromium offers a new m-line only the extensions the bundle has negotiated so far:
+   * answering the pre-created recvonly video m-lines without rtp-stream-id makes its next simulcast offer fail
+   * ("negotiates simulcast but does not negotiate the RID RTP header extension"). Accepting an extension does not mean
+   * we send it: DownTracks never forward the transport-only ones (mid, rid, transport-cc ids are ours).
+   */
+  private singlePcSendCapabilities(): LocalCapabilities {
+    const send = this.opts.subscriberCapabilities ?? subscriberCapabilities;
+    const recv = this.opts.publisherCapabilities ?? publisherCapabilities;
+    const union = (a: readonly string[], b: readonly string[]): string[] => [...new Set([...a, ...b])];
+    return {
+      ...send,
+      headerExtensions: {
+        audio: union(send.headerExtensions.audio, recv.headerExtensions.audio),
+        video: union(send.headerExtensions.video, recv.headerExtensions.video),
+      },
+      ...(recv.extensionsSupersededBy !== undefined ? { extensionsSupersededBy: recv.extensionsSupersededBy } : {}),
+    };
   }
 
   private emitState(target: SignalTargetValue, state: TransportState): void {
@@ -594,13 +600,13 @@ export class WebRtcParticipantMedia extends TypedEmitter<ParticipantMediaEvents>
 
   close(): void {
     if (this.isClosed) return;
-    this.isClosed = true;
+    this.closed = true;
     this.session.close();
     this.congestion?.close();
     this.subscriptions.clear();
     for (const mid of [...this.inputs.keys()]) this.endInput(mid);
+    this.downstream.close();
     this.publisher?.close();
-    this.subscriber?.close();
     this.channels.clear();
     this.reliableQueue.length = 0;
     this.opts.onClose();

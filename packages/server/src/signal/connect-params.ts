@@ -1,5 +1,8 @@
 // Query parameters of a v0 `/rtc` connection (docs/livekit-protocol.md 1.3; livekit-client
-// SignalClient.createConnectionParams, LiveKit rtcservice.go / utils.go ParseClientInfo).
+// SignalClient.createConnectionParams, LiveKit rtcservice.go / utils.go ParseClientInfo), and the same settings
+// read from a v1 `/rtc/v1` JoinRequest (docs/signal-v1.md).
+import { ClientInfo_Capability, ClientInfo_SDK } from '@livekit/protocol';
+import type { JoinRequest } from '@livekit/protocol';
 
 export interface ConnectParams {
   autoSubscribe: boolean;
@@ -24,6 +27,13 @@ export interface ConnectParams {
   network: string;
   /** ClientInfo.Capability enum names, e.g. CAP_PACKET_TRAILER. */
   capabilities: string[];
+  /** Signalling v1: the client's one PeerConnection carries everything (docs/signal-v1.md). */
+  isSinglePeerConnection: boolean;
+  /** v1: the client's first offer, bundled with the join (answered right after the JoinResponse). */
+  publisherOffer?: { sdp: string; id: number };
+  /** v1: metadata and attributes the client asks for over the token's (needs canUpdateOwnMetadata). */
+  metadata?: string;
+  attributes?: Record<string, string>;
 }
 
 export class ConnectParamsError extends Error {
@@ -66,5 +76,47 @@ export function parseConnectParams(params: URLSearchParams): ConnectParams {
     browserVersion: str(params, 'browser_version'),
     network: str(params, 'network'),
     capabilities: str(params, 'capabilities').split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    isSinglePeerConnection: false,
+  };
+}
+
+const cap = (s: string): string => s.slice(0, 256);
+
+/**
+ * The settings of a v1 JoinRequest (docs/livekit-protocol.md 1.4). A bundled publisher offer must be an offer; a
+ * reconnect names the participant it resumes as v0's `sid` does.
+ */
+export function connectParamsFromJoinRequest(jr: JoinRequest): ConnectParams {
+  const info = jr.clientInfo;
+  const settings = jr.connectionSettings;
+  const offer = jr.publisherOffer;
+  if (offer !== undefined && offer.type !== 'offer') {
+    throw new ConnectParamsError(`join_request publisher_offer must be of type offer, got '${offer.type.slice(0, 32)}'`);
+  }
+  const attributes = Object.entries(jr.participantAttributes);
+  return {
+    // JoinRequest has no "absent": livekit-client always sets it, from RoomConnectOptions.autoSubscribe (default true).
+    autoSubscribe: settings?.autoSubscribe ?? true,
+    sdk: info !== undefined ? (ClientInfo_SDK[info.sdk] ?? String(info.sdk)).toLowerCase() : '',
+    sdkVersion: cap(info?.version ?? ''),
+    protocol: info?.protocol ?? 0,
+    clientProtocol: info?.clientProtocol ?? 0,
+    adaptiveStream: settings?.adaptiveStream ?? false,
+    isReconnect: jr.reconnect,
+    sid: cap(jr.participantSid),
+    reconnectReason: jr.reconnectReason,
+    subscriberAllowPause: settings?.subscriberAllowPause,
+    disableIceLite: settings?.disableIceLite ?? false,
+    os: cap(info?.os ?? ''),
+    osVersion: cap(info?.osVersion ?? ''),
+    deviceModel: cap(info?.deviceModel ?? ''),
+    browser: cap(info?.browser ?? ''),
+    browserVersion: cap(info?.browserVersion ?? ''),
+    network: cap(info?.network ?? ''),
+    capabilities: (info?.capabilities ?? []).map((c) => ClientInfo_Capability[c]).filter((n): n is string => n !== undefined),
+    isSinglePeerConnection: true,
+    ...(offer !== undefined ? { publisherOffer: { sdp: offer.sdp, id: offer.id } } : {}),
+    ...(jr.metadata !== '' ? { metadata: jr.metadata } : {}),
+    ...(attributes.length > 0 ? { attributes: Object.fromEntries(attributes) } : {}),
   };
 }

@@ -1,17 +1,21 @@
-// HTTP side of signalling (docs/livekit-protocol.md 1.1-1.5, 2.1): health check, /rtc/validate, the /rtc v0
-// WebSocket upgrade (authenticated and checked against the room rules before upgrading), resumes (`reconnect=1`,
-// docs/resume.md) and 404s for /rtc/v1.
+// HTTP side of signalling (docs/livekit-protocol.md 1.1-1.5, 2.1): health check, /rtc/validate and /rtc/v1/validate,
+// the /rtc (v0) and /rtc/v1 (single PC, docs/signal-v1.md) WebSocket upgrades (authenticated and checked against the
+// room rules before upgrading), resumes (`reconnect=1` or a reconnect JoinRequest, docs/resume.md). With
+// rtc.signal_v1 off, /rtc/v1 answers 404 and clients fall back to /rtc.
 import { STATUS_CODES } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
-import { SignalResponse, LeaveRequest, LeaveRequest_Action, DisconnectReason } from '@livekit/protocol';
+import { SignalResponse, LeaveRequest, LeaveRequest_Action, DisconnectReason, RequestResponse_Reason } from '@livekit/protocol';
+import { checkMetadataUpdate } from '../rtc/participant-metadata.js';
 import { newParticipantSid } from '@atrium/protocol';
 import type { Logger, Clock } from '@atrium/webrtc';
 import { authenticateJoin, extractToken, AuthError } from '../auth/join-auth.js';
 import type { JoinAuth } from '../auth/join-auth.js';
-import { parseConnectParams, ConnectParamsError } from './connect-params.js';
+import { parseConnectParams, connectParamsFromJoinRequest, ConnectParamsError } from './connect-params.js';
+import { parseJoinRequestParam } from './join-request-param.js';
+import { answerBundledOffer, claimsWithJoinRequest } from './v1-join.js';
 import type { ConnectParams } from './connect-params.js';
 import { SignalSession, webSocketSink } from './signal-session.js';
 import { Participant } from '../rtc/participant.js';
@@ -38,13 +42,14 @@ export const V1_NOT_SUPPORTED = 'signal v1 (/rtc/v1) is not supported by this se
 /** Largest signal frame we accept (SDP with many m-lines stays far below). */
 const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 
-type Route = 'health' | 'validate' | 'rtc' | 'v1' | 'not_found';
+type Route = 'health' | 'validate' | 'rtc' | 'v1' | 'v1validate' | 'not_found';
 
 /** Clients append `rtc` / `rtc/v1` to whatever path the user's URL has, so match suffixes. */
 function route(pathname: string): Route {
   const path = pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname;
   if (path === '/' || path === '') return 'health';
-  if (path.endsWith('/rtc/v1') || path.endsWith('/rtc/v1/validate')) return 'v1';
+  if (path.endsWith('/rtc/v1')) return 'v1';
+  if (path.endsWith('/rtc/v1/validate')) return 'v1validate';
   if (path.endsWith('/rtc/validate')) return 'validate';
   if (path.endsWith('/rtc')) return 'rtc';
   return 'not_found';
@@ -72,6 +77,8 @@ export interface RtcServiceOptions {
   publishCodecs?: PublishCodecs;
   /** rtc.resume_timeout: how long a participant whose signal connection dropped waits for a resume (docs/resume.md). */
   resumeTimeoutMs?: number;
+  /** rtc.signal_v1: serve /rtc/v1 (single PeerConnection); otherwise it answers 404 and clients fall back to /rtc. */
+  isSignalV1Enabled?: boolean;
 }
 
 /** The room rules' view of a join. */
@@ -123,9 +130,10 @@ export class RtcService {
       const health = this.opts.nodeState?.health() ?? { status: 200, body: 'OK' };
       return this.reply(res, health.status, health.body);
     }
-    if (r === 'v1') return this.reply(res, 404, V1_NOT_SUPPORTED);
-    if (r === 'validate' && isGet) {
-      const result = await this.authorize(req, url);
+    const isV1 = r === 'v1' || r === 'v1validate';
+    if (isV1 && this.opts.isSignalV1Enabled !== true) return this.reply(res, 404, V1_NOT_SUPPORTED);
+    if ((r === 'validate' || r === 'v1validate') && isGet) {
+      const result = await this.authorize(req, url, r === 'v1validate');
       if ('error' in result) return this.reply(res, result.status, result.error);
       // As LiveKit's validate: a missing room (auto-create off) is reported; a full room is found only on join.
       const refusal = this.refusalOf(result.auth);
@@ -133,7 +141,7 @@ export class RtcService {
       if (refusal?.code === 'draining') return this.reply(res, DRAINING_STATUS, refusal.message);
       return this.reply(res, 200, 'success');
     }
-    if (r === 'rtc' && isGet) return this.reply(res, 400, 'expected a WebSocket upgrade on /rtc');
+    if ((r === 'rtc' || r === 'v1') && isGet) return this.reply(res, 400, `expected a WebSocket upgrade on ${r === 'v1' ? '/rtc/v1' : '/rtc'}`);
     return this.reply(res, 404, 'not found');
   }
 
@@ -142,14 +150,25 @@ export class RtcService {
     res.end(res.req.method === 'HEAD' ? undefined : body);
   }
 
+  /** The token and the connection's settings: the query (v0) or the `join_request` parameter (v1). */
   private async authorize(
     req: IncomingMessage,
     url: URL,
+    isV1: boolean,
   ): Promise<{ auth: JoinAuth; params: ConnectParams } | { status: number; error: string }> {
     try {
       const auth = await authenticateJoin(extractToken(url.searchParams, req.headers), this.opts.keys);
-      const params = parseConnectParams(url.searchParams);
-      return { auth, params };
+      const q = url.searchParams;
+      if (isV1 && !q.has('join_request')) return { status: 400, error: 'join_request is missing' };
+      const params = isV1 ? connectParamsFromJoinRequest(parseJoinRequestParam(q.get('join_request') ?? '')) : parseConnectParams(q);
+      // As LiveKit: a JoinRequest may set the participant's metadata or attributes only with canUpdateOwnMetadata, and
+      // within the limits of a metadata update.
+      if (params.metadata !== undefined || params.attributes !== undefined) {
+        const verdict = checkMetadataUpdate({ name: '', metadata: params.metadata ?? '', attributes: params.attributes ?? {} }, auth.grant.canUpdateOwnMetadata);
+        if (verdict.reason === RequestResponse_Reason.NOT_ALLOWED) return { status: 403, error: `permissions denied: join_request metadata or attributes: ${verdict.message}` };
+        if (verdict.reason !== RequestResponse_Reason.OK) return { status: 400, error: `join_request metadata or attributes: ${verdict.message}` };
+      }
+      return { auth: { ...auth, claims: claimsWithJoinRequest(auth.claims, params) }, params };
     } catch (err) {
       if (err instanceof AuthError) return { status: err.status, error: err.message };
       if (err instanceof ConnectParamsError) return { status: 400, error: err.message };
@@ -190,10 +209,10 @@ export class RtcService {
     const url = parseUrl(req);
     if (!url) return rejectUpgrade(socket, 400, 'bad request url');
     const r = route(url.pathname);
-    if (r === 'v1') return rejectUpgrade(socket, 404, V1_NOT_SUPPORTED);
-    if (r !== 'rtc') return rejectUpgrade(socket, 404, 'not found');
+    if (r === 'v1' && this.opts.isSignalV1Enabled !== true) return rejectUpgrade(socket, 404, V1_NOT_SUPPORTED);
+    if (r !== 'rtc' && r !== 'v1') return rejectUpgrade(socket, 404, 'not found');
     if (this.closing) return rejectUpgrade(socket, 503, 'server is shutting down');
-    const result = await this.authorize(req, url);
+    const result = await this.authorize(req, url, r === 'v1');
     if ('error' in result) {
       this.opts.logger.info({ status: result.status, error: result.error }, 'signal connection rejected');
       return rejectUpgrade(socket, result.status, result.error);
@@ -220,7 +239,7 @@ export class RtcService {
         const leave = new LeaveRequest({ reason: DisconnectReason.STATE_MISMATCH, action: LeaveRequest_Action.RECONNECT, canReconnect: true });
         return this.upgradeWithLeave(req, socket, head, leave);
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.resumeSession(ws, auth, target.room, target.participant));
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.resumeSession(ws, auth, target.room, target.participant, params));
       return;
     }
     if (refusal) {
@@ -246,7 +265,7 @@ export class RtcService {
   }
 
   /** Reattaches a new WebSocket to a participant that still exists (docs/resume.md). */
-  private resumeSession(ws: WebSocket, auth: JoinAuth, room: Room, participant: Participant): void {
+  private resumeSession(ws: WebSocket, auth: JoinAuth, room: Room, participant: Participant, params: ConnectParams): void {
     // Checked again: the participant may have left while the upgrade completed.
     const refusal = participant.resumeRefusal();
     if (refusal !== undefined || room.getParticipant(participant.sid) !== participant) {
@@ -269,6 +288,7 @@ export class RtcService {
     new SignalSession({ ws, participant, sink, clock: this.opts.clock, onSimulate: (s) => this.scenarios.apply(room, participant, s, participant.logger) });
     participant.logger.info('signal connection resumed');
     participant.resume(sink, room.reconnectResponse(participant));
+    if (params.publisherOffer !== undefined) answerBundledOffer(participant, params.publisherOffer);
     if (trap === 'close_after_messages' && !participant.isClosed) {
       participant.logger.info('simulate: closing the resumed signal connection after its messages');
       sink.close();
@@ -305,6 +325,7 @@ export class RtcService {
         roomName: room.name, logBindings: { room: auth.roomName, participant: auth.identity, pID: sid, roomID: room.sid },
         ...(params.subscriberAllowPause !== undefined ? { subscriberAllowPause: params.subscriberAllowPause } : {}),
         ...(this.icePreferences.get(room.name, auth.identity) === 'tcp' ? { candidateProtocol: 'tcp' as const } : {}),
+        ...(params.isSinglePeerConnection ? { isSinglePeerConnection: true } : {}),
       });
       participant = new Participant({
         sid,
@@ -320,13 +341,19 @@ export class RtcService {
         logger: participantLogger,
         ...(this.opts.publishCodecs ? { publishCodecs: this.opts.publishCodecs } : {}),
         ...(this.opts.resumeTimeoutMs !== undefined ? { resumeTimeoutMs: this.opts.resumeTimeoutMs } : {}),
+        ...(params.isSinglePeerConnection ? { isSinglePeerConnection: true } : {}),
       });
       const sink = webSocketSink(ws, { logger: participantLogger });
       participant.attachSink(sink);
       const joined = participant;
       new SignalSession({ ws, participant, sink, clock: this.opts.clock, onSimulate: (s) => this.scenarios.apply(room, joined, s, participantLogger) });
-      participantLogger.debug({ sdk: params.sdk, version: params.sdkVersion, protocol: params.protocol }, 'signal connected');
+      participantLogger.debug(
+        { sdk: params.sdk, version: params.sdkVersion, protocol: params.protocol, signal: params.isSinglePeerConnection ? 'v1' : 'v0' },
+        'signal connected',
+      );
       room.join(participant);
+      // v1: the offer bundled with the join is answered right after the JoinResponse (and the subscriptions the join made).
+      if (params.publisherOffer !== undefined && !participant.isClosed) answerBundledOffer(participant, params.publisherOffer);
       if (!participant.isClosed) this.startTokenRefresher(ws, participant, auth);
     } catch (err) {
       if (err instanceof JoinRefusedError) logger.info(`join refused: ${err.message}`);

@@ -23,6 +23,7 @@ import {
   type OfferTransceiver, type OutgoingTrackDesc, type SessionDescriptionModel,
 } from '../sdp/index.js';
 import { LocalSender } from './local-sender.js';
+import { AnswerSenderSlots, type SlotCounts } from './answer-sender-slots.js';
 import type { RemoteStream } from './remote-stream.js';
 import { RtpDemuxer, type ReceiveConfig } from './rtp-demuxer.js';
 import { StageScheduler } from '../stages/stage-scheduler.js';
@@ -52,6 +53,11 @@ export interface PeerConnectionOptions {
   /** Address put in our host candidate. */
   advertisedAddress: string;
   capabilities?: LocalCapabilities;
+  /**
+   * What we accept on m-lines a remote offer makes `recvonly` (we only send there), when it differs from
+   * `capabilities`: one connection that receives the remote's tracks and sends it others' (answer senders).
+   */
+  sendCapabilities?: LocalCapabilities;
   clock?: Clock;
   logger?: Logger;
   consentTimeoutMs?: number;
@@ -125,6 +131,10 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   private srtp: SrtpSession | undefined;
   private readonly demux = new RtpDemuxer();
   private readonly capabilities: LocalCapabilities;
+  private readonly sendCapabilities: LocalCapabilities | undefined;
+  /** Senders our answers place on the remote's recvonly m-lines (addAnswerSender), with what the answer writes. */
+  private readonly answerSlots = new AnswerSenderSlots();
+  private readonly answerDescs = new Map<LocalSender, OutgoingTrackDesc>();
   private readonly logger: Logger;
   private readonly certificate: DtlsCertificate;
   private readonly transceivers: OfferTransceiver[] = [];
@@ -164,6 +174,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     super();
     this.role = opts.role;
     this.capabilities = opts.capabilities ?? defaultCapabilities;
+    this.sendCapabilities = opts.sendCapabilities;
     this.logger = opts.logger ?? silentLogger;
     this.certificate = opts.certificate;
     this.cname = Math.random().toString(36).slice(2, 14);
@@ -288,17 +299,35 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
       const params = opts.receiveFmtp?.(m);
       if (params !== undefined) fmtpParams.set(m.mid, params);
     }
+    // Answer senders keep their m-line or take a free recvonly one of their kind (a sender losing its m-line waits).
+    const placed = this.answerSlots.assign(offer, (sender) => {
+      this.senders.delete(sender.mid);
+      sender.isNegotiated = false;
+    });
+    const senderDescs = new Map<string, OutgoingTrackDesc>();
+    for (const [mid, sender] of placed) {
+      this.senders.set(mid, sender);
+      const desc = this.answerDescs.get(sender);
+      if (desc !== undefined) senderDescs.set(mid, desc);
+    }
     const answer = createAnswer(offer, {
       transport: this.transportParams(),
       capabilities: this.capabilities,
+      ...(this.sendCapabilities !== undefined ? { sendCapabilities: this.sendCapabilities } : {}),
       setup: this.role === 'server' ? 'passive' : 'active',
       preferredReceiveCodecs: preferred,
       receiveFmtpParams: fmtpParams,
+      senders: senderDescs,
     });
     answer.sessionId = this.sessionId;
     answer.sessionVersion = this.sessionVersion++;
     this.remoteDesc = offer;
     this.localDesc = answer;
+    for (const m of answer.media) {
+      const sender = placed.get(m.mid);
+      if (sender !== undefined) this.applySenderNegotiation(sender, m);
+    }
+    this.answerSlots.answered();
     this.applyRemoteTransport(offer);
     this.configureReceive(offer, answer);
     if (offer.media.some((m) => m.kind === 'application' && m.port !== 0)) this.ensureSctp();
@@ -325,6 +354,43 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     this.assertOpen();
     const reused = opts.recycle === true ? this.takeRecyclable(opts.kind) : undefined;
     const mid = reused?.mid ?? String(this.nextMid++);
+    const { sender, desc } = this.newSender(opts, mid);
+    if (reused) {
+      reused.direction = 'sendonly';
+      reused.sender = desc;
+    } else {
+      this.transceivers.push({ mid, kind: opts.kind, direction: 'sendonly', sender: desc });
+    }
+    this.senders.set(mid, sender);
+    return sender;
+  }
+
+  /**
+   * Adds a sender for the answering side: it goes out on an m-line the remote offers `recvonly` for its kind (with the
+   * next offer that has a free one), and is negotiated by our answer (isNegotiated, isAccepted, payload types). Until
+   * then it sends nothing; `answerSenderNeeds` says how many m-lines the remote should add.
+   */
+  addAnswerSender(opts: { kind: 'audio' | 'video'; streamId: string; trackId: string; codec: CodecCapability; alternatives?: readonly CodecCapability[] }): LocalSender {
+    this.assertOpen();
+    const { sender, desc } = this.newSender(opts, '');
+    this.answerDescs.set(sender, desc);
+    this.answerSlots.add(sender);
+    return sender;
+  }
+
+  /**
+   * Answer senders: how many wait for an m-line, how many free recvonly m-lines the last offer has, and whether an
+   * offer is needed at all (a sender waits, or a removed sender's m-line must be answered inactive).
+   */
+  get answerSenderNeeds(): { waiting: SlotCounts; free: SlotCounts; needsOffer: boolean } {
+    return { waiting: this.answerSlots.unboundCounts, free: this.answerSlots.freeCounts(this.remoteDesc), needsOffer: this.answerSlots.needsOffer };
+  }
+
+  private newSender(
+    opts: { kind: 'audio' | 'video'; streamId: string; trackId: string; codec: CodecCapability; alternatives?: readonly CodecCapability[];
+      ssrc?: number; simulcast?: readonly { rid: string; ssrc?: number }[] },
+    mid: string,
+  ): { sender: LocalSender; desc: OutgoingTrackDesc } {
     // A video sender whose codec can have RTX gets an RTX SSRC: the offer pairs them (a=ssrc-group:FID).
     const layers = (opts.simulcast ?? []).map((l) => ({ rid: l.rid, ssrc: l.ssrc ?? nextSsrc() }));
     const hasRtx = layers.length === 0 && opts.kind === 'video' && [opts.codec, ...(opts.alternatives ?? [])].some((c) => c.withRtx === true);
@@ -340,17 +406,21 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
       ...(sender.rtxSsrc !== undefined ? { rtxSsrc: sender.rtxSsrc } : {}),
       ...(layers.length > 0 ? { rids: layers.map((l) => l.rid) } : {}),
     };
-    if (reused) {
-      reused.direction = 'sendonly';
-      reused.sender = desc;
-    } else {
-      this.transceivers.push({ mid, kind: opts.kind, direction: 'sendonly', sender: desc });
-    }
-    this.senders.set(mid, sender);
     this.sendersBySsrc.set(sender.ssrc, sender);
     for (const l of layers) this.sendersBySsrc.set(l.ssrc, sender);
     sender.setStages(bindSendChain(this.sendStages, sender, this.sendTail));
-    return sender;
+    return { sender, desc };
+  }
+
+  /**
+   * Adds an m-line on which we only receive, offered `recvonly` from the next offer on: room for the answerer to send
+   * a track on (livekit-client's pre-created transceivers in single PC mode). Returns its mid.
+   */
+  addReceiveTransceiver(kind: 'audio' | 'video'): string {
+    this.assertOpen();
+    const mid = String(this.nextMid++);
+    this.transceivers.push({ mid, kind, direction: 'recvonly' });
+    return mid;
   }
 
   /** A transceiver of `kind` that `recyclableMids` names, taken off that list. */
@@ -367,13 +437,19 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
 
   /** Stops a sender; its m-line becomes inactive with the next offer. */
   removeSender(sender: LocalSender): void {
-    const t = this.transceivers.find((x) => x.mid === sender.mid);
-    if (t) {
-      t.direction = 'inactive';
-      delete t.sender;
+    if (this.answerSlots.has(sender)) {
+      if (sender.mid !== '' && this.senders.get(sender.mid) === sender) this.senders.delete(sender.mid);
+      this.answerSlots.remove(sender);
+      this.answerDescs.delete(sender);
+    } else {
+      const t = this.transceivers.find((x) => x.mid === sender.mid);
+      if (t) {
+        t.direction = 'inactive';
+        delete t.sender;
+      }
+      this.senders.delete(sender.mid);
     }
     sender.stop();
-    this.senders.delete(sender.mid);
     this.sendersBySsrc.delete(sender.ssrc);
     for (const l of sender.layers) this.sendersBySsrc.delete(l.ssrc);
     for (const stage of this.sendStages) stage.unbindLocalStream(sender);
@@ -421,28 +497,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     this.applyRemoteTransport(answer);
     for (const m of answer.media) {
       const sender = this.senders.get(m.mid);
-      if (!sender) continue;
-      // The first codec of the answer that we offered for this sender is the one we send (the answerer's preference).
-      sender.payloadTypes.clear();
-      let chosen: { pt: number; rtxPt: number | undefined; capability: CodecCapability } | undefined;
-      if (m.port !== 0) {
-        for (const c of m.codecs) {
-          const capability = sender.codecs.find((w) => codecsMatch(c, w));
-          if (capability === undefined) continue;
-          if (!sender.payloadTypes.has(capability.mimeType.toLowerCase())) sender.payloadTypes.set(capability.mimeType.toLowerCase(), c.payloadType);
-          chosen ??= { pt: c.payloadType, rtxPt: c.rtxPayloadType, capability };
-        }
-      }
-      if (chosen) {
-        sender.payloadType = chosen.pt;
-        sender.negotiatedCodec = chosen.capability;
-      }
-      // RTX only when the answer kept an RTX type for the codec sent (its apt) and we have an RTX SSRC.
-      sender.rtxPayloadType = chosen !== undefined && chosen.capability.withRtx === true && sender.rtxSsrc !== undefined
-        ? chosen.rtxPt : undefined;
-      sender.isNegotiated = true;
-      sender.isAccepted = chosen !== undefined;
-      sender.headerExtensions = m.headerExtensions;
+      if (sender) this.applySenderNegotiation(sender, m);
     }
     // Our m-lines that this offer/answer made inactive (sender removed, still bundled) can carry a new sender.
     for (const m of offer.media) {
@@ -452,6 +507,34 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     }
     this.configureReceive(answer, offer);
     this.startClientIce();
+  }
+
+  /**
+   * What an offer/answer settled for one of our senders, from the answer's m-line (theirs when we offered, ours when we
+   * answered: its payload types are the offerer's either way). The first codec there that the sender may send is the
+   * one it sends.
+   */
+  private applySenderNegotiation(sender: LocalSender, m: MediaSection): void {
+    sender.payloadTypes.clear();
+    let chosen: { pt: number; rtxPt: number | undefined; capability: CodecCapability } | undefined;
+    if (m.port !== 0) {
+      for (const c of m.codecs) {
+        const capability = sender.codecs.find((w) => codecsMatch(c, w));
+        if (capability === undefined) continue;
+        if (!sender.payloadTypes.has(capability.mimeType.toLowerCase())) sender.payloadTypes.set(capability.mimeType.toLowerCase(), c.payloadType);
+        chosen ??= { pt: c.payloadType, rtxPt: c.rtxPayloadType, capability };
+      }
+    }
+    if (chosen) {
+      sender.payloadType = chosen.pt;
+      sender.negotiatedCodec = chosen.capability;
+    }
+    // RTX only when the answer kept an RTX type for the codec sent (its apt) and we have an RTX SSRC.
+    sender.rtxPayloadType = chosen !== undefined && chosen.capability.withRtx === true && sender.rtxSsrc !== undefined
+      ? chosen.rtxPt : undefined;
+    sender.isNegotiated = true;
+    sender.isAccepted = chosen !== undefined;
+    sender.headerExtensions = m.headerExtensions;
   }
 
   /** Our current ICE username fragment (a new one after each restart). */
@@ -502,6 +585,9 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
     this.setState('closed');
     for (const s of this.senders.values()) s.stop();
     this.senders.clear();
+    for (const s of this.answerDescs.keys()) s.stop();
+    this.answerSlots.clear();
+    this.answerDescs.clear();
     this.sendersBySsrc.clear();
     for (const stream of this.demux.streams()) this.emit('remoteStreamEnded', stream);
     this.demux.close();

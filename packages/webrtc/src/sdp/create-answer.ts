@@ -10,6 +10,11 @@ export const dataChannelDefaults = { sctpPort: 5000, maxMessageSize: 262144 } as
 export interface CreateAnswerOptions {
   transport: LocalTransportParams;
   capabilities: LocalCapabilities;
+  /**
+   * What we accept on m-lines the remote offers `recvonly` (where only we send), when it differs from `capabilities`:
+   * a single connection that both receives a client's tracks and sends it others' (LiveKit's single PC mode).
+   */
+  sendCapabilities?: LocalCapabilities;
   setup: 'active' | 'passive';
   /** per offered mid: what we send on it, if anything (for answering recvonly m-lines; may be undefined) */
   senders?: Map<string, OutgoingTrackDesc>;
@@ -80,7 +85,8 @@ function answerMedia(m: MediaSection, opts: CreateAnswerOptions): MediaSection {
       sctpPort: dataChannelDefaults.sctpPort, maxMessageSize: dataChannelDefaults.maxMessageSize,
     }, opts);
   }
-  const caps = m.kind === 'audio' ? opts.capabilities.audio : opts.capabilities.video;
+  const capabilities = m.direction === 'recvonly' && opts.sendCapabilities !== undefined ? opts.sendCapabilities : opts.capabilities;
+  const caps = m.kind === 'audio' ? capabilities.audio : capabilities.video;
   let codecs = answerCodecs(m.codecs, caps);
   if (codecs.length === 0) return rejected(m);
   const extraFmtp = opts.receiveFmtpParams?.get(m.mid);
@@ -95,19 +101,35 @@ function answerMedia(m: MediaSection, opts: CreateAnswerOptions): MediaSection {
     const first = codecs.filter((c) => c.mimeType.toLowerCase() === preferred);
     codecs = [...first, ...codecs.filter((c) => c.mimeType.toLowerCase() !== preferred)];
   }
-  // We send only when the remote accepts the sender's codec; it goes first in the list (RFC 8829 5.3.1).
+  // We send only when the remote accepts one of the sender's codecs: the first of them in the sender's preference
+  // order (e.g. RED before plain Opus) goes first in the list (RFC 8829 5.3.1).
   let sender = opts.senders?.get(m.mid);
   const sendable = sender ? (sender.codecs ?? [sender.codec]) : [];
-  const sendIdx = codecs.findIndex((c) => sendable.some((w) => codecsMatch(c, w)));
+  let sendIdx = -1;
+  for (const w of sendable) {
+    sendIdx = codecs.findIndex((c) => codecsMatch(c, w));
+    if (sendIdx >= 0) break;
+  }
   if (sendIdx < 0) sender = undefined;
   else if (sendIdx > 0) codecs = [codecs[sendIdx] as CodecParams, ...codecs.filter((_, i) => i !== sendIdx)];
-  const supportedUris = new Set(m.kind === 'audio' ? opts.capabilities.headerExtensions.audio : opts.capabilities.headerExtensions.video);
+  if (sender !== undefined && m.direction === 'recvonly') {
+    // An m-line where only we send lists what we may send there, as our own offers do: the sender's codecs (RED's
+    // Opus among them), with an audio sender's own format parameters (e.g. stereo for a stereo track).
+    codecs = codecs.filter((c) => sendable.some((w) => codecsMatch(c, w)));
+    if (m.kind === 'audio') {
+      for (const c of codecs) {
+        const want = sendable.find((w) => codecsMatch(c, w));
+        if (want?.fmtp !== undefined && !isRed(c)) c.fmtp = want.fmtp;
+      }
+    }
+  }
+  const supportedUris = new Set(m.kind === 'audio' ? capabilities.headerExtensions.audio : capabilities.headerExtensions.video);
   const willSend = sender !== undefined && (m.direction === 'recvonly' || m.direction === 'sendrecv');
   const willReceive = m.direction === 'sendonly' || m.direction === 'sendrecv';
   const direction: Direction = willSend && willReceive ? 'sendrecv' : willSend ? 'sendonly' : willReceive ? 'recvonly' : 'inactive';
   const section: MediaSection = {
     mid: m.mid, kind: m.kind, port: 9, direction, codecs,
-    headerExtensions: m.headerExtensions.filter((e) => supportedUris.has(e.uri) && !isSuperseded(e.uri, m, supportedUris, opts.capabilities))
+    headerExtensions: m.headerExtensions.filter((e) => supportedUris.has(e.uri) && !isSuperseded(e.uri, m, supportedUris, capabilities))
       .map((e) => ({ ...e })),
     ssrcs: [], rids: [], candidates: [], rtcpMux: true, rtcpRsize: m.rtcpRsize,
   };

@@ -11,7 +11,7 @@ export const loopbackPolling = { timeoutMs: 5000, intervalMs: 10 } as const;
 export const opusCapability = defaultCapabilities.audio.find((c) => c.mimeType.toLowerCase() === 'audio/opus')!;
 export const vp8Capability = defaultCapabilities.video.find((c) => c.mimeType.toLowerCase() === 'video/vp8')!;
 
-export type PairOptions = Partial<Pick<PeerConnectionOptions, 'capabilities' | 'twccFeedback' | 'rembFeedback' | 'decryptRtp'>>;
+export type PairOptions = Partial<Pick<PeerConnectionOptions, 'capabilities' | 'sendCapabilities' | 'twccFeedback' | 'rembFeedback' | 'decryptRtp'>>;
 
 /** Returns a `pair()` that makes a connected-to-be server/client pair; all are closed after the file's tests. */
 export function loopbackPairs(): (opts?: { server?: PairOptions; client?: PairOptions }) => Promise<{ server: PeerConnection; client: PeerConnection }> {
