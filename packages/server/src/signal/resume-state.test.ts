@@ -8,48 +8,26 @@ import {
   TrackType, UserPacket,
 } from '@livekit/protocol';
 import type { JoinResponse, ParticipantInfo, ReconnectResponse } from '@livekit/protocol';
-import { ManualClock, silentLogger } from '@atrium/webrtc';
 import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
-import { createServer, type AtriumServer } from '../create-server.js';
-import { devConfig } from '../config/server-config.js';
-import { FakeMediaFactory, FakeTrackSource } from '../rtc/fake-media.js';
+import { FakeTrackSource } from '../rtc/fake-media.js';
 import type { FakeParticipantMedia } from '../rtc/fake-media.js';
 import type { Participant } from '../rtc/participant.js';
-import { TestSignalClient, devToken, expectFullReconnect } from './test-signal-client.js';
-import type { Msg } from './test-signal-client.js';
+import { TestSignalClient, devToken, expectFullReconnect, isUpdate, startFakeSignalServer } from './test-signal-client.js';
+import type { FakeSignalServer } from './test-signal-client.js';
 
 const polling = { timeoutMs: 3000, intervalMs: 5 } as const;
 
-interface Env {
-  server: AtriumServer;
-  fake: FakeMediaFactory;
-  clock: ManualClock;
-}
-
-let env: Env;
+let env: FakeSignalServer;
 let roomSeq = 0;
-const clients: TestSignalClient[] = [];
-
-async function startEnv(rtc: { resumeTimeoutSec?: number } = {}): Promise<Env> {
-  const fake = new FakeMediaFactory();
-  const clock = new ManualClock();
-  const server = await createServer(devConfig({ port: 0, rtc: { udpPort: 0, ...rtc } }), { mediaFactory: fake, clock, logger: silentLogger });
-  return { server, fake, clock };
-}
 
 before(async () => {
-  env = await startEnv();
+  env = await startFakeSignalServer();
 });
-after(async () => {
-  for (const c of clients) c.close();
-  await env.server.close();
-});
+after(() => env.close());
 
-const isUpdate = (identity: string, pred: (p: ParticipantInfo) => boolean = () => true) => (m: Msg): boolean =>
-  m.case === 'update' && m.value.participants.some((p) => p.identity === identity && pred(p));
 
 interface Room2 {
-  e: Env;
+  e: FakeSignalServer;
   room: string;
   video: { roomJoin: true; room: string };
   alice: TestSignalClient;
@@ -59,11 +37,11 @@ interface Room2 {
   bobMedia: FakeParticipantMedia;
 }
 
-async function room2(e: Env = env): Promise<Room2> {
+async function room2(e: FakeSignalServer = env): Promise<Room2> {
   const video = { roomJoin: true as const, room: `resume-state-${++roomSeq}` };
   const alice = await TestSignalClient.join(e.server.url, 'alice', '', video);
   const bob = await TestSignalClient.join(e.server.url, 'bob', '', video);
-  clients.push(alice, bob);
+  env.clients.push(alice, bob);
   await alice.waitFor(isUpdate('bob'));
   const aliceSid = (alice.messages[0]!.value as JoinResponse).participant!.sid;
   const aliceMedia = e.fake.mediaOf('alice');
@@ -85,7 +63,7 @@ async function dropSignal(r: Room2): Promise<void> {
 
 async function resume(r: Room2): Promise<TestSignalClient> {
   const c = await TestSignalClient.connect(r.e.server.url, await devToken('alice', r.video), `&reconnect=1&sid=${r.aliceSid}&reconnect_reason=1`);
-  clients.push(c);
+  env.clients.push(c);
   return c;
 }
 
@@ -152,8 +130,8 @@ test('SyncState track_sids_disabled: the subscriptions named stay disabled after
 });
 
 test('rtc.resume_timeout: the window is the configured one; 0 means no resume', async () => {
-  const short = await startEnv({ resumeTimeoutSec: 3 });
-  const none = await startEnv({ resumeTimeoutSec: 0 });
+  const short = await startFakeSignalServer({ resumeTimeoutSec: 3 });
+  const none = await startFakeSignalServer({ resumeTimeoutSec: 0 });
   try {
     const r = await room2(short);
     await dropSignal(r);
@@ -212,7 +190,7 @@ test('a PC that loses consent while the signal is up: LeaveRequest RESUME, the s
 test('a PC that fails before it ever connected changes nothing (the client gives up on its own)', async () => {
   const video = { roomJoin: true as const, room: `resume-state-${++roomSeq}` };
   const c = await TestSignalClient.join(env.server.url, 'carol', '', video);
-  clients.push(c);
+  env.clients.push(c);
   env.fake.mediaOf('carol').emit('connectionState', { target: 1, state: 'failed' });
   c.send({ case: 'ping', value: 7n });
   await c.waitFor((m) => m.case === 'pong');

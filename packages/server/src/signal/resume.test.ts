@@ -10,40 +10,26 @@ import {
   MuteTrackRequest, SignalResponse,
 } from '@livekit/protocol';
 import type { JoinResponse, ParticipantInfo, ReconnectResponse } from '@livekit/protocol';
-import { ManualClock, silentLogger } from '@atrium/webrtc';
 import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
-import { createServer, type AtriumServer } from '../create-server.js';
-import { devConfig } from '../config/server-config.js';
-import { FakeMediaFactory, FakeTrackSource } from '../rtc/fake-media.js';
+import { FakeTrackSource } from '../rtc/fake-media.js';
 import type { FakeParticipantMedia } from '../rtc/fake-media.js';
 import { RESUME_TIMEOUT_MS } from '../rtc/participant.js';
 import type { Participant } from '../rtc/participant.js';
 import { SignalOutbox } from '../rtc/signal-outbox.js';
-import { TestSignalClient, devToken, expectFullReconnect } from './test-signal-client.js';
-import type { Msg } from './test-signal-client.js';
+import { TestSignalClient, devToken, expectFullReconnect, isGone, isUpdate, startFakeSignalServer } from './test-signal-client.js';
+import type { FakeSignalServer } from './test-signal-client.js';
 
 const polling = { timeoutMs: 3000, intervalMs: 5 } as const;
 
-let server: AtriumServer;
-let fake: FakeMediaFactory;
-let clock: ManualClock;
+let env: FakeSignalServer;
 let roomSeq = 0;
-const clients: TestSignalClient[] = [];
 
 before(async () => {
-  fake = new FakeMediaFactory();
-  clock = new ManualClock();
-  server = await createServer(devConfig({ port: 0, rtc: { udpPort: 0 } }), { mediaFactory: fake, clock, logger: silentLogger });
+  env = await startFakeSignalServer();
 });
-after(async () => {
-  for (const c of clients) c.close();
-  await server.close();
-});
+after(() => env.close());
 
 const newRoom = (): { roomJoin: true; room: string } => ({ roomJoin: true, room: `resume-${++roomSeq}` });
-const isUpdate = (identity: string, pred: (p: ParticipantInfo) => boolean = () => true) => (m: Msg): boolean =>
-  m.case === 'update' && m.value.participants.some((p) => p.identity === identity && pred(p));
-const isGone = (identity: string) => isUpdate(identity, (p) => p.state === ParticipantInfo_State.DISCONNECTED);
 
 interface Room2 {
   room: string;
@@ -57,12 +43,12 @@ interface Room2 {
 /** alice and bob in a new room; alice's media connected (so it may resume). */
 async function room2(opts: { connectMedia?: boolean } = {}): Promise<Room2> {
   const video = newRoom();
-  const alice = await TestSignalClient.join(server.url, 'alice', '', video);
-  const bob = await TestSignalClient.join(server.url, 'bob', '', video);
-  clients.push(alice, bob);
+  const alice = await TestSignalClient.join(env.server.url, 'alice', '', video);
+  const bob = await TestSignalClient.join(env.server.url, 'bob', '', video);
+  env.clients.push(alice, bob);
   await alice.waitFor(isUpdate('bob'));
   const aliceSid = (alice.messages[0]!.value as JoinResponse).participant!.sid;
-  const aliceMedia = fake.mediaOf('alice');
+  const aliceMedia = env.fake.mediaOf('alice');
   if (opts.connectMedia !== false) {
     aliceMedia.emit('connectionState', { target: 1, state: 'connected' });
     await bob.waitFor(isUpdate('alice', (p) => p.state === ParticipantInfo_State.ACTIVE));
@@ -71,7 +57,7 @@ async function room2(opts: { connectMedia?: boolean } = {}): Promise<Room2> {
 }
 
 function participantOf(r: Room2): Participant | undefined {
-  return server.rooms.getRoom(r.room)?.getParticipant(r.aliceSid);
+  return env.server.rooms.getRoom(r.room)?.getParticipant(r.aliceSid);
 }
 
 async function dropSignal(r: Room2): Promise<void> {
@@ -80,8 +66,8 @@ async function dropSignal(r: Room2): Promise<void> {
 }
 
 async function resume(r: Room2, identity = 'alice', sid = r.aliceSid): Promise<TestSignalClient> {
-  const c = await TestSignalClient.connect(server.url, await devToken(identity, r.video), `&reconnect=1&sid=${sid}&reconnect_reason=1`);
-  clients.push(c);
+  const c = await TestSignalClient.connect(env.server.url, await devToken(identity, r.video), `&reconnect=1&sid=${sid}&reconnect_reason=1`);
+  env.clients.push(c);
   return c;
 }
 
@@ -134,7 +120,7 @@ async function advancePinging(ms: number, client: TestSignalClient): Promise<voi
     const ts = BigInt(++n) + 1_000_000n;
     client.send({ case: 'ping', value: ts });
     await client.waitFor((m) => m.case === 'pong' && client.messages.filter((x) => x.case === 'pong').length >= n);
-    clock.advance(step);
+    env.clock.advance(step);
     left -= step;
   }
 }
@@ -142,7 +128,7 @@ async function advancePinging(ms: number, client: TestSignalClient): Promise<voi
 function bobPublishes(r: Room2, cid = 'bob-cam'): void {
   r.bob.send({ case: 'addTrack', value: new AddTrackRequest({ cid, name: 'cam', type: TrackType.VIDEO, source: TrackSource.CAMERA, width: 640, height: 480 }) });
   void r.bob.waitFor((m) => m.case === 'trackPublished' && m.value.cid === cid).then(() => {
-    fake.mediaOf('bob').emit('trackPublished', { msidTrackId: cid, msidStreamId: 's', mid: '0', kind: 'video', mimeType: 'video/VP8', rids: [], source: new FakeTrackSource('video', 'video/VP8') });
+    env.fake.mediaOf('bob').emit('trackPublished', { msidTrackId: cid, msidStreamId: 's', mid: '0', kind: 'video', mimeType: 'video/VP8', rids: [], source: new FakeTrackSource('video', 'video/VP8') });
   });
 }
 
@@ -150,16 +136,16 @@ test('others see no disconnect while the participant is away', async () => {
   const r = await room2();
   await dropSignal(r);
   // A marker: bob's own update after alice's drop reached bob, so anything about alice would have too.
-  fake.mediaOf('bob').emit('connectionState', { target: 1, state: 'connected' });
+  env.fake.mediaOf('bob').emit('connectionState', { target: 1, state: 'connected' });
   await r.bob.waitFor(isUpdate('bob', (p) => p.state === ParticipantInfo_State.ACTIVE));
   assert.equal(r.bob.messages.filter(isGone('alice')).length, 0);
-  assert.equal(server.rooms.getRoom(r.room)?.participantCount, 2);
+  assert.equal(env.server.rooms.getRoom(r.room)?.participantCount, 2);
 });
 
 test('no resume within the timeout: the participant leaves, a later resume gets a full reconnect', async () => {
   const r = await room2();
   await dropSignal(r);
-  // bob pings as clients do, so only alice's resume window runs out.
+  // bob pings as env.clients do, so only alice's resume window runs out.
   await advancePinging(RESUME_TIMEOUT_MS - 1, r.bob);
   assert.equal(participantOf(r)?.isClosed, false);
   await advancePinging(1, r.bob);
@@ -191,8 +177,8 @@ test('resumes that cannot be honoured get a LeaveRequest RECONNECT and leave the
   // Another identity's token naming alice's sid.
   await expectFullReconnect(await resume(r, 'mallory'));
   // No sid at all.
-  const noSid = await TestSignalClient.connect(server.url, await devToken('alice', r.video), '&reconnect=1');
-  clients.push(noSid);
+  const noSid = await TestSignalClient.connect(env.server.url, await devToken('alice', r.video), '&reconnect=1');
+  env.clients.push(noSid);
   await expectFullReconnect(noSid);
   assert.equal(participantOf(r)?.isAwaitingResume, true, 'alice is still waiting for her own resume');
   // Her own resume still works.

@@ -4,38 +4,23 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { DisconnectReason, LeaveRequest_Action, ParticipantInfo_State, SimulateScenario, CandidateProtocol } from '@livekit/protocol';
 import type { JoinResponse, LeaveRequest, ParticipantInfo, SpeakersChanged } from '@livekit/protocol';
-import { ManualClock, silentLogger } from '@atrium/webrtc';
 import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
-import { createServer, type AtriumServer } from '../create-server.js';
-import { devConfig } from '../config/server-config.js';
-import { FakeMediaFactory } from '../rtc/fake-media.js';
 import type { FakeParticipantMedia } from '../rtc/fake-media.js';
 import type { Participant } from '../rtc/participant.js';
-import { TestSignalClient, devToken, expectFullReconnect } from './test-signal-client.js';
-import type { Msg } from './test-signal-client.js';
+import { TestSignalClient, devToken, expectFullReconnect, isGone, isUpdate, startFakeSignalServer } from './test-signal-client.js';
+import type { FakeSignalServer } from './test-signal-client.js';
 import { simulatedSpeakerSeconds, MAX_SILENT_RESUME_CLOSES, SIMULATE_DISCONNECT_TIMEOUT_MS, MAX_SIMULATED_SPEAKER_SEC } from './scenario-simulator.js';
 
 const polling = { timeoutMs: 3000, intervalMs: 5 } as const;
 
-let server: AtriumServer;
-let fake: FakeMediaFactory;
-let clock: ManualClock;
+let env: FakeSignalServer;
 let roomSeq = 0;
-const clients: TestSignalClient[] = [];
 
 before(async () => {
-  fake = new FakeMediaFactory();
-  clock = new ManualClock();
-  server = await createServer(devConfig({ port: 0, rtc: { udpPort: 0 } }), { mediaFactory: fake, clock, logger: silentLogger });
+  env = await startFakeSignalServer();
 });
-after(async () => {
-  for (const c of clients) c.close();
-  await server.close();
-});
+after(() => env.close());
 
-const isUpdate = (identity: string, pred: (p: ParticipantInfo) => boolean = () => true) => (m: Msg): boolean =>
-  m.case === 'update' && m.value.participants.some((p) => p.identity === identity && pred(p));
-const isGone = (identity: string) => isUpdate(identity, (p) => p.state === ParticipantInfo_State.DISCONNECTED);
 
 interface Room2 {
   room: string;
@@ -50,27 +35,27 @@ interface Room2 {
 /** alice and bob in a new room, alice's media connected (so she may resume). */
 async function room2(): Promise<Room2> {
   const video = { roomJoin: true as const, room: `simulate-${++roomSeq}` };
-  const alice = await TestSignalClient.join(server.url, 'alice', '', video);
-  const bob = await TestSignalClient.join(server.url, 'bob', '', video);
-  clients.push(alice, bob);
+  const alice = await TestSignalClient.join(env.server.url, 'alice', '', video);
+  const bob = await TestSignalClient.join(env.server.url, 'bob', '', video);
+  env.clients.push(alice, bob);
   await alice.waitFor(isUpdate('bob'));
   const aliceSid = (alice.messages[0]!.value as JoinResponse).participant!.sid;
   const bobSid = (bob.messages[0]!.value as JoinResponse).participant!.sid;
-  const aliceMedia = fake.mediaOf('alice');
+  const aliceMedia = env.fake.mediaOf('alice');
   aliceMedia.emit('connectionState', { target: 1, state: 'connected' });
   await bob.waitFor(isUpdate('alice', (p) => p.state === ParticipantInfo_State.ACTIVE));
   return { room: video.room, video, alice, bob, aliceSid, bobSid, aliceMedia };
 }
 
-const participantOf = (r: Room2): Participant | undefined => server.rooms.getRoom(r.room)?.getParticipant(r.aliceSid);
+const participantOf = (r: Room2): Participant | undefined => env.server.rooms.getRoom(r.room)?.getParticipant(r.aliceSid);
 
 function simulate(c: TestSignalClient, scenario: SimulateScenario['scenario']): void {
   c.send({ case: 'simulate', value: new SimulateScenario({ scenario }) });
 }
 
 async function resume(r: Room2): Promise<TestSignalClient> {
-  const c = await TestSignalClient.connect(server.url, await devToken('alice', r.video), `&reconnect=1&sid=${r.aliceSid}&reconnect_reason=1`);
-  clients.push(c);
+  const c = await TestSignalClient.connect(env.server.url, await devToken('alice', r.video), `&reconnect=1&sid=${r.aliceSid}&reconnect_reason=1`);
+  env.clients.push(c);
   return c;
 }
 
@@ -87,10 +72,10 @@ test('speaker: everyone is told the participant speaks at 0.9, and that it stopp
     const speakers = (m.value as SpeakersChanged).speakers;
     assert.deepEqual(speakers.map((s) => [s.sid, s.active, Math.round(s.level * 10) / 10]), [[r.aliceSid, true, 0.9]]);
   }
-  clock.advance(2_999);
+  env.clock.advance(2_999);
   await new Promise((res) => setTimeout(res, 20));
   assert.equal(r.bob.messages.filter((x) => x.case === 'speakersChanged').length, 1, 'still speaking before 3 s');
-  clock.advance(1);
+  env.clock.advance(1);
   const stopped = await r.bob.waitFor((x) => x.case === 'speakersChanged' && !x.value.speakers[0]!.active);
   assert.equal((stopped.value as SpeakersChanged).speakers[0]!.sid, r.aliceSid);
   assert.equal((stopped.value as SpeakersChanged).speakers[0]!.level, 0);
@@ -98,7 +83,7 @@ test('speaker: everyone is told the participant speaks at 0.9, and that it stopp
   const from = r.bob.messages.length;
   simulate(r.alice, { case: 'speakerUpdate', value: -7 });
   await r.bob.waitFor((x) => x.case === 'speakersChanged' && x.value.speakers[0]!.active, { from });
-  clock.advance(0);
+  env.clock.advance(0);
   await r.bob.waitFor((x) => x.case === 'speakersChanged' && !x.value.speakers[0]!.active, { from });
   assert.deepEqual([1_000_000, -7, 2.5, Number.NaN].map(simulatedSpeakerSeconds), [MAX_SIMULATED_SPEAKER_SEC, 0, 2, 0]);
 });
@@ -154,9 +139,9 @@ test('subscriber bandwidth: the cap reaches the media session; 0 and negatives c
 test('switch candidate protocol: TCP for the next sessions, UDP back to the default; TLS is ignored', async () => {
   const r = await room2();
   const nextSession = async (): Promise<string | undefined> => {
-    const c = await TestSignalClient.join(server.url, 'alice', '', r.video);
-    clients.push(c);
-    const created = fake.candidateProtocols.filter((x) => x.identity === 'alice');
+    const c = await TestSignalClient.join(env.server.url, 'alice', '', r.video);
+    env.clients.push(c);
+    const created = env.fake.candidateProtocols.filter((x) => x.identity === 'alice');
     return created[created.length - 1]!.candidateProtocol;
   };
   simulate(r.alice, { case: 'switchCandidateProtocol', value: CandidateProtocol.TCP });
@@ -164,8 +149,8 @@ test('switch candidate protocol: TCP for the next sessions, UDP back to the defa
   await new Promise((res) => setTimeout(res, 20));
   const again = await nextSession();
   assert.equal(again, 'tcp', 'TCP only (TLS changed nothing)');
-  const c = clients[clients.length - 1]!;
-  fake.mediaOf('alice').emit('connectionState', { target: 1, state: 'connected' });
+  const c = env.clients[env.clients.length - 1]!;
+  env.fake.mediaOf('alice').emit('connectionState', { target: 1, state: 'connected' });
   simulate(c, { case: 'switchCandidateProtocol', value: CandidateProtocol.UDP });
   await new Promise((res) => setTimeout(res, 20));
   assert.equal(await nextSession(), undefined, 'back to the default');
@@ -213,7 +198,7 @@ test('the resume traps expire: a resume after the simulate timeout is served nor
   simulate(r.alice, { case: 'disconnectSignalOnResume', value: true });
   await new Promise((res) => setTimeout(res, 20));
   await dropSignal(r, r.alice);
-  clock.advance(SIMULATE_DISCONNECT_TIMEOUT_MS);
+  env.clock.advance(SIMULATE_DISCONNECT_TIMEOUT_MS);
   const c = await resume(r);
   await c.waitFor((m) => m.case === 'roomUpdate');
   await new Promise((res) => setTimeout(res, 20));

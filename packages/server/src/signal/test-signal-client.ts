@@ -1,12 +1,47 @@
 // Test helper: a raw `ws` signalling client that records every SignalResponse and waits for conditions.
 import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
-import { DisconnectReason, LeaveRequest_Action, SignalRequest, SignalResponse } from '@livekit/protocol';
-import type { LeaveRequest } from '@livekit/protocol';
+import { DisconnectReason, LeaveRequest_Action, ParticipantInfo_State, SignalRequest, SignalResponse } from '@livekit/protocol';
+import type { LeaveRequest, ParticipantInfo } from '@livekit/protocol';
 import { createAccessToken } from '@atrium/protocol';
 import type { VideoGrant } from '@atrium/protocol';
+import { ManualClock, silentLogger } from '@atrium/webrtc';
+import { createServer } from '../create-server.js';
+import type { AtriumServer } from '../create-server.js';
+import { devConfig } from '../config/server-config.js';
+import type { ServerConfig } from '../config/server-config.js';
+import { FakeMediaFactory } from '../rtc/fake-media.js';
 
 export type Msg = SignalResponse['message'];
+
+/** A message predicate: a ParticipantUpdate listing `identity` (and meeting `pred`). */
+export const isUpdate = (identity: string, pred: (p: ParticipantInfo) => boolean = () => true) => (m: Msg): boolean =>
+  m.case === 'update' && m.value.participants.some((p) => p.identity === identity && pred(p));
+/** A ParticipantUpdate saying `identity` left. */
+export const isGone = (identity: string) => isUpdate(identity, (p) => p.state === ParticipantInfo_State.DISCONNECTED);
+
+/** The signal tests' server: real WebSockets, the fake media seam, a manual clock; `clients` are closed with it. */
+export interface FakeSignalServer {
+  server: AtriumServer;
+  fake: FakeMediaFactory;
+  clock: ManualClock;
+  clients: TestSignalClient[];
+  close(): Promise<void>;
+}
+
+export async function startFakeSignalServer(rtc: Partial<ServerConfig['rtc']> = {}): Promise<FakeSignalServer> {
+  const fake = new FakeMediaFactory();
+  const clock = new ManualClock();
+  const server = await createServer(devConfig({ port: 0, rtc: { udpPort: 0, ...rtc } }), { mediaFactory: fake, clock, logger: silentLogger });
+  const clients: TestSignalClient[] = [];
+  return {
+    server, fake, clock, clients,
+    close: async () => {
+      for (const c of clients) c.close();
+      await server.close();
+    },
+  };
+}
 
 export async function devToken(identity: string, video: VideoGrant = { roomJoin: true, room: 'test' }, name?: string): Promise<string> {
   return createAccessToken({ apiKey: 'devkey', apiSecret: 'secret', identity, video, ...(name ? { name } : {}) });
