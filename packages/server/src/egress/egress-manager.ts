@@ -1,0 +1,280 @@
+// The egresses of this server: starts track egresses (validated against the live room and track), keeps their
+// EgressInfo, lists and stops them, ends them with their room or track, and reports each change as a LiveKit
+// webhook (egress_started / egress_updated / egress_ended). The media side is an injected RecorderFactory.
+import { resolve as resolvePath, join as joinPath } from 'node:path';
+import { EgressInfo, EgressSourceType, FileInfo, TrackEgressRequest, TrackSource, TrackType } from '@livekit/protocol';
+import type { Room as RoomInfo, TrackInfo, WebhookEvent } from '@livekit/protocol';
+import type { Clock, Logger } from '@atrium/webrtc';
+import { randomBase62 } from '@atrium/protocol';
+import type { RoomEvents } from '../rtc/room-events.js';
+import { buildEgressWebhookEvent, WebhookEventName } from '../webhook/webhook-events.js';
+import { EgressRecord, msToNs } from './egress-record.js';
+import { EgressError } from './egress-error.js';
+import { outputFilename } from './filename-template.js';
+import { containerForMime } from './track-container.js';
+import type { TrackContainer } from './track-container.js';
+
+/** What a recorder is asked to do for one track egress. */
+export interface TrackEgressJob {
+  egressId: string;
+  roomName: string;
+  trackSid: string;
+  kind: 'audio' | 'video';
+  container: TrackContainer;
+  /** Absolute path of the file to write. */
+  localPath: string;
+}
+
+export interface RecorderResult {
+  /** Set when the recording failed (ffmpeg died, no media arrived...). */
+  error?: string;
+  /** Bytes written, duration of the media in the file (0 when unknown). */
+  sizeBytes: number;
+  durationMs: number;
+}
+
+export interface RecorderCallbacks {
+  /** Media is reaching the muxer: the egress is ACTIVE. */
+  active(): void;
+  /** The recorder finished (after stop, or on its own when it failed). Called once. */
+  ended(result: RecorderResult): void;
+}
+
+export interface EgressRecorder {
+  /** Finalize the output and end (then `ended` is called). Idempotent. */
+  stop(): void;
+}
+
+export type RecorderFactory = (job: TrackEgressJob, callbacks: RecorderCallbacks) => EgressRecorder;
+
+/** A published track as the manager needs it. */
+export interface TrackLookup {
+  room: RoomInfo;
+  publisherIdentity: string;
+  track: TrackInfo;
+}
+
+export interface EgressManagerOptions {
+  /** The live room named `roomName` (undefined: none), and its published track `trackSid` in it. */
+  findRoom(roomName: string): RoomInfo | undefined;
+  findTrack(roomName: string, trackSid: string): TrackLookup | undefined;
+  startRecorder: RecorderFactory;
+  /** `egress.file_base_dir`: file outputs are written under it. */
+  fileBaseDir: string;
+  clock: Clock;
+  logger: Logger;
+  notify?: (event: WebhookEvent) => void;
+  /** Live egresses at most (default 16): each costs an ffmpeg process. */
+  maxActive?: number;
+  /** Ended egresses kept for ListEgress (default 200, oldest dropped first). */
+  maxEnded?: number;
+}
+
+export interface ListEgressFilter {
+  roomName?: string;
+  egressId?: string;
+  activeOnly?: boolean;
+}
+
+const TRACK_SOURCE_NAMES: Record<number, string> = {
+  [TrackSource.UNKNOWN]: 'unknown',
+  [TrackSource.CAMERA]: 'camera',
+  [TrackSource.MICROPHONE]: 'microphone',
+  [TrackSource.SCREEN_SHARE]: 'screen_share',
+  [TrackSource.SCREEN_SHARE_AUDIO]: 'screen_share_audio',
+};
+
+interface Entry {
+  record: EgressRecord;
+  trackSid: string;
+  recorder: EgressRecorder | undefined;
+  /** Set when the file is written, for the result. */
+  filename: string;
+  localPath: string;
+}
+
+export class EgressManager {
+  private readonly opts: EgressManagerOptions;
+  private readonly entries = new Map<string, Entry>();
+  private readonly log: Logger;
+  private isClosed = false;
+
+  constructor(opts: EgressManagerOptions) {
+    this.opts = opts;
+    this.log = opts.logger;
+  }
+
+  private get nowMs(): number {
+    return this.opts.clock.wallMs();
+  }
+
+  /** StartTrackEgress: validates, records STARTING and starts the recorder. Throws EgressError on bad requests. */
+  startTrackEgress(req: TrackEgressRequest): EgressInfo {
+    if (this.isClosed) throw new EgressError('unavailable', 'the server is shutting down');
+    if (req.roomName === '') throw new EgressError('invalid_argument', 'room_name is required');
+    if (req.trackId === '') throw new EgressError('invalid_argument', 'track_id is required');
+    const output = req.output;
+    if (output.case === 'websocketUrl') throw new EgressError('unimplemented', 'track egress to a websocket_url is not supported yet (file output only)');
+    if (output.case !== 'file') throw new EgressError('invalid_argument', 'an output is required (file)');
+    if (output.value.output.case !== undefined) {
+      throw new EgressError('unimplemented', `upload to ${output.value.output.case} is not supported yet: files are written under egress.file_base_dir`);
+    }
+    if (req.webhooks.length > 0) throw new EgressError('unimplemented', 'per-request webhooks are not supported yet (the server webhook config gets egress events)');
+    const room = this.opts.findRoom(req.roomName);
+    if (!room) throw new EgressError('not_found', `room ${req.roomName} does not exist`);
+    const found = this.opts.findTrack(req.roomName, req.trackId);
+    if (!found) throw new EgressError('not_found', `track ${req.trackId} is not published in room ${req.roomName}`);
+    const { track } = found;
+    const mime = track.mimeType || track.codecs[0]?.mimeType || '';
+    const container = containerForMime(mime);
+    if (!container) throw new EgressError('unimplemented', `track egress of ${mime || 'this codec'} is not supported (Opus, VP8 and H.264 are)`);
+    if (track.type === TrackType.VIDEO && track.simulcast) {
+      this.log.debug({ track: track.sid }, 'track egress of a simulcast track records the highest layer the server forwards');
+    }
+    const live = [...this.entries.values()].filter((e) => e.record.isLive).length;
+    if (live >= (this.opts.maxActive ?? 16)) throw new EgressError('resource_exhausted', `too many egresses running (${live})`);
+
+    const now = new Date(this.nowMs);
+    const filename = outputFilename(output.value.filepath, container.extension, {
+      roomName: room.name,
+      roomId: room.sid,
+      trackId: track.sid,
+      trackSource: TRACK_SOURCE_NAMES[track.source] ?? 'unknown',
+      trackType: track.type === TrackType.AUDIO ? 'audio' : 'video',
+      publisherIdentity: found.publisherIdentity,
+      now,
+    });
+    const localPath = joinPath(resolvePath(this.opts.fileBaseDir), filename);
+    const egressId = `EG_${randomBase62(12)}`;
+    const info = new EgressInfo({
+      egressId,
+      roomId: room.sid,
+      roomName: room.name,
+      sourceType: EgressSourceType.SDK,
+      request: { case: 'track', value: req.clone() },
+    });
+    const record = new EgressRecord(info, this.nowMs);
+    const entry: Entry = { record, trackSid: track.sid, recorder: undefined, filename, localPath };
+    this.entries.set(egressId, entry);
+    this.prune();
+    this.emit(WebhookEventName.egressStarted, record);
+    const job: TrackEgressJob = {
+      egressId, roomName: room.name, trackSid: track.sid, kind: track.type === TrackType.AUDIO ? 'audio' : 'video', container, localPath,
+    };
+    let isEnded = false;
+    try {
+      entry.recorder = this.opts.startRecorder(job, {
+        active: () => {
+          if (record.activate(this.nowMs)) this.emit(WebhookEventName.egressUpdated, record);
+        },
+        ended: (result) => {
+          if (isEnded) return;
+          isEnded = true;
+          this.finish(entry, result);
+        },
+      });
+    } catch (err) {
+      isEnded = true;
+      this.finish(entry, { error: `the recorder could not start: ${(err as Error).message}`, sizeBytes: 0, durationMs: 0 });
+    }
+    this.log.info({ egressId, room: room.name, track: track.sid, file: localPath }, 'track egress started');
+    return info.clone();
+  }
+
+  private finish(entry: Entry, result: RecorderResult): void {
+    const { record } = entry;
+    entry.recorder = undefined;
+    const file = new FileInfo({
+      filename: entry.filename,
+      location: entry.localPath,
+      size: BigInt(Math.max(0, Math.round(result.sizeBytes))),
+      duration: msToNs(result.durationMs),
+      startedAt: record.info.startedAt,
+      endedAt: msToNs(this.nowMs),
+    });
+    const changed = result.error !== undefined
+      ? record.hasStarted ? record.fail(this.nowMs, result.error, file) : record.abort(this.nowMs, result.error)
+      : record.complete(this.nowMs, result.sizeBytes > 0 ? file : undefined);
+    if (!changed) return;
+    this.log.info({ egressId: record.info.egressId, status: record.info.status, error: record.info.error || undefined, bytes: result.sizeBytes }, 'egress ended');
+    this.emit(WebhookEventName.egressEnded, record);
+  }
+
+  /** StopEgress: moves a live egress to ENDING and finalizes its output. */
+  stopEgress(egressId: string, details = 'stopped by StopEgress'): EgressInfo {
+    if (egressId === '') throw new EgressError('invalid_argument', 'egress_id is required');
+    const entry = this.entries.get(egressId);
+    if (!entry) throw new EgressError('not_found', `egress ${egressId} does not exist`);
+    if (!entry.record.isLive) throw new EgressError('failed_precondition', `egress ${egressId} has already ended`);
+    this.endEntry(entry, details);
+    return entry.record.info.clone();
+  }
+
+  private endEntry(entry: Entry, details: string): void {
+    if (entry.record.ending(this.nowMs, details)) this.emit(WebhookEventName.egressUpdated, entry.record);
+    entry.recorder?.stop();
+  }
+
+  listEgress(filter: ListEgressFilter = {}): EgressInfo[] {
+    const out: EgressInfo[] = [];
+    for (const [id, e] of this.entries) {
+      if (filter.egressId && id !== filter.egressId) continue;
+      if (filter.roomName && e.record.info.roomName !== filter.roomName) continue;
+      if (filter.activeOnly && !e.record.isLive) continue;
+      out.push(e.record.info.clone());
+    }
+    return out;
+  }
+
+  /** Ends egresses when their room closes or their track goes away. */
+  roomEvents(): RoomEvents {
+    return {
+      roomFinished: (room) => {
+        for (const e of this.entries.values()) if (e.record.isLive && e.record.info.roomName === room.name) this.endEntry(e, 'the room ended');
+      },
+      trackUnpublished: (room, _participant, track) => {
+        for (const e of this.entries.values()) {
+          if (e.record.isLive && e.record.info.roomName === room.name && e.trackSid === track.sid) this.endEntry(e, 'the track was unpublished');
+        }
+      },
+    };
+  }
+
+  /** Live egresses count; tests and resources(). */
+  get liveCount(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.record.isLive) n++;
+    return n;
+  }
+
+  /** Stops every live egress (server shutdown) and waits until they ended, at most `timeoutMs`. */
+  async close(timeoutMs = 5_000): Promise<void> {
+    this.isClosed = true;
+    for (const e of this.entries.values()) if (e.record.isLive) this.endEntry(e, 'the server shut down');
+    // real time, not the injected clock: this waits for child processes to write their files
+    const deadline = performance.now() + timeoutMs;
+    while (this.liveCount > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  private prune(): void {
+    const max = this.opts.maxEnded ?? 200;
+    let ended = 0;
+    for (const e of this.entries.values()) if (!e.record.isLive) ended++;
+    for (const [id, e] of this.entries) {
+      if (ended <= max) break;
+      if (!e.record.isLive) {
+        this.entries.delete(id);
+        ended--;
+      }
+    }
+  }
+
+  private emit(name: Parameters<typeof buildEgressWebhookEvent>[0], record: EgressRecord): void {
+    if (!this.opts.notify) return;
+    try {
+      this.opts.notify(buildEgressWebhookEvent(name, record.info));
+    } catch (err) {
+      this.log.warn({ err }, 'egress webhook failed');
+    }
+  }
+}
