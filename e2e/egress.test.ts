@@ -1,0 +1,220 @@
+// Egress (issue 12) with unmodified clients: a livekit-client page publishes the fake camera and a steady 440 Hz tone
+// (a WAV as the fake microphone); livekit-server-sdk's EgressClient records each track to a file without transcoding
+// (Opus -> OGG, VP8 -> WebM) for about 5 s and stops it. ffprobe/ffmpeg check what a user would: codec, duration
+// within 10% of the wall time the egress was ACTIVE, the tone's frequency in the decoded audio, video frames at the
+// published size and not blank. Also: ListEgress results, webhooks in order, a killed ffmpeg ending the egress FAILED
+// while the room goes on, and clear errors for bad requests.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DirectFileOutput, EgressClient, EncodedFileOutput, RoomServiceClient, TwirpError } from 'livekit-server-sdk';
+import { EgressStatus } from '@livekit/protocol';
+import type { EgressInfo } from '@livekit/protocol';
+import { startWebhookReceiver } from '@atrium/server/webhook/test-webhook-receiver.js';
+import { waitFor, withTimeout } from '@atrium/webrtc/testing/wait-for.js';
+import { launchBrowser, type BrowserHarness } from './helpers/browser.js';
+import type { BrowserParticipant } from './helpers/browser-participant.js';
+import { DEV_API_KEY, DEV_API_SECRET, startAtrium, type AtriumUnderTest } from './helpers/server.js';
+import { createStepRunner } from './helpers/steps.js';
+import { checkTone, writeToneWav } from './helpers/tone.js';
+import { decodeAudio, decodeVideo, probeFile } from './helpers/media-file.js';
+
+const outDir = mkdtempSync(join(tmpdir(), 'atrium-egress-'));
+const wav = join(outDir, 'tone.wav');
+const roomName = `egress-${Date.now()}`;
+let server: AtriumUnderTest | undefined;
+let browser: BrowserHarness | undefined;
+let receiver: Awaited<ReturnType<typeof startWebhookReceiver>> | undefined;
+let publisher: BrowserParticipant | undefined;
+let audioSid = '';
+let videoSid = '';
+
+before(async () => {
+  receiver = await startWebhookReceiver(DEV_API_KEY, DEV_API_SECRET);
+  server = await withTimeout(
+    startAtrium({ config: { webhook: { apiKey: DEV_API_KEY, urls: [receiver.url] }, egress: { fileBaseDir: join(outDir, 'rec') } } }),
+    15_000, 'Atrium to start',
+  );
+  writeToneWav(wav, { frequencyHz: 440, amplitude: 0.5, seconds: 2 });
+  browser = await withTimeout(launchBrowser({ extraArgs: [`--use-file-for-fake-audio-capture=${wav}`] }), 30_000, 'Chromium to launch');
+  const [pub] = await browser.openParticipants(['pub']);
+  publisher = pub!;
+  // No audio processing: a steady tone is exactly what noise suppression removes.
+  await publisher.connect(server.url, await server.token({ identity: 'pub', room: roomName }), {
+    audioCaptureDefaults: { noiseSuppression: false, echoCancellation: false, autoGainControl: false },
+  });
+  await publisher.setMicrophoneEnabled(true);
+  // One layer, so the recording has the published size throughout.
+  const pubs = await publisher.setCameraEnabled(true, { simulcast: false, videoCodec: 'vp8' });
+  audioSid = pubs.find((p) => p.kind === 'audio')?.trackSid ?? '';
+  videoSid = pubs.find((p) => p.kind === 'video')?.trackSid ?? '';
+  assert.ok(audioSid && videoSid, `published: ${JSON.stringify(pubs)}`);
+  // StartTrackEgress needs the tracks published on the server (their media arrived).
+  const rooms = new RoomServiceClient(server.httpUrl, DEV_API_KEY, DEV_API_SECRET);
+  await waitFor(async () => {
+    const [p] = await rooms.listParticipants(roomName);
+    return (p?.tracks ?? []).filter((t) => t.mimeType !== '').length === 2;
+  }, { timeoutMs: 15_000, label: 'both tracks published on the server' });
+});
+
+after(async () => {
+  await publisher?.disconnect().catch(() => undefined);
+  await browser?.close();
+  await server?.close();
+  await receiver?.close();
+  rmSync(outDir, { recursive: true, force: true });
+});
+
+const egressClient = (): EgressClient => new EgressClient(server!.httpUrl, DEV_API_KEY, DEV_API_SECRET);
+
+async function infoOf(id: string): Promise<EgressInfo> {
+  const [info] = await egressClient().listEgress({ egressId: id });
+  assert.ok(info, `egress ${id} listed`);
+  return info;
+}
+
+/** Waits until the egress is ACTIVE; returns when that was seen (the start of its wall time). */
+async function waitActive(id: string): Promise<number> {
+  await waitFor(async () => (await infoOf(id)).status === EgressStatus.EGRESS_ACTIVE, { timeoutMs: 15_000, intervalMs: 50, label: `${id} ACTIVE`, describe: async () => JSON.stringify((await infoOf(id)).toJson()) });
+  return performance.now();
+}
+
+async function waitEnded(id: string, status: EgressStatus): Promise<EgressInfo> {
+  return waitFor(async () => {
+    const info = await infoOf(id);
+    return info.status === status ? info : undefined;
+  }, { timeoutMs: 20_000, intervalMs: 100, label: `${id} ${EgressStatus[status]}`, describe: async () => JSON.stringify((await infoOf(id)).toJson()) });
+}
+
+const within = (actual: number, expected: number, share: number): boolean => Math.abs(actual - expected) <= expected * share;
+
+test('track egress: Opus -> OGG and VP8 -> WebM, stopped after ~5 s, checked with ffprobe and decoded', { timeout: 120_000 }, async (t) => {
+  const run = createStepRunner({ scenario: 'egress.test.ts (track egress)', logs: () => browser?.logs() ?? [] });
+  const client = egressClient();
+  const started = await run.step('StartTrackEgress for the audio and the video', async () => {
+    const a = await client.startTrackEgress(roomName, new DirectFileOutput({ filepath: '{room_name}/{track_source}-{track_id}' }), audioSid);
+    const v = await client.startTrackEgress(roomName, new DirectFileOutput({ filepath: '{room_name}/{track_source}-{track_id}' }), videoSid);
+    return { a, v };
+  });
+  for (const info of [started.a, started.v]) {
+    assert.match(info.egressId, /^EG_/);
+    assert.equal(info.roomName, roomName);
+    assert.equal(info.status, EgressStatus.EGRESS_STARTING);
+  }
+  const [activeA, activeV] = await run.step('both go ACTIVE', () => Promise.all([waitActive(started.a.egressId), waitActive(started.v.egressId)]));
+  await new Promise((r) => setTimeout(r, 5_000));
+  const stopA = performance.now();
+  const stoppingA = await client.stopEgress(started.a.egressId);
+  const stopV = performance.now();
+  const stoppingV = await client.stopEgress(started.v.egressId);
+  assert.equal(stoppingA.status, EgressStatus.EGRESS_ENDING);
+  assert.equal(stoppingV.status, EgressStatus.EGRESS_ENDING);
+  const wallA = (stopA - activeA!) / 1000;
+  const wallV = (stopV - activeV!) / 1000;
+  const [doneA, doneV] = await run.step('both COMPLETE', () =>
+    Promise.all([waitEnded(started.a.egressId, EgressStatus.EGRESS_COMPLETE), waitEnded(started.v.egressId, EgressStatus.EGRESS_COMPLETE)]));
+
+  // The file results as ListEgress reports them
+  const fileA = doneA.fileResults[0];
+  const fileV = doneV.fileResults[0];
+  assert.ok(fileA && fileV, 'file results');
+  assert.equal(fileA.filename, `${roomName}/microphone-${audioSid}.ogg`);
+  assert.equal(fileV.filename, `${roomName}/camera-${videoSid}.webm`);
+  assert.ok(doneA.endedAt > doneA.startedAt && doneA.startedAt > 0n);
+
+  const probeA = await probeFile(fileA.location);
+  const probeV = await probeFile(fileV.location);
+  run.note(`audio: wall ${wallA.toFixed(2)} s, file ${probeA.durationSec} s, result ${Number(fileA.duration) / 1e9} s, ${probeA.sizeBytes} bytes`);
+  run.note(`video: wall ${wallV.toFixed(2)} s, file ${probeV.durationSec} s, result ${Number(fileV.duration) / 1e9} s, ${probeV.sizeBytes} bytes`);
+  assert.equal(Number(fileA.size), probeA.sizeBytes);
+  assert.equal(Number(fileV.size), probeV.sizeBytes);
+  assert.ok(within(Number(fileA.duration) / 1e9, probeA.durationSec, 0.1), 'reported audio duration matches the file');
+  assert.ok(within(Number(fileV.duration) / 1e9, probeV.durationSec, 0.1), 'reported video duration matches the file');
+  assert.match(probeA.formatName, /ogg/);
+  assert.deepEqual(probeA.streams.map((s) => `${s.codecType}/${s.codecName}`), ['audio/opus']);
+  assert.match(probeV.formatName, /webm/);
+  assert.deepEqual(probeV.streams.map((s) => `${s.codecType}/${s.codecName}`), ['video/vp8']);
+  assert.ok(within(probeA.durationSec, wallA, 0.1), `audio file ${probeA.durationSec} s vs ${wallA.toFixed(2)} s ACTIVE`);
+  assert.ok(within(probeV.durationSec, wallV, 0.1), `video file ${probeV.durationSec} s vs ${wallV.toFixed(2)} s ACTIVE`);
+
+  // What is in them
+  const pcm = await decodeAudio(fileA.location);
+  const middle = pcm.subarray(Math.floor(pcm.length / 2) - 24_000, Math.floor(pcm.length / 2) + 24_000);
+  const tone = checkTone(middle, { sampleRate: 48_000, expectedHz: 440 });
+  run.note(`tone: ${tone.frequencyHz} Hz`);
+  assert.ok(tone.matches, `440 Hz in the recording: ${JSON.stringify(tone)}`);
+  const video = await decodeVideo(fileV.location);
+  run.note(`video frames: ${JSON.stringify(video.sizes)}, middle luma stddev ${video.middleLumaStdDev.toFixed(1)}`);
+  assert.deepEqual(Object.keys(video.sizes), ['640x480'], 'every frame at the published size');
+  assert.ok(video.frames >= wallV * 10, `${video.frames} frames in ${wallV.toFixed(1)} s`);
+  assert.ok(video.middleLumaStdDev > 10, 'the middle frame is not blank');
+
+  // Webhooks, per egress, in order
+  for (const id of [started.a.egressId, started.v.egressId]) {
+    const seen = (): string[] => receiver!.received.filter((r) => r.event.egressInfo?.egressId === id).map((r) => `${r.event.event}:${EgressStatus[r.event.egressInfo!.status]}`);
+    await waitFor(() => seen().length >= 4, { timeoutMs: 10_000, label: `webhooks of ${id}`, describe: async () => seen().join(', ') });
+    assert.deepEqual(seen(), ['egress_started:EGRESS_STARTING', 'egress_updated:EGRESS_ACTIVE', 'egress_updated:EGRESS_ENDING', 'egress_ended:EGRESS_COMPLETE']);
+  }
+  assert.deepEqual((await client.listEgress({ roomName, active: true })).map((i) => i.egressId), []);
+  t.diagnostic(`steps:\n${run.history()}`);
+});
+
+test('a killed ffmpeg ends the egress FAILED with its reason; the room goes on', { timeout: 60_000 }, async () => {
+  const client = egressClient();
+  const info = await client.startTrackEgress(roomName, new DirectFileOutput({ filepath: 'killed/kill-me' }), audioSid);
+  await waitActive(info.egressId);
+  const path = join(outDir, 'rec', 'killed', 'kill-me.ogg');
+  // the ffmpeg writing this egress's file: found by its output path among this machine's processes
+  const pid = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).find((d) => {
+    try {
+      return readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes(path);
+    } catch {
+      return false;
+    }
+  });
+  assert.ok(pid, 'the ffmpeg process of the egress');
+  process.kill(Number(pid), 'SIGKILL');
+  const failed = await waitEnded(info.egressId, EgressStatus.EGRESS_FAILED);
+  assert.match(failed.error, /ffmpeg exited unexpectedly \(signal SIGKILL\)/);
+  await waitFor(() => receiver!.received.some((r) => r.event.event === 'egress_ended' && r.event.egressInfo?.egressId === info.egressId && r.event.egressInfo.status === EgressStatus.EGRESS_FAILED), { timeoutMs: 10_000, label: 'egress_ended FAILED webhook' });
+  // The room goes on: the publisher is still there with both tracks, and a new egress of the same track records.
+  const [p] = await new RoomServiceClient(server!.httpUrl, DEV_API_KEY, DEV_API_SECRET).listParticipants(roomName);
+  assert.equal(p?.identity, 'pub');
+  assert.equal(p?.tracks.length, 2);
+  const again = await client.startTrackEgress(roomName, new DirectFileOutput({ filepath: 'again' }), audioSid);
+  await waitActive(again.egressId);
+  await new Promise((r) => setTimeout(r, 1_000));
+  await client.stopEgress(again.egressId);
+  const done = await waitEnded(again.egressId, EgressStatus.EGRESS_COMPLETE);
+  assert.ok(Number(done.fileResults[0]?.size ?? 0) > 0);
+});
+
+test('bad requests: clear Twirp errors, nothing started', { timeout: 30_000 }, async () => {
+  const client = egressClient();
+  const codeOf = async (p: Promise<unknown>): Promise<string> => {
+    try {
+      await p;
+    } catch (err) {
+      assert.ok(err instanceof TwirpError, String(err));
+      return `${err.code}: ${err.message}`;
+    }
+    return 'no error';
+  };
+  const before = (await client.listEgress()).length;
+  assert.match(await codeOf(client.startTrackEgress('no-such-room', new DirectFileOutput({ filepath: 'x' }), audioSid)), /^not_found: room no-such-room does not exist/);
+  assert.match(await codeOf(client.startTrackEgress(roomName, new DirectFileOutput({ filepath: 'x' }), 'TR_nope')), /^not_found: track TR_nope is not published/);
+  assert.match(await codeOf(client.startTrackEgress(roomName, 'wss://example.invalid/ws', audioSid)), /^unimplemented: .*websocket/);
+  assert.match(await codeOf(client.stopEgress('EG_nope')), /^not_found/);
+  assert.match(
+    await codeOf(client.startRoomCompositeEgress(roomName, { file: new EncodedFileOutput({ filepath: 'x.mp4' }) })),
+    /^unimplemented: room composite egress .* is not supported yet/,
+  );
+  assert.match(await codeOf(client.updateLayout('EG_x', 'grid')), /^unimplemented: UpdateLayout/);
+  // Without the roomRecord grant
+  const res = await fetch(`${server!.httpUrl}/twirp/livekit.Egress/ListEgress`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+  assert.equal(res.status, 401);
+  assert.equal(((await res.json()) as { code: string }).code, 'unauthenticated');
+  assert.equal((await client.listEgress()).length, before);
+});
