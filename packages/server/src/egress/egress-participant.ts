@@ -43,7 +43,7 @@ export class EgressParticipant {
   private isClosed = false;
   private streams: RemoteStream[] = [];
 
-  private constructor(opts: EgressParticipantOptions, ws: WebSocket, join: JoinResponse, mux: UdpMux, pc: PeerConnection) {
+  private constructor(opts: EgressParticipantOptions, ws: WebSocket, join: JoinResponse, mux: UdpMux, pc: PeerConnection, held: Buffer[]) {
     this.opts = opts;
     this.ws = ws;
     this.mux = mux;
@@ -54,13 +54,17 @@ export class EgressParticipant {
       this.streams.push(s);
       s.onRtp = opts.onStream(s);
     });
-    ws.on('message', (data: Buffer) => {
+    const handle = (data: Buffer): void => {
       try {
         this.onSignal(SignalResponse.fromBinary(new Uint8Array(data)).message);
       } catch (err) {
         opts.logger.debug({ err }, 'egress participant: a signal message failed');
       }
-    });
+    };
+    ws.removeAllListeners('message');
+    ws.on('message', handle);
+    // the first subscriber offer can follow the JoinResponse while the socket and PC were being made
+    for (const data of held.splice(0)) handle(data);
     ws.on('close', (code) => {
       if (!this.isClosed) opts.onLost(`signalling closed (${code})`);
     });
@@ -83,6 +87,7 @@ export class EgressParticipant {
     const ws = new WebSocket(`${opts.url.replace(/\/+$/, '')}/rtc?${q.toString()}`, { perMessageDeflate: false });
     ws.binaryType = 'nodebuffer';
     const timeoutMs = opts.joinTimeoutMs ?? 10_000;
+    const held: Buffer[] = [];
     const join = await new Promise<JoinResponse>((resolve, reject) => {
       const fail = (why: string): void => {
         clearTimeout(timer);
@@ -101,6 +106,7 @@ export class EgressParticipant {
           clearTimeout(timer);
           ws.removeAllListeners();
           ws.on('error', () => {});
+          ws.on('message', (later: Buffer) => held.push(later));
           resolve(msg.value);
         } else if (msg.case === 'leave') fail(`the room refused the egress participant (leave, reason ${msg.value.reason})`);
       });
@@ -109,7 +115,7 @@ export class EgressParticipant {
     try {
       mux = await UdpMux.bind({ port: 0, address: '127.0.0.1', recvBufferBytes: 4 << 20 });
       const pc = new PeerConnection({ role: 'client', mux, certificate: await generateCertificate(), advertisedAddress: '127.0.0.1', logger: opts.logger });
-      return new EgressParticipant(opts, ws, join, mux, pc);
+      return new EgressParticipant(opts, ws, join, mux, pc, held);
     } catch (err) {
       ws.terminate();
       await mux?.close();

@@ -1,6 +1,7 @@
 // One ffmpeg process that receives an RTP stream on loopback UDP (described by an SDP file) and copies it, without
-// transcoding, into a container file. Stopped with 'q' on its stdin so it finalizes the file (SIGINT would make it
-// exit 255 even after a clean finish); a process that does not finish in time is killed and reported as a failure.
+// transcoding, into a container file. Stopped with 'q' on its stdin so it finalizes the file. ffmpeg reads its stdin
+// only between input packets, so media must keep flowing until it exits; when none comes (a muted track) SIGINT
+// interrupts the blocked read (ffmpeg still finalizes, but exits 255). Not finished after that: killed, a failure.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -18,7 +19,9 @@ export interface MuxerExit {
 }
 
 const STDERR_LINES_KEPT = 12;
-const STOP_GRACE_MS = 8_000;
+/** After 'q', wait this long before SIGINT, and this long more before SIGKILL. */
+const INTERRUPT_AFTER_MS = 2_000;
+const KILL_AFTER_MS = 10_000;
 
 /** A UDP port pair (RTP on an even port, ffmpeg also binds the next one for RTCP) free at the time of asking. */
 async function freePortPair(): Promise<number> {
@@ -56,6 +59,7 @@ export class FfmpegMuxer {
   private readonly sdpPath: string;
   private readonly stderrTail: string[] = [];
   private isStopping = false;
+  private isInterrupted = false;
   private hasExited = false;
 
   private constructor(proc: ChildProcess, port: number, sdpPath: string, log: Logger) {
@@ -83,7 +87,7 @@ export class FfmpegMuxer {
         void rm(this.sdpPath, { force: true });
         const tail = this.stderrTail.slice(-3).join(' | ');
         if (spawnError) return resolve({ isClean: false, reason: `ffmpeg could not start: ${spawnError.message}` });
-        if (this.isStopping && code === 0) return resolve({ isClean: true, reason: '' });
+        if (this.isStopping && (code === 0 || (this.isInterrupted && code === 255))) return resolve({ isClean: true, reason: '' });
         const how = signal !== null ? `signal ${signal}` : `code ${code ?? '?'}`;
         const why = this.isStopping ? `ffmpeg failed to finalize the file (${how})` : `ffmpeg exited unexpectedly (${how})`;
         resolve({ isClean: false, reason: tail ? `${why}: ${tail}` : why });
@@ -100,7 +104,7 @@ export class FfmpegMuxer {
     const sdpPath = `${opts.outputPath}.sdp`;
     await writeFile(sdpPath, ffmpegSdp(opts.container, port));
     const args = [
-      '-hide_banner', '-loglevel', 'warning',
+      '-hide_banner', '-loglevel', process.env['ATRIUM_EGRESS_FFMPEG_LOG'] ?? 'warning',
       '-protocol_whitelist', 'file,udp,rtp',
       // a loopback stream is not reordered; a short queue keeps ffmpeg's latency and memory low
       '-reorder_queue_size', '32',
@@ -131,9 +135,18 @@ export class FfmpegMuxer {
       this.isStopping = true;
       this.proc.stdin?.write('q');
       this.proc.stdin?.end();
-      const timer = setTimeout(() => this.kill(), STOP_GRACE_MS);
-      timer.unref();
-      void this.exited.then(() => clearTimeout(timer));
+      const interrupt = setTimeout(() => {
+        if (this.hasExited) return;
+        this.isInterrupted = true;
+        this.proc.kill('SIGINT');
+      }, INTERRUPT_AFTER_MS);
+      const kill = setTimeout(() => this.kill(), INTERRUPT_AFTER_MS + KILL_AFTER_MS);
+      interrupt.unref();
+      kill.unref();
+      void this.exited.then(() => {
+        clearTimeout(interrupt);
+        clearTimeout(kill);
+      });
     }
     return this.exited;
   }

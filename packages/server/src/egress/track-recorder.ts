@@ -119,9 +119,10 @@ class TrackRecorder implements EgressRecorder {
     clearTimeout(this.startTimer);
     const participant = this.participant;
     const relay = this.relay;
+    // media keeps flowing until ffmpeg has finished: it reads its 'q' only between packets
+    const exit = this.muxer ? await this.muxer.stop() : undefined;
     relay?.close();
     await participant?.leave().catch(() => {});
-    const exit = this.muxer ? await this.muxer.stop() : undefined;
     let sizeBytes = 0;
     try {
       sizeBytes = (await stat(this.opts.job.localPath)).size;
