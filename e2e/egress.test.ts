@@ -225,3 +225,19 @@ test('bad requests: clear Twirp errors, nothing started', { timeout: 30_000 }, a
   assert.equal(((await res.json()) as { code: string }).code, 'unauthenticated');
   assert.equal((await client.listEgress()).length, before);
 });
+
+test('deleting the room ends its egress COMPLETE with the recording finalized', { timeout: 60_000 }, async () => {
+  const client = egressClient();
+  const info = await client.startTrackEgress(roomName, new DirectFileOutput({ filepath: 'room-end' }), audioSid);
+  const active = await waitActive(info.egressId);
+  await new Promise((r) => setTimeout(r, 2_000));
+  await new RoomServiceClient(server!.httpUrl, DEV_API_KEY, DEV_API_SECRET).deleteRoom(roomName);
+  const wall = (performance.now() - active) / 1000;
+  const done = await waitEnded(info.egressId, EgressStatus.EGRESS_COMPLETE);
+  // the publisher is removed first, so its track's end is what stops the egress
+  assert.match(done.details, /the track was unpublished|left the room|the room ended/);
+  const probe = await probeFile(done.fileResults[0]!.location);
+  assert.deepEqual(probe.streams.map((s) => s.codecName), ['opus']);
+  assert.ok(within(probe.durationSec, wall, 0.15), `file ${probe.durationSec} s vs ${wall.toFixed(2)} s`);
+  assert.deepEqual(await client.listEgress({ active: true }), []);
+});

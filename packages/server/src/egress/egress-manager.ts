@@ -28,6 +28,8 @@ export interface TrackEgressJob {
 export interface RecorderResult {
   /** Set when the recording failed (ffmpeg died, no media arrived...). */
   error?: string;
+  /** Why it ended on its own without failing (e.g. removed from the room), for EgressInfo.details. */
+  details?: string;
   /** Bytes written, duration of the media in the file (0 when unknown). */
   sizeBytes: number;
   durationMs: number;
@@ -184,6 +186,7 @@ export class EgressManager {
   private finish(entry: Entry, result: RecorderResult): void {
     const { record } = entry;
     entry.recorder = undefined;
+    if (result.details !== undefined && record.info.details === '') record.info.details = result.details;
     const file = new FileInfo({
       filename: entry.filename,
       location: entry.localPath,

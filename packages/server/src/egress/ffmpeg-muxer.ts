@@ -1,7 +1,9 @@
 // One ffmpeg process that receives an RTP stream on loopback UDP (described by an SDP file) and copies it, without
 // transcoding, into a container file. Stopped with 'q' on its stdin so it finalizes the file. ffmpeg reads its stdin
-// only between input packets, so media must keep flowing until it exits; when none comes (a muted track) SIGINT
-// interrupts the blocked read (ffmpeg still finalizes, but exits 255). Not finished after that: killed, a failure.
+// only between input packets, so media keeps flowing until it exits; when none comes (the publisher is gone) its
+// input times out after INPUT_TIMEOUT_SEC and it finalizes then. Signals are no shortcut: one SIGINT waits for the
+// same read, and the second one that would interrupt it also aborts writing the trailer (an empty file).
+// Not finished after KILL_AFTER_MS: killed, a failure.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -19,9 +21,10 @@ export interface MuxerExit {
 }
 
 const STDERR_LINES_KEPT = 12;
-/** After 'q', wait this long before SIGINT, and this long more before SIGKILL. */
-const INTERRUPT_AFTER_MS = 2_000;
-const KILL_AFTER_MS = 10_000;
+/** ffmpeg ends its input after this long without a packet (its `-listen_timeout`, also the wait for the first). */
+export const INPUT_TIMEOUT_SEC = 10;
+/** After 'q', ffmpeg is killed when it has not exited after this long. */
+const KILL_AFTER_MS = (INPUT_TIMEOUT_SEC + 5) * 1000;
 
 /** A UDP port pair (RTP on an even port, ffmpeg also binds the next one for RTCP) free at the time of asking. */
 async function freePortPair(): Promise<number> {
@@ -59,7 +62,6 @@ export class FfmpegMuxer {
   private readonly sdpPath: string;
   private readonly stderrTail: string[] = [];
   private isStopping = false;
-  private isInterrupted = false;
   private hasExited = false;
 
   private constructor(proc: ChildProcess, port: number, sdpPath: string, log: Logger) {
@@ -87,9 +89,13 @@ export class FfmpegMuxer {
         void rm(this.sdpPath, { force: true });
         const tail = this.stderrTail.slice(-3).join(' | ');
         if (spawnError) return resolve({ isClean: false, reason: `ffmpeg could not start: ${spawnError.message}` });
-        if (this.isStopping && (code === 0 || (this.isInterrupted && code === 255))) return resolve({ isClean: true, reason: '' });
+        if (this.isStopping && code === 0) return resolve({ isClean: true, reason: '' });
         const how = signal !== null ? `signal ${signal}` : `code ${code ?? '?'}`;
-        const why = this.isStopping ? `ffmpeg failed to finalize the file (${how})` : `ffmpeg exited unexpectedly (${how})`;
+        const why = this.isStopping
+          ? `ffmpeg failed to finalize the file (${how})`
+          : code === 0
+            ? `ffmpeg ended its input: no media for ${INPUT_TIMEOUT_SEC} s`
+            : `ffmpeg exited unexpectedly (${how})`;
         resolve({ isClean: false, reason: tail ? `${why}: ${tail}` : why });
       };
       proc.once('error', (err) => done(null, null, err));
@@ -106,6 +112,7 @@ export class FfmpegMuxer {
     const args = [
       '-hide_banner', '-loglevel', process.env['ATRIUM_EGRESS_FFMPEG_LOG'] ?? 'warning',
       '-protocol_whitelist', 'file,udp,rtp',
+      '-listen_timeout', String(INPUT_TIMEOUT_SEC),
       // a loopback stream is not reordered; a short queue keeps ffmpeg's latency and memory low
       '-reorder_queue_size', '32',
       '-i', sdpPath,
@@ -135,18 +142,9 @@ export class FfmpegMuxer {
       this.isStopping = true;
       this.proc.stdin?.write('q');
       this.proc.stdin?.end();
-      const interrupt = setTimeout(() => {
-        if (this.hasExited) return;
-        this.isInterrupted = true;
-        this.proc.kill('SIGINT');
-      }, INTERRUPT_AFTER_MS);
-      const kill = setTimeout(() => this.kill(), INTERRUPT_AFTER_MS + KILL_AFTER_MS);
-      interrupt.unref();
+      const kill = setTimeout(() => this.kill(), KILL_AFTER_MS);
       kill.unref();
-      void this.exited.then(() => {
-        clearTimeout(interrupt);
-        clearTimeout(kill);
-      });
+      void this.exited.then(() => clearTimeout(kill));
     }
     return this.exited;
   }

@@ -38,6 +38,7 @@ class TrackRecorder implements EgressRecorder {
   private isStopping = false;
   private isEnded = false;
   private failure: string | undefined;
+  private endReason: string | undefined;
   private startTimer: NodeJS.Timeout | undefined;
   private lastKeyFrameRequestMs = -Infinity;
 
@@ -68,7 +69,8 @@ class TrackRecorder implements EgressRecorder {
         trackSid: job.trackSid,
         logger: this.log,
         onStream: (s) => this.onStream(s),
-        onLost: (why) => this.fail(`the egress participant left the room: ${why}`),
+        // removed from the room (it closed, or the API removed it): the recording ends like a stop, as LiveKit's does
+        onLost: (why) => this.endWith(`the egress participant left the room: ${why}`),
       });
       // stopped or failed while joining: finish() ran without the participant
       if (this.isEnded) await this.participant.leave();
@@ -105,6 +107,13 @@ class TrackRecorder implements EgressRecorder {
     if (this.muxer) void this.finish();
   }
 
+  private endWith(reason: string): void {
+    if (this.isEnded || this.isStopping) return;
+    this.log.info({ reason }, 'egress ending');
+    this.endReason = reason;
+    this.stop();
+  }
+
   private fail(reason: string): void {
     if (this.isEnded || this.failure !== undefined) return;
     this.failure = reason;
@@ -132,6 +141,6 @@ class TrackRecorder implements EgressRecorder {
     const durationMs = relay?.durationMs ?? 0;
     if (relay && relay.packetsDropped > 0) this.log.warn({ dropped: relay.packetsDropped, sent: relay.packetsSent }, 'egress dropped packets: ffmpeg was not keeping up');
     const error = this.failure ?? (exit && !exit.isClean ? exit.reason : undefined);
-    this.opts.callbacks.ended({ ...(error !== undefined ? { error } : {}), sizeBytes, durationMs });
+    this.opts.callbacks.ended({ ...(error !== undefined ? { error } : {}), ...(this.endReason !== undefined ? { details: this.endReason } : {}), sizeBytes, durationMs });
   }
 }
