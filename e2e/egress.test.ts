@@ -1,9 +1,9 @@
 // Egress (issue 12) with unmodified clients: a livekit-client page publishes the fake camera and a steady 440 Hz tone
 // (a WAV as the fake microphone); livekit-server-sdk's EgressClient records each track to a file without transcoding
-// (Opus -> OGG, VP8 -> WebM) for about 5 s and stops it. ffprobe/ffmpeg check what a user would: codec, duration
-// within 10% of the wall time the egress was ACTIVE, the tone's frequency in the decoded audio, video frames at the
-// published size and not blank. Also: ListEgress results, webhooks in order, a killed ffmpeg ending the egress FAILED
-// while the room goes on, and clear errors for bad requests.
+// (Opus -> OGG, VP8 -> WebM; H.264 -> MP4 from a second page) for a few seconds and stops it. ffprobe/ffmpeg check
+// what a user would: codec, duration within 10% of the wall time the egress was ACTIVE, the tone's frequency in the
+// decoded audio, video frames at the published size and not blank. Also: ListEgress results, webhooks in order, a
+// killed ffmpeg ending the egress FAILED while the room goes on, clear errors for bad requests, DeleteRoom ending one.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -226,7 +226,45 @@ test('bad requests: clear Twirp errors, nothing started', { timeout: 30_000 }, a
   assert.equal((await client.listEgress()).length, before);
 });
 
-test('deleting the room ends its egress COMPLETE with the recording finalized', { timeout: 60_000 }, async () => {
+test('track egress: H.264 -> MP4 from a second publisher, decoded at the published size', { timeout: 90_000 }, async (t) => {
+  const [pub264] = await browser!.openParticipants(['pub264']);
+  assert.ok(pub264);
+  try {
+    await pub264.connect(server!.url, await server!.token({ identity: 'pub264', room: roomName }), {
+      videoCaptureDefaults: { resolution: { width: 320, height: 180, frameRate: 30 } },
+    });
+    const pubs = await pub264.setCameraEnabled(true, { simulcast: false, videoCodec: 'h264' });
+    const sid = pubs.find((p) => p.kind === 'video')?.trackSid ?? '';
+    const rooms = new RoomServiceClient(server!.httpUrl, DEV_API_KEY, DEV_API_SECRET);
+    const track = await waitFor(async () => {
+      const p = (await rooms.listParticipants(roomName)).find((x) => x.identity === 'pub264');
+      const t = p?.tracks.find((x) => x.sid === sid);
+      return t && t.mimeType !== '' ? t : undefined;
+    }, { timeoutMs: 15_000, label: 'the H.264 track published' });
+    assert.match(track.mimeType, /h264/i);
+    const client = egressClient();
+    const info = await client.startTrackEgress(roomName, new DirectFileOutput({ filepath: '{publisher_identity}/' }), sid);
+    const active = await waitActive(info.egressId);
+    await new Promise((r) => setTimeout(r, 4_000));
+    const wall = (performance.now() - active) / 1000;
+    await client.stopEgress(info.egressId);
+    const done = await waitEnded(info.egressId, EgressStatus.EGRESS_COMPLETE);
+    const file = done.fileResults[0]!;
+    assert.match(file.filename, new RegExp(`^pub264/${sid}-\\d{4}-\\d\\d-\\d\\dT\\d{6}\\.mp4$`));
+    const probe = await probeFile(file.location);
+    assert.match(probe.formatName, /mp4/);
+    assert.deepEqual(probe.streams.map((s) => `${s.codecType}/${s.codecName}`), ['video/h264']);
+    assert.ok(within(probe.durationSec, wall, 0.1), `mp4 ${probe.durationSec} s vs ${wall.toFixed(2)} s ACTIVE`);
+    const video = await decodeVideo(file.location);
+    assert.deepEqual(Object.keys(video.sizes), [`${track.width}x${track.height}`], JSON.stringify(video.sizes));
+    assert.ok(video.middleLumaStdDev > 10, 'the middle frame is not blank');
+    t.diagnostic(`h264: wall ${wall.toFixed(2)} s, file ${probe.durationSec} s, ${video.frames} frames ${JSON.stringify(video.sizes)}, ${probe.sizeBytes} bytes`);
+  } finally {
+    await pub264.disconnect().catch(() => undefined);
+  }
+});
+
+test('deleting the room ends its egress COMPLETE with the recording finalized', { timeout: 60_000 }, async (t) => {
   const client = egressClient();
   const info = await client.startTrackEgress(roomName, new DirectFileOutput({ filepath: 'room-end' }), audioSid);
   const active = await waitActive(info.egressId);
@@ -239,5 +277,6 @@ test('deleting the room ends its egress COMPLETE with the recording finalized', 
   const probe = await probeFile(done.fileResults[0]!.location);
   assert.deepEqual(probe.streams.map((s) => s.codecName), ['opus']);
   assert.ok(within(probe.durationSec, wall, 0.15), `file ${probe.durationSec} s vs ${wall.toFixed(2)} s`);
+  t.diagnostic(`room deleted: wall ${wall.toFixed(2)} s, file ${probe.durationSec} s (details: ${done.details})`);
   assert.deepEqual(await client.listEgress({ active: true }), []);
 });
