@@ -1,5 +1,5 @@
 // Egress errors with a stable code; the API turns them into Twirp errors of the same name (api/egress-service.ts).
-export type EgressErrorCode = 'invalid_argument' | 'not_found' | 'unimplemented' | 'resource_exhausted' | 'failed_precondition' | 'unavailable';
+export type EgressErrorCode = 'invalid_argument' | 'not_found' | 'unimplemented' | 'resource_exhausted' | 'failed_precondition' | 'unavailable' | 'already_exists';
 
 export class EgressError extends Error {
   readonly code: EgressErrorCode;

@@ -50,6 +50,8 @@ test('STARTING -> ACTIVE -> ENDING -> COMPLETE with times, file result and webho
   assert.equal(info.request.case, 'track');
   const j = jobs[0]!;
   assert.equal(j.job.localPath, '/rec/demo/TR_mic.ogg');
+  // a second egress onto the same file is refused while the first writes it
+  assert.throws(() => manager.startTrackEgress(fileReq('TR_mic')), (e: EgressError) => e.code === 'already_exists' && e.message === `egress ${info.egressId} is writing demo/TR_mic.ogg`);
   assert.equal(j.job.container.muxer, 'ogg');
   clock.advance(300);
   j.cb.active();

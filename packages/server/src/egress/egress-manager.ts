@@ -147,6 +147,10 @@ export class EgressManager {
       now,
     });
     const localPath = joinPath(resolvePath(this.opts.fileBaseDir), filename);
+    // two ffmpegs writing one file would leave neither recording readable
+    for (const e of this.entries.values()) {
+      if (e.record.isLive && e.localPath === localPath) throw new EgressError('already_exists', `egress ${e.record.info.egressId} is writing ${filename}`);
+    }
     const egressId = `EG_${randomBase62(12)}`;
     const info = new EgressInfo({
       egressId,
