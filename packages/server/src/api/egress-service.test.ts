@@ -35,7 +35,6 @@ test('every EgressClient method is routed: the unbuilt ones answer unimplemented
       ['StartRoomCompositeEgress', /room composite egress/],
       ['StartWebEgress', /web egress/],
       ['StartParticipantEgress', /participant egress/],
-      ['StartTrackCompositeEgress', /track composite egress/],
       ['StartEgress', /StartEgress/],
       ['UpdateLayout', /UpdateLayout/],
       ['UpdateStream', /UpdateStream/],
@@ -77,6 +76,9 @@ test('bad requests: invalid_argument, not_found, malformed; the server goes on',
     assert.match(await err('StartTrackEgress', { room_name: 'r', track_id: 'T'.repeat(300) }), /^400 invalid_argument: track_id is too long/);
     assert.match(await err('StartTrackEgress', { room_name: 'r', track_id: 7 }), /^400 malformed/);
     assert.match(await err('StartTrackEgress', '{not json'), /^400 malformed/);
+    assert.match(await err('StartTrackCompositeEgress', { room_name: 'r' }), /^400 invalid_argument: audio_track_id or video_track_id is required/);
+    assert.match(await err('StartTrackCompositeEgress', { room_name: 'r', audio_track_id: 'TR_a' }), /^400 invalid_argument: a file output is required/);
+    assert.match(await err('StartTrackCompositeEgress', { room_name: 'r', audio_track_id: 'TR_a', file_outputs: [{ filepath: 'x' }], preset: 'H264_720P_30' }), /^501 unimplemented: encoding options/);
     assert.match(await err('StopEgress', {}), /^400 invalid_argument: egress_id is required/);
     assert.match(await err('StopEgress', { egress_id: 'EG_none' }), /^404 not_found: egress EG_none does not exist/);
     // a room that exists, a track that does not

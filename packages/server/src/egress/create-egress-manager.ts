@@ -41,7 +41,7 @@ export function createEgressManager(opts: CreateEgressManagerOptions): EgressMan
       if (apiKey === undefined || apiSecret === undefined) throw new Error('no API key to join the room with');
       return startTrackRecorder({
         job, callbacks, url: opts.url(), apiKey, apiSecret, ffmpegPath: opts.config.ffmpegPath,
-        logger: opts.logger.child({ egressId: job.egressId, room: job.roomName, track: job.trackSid }),
+        logger: opts.logger.child({ egressId: job.egressId, room: job.roomName, tracks: job.tracks.map((t) => t.trackSid) }),
       });
     },
     fileBaseDir: opts.config.fileBaseDir,

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DirectFileOutput, EgressStatus, Room as RoomInfo, S3Upload, TrackEgressRequest, TrackInfo, TrackSource, TrackType, WebhookConfig } from '@livekit/protocol';
+import { DirectFileOutput, EgressStatus, EncodedFileOutput, EncodedFileType, Room as RoomInfo, S3Upload, TrackCompositeEgressRequest, TrackEgressRequest, TrackInfo, TrackSource, TrackType, WebhookConfig } from '@livekit/protocol';
 import type { WebhookEvent } from '@livekit/protocol';
 import { ManualClock } from '@atrium/webrtc';
 import type { Logger } from '@atrium/webrtc';
 import { EgressManager } from './egress-manager.js';
-import type { RecorderCallbacks, TrackEgressJob } from './egress-manager.js';
+import type { RecorderCallbacks, EgressJob } from './egress-manager.js';
 import { EgressError } from './egress-error.js';
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
@@ -18,7 +18,7 @@ function setup(opts: { maxActive?: number } = {}) {
     ['TR_cam', new TrackInfo({ sid: 'TR_cam', type: TrackType.VIDEO, source: TrackSource.CAMERA, mimeType: 'video/VP8' })],
     ['TR_av1', new TrackInfo({ sid: 'TR_av1', type: TrackType.VIDEO, source: TrackSource.CAMERA, mimeType: 'video/AV1' })],
   ]);
-  const jobs: { job: TrackEgressJob; cb: RecorderCallbacks; stops: number }[] = [];
+  const jobs: { job: EgressJob; cb: RecorderCallbacks; stops: number }[] = [];
   const events: WebhookEvent[] = [];
   const manager = new EgressManager({
     findRoom: (name) => (name === 'demo' ? room : undefined),
@@ -170,4 +170,35 @@ test('a recorder that throws at start ends the egress ABORTED, not the caller', 
   const after = manager.listEgress({ egressId: info.egressId })[0]!;
   assert.equal(after.status, EgressStatus.EGRESS_ABORTED);
   assert.match(after.error, /spawn ffmpeg ENOENT/);
+});
+
+test('track composite: audio + video into one file, no transcoding; ends with either track', () => {
+  const { room, manager, jobs } = setup();
+  const req = (fields: Partial<TrackCompositeEgressRequest>) => new TrackCompositeEgressRequest({ roomName: 'demo', ...fields });
+  const file = (filepath: string, fileType = EncodedFileType.DEFAULT_FILETYPE) => [new EncodedFileOutput({ filepath, fileType })];
+  const info = manager.startTrackCompositeEgress(req({ audioTrackId: 'TR_mic', videoTrackId: 'TR_cam', fileOutputs: file('') }));
+  assert.equal(info.request.case, 'trackComposite');
+  const job = jobs[0]!.job;
+  assert.deepEqual(job.tracks.map((t) => [t.trackSid, t.kind, t.format.encodingName]), [['TR_cam', 'video', 'VP8'], ['TR_mic', 'audio', 'opus']]);
+  assert.equal(job.container.muxer, 'webm');
+  assert.match(job.localPath, /^\/rec\/demo-\d{4}-\d\d-\d\dT\d{6}\.webm$/);
+  jobs[0]!.cb.active();
+  manager.roomEvents().trackUnpublished?.(room, undefined as never, new TrackInfo({ sid: 'TR_mic' }));
+  assert.equal(jobs[0]!.stops, 1);
+  const code = (fn: () => unknown): string => {
+    try {
+      fn();
+    } catch (err) {
+      return `${(err as EgressError).code}: ${(err as Error).message}`;
+    }
+    return 'no error';
+  };
+  assert.match(code(() => manager.startTrackCompositeEgress(req({ audioTrackId: 'TR_cam', fileOutputs: file('x') }))), /^invalid_argument: track TR_cam is not an audio track/);
+  assert.match(code(() => manager.startTrackCompositeEgress(req({ videoTrackId: 'TR_cam', audioTrackId: 'TR_mic', fileOutputs: file('x', EncodedFileType.MP4) }))), /^unimplemented: VP8 video goes into WebM/);
+  assert.match(code(() => manager.startTrackCompositeEgress(req({ videoTrackId: 'TR_av1', fileOutputs: file('x') }))), /^unimplemented: egress of video\/AV1/);
+  assert.match(code(() => manager.startTrackCompositeEgress(req({ videoTrackId: 'TR_cam', fileOutputs: [...file('a'), ...file('b')] }))), /^invalid_argument: one file output at most/);
+  const audioOnly = manager.startTrackCompositeEgress(req({ audioTrackId: 'TR_mic', output: { case: 'file', value: new EncodedFileOutput({ filepath: '{room_name}/a' }) } }));
+  assert.ok(audioOnly.egressId);
+  assert.equal(jobs[1]!.job.container.muxer, 'ogg');
+  assert.equal(jobs[1]!.job.localPath, '/rec/demo/a.ogg');
 });

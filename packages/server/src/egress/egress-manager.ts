@@ -2,7 +2,7 @@
 // EgressInfo, lists and stops them, ends them with their room or track, and reports each change as a LiveKit
 // webhook (egress_started / egress_updated / egress_ended). The media side is an injected RecorderFactory.
 import { resolve as resolvePath, join as joinPath } from 'node:path';
-import { EgressInfo, EgressSourceType, FileInfo, TrackEgressRequest, TrackSource, TrackType } from '@livekit/protocol';
+import { EgressInfo, EgressSourceType, FileInfo, TrackCompositeEgressRequest, TrackEgressRequest, TrackSource, TrackType } from '@livekit/protocol';
 import type { Room as RoomInfo, TrackInfo, WebhookEvent } from '@livekit/protocol';
 import type { Clock, Logger } from '@atrium/webrtc';
 import { randomBase62 } from '@atrium/protocol';
@@ -11,16 +11,22 @@ import { buildEgressWebhookEvent, WebhookEventName } from '../webhook/webhook-ev
 import { EgressRecord, msToNs } from './egress-record.js';
 import { EgressError } from './egress-error.js';
 import { outputFilename } from './filename-template.js';
-import { containerForMime } from './track-container.js';
-import type { TrackContainer } from './track-container.js';
+import type { TemplateValues } from './filename-template.js';
+import { compositeContainer, containerForMime, rtpFormatForMime } from './track-container.js';
+import type { OutputContainer, RtpFormat } from './track-container.js';
 
-/** What a recorder is asked to do for one track egress. */
-export interface TrackEgressJob {
-  egressId: string;
-  roomName: string;
+export interface EgressJobTrack {
   trackSid: string;
   kind: 'audio' | 'video';
-  container: TrackContainer;
+  format: RtpFormat;
+}
+
+/** What a recorder is asked to do: these tracks of one room, copied into one file. */
+export interface EgressJob {
+  egressId: string;
+  roomName: string;
+  tracks: readonly EgressJobTrack[];
+  container: OutputContainer;
   /** Absolute path of the file to write. */
   localPath: string;
 }
@@ -47,7 +53,7 @@ export interface EgressRecorder {
   stop(): void;
 }
 
-export type RecorderFactory = (job: TrackEgressJob, callbacks: RecorderCallbacks) => EgressRecorder;
+export type RecorderFactory = (job: EgressJob, callbacks: RecorderCallbacks) => EgressRecorder;
 
 /** A published track as the manager needs it. */
 export interface TrackLookup {
@@ -88,7 +94,8 @@ const TRACK_SOURCE_NAMES: Record<number, string> = {
 
 interface Entry {
   record: EgressRecord;
-  trackSid: string;
+  /** The egress ends when any of these tracks is unpublished. */
+  trackSids: readonly string[];
   recorder: EgressRecorder | undefined;
   /** Set when the file is written, for the result. */
   filename: string;
@@ -130,43 +137,98 @@ export class EgressManager {
     const mime = track.mimeType || track.codecs[0]?.mimeType || '';
     const container = containerForMime(mime);
     if (!container) throw new EgressError('unimplemented', `track egress of ${mime || 'this codec'} is not supported (Opus, VP8 and H.264 are)`);
-    if (track.type === TrackType.VIDEO && track.simulcast) {
-      this.log.debug({ track: track.sid }, 'track egress of a simulcast track records the highest layer the server forwards');
-    }
-    const live = [...this.entries.values()].filter((e) => e.record.isLive).length;
-    if (live >= (this.opts.maxActive ?? 16)) throw new EgressError('resource_exhausted', `too many egresses running (${live})`);
+    const format = rtpFormatForMime(mime)!;
+    const filename = outputFilename(output.value.filepath, container.extension, this.templateValues(room, found));
+    return this.launch({
+      request: { case: 'track', value: req.clone() },
+      room,
+      tracks: [{ trackSid: track.sid, kind: track.type === TrackType.AUDIO ? 'audio' : 'video', format }],
+      container,
+      filename,
+    });
+  }
 
-    const now = new Date(this.nowMs);
-    const filename = outputFilename(output.value.filepath, container.extension, {
+  /**
+   * StartTrackCompositeEgress: one audio and/or one video track into one file, copied as they are (no transcoding):
+   * VP8 (+ Opus) -> WebM, H.264 (+ Opus) -> MP4, Opus alone -> OGG.
+   */
+  startTrackCompositeEgress(req: TrackCompositeEgressRequest): EgressInfo {
+    if (this.isClosed) throw new EgressError('unavailable', 'the server is shutting down');
+    if (req.roomName === '') throw new EgressError('invalid_argument', 'room_name is required');
+    if (req.audioTrackId === '' && req.videoTrackId === '') throw new EgressError('invalid_argument', 'audio_track_id or video_track_id is required');
+    if (req.streamOutputs.length > 0 || req.output.case === 'stream') throw new EgressError('unimplemented', 'stream outputs are not supported yet (file output only)');
+    if (req.segmentOutputs.length > 0 || req.output.case === 'segments') throw new EgressError('unimplemented', 'segmented (HLS) outputs are not supported yet (file output only)');
+    if (req.imageOutputs.length > 0) throw new EgressError('unimplemented', 'image outputs are not supported yet (file output only)');
+    if (req.webhooks.length > 0) throw new EgressError('unimplemented', 'per-request webhooks are not supported yet (the server webhook config gets egress events)');
+    if (req.options.case !== undefined) throw new EgressError('unimplemented', 'encoding options are not supported yet: tracks are copied without transcoding');
+    const files = req.output.case === 'file' ? [req.output.value, ...req.fileOutputs] : req.fileOutputs;
+    if (files.length !== 1) throw new EgressError('invalid_argument', files.length === 0 ? 'a file output is required' : 'one file output at most');
+    const file = files[0]!;
+    if (file.output.case !== undefined) {
+      throw new EgressError('unimplemented', `upload to ${file.output.case} is not supported yet: files are written under egress.file_base_dir`);
+    }
+    const room = this.opts.findRoom(req.roomName);
+    if (!room) throw new EgressError('not_found', `room ${req.roomName} does not exist`);
+    const lookup = (sid: string, kind: TrackType): TrackLookup | undefined => {
+      if (sid === '') return undefined;
+      const found = this.opts.findTrack(req.roomName, sid);
+      if (!found) throw new EgressError('not_found', `track ${sid} is not published in room ${req.roomName}`);
+      if (found.track.type !== kind) throw new EgressError('invalid_argument', `track ${sid} is not ${kind === TrackType.AUDIO ? 'an audio' : 'a video'} track`);
+      return found;
+    };
+    const audio = lookup(req.audioTrackId, TrackType.AUDIO);
+    const video = lookup(req.videoTrackId, TrackType.VIDEO);
+    const formatOf = (l: TrackLookup | undefined): RtpFormat | undefined => {
+      if (!l) return undefined;
+      const mime = l.track.mimeType || l.track.codecs[0]?.mimeType || '';
+      const f = rtpFormatForMime(mime);
+      if (!f) throw new EgressError('unimplemented', `egress of ${mime || 'this codec'} is not supported (Opus, VP8 and H.264 are)`);
+      return f;
+    };
+    const audioFormat = formatOf(audio);
+    const videoFormat = formatOf(video);
+    const container = compositeContainer(videoFormat, audioFormat, file.fileType);
+    if (typeof container === 'string') throw new EgressError('unimplemented', container);
+    const first = (video ?? audio)!;
+    // LiveKit's name for a composite without a path: `<room name>-<time>`
+    const values = this.templateValues(room, first);
+    const filename = outputFilename(file.filepath, container.extension, values, room.name);
+    const tracks: EgressJobTrack[] = [];
+    if (video && videoFormat) tracks.push({ trackSid: video.track.sid, kind: 'video', format: videoFormat });
+    if (audio && audioFormat) tracks.push({ trackSid: audio.track.sid, kind: 'audio', format: audioFormat });
+    return this.launch({ request: { case: 'trackComposite', value: req.clone() }, room, tracks, container, filename });
+  }
+
+  private templateValues(room: RoomInfo, found: TrackLookup): TemplateValues {
+    const { track } = found;
+    return {
       roomName: room.name,
       roomId: room.sid,
       trackId: track.sid,
       trackSource: TRACK_SOURCE_NAMES[track.source] ?? 'unknown',
       trackType: track.type === TrackType.AUDIO ? 'audio' : 'video',
       publisherIdentity: found.publisherIdentity,
-      now,
-    });
+      now: new Date(this.nowMs),
+    };
+  }
+
+  private launch(what: { request: EgressInfo['request']; room: RoomInfo; tracks: EgressJobTrack[]; container: OutputContainer; filename: string }): EgressInfo {
+    const { room, filename } = what;
+    const live = [...this.entries.values()].filter((e) => e.record.isLive).length;
+    if (live >= (this.opts.maxActive ?? 16)) throw new EgressError('resource_exhausted', `too many egresses running (${live})`);
     const localPath = joinPath(resolvePath(this.opts.fileBaseDir), filename);
     // two ffmpegs writing one file would leave neither recording readable
     for (const e of this.entries.values()) {
       if (e.record.isLive && e.localPath === localPath) throw new EgressError('already_exists', `egress ${e.record.info.egressId} is writing ${filename}`);
     }
     const egressId = `EG_${randomBase62(12)}`;
-    const info = new EgressInfo({
-      egressId,
-      roomId: room.sid,
-      roomName: room.name,
-      sourceType: EgressSourceType.SDK,
-      request: { case: 'track', value: req.clone() },
-    });
+    const info = new EgressInfo({ egressId, roomId: room.sid, roomName: room.name, sourceType: EgressSourceType.SDK, request: what.request });
     const record = new EgressRecord(info, this.nowMs);
-    const entry: Entry = { record, trackSid: track.sid, recorder: undefined, filename, localPath };
+    const entry: Entry = { record, trackSids: what.tracks.map((t) => t.trackSid), recorder: undefined, filename, localPath };
     this.entries.set(egressId, entry);
     this.prune();
     this.emit(WebhookEventName.egressStarted, record);
-    const job: TrackEgressJob = {
-      egressId, roomName: room.name, trackSid: track.sid, kind: track.type === TrackType.AUDIO ? 'audio' : 'video', container, localPath,
-    };
+    const job: EgressJob = { egressId, roomName: room.name, tracks: what.tracks, container: what.container, localPath };
     let isEnded = false;
     try {
       entry.recorder = this.opts.startRecorder(job, {
@@ -183,7 +245,7 @@ export class EgressManager {
       isEnded = true;
       this.finish(entry, { error: `the recorder could not start: ${(err as Error).message}`, sizeBytes: 0, durationMs: 0 });
     }
-    this.log.info({ egressId, room: room.name, track: track.sid, file: localPath }, 'track egress started');
+    this.log.info({ egressId, room: room.name, tracks: entry.trackSids, file: localPath }, 'egress started');
     return info.clone();
   }
 
@@ -241,7 +303,7 @@ export class EgressManager {
       },
       trackUnpublished: (room, _participant, track) => {
         for (const e of this.entries.values()) {
-          if (e.record.isLive && e.record.info.roomName === room.name && e.trackSid === track.sid) this.endEntry(e, 'the track was unpublished');
+          if (e.record.isLive && e.record.info.roomName === room.name && e.trackSids.includes(track.sid)) this.endEntry(e, 'the track was unpublished');
         }
       },
     };

@@ -1,5 +1,5 @@
 // The egress's seat in a room, as LiveKit's egress has one: a hidden participant (kind EGRESS, recorder grant) that
-// joins over this server's own /rtc like any client, subscribes to one track and hands its decrypted RTP to a sink.
+// joins over this server's own /rtc like any client, subscribes to its tracks and hands their decrypted RTP to sinks.
 // It uses our WebRTC client role (packages/webrtc PeerConnection role 'client'), so it works the same whether media
 // runs in the main thread or in media workers (docs/multicore.md).
 import { WebSocket } from 'ws';
@@ -23,11 +23,11 @@ export interface EgressParticipantOptions {
   apiSecret: string;
   roomName: string;
   identity: string;
-  trackSid: string;
+  trackSids: readonly string[];
   logger: Logger;
   joinTimeoutMs?: number;
-  /** The subscribed track's stream appeared; set its sink here (called once per stream). */
-  onStream: (stream: RemoteStream) => RtpSink;
+  /** A subscribed track's stream appeared; set its sink here (called once per stream). */
+  onStream: (stream: RemoteStream, trackSid: string) => RtpSink;
   /** The participant lost its seat (signal closed, removed, the server sent leave) before `leave()`. */
   onLost: (why: string) => void;
 }
@@ -50,9 +50,9 @@ export class EgressParticipant {
     this.pc = pc;
     pc.on('remoteStream', (s) => {
       const trackId = pc.remoteMedia(s.mid)?.msid?.trackId;
-      if (trackId !== opts.trackSid) return;
+      if (trackId === undefined || !opts.trackSids.includes(trackId)) return;
       this.streams.push(s);
-      s.onRtp = opts.onStream(s);
+      s.onRtp = opts.onStream(s, trackId);
     });
     const handle = (data: Buffer): void => {
       try {
@@ -71,7 +71,7 @@ export class EgressParticipant {
     const intervalSec = join.pingInterval > 0 ? join.pingInterval : 5;
     this.pingTimer = setInterval(() => this.send({ case: 'ping', value: BigInt(Date.now()) }), intervalSec * 1000);
     this.pingTimer.unref();
-    this.send({ case: 'subscription', value: new UpdateSubscription({ trackSids: [opts.trackSid], subscribe: true }) });
+    this.send({ case: 'subscription', value: new UpdateSubscription({ trackSids: [...opts.trackSids], subscribe: true }) });
   }
 
   static async join(opts: EgressParticipantOptions): Promise<EgressParticipant> {

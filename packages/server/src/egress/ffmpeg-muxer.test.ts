@@ -10,15 +10,17 @@ import { createRtpHeader, parseRtpHeader, serializeRtpPacket, silentLogger } fro
 import { FfmpegMuxer } from './ffmpeg-muxer.js';
 import { RtpRelay } from './rtp-relay.js';
 import { containerForMime } from './track-container.js';
+import type { TrackContainer } from './track-container.js';
 
-const opus = containerForMime('audio/opus')!;
+const opus: TrackContainer = containerForMime('audio/opus')!;
+const start = (outputPath: string, ffmpegPath = 'ffmpeg') => FfmpegMuxer.start({ ffmpegPath, formats: [opus], container: opus, outputPath, logger: silentLogger });
 
 test('Opus RTP -> OGG: stop finalizes the file (ffprobe reads its duration)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'atrium-muxer-'));
   try {
     const out = join(dir, 'sub', 'a.ogg');
-    const muxer = await FfmpegMuxer.start({ ffmpegPath: 'ffmpeg', container: opus, outputPath: out, logger: silentLogger });
-    const relay = new RtpRelay({ mimeType: 'audio/opus', clockRate: 48000, port: muxer.port });
+    const muxer = await start(out);
+    const relay = new RtpRelay({ mimeType: 'audio/opus', clockRate: 48000, port: muxer.ports[0]! });
     const h = createRtpHeader();
     let seq = 0;
     // 20 ms packets in real time (ffmpeg timestamps from RTP, but its reads follow arrival) until the stop is done
@@ -45,7 +47,7 @@ test('Opus RTP -> OGG: stop finalizes the file (ffprobe reads its duration)', as
 test('a killed ffmpeg: exited unexpectedly with the signal', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'atrium-muxer-'));
   try {
-    const muxer = await FfmpegMuxer.start({ ffmpegPath: 'ffmpeg', container: opus, outputPath: join(dir, 'b.ogg'), logger: silentLogger });
+    const muxer = await start(join(dir, 'b.ogg'));
     muxer.kill();
     const exit = await muxer.exited;
     assert.equal(exit.isClean, false);
@@ -59,7 +61,7 @@ test('no ffmpeg at the configured path: start rejects with a clear reason', asyn
   const dir = mkdtempSync(join(tmpdir(), 'atrium-muxer-'));
   try {
     await assert.rejects(
-      FfmpegMuxer.start({ ffmpegPath: join(dir, 'no-ffmpeg'), container: opus, outputPath: join(dir, 'c.ogg'), logger: silentLogger }),
+      start(join(dir, 'c.ogg'), join(dir, 'no-ffmpeg')),
       /ffmpeg could not start: spawn .*no-ffmpeg ENOENT/,
     );
   } finally {

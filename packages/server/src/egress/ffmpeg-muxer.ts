@@ -1,4 +1,4 @@
-// One ffmpeg process that receives an RTP stream on loopback UDP (described by an SDP file) and copies it, without
+// One ffmpeg process that receives RTP streams on loopback UDP (described by an SDP file) and copies them, without
 // transcoding, into a container file. Stopped with 'q' on its stdin so it finalizes the file. ffmpeg reads its stdin
 // only between input packets, so media keeps flowing until it exits; when none comes (the publisher is gone) its
 // input times out after INPUT_TIMEOUT_SEC and it finalizes then. Signals are no shortcut: one SIGINT waits for the
@@ -11,7 +11,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '@atrium/webrtc';
 import { ffmpegSdp } from './rtp-sdp.js';
-import type { TrackContainer } from './track-container.js';
+import type { OutputContainer, RtpFormat } from './track-container.js';
 
 export interface MuxerExit {
   /** True when ffmpeg finished because we asked it to, with exit code 0. */
@@ -55,8 +55,14 @@ function isPortFree(port: number): Promise<boolean> {
   });
 }
 
+async function anyPortFree(ports: readonly number[]): Promise<boolean> {
+  for (const p of ports) if (await isPortFree(p)) return true;
+  return false;
+}
+
 export class FfmpegMuxer {
-  readonly port: number;
+  /** The RTP port of each stream, in the order of `formats` (RTCP on the next port). */
+  readonly ports: readonly number[];
   readonly exited: Promise<MuxerExit>;
   private readonly proc: ChildProcess;
   private readonly sdpPath: string;
@@ -64,9 +70,9 @@ export class FfmpegMuxer {
   private isStopping = false;
   private hasExited = false;
 
-  private constructor(proc: ChildProcess, port: number, sdpPath: string, log: Logger) {
+  private constructor(proc: ChildProcess, ports: readonly number[], sdpPath: string, log: Logger) {
     this.proc = proc;
-    this.port = port;
+    this.ports = ports;
     this.sdpPath = sdpPath;
     let partial = '';
     proc.stderr?.setEncoding('utf8');
@@ -104,11 +110,15 @@ export class FfmpegMuxer {
   }
 
   /** Writes the SDP, spawns ffmpeg and waits until it holds the RTP port (packets sent earlier would be lost). */
-  static async start(opts: { ffmpegPath: string; container: TrackContainer; outputPath: string; logger: Logger; readyTimeoutMs?: number }): Promise<FfmpegMuxer> {
+  static async start(opts: { ffmpegPath: string; formats: readonly RtpFormat[]; container: OutputContainer; outputPath: string; logger: Logger; readyTimeoutMs?: number }): Promise<FfmpegMuxer> {
     await mkdir(dirname(opts.outputPath), { recursive: true });
-    const port = await freePortPair();
+    const ports: number[] = [];
+    while (ports.length < opts.formats.length) {
+      const port = await freePortPair();
+      if (!ports.includes(port)) ports.push(port);
+    }
     const sdpPath = `${opts.outputPath}.sdp`;
-    await writeFile(sdpPath, ffmpegSdp(opts.container, port));
+    await writeFile(sdpPath, ffmpegSdp(opts.formats.map((format, i) => ({ format, port: ports[i]! }))));
     const args = [
       '-hide_banner', '-loglevel', process.env['ATRIUM_EGRESS_FFMPEG_LOG'] ?? 'warning',
       '-protocol_whitelist', 'file,udp,rtp',
@@ -120,10 +130,10 @@ export class FfmpegMuxer {
       '-f', opts.container.muxer, '-y', opts.outputPath,
     ];
     const proc = spawn(opts.ffmpegPath, args, { stdio: ['pipe', 'ignore', 'pipe'] });
-    const muxer = new FfmpegMuxer(proc, port, sdpPath, opts.logger);
+    const muxer = new FfmpegMuxer(proc, ports, sdpPath, opts.logger);
     const deadline = performance.now() + (opts.readyTimeoutMs ?? 5_000);
     while (!muxer.hasExited) {
-      if (!(await isPortFree(port))) return muxer;
+      if (!(await anyPortFree(ports))) return muxer;
       if (performance.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 20));
     }

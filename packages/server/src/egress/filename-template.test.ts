@@ -33,6 +33,8 @@ test('names: generated, extension added or swapped, directories kept', () => {
     ['/abs/x', '.ogg', 'abs/x.ogg'],
   ];
   for (const [requested, ext, expected] of cases) assert.equal(outputFilename(requested, ext, v), expected, requested);
+  // a composite's generated name starts with the room name
+  assert.equal(outputFilename('', '.webm', v, v.roomName), 'demo-2026-12-05T090407.webm');
 });
 
 test('no path climbs out of the base directory', () => {

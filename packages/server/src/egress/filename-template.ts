@@ -58,10 +58,13 @@ export function cleanRelativePath(filepath: string): string {
   return isDir && !p.endsWith('/') ? `${p}/` : p;
 }
 
-/** The output's path relative to the base directory, placeholders replaced and `extension` ('.ogg') enforced. */
-export function outputFilename(requested: string, extension: string, v: TemplateValues): string {
+/**
+ * The output's path relative to the base directory, placeholders replaced and `extension` ('.ogg') enforced. A
+ * generated name starts with `stem`: the track id for a track egress, the room name for a composite (as LiveKit).
+ */
+export function outputFilename(requested: string, extension: string, v: TemplateValues, stem = v.trackId): string {
   let p = cleanRelativePath(replacePlaceholders(requested, v));
-  if (p === '' || p.endsWith('/')) return `${p}${v.trackId}-${formatTemplateTime(v.now)}${extension}`;
+  if (p === '' || p.endsWith('/')) return `${p}${stem}-${formatTemplateTime(v.now)}${extension}`;
   if (p.endsWith(extension)) return p;
   const dot = p.lastIndexOf('.');
   if (dot > p.lastIndexOf('/') && KNOWN_EXTENSIONS.includes(p.slice(dot).toLowerCase())) p = p.slice(0, dot);

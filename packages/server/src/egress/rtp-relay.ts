@@ -5,6 +5,8 @@
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import type { RtpHeader } from '@atrium/webrtc';
+import type { SenderReport } from '@atrium/webrtc/rtp/rtcp-types.js';
+import { serializeSenderReport } from '@atrium/webrtc/rtp/rtcp-reports.js';
 import { CodecKind, codecKindFromMime, isKeyframeStart } from '../sfu/codec/keyframe.js';
 import type { CodecKindValue } from '../sfu/codec/keyframe.js';
 import { RTP_PAYLOAD_TYPE } from './rtp-sdp.js';
@@ -75,6 +77,19 @@ export class RtpRelay {
       this.pending--;
     });
     this.packetsSent++;
+  }
+
+  /**
+   * Passes the sender's report (RTCP SR, RFC 3550 6.4.1) to ffmpeg's RTCP port: its NTP/RTP pairs are how ffmpeg
+   * puts the streams of one file on a common clock (A/V sync). Not before the first packet written.
+   */
+  forwardSenderReport(sr: SenderReport): void {
+    if (this.isClosed || !this.isStarted || this.pending >= MAX_PENDING_SENDS) return;
+    const out = serializeSenderReport({ ...sr, reports: [] });
+    this.pending++;
+    this.socket.send(out, this.port + 1, '127.0.0.1', () => {
+      this.pending--;
+    });
   }
 
   close(): void {

@@ -1,16 +1,17 @@
-// One track egress's media side: ffmpeg listening on loopback UDP, a hidden participant subscribed to the track, and
-// the relay between them. Reports ACTIVE at the first packet written (a key frame for video) and, once, how it ended:
-// finalized on stop(), or failed when ffmpeg dies, no media comes, or the participant loses its seat.
+// One egress's media side: ffmpeg listening on loopback UDP (a port per track), a hidden participant subscribed to
+// the tracks, and a relay per track between them (RTP, and the sender reports ffmpeg aligns the tracks with).
+// Reports ACTIVE at the first packet written (a key frame for video) and, once, how it ended: finalized on stop(), or
+// failed when ffmpeg dies or no media comes; removed from the room, it ends like a stop.
 import { stat } from 'node:fs/promises';
 import type { Logger } from '@atrium/webrtc';
 import type { RemoteStream } from '@atrium/webrtc/pc/remote-stream.js';
 import { EgressParticipant } from './egress-participant.js';
 import { FfmpegMuxer } from './ffmpeg-muxer.js';
 import { RtpRelay } from './rtp-relay.js';
-import type { EgressRecorder, RecorderCallbacks, TrackEgressJob } from './egress-manager.js';
+import type { EgressJob, EgressRecorder, RecorderCallbacks } from './egress-manager.js';
 
 export interface TrackRecorderOptions {
-  job: TrackEgressJob;
+  job: EgressJob;
   callbacks: RecorderCallbacks;
   url: string;
   apiKey: string;
@@ -34,13 +35,13 @@ class TrackRecorder implements EgressRecorder {
   private readonly log: Logger;
   private muxer: FfmpegMuxer | undefined;
   private participant: EgressParticipant | undefined;
-  private relay: RtpRelay | undefined;
+  private readonly relays = new Map<string, RtpRelay>();
   private isStopping = false;
   private isEnded = false;
+  private isActive = false;
   private failure: string | undefined;
   private endReason: string | undefined;
   private startTimer: NodeJS.Timeout | undefined;
-  private lastKeyFrameRequestMs = -Infinity;
 
   constructor(opts: TrackRecorderOptions) {
     this.opts = opts;
@@ -50,15 +51,18 @@ class TrackRecorder implements EgressRecorder {
   async run(): Promise<void> {
     const { job } = this.opts;
     try {
-      this.muxer = await FfmpegMuxer.start({ ffmpegPath: this.opts.ffmpegPath, container: job.container, outputPath: job.localPath, logger: this.log });
-      this.log.debug({ pid: this.muxer.pid, port: this.muxer.port }, 'ffmpeg started');
+      this.muxer = await FfmpegMuxer.start({
+        ffmpegPath: this.opts.ffmpegPath, formats: job.tracks.map((t) => t.format), container: job.container, outputPath: job.localPath, logger: this.log,
+      });
+      this.log.debug({ pid: this.muxer.pid, ports: this.muxer.ports }, 'ffmpeg started');
       void this.muxer.exited.then((exit) => {
         if (!exit.isClean && !this.isStopping) this.fail(exit.reason);
       });
       if (this.isStopping) return this.finish();
+      const startTimeoutMs = this.opts.startTimeoutMs ?? 15_000;
       this.startTimer = setTimeout(() => {
-        if (!this.relay || this.relay.packetsSent === 0) this.fail(`no media from track ${job.trackSid} within ${(this.opts.startTimeoutMs ?? 15_000) / 1000} s`);
-      }, this.opts.startTimeoutMs ?? 15_000);
+        if (!this.isActive) this.fail(`no media from ${job.tracks.map((t) => t.trackSid).join(', ')} within ${startTimeoutMs / 1000} s`);
+      }, startTimeoutMs);
       this.startTimer.unref();
       this.participant = await EgressParticipant.join({
         url: this.opts.url,
@@ -66,9 +70,9 @@ class TrackRecorder implements EgressRecorder {
         apiSecret: this.opts.apiSecret,
         roomName: job.roomName,
         identity: job.egressId,
-        trackSid: job.trackSid,
+        trackSids: job.tracks.map((t) => t.trackSid),
         logger: this.log,
-        onStream: (s) => this.onStream(s),
+        onStream: (s, trackSid) => this.onStream(s, trackSid),
         // removed from the room (it closed, or the API removed it): the recording ends like a stop, as LiveKit's does
         onLost: (why) => this.endWith(`the egress participant left the room: ${why}`),
       });
@@ -80,23 +84,30 @@ class TrackRecorder implements EgressRecorder {
     }
   }
 
-  private onStream(stream: RemoteStream): RemoteStream['onRtp'] {
+  private onStream(stream: RemoteStream, trackSid: string): RemoteStream['onRtp'] {
     const muxer = this.muxer;
-    const codec = stream.primaryCodec;
-    if (!muxer || this.relay) return () => {};
-    const relay = new RtpRelay({ mimeType: codec?.mimeType ?? this.opts.job.container.encodingName, clockRate: stream.clockRate, port: muxer.port });
-    this.relay = relay;
+    const index = this.opts.job.tracks.findIndex((t) => t.trackSid === trackSid);
+    const track = this.opts.job.tracks[index];
+    if (!muxer || !track || this.relays.has(trackSid)) return () => {};
+    const relay = new RtpRelay({ mimeType: stream.primaryCodec?.mimeType ?? `${track.kind}/${track.format.encodingName}`, clockRate: stream.clockRate, port: muxer.ports[index]! });
+    this.relays.set(trackSid, relay);
     relay.onStart = () => {
-      this.log.debug('first packet written');
+      this.log.debug({ track: trackSid }, 'first packet written');
+      if (this.isActive) return;
+      this.isActive = true;
       this.opts.callbacks.active();
     };
+    let lastKeyFrameRequestMs = -Infinity;
     relay.onNeedKeyFrame = () => {
       const now = performance.now();
-      if (now - this.lastKeyFrameRequestMs < KEY_FRAME_REQUEST_INTERVAL_MS) return;
-      this.lastKeyFrameRequestMs = now;
+      if (now - lastKeyFrameRequestMs < KEY_FRAME_REQUEST_INTERVAL_MS) return;
+      lastKeyFrameRequestMs = now;
       this.participant?.requestKeyFrame(stream);
     };
-    if (this.opts.job.kind === 'video') relay.onNeedKeyFrame();
+    stream.onRtcp = (pkt) => {
+      if (pkt.type === 'sr') relay.forwardSenderReport(pkt);
+    };
+    if (track.kind === 'video') relay.onNeedKeyFrame();
     return (buf, h) => relay.handle(buf, h);
   }
 
@@ -127,10 +138,9 @@ class TrackRecorder implements EgressRecorder {
     this.isEnded = true;
     clearTimeout(this.startTimer);
     const participant = this.participant;
-    const relay = this.relay;
     // media keeps flowing until ffmpeg has finished: it reads its 'q' only between packets
     const exit = this.muxer ? await this.muxer.stop() : undefined;
-    relay?.close();
+    for (const relay of this.relays.values()) relay.close();
     await participant?.leave().catch(() => {});
     let sizeBytes = 0;
     try {
@@ -138,8 +148,11 @@ class TrackRecorder implements EgressRecorder {
     } catch {
       // no file: nothing was written
     }
-    const durationMs = relay?.durationMs ?? 0;
-    if (relay && relay.packetsDropped > 0) this.log.warn({ dropped: relay.packetsDropped, sent: relay.packetsSent }, 'egress dropped packets: ffmpeg was not keeping up');
+    let durationMs = 0;
+    for (const [track, relay] of this.relays) {
+      durationMs = Math.max(durationMs, relay.durationMs);
+      if (relay.packetsDropped > 0) this.log.warn({ track, dropped: relay.packetsDropped, sent: relay.packetsSent }, 'egress dropped packets: ffmpeg was not keeping up');
+    }
     const error = this.failure ?? (exit && !exit.isClean ? exit.reason : undefined);
     this.opts.callbacks.ended({ ...(error !== undefined ? { error } : {}), ...(this.endReason !== undefined ? { details: this.endReason } : {}), sizeBytes, durationMs });
   }
