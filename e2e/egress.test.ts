@@ -112,6 +112,9 @@ test('track egress: Opus -> OGG and VP8 -> WebM, stopped after ~5 s, checked wit
     assert.equal(info.status, EgressStatus.EGRESS_STARTING);
   }
   const [activeA, activeV] = await run.step('both go ACTIVE', () => Promise.all([waitActive(started.a.egressId), waitActive(started.v.egressId)]));
+  // While recording, the room says so (LiveKit's active_recording), and the egress participants stay hidden.
+  const rooms = new RoomServiceClient(server!.httpUrl, DEV_API_KEY, DEV_API_SECRET);
+  await waitFor(async () => (await rooms.listRooms([roomName]))[0]?.activeRecording === true, { timeoutMs: 5_000, label: 'active_recording' });
   await new Promise((r) => setTimeout(r, 5_000));
   const stopA = performance.now();
   const stoppingA = await client.stopEgress(started.a.egressId);
@@ -166,6 +169,9 @@ test('track egress: Opus -> OGG and VP8 -> WebM, stopped after ~5 s, checked wit
     assert.deepEqual(seen(), ['egress_started:EGRESS_STARTING', 'egress_updated:EGRESS_ACTIVE', 'egress_updated:EGRESS_ENDING', 'egress_ended:EGRESS_COMPLETE']);
   }
   assert.deepEqual((await client.listEgress({ roomName, active: true })).map((i) => i.egressId), []);
+  await waitFor(async () => (await rooms.listRooms([roomName]))[0]?.activeRecording === false, { timeoutMs: 5_000, label: 'active_recording off' });
+  const seenByPublisher = (await publisher!.events()).filter((e) => e.type === 'participantConnected').map((e) => String(e.participant));
+  assert.deepEqual(seenByPublisher.filter((id) => id.startsWith('EG_')), [], `the publisher saw: ${seenByPublisher.join(', ')}`);
   t.diagnostic(`steps:\n${run.history()}`);
 });
 
