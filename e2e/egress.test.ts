@@ -4,7 +4,7 @@
 // what a user would: codec, duration within 10% of the wall time the egress was ACTIVE, the tone's frequency in the
 // decoded audio, video frames at the published size and not blank. Also: ListEgress results, webhooks in order, a
 // killed ffmpeg ending the egress FAILED while the room goes on, clear errors for bad requests, DeleteRoom ending one,
-// and a track composite (the page's audio and video in one WebM).
+// and track composite / participant egress (the page's audio and video in one WebM).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -257,6 +257,26 @@ test('track composite: the audio and video of one participant in one WebM, both 
   // No A/V alignment check here: ffmpeg starts each RTP stream at 0 until sender reports arrive, so equal start times
   // prove nothing; checking lip sync needs content marks (a flash and a beep), not done yet.
   t.diagnostic(`composite: wall ${wall.toFixed(2)} s, file ${probe.durationSec} s, ${video.frames} frames ${JSON.stringify(video.sizes)}, tone ${tone.frequencyHz} Hz`);
+});
+
+test('participant egress: the camera and microphone of a participant in one WebM', { timeout: 60_000 }, async (t) => {
+  const client = egressClient();
+  const info = await client.startParticipantEgress(roomName, 'pub', { file: new EncodedFileOutput({ filepath: 'participant/{publisher_identity}' }) });
+  assert.equal(info.request.case, 'participant');
+  const active = await waitActive(info.egressId);
+  await new Promise((r) => setTimeout(r, 3_000));
+  const wall = (performance.now() - active) / 1000;
+  await client.stopEgress(info.egressId);
+  const done = await waitEnded(info.egressId, EgressStatus.EGRESS_COMPLETE);
+  const file = done.fileResults[0]!;
+  assert.equal(file.filename, 'participant/pub.webm');
+  const probe = await probeFile(file.location);
+  assert.deepEqual(probe.streams.map((s) => `${s.codecType}/${s.codecName}`), ['video/vp8', 'audio/opus']);
+  assert.ok(within(probe.durationSec, wall, 0.1), `file ${probe.durationSec} s vs ${wall.toFixed(2)} s ACTIVE`);
+  const pcm = await decodeAudio(file.location);
+  const mid = Math.floor(pcm.length / 2);
+  assert.ok(checkTone(pcm.subarray(mid - 24_000, mid + 24_000), { sampleRate: 48_000, expectedHz: 440 }).matches, 'the tone in the participant recording');
+  t.diagnostic(`participant: wall ${wall.toFixed(2)} s, file ${probe.durationSec} s, ${probe.sizeBytes} bytes`);
 });
 
 test('track egress: H.264 -> MP4 from a second publisher, decoded at the published size', { timeout: 90_000 }, async (t) => {

@@ -34,7 +34,6 @@ test('every EgressClient method is routed: the unbuilt ones answer unimplemented
     const cases: [method: string, what: RegExp][] = [
       ['StartRoomCompositeEgress', /room composite egress/],
       ['StartWebEgress', /web egress/],
-      ['StartParticipantEgress', /participant egress/],
       ['StartEgress', /StartEgress/],
       ['UpdateLayout', /UpdateLayout/],
       ['UpdateStream', /UpdateStream/],
@@ -79,11 +78,14 @@ test('bad requests: invalid_argument, not_found, malformed; the server goes on',
     assert.match(await err('StartTrackCompositeEgress', { room_name: 'r' }), /^400 invalid_argument: audio_track_id or video_track_id is required/);
     assert.match(await err('StartTrackCompositeEgress', { room_name: 'r', audio_track_id: 'TR_a' }), /^400 invalid_argument: a file output is required/);
     assert.match(await err('StartTrackCompositeEgress', { room_name: 'r', audio_track_id: 'TR_a', file_outputs: [{ filepath: 'x' }], preset: 'H264_720P_30' }), /^501 unimplemented: encoding options/);
+    assert.match(await err('StartParticipantEgress', { room_name: 'r' }), /^400 invalid_argument: identity is required/);
+    assert.match(await err('StartParticipantEgress', { room_name: 'r', identity: 'alice', file_outputs: [{ filepath: 'x' }] }), /^404 not_found: room r does not exist/);
     assert.match(await err('StopEgress', {}), /^400 invalid_argument: egress_id is required/);
     assert.match(await err('StopEgress', { egress_id: 'EG_none' }), /^404 not_found: egress EG_none does not exist/);
     // a room that exists, a track that does not
     server.rooms.getOrCreateRoom('r');
     assert.match(await err('StartTrackEgress', { room_name: 'r', track_id: 'TR_x', file: { filepath: 'x' } }), /^404 not_found: track TR_x is not published in room r/);
+    assert.match(await err('StartParticipantEgress', { room_name: 'r', identity: 'alice', file_outputs: [{ filepath: 'x' }] }), /^404 not_found: participant alice is not in room r/);
     // livekit-server-sdk sees the same
     const client = new EgressClient(base, 'devkey', 'secret');
     assert.deepEqual(await client.listEgress(), []);

@@ -1,6 +1,7 @@
 // livekit.Egress (livekit_egress.proto) over Twirp, at the paths livekit-server-sdk's EgressClient calls, with LiveKit's
-// roomRecord grant check. Track and track composite egress to a file are built (egress/egress-manager.ts); every other
-// method is routed and answers `unimplemented` naming what is missing, so a client learns it from the error, not a 404.
+// roomRecord grant check. Track, track composite and participant egress to a file are built (egress/egress-manager.ts);
+// every other method is routed and answers `unimplemented` naming what is missing, so a client learns it from the error,
+// not from a 404.
 import {
   ListEgressRequest,
   ListEgressResponse,
@@ -41,7 +42,7 @@ function asTwirp<T>(fn: () => T): T {
 function notYet<I extends ApiMessage>(input: ApiMessageType<I>, what: string): TwirpMethod {
   return method(input, (_req, claims) => {
     requireRecord(claims);
-    throw new TwirpError('unimplemented', `${what} is not supported yet (Atrium records to files with StartTrackEgress and StartTrackCompositeEgress)`);
+    throw new TwirpError('unimplemented', `${what} is not supported yet (Atrium records to files with StartTrackEgress, StartTrackCompositeEgress and StartParticipantEgress)`);
   });
 }
 
@@ -65,7 +66,12 @@ export function createEgressService(opts: { egress: EgressManager }): TwirpServi
     }),
     StartRoomCompositeEgress: notYet(RoomCompositeEgressRequest, 'room composite egress (web layouts)'),
     StartWebEgress: notYet(WebEgressRequest, 'web egress'),
-    StartParticipantEgress: notYet(ParticipantEgressRequest, 'participant egress'),
+    StartParticipantEgress: method(ParticipantEgressRequest, (req, claims) => {
+      requireRecord(claims);
+      if (req.roomName !== '') checkRoomName(req.roomName);
+      if (req.identity.length > 256) throw new TwirpError('invalid_argument', 'identity is too long');
+      return asTwirp(() => egress.startParticipantEgress(req));
+    }),
     StartTrackCompositeEgress: method(TrackCompositeEgressRequest, (req, claims) => {
       requireRecord(claims);
       if (req.roomName !== '') checkRoomName(req.roomName);

@@ -36,6 +36,12 @@ export function createEgressManager(opts: CreateEgressManagerOptions): EgressMan
       }
       return undefined;
     },
+    findParticipantTracks: (name, identity): TrackLookup[] | undefined => {
+      const room = liveRoom(name);
+      const p = room?.getParticipantByIdentity(identity);
+      if (!room || !p || p.isClosed) return undefined;
+      return p.tracks.map((t) => ({ room: room.info(), publisherIdentity: p.identity, track: t.info.clone() }));
+    },
     startRecorder: (job, callbacks) => {
       const [apiKey, apiSecret] = Object.entries(opts.keys)[0] ?? [];
       if (apiKey === undefined || apiSecret === undefined) throw new Error('no API key to join the room with');

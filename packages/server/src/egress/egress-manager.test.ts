@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DirectFileOutput, EgressStatus, EncodedFileOutput, EncodedFileType, Room as RoomInfo, S3Upload, TrackCompositeEgressRequest, TrackEgressRequest, TrackInfo, TrackSource, TrackType, WebhookConfig } from '@livekit/protocol';
+import { DirectFileOutput, EgressStatus, EncodedFileOutput, EncodedFileType, ParticipantEgressRequest, Room as RoomInfo, S3Upload, TrackCompositeEgressRequest, TrackEgressRequest, TrackInfo, TrackSource, TrackType, WebhookConfig } from '@livekit/protocol';
 import type { WebhookEvent } from '@livekit/protocol';
 import { ManualClock } from '@atrium/webrtc';
 import type { Logger } from '@atrium/webrtc';
@@ -23,6 +23,8 @@ function setup(opts: { maxActive?: number } = {}) {
   const manager = new EgressManager({
     findRoom: (name) => (name === 'demo' ? room : undefined),
     findTrack: (name, sid) => (name === 'demo' && tracks.has(sid) ? { room, publisherIdentity: 'alice', track: tracks.get(sid)! } : undefined),
+    findParticipantTracks: (name, identity) =>
+      name === 'demo' && identity === 'alice' ? [...tracks.values()].filter((t) => t.sid !== 'TR_av1').map((track) => ({ room, publisherIdentity: 'alice', track })) : undefined,
     startRecorder: (job, cb) => {
       const j = { job, cb, stops: 0 };
       jobs.push(j);
@@ -162,7 +164,7 @@ test('a recorder that throws at start ends the egress ABORTED, not the caller', 
   const room = new RoomInfo({ name: 'demo', sid: 'RM_demo' });
   const track = new TrackInfo({ sid: 'TR_mic', type: TrackType.AUDIO, mimeType: 'audio/opus' });
   const manager = new EgressManager({
-    findRoom: () => room, findTrack: () => ({ room, publisherIdentity: 'a', track }),
+    findRoom: () => room, findTrack: () => ({ room, publisherIdentity: 'a', track }), findParticipantTracks: () => undefined,
     startRecorder: () => { throw new Error('spawn ffmpeg ENOENT'); },
     fileBaseDir: '/rec', clock, logger: silent,
   });
@@ -201,4 +203,24 @@ test('track composite: audio + video into one file, no transcoding; ends with ei
   assert.ok(audioOnly.egressId);
   assert.equal(jobs[1]!.job.container.muxer, 'ogg');
   assert.equal(jobs[1]!.job.localPath, '/rec/demo/a.ogg');
+});
+
+test('participant egress: the camera and microphone published now, as a composite; refusals', () => {
+  const { manager, jobs } = setup();
+  const file = [new EncodedFileOutput({ filepath: '{publisher_identity}-{room_name}' })];
+  const info = manager.startParticipantEgress(new ParticipantEgressRequest({ roomName: 'demo', identity: 'alice', fileOutputs: file }));
+  assert.equal(info.request.case, 'participant');
+  assert.deepEqual(jobs[0]!.job.tracks.map((t) => t.trackSid), ['TR_cam', 'TR_mic']);
+  assert.equal(jobs[0]!.job.localPath, '/rec/alice-demo.webm');
+  const code = (fn: () => unknown): string => {
+    try {
+      fn();
+    } catch (err) {
+      return `${(err as EgressError).code}: ${(err as Error).message}`;
+    }
+    return 'no error';
+  };
+  assert.match(code(() => manager.startParticipantEgress(new ParticipantEgressRequest({ roomName: 'demo', identity: 'bob', fileOutputs: file }))), /^not_found: participant bob/);
+  assert.match(code(() => manager.startParticipantEgress(new ParticipantEgressRequest({ roomName: 'demo', identity: 'alice', screenShare: true, fileOutputs: file }))), /^failed_precondition: participant alice publishes no screen share track yet/);
+  assert.match(code(() => manager.startParticipantEgress(new ParticipantEgressRequest({ roomName: 'demo', identity: 'alice' }))), /^invalid_argument: a file output is required/);
 });

@@ -2,7 +2,8 @@
 // EgressInfo, lists and stops them, ends them with their room or track, and reports each change as a LiveKit
 // webhook (egress_started / egress_updated / egress_ended). The media side is an injected RecorderFactory.
 import { resolve as resolvePath, join as joinPath } from 'node:path';
-import { EgressInfo, EgressSourceType, FileInfo, TrackCompositeEgressRequest, TrackEgressRequest, TrackSource, TrackType } from '@livekit/protocol';
+import { EgressInfo, EgressSourceType, FileInfo, ParticipantEgressRequest, TrackCompositeEgressRequest, TrackEgressRequest, TrackSource, TrackType } from '@livekit/protocol';
+import type { EncodedFileOutput } from '@livekit/protocol';
 import type { Room as RoomInfo, TrackInfo, WebhookEvent } from '@livekit/protocol';
 import type { Clock, Logger } from '@atrium/webrtc';
 import { randomBase62 } from '@atrium/protocol';
@@ -66,6 +67,8 @@ export interface EgressManagerOptions {
   /** The live room named `roomName` (undefined: none), and its published track `trackSid` in it. */
   findRoom(roomName: string): RoomInfo | undefined;
   findTrack(roomName: string, trackSid: string): TrackLookup | undefined;
+  /** The published tracks of the participant `identity` (undefined: no such participant in the live room). */
+  findParticipantTracks(roomName: string, identity: string): TrackLookup[] | undefined;
   startRecorder: RecorderFactory;
   /** `egress.file_base_dir`: file outputs are written under it. */
   fileBaseDir: string;
@@ -153,20 +156,11 @@ export class EgressManager {
    * VP8 (+ Opus) -> WebM, H.264 (+ Opus) -> MP4, Opus alone -> OGG.
    */
   startTrackCompositeEgress(req: TrackCompositeEgressRequest): EgressInfo {
-    if (this.isClosed) throw new EgressError('unavailable', 'the server is shutting down');
-    if (req.roomName === '') throw new EgressError('invalid_argument', 'room_name is required');
+    this.checkCommon(req);
     if (req.audioTrackId === '' && req.videoTrackId === '') throw new EgressError('invalid_argument', 'audio_track_id or video_track_id is required');
-    if (req.streamOutputs.length > 0 || req.output.case === 'stream') throw new EgressError('unimplemented', 'stream outputs are not supported yet (file output only)');
-    if (req.segmentOutputs.length > 0 || req.output.case === 'segments') throw new EgressError('unimplemented', 'segmented (HLS) outputs are not supported yet (file output only)');
-    if (req.imageOutputs.length > 0) throw new EgressError('unimplemented', 'image outputs are not supported yet (file output only)');
-    if (req.webhooks.length > 0) throw new EgressError('unimplemented', 'per-request webhooks are not supported yet (the server webhook config gets egress events)');
-    if (req.options.case !== undefined) throw new EgressError('unimplemented', 'encoding options are not supported yet: tracks are copied without transcoding');
-    const files = req.output.case === 'file' ? [req.output.value, ...req.fileOutputs] : req.fileOutputs;
-    if (files.length !== 1) throw new EgressError('invalid_argument', files.length === 0 ? 'a file output is required' : 'one file output at most');
-    const file = files[0]!;
-    if (file.output.case !== undefined) {
-      throw new EgressError('unimplemented', `upload to ${file.output.case} is not supported yet: files are written under egress.file_base_dir`);
-    }
+    if (req.output.case === 'stream') throw new EgressError('unimplemented', 'stream outputs are not supported yet (file output only)');
+    if (req.output.case === 'segments') throw new EgressError('unimplemented', 'segmented (HLS) outputs are not supported yet (file output only)');
+    const file = this.singleFile(req.output.case === 'file' ? [req.output.value, ...req.fileOutputs] : req.fileOutputs);
     const room = this.opts.findRoom(req.roomName);
     if (!room) throw new EgressError('not_found', `room ${req.roomName} does not exist`);
     const lookup = (sid: string, kind: TrackType): TrackLookup | undefined => {
@@ -178,6 +172,52 @@ export class EgressManager {
     };
     const audio = lookup(req.audioTrackId, TrackType.AUDIO);
     const video = lookup(req.videoTrackId, TrackType.VIDEO);
+    return this.startComposite({ case: 'trackComposite', value: req.clone() }, room, audio, video, file);
+  }
+
+  /**
+   * StartParticipantEgress: the participant's camera (or screen share with `screen_share`) and microphone (or screen
+   * share audio) as they are published when the request comes, recorded like a track composite. Tracks published
+   * later are not picked up (LiveKit's participant egress follows them; not built yet).
+   */
+  startParticipantEgress(req: ParticipantEgressRequest): EgressInfo {
+    this.checkCommon(req);
+    if (req.identity === '') throw new EgressError('invalid_argument', 'identity is required');
+    const file = this.singleFile(req.fileOutputs);
+    const room = this.opts.findRoom(req.roomName);
+    if (!room) throw new EgressError('not_found', `room ${req.roomName} does not exist`);
+    const tracks = this.opts.findParticipantTracks(req.roomName, req.identity);
+    if (!tracks) throw new EgressError('not_found', `participant ${req.identity} is not in room ${req.roomName}`);
+    const bySource = (source: TrackSource): TrackLookup | undefined => tracks.find((t) => t.track.source === source);
+    const video = bySource(req.screenShare ? TrackSource.SCREEN_SHARE : TrackSource.CAMERA);
+    const audio = bySource(req.screenShare ? TrackSource.SCREEN_SHARE_AUDIO : TrackSource.MICROPHONE);
+    if (!video && !audio) {
+      throw new EgressError('failed_precondition', `participant ${req.identity} publishes no ${req.screenShare ? 'screen share' : 'camera or microphone'} track yet (egress of tracks published later is not supported yet)`);
+    }
+    return this.startComposite({ case: 'participant', value: req.clone() }, room, audio, video, file);
+  }
+
+  /** What every composite-style request must satisfy before its tracks are looked at. */
+  private checkCommon(req: { roomName: string; streamOutputs: unknown[]; segmentOutputs: unknown[]; imageOutputs: unknown[]; webhooks: unknown[]; options: { case: string | undefined } }): void {
+    if (this.isClosed) throw new EgressError('unavailable', 'the server is shutting down');
+    if (req.roomName === '') throw new EgressError('invalid_argument', 'room_name is required');
+    if (req.streamOutputs.length > 0) throw new EgressError('unimplemented', 'stream outputs are not supported yet (file output only)');
+    if (req.segmentOutputs.length > 0) throw new EgressError('unimplemented', 'segmented (HLS) outputs are not supported yet (file output only)');
+    if (req.imageOutputs.length > 0) throw new EgressError('unimplemented', 'image outputs are not supported yet (file output only)');
+    if (req.webhooks.length > 0) throw new EgressError('unimplemented', 'per-request webhooks are not supported yet (the server webhook config gets egress events)');
+    if (req.options.case !== undefined) throw new EgressError('unimplemented', 'encoding options are not supported yet: tracks are copied without transcoding');
+  }
+
+  private singleFile(files: readonly EncodedFileOutput[]): EncodedFileOutput {
+    if (files.length !== 1) throw new EgressError('invalid_argument', files.length === 0 ? 'a file output is required' : 'one file output at most');
+    const file = files[0]!;
+    if (file.output.case !== undefined) {
+      throw new EgressError('unimplemented', `upload to ${file.output.case} is not supported yet: files are written under egress.file_base_dir`);
+    }
+    return file;
+  }
+
+  private startComposite(request: EgressInfo['request'], room: RoomInfo, audio: TrackLookup | undefined, video: TrackLookup | undefined, file: EncodedFileOutput): EgressInfo {
     const formatOf = (l: TrackLookup | undefined): RtpFormat | undefined => {
       if (!l) return undefined;
       const mime = l.track.mimeType || l.track.codecs[0]?.mimeType || '';
@@ -191,12 +231,11 @@ export class EgressManager {
     if (typeof container === 'string') throw new EgressError('unimplemented', container);
     const first = (video ?? audio)!;
     // LiveKit's name for a composite without a path: `<room name>-<time>`
-    const values = this.templateValues(room, first);
-    const filename = outputFilename(file.filepath, container.extension, values, room.name);
+    const filename = outputFilename(file.filepath, container.extension, this.templateValues(room, first), room.name);
     const tracks: EgressJobTrack[] = [];
     if (video && videoFormat) tracks.push({ trackSid: video.track.sid, kind: 'video', format: videoFormat });
     if (audio && audioFormat) tracks.push({ trackSid: audio.track.sid, kind: 'audio', format: audioFormat });
-    return this.launch({ request: { case: 'trackComposite', value: req.clone() }, room, tracks, container, filename });
+    return this.launch({ request, room, tracks, container, filename });
   }
 
   private templateValues(room: RoomInfo, found: TrackLookup): TemplateValues {
