@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '@atrium/webrtc';
 import { ffmpegSdp } from './rtp-sdp.js';
@@ -55,9 +55,29 @@ function isPortFree(port: number): Promise<boolean> {
   });
 }
 
-async function anyPortFree(ports: readonly number[]): Promise<boolean> {
-  for (const p of ports) if (await isPortFree(p)) return true;
-  return false;
+/**
+ * Whether every port is bound by now. Read from /proc/net/udp where there is one (a probe bind could take a port at
+ * the very moment ffmpeg binds it, and make it fail); elsewhere by trying to bind.
+ */
+async function allPortsBound(ports: readonly number[]): Promise<boolean> {
+  let table: string | undefined;
+  try {
+    table = await readFile('/proc/net/udp', 'utf8');
+  } catch {
+    table = undefined;
+  }
+  if (table === undefined) {
+    for (const p of ports) if (await isPortFree(p)) return false;
+    return true;
+  }
+  // "  sl  local_address rem_address ...": the local address is HEXIP:HEXPORT
+  const bound = new Set<number>();
+  for (const line of table.split('\n').slice(1)) {
+    const local = line.trim().split(/\s+/)[1];
+    const port = local ? parseInt(local.split(':')[1] ?? '', 16) : NaN;
+    if (Number.isFinite(port)) bound.add(port);
+  }
+  return ports.every((p) => bound.has(p));
 }
 
 export class FfmpegMuxer {
@@ -123,7 +143,8 @@ export class FfmpegMuxer {
       '-hide_banner', '-loglevel', process.env['ATRIUM_EGRESS_FFMPEG_LOG'] ?? 'warning',
       '-protocol_whitelist', 'file,udp,rtp',
       '-listen_timeout', String(INPUT_TIMEOUT_SEC),
-      // a loopback stream is not reordered; a short queue keeps ffmpeg's latency and memory low
+      // loopback reorders nothing, but retransmissions (NACKed by the egress participant) come late: a short queue
+      // puts them back in order while keeping ffmpeg's latency and memory low
       '-reorder_queue_size', '32',
       '-i', sdpPath,
       '-map', '0', '-c', 'copy',
@@ -133,7 +154,7 @@ export class FfmpegMuxer {
     const muxer = new FfmpegMuxer(proc, ports, sdpPath, opts.logger);
     const deadline = performance.now() + (opts.readyTimeoutMs ?? 5_000);
     while (!muxer.hasExited) {
-      if (!(await anyPortFree(ports))) return muxer;
+      if (await allPortsBound(ports)) return muxer;
       if (performance.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 20));
     }
