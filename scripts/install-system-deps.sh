@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs: Chromium for the browser compatibility tests; iproute2 (tc),
 # iptables, gcc and libnetfilter-queue-dev for the impaired-network tests (e2e/helpers/netns*.ts); coturn (an outside
-# TURN server) and libnss3-tools (certutil, to make Chromium trust a test CA for TURN/TLS) for e2e/turn.test.ts.
+# TURN server) and libnss3-tools (certutil, to make Chromium trust a test CA for TURN/TLS) for e2e/turn.test.ts;
+# ffmpeg (with ffprobe) for egress, which muxes recordings with it (docs/egress.md).
 # Idempotent: does nothing when everything is already present. Needs root (or sudo) on Debian/Ubuntu.
 set -euo pipefail
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || need+=(iptables)

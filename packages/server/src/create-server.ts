@@ -32,6 +32,8 @@ import { WorkerMediaFactory, type MediaStatsView } from './media-worker/worker-m
 import { mediaSettingsOf } from './rtc/media-settings.js';
 import { startTurnService } from './turn/turn-service.js';
 import type { TurnService } from './turn/turn-service.js';
+import { createEgressService, EGRESS_SERVICE_NAME } from './api/egress-service.js';
+import { createEgressManager } from './egress/create-egress-manager.js';
 
 export interface AtriumServer {
   readonly httpPort: number;
@@ -192,6 +194,17 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     enableUserDataRecording: config.agents.enableUserDataRecording,
     enableUserDataRedaction: config.agents.enableUserDataRedaction,
   });
+  // Egress joins rooms as a hidden participant over our own /rtc, so it needs the URL we listen on (known below).
+  let signalUrl = '';
+  const egress = createEgressManager({
+    config: config.egress,
+    keys: config.keys,
+    rooms: () => rooms,
+    url: () => signalUrl,
+    clock,
+    logger: logger.child({ component: 'egress' }),
+    ...(webhooks ? { notify: (e) => webhooks.notify(e) } : {}),
+  });
   rooms = new RoomManager({
     nodeId,
     emptyTimeoutSec: config.room.emptyTimeoutSec,
@@ -201,7 +214,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     speakerUpdateIntervalMs: config.audio.updateIntervalMs,
     clock,
     logger,
-    events: combineRoomEvents(webhooks ? webhookRoomEvents(webhooks) : undefined, agents.roomEvents()),
+    events: combineRoomEvents(webhooks ? webhookRoomEvents(webhooks) : undefined, agents.roomEvents(), egress.roomEvents()),
     publishCodecs,
     iceServers: (p) => turn.iceServers(p),
   });
@@ -215,6 +228,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     services: {
       [ROOM_SERVICE_NAME]: createRoomService({ rooms }),
       [AGENT_DISPATCH_SERVICE_NAME]: createAgentDispatchService({ rooms, dispatcher: agents.dispatcher, autoCreate: config.room.autoCreate }),
+      [EGRESS_SERVICE_NAME]: createEgressService({ egress }),
     },
     logger: logger.child({ component: 'api' }),
   });
@@ -253,6 +267,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
 
   const udpPort = typeof mediaFactory.udpPort === 'number' ? mediaFactory.udpPort : config.rtc.udpPort;
   const url = `ws://${urlHost(firstAddress)}:${httpPort}`;
+  signalUrl = url;
   logger.info({ url, udpPort, nodeId, ...(metricsServer ? { prometheusPort: metricsServer.port } : {}) }, 'atrium server listening');
 
   const roomManager = rooms;
@@ -292,6 +307,8 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     close(): Promise<void> {
       closing ??= (async () => {
         nodeState.startDraining();
+        // recordings are finalized while their rooms still send media
+        await egress.close();
         roomManager.close();
         rtc.close();
         agents.close();

@@ -117,6 +117,7 @@ test("LiveKit's keys load into ServerConfig", () => {
     redis: null,
     limit: { agentSignalMessageSizeLimit: 1048576 },
     agents: { enableUserDataRecording: false, enableUserDataRedaction: false },
+    egress: { fileBaseDir: 'egress', ffmpegPath: 'ffmpeg' },
   });
 });
 

@@ -15,6 +15,7 @@ import { readAudio, readPrometheus } from './read-sections.js';
 import { readCongestionControl, readVideo } from './read-media-sections.js';
 import { readAgents, readLimit } from './read-agent-sections.js';
 import { checkTurnTlsFiles, readTurn, readTurnServers } from './read-turn-sections.js';
+import { readEgress } from './read-egress-section.js';
 import type { FileOnlySettings } from './unsupported-settings.js';
 
 export interface ConfigSources {
@@ -34,7 +35,7 @@ export interface ConfigSources {
   networkInterfaces?: () => NodeJS.Dict<NetworkInterfaceInfo[]>;
 }
 
-const TOP_KEYS = ['port', 'bind_addresses', 'rtc', 'keys', 'key_file', 'logging', 'room', 'webhook', 'redis', 'prometheus_port', 'prometheus', 'audio', 'video', 'development', 'limit', 'agents', 'turn'] as const;
+const TOP_KEYS = ['port', 'bind_addresses', 'rtc', 'keys', 'key_file', 'logging', 'room', 'webhook', 'redis', 'prometheus_port', 'prometheus', 'audio', 'video', 'development', 'limit', 'agents', 'turn', 'egress'] as const;
 const RTC_KEYS = [
   'udp_port', 'port_range_start', 'port_range_end', 'tcp_port', 'node_ip', 'use_external_ip', 'congestion_control', 'media_workers',
   'room_participants_per_worker', 'turn_servers', 'resume_timeout', 'signal_v1',
@@ -198,6 +199,7 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
   const turn = readTurn(r, top);
   checkTurnTlsFiles(r, turn, sources.readFile ?? ((p: string) => readFileSync(p, 'utf8')));
   const turnServers = readTurnServers(r, rtc);
+  const egressSection = readEgress(r, top);
 
   const fileOnly: FileOnlySettings = {
     portRangeStart: r.port(rtc, 'rtc', 'port_range_start') ?? 0,
@@ -278,6 +280,10 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     agents: {
       enableUserDataRecording: pick(flags.agents?.enableUserDataRecording, agentsSection.enableUserDataRecording) ?? base.agents.enableUserDataRecording,
       enableUserDataRedaction: pick(flags.agents?.enableUserDataRedaction, agentsSection.enableUserDataRedaction) ?? base.agents.enableUserDataRedaction,
+    },
+    egress: {
+      fileBaseDir: pick(flags.egress?.fileBaseDir, egressSection.fileBaseDir) ?? base.egress.fileBaseDir,
+      ffmpegPath: pick(flags.egress?.ffmpegPath, egressSection.ffmpegPath) ?? base.egress.ffmpegPath,
     },
   };
 

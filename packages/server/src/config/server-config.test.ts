@@ -34,6 +34,7 @@ test('dev defaults', () => {
     redis: null,
     limit: { agentSignalMessageSizeLimit: 2 * 1024 * 1024 },
     agents: { enableUserDataRecording: false, enableUserDataRedaction: false },
+    egress: { fileBaseDir: 'egress', ffmpegPath: 'ffmpeg' },
   });
   assert.equal(c.room.enabledCodecs.length, 10);
 });

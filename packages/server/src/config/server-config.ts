@@ -133,6 +133,13 @@ export interface ServerConfig {
     /** Copied onto every job as `enable_redaction` (`agents.enable_user_data_redaction`). */
     enableUserDataRedaction: boolean;
   };
+  /** Atrium's `egress:` section (docs/egress.md). */
+  egress: {
+    /** Where file outputs are written: a request's `filepath` is relative to it (`egress.file_base_dir`). */
+    fileBaseDir: string;
+    /** The ffmpeg binary that muxes recordings (`egress.ffmpeg_path`). */
+    ffmpegPath: string;
+  };
 }
 
 export interface ServerConfigOverrides {
@@ -152,7 +159,11 @@ export interface ServerConfigOverrides {
   redis?: RedisConfig | null;
   limit?: Partial<ServerConfig['limit']>;
   agents?: Partial<ServerConfig['agents']>;
+  egress?: Partial<ServerConfig['egress']>;
 }
+
+/** Where recordings go when `egress.file_base_dir` is not set: relative to the working directory. */
+export const DEFAULT_EGRESS_FILE_BASE_DIR = 'egress';
 
 /** LiveKit's default `limit.agent_signal_message_size_limit` (pkg/config/config.go): 2 MiB. */
 export const LIVEKIT_DEFAULT_AGENT_SIGNAL_MESSAGE_SIZE_LIMIT = 2 * 1024 * 1024;
@@ -234,6 +245,10 @@ export function devConfig(overrides: ServerConfigOverrides = {}): ServerConfig {
     agents: {
       enableUserDataRecording: overrides.agents?.enableUserDataRecording ?? false,
       enableUserDataRedaction: overrides.agents?.enableUserDataRedaction ?? false,
+    },
+    egress: {
+      fileBaseDir: overrides.egress?.fileBaseDir ?? DEFAULT_EGRESS_FILE_BASE_DIR,
+      ffmpegPath: overrides.egress?.ffmpegPath ?? 'ffmpeg',
     },
   };
 }

@@ -1,8 +1,8 @@
 // Tests for the webhook event builder: names as LiveKit spells them, copied parts, protojson shape.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ParticipantInfo, Room, TrackInfo } from '@livekit/protocol';
-import { buildWebhookEvent, WebhookEventName } from './webhook-events.js';
+import { EgressInfo, EgressStatus, ParticipantInfo, Room, TrackInfo } from '@livekit/protocol';
+import { buildEgressWebhookEvent, buildWebhookEvent, WebhookEventName } from './webhook-events.js';
 
 test('event names are LiveKit\'s', () => {
   assert.deepEqual(Object.values(WebhookEventName), [
@@ -12,6 +12,9 @@ test('event names are LiveKit\'s', () => {
     'participant_left',
     'track_published',
     'track_unpublished',
+    'egress_started',
+    'egress_updated',
+    'egress_ended',
   ]);
 });
 
@@ -33,4 +36,12 @@ test('the event holds copies of room, participant and track', () => {
   assert.equal(bare.track, undefined);
   assert.equal(bare.id, '');
   assert.equal(bare.createdAt, 0n);
+});
+
+test('egress events carry a copy of the EgressInfo and no room, as LiveKit', () => {
+  const info = new EgressInfo({ egressId: 'EG_1', roomName: 'r', status: EgressStatus.EGRESS_ACTIVE });
+  const e = buildEgressWebhookEvent(WebhookEventName.egressUpdated, info);
+  info.status = EgressStatus.EGRESS_COMPLETE;
+  assert.equal(e.toJsonString(), '{"event":"egress_updated","egressInfo":{"egressId":"EG_1","status":"EGRESS_ACTIVE","roomName":"r"}}');
+  assert.equal(e.room, undefined);
 });

@@ -1,7 +1,7 @@
 // The webhook event names Atrium sends (docs/livekit-protocol.md 8) and a builder for `WebhookEvent`s,
 // so the code that reports room events does not spell names or fields by hand.
 import { WebhookEvent } from '@livekit/protocol';
-import type { ParticipantInfo, Room, TrackInfo } from '@livekit/protocol';
+import type { EgressInfo, ParticipantInfo, Room, TrackInfo } from '@livekit/protocol';
 
 export const WebhookEventName = {
   roomStarted: 'room_started',
@@ -10,6 +10,9 @@ export const WebhookEventName = {
   participantLeft: 'participant_left',
   trackPublished: 'track_published',
   trackUnpublished: 'track_unpublished',
+  egressStarted: 'egress_started',
+  egressUpdated: 'egress_updated',
+  egressEnded: 'egress_ended',
 } as const;
 export type WebhookEventName = (typeof WebhookEventName)[keyof typeof WebhookEventName];
 
@@ -30,4 +33,12 @@ export function buildWebhookEvent(name: WebhookEventName, parts: WebhookEventPar
     participant: parts.participant?.clone(),
     track: parts.track?.clone(),
   });
+}
+
+/** An egress event (LiveKit sends these with `egressInfo` only, no room): a copy of `info` as it is now. */
+export function buildEgressWebhookEvent(
+  name: typeof WebhookEventName.egressStarted | typeof WebhookEventName.egressUpdated | typeof WebhookEventName.egressEnded,
+  info: EgressInfo,
+): WebhookEvent {
+  return new WebhookEvent({ event: name, egressInfo: info.clone() });
 }

@@ -1,0 +1,75 @@
+// What a user would check in a recording, with Debian's ffprobe/ffmpeg as the outside oracle: the streams and
+// duration of a file, its audio decoded to PCM, its video decoded frame by frame (sizes and luma spread).
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const MAX_BUFFER = 256 << 20;
+
+export interface ProbedFile {
+  formatName: string;
+  durationSec: number;
+  sizeBytes: number;
+  streams: { codecType: string; codecName: string; width?: number; height?: number; sampleRate?: number; channels?: number; startTimeSec?: number }[];
+}
+
+export async function probeFile(path: string): Promise<ProbedFile> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_format', '-show_streams', '-of', 'json', path], { maxBuffer: MAX_BUFFER });
+  const j = JSON.parse(stdout) as {
+    format: { format_name: string; duration?: string; size?: string };
+    streams: { codec_type: string; codec_name: string; width?: number; height?: number; sample_rate?: string; channels?: number; start_time?: string }[];
+  };
+  return {
+    formatName: j.format.format_name,
+    durationSec: Number(j.format.duration ?? NaN),
+    sizeBytes: Number(j.format.size ?? NaN),
+    streams: j.streams.map((s) => ({
+      codecType: s.codec_type, codecName: s.codec_name,
+      ...(s.width !== undefined ? { width: s.width } : {}),
+      ...(s.height !== undefined ? { height: s.height } : {}),
+      ...(s.sample_rate !== undefined ? { sampleRate: Number(s.sample_rate) } : {}),
+      ...(s.channels !== undefined ? { channels: s.channels } : {}),
+      ...(s.start_time !== undefined ? { startTimeSec: Number(s.start_time) } : {}),
+    })),
+  };
+}
+
+/** The file's audio decoded by ffmpeg to mono 16-bit PCM at `sampleRate`. */
+export async function decodeAudio(path: string, sampleRate = 48_000): Promise<Int16Array> {
+  const { stdout } = await run('ffmpeg', ['-v', 'error', '-i', path, '-vn', '-ac', '1', '-ar', String(sampleRate), '-f', 's16le', '-'], {
+    encoding: 'buffer', maxBuffer: MAX_BUFFER,
+  });
+  const buf = stdout as unknown as Buffer;
+  return new Int16Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + (buf.length & ~1)));
+}
+
+export interface DecodedVideo {
+  frames: number;
+  /** 'WxH' -> frames of that size. */
+  sizes: Record<string, number>;
+  /** Standard deviation of the luma of the middle frame (a blank frame is near 0). */
+  middleLumaStdDev: number;
+}
+
+/** Decodes every video frame (ffprobe -show_frames) and reads the middle one's luma plane. */
+export async function decodeVideo(path: string): Promise<DecodedVideo> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=width,height', '-of', 'csv=p=0', path], { maxBuffer: MAX_BUFFER });
+  const sizes: Record<string, number> = {};
+  const lines = stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  for (const l of lines) {
+    const [w, h] = l.split(',');
+    const key = `${w}x${h}`;
+    sizes[key] = (sizes[key] ?? 0) + 1;
+  }
+  const middle = Math.floor(lines.length / 2);
+  const { stdout: gray } = await run('ffmpeg', ['-v', 'error', '-i', path, '-vf', `select=eq(n\\,${middle})`, '-frames:v', '1', '-pix_fmt', 'gray', '-f', 'rawvideo', '-'], {
+    encoding: 'buffer', maxBuffer: MAX_BUFFER,
+  });
+  const px = gray as unknown as Buffer;
+  let sum = 0;
+  for (const v of px) sum += v;
+  const mean = px.length > 0 ? sum / px.length : 0;
+  let sq = 0;
+  for (const v of px) sq += (v - mean) ** 2;
+  return { frames: lines.length, sizes, middleLumaStdDev: px.length > 0 ? Math.sqrt(sq / px.length) : 0 };
+}

@@ -1,0 +1,29 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadConfig } from './load-config.js';
+import { ConfigError } from './config-error.js';
+import { DEFAULT_EGRESS_FILE_BASE_DIR } from './server-config.js';
+
+function issuesOf(yaml: string): string[] {
+  try {
+    loadConfig({ yaml, dev: true });
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err.issues.map((i) => `${i.key}: ${i.message}`);
+  }
+  return [];
+}
+
+test('egress: defaults, the file keys, and flags over the file', () => {
+  assert.deepEqual(loadConfig({ yaml: '', dev: true }).egress, { fileBaseDir: DEFAULT_EGRESS_FILE_BASE_DIR, ffmpegPath: 'ffmpeg' });
+  const c = loadConfig({ yaml: 'egress:\n  file_base_dir: /var/rec\n  ffmpeg_path: /opt/ffmpeg\n', dev: true });
+  assert.deepEqual(c.egress, { fileBaseDir: '/var/rec', ffmpegPath: '/opt/ffmpeg' });
+  const f = loadConfig({ yaml: 'egress:\n  file_base_dir: /var/rec\n', dev: true, flags: { egress: { fileBaseDir: '/tmp/x' } } });
+  assert.equal(f.egress.fileBaseDir, '/tmp/x');
+});
+
+test('egress: unknown keys and bad values are refused by name', () => {
+  assert.deepEqual(issuesOf('egress:\n  file_dir: /x\n'), ['egress.file_dir: unknown key']);
+  assert.match(issuesOf('egress:\n  file_base_dir: ""\n')[0] ?? '', /^egress\.file_base_dir: must not be empty/);
+  assert.match(issuesOf('egress:\n  ffmpeg_path: 3\n')[0] ?? '', /^egress\.ffmpeg_path: /);
+});

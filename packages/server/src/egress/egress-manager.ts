@@ -1,0 +1,388 @@
+// The egresses of this server: starts track egresses (validated against the live room and track), keeps their
+// EgressInfo, lists and stops them, ends them with their room or track, and reports each change as a LiveKit
+// webhook (egress_started / egress_updated / egress_ended). The media side is an injected RecorderFactory.
+import { resolve as resolvePath, join as joinPath } from 'node:path';
+import { EgressInfo, EgressSourceType, FileInfo, ParticipantEgressRequest, TrackCompositeEgressRequest, TrackEgressRequest, TrackSource, TrackType } from '@livekit/protocol';
+import type { EncodedFileOutput } from '@livekit/protocol';
+import type { Room as RoomInfo, TrackInfo, WebhookEvent } from '@livekit/protocol';
+import type { Clock, Logger } from '@atrium/webrtc';
+import { randomBase62 } from '@atrium/protocol';
+import type { RoomEvents } from '../rtc/room-events.js';
+import { buildEgressWebhookEvent, WebhookEventName } from '../webhook/webhook-events.js';
+import { EgressRecord, msToNs } from './egress-record.js';
+import { EgressError } from './egress-error.js';
+import { outputFilename } from './filename-template.js';
+import type { TemplateValues } from './filename-template.js';
+import { compositeContainer, containerForMime, rtpFormatForMime } from './track-container.js';
+import type { OutputContainer, RtpFormat } from './track-container.js';
+
+export interface EgressJobTrack {
+  trackSid: string;
+  kind: 'audio' | 'video';
+  format: RtpFormat;
+}
+
+/** What a recorder is asked to do: these tracks of one room, copied into one file. */
+export interface EgressJob {
+  egressId: string;
+  roomName: string;
+  tracks: readonly EgressJobTrack[];
+  container: OutputContainer;
+  /** Absolute path of the file to write. */
+  localPath: string;
+}
+
+export interface RecorderResult {
+  /** Set when the recording failed (ffmpeg died, no media arrived...). */
+  error?: string;
+  /** Why it ended on its own without failing (e.g. removed from the room), for EgressInfo.details. */
+  details?: string;
+  /** Bytes written, duration of the media in the file (0 when unknown). */
+  sizeBytes: number;
+  durationMs: number;
+}
+
+export interface RecorderCallbacks {
+  /** Media is reaching the muxer: the egress is ACTIVE. */
+  active(): void;
+  /** The recorder finished (after stop, or on its own when it failed). Called once. */
+  ended(result: RecorderResult): void;
+}
+
+export interface EgressRecorder {
+  /** Finalize the output and end (then `ended` is called). Idempotent. */
+  stop(): void;
+}
+
+export type RecorderFactory = (job: EgressJob, callbacks: RecorderCallbacks) => EgressRecorder;
+
+/** A published track as the manager needs it. */
+export interface TrackLookup {
+  room: RoomInfo;
+  publisherIdentity: string;
+  track: TrackInfo;
+}
+
+export interface EgressManagerOptions {
+  /** The live room named `roomName` (undefined: none), and its published track `trackSid` in it. */
+  findRoom(roomName: string): RoomInfo | undefined;
+  findTrack(roomName: string, trackSid: string): TrackLookup | undefined;
+  /** The published tracks of the participant `identity` (undefined: no such participant in the live room). */
+  findParticipantTracks(roomName: string, identity: string): TrackLookup[] | undefined;
+  startRecorder: RecorderFactory;
+  /** `egress.file_base_dir`: file outputs are written under it. */
+  fileBaseDir: string;
+  clock: Clock;
+  logger: Logger;
+  notify?: (event: WebhookEvent) => void;
+  /** Live egresses at most (default 16): each costs an ffmpeg process. */
+  maxActive?: number;
+  /** Ended egresses kept for ListEgress (default 200, oldest dropped first). */
+  maxEnded?: number;
+}
+
+export interface ListEgressFilter {
+  roomName?: string;
+  egressId?: string;
+  activeOnly?: boolean;
+}
+
+const TRACK_SOURCE_NAMES: Record<number, string> = {
+  [TrackSource.UNKNOWN]: 'unknown',
+  [TrackSource.CAMERA]: 'camera',
+  [TrackSource.MICROPHONE]: 'microphone',
+  [TrackSource.SCREEN_SHARE]: 'screen_share',
+  [TrackSource.SCREEN_SHARE_AUDIO]: 'screen_share_audio',
+};
+
+interface Entry {
+  record: EgressRecord;
+  /** The egress ends when any of these tracks is unpublished. */
+  trackSids: readonly string[];
+  recorder: EgressRecorder | undefined;
+  /** Set when the file is written, for the result. */
+  filename: string;
+  localPath: string;
+}
+
+export class EgressManager {
+  private readonly opts: EgressManagerOptions;
+  private readonly entries = new Map<string, Entry>();
+  private readonly log: Logger;
+  private isClosed = false;
+
+  constructor(opts: EgressManagerOptions) {
+    this.opts = opts;
+    this.log = opts.logger;
+  }
+
+  private get nowMs(): number {
+    return this.opts.clock.wallMs();
+  }
+
+  /** StartTrackEgress: validates, records STARTING and starts the recorder. Throws EgressError on bad requests. */
+  startTrackEgress(req: TrackEgressRequest): EgressInfo {
+    if (this.isClosed) throw new EgressError('unavailable', 'the server is shutting down');
+    if (req.roomName === '') throw new EgressError('invalid_argument', 'room_name is required');
+    if (req.trackId === '') throw new EgressError('invalid_argument', 'track_id is required');
+    const output = req.output;
+    if (output.case === 'websocketUrl') throw new EgressError('unimplemented', 'track egress to a websocket_url is not supported yet (file output only)');
+    if (output.case !== 'file') throw new EgressError('invalid_argument', 'an output is required (file)');
+    if (output.value.output.case !== undefined) {
+      throw new EgressError('unimplemented', `upload to ${output.value.output.case} is not supported yet: files are written under egress.file_base_dir`);
+    }
+    if (req.webhooks.length > 0) throw new EgressError('unimplemented', 'per-request webhooks are not supported yet (the server webhook config gets egress events)');
+    const room = this.opts.findRoom(req.roomName);
+    if (!room) throw new EgressError('not_found', `room ${req.roomName} does not exist`);
+    const found = this.opts.findTrack(req.roomName, req.trackId);
+    if (!found) throw new EgressError('not_found', `track ${req.trackId} is not published in room ${req.roomName}`);
+    const { track } = found;
+    const mime = track.mimeType || track.codecs[0]?.mimeType || '';
+    const container = containerForMime(mime);
+    if (!container) throw new EgressError('unimplemented', `track egress of ${mime || 'this codec'} is not supported (Opus, VP8 and H.264 are)`);
+    const format = rtpFormatForMime(mime)!;
+    const filename = outputFilename(output.value.filepath, container.extension, this.templateValues(room, found));
+    return this.launch({
+      request: { case: 'track', value: req.clone() },
+      room,
+      tracks: [{ trackSid: track.sid, kind: track.type === TrackType.AUDIO ? 'audio' : 'video', format }],
+      container,
+      filename,
+    });
+  }
+
+  /**
+   * StartTrackCompositeEgress: one audio and/or one video track into one file, copied as they are (no transcoding):
+   * VP8 (+ Opus) -> WebM, H.264 (+ Opus) -> MP4, Opus alone -> OGG.
+   */
+  startTrackCompositeEgress(req: TrackCompositeEgressRequest): EgressInfo {
+    this.checkCommon(req);
+    if (req.audioTrackId === '' && req.videoTrackId === '') throw new EgressError('invalid_argument', 'audio_track_id or video_track_id is required');
+    if (req.output.case === 'stream') throw new EgressError('unimplemented', 'stream outputs are not supported yet (file output only)');
+    if (req.output.case === 'segments') throw new EgressError('unimplemented', 'segmented (HLS) outputs are not supported yet (file output only)');
+    const file = this.singleFile(req.output.case === 'file' ? [req.output.value, ...req.fileOutputs] : req.fileOutputs);
+    const room = this.opts.findRoom(req.roomName);
+    if (!room) throw new EgressError('not_found', `room ${req.roomName} does not exist`);
+    const lookup = (sid: string, kind: TrackType): TrackLookup | undefined => {
+      if (sid === '') return undefined;
+      const found = this.opts.findTrack(req.roomName, sid);
+      if (!found) throw new EgressError('not_found', `track ${sid} is not published in room ${req.roomName}`);
+      if (found.track.type !== kind) throw new EgressError('invalid_argument', `track ${sid} is not ${kind === TrackType.AUDIO ? 'an audio' : 'a video'} track`);
+      return found;
+    };
+    const audio = lookup(req.audioTrackId, TrackType.AUDIO);
+    const video = lookup(req.videoTrackId, TrackType.VIDEO);
+    return this.startComposite({ case: 'trackComposite', value: req.clone() }, room, audio, video, file);
+  }
+
+  /**
+   * StartParticipantEgress: the participant's camera (or screen share with `screen_share`) and microphone (or screen
+   * share audio) as they are published when the request comes, recorded like a track composite. Tracks published
+   * later are not picked up (LiveKit's participant egress follows them; not built yet).
+   */
+  startParticipantEgress(req: ParticipantEgressRequest): EgressInfo {
+    this.checkCommon(req);
+    if (req.identity === '') throw new EgressError('invalid_argument', 'identity is required');
+    const file = this.singleFile(req.fileOutputs);
+    const room = this.opts.findRoom(req.roomName);
+    if (!room) throw new EgressError('not_found', `room ${req.roomName} does not exist`);
+    const tracks = this.opts.findParticipantTracks(req.roomName, req.identity);
+    if (!tracks) throw new EgressError('not_found', `participant ${req.identity} is not in room ${req.roomName}`);
+    const bySource = (source: TrackSource): TrackLookup | undefined => tracks.find((t) => t.track.source === source);
+    const video = bySource(req.screenShare ? TrackSource.SCREEN_SHARE : TrackSource.CAMERA);
+    const audio = bySource(req.screenShare ? TrackSource.SCREEN_SHARE_AUDIO : TrackSource.MICROPHONE);
+    if (!video && !audio) {
+      throw new EgressError('failed_precondition', `participant ${req.identity} publishes no ${req.screenShare ? 'screen share' : 'camera or microphone'} track yet (egress of tracks published later is not supported yet)`);
+    }
+    return this.startComposite({ case: 'participant', value: req.clone() }, room, audio, video, file);
+  }
+
+  /** What every composite-style request must satisfy before its tracks are looked at. */
+  private checkCommon(req: { roomName: string; streamOutputs: unknown[]; segmentOutputs: unknown[]; imageOutputs: unknown[]; webhooks: unknown[]; options: { case: string | undefined } }): void {
+    if (this.isClosed) throw new EgressError('unavailable', 'the server is shutting down');
+    if (req.roomName === '') throw new EgressError('invalid_argument', 'room_name is required');
+    if (req.streamOutputs.length > 0) throw new EgressError('unimplemented', 'stream outputs are not supported yet (file output only)');
+    if (req.segmentOutputs.length > 0) throw new EgressError('unimplemented', 'segmented (HLS) outputs are not supported yet (file output only)');
+    if (req.imageOutputs.length > 0) throw new EgressError('unimplemented', 'image outputs are not supported yet (file output only)');
+    if (req.webhooks.length > 0) throw new EgressError('unimplemented', 'per-request webhooks are not supported yet (the server webhook config gets egress events)');
+    if (req.options.case !== undefined) throw new EgressError('unimplemented', 'encoding options are not supported yet: tracks are copied without transcoding');
+  }
+
+  private singleFile(files: readonly EncodedFileOutput[]): EncodedFileOutput {
+    if (files.length !== 1) throw new EgressError('invalid_argument', files.length === 0 ? 'a file output is required' : 'one file output at most');
+    const file = files[0]!;
+    if (file.output.case !== undefined) {
+      throw new EgressError('unimplemented', `upload to ${file.output.case} is not supported yet: files are written under egress.file_base_dir`);
+    }
+    return file;
+  }
+
+  private startComposite(request: EgressInfo['request'], room: RoomInfo, audio: TrackLookup | undefined, video: TrackLookup | undefined, file: EncodedFileOutput): EgressInfo {
+    const formatOf = (l: TrackLookup | undefined): RtpFormat | undefined => {
+      if (!l) return undefined;
+      const mime = l.track.mimeType || l.track.codecs[0]?.mimeType || '';
+      const f = rtpFormatForMime(mime);
+      if (!f) throw new EgressError('unimplemented', `egress of ${mime || 'this codec'} is not supported (Opus, VP8 and H.264 are)`);
+      return f;
+    };
+    const audioFormat = formatOf(audio);
+    const videoFormat = formatOf(video);
+    const container = compositeContainer(videoFormat, audioFormat, file.fileType);
+    if (typeof container === 'string') throw new EgressError('unimplemented', container);
+    const first = (video ?? audio)!;
+    // LiveKit's name for a composite without a path: `<room name>-<time>`
+    const filename = outputFilename(file.filepath, container.extension, this.templateValues(room, first), room.name);
+    const tracks: EgressJobTrack[] = [];
+    if (video && videoFormat) tracks.push({ trackSid: video.track.sid, kind: 'video', format: videoFormat });
+    if (audio && audioFormat) tracks.push({ trackSid: audio.track.sid, kind: 'audio', format: audioFormat });
+    return this.launch({ request, room, tracks, container, filename });
+  }
+
+  private templateValues(room: RoomInfo, found: TrackLookup): TemplateValues {
+    const { track } = found;
+    return {
+      roomName: room.name,
+      roomId: room.sid,
+      trackId: track.sid,
+      trackSource: TRACK_SOURCE_NAMES[track.source] ?? 'unknown',
+      trackType: track.type === TrackType.AUDIO ? 'audio' : 'video',
+      publisherIdentity: found.publisherIdentity,
+      now: new Date(this.nowMs),
+    };
+  }
+
+  private launch(what: { request: EgressInfo['request']; room: RoomInfo; tracks: EgressJobTrack[]; container: OutputContainer; filename: string }): EgressInfo {
+    const { room, filename } = what;
+    const live = [...this.entries.values()].filter((e) => e.record.isLive).length;
+    if (live >= (this.opts.maxActive ?? 16)) throw new EgressError('resource_exhausted', `too many egresses running (${live})`);
+    const localPath = joinPath(resolvePath(this.opts.fileBaseDir), filename);
+    // two ffmpegs writing one file would leave neither recording readable
+    for (const e of this.entries.values()) {
+      if (e.record.isLive && e.localPath === localPath) throw new EgressError('already_exists', `egress ${e.record.info.egressId} is writing ${filename}`);
+    }
+    const egressId = `EG_${randomBase62(12)}`;
+    const info = new EgressInfo({ egressId, roomId: room.sid, roomName: room.name, sourceType: EgressSourceType.SDK, request: what.request });
+    const record = new EgressRecord(info, this.nowMs);
+    const entry: Entry = { record, trackSids: what.tracks.map((t) => t.trackSid), recorder: undefined, filename, localPath };
+    this.entries.set(egressId, entry);
+    this.prune();
+    this.emit(WebhookEventName.egressStarted, record);
+    const job: EgressJob = { egressId, roomName: room.name, tracks: what.tracks, container: what.container, localPath };
+    let isEnded = false;
+    try {
+      entry.recorder = this.opts.startRecorder(job, {
+        active: () => {
+          if (record.activate(this.nowMs)) this.emit(WebhookEventName.egressUpdated, record);
+        },
+        ended: (result) => {
+          if (isEnded) return;
+          isEnded = true;
+          this.finish(entry, result);
+        },
+      });
+    } catch (err) {
+      isEnded = true;
+      this.finish(entry, { error: `the recorder could not start: ${(err as Error).message}`, sizeBytes: 0, durationMs: 0 });
+    }
+    this.log.info({ egressId, room: room.name, tracks: entry.trackSids, file: localPath }, 'egress started');
+    return info.clone();
+  }
+
+  private finish(entry: Entry, result: RecorderResult): void {
+    const { record } = entry;
+    entry.recorder = undefined;
+    if (result.details !== undefined && record.info.details === '') record.info.details = result.details;
+    const file = new FileInfo({
+      filename: entry.filename,
+      location: entry.localPath,
+      size: BigInt(Math.max(0, Math.round(result.sizeBytes))),
+      duration: msToNs(result.durationMs),
+      startedAt: record.info.startedAt,
+      endedAt: msToNs(this.nowMs),
+    });
+    const changed = result.error !== undefined
+      ? record.hasStarted ? record.fail(this.nowMs, result.error, file) : record.abort(this.nowMs, result.error)
+      : record.complete(this.nowMs, result.sizeBytes > 0 ? file : undefined);
+    if (!changed) return;
+    this.log.info({ egressId: record.info.egressId, status: record.info.status, error: record.info.error || undefined, bytes: result.sizeBytes }, 'egress ended');
+    this.emit(WebhookEventName.egressEnded, record);
+  }
+
+  /** StopEgress: moves a live egress to ENDING and finalizes its output. */
+  stopEgress(egressId: string, details = 'stopped by StopEgress'): EgressInfo {
+    if (egressId === '') throw new EgressError('invalid_argument', 'egress_id is required');
+    const entry = this.entries.get(egressId);
+    if (!entry) throw new EgressError('not_found', `egress ${egressId} does not exist`);
+    if (!entry.record.isLive) throw new EgressError('failed_precondition', `egress ${egressId} has already ended`);
+    this.endEntry(entry, details);
+    return entry.record.info.clone();
+  }
+
+  private endEntry(entry: Entry, details: string): void {
+    if (entry.record.ending(this.nowMs, details)) this.emit(WebhookEventName.egressUpdated, entry.record);
+    entry.recorder?.stop();
+  }
+
+  listEgress(filter: ListEgressFilter = {}): EgressInfo[] {
+    const out: EgressInfo[] = [];
+    for (const [id, e] of this.entries) {
+      if (filter.egressId && id !== filter.egressId) continue;
+      if (filter.roomName && e.record.info.roomName !== filter.roomName) continue;
+      if (filter.activeOnly && !e.record.isLive) continue;
+      out.push(e.record.info.clone());
+    }
+    return out;
+  }
+
+  /** Ends egresses when their room closes or their track goes away. */
+  roomEvents(): RoomEvents {
+    return {
+      roomFinished: (room) => {
+        for (const e of this.entries.values()) if (e.record.isLive && e.record.info.roomName === room.name) this.endEntry(e, 'the room ended');
+      },
+      trackUnpublished: (room, _participant, track) => {
+        for (const e of this.entries.values()) {
+          if (e.record.isLive && e.record.info.roomName === room.name && e.trackSids.includes(track.sid)) this.endEntry(e, 'the track was unpublished');
+        }
+      },
+    };
+  }
+
+  /** Live egresses count; tests and resources(). */
+  get liveCount(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.record.isLive) n++;
+    return n;
+  }
+
+  /** Stops every live egress (server shutdown) and waits until they ended, at most `timeoutMs`. */
+  async close(timeoutMs = 5_000): Promise<void> {
+    this.isClosed = true;
+    for (const e of this.entries.values()) if (e.record.isLive) this.endEntry(e, 'the server shut down');
+    // real time, not the injected clock: this waits for child processes to write their files
+    const deadline = performance.now() + timeoutMs;
+    while (this.liveCount > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  private prune(): void {
+    const max = this.opts.maxEnded ?? 200;
+    let ended = 0;
+    for (const e of this.entries.values()) if (!e.record.isLive) ended++;
+    for (const [id, e] of this.entries) {
+      if (ended <= max) break;
+      if (!e.record.isLive) {
+        this.entries.delete(id);
+        ended--;
+      }
+    }
+  }
+
+  private emit(name: Parameters<typeof buildEgressWebhookEvent>[0], record: EgressRecord): void {
+    if (!this.opts.notify) return;
+    try {
+      this.opts.notify(buildEgressWebhookEvent(name, record.info));
+    } catch (err) {
+      this.log.warn({ err }, 'egress webhook failed');
+    }
+  }
+}

@@ -1,0 +1,70 @@
+// The muxer with Debian's ffmpeg (no WebRTC): Opus RTP in, a finalized OGG out on stop; a killed or missing ffmpeg
+// gives a reason, never a throw at the caller.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRtpHeader, parseRtpHeader, serializeRtpPacket, silentLogger } from '@atrium/webrtc';
+import { FfmpegMuxer } from './ffmpeg-muxer.js';
+import { RtpRelay } from './rtp-relay.js';
+import { containerForMime } from './track-container.js';
+import type { TrackContainer } from './track-container.js';
+
+const opus: TrackContainer = containerForMime('audio/opus')!;
+const start = (outputPath: string, ffmpegPath = 'ffmpeg') => FfmpegMuxer.start({ ffmpegPath, formats: [opus], container: opus, outputPath, logger: silentLogger });
+
+test('Opus RTP -> OGG: stop finalizes the file (ffprobe reads its duration)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'atrium-muxer-'));
+  try {
+    const out = join(dir, 'sub', 'a.ogg');
+    const muxer = await start(out);
+    const relay = new RtpRelay({ mimeType: 'audio/opus', clockRate: 48000, port: muxer.ports[0]! });
+    const h = createRtpHeader();
+    let seq = 0;
+    // 20 ms packets in real time (ffmpeg timestamps from RTP, but its reads follow arrival) until the stop is done
+    const timer = setInterval(() => {
+      // TOC 0xfc: CELT fullband 20 ms stereo, one frame; an empty frame is a valid (silent) packet
+      const buf = serializeRtpPacket({ payloadType: 111, sequenceNumber: seq, timestamp: seq * 960, ssrc: 7, payload: Buffer.from([0xfc]) });
+      seq++;
+      parseRtpHeader(buf, h);
+      relay.handle(buf, h);
+    }, 20);
+    await new Promise((r) => setTimeout(r, 1_500));
+    const exit = await muxer.stop();
+    clearInterval(timer);
+    relay.close();
+    assert.deepEqual(exit, { isClean: true, reason: '' });
+    assert.ok(statSync(out).size > 0);
+    const duration = Number(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', out], { encoding: 'utf8' }));
+    assert.ok(Math.abs(duration - relay.durationMs / 1000) < 0.1, `file ${duration} s, relay ${relay.durationMs} ms`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a killed ffmpeg: exited unexpectedly with the signal', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'atrium-muxer-'));
+  try {
+    const muxer = await start(join(dir, 'b.ogg'));
+    muxer.kill();
+    const exit = await muxer.exited;
+    assert.equal(exit.isClean, false);
+    assert.match(exit.reason, /^ffmpeg exited unexpectedly \(signal SIGKILL\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('no ffmpeg at the configured path: start rejects with a clear reason', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'atrium-muxer-'));
+  try {
+    await assert.rejects(
+      start(join(dir, 'c.ogg'), join(dir, 'no-ffmpeg')),
+      /ffmpeg could not start: spawn .*no-ffmpeg ENOENT/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,186 @@
+// One ffmpeg process that receives RTP streams on loopback UDP (described by an SDP file) and copies them, without
+// transcoding, into a container file. Stopped with 'q' on its stdin so it finalizes the file. ffmpeg reads its stdin
+// only between input packets, so media keeps flowing until it exits; when none comes (the publisher is gone) its
+// input times out after INPUT_TIMEOUT_SEC and it finalizes then. Signals are no shortcut: one SIGINT waits for the
+// same read, and the second one that would interrupt it also aborts writing the trailer (an empty file).
+// Not finished after KILL_AFTER_MS: killed, a failure.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Logger } from '@atrium/webrtc';
+import { ffmpegSdp } from './rtp-sdp.js';
+import type { OutputContainer, RtpFormat } from './track-container.js';
+
+export interface MuxerExit {
+  /** True when ffmpeg finished because we asked it to, with exit code 0. */
+  isClean: boolean;
+  /** Why it is not clean: exit code or signal and ffmpeg's last error lines. */
+  reason: string;
+}
+
+const STDERR_LINES_KEPT = 12;
+/** ffmpeg ends its input after this long without a packet (its `-listen_timeout`, also the wait for the first). */
+export const INPUT_TIMEOUT_SEC = 10;
+/** After 'q', ffmpeg is killed when it has not exited after this long. */
+const KILL_AFTER_MS = (INPUT_TIMEOUT_SEC + 5) * 1000;
+
+/** A UDP port pair (RTP on an even port, ffmpeg also binds the next one for RTCP) free at the time of asking. */
+async function freePortPair(): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const a = createSocket('udp4');
+    const port = await new Promise<number>((resolve, reject) => {
+      a.once('error', reject);
+      a.bind(0, '127.0.0.1', () => resolve(a.address().port));
+    });
+    a.close();
+    const even = port - (port % 2);
+    if (even >= 1024 && even < 65534 && (await isPortFree(even)) && (await isPortFree(even + 1))) return even;
+  }
+  throw new Error('no free UDP port pair for ffmpeg');
+}
+
+function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    s.once('error', () => {
+      s.close();
+      resolve(false);
+    });
+    s.bind(port, '127.0.0.1', () => {
+      s.close();
+      resolve(true);
+    });
+  });
+}
+
+/**
+ * Whether every port is bound by now. Read from /proc/net/udp where there is one (a probe bind could take a port at
+ * the very moment ffmpeg binds it, and make it fail); elsewhere by trying to bind.
+ */
+async function allPortsBound(ports: readonly number[]): Promise<boolean> {
+  let table: string | undefined;
+  try {
+    table = await readFile('/proc/net/udp', 'utf8');
+  } catch {
+    table = undefined;
+  }
+  if (table === undefined) {
+    for (const p of ports) if (await isPortFree(p)) return false;
+    return true;
+  }
+  // "  sl  local_address rem_address ...": the local address is HEXIP:HEXPORT
+  const bound = new Set<number>();
+  for (const line of table.split('\n').slice(1)) {
+    const local = line.trim().split(/\s+/)[1];
+    const port = local ? parseInt(local.split(':')[1] ?? '', 16) : NaN;
+    if (Number.isFinite(port)) bound.add(port);
+  }
+  return ports.every((p) => bound.has(p));
+}
+
+export class FfmpegMuxer {
+  /** The RTP port of each stream, in the order of `formats` (RTCP on the next port). */
+  readonly ports: readonly number[];
+  readonly exited: Promise<MuxerExit>;
+  private readonly proc: ChildProcess;
+  private readonly sdpPath: string;
+  private readonly stderrTail: string[] = [];
+  private isStopping = false;
+  private hasExited = false;
+
+  private constructor(proc: ChildProcess, ports: readonly number[], sdpPath: string, log: Logger) {
+    this.proc = proc;
+    this.ports = ports;
+    this.sdpPath = sdpPath;
+    let partial = '';
+    proc.stderr?.setEncoding('utf8');
+    proc.stderr?.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split(/\r?\n|\r/);
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line.trim() === '') continue;
+        this.stderrTail.push(line.trim());
+        if (this.stderrTail.length > STDERR_LINES_KEPT) this.stderrTail.shift();
+        log.debug({ ffmpeg: line.trim() }, 'ffmpeg');
+      }
+    });
+    // A dead ffmpeg closes its stdin: writing 'q' then must not throw an EPIPE at the server.
+    proc.stdin?.on('error', () => {});
+    this.exited = new Promise<MuxerExit>((resolve) => {
+      const done = (code: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void => {
+        if (this.hasExited) return;
+        this.hasExited = true;
+        void rm(this.sdpPath, { force: true });
+        const tail = this.stderrTail.slice(-3).join(' | ');
+        if (spawnError) return resolve({ isClean: false, reason: `ffmpeg could not start: ${spawnError.message}` });
+        if (this.isStopping && code === 0) return resolve({ isClean: true, reason: '' });
+        const how = signal !== null ? `signal ${signal}` : `code ${code ?? '?'}`;
+        const why = this.isStopping
+          ? `ffmpeg failed to finalize the file (${how})`
+          : code === 0
+            ? `ffmpeg ended its input: no media for ${INPUT_TIMEOUT_SEC} s`
+            : `ffmpeg exited unexpectedly (${how})`;
+        resolve({ isClean: false, reason: tail ? `${why}: ${tail}` : why });
+      };
+      proc.once('error', (err) => done(null, null, err));
+      proc.once('exit', (code, signal) => done(code, signal));
+    });
+  }
+
+  /** Writes the SDP, spawns ffmpeg and waits until it holds the RTP port (packets sent earlier would be lost). */
+  static async start(opts: { ffmpegPath: string; formats: readonly RtpFormat[]; container: OutputContainer; outputPath: string; logger: Logger; readyTimeoutMs?: number }): Promise<FfmpegMuxer> {
+    await mkdir(dirname(opts.outputPath), { recursive: true });
+    const ports: number[] = [];
+    while (ports.length < opts.formats.length) {
+      const port = await freePortPair();
+      if (!ports.includes(port)) ports.push(port);
+    }
+    const sdpPath = `${opts.outputPath}.sdp`;
+    await writeFile(sdpPath, ffmpegSdp(opts.formats.map((format, i) => ({ format, port: ports[i]! }))));
+    const args = [
+      '-hide_banner', '-loglevel', process.env['ATRIUM_EGRESS_FFMPEG_LOG'] ?? 'warning',
+      '-protocol_whitelist', 'file,udp,rtp',
+      '-listen_timeout', String(INPUT_TIMEOUT_SEC),
+      // loopback reorders nothing, but retransmissions (NACKed by the egress participant) come late: a short queue
+      // puts them back in order while keeping ffmpeg's latency and memory low
+      '-reorder_queue_size', '32',
+      '-i', sdpPath,
+      '-map', '0', '-c', 'copy',
+      '-f', opts.container.muxer, '-y', opts.outputPath,
+    ];
+    const proc = spawn(opts.ffmpegPath, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    const muxer = new FfmpegMuxer(proc, ports, sdpPath, opts.logger);
+    const deadline = performance.now() + (opts.readyTimeoutMs ?? 5_000);
+    while (!muxer.hasExited) {
+      if (await allPortsBound(ports)) return muxer;
+      if (performance.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    muxer.kill();
+    const exit = await muxer.exited;
+    throw new Error(exit.reason || 'ffmpeg did not open its RTP port');
+  }
+
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
+
+  /** Asks ffmpeg to finish the file; kills it when it has not exited after the grace time. */
+  stop(): Promise<MuxerExit> {
+    if (!this.isStopping && !this.hasExited) {
+      this.isStopping = true;
+      this.proc.stdin?.write('q');
+      this.proc.stdin?.end();
+      const kill = setTimeout(() => this.kill(), KILL_AFTER_MS);
+      kill.unref();
+      void this.exited.then(() => clearTimeout(kill));
+    }
+    return this.exited;
+  }
+
+  kill(): void {
+    if (!this.hasExited) this.proc.kill('SIGKILL');
+  }
+}

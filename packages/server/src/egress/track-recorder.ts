@@ -1,0 +1,159 @@
+// One egress's media side: ffmpeg listening on loopback UDP (a port per track), a hidden participant subscribed to
+// the tracks, and a relay per track between them (RTP, and the sender reports ffmpeg aligns the tracks with).
+// Reports ACTIVE at the first packet written (a key frame for video) and, once, how it ended: finalized on stop(), or
+// failed when ffmpeg dies or no media comes; removed from the room, it ends like a stop.
+import { stat } from 'node:fs/promises';
+import type { Logger } from '@atrium/webrtc';
+import type { RemoteStream } from '@atrium/webrtc/pc/remote-stream.js';
+import { EgressParticipant } from './egress-participant.js';
+import { FfmpegMuxer } from './ffmpeg-muxer.js';
+import { RtpRelay } from './rtp-relay.js';
+import type { EgressJob, EgressRecorder, RecorderCallbacks } from './egress-manager.js';
+
+export interface TrackRecorderOptions {
+  job: EgressJob;
+  callbacks: RecorderCallbacks;
+  url: string;
+  apiKey: string;
+  apiSecret: string;
+  ffmpegPath: string;
+  logger: Logger;
+  /** No media written this long after the start: the egress fails (default 15 s). */
+  startTimeoutMs?: number;
+}
+
+const KEY_FRAME_REQUEST_INTERVAL_MS = 500;
+
+export function startTrackRecorder(opts: TrackRecorderOptions): EgressRecorder {
+  const recorder = new TrackRecorder(opts);
+  void recorder.run();
+  return recorder;
+}
+
+class TrackRecorder implements EgressRecorder {
+  private readonly opts: TrackRecorderOptions;
+  private readonly log: Logger;
+  private muxer: FfmpegMuxer | undefined;
+  private participant: EgressParticipant | undefined;
+  private readonly relays = new Map<string, RtpRelay>();
+  private isStopping = false;
+  private isEnded = false;
+  private isActive = false;
+  private failure: string | undefined;
+  private endReason: string | undefined;
+  private startTimer: NodeJS.Timeout | undefined;
+
+  constructor(opts: TrackRecorderOptions) {
+    this.opts = opts;
+    this.log = opts.logger;
+  }
+
+  async run(): Promise<void> {
+    const { job } = this.opts;
+    try {
+      this.muxer = await FfmpegMuxer.start({
+        ffmpegPath: this.opts.ffmpegPath, formats: job.tracks.map((t) => t.format), container: job.container, outputPath: job.localPath, logger: this.log,
+      });
+      this.log.debug({ pid: this.muxer.pid, ports: this.muxer.ports }, 'ffmpeg started');
+      void this.muxer.exited.then((exit) => {
+        if (!exit.isClean && !this.isStopping) this.fail(exit.reason);
+      });
+      if (this.isStopping) return this.finish();
+      const startTimeoutMs = this.opts.startTimeoutMs ?? 15_000;
+      this.startTimer = setTimeout(() => {
+        if (!this.isActive) this.fail(`no media from ${job.tracks.map((t) => t.trackSid).join(', ')} within ${startTimeoutMs / 1000} s`);
+      }, startTimeoutMs);
+      this.startTimer.unref();
+      this.participant = await EgressParticipant.join({
+        url: this.opts.url,
+        apiKey: this.opts.apiKey,
+        apiSecret: this.opts.apiSecret,
+        roomName: job.roomName,
+        identity: job.egressId,
+        trackSids: job.tracks.map((t) => t.trackSid),
+        logger: this.log,
+        onStream: (s, trackSid) => this.onStream(s, trackSid),
+        // removed from the room (it closed, or the API removed it): the recording ends like a stop, as LiveKit's does
+        onLost: (why) => this.endWith(`the egress participant left the room: ${why}`),
+      });
+      // stopped or failed while joining: finish() ran without the participant
+      if (this.isEnded) await this.participant.leave();
+      else if (this.isStopping) await this.finish();
+    } catch (err) {
+      this.fail((err as Error).message);
+    }
+  }
+
+  private onStream(stream: RemoteStream, trackSid: string): RemoteStream['onRtp'] {
+    const muxer = this.muxer;
+    const index = this.opts.job.tracks.findIndex((t) => t.trackSid === trackSid);
+    const track = this.opts.job.tracks[index];
+    if (!muxer || !track || this.relays.has(trackSid)) return () => {};
+    const relay = new RtpRelay({ mimeType: stream.primaryCodec?.mimeType ?? `${track.kind}/${track.format.encodingName}`, clockRate: stream.clockRate, port: muxer.ports[index]! });
+    this.relays.set(trackSid, relay);
+    relay.onStart = () => {
+      this.log.debug({ track: trackSid }, 'first packet written');
+      if (this.isActive) return;
+      this.isActive = true;
+      this.opts.callbacks.active();
+    };
+    let lastKeyFrameRequestMs = -Infinity;
+    relay.onNeedKeyFrame = () => {
+      const now = performance.now();
+      if (now - lastKeyFrameRequestMs < KEY_FRAME_REQUEST_INTERVAL_MS) return;
+      lastKeyFrameRequestMs = now;
+      this.participant?.requestKeyFrame(stream);
+    };
+    stream.onRtcp = (pkt) => {
+      if (pkt.type === 'sr') relay.forwardSenderReport(pkt);
+    };
+    if (track.kind === 'video') relay.onNeedKeyFrame();
+    return (buf, h) => relay.handle(buf, h);
+  }
+
+  stop(): void {
+    if (this.isStopping) return;
+    this.isStopping = true;
+    // run() finishes when it is still starting; otherwise finish now
+    if (this.muxer) void this.finish();
+  }
+
+  private endWith(reason: string): void {
+    if (this.isEnded || this.isStopping) return;
+    this.log.info({ reason }, 'egress ending');
+    this.endReason = reason;
+    this.stop();
+  }
+
+  private fail(reason: string): void {
+    if (this.isEnded || this.failure !== undefined) return;
+    this.failure = reason;
+    this.log.warn({ reason }, 'egress failed');
+    this.isStopping = true;
+    void this.finish();
+  }
+
+  private async finish(): Promise<void> {
+    if (this.isEnded) return;
+    this.isEnded = true;
+    clearTimeout(this.startTimer);
+    const participant = this.participant;
+    // media keeps flowing until ffmpeg has finished: it reads its 'q' only between packets
+    const exit = this.muxer ? await this.muxer.stop() : undefined;
+    for (const relay of this.relays.values()) relay.close();
+    await participant?.leave().catch(() => {});
+    let sizeBytes = 0;
+    try {
+      sizeBytes = (await stat(this.opts.job.localPath)).size;
+    } catch {
+      // no file: nothing was written
+    }
+    let durationMs = 0;
+    for (const [track, relay] of this.relays) {
+      durationMs = Math.max(durationMs, relay.durationMs);
+      if (relay.packetsDropped > 0) this.log.warn({ track, dropped: relay.packetsDropped, sent: relay.packetsSent }, 'egress dropped packets: ffmpeg was not keeping up');
+    }
+    const error = this.failure ?? (exit && !exit.isClean ? exit.reason : undefined);
+    this.opts.callbacks.ended({ ...(error !== undefined ? { error } : {}), ...(this.endReason !== undefined ? { details: this.endReason } : {}), sizeBytes, durationMs });
+  }
+}
