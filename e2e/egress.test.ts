@@ -96,6 +96,16 @@ async function waitEnded(id: string, status: EgressStatus): Promise<EgressInfo> 
   }, { timeoutMs: 20_000, intervalMs: 100, label: `${id} ${EgressStatus[status]}`, describe: async () => JSON.stringify((await infoOf(id)).toJson()) });
 }
 
+/** Lets an egress record for `ms` once ACTIVE, stops it, and returns its file and how long it was ACTIVE (seconds). */
+async function recordFor(id: string, ms: number): Promise<{ wall: number; file: EgressInfo['fileResults'][number] }> {
+  const active = await waitActive(id);
+  await new Promise((r) => setTimeout(r, ms));
+  const wall = (performance.now() - active) / 1000;
+  await egressClient().stopEgress(id);
+  const done = await waitEnded(id, EgressStatus.EGRESS_COMPLETE);
+  return { wall, file: done.fileResults[0]! };
+}
+
 const within = (actual: number, expected: number, share: number): boolean => Math.abs(actual - expected) <= expected * share;
 
 test('track egress: Opus -> OGG and VP8 -> WebM, stopped after ~5 s, checked with ffprobe and decoded', { timeout: 120_000 }, async (t) => {
@@ -237,12 +247,7 @@ test('track composite: the audio and video of one participant in one WebM, both 
   const client = egressClient();
   const info = await client.startTrackCompositeEgress(roomName, { file: new EncodedFileOutput({ filepath: 'composite/{room_name}' }) }, audioSid, videoSid);
   assert.equal(info.status, EgressStatus.EGRESS_STARTING);
-  const active = await waitActive(info.egressId);
-  await new Promise((r) => setTimeout(r, 4_000));
-  const wall = (performance.now() - active) / 1000;
-  await client.stopEgress(info.egressId);
-  const done = await waitEnded(info.egressId, EgressStatus.EGRESS_COMPLETE);
-  const file = done.fileResults[0]!;
+  const { wall, file } = await recordFor(info.egressId, 4_000);
   assert.equal(file.filename, `composite/${roomName}.webm`);
   const probe = await probeFile(file.location);
   assert.match(probe.formatName, /webm/);
@@ -263,12 +268,7 @@ test('participant egress: the camera and microphone of a participant in one WebM
   const client = egressClient();
   const info = await client.startParticipantEgress(roomName, 'pub', { file: new EncodedFileOutput({ filepath: 'participant/{publisher_identity}' }) });
   assert.equal(info.request.case, 'participant');
-  const active = await waitActive(info.egressId);
-  await new Promise((r) => setTimeout(r, 3_000));
-  const wall = (performance.now() - active) / 1000;
-  await client.stopEgress(info.egressId);
-  const done = await waitEnded(info.egressId, EgressStatus.EGRESS_COMPLETE);
-  const file = done.fileResults[0]!;
+  const { wall, file } = await recordFor(info.egressId, 3_000);
   assert.equal(file.filename, 'participant/pub.webm');
   const probe = await probeFile(file.location);
   assert.deepEqual(probe.streams.map((s) => `${s.codecType}/${s.codecName}`), ['video/vp8', 'audio/opus']);
@@ -297,12 +297,7 @@ test('track egress: H.264 -> MP4 from a second publisher, decoded at the publish
     assert.match(track.mimeType, /h264/i);
     const client = egressClient();
     const info = await client.startTrackEgress(roomName, new DirectFileOutput({ filepath: '{publisher_identity}/' }), sid);
-    const active = await waitActive(info.egressId);
-    await new Promise((r) => setTimeout(r, 4_000));
-    const wall = (performance.now() - active) / 1000;
-    await client.stopEgress(info.egressId);
-    const done = await waitEnded(info.egressId, EgressStatus.EGRESS_COMPLETE);
-    const file = done.fileResults[0]!;
+    const { wall, file } = await recordFor(info.egressId, 4_000);
     assert.match(file.filename, new RegExp(`^pub264/${sid}-\\d{4}-\\d\\d-\\d\\dT\\d{6}\\.mp4$`));
     const probe = await probeFile(file.location);
     assert.match(probe.formatName, /mp4/);

@@ -6,8 +6,8 @@
 // Needs root: fails with the reason otherwise.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { canCreateNetworkNamespaces, helperPath, runInNetworkNamespace } from './helpers/netns.js';
-import type { SelectedPair } from './helpers/ice-tcp-scenario.js';
+import { canCreateNetworkNamespaces, helperPath, runScenarioForResult } from './helpers/netns.js';
+import type { SelectedPair } from './helpers/selected-pairs.js';
 
 const SCENARIO = helperPath('ice-tcp-scenario.ts');
 
@@ -34,15 +34,9 @@ before(async () => {
 
 async function run(mode: string): Promise<ScenarioResult> {
   assert.equal(netnsProblem, undefined, netnsProblem);
-  const r = await runInNetworkNamespace(SCENARIO, [mode], { timeoutMs: 100_000, echoStderr: process.env['E2E_ICE_TCP_VERBOSE'] === '1' });
-  // The result line, even when the server logged something on stdout after it (while closing).
-  const resultLine = r.stdout.split('\n').reverse().find((l) => l.startsWith('{"ok":'));
-  const json = (resultLine !== undefined ? JSON.parse(resultLine) : r.json) as ScenarioResult | undefined;
-  const tail = r.stderr.split('\n').slice(-60).join('\n') + `\nstdout tail:\n${r.stdout.slice(-2000)}`;
-  assert.equal(r.timedOut, false, `scenario ${mode} timed out; stderr tail:\n${tail}`);
-  assert.deepEqual(r.leftoverPids, [], 'processes left in the scenario namespace');
-  assert.ok(json, `scenario ${mode} printed no result (exit ${r.code}); stderr tail:\n${tail}`);
-  assert.ok(json.ok && r.code === 0, `scenario ${mode} failed: ${json.error}; stderr tail:\n${tail}`);
+  const json = await runScenarioForResult<ScenarioResult>(SCENARIO, [mode], {
+    label: `scenario ${mode}`, timeoutMs: 100_000, echoStderr: process.env['E2E_ICE_TCP_VERBOSE'] === '1',
+  });
   console.log(`${mode}: ${JSON.stringify(json)}`);
   return json;
 }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
 import { CHROMIUM_PATH } from '@atrium/webrtc/testing/chromium.js';
 import { launchBrowser, type BrowserHarness } from './browser.js';
-import type { BrowserParticipant } from './browser-participant.js';
+import { selectedPairs } from './selected-pairs.js';
 import { emitScenarioResult, assertInsideScenarioNamespace, processesInNetworkNamespace } from './netns.js';
 import { netnsExec } from './netns-shaping.js';
 import { startAtrium, type AtriumUnderTest } from './server.js';
@@ -33,25 +33,6 @@ const NO_THROTTLING = ['--disable-background-timer-throttling', '--disable-rende
 const log = (line: string): void => {
   process.stderr.write(`[address-change ${new Date().toISOString().slice(11, 23)}] ${line}\n`);
 };
-
-/** The local and remote address of each of a page's PeerConnections' selected pair. */
-async function selectedPairs(p: BrowserParticipant): Promise<{ pc: string; local?: string; remote?: string }[]> {
-  return p.call('run', `
-    const out = [];
-    for (const which of ['publisher', 'subscriber']) {
-      const t = room.engine.pcManager[which];
-      if (!t || !t.pc) continue;
-      const report = await t.pc.getStats();
-      let pairId;
-      report.forEach((s) => { if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId; });
-      const pair = pairId ? report.get(pairId) : undefined;
-      const l = pair ? report.get(pair.localCandidateId) || {} : {};
-      const r = pair ? report.get(pair.remoteCandidateId) || {} : {};
-      out.push({ pc: which, local: l.address && l.address + ':' + l.port, remote: r.address && r.address + ':' + r.port });
-    }
-    return out;
-  `);
-}
 
 async function main(): Promise<void> {
   assertInsideScenarioNamespace();
@@ -123,7 +104,7 @@ async function main(): Promise<void> {
       resumes: srv.server.rooms.getRoom(room)?.getParticipant(await sidOf(b))?.resumes ?? -1,
     };
     log(`before: ${JSON.stringify(before)}`);
-    if (!before.pairs.every((p) => p.local?.startsWith(`${OLD_IP}:`))) throw new Error(`B's pairs do not use ${OLD_IP}: ${JSON.stringify(before.pairs)}`);
+    if (!before.pairs.every((p) => p.localAddress === OLD_IP)) throw new Error(`B's pairs do not use ${OLD_IP}: ${JSON.stringify(before.pairs)}`);
 
     const sampler = await frameSampler(a, 'bob');
     const t0 = Date.now();
@@ -138,7 +119,7 @@ async function main(): Promise<void> {
     // Both directions again: B's pairs now start at its new address.
     const pairsAfter = await waitFor(async () => {
       const p = await selectedPairs(b);
-      return p.length > 0 && p.every((x) => x.local?.startsWith(`${NEW_IP}:`)) ? p : undefined;
+      return p.length > 0 && p.every((x) => x.localAddress === NEW_IP) ? p : undefined;
     }, { label: `B's selected pairs on ${NEW_IP}`, timeoutMs: 15_000 });
     const recoveredMs = Date.now() - t0;
     const gap = await sampler.stop();

@@ -10,6 +10,7 @@
 // counters, and what force-tcp did.
 import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
 import { launchBrowser, type BrowserHarness } from './browser.js';
+import { selectedPairs } from './selected-pairs.js';
 import type { BrowserParticipant, RemoteTrackStats } from './browser-participant.js';
 import { emitScenarioResult, assertInsideScenarioNamespace } from './netns.js';
 import { iptablesCommand, iptablesCounters, netnsExec } from './netns-shaping.js';
@@ -26,42 +27,6 @@ const MEDIA_TIMEOUT_MS = 30_000;
 const log = (line: string): void => {
   process.stderr.write(`[ice-tcp ${mode} ${new Date().toISOString().slice(11, 23)}] ${line}\n`);
 };
-
-/** The selected candidate pair of one PeerConnection, as Chromium reports it. */
-export interface SelectedPair {
-  pc: 'publisher' | 'subscriber';
-  localProtocol: string | undefined;
-  localTcpType: string | undefined;
-  remoteProtocol: string | undefined;
-  remoteTcpType: string | undefined;
-  remoteAddress: string | undefined;
-  remotePort: number | undefined;
-  bytesReceived: number | undefined;
-  bytesSent: number | undefined;
-}
-
-// Runs in the page (window.atrium.run): both of livekit-client's PeerConnections' selected pairs.
-const SELECTED_PAIRS_SOURCE = `
-  const out = [];
-  for (const which of ['publisher', 'subscriber']) {
-    const pc = room.engine.pcManager[which];
-    if (!pc) continue;
-    const report = await pc.getStats();
-    let pairId;
-    report.forEach((s) => { if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId; });
-    const pair = pairId ? report.get(pairId) : undefined;
-    if (!pair) { out.push({ pc: which }); continue; }
-    const l = report.get(pair.localCandidateId) || {};
-    const r = report.get(pair.remoteCandidateId) || {};
-    out.push({ pc: which, localProtocol: l.protocol, localTcpType: l.tcpType, remoteProtocol: r.protocol, remoteTcpType: r.tcpType,
-      remoteAddress: r.address, remotePort: r.port, bytesReceived: pair.bytesReceived, bytesSent: pair.bytesSent });
-  }
-  return out;
-`;
-
-async function selectedPairs(p: BrowserParticipant): Promise<SelectedPair[]> {
-  return p.call<SelectedPair[]>('run', SELECTED_PAIRS_SOURCE);
-}
 
 function camera(rows: RemoteTrackStats[], identity: string): RemoteTrackStats | undefined {
   return rows.find((r) => r.participant === identity && r.source === 'camera');

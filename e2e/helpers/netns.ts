@@ -11,6 +11,7 @@
 //   networkNamespaceId()            this process's namespace ('net:[inode]')
 //   assertInsideScenarioNamespace() throws unless running in a namespace made by the runner
 //   capBandwidth / counters (netns-shaping.ts), impair (netns-impair.ts)
+import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -248,6 +249,26 @@ export async function runInNetworkNamespace(scriptPath: string, args: string[] =
     }
   }
   return result;
+}
+
+/**
+ * Runs a scenario that ends by printing a result line `{"ok":...}` (emitScenarioResult), and returns that result once
+ * the run is known good: it finished in time, left no process in its namespace, exited 0 and said ok. Otherwise it
+ * throws with the scenario's error and the tail of its output. (The result line is looked for from the end: a server
+ * may still log after it while closing.)
+ */
+export async function runScenarioForResult<T extends { ok: boolean; error?: string }>(
+  scriptPath: string, args: string[], opts: NetnsRunOptions & { label: string },
+): Promise<T> {
+  const r = await runInNetworkNamespace(scriptPath, args, opts);
+  const line = r.stdout.split('\n').reverse().find((l) => l.startsWith('{"ok":'));
+  const json = (line !== undefined ? JSON.parse(line) : r.json) as T | undefined;
+  const tail = `${r.stderr.split('\n').slice(-80).join('\n')}\nstdout tail:\n${r.stdout.slice(-2000)}`;
+  assert.equal(r.timedOut, false, `${opts.label} timed out; stderr tail:\n${tail}`);
+  assert.deepEqual(r.leftoverPids, [], `processes left in the ${opts.label} namespace`);
+  assert.ok(json, `${opts.label} printed no result (exit ${r.code}); stderr tail:\n${tail}`);
+  assert.ok(json.ok && r.code === 0, `${opts.label} failed: ${json.error}; stderr tail:\n${tail}`);
+  return json;
 }
 
 /** Prints the scenario's result as the last stdout line (what `runInNetworkNamespace` returns as `json`). */

@@ -13,6 +13,7 @@
 // each page decodes of the other's camera, and the embedded server's allocations.
 import { launchBrowser, type BrowserHarness } from './browser.js';
 import type { BrowserParticipant, RemoteTrackStats } from './browser-participant.js';
+import { selectedPairs } from './selected-pairs.js';
 import { emitScenarioResult, assertInsideScenarioNamespace } from './netns.js';
 import { startAtrium, type AtriumUnderTest } from './server.js';
 import { createTestCa, type TestCa } from './test-ca.js';
@@ -31,40 +32,6 @@ const MEDIA_TIMEOUT_MS = 40_000;
 const log = (line: string): void => {
   process.stderr.write(`[turn ${mode} ${new Date().toISOString().slice(11, 23)}] ${line}\n`);
 };
-
-/** A PeerConnection's selected pair as Chromium reports it, with the local (relay) candidate's details. */
-export interface RelayPair {
-  pc: 'publisher' | 'subscriber';
-  localType?: string;
-  relayProtocol?: string;
-  url?: string;
-  localAddress?: string;
-  localPort?: number;
-  remoteAddress?: string;
-  remotePort?: number;
-  remoteType?: string;
-  bytesSent?: number;
-  bytesReceived?: number;
-}
-
-const SELECTED_PAIRS_SOURCE = `
-  const out = [];
-  for (const which of ['publisher', 'subscriber']) {
-    const pc = room.engine.pcManager[which];
-    if (!pc) continue;
-    const report = await pc.getStats();
-    let pairId;
-    report.forEach((s) => { if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId; });
-    const pair = pairId ? report.get(pairId) : undefined;
-    if (!pair) { out.push({ pc: which }); continue; }
-    const l = report.get(pair.localCandidateId) || {};
-    const r = report.get(pair.remoteCandidateId) || {};
-    out.push({ pc: which, localType: l.candidateType, relayProtocol: l.relayProtocol, url: l.url, localAddress: l.address,
-      localPort: l.port, remoteAddress: r.address, remotePort: r.port, remoteType: r.candidateType,
-      bytesSent: pair.bytesSent, bytesReceived: pair.bytesReceived });
-  }
-  return out;
-`;
 
 function camera(rows: RemoteTrackStats[], identity: string): RemoteTrackStats | undefined {
   return rows.find((r) => r.participant === identity && r.source === 'camera');
@@ -130,8 +97,8 @@ async function main(): Promise<void> {
     const [atA, atB] = await Promise.all([decode(a, 'b'), decode(b, 'a')]);
     const summary = (r: RemoteTrackStats) => ({ width: r.frameWidth, height: r.frameHeight, framesDecoded: r.framesDecoded, codec: r.codec });
     const pairs = {
-      a: await a.call<RelayPair[]>('run', SELECTED_PAIRS_SOURCE),
-      b: await b.call<RelayPair[]>('run', SELECTED_PAIRS_SOURCE),
+      a: await selectedPairs(a),
+      b: await selectedPairs(b),
     };
     log(`selected pairs: ${JSON.stringify(pairs)}`);
     let resume: unknown;
@@ -170,7 +137,7 @@ async function runResume(b: BrowserParticipant, srv: AtriumUnderTest): Promise<u
   const r = {
     sidBefore, sidAfter: await b.call<string>('run', 'return room.localParticipant.sid;'), events,
     credentialsIssuedOnResume: srv.server.turn.credentialsIssued - issuedBefore,
-    framesBefore, framesAfter: decoded.framesDecoded, pairsAfter: await b.call<RelayPair[]>('run', SELECTED_PAIRS_SOURCE),
+    framesBefore, framesAfter: decoded.framesDecoded, pairsAfter: await selectedPairs(b),
   };
   log(`resume: ${JSON.stringify(r)}`);
   return r;
