@@ -6,7 +6,9 @@ import type { IngressEvents } from './ingress-registry.js';
 
 export function ingressWebhooks(notifier: Pick<WebhookNotifier, 'notify'>): IngressEvents {
   return {
-    started: (ingressInfo) => notifier.notify(buildWebhookEvent(WebhookEventName.ingressStarted, { ingressInfo })),
-    ended: (ingressInfo) => notifier.notify(buildWebhookEvent(WebhookEventName.ingressEnded, { ingressInfo })),
+    // Queued with the ingress's room, so ingress_started comes before its participant_joined and ingress_ended after
+    // its participant_left.
+    started: (ingressInfo) => notifier.notify(buildWebhookEvent(WebhookEventName.ingressStarted, { ingressInfo }), { roomName: ingressInfo.roomName }),
+    ended: (ingressInfo) => notifier.notify(buildWebhookEvent(WebhookEventName.ingressEnded, { ingressInfo }), { roomName: ingressInfo.roomName }),
   };
 }
