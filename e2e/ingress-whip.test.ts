@@ -127,7 +127,7 @@ function describeEvent(e: WebhookEvent): string {
   return [e.event, e.participant?.identity, e.ingressInfo ? IngressState_Status[e.ingressInfo.state?.status ?? 0] : undefined].filter(Boolean).join(' ');
 }
 
-test('a WHIP client publishes through an IngressClient ingress; a livekit-client page sees, decodes and hears it; DELETE ends it', { timeout: 150_000 }, async () => {
+test('a WHIP client publishes through an IngressClient ingress; a livekit-client page sees, decodes and hears it; DELETE ends it', { timeout: 150_000 }, async (t) => {
   assert.ok(server && browser && receiver);
   const srv = server;
   const harness = browser;
@@ -281,4 +281,5 @@ test('a WHIP client publishes through an IngressClient ingress; a livekit-client
   });
   await viewer.disconnect();
   await waitFor(() => srv.server.resources().sessions === 0, { label: 'media sessions back to zero', timeoutMs: 10_000 });
+  t.diagnostic(`steps:\n${run.history()}`);
 });
