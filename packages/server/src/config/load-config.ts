@@ -287,6 +287,7 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     egress: {
       fileBaseDir: pick(flags.egress?.fileBaseDir, egressSection.fileBaseDir) ?? base.egress.fileBaseDir,
       ffmpegPath: pick(flags.egress?.ffmpegPath, egressSection.ffmpegPath) ?? base.egress.ffmpegPath,
+    },
     ingress: {
       whipBaseUrl: pick(flags.ingress?.whipBaseUrl, ingressSection.whipBaseUrl) ?? base.ingress.whipBaseUrl,
       maxActiveStreams: pick(flags.ingress?.maxActiveStreams, ingressSection.maxActiveStreams) ?? base.ingress.maxActiveStreams,

@@ -259,6 +259,7 @@ export function devConfig(overrides: ServerConfigOverrides = {}): ServerConfig {
     egress: {
       fileBaseDir: overrides.egress?.fileBaseDir ?? DEFAULT_EGRESS_FILE_BASE_DIR,
       ffmpegPath: overrides.egress?.ffmpegPath ?? 'ffmpeg',
+    },
     ingress: {
       whipBaseUrl: overrides.ingress?.whipBaseUrl ?? '',
       maxActiveStreams: overrides.ingress?.maxActiveStreams ?? DEFAULT_MAX_ACTIVE_INGRESS_STREAMS,
