@@ -230,8 +230,9 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     whipBaseUrl: () => config.ingress.whipBaseUrl || `http://${urlHost(firstAddress)}:${httpPort}${WHIP_PATH}`,
     maxActive: config.ingress.maxActiveStreams,
     ...(webhooks ? { events: ingressWebhooks(webhooks) } : {}),
+    startUrlInput: (info) => whip.startUrlIngress(info),
   });
-  const whip = new WhipServer({ ingresses, rooms, mediaFactory, clock, logger: logger.child({ component: 'whip' }), publishCodecs });
+  const whip: WhipServer = new WhipServer({ ingresses, rooms, mediaFactory, clock, logger: logger.child({ component: 'whip' }), publishCodecs });
   const rtc = new RtcService({
     keys: config.keys, rooms, mediaFactory, clock, logger: logger.child({ component: 'signal' }), nodeState, publishCodecs,
     isSignalV1Enabled: config.rtc.signalV1, resumeTimeoutMs: config.rtc.resumeTimeoutSec * 1000,

@@ -7,7 +7,7 @@ import { newIngressId, randomBase62 } from '@atrium/protocol';
 import type { Clock, Logger } from '@atrium/webrtc';
 import { IngressError } from './ingress-error.js';
 import { checkCreateRequest, checkUpdateRequest } from './ingress-request.js';
-import { endStream, inactiveState, isActiveStatus, IngressStateError, setPublishing, startStream } from './ingress-state.js';
+import { endStream, failIdle, inactiveState, isActiveStatus, IngressStateError, setPublishing, startStream } from './ingress-state.js';
 
 /** A live stream of an ingress (a WHIP session): ended by DeleteIngress or when the node closes. */
 export interface IngressStream {
@@ -28,6 +28,8 @@ export interface IngressRegistryOptions {
   /** Live streams allowed at once on this node (0 = no limit). */
   maxActive: number;
   events?: IngressEvents;
+  /** A URL_INPUT ingress was created enabled: its stream starts now (LiveKit pulls URL inputs at once). */
+  startUrlInput?: (info: IngressInfo) => void;
 }
 
 /** Stream keys are secrets that authorise publishing: 12 base62 characters (about 71 bits), as LiveKit's. */
@@ -73,7 +75,9 @@ export class IngressRegistry {
     this.byId.set(ingressId, info);
     this.idByKey.set(streamKey, ingressId);
     this.opts.logger.info({ ingressId, room: info.roomName, participant: info.participantIdentity, inputType: IngressInput[info.inputType] }, 'ingress created');
-    return info.clone();
+    const created = info.clone();
+    if (info.inputType === IngressInput.URL_INPUT && info.enabled !== false) this.opts.startUrlInput?.(info.clone());
+    return created;
   }
 
   /** As LiveKit: refused while a stream is live; an ingress in ERROR goes back to INACTIVE. */
@@ -166,6 +170,12 @@ export class IngressRegistry {
     if (!info?.state) return;
     const t = endStream(info.state, { nowMs: this.opts.clock.wallMs(), ...(error !== undefined ? { error } : {}) });
     if (t === 'ended') this.report('ended', info);
+  }
+
+  /** A stream that could not begin: the ingress shows ERROR with `error` (no webhook: nothing started). */
+  startFailed(ingressId: string, error: string): void {
+    const info = this.byId.get(ingressId);
+    if (info?.state) failIdle(info.state, { nowMs: this.opts.clock.wallMs(), error });
   }
 
   state(ingressId: string): IngressState | undefined {

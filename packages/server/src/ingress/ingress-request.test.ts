@@ -23,12 +23,16 @@ test('a plain WHIP request passes; options that only name or place the tracks pa
   checkCreateRequest(whip());
   checkCreateRequest(whip({ name: 'cam', participantName: 'Cam', participantMetadata: '{}', audio: new IngressAudioOptions({ name: 'mic', source: 2 }), video: new IngressVideoOptions({ name: 'cam', source: 1 }) }));
   checkCreateRequest(whip({ enableTranscoding: false, bypassTranscoding: true }));
+  checkCreateRequest(whip({ inputType: IngressInput.URL_INPUT, url: 'https://example.com/a.mp4' }));
 });
 
 test('table: what CreateIngress refuses, with which code and words', () => {
   const rows: [string, CreateIngressRequest, string, RegExp][] = [
     ['RTMP', whip({ inputType: IngressInput.RTMP_INPUT }), 'unimplemented', /RTMP_INPUT.*not implemented/],
-    ['URL', whip({ inputType: IngressInput.URL_INPUT, url: 'http://x/y.mp4' }), 'unimplemented', /URL_INPUT.*not implemented/],
+    ['URL without url', whip({ inputType: IngressInput.URL_INPUT }), 'invalid_argument', /url is required for URL_INPUT/],
+    ['URL file', whip({ inputType: IngressInput.URL_INPUT, url: 'file:///etc/passwd' }), 'invalid_argument', /must be http or https/],
+    ['URL garbage', whip({ inputType: IngressInput.URL_INPUT, url: 'not a url' }), 'invalid_argument', /not a valid URL/],
+    ['URL preset', whip({ inputType: IngressInput.URL_INPUT, url: 'http://x/y.mp4', audio: new IngressAudioOptions({ encodingOptions: { case: 'preset', value: IngressAudioEncodingPreset.OPUS_MONO_64KBS } }) }), 'unimplemented', /encoding options for URL ingress/],
     ['unknown input', whip({ inputType: 7 as IngressInput }), 'invalid_argument', /unknown ingress input type 7/],
     ['no room', whip({ roomName: '' }), 'invalid_argument', /room name is required/],
     ['no identity', whip({ participantIdentity: '' }), 'invalid_argument', /participant identity is required/],

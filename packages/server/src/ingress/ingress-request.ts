@@ -10,11 +10,10 @@ import { IngressError } from './ingress-error.js';
 const bytes = (s: string): number => Buffer.byteLength(s);
 
 /** Input types served by this build. */
-export const BUILT_INPUTS: ReadonlySet<IngressInput> = new Set([IngressInput.WHIP_INPUT]);
+export const BUILT_INPUTS: ReadonlySet<IngressInput> = new Set([IngressInput.WHIP_INPUT, IngressInput.URL_INPUT]);
 
 const NOT_BUILT: Readonly<Record<number, string>> = {
-  [IngressInput.RTMP_INPUT]: 'RTMP ingress (RTMP_INPUT) is not implemented in Atrium yet: there is no RTMP listener; use WHIP_INPUT',
-  [IngressInput.URL_INPUT]: 'URL ingress (URL_INPUT) is not implemented in Atrium yet: there is no media puller/transcoder; use WHIP_INPUT',
+  [IngressInput.RTMP_INPUT]: 'RTMP ingress (RTMP_INPUT) is not implemented in Atrium yet: there is no RTMP listener; use WHIP_INPUT or URL_INPUT',
 };
 
 export function checkInputType(inputType: IngressInput): void {
@@ -60,6 +59,22 @@ export function checkCreateRequest(req: CreateIngressRequest): void {
   }
   checkSizes(req);
   if (req.inputType === IngressInput.WHIP_INPUT) checkWhipOptions(req);
+  if (req.inputType === IngressInput.URL_INPUT) checkUrlInput(req);
+}
+
+/** URL ingress: an http(s) URL (ffmpeg is kept to network protocols), encoded with Atrium's fixed VP8 + Opus settings. */
+function checkUrlInput(req: CreateIngressRequest): void {
+  if (req.url === '') throw new IngressError('invalid_argument', 'url is required for URL_INPUT');
+  let scheme = '';
+  try {
+    scheme = new URL(req.url).protocol;
+  } catch {
+    throw new IngressError('invalid_argument', `url is not a valid URL: ${req.url.slice(0, 200)}`);
+  }
+  if (scheme !== 'http:' && scheme !== 'https:') throw new IngressError('invalid_argument', `url must be http or https (got ${scheme})`);
+  if (req.audio?.encodingOptions.case !== undefined || req.video?.encodingOptions.case !== undefined) {
+    throw new IngressError('unimplemented', 'encoding options for URL ingress are not implemented in Atrium yet: it encodes VP8 (1.5 Mbps, the input size) and Opus 96 kbps');
+  }
 }
 
 /** Empty strings in an UpdateIngressRequest mean "unchanged" (as LiveKit). */

@@ -64,3 +64,11 @@ export function endStream(state: IngressState, opts: { nowMs: number; error?: st
 function nanos(ms: number): bigint {
   return BigInt(Math.floor(ms)) * 1_000_000n;
 }
+
+/** A stream that could not even begin (a URL ingress refused at start): ERROR with why, without a start time. */
+export function failIdle(state: IngressState, opts: { nowMs: number; error: string }): void {
+  if (isActiveStatus(state.status)) return;
+  state.status = IngressState_Status.ENDPOINT_ERROR;
+  state.error = opts.error;
+  state.updatedAt = nanos(opts.nowMs);
+}

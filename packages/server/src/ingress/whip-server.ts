@@ -3,6 +3,7 @@
 // `Location: /w/<stream key>/<resource id>`; DELETE on that location ends the stream. CORS lets browser pages publish.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { IngressInput } from '@livekit/protocol';
+import type { IngressInfo } from '@livekit/protocol';
 import { newId } from '@atrium/protocol';
 import type { Clock, Logger } from '@atrium/webrtc';
 import type { MediaFactory } from '../rtc/participant-media.js';
@@ -16,6 +17,7 @@ import type { IngressErrorCode } from './ingress-error.js';
 import type { IngressRegistry } from './ingress-registry.js';
 import { readWhipOffer } from './whip-offer.js';
 import { WhipSession } from './whip-session.js';
+import { startUrlIngress } from './url-ingress.js';
 
 export const WHIP_PATH = '/w';
 /** Largest offer taken; a camera and a microphone with three simulcast layers are about 10 KB. */
@@ -125,13 +127,31 @@ export class WhipServer {
   }
 
   private async publish(res: ServerResponse, streamKey: string, body: string): Promise<void> {
-    const { ingresses } = this.opts;
     if (this.closing) throw new HttpError(503, 'the server is shutting down');
-    const ingress = ingresses.byStreamKey(streamKey);
+    const ingress = this.opts.ingresses.byStreamKey(streamKey);
     if (!ingress) throw new HttpError(404, 'no ingress has this stream key');
     if (ingress.inputType !== IngressInput.WHIP_INPUT) throw new HttpError(400, `ingress ${ingress.ingressId} is not a WHIP ingress (input type ${IngressInput[ingress.inputType]})`);
+    const { session, answer } = await this.openSession(ingress, body);
+    const location = `${WHIP_PATH}/${encodeURIComponent(streamKey)}/${session.resourceId}`;
+    res.writeHead(201, {
+      ...CORS,
+      'Content-Type': 'application/sdp',
+      'Content-Length': Buffer.byteLength(answer),
+      Location: location,
+      ETag: `"${session.resourceId}"`,
+    });
+    res.end(answer);
+  }
+
+  /**
+   * Starts a stream of `ingress` from an SDP offer: the ingress goes BUFFERING (ingress_started), its participant joins
+   * the room and the offer is answered. Used by WHIP senders (over HTTP) and by URL ingresses (our own client PC).
+   */
+  async openSession(ingress: IngressInfo, offerSdp: string): Promise<{ session: WhipSession; answer: string }> {
+    const { ingresses } = this.opts;
+    if (this.closing) throw new HttpError(503, 'the server is shutting down');
     const resourceId = newId('WH_');
-    const offer = readWhipOffer(body, { streamId: ingress.ingressId });
+    const offer = readWhipOffer(offerSdp, { streamId: ingress.ingressId });
     const room = this.roomFor(ingress.roomName, ingress.participantIdentity);
     ingresses.startStream(ingress.ingressId, { resourceId, roomId: room.sid });
     let session: WhipSession;
@@ -165,15 +185,18 @@ export class WhipServer {
       throw err;
     }
     if (session.isEnded) throw new HttpError(409, 'the stream ended before it was answered');
-    const location = `${WHIP_PATH}/${encodeURIComponent(streamKey)}/${resourceId}`;
-    res.writeHead(201, {
-      ...CORS,
-      'Content-Type': 'application/sdp',
-      'Content-Length': Buffer.byteLength(answer),
-      Location: location,
-      ETag: `"${resourceId}"`,
+    return { session, answer };
+  }
+
+  /** A URL ingress was created (or enabled): ffmpeg and our client PC publish it through `openSession`. */
+  startUrlIngress(ingress: IngressInfo): void {
+    const logger = this.opts.logger.child({ ingressId: ingress.ingressId, room: ingress.roomName });
+    void startUrlIngress({
+      ingress,
+      logger,
+      open: (sdp) => this.openSession(ingress, sdp),
+      onStartFailed: (error) => this.opts.ingresses.startFailed(ingress.ingressId, error),
     });
-    res.end(answer);
   }
 
   private deleteResource(res: ServerResponse, streamKey: string, resourceId: string): void {

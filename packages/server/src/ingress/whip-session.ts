@@ -60,6 +60,8 @@ export class WhipSession implements IngressStream {
   private failure: string | undefined;
   private ended = false;
   private hasPublished = false;
+  /** Called once the stream ended, after `onEnded` of the options (what a URL ingress releases). */
+  onEnded: (() => void) | undefined;
   /** Media m-lines the answer accepted: the tracks to wait for before PUBLISHING. */
   private expectedTracks = Number.POSITIVE_INFINITY;
 
@@ -154,6 +156,11 @@ export class WhipSession implements IngressStream {
     return (this.opts.publishCodecs?.mimeTypes ?? ['audio/opus', 'video/VP8', 'video/H264', 'video/VP9', 'video/AV1']).join(', ');
   }
 
+  /** Ends the stream in ERROR with `error` (a failure found outside: ffmpeg for a URL ingress). */
+  failWith(error: string): void {
+    this.fail(error);
+  }
+
   private fail(error: string): void {
     if (this.ended) return;
     this.failure ??= error;
@@ -201,5 +208,10 @@ export class WhipSession implements IngressStream {
     if (this.connectTimer !== undefined) this.opts.clock.clearTimeout(this.connectTimer);
     this.connectTimer = undefined;
     this.opts.onEnded(this.failure);
+    try {
+      this.onEnded?.();
+    } catch (err) {
+      this.participant.logger.error({ err }, 'releasing the stream failed');
+    }
   }
 }
