@@ -137,12 +137,7 @@ export class IngressRegistry {
    * moves it to BUFFERING and sends ingress_started. The caller registers the stream with `attachStream`.
    */
   startStream(ingressId: string, opts: { resourceId: string; roomId: string }): IngressInfo {
-    const info = this.get(ingressId);
-    if (info.enabled === false) throw new IngressError('permission_denied', 'the ingress is disabled');
-    const max = this.opts.maxActive;
-    if (max > 0 && this.streams.size >= max) {
-      throw new IngressError('resource_exhausted', `this node already runs ${this.streams.size} ingress streams (ingress.max_active_streams: ${max})`);
-    }
+    const info = this.checkStartable(ingressId);
     try {
       startStream(info.state!, { nowMs: this.opts.clock.wallMs(), ...opts });
     } catch (err) {
@@ -151,6 +146,21 @@ export class IngressRegistry {
     }
     this.report('started', info);
     return info.clone();
+  }
+
+  /**
+   * Why a stream of `ingressId` cannot start now, thrown (disabled, already live, the node's limit), before anything is
+   * set up for it (its room is not created for a stream that would be refused).
+   */
+  checkStartable(ingressId: string): IngressInfo {
+    const info = this.get(ingressId);
+    if (info.enabled === false) throw new IngressError('permission_denied', 'the ingress is disabled');
+    if (isActiveStatus(info.state!.status)) throw new IngressError('already_exists', 'the ingress already has a live stream');
+    const max = this.opts.maxActive;
+    if (max > 0 && this.streams.size >= max) {
+      throw new IngressError('resource_exhausted', `this node already runs ${this.streams.size} ingress streams (ingress.max_active_streams: ${max})`);
+    }
+    return info;
   }
 
   attachStream(ingressId: string, stream: IngressStream): void {

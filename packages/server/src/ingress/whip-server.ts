@@ -152,6 +152,7 @@ export class WhipServer {
     if (this.closing) throw new HttpError(503, 'the server is shutting down');
     const resourceId = newId('WH_');
     const offer = readWhipOffer(offerSdp, { streamId: ingress.ingressId });
+    ingresses.checkStartable(ingress.ingressId);
     const room = this.roomFor(ingress.roomName, ingress.participantIdentity);
     ingresses.startStream(ingress.ingressId, { resourceId, roomId: room.sid });
     let session: WhipSession;

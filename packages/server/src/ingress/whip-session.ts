@@ -2,7 +2,7 @@
 // instead of a WebSocket. It is an ordinary Participant on the ordinary media path (ParticipantMedia from the server's
 // media factory, publications, the room's subscriptions): it announces the offer's tracks as AddTrackRequests, hands
 // the offer to the publisher PC and returns the answer in the HTTP response; DELETE on the resource makes it leave.
-import { DisconnectReason, ParticipantInfo_Kind, SessionDescription, TrackType } from '@livekit/protocol';
+import { DisconnectReason, SessionDescription, TrackType } from '@livekit/protocol';
 import type { IngressInfo, SignalResponse } from '@livekit/protocol';
 import { newParticipantSid, resolveVideoGrant } from '@atrium/protocol';
 import type { Clock, Logger, TimerHandle } from '@atrium/webrtc';
@@ -78,26 +78,7 @@ export class WhipSession implements IngressStream {
       logBindings: { room: room.name, participant: ingress.participantIdentity, pID: sid, roomID: room.sid, ingressId: ingress.ingressId },
     });
     const grant = resolveVideoGrant({ roomJoin: true, room: room.name, canPublish: true, canSubscribe: false, canPublishData: false });
-    this.participant = new Participant({
-      sid,
-      claims: {
-        identity: ingress.participantIdentity,
-        apiKey: '',
-        name: ingress.participantName,
-        metadata: ingress.participantMetadata,
-        kind: 'ingress',
-        video: { roomJoin: true, room: room.name, canPublish: true, canSubscribe: false, canPublishData: false },
-      },
-      grant,
-      autoSubscribe: false,
-      protocol: INGRESS_PROTOCOL,
-      clientProtocol: 0,
-      media: this.media,
-      host: this.hostFor(room),
-      clock: opts.clock,
-      logger,
-      ...(opts.publishCodecs ? { publishCodecs: opts.publishCodecs } : {}),
-    });
+    this.participant = this.createParticipant(sid, grant, logger);
     this.participant.attachSink(this.sink);
     this.media.on('connectionState', ({ state }) => {
       if (state === 'connected' && this.connectTimer !== undefined) {
@@ -108,8 +89,35 @@ export class WhipSession implements IngressStream {
     });
   }
 
-  /** The participant kind livekit-client sees. */
-  static readonly kind = ParticipantInfo_Kind.INGRESS;
+  /** The participant over this session's media; the media is closed if that fails (nothing is left behind). */
+  private createParticipant(sid: string, grant: ReturnType<typeof resolveVideoGrant>, logger: Logger): Participant {
+    const { ingress, room } = this.opts;
+    try {
+      return new Participant({
+        sid,
+        claims: {
+          identity: ingress.participantIdentity,
+          apiKey: '',
+          name: ingress.participantName,
+          metadata: ingress.participantMetadata,
+          kind: 'ingress',
+          video: { roomJoin: true, room: room.name, canPublish: true, canSubscribe: false, canPublishData: false },
+        },
+        grant,
+        autoSubscribe: false,
+        protocol: INGRESS_PROTOCOL,
+        clientProtocol: 0,
+        media: this.media,
+        host: this.hostFor(room),
+        clock: this.opts.clock,
+        logger,
+        ...(this.opts.publishCodecs ? { publishCodecs: this.opts.publishCodecs } : {}),
+      });
+    } catch (err) {
+      this.media.close();
+      throw err;
+    }
+  }
 
   /** Joins the room, announces the tracks and answers the offer. Rejects (with the participant gone) on a bad offer. */
   async answer(): Promise<string> {
