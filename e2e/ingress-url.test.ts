@@ -117,9 +117,10 @@ test('a URL ingress plays an MP4 into the room: 640x360 video and 440 Hz decoded
     const later = pick(await viewer.remoteTrackStats());
     const fps = (((later?.framesDecoded ?? 0) - first.framesDecoded) * 1000) / (Date.now() - t0);
     run.note(`decoded ${later?.frameWidth}x${later?.frameHeight} at ${fps.toFixed(1)} fps (${later?.codec})`);
-    // The source is 30 fps; on our shared 2-core machines ffmpeg's VP8 encode alone ran at 0.8-1.4x real time beside
-    // Chromium and Atrium, so the bound leaves room for that (measured: 20 fps there).
-    assert.ok(fps >= 15, `decoded frame rate ${fps.toFixed(1)} fps, expected close to the file's 30`);
+    // The file is 30 fps; measured 29.7 on our shared 2-core machines (load average near 10 from other jobs). With a
+    // slower encoder setting (libvpx cpu-used 8) the same run decoded 13-20 fps: the bound catches an encoder that
+    // cannot keep up as well as a stalled stream.
+    assert.ok(fps >= 20, `decoded frame rate ${fps.toFixed(1)} fps, expected close to the file's 30`);
   });
 
   await run.step('the viewer hears 440 Hz; listIngress says PUBLISHING', async () => {
