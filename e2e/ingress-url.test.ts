@@ -151,6 +151,16 @@ test('a URL ingress plays an MP4 into the room: 640x360 video and 440 Hz decoded
     assert.ok(names.indexOf('participant_left') < names.indexOf('ingress_ended'), names.join(', '));
   });
 
+  await run.step('DeleteIngress on a playing URL ingress stops it: the participant leaves, the ingress is gone', async () => {
+    const fromIndex = await viewer.eventCount();
+    const second = await ingresses.createIngress(IngressInput.URL_INPUT, { roomName: ROOM, participantIdentity: 'second-player', url: `${filesUrl}/test.mp4` });
+    await viewer.waitForEvent((e: PageEvent) => e.type === 'trackSubscribed' && e.participant === 'second-player' && e.kind === 'video', { label: 'second URL ingress subscribed', timeoutMs: 20_000, fromIndex });
+    const deleted = await ingresses.deleteIngress(second.ingressId);
+    assert.equal(deleted.state?.status, IngressState_Status.ENDPOINT_COMPLETE);
+    await viewer.waitForEvent((e: PageEvent) => e.type === 'participantDisconnected' && e.participant === 'second-player', { label: 'the second ingress participant left', timeoutMs: 5_000, fromIndex });
+    assert.deepEqual((await ingresses.listIngress({ ingressId: second.ingressId })), []);
+  });
+
   await run.step('a URL that fails (HTTP 404) ends its ingress in ERROR with the reason; the server goes on', async () => {
     const bad = await ingresses.createIngress(IngressInput.URL_INPUT, { roomName: ROOM, participantIdentity: 'missing-file', url: `${filesUrl}/missing.mp4` });
     const failed = await waitFor(

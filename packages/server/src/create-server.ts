@@ -37,6 +37,7 @@ import { createEgressManager } from './egress/create-egress-manager.js';
 import { IngressRegistry } from './ingress/ingress-registry.js';
 import { ingressWebhooks } from './ingress/ingress-webhooks.js';
 import { WhipServer, WHIP_PATH } from './ingress/whip-server.js';
+import { IngressSessions } from './ingress/ingress-sessions.js';
 import { createIngressService, INGRESS_SERVICE_NAME } from './api/ingress-service.js';
 
 export interface AtriumServer {
@@ -230,9 +231,10 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     whipBaseUrl: () => config.ingress.whipBaseUrl || `http://${urlHost(firstAddress)}:${httpPort}${WHIP_PATH}`,
     maxActive: config.ingress.maxActiveStreams,
     ...(webhooks ? { events: ingressWebhooks(webhooks) } : {}),
-    startUrlInput: (info) => whip.startUrlIngress(info),
+    startUrlInput: (info) => ingressSessions.startUrl(info),
   });
-  const whip: WhipServer = new WhipServer({ ingresses, rooms, mediaFactory, clock, logger: logger.child({ component: 'whip' }), publishCodecs });
+  const ingressSessions: IngressSessions = new IngressSessions({ ingresses, rooms, mediaFactory, clock, logger: logger.child({ component: 'ingress' }), publishCodecs });
+  const whip = new WhipServer({ ingresses, sessions: ingressSessions, logger: logger.child({ component: 'whip' }) });
   const rtc = new RtcService({
     keys: config.keys, rooms, mediaFactory, clock, logger: logger.child({ component: 'signal' }), nodeState, publishCodecs,
     isSignalV1Enabled: config.rtc.signalV1, resumeTimeoutMs: config.rtc.resumeTimeoutSec * 1000,
@@ -325,7 +327,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
         nodeState.startDraining();
         // recordings are finalized while their rooms still send media
         await egress.close();
-        whip.close();
+        ingressSessions.close();
         ingresses.close();
         roomManager.close();
         rtc.close();

@@ -3,21 +3,11 @@
 // `Location: /w/<stream key>/<resource id>`; DELETE on that location ends the stream. CORS lets browser pages publish.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { IngressInput } from '@livekit/protocol';
-import type { IngressInfo } from '@livekit/protocol';
-import { newId } from '@atrium/protocol';
-import type { Clock, Logger } from '@atrium/webrtc';
-import type { MediaFactory } from '../rtc/participant-media.js';
-import type { RoomManager } from '../rtc/room-manager.js';
-import type { Room } from '../rtc/room.js';
-import type { PublishCodecs } from '../rtc/publish-codecs.js';
-import { JoinRefusedError } from '../rtc/join-admission.js';
-import { SdpError } from '@atrium/webrtc/sdp/sdp-model.js';
+import type { Logger } from '@atrium/webrtc';
 import { IngressError } from './ingress-error.js';
 import type { IngressErrorCode } from './ingress-error.js';
 import type { IngressRegistry } from './ingress-registry.js';
-import { readWhipOffer } from './whip-offer.js';
-import { WhipSession } from './whip-session.js';
-import { startUrlIngress } from './url-ingress.js';
+import type { IngressSessions } from './ingress-sessions.js';
 
 export const WHIP_PATH = '/w';
 /** Largest offer taken; a camera and a microphone with three simulcast layers are about 10 KB. */
@@ -43,11 +33,8 @@ const CORS: Record<string, string> = {
 
 export interface WhipServerOptions {
   ingresses: IngressRegistry;
-  rooms: RoomManager;
-  mediaFactory: MediaFactory;
-  clock: Clock;
+  sessions: IngressSessions;
   logger: Logger;
-  publishCodecs?: PublishCodecs;
 }
 
 class HttpError extends Error {
@@ -58,8 +45,6 @@ class HttpError extends Error {
 
 export class WhipServer {
   private readonly opts: WhipServerOptions;
-  private readonly sessions = new Map<string, WhipSession>();
-  private closing = false;
 
   constructor(opts: WhipServerOptions) {
     this.opts = opts;
@@ -69,10 +54,6 @@ export class WhipServer {
   static matches(req: IncomingMessage): boolean {
     const path = (req.url ?? '').split('?')[0] ?? '';
     return path === WHIP_PATH || path.startsWith(`${WHIP_PATH}/`);
-  }
-
-  get sessionCount(): number {
-    return this.sessions.size;
   }
 
   /** Never throws; every refusal is a plain-text body saying why. */
@@ -92,12 +73,6 @@ export class WhipServer {
       const e = known ?? new HttpError(500, 'internal error');
       this.reply(res, e.status, e.message, e.headers);
     });
-  }
-
-  /** Ends every stream (the node closes). */
-  close(): void {
-    this.closing = true;
-    for (const s of [...this.sessions.values()]) s.stop('the server is shutting down');
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -127,11 +102,10 @@ export class WhipServer {
   }
 
   private async publish(res: ServerResponse, streamKey: string, body: string): Promise<void> {
-    if (this.closing) throw new HttpError(503, 'the server is shutting down');
     const ingress = this.opts.ingresses.byStreamKey(streamKey);
     if (!ingress) throw new HttpError(404, 'no ingress has this stream key');
     if (ingress.inputType !== IngressInput.WHIP_INPUT) throw new HttpError(400, `ingress ${ingress.ingressId} is not a WHIP ingress (input type ${IngressInput[ingress.inputType]})`);
-    const { session, answer } = await this.openSession(ingress, body);
+    const { session, answer } = await this.opts.sessions.open(ingress, body);
     const location = `${WHIP_PATH}/${encodeURIComponent(streamKey)}/${session.resourceId}`;
     res.writeHead(201, {
       ...CORS,
@@ -143,81 +117,11 @@ export class WhipServer {
     res.end(answer);
   }
 
-  /**
-   * Starts a stream of `ingress` from an SDP offer: the ingress goes BUFFERING (ingress_started), its participant joins
-   * the room and the offer is answered. Used by WHIP senders (over HTTP) and by URL ingresses (our own client PC).
-   */
-  async openSession(ingress: IngressInfo, offerSdp: string): Promise<{ session: WhipSession; answer: string }> {
-    const { ingresses } = this.opts;
-    if (this.closing) throw new HttpError(503, 'the server is shutting down');
-    const resourceId = newId('WH_');
-    const offer = readWhipOffer(offerSdp, { streamId: ingress.ingressId });
-    ingresses.checkStartable(ingress.ingressId);
-    const room = this.roomFor(ingress.roomName, ingress.participantIdentity);
-    ingresses.startStream(ingress.ingressId, { resourceId, roomId: room.sid });
-    let session: WhipSession;
-    try {
-      session = new WhipSession({
-        ingress,
-        resourceId,
-        room,
-        offer,
-        mediaFactory: this.opts.mediaFactory,
-        clock: this.opts.clock,
-        logger: this.opts.logger,
-        ...(this.opts.publishCodecs ? { publishCodecs: this.opts.publishCodecs } : {}),
-        onPublishing: (tracks) => ingresses.streamPublishing(ingress.ingressId, tracks),
-        onEnded: (error) => {
-          this.sessions.delete(resourceId);
-          ingresses.streamEnded(ingress.ingressId, error);
-        },
-      });
-    } catch (err) {
-      ingresses.streamEnded(ingress.ingressId, `the stream could not start: ${(err as Error).message}`);
-      throw err;
-    }
-    this.sessions.set(resourceId, session);
-    ingresses.attachStream(ingress.ingressId, session);
-    let answer: string;
-    try {
-      answer = await session.answer();
-    } catch (err) {
-      if (err instanceof SdpError) throw new HttpError(400, `the offer was refused: ${err.message}`);
-      throw err;
-    }
-    if (session.isEnded) throw new HttpError(409, 'the stream ended before it was answered');
-    return { session, answer };
-  }
-
-  /** A URL ingress was created (or enabled): ffmpeg and our client PC publish it through `openSession`. */
-  startUrlIngress(ingress: IngressInfo): void {
-    const logger = this.opts.logger.child({ ingressId: ingress.ingressId, room: ingress.roomName });
-    void startUrlIngress({
-      ingress,
-      logger,
-      open: (sdp) => this.openSession(ingress, sdp),
-      onStartFailed: (error) => this.opts.ingresses.startFailed(ingress.ingressId, error),
-    });
-  }
-
   private deleteResource(res: ServerResponse, streamKey: string, resourceId: string): void {
-    const session = this.sessions.get(resourceId);
+    const session = this.opts.sessions.byResource(resourceId);
     if (!session || session.streamKey !== streamKey) throw new HttpError(404, 'no live WHIP stream at this location');
     session.stop('the sender deleted the WHIP resource');
     this.reply(res, 200, 'stream ended');
-  }
-
-  /** The ingress's room, created as a join would (room.auto_create); refusals say why. */
-  private roomFor(roomName: string, identity: string): Room {
-    try {
-      return this.opts.rooms.roomForJoin(roomName, { identity, isDependent: false, canCreateRoom: true });
-    } catch (err) {
-      if (err instanceof JoinRefusedError) {
-        const status = err.code === 'room_not_found' ? 404 : 503;
-        throw new HttpError(status, `the ingress cannot join room ${roomName}: ${err.message}`);
-      }
-      throw err;
-    }
   }
 
   private reply(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
