@@ -82,7 +82,9 @@ export class IngressSessions {
     try {
       answer = await session.answer();
     } catch (err) {
-      if (err instanceof SdpError) throw new IngressError('invalid_argument', `the offer was refused: ${err.message}`);
+      // The media side's coded refusals of an offer (sdp_*: unreadable, pc_*: no ICE credentials, no fingerprint, a
+      // DTLS role it cannot take...) are the sender's to fix; anything else is ours.
+      if (err instanceof SdpError || isOfferRefusal(err)) throw new IngressError('invalid_argument', `the offer was refused: ${(err as Error).message}`);
       throw err;
     }
     if (session.isEnded) throw new IngressError('unavailable', 'the stream ended before its offer was answered');
@@ -117,4 +119,9 @@ export class IngressSessions {
       throw err;
     }
   }
+}
+
+function isOfferRefusal(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && (code.startsWith('sdp') || (code.startsWith('pc_') && code !== 'pc_closed'));
 }

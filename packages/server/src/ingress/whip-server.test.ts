@@ -17,7 +17,7 @@ let server: AtriumServer;
 let base: string;
 
 before(async () => {
-  server = await createServer(devConfig({ port: 0, rtc: { udpPort: 0, mediaWorkers: 0 }, ingress: { maxActiveStreams: 2 } }), { logger: silentLogger });
+  server = await createServer(devConfig({ port: 0, rtc: { udpPort: 0, mediaWorkers: 0 }, ingress: { maxActiveStreams: 2 } }), { logger: process.env['FUZZ_SHOW'] ? (await import('../logger.js')).createLogger({ level: 'error', json: false }) : silentLogger });
   base = `http://127.0.0.1:${server.httpPort}`;
 });
 after(() => server.close());
@@ -130,4 +130,38 @@ test('the node limit (ingress.max_active_streams: 2) and disabled ingresses; the
   assert.equal(server.resources().sessions, 0);
   const health = await fetch(`${base}/`);
   assert.equal(health.status, 200, 'the server still serves');
+});
+
+// FUZZ_SEED=<n> tries another seed; FUZZ_SHOW=1 prints the failing offer and the server's error lines.
+test('300 seeded mutations of a real offer: every answer is 201 or a 4xx/503 with a reason, never a 500; nothing is left', async () => {
+  const { seededRandom } = await import('@atrium/webrtc/testing/seeded-random.js');
+  const seed = Number(process.env['FUZZ_SEED'] ?? 13);
+  const random = seededRandom(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const junk = ['a=msid:- -', 'a=rid:q send', 'a=simulcast:send q;h;f;x;y', 'a=mid:', 'a=rtpmap:96 VP8/90000', 'a=fmtp:96 x=' + 'y'.repeat(5000),
+    'm=video 9 UDP/TLS/RTP/SAVPF', 'a=ssrc:1 msid:a b', 'a=extmap:99 urn:x', 'a=sendonly', 'a=recvonly', 'c=IN IP4 0.0.0.0', 'a=group:BUNDLE 7', '\u0000'];
+  const ingress = await createIngress('fuzzed');
+  const base64Lines = OFFER.split('\r\n');
+  const counts = new Map<number, number>();
+  for (let i = 0; i < 300; i++) {
+    const lines = [...base64Lines];
+    for (let k = 1 + Math.floor(random() * 4); k > 0; k--) {
+      const at = Math.floor(random() * lines.length);
+      const op = random();
+      if (op < 0.35) lines.splice(at, 1);
+      else if (op < 0.6) lines.splice(at, 0, pick(junk));
+      else if (op < 0.8) lines[at] = (lines[at] ?? '').slice(0, Math.floor(random() * (lines[at]?.length ?? 0)));
+      else lines[at] = (lines[at] ?? '').replace(/\d+/, String(Math.floor(random() * 2 ** 32)));
+    }
+    const res = await post(`/w/${ingress.streamKey}`, lines.join('\r\n'));
+    const body = await res.text();
+    counts.set(res.status, (counts.get(res.status) ?? 0) + 1);
+    assert.ok(res.status === 201 || (res.status >= 400 && res.status < 500) || res.status === 503, `seed ${seed} case ${i}: ${res.status} ${body}\n${process.env['FUZZ_SHOW'] ? lines.join('\n') : ''}`);
+    if (res.status !== 201) assert.ok(body.length > 0, `seed ${seed} case ${i}: a reason`);
+    else assert.equal((await fetch(`${base}${res.headers.get('location')}`, { method: 'DELETE' })).status, 200);
+  }
+  assert.ok((counts.get(201) ?? 0) > 0 && (counts.get(400) ?? 0) > 0, `both outcomes seen: ${JSON.stringify([...counts])}`);
+  assert.equal(server.resources().sessions, 0);
+  assert.equal(server.resources().udpRegistrations, 0);
+  assert.equal((await fetch(`${base}/`)).status, 200);
 });
