@@ -238,6 +238,8 @@ test('a WHIP client publishes through an IngressClient ingress; a livekit-client
     assert.equal(info?.state?.tracks.length, 2);
     assert.ok((info?.state?.startedAt ?? 0n) > 0n);
     assert.match(info?.state?.resourceId ?? '', /^WH_/);
+    assert.equal(info?.state?.video?.mimeType, 'video/VP8');
+    assert.equal(info?.state?.audio?.mimeType, 'audio/opus');
   });
 
   await run.step('DELETE on the Location ends the stream: the participant leaves, the ingress is COMPLETE', async () => {

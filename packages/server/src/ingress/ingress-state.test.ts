@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { IngressState_Status as S, TrackInfo } from '@livekit/protocol';
+import { IngressState_Status as S, TrackInfo, TrackType } from '@livekit/protocol';
 import { endStream, inactiveState, isActiveStatus, IngressStateError, setPublishing, startStream } from './ingress-state.js';
 
 const MS = 1_000_000n;
@@ -13,14 +13,21 @@ test('inactive -> buffering -> publishing -> complete, with start and end times 
   assert.equal(s.startedAt, 2_000n * MS);
   assert.equal(s.resourceId, 'WH_a');
   assert.equal(s.roomId, 'RM_x');
-  assert.equal(setPublishing(s, [new TrackInfo({ sid: 'TR_v' }), new TrackInfo({ sid: 'TR_a' })], 2_500), 'changed');
+  const tracks = [
+    new TrackInfo({ sid: 'TR_v', type: TrackType.VIDEO, mimeType: 'video/VP8', width: 1280, height: 720 }),
+    new TrackInfo({ sid: 'TR_a', type: TrackType.AUDIO, mimeType: 'audio/opus' }),
+  ];
+  assert.equal(setPublishing(s, tracks, 2_500), 'changed');
   assert.equal(s.status, S.ENDPOINT_PUBLISHING);
   assert.deepEqual(s.tracks.map((t) => t.sid), ['TR_v', 'TR_a']);
+  assert.deepEqual([s.video?.mimeType, s.video?.width, s.video?.height], ['video/VP8', 1280, 720]);
+  assert.deepEqual([s.audio?.mimeType, s.audio?.channels, s.audio?.sampleRate], ['audio/opus', 1, 48_000]);
   assert.equal(endStream(s, { nowMs: 3_000 }), 'ended');
   assert.equal(s.status, S.ENDPOINT_COMPLETE);
   assert.equal(s.error, '');
   assert.equal(s.endedAt, 3_000n * MS);
   assert.deepEqual(s.tracks, []);
+  assert.equal(s.video, undefined);
 });
 
 test('a failure ends in ERROR with its text; ending twice reports once', () => {

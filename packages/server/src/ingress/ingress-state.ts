@@ -1,7 +1,7 @@
 // The life of one ingress's state (livekit_ingress.proto IngressState): INACTIVE until a stream arrives, BUFFERING while
 // it connects, PUBLISHING once its tracks are in the room, then COMPLETE (the sender ended it) or ERROR (it failed).
 // Pure: the caller gives the time and reports what each transition means (webhooks, limits).
-import { IngressState, IngressState_Status } from '@livekit/protocol';
+import { IngressState, IngressState_Status, InputAudioState, InputVideoState, TrackType } from '@livekit/protocol';
 import type { TrackInfo } from '@livekit/protocol';
 
 export const IngressStatus = IngressState_Status;
@@ -45,6 +45,11 @@ export function setPublishing(state: IngressState, tracks: readonly TrackInfo[],
   if (!isActiveStatus(state.status)) return 'none';
   state.status = IngressState_Status.ENDPOINT_PUBLISHING;
   state.tracks = tracks.map((t) => t.clone());
+  // What the input carries, as far as the published tracks tell (codec and, when announced, size); no bitrates yet.
+  const video = tracks.find((t) => t.type === TrackType.VIDEO);
+  const audio = tracks.find((t) => t.type === TrackType.AUDIO);
+  state.video = video ? new InputVideoState({ mimeType: video.mimeType, width: video.width, height: video.height }) : undefined;
+  state.audio = audio ? new InputAudioState({ mimeType: audio.mimeType, channels: audio.stereo ? 2 : 1, sampleRate: 48_000 }) : undefined;
   state.updatedAt = nanos(nowMs);
   return 'changed';
 }
@@ -57,6 +62,8 @@ export function endStream(state: IngressState, opts: { nowMs: number; error?: st
   state.endedAt = nanos(opts.nowMs);
   state.updatedAt = nanos(opts.nowMs);
   state.tracks = [];
+  state.video = undefined;
+  state.audio = undefined;
   return 'ended';
 }
 
