@@ -2,7 +2,8 @@
 // HTTP; livekit-server-sdk's IngressClient creates a URL_INPUT ingress for it; Atrium's ffmpeg pulls and encodes it to
 // VP8 + Opus and publishes it into the room. A livekit-client page sees an INGRESS participant, decodes 640x360 video
 // and hears 440 Hz; the end of the file completes the ingress (participant gone, ingress_ended). A URL that fails
-// (HTTP 404) ends its ingress in ERROR with ffmpeg's reason while the server goes on.
+// (HTTP 404) or an ffmpeg killed mid-stream ends its ingress in ERROR with the reason while the server goes on;
+// DeleteIngress stops a playing one.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -159,6 +160,24 @@ test('a URL ingress plays an MP4 into the room: 640x360 video and 440 Hz decoded
     assert.equal(deleted.state?.status, IngressState_Status.ENDPOINT_COMPLETE);
     await viewer.waitForEvent((e: PageEvent) => e.type === 'participantDisconnected' && e.participant === 'second-player', { label: 'the second ingress participant left', timeoutMs: 5_000, fromIndex });
     assert.deepEqual((await ingresses.listIngress({ ingressId: second.ingressId })), []);
+  });
+
+  await run.step('ffmpeg killed mid-stream (SIGKILL): the ingress ends in ERROR naming it, its participant leaves, the server goes on', async () => {
+    const fromIndex = await viewer.eventCount();
+    const url = `${filesUrl}/test.mp4?crash=1`;
+    const third = await ingresses.createIngress(IngressInput.URL_INPUT, { roomName: ROOM, participantIdentity: 'crashing-player', url });
+    await viewer.waitForEvent((e: PageEvent) => e.type === 'trackSubscribed' && e.participant === 'crashing-player' && e.kind === 'video', { label: 'crashing URL ingress subscribed', timeoutMs: 20_000, fromIndex });
+    // Atrium runs in this process, so its ffmpeg is our child: found by parent pid and its URL, killed by pid.
+    const ps = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+    const line = ps.split('\n').find((l) => l.includes('ffmpeg') && l.includes(url));
+    assert.ok(line, `the ingress's ffmpeg among our children:\n${ps}`);
+    process.kill(Number(line.trim().split(/\s+/)[0]), 'SIGKILL');
+    await viewer.waitForEvent((e: PageEvent) => e.type === 'participantDisconnected' && e.participant === 'crashing-player', { label: 'the crashed ingress participant left', timeoutMs: 5_000, fromIndex });
+    const [after] = await ingresses.listIngress({ ingressId: third.ingressId });
+    assert.equal(after?.state?.status, IngressState_Status.ENDPOINT_ERROR);
+    assert.match(after?.state?.error ?? '', /ffmpeg exited with signal SIGKILL/);
+    run.note(`error: ${after?.state?.error}`);
+    assert.equal((await fetch(`${srv.httpUrl}/`)).status, 200);
   });
 
   await run.step('a URL that fails (HTTP 404) ends its ingress in ERROR with the reason; the server goes on', async () => {
