@@ -34,6 +34,11 @@ import { startTurnService } from './turn/turn-service.js';
 import type { TurnService } from './turn/turn-service.js';
 import { createEgressService, EGRESS_SERVICE_NAME } from './api/egress-service.js';
 import { createEgressManager } from './egress/create-egress-manager.js';
+import { IngressRegistry } from './ingress/ingress-registry.js';
+import { ingressWebhooks } from './ingress/ingress-webhooks.js';
+import { WhipServer, WHIP_PATH } from './ingress/whip-server.js';
+import { IngressSessions } from './ingress/ingress-sessions.js';
+import { createIngressService, INGRESS_SERVICE_NAME } from './api/ingress-service.js';
 
 export interface AtriumServer {
   readonly httpPort: number;
@@ -218,6 +223,18 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     publishCodecs,
     iceServers: (p) => turn.iceServers(p),
   });
+  // Ingress (docs/ingress.md): the records behind livekit.Ingress and the WHIP endpoint on this listener.
+  let httpPort = config.port;
+  const ingresses = new IngressRegistry({
+    clock,
+    logger: logger.child({ component: 'ingress' }),
+    whipBaseUrl: () => config.ingress.whipBaseUrl || `http://${urlHost(firstAddress)}:${httpPort}${WHIP_PATH}`,
+    maxActive: config.ingress.maxActiveStreams,
+    ...(webhooks ? { events: ingressWebhooks(webhooks) } : {}),
+    startUrlInput: (info) => ingressSessions.startUrl(info),
+  });
+  const ingressSessions: IngressSessions = new IngressSessions({ ingresses, rooms, mediaFactory, clock, logger: logger.child({ component: 'ingress' }), publishCodecs });
+  const whip = new WhipServer({ ingresses, sessions: ingressSessions, logger: logger.child({ component: 'whip' }) });
   const rtc = new RtcService({
     keys: config.keys, rooms, mediaFactory, clock, logger: logger.child({ component: 'signal' }), nodeState, publishCodecs,
     isSignalV1Enabled: config.rtc.signalV1, resumeTimeoutMs: config.rtc.resumeTimeoutSec * 1000,
@@ -229,17 +246,18 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
       [ROOM_SERVICE_NAME]: createRoomService({ rooms }),
       [AGENT_DISPATCH_SERVICE_NAME]: createAgentDispatchService({ rooms, dispatcher: agents.dispatcher, autoCreate: config.room.autoCreate }),
       [EGRESS_SERVICE_NAME]: createEgressService({ egress }),
+      [INGRESS_SERVICE_NAME]: createIngressService({ ingresses }),
     },
     logger: logger.child({ component: 'api' }),
   });
 
   const servers: Server[] = [];
-  let httpPort = config.port;
   let metricsServer: MetricsServer | undefined;
   try {
     for (const address of bindAddresses) {
       const server = createHttpServer((req, res) => {
         if (TwirpServer.matches(req)) api.handle(req, res);
+        else if (WhipServer.matches(req)) whip.handle(req, res);
         else rtc.handleRequest(req, res);
       });
       server.on('upgrade', (req, socket, head) => {
@@ -309,6 +327,8 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
         nodeState.startDraining();
         // recordings are finalized while their rooms still send media
         await egress.close();
+        ingressSessions.close();
+        ingresses.close();
         roomManager.close();
         rtc.close();
         agents.close();

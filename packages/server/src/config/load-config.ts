@@ -16,6 +16,7 @@ import { readCongestionControl, readVideo } from './read-media-sections.js';
 import { readAgents, readLimit } from './read-agent-sections.js';
 import { checkTurnTlsFiles, readTurn, readTurnServers } from './read-turn-sections.js';
 import { readEgress } from './read-egress-section.js';
+import { readIngress } from './read-ingress-section.js';
 import type { FileOnlySettings } from './unsupported-settings.js';
 
 export interface ConfigSources {
@@ -35,7 +36,7 @@ export interface ConfigSources {
   networkInterfaces?: () => NodeJS.Dict<NetworkInterfaceInfo[]>;
 }
 
-const TOP_KEYS = ['port', 'bind_addresses', 'rtc', 'keys', 'key_file', 'logging', 'room', 'webhook', 'redis', 'prometheus_port', 'prometheus', 'audio', 'video', 'development', 'limit', 'agents', 'turn', 'egress'] as const;
+const TOP_KEYS = ['port', 'bind_addresses', 'rtc', 'keys', 'key_file', 'logging', 'room', 'webhook', 'redis', 'prometheus_port', 'prometheus', 'audio', 'video', 'development', 'limit', 'agents', 'turn', 'egress', 'ingress'] as const;
 const RTC_KEYS = [
   'udp_port', 'port_range_start', 'port_range_end', 'tcp_port', 'node_ip', 'use_external_ip', 'congestion_control', 'media_workers',
   'room_participants_per_worker', 'turn_servers', 'resume_timeout', 'signal_v1',
@@ -200,6 +201,7 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
   checkTurnTlsFiles(r, turn, sources.readFile ?? ((p: string) => readFileSync(p, 'utf8')));
   const turnServers = readTurnServers(r, rtc);
   const egressSection = readEgress(r, top);
+  const ingressSection = readIngress(r, top);
 
   const fileOnly: FileOnlySettings = {
     portRangeStart: r.port(rtc, 'rtc', 'port_range_start') ?? 0,
@@ -207,6 +209,7 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     useExternalIp: r.bool(rtc, 'rtc', 'use_external_ip') ?? false,
     enableLossProxying: audioSection.enableLossProxying,
     agents: agentsSection,
+    rtmpBaseUrl: ingressSection.rtmpBaseUrl,
   };
 
   const file: ServerConfigOverrides = {
@@ -284,6 +287,10 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     egress: {
       fileBaseDir: pick(flags.egress?.fileBaseDir, egressSection.fileBaseDir) ?? base.egress.fileBaseDir,
       ffmpegPath: pick(flags.egress?.ffmpegPath, egressSection.ffmpegPath) ?? base.egress.ffmpegPath,
+    },
+    ingress: {
+      whipBaseUrl: pick(flags.ingress?.whipBaseUrl, ingressSection.whipBaseUrl) ?? base.ingress.whipBaseUrl,
+      maxActiveStreams: pick(flags.ingress?.maxActiveStreams, ingressSection.maxActiveStreams) ?? base.ingress.maxActiveStreams,
     },
   };
 

@@ -126,6 +126,13 @@ export interface ServerConfig {
     /** Largest WebSocket message an agent worker may send on /agent, bytes; 0 = no limit (`agent_signal_message_size_limit`). */
     agentSignalMessageSizeLimit: number;
   };
+  /** LiveKit's `ingress:` section (docs/ingress.md). */
+  ingress: {
+    /** IngressInfo.url of WHIP ingresses; empty = the server's own http URL + /w. */
+    whipBaseUrl: string;
+    /** Live ingress streams at once; 0 = no limit (`ingress.max_active_streams`, Atrium's). */
+    maxActiveStreams: number;
+  };
   /** LiveKit's `agents:` section, the keys Atrium honours. */
   agents: {
     /** Copied onto every job as `enable_recording` (`agents.enable_user_data_recording`). */
@@ -141,6 +148,8 @@ export interface ServerConfig {
     ffmpegPath: string;
   };
 }
+
+import { DEFAULT_MAX_ACTIVE_INGRESS_STREAMS } from './read-ingress-section.js';
 
 export interface ServerConfigOverrides {
   keys?: Record<string, string>;
@@ -160,6 +169,7 @@ export interface ServerConfigOverrides {
   limit?: Partial<ServerConfig['limit']>;
   agents?: Partial<ServerConfig['agents']>;
   egress?: Partial<ServerConfig['egress']>;
+  ingress?: Partial<ServerConfig['ingress']>;
 }
 
 /** Where recordings go when `egress.file_base_dir` is not set: relative to the working directory. */
@@ -249,6 +259,10 @@ export function devConfig(overrides: ServerConfigOverrides = {}): ServerConfig {
     egress: {
       fileBaseDir: overrides.egress?.fileBaseDir ?? DEFAULT_EGRESS_FILE_BASE_DIR,
       ffmpegPath: overrides.egress?.ffmpegPath ?? 'ffmpeg',
+    },
+    ingress: {
+      whipBaseUrl: overrides.ingress?.whipBaseUrl ?? '',
+      maxActiveStreams: overrides.ingress?.maxActiveStreams ?? DEFAULT_MAX_ACTIVE_INGRESS_STREAMS,
     },
   };
 }

@@ -15,6 +15,8 @@ test('event names are LiveKit\'s', () => {
     'egress_started',
     'egress_updated',
     'egress_ended',
+    'ingress_started',
+    'ingress_ended',
   ]);
 });
 

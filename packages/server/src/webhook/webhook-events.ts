@@ -1,7 +1,7 @@
 // The webhook event names Atrium sends (docs/livekit-protocol.md 8) and a builder for `WebhookEvent`s,
 // so the code that reports room events does not spell names or fields by hand.
 import { WebhookEvent } from '@livekit/protocol';
-import type { EgressInfo, ParticipantInfo, Room, TrackInfo } from '@livekit/protocol';
+import type { EgressInfo, IngressInfo, ParticipantInfo, Room, TrackInfo } from '@livekit/protocol';
 
 export const WebhookEventName = {
   roomStarted: 'room_started',
@@ -13,13 +13,17 @@ export const WebhookEventName = {
   egressStarted: 'egress_started',
   egressUpdated: 'egress_updated',
   egressEnded: 'egress_ended',
+  ingressStarted: 'ingress_started',
+  ingressEnded: 'ingress_ended',
 } as const;
 export type WebhookEventName = (typeof WebhookEventName)[keyof typeof WebhookEventName];
 
 export interface WebhookEventParts {
-  room: Room;
+  /** Absent only in ingress events (LiveKit sends those with the ingress alone). */
+  room?: Room;
   participant?: ParticipantInfo;
   track?: TrackInfo;
+  ingressInfo?: IngressInfo;
 }
 
 /**
@@ -29,9 +33,10 @@ export interface WebhookEventParts {
 export function buildWebhookEvent(name: WebhookEventName, parts: WebhookEventParts): WebhookEvent {
   return new WebhookEvent({
     event: name,
-    room: parts.room.clone(),
+    room: parts.room?.clone(),
     participant: parts.participant?.clone(),
     track: parts.track?.clone(),
+    ingressInfo: parts.ingressInfo?.clone(),
   });
 }
 

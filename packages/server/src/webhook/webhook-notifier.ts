@@ -96,9 +96,10 @@ export class WebhookNotifier {
 
   /**
    * Queues `event` for every URL. Fills `id` (`EV_…`) and `createdAt` (unix seconds) when unset.
-   * Returns at once; never throws.
+   * Returns at once; never throws. `opts.roomName` queues an event that carries no room (ingress events) behind that
+   * room's events, so they keep their order with the room's.
    */
-  notify(event: WebhookEvent): void {
+  notify(event: WebhookEvent, opts: { roomName?: string } = {}): void {
     try {
       if (this.closing) {
         this.log.warn({ event: event.event }, 'webhook notifier closed; event dropped');
@@ -108,7 +109,7 @@ export class WebhookNotifier {
       if (!event.id) event.id = newWebhookEventId();
       if (event.createdAt === 0n) event.createdAt = BigInt(Math.floor(this.clock.wallMs() / 1000));
       const item: QueuedEvent = { name: event.event, id: event.id, body: encodeWebhookBody(event) };
-      const roomName = event.room?.name ?? '';
+      const roomName = event.room?.name ?? opts.roomName ?? '';
       for (const url of this.urls) this.enqueue(url, roomName, item);
     } catch (err) {
       this.log.error({ err, event: event?.event }, 'webhook could not be queued');

@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  CreateIngressRequest, IngressAudioEncodingPreset, IngressAudioOptions, IngressInput, IngressVideoOptions, UpdateIngressRequest,
+} from '@livekit/protocol';
+import { checkCreateRequest, checkUpdateRequest } from './ingress-request.js';
+import { IngressError } from './ingress-error.js';
+
+const whip = (over: Partial<ConstructorParameters<typeof CreateIngressRequest>[0]> = {}): CreateIngressRequest =>
+  new CreateIngressRequest({ inputType: IngressInput.WHIP_INPUT, roomName: 'r', participantIdentity: 'p', ...over });
+
+function refusal(fn: () => void): { code: string; message: string } {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof IngressError, `an IngressError, got ${String(err)}`);
+    return { code: err.code, message: err.message };
+  }
+  assert.fail('expected a refusal');
+}
+
+test('a plain WHIP request passes; options that only name or place the tracks pass too', () => {
+  checkCreateRequest(whip());
+  checkCreateRequest(whip({ name: 'cam', participantName: 'Cam', participantMetadata: '{}', audio: new IngressAudioOptions({ name: 'mic', source: 2 }), video: new IngressVideoOptions({ name: 'cam', source: 1 }) }));
+  checkCreateRequest(whip({ enableTranscoding: false, bypassTranscoding: true }));
+  checkCreateRequest(whip({ inputType: IngressInput.URL_INPUT, url: 'https://example.com/a.mp4' }));
+});
+
+test('table: what CreateIngress refuses, with which code and words', () => {
+  const rows: [string, CreateIngressRequest, string, RegExp][] = [
+    ['RTMP', whip({ inputType: IngressInput.RTMP_INPUT }), 'unimplemented', /RTMP_INPUT.*not implemented/],
+    ['URL without url', whip({ inputType: IngressInput.URL_INPUT }), 'invalid_argument', /url is required for URL_INPUT/],
+    ['URL file', whip({ inputType: IngressInput.URL_INPUT, url: 'file:///etc/passwd' }), 'invalid_argument', /must be http or https/],
+    ['URL garbage', whip({ inputType: IngressInput.URL_INPUT, url: 'not a url' }), 'invalid_argument', /not a valid URL/],
+    ['URL preset', whip({ inputType: IngressInput.URL_INPUT, url: 'http://x/y.mp4', audio: new IngressAudioOptions({ encodingOptions: { case: 'preset', value: IngressAudioEncodingPreset.OPUS_MONO_64KBS } }) }), 'unimplemented', /encoding options for URL ingress/],
+    ['unknown input', whip({ inputType: 7 as IngressInput }), 'invalid_argument', /unknown ingress input type 7/],
+    ['no room', whip({ roomName: '' }), 'invalid_argument', /room name is required/],
+    ['no identity', whip({ participantIdentity: '' }), 'invalid_argument', /participant identity is required/],
+    ['url on WHIP', whip({ url: 'http://x' }), 'invalid_argument', /url is only valid for URL_INPUT/],
+    ['long room', whip({ roomName: 'r'.repeat(257) }), 'invalid_argument', /room name length/],
+    ['long identity', whip({ participantIdentity: 'p'.repeat(257) }), 'invalid_argument', /identity length/],
+    ['long name', whip({ participantName: 'n'.repeat(257) }), 'invalid_argument', /participant name length/],
+    ['big metadata', whip({ participantMetadata: 'm'.repeat(512 * 1024 + 1) }), 'invalid_argument', /metadata size/],
+    ['transcoding', whip({ enableTranscoding: true }), 'unimplemented', /WHIP transcoding/],
+    ['audio preset', whip({ audio: new IngressAudioOptions({ encodingOptions: { case: 'preset', value: IngressAudioEncodingPreset.OPUS_MONO_64KBS } }) }), 'unimplemented', /WHIP transcoding/],
+  ];
+  for (const [name, req, code, words] of rows) {
+    const r = refusal(() => checkCreateRequest(req));
+    assert.equal(r.code, code, name);
+    assert.match(r.message, words, name);
+  }
+});
+
+test('UpdateIngress needs the id, keeps the size limits and the WHIP no-transcoding rule', () => {
+  checkUpdateRequest(new UpdateIngressRequest({ ingressId: 'IN_a', name: 'x' }), IngressInput.WHIP_INPUT);
+  assert.equal(refusal(() => checkUpdateRequest(new UpdateIngressRequest({}), IngressInput.WHIP_INPUT)).code, 'invalid_argument');
+  assert.equal(refusal(() => checkUpdateRequest(new UpdateIngressRequest({ ingressId: 'IN_a', roomName: 'r'.repeat(300) }), IngressInput.WHIP_INPUT)).code, 'invalid_argument');
+  assert.equal(refusal(() => checkUpdateRequest(new UpdateIngressRequest({ ingressId: 'IN_a', enableTranscoding: true }), IngressInput.WHIP_INPUT)).code, 'unimplemented');
+});
