@@ -92,8 +92,8 @@ test("--layout speaker (lk's): 7 simulcast cameras -> 2 subscribers; each shows 
   }
 });
 
-test('table output: audio and video, the per-track table, the summary and PASS', { timeout: 30_000 }, async () => {
-  const run = await loadTest(['--video-publishers', '1', '--audio-publishers', '1', '--subscribers', '2', '--no-simulcast', '--video-resolution', 'medium', '--duration', '3s', '--num-per-second', '10'], 25_000);
+test("table output: audio and video, the per-track table, the summary and PASS; lk's --simulate-speakers reaches every subscriber", { timeout: 30_000 }, async () => {
+  const run = await loadTest(['--video-publishers', '1', '--audio-publishers', '1', '--subscribers', '2', '--no-simulcast', '--video-resolution', 'medium', '--duration', '3s', '--num-per-second', '10', '--simulate-speakers'], 25_000);
   assert.equal(run.code, 0, `exit ${String(run.code)}\n${run.stderr}\n${run.stdout}`);
   const lines = run.stdout.split('\n');
   assert.match(lines[0] ?? '', /^TRACK +PUBLISHER +KIND +LAYERS +SENT +SUBS +RECEIVED +LOSS +BITRATE\/SUB +FPS +FIRST MEDIA +LATENCY p50 \/ p99$/);
@@ -101,6 +101,8 @@ test('table output: audio and video, the per-track table, the summary and PASS',
   assert.ok(lines.some((l) => /^TR_\w+ +lt-\w+_audio_0 +audio +single +[\d,]+ +2\/2 +[\d,]+ +0\.\d\d% +[\d.]+ kbps +(4[5-9]|5[0-5])\.\d/.test(l)), run.stdout);
   assert.match(run.stdout, /\ntracks +2 \(1 video, 1 audio\); 4\/4 subscriptions receiving\n/);
   assert.match(run.stdout, /\ntester CPU +[\d.]+ s in [\d.]+ s/);
+  // One request at 1 s into the media window (then every 6 s): the server reports that publisher speaking to everyone.
+  assert.match(run.stdout, /\nspeakers +1 simulated speaker requests; [1-9]\d* speaker updates received, by 2 of 2 subscribers\n/);
   assert.match(run.stdout, /\nPASS: loss \d+\.\d\d% <= 1%/);
   assert.match(run.stderr, /joined \d+\/4/, 'progress lines on stderr');
 });
