@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { canCreateNetworkNamespaces, helperPath, runScenarioForResult } from './helpers/netns.js';
+import { receivingPc, sendingPc } from './helpers/selected-pairs.js';
 import type { SelectedPair } from './helpers/selected-pairs.js';
 
 const SCENARIO = helperPath('ice-tcp-scenario.ts');
@@ -43,12 +44,12 @@ async function run(mode: string): Promise<ScenarioResult> {
 
 function assertPairs(r: ScenarioResult, protocol: 'tcp' | 'udp'): void {
   const ports = protocol === 'tcp' ? r.tcpPorts : r.udpPorts;
-  // The publisher's media goes out on pub's publisher PC and arrives on sub's subscriber PC; pub's subscriber PC is
-  // connected too. livekit-client opens a publisher PC only when something is published, so sub has none selected.
-  const required = [['pub', 'publisher'], ['pub', 'subscriber'], ['sub', 'subscriber']] as const;
-  for (const [page, pc] of required) {
-    const p = r.pairs[page].find((x) => x.pc === pc);
-    const what = `${page} ${pc}: ${JSON.stringify(p)}`;
+  // The publisher's media goes out on pub's publisher PC and arrives on sub's receiving PC; pub's receiving PC is
+  // connected too. Over /rtc (two PCs) the receiving PC is the subscriber PC, and livekit-client opens a publisher PC
+  // only when something is published, so sub has none selected; over /rtc/v1 the one PC does both.
+  const required = [['pub', 'publisher', sendingPc(r.pairs.pub)], ['pub', 'receiving', receivingPc(r.pairs.pub)], ['sub', 'receiving', receivingPc(r.pairs.sub)]] as const;
+  for (const [page, role, p] of required) {
+    const what = `${page} ${role} PC: ${JSON.stringify(p)} of ${JSON.stringify(r.pairs[page])}`;
     assert.ok(p, what);
     assert.equal(p.remoteProtocol, protocol, what);
     assert.equal(p.localProtocol, protocol, what);
@@ -122,7 +123,7 @@ test('UDP dropped: a subscriber whose signal connection drops resumes (same sid,
   assert.equal(res.sidAfter, res.sidBefore, 'a resume, not a full reconnect');
   assert.ok(!res.events.includes('disconnected'), `no disconnect: ${res.events.join(',')}`);
   assert.ok(res.framesAfter > res.framesBefore + 30, 'decoding again');
-  const subPc = res.pairsAfter.find((p) => p.pc === 'subscriber');
+  const subPc = receivingPc(res.pairsAfter);
   assert.equal(subPc?.remoteProtocol, 'tcp', `after the resume: ${JSON.stringify(res.pairsAfter)}`);
   assert.ok(subPc.remotePort !== undefined && r.tcpPorts.includes(subPc.remotePort));
 });

@@ -103,19 +103,38 @@ test('bad tokens get 401 with a clear message on validate and on the upgrade', a
   await keeperStillAlive();
 });
 
-test('v1 paths answer 404 without "requested room does not exist", with CORS', async () => {
-  const token = await sdkToken();
-  const res = await fetch(`${server.httpUrl}/rtc/v1/validate?access_token=${token}`);
-  assert.equal(res.status, 404);
-  assert.equal(res.headers.get('access-control-allow-origin'), '*');
-  assert.doesNotMatch(await res.text(), /requested room does not exist/);
-  const ws = new WebSocket(`${server.url}/rtc/v1?access_token=${token}`);
-  const status = await new Promise<number>((resolve) => {
+/** The HTTP status a WebSocket upgrade to `url` gets (101: it opened). */
+function upgradeStatus(url: string): Promise<number> {
+  const ws = new WebSocket(url);
+  return new Promise<number>((resolve) => {
     ws.once('unexpected-response', (_req, r) => resolve(r.statusCode ?? 0));
-    ws.once('open', () => resolve(101));
+    ws.once('open', () => {
+      ws.close();
+      resolve(101);
+    });
     ws.once('error', () => resolve(-1));
   });
-  assert.equal(status, 404);
+}
+
+test('v1 paths are served: a missing join_request is a 400 naming it, a bad token a 401, with CORS; switched off they answer 404 (clients fall back)', async () => {
+  const token = await sdkToken();
+  const res = await fetch(`${server.httpUrl}/rtc/v1/validate?access_token=${token}`);
+  assert.equal(res.status, 400);
+  assert.equal(res.headers.get('access-control-allow-origin'), '*');
+  assert.match(await res.text(), /join_request is missing/);
+  const forged = await fetch(`${server.httpUrl}/rtc/v1/validate?access_token=${await sdkToken({ secret: 'not-the-secret-not-the-secret-xx' })}`);
+  assert.equal(forged.status, 401);
+  assert.equal(await upgradeStatus(`${server.url}/rtc/v1?access_token=${token}`), 400);
+  const off = await startAtrium({ config: { rtc: { signalV1: false } } });
+  try {
+    const notServed = await fetch(`${off.httpUrl}/rtc/v1/validate?access_token=${token}`);
+    assert.equal(notServed.status, 404);
+    assert.equal(notServed.headers.get('access-control-allow-origin'), '*');
+    assert.doesNotMatch(await notServed.text(), /requested room does not exist/, 'that text would stop the client from falling back');
+    assert.equal(await upgradeStatus(`${off.url}/rtc/v1?access_token=${token}`), 404);
+  } finally {
+    await off.close();
+  }
   const health = await fetch(`${server.httpUrl}/`);
   assert.deepEqual([health.status, await health.text()], [200, 'OK']);
   const head = await fetch(`${server.httpUrl}/`, { method: 'HEAD' });

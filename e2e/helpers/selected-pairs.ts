@@ -48,6 +48,16 @@ const SELECTED_PAIRS_SOURCE = `
   return out;
 `;
 
+/** The PC a page receives media on: its subscriber PC, or in single PeerConnection mode (signalling v1) the one PC. */
+export function receivingPc(pairs: readonly SelectedPair[]): SelectedPair | undefined {
+  return pairs.find((x) => x.pc === 'subscriber') ?? pairs.find((x) => x.pc === 'publisher');
+}
+
+/** The PC a page publishes on (livekit-client opens it when something is published, or always in signalling v1). */
+export function sendingPc(pairs: readonly SelectedPair[]): SelectedPair | undefined {
+  return pairs.find((x) => x.pc === 'publisher');
+}
+
 export function selectedPairs(p: BrowserParticipant): Promise<SelectedPair[]> {
   return p.call<SelectedPair[]>('run', SELECTED_PAIRS_SOURCE);
 }

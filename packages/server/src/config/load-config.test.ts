@@ -38,7 +38,7 @@ rtc:
   media_workers: 3
   room_participants_per_worker: 8
   resume_timeout: 45
-  signal_v1: true
+  signal_v1: false
   congestion_control:
     enabled: true
     allow_pause: true
@@ -93,7 +93,7 @@ test("LiveKit's keys load into ServerConfig", () => {
     bindAddresses: ['127.0.0.1', '::1'],
     rtc: {
       udpPort: 7890, tcpPort: 0, nodeIp: '192.0.2.10', congestionControl: { enabled: true, allowPause: true, pacer: 'no-queue', minChannelCapacityBps: 0 },
-      mediaWorkers: 3, roomParticipantsPerWorker: 8, turnServers: [], resumeTimeoutSec: 45, signalV1: true,
+      mediaWorkers: 3, roomParticipantsPerWorker: 8, turnServers: [], resumeTimeoutSec: 45, signalV1: false,
     },
     turn: { enabled: false, udpPort: 3478, tlsPort: 0, domain: '', certFile: '', keyFile: '', relayRangeStart: 30000, relayRangeEnd: 40000 },
     video: { dynacastPauseDelayMs: 8000 },

@@ -202,7 +202,7 @@ export const DEFAULT_RESUME_TIMEOUT_SEC = 20;
 /** rtc.resume_timeout at most, seconds: a dead client's participant (and its media) is not kept longer. */
 export const MAX_RESUME_TIMEOUT_SEC = 600;
 /** Whether `/rtc/v1` is served unless `rtc.signal_v1` says otherwise. */
-export const DEFAULT_SIGNAL_V1 = false;
+export const DEFAULT_SIGNAL_V1 = true;
 
 /** One media worker per core (os.availableParallelism), at most 16. */
 export function defaultMediaWorkers(): number {
