@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import type { Room } from '@livekit/rtc-node';
 import { launchBrowser, type BrowserHarness } from './helpers/browser.js';
 import type { BrowserParticipant } from './helpers/browser-participant.js';
+import { waitForAudioChannels } from './helpers/audio-channels.js';
+import type { AudioChannels } from './helpers/audio-channels.js';
 import {
   connectRtcNode, publishSineTone, readAudioWindow, readStereoWindow, teardownRtcNode, waitForRemoteTrack, type RunningPublisher,
 } from './helpers/rtc-node.js';
@@ -58,15 +60,9 @@ async function page(srv: AtriumUnderTest, identity: string, roomName: string): P
   return p;
 }
 
-interface ChannelPeak { peakHz: number; peakDb: number; levels: Record<string, number> }
-interface AudioChannels { channels: ChannelPeak[] }
 
 async function waitForChannels(run: StepRunner, listener: BrowserParticipant, trackSid: string, probeHz: number[], ok: (a: AudioChannels) => boolean): Promise<AudioChannels> {
-  let last: AudioChannels | undefined;
-  const result = await waitFor(async () => {
-    last = await listener.call<AudioChannels>('audioChannels', trackSid, probeHz);
-    return ok(last) ? last : undefined;
-  }, { label: `[${listener.label}] analysis of ${trackSid}`, timeoutMs: MEDIA_TIMEOUT_MS, intervalMs: 250, describe: () => `last: ${JSON.stringify(last)}` });
+  const result = await waitForAudioChannels(listener, trackSid, probeHz, ok, { label: `[${listener.label}] analysis of ${trackSid}`, timeoutMs: MEDIA_TIMEOUT_MS });
   run.note(`[${listener.label}] ${trackSid}: ${JSON.stringify(result.channels)}`);
   return result;
 }

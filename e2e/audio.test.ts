@@ -8,7 +8,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launchBrowser, type BrowserHarness } from './helpers/browser.js';
-import type { BrowserParticipant, RemoteTrackStats } from './helpers/browser-participant.js';
+import type { BrowserParticipant } from './helpers/browser-participant.js';
+import { waitForAudioChannels } from './helpers/audio-channels.js';
+import type { AudioChannels } from './helpers/audio-channels.js';
 import { startAtrium, type AtriumUnderTest } from './helpers/server.js';
 import { boundedClose } from './helpers/suite.js';
 import { createStepRunner, type StepRunner } from './helpers/steps.js';
@@ -34,8 +36,6 @@ after(async () => {
   await boundedClose('closing Atrium (active RED)', () => redServer?.close() ?? Promise.resolve(), 10_000);
 });
 
-interface ChannelPeak { peakHz: number; peakDb: number; levels: Record<string, number> }
-interface AudioChannels { channelCount: number; contextState: string; channels: ChannelPeak[] }
 interface PublishedTone { trackSid: string; cid: string; channelCount: number | undefined }
 
 async function join(srv: AtriumUnderTest, label: string, roomName: string, prepare?: (p: BrowserParticipant) => Promise<void>): Promise<BrowserParticipant> {
@@ -92,14 +92,7 @@ async function waitForChannels(
   run: StepRunner, listener: BrowserParticipant, trackSid: string, probeHz: number[], label: string,
   ok: (a: AudioChannels) => boolean,
 ): Promise<AudioChannels> {
-  let last: AudioChannels | undefined;
-  const result = await waitFor(
-    async () => {
-      last = await listener.call<AudioChannels>('audioChannels', trackSid, probeHz);
-      return ok(last) ? last : undefined;
-    },
-    { label: `[${listener.label}] ${label}`, timeoutMs: MEDIA_TIMEOUT_MS, intervalMs: 250, describe: () => `last analysis: ${JSON.stringify(last)}` },
-  );
+  const result = await waitForAudioChannels(listener, trackSid, probeHz, ok, { label: `[${listener.label}] ${label}`, timeoutMs: MEDIA_TIMEOUT_MS });
   run.note(`[${listener.label}] ${label}: ${JSON.stringify(result.channels)}`);
   return result;
 }

@@ -5,8 +5,8 @@
 // selects UDP. Also what simulateScenario('force-tcp') does, and a resume (signal-reconnect, ICE restart) while on TCP.
 // Needs root: fails with the reason otherwise.
 import assert from 'node:assert/strict';
-import { before, test } from 'node:test';
-import { canCreateNetworkNamespaces, helperPath, runScenarioForResult } from './helpers/netns.js';
+import { test } from 'node:test';
+import { helperPath, namespaceScenario } from './helpers/netns.js';
 import { receivingPc, sendingPc } from './helpers/selected-pairs.js';
 import type { SelectedPair } from './helpers/selected-pairs.js';
 
@@ -27,20 +27,7 @@ interface ScenarioResult {
   resume?: unknown;
 }
 
-let netnsProblem: string | undefined;
-before(async () => {
-  const check = await canCreateNetworkNamespaces();
-  if (!check.ok) netnsProblem = check.reason;
-});
-
-async function run(mode: string): Promise<ScenarioResult> {
-  assert.equal(netnsProblem, undefined, netnsProblem);
-  const json = await runScenarioForResult<ScenarioResult>(SCENARIO, [mode], {
-    label: `scenario ${mode}`, timeoutMs: 100_000, echoStderr: process.env['E2E_ICE_TCP_VERBOSE'] === '1',
-  });
-  console.log(`${mode}: ${JSON.stringify(json)}`);
-  return json;
-}
+const run = namespaceScenario<ScenarioResult>(SCENARIO, { timeoutMs: 100_000, verboseEnv: 'E2E_ICE_TCP_VERBOSE' });
 
 function assertPairs(r: ScenarioResult, protocol: 'tcp' | 'udp'): void {
   const ports = protocol === 'tcp' ? r.tcpPorts : r.udpPorts;

@@ -19,6 +19,7 @@ import { startWebhookReceiver } from '@atrium/server/webhook/test-webhook-receiv
 import { waitFor, withTimeout } from '@atrium/webrtc/testing/wait-for.js';
 import { launchBrowser, type BrowserHarness } from './helpers/browser.js';
 import type { PageEvent } from './helpers/browser-participant.js';
+import { hasTone, waitForAudioChannels } from './helpers/audio-channels.js';
 import { startAtrium, DEV_API_KEY, DEV_API_SECRET, type AtriumUnderTest } from './helpers/server.js';
 import { boundedClose } from './helpers/suite.js';
 import { createStepRunner } from './helpers/steps.js';
@@ -127,16 +128,7 @@ test('a URL ingress plays an MP4 into the room: 640x360 video and 440 Hz decoded
   await run.step('the viewer hears 440 Hz; listIngress says PUBLISHING', async () => {
     const row = (await viewer.remoteTrackStats()).find((r) => r.participant === IDENTITY && r.kind === 'audio');
     assert.ok(row, 'an audio track');
-    let last: unknown;
-    await waitFor(
-      async () => {
-        const a = await viewer.call<{ channels: { peakHz: number; peakDb: number }[] }>('audioChannels', row.trackSid, [TONE_HZ]);
-        last = a;
-        const c = a.channels[0];
-        return c !== undefined && Math.abs(c.peakHz - TONE_HZ) <= 10 && c.peakDb > -60 ? c : undefined;
-      },
-      { label: 'a 440 Hz peak', timeoutMs: 10_000, intervalMs: 250, describe: async () => JSON.stringify(last) },
-    );
+    await waitForAudioChannels(viewer, row.trackSid, [TONE_HZ], hasTone(TONE_HZ), { label: 'a 440 Hz peak', timeoutMs: 10_000 });
     const [now] = await ingresses.listIngress({ ingressId: info.ingressId });
     assert.equal(now?.state?.status, IngressState_Status.ENDPOINT_PUBLISHING);
   });

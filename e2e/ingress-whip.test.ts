@@ -16,6 +16,7 @@ import { startWebhookReceiver } from '@atrium/server/webhook/test-webhook-receiv
 import { waitFor, withTimeout } from '@atrium/webrtc/testing/wait-for.js';
 import { launchBrowser, type BrowserHarness } from './helpers/browser.js';
 import type { BrowserParticipant, PageEvent } from './helpers/browser-participant.js';
+import { hasTone, waitForAudioChannels } from './helpers/audio-channels.js';
 import { startAtrium, DEV_API_KEY, DEV_API_SECRET, type AtriumUnderTest } from './helpers/server.js';
 import { boundedClose } from './helpers/suite.js';
 import { createStepRunner } from './helpers/steps.js';
@@ -219,16 +220,7 @@ test('a WHIP client publishes through an IngressClient ingress; a livekit-client
   await run.step('the viewer hears the ingress tone at 440 Hz', async () => {
     const row = (await viewer.remoteTrackStats()).find((r) => r.participant === IDENTITY && r.kind === 'audio');
     assert.ok(row);
-    let last: unknown;
-    await waitFor(
-      async () => {
-        const a = await viewer.call<{ channels: { peakHz: number; peakDb: number }[] }>('audioChannels', row.trackSid, [TONE_HZ]);
-        last = a;
-        const c = a.channels[0];
-        return c !== undefined && Math.abs(c.peakHz - TONE_HZ) <= 10 && c.peakDb > -60 ? c : undefined;
-      },
-      { label: 'a 440 Hz peak in the ingress audio', timeoutMs: 15_000, intervalMs: 250, describe: async () => JSON.stringify(last) },
-    );
+    await waitForAudioChannels(viewer, row.trackSid, [TONE_HZ], hasTone(TONE_HZ), { label: 'a 440 Hz peak in the ingress audio', timeoutMs: 15_000 });
   });
 
   await run.step('IngressClient.listIngress shows the ingress PUBLISHING with its two tracks and a start time', async () => {

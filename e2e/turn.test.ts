@@ -5,8 +5,8 @@
 // selected candidate pair has a local candidate of type relay through the expected server and protocol.
 // Needs root (network namespaces) and coturn/certutil (scripts/install-system-deps.sh): fails with the reason otherwise.
 import assert from 'node:assert/strict';
-import { before, test } from 'node:test';
-import { canCreateNetworkNamespaces, helperPath, runScenarioForResult } from './helpers/netns.js';
+import { test } from 'node:test';
+import { helperPath, namespaceScenario } from './helpers/netns.js';
 import { receivingPc, sendingPc } from './helpers/selected-pairs.js';
 import type { SelectedPair } from './helpers/selected-pairs.js';
 
@@ -31,20 +31,7 @@ interface ScenarioResult {
   };
 }
 
-let netnsProblem: string | undefined;
-before(async () => {
-  const check = await canCreateNetworkNamespaces();
-  if (!check.ok) netnsProblem = check.reason;
-});
-
-async function run(mode: string): Promise<ScenarioResult> {
-  assert.equal(netnsProblem, undefined, netnsProblem);
-  const json = await runScenarioForResult<ScenarioResult>(SCENARIO, [mode], {
-    label: `scenario ${mode}`, timeoutMs: 110_000, echoStderr: process.env['E2E_TURN_VERBOSE'] === '1',
-  });
-  console.log(`${mode}: ${JSON.stringify(json)}`);
-  return json;
-}
+const run = namespaceScenario<ScenarioResult>(SCENARIO, { timeoutMs: 110_000, verboseEnv: 'E2E_TURN_VERBOSE' });
 
 /** Both pages decode the other's camera at full size, and every connected PC goes through `relayProtocol` at `url`. */
 function assertRelayed(r: ScenarioResult, expect: { relayProtocol: string; url: RegExp; relayPorts: [number, number] }): void {

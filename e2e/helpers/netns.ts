@@ -12,6 +12,7 @@
 //   assertInsideScenarioNamespace() throws unless running in a namespace made by the runner
 //   capBandwidth / counters (netns-shaping.ts), impair (netns-impair.ts)
 import assert from 'node:assert/strict';
+import { before } from 'node:test';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -269,6 +270,29 @@ export async function runScenarioForResult<T extends { ok: boolean; error?: stri
   assert.ok(json, `${opts.label} printed no result (exit ${r.code}); stderr tail:\n${tail}`);
   assert.ok(json.ok && r.code === 0, `${opts.label} failed: ${json.error}; stderr tail:\n${tail}`);
   return json;
+}
+
+/**
+ * For a test file whose cases each run one mode of a scenario: checks once (a `before` hook) that network namespaces can
+ * be made, and returns `run(mode)`, which fails with that reason when they cannot, runs the mode, logs and returns its
+ * result (runScenarioForResult). `verboseEnv`: an environment variable that, set to 1, echoes the scenario's stderr.
+ */
+export function namespaceScenario<T extends { ok: boolean; error?: string }>(
+  scriptPath: string, opts: { timeoutMs: number; verboseEnv: string },
+): (mode: string) => Promise<T> {
+  let problem: string | undefined;
+  before(async () => {
+    const check = await canCreateNetworkNamespaces();
+    if (!check.ok) problem = check.reason;
+  });
+  return async (mode) => {
+    assert.equal(problem, undefined, problem);
+    const json = await runScenarioForResult<T>(scriptPath, [mode], {
+      label: `scenario ${mode}`, timeoutMs: opts.timeoutMs, echoStderr: process.env[opts.verboseEnv] === '1',
+    });
+    console.log(`${mode}: ${JSON.stringify(json)}`);
+    return json;
+  };
 }
 
 /** Prints the scenario's result as the last stdout line (what `runInNetworkNamespace` returns as `json`). */
