@@ -7,6 +7,9 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { RoomEvent, type Room } from '@livekit/rtc-node';
 import { TokenVerifier } from 'livekit-server-sdk';
 import { connectRtcNode, publishSineTone, teardownRtcNode, type RunningPublisher } from './helpers/rtc-node.js';
@@ -21,8 +24,10 @@ let server: AtriumUnderTest | undefined;
 const rooms: Room[] = [];
 const publishers: RunningPublisher[] = [];
 
+const recordings = mkdtempSync(join(tmpdir(), 'atrium-cli-egress-'));
+
 before(async () => {
-  server = await withTimeout(startAtrium(), 15_000, 'Atrium to start');
+  server = await withTimeout(startAtrium({ config: { egress: { fileBaseDir: recordings } } }), 15_000, 'Atrium to start');
 });
 
 after(() =>
@@ -203,6 +208,60 @@ test('participant list, get, mute and remove, and data send, as an rtc-node part
   await withTimeout(xSeesLeave, EVENT_TIMEOUT_MS, 'x sees y removed');
   const remaining = JSON.parse(ok(await cli(['participant', 'list', ...conn(), roomName, '--json']), 'participant list after remove').stdout) as { identity: string }[];
   assert.deepEqual(remaining.map((p) => p.identity), ['x']);
+});
+
+test('egress start (a request file), list, stop; ingress create, list, update, delete', { timeout: 120_000 }, async () => {
+  assert.ok(server);
+  const roomName = `cli-egress-${Date.now()}`;
+  const x = await connectRtcNode(server.url, await server.token({ identity: 'x', room: roomName }), { label: 'x' });
+  rooms.push(x);
+  const tone = await publishSineTone(x, { frequencyHz: 440, maxDurationMs: 60_000 });
+  publishers.push(tone);
+  const trackSid = tone.publication.sid;
+  assert.ok(trackSid);
+
+  // lk's shape: `egress start --type track request.json`, the request in LiveKit's JSON with proto field names
+  const request = join(recordings, 'track-request.json');
+  writeFileSync(request, JSON.stringify({ room_name: roomName, track_id: trackSid, file: { filepath: 'cli/{track_id}.ogg' } }));
+  const started = ok(await cli(['egress', 'start', ...conn(), '--type', 'track', request]), 'egress start');
+  const egressId = /^EgressID: (EG_\w+)$/m.exec(started.stdout)?.[1];
+  assert.ok(egressId, started.stdout);
+  assert.match(started.stdout, new RegExp(`^Type: +track\nSource: +${roomName}/${trackSid}$`, 'm'));
+  await waitFor(async () => (await cli(['egress', 'list', ...conn(), '--id', egressId])).stdout.includes(' active '), { timeoutMs: 15_000, label: 'egress active' });
+  const listed = JSON.parse(ok(await cli(['egress', 'list', ...conn(), '--room', roomName, '--active', '--json']), 'egress list --json').stdout) as { egressId: string }[];
+  assert.deepEqual(listed.map((e) => e.egressId), [egressId]);
+  await new Promise((r) => setTimeout(r, 1_500));
+  const stopped = ok(await cli(['egress', 'stop', ...conn(), '--id', egressId]), 'egress stop');
+  assert.match(stopped.stdout, /^Status: +ending$/m);
+  let row = '';
+  await waitFor(async () => {
+    row = (await cli(['egress', 'list', ...conn(), '--id', egressId])).stdout;
+    return / complete /.test(row);
+  }, { timeoutMs: 15_000, label: 'egress complete' });
+  const file = join(recordings, 'cli', `${trackSid}.ogg`);
+  assert.ok(row.includes(file), row);
+  assert.ok(statSync(file).size > 1_000, 'the recording has content');
+  const again = await cli(['egress', 'stop', ...conn(), egressId]);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /^atrium egress stop: failed_precondition \(HTTP 412\): egress EG_\w+ has already ended\n$/);
+  const badType = await cli(['egress', 'start', ...conn(), '--type', 'tape', request]);
+  assert.equal(badType.code, 2);
+  assert.match(badType.stderr, /unknown --type 'tape'/);
+
+  // ingress: a WHIP endpoint made from flags, found by list, renamed, deleted
+  const created = ok(await cli(['ingress', 'create', ...conn(), '--input', 'whip', '--room', roomName, '--identity', 'cam', '--name', 'Camera']), 'ingress create');
+  const ingressId = /^IngressID: +(IN_\w+)$/m.exec(created.stdout)?.[1];
+  assert.ok(ingressId, created.stdout);
+  assert.match(created.stdout, /^Input: +whip$/m);
+  assert.match(created.stdout, /^URL: +http:\/\/\S+\/w$/m);
+  assert.match(created.stdout, /^Stream key: +\S+$/m);
+  const table = ok(await cli(['ingress', 'list', ...conn(), '--room', roomName]), 'ingress list').stdout;
+  assert.match(table, new RegExp(`^${ingressId} +whip +Camera +${roomName} +cam +inactive `, 'm'));
+  ok(await cli(['ingress', 'update', ...conn(), ingressId, '--name', 'Front camera']), 'ingress update');
+  const json = JSON.parse(ok(await cli(['ingress', 'list', ...conn(), '--id', ingressId, '--json']), 'ingress list --json').stdout) as { name: string }[];
+  assert.deepEqual(json.map((i) => i.name), ['Front camera']);
+  ok(await cli(['ingress', 'delete', ...conn(), '--id', ingressId]), 'ingress delete');
+  assert.equal(ok(await cli(['ingress', 'list', ...conn(), '--room', roomName]), 'ingress list after delete').stdout, 'no ingresses\n');
 });
 
 /** The text of the next data message on `room` with `topic`. */
