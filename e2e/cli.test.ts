@@ -3,7 +3,7 @@
 // participant sees them, clear errors with exit codes, and `atrium server` itself.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RoomEvent, type Room } from '@livekit/rtc-node';
 import { TokenVerifier } from 'livekit-server-sdk';
-import { connectRtcNode, publishSineTone, teardownRtcNode, type RunningPublisher } from './helpers/rtc-node.js';
+import { connectRtcNode, publishSineTone, readAudioWindow, readVideoFrames, teardownRtcNode, waitForRemoteTrack, type RunningPublisher } from './helpers/rtc-node.js';
+import { dominantFrequency } from './helpers/tone.js';
 import { DEV_API_KEY, DEV_API_SECRET, startAtrium, type AtriumUnderTest } from './helpers/server.js';
 import { waitFor, withTimeout } from '@atrium/webrtc/testing/wait-for.js';
 
@@ -342,4 +343,35 @@ test('atrium server --dev runs the server: the CLI lists its rooms, SIGTERM stop
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /SIGTERM: draining/);
   assert.match(r.stdout, /drained: exiting/);
+});
+
+test('publish: a media file joins the room as video and audio that an rtc-node participant decodes', { timeout: 120_000 }, async () => {
+  assert.ok(server);
+  const roomName = `cli-publish-${Date.now()}`;
+  const media = join(recordings, 'clip.mp4');
+  const made = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-t', '6', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', media]);
+  assert.equal(made.status, 0, made.stderr.toString());
+  const viewer = await connectRtcNode(server.url, await server.token({ identity: 'viewer', room: roomName }), { label: 'viewer' });
+  rooms.push(viewer);
+  const run = startCli(['publish', ...conn(), media, '--room', roomName, '--identity', 'filebot']);
+  try {
+    const cam = await waitForRemoteTrack(viewer, { kind: 'video', identity: 'filebot', label: 'the published video', timeoutMs: 20_000 });
+    const mic = await waitForRemoteTrack(viewer, { kind: 'audio', identity: 'filebot', label: 'the published audio', timeoutMs: 20_000 });
+    const frames = await readVideoFrames(cam.track, { count: 20, timeoutMs: 15_000, accept: (s) => s.width === 320 && s.height === 240 });
+    assert.ok(frames.length >= 20);
+    const audio = await readAudioWindow(mic.track, { sampleRate: 48_000, windowSamples: 48_000, timeoutMs: 15_000 });
+    const tone = dominantFrequency(audio.samples, { sampleRate: 48_000, minHz: 300, maxHz: 600 });
+    assert.ok(Math.abs(tone.frequencyHz - 440) <= 3, `the file's 440 Hz tone is heard (found ${tone.frequencyHz} Hz)`);
+  } finally {
+    const done = await run.exited;
+    assert.equal(done.code, 0, done.stderr);
+    assert.match(done.stdout, /^publishing \S+clip\.mp4 in room cli-publish-\d+ as filebot: TR_\w+ video 320x240 VP8, TR_\w+ audio Opus$/m);
+    assert.match(done.stdout, /^done: \d+ video frames, \d+ audio packets sent$/m);
+  }
+  // the end of the file ends the participant
+  await waitFor(() => !viewer.remoteParticipants.has('filebot'), { timeoutMs: EVENT_TIMEOUT_MS, label: 'filebot left' });
+  const missing = await cli(['publish', ...conn(), join(recordings, 'no-such.mp4'), '--room', roomName]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /^atrium publish: cannot read \S+no-such\.mp4: /);
 });

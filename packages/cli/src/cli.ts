@@ -10,12 +10,13 @@ import { DATA_COMMANDS } from './commands/data.js';
 import { DISPATCH_COMMANDS } from './commands/dispatch.js';
 import { EGRESS_COMMANDS } from './commands/egress.js';
 import { INGRESS_COMMANDS } from './commands/ingress.js';
+import { publish } from './commands/publish.js';
 import { server } from './commands/server.js';
 import { loadTest, perfLoadTest } from './commands/load-test.js';
 
 export const PROGRAM = 'atrium';
 
-export const COMMANDS: readonly Command[] = [server, ...TOKEN_COMMANDS, ...ROOM_COMMANDS, ...PARTICIPANT_COMMANDS, ...DATA_COMMANDS, ...DISPATCH_COMMANDS, ...EGRESS_COMMANDS, ...INGRESS_COMMANDS, loadTest, perfLoadTest];
+export const COMMANDS: readonly Command[] = [server, ...TOKEN_COMMANDS, ...ROOM_COMMANDS, ...PARTICIPANT_COMMANDS, ...DATA_COMMANDS, ...DISPATCH_COMMANDS, ...EGRESS_COMMANDS, ...INGRESS_COMMANDS, publish, loadTest, perfLoadTest];
 
 const GROUPS: Readonly<Record<string, string>> = {
   server: 'run the Atrium server',

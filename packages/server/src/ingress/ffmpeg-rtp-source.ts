@@ -19,6 +19,13 @@ export interface FfmpegRtpSourceOptions {
   /** The ffmpeg binary (ATRIUM_FFMPEG, else `ffmpeg` on the PATH). */
   ffmpegPath?: string;
   videoBitrateKbps?: number;
+  /** Let the input be a local file (the CLI's `atrium publish`); the server's URL input never does. */
+  allowLocalFiles?: boolean;
+  /** Read the input again and again (`-stream_loop -1`). */
+  loop?: boolean;
+  /** Which streams to send (default both; an input without one of them needs it off). */
+  video?: boolean;
+  audio?: boolean;
   onRtp(kind: 'audio' | 'video', packet: Buffer): void;
   /** Once: `error` undefined at the end of the input, else why ffmpeg failed. */
   onExit(error: string | undefined): void;
@@ -75,17 +82,26 @@ export class FfmpegRtpSource {
     const kbps = this.opts.videoBitrateKbps ?? 1_500;
     const args = [
       '-hide_banner', '-nostats', '-loglevel', 'error', '-nostdin',
-      // Only network protocols: a playlist must not make ffmpeg open local files.
-      '-protocol_whitelist', 'http,https,tcp,tls,crypto',
+      // Only network protocols for the server: a playlist must not make ffmpeg open local files.
+      '-protocol_whitelist', this.opts.allowLocalFiles === true ? 'file,http,https,tcp,tls,crypto' : 'http,https,tcp,tls,crypto',
+      ...(this.opts.loop === true ? ['-stream_loop', '-1'] : []),
       '-re', '-i', this.opts.url,
-      // The cheapest realtime settings (cpu-used 16, one thread: measured the fastest here, 640x360 at ~20x real time
-      // on an idle core): the encoder must keep up on a busy machine, where a slower one drops the frame rate.
-      '-map', '0:v:0', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '16', '-threads', '1', '-pix_fmt', 'yuv420p',
-      '-b:v', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps * 2}k`, '-g', '60', '-auto-alt-ref', '0', '-error-resilient', '1',
-      '-payload_type', String(VIDEO_PT), '-rtpflags', 'skip_rtcp', '-f', 'rtp', `rtp://127.0.0.1:${videoPort}?pkt_size=1200`,
-      '-map', '0:a:0', '-c:a', 'libopus', '-application', 'audio', '-ar', '48000', '-ac', '2', '-b:a', '96k',
-      '-payload_type', String(AUDIO_PT), '-rtpflags', 'skip_rtcp', '-f', 'rtp', `rtp://127.0.0.1:${audioPort}?pkt_size=1200`,
     ];
+    if (this.opts.video !== false) {
+      args.push(
+        // The cheapest realtime settings (cpu-used 16, one thread: measured the fastest here, 640x360 at ~20x real time
+        // on an idle core): the encoder must keep up on a busy machine, where a slower one drops the frame rate.
+        '-map', '0:v:0', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '16', '-threads', '1', '-pix_fmt', 'yuv420p',
+        '-b:v', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps * 2}k`, '-g', '60', '-auto-alt-ref', '0', '-error-resilient', '1',
+        '-payload_type', String(VIDEO_PT), '-rtpflags', 'skip_rtcp', '-f', 'rtp', `rtp://127.0.0.1:${videoPort}?pkt_size=1200`,
+      );
+    }
+    if (this.opts.audio !== false) {
+      args.push(
+        '-map', '0:a:0', '-c:a', 'libopus', '-application', 'audio', '-ar', '48000', '-ac', '2', '-b:a', '96k',
+        '-payload_type', String(AUDIO_PT), '-rtpflags', 'skip_rtcp', '-f', 'rtp', `rtp://127.0.0.1:${audioPort}?pkt_size=1200`,
+      );
+    }
     const child = spawn(this.opts.ffmpegPath ?? process.env['ATRIUM_FFMPEG'] ?? 'ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     child.stderr?.on('data', (chunk: Buffer) => {
