@@ -39,6 +39,7 @@ import { ingressWebhooks } from './ingress/ingress-webhooks.js';
 import { WhipServer, WHIP_PATH } from './ingress/whip-server.js';
 import { IngressSessions } from './ingress/ingress-sessions.js';
 import { createIngressService, INGRESS_SERVICE_NAME } from './api/ingress-service.js';
+import { WebApp } from './web/web-app.js';
 
 export interface AtriumServer {
   readonly httpPort: number;
@@ -251,6 +252,9 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     logger: logger.child({ component: 'api' }),
   });
 
+  // The meeting app (docs/web-app.md): /app/, /rooms/<name>, browsers' GET /; off with web.enabled: false.
+  const web = config.web.enabled ? new WebApp({ config: config.web, keys: config.keys, logger: logger.child({ component: 'web' }) }) : undefined;
+
   const servers: Server[] = [];
   let metricsServer: MetricsServer | undefined;
   try {
@@ -258,6 +262,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
       const server = createHttpServer((req, res) => {
         if (TwirpServer.matches(req)) api.handle(req, res);
         else if (WhipServer.matches(req)) whip.handle(req, res);
+        else if (web?.matches(req)) web.handle(req, res);
         else rtc.handleRequest(req, res);
       });
       server.on('upgrade', (req, socket, head) => {
