@@ -20,8 +20,19 @@ const artifactsDir = join(repoRoot, 'e2e', 'artifacts');
 const TIMEOUT_MS = 20_000;
 
 const cleanups: (() => Promise<unknown>)[] = [];
+// the browser first (unshift), then the servers
+let sharedChromium: ChromiumContext | undefined;
+/** One browser for both tests (a launch costs a second or two on a busy machine). */
+async function chromiumContext(): Promise<ChromiumContext> {
+  if (!sharedChromium) {
+    const launched = await launchChromiumContext();
+    sharedChromium = launched;
+    cleanups.unshift(() => launched.close());
+  }
+  return sharedChromium;
+}
 after(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  for (const c of cleanups) await c().catch(() => undefined);
 });
 
 const logLines: string[] = [];
@@ -77,8 +88,7 @@ test('the web app: lobby, two people see and hear each other, mute, chat, screen
   const run = createStepRunner({ scenario: 'web-app.test.ts', logs: () => logLines });
   const srv: AtriumUnderTest = await startAtrium();
   cleanups.push(() => srv.close());
-  const chromium: ChromiumContext = await launchChromiumContext();
-  cleanups.push(() => chromium.close());
+  const chromium = await chromiumContext();
   const roomUrl = `${srv.httpUrl}/rooms/web-e2e`;
 
   const a = watch(await chromium.context.newPage(), 'A');
@@ -99,6 +109,20 @@ test('the web app: lobby, two people see and hear each other, mute, chat, screen
   await run.step("each decodes the other's camera tile", async () => {
     run.note(await expectDecoding(a, tile('bob', 'camera'), "A sees Bob's camera"));
     run.note(await expectDecoding(b, tile('alice', 'camera'), "B sees Alice's camera"));
+  });
+  await run.step("A receives Bob's microphone and plays it through an audio element", async () => {
+    const packets = await waitFor(async () => {
+      const n = await a.evaluate(`(async () => {
+        const bob = [...window.atriumRoom.remoteParticipants.values()].find((p) => p.identity.startsWith('bob-'));
+        const track = bob?.getTrackPublication('microphone')?.track;
+        if (!track || !document.querySelector('.audio-sink audio')) return 0;
+        let n = 0;
+        (await track.getRTCStatsReport())?.forEach((r) => { if (r.type === 'inbound-rtp') n = r.packetsReceived; });
+        return n;
+      })()`) as number;
+      return n > 50 ? n : undefined;
+    }, { label: "Bob's microphone packets at A", timeoutMs: TIMEOUT_MS });
+    run.note(`${packets} audio packets received`);
   });
 
   await run.step('B mutes mic and camera: A sees the muted indicator and the camera off', async () => {
@@ -126,6 +150,7 @@ test('the web app: lobby, two people see and hear each other, mute, chat, screen
   await run.step("A shares the screen: B decodes it as a tile", async () => {
     await a.locator('#toggle-screen').click();
     run.note(await expectDecoding(b, tile('alice', 'screen_share'), "B sees Alice's screen"));
+    run.note(`screen share audio published: ${await a.evaluate(`String(window.atriumRoom.localParticipant.getTrackPublication('screen_share_audio') !== undefined)`)}`);
   });
 
   const c = watch(await chromium.context.newPage(), 'C');
@@ -135,6 +160,9 @@ test('the web app: lobby, two people see and hear each other, mute, chat, screen
     run.note(await expectDecoding(c, tile('bob', 'camera'), "C sees Bob's camera"));
     run.note(await expectDecoding(c, tile('alice', 'screen_share'), "C sees Alice's screen"));
     assert.equal(await c.locator('#participant-list li').count(), 3);
+    // ConnectionQualityUpdate comes every 5 s: the indicators leave 'unknown' within one period
+    await c.waitForFunction(`[...document.querySelectorAll('.tile[data-source="camera"]')].every((t) => t.dataset.quality === 'excellent' || t.dataset.quality === 'good')`, undefined, { timeout: TIMEOUT_MS });
+    run.note(`C's quality indicators: ${await c.evaluate(`[...document.querySelectorAll('.tile[data-source="camera"]')].map((t) => t.dataset.identity.split('-')[0] + ' ' + t.dataset.quality).join(', ')`)}`);
     await c.locator('#toggle-side').click();
     await c.screenshot({ path: join(artifactsDir, 'web-app-room-3.png') });
   });
@@ -163,8 +191,7 @@ test('production mode: no dev token endpoint, a clear message without a token, a
   cleanups.push(() => srv.close());
   assert.equal((await fetch(`${srv.httpUrl}/app/token?room=x&identity=y`)).status, 404);
   assert.equal((await fetch(`${srv.httpUrl}/app/admin-token`)).status, 404);
-  const chromium = await launchChromiumContext();
-  cleanups.push(() => chromium.close());
+  const chromium = await chromiumContext();
   const page = watch(await chromium.context.newPage(), 'P');
   await page.goto(`${srv.httpUrl}/rooms/prod-room`);
   await page.locator('#no-token', { hasText: 'No token for this room' }).waitFor({ timeout: TIMEOUT_MS });

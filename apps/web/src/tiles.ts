@@ -38,6 +38,21 @@ function tileSpecs(room: Room): TileSpec[] {
   return out;
 }
 
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/** A crossed-out microphone (inline SVG: no emoji font needed). */
+function micMutedIcon(): HTMLElement {
+  const svg = document.createElementNS(SVG_NS, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('aria-hidden', 'true');
+  for (const d of ['M12 3a3 3 0 0 0-3 3v5a3 3 0 0 0 6 0V6a3 3 0 0 0-3-3z', 'M5 11a7 7 0 0 0 14 0M12 18v3', 'M4 4l16 16']) {
+    const path = document.createElementNS(SVG_NS, 'path');
+    path.setAttribute('d', d);
+    svg.append(path);
+  }
+  return h('span', { class: 'mic-muted', title: 'microphone muted', role: 'img', 'aria-label': 'microphone muted' }, svg);
+}
+
 function createTile(spec: TileSpec): HTMLElement {
   const video = h('video', { autoplay: true, playsinline: true, muted: true });
   video.muted = true;
@@ -50,7 +65,7 @@ function createTile(spec: TileSpec): HTMLElement {
     h(
       'figcaption',
       {},
-      h('span', { class: 'mic-muted', title: 'microphone muted', role: 'img', 'aria-label': 'microphone muted' }, '🔇'),
+      micMutedIcon(),
       h('span', { class: 'name' }, spec.source === 'screen_share' ? `${who}: screen` : who),
       h('span', { class: 'quality', role: 'img', 'aria-label': 'connection quality unknown' }, h('i'), h('i'), h('i')),
     ),
