@@ -180,6 +180,11 @@ test('the web app: lobby, two people see and hear each other, mute, chat, screen
     await admin.goto(`${srv.httpUrl}/app/admin`);
     await admin.locator('.admin-room[data-room="web-e2e"]').waitFor({ timeout: TIMEOUT_MS });
     await admin.waitForFunction(`(() => { const t = document.querySelector('.admin-room[data-room="web-e2e"]')?.textContent ?? ''; return t.includes('Alice') && t.includes('Carol') && !t.includes('Bob'); })()`, undefined, { timeout: TIMEOUT_MS });
+    // live numbers: the node's media rates (two snapshots, 2 s apart) and each subscriber's downlink
+    await admin.locator('#admin-live', { hasText: /Media in: video [1-9]\d* kbps/ }).waitFor({ timeout: TIMEOUT_MS });
+    await admin.locator('.admin-room td.downlink', { hasText: /estimat/ }).first().waitFor({ timeout: TIMEOUT_MS });
+    run.note(`operator view: ${await admin.locator('#admin-live').textContent()}; ${await admin.locator('.admin-room td.downlink').first().textContent()}`);
+    await admin.screenshot({ path: join(artifactsDir, 'web-app-operator.png') });
     await admin.close();
   });
   for (const p of [a, b, c]) await p.close();

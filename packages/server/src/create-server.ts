@@ -39,7 +39,7 @@ import { ingressWebhooks } from './ingress/ingress-webhooks.js';
 import { WhipServer, WHIP_PATH } from './ingress/whip-server.js';
 import { IngressSessions } from './ingress/ingress-sessions.js';
 import { createIngressService, INGRESS_SERVICE_NAME } from './api/ingress-service.js';
-import { WebApp } from './web/web-app.js';
+import { WebApp, type LiveStats } from './web/web-app.js';
 
 export interface AtriumServer {
   readonly httpPort: number;
@@ -97,6 +97,22 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 }
 
 let srtpLogged = false;
+
+/** The operator view's live numbers (docs/web-app.md): media totals by kind and each subscriber's downlink. */
+function liveStatsOf(stats: MediaStatsView, rooms: RoomManager): LiveStats {
+  const snap = stats.snapshot();
+  const pick = (k: 'audio' | 'video') => ({ packetsIn: snap[k].packetsIn, bytesIn: snap[k].bytesIn, packetsOut: snap[k].packetsOut, bytesOut: snap[k].bytesOut });
+  const subscribers: LiveStats['subscribers'] = {};
+  for (const room of rooms.listRooms()) {
+    if (room.isClosed) continue;
+    for (const p of room.listParticipants()) {
+      const s = p.media.congestionState?.();
+      if (s === undefined) continue;
+      subscribers[p.sid] = { estimateBps: Number.isFinite(s.estimateBps) ? s.estimateBps : null, allocatedBps: s.allocatedBps, audioBps: s.audioBps, pausedTracks: s.pausedTracks };
+    }
+  }
+  return { media: { audio: pick('audio'), video: pick('video') }, subscribers };
+}
 
 export async function createServer(config: ServerConfig, overrides: ServerOverrides = {}): Promise<AtriumServer> {
   const logger = overrides.logger ?? createLogger({ level: config.logging.level, json: config.logging.json });
@@ -252,8 +268,16 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     logger: logger.child({ component: 'api' }),
   });
 
+  const roomManagerForWeb = rooms;
   // The meeting app (docs/web-app.md): /app/, /rooms/<name>, browsers' GET /; off with web.enabled: false.
-  const web = config.web.enabled ? new WebApp({ config: config.web, keys: config.keys, logger: logger.child({ component: 'web' }) }) : undefined;
+  const web = config.web.enabled
+    ? new WebApp({
+        config: config.web,
+        keys: config.keys,
+        logger: logger.child({ component: 'web' }),
+        live: () => liveStatsOf(mediaStats, roomManagerForWeb),
+      })
+    : undefined;
 
   const servers: Server[] = [];
   let metricsServer: MetricsServer | undefined;

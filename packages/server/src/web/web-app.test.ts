@@ -146,6 +146,20 @@ test('dev tokens: /app/token signs a join token for the room and identity; /app/
   assert.equal(adminClaims.video?.roomJoin, undefined);
 });
 
+test('/app/api/live: media totals and downlinks for a token with roomList only', async () => {
+  assert.equal((await fetch(`${base}/app/api/live`)).status, 401);
+  assert.equal((await fetch(`${base}/app/api/live`, { headers: { authorization: 'Bearer nonsense' } })).status, 401);
+  const joinToken = ((await (await fetch(`${base}/app/token?room=demo&identity=x`)).json()) as { token: string }).token;
+  assert.equal((await fetch(`${base}/app/api/live`, { headers: { authorization: `Bearer ${joinToken}` } })).status, 403);
+  const admin = ((await (await fetch(`${base}/app/admin-token`)).json()) as { token: string }).token;
+  const res = await fetch(`${base}/app/api/live`, { headers: { authorization: `Bearer ${admin}` } });
+  assert.equal(res.status, 200);
+  const body = (await res.json()) as { atMs: number; media: { video: { bytesIn: number } }; subscribers: object };
+  assert.equal(typeof body.atMs, 'number');
+  assert.equal(body.media.video.bytesIn, 0);
+  assert.deepEqual(body.subscribers, {});
+});
+
 test('production: no dev tokens (404), the token endpoint in config.json; web.enabled false leaves the health check', async () => {
   const prod = await start({ tokenEndpoint: 'https://example.com/token' }, false);
   assert.equal((await fetch(`${prod}/app/token?room=demo&identity=x`)).status, 404);

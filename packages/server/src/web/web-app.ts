@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createAccessToken } from '@atrium/protocol';
+import { createAccessToken, verifyAccessToken } from '@atrium/protocol';
 import type { Logger } from '@atrium/webrtc';
 import type { ServerConfig } from '../config/server-config.js';
 
@@ -40,6 +40,7 @@ type Route =
   | { kind: 'config' }
   | { kind: 'token' }
   | { kind: 'admin-token' }
+  | { kind: 'live' }
   | { kind: 'asset'; name: string }
   | { kind: 'not-found' };
 
@@ -55,6 +56,7 @@ export function webRoute(pathname: string, acceptsHtml: boolean): Route | undefi
   if (rest === 'config.json') return { kind: 'config' };
   if (rest === 'token') return { kind: 'token' };
   if (rest === 'admin-token') return { kind: 'admin-token' };
+  if (rest === 'api/live') return { kind: 'live' };
   if (ASSET_NAME.test(rest)) return { kind: 'asset', name: rest };
   return { kind: 'not-found' };
 }
@@ -63,10 +65,19 @@ export function contentTypeOf(name: string): string {
   return CONTENT_TYPES[name.slice(name.lastIndexOf('.') + 1).toLowerCase()] ?? 'application/octet-stream';
 }
 
+/** Media counters of this node (totals since start) and each subscriber's downlink, for the operator view. */
+export interface LiveStats {
+  media: Record<'audio' | 'video', { packetsIn: number; bytesIn: number; packetsOut: number; bytesOut: number }>;
+  /** By participant sid: the send-side estimate (null before the first), what its video and audio take, paused tracks. */
+  subscribers: Record<string, { estimateBps: number | null; allocatedBps: number; audioBps: number; pausedTracks: number }>;
+}
+
 export interface WebAppOptions {
   config: ServerConfig['web'];
   keys: Readonly<Record<string, string>>;
   logger: Logger;
+  /** What GET /app/api/live answers (with a roomList token); absent = 404. */
+  live?: () => LiveStats;
 }
 
 interface CachedFile {
@@ -131,6 +142,8 @@ export class WebApp {
         return this.devToken(res, url.searchParams);
       case 'admin-token':
         return this.adminToken(res, url.searchParams);
+      case 'live':
+        return this.liveStats(req, res);
       case 'not-found':
         return this.text(res, 404, 'not found');
     }
@@ -179,6 +192,20 @@ export class WebApp {
       video: { roomList: true, ...(room !== '' ? { roomAdmin: true, room } : {}) },
     });
     return this.json(res, 200, { token });
+  }
+
+  /** GET /app/api/live with `Authorization: Bearer <token with roomList>`: LiveStats and the time, for rates. */
+  private async liveStats(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.opts.live === undefined) return this.text(res, 404, 'not found');
+    const auth = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (auth === undefined) return this.json(res, 401, { error: 'an Authorization: Bearer token with the roomList grant is needed' });
+    try {
+      const claims = await verifyAccessToken(auth, this.opts.keys);
+      if (claims.video?.roomList !== true) return this.json(res, 403, { error: 'the token lacks the roomList grant' });
+    } catch {
+      return this.json(res, 401, { error: 'invalid token' });
+    }
+    return this.json(res, 200, { atMs: Date.now(), ...this.opts.live() });
   }
 
   private async file(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
