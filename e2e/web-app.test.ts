@@ -78,7 +78,8 @@ async function expectDecoding(page: Page, selector: string, label: string): Prom
 async function joinThroughLobby(page: Page, url: string, name: string): Promise<void> {
   await page.goto(url);
   await page.locator('#lobby-name').fill(name);
-  await page.locator('#lobby-join').click();
+  // the keyboard: Enter in the name field submits the lobby form
+  await page.locator('#lobby-name').press('Enter');
   await page.locator('#room-status[data-state="connected"]').waitFor({ timeout: TIMEOUT_MS });
 }
 
@@ -127,7 +128,9 @@ test('the web app: lobby, two people see and hear each other, mute, chat, screen
 
   await run.step('B mutes mic and camera: A sees the muted indicator and the camera off', async () => {
     await a.locator(`${tile('bob', 'camera')}:not([data-mic-muted])`).waitFor({ timeout: TIMEOUT_MS });
-    await b.locator('#toggle-mic').click();
+    // by keyboard: Tab order reaches the control, Space presses it
+    await b.locator('#toggle-mic').focus();
+    await b.keyboard.press('Space');
     await a.locator(`${tile('bob', 'camera')}[data-mic-muted="true"]`).waitFor({ timeout: TIMEOUT_MS });
     await b.locator('#toggle-camera').click();
     await a.locator(`${tile('bob', 'camera')}[data-video-off="true"]`).waitFor({ timeout: TIMEOUT_MS });
@@ -163,8 +166,30 @@ test('the web app: lobby, two people see and hear each other, mute, chat, screen
     // ConnectionQualityUpdate comes every 5 s: the indicators leave 'unknown' within one period
     await c.waitForFunction(`[...document.querySelectorAll('.tile[data-source="camera"]')].every((t) => t.dataset.quality === 'excellent' || t.dataset.quality === 'good')`, undefined, { timeout: TIMEOUT_MS });
     run.note(`C's quality indicators: ${await c.evaluate(`[...document.querySelectorAll('.tile[data-source="camera"]')].map((t) => t.dataset.identity.split('-')[0] + ' ' + t.dataset.quality).join(', ')`)}`);
+    // the fake microphones beep: ActiveSpeakersChanged outlines a speaker's tile
+    await c.locator('.tile[data-source="camera"][data-speaking="true"]').first().waitFor({ timeout: TIMEOUT_MS });
     await c.locator('#toggle-side').click();
     await c.screenshot({ path: join(artifactsDir, 'web-app-room-3.png') });
+    // phone width: one column, nothing wider than the screen
+    await c.setViewportSize({ width: 390, height: 844 });
+    await c.waitForFunction(`document.querySelector('.grid').style.getPropertyValue('--cols') === '1'`, undefined, { timeout: TIMEOUT_MS });
+    assert.ok(await c.evaluate(`document.documentElement.scrollWidth <= 390`), 'no horizontal scrolling at 390 px');
+    await c.screenshot({ path: join(artifactsDir, 'web-app-phone.png') });
+    await c.setViewportSize({ width: 1280, height: 720 });
+  });
+
+  await run.step('a signal reconnect on A shows Reconnecting, then Reconnected', async () => {
+    await a.evaluate(`(() => {
+      const status = document.querySelector('#room-status');
+      window.__statesSeen = [];
+      new MutationObserver(() => window.__statesSeen.push(status.dataset.state)).observe(status, { attributes: true, childList: true, subtree: true });
+      void window.atriumRoom.simulateScenario('signal-reconnect');
+    })()`);
+    await a.locator('#room-status[data-state="reconnected"]').waitFor({ timeout: TIMEOUT_MS });
+    const seen = (await a.evaluate('window.__statesSeen')) as string[];
+    assert.ok(seen.includes('reconnecting'), `states seen: ${seen.join(', ')}`);
+    run.note(`A's status went through: ${[...new Set(seen)].join(' -> ')}`);
+    run.note(await expectDecoding(a, tile('carol', 'camera'), "A still decodes Carol's camera"));
   });
 
   await run.step("B leaves: B's tiles go from A and C; B is back in the lobby", async () => {
