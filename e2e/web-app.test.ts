@@ -6,7 +6,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
@@ -14,6 +15,7 @@ import { hasChromium, launchChromiumContext, type ChromiumContext } from '@atriu
 import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
 import { startAtrium, createAccessToken, type AtriumUnderTest } from './helpers/server.js';
 import { createStepRunner } from './helpers/steps.js';
+import { SpeechLikeVoice } from './helpers/speech.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const artifactsDir = join(repoRoot, 'e2e', 'artifacts');
@@ -22,10 +24,39 @@ const TIMEOUT_MS = 20_000;
 const cleanups: (() => Promise<unknown>)[] = [];
 // the browser first (unshift), then the servers
 let sharedChromium: ChromiumContext | undefined;
+/**
+ * A fake microphone that talks: four seconds of the synthetic voice, looped by Chromium. The app captures with noise
+ * suppression on (as a meeting app should), which removes Chromium's default beep and any steady tone, so only
+ * speech-like sound makes anyone an active speaker.
+ */
+function writeVoiceWav(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'atrium-web-app-'));
+  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+  const sampleRate = 48_000;
+  const samples = new SpeechLikeVoice({ sampleRate, seed: 14, amplitude: 0.6 }).next(sampleRate * 4);
+  const wav = Buffer.alloc(44 + samples.length * 2);
+  wav.write('RIFF', 0);
+  wav.writeUInt32LE(36 + samples.length * 2, 4);
+  wav.write('WAVEfmt ', 8);
+  wav.writeUInt32LE(16, 16);
+  wav.writeUInt16LE(1, 20); // PCM
+  wav.writeUInt16LE(1, 22); // mono
+  wav.writeUInt32LE(sampleRate, 24);
+  wav.writeUInt32LE(sampleRate * 2, 28);
+  wav.writeUInt16LE(2, 32);
+  wav.writeUInt16LE(16, 34);
+  wav.write('data', 36);
+  wav.writeUInt32LE(samples.length * 2, 40);
+  samples.forEach((v, i) => wav.writeInt16LE(v, 44 + i * 2));
+  const path = join(dir, 'voice.wav');
+  writeFileSync(path, wav);
+  return path;
+}
+
 /** One browser for both tests (a launch costs a second or two on a busy machine). */
 async function chromiumContext(): Promise<ChromiumContext> {
   if (!sharedChromium) {
-    const launched = await launchChromiumContext();
+    const launched = await launchChromiumContext({ extraArgs: [`--use-file-for-fake-audio-capture=${writeVoiceWav()}`] });
     sharedChromium = launched;
     cleanups.unshift(() => launched.close());
   }
@@ -166,7 +197,7 @@ test('the web app: lobby, two people see and hear each other, mute, chat, screen
     // ConnectionQualityUpdate comes every 5 s: the indicators leave 'unknown' within one period
     await c.waitForFunction(`[...document.querySelectorAll('.tile[data-source="camera"]')].every((t) => t.dataset.quality === 'excellent' || t.dataset.quality === 'good')`, undefined, { timeout: TIMEOUT_MS });
     run.note(`C's quality indicators: ${await c.evaluate(`[...document.querySelectorAll('.tile[data-source="camera"]')].map((t) => t.dataset.identity.split('-')[0] + ' ' + t.dataset.quality).join(', ')`)}`);
-    // the fake microphones beep: ActiveSpeakersChanged outlines a speaker's tile
+    // the fake microphones talk: ActiveSpeakersChanged outlines a speaker's tile
     await c.locator('.tile[data-source="camera"][data-speaking="true"]').first().waitFor({ timeout: TIMEOUT_MS });
     await c.locator('#toggle-side').click();
     await c.screenshot({ path: join(artifactsDir, 'web-app-room-3.png') });
