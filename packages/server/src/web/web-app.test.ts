@@ -70,7 +70,7 @@ test('GET /: OK for health checks and API clients, a redirect to /app/ for brows
   const browser = await fetch(`${base}/`, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' }, redirect: 'manual' });
   assert.equal(browser.status, 302);
   assert.equal(browser.headers.get('location'), '/app/');
-  const head = await fetch(`${base}/`, { method: 'HEAD' });
+  const head = await fetch(`${base}/`, { method: 'HEAD', headers: { accept: 'text/html' }, redirect: 'manual' });
   assert.equal(head.status, 200);
 });
 

@@ -115,7 +115,8 @@ export class WebApp {
     } catch {
       return undefined;
     }
-    const acceptsHtml = (req.method === 'GET' || req.method === 'HEAD') && /\btext\/html\b/.test(req.headers.accept ?? '');
+    // only a GET from a browser goes to the app: HEAD / stays the health check whatever it accepts
+    const acceptsHtml = req.method === 'GET' && /\btext\/html\b/.test(req.headers.accept ?? '');
     return webRoute(pathname, acceptsHtml);
   }
 
