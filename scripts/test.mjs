@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Runs every test: unit tests next to the code (packages/*/src/**/*.test.ts) and the compatibility
-// tests in e2e/, with node:test through tsx. Installs the system packages the e2e tests need first.
+// Runs every test: unit tests next to the code (packages/*/src/**/*.test.ts, apps/*/src/**/*.test.ts) and the
+// compatibility tests in e2e/, with node:test through tsx. Installs the system packages the e2e tests need first.
 // Typechecks the tree first. Flags: --unit (unit tests only), --e2e (compatibility tests only), or file
 // paths to run just those (no typecheck then).
 import { spawnSync } from 'node:child_process';
@@ -31,6 +31,9 @@ if (explicit.length > 0) {
 } else {
   const pkgs = join(root, 'packages');
   for (const p of readdirSync(pkgs)) unit.push(...findTests(join(pkgs, p)));
+  // apps (the web app): only their sources; dist/ holds no tests
+  const apps = join(root, 'apps');
+  if (existsSync(apps)) for (const a of readdirSync(apps)) if (existsSync(join(apps, a, 'src'))) unit.push(...findTests(join(apps, a, 'src')));
   e2e = findTests(join(root, 'e2e'));
   if (onlyUnit) e2e = [];
   if (onlyE2e) unit = [];
@@ -38,12 +41,15 @@ if (explicit.length > 0) {
 unit.sort();
 e2e.sort();
 
-// The whole tree must typecheck (strict settings in tsconfig.base.json) before any test runs.
+// The whole tree must typecheck (strict settings in tsconfig.base.json) before any test runs: the Node code, and the
+// browser app with its own tsconfig (DOM types).
 if (explicit.length === 0) {
-  const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json'), '--noEmit'], { stdio: 'inherit' });
-  if (tsc.status !== 0) {
-    console.error('test: typecheck failed (npx tsc -p tsconfig.json --noEmit)');
-    process.exit(tsc.status ?? 1);
+  for (const project of ['tsconfig.json', 'apps/web/tsconfig.json']) {
+    const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, project), '--noEmit'], { stdio: 'inherit' });
+    if (tsc.status !== 0) {
+      console.error(`test: typecheck failed (npx tsc -p ${project} --noEmit)`);
+      process.exit(tsc.status ?? 1);
+    }
   }
 }
 

@@ -40,6 +40,7 @@ import { ingressWebhooks } from './ingress/ingress-webhooks.js';
 import { WhipServer, WHIP_PATH } from './ingress/whip-server.js';
 import { IngressSessions } from './ingress/ingress-sessions.js';
 import { createIngressService, INGRESS_SERVICE_NAME } from './api/ingress-service.js';
+import { WebApp, type LiveStats } from './web/web-app.js';
 
 export interface AtriumServer {
   readonly httpPort: number;
@@ -97,6 +98,22 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 }
 
 let srtpLogged = false;
+
+/** The operator view's live numbers (docs/web-app.md): media totals by kind and each subscriber's downlink. */
+function liveStatsOf(stats: MediaStatsView, rooms: RoomManager): LiveStats {
+  const snap = stats.snapshot();
+  const pick = (k: 'audio' | 'video') => ({ packetsIn: snap[k].packetsIn, bytesIn: snap[k].bytesIn, packetsOut: snap[k].packetsOut, bytesOut: snap[k].bytesOut });
+  const subscribers: LiveStats['subscribers'] = {};
+  for (const room of rooms.listRooms()) {
+    if (room.isClosed) continue;
+    for (const p of room.listParticipants()) {
+      const s = p.media.congestionState?.();
+      if (s === undefined) continue;
+      subscribers[p.sid] = { estimateBps: Number.isFinite(s.estimateBps) ? s.estimateBps : null, allocatedBps: s.allocatedBps, audioBps: s.audioBps, pausedTracks: s.pausedTracks };
+    }
+  }
+  return { media: { audio: pick('audio'), video: pick('video') }, subscribers };
+}
 
 export async function createServer(config: ServerConfig, overrides: ServerOverrides = {}): Promise<AtriumServer> {
   const logger = overrides.logger ?? createLogger({ level: config.logging.level, json: config.logging.json });
@@ -253,6 +270,17 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     logger: logger.child({ component: 'api' }),
   });
 
+  const roomManagerForWeb = rooms;
+  // The meeting app (docs/web-app.md): /app/, /rooms/<name>, browsers' GET /; off with web.enabled: false.
+  const web = config.web.enabled
+    ? new WebApp({
+        config: config.web,
+        keys: config.keys,
+        logger: logger.child({ component: 'web' }),
+        live: () => liveStatsOf(mediaStats, roomManagerForWeb),
+      })
+    : undefined;
+
   const servers: Server[] = [];
   let metricsServer: MetricsServer | undefined;
   try {
@@ -260,6 +288,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
       const server = createHttpServer((req, res) => {
         if (TwirpServer.matches(req)) api.handle(req, res);
         else if (WhipServer.matches(req)) whip.handle(req, res);
+        else if (web?.matches(req)) web.handle(req, res);
         else rtc.handleRequest(req, res);
       });
       server.on('upgrade', (req, socket, head) => {

@@ -126,6 +126,15 @@ async function printDevHelp(config: ServerConfig, url: string, udpPort: string):
   console.log(`More tokens: npx atrium token create --api-key ${apiKey} --api-secret ${apiSecret} --room test --identity me\n`);
 }
 
+/** What to open in a browser (the meeting app, docs/web-app.md), when it is served. */
+export function appLine(config: ServerConfig, wsUrl: string): string | undefined {
+  if (!config.web.enabled) return undefined;
+  const http = wsUrl.replace(/^ws/, 'http');
+  if (config.web.devTokens) return `Open ${http}/ in a browser to join a room (the meeting app: docs/web-app.md; operator view at ${http}/app/admin)`;
+  const how = config.web.tokenEndpoint !== '' ? `tokens from ${config.web.tokenEndpoint}` : 'links need ?token=...';
+  return `Meeting app at ${http}/app/ (${how}; docs/web-app.md)`;
+}
+
 /** Parses server flags from `args`, starts Atrium and drains it on SIGINT/SIGTERM; bad flags or config exit the process. */
 export async function runServer(args: string[] = process.argv.slice(2)): Promise<void> {
   // A reader that went away (a closed pipe: EPIPE) must not crash the server through console.log or the logs.
@@ -142,6 +151,8 @@ export async function runServer(args: string[] = process.argv.slice(2)): Promise
   } else {
     await printDevHelp(config, server.url, udpPorts);
   }
+  const app = appLine(config, server.url);
+  if (app !== undefined) console.log(app);
   if (server.metricsPort !== undefined) console.log(`Prometheus metrics at http://${new URL(server.url).hostname}:${server.metricsPort}/metrics`);
   let stopping = false;
   const stop = (signal: string): void => {

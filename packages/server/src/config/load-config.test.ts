@@ -101,6 +101,7 @@ test("LiveKit's keys load into ServerConfig", () => {
     audio: { activeLevel: 30, minPercentile: 50, updateIntervalMs: 500, smoothIntervals: 3, activeRedEncoding: false },
     development: false,
     ingress: { whipBaseUrl: '', maxActiveStreams: 50 },
+    web: { enabled: true, devTokens: false, tokenEndpoint: '', dir: '' },
     room: {
       autoCreate: true,
       emptyTimeoutSec: 600,

@@ -17,6 +17,7 @@ import { readAgents, readLimit } from './read-agent-sections.js';
 import { checkTurnTlsFiles, readTurn, readTurnServers } from './read-turn-sections.js';
 import { readEgress } from './read-egress-section.js';
 import { readIngress } from './read-ingress-section.js';
+import { readWeb } from './read-web-section.js';
 import type { FileOnlySettings } from './unsupported-settings.js';
 
 export interface ConfigSources {
@@ -36,7 +37,7 @@ export interface ConfigSources {
   networkInterfaces?: () => NodeJS.Dict<NetworkInterfaceInfo[]>;
 }
 
-const TOP_KEYS = ['port', 'bind_addresses', 'rtc', 'keys', 'key_file', 'logging', 'room', 'webhook', 'redis', 'prometheus_port', 'prometheus', 'audio', 'video', 'development', 'limit', 'agents', 'turn', 'egress', 'ingress'] as const;
+const TOP_KEYS = ['port', 'bind_addresses', 'rtc', 'keys', 'key_file', 'logging', 'room', 'webhook', 'redis', 'prometheus_port', 'prometheus', 'audio', 'video', 'development', 'limit', 'agents', 'turn', 'egress', 'ingress', 'web'] as const;
 const RTC_KEYS = [
   'udp_port', 'port_range_start', 'port_range_end', 'tcp_port', 'node_ip', 'use_external_ip', 'congestion_control', 'media_workers',
   'room_participants_per_worker', 'turn_servers', 'resume_timeout', 'signal_v1',
@@ -202,6 +203,7 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
   const turnServers = readTurnServers(r, rtc);
   const egressSection = readEgress(r, top);
   const ingressSection = readIngress(r, top);
+  const webSection = readWeb(r, top);
 
   const fileOnly: FileOnlySettings = {
     portRangeStart: r.port(rtc, 'rtc', 'port_range_start') ?? 0,
@@ -291,6 +293,13 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     ingress: {
       whipBaseUrl: pick(flags.ingress?.whipBaseUrl, ingressSection.whipBaseUrl) ?? base.ingress.whipBaseUrl,
       maxActiveStreams: pick(flags.ingress?.maxActiveStreams, ingressSection.maxActiveStreams) ?? base.ingress.maxActiveStreams,
+    },
+    web: {
+      enabled: pick(flags.web?.enabled, webSection.enabled) ?? base.web.enabled,
+      // the token endpoints hand out tokens to anyone who asks: only when asked for, or in development
+      devTokens: pick(flags.web?.devTokens, webSection.devTokens) ?? development,
+      tokenEndpoint: pick(flags.web?.tokenEndpoint, webSection.tokenEndpoint) ?? base.web.tokenEndpoint,
+      dir: pick(flags.web?.dir, webSection.dir) ?? base.web.dir,
     },
   };
 

@@ -53,6 +53,8 @@ test('a bad ATRIUM_SRTP stops start-up naming the variable; ATRIUM_SRTP=js start
   assert.match(bad.stderr, /ATRIUM_SRTP: expected auto, js or native, got "fast"/);
   const js = start(['--dev', '--port', '0', '--udp-port', '0'], { ATRIUM_SRTP: 'js' });
   await waitForOutput(js.run, /listening at (ws:\/\/127\.0\.0\.1:\d+)/);
+  // the meeting app's address, printed by --dev (docs/web-app.md)
+  await waitForOutput(js.run, /^Open http:\/\/127\.0\.0\.1:\d+\/ in a browser to join a room/m);
   assert.match(js.run.stdout, /^\d\d:\d\d:\d\d\.\d{3} INFO  TypeScript SRTP \(forced: js\) srtp=js$/m);
   js.child.kill('SIGTERM');
   assert.equal((await js.exited).code, 0, js.run.stderr);
@@ -78,6 +80,7 @@ test('a good --config with LIVEKIT_KEYS listens on port 0 and stops on SIGTERM',
   }
   assert.ok(url !== undefined, `not listening: ${run.stdout}${run.stderr}`);
   assert.ok(!run.stdout.includes('a-long-enough-secret'), 'the secret is not printed outside --dev');
+  await waitForOutput(run, /^Meeting app at http:\/\/127\.0\.0\.1:\d+\/app\/ \(links need \?token=\.\.\.; docs\/web-app\.md\)$/m);
   const res = await fetch(url.replace('ws:', 'http:') + '/');
   assert.ok(res.status > 0);
   await res.arrayBuffer();

@@ -22,6 +22,7 @@ test('dev defaults', () => {
     audio: { activeLevel: 35, minPercentile: 40, updateIntervalMs: 400, smoothIntervals: 2, activeRedEncoding: false },
     development: true,
     ingress: { whipBaseUrl: '', maxActiveStreams: 50 },
+    web: { enabled: true, devTokens: true, tokenEndpoint: '', dir: '' },
     room: {
       autoCreate: true,
       emptyTimeoutSec: 300,

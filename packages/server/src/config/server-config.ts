@@ -140,6 +140,20 @@ export interface ServerConfig {
     /** Copied onto every job as `enable_redaction` (`agents.enable_user_data_redaction`). */
     enableUserDataRedaction: boolean;
   };
+  /** Atrium's `web:` section: the meeting app served at /app/ (docs/web-app.md). */
+  web: {
+    /** Serve the app (/app/, /rooms/<name>, browsers' GET / redirected there); default true. */
+    enabled: boolean;
+    /**
+     * The development token endpoints /app/token and /app/admin-token (anyone who can reach the server gets a
+     * token): default on only in development (--dev); 404 when off.
+     */
+    devTokens: boolean;
+    /** Where the app asks for a token when it has none (GET ?room=&identity=&name=); '' = nowhere. */
+    tokenEndpoint: string;
+    /** The built app's directory; '' = apps/web/dist of this checkout. */
+    dir: string;
+  };
   /** Atrium's `egress:` section (docs/egress.md). */
   egress: {
     /** Where file outputs are written: a request's `filepath` is relative to it (`egress.file_base_dir`). */
@@ -170,6 +184,7 @@ export interface ServerConfigOverrides {
   agents?: Partial<ServerConfig['agents']>;
   egress?: Partial<ServerConfig['egress']>;
   ingress?: Partial<ServerConfig['ingress']>;
+  web?: Partial<ServerConfig['web']>;
 }
 
 /** Where recordings go when `egress.file_base_dir` is not set: relative to the working directory. */
@@ -259,6 +274,12 @@ export function devConfig(overrides: ServerConfigOverrides = {}): ServerConfig {
     egress: {
       fileBaseDir: overrides.egress?.fileBaseDir ?? DEFAULT_EGRESS_FILE_BASE_DIR,
       ffmpegPath: overrides.egress?.ffmpegPath ?? 'ffmpeg',
+    },
+    web: {
+      enabled: overrides.web?.enabled ?? true,
+      devTokens: overrides.web?.devTokens ?? overrides.development ?? true,
+      tokenEndpoint: overrides.web?.tokenEndpoint ?? '',
+      dir: overrides.web?.dir ?? '',
     },
     ingress: {
       whipBaseUrl: overrides.ingress?.whipBaseUrl ?? '',
