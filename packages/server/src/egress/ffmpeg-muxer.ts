@@ -27,7 +27,7 @@ export const INPUT_TIMEOUT_SEC = 10;
 const KILL_AFTER_MS = (INPUT_TIMEOUT_SEC + 5) * 1000;
 
 /** A UDP port pair (RTP on an even port, ffmpeg also binds the next one for RTCP) free at the time of asking. */
-async function freePortPair(): Promise<number> {
+export async function freePortPair(): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const a = createSocket('udp4');
     const port = await new Promise<number>((resolve, reject) => {
@@ -59,7 +59,7 @@ function isPortFree(port: number): Promise<boolean> {
  * Whether every port is bound by now. Read from /proc/net/udp where there is one (a probe bind could take a port at
  * the very moment ffmpeg binds it, and make it fail); elsewhere by trying to bind.
  */
-async function allPortsBound(ports: readonly number[]): Promise<boolean> {
+export async function allPortsBound(ports: readonly number[]): Promise<boolean> {
   let table: string | undefined;
   try {
     table = await readFile('/proc/net/udp', 'utf8');
