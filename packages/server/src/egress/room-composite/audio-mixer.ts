@@ -58,7 +58,7 @@ class SourceQueue {
     while (i < samples) {
       const first = this.chunks[0]!;
       const n = Math.min(samples - i, (first.length - this.head) >> 1);
-      for (let k = 0; k < n; k++) acc[i + k] += first.readInt16LE(this.head + 2 * k);
+      for (let k = 0; k < n; k++) acc[i + k] = acc[i + k]! + first.readInt16LE(this.head + 2 * k);
       i += n;
       this.head += 2 * n;
       this.bytes -= 2 * n;
