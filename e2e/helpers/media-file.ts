@@ -73,3 +73,14 @@ export async function decodeVideo(path: string): Promise<DecodedVideo> {
   for (const v of px) sq += (v - mean) ** 2;
   return { frames: lines.length, sizes, middleLumaStdDev: px.length > 0 ? Math.sqrt(sq / px.length) : 0 };
 }
+
+/** The video frame shown at `atSec`, decoded to RGB24 (`width * height * 3` bytes), and its size. */
+export async function decodeFrameRgb(path: string, atSec: number): Promise<{ width: number; height: number; rgb: Buffer }> {
+  const probed = await probeFile(path);
+  const v = probed.streams.find((s) => s.codecType === 'video');
+  if (!v?.width || !v.height) throw new Error(`${path} has no video stream`);
+  const { stdout } = await run('ffmpeg', ['-v', 'error', '-ss', atSec.toFixed(3), '-i', path, '-frames:v', '1', '-pix_fmt', 'rgb24', '-f', 'rawvideo', '-'], {
+    encoding: 'buffer', maxBuffer: MAX_BUFFER,
+  });
+  return { width: v.width, height: v.height, rgb: stdout as unknown as Buffer };
+}

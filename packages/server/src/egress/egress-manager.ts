@@ -214,7 +214,8 @@ export class EgressManager {
     this.checkCommon({ roomName: req.roomName, streamOutputs: req.streamOutputs, segmentOutputs: req.segmentOutputs, imageOutputs: req.imageOutputs, webhooks: req.webhooks, options: { case: undefined } });
     if (req.output.case === 'stream') throw new EgressError('unimplemented', 'stream outputs are not supported yet (file output only)');
     if (req.output.case === 'segments') throw new EgressError('unimplemented', 'segmented (HLS) outputs are not supported yet (file output only)');
-    const file = this.singleFile(req.output.case === 'file' ? [req.output.value, ...req.fileOutputs] : req.fileOutputs);
+    // livekit-server-sdk sends the file both in the deprecated `file` and in `file_outputs`: the latter wins
+    const file = this.singleFile(req.fileOutputs.length > 0 || req.output.case !== 'file' ? req.fileOutputs : [req.output.value]);
     const settings = compositeSettings(req, file.fileType);
     const room = this.opts.findRoom(req.roomName);
     if (!room) throw new EgressError('not_found', `room ${req.roomName} does not exist`);

@@ -55,6 +55,11 @@ export class CompositeEncoder {
     return this.audio !== undefined && this.isRunning && this.audio.writableLength < AUDIO_QUEUE_BYTES;
   }
 
+  /** Everything written so far has been read by ffmpeg. */
+  isDrained(): boolean {
+    return (this.video?.writableLength ?? 0) === 0 && (this.audio?.writableLength ?? 0) === 0;
+  }
+
   writeVideo(frame: Buffer): void {
     if (this.isRunning) this.video?.write(frame);
   }

@@ -42,11 +42,14 @@ const MAX_BEHIND_MS = 1_000;
 const KEY_FRAME_REQUEST_INTERVAL_MS = 500;
 /** A decoder that dies on its own is restarted this many times per track at most. */
 const MAX_DECODER_RESTARTS = 3;
+const ENCODER_START_TIMEOUT_MS = 10_000;
 
 interface RoomParticipant {
   sid: string;
   identity: string;
+  /** Join time (ms when the server gives it, else s), then first sight: the grid's order. */
   joinedAt: bigint;
+  seen: number;
   camera: TrackInfo | undefined;
   microphone: TrackInfo | undefined;
 }
@@ -88,13 +91,15 @@ class RoomCompositeRecorder implements EgressRecorder {
   private readonly people = new Map<string, RoomParticipant>();
   private readonly tracks = new Map<string, TrackState>();
   private readonly speakerLevels = new Map<string, number>();
+  private seenCount = 0;
   private speaker: string | undefined;
   private workDir = '';
   private timer: NodeJS.Timeout | undefined;
   private startMs = 0;
-  private framesWritten = 0;
+  /** Frames (audio chunks) of the timeline done: written, or given up when the encoder fell too far behind. */
+  private framesDone = 0;
   private framesDropped = 0;
-  private chunksWritten = 0;
+  private chunksDone = 0;
   private chunksDropped = 0;
   private isStopping = false;
   private isEnded = false;
@@ -136,7 +141,7 @@ class RoomCompositeRecorder implements EgressRecorder {
       if (this.isEnded) return void (await this.participant.leave());
       if (this.isStopping) return this.finish();
       this.syncTracks();
-      this.startClock();
+      await this.startClock();
     } catch (err) {
       this.fail((err as Error).message);
     }
@@ -162,7 +167,9 @@ class RoomCompositeRecorder implements EgressRecorder {
         this.speakerLevels.delete(info.sid);
         continue;
       }
-      this.people.set(info.sid, { sid: info.sid, identity: info.identity, joinedAt: info.joinedAt, ...pickTracks(info) });
+      const seen = this.people.get(info.sid)?.seen ?? this.seenCount++;
+      const joinedAt = info.joinedAtMs > 0n ? info.joinedAtMs : info.joinedAt * 1000n;
+      this.people.set(info.sid, { sid: info.sid, identity: info.identity, joinedAt, seen, ...pickTracks(info) });
     }
     // before the participant exists (the join's snapshot), syncTracks runs once it does
     if (this.participant) this.syncTracks();
@@ -214,7 +221,7 @@ class RoomCompositeRecorder implements EgressRecorder {
 
   private refreshPicture(): void {
     if (!this.compositor) return;
-    const people = [...this.people.values()].sort((a, b) => (a.joinedAt < b.joinedAt ? -1 : a.joinedAt > b.joinedAt ? 1 : a.sid < b.sid ? -1 : 1));
+    const people = [...this.people.values()].sort((a, b) => (a.joinedAt < b.joinedAt ? -1 : a.joinedAt > b.joinedAt ? 1 : a.seen - b.seen));
     this.compositor.setParticipants(people.map((p) => ({ identity: p.identity })));
     this.compositor.setSpeaker(this.speaker);
     // a muted (or unpublished) camera shows the placeholder, not its last frame
@@ -302,10 +309,26 @@ class RoomCompositeRecorder implements EgressRecorder {
 
   // --- the clock ---
 
-  private startClock(): void {
+  /**
+   * Starts the wall clock once the encoder reads: ffmpeg takes a moment (more on a busy machine) before it reads its
+   * first frame, and frames owed for that moment would be dropped as the encoder "falling behind".
+   */
+  private async startClock(): Promise<void> {
+    const encoder = this.encoder!;
     this.startMs = performance.now();
     this.tick();
+    const deadline = performance.now() + ENCODER_START_TIMEOUT_MS;
+    while (!encoder.isDrained()) {
+      if (this.isStopping) return;
+      if (performance.now() > deadline) return this.fail(`the encoder ffmpeg read nothing within ${ENCODER_START_TIMEOUT_MS / 1000} s`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // the first frame (and audio chunk) is the start of the timeline
+    this.startMs = performance.now();
     this.timer = setInterval(() => this.tick(), TICK_MS);
+    // ACTIVE from here: the file's time runs with the wall clock from now on
+    this.isActive = true;
+    this.opts.callbacks.active();
   }
 
   private tick(): void {
@@ -317,34 +340,30 @@ class RoomCompositeRecorder implements EgressRecorder {
       const due = Math.floor((elapsed * video.fps) / 1000) + 1;
       // far behind (the encoder cannot keep up, or the process stalled): give up the oldest owed frames
       const maxOwed = Math.ceil((MAX_BEHIND_MS * video.fps) / 1000);
-      if (due - this.framesWritten > maxOwed) {
-        this.framesDropped += due - this.framesWritten - maxOwed;
-        this.framesWritten = due - maxOwed;
+      if (due - this.framesDone > maxOwed) {
+        this.framesDropped += due - this.framesDone - maxOwed;
+        this.framesDone = due - maxOwed;
       }
       // one frame drawn per tick; when several are owed the same picture is repeated
       let frame: Buffer | undefined;
-      while (this.framesWritten < due && encoder.canWriteVideo()) {
+      while (this.framesDone < due && encoder.canWriteVideo()) {
         frame ??= this.compositor.compose();
         encoder.writeVideo(frame);
-        this.framesWritten++;
+        this.framesDone++;
       }
     }
     if (this.mixer) {
       const due = Math.floor(elapsed / AUDIO_CHUNK_MS) + 1;
       const maxOwed = Math.ceil(MAX_BEHIND_MS / AUDIO_CHUNK_MS);
-      if (due - this.chunksWritten > maxOwed) {
-        this.chunksDropped += due - this.chunksWritten - maxOwed;
-        this.chunksWritten = due - maxOwed;
+      if (due - this.chunksDone > maxOwed) {
+        this.chunksDropped += due - this.chunksDone - maxOwed;
+        this.chunksDone = due - maxOwed;
       }
       const muted = this.mutedMicrophones();
-      while (this.chunksWritten < due && encoder.canWriteAudio()) {
+      while (this.chunksDone < due && encoder.canWriteAudio()) {
         encoder.writeAudio(this.mixer.mix(AUDIO_CHUNK_FRAMES, muted));
-        this.chunksWritten++;
+        this.chunksDone++;
       }
-    }
-    if (!this.isActive) {
-      this.isActive = true;
-      this.opts.callbacks.active();
     }
   }
 
@@ -387,9 +406,10 @@ class RoomCompositeRecorder implements EgressRecorder {
       // no file: nothing was written
     }
     const { video } = this.opts.settings.encoding;
-    const durationMs = video ? (this.framesWritten * 1000) / video.fps : this.chunksWritten * AUDIO_CHUNK_MS;
+    // the media written: dropped frames are not in the file
+    const durationMs = video ? ((this.framesDone - this.framesDropped) * 1000) / video.fps : (this.chunksDone - this.chunksDropped) * AUDIO_CHUNK_MS;
     if (this.framesDropped > 0 || this.chunksDropped > 0) {
-      this.log.warn({ framesDropped: this.framesDropped, framesWritten: this.framesWritten, audioChunksDropped: this.chunksDropped }, 'composite: the encoder did not keep up');
+      this.log.warn({ framesDropped: this.framesDropped, frames: this.framesDone, audioChunksDropped: this.chunksDropped }, 'composite: the encoder did not keep up');
     }
     const unclean = exit && this.failure === undefined && (exit.code !== 0 || exit.signal !== null) ? describeExit('the encoder ffmpeg', exit) : undefined;
     const error = this.failure ?? unclean;

@@ -49,7 +49,8 @@ export class TrackDecoder {
     const { width, height } = opts.videoSize;
     const output = kind === 'video'
       ? ['-an', '-vf', `scale=${width}:${height}:force_original_aspect_ratio=decrease,pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2,format=yuv420p`,
-        '-fps_mode', 'passthrough', '-f', 'rawvideo', 'pipe:1']
+        // every decoded frame, stamped in the input's 90 kHz time base (a coarser one collides and drops frames)
+        '-fps_mode', 'passthrough', '-enc_time_base', '-1', '-f', 'rawvideo', 'pipe:1']
       : ['-vn', '-ar', String(SAMPLE_RATE), '-ac', String(CHANNELS), '-f', 's16le', 'pipe:1'];
     const args = [
       '-nostdin', '-protocol_whitelist', 'file,udp,rtp',

@@ -1,0 +1,164 @@
+// Room composite egress (issue 12) with unmodified clients: three livekit-client pages publish a canvas in a solid
+// colour each (red, green, blue) as their camera, and the blue one a 440 Hz WebAudio tone as its microphone;
+// livekit-server-sdk's EgressClient records the room composite in the grid layout to MP4, switches it to the speaker
+// layout with UpdateLayout mid-recording, and stops it. ffprobe/ffmpeg check what a viewer would: H.264 1280x720 and
+// AAC, duration within 10% of the wall time, each participant's colour in its own grid tile, the speaker (blue, the
+// one with the tone) large after the switch, and the tone in the decoded audio. Then an audio-only composite to OGG.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EgressClient, EncodedFileOutput, EncodedFileType, RoomServiceClient } from 'livekit-server-sdk';
+import { EgressStatus } from '@livekit/protocol';
+import type { EgressInfo } from '@livekit/protocol';
+import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
+import type { BrowserParticipant } from './helpers/browser-participant.js';
+import { DEV_API_KEY, DEV_API_SECRET } from './helpers/server.js';
+import { useAtriumAndBrowser } from './helpers/suite.js';
+import { checkTone } from './helpers/tone.js';
+import { decodeAudio, decodeFrameRgb, probeFile } from './helpers/media-file.js';
+
+const outDir = mkdtempSync(join(tmpdir(), 'atrium-composite-'));
+const roomName = `composite-${Date.now()}`;
+const suite = useAtriumAndBrowser({ atrium: { config: { egress: { fileBaseDir: outDir } } } });
+
+const COLOURS = { red: [230, 30, 30], green: [30, 200, 30], blue: [30, 30, 230] } as const;
+type Colour = keyof typeof COLOURS;
+
+/** Publishes a canvas painted `rgb` (repainted at 30 fps, so the capture keeps producing frames) as the camera. */
+async function publishColour(p: BrowserParticipant, rgb: readonly number[]): Promise<void> {
+  await p.call('run', `
+    const canvas = document.createElement('canvas');
+    canvas.width = 320; canvas.height = 180;
+    const g = canvas.getContext('2d');
+    setInterval(() => { g.fillStyle = 'rgb(${rgb.join(',')})'; g.fillRect(0, 0, 320, 180); }, 33);
+    g.fillStyle = 'rgb(${rgb.join(',')})'; g.fillRect(0, 0, 320, 180);
+    const track = new LK.LocalVideoTrack(canvas.captureStream(30).getVideoTracks()[0], undefined, true);
+    await room.localParticipant.publishTrack(track, { source: LK.Track.Source.Camera, simulcast: false, videoCodec: 'vp8' });
+  `);
+}
+
+async function waitEnded(client: EgressClient, id: string): Promise<EgressInfo> {
+  return waitFor(async () => {
+    const [info] = await client.listEgress({ egressId: id });
+    return info && info.status >= EgressStatus.EGRESS_COMPLETE ? info : undefined;
+  }, { timeoutMs: 30_000, intervalMs: 100, label: `${id} ended` });
+}
+
+async function waitActive(client: EgressClient, id: string): Promise<number> {
+  await waitFor(async () => (await client.listEgress({ egressId: id }))[0]?.status === EgressStatus.EGRESS_ACTIVE, { timeoutMs: 20_000, intervalMs: 50, label: `${id} ACTIVE` });
+  return performance.now();
+}
+
+/** The mean colour of a 9x9 patch around (x, y) of an RGB24 frame. */
+function colourAt(f: { width: number; rgb: Buffer }, x: number, y: number): number[] {
+  const sum = [0, 0, 0];
+  for (let dy = -4; dy <= 4; dy++) {
+    for (let dx = -4; dx <= 4; dx++) {
+      const i = ((y + dy) * f.width + (x + dx)) * 3;
+      for (let c = 0; c < 3; c++) sum[c]! += f.rgb[i + c]!;
+    }
+  }
+  return sum.map((s) => Math.round(s / 81));
+}
+
+/**
+ * Which participant's colour `rgb` is: the nearest of the three, when it is near enough (a canvas colour goes through
+ * the browser's capture, VP8, our scaling and H.264, and comes back off by a few tens per channel).
+ */
+function whichColour(rgb: readonly number[]): Colour | undefined {
+  let best: Colour | undefined;
+  let bestDistance = 100;
+  for (const [name, ref] of Object.entries(COLOURS) as [Colour, readonly number[]][]) {
+    const d = Math.hypot(...ref.map((v, i) => v - rgb[i]!));
+    if (d < bestDistance) {
+      best = name;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+let pages: Record<Colour, BrowserParticipant> | undefined;
+
+test('room composite: three participants, grid then speaker, to MP4; checked with ffprobe, pixels and the tone', { timeout: 90_000 }, async () => {
+  const { server, browser } = suite.started();
+  const [red, green, blue] = await browser.openParticipants(['red', 'green', 'blue']);
+  pages = { red: red!, green: green!, blue: blue! };
+  // joined one after another, so the grid's order (join order) is red, green, blue
+  for (const name of ['red', 'green', 'blue'] as const) {
+    await pages[name].connect(server.url, await server.token({ identity: name, room: roomName }));
+    await publishColour(pages[name], COLOURS[name]);
+  }
+  await pages.blue.call('publishTone', { leftHz: 440, amplitude: 0.5 });
+  const rooms = new RoomServiceClient(server.httpUrl, DEV_API_KEY, DEV_API_SECRET);
+  await waitFor(async () => {
+    const ps = await rooms.listParticipants(roomName);
+    return ps.flatMap((p) => p.tracks).filter((t) => t.mimeType !== '').length === 4;
+  }, { timeoutMs: 15_000, label: 'four tracks published on the server' });
+
+  const client = new EgressClient(server.httpUrl, DEV_API_KEY, DEV_API_SECRET);
+  const started = await client.startRoomCompositeEgress(roomName, new EncodedFileOutput({ filepath: '{room_name}/grid' }), { layout: 'grid' });
+  assert.equal(started.status, EgressStatus.EGRESS_STARTING);
+  const active = await waitActive(client, started.egressId);
+  await new Promise((r) => setTimeout(r, 4_000));
+  const switchedAt = (performance.now() - active) / 1000;
+  const updated = await client.updateLayout(started.egressId, 'speaker');
+  assert.equal(updated.request.case === 'roomComposite' ? updated.request.value.layout : '', 'speaker');
+  await new Promise((r) => setTimeout(r, 3_000));
+  const wall = (performance.now() - active) / 1000;
+  await client.stopEgress(started.egressId);
+  const done = await waitEnded(client, started.egressId);
+  assert.equal(done.status, EgressStatus.EGRESS_COMPLETE, done.error);
+  const file = done.fileResults[0]!;
+  assert.equal(file.filename, `${roomName}/grid.mp4`);
+
+  const probed = await probeFile(file.location);
+  const v = probed.streams.find((s) => s.codecType === 'video');
+  const a = probed.streams.find((s) => s.codecType === 'audio');
+  assert.deepEqual([v?.codecName, v?.width, v?.height], ['h264', 1280, 720], JSON.stringify(probed));
+  assert.equal(a?.codecName, 'aac');
+  assert.ok(Math.abs(probed.durationSec - wall) <= wall * 0.1, `duration ${probed.durationSec} s for ${wall.toFixed(2)} s of wall time`);
+  console.log(`composite: ${probed.durationSec.toFixed(2)} s in the file for ${wall.toFixed(2)} s ACTIVE, ${probed.sizeBytes} bytes`);
+
+  // grid of three: red and green side by side on top, blue centred below
+  const grid = await decodeFrameRgb(file.location, Math.min(3, switchedAt - 0.5));
+  const seen = { red: colourAt(grid, 320, 180), green: colourAt(grid, 960, 180), blue: colourAt(grid, 640, 540) };
+  for (const [name, rgb] of Object.entries(seen)) assert.equal(whichColour(rgb), name, `grid tile of ${name}: ${JSON.stringify(seen)}`);
+
+  // speaker: blue (the only one speaking) large on the left, red and green in the strip on the right
+  const speaker = await decodeFrameRgb(file.location, probed.durationSec - 1);
+  const main = colourAt(speaker, 512, 360);
+  assert.equal(whichColour(main), 'blue', `main tile after UpdateLayout: ${JSON.stringify(main)}`);
+  const strip = [colourAt(speaker, 1152, 288), colourAt(speaker, 1152, 432)].map(whichColour);
+  assert.deepEqual(strip, ['red', 'green'], 'the strip');
+
+  const pcm = await decodeAudio(file.location);
+  const middle = pcm.subarray(Math.floor(pcm.length / 2) - 48_000, Math.floor(pcm.length / 2) + 48_000);
+  const tone = checkTone(middle, { sampleRate: 48_000, expectedHz: 440 });
+  assert.ok(tone.matches, `tone: ${JSON.stringify(tone)}`);
+});
+
+test('room composite, audio only: the mixed microphones to OGG (Opus)', { timeout: 60_000 }, async () => {
+  const { server } = suite.started();
+  assert.ok(pages, 'the first test set up the room');
+  const client = new EgressClient(server.httpUrl, DEV_API_KEY, DEV_API_SECRET);
+  const started = await client.startRoomCompositeEgress(roomName, new EncodedFileOutput({ filepath: '{room_name}/audio', fileType: EncodedFileType.DEFAULT_FILETYPE }), { audioOnly: true });
+  const active = await waitActive(client, started.egressId);
+  await new Promise((r) => setTimeout(r, 3_000));
+  const wall = (performance.now() - active) / 1000;
+  await client.stopEgress(started.egressId);
+  const done = await waitEnded(client, started.egressId);
+  assert.equal(done.status, EgressStatus.EGRESS_COMPLETE, done.error);
+  const file = done.fileResults[0]!;
+  assert.equal(file.filename, `${roomName}/audio.ogg`);
+  const probed = await probeFile(file.location);
+  assert.deepEqual(probed.streams.map((s) => `${s.codecType}/${s.codecName}`), ['audio/opus']);
+  assert.ok(Math.abs(probed.durationSec - wall) <= wall * 0.1, `duration ${probed.durationSec} s for ${wall.toFixed(2)} s of wall time`);
+  const pcm = await decodeAudio(file.location);
+  const tone = checkTone(pcm.subarray(pcm.length - 96_000), { sampleRate: 48_000, expectedHz: 440 });
+  assert.ok(tone.matches, `tone: ${JSON.stringify(tone)}`);
+  // UpdateLayout has nothing to change in an audio-only composite
+  await assert.rejects(client.updateLayout(started.egressId, 'grid'), /audio only|already ended/);
+});
