@@ -18,6 +18,7 @@ import { DEV_API_KEY, DEV_API_SECRET } from './helpers/server.js';
 import { useAtriumAndBrowser } from './helpers/suite.js';
 import { checkTone } from './helpers/tone.js';
 import { decodeAudio, decodeFrameRgb, probeFile } from './helpers/media-file.js';
+import { pidWithArgument } from './helpers/processes.js';
 
 const outDir = mkdtempSync(join(tmpdir(), 'atrium-composite-'));
 const roomName = `composite-${Date.now()}`;
@@ -102,11 +103,14 @@ test('room composite: three participants, grid then speaker, to MP4; checked wit
   const started = await client.startRoomCompositeEgress(roomName, new EncodedFileOutput({ filepath: '{room_name}/grid' }), { layout: 'grid' });
   assert.equal(started.status, EgressStatus.EGRESS_STARTING);
   const active = await waitActive(client, started.egressId);
-  await new Promise((r) => setTimeout(r, 4_000));
+  await new Promise((r) => setTimeout(r, 3_000));
   const switchedAt = (performance.now() - active) / 1000;
   const updated = await client.updateLayout(started.egressId, 'speaker');
   assert.equal(updated.request.case === 'roomComposite' ? updated.request.value.layout : '', 'speaker');
-  await new Promise((r) => setTimeout(r, 3_000));
+  await new Promise((r) => setTimeout(r, 2_000));
+  // green mutes its camera: its tile turns to the placeholder, and the recording goes on at wall-clock pace
+  await pages.green.call('run', 'await room.localParticipant.getTrackPublication(LK.Track.Source.Camera).mute();');
+  await new Promise((r) => setTimeout(r, 2_500));
   const wall = (performance.now() - active) / 1000;
   await client.stopEgress(started.egressId);
   const done = await waitEnded(client, started.egressId);
@@ -120,7 +124,9 @@ test('room composite: three participants, grid then speaker, to MP4; checked wit
   assert.deepEqual([v?.codecName, v?.width, v?.height], ['h264', 1280, 720], JSON.stringify(probed));
   assert.equal(a?.codecName, 'aac');
   assert.ok(Math.abs(probed.durationSec - wall) <= wall * 0.1, `duration ${probed.durationSec} s for ${wall.toFixed(2)} s of wall time`);
-  console.log(`composite: ${probed.durationSec.toFixed(2)} s in the file for ${wall.toFixed(2)} s ACTIVE, ${probed.sizeBytes} bytes`);
+  console.log(`composite: ${probed.durationSec.toFixed(2)} s in the file (video ${v?.durationSec} s, audio ${a?.durationSec} s) for ${wall.toFixed(2)} s ACTIVE, ${probed.sizeBytes} bytes`);
+  // both come off one wall clock: a video shorter than the audio would mean frames were dropped and the picture ran early
+  assert.ok(Math.abs((v?.durationSec ?? 0) - (a?.durationSec ?? 0)) <= 0.1, `video ${v?.durationSec} s, audio ${a?.durationSec} s`);
 
   // grid of three: red and green side by side on top, blue centred below
   const grid = await decodeFrameRgb(file.location, Math.min(3, switchedAt - 0.5));
@@ -131,8 +137,12 @@ test('room composite: three participants, grid then speaker, to MP4; checked wit
   const speaker = await decodeFrameRgb(file.location, probed.durationSec - 1);
   const main = colourAt(speaker, 512, 360);
   assert.equal(whichColour(main), 'blue', `main tile after UpdateLayout: ${JSON.stringify(main)}`);
-  const strip = [colourAt(speaker, 1152, 288), colourAt(speaker, 1152, 432)].map(whichColour);
-  assert.deepEqual(strip, ['red', 'green'], 'the strip');
+  const strip = [colourAt(speaker, 1152, 288), colourAt(speaker, 1152, 432)];
+  assert.equal(whichColour(strip[0]!), 'red', `the strip: ${JSON.stringify(strip)}`);
+  // the placeholder of a muted camera: flat dark grey (58, 58, 58)
+  assert.ok(strip[1]!.every((v) => Math.abs(v - 58) <= 12), `green's tile after the mute: ${JSON.stringify(strip[1])}`);
+  const beforeMute = await decodeFrameRgb(file.location, switchedAt + 1.5);
+  assert.equal(whichColour(colourAt(beforeMute, 1152, 432)), 'green', 'green in the strip before the mute');
 
   const pcm = await decodeAudio(file.location);
   const middle = pcm.subarray(Math.floor(pcm.length / 2) - 48_000, Math.floor(pcm.length / 2) + 48_000);
@@ -161,4 +171,20 @@ test('room composite, audio only: the mixed microphones to OGG (Opus)', { timeou
   assert.ok(tone.matches, `tone: ${JSON.stringify(tone)}`);
   // UpdateLayout has nothing to change in an audio-only composite
   await assert.rejects(client.updateLayout(started.egressId, 'grid'), /audio only|already ended/);
+});
+
+test('room composite: a killed encoder ends the egress FAILED with the reason; the room goes on', { timeout: 60_000 }, async () => {
+  const { server } = suite.started();
+  assert.ok(pages, 'the first test set up the room');
+  const client = new EgressClient(server.httpUrl, DEV_API_KEY, DEV_API_SECRET);
+  const started = await client.startRoomCompositeEgress(roomName, new EncodedFileOutput({ filepath: 'killed/composite' }), { layout: 'grid' });
+  await waitActive(client, started.egressId);
+  const pid = pidWithArgument(join(outDir, 'killed', 'composite.mp4'));
+  assert.ok(pid, 'the encoder ffmpeg is running');
+  process.kill(pid, 'SIGKILL');
+  const done = await waitEnded(client, started.egressId);
+  assert.equal(done.status, EgressStatus.EGRESS_FAILED);
+  assert.match(done.error, /the encoder ffmpeg exited \(signal SIGKILL\)/);
+  const rooms = new RoomServiceClient(server.httpUrl, DEV_API_KEY, DEV_API_SECRET);
+  assert.deepEqual((await rooms.listParticipants(roomName)).map((p) => p.identity).sort(), ['blue', 'green', 'red']);
 });

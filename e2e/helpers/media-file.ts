@@ -10,14 +10,14 @@ export interface ProbedFile {
   formatName: string;
   durationSec: number;
   sizeBytes: number;
-  streams: { codecType: string; codecName: string; width?: number; height?: number; sampleRate?: number; channels?: number; startTimeSec?: number }[];
+  streams: { codecType: string; codecName: string; width?: number; height?: number; sampleRate?: number; channels?: number; startTimeSec?: number; durationSec?: number }[];
 }
 
 export async function probeFile(path: string): Promise<ProbedFile> {
   const { stdout } = await run('ffprobe', ['-v', 'error', '-show_format', '-show_streams', '-of', 'json', path], { maxBuffer: MAX_BUFFER });
   const j = JSON.parse(stdout) as {
     format: { format_name: string; duration?: string; size?: string };
-    streams: { codec_type: string; codec_name: string; width?: number; height?: number; sample_rate?: string; channels?: number; start_time?: string }[];
+    streams: { codec_type: string; codec_name: string; width?: number; height?: number; sample_rate?: string; channels?: number; start_time?: string; duration?: string }[];
   };
   return {
     formatName: j.format.format_name,
@@ -30,6 +30,7 @@ export async function probeFile(path: string): Promise<ProbedFile> {
       ...(s.sample_rate !== undefined ? { sampleRate: Number(s.sample_rate) } : {}),
       ...(s.channels !== undefined ? { channels: s.channels } : {}),
       ...(s.start_time !== undefined ? { startTimeSec: Number(s.start_time) } : {}),
+      ...(s.duration !== undefined ? { durationSec: Number(s.duration) } : {}),
     })),
   };
 }

@@ -37,8 +37,14 @@ export interface RoomCompositeRecorderOptions {
 const TICK_MS = 10;
 const AUDIO_CHUNK_MS = 20;
 const AUDIO_CHUNK_FRAMES = (SAMPLE_RATE * AUDIO_CHUNK_MS) / 1000;
-/** The encoder may fall this far behind the wall clock before frames are dropped (counted) rather than owed. */
-const MAX_BEHIND_MS = 1_000;
+/**
+ * The encoder may fall this far behind the wall clock (a busy machine, a stalled process) before frames are dropped
+ * (counted) rather than owed. Owed frames are written as soon as the pipe has room, so the file's timeline stays the
+ * wall clock's and audio and video stay aligned; dropping shifts the video earlier by what was dropped.
+ */
+const MAX_BEHIND_MS = 5_000;
+/** At the stop, frames still owed are written for at most this long before the file is finished. */
+const FLUSH_TIMEOUT_MS = 10_000;
 const KEY_FRAME_REQUEST_INTERVAL_MS = 500;
 /** A decoder that dies on its own is restarted this many times per track at most. */
 const MAX_DECODER_RESTARTS = 3;
@@ -332,25 +338,30 @@ class RoomCompositeRecorder implements EgressRecorder {
   }
 
   private tick(): void {
-    const encoder = this.encoder;
-    if (!encoder || this.isStopping) return;
-    const elapsed = performance.now() - this.startMs;
+    if (!this.encoder || this.isStopping) return;
+    this.writeDue(performance.now() - this.startMs);
+  }
+
+  /** Writes what the timeline owes up to `elapsed` ms, as far as the encoder's pipes take it; true when all is written. */
+  private writeDue(elapsed: number): boolean {
+    const encoder = this.encoder!;
+    let isDone = true;
     const { video } = this.opts.settings.encoding;
     if (this.compositor && video) {
       const due = Math.floor((elapsed * video.fps) / 1000) + 1;
-      // far behind (the encoder cannot keep up, or the process stalled): give up the oldest owed frames
       const maxOwed = Math.ceil((MAX_BEHIND_MS * video.fps) / 1000);
       if (due - this.framesDone > maxOwed) {
         this.framesDropped += due - this.framesDone - maxOwed;
         this.framesDone = due - maxOwed;
       }
-      // one frame drawn per tick; when several are owed the same picture is repeated
+      // one frame drawn per call; when several are owed the same picture is repeated
       let frame: Buffer | undefined;
       while (this.framesDone < due && encoder.canWriteVideo()) {
         frame ??= this.compositor.compose();
         encoder.writeVideo(frame);
         this.framesDone++;
       }
+      if (this.framesDone < due) isDone = false;
     }
     if (this.mixer) {
       const due = Math.floor(elapsed / AUDIO_CHUNK_MS) + 1;
@@ -364,7 +375,18 @@ class RoomCompositeRecorder implements EgressRecorder {
         encoder.writeAudio(this.mixer.mix(AUDIO_CHUNK_FRAMES, muted));
         this.chunksDone++;
       }
+      if (this.chunksDone < due) isDone = false;
     }
+    return isDone;
+  }
+
+  /** At the stop: what the timeline still owes up to now goes to the encoder first, so the file lasts the wall time. */
+  private async flushOwed(): Promise<void> {
+    const encoder = this.encoder;
+    if (!encoder || !this.isActive || this.failure !== undefined) return;
+    const elapsed = performance.now() - this.startMs;
+    const deadline = performance.now() + FLUSH_TIMEOUT_MS;
+    while (encoder.isRunning && !this.writeDue(elapsed) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   }
 
   // --- the end ---
@@ -395,6 +417,7 @@ class RoomCompositeRecorder implements EgressRecorder {
     if (this.isEnded) return;
     this.isEnded = true;
     clearInterval(this.timer);
+    await this.flushOwed();
     const exit = this.encoder ? await this.encoder.stop() : undefined;
     for (const t of this.tracks.values()) this.closeTrack(t);
     await this.participant?.leave().catch(() => {});
