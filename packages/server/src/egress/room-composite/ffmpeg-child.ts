@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import type { Logger } from '@atrium/webrtc';
+import { StderrTail } from '../ffmpeg-stderr.js';
 
 export interface ChildExit {
   code: number | null;
@@ -19,30 +20,19 @@ export class FfmpegChild {
   readonly proc: ChildProcess;
   readonly exited: Promise<ChildExit>;
   hasExited = false;
-  private readonly stderrTail: string[] = [];
+  private readonly stderrTail: StderrTail;
 
   constructor(ffmpegPath: string, args: readonly string[], stdio: StdioOptions, log: Logger) {
     const proc = spawn(ffmpegPath, ['-hide_banner', '-loglevel', process.env['ATRIUM_EGRESS_FFMPEG_LOG'] ?? 'warning', ...args], { stdio });
     this.proc = proc;
-    let partial = '';
-    proc.stderr?.setEncoding('utf8');
-    proc.stderr?.on('data', (chunk: string) => {
-      const lines = (partial + chunk).split(/\r?\n|\r/);
-      partial = lines.pop() ?? '';
-      for (const line of lines) {
-        if (line.trim() === '') continue;
-        this.stderrTail.push(line.trim());
-        if (this.stderrTail.length > STDERR_LINES_KEPT) this.stderrTail.shift();
-        log.debug({ ffmpeg: line.trim() }, 'ffmpeg');
-      }
-    });
+    this.stderrTail = new StderrTail(proc.stderr, STDERR_LINES_KEPT, log);
     // a dead ffmpeg closes its pipes: our writes then must not throw EPIPE at the server
     for (const s of proc.stdio) s?.on('error', () => {});
     this.exited = new Promise<ChildExit>((resolve) => {
       const done = (code: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void => {
         if (this.hasExited) return;
         this.hasExited = true;
-        resolve({ code, signal, ...(spawnError ? { spawnError: spawnError.message } : {}), tail: this.stderrTail.slice(-3).join(' | ') });
+        resolve({ code, signal, ...(spawnError ? { spawnError: spawnError.message } : {}), tail: this.stderrTail.last(3) });
       };
       proc.once('error', (err) => done(null, null, err));
       proc.once('exit', (code, signal) => done(code, signal));

@@ -3,16 +3,18 @@
 // into raw frames and PCM, and on a wall clock the compositor draws the layout and the mixer mixes the microphones,
 // handing fixed-rate video and audio to the encoder ffmpeg. The clock never waits for media: nothing arriving (an
 // empty room, a muted camera) still gives frames and silence, so the file keeps the wall time.
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ParticipantInfo_Kind, ParticipantInfo_State, TrackSource, TrackType } from '@livekit/protocol';
 import type { ParticipantInfo, SpeakerInfo, TrackInfo } from '@livekit/protocol';
 import type { Logger } from '@atrium/webrtc';
 import type { RemoteStream } from '@atrium/webrtc/pc/remote-stream.js';
-import { EgressParticipant } from '../egress-participant.js';
+import type { EgressParticipant } from '../egress-participant.js';
 import type { SignalMessage } from '../egress-participant.js';
-import type { EgressJob, EgressRecorder, RecorderCallbacks } from '../egress-manager.js';
+import type { EgressRecorder } from '../egress-manager.js';
+import { RecorderLifecycle, throttled } from '../recorder-lifecycle.js';
+import type { RecorderOptions } from '../recorder-lifecycle.js';
 import { RtpRelay } from '../rtp-relay.js';
 import { rtpFormatForMime } from '../track-container.js';
 import { AudioMixer, SAMPLE_RATE } from './audio-mixer.js';
@@ -23,15 +25,8 @@ import { describeExit } from './ffmpeg-child.js';
 import type { LayoutSpec } from './layout.js';
 import { TrackDecoder } from './track-decoder.js';
 
-export interface RoomCompositeRecorderOptions {
-  job: EgressJob;
+export interface RoomCompositeRecorderOptions extends RecorderOptions {
   settings: CompositeSettings;
-  callbacks: RecorderCallbacks;
-  url: string;
-  apiKey: string;
-  apiSecret: string;
-  ffmpegPath: string;
-  logger: Logger;
 }
 
 const TICK_MS = 10;
@@ -87,9 +82,8 @@ function pickTracks(info: ParticipantInfo): { camera: TrackInfo | undefined; mic
   };
 }
 
-class RoomCompositeRecorder implements EgressRecorder {
+class RoomCompositeRecorder extends RecorderLifecycle {
   private readonly opts: RoomCompositeRecorderOptions;
-  private readonly log: Logger;
   private readonly compositor: Compositor | undefined;
   private readonly mixer: AudioMixer | undefined;
   private encoder: CompositeEncoder | undefined;
@@ -107,15 +101,11 @@ class RoomCompositeRecorder implements EgressRecorder {
   private framesDropped = 0;
   private chunksDone = 0;
   private chunksDropped = 0;
-  private isStopping = false;
-  private isEnded = false;
   private isActive = false;
-  private failure: string | undefined;
-  private endReason: string | undefined;
 
   constructor(opts: RoomCompositeRecorderOptions) {
+    super(opts.logger, opts.callbacks);
     this.opts = opts;
-    this.log = opts.logger;
     const { video, audio } = opts.settings.encoding;
     this.compositor = video ? new Compositor(video, opts.settings.layout) : undefined;
     this.mixer = audio ? new AudioMixer() : undefined;
@@ -131,16 +121,9 @@ class RoomCompositeRecorder implements EgressRecorder {
         if (!this.isStopping) this.fail(describeExit('the encoder ffmpeg', exit));
       });
       if (this.isStopping) return this.finish();
-      this.participant = await EgressParticipant.join({
-        url: this.opts.url,
-        apiKey: this.opts.apiKey,
-        apiSecret: this.opts.apiSecret,
-        roomName: job.roomName,
-        identity: job.egressId,
+      this.participant = await this.joinRoom(this.opts, {
         trackSids: [],
-        logger: this.log,
         onStream: (s, trackSid) => this.onStream(s, trackSid),
-        onLost: (why) => this.endWith(`the egress participant left the room: ${why}`),
         onJoin: (join) => this.applyParticipants(join.otherParticipants),
         onRoomSignal: (msg) => this.onRoomSignal(msg),
       });
@@ -151,6 +134,11 @@ class RoomCompositeRecorder implements EgressRecorder {
     } catch (err) {
       this.fail((err as Error).message);
     }
+  }
+
+  // run() finishes when it is still starting (before the participant joined)
+  protected get canFinish(): boolean {
+    return this.participant !== undefined;
   }
 
   updateLayout(spec: LayoutSpec): void {
@@ -277,13 +265,7 @@ class RoomCompositeRecorder implements EgressRecorder {
     if (t.isClosed || this.isEnded) return decoder.stop();
     t.decoder = decoder;
     const relay = new RtpRelay({ mimeType: mime, clockRate: stream.clockRate, port: decoder.port });
-    let lastKeyFrameRequestMs = -Infinity;
-    relay.onNeedKeyFrame = () => {
-      const now = performance.now();
-      if (now - lastKeyFrameRequestMs < KEY_FRAME_REQUEST_INTERVAL_MS) return;
-      lastKeyFrameRequestMs = now;
-      this.participant?.requestKeyFrame(stream);
-    };
+    relay.onNeedKeyFrame = throttled(() => this.participant?.requestKeyFrame(stream), KEY_FRAME_REQUEST_INTERVAL_MS);
     t.relay = relay;
     if (t.kind === 'video') relay.onNeedKeyFrame();
     void decoder.exited.then((exit) => {
@@ -334,7 +316,7 @@ class RoomCompositeRecorder implements EgressRecorder {
     this.timer = setInterval(() => this.tick(), TICK_MS);
     // ACTIVE from here: the file's time runs with the wall clock from now on
     this.isActive = true;
-    this.opts.callbacks.active();
+    this.callbacks.active();
   }
 
   private tick(): void {
@@ -391,29 +373,7 @@ class RoomCompositeRecorder implements EgressRecorder {
 
   // --- the end ---
 
-  stop(): void {
-    if (this.isStopping) return;
-    this.isStopping = true;
-    // run() finishes when it is still starting
-    if (this.participant || this.failure !== undefined) void this.finish();
-  }
-
-  private endWith(reason: string): void {
-    if (this.isEnded || this.isStopping) return;
-    this.log.info({ reason }, 'egress ending');
-    this.endReason = reason;
-    this.stop();
-  }
-
-  private fail(reason: string): void {
-    if (this.isEnded || this.failure !== undefined) return;
-    this.failure = reason;
-    this.log.warn({ reason }, 'egress failed');
-    this.isStopping = true;
-    void this.finish();
-  }
-
-  private async finish(): Promise<void> {
+  protected async finish(): Promise<void> {
     if (this.isEnded) return;
     this.isEnded = true;
     clearInterval(this.timer);
@@ -422,21 +382,14 @@ class RoomCompositeRecorder implements EgressRecorder {
     for (const t of this.tracks.values()) this.closeTrack(t);
     await this.participant?.leave().catch(() => {});
     if (this.workDir) await rm(this.workDir, { recursive: true, force: true }).catch(() => {});
-    let sizeBytes = 0;
-    try {
-      sizeBytes = (await stat(this.opts.job.localPath)).size;
-    } catch {
-      // no file: nothing was written
-    }
     const { video } = this.opts.settings.encoding;
     // the media written: dropped frames are not in the file
     const durationMs = video ? ((this.framesDone - this.framesDropped) * 1000) / video.fps : (this.chunksDone - this.chunksDropped) * AUDIO_CHUNK_MS;
     if (this.framesDropped > 0 || this.chunksDropped > 0) {
       this.log.warn({ framesDropped: this.framesDropped, frames: this.framesDone, audioChunksDropped: this.chunksDropped }, 'composite: the encoder did not keep up');
     }
-    const unclean = exit && this.failure === undefined && (exit.code !== 0 || exit.signal !== null) ? describeExit('the encoder ffmpeg', exit) : undefined;
-    const error = this.failure ?? unclean;
-    this.opts.callbacks.ended({ ...(error !== undefined ? { error } : {}), ...(this.endReason !== undefined ? { details: this.endReason } : {}), sizeBytes, durationMs });
+    const unclean = exit && (exit.code !== 0 || exit.signal !== null) ? describeExit('the encoder ffmpeg', exit) : undefined;
+    await this.ended(this.opts.job.localPath, durationMs, unclean);
   }
 }
 
