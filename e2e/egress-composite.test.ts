@@ -1,9 +1,10 @@
 // Room composite egress (issue 12) with unmodified clients: three livekit-client pages publish a canvas in a solid
 // colour each (red, green, blue) as their camera, and the blue one a 440 Hz WebAudio tone as its microphone;
 // livekit-server-sdk's EgressClient records the room composite in the grid layout to MP4, switches it to the speaker
-// layout with UpdateLayout mid-recording, and stops it. ffprobe/ffmpeg check what a viewer would: H.264 1280x720 and
+// layout with UpdateLayout mid-recording, mutes one camera, and stops it. ffprobe/ffmpeg check what a viewer would: H.264 1280x720 and
 // AAC, duration within 10% of the wall time, each participant's colour in its own grid tile, the speaker (blue, the
-// one with the tone) large after the switch, and the tone in the decoded audio. Then an audio-only composite to OGG.
+// one with the tone) large after the switch, the muted camera's placeholder, the tone in the decoded audio. Then an
+// audio-only composite to OGG, a killed encoder (FAILED, the room goes on), and the end when everyone has left.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -103,7 +104,8 @@ test('room composite: three participants, grid then speaker, to MP4; checked wit
   const started = await client.startRoomCompositeEgress(roomName, new EncodedFileOutput({ filepath: '{room_name}/grid' }), { layout: 'grid' });
   assert.equal(started.status, EgressStatus.EGRESS_STARTING);
   const active = await waitActive(client, started.egressId);
-  await new Promise((r) => setTimeout(r, 3_000));
+  // the decoders start at each track's first key frame (a second or two on a busy machine): grid for 4 s
+  await new Promise((r) => setTimeout(r, 4_000));
   const switchedAt = (performance.now() - active) / 1000;
   const updated = await client.updateLayout(started.egressId, 'speaker');
   assert.equal(updated.request.case === 'roomComposite' ? updated.request.value.layout : '', 'speaker');
@@ -129,7 +131,7 @@ test('room composite: three participants, grid then speaker, to MP4; checked wit
   assert.ok(Math.abs((v?.durationSec ?? 0) - (a?.durationSec ?? 0)) <= 0.1, `video ${v?.durationSec} s, audio ${a?.durationSec} s`);
 
   // grid of three: red and green side by side on top, blue centred below
-  const grid = await decodeFrameRgb(file.location, Math.min(3, switchedAt - 0.5));
+  const grid = await decodeFrameRgb(file.location, switchedAt - 0.5);
   const seen = { red: colourAt(grid, 320, 180), green: colourAt(grid, 960, 180), blue: colourAt(grid, 640, 540) };
   for (const [name, rgb] of Object.entries(seen)) assert.equal(whichColour(rgb), name, `grid tile of ${name}: ${JSON.stringify(seen)}`);
 
@@ -187,4 +189,19 @@ test('room composite: a killed encoder ends the egress FAILED with the reason; t
   assert.match(done.error, /the encoder ffmpeg exited \(signal SIGKILL\)/);
   const rooms = new RoomServiceClient(server.httpUrl, DEV_API_KEY, DEV_API_SECRET);
   assert.deepEqual((await rooms.listParticipants(roomName)).map((p) => p.identity).sort(), ['blue', 'green', 'red']);
+});
+
+test('room composite: it ends COMPLETE when every participant has left, as LiveKit\'s', { timeout: 60_000 }, async () => {
+  const { server } = suite.started();
+  assert.ok(pages, 'the first test set up the room');
+  const client = new EgressClient(server.httpUrl, DEV_API_KEY, DEV_API_SECRET);
+  const started = await client.startRoomCompositeEgress(roomName, new EncodedFileOutput({ filepath: 'left/composite' }), { layout: 'speaker' });
+  await waitActive(client, started.egressId);
+  await new Promise((r) => setTimeout(r, 1_000));
+  await Promise.all(Object.values(pages).map((p) => p.disconnect()));
+  const done = await waitEnded(client, started.egressId);
+  assert.equal(done.status, EgressStatus.EGRESS_COMPLETE, done.error);
+  assert.equal(done.details, 'all participants left the room');
+  const probed = await probeFile(done.fileResults[0]!.location);
+  assert.deepEqual(probed.streams.map((s) => s.codecName), ['h264', 'aac']);
 });

@@ -15,14 +15,14 @@ import { fillRect, newFrame, rgbToYuv } from './i420.js';
 const FFMPEG = 'ffmpeg';
 
 async function probe(path: string): Promise<{ streams: string[]; duration: number }> {
-  const { stdout } = await promisify(execFile)('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,width,height:format=duration', '-of', 'json', path]);
-  const j = JSON.parse(stdout) as { streams: { codec_name: string; width?: number; height?: number }[]; format: { duration: string } };
-  return { streams: j.streams.map((s) => (s.width ? `${s.codec_name} ${s.width}x${s.height}` : s.codec_name)), duration: Number(j.format.duration) };
+  const { stdout } = await promisify(execFile)('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,width,height,nb_frames:format=duration', '-of', 'json', path]);
+  const j = JSON.parse(stdout) as { streams: { codec_name: string; width?: number; height?: number; nb_frames?: string }[]; format: { duration: string } };
+  return { streams: j.streams.map((s) => (s.width ? `${s.codec_name} ${s.width}x${s.height} ${s.nb_frames}` : s.codec_name)), duration: Number(j.format.duration) };
 }
 
 const video = { width: 320, height: 180, fps: 30, bitrateKbps: 500, keyFrameIntervalSec: 1, profile: 'main' as const };
 
-test('two seconds of frames and PCM become an MP4 of two seconds (H.264 + AAC)', async () => {
+test('two seconds of frames (ten missing) and PCM become an MP4 of two seconds (H.264 + AAC) with about 60 frames', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'atrium-enc-'));
   try {
     const encoding: CompositeEncoding = { container: { extension: '.mp4', muxer: 'mp4' }, video, audio: { codec: 'aac', bitrateKbps: 64, sampleRate: 48_000 } };
@@ -36,11 +36,12 @@ test('two seconds of frames and PCM become an MP4 of two seconds (H.264 + AAC)',
     let chunks = 0;
     while (frames < 60 || chunks < 100) {
       if (frames < 60 && enc.canWriteVideo()) {
-        enc.writeVideo(frame.data);
+        // frames 20-29 never handed over (the encoder "behind"): the file repeats frame 19 in their place
+        if (frames < 20 || frames >= 30) enc.writeVideo(frame.data, (frames * 1000) / 30);
         frames++;
       }
       if (chunks < 100 && enc.canWriteAudio()) {
-        enc.writeAudio(pcm);
+        enc.writeAudio(pcm, chunks * 20);
         chunks++;
       }
       await new Promise((r) => setTimeout(r, 2));
@@ -48,7 +49,9 @@ test('two seconds of frames and PCM become an MP4 of two seconds (H.264 + AAC)',
     const exit = await enc.stop();
     assert.equal(exit.code, 0, exit.tail);
     const p = await probe(out);
-    assert.deepEqual(p.streams, ['h264 320x180', 'aac']);
+    // 60 frames give or take one (millisecond timestamps, rounded onto the 30 fps grid)
+    assert.match(p.streams[0] ?? '', /^h264 320x180 (59|60|61)$/);
+    assert.equal(p.streams[1], 'aac');
     assert.ok(Math.abs(p.duration - 2) < 0.1, `duration ${p.duration}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -61,7 +64,7 @@ test('audio only to OGG (Opus)', async () => {
     const out = join(dir, 'a.ogg');
     const enc = await CompositeEncoder.start({ ffmpegPath: FFMPEG, encoding: { container: { extension: '.ogg', muxer: 'ogg' }, audio: { codec: 'opus', bitrateKbps: 64, sampleRate: 48_000 } }, outputPath: out, logger: silent });
     assert.equal(enc.canWriteVideo(), false);
-    for (let i = 0; i < 50; i++) enc.writeAudio(Buffer.alloc(960 * 4));
+    for (let i = 0; i < 50; i++) enc.writeAudio(Buffer.alloc(960 * 4), i * 20);
     const exit = await enc.stop();
     assert.equal(exit.code, 0, exit.tail);
     const p = await probe(out);
@@ -79,13 +82,13 @@ test('a missing binary and a killed ffmpeg are reported in `exited`, and writes 
     const missing = await CompositeEncoder.start({ ffmpegPath: join(dir, 'no-ffmpeg'), encoding, outputPath: join(dir, 'm.mp4'), logger: silent });
     const m = await missing.exited;
     assert.match(m.spawnError ?? '', /ENOENT/);
-    missing.writeVideo(Buffer.alloc(10));
+    missing.writeVideo(Buffer.alloc(10), 0);
     const enc = await CompositeEncoder.start({ ffmpegPath: FFMPEG, encoding, outputPath: join(dir, 'k.mp4'), logger: silent });
     enc.kill();
     const k = await enc.exited;
     assert.equal(k.signal, 'SIGKILL');
     assert.equal(enc.isRunning, false);
-    enc.writeAudio(Buffer.alloc(10));
+    enc.writeAudio(Buffer.alloc(10), 0);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,9 +1,11 @@
-// The room composite's encoder: one ffmpeg reading the composed video as raw I420 on stdin and the mixed audio as
-// s16le on fd 3, both at fixed rates (so the frame and sample counts are the timeline, and A/V sync is by
-// construction), encoding H.264 (libx264) and AAC or Opus into the file. Stopped by closing its inputs: ffmpeg then
-// finishes the file (MP4's index, moved to the front with +faststart).
-// Writes never queue without bound: `canWrite*` says whether the pipe has room, and the compositor holds its frames
-// back (and past a limit, drops them) while it has not.
+// The room composite's encoder: one ffmpeg reading the composed video (raw I420) and the mixed audio (s16le) as one
+// live Matroska stream on stdin, every frame and audio chunk with its wall-clock timestamp (mkv-writer.ts), encoding
+// H.264 (libx264) and AAC or Opus into the file. Video is made constant-rate by ffmpeg (-fps_mode cfr): a frame we
+// did not hand over (the encoder behind) becomes a repeat of the previous one at its time, so audio and video keep
+// the wall clock's timeline and stay aligned. Stopped by closing stdin: ffmpeg then finishes the file (MP4's index,
+// moved to the front with +faststart).
+// Writes never queue without bound: `canWrite*` says whether the pipe has room; the compositor skips a frame (and
+// past a larger bound an audio chunk) while it has not.
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -12,30 +14,36 @@ import { CHANNELS, SAMPLE_RATE } from './audio-mixer.js';
 import { FfmpegChild } from './ffmpeg-child.js';
 import type { ChildExit } from './ffmpeg-child.js';
 import type { CompositeEncoding } from './composite-request.js';
+import { MkvWriter } from './mkv-writer.js';
 
-/** Bytes queued in a pipe beyond which the writer waits: two video frames, or a quarter second of audio. */
+/** Bytes queued in the pipe beyond which a video frame is skipped: two frames. Audio waits past eight (or 1 s). */
 const VIDEO_QUEUE_FRAMES = 2;
-const AUDIO_QUEUE_BYTES = (SAMPLE_RATE / 4) * CHANNELS * 2;
+const AUDIO_QUEUE_FRAMES = 8;
+const AUDIO_QUEUE_MIN_BYTES = SAMPLE_RATE * CHANNELS * 2;
 
 export class CompositeEncoder {
   readonly exited: Promise<ChildExit>;
   private readonly child: FfmpegChild;
-  private readonly video: Writable | undefined;
-  private readonly audio: Writable | undefined;
+  private readonly input: Writable;
+  private readonly mkv: MkvWriter;
   private readonly frameBytes: number;
   private isStopping = false;
 
   private constructor(child: FfmpegChild, enc: CompositeEncoding) {
     this.child = child;
     this.exited = child.exited;
-    this.video = enc.video ? child.proc.stdio[0] as Writable : undefined;
-    this.audio = enc.audio ? child.proc.stdio[3] as Writable : undefined;
+    this.input = child.proc.stdio[0] as Writable;
     this.frameBytes = enc.video ? enc.video.width * enc.video.height * 1.5 : 0;
+    this.mkv = new MkvWriter({
+      ...(enc.video ? { video: { width: enc.video.width, height: enc.video.height } } : {}),
+      ...(enc.audio ? { audio: { sampleRate: SAMPLE_RATE, channels: CHANNELS } } : {}),
+    });
+    this.input.write(this.mkv.header());
   }
 
   static async start(opts: { ffmpegPath: string; encoding: CompositeEncoding; outputPath: string; logger: Logger }): Promise<CompositeEncoder> {
     await mkdir(dirname(opts.outputPath), { recursive: true });
-    const child = new FfmpegChild(opts.ffmpegPath, encoderArgs(opts.encoding, opts.outputPath), [opts.encoding.video ? 'pipe' : 'ignore', 'ignore', 'pipe', opts.encoding.audio ? 'pipe' : 'ignore'], opts.logger);
+    const child = new FfmpegChild(opts.ffmpegPath, encoderArgs(opts.encoding, opts.outputPath), ['pipe', 'ignore', 'pipe'], opts.logger);
     return new CompositeEncoder(child, opts.encoding);
   }
 
@@ -48,32 +56,35 @@ export class CompositeEncoder {
   }
 
   canWriteVideo(): boolean {
-    return this.video !== undefined && this.isRunning && this.video.writableLength < VIDEO_QUEUE_FRAMES * this.frameBytes;
+    return this.mkv.videoTrack !== undefined && this.isRunning && this.input.writableLength < VIDEO_QUEUE_FRAMES * this.frameBytes;
   }
 
   canWriteAudio(): boolean {
-    return this.audio !== undefined && this.isRunning && this.audio.writableLength < AUDIO_QUEUE_BYTES;
+    return this.mkv.audioTrack !== undefined && this.isRunning && this.input.writableLength < Math.max(AUDIO_QUEUE_MIN_BYTES, AUDIO_QUEUE_FRAMES * this.frameBytes);
   }
 
   /** Everything written so far has been read by ffmpeg. */
   isDrained(): boolean {
-    return (this.video?.writableLength ?? 0) === 0 && (this.audio?.writableLength ?? 0) === 0;
+    return this.input.writableLength === 0;
   }
 
-  writeVideo(frame: Buffer): void {
-    if (this.isRunning) this.video?.write(frame);
+  /** A frame (I420 at the encoding's size) shown from `timeMs` on the file's timeline. */
+  writeVideo(frame: Buffer, timeMs: number): void {
+    if (!this.isRunning || this.mkv.videoTrack === undefined) return;
+    for (const b of this.mkv.block(this.mkv.videoTrack, timeMs, frame)) this.input.write(b);
   }
 
-  writeAudio(pcm: Buffer): void {
-    if (this.isRunning) this.audio?.write(pcm);
+  /** s16le stereo 48 kHz starting at `timeMs`. */
+  writeAudio(pcm: Buffer, timeMs: number): void {
+    if (!this.isRunning || this.mkv.audioTrack === undefined) return;
+    for (const b of this.mkv.block(this.mkv.audioTrack, timeMs, pcm)) this.input.write(b);
   }
 
-  /** Closes the inputs so ffmpeg finishes the file; killed when that takes longer than `killAfterMs`. */
+  /** Closes the input so ffmpeg finishes the file; killed when that takes longer than `killAfterMs`. */
   stop(killAfterMs = 15_000): Promise<ChildExit> {
     if (!this.isStopping) {
       this.isStopping = true;
-      this.video?.end();
-      this.audio?.end();
+      this.input.end();
       const kill = setTimeout(() => this.child.kill(), killAfterMs);
       kill.unref();
       void this.exited.then(() => clearTimeout(kill));
@@ -88,18 +99,14 @@ export class CompositeEncoder {
 
 /** ffmpeg's arguments for an encoding (exported for tests). */
 export function encoderArgs(enc: CompositeEncoding, outputPath: string): string[] {
-  const args: string[] = ['-nostdin'];
-  // both inputs are read by their own thread (ffmpeg does so with several inputs); a few packets of slack each
-  if (enc.video) {
-    args.push('-thread_queue_size', '64', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-video_size', `${enc.video.width}x${enc.video.height}`, '-framerate', String(enc.video.fps), '-i', 'pipe:0');
-  }
-  if (enc.audio) {
-    args.push('-thread_queue_size', '64', '-f', 's16le', '-ar', String(SAMPLE_RATE), '-ac', String(CHANNELS), '-i', 'pipe:3');
-  }
+  // the stream's header says everything about its tracks: no need to wait for probing
+  const args: string[] = ['-nostdin', '-probesize', '32768', '-analyzeduration', '0', '-f', 'matroska', '-i', 'pipe:0'];
   if (enc.video) {
     const v = enc.video;
     args.push(
       '-map', '0:v',
+      // constant rate: a missing frame is the previous one repeated at its time
+      '-fps_mode', 'cfr', '-r', String(v.fps),
       '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-profile:v', v.profile, '-pix_fmt', 'yuv420p',
       '-b:v', `${v.bitrateKbps}k`, '-maxrate', `${v.bitrateKbps}k`, '-bufsize', `${2 * v.bitrateKbps}k`,
       // a key frame every keyFrameIntervalSec exactly, none in between (players seek by them)
@@ -108,7 +115,7 @@ export function encoderArgs(enc: CompositeEncoding, outputPath: string): string[
   }
   const a = enc.audio;
   if (a) {
-    args.push('-map', enc.video ? '1:a' : '0:a');
+    args.push('-map', '0:a');
     args.push('-c:a', a.codec === 'opus' ? 'libopus' : 'aac', '-b:a', `${a.bitrateKbps}k`, '-ar', String(a.codec === 'opus' ? 48_000 : a.sampleRate), '-ac', '2');
   }
   if (enc.container.muxer === 'mp4') args.push('-movflags', '+faststart');

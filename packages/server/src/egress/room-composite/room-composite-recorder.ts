@@ -32,13 +32,9 @@ export interface RoomCompositeRecorderOptions extends RecorderOptions {
 const TICK_MS = 10;
 const AUDIO_CHUNK_MS = 20;
 const AUDIO_CHUNK_FRAMES = (SAMPLE_RATE * AUDIO_CHUNK_MS) / 1000;
-/**
- * The encoder may fall this far behind the wall clock (a busy machine, a stalled process) before frames are dropped
- * (counted) rather than owed. Owed frames are written as soon as the pipe has room, so the file's timeline stays the
- * wall clock's and audio and video stay aligned; dropping shifts the video earlier by what was dropped.
- */
-const MAX_BEHIND_MS = 5_000;
-/** At the stop, frames still owed are written for at most this long before the file is finished. */
+/** Audio chunks owed (the pipe full) beyond this are dropped, counted: the mixer's queues hold no more anyway. */
+const MAX_AUDIO_OWED_MS = 1_000;
+/** At the stop, the audio still owed and a last frame go to the encoder first, for at most this long. */
 const FLUSH_TIMEOUT_MS = 10_000;
 const KEY_FRAME_REQUEST_INTERVAL_MS = 500;
 /** A decoder that dies on its own is restarted this many times per track at most. */
@@ -92,13 +88,15 @@ class RoomCompositeRecorder extends RecorderLifecycle {
   private readonly tracks = new Map<string, TrackState>();
   private readonly speakerLevels = new Map<string, number>();
   private seenCount = 0;
+  private hasHadPeople = false;
   private speaker: string | undefined;
   private workDir = '';
   private timer: NodeJS.Timeout | undefined;
   private startMs = 0;
-  /** Frames (audio chunks) of the timeline done: written, or given up when the encoder fell too far behind. */
-  private framesDone = 0;
-  private framesDropped = 0;
+  /** The next video frame's index on the timeline; frames skipped (the pipe full: the encoder repeats the last). */
+  private nextFrame = 0;
+  private framesSkipped = 0;
+  /** Audio chunks of the timeline done (written or dropped), and dropped. */
   private chunksDone = 0;
   private chunksDropped = 0;
   private isActive = false;
@@ -167,6 +165,9 @@ class RoomCompositeRecorder extends RecorderLifecycle {
     }
     // before the participant exists (the join's snapshot), syncTracks runs once it does
     if (this.participant) this.syncTracks();
+    // LiveKit's room composite stops when every participant has left (not when it starts in an empty room)
+    if (this.people.size > 0) this.hasHadPeople = true;
+    else if (this.hasHadPeople && this.participant) this.endWith('all participants left the room');
   }
 
   private applySpeakers(speakers: readonly SpeakerInfo[]): void {
@@ -324,37 +325,37 @@ class RoomCompositeRecorder extends RecorderLifecycle {
     this.writeDue(performance.now() - this.startMs);
   }
 
-  /** Writes what the timeline owes up to `elapsed` ms, as far as the encoder's pipes take it; true when all is written. */
+  /**
+   * Writes what is due at `elapsed` ms of the timeline: the newest video frame (one per frame period; when the pipe is
+   * full it is skipped, and the encoder repeats the previous one at its time), and every audio chunk due, each
+   * stamped with its place on the timeline. True when nothing due is left unwritten.
+   */
   private writeDue(elapsed: number): boolean {
     const encoder = this.encoder!;
     let isDone = true;
     const { video } = this.opts.settings.encoding;
     if (this.compositor && video) {
-      const due = Math.floor((elapsed * video.fps) / 1000) + 1;
-      const maxOwed = Math.ceil((MAX_BEHIND_MS * video.fps) / 1000);
-      if (due - this.framesDone > maxOwed) {
-        this.framesDropped += due - this.framesDone - maxOwed;
-        this.framesDone = due - maxOwed;
+      const index = Math.floor((elapsed * video.fps) / 1000);
+      if (index >= this.nextFrame) {
+        if (encoder.canWriteVideo()) {
+          encoder.writeVideo(this.compositor.compose(), (index * 1000) / video.fps);
+          this.framesSkipped += index - this.nextFrame;
+          this.nextFrame = index + 1;
+        } else {
+          isDone = false;
+        }
       }
-      // one frame drawn per call; when several are owed the same picture is repeated
-      let frame: Buffer | undefined;
-      while (this.framesDone < due && encoder.canWriteVideo()) {
-        frame ??= this.compositor.compose();
-        encoder.writeVideo(frame);
-        this.framesDone++;
-      }
-      if (this.framesDone < due) isDone = false;
     }
     if (this.mixer) {
       const due = Math.floor(elapsed / AUDIO_CHUNK_MS) + 1;
-      const maxOwed = Math.ceil(MAX_BEHIND_MS / AUDIO_CHUNK_MS);
+      const maxOwed = Math.ceil(MAX_AUDIO_OWED_MS / AUDIO_CHUNK_MS);
       if (due - this.chunksDone > maxOwed) {
         this.chunksDropped += due - this.chunksDone - maxOwed;
         this.chunksDone = due - maxOwed;
       }
       const muted = this.mutedMicrophones();
       while (this.chunksDone < due && encoder.canWriteAudio()) {
-        encoder.writeAudio(this.mixer.mix(AUDIO_CHUNK_FRAMES, muted));
+        encoder.writeAudio(this.mixer.mix(AUDIO_CHUNK_FRAMES, muted), this.chunksDone * AUDIO_CHUNK_MS);
         this.chunksDone++;
       }
       if (this.chunksDone < due) isDone = false;
@@ -362,7 +363,7 @@ class RoomCompositeRecorder extends RecorderLifecycle {
     return isDone;
   }
 
-  /** At the stop: what the timeline still owes up to now goes to the encoder first, so the file lasts the wall time. */
+  /** At the stop: the audio owed and a frame at the stop's time go to the encoder first, so the file lasts the wall time. */
   private async flushOwed(): Promise<void> {
     const encoder = this.encoder;
     if (!encoder || !this.isActive || this.failure !== undefined) return;
@@ -383,10 +384,10 @@ class RoomCompositeRecorder extends RecorderLifecycle {
     await this.participant?.leave().catch(() => {});
     if (this.workDir) await rm(this.workDir, { recursive: true, force: true }).catch(() => {});
     const { video } = this.opts.settings.encoding;
-    // the media written: dropped frames are not in the file
-    const durationMs = video ? ((this.framesDone - this.framesDropped) * 1000) / video.fps : (this.chunksDone - this.chunksDropped) * AUDIO_CHUNK_MS;
-    if (this.framesDropped > 0 || this.chunksDropped > 0) {
-      this.log.warn({ framesDropped: this.framesDropped, frames: this.framesDone, audioChunksDropped: this.chunksDropped }, 'composite: the encoder did not keep up');
+    // the file's timeline: the wall time recorded (skipped frames are repeats, not gaps)
+    const durationMs = video ? (this.nextFrame * 1000) / video.fps : (this.chunksDone - this.chunksDropped) * AUDIO_CHUNK_MS;
+    if (this.framesSkipped > 0 || this.chunksDropped > 0) {
+      this.log.warn({ framesSkipped: this.framesSkipped, frames: this.nextFrame, audioChunksDropped: this.chunksDropped }, 'composite: the encoder did not keep up');
     }
     const unclean = exit && (exit.code !== 0 || exit.signal !== null) ? describeExit('the encoder ffmpeg', exit) : undefined;
     await this.ended(this.opts.job.localPath, durationMs, unclean);
