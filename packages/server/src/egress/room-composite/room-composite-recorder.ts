@@ -22,6 +22,7 @@ import { CompositeEncoder } from './composite-encoder.js';
 import type { CompositeSettings } from './composite-request.js';
 import { Compositor } from './compositor.js';
 import { describeExit } from './ffmpeg-child.js';
+import { MAX_GRID_TILES } from './layout.js';
 import type { LayoutSpec } from './layout.js';
 import { TrackDecoder } from './track-decoder.js';
 
@@ -40,6 +41,8 @@ const KEY_FRAME_REQUEST_INTERVAL_MS = 500;
 /** A decoder that dies on its own is restarted this many times per track at most. */
 const MAX_DECODER_RESTARTS = 3;
 const ENCODER_START_TIMEOUT_MS = 10_000;
+/** Microphones mixed at most (the first to join): each is a decoder process. */
+const MAX_MIXED_MICROPHONES = 32;
 
 interface RoomParticipant {
   sid: string;
@@ -191,9 +194,12 @@ class RoomCompositeRecorder extends RecorderLifecycle {
   /** Subscribes to new cameras/microphones, drops tracks no longer published, refreshes the layout. */
   private syncTracks(): void {
     const want = new Map<string, { kind: 'audio' | 'video'; identity: string }>();
-    for (const p of this.people.values()) {
-      if (this.compositor && p.camera) want.set(p.camera.sid, { kind: 'video', identity: p.identity });
-      if (this.mixer && p.microphone) want.set(p.microphone.sid, { kind: 'audio', identity: p.identity });
+    // each track costs a decoder process: the cameras a layout can show at most, a bounded number of microphones
+    let cameras = 0;
+    let microphones = 0;
+    for (const p of this.joinOrder()) {
+      if (this.compositor && p.camera && cameras++ < MAX_GRID_TILES) want.set(p.camera.sid, { kind: 'video', identity: p.identity });
+      if (this.mixer && p.microphone && microphones++ < MAX_MIXED_MICROPHONES) want.set(p.microphone.sid, { kind: 'audio', identity: p.identity });
     }
     const added: string[] = [];
     for (const [sid, w] of want) {
@@ -214,9 +220,13 @@ class RoomCompositeRecorder extends RecorderLifecycle {
     this.refreshPicture();
   }
 
+  private joinOrder(): RoomParticipant[] {
+    return [...this.people.values()].sort((a, b) => (a.joinedAt < b.joinedAt ? -1 : a.joinedAt > b.joinedAt ? 1 : a.seen - b.seen));
+  }
+
   private refreshPicture(): void {
     if (!this.compositor) return;
-    const people = [...this.people.values()].sort((a, b) => (a.joinedAt < b.joinedAt ? -1 : a.joinedAt > b.joinedAt ? 1 : a.seen - b.seen));
+    const people = this.joinOrder();
     this.compositor.setParticipants(people.map((p) => ({ identity: p.identity })));
     this.compositor.setSpeaker(this.speaker);
     // a muted (or unpublished) camera shows the placeholder, not its last frame
