@@ -17,8 +17,8 @@ import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
 import type { BrowserParticipant } from './helpers/browser-participant.js';
 import { DEV_API_KEY, DEV_API_SECRET } from './helpers/server.js';
 import { useAtriumAndBrowser } from './helpers/suite.js';
-import { checkTone } from './helpers/tone.js';
-import { decodeAudio, decodeFrameRgb, probeFile } from './helpers/media-file.js';
+import { checkTone, goertzelPower } from './helpers/tone.js';
+import { decodeAudio, decodeFrameRgb, frameBrightness, probeFile } from './helpers/media-file.js';
 import { pidWithArgument } from './helpers/processes.js';
 
 const outDir = mkdtempSync(join(tmpdir(), 'atrium-composite-'));
@@ -204,4 +204,65 @@ test('room composite: it ends COMPLETE when every participant has left, as LiveK
   assert.equal(done.details, 'all participants left the room');
   const probed = await probeFile(done.fileResults[0]!.location);
   assert.deepEqual(probed.streams.map((s) => s.codecName), ['h264', 'aac']);
+});
+
+/** Times (s) where `values` (sampled every `stepSec`) rise through `threshold`, at least `gapSec` apart. */
+function risingEdges(values: readonly number[], stepSec: number, threshold: number, gapSec = 0.5): number[] {
+  const out: number[] = [];
+  for (let i = 1; i < values.length; i++) {
+    const t = i * stepSec;
+    if (values[i - 1]! < threshold && values[i]! >= threshold && (out.length === 0 || t - out.at(-1)! >= gapSec)) out.push(t);
+  }
+  return out;
+}
+
+test('room composite: A/V sync, a flash and a beep together once a second stay together in the file', { timeout: 60_000 }, async () => {
+  const { server, browser } = suite.started();
+  const [page] = await browser.openParticipants(['sync']);
+  const syncRoom = `${roomName}-sync`;
+  await page!.connect(server.url, await server.token({ identity: 'sync', room: syncRoom }));
+  // one clock for both: the page's AudioContext schedules a 1 kHz beep for 200 ms every second, and the canvas is
+  // painted white during the same 200 ms (checked every 10 ms against the same clock), black otherwise
+  await page!.call('run', `
+    const ctx = new AudioContext({ sampleRate: 48000 });
+    await ctx.resume();
+    const osc = ctx.createOscillator();
+    osc.frequency.value = 1000;
+    const gain = ctx.createGain();
+    gain.gain.value = 0;
+    const dest = ctx.createMediaStreamDestination();
+    osc.connect(gain).connect(dest);
+    osc.start();
+    const t0 = Math.ceil(ctx.currentTime) + 1;
+    for (let k = 0; k < 60; k++) { gain.gain.setValueAtTime(0.8, t0 + k); gain.gain.setValueAtTime(0, t0 + k + 0.2); }
+    const canvas = document.createElement('canvas');
+    canvas.width = 320; canvas.height = 180;
+    const g = canvas.getContext('2d');
+    setInterval(() => { const t = ctx.currentTime - t0; g.fillStyle = t >= 0 && t % 1 < 0.2 ? '#fff' : '#000'; g.fillRect(0, 0, 320, 180); }, 10);
+    await room.localParticipant.publishTrack(new LK.LocalVideoTrack(canvas.captureStream(30).getVideoTracks()[0], undefined, true), { source: LK.Track.Source.Camera, simulcast: false, videoCodec: 'vp8' });
+    await room.localParticipant.publishTrack(new LK.LocalAudioTrack(dest.stream.getAudioTracks()[0], undefined, true), { source: LK.Track.Source.Microphone, dtx: false, red: false });
+  `);
+  const rooms = new RoomServiceClient(server.httpUrl, DEV_API_KEY, DEV_API_SECRET);
+  await waitFor(async () => (await rooms.listParticipants(syncRoom)).flatMap((p) => p.tracks).filter((t) => t.mimeType !== '').length === 2, { timeoutMs: 15_000, label: 'two tracks published' });
+  const client = new EgressClient(server.httpUrl, DEV_API_KEY, DEV_API_SECRET);
+  const started = await client.startRoomCompositeEgress(syncRoom, new EncodedFileOutput({ filepath: 'sync/composite' }), { layout: 'grid' });
+  await waitActive(client, started.egressId);
+  await new Promise((r) => setTimeout(r, 7_000));
+  await client.stopEgress(started.egressId);
+  const done = await waitEnded(client, started.egressId);
+  assert.equal(done.status, EgressStatus.EGRESS_COMPLETE, done.error);
+  const path = done.fileResults[0]!.location;
+  const flashes = risingEdges(await frameBrightness(path), 1 / 30, 128);
+  const pcm = await decodeAudio(path);
+  const windowSamples = 480;
+  const power: number[] = [];
+  for (let i = 0; i + windowSamples <= pcm.length; i += windowSamples) power.push(goertzelPower(pcm.subarray(i, i + windowSamples), 48_000, 1000));
+  const beeps = risingEdges(power, windowSamples / 48_000, Math.max(...power) / 10);
+  // each flash against the nearest beep (the first seconds go by before the decoders have their first key frame)
+  const offsets = flashes.map((f) => beeps.reduce((best, b) => (Math.abs(f - b) < Math.abs(best) ? f - b : best), Infinity)).filter((o) => Math.abs(o) < 0.5);
+  console.log(`A/V: flashes at ${flashes.map((t) => t.toFixed(2)).join(' ')}; beeps at ${beeps.map((t) => t.toFixed(2)).join(' ')}; video - audio ${offsets.map((o) => `${Math.round(o * 1000)} ms`).join(', ')}`);
+  assert.ok(offsets.length >= 3, 'at least three flash/beep pairs');
+  const median = [...offsets].sort((a, b) => a - b)[Math.floor(offsets.length / 2)]!;
+  assert.ok(Math.abs(median) <= 0.1, `median A/V offset ${Math.round(median * 1000)} ms (video after audio when positive)`);
+  await page!.disconnect();
 });

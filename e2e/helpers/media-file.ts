@@ -85,3 +85,16 @@ export async function decodeFrameRgb(path: string, atSec: number): Promise<{ wid
   });
   return { width: v.width, height: v.height, rgb: stdout as unknown as Buffer };
 }
+
+/** The mean brightness (0-255) of every video frame, in order (frame i is at i / fps of a constant-rate file). */
+export async function frameBrightness(path: string): Promise<number[]> {
+  const { stdout } = await run('ffmpeg', ['-v', 'error', '-i', path, '-an', '-vf', 'scale=16:9,format=gray', '-f', 'rawvideo', '-'], { encoding: 'buffer', maxBuffer: MAX_BUFFER });
+  const px = stdout as unknown as Buffer;
+  const out: number[] = [];
+  for (let i = 0; i + 144 <= px.length; i += 144) {
+    let sum = 0;
+    for (let k = 0; k < 144; k++) sum += px[i + k]!;
+    out.push(sum / 144);
+  }
+  return out;
+}
