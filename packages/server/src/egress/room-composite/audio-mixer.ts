@@ -3,13 +3,14 @@
 // audio in bursts), falls back to waiting after it runs dry, and is trimmed when it holds more than MAX_QUEUED_MS
 // (the publisher's clock runs fast, or the decoder caught up after a stall) so latency stays bounded. A source with
 // nothing to give contributes silence: the mix always has exactly the asked length, so the recording keeps the wall
-// clock's duration through mutes and gaps.
+// clock's duration through mutes and gaps. The trim is what keeps lip sync: every run-dry inserts silence and pushes
+// that source's audio later, and a queue past MAX_QUEUED_MS gives that delay back (dropping its oldest audio).
 
 export const SAMPLE_RATE = 48_000;
 export const CHANNELS = 2;
 const BYTES_PER_FRAME = 2 * CHANNELS;
 export const JITTER_MS = 60;
-export const MAX_QUEUED_MS = 400;
+export const MAX_QUEUED_MS = 160;
 
 const framesFor = (ms: number): number => Math.round((ms * SAMPLE_RATE) / 1000);
 
