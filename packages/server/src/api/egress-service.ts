@@ -1,7 +1,7 @@
 // livekit.Egress (livekit_egress.proto) over Twirp, at the paths livekit-server-sdk's EgressClient calls, with LiveKit's
-// roomRecord grant check. Track, track composite and participant egress to a file are built (egress/egress-manager.ts);
-// every other method is routed and answers `unimplemented` naming what is missing, so a client learns it from the error,
-// not from a 404.
+// roomRecord grant check. Track, track composite, participant and room composite egress to a file and UpdateLayout are
+// built (egress/egress-manager.ts); every other method is routed and answers `unimplemented` naming what is missing, so
+// a client learns it from the error, not from a 404.
 import {
   ListEgressRequest,
   ListEgressResponse,
