@@ -5,9 +5,9 @@
 // AAC, duration within 10% of the wall time, each participant's colour in its own grid tile, the speaker (blue, the
 // one with the tone) large after the switch, the muted camera's placeholder, the tone in the decoded audio. Then an
 // audio-only composite to OGG, a killed encoder (FAILED, the room goes on), and the end when everyone has left.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EgressClient, EncodedFileOutput, EncodedFileType, RoomServiceClient } from 'livekit-server-sdk';
@@ -24,6 +24,7 @@ import { pidWithArgument } from './helpers/processes.js';
 const outDir = mkdtempSync(join(tmpdir(), 'atrium-composite-'));
 const roomName = `composite-${Date.now()}`;
 const suite = useAtriumAndBrowser({ atrium: { config: { egress: { fileBaseDir: outDir } } } });
+after(() => rmSync(outDir, { recursive: true, force: true }));
 
 const COLOURS = { red: [230, 30, 30], green: [30, 200, 30], blue: [30, 30, 230] } as const;
 type Colour = keyof typeof COLOURS;
