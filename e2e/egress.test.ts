@@ -231,11 +231,13 @@ test('bad requests: clear Twirp errors, nothing started', { timeout: 30_000 }, a
   assert.match(await codeOf(client.startTrackEgress(roomName, new DirectFileOutput({ filepath: 'x' }), 'TR_nope')), /^not_found: track TR_nope is not published/);
   assert.match(await codeOf(client.startTrackEgress(roomName, 'wss://example.invalid/ws', audioSid)), /^unimplemented: .*websocket/);
   assert.match(await codeOf(client.stopEgress('EG_nope')), /^not_found/);
+  // room composite (e2e/egress-composite.test.ts records them): custom templates and unknown layouts are refused
   assert.match(
-    await codeOf(client.startRoomCompositeEgress(roomName, { file: new EncodedFileOutput({ filepath: 'x.mp4' }) })),
-    /^unimplemented: room composite egress .* is not supported yet/,
+    await codeOf(client.startRoomCompositeEgress(roomName, { file: new EncodedFileOutput({ filepath: 'x.mp4' }) }, { customBaseUrl: 'https://example.invalid/t' })),
+    /^unimplemented: custom_base_url/,
   );
-  assert.match(await codeOf(client.updateLayout('EG_x', 'grid')), /^unimplemented: UpdateLayout/);
+  assert.match(await codeOf(client.startRoomCompositeEgress(roomName, { file: new EncodedFileOutput({ filepath: 'x.mp4' }) }, { layout: 'mosaic' })), /^invalid_argument: unknown layout/);
+  assert.match(await codeOf(client.updateLayout('EG_x', 'grid')), /^not_found: egress EG_x does not exist/);
   // Without the roomRecord grant
   const res = await fetch(`${server!.httpUrl}/twirp/livekit.Egress/ListEgress`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
   assert.equal(res.status, 401);

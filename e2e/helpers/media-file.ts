@@ -10,14 +10,14 @@ export interface ProbedFile {
   formatName: string;
   durationSec: number;
   sizeBytes: number;
-  streams: { codecType: string; codecName: string; width?: number; height?: number; sampleRate?: number; channels?: number; startTimeSec?: number }[];
+  streams: { codecType: string; codecName: string; width?: number; height?: number; sampleRate?: number; channels?: number; startTimeSec?: number; durationSec?: number }[];
 }
 
 export async function probeFile(path: string): Promise<ProbedFile> {
   const { stdout } = await run('ffprobe', ['-v', 'error', '-show_format', '-show_streams', '-of', 'json', path], { maxBuffer: MAX_BUFFER });
   const j = JSON.parse(stdout) as {
     format: { format_name: string; duration?: string; size?: string };
-    streams: { codec_type: string; codec_name: string; width?: number; height?: number; sample_rate?: string; channels?: number; start_time?: string }[];
+    streams: { codec_type: string; codec_name: string; width?: number; height?: number; sample_rate?: string; channels?: number; start_time?: string; duration?: string }[];
   };
   return {
     formatName: j.format.format_name,
@@ -30,6 +30,7 @@ export async function probeFile(path: string): Promise<ProbedFile> {
       ...(s.sample_rate !== undefined ? { sampleRate: Number(s.sample_rate) } : {}),
       ...(s.channels !== undefined ? { channels: s.channels } : {}),
       ...(s.start_time !== undefined ? { startTimeSec: Number(s.start_time) } : {}),
+      ...(s.duration !== undefined ? { durationSec: Number(s.duration) } : {}),
     })),
   };
 }
@@ -72,4 +73,28 @@ export async function decodeVideo(path: string): Promise<DecodedVideo> {
   let sq = 0;
   for (const v of px) sq += (v - mean) ** 2;
   return { frames: lines.length, sizes, middleLumaStdDev: px.length > 0 ? Math.sqrt(sq / px.length) : 0 };
+}
+
+/** The video frame shown at `atSec`, decoded to RGB24 (`width * height * 3` bytes), and its size. */
+export async function decodeFrameRgb(path: string, atSec: number): Promise<{ width: number; height: number; rgb: Buffer }> {
+  const probed = await probeFile(path);
+  const v = probed.streams.find((s) => s.codecType === 'video');
+  if (!v?.width || !v.height) throw new Error(`${path} has no video stream`);
+  const { stdout } = await run('ffmpeg', ['-v', 'error', '-ss', atSec.toFixed(3), '-i', path, '-frames:v', '1', '-pix_fmt', 'rgb24', '-f', 'rawvideo', '-'], {
+    encoding: 'buffer', maxBuffer: MAX_BUFFER,
+  });
+  return { width: v.width, height: v.height, rgb: stdout as unknown as Buffer };
+}
+
+/** The mean brightness (0-255) of every video frame, in order (frame i is at i / fps of a constant-rate file). */
+export async function frameBrightness(path: string): Promise<number[]> {
+  const { stdout } = await run('ffmpeg', ['-v', 'error', '-i', path, '-an', '-vf', 'scale=16:9,format=gray', '-f', 'rawvideo', '-'], { encoding: 'buffer', maxBuffer: MAX_BUFFER });
+  const px = stdout as unknown as Buffer;
+  const out: number[] = [];
+  for (let i = 0; i + 144 <= px.length; i += 144) {
+    let sum = 0;
+    for (let k = 0; k < 144; k++) sum += px[i + k]!;
+    out.push(sum / 144);
+  }
+  return out;
 }

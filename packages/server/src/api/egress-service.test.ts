@@ -32,10 +32,8 @@ const RECORD: VideoGrant = { roomRecord: true };
 test('every EgressClient method is routed: the unbuilt ones answer unimplemented with what is missing', async () => {
   await withServer(async (_server, base) => {
     const cases: [method: string, what: RegExp][] = [
-      ['StartRoomCompositeEgress', /room composite egress/],
       ['StartWebEgress', /web egress/],
       ['StartEgress', /StartEgress/],
-      ['UpdateLayout', /UpdateLayout/],
       ['UpdateStream', /UpdateStream/],
     ];
     for (const [m, what] of cases) {
@@ -80,6 +78,21 @@ test('bad requests: invalid_argument, not_found, malformed; the server goes on',
     assert.match(await err('StartTrackCompositeEgress', { room_name: 'r', audio_track_id: 'TR_a', file_outputs: [{ filepath: 'x' }], preset: 'H264_720P_30' }), /^501 unimplemented: encoding options/);
     assert.match(await err('StartParticipantEgress', { room_name: 'r' }), /^400 invalid_argument: identity is required/);
     assert.match(await err('StartParticipantEgress', { room_name: 'r', identity: 'alice', file_outputs: [{ filepath: 'x' }] }), /^404 not_found: room r does not exist/);
+    // room composite: bad layouts, custom templates, encodings and outputs are refused before anything starts
+    const composite = (extra: object) => err('StartRoomCompositeEgress', { room_name: 'r', file_outputs: [{ filepath: 'x' }], ...extra });
+    assert.match(await err('StartRoomCompositeEgress', {}), /^400 invalid_argument: room_name is required/);
+    assert.match(await err('StartRoomCompositeEgress', { room_name: 'r' }), /^400 invalid_argument: a file output is required/);
+    assert.match(await composite({ layout: 'mosaic' }), /^400 invalid_argument: unknown layout "mosaic"/);
+    assert.match(await composite({ custom_base_url: 'https://example.com/t' }), /^501 unimplemented: custom_base_url/);
+    assert.match(await composite({ audio_only: true, video_only: true }), /^400 invalid_argument: audio_only and video_only/);
+    assert.match(await composite({ advanced: { width: 1281, height: 720 } }), /^400 invalid_argument: width and height must be even/);
+    assert.match(await composite({ advanced: { video_codec: 'VP8' } }), /^501 unimplemented: VP8 room composites/);
+    assert.match(await composite({ preset: 'PASSTHROUGH' }), /^501 unimplemented: preset PASSTHROUGH/);
+    assert.match(await err('StartRoomCompositeEgress', { room_name: 'r', file_outputs: [{ filepath: 'x', file_type: 'OGG' }] }), /^400 invalid_argument: OGG cannot hold video/);
+    assert.match(await composite({ stream_outputs: [{ urls: ['rtmp://x/y'] }] }), /^501 unimplemented: stream outputs/);
+    assert.match(await composite({ layout: 'grid' }), /^404 not_found: room r does not exist/);
+    assert.match(await err('UpdateLayout', { layout: 'grid' }), /^400 invalid_argument: egress_id is required/);
+    assert.match(await err('UpdateLayout', { egress_id: 'EG_none', layout: 'grid' }), /^404 not_found: egress EG_none does not exist/);
     assert.match(await err('StopEgress', {}), /^400 invalid_argument: egress_id is required/);
     assert.match(await err('StopEgress', { egress_id: 'EG_none' }), /^404 not_found: egress EG_none does not exist/);
     // a room that exists, a track that does not

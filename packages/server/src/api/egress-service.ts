@@ -1,7 +1,7 @@
 // livekit.Egress (livekit_egress.proto) over Twirp, at the paths livekit-server-sdk's EgressClient calls, with LiveKit's
-// roomRecord grant check. Track, track composite and participant egress to a file are built (egress/egress-manager.ts);
-// every other method is routed and answers `unimplemented` naming what is missing, so a client learns it from the error,
-// not from a 404.
+// roomRecord grant check. Track, track composite, participant and room composite egress to a file and UpdateLayout are
+// built (egress/egress-manager.ts); every other method is routed and answers `unimplemented` naming what is missing, so
+// a client learns it from the error, not from a 404.
 import {
   ListEgressRequest,
   ListEgressResponse,
@@ -42,7 +42,7 @@ function asTwirp<T>(fn: () => T): T {
 function notYet<I extends ApiMessage>(input: ApiMessageType<I>, what: string): TwirpMethod {
   return method(input, (_req, claims) => {
     requireRecord(claims);
-    throw new TwirpError('unimplemented', `${what} is not supported yet (Atrium records to files with StartTrackEgress, StartTrackCompositeEgress and StartParticipantEgress)`);
+    throw new TwirpError('unimplemented', `${what} is not supported yet (Atrium records to files with StartTrackEgress, StartTrackCompositeEgress, StartParticipantEgress and StartRoomCompositeEgress)`);
   });
 }
 
@@ -64,7 +64,12 @@ export function createEgressService(opts: { egress: EgressManager }): TwirpServi
       requireRecord(claims);
       return asTwirp(() => egress.stopEgress(req.egressId));
     }),
-    StartRoomCompositeEgress: notYet(RoomCompositeEgressRequest, 'room composite egress (web layouts)'),
+    StartRoomCompositeEgress: method(RoomCompositeEgressRequest, (req, claims) => {
+      requireRecord(claims);
+      if (req.roomName !== '') checkRoomName(req.roomName);
+      if (req.layout.length > 64) throw new TwirpError('invalid_argument', 'layout is too long');
+      return asTwirp(() => egress.startRoomCompositeEgress(req));
+    }),
     StartWebEgress: notYet(WebEgressRequest, 'web egress'),
     StartParticipantEgress: method(ParticipantEgressRequest, (req, claims) => {
       requireRecord(claims);
@@ -79,7 +84,11 @@ export function createEgressService(opts: { egress: EgressManager }): TwirpServi
       return asTwirp(() => egress.startTrackCompositeEgress(req));
     }),
     StartEgress: notYet(StartEgressRequest, 'StartEgress (the v2 request)'),
-    UpdateLayout: notYet(UpdateLayoutRequest, 'UpdateLayout (composite layouts)'),
+    UpdateLayout: method(UpdateLayoutRequest, (req, claims) => {
+      requireRecord(claims);
+      if (req.layout.length > 64) throw new TwirpError('invalid_argument', 'layout is too long');
+      return asTwirp(() => egress.updateLayout(req.egressId, req.layout));
+    }),
     UpdateStream: notYet(UpdateStreamRequest, 'UpdateStream (stream outputs)'),
   };
 }

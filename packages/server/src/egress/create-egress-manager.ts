@@ -7,6 +7,7 @@ import type { ServerConfig } from '../config/server-config.js';
 import { EgressManager } from './egress-manager.js';
 import type { TrackLookup } from './egress-manager.js';
 import { startTrackRecorder } from './track-recorder.js';
+import { startRoomCompositeRecorder } from './room-composite/room-composite-recorder.js';
 
 export interface CreateEgressManagerOptions {
   config: ServerConfig['egress'];
@@ -45,6 +46,12 @@ export function createEgressManager(opts: CreateEgressManagerOptions): EgressMan
     startRecorder: (job, callbacks) => {
       const [apiKey, apiSecret] = Object.entries(opts.keys)[0] ?? [];
       if (apiKey === undefined || apiSecret === undefined) throw new Error('no API key to join the room with');
+      if (job.composite) {
+        return startRoomCompositeRecorder({
+          job, settings: job.composite, callbacks, url: opts.url(), apiKey, apiSecret, ffmpegPath: opts.config.ffmpegPath,
+          logger: opts.logger.child({ egressId: job.egressId, room: job.roomName, composite: true }),
+        });
+      }
       return startTrackRecorder({
         job, callbacks, url: opts.url(), apiKey, apiSecret, ffmpegPath: opts.config.ffmpegPath,
         logger: opts.logger.child({ egressId: job.egressId, room: job.roomName, tracks: job.tracks.map((t) => t.trackSid) }),

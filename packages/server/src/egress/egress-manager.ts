@@ -2,7 +2,7 @@
 // EgressInfo, lists and stops them, ends them with their room or track, and reports each change as a LiveKit
 // webhook (egress_started / egress_updated / egress_ended). The media side is an injected RecorderFactory.
 import { resolve as resolvePath, join as joinPath } from 'node:path';
-import { EgressInfo, EgressSourceType, FileInfo, ParticipantEgressRequest, TrackCompositeEgressRequest, TrackEgressRequest, TrackSource, TrackType } from '@livekit/protocol';
+import { EgressInfo, EgressSourceType, FileInfo, ParticipantEgressRequest, RoomCompositeEgressRequest, TrackCompositeEgressRequest, TrackEgressRequest, TrackSource, TrackType } from '@livekit/protocol';
 import type { EncodedFileOutput } from '@livekit/protocol';
 import type { Room as RoomInfo, TrackInfo, WebhookEvent } from '@livekit/protocol';
 import type { Clock, Logger } from '@atrium/webrtc';
@@ -15,6 +15,9 @@ import { outputFilename } from './filename-template.js';
 import type { TemplateValues } from './filename-template.js';
 import { compositeContainer, containerForMime, rtpFormatForMime } from './track-container.js';
 import type { OutputContainer, RtpFormat } from './track-container.js';
+import { compositeSettings, layoutOrThrow } from './room-composite/composite-request.js';
+import type { CompositeSettings } from './room-composite/composite-request.js';
+import type { LayoutSpec } from './room-composite/layout.js';
 
 export interface EgressJobTrack {
   trackSid: string;
@@ -30,6 +33,8 @@ export interface EgressJob {
   container: OutputContainer;
   /** Absolute path of the file to write. */
   localPath: string;
+  /** Set for a room composite: no fixed tracks, the whole room composed and encoded with these settings. */
+  composite?: CompositeSettings;
 }
 
 export interface RecorderResult {
@@ -52,6 +57,8 @@ export interface RecorderCallbacks {
 export interface EgressRecorder {
   /** Finalize the output and end (then `ended` is called). Idempotent. */
   stop(): void;
+  /** Room composite: switch to another layout while recording. */
+  updateLayout?(layout: LayoutSpec): void;
 }
 
 export type RecorderFactory = (job: EgressJob, callbacks: RecorderCallbacks) => EgressRecorder;
@@ -197,6 +204,44 @@ export class EgressManager {
     return this.startComposite({ case: 'participant', value: req.clone() }, room, audio, video, file);
   }
 
+  /**
+   * StartRoomCompositeEgress: every participant's camera and microphone, composed with a built-in layout (or the
+   * microphones alone with `audio_only`) and encoded to H.264/AAC MP4 (or Opus OGG), following the room as it changes
+   * (room-composite/room-composite-recorder.ts).
+   */
+  startRoomCompositeEgress(req: RoomCompositeEgressRequest): EgressInfo {
+    // encoding options are the composite's own business (compositeSettings); everything else as other composites
+    this.checkCommon({ roomName: req.roomName, streamOutputs: req.streamOutputs, segmentOutputs: req.segmentOutputs, imageOutputs: req.imageOutputs, webhooks: req.webhooks, options: { case: undefined } });
+    if (req.output.case === 'stream') throw new EgressError('unimplemented', 'stream outputs are not supported yet (file output only)');
+    if (req.output.case === 'segments') throw new EgressError('unimplemented', 'segmented (HLS) outputs are not supported yet (file output only)');
+    // livekit-server-sdk sends the file both in the deprecated `file` and in `file_outputs`: the latter wins
+    const file = this.singleFile(req.fileOutputs.length > 0 || req.output.case !== 'file' ? req.fileOutputs : [req.output.value]);
+    const settings = compositeSettings(req, file.fileType);
+    const room = this.opts.findRoom(req.roomName);
+    if (!room) throw new EgressError('not_found', `room ${req.roomName} does not exist`);
+    const values: TemplateValues = {
+      roomName: room.name, roomId: room.sid, trackId: '', trackSource: '', trackType: req.audioOnly ? 'audio' : 'video', publisherIdentity: '', now: new Date(this.nowMs),
+    };
+    const filename = outputFilename(file.filepath, settings.encoding.container.extension, values, room.name);
+    return this.launch({ request: { case: 'roomComposite', value: req.clone() }, room, tracks: [], container: settings.encoding.container, filename, composite: settings });
+  }
+
+  /** UpdateLayout: another built-in layout for a live room composite with video. */
+  updateLayout(egressId: string, layout: string): EgressInfo {
+    if (egressId === '') throw new EgressError('invalid_argument', 'egress_id is required');
+    const entry = this.entries.get(egressId);
+    if (!entry) throw new EgressError('not_found', `egress ${egressId} does not exist`);
+    const request = entry.record.info.request;
+    if (request.case !== 'roomComposite') throw new EgressError('invalid_argument', `egress ${egressId} is not a room composite: only those have a layout`);
+    if (request.value.audioOnly) throw new EgressError('invalid_argument', `egress ${egressId} is audio only: it has no layout`);
+    if (!entry.record.isLive) throw new EgressError('failed_precondition', `egress ${egressId} has already ended`);
+    const spec = layoutOrThrow(layout);
+    entry.recorder?.updateLayout?.(spec);
+    request.value.layout = layout;
+    this.emit(WebhookEventName.egressUpdated, entry.record);
+    return entry.record.info.clone();
+  }
+
   /** What every composite-style request must satisfy before its tracks are looked at. */
   private checkCommon(req: { roomName: string; streamOutputs: unknown[]; segmentOutputs: unknown[]; imageOutputs: unknown[]; webhooks: unknown[]; options: { case: string | undefined } }): void {
     if (this.isClosed) throw new EgressError('unavailable', 'the server is shutting down');
@@ -251,7 +296,7 @@ export class EgressManager {
     };
   }
 
-  private launch(what: { request: EgressInfo['request']; room: RoomInfo; tracks: EgressJobTrack[]; container: OutputContainer; filename: string }): EgressInfo {
+  private launch(what: { request: EgressInfo['request']; room: RoomInfo; tracks: EgressJobTrack[]; container: OutputContainer; filename: string; composite?: CompositeSettings }): EgressInfo {
     const { room, filename } = what;
     const live = [...this.entries.values()].filter((e) => e.record.isLive).length;
     if (live >= (this.opts.maxActive ?? 16)) throw new EgressError('resource_exhausted', `too many egresses running (${live})`);
@@ -267,7 +312,7 @@ export class EgressManager {
     this.entries.set(egressId, entry);
     this.prune();
     this.emit(WebhookEventName.egressStarted, record);
-    const job: EgressJob = { egressId, roomName: room.name, tracks: what.tracks, container: what.container, localPath };
+    const job: EgressJob = { egressId, roomName: room.name, tracks: what.tracks, container: what.container, localPath, ...(what.composite ? { composite: what.composite } : {}) };
     let isEnded = false;
     try {
       entry.recorder = this.opts.startRecorder(job, {

@@ -13,7 +13,7 @@ import { generateCertificate } from '@atrium/webrtc/dtls/certificate.js';
 import { PeerConnection } from '@atrium/webrtc/pc/peer-connection.js';
 import type { RemoteStream } from '@atrium/webrtc/pc/remote-stream.js';
 
-type SignalMessage = SignalResponse['message'];
+export type SignalMessage = SignalResponse['message'];
 type RtpSink = RemoteStream['onRtp'];
 
 export interface EgressParticipantOptions {
@@ -30,6 +30,10 @@ export interface EgressParticipantOptions {
   onStream: (stream: RemoteStream, trackSid: string) => RtpSink;
   /** The participant lost its seat (signal closed, removed, the server sent leave) before `leave()`. */
   onLost: (why: string) => void;
+  /** The room as it was at the join (room composite: it follows the room), before any later update. */
+  onJoin?: (join: JoinResponse) => void;
+  /** Participant updates and active speakers as they come (room composite). */
+  onRoomSignal?: (msg: SignalMessage) => void;
 }
 
 const SIGNAL_PROTOCOL_VERSION = 16;
@@ -42,15 +46,18 @@ export class EgressParticipant {
   private readonly pingTimer: NodeJS.Timeout;
   private isClosed = false;
   private streams: RemoteStream[] = [];
+  /** The tracks it subscribes to; the room composite changes them as the room changes (subscribe()). */
+  private readonly wanted: Set<string>;
 
   private constructor(opts: EgressParticipantOptions, ws: WebSocket, join: JoinResponse, mux: UdpMux, pc: PeerConnection, held: Buffer[]) {
     this.opts = opts;
     this.ws = ws;
     this.mux = mux;
     this.pc = pc;
+    this.wanted = new Set(opts.trackSids);
     pc.on('remoteStream', (s) => {
       const trackId = pc.remoteMedia(s.mid)?.msid?.trackId;
-      if (trackId === undefined || !opts.trackSids.includes(trackId)) return;
+      if (trackId === undefined || !this.wanted.has(trackId)) return;
       this.streams.push(s);
       s.onRtp = opts.onStream(s, trackId);
     });
@@ -62,6 +69,7 @@ export class EgressParticipant {
       }
     };
     ws.removeAllListeners('message');
+    opts.onJoin?.(join);
     ws.on('message', handle);
     // the first subscriber offer can follow the JoinResponse while the socket and PC were being made
     for (const data of held.splice(0)) handle(data);
@@ -71,7 +79,17 @@ export class EgressParticipant {
     const intervalSec = join.pingInterval > 0 ? join.pingInterval : 5;
     this.pingTimer = setInterval(() => this.send({ case: 'ping', value: BigInt(Date.now()) }), intervalSec * 1000);
     this.pingTimer.unref();
-    this.send({ case: 'subscription', value: new UpdateSubscription({ trackSids: [...opts.trackSids], subscribe: true }) });
+    if (opts.trackSids.length > 0) this.send({ case: 'subscription', value: new UpdateSubscription({ trackSids: [...opts.trackSids], subscribe: true }) });
+  }
+
+  /** Subscribes to (or unsubscribes from) more tracks while in the room. */
+  subscribe(trackSids: readonly string[], subscribe = true): void {
+    if (trackSids.length === 0) return;
+    for (const sid of trackSids) {
+      if (subscribe) this.wanted.add(sid);
+      else this.wanted.delete(sid);
+    }
+    this.send({ case: 'subscription', value: new UpdateSubscription({ trackSids: [...trackSids], subscribe }) });
   }
 
   static async join(opts: EgressParticipantOptions): Promise<EgressParticipant> {
@@ -139,6 +157,10 @@ export class EgressParticipant {
       }
       case 'leave':
         this.opts.onLost(`the server sent leave (reason ${DisconnectReason[msg.value.reason] ?? msg.value.reason})`);
+        break;
+      case 'update':
+      case 'speakersChanged':
+        this.opts.onRoomSignal?.(msg);
         break;
       default:
         break;

@@ -11,6 +11,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '@atrium/webrtc';
 import { ffmpegSdp } from './rtp-sdp.js';
+import { StderrTail } from './ffmpeg-stderr.js';
 import type { OutputContainer, RtpFormat } from './track-container.js';
 
 export interface MuxerExit {
@@ -27,7 +28,7 @@ export const INPUT_TIMEOUT_SEC = 10;
 const KILL_AFTER_MS = (INPUT_TIMEOUT_SEC + 5) * 1000;
 
 /** A UDP port pair (RTP on an even port, ffmpeg also binds the next one for RTCP) free at the time of asking. */
-async function freePortPair(): Promise<number> {
+export async function freePortPair(): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const a = createSocket('udp4');
     const port = await new Promise<number>((resolve, reject) => {
@@ -59,7 +60,7 @@ function isPortFree(port: number): Promise<boolean> {
  * Whether every port is bound by now. Read from /proc/net/udp where there is one (a probe bind could take a port at
  * the very moment ffmpeg binds it, and make it fail); elsewhere by trying to bind.
  */
-async function allPortsBound(ports: readonly number[]): Promise<boolean> {
+export async function allPortsBound(ports: readonly number[]): Promise<boolean> {
   let table: string | undefined;
   try {
     table = await readFile('/proc/net/udp', 'utf8');
@@ -86,7 +87,7 @@ export class FfmpegMuxer {
   readonly exited: Promise<MuxerExit>;
   private readonly proc: ChildProcess;
   private readonly sdpPath: string;
-  private readonly stderrTail: string[] = [];
+  private readonly stderrTail: StderrTail;
   private isStopping = false;
   private hasExited = false;
 
@@ -94,18 +95,7 @@ export class FfmpegMuxer {
     this.proc = proc;
     this.ports = ports;
     this.sdpPath = sdpPath;
-    let partial = '';
-    proc.stderr?.setEncoding('utf8');
-    proc.stderr?.on('data', (chunk: string) => {
-      const lines = (partial + chunk).split(/\r?\n|\r/);
-      partial = lines.pop() ?? '';
-      for (const line of lines) {
-        if (line.trim() === '') continue;
-        this.stderrTail.push(line.trim());
-        if (this.stderrTail.length > STDERR_LINES_KEPT) this.stderrTail.shift();
-        log.debug({ ffmpeg: line.trim() }, 'ffmpeg');
-      }
-    });
+    this.stderrTail = new StderrTail(proc.stderr, STDERR_LINES_KEPT, log);
     // A dead ffmpeg closes its stdin: writing 'q' then must not throw an EPIPE at the server.
     proc.stdin?.on('error', () => {});
     this.exited = new Promise<MuxerExit>((resolve) => {
@@ -113,7 +103,7 @@ export class FfmpegMuxer {
         if (this.hasExited) return;
         this.hasExited = true;
         void rm(this.sdpPath, { force: true });
-        const tail = this.stderrTail.slice(-3).join(' | ');
+        const tail = this.stderrTail.last(3);
         if (spawnError) return resolve({ isClean: false, reason: `ffmpeg could not start: ${spawnError.message}` });
         if (this.isStopping && code === 0) return resolve({ isClean: true, reason: '' });
         const how = signal !== null ? `signal ${signal}` : `code ${code ?? '?'}`;

@@ -2,22 +2,16 @@
 // the tracks, and a relay per track between them (RTP, and the sender reports ffmpeg aligns the tracks with).
 // Reports ACTIVE at the first packet written (a key frame for video) and, once, how it ended: finalized on stop(), or
 // failed when ffmpeg dies or no media comes; removed from the room, it ends like a stop.
-import { stat } from 'node:fs/promises';
 import type { Logger } from '@atrium/webrtc';
 import type { RemoteStream } from '@atrium/webrtc/pc/remote-stream.js';
-import { EgressParticipant } from './egress-participant.js';
+import type { EgressParticipant } from './egress-participant.js';
 import { FfmpegMuxer } from './ffmpeg-muxer.js';
 import { RtpRelay } from './rtp-relay.js';
-import type { EgressJob, EgressRecorder, RecorderCallbacks } from './egress-manager.js';
+import type { EgressRecorder } from './egress-manager.js';
+import { RecorderLifecycle, throttled } from './recorder-lifecycle.js';
+import type { RecorderOptions } from './recorder-lifecycle.js';
 
-export interface TrackRecorderOptions {
-  job: EgressJob;
-  callbacks: RecorderCallbacks;
-  url: string;
-  apiKey: string;
-  apiSecret: string;
-  ffmpegPath: string;
-  logger: Logger;
+export interface TrackRecorderOptions extends RecorderOptions {
   /** No media written this long after the start: the egress fails (default 15 s). */
   startTimeoutMs?: number;
 }
@@ -30,22 +24,22 @@ export function startTrackRecorder(opts: TrackRecorderOptions): EgressRecorder {
   return recorder;
 }
 
-class TrackRecorder implements EgressRecorder {
+class TrackRecorder extends RecorderLifecycle {
   private readonly opts: TrackRecorderOptions;
-  private readonly log: Logger;
   private muxer: FfmpegMuxer | undefined;
   private participant: EgressParticipant | undefined;
   private readonly relays = new Map<string, RtpRelay>();
-  private isStopping = false;
-  private isEnded = false;
   private isActive = false;
-  private failure: string | undefined;
-  private endReason: string | undefined;
   private startTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: TrackRecorderOptions) {
+    super(opts.logger, opts.callbacks);
     this.opts = opts;
-    this.log = opts.logger;
+  }
+
+  // run() finishes when it is still starting
+  protected get canFinish(): boolean {
+    return this.muxer !== undefined;
   }
 
   async run(): Promise<void> {
@@ -64,17 +58,9 @@ class TrackRecorder implements EgressRecorder {
         if (!this.isActive) this.fail(`no media from ${job.tracks.map((t) => t.trackSid).join(', ')} within ${startTimeoutMs / 1000} s`);
       }, startTimeoutMs);
       this.startTimer.unref();
-      this.participant = await EgressParticipant.join({
-        url: this.opts.url,
-        apiKey: this.opts.apiKey,
-        apiSecret: this.opts.apiSecret,
-        roomName: job.roomName,
-        identity: job.egressId,
+      this.participant = await this.joinRoom(this.opts, {
         trackSids: job.tracks.map((t) => t.trackSid),
-        logger: this.log,
         onStream: (s, trackSid) => this.onStream(s, trackSid),
-        // removed from the room (it closed, or the API removed it): the recording ends like a stop, as LiveKit's does
-        onLost: (why) => this.endWith(`the egress participant left the room: ${why}`),
       });
       // stopped or failed while joining: finish() ran without the participant
       if (this.isEnded) await this.participant.leave();
@@ -97,13 +83,7 @@ class TrackRecorder implements EgressRecorder {
       this.isActive = true;
       this.opts.callbacks.active();
     };
-    let lastKeyFrameRequestMs = -Infinity;
-    relay.onNeedKeyFrame = () => {
-      const now = performance.now();
-      if (now - lastKeyFrameRequestMs < KEY_FRAME_REQUEST_INTERVAL_MS) return;
-      lastKeyFrameRequestMs = now;
-      this.participant?.requestKeyFrame(stream);
-    };
+    relay.onNeedKeyFrame = throttled(() => this.participant?.requestKeyFrame(stream), KEY_FRAME_REQUEST_INTERVAL_MS);
     stream.onRtcp = (pkt) => {
       if (pkt.type === 'sr') relay.forwardSenderReport(pkt);
     };
@@ -111,29 +91,7 @@ class TrackRecorder implements EgressRecorder {
     return (buf, h) => relay.handle(buf, h);
   }
 
-  stop(): void {
-    if (this.isStopping) return;
-    this.isStopping = true;
-    // run() finishes when it is still starting; otherwise finish now
-    if (this.muxer) void this.finish();
-  }
-
-  private endWith(reason: string): void {
-    if (this.isEnded || this.isStopping) return;
-    this.log.info({ reason }, 'egress ending');
-    this.endReason = reason;
-    this.stop();
-  }
-
-  private fail(reason: string): void {
-    if (this.isEnded || this.failure !== undefined) return;
-    this.failure = reason;
-    this.log.warn({ reason }, 'egress failed');
-    this.isStopping = true;
-    void this.finish();
-  }
-
-  private async finish(): Promise<void> {
+  protected async finish(): Promise<void> {
     if (this.isEnded) return;
     this.isEnded = true;
     clearTimeout(this.startTimer);
@@ -142,18 +100,11 @@ class TrackRecorder implements EgressRecorder {
     const exit = this.muxer ? await this.muxer.stop() : undefined;
     for (const relay of this.relays.values()) relay.close();
     await participant?.leave().catch(() => {});
-    let sizeBytes = 0;
-    try {
-      sizeBytes = (await stat(this.opts.job.localPath)).size;
-    } catch {
-      // no file: nothing was written
-    }
     let durationMs = 0;
     for (const [track, relay] of this.relays) {
       durationMs = Math.max(durationMs, relay.durationMs);
       if (relay.packetsDropped > 0) this.log.warn({ track, dropped: relay.packetsDropped, sent: relay.packetsSent }, 'egress dropped packets: ffmpeg was not keeping up');
     }
-    const error = this.failure ?? (exit && !exit.isClean ? exit.reason : undefined);
-    this.opts.callbacks.ended({ ...(error !== undefined ? { error } : {}), ...(this.endReason !== undefined ? { details: this.endReason } : {}), sizeBytes, durationMs });
+    await this.ended(this.opts.job.localPath, durationMs, exit && !exit.isClean ? exit.reason : undefined);
   }
 }
