@@ -1,13 +1,14 @@
 // Auto egress as LiveKit configures it, driven by livekit-server-sdk with @livekit/rtc-node participants publishing a
 // tone: CreateRoom's `egress.tracks` records each published track on its own (filepath template, listed by
 // EgressClient, ended and finalized when the track goes), and a token's `roomConfig.egress.participant` records the
-// participant whose join creates the room. ffprobe and the tone's frequency check what was written.
+// participant whose join creates the room, and CreateRoom's `egress.room` records an audio-only room composite until
+// everyone has left. ffprobe and the tone's frequency check what was written.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AccessToken, AutoParticipantEgress, AutoTrackEgress, EgressClient, EncodedFileOutput, RoomEgress, RoomServiceClient } from 'livekit-server-sdk';
+import { AccessToken, AutoParticipantEgress, AutoTrackEgress, EgressClient, EncodedFileOutput, RoomCompositeEgressRequest, RoomEgress, RoomServiceClient } from 'livekit-server-sdk';
 import { EgressStatus, RoomConfiguration } from '@livekit/protocol';
 import type { EgressInfo } from '@livekit/protocol';
 import type { Room } from '@livekit/rtc-node';
@@ -93,5 +94,26 @@ test("a token's roomConfig.egress.participant records the participant whose join
   const [ended] = await waitForEgresses(roomName, 'the participant egress complete', (items) => items[0]?.status === EgressStatus.EGRESS_COMPLETE);
   const file = ended!.fileResults[0];
   assert.equal(file?.filename, `auto/${roomName}/p.ogg`);
+  await checkRecording(file!.location, 3);
+});
+
+test("CreateRoom's egress.room records the room as an audio-only composite from its start to its end", { timeout: 90_000 }, async () => {
+  assert.ok(server);
+  const roomName = `auto-room-${Date.now()}`;
+  await new RoomServiceClient(server.url, DEV_API_KEY, DEV_API_SECRET).createRoom({
+    name: roomName, emptyTimeout: 30,
+    egress: new RoomEgress({ room: new RoomCompositeEgressRequest({ audioOnly: true, fileOutputs: [new EncodedFileOutput({ filepath: 'auto/{room_name}-composite' })] }) }),
+  });
+  const a = await connectRtcNode(server.url, await server.token({ identity: 'a', room: roomName }), { label: 'a' });
+  rooms.push(a);
+  publishers.push(await publishSineTone(a, { frequencyHz: 440, maxDurationMs: 60_000 }));
+  const [live] = await waitForEgresses(roomName, 'the auto room composite active', (items) => items.length === 1 && items[0]!.status === EgressStatus.EGRESS_ACTIVE);
+  assert.equal(live!.request.case, 'roomComposite');
+  await new Promise((r) => setTimeout(r, 3_000));
+  await a.disconnect();
+  // everyone left: the composite ends by itself (as LiveKit's), finalized
+  const [ended] = await waitForEgresses(roomName, 'the room composite complete after everyone left', (items) => items[0]?.status === EgressStatus.EGRESS_COMPLETE);
+  const file = ended!.fileResults[0];
+  assert.equal(file?.filename, `auto/${roomName}-composite.ogg`);
   await checkRecording(file!.location, 3);
 });
