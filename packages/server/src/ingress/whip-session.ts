@@ -14,7 +14,7 @@ import type { PublishCodecs } from '../rtc/publish-codecs.js';
 import { parseSdp } from '@atrium/webrtc/sdp/parse-sdp.js';
 import { addTrackRequestFor } from './whip-offer.js';
 import { IngressError } from './ingress-error.js';
-import type { WhipOffer } from './whip-offer.js';
+import type { LayerSize, WhipOffer } from './whip-offer.js';
 import type { IngressStream } from './ingress-registry.js';
 
 /** A sender that does not connect its media within this long after its offer was answered ends the stream in error. */
@@ -32,6 +32,8 @@ export interface WhipSessionOptions {
   clock: Clock;
   logger: Logger;
   publishCodecs?: PublishCodecs;
+  /** The video layers' sizes when the sender is a transcoder of ours (RTMP), lowest first. */
+  videoLayers?: readonly LayerSize[];
   /** Every track the offer sends is published (PUBLISHING), with their TrackInfos. */
   onPublishing(tracks: ReturnType<Participant['snapshot']>['tracks']): void;
   /** The stream ended: `error` when it failed, undefined when it ended normally. Called once. */
@@ -123,7 +125,7 @@ export class WhipSession implements IngressStream {
   async answer(): Promise<string> {
     const { offer, ingress, room } = this.opts;
     room.join(this.participant);
-    for (const m of offer.media) this.participant.addTrack(addTrackRequestFor(m, { audio: ingress.audio, video: ingress.video }));
+    for (const m of offer.media) this.participant.addTrack(addTrackRequestFor(m, { audio: ingress.audio, video: ingress.video, videoLayers: this.opts.videoLayers }));
     try {
       await this.participant.handlePublisherOffer(new SessionDescription({ type: 'offer', sdp: offer.sdp, id: 1 }));
     } catch (err) {
@@ -158,6 +160,11 @@ export class WhipSession implements IngressStream {
 
   get isEnded(): boolean {
     return this.ended;
+  }
+
+  /** Why the stream failed, when it did. */
+  get failureReason(): string | undefined {
+    return this.failure;
   }
 
   private codecList(): string {
