@@ -260,10 +260,10 @@ test('a WHIP client publishes through an IngressClient ingress; a livekit-client
     assert.equal(ended?.ingressInfo?.state?.status, IngressState_Status.ENDPOINT_COMPLETE);
   });
 
-  await run.step('RTMP, not built yet, is refused by name (Twirp unimplemented); the server still answers', async () => {
+  await run.step('RTMP on a server without an RTMP listener (ingress.rtmp_port 0) is refused saying so; the server still answers', async () => {
     await assert.rejects(
       ingressClient.createIngress(IngressInput.RTMP_INPUT, { roomName: ROOM, participantIdentity: 'obs' }),
-      (err: { status?: number; code?: string; message: string }) => err.status === 501 && err.code === 'unimplemented' && /RTMP_INPUT/.test(err.message),
+      (err: { status?: number; code?: string; message: string }) => err.status === 412 && err.code === 'failed_precondition' && /RTMP ingress is off/.test(err.message),
     );
     const deleted = await ingressClient.deleteIngress(ingress.ingressId);
     assert.equal(deleted.ingressId, ingress.ingressId);
