@@ -5,6 +5,7 @@ import type { Amf0Value } from './amf0.js';
 import { ChunkReader, MSG, writeMessage } from './chunk-stream.js';
 import type { RtmpMessage } from './chunk-stream.js';
 import { RtmpConnection } from './rtmp-connection.js';
+import { seededRandom } from '@atrium/webrtc/testing/seeded-random.js';
 import type { PublishDecision, PublishRequest } from './rtmp-connection.js';
 
 /** A publisher's side: what it sends, as ffmpeg and OBS send it. */
@@ -175,21 +176,9 @@ test('a wrong RTMP version or garbage after the handshake closes with a protocol
   assert.match(h2.ended[0]!, /protocol error: unknown AMF0 type/);
 });
 
-/** Deterministic random numbers (FUZZ_SEED picks another run). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 test('fuzz: random bytes, truncated and mutated publish sequences never throw and never hold more than the limits', () => {
   const seed = Number(process.env['FUZZ_SEED'] ?? 1935);
-  const rand = rng(seed);
+  const rand = seededRandom(seed);
   const good = Buffer.concat([
     ...publishSequence('KEY'),
     writeMessage(128, { chunkStreamId: 6, typeId: MSG.video, streamId: 1, timestamp: 40, payload: Buffer.alloc(3000, 0x17) }),
