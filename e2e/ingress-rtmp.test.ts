@@ -6,7 +6,7 @@
 // stream key and a second publisher on a live key are refused, garbage on the RTMP port harms nothing.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { IngressClient } from 'livekit-server-sdk';
 import { IngressInput, IngressState_Status, ParticipantInfo_Kind } from '@livekit/protocol';
@@ -223,13 +223,29 @@ test('RTMP bad input: a wrong stream key is refused; garbage and oversized chunk
     assert.equal((await fetch(`${srv.httpUrl}/`)).status, 200);
   });
 
+  const info = await ingresses.createIngress(IngressInput.RTMP_INPUT, { roomName: `${ROOM}-2`, participantIdentity: 'after-garbage' });
   await run.step('a good push afterwards reaches PUBLISHING; its end puts the ingress back to INACTIVE', async () => {
-    const info = await ingresses.createIngress(IngressInput.RTMP_INPUT, { roomName: `${ROOM}-2`, participantIdentity: 'after-garbage' });
-    const good = push(`${info.url}/${info.streamKey}`, { seconds: 6 });
+    const good = push(`${info.url}/${info.streamKey}`, { seconds: 5 });
     await waitForStatus(ingresses, info.ingressId, IngressState_Status.ENDPOINT_PUBLISHING, 'PUBLISHING after the garbage', 15_000);
     assert.equal(await withTimeout(good.exited, 15_000, 'the good push to end'), 0);
     const done = await waitForStatus(ingresses, info.ingressId, IngressState_Status.ENDPOINT_INACTIVE, 'INACTIVE after the push ended');
     assert.equal(done.state?.error, '');
+  });
+
+  await run.step('the transcoding ffmpeg killed mid-stream: ERROR naming it, the publisher is disconnected, the server goes on', async () => {
+    const pusher = push(`${info.url}/${info.streamKey}`);
+    await waitForStatus(ingresses, info.ingressId, IngressState_Status.ENDPOINT_PUBLISHING, 'PUBLISHING again', 15_000);
+    // Atrium runs in this process: its transcoder is our child reading FLV on stdin (pipe:0).
+    const ps = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+    const line = ps.split('\n').find((l) => l.includes('ffmpeg') && l.includes('pipe:0'));
+    assert.ok(line, `the transcoder among our children:\n${ps}`);
+    process.kill(Number(line.trim().split(/\s+/)[0]), 'SIGKILL');
+    const failed = await waitForStatus(ingresses, info.ingressId, IngressState_Status.ENDPOINT_ERROR, 'ERROR after the transcoder died');
+    run.note(`error: ${failed.state?.error}`);
+    assert.match(failed.state?.error ?? '', /ffmpeg exited with signal SIGKILL/);
+    const code = await withTimeout(pusher.exited, 10_000, 'the publisher to be disconnected');
+    run.note(`publisher: exit ${code}`);
+    assert.equal((await fetch(`${srv.httpUrl}/`)).status, 200);
   });
   t.diagnostic(`steps:\n${run.history()}`);
 });

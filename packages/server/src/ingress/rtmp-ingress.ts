@@ -58,7 +58,7 @@ export class RtmpIngress {
         return decision.ok ? { ok: true } : decision;
       },
       onMedia: (kind, timestamp, payload) => stream?.onMedia(kind, timestamp, payload),
-      onUnpublish: () => stream?.publisherLeft('the publisher stopped publishing'),
+      onUnpublish: (error) => (error !== undefined ? stream?.broke(error) : stream?.publisherLeft('the publisher stopped publishing')),
       onClosed: (reason) => stream?.publisherLeft(reason),
     };
   }
@@ -117,6 +117,8 @@ class RtmpStream {
   /** The publisher is gone (or the stream ended on our side). */
   private ended = false;
   private gone = false;
+  /** The RTMP stream broke before the session existed: the session is failed with this once it does. */
+  private brokenWith: string | undefined;
   /** Tags waiting for ffmpeg's stdin. */
   private held: Buffer[] = [];
   private heldBytes = 0;
@@ -165,7 +167,8 @@ class RtmpStream {
         this.finish(session.failureReason ?? 'the stream ended');
       };
       if (this.ended) {
-        session.stop('the publisher left while the stream started');
+        if (this.brokenWith !== undefined) session.failWith(`the RTMP stream failed: ${this.brokenWith}`);
+        else session.stop('the publisher left while the stream started');
         return;
       }
       this.flushHeld();
@@ -209,6 +212,19 @@ class RtmpStream {
       return this.write(FLV_TAG.audio, ts, payload, true);
     }
     if (!this.waitForKey) this.write(FLV_TAG.audio, ts, payload, false);
+  }
+
+  /** The RTMP stream broke (malformed, timed out): the ingress ends in ERROR with why. */
+  broke(error: string): void {
+    if (this.ended) return;
+    const session = this.ingress?.session;
+    if (session && !session.isEnded) {
+      this.ended = true;
+      session.failWith(`the RTMP stream failed: ${error}`);
+      return;
+    }
+    this.brokenWith = error;
+    this.publisherLeft(error);
   }
 
   /** The publisher unpublished or disconnected: the stream ends normally (the ingress goes back to INACTIVE). */

@@ -154,7 +154,7 @@ export class WhipSession implements IngressStream {
 
   /** IngressStream: ends the stream normally (DELETE on the resource, the ingress deleted, the node closing). */
   stop(reason: string): void {
-    this.participant.logger.info({ reason }, 'WHIP stream stopped');
+    this.participant.logger.info({ reason }, 'ingress stream stopped');
     this.participant.close(DisconnectReason.CLIENT_INITIATED);
   }
 
@@ -179,7 +179,7 @@ export class WhipSession implements IngressStream {
   private fail(error: string): void {
     if (this.ended) return;
     this.failure ??= error;
-    this.participant.logger.warn({ error }, 'WHIP stream failed');
+    this.participant.logger.warn({ error }, 'ingress stream failed');
     this.participant.close(DisconnectReason.MEDIA_FAILURE);
   }
 

@@ -27,11 +27,12 @@ interface Harness {
   publishes: PublishRequest[];
   ended: string[];
   unpublished: number;
+  unpublishErrors: string[];
   handshakeReply: Buffer[];
 }
 
 function harness(decide: (r: PublishRequest) => PublishDecision = () => ({ ok: true })): Harness {
-  const h: Harness = { out: [], media: [], publishes: [], ended: [], unpublished: 0, handshakeReply: [], conn: undefined as unknown as RtmpConnection };
+  const h: Harness = { out: [], media: [], publishes: [], ended: [], unpublished: 0, unpublishErrors: [], handshakeReply: [], conn: undefined as unknown as RtmpConnection };
   // Replies are read back with our own chunk reader (after the 3073-byte S0/S1/S2).
   const reader = new ChunkReader((m) => h.out.push(m));
   let handshakeLeft = 3073;
@@ -42,7 +43,10 @@ function harness(decide: (r: PublishRequest) => PublishDecision = () => ({ ok: t
         return decide(r);
       },
       onMedia: (kind, timestamp, payload) => h.media.push({ kind, timestamp, payload }),
-      onUnpublish: () => h.unpublished++,
+      onUnpublish: (error) => {
+        h.unpublished++;
+        if (error !== undefined) h.unpublishErrors.push(error);
+      },
     },
     write: (b) => {
       if (handshakeLeft > 0) {
@@ -174,6 +178,13 @@ test('a wrong RTMP version or garbage after the handshake closes with a protocol
   h2.conn.push(Buffer.concat(publishSequence('KEY').slice(0, 2)));
   h2.conn.push(Buffer.of(0x03, 0, 0, 0, 0, 0, 5, 20, 0, 0, 0, 0, 0x42, 1, 2, 3, 4));
   assert.match(h2.ended[0]!, /protocol error: unknown AMF0 type/);
+  // A publishing stream broken by garbage: unpublished with the error (the ingress shows ERROR), not a normal end.
+  const h3 = harness();
+  for (const b of publishSequence('KEY')) h3.conn.push(b);
+  assert.ok(h3.conn.isPublishing);
+  h3.conn.push(Buffer.of(0x46, 0, 0, 0, 0, 0, 1, 9, 0));
+  assert.equal(h3.unpublished, 1);
+  assert.match(h3.unpublishErrors[0]!, /protocol error: chunk stream 6 starts with a format 1 header/);
 });
 
 test('fuzz: random bytes, truncated and mutated publish sequences never throw and never hold more than the limits', () => {

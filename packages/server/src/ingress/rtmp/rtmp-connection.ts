@@ -33,8 +33,11 @@ export interface RtmpConnectionHandler {
   onPublish(req: PublishRequest): PublishDecision;
   /** An audio (8) or video (9) message, or the stream's metadata (an AMF0 `onMetaData` with its object). */
   onMedia(kind: 'audio' | 'video' | 'metadata', timestamp: number, payload: Buffer): void;
-  /** The publisher stopped publishing (FCUnpublish / deleteStream / closeStream). */
-  onUnpublish(): void;
+  /**
+   * The publisher stopped publishing (FCUnpublish / deleteStream / closeStream, or its connection ended); `error` when
+   * the stream broke (a protocol violation, a timeout) rather than ended.
+   */
+  onUnpublish(error?: string): void;
 }
 
 export interface RtmpConnectionOptions {
@@ -74,7 +77,7 @@ export class RtmpConnection {
     try {
       this.consume(data);
     } catch (err) {
-      if (err instanceof RtmpProtocolError || (err as { code?: string }).code === 'amf0') this.close(`protocol error: ${(err as Error).message}`);
+      if (err instanceof RtmpProtocolError || (err as { code?: string }).code === 'amf0') this.close(`protocol error: ${(err as Error).message}`, { isError: true });
       else throw err;
     }
   }
@@ -107,14 +110,17 @@ export class RtmpConnection {
     this.acknowledge();
   }
 
-  /** Ends the connection (a refusal, a protocol error, the server closing it); the publisher's stream stops. */
-  close(reason: string): void {
+  /**
+   * Ends the connection (a refusal, a protocol error, the server closing it); the publisher's stream stops, broken
+   * (`isError`) or ended.
+   */
+  close(reason: string, opts: { isError?: boolean } = {}): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
     this.closeReason = reason;
     if (this.publishing) {
       this.publishing = false;
-      this.opts.handler.onUnpublish();
+      this.opts.handler.onUnpublish(opts.isError === true ? reason : undefined);
     }
     this.opts.end(reason);
   }

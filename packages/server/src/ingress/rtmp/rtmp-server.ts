@@ -112,14 +112,15 @@ export class RtmpServer {
       if (!conn.isPublishing) conn.close(`no publish within ${this.opts.publishTimeoutMs ?? RTMP_DEFAULTS.publishTimeoutMs} ms`);
     }, this.opts.publishTimeoutMs ?? RTMP_DEFAULTS.publishTimeoutMs);
     publishTimer.unref();
-    socket.setTimeout(this.opts.idleTimeoutMs ?? RTMP_DEFAULTS.idleTimeoutMs, () => conn.close('the publisher went quiet'));
+    const idleMs = this.opts.idleTimeoutMs ?? RTMP_DEFAULTS.idleTimeoutMs;
+    socket.setTimeout(idleMs, () => conn.close(`the publisher sent nothing for ${idleMs / 1000} s`, { isError: true }));
     socket.on('data', (data: Buffer) => {
       try {
         conn.push(data);
       } catch (err) {
         // A bug of ours in a handler: this connection goes, the server stays.
         logger.error({ err, remote }, 'RTMP connection failed');
-        conn.close(`internal error: ${(err as Error).message}`);
+        conn.close(`internal error: ${(err as Error).message}`, { isError: true });
       }
     });
     socket.on('error', (err) => logger.debug({ err: err.message, remote }, 'RTMP socket error'));
