@@ -7,11 +7,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { IngressClient } from 'livekit-server-sdk';
 import { IngressInput, IngressState_Status, ParticipantInfo_Kind } from '@livekit/protocol';
 import type { IngressInfo, WebhookEvent } from '@livekit/protocol';
 import { startWebhookReceiver } from '@atrium/server/webhook/test-webhook-receiver.js';
+import { encodeAmf0 } from '@atrium/server/ingress/rtmp/amf0.js';
+import { writeMessage } from '@atrium/server/ingress/rtmp/chunk-stream.js';
 import { waitFor, withTimeout } from '@atrium/webrtc/testing/wait-for.js';
 import { launchBrowser, type BrowserHarness } from './helpers/browser.js';
 import type { BrowserParticipant, PageEvent, RemoteTrackStats } from './helpers/browser-participant.js';
@@ -77,6 +79,23 @@ function push(url: string, opts: { seconds?: number } = {}): Pusher {
     resolve(code);
   }));
   return { child, exited, stderr: () => err.trim() };
+}
+
+/** A publisher of our own that connects, publishes `url`'s key and then sends nothing (what a dead network leaves). */
+async function rawPublish(url: string): Promise<Socket> {
+  const { port, pathname } = new URL(url);
+  const [app, key] = pathname.slice(1).split('/') as [string, string];
+  const s = connect(Number(port), '127.0.0.1');
+  await new Promise<void>((r) => s.once('connect', () => r()));
+  s.on('data', () => {});
+  s.on('error', () => {});
+  const cmd = (values: Parameters<typeof encodeAmf0>[0], streamId = 0): Buffer =>
+    writeMessage(128, { chunkStreamId: 3, typeId: 20, streamId, timestamp: 0, payload: encodeAmf0(values) });
+  s.write(Buffer.concat([
+    Buffer.of(3), Buffer.alloc(1536, 1), Buffer.alloc(1536, 2),
+    cmd(['connect', 1, { app, tcUrl: url.slice(0, url.lastIndexOf('/')) }]), cmd(['createStream', 2, null]), cmd(['publish', 3, null, key, 'live'], 1),
+  ]));
+  return s;
 }
 
 function eventsOf(ingressId: string): string[] {
@@ -230,6 +249,19 @@ test('RTMP bad input: a wrong stream key is refused; garbage and oversized chunk
     assert.equal(await withTimeout(good.exited, 15_000, 'the good push to end'), 0);
     const done = await waitForStatus(ingresses, info.ingressId, IngressState_Status.ENDPOINT_INACTIVE, 'INACTIVE after the push ended');
     assert.equal(done.state?.error, '');
+  });
+
+  await run.step('a publisher that went silent (a half-open connection after a network drop) gives way to a new one after 5 s', async () => {
+    const hung = await rawPublish(`${info.url}/${info.streamKey}`);
+    await waitForStatus(ingresses, info.ingressId, IngressState_Status.ENDPOINT_BUFFERING, 'BUFFERING for the silent publisher');
+    const early = push(`${info.url}/${info.streamKey}`, { seconds: 2 });
+    assert.notEqual(await withTimeout(early.exited, 15_000, 'the early publisher to be refused'), 0, 'refused while the first is not yet stale');
+    await new Promise((r) => setTimeout(r, 5_000));
+    const fresh = push(`${info.url}/${info.streamKey}`, { seconds: 4 });
+    await waitForStatus(ingresses, info.ingressId, IngressState_Status.ENDPOINT_PUBLISHING, 'PUBLISHING for the new publisher', 15_000);
+    assert.ok(hung.destroyed || (await withTimeout(new Promise<boolean>((r) => hung.once('close', () => r(true))), 5_000, 'the silent connection to be closed')));
+    assert.equal(await withTimeout(fresh.exited, 15_000, 'the new push to end'), 0);
+    await waitForStatus(ingresses, info.ingressId, IngressState_Status.ENDPOINT_INACTIVE, 'INACTIVE after it');
   });
 
   await run.step('the transcoding ffmpeg killed mid-stream: ERROR naming it, the publisher is disconnected, the server goes on', async () => {

@@ -14,9 +14,11 @@ import { freePort, processCpuSec, startServerProcess } from './server-process.js
 const WINDOW_SEC = numberArgument('seconds', 15);
 const WARMUP_SEC = 3;
 
-function childrenOf(pid: number): number[] {
+/** The ffmpeg children of `pid` (the server also has tsx's esbuild service as a child). */
+function ffmpegChildrenOf(pid: number): number[] {
   try {
-    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n').map((l) => Number(l.trim())).filter((n) => n > 0);
+    return execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n')
+      .map((l) => l.trim().split(/\s+/)).filter(([, comm]) => comm === 'ffmpeg').map(([p]) => Number(p));
   } catch {
     return [];
   }
@@ -57,7 +59,7 @@ async function main(): Promise<void> {
       await sleep(200);
     }
     await sleep(WARMUP_SEC * 1000);
-    const transcoders = childrenOf(server.pid);
+    const transcoders = ffmpegChildrenOf(server.pid);
     const t0 = performance.now();
     const s0 = processCpuSec(server.pid);
     const f0 = cpuOf(transcoders);
@@ -72,7 +74,7 @@ async function main(): Promise<void> {
     console.log(formatTable([
       ['what', 'CPU s per s of stream'],
       ['Atrium server process (RTMP, FLV, RTP in, SFU)', s.toFixed(3)],
-      [`ffmpeg transcoder (${transcoders.length} child)`, f.toFixed(3)],
+      [`ffmpeg transcoder (${transcoders.length} process)`, f.toFixed(3)],
       ['total (server + ffmpeg)', (s + f).toFixed(3)],
       ['(not counted) the pushing ffmpeg, libx264 ultrafast', p.toFixed(3)],
     ]));

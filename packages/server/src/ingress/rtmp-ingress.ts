@@ -23,6 +23,11 @@ import type { RtmpPeer } from './rtmp/rtmp-server.js';
 const PRESTART_MAX_BYTES = 4 << 20;
 /** ffmpeg's stdin may hold this much before the publisher is paused (TCP then pushes back on it). */
 const STDIN_HIGH_WATER_BYTES = 2 << 20;
+/**
+ * A publisher whose stream sent nothing for this long gives way to a new publisher on the same key: OBS reconnecting
+ * after a network drop finds its old, half-open connection still here (until the 30 s idle timeout) otherwise.
+ */
+const STALE_PUBLISHER_MS = 5_000;
 /** The input's measured bitrates in IngressInfo.state are refreshed this often. */
 const INPUT_STATS_MS = 2_000;
 
@@ -72,6 +77,11 @@ export class RtmpIngress {
     const info = ingresses.byStreamKey(streamKey);
     if (!info || info.inputType !== IngressInput.RTMP_INPUT) return refuse('no RTMP ingress has this stream key', { streamKey: `${streamKey.slice(0, 3)}…` });
     const fields = { ingressId: info.ingressId };
+    const current = this.live.get(info.ingressId);
+    if (current && current.silentForMs() >= STALE_PUBLISHER_MS) {
+      logger.info({ ...fields, remote: peer.remote }, 'RTMP: a new publisher replaces a silent one');
+      current.publisherLeft(`replaced by a new publisher after ${Math.round(current.silentForMs() / 1000)} s of silence`);
+    }
     if (this.live.has(info.ingressId)) return refuse('the ingress already has a live publisher', fields);
     let plan;
     try {
@@ -133,9 +143,15 @@ class RtmpStream {
   private readonly input = { video: new InputVideoState(), audio: new InputAudioState() };
   private readonly bytes = { video: 0, audio: 0, sinceMs: Date.now() };
   private statsTimer: NodeJS.Timeout | undefined;
+  private lastMediaMs = Date.now();
 
   constructor(opts: RtmpStreamOptions) {
     this.opts = opts;
+  }
+
+  /** How long the publisher has sent no audio or video. */
+  silentForMs(): number {
+    return Date.now() - this.lastMediaMs;
   }
 
   start(): void {
@@ -184,6 +200,7 @@ class RtmpStream {
       this.readMetadata(payload);
       return this.write(FLV_TAG.script, 0, payload, true);
     }
+    this.lastMediaMs = Date.now();
     this.baseTs ??= timestamp;
     const ts = (timestamp - this.baseTs) >>> 0;
     if (kind === 'video') {
