@@ -162,6 +162,13 @@ export class WhipSession implements IngressStream {
     return this.ended;
   }
 
+  /** The sender's ICE credentials from its offer (a trickle PATCH must carry the same: whip-trickle.ts). */
+  get offerIce(): { iceUfrag: string | undefined; icePwd: string | undefined } {
+    const sdp = parseSdp(this.opts.offer.sdp);
+    const m = sdp.media[0];
+    return { iceUfrag: m?.iceUfrag ?? sdp.iceUfrag, icePwd: m?.icePwd ?? sdp.icePwd };
+  }
+
   /** Why the stream failed, when it did. */
   get failureReason(): string | undefined {
     return this.failure;
