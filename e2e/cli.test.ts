@@ -3,13 +3,17 @@
 // participant sees them, clear errors with exit codes, and `atrium server` itself.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { RoomEvent, type Room } from '@livekit/rtc-node';
 import { TokenVerifier } from 'livekit-server-sdk';
-import { connectRtcNode, publishSineTone, teardownRtcNode, type RunningPublisher } from './helpers/rtc-node.js';
+import { connectRtcNode, publishSineTone, readAudioWindow, readVideoFrames, teardownRtcNode, waitForRemoteTrack, type RunningPublisher } from './helpers/rtc-node.js';
+import { dominantFrequency } from './helpers/tone.js';
 import { DEV_API_KEY, DEV_API_SECRET, startAtrium, type AtriumUnderTest } from './helpers/server.js';
 import { waitFor, withTimeout } from '@atrium/webrtc/testing/wait-for.js';
 
@@ -21,8 +25,10 @@ let server: AtriumUnderTest | undefined;
 const rooms: Room[] = [];
 const publishers: RunningPublisher[] = [];
 
+const recordings = mkdtempSync(join(tmpdir(), 'atrium-cli-egress-'));
+
 before(async () => {
-  server = await withTimeout(startAtrium(), 15_000, 'Atrium to start');
+  server = await withTimeout(startAtrium({ config: { egress: { fileBaseDir: recordings } } }), 15_000, 'Atrium to start');
 });
 
 after(() =>
@@ -205,6 +211,60 @@ test('participant list, get, mute and remove, and data send, as an rtc-node part
   assert.deepEqual(remaining.map((p) => p.identity), ['x']);
 });
 
+test('egress start (a request file), list, stop; ingress create, list, update, delete', { timeout: 120_000 }, async () => {
+  assert.ok(server);
+  const roomName = `cli-egress-${Date.now()}`;
+  const x = await connectRtcNode(server.url, await server.token({ identity: 'x', room: roomName }), { label: 'x' });
+  rooms.push(x);
+  const tone = await publishSineTone(x, { frequencyHz: 440, maxDurationMs: 60_000 });
+  publishers.push(tone);
+  const trackSid = tone.publication.sid;
+  assert.ok(trackSid);
+
+  // lk's shape: `egress start --type track request.json`, the request in LiveKit's JSON with proto field names
+  const request = join(recordings, 'track-request.json');
+  writeFileSync(request, JSON.stringify({ room_name: roomName, track_id: trackSid, file: { filepath: 'cli/{track_id}.ogg' } }));
+  const started = ok(await cli(['egress', 'start', ...conn(), '--type', 'track', request]), 'egress start');
+  const egressId = /^EgressID: (EG_\w+)$/m.exec(started.stdout)?.[1];
+  assert.ok(egressId, started.stdout);
+  assert.match(started.stdout, new RegExp(`^Type: +track\nSource: +${roomName}/${trackSid}$`, 'm'));
+  await waitFor(async () => (await cli(['egress', 'list', ...conn(), '--id', egressId])).stdout.includes(' active '), { timeoutMs: 15_000, label: 'egress active' });
+  const listed = JSON.parse(ok(await cli(['egress', 'list', ...conn(), '--room', roomName, '--active', '--json']), 'egress list --json').stdout) as { egressId: string }[];
+  assert.deepEqual(listed.map((e) => e.egressId), [egressId]);
+  await new Promise((r) => setTimeout(r, 1_500));
+  const stopped = ok(await cli(['egress', 'stop', ...conn(), '--id', egressId]), 'egress stop');
+  assert.match(stopped.stdout, /^Status: +ending$/m);
+  let row = '';
+  await waitFor(async () => {
+    row = (await cli(['egress', 'list', ...conn(), '--id', egressId])).stdout;
+    return / complete /.test(row);
+  }, { timeoutMs: 15_000, label: 'egress complete' });
+  const file = join(recordings, 'cli', `${trackSid}.ogg`);
+  assert.ok(row.includes(file), row);
+  assert.ok(statSync(file).size > 1_000, 'the recording has content');
+  const again = await cli(['egress', 'stop', ...conn(), egressId]);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /^atrium egress stop: failed_precondition \(HTTP 412\): egress EG_\w+ has already ended\n$/);
+  const badType = await cli(['egress', 'start', ...conn(), '--type', 'tape', request]);
+  assert.equal(badType.code, 2);
+  assert.match(badType.stderr, /unknown --type 'tape'/);
+
+  // ingress: a WHIP endpoint made from flags, found by list, renamed, deleted
+  const created = ok(await cli(['ingress', 'create', ...conn(), '--input', 'whip', '--room', roomName, '--identity', 'cam', '--name', 'Camera']), 'ingress create');
+  const ingressId = /^IngressID: +(IN_\w+)$/m.exec(created.stdout)?.[1];
+  assert.ok(ingressId, created.stdout);
+  assert.match(created.stdout, /^Input: +whip$/m);
+  assert.match(created.stdout, /^URL: +http:\/\/\S+\/w$/m);
+  assert.match(created.stdout, /^Stream key: +\S+$/m);
+  const table = ok(await cli(['ingress', 'list', ...conn(), '--room', roomName]), 'ingress list').stdout;
+  assert.match(table, new RegExp(`^${ingressId} +whip +Camera +${roomName} +cam +inactive `, 'm'));
+  ok(await cli(['ingress', 'update', ...conn(), ingressId, '--name', 'Front camera']), 'ingress update');
+  const json = JSON.parse(ok(await cli(['ingress', 'list', ...conn(), '--id', ingressId, '--json']), 'ingress list --json').stdout) as { name: string }[];
+  assert.deepEqual(json.map((i) => i.name), ['Front camera']);
+  ok(await cli(['ingress', 'delete', ...conn(), '--id', ingressId]), 'ingress delete');
+  assert.equal(ok(await cli(['ingress', 'list', ...conn(), '--room', roomName]), 'ingress list after delete').stdout, 'no ingresses\n');
+});
+
 /** The text of the next data message on `room` with `topic`. */
 function nextData(room: Room, topic: string): Promise<string> {
   return withTimeout(
@@ -283,4 +343,35 @@ test('atrium server --dev runs the server: the CLI lists its rooms, SIGTERM stop
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /SIGTERM: draining/);
   assert.match(r.stdout, /drained: exiting/);
+});
+
+test('publish: a media file joins the room as video and audio that an rtc-node participant decodes', { timeout: 120_000 }, async () => {
+  assert.ok(server);
+  const roomName = `cli-publish-${Date.now()}`;
+  const media = join(recordings, 'clip.mp4');
+  const made = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-t', '6', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', media]);
+  assert.equal(made.status, 0, made.stderr.toString());
+  const viewer = await connectRtcNode(server.url, await server.token({ identity: 'viewer', room: roomName }), { label: 'viewer' });
+  rooms.push(viewer);
+  const run = startCli(['publish', ...conn(), media, '--room', roomName, '--identity', 'filebot']);
+  try {
+    const cam = await waitForRemoteTrack(viewer, { kind: 'video', identity: 'filebot', label: 'the published video', timeoutMs: 20_000 });
+    const mic = await waitForRemoteTrack(viewer, { kind: 'audio', identity: 'filebot', label: 'the published audio', timeoutMs: 20_000 });
+    const frames = await readVideoFrames(cam.track, { count: 20, timeoutMs: 15_000, accept: (s) => s.width === 320 && s.height === 240 });
+    assert.ok(frames.length >= 20);
+    const audio = await readAudioWindow(mic.track, { sampleRate: 48_000, windowSamples: 48_000, timeoutMs: 15_000 });
+    const tone = dominantFrequency(audio.samples, { sampleRate: 48_000, minHz: 300, maxHz: 600 });
+    assert.ok(Math.abs(tone.frequencyHz - 440) <= 3, `the file's 440 Hz tone is heard (found ${tone.frequencyHz} Hz)`);
+  } finally {
+    const done = await run.exited;
+    assert.equal(done.code, 0, done.stderr);
+    assert.match(done.stdout, /^publishing \S+clip\.mp4 in room cli-publish-\d+ as filebot: TR_\w+ video 320x240 VP8, TR_\w+ audio Opus$/m);
+    assert.match(done.stdout, /^done: \d+ video frames, \d+ audio packets sent$/m);
+  }
+  // the end of the file ends the participant
+  await waitFor(() => !viewer.remoteParticipants.has('filebot'), { timeoutMs: EVENT_TIMEOUT_MS, label: 'filebot left' });
+  const missing = await cli(['publish', ...conn(), join(recordings, 'no-such.mp4'), '--room', roomName]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /^atrium publish: cannot read \S+no-such\.mp4: /);
 });

@@ -1,7 +1,7 @@
 // Compatibility: URL ingress. An MP4 made here by ffmpeg (testsrc2 640x360 at 30 fps + a 440 Hz sine) is served over
 // HTTP; livekit-server-sdk's IngressClient creates a URL_INPUT ingress for it; Atrium's ffmpeg pulls and encodes it to
 // VP8 + Opus and publishes it into the room. A livekit-client page sees an INGRESS participant, decodes 640x360 video
-// and hears 440 Hz; the end of the file completes the ingress (participant gone, ingress_ended). A URL that fails
+// and hears 440 Hz, from the MP4 and from an HLS playlist of it; the end of the file completes the ingress (participant gone, ingress_ended). A URL that fails
 // (HTTP 404) or an ffmpeg killed mid-stream ends its ingress in ERROR with the reason while the server goes on;
 // DeleteIngress stops a playing one.
 import { after, before, test } from 'node:test';
@@ -68,6 +68,11 @@ before(async () => {
     '-f', 'lavfi', '-i', `sine=frequency=${TONE_HZ}:sample_rate=48000:duration=${MEDIA_SECONDS}`,
     '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '30', '-c:a', 'aac', '-b:a', '128k',
     '-movflags', '+faststart', join(dir, 'test.mp4'),
+  ]);
+  // the same media as an HLS playlist of 2 s MPEG-TS segments, as a live packager would serve it
+  execFileSync('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-y', '-i', join(dir, 'test.mp4'), '-c', 'copy', '-f', 'hls', '-hls_time', '2', '-hls_playlist_type', 'vod',
+    '-hls_segment_filename', join(dir, 'seg_%03d.ts'), join(dir, 'test.m3u8'),
   ]);
   files = await serveDir();
   filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
@@ -139,6 +144,19 @@ test('a URL ingress plays an MP4 into the room: 640x360 video and 440 Hz decoded
     run.note(names.join(', '));
     assert.equal(names[0], 'ingress_started', names.join(', '));
     assert.ok(names.indexOf('participant_left') < names.indexOf('ingress_ended'), names.join(', '));
+  });
+
+  await run.step('an HLS playlist URL plays too: 640x360 decoded and 440 Hz heard; DeleteIngress stops it', async () => {
+    const fromIndex = await viewer.eventCount();
+    const hls = await ingresses.createIngress(IngressInput.URL_INPUT, { roomName: ROOM, participantIdentity: 'hls-player', url: `${filesUrl}/test.m3u8` });
+    await viewer.waitForEvent((e: PageEvent) => e.type === 'trackSubscribed' && e.participant === 'hls-player' && e.kind === 'video', { label: 'HLS ingress video subscribed', timeoutMs: 20_000, fromIndex });
+    const pick = (rows: Awaited<ReturnType<typeof viewer.remoteTrackStats>>) => rows.find((r) => r.participant === 'hls-player' && r.kind === 'video');
+    await viewer.waitForDecoding(pick, (r) => r.frameWidth === 640 && r.frameHeight === 360, { label: 'HLS ingress video at 640x360', timeoutMs: 20_000 });
+    const audio = (await viewer.remoteTrackStats()).find((r) => r.participant === 'hls-player' && r.kind === 'audio');
+    assert.ok(audio, 'an audio track from the playlist');
+    await waitForAudioChannels(viewer, audio.trackSid, [TONE_HZ], hasTone(TONE_HZ), { label: 'a 440 Hz peak from the playlist', timeoutMs: 10_000 });
+    await ingresses.deleteIngress(hls.ingressId);
+    await viewer.waitForEvent((e: PageEvent) => e.type === 'participantDisconnected' && e.participant === 'hls-player', { label: 'the HLS ingress participant left', timeoutMs: 5_000, fromIndex });
   });
 
   await run.step('DeleteIngress on a playing URL ingress stops it: the participant leaves, the ingress is gone', async () => {

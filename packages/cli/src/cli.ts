@@ -8,12 +8,15 @@ import { ROOM_COMMANDS } from './commands/room.js';
 import { PARTICIPANT_COMMANDS } from './commands/participant.js';
 import { DATA_COMMANDS } from './commands/data.js';
 import { DISPATCH_COMMANDS } from './commands/dispatch.js';
+import { EGRESS_COMMANDS } from './commands/egress.js';
+import { INGRESS_COMMANDS } from './commands/ingress.js';
+import { publish } from './commands/publish.js';
 import { server } from './commands/server.js';
 import { loadTest, perfLoadTest } from './commands/load-test.js';
 
 export const PROGRAM = 'atrium';
 
-export const COMMANDS: readonly Command[] = [server, ...TOKEN_COMMANDS, ...ROOM_COMMANDS, ...PARTICIPANT_COMMANDS, ...DATA_COMMANDS, ...DISPATCH_COMMANDS, loadTest, perfLoadTest];
+export const COMMANDS: readonly Command[] = [server, ...TOKEN_COMMANDS, ...ROOM_COMMANDS, ...PARTICIPANT_COMMANDS, ...DATA_COMMANDS, ...DISPATCH_COMMANDS, ...EGRESS_COMMANDS, ...INGRESS_COMMANDS, publish, loadTest, perfLoadTest];
 
 const GROUPS: Readonly<Record<string, string>> = {
   server: 'run the Atrium server',
@@ -22,6 +25,8 @@ const GROUPS: Readonly<Record<string, string>> = {
   participant: 'list, inspect, remove and mute participants',
   data: 'send data messages to participants',
   dispatch: 'dispatch agents to rooms, list and delete dispatches',
+  egress: 'record or stream rooms, participants and tracks (start, list, stop, update-layout, update-stream)',
+  ingress: 'bring RTMP, WHIP and media URLs into rooms (create, list, update, delete)',
   perf: 'performance tests (load-test, as lk perf)',
 };
 

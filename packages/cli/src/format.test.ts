@@ -2,10 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  AgentDispatch, AgentDispatchState, Job, JobState, JobStatus, ParticipantInfo, ParticipantInfo_State, ParticipantPermission, Room, TrackInfo, TrackSource,
+  AgentDispatch, AgentDispatchState, EgressInfo, EgressStatus, FileInfo, IngressInfo, IngressInput, IngressState, IngressState_Status, Job, JobState, JobStatus,
+  ParticipantInfo, TrackCompositeEgressRequest, ParticipantInfo_State, ParticipantPermission, Room, TrackInfo, TrackSource,
   TrackType,
 } from '@livekit/protocol';
-import { formatDispatches, formatJobSummary, formatUnixNs, formatJson, formatParticipant, formatParticipants, formatRooms, formatTable, formatTrackSummary, formatUnixSec, messageJson } from './format.js';
+import { formatDispatches, formatEgresses, formatEgressInfo, formatIngresses, formatIngressInfo, formatJobSummary, formatUnixNs, formatJson, formatParticipant, formatParticipants, formatRooms, formatTable, formatTrackSummary, formatUnixSec, messageJson } from './format.js';
 
 test('formatTable pads columns, keeps cells on one line and trims trailing space', () => {
   assert.equal(formatTable(['A', 'LONGER'], [['x', '1'], ['yyyy', 'two\nlines'], ['z']]), 'A     LONGER\nx     1\nyyyy  two lines\nz\n');
@@ -101,4 +102,26 @@ test('formatDispatches: one row per dispatch with its jobs; none says so', () =>
       'AD_named     lobby  greeter     staging     {"topic":"hi"}  2023-11-14T22:13:20Z  AJ_a running AW_w, AJ_b pending\n' +
       'AD_auto      lobby                                          2023-11-14T22:13:21Z\n',
   );
+});
+
+test('egress and ingress views', () => {
+  const egress = new EgressInfo({
+    egressId: 'EG_a', status: EgressStatus.EGRESS_COMPLETE, roomName: 'r', startedAt: 1_700_000_000_000_000_000n,
+    request: { case: 'trackComposite', value: new TrackCompositeEgressRequest({ roomName: 'r', audioTrackId: 'TR_a', videoTrackId: 'TR_v' }) },
+    fileResults: [new FileInfo({ filename: 'r.webm', location: '/rec/r.webm' })],
+  });
+  assert.equal(formatEgresses([]), 'no egresses\n');
+  assert.equal(
+    formatEgresses([egress]),
+    'EGRESS-ID  STATUS    TYPE             SOURCE       STARTED               OUTPUTS      ERROR\n' +
+      'EG_a       complete  track_composite  r/TR_v,TR_a  2023-11-14T22:13:20Z  /rec/r.webm\n',
+  );
+  assert.equal(formatEgressInfo(egress), 'EgressID: EG_a\nStatus:   complete\nType:     track_composite\nSource:   r/TR_v,TR_a\nOutput:   /rec/r.webm\n');
+  const ingress = new IngressInfo({
+    ingressId: 'IN_a', inputType: IngressInput.RTMP_INPUT, name: 'obs', roomName: 'r', participantIdentity: 'obs', url: 'rtmp://h/x', streamKey: 'k',
+    state: new IngressState({ status: IngressState_Status.ENDPOINT_PUBLISHING }),
+  });
+  assert.equal(formatIngresses([]), 'no ingresses\n');
+  assert.match(formatIngresses([ingress]), /^INGRESS-ID +INPUT +NAME +ROOM +IDENTITY +STATUS +URL +STREAM-KEY +ERROR\nIN_a +rtmp +obs +r +obs +publishing +rtmp:\/\/h\/x +k\n$/);
+  assert.match(formatIngressInfo(ingress), /URL: +rtmp:\/\/h\/x\nStream key: k\n$/);
 });

@@ -1,6 +1,6 @@
 // Pure output formatting: aligned text tables for people, JSON (protobuf JSON names, defaults included) for scripts.
-import { JobStatus, ParticipantInfo_State, TrackSource, TrackType } from '@livekit/protocol';
-import type { AgentDispatch, Job, ParticipantInfo, Room, TrackInfo } from '@livekit/protocol';
+import { EgressStatus, IngressInput, IngressState_Status, JobStatus, ParticipantInfo_State, TrackSource, TrackType } from '@livekit/protocol';
+import type { AgentDispatch, EgressInfo, IngressInfo, Job, ParticipantInfo, Room, TrackInfo } from '@livekit/protocol';
 
 /** Left-aligned columns separated by two spaces, a header row first; cells are made single-line. */
 export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -137,4 +137,96 @@ export function formatDispatches(dispatches: readonly AgentDispatch[]): string {
       (d.state?.jobs ?? []).map(formatJobSummary).join(', '),
     ]),
   );
+}
+
+/** lk's egress type and source columns: 'track_composite', 'room/TR_a,TR_b'. */
+export function egressSource(info: EgressInfo): { type: string; source: string } {
+  const r = info.request;
+  switch (r.case) {
+    case 'roomComposite':
+      return { type: 'room_composite', source: r.value.roomName };
+    case 'web':
+      return { type: 'web', source: r.value.url };
+    case 'participant':
+      return { type: 'participant', source: `${r.value.roomName}/${r.value.identity}` };
+    case 'trackComposite':
+      return { type: 'track_composite', source: `${r.value.roomName}/${[r.value.videoTrackId, r.value.audioTrackId].filter((t) => t !== '').join(',')}` };
+    case 'track':
+      return { type: 'track', source: `${r.value.roomName}/${r.value.trackId}` };
+    default:
+      return { type: r.case ?? '', source: info.roomName };
+  }
+}
+
+/** 'EGRESS_ACTIVE' -> 'active'. */
+function egressStatus(status: EgressStatus): string {
+  return enumName(EgressStatus, status).replace(/^egress_/, '');
+}
+
+/** Where an egress writes: file locations, playlists, stream URLs, image prefixes. */
+export function egressOutputs(info: EgressInfo): string[] {
+  return [
+    ...info.fileResults.map((f) => f.location || f.filename),
+    ...info.segmentResults.map((s) => s.playlistLocation || s.playlistName),
+    ...info.streamResults.map((s) => s.url),
+    ...info.imageResults.map((i) => i.filenamePrefix),
+  ].filter((o) => o !== '');
+}
+
+export function formatEgresses(items: readonly EgressInfo[]): string {
+  if (items.length === 0) return 'no egresses\n';
+  return formatTable(
+    ['EGRESS-ID', 'STATUS', 'TYPE', 'SOURCE', 'STARTED', 'OUTPUTS', 'ERROR'],
+    items.map((e) => {
+      const { type, source } = egressSource(e);
+      return [e.egressId, egressStatus(e.status), type, source, formatUnixNs(e.startedAt), egressOutputs(e).join(' '), e.error];
+    }),
+  );
+}
+
+/** One egress, several lines: what `egress start` / `stop` answer. */
+export function formatEgressInfo(e: EgressInfo): string {
+  const { type, source } = egressSource(e);
+  const lines = [`EgressID: ${e.egressId}`, `Status:   ${egressStatus(e.status)}`, `Type:     ${type}`, `Source:   ${source}`];
+  for (const o of egressOutputs(e)) lines.push(`Output:   ${o}`);
+  if (e.details !== '') lines.push(`Details:  ${e.details}`);
+  if (e.error !== '') lines.push(`Error:    ${e.error}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function ingressStatus(info: IngressInfo): string {
+  return info.state ? enumName(IngressState_Status, info.state.status).replace(/^endpoint_/, '') : '';
+}
+
+export function formatIngresses(items: readonly IngressInfo[]): string {
+  if (items.length === 0) return 'no ingresses\n';
+  return formatTable(
+    ['INGRESS-ID', 'INPUT', 'NAME', 'ROOM', 'IDENTITY', 'STATUS', 'URL', 'STREAM-KEY', 'ERROR'],
+    items.map((i) => [
+      i.ingressId,
+      enumName(IngressInput, i.inputType).replace(/_input$/, ''),
+      i.name,
+      i.roomName,
+      i.participantIdentity,
+      ingressStatus(i),
+      i.url,
+      i.streamKey,
+      i.state?.error ?? '',
+    ]),
+  );
+}
+
+/** One ingress: its id and state, and the URL and stream key to give the encoder (OBS, a WHIP client). */
+export function formatIngressInfo(i: IngressInfo): string {
+  const lines = [
+    `IngressID:  ${i.ingressId}`,
+    `Input:      ${enumName(IngressInput, i.inputType).replace(/_input$/, '')}`,
+    `Room:       ${i.roomName}`,
+    `Identity:   ${i.participantIdentity}`,
+    `Status:     ${ingressStatus(i)}`,
+    `URL:        ${i.url}`,
+  ];
+  if (i.streamKey !== '') lines.push(`Stream key: ${i.streamKey}`);
+  if (i.state !== undefined && i.state.error !== '') lines.push(`Error:      ${i.state.error}`);
+  return `${lines.join('\n')}\n`;
 }

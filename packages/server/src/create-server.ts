@@ -34,6 +34,7 @@ import { startTurnService } from './turn/turn-service.js';
 import type { TurnService } from './turn/turn-service.js';
 import { createEgressService, EGRESS_SERVICE_NAME } from './api/egress-service.js';
 import { createEgressManager } from './egress/create-egress-manager.js';
+import { AutoEgress } from './egress/auto-egress.js';
 import { IngressRegistry } from './ingress/ingress-registry.js';
 import { ingressWebhooks } from './ingress/ingress-webhooks.js';
 import { WhipServer, WHIP_PATH } from './ingress/whip-server.js';
@@ -214,6 +215,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     logger: logger.child({ component: 'egress' }),
     ...(webhooks ? { notify: (e) => webhooks.notify(e) } : {}),
   });
+  const autoEgress = new AutoEgress({ target: egress, clock, logger: logger.child({ component: 'egress' }) });
   rooms = new RoomManager({
     nodeId,
     emptyTimeoutSec: config.room.emptyTimeoutSec,
@@ -223,7 +225,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     speakerUpdateIntervalMs: config.audio.updateIntervalMs,
     clock,
     logger,
-    events: combineRoomEvents(webhooks ? webhookRoomEvents(webhooks) : undefined, agents.roomEvents(), egress.roomEvents()),
+    events: combineRoomEvents(webhooks ? webhookRoomEvents(webhooks) : undefined, agents.roomEvents(), egress.roomEvents(), autoEgress.roomEvents()),
     publishCodecs,
     iceServers: (p) => turn.iceServers(p),
   });

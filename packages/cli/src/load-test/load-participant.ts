@@ -40,6 +40,15 @@ export interface SubscriptionSink {
   onRtp(buf: Buffer, payloadOffset: number, payloadLength: number, extSeq: number, isMarker: boolean, nowMs: number, isDecrypted?: boolean): void;
 }
 
+/** What `publish` sends: a camera with these layers (low to high) and/or a microphone; synthetic media unless sources are given. */
+export interface PublishRequest {
+  video?: readonly VideoLayerPlan[];
+  audio?: boolean;
+  /** The camera's media instead of synthetic frames (e.g. `atrium publish`'s file). */
+  videoSource?: (sender: LocalSender) => MediaSource;
+  audioSource?: (sender: LocalSender) => MediaSource;
+}
+
 export interface ParticipantOptions {
   url: string;
   token: string;
@@ -147,7 +156,7 @@ export class LoadParticipant {
    * Publishes a camera (`video`: its layers, low to high) and/or a microphone: announces each (AddTrackRequest,
    * TrackPublishedResponse), offers them in one offer and resolves once the publisher PC is connected.
    */
-  async publish(what: { video?: readonly VideoLayerPlan[]; audio?: boolean }): Promise<void> {
+  async publish(what: PublishRequest): Promise<void> {
     const mux = await bindLoadMux(this.opts.localAddress, this.opts.udpRecv);
     this.muxes.push(mux);
     const pc = this.newPc(mux);
@@ -156,7 +165,7 @@ export class LoadParticipant {
     if (what.audio === true) {
       const sid = await this.addTrack(new AddTrackRequest({ cid: 'mic', name: 'mic', type: TrackType.AUDIO, source: TrackSource.MICROPHONE }));
       const sender = pc.addSender({ kind: 'audio', streamId: 'mic-stream', trackId: 'mic', codec: LOAD_OPUS });
-      const source = new AudioSource(sender);
+      const source = what.audioSource?.(sender) ?? new AudioSource(sender);
       senders.push({ sender, source, track: { cid: 'mic', kind: 'audio', publisher: this.identity, layers: [''], source } });
       this.pushTrack(sid, senders.at(-1)!.track);
     }
@@ -172,7 +181,7 @@ export class LoadParticipant {
         kind: 'video', streamId: 'cam-stream', trackId: 'cam', codec: LOAD_VP8,
         ...(isSimulcast ? { simulcast: layers.map((l) => ({ rid: l.rid })) } : {}),
       });
-      const source = new VideoSource(sender, layers);
+      const source = what.videoSource?.(sender) ?? new VideoSource(sender, layers);
       senders.push({ sender, source, track: { cid: 'cam', kind: 'video', publisher: this.identity, layers: layers.map((l) => l.rid), source } });
       this.pushTrack(sid, senders.at(-1)!.track);
     }

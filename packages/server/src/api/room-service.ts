@@ -80,6 +80,7 @@ export function createRoomService(opts: RoomServiceOptions): TwirpService {
             ...(req.maxParticipants > 0 ? { maxParticipants: req.maxParticipants } : {}),
             metadata: req.metadata,
             ...(req.agents.length > 0 ? { agents: req.agents } : {}),
+            ...(req.egress ? { egress: req.egress } : {}),
           })
           .info();
       } catch (err) {

@@ -23,7 +23,7 @@ const RIDS = ['q', 'h', 'f'] as const;
 export interface FfmpegIngressOptions {
   ingress: IngressInfo;
   logger: Logger;
-  /** What ffmpeg reads and how it encodes (`video`: the layers, lowest first; more than one is simulcast). */
+  /** What ffmpeg reads and how it encodes (`videoLayers`: lowest first; more than one is simulcast). */
   source: Omit<FfmpegRtpSourceOptions, 'onRtp' | 'onExit'>;
   /** Opens the ingress's stream with this offer (the WHIP path without HTTP) and returns the session and its answer. */
   open(offerSdp: string, opts: { videoLayers?: readonly LayerSize[] }): Promise<{ session: WhipSession; answer: string }>;
@@ -60,7 +60,7 @@ export async function startFfmpegIngress(opts: FfmpegIngressOptions): Promise<Ff
     certificate ??= generateCertificate();
     const peer = new PeerConnection({ role: 'client', mux, certificate: await certificate, advertisedAddress: '127.0.0.1', logger });
     pc = peer;
-    const layers = opts.source.video ?? [];
+    const layers = opts.source.videoLayers ?? [];
     const simulcast = layers.length > 1 ? RIDS.slice(RIDS.length - layers.length).map((rid) => ({ rid })) : [];
     const audio = peer.addSender({ kind: 'audio', streamId: ingress.ingressId, trackId: 'audio', codec: OPUS });
     const video = peer.addSender({ kind: 'video', streamId: ingress.ingressId, trackId: 'video', codec: VP8, ...(simulcast.length > 0 ? { simulcast } : {}) });
@@ -72,7 +72,7 @@ export async function startFfmpegIngress(opts: FfmpegIngressOptions): Promise<Ff
     const layerHeaders = new LayerHeaders(video);
     source = await FfmpegRtpSource.start({
       ...opts.source,
-      onRtp: (kind, layer, packet) => {
+      onRtp: (kind, packet, layer) => {
         if (peer.connectionState !== 'connected') return;
         if (kind === 'audio') forward(audio, packet);
         else if (video.layers.length > 0) layerHeaders.forward(layer, packet);

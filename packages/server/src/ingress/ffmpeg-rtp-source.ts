@@ -1,6 +1,6 @@
-// ffmpeg as a child process that reads a URL in real time (-re), or FLV on its stdin (an RTMP publish), and sends VP8
-// (one stream, or one per simulcast layer, each scaled to its size) and Opus as plain RTP to loopback UDP sockets of
-// ours. Its exit is reported once: code 0 is the end of the input; anything else (or a failed spawn) is an error with
+// ffmpeg as a child process that reads a URL (or, for the CLI's `atrium publish`, a local file) in real time (-re), or
+// FLV on its stdin (an RTMP publish), and sends VP8 (one stream, or one per simulcast layer, each scaled to its size)
+// and Opus as plain RTP to loopback UDP sockets of ours. Its exit is reported once: code 0 is the end of the input; anything else (or a failed spawn) is an error with
 // the last lines ffmpeg wrote. `stop()` ends it (SIGTERM, then SIGKILL).
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -24,18 +24,29 @@ export interface VideoEncoding {
 }
 
 export interface FfmpegRtpSourceOptions {
-  /** The input: an http(s) URL read in real time, or FLV written to ffmpeg's stdin (`input` of the source). */
-  input: { url: string } | { flvStdin: true };
+  /** The input URL (http or https; a local file with allowLocalFiles), read in real time. */
+  url?: string;
+  /** Instead of `url`: FLV written to ffmpeg's stdin (`input` of the source), already in real time (RTMP). */
+  flvStdin?: boolean;
   /** The ffmpeg binary (ATRIUM_FFMPEG, else `ffmpeg` on the PATH). */
   ffmpegPath?: string;
-  /** The video streams, lowest first (default: one at the input's size, 1.5 Mbps). */
-  video?: readonly VideoEncoding[];
+  /** The single video stream's bitrate when `videoLayers` is not given (default 1.5 Mbps). */
+  videoBitrateKbps?: number;
+  /** Let the input be a local file (the CLI's `atrium publish`); the server's URL input never does. */
+  allowLocalFiles?: boolean;
+  /** Read the input again and again (`-stream_loop -1`). */
+  loop?: boolean;
+  /** Which streams to send (default both; an input without one of them needs it off). */
+  video?: boolean;
+  audio?: boolean;
+  /** The video streams, lowest first (default: one at the input's size); more than one is simulcast. */
+  videoLayers?: readonly VideoEncoding[];
   /** Output frame rate (default: the input's). */
   frameRate?: number;
   audioKbps?: number;
   audioChannels?: 1 | 2;
-  /** `layer`: the index in `video` (0 for audio). */
-  onRtp(kind: 'audio' | 'video', layer: number, packet: Buffer): void;
+  /** `layer`: the index in `videoLayers` (0 for audio and a single video stream). */
+  onRtp(kind: 'audio' | 'video', packet: Buffer, layer: number): void;
   /** Once: `error` undefined at the end of the input, else why ffmpeg failed. */
   onExit(error: string | undefined): void;
 }
@@ -55,14 +66,16 @@ export class FfmpegRtpSource {
 
   static async start(opts: FfmpegRtpSourceOptions): Promise<FfmpegRtpSource> {
     const s = new FfmpegRtpSource(opts);
+    if (opts.url === undefined && opts.flvStdin !== true) throw new Error('ffmpeg needs an input: url or flvStdin');
     const videoPorts: number[] = [];
-    for (let i = 0; i < s.videoEncodings.length; i++) videoPorts.push(await s.bind('video', i));
-    s.spawn(videoPorts, await s.bind('audio', 0));
+    if (opts.video !== false) for (let i = 0; i < s.videoEncodings.length; i++) videoPorts.push(await s.bind('video', i));
+    s.spawn(videoPorts, opts.audio !== false ? await s.bind('audio', 0) : undefined);
     return s;
   }
 
   private get videoEncodings(): readonly VideoEncoding[] {
-    return this.opts.video && this.opts.video.length > 0 ? this.opts.video : [{ width: 0, height: 0, kbps: 1_500 }];
+    const layers = this.opts.videoLayers;
+    return layers && layers.length > 0 ? layers : [{ width: 0, height: 0, kbps: this.opts.videoBitrateKbps ?? 1_500 }];
   }
 
   /** ffmpeg's stdin (FLV input), undefined for a URL input or once ffmpeg is gone. */
@@ -90,7 +103,7 @@ export class FfmpegRtpSource {
     return new Promise((resolve, reject) => {
       const socket = createSocket('udp4');
       socket.on('message', (msg) => {
-        if (!this.stopping) this.opts.onRtp(kind, layer, msg);
+        if (!this.stopping) this.opts.onRtp(kind, msg, layer);
       });
       socket.once('error', reject);
       socket.bind(0, '127.0.0.1', () => {
@@ -102,11 +115,16 @@ export class FfmpegRtpSource {
     });
   }
 
-  private spawn(videoPorts: readonly number[], audioPort: number): void {
+  private spawn(videoPorts: readonly number[], audioPort: number | undefined): void {
     const layers = this.videoEncodings;
-    const input = 'url' in this.opts.input
-      // Only network protocols: a playlist must not make ffmpeg open local files.
-      ? ['-protocol_whitelist', 'http,https,tcp,tls,crypto', '-re', '-i', this.opts.input.url]
+    const { url } = this.opts;
+    const input = url !== undefined
+      ? [
+        // Only network protocols for the server: a playlist must not make ffmpeg open local files.
+        '-protocol_whitelist', this.opts.allowLocalFiles === true ? 'file,http,https,tcp,tls,crypto' : 'http,https,tcp,tls,crypto',
+        ...(this.opts.loop === true ? ['-stream_loop', '-1'] : []),
+        '-re', '-i', url,
+      ]
       // FLV from an RTMP publisher arrives in real time already; a short probe so the first frames go out at once.
       : ['-f', 'flv', '-probesize', '500000', '-analyzeduration', '1000000', '-i', 'pipe:0'];
     const fps = this.opts.frameRate !== undefined && this.opts.frameRate > 0 ? `fps=${this.opts.frameRate},` : '';
@@ -122,16 +140,18 @@ export class FfmpegRtpSource {
       '-b:v', `${l.kbps}k`, '-maxrate', `${l.kbps}k`, '-bufsize', `${l.kbps * 2}k`, '-g', '60', '-auto-alt-ref', '0', '-error-resilient', '1',
       '-payload_type', String(VIDEO_PT), '-rtpflags', 'skip_rtcp', '-f', 'rtp', `rtp://127.0.0.1:${videoPorts[i]}?pkt_size=1200`,
     ]);
-    const args = [
-      '-hide_banner', '-nostats', '-loglevel', 'error', ...('url' in this.opts.input ? ['-nostdin'] : []),
-      ...input,
-      '-filter_complex', graph,
-      ...videoOut,
+    const audioOut = audioPort === undefined ? [] : [
       '-map', '0:a:0', '-c:a', 'libopus', '-application', 'audio', '-ar', '48000', '-ac', String(this.opts.audioChannels ?? 2),
       '-b:a', `${this.opts.audioKbps ?? 96}k`,
       '-payload_type', String(AUDIO_PT), '-rtpflags', 'skip_rtcp', '-f', 'rtp', `rtp://127.0.0.1:${audioPort}?pkt_size=1200`,
     ];
-    const stdin = 'url' in this.opts.input ? 'ignore' : 'pipe';
+    const args = [
+      '-hide_banner', '-nostats', '-loglevel', 'error', ...(url !== undefined ? ['-nostdin'] : []),
+      ...input,
+      ...(videoPorts.length > 0 ? ['-filter_complex', graph, ...videoOut] : []),
+      ...audioOut,
+    ];
+    const stdin = url !== undefined ? 'ignore' : 'pipe';
     const child = spawn(this.opts.ffmpegPath ?? process.env['ATRIUM_FFMPEG'] ?? 'ffmpeg', args, { stdio: [stdin, 'ignore', 'pipe'] });
     this.child = child;
     // A write after ffmpeg died (EPIPE) is seen as its exit; the stream must not throw.

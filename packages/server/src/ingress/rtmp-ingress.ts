@@ -160,8 +160,8 @@ class RtmpStream {
       ingress: info,
       logger,
       source: {
-        input: { flvStdin: true },
-        video: plan.video.layers,
+        flvStdin: true,
+        videoLayers: plan.video.layers,
         frameRate: plan.video.frameRate,
         audioKbps: plan.audio.kbps,
         audioChannels: plan.audio.channels,

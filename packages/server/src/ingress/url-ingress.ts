@@ -20,7 +20,7 @@ export async function startUrlIngress(opts: UrlIngressOptions): Promise<void> {
   await startFfmpegIngress({
     ingress: opts.ingress,
     logger: opts.logger,
-    source: { input: { url: opts.ingress.url } },
+    source: { url: opts.ingress.url },
     open: (sdp) => opts.open(sdp),
     onStartFailed: opts.onStartFailed,
     onInputEnded: (session) => {

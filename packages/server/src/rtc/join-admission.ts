@@ -1,7 +1,7 @@
 // Room rules applied to a join (docs/livekit-protocol.md 2.1): room.auto_create, max_participants (agents,
 // egress and recorders do not count) and the token's roomConfig, which applies when the join creates the room.
 import { RoomConfiguration, ParticipantInfo_Kind } from '@livekit/protocol';
-import type { RoomAgentDispatch } from '@livekit/protocol';
+import type { RoomAgentDispatch, RoomEgress } from '@livekit/protocol';
 import type { ClaimGrants } from '@atrium/protocol';
 
 /** LiveKit's text for a join to a missing room with auto-create off (HTTP 404; livekit-client keys on it). */
@@ -42,6 +42,8 @@ export interface RoomSettings {
   metadata?: string;
   /** Agents dispatched when the room starts (instead of the automatic dispatch). */
   agents?: RoomAgentDispatch[];
+  /** Auto egress (egress/auto-egress.ts): the room, each participant and/or each track recorded from the start. */
+  egress?: RoomEgress;
 }
 
 /**
@@ -81,5 +83,6 @@ export function roomSettingsFromToken(claims: ClaimGrants): RoomSettings {
   if (cfg.maxParticipants > 0) out.maxParticipants = cfg.maxParticipants;
   if (cfg.metadata !== '') out.metadata = cfg.metadata;
   if (cfg.agents.length > 0) out.agents = cfg.agents;
+  if (cfg.egress) out.egress = cfg.egress;
   return out;
 }

@@ -1,11 +1,13 @@
 // The room lifecycle hooks the rest of the server can listen to (webhooks): rooms starting and finishing,
 // participants becoming active and leaving, tracks published and unpublished. Called synchronously; must not throw.
-import type { ParticipantInfo, Room as RoomInfo, RoomAgentDispatch, TrackInfo } from '@livekit/protocol';
+import type { ParticipantInfo, Room as RoomInfo, RoomAgentDispatch, RoomEgress, TrackInfo } from '@livekit/protocol';
 
 /** What a room was created with that listeners need beyond its Room info. */
 export interface RoomStartConfig {
   /** Agent dispatches of the room's configuration (the token's roomConfig or CreateRoom); absent: none given. */
   agents?: readonly RoomAgentDispatch[];
+  /** Auto egress of the room's configuration (the token's roomConfig.egress or CreateRoom's egress). */
+  egress?: RoomEgress;
 }
 
 export interface RoomEvents {

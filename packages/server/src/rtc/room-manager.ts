@@ -129,7 +129,7 @@ export class RoomManager {
     this.rooms.set(name, room);
     room.logger.info('room created');
     const events = this.opts.events;
-    if (events?.roomStarted) callRoomEvent(room.logger, () => events.roomStarted?.(room.info(), settings.agents ? { agents: settings.agents } : {}));
+    if (events?.roomStarted) callRoomEvent(room.logger, () => events.roomStarted?.(room.info(), { ...(settings.agents ? { agents: settings.agents } : {}), ...(settings.egress ? { egress: settings.egress } : {}) }));
     return room;
   }
 

@@ -1,0 +1,66 @@
+// Media for `atrium publish`: RTP that ffmpeg packetized (VP8 or Opus, payload untouched) sent on as one of our
+// senders' streams, with the sender's SSRC, payload type, sequence numbers and header extensions (mid, and the
+// transport-wide sequence our send stages stamp); timestamps keep ffmpeg's spacing from a random base.
+import type { LocalSender } from '@atrium/webrtc/pc/local-sender.js';
+import { createRtpHeader, parseRtpHeader } from '@atrium/webrtc';
+import { RtpStreamWriter } from '../load-test/packetizer.js';
+import type { ExtensionIds } from '../load-test/packetizer.js';
+import type { MediaSource } from '../load-test/media-source.js';
+
+type BlockFn = (ids: ExtensionIds, mid: string, rid: string, audioLevel?: number) => Buffer;
+
+export class RelaySource implements MediaSource {
+  readonly kind: 'audio' | 'video';
+  private readonly sender: LocalSender;
+  private readonly writer: RtpStreamWriter;
+  private readonly header = createRtpHeader();
+  private readonly timestampBase = Math.floor(Math.random() * 0x7fffffff);
+  private firstTimestamp: number | undefined;
+  private isStarted = false;
+  private isStopped = false;
+  framesSent = 0;
+  /** Packets from ffmpeg that were not RTP (never expected; counted, not sent). */
+  malformed = 0;
+
+  constructor(kind: 'audio' | 'video', sender: LocalSender) {
+    this.kind = kind;
+    this.sender = sender;
+    this.writer = new RtpStreamWriter({ ssrc: sender.ssrc, payloadType: sender.payloadType, extensions: Buffer.alloc(0) });
+  }
+
+  get packetsSent(): number {
+    return this.writer.packetsWritten;
+  }
+  get bytesSent(): number {
+    return this.writer.bytesWritten;
+  }
+
+  configure(ids: ExtensionIds, block: BlockFn): void {
+    this.writer.payloadType = this.sender.payloadType;
+    this.writer.setExtensions(block(ids, this.sender.mid, ''));
+    this.isStarted = true;
+  }
+
+  /** The sources are driven by ffmpeg's packets, not by the clock. */
+  tick(): void {}
+
+  /** One RTP packet from ffmpeg; dropped until the sender is negotiated and after stop(). */
+  push(packet: Buffer): void {
+    if (!this.isStarted || this.isStopped) return;
+    const h = this.header;
+    if (!parseRtpHeader(packet, h)) {
+      this.malformed++;
+      return;
+    }
+    this.firstTimestamp ??= h.timestamp;
+    const timestamp = (this.timestampBase + ((h.timestamp - this.firstTimestamp) >>> 0)) >>> 0;
+    const { buf, payloadOffset } = this.writer.packet(h.payloadLength, timestamp, h.marker);
+    packet.copy(buf, payloadOffset, h.payloadOffset, h.payloadOffset + h.payloadLength);
+    if (h.marker || this.kind === 'audio') this.framesSent++;
+    this.sender.sendRtp(buf);
+  }
+
+  stop(): void {
+    this.isStopped = true;
+  }
+}
