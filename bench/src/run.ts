@@ -6,8 +6,10 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
+// rtmp-ingress.bench.ts: CPU per second of one RTMP ingress transcoded to three layers (needs Debian's ffmpeg; ~30 s).
 const benches = [
   'srtp.bench.ts', 'stages.bench.ts', 'pacer.bench.ts', 'bwe.bench.ts', 'forward.bench.ts', 'path.bench.ts', 'join.bench.ts', 'churn.bench.ts',
+  'rtmp-ingress.bench.ts',
 ];
 // A first argument naming a benchmark runs that one alone, e.g. `npm run bench -- load` (load.bench.ts, not in the
 // default list: it drives a spawned server with the load tester for a minute or two), `npm run bench -- composite`

@@ -194,6 +194,21 @@ export class BrowserParticipant {
     });
   }
 
+  /**
+   * Frames per second the picked remote track decodes over `windowMs` from `first` (a row from waitForDecoding), and
+   * the row at the end of the window.
+   */
+  async decodeRate(
+    pick: (rows: RemoteTrackStats[]) => RemoteTrackStats | undefined,
+    first: RemoteTrackStats,
+    windowMs: number,
+  ): Promise<{ fps: number; row: RemoteTrackStats | undefined }> {
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, windowMs));
+    const row = pick(await this.remoteTrackStats());
+    return { fps: (((row?.framesDecoded ?? 0) - first.framesDecoded) * 1000) / (Date.now() - t0), row };
+  }
+
   /** Waits until the stats row picked by `pick` satisfies `ok`; the error shows the last rows seen. */
   async waitForStats(
     pick: (rows: RemoteTrackStats[]) => RemoteTrackStats | undefined,

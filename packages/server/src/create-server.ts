@@ -41,6 +41,8 @@ import { WhipServer, WHIP_PATH } from './ingress/whip-server.js';
 import { IngressSessions } from './ingress/ingress-sessions.js';
 import { createIngressService, INGRESS_SERVICE_NAME } from './api/ingress-service.js';
 import { WebApp, type LiveStats } from './web/web-app.js';
+import { RtmpIngress } from './ingress/rtmp-ingress.js';
+import { RtmpServer } from './ingress/rtmp/rtmp-server.js';
 
 export interface AtriumServer {
   readonly httpPort: number;
@@ -59,6 +61,8 @@ export interface AtriumServer {
   readonly rooms: RoomManager;
   /** Port of the Prometheus /metrics listener, undefined when metrics are off (prometheus_port 0). */
   readonly metricsPort: number | undefined;
+  /** Port of the RTMP ingress listener, undefined when RTMP is off (ingress.rtmp_port 0, or taken in development). */
+  readonly rtmpPort: number | undefined;
   /** True once drain() was called: the health check says not ready and joins that would create rooms are refused. */
   readonly isDraining: boolean;
   /** Rooms and media resources held now; all zero once everyone has left and rooms have closed. */
@@ -244,15 +248,18 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
   });
   // Ingress (docs/ingress.md): the records behind livekit.Ingress and the WHIP endpoint on this listener.
   let httpPort = config.port;
+  let rtmpServer: RtmpServer | undefined;
   const ingresses = new IngressRegistry({
     clock,
     logger: logger.child({ component: 'ingress' }),
     whipBaseUrl: () => config.ingress.whipBaseUrl || `http://${urlHost(firstAddress)}:${httpPort}${WHIP_PATH}`,
     maxActive: config.ingress.maxActiveStreams,
+    rtmpBaseUrl: () => (rtmpServer ? config.ingress.rtmpBaseUrl || `rtmp://${urlHost(firstAddress)}:${rtmpServer.port}/x` : undefined),
     ...(webhooks ? { events: ingressWebhooks(webhooks) } : {}),
     startUrlInput: (info) => ingressSessions.startUrl(info),
   });
   const ingressSessions: IngressSessions = new IngressSessions({ ingresses, rooms, mediaFactory, clock, logger: logger.child({ component: 'ingress' }), publishCodecs });
+  const rtmpIngress = new RtmpIngress({ ingresses, sessions: ingressSessions, logger: logger.child({ component: 'rtmp' }) });
   const whip = new WhipServer({ ingresses, sessions: ingressSessions, logger: logger.child({ component: 'whip' }) });
   const rtc = new RtcService({
     keys: config.keys, rooms, mediaFactory, clock, logger: logger.child({ component: 'signal' }), nodeState, publishCodecs,
@@ -302,11 +309,25 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
       httpPort = await listen(server, httpPort, address);
       servers.push(server);
     }
+    if (config.ingress.rtmpPort > 0) {
+      try {
+        rtmpServer = await RtmpServer.listen({
+          port: config.ingress.rtmpPort, host: firstAddress, logger: logger.child({ component: 'rtmp' }),
+          handlerFor: (peer) => rtmpIngress.handlerFor(peer),
+        });
+        logger.info({ rtmpPort: rtmpServer.port }, 'RTMP ingress listening');
+      } catch (err) {
+        // In development RTMP is on by default: a taken 1935 (another server, OBS's own) must not stop the server.
+        if (!config.development) throw err;
+        logger.warn({ err: (err as Error).message, rtmpPort: config.ingress.rtmpPort }, 'RTMP ingress is off: its port is taken');
+      }
+    }
     if (metrics && prometheusPort !== undefined) {
       metricsServer = await startMetricsServer({ registry: metrics.registry, port: prometheusPort, bindAddresses, logger, auth: config.prometheusAuth });
     }
   } catch (err) {
     for (const s of servers) s.close();
+    await rtmpServer?.close();
     agents.close();
     await turn.close();
     await mediaFactory.close();
@@ -333,6 +354,7 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     nodeId,
     rooms: roomManager,
     metricsPort: metricsServer?.port,
+    rtmpPort: rtmpServer?.port,
     get isDraining() {
       return nodeState.isDraining;
     },
@@ -358,6 +380,8 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
         nodeState.startDraining();
         // recordings are finalized while their rooms still send media
         await egress.close();
+        rtmpIngress.close();
+        await rtmpServer?.close();
         ingressSessions.close();
         ingresses.close();
         roomManager.close();

@@ -45,7 +45,7 @@ test('create, list, update, delete; coded errors become Twirp errors of the same
   assert.deepEqual(listed.items.map((i) => i.ingressId), [created.ingressId]);
   const updated = (await svc['UpdateIngress']!.handle(new UpdateIngressRequest({ ingressId: created.ingressId, name: 'renamed' }), admin)) as IngressInfo;
   assert.equal(updated.name, 'renamed');
-  assert.equal(await twirpCode(() => svc['CreateIngress']!.handle(new CreateIngressRequest({ inputType: IngressInput.RTMP_INPUT, roomName: 'r', participantIdentity: 'p' }), admin)), 'unimplemented 501');
+  assert.equal(await twirpCode(() => svc['CreateIngress']!.handle(new CreateIngressRequest({ inputType: IngressInput.RTMP_INPUT, roomName: 'r', participantIdentity: 'p', bypassTranscoding: true }), admin)), 'invalid_argument 400');
   assert.equal(await twirpCode(() => svc['CreateIngress']!.handle(new CreateIngressRequest({ inputType: IngressInput.WHIP_INPUT, roomName: '', participantIdentity: 'p' }), admin)), 'invalid_argument 400');
   await svc['DeleteIngress']!.handle(new DeleteIngressRequest({ ingressId: created.ingressId }), admin);
   assert.equal(await twirpCode(() => svc['DeleteIngress']!.handle(new DeleteIngressRequest({ ingressId: created.ingressId }), admin)), 'not_found 404');

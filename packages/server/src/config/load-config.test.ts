@@ -100,7 +100,7 @@ test("LiveKit's keys load into ServerConfig", () => {
     logging: { level: 'debug', json: true },
     audio: { activeLevel: 30, minPercentile: 50, updateIntervalMs: 500, smoothIntervals: 3, activeRedEncoding: false },
     development: false,
-    ingress: { whipBaseUrl: '', maxActiveStreams: 50 },
+    ingress: { whipBaseUrl: '', maxActiveStreams: 50, rtmpPort: 0, rtmpBaseUrl: '' },
     web: { enabled: true, devTokens: false, tokenEndpoint: '', dir: '' },
     room: {
       autoCreate: true,

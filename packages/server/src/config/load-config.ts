@@ -16,7 +16,7 @@ import { readCongestionControl, readVideo } from './read-media-sections.js';
 import { readAgents, readLimit } from './read-agent-sections.js';
 import { checkTurnTlsFiles, readTurn, readTurnServers } from './read-turn-sections.js';
 import { readEgress } from './read-egress-section.js';
-import { readIngress } from './read-ingress-section.js';
+import { DEFAULT_RTMP_PORT, readIngress } from './read-ingress-section.js';
 import { readWeb } from './read-web-section.js';
 import type { FileOnlySettings } from './unsupported-settings.js';
 
@@ -211,7 +211,6 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     useExternalIp: r.bool(rtc, 'rtc', 'use_external_ip') ?? false,
     enableLossProxying: audioSection.enableLossProxying,
     agents: agentsSection,
-    rtmpBaseUrl: ingressSection.rtmpBaseUrl,
   };
 
   const file: ServerConfigOverrides = {
@@ -293,6 +292,8 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     ingress: {
       whipBaseUrl: pick(flags.ingress?.whipBaseUrl, ingressSection.whipBaseUrl) ?? base.ingress.whipBaseUrl,
       maxActiveStreams: pick(flags.ingress?.maxActiveStreams, ingressSection.maxActiveStreams) ?? base.ingress.maxActiveStreams,
+      rtmpPort: pick(flags.ingress?.rtmpPort, ingressSection.rtmpPort) ?? (development ? DEFAULT_RTMP_PORT : 0),
+      rtmpBaseUrl: pick(flags.ingress?.rtmpBaseUrl, ingressSection.rtmpBaseUrl) ?? base.ingress.rtmpBaseUrl,
     },
     web: {
       enabled: pick(flags.web?.enabled, webSection.enabled) ?? base.web.enabled,

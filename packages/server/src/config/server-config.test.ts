@@ -21,7 +21,7 @@ test('dev defaults', () => {
     logging: { level: 'info', json: false },
     audio: { activeLevel: 35, minPercentile: 40, updateIntervalMs: 400, smoothIntervals: 2, activeRedEncoding: false },
     development: true,
-    ingress: { whipBaseUrl: '', maxActiveStreams: 50 },
+    ingress: { whipBaseUrl: '', maxActiveStreams: 50, rtmpPort: 0, rtmpBaseUrl: '' },
     web: { enabled: true, devTokens: true, tokenEndpoint: '', dir: '' },
     room: {
       autoCreate: true,

@@ -132,6 +132,13 @@ export interface ServerConfig {
     whipBaseUrl: string;
     /** Live ingress streams at once; 0 = no limit (`ingress.max_active_streams`, Atrium's). */
     maxActiveStreams: number;
+    /**
+     * Where RTMP publishers connect (`ingress.rtmp_port`); 0 = RTMP off. Default: 1935 in development (skipped with a
+     * warning when taken), else off unless rtmp_port or rtmp_base_url is set.
+     */
+    rtmpPort: number;
+    /** IngressInfo.url of RTMP ingresses (`ingress.rtmp_base_url`); empty = rtmp://<this host>:<rtmp_port>/x. */
+    rtmpBaseUrl: string;
   };
   /** LiveKit's `agents:` section, the keys Atrium honours. */
   agents: {
@@ -284,6 +291,8 @@ export function devConfig(overrides: ServerConfigOverrides = {}): ServerConfig {
     ingress: {
       whipBaseUrl: overrides.ingress?.whipBaseUrl ?? '',
       maxActiveStreams: overrides.ingress?.maxActiveStreams ?? DEFAULT_MAX_ACTIVE_INGRESS_STREAMS,
+      rtmpPort: overrides.ingress?.rtmpPort ?? 0,
+      rtmpBaseUrl: overrides.ingress?.rtmpBaseUrl ?? '',
     },
   };
 }

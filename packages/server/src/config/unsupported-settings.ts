@@ -13,8 +13,6 @@ export interface FileOnlySettings {
   enableLossProxying: boolean;
   /** The `agents:` section (LiveKit's pkg/agent Config). */
   agents: AgentsSection;
-  /** ingress.rtmp_base_url: there is no RTMP listener yet. */
-  rtmpBaseUrl?: string | undefined;
 }
 
 export function unhonouredSettings(config: ServerConfig, file: FileOnlySettings): ConfigIssue[] {
@@ -27,7 +25,6 @@ export function unhonouredSettings(config: ServerConfig, file: FileOnlySettings)
   if (file.agents.targetLoad !== undefined) {
     no('agents.target_load', 'a job goes to any available worker with load below 1 (LiveKit takes jobs only while a worker is below target_load, 0.7 by default); remove it');
   }
-  if (file.rtmpBaseUrl !== undefined) no('ingress.rtmp_base_url', 'Atrium has no RTMP ingress yet (WHIP only, docs/ingress.md); remove it');
   if (config.redis !== null) no('redis', 'Atrium runs as a single node; remove the redis section');
   return out;
 }

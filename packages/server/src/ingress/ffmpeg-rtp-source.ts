@@ -1,8 +1,10 @@
-// ffmpeg as a child process that reads a URL in real time (-re) and sends VP8 and Opus as plain RTP to two loopback
-// UDP sockets of ours. Its exit is reported once: code 0 is the end of the input; anything else (or a failed spawn) is
-// an error with the last lines ffmpeg wrote. `stop()` ends it (SIGTERM, then SIGKILL).
+// ffmpeg as a child process that reads a URL (or, for the CLI's `atrium publish`, a local file) in real time (-re), or
+// FLV on its stdin (an RTMP publish), and sends VP8 (one stream, or one per simulcast layer, each scaled to its size)
+// and Opus as plain RTP to loopback UDP sockets of ours. Its exit is reported once: code 0 is the end of the input; anything else (or a failed spawn) is an error with
+// the last lines ffmpeg wrote. `stop()` ends it (SIGTERM, then SIGKILL).
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
@@ -13,11 +15,22 @@ const AUDIO_PT = 111;
 const KILL_AFTER_MS = 2_000;
 const STDERR_KEEP_BYTES = 4_096;
 
+/** One encoded video stream: a simulcast layer (scaled to fit width x height, aspect kept) or the only one. */
+export interface VideoEncoding {
+  /** 0 = the input's size. */
+  width: number;
+  height: number;
+  kbps: number;
+}
+
 export interface FfmpegRtpSourceOptions {
-  /** The input URL (http or https). */
-  url: string;
+  /** The input URL (http or https; a local file with allowLocalFiles), read in real time. */
+  url?: string;
+  /** Instead of `url`: FLV written to ffmpeg's stdin (`input` of the source), already in real time (RTMP). */
+  flvStdin?: boolean;
   /** The ffmpeg binary (ATRIUM_FFMPEG, else `ffmpeg` on the PATH). */
   ffmpegPath?: string;
+  /** The single video stream's bitrate when `videoLayers` is not given (default 1.5 Mbps). */
   videoBitrateKbps?: number;
   /** Let the input be a local file (the CLI's `atrium publish`); the server's URL input never does. */
   allowLocalFiles?: boolean;
@@ -26,7 +39,14 @@ export interface FfmpegRtpSourceOptions {
   /** Which streams to send (default both; an input without one of them needs it off). */
   video?: boolean;
   audio?: boolean;
-  onRtp(kind: 'audio' | 'video', packet: Buffer): void;
+  /** The video streams, lowest first (default: one at the input's size); more than one is simulcast. */
+  videoLayers?: readonly VideoEncoding[];
+  /** Output frame rate (default: the input's). */
+  frameRate?: number;
+  audioKbps?: number;
+  audioChannels?: 1 | 2;
+  /** `layer`: the index in `videoLayers` (0 for audio and a single video stream). */
+  onRtp(kind: 'audio' | 'video', packet: Buffer, layer: number): void;
   /** Once: `error` undefined at the end of the input, else why ffmpeg failed. */
   onExit(error: string | undefined): void;
 }
@@ -46,9 +66,26 @@ export class FfmpegRtpSource {
 
   static async start(opts: FfmpegRtpSourceOptions): Promise<FfmpegRtpSource> {
     const s = new FfmpegRtpSource(opts);
-    const [videoPort, audioPort] = [await s.bind('video'), await s.bind('audio')];
-    s.spawn(videoPort, audioPort);
+    if (opts.url === undefined && opts.flvStdin !== true) throw new Error('ffmpeg needs an input: url or flvStdin');
+    const videoPorts: number[] = [];
+    if (opts.video !== false) for (let i = 0; i < s.videoEncodings.length; i++) videoPorts.push(await s.bind('video', i));
+    s.spawn(videoPorts, opts.audio !== false ? await s.bind('audio', 0) : undefined);
     return s;
+  }
+
+  private get videoEncodings(): readonly VideoEncoding[] {
+    const layers = this.opts.videoLayers;
+    return layers && layers.length > 0 ? layers : [{ width: 0, height: 0, kbps: this.opts.videoBitrateKbps ?? 1_500 }];
+  }
+
+  /** ffmpeg's stdin (FLV input), undefined for a URL input or once ffmpeg is gone. */
+  get input(): Writable | undefined {
+    return this.exited ? undefined : (this.child?.stdin ?? undefined);
+  }
+
+  /** ffmpeg's process id (for CPU accounting), once spawned. */
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   /** Ends ffmpeg; its exit is then not an error. */
@@ -62,11 +99,11 @@ export class FfmpegRtpSource {
     this.killTimer.unref();
   }
 
-  private bind(kind: 'audio' | 'video'): Promise<number> {
+  private bind(kind: 'audio' | 'video', layer: number): Promise<number> {
     return new Promise((resolve, reject) => {
       const socket = createSocket('udp4');
       socket.on('message', (msg) => {
-        if (!this.stopping) this.opts.onRtp(kind, msg);
+        if (!this.stopping) this.opts.onRtp(kind, msg, layer);
       });
       socket.once('error', reject);
       socket.bind(0, '127.0.0.1', () => {
@@ -78,32 +115,47 @@ export class FfmpegRtpSource {
     });
   }
 
-  private spawn(videoPort: number, audioPort: number): void {
-    const kbps = this.opts.videoBitrateKbps ?? 1_500;
-    const args = [
-      '-hide_banner', '-nostats', '-loglevel', 'error', '-nostdin',
-      // Only network protocols for the server: a playlist must not make ffmpeg open local files.
-      '-protocol_whitelist', this.opts.allowLocalFiles === true ? 'file,http,https,tcp,tls,crypto' : 'http,https,tcp,tls,crypto',
-      ...(this.opts.loop === true ? ['-stream_loop', '-1'] : []),
-      '-re', '-i', this.opts.url,
+  private spawn(videoPorts: readonly number[], audioPort: number | undefined): void {
+    const layers = this.videoEncodings;
+    const { url } = this.opts;
+    const input = url !== undefined
+      ? [
+        // Only network protocols for the server: a playlist must not make ffmpeg open local files.
+        '-protocol_whitelist', this.opts.allowLocalFiles === true ? 'file,http,https,tcp,tls,crypto' : 'http,https,tcp,tls,crypto',
+        ...(this.opts.loop === true ? ['-stream_loop', '-1'] : []),
+        '-re', '-i', url,
+      ]
+      // FLV from an RTMP publisher arrives in real time already; a short probe so the first frames go out at once.
+      : ['-f', 'flv', '-probesize', '500000', '-analyzeduration', '1000000', '-i', 'pipe:0'];
+    const fps = this.opts.frameRate !== undefined && this.opts.frameRate > 0 ? `fps=${this.opts.frameRate},` : '';
+    // One decode, split into a scaled branch per layer (sizes fit inside the layer's box, even, aspect kept).
+    const scaled = layers.map((l, i) => (l.width > 0 && l.height > 0
+      ? `[s${i}]scale=w=${l.width}:h=${l.height}:force_original_aspect_ratio=decrease:force_divisible_by=2[v${i}]`
+      : `[s${i}]null[v${i}]`));
+    const graph = `[0:v:0]${fps}format=yuv420p,split=${layers.length}${layers.map((_l, i) => `[s${i}]`).join('')};${scaled.join(';')}`;
+    const videoOut = layers.flatMap((l, i) => [
+      // The cheapest realtime settings (cpu-used 16, one thread: measured the fastest here, 640x360 at ~20x real time
+      // on an idle core): the encoder must keep up on a busy machine, where a slower one drops the frame rate.
+      '-map', `[v${i}]`, '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '16', '-threads', '1',
+      '-b:v', `${l.kbps}k`, '-maxrate', `${l.kbps}k`, '-bufsize', `${l.kbps * 2}k`, '-g', '60', '-auto-alt-ref', '0', '-error-resilient', '1',
+      '-payload_type', String(VIDEO_PT), '-rtpflags', 'skip_rtcp', '-f', 'rtp', `rtp://127.0.0.1:${videoPorts[i]}?pkt_size=1200`,
+    ]);
+    const audioOut = audioPort === undefined ? [] : [
+      '-map', '0:a:0', '-c:a', 'libopus', '-application', 'audio', '-ar', '48000', '-ac', String(this.opts.audioChannels ?? 2),
+      '-b:a', `${this.opts.audioKbps ?? 96}k`,
+      '-payload_type', String(AUDIO_PT), '-rtpflags', 'skip_rtcp', '-f', 'rtp', `rtp://127.0.0.1:${audioPort}?pkt_size=1200`,
     ];
-    if (this.opts.video !== false) {
-      args.push(
-        // The cheapest realtime settings (cpu-used 16, one thread: measured the fastest here, 640x360 at ~20x real time
-        // on an idle core): the encoder must keep up on a busy machine, where a slower one drops the frame rate.
-        '-map', '0:v:0', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '16', '-threads', '1', '-pix_fmt', 'yuv420p',
-        '-b:v', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps * 2}k`, '-g', '60', '-auto-alt-ref', '0', '-error-resilient', '1',
-        '-payload_type', String(VIDEO_PT), '-rtpflags', 'skip_rtcp', '-f', 'rtp', `rtp://127.0.0.1:${videoPort}?pkt_size=1200`,
-      );
-    }
-    if (this.opts.audio !== false) {
-      args.push(
-        '-map', '0:a:0', '-c:a', 'libopus', '-application', 'audio', '-ar', '48000', '-ac', '2', '-b:a', '96k',
-        '-payload_type', String(AUDIO_PT), '-rtpflags', 'skip_rtcp', '-f', 'rtp', `rtp://127.0.0.1:${audioPort}?pkt_size=1200`,
-      );
-    }
-    const child = spawn(this.opts.ffmpegPath ?? process.env['ATRIUM_FFMPEG'] ?? 'ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const args = [
+      '-hide_banner', '-nostats', '-loglevel', 'error', ...(url !== undefined ? ['-nostdin'] : []),
+      ...input,
+      ...(videoPorts.length > 0 ? ['-filter_complex', graph, ...videoOut] : []),
+      ...audioOut,
+    ];
+    const stdin = url !== undefined ? 'ignore' : 'pipe';
+    const child = spawn(this.opts.ffmpegPath ?? process.env['ATRIUM_FFMPEG'] ?? 'ffmpeg', args, { stdio: [stdin, 'ignore', 'pipe'] });
     this.child = child;
+    // A write after ffmpeg died (EPIPE) is seen as its exit; the stream must not throw.
+    child.stdin?.on('error', () => {});
     child.stderr?.on('data', (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-STDERR_KEEP_BYTES);
     });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CreateIngressRequest, IngressInput, IngressState_Status as S, TrackInfo, UpdateIngressRequest } from '@livekit/protocol';
+import { CreateIngressRequest, IngressInput, IngressState_Status as S, InputAudioState, InputVideoState, TrackInfo, TrackType, UpdateIngressRequest } from '@livekit/protocol';
 import { ManualClock, silentLogger } from '@atrium/webrtc';
 import { IngressRegistry } from './ingress-registry.js';
 import type { IngressStream } from './ingress-registry.js';
@@ -117,4 +117,33 @@ test('close stops every live stream', () => {
   registry.close();
   assert.deepEqual(stops, ['the server is shutting down']);
   assert.equal(registry.state(a.ingressId)?.status, S.ENDPOINT_COMPLETE);
+});
+
+test('RTMP: the URL is rtmp_base_url, refused when RTMP is off; a publisher leaving puts it back to INACTIVE, the input state is kept while live', () => {
+  const clock = new ManualClock();
+  const events: string[] = [];
+  let rtmpUrl: string | undefined;
+  const registry = new IngressRegistry({
+    clock, logger: silentLogger, whipBaseUrl: () => 'http://h/w', rtmpBaseUrl: () => rtmpUrl, maxActive: 0,
+    events: { started: (i) => events.push(`started ${S[i.state!.status]}`), ended: (i) => events.push(`ended ${S[i.state!.status]}`) },
+  });
+  const req = new CreateIngressRequest({ inputType: IngressInput.RTMP_INPUT, roomName: 'r', participantIdentity: 'obs' });
+  assert.equal(code(() => registry.create(req)), 'failed_precondition');
+  rtmpUrl = 'rtmp://127.0.0.1:1935/x';
+  const info = registry.create(req);
+  assert.equal(info.url, 'rtmp://127.0.0.1:1935/x');
+  assert.equal(info.reusable, true);
+  registry.startStream(info.ingressId, { resourceId: 'WH_1', roomId: 'RM_1' });
+  registry.streamInput(info.ingressId, new InputVideoState({ mimeType: 'video/h264', width: 1280, height: 720, framerate: 30 }), new InputAudioState({ mimeType: 'audio/aac', channels: 2, sampleRate: 48_000 }));
+  registry.streamPublishing(info.ingressId, [new TrackInfo({ sid: 'TR_v', type: TrackType.VIDEO, mimeType: 'video/VP8', width: 1280, height: 720 })]);
+  const live = registry.state(info.ingressId)!;
+  assert.equal(live.status, S.ENDPOINT_PUBLISHING);
+  assert.deepEqual([live.video?.mimeType, live.video?.framerate, live.audio?.mimeType], ['video/h264', 30, 'audio/aac'], 'the input, not the published track');
+  registry.streamEnded(info.ingressId);
+  assert.equal(registry.state(info.ingressId)?.status, S.ENDPOINT_INACTIVE);
+  registry.startStream(info.ingressId, { resourceId: 'WH_2', roomId: 'RM_1' });
+  assert.equal(registry.state(info.ingressId)?.video, undefined, 'a new stream starts without the last one\'s input');
+  registry.streamEnded(info.ingressId, 'ffmpeg exited with code 1');
+  assert.equal(registry.state(info.ingressId)?.status, S.ENDPOINT_ERROR);
+  assert.deepEqual(events, ['started ENDPOINT_BUFFERING', 'ended ENDPOINT_INACTIVE', 'started ENDPOINT_BUFFERING', 'ended ENDPOINT_ERROR']);
 });

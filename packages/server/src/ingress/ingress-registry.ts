@@ -2,12 +2,12 @@
 // on live streams, and the ingress_started / ingress_ended reports. The Twirp service and the WHIP routes both work
 // through it; the records live in memory (a restart forgets them, as Atrium has no store yet).
 import { IngressInfo, IngressInput } from '@livekit/protocol';
-import type { CreateIngressRequest, IngressState, TrackInfo, UpdateIngressRequest } from '@livekit/protocol';
+import type { CreateIngressRequest, IngressState, InputAudioState, InputVideoState, TrackInfo, UpdateIngressRequest } from '@livekit/protocol';
 import { newIngressId, randomBase62 } from '@atrium/protocol';
 import type { Clock, Logger } from '@atrium/webrtc';
 import { IngressError } from './ingress-error.js';
 import { checkCreateRequest, checkUpdateRequest } from './ingress-request.js';
-import { endStream, failIdle, inactiveState, isActiveStatus, IngressStateError, setPublishing, startStream } from './ingress-state.js';
+import { endStream, failIdle, inactiveState, isActiveStatus, IngressStateError, setInput, setPublishing, startStream } from './ingress-state.js';
 
 /** A live stream of an ingress (a WHIP session): ended by DeleteIngress or when the node closes. */
 export interface IngressStream {
@@ -25,6 +25,8 @@ export interface IngressRegistryOptions {
   logger: Logger;
   /** Where WHIP senders post: IngressInfo.url of WHIP ingresses (e.g. http://host:7880/w); read at each create. */
   whipBaseUrl: () => string;
+  /** IngressInfo.url of RTMP ingresses (e.g. rtmp://host:1935/x); undefined when RTMP is off (RTMP_INPUT refused). */
+  rtmpBaseUrl?: () => string | undefined;
   /** Live streams allowed at once on this node (0 = no limit). */
   maxActive: number;
   events?: IngressEvents;
@@ -51,13 +53,17 @@ export class IngressRegistry {
 
   create(req: CreateIngressRequest): IngressInfo {
     checkCreateRequest(req);
+    const rtmpUrl = req.inputType === IngressInput.RTMP_INPUT ? this.opts.rtmpBaseUrl?.() : undefined;
+    if (req.inputType === IngressInput.RTMP_INPUT && rtmpUrl === undefined) {
+      throw new IngressError('failed_precondition', 'RTMP ingress is off on this server (set ingress.rtmp_port, docs/ingress.md)');
+    }
     const ingressId = newIngressId();
     const streamKey = randomBase62(STREAM_KEY_LENGTH);
     const info = new IngressInfo({
       ingressId,
       name: req.name,
       streamKey,
-      url: req.inputType === IngressInput.WHIP_INPUT ? this.opts.whipBaseUrl() : req.url,
+      url: req.inputType === IngressInput.WHIP_INPUT ? this.opts.whipBaseUrl() : (rtmpUrl ?? req.url),
       inputType: req.inputType,
       bypassTranscoding: req.bypassTranscoding,
       ...(req.enableTranscoding !== undefined ? { enableTranscoding: req.enableTranscoding } : {}),
@@ -178,8 +184,16 @@ export class IngressRegistry {
     this.streams.delete(ingressId);
     const info = this.byId.get(ingressId);
     if (!info?.state) return;
-    const t = endStream(info.state, { nowMs: this.opts.clock.wallMs(), ...(error !== undefined ? { error } : {}) });
+    // An RTMP ingress whose publisher left waits for the next one (INACTIVE), as LiveKit's.
+    const inactive = info.inputType === IngressInput.RTMP_INPUT;
+    const t = endStream(info.state, { nowMs: this.opts.clock.wallMs(), inactive, ...(error !== undefined ? { error } : {}) });
     if (t === 'ended') this.report('ended', info);
+  }
+
+  /** What the live stream's input carries (codecs, size, frame rate, bitrates), as a transcoding ingress reads it. */
+  streamInput(ingressId: string, video?: InputVideoState, audio?: InputAudioState): void {
+    const info = this.byId.get(ingressId);
+    if (info?.state) setInput(info.state, { ...(video ? { video } : {}), ...(audio ? { audio } : {}) }, this.opts.clock.wallMs());
   }
 
   /** A stream that could not begin: the ingress shows ERROR with `error` (no webhook: nothing started). */

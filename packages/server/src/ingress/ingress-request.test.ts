@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  CreateIngressRequest, IngressAudioEncodingPreset, IngressAudioOptions, IngressInput, IngressVideoOptions, UpdateIngressRequest,
+  AudioCodec, CreateIngressRequest, IngressAudioEncodingOptions, IngressAudioEncodingPreset, IngressAudioOptions, IngressInput,
+  IngressVideoEncodingOptions, IngressVideoEncodingPreset, IngressVideoOptions, UpdateIngressRequest, VideoLayer,
 } from '@livekit/protocol';
 import { checkCreateRequest, checkUpdateRequest } from './ingress-request.js';
 import { IngressError } from './ingress-error.js';
@@ -24,11 +25,15 @@ test('a plain WHIP request passes; options that only name or place the tracks pa
   checkCreateRequest(whip({ name: 'cam', participantName: 'Cam', participantMetadata: '{}', audio: new IngressAudioOptions({ name: 'mic', source: 2 }), video: new IngressVideoOptions({ name: 'cam', source: 1 }) }));
   checkCreateRequest(whip({ enableTranscoding: false, bypassTranscoding: true }));
   checkCreateRequest(whip({ inputType: IngressInput.URL_INPUT, url: 'https://example.com/a.mp4' }));
+  checkCreateRequest(whip({ inputType: IngressInput.RTMP_INPUT }));
+  checkCreateRequest(whip({ inputType: IngressInput.RTMP_INPUT, video: new IngressVideoOptions({ encodingOptions: { case: 'preset', value: IngressVideoEncodingPreset.H264_540P_25FPS_2_LAYERS } }) }));
 });
 
 test('table: what CreateIngress refuses, with which code and words', () => {
   const rows: [string, CreateIngressRequest, string, RegExp][] = [
-    ['RTMP', whip({ inputType: IngressInput.RTMP_INPUT }), 'unimplemented', /RTMP_INPUT.*not implemented/],
+    ['RTMP bypass', whip({ inputType: IngressInput.RTMP_INPUT, bypassTranscoding: true }), 'invalid_argument', /RTMP ingress is always transcoded/],
+    ['RTMP 4 layers', whip({ inputType: IngressInput.RTMP_INPUT, video: new IngressVideoOptions({ encodingOptions: { case: 'options', value: new IngressVideoEncodingOptions({ layers: [1, 2, 3, 4].map((i) => new VideoLayer({ width: 160 * i, height: 90 * i })) }) } }) }), 'invalid_argument', /at most 3 video layers/],
+    ['RTMP AAC out', whip({ inputType: IngressInput.RTMP_INPUT, audio: new IngressAudioOptions({ encodingOptions: { case: 'options', value: new IngressAudioEncodingOptions({ audioCodec: AudioCodec.AAC }) } }) }), 'invalid_argument', /Atrium encodes Opus/],
     ['URL without url', whip({ inputType: IngressInput.URL_INPUT }), 'invalid_argument', /url is required for URL_INPUT/],
     ['URL file', whip({ inputType: IngressInput.URL_INPUT, url: 'file:///etc/passwd' }), 'invalid_argument', /must be http or https/],
     ['URL garbage', whip({ inputType: IngressInput.URL_INPUT, url: 'not a url' }), 'invalid_argument', /not a valid URL/],

@@ -6,15 +6,14 @@ import type { CreateIngressRequest, IngressAudioOptions, IngressVideoOptions, Up
 import { METADATA_LIMITS } from '../rtc/participant-metadata.js';
 import { MAX_NAME_LENGTH } from '../auth/join-auth.js';
 import { IngressError } from './ingress-error.js';
+import { audioPlan, videoPlan } from './encoding-presets.js';
 
 const bytes = (s: string): number => Buffer.byteLength(s);
 
 /** Input types served by this build. */
-export const BUILT_INPUTS: ReadonlySet<IngressInput> = new Set([IngressInput.WHIP_INPUT, IngressInput.URL_INPUT]);
+export const BUILT_INPUTS: ReadonlySet<IngressInput> = new Set([IngressInput.RTMP_INPUT, IngressInput.WHIP_INPUT, IngressInput.URL_INPUT]);
 
-const NOT_BUILT: Readonly<Record<number, string>> = {
-  [IngressInput.RTMP_INPUT]: 'RTMP ingress (RTMP_INPUT) is not implemented in Atrium yet: there is no RTMP listener; use WHIP_INPUT or URL_INPUT',
-};
+const NOT_BUILT: Readonly<Record<number, string>> = {};
 
 export function checkInputType(inputType: IngressInput): void {
   if (BUILT_INPUTS.has(inputType)) return;
@@ -60,6 +59,16 @@ export function checkCreateRequest(req: CreateIngressRequest): void {
   checkSizes(req);
   if (req.inputType === IngressInput.WHIP_INPUT) checkWhipOptions(req);
   if (req.inputType === IngressInput.URL_INPUT) checkUrlInput(req);
+  if (req.inputType === IngressInput.RTMP_INPUT) checkRtmpOptions(req);
+}
+
+/** RTMP is always transcoded (H.264/AAC in, VP8/Opus out); its presets and options must be encodable. */
+function checkRtmpOptions(req: { bypassTranscoding?: boolean; enableTranscoding?: boolean | undefined; audio?: IngressAudioOptions | undefined; video?: IngressVideoOptions | undefined }): void {
+  if (req.bypassTranscoding === true || req.enableTranscoding === false) {
+    throw new IngressError('invalid_argument', 'RTMP ingress is always transcoded: bypass_transcoding / enable_transcoding false do not apply');
+  }
+  videoPlan(req.video);
+  audioPlan(req.audio);
 }
 
 /** URL ingress: an http(s) URL (ffmpeg is kept to network protocols), encoded with Atrium's fixed VP8 + Opus settings. */
@@ -82,4 +91,5 @@ export function checkUpdateRequest(req: UpdateIngressRequest, inputType: Ingress
   if (req.ingressId === '') throw new IngressError('invalid_argument', 'ingress id is required');
   checkSizes({ ...req, participantMetadata: req.participantMetadata });
   if (inputType === IngressInput.WHIP_INPUT) checkWhipOptions(req);
+  if (inputType === IngressInput.RTMP_INPUT) checkRtmpOptions(req);
 }

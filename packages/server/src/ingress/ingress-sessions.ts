@@ -12,6 +12,7 @@ import { JoinRefusedError } from '../rtc/join-admission.js';
 import { IngressError } from './ingress-error.js';
 import type { IngressRegistry } from './ingress-registry.js';
 import { readWhipOffer } from './whip-offer.js';
+import type { LayerSize } from './whip-offer.js';
 import { WhipSession } from './whip-session.js';
 import { startUrlIngress } from './url-ingress.js';
 
@@ -46,7 +47,7 @@ export class IngressSessions {
    * Starts a stream of `ingress` from an SDP offer: the ingress goes BUFFERING (ingress_started), its participant joins
    * the room and the offer is answered. Refusals are IngressErrors saying why.
    */
-  async open(ingress: IngressInfo, offerSdp: string): Promise<{ session: WhipSession; answer: string }> {
+  async open(ingress: IngressInfo, offerSdp: string, opts: { videoLayers?: readonly LayerSize[] } = {}): Promise<{ session: WhipSession; answer: string }> {
     const { ingresses } = this.opts;
     if (this.closing) throw new IngressError('unavailable', 'the server is shutting down');
     const resourceId = newId('WH_');
@@ -66,6 +67,7 @@ export class IngressSessions {
         clock: this.opts.clock,
         logger: this.opts.logger,
         ...(this.opts.publishCodecs ? { publishCodecs: this.opts.publishCodecs } : {}),
+        ...(opts.videoLayers ? { videoLayers: opts.videoLayers } : {}),
         onPublishing: (tracks) => ingresses.streamPublishing(ingress.ingressId, tracks),
         onEnded: (error) => {
           this.sessions.delete(resourceId);

@@ -37,6 +37,8 @@ export function startStream(state: IngressState, opts: { nowMs: number; resource
   state.endedAt = 0n;
   state.updatedAt = nanos(opts.nowMs);
   state.tracks = [];
+  state.video = undefined;
+  state.audio = undefined;
   return 'started';
 }
 
@@ -45,19 +47,24 @@ export function setPublishing(state: IngressState, tracks: readonly TrackInfo[],
   if (!isActiveStatus(state.status)) return 'none';
   state.status = IngressState_Status.ENDPOINT_PUBLISHING;
   state.tracks = tracks.map((t) => t.clone());
-  // What the input carries, as far as the published tracks tell (codec and, when announced, size); no bitrates yet.
+  // What the input carries: as a transcoding ingress read it from the input (setInput), else as far as the published
+  // tracks tell (codec and, when announced, size).
   const video = tracks.find((t) => t.type === TrackType.VIDEO);
   const audio = tracks.find((t) => t.type === TrackType.AUDIO);
-  state.video = video ? new InputVideoState({ mimeType: video.mimeType, width: video.width, height: video.height }) : undefined;
-  state.audio = audio ? new InputAudioState({ mimeType: audio.mimeType, channels: audio.stereo ? 2 : 1, sampleRate: 48_000 }) : undefined;
+  state.video ??= video ? new InputVideoState({ mimeType: video.mimeType, width: video.width, height: video.height }) : undefined;
+  state.audio ??= audio ? new InputAudioState({ mimeType: audio.mimeType, channels: audio.stereo ? 2 : 1, sampleRate: 48_000 }) : undefined;
   state.updatedAt = nanos(nowMs);
   return 'changed';
 }
 
-/** The live stream ended: COMPLETE without `error`, ERROR with it. Ignored when no stream is live (idempotent). */
-export function endStream(state: IngressState, opts: { nowMs: number; error?: string }): IngressTransition {
+/**
+ * The live stream ended: COMPLETE without `error` (INACTIVE when `inactive`: an RTMP publisher left, and the ingress
+ * waits for the next), ERROR with it. Ignored when no stream is live (idempotent).
+ */
+export function endStream(state: IngressState, opts: { nowMs: number; error?: string; inactive?: boolean }): IngressTransition {
   if (!isActiveStatus(state.status)) return 'none';
-  state.status = opts.error !== undefined ? IngressState_Status.ENDPOINT_ERROR : IngressState_Status.ENDPOINT_COMPLETE;
+  const normalEnd = opts.inactive === true ? IngressState_Status.ENDPOINT_INACTIVE : IngressState_Status.ENDPOINT_COMPLETE;
+  state.status = opts.error !== undefined ? IngressState_Status.ENDPOINT_ERROR : normalEnd;
   state.error = opts.error ?? '';
   state.endedAt = nanos(opts.nowMs);
   state.updatedAt = nanos(opts.nowMs);
@@ -65,6 +72,14 @@ export function endStream(state: IngressState, opts: { nowMs: number; error?: st
   state.video = undefined;
   state.audio = undefined;
   return 'ended';
+}
+
+/** What the input carries (a transcoding ingress reads it from the stream), while a stream is live. */
+export function setInput(state: IngressState, input: { video?: InputVideoState; audio?: InputAudioState }, nowMs: number): void {
+  if (!isActiveStatus(state.status)) return;
+  if (input.video) state.video = input.video.clone();
+  if (input.audio) state.audio = input.audio.clone();
+  state.updatedAt = nanos(nowMs);
 }
 
 /** IngressState times are Unix nanoseconds (as LiveKit's time.Now().UnixNano()). */

@@ -8,6 +8,13 @@ import type { MediaSection } from '@atrium/webrtc/sdp/sdp-model.js';
 import { ridRank } from '../rtc/webrtc-track-source.js';
 import { IngressError } from './ingress-error.js';
 
+/** A video layer's size and bitrate, as a transcoding ingress encodes it. */
+export interface LayerSize {
+  width: number;
+  height: number;
+  kbps: number;
+}
+
 export interface WhipMedia {
   readonly mid: string;
   readonly kind: 'audio' | 'video';
@@ -73,7 +80,10 @@ function withMsids(sdp: string, byMid: ReadonlyMap<string, string>, streamId: st
  * lowest first (q, h, f as livekit-client names them). Layer sizes are not in the SDP and stay 0 until Atrium reads
  * them from the stream.
  */
-export function addTrackRequestFor(m: WhipMedia, opts: { audio?: IngressAudioOptions | undefined; video?: IngressVideoOptions | undefined }): AddTrackRequest {
+export function addTrackRequestFor(
+  m: WhipMedia,
+  opts: { audio?: IngressAudioOptions | undefined; video?: IngressVideoOptions | undefined; videoLayers?: readonly LayerSize[] | undefined },
+): AddTrackRequest {
   if (m.kind === 'audio') {
     return new AddTrackRequest({
       cid: m.trackId,
@@ -85,12 +95,18 @@ export function addTrackRequestFor(m: WhipMedia, opts: { audio?: IngressAudioOpt
   }
   const ordered = [...m.rids].sort((a, b) => ridRank(a) - ridRank(b)).slice(0, 3);
   const qualities = [VideoQuality.LOW, VideoQuality.MEDIUM, VideoQuality.HIGH];
-  const layers = ordered.length > 1 ? ordered.map((_rid, i) => new VideoLayer({ quality: qualities[i]! })) : [];
+  // Sizes when the sender is ours (a transcoding ingress knows what it encodes), lowest first as the rids.
+  const sizes = opts.videoLayers;
+  const sized = (i: number): { width: number; height: number; bitrate: number } =>
+    sizes?.[i] ? { width: sizes[i].width, height: sizes[i].height, bitrate: sizes[i].kbps * 1000 } : { width: 0, height: 0, bitrate: 0 };
+  const layers = ordered.length > 1 ? ordered.map((_rid, i) => new VideoLayer({ quality: qualities[i]!, ...sized(i) })) : [];
+  const top = sizes && sizes.length > 0 ? sizes[sizes.length - 1]! : undefined;
   return new AddTrackRequest({
     cid: m.trackId,
     type: TrackType.VIDEO,
     name: opts.video?.name || 'video',
     source: opts.video?.source || TrackSource.CAMERA,
     layers,
+    ...(top ? { width: top.width, height: top.height } : {}),
   });
 }

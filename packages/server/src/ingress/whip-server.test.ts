@@ -93,9 +93,32 @@ test('an offer: 201 with the answer, Location and ETag; one live stream per ingr
   assert.equal(p?.snapshot().name, 'CAM');
   const again = await post(`/w/${ingress.streamKey}`, OFFER);
   assert.equal(again.status, 409, await again.text());
-  const patch = await fetch(`${base}${location}`, { method: 'PATCH', headers: { 'Content-Type': 'application/trickle-ice-sdpfrag' }, body: 'a=end-of-candidates' });
-  assert.equal(patch.status, 405);
-  assert.match(patch.headers.get('allow') ?? '', /DELETE/);
+  assert.equal(res.headers.get('accept-patch'), 'application/trickle-ice-sdpfrag');
+  // Trickle ICE (RFC 9725 4.3.1 / RFC 8840): candidates with the offer's credentials -> 204; what is not -> why.
+  const etag = res.headers.get('etag') ?? '';
+  const frag = (ufrag: string, pwd: string, extra = '') =>
+    `a=ice-ufrag:${ufrag}\r\na=ice-pwd:${pwd}\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n` +
+    `a=candidate:1 1 udp 2122260223 192.0.2.7 51000 typ host generation 0\r\n${extra}`;
+  const patch = (body: string, headers: Record<string, string> = {}) =>
+    fetch(`${base}${location}`, { method: 'PATCH', headers: { 'Content-Type': 'application/trickle-ice-sdpfrag', 'If-Match': etag, ...headers }, body });
+  const cases: [string, Promise<Response>, number, RegExp][] = [
+    ['trickle', patch(frag('nBIs', 'GAxWdQhKUBy0XXDuw3F1opMG', 'a=end-of-candidates\r\n')), 204, /^$/],
+    ['no If-Match (lenient)', patch(frag('nBIs', 'GAxWdQhKUBy0XXDuw3F1opMG'), { 'If-Match': '' }), 204, /^$/],
+    ['ICE restart: new credentials', patch(frag('newU', 'newPasswordNewPassword12')), 422, /ICE restart/],
+    ['ICE restart: If-Match *', patch(frag('nBIs', 'GAxWdQhKUBy0XXDuw3F1opMG'), { 'If-Match': '*' }), 422, /ICE restarts are not supported/],
+    ['stale ETag', patch(frag('nBIs', 'GAxWdQhKUBy0XXDuw3F1opMG'), { 'If-Match': '"WH_other"' }), 412, /entity tag/],
+    ['wrong type', patch('a=end-of-candidates', { 'Content-Type': 'application/sdp' }), 415, /trickle-ice-sdpfrag/],
+    ['garbage', patch('hello world'), 400, /not an SDP fragment line/],
+    ['bad candidate', patch('a=candidate:1 1 udp x'), 400, /not an ICE candidate/],
+    ['too many', patch(Array.from({ length: 65 }, (_v, i) => `a=candidate:${i} 1 udp 1 192.0.2.1 ${1000 + i} typ host`).join('\r\n')), 400, /more than 64 candidates/],
+    ['unknown resource', fetch(`${base}/w/${ingress.streamKey}/WH_nope`, { method: 'PATCH', headers: { 'Content-Type': 'application/trickle-ice-sdpfrag' }, body: 'a=end-of-candidates' }), 404, /no live WHIP stream/],
+  ];
+  for (const [what, pending, status, words] of cases) {
+    const r = await pending;
+    const text = await r.text();
+    assert.equal(r.status, status, `${what}: ${text}`);
+    assert.match(text, words, what);
+  }
   const del = await fetch(`${base}${location}`, { method: 'DELETE' });
   assert.equal(del.status, 200, await del.text());
   assert.equal(room?.getParticipantByIdentity('cam'), undefined, 'the participant left');

@@ -1,6 +1,7 @@
 // The WHIP endpoint (RFC 9725) on the server's HTTP listener, in LiveKit ingress's URL shapes: POST /w/<stream key>
 // (or POST /w with `Authorization: Bearer <stream key>`) with an SDP offer -> 201, the answer and
-// `Location: /w/<stream key>/<resource id>`; DELETE on that location ends the stream. CORS lets browser pages publish.
+// `Location: /w/<stream key>/<resource id>`; DELETE on that location ends the stream; PATCH on it takes trickled ICE
+// candidates (whip-trickle.ts). CORS lets browser pages publish.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { IngressInput } from '@livekit/protocol';
 import type { Logger } from '@atrium/webrtc';
@@ -8,6 +9,7 @@ import { IngressError } from './ingress-error.js';
 import type { IngressErrorCode } from './ingress-error.js';
 import type { IngressRegistry } from './ingress-registry.js';
 import type { IngressSessions } from './ingress-sessions.js';
+import { checkTrickle, TrickleError } from './whip-trickle.js';
 
 export const WHIP_PATH = '/w';
 /** Largest offer taken; a camera and a microphone with three simulcast layers are about 10 KB. */
@@ -28,7 +30,7 @@ const STATUS_BY_CODE: Record<IngressErrorCode, number> = {
 const CORS: Record<string, string> = {
   'Access-Control-Allow-Origin': '*',
   'Access-Control-Allow-Headers': 'Authorization, Content-Type, If-Match, *',
-  'Access-Control-Expose-Headers': 'Location, ETag, Link, Accept-Post',
+  'Access-Control-Expose-Headers': 'Location, ETag, Link, Accept-Post, Accept-Patch',
 };
 
 export interface WhipServerOptions {
@@ -82,14 +84,16 @@ export class WhipServer {
     const isResource = parts.length === 2;
     if (method === 'OPTIONS') {
       const methods = isResource ? 'DELETE, PATCH, OPTIONS' : 'POST, OPTIONS';
-      res.writeHead(204, { ...CORS, 'Access-Control-Allow-Methods': methods, 'Access-Control-Max-Age': '86400', ...(isResource ? {} : { 'Accept-Post': 'application/sdp' }) });
+      res.writeHead(204, {
+        ...CORS, 'Access-Control-Allow-Methods': methods, 'Access-Control-Max-Age': '86400',
+        ...(isResource ? { 'Accept-Patch': TRICKLE_TYPE } : { 'Accept-Post': 'application/sdp' }),
+      });
       res.end();
       return;
     }
     if (isResource) {
       if (method === 'DELETE') return this.deleteResource(res, parts[0]!, parts[1]!);
-      // No trickle ICE nor ICE restarts (the answer carries every candidate): RFC 9725 4.3.1's answer for both.
-      if (method === 'PATCH') throw new HttpError(405, 'trickle ICE and ICE restarts are not supported on this WHIP resource', { Allow: 'DELETE, OPTIONS' });
+      if (method === 'PATCH') return this.trickle(req, res, parts[0]!, parts[1]!);
       throw new HttpError(405, `${method} is not allowed on a WHIP resource`, { Allow: 'DELETE, PATCH, OPTIONS' });
     }
     if (method !== 'POST') throw new HttpError(405, `${method} is not allowed on a WHIP endpoint (POST an SDP offer)`, { Allow: 'POST, OPTIONS' });
@@ -112,9 +116,33 @@ export class WhipServer {
       'Content-Type': 'application/sdp',
       'Content-Length': Buffer.byteLength(answer),
       Location: location,
-      ETag: `"${session.resourceId}"`,
+      ETag: etagOf(session.resourceId),
+      'Accept-Patch': TRICKLE_TYPE,
     });
     res.end(answer);
+  }
+
+  /** PATCH with trickled candidates (whip-trickle.ts): 204; an ICE restart 422; a stale ETag 412. */
+  private async trickle(req: IncomingMessage, res: ServerResponse, streamKey: string, resourceId: string): Promise<void> {
+    const session = this.opts.sessions.byResource(resourceId);
+    if (!session || session.streamKey !== streamKey) throw new HttpError(404, 'no live WHIP stream at this location');
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== TRICKLE_TYPE) throw new HttpError(415, `PATCH takes ${TRICKLE_TYPE} (got ${type || 'no Content-Type'})`, { 'Accept-Patch': TRICKLE_TYPE });
+    // RFC 9725 asks clients for If-Match; one without it is taken as trickling on the current session.
+    const ifMatch = req.headers['if-match']?.trim() || undefined;
+    if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== etagOf(resourceId)) {
+      throw new HttpError(412, `If-Match ${ifMatch} is not this session's entity tag`);
+    }
+    const body = await readBody(req);
+    try {
+      const frag = checkTrickle(body, session.offerIce, ifMatch);
+      this.opts.logger.debug({ resourceId, candidates: frag.candidates.length, end: frag.endOfCandidates }, 'WHIP trickle');
+    } catch (err) {
+      if (err instanceof TrickleError) throw new HttpError(err.status, err.message);
+      throw err;
+    }
+    res.writeHead(204, { ...CORS, ETag: etagOf(resourceId) });
+    res.end();
   }
 
   private deleteResource(res: ServerResponse, streamKey: string, resourceId: string): void {
@@ -128,6 +156,12 @@ export class WhipServer {
     res.writeHead(status, { ...CORS, ...headers, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
   }
+}
+
+const TRICKLE_TYPE = 'application/trickle-ice-sdpfrag';
+
+function etagOf(resourceId: string): string {
+  return `"${resourceId}"`;
 }
 
 function bearerOf(authorization: string | undefined): string | undefined {

@@ -14,7 +14,7 @@ import type { PublishCodecs } from '../rtc/publish-codecs.js';
 import { parseSdp } from '@atrium/webrtc/sdp/parse-sdp.js';
 import { addTrackRequestFor } from './whip-offer.js';
 import { IngressError } from './ingress-error.js';
-import type { WhipOffer } from './whip-offer.js';
+import type { LayerSize, WhipOffer } from './whip-offer.js';
 import type { IngressStream } from './ingress-registry.js';
 
 /** A sender that does not connect its media within this long after its offer was answered ends the stream in error. */
@@ -32,6 +32,8 @@ export interface WhipSessionOptions {
   clock: Clock;
   logger: Logger;
   publishCodecs?: PublishCodecs;
+  /** The video layers' sizes when the sender is a transcoder of ours (RTMP), lowest first. */
+  videoLayers?: readonly LayerSize[];
   /** Every track the offer sends is published (PUBLISHING), with their TrackInfos. */
   onPublishing(tracks: ReturnType<Participant['snapshot']>['tracks']): void;
   /** The stream ended: `error` when it failed, undefined when it ended normally. Called once. */
@@ -123,7 +125,7 @@ export class WhipSession implements IngressStream {
   async answer(): Promise<string> {
     const { offer, ingress, room } = this.opts;
     room.join(this.participant);
-    for (const m of offer.media) this.participant.addTrack(addTrackRequestFor(m, { audio: ingress.audio, video: ingress.video }));
+    for (const m of offer.media) this.participant.addTrack(addTrackRequestFor(m, { audio: ingress.audio, video: ingress.video, videoLayers: this.opts.videoLayers }));
     try {
       await this.participant.handlePublisherOffer(new SessionDescription({ type: 'offer', sdp: offer.sdp, id: 1 }));
     } catch (err) {
@@ -152,12 +154,24 @@ export class WhipSession implements IngressStream {
 
   /** IngressStream: ends the stream normally (DELETE on the resource, the ingress deleted, the node closing). */
   stop(reason: string): void {
-    this.participant.logger.info({ reason }, 'WHIP stream stopped');
+    this.participant.logger.info({ reason }, 'ingress stream stopped');
     this.participant.close(DisconnectReason.CLIENT_INITIATED);
   }
 
   get isEnded(): boolean {
     return this.ended;
+  }
+
+  /** The sender's ICE credentials from its offer (a trickle PATCH must carry the same: whip-trickle.ts). */
+  get offerIce(): { iceUfrag: string | undefined; icePwd: string | undefined } {
+    const sdp = parseSdp(this.opts.offer.sdp);
+    const m = sdp.media[0];
+    return { iceUfrag: m?.iceUfrag ?? sdp.iceUfrag, icePwd: m?.icePwd ?? sdp.icePwd };
+  }
+
+  /** Why the stream failed, when it did. */
+  get failureReason(): string | undefined {
+    return this.failure;
   }
 
   private codecList(): string {
@@ -172,7 +186,7 @@ export class WhipSession implements IngressStream {
   private fail(error: string): void {
     if (this.ended) return;
     this.failure ??= error;
-    this.participant.logger.warn({ error }, 'WHIP stream failed');
+    this.participant.logger.warn({ error }, 'ingress stream failed');
     this.participant.close(DisconnectReason.MEDIA_FAILURE);
   }
 
