@@ -80,6 +80,10 @@ export function createEgressService(opts: { egress: EgressManager }): TwirpServi
     }),
     StartEgress: notYet(StartEgressRequest, 'StartEgress (the v2 request)'),
     UpdateLayout: notYet(UpdateLayoutRequest, 'UpdateLayout (composite layouts)'),
-    UpdateStream: notYet(UpdateStreamRequest, 'UpdateStream (stream outputs)'),
+    UpdateStream: method(UpdateStreamRequest, (req, claims) => {
+      requireRecord(claims);
+      if (req.addOutputUrls.length + req.removeOutputUrls.length > 16) throw new TwirpError('invalid_argument', 'too many urls');
+      return asTwirp(() => egress.updateStream(req.egressId, req.addOutputUrls, req.removeOutputUrls));
+    }),
   };
 }

@@ -129,9 +129,16 @@ export class FfmpegMuxer {
     });
   }
 
-  /** Writes the SDP, spawns ffmpeg and waits until it holds the RTP port (packets sent earlier would be lost). */
-  static async start(opts: { ffmpegPath: string; formats: readonly RtpFormat[]; container: OutputContainer; outputPath: string; logger: Logger; readyTimeoutMs?: number }): Promise<FfmpegMuxer> {
-    await mkdir(dirname(opts.outputPath), { recursive: true });
+  /**
+   * Writes the SDP, spawns ffmpeg and waits until it holds the RTP port (packets sent earlier would be lost).
+   * `outputArgs` follow the input (maps, codecs, outputs: egress-outputs.ts); without them the streams are copied into
+   * `outputPath` as `container`. `pipeStdout`: ffmpeg's stdout (an output written to pipe:1) is readable as `stdout`.
+   */
+  static async start(opts: {
+    ffmpegPath: string; formats: readonly RtpFormat[]; outputPath: string; logger: Logger; readyTimeoutMs?: number;
+    container?: OutputContainer; outputArgs?: readonly string[]; extraDirs?: readonly string[]; pipeStdout?: boolean;
+  }): Promise<FfmpegMuxer> {
+    for (const dir of new Set([dirname(opts.outputPath), ...(opts.extraDirs ?? [])])) await mkdir(dir, { recursive: true });
     const ports: number[] = [];
     while (ports.length < opts.formats.length) {
       const port = await freePortPair();
@@ -139,18 +146,18 @@ export class FfmpegMuxer {
     }
     const sdpPath = `${opts.outputPath}.sdp`;
     await writeFile(sdpPath, ffmpegSdp(opts.formats.map((format, i) => ({ format, port: ports[i]! }))));
+    const outputArgs = opts.outputArgs ?? ['-map', '0', '-c', 'copy', '-f', opts.container?.muxer ?? 'matroska', '-y', opts.outputPath];
     const args = [
-      '-hide_banner', '-loglevel', process.env['ATRIUM_EGRESS_FFMPEG_LOG'] ?? 'warning',
+      '-hide_banner', '-loglevel', process.env['ATRIUM_EGRESS_FFMPEG_LOG'] ?? 'warning', '-nostats',
       '-protocol_whitelist', 'file,udp,rtp',
       '-listen_timeout', String(INPUT_TIMEOUT_SEC),
       // loopback reorders nothing, but retransmissions (NACKed by the egress participant) come late: a short queue
       // puts them back in order while keeping ffmpeg's latency and memory low
       '-reorder_queue_size', '32',
       '-i', sdpPath,
-      '-map', '0', '-c', 'copy',
-      '-f', opts.container.muxer, '-y', opts.outputPath,
+      ...outputArgs,
     ];
-    const proc = spawn(opts.ffmpegPath, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    const proc = spawn(opts.ffmpegPath, args, { stdio: ['pipe', opts.pipeStdout ? 'pipe' : 'ignore', 'pipe'] });
     const muxer = new FfmpegMuxer(proc, ports, sdpPath, opts.logger);
     const deadline = performance.now() + (opts.readyTimeoutMs ?? 5_000);
     while (!muxer.hasExited) {
@@ -161,6 +168,11 @@ export class FfmpegMuxer {
     muxer.kill();
     const exit = await muxer.exited;
     throw new Error(exit.reason || 'ffmpeg did not open its RTP port');
+  }
+
+  /** ffmpeg's stdout when started with `pipeStdout`. */
+  get stdout(): import('node:stream').Readable | null {
+    return this.proc.stdout;
   }
 
   get pid(): number | undefined {
