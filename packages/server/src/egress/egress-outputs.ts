@@ -213,7 +213,7 @@ function segmentPlan(o: SegmentedFileOutput, ctx: NormalizeContext): SegmentPlan
   let segmentDir = prefix.includes('/') ? posix.dirname(prefix) + '/' : '';
   let segmentBase = prefix.endsWith('/') ? '' : posix.basename(prefix);
   if (prefix.endsWith('/')) segmentDir = prefix;
-  if (live !== '' && liveDir !== playlistDir) throw new EgressError('invalid_argument', 'live_playlist_name must be in the same directory as playlist_name');
+  if (liveDir !== '' && liveDir !== playlistDir) throw new EgressError('invalid_argument', 'live_playlist_name must be in the same directory as playlist_name');
   // as LiveKit: the segments' directory is kept only below the playlist's
   if (segmentDir !== '') {
     if (segmentDir === playlistDir) segmentDir = '';
