@@ -257,9 +257,13 @@ export function normalizeOutputs(req: OutputsRequest, ctx: NormalizeContext): Ou
   const files = [...req.fileOutputs];
   const streams = [...req.streamOutputs];
   const segments = [...req.segmentOutputs];
-  if (req.output.case === 'file') files.unshift(req.output.value as EncodedFileOutput);
-  if (req.output.case === 'stream') streams.unshift(req.output.value as StreamOutput);
-  if (req.output.case === 'segments') segments.unshift(req.output.value as SegmentedFileOutput);
+  // the deprecated single `output` counts only when the lists are empty (as LiveKit's egress; livekit-server-sdk sends
+  // a single output both ways)
+  if (files.length + streams.length + segments.length + req.imageOutputs.length === 0) {
+    if (req.output.case === 'file') files.push(req.output.value as EncodedFileOutput);
+    if (req.output.case === 'stream') streams.push(req.output.value as StreamOutput);
+    if (req.output.case === 'segments') segments.push(req.output.value as SegmentedFileOutput);
+  }
   const f = one('file', files);
   const st = one('stream', streams);
   const sg = one('segments', segments);

@@ -58,6 +58,10 @@ export class S3Uploader {
         ? { credentials: { accessKeyId: upload.accessKey, secretAccessKey: upload.secret, ...(upload.sessionToken !== '' ? { sessionToken: upload.sessionToken } : {}) } }
         : {}),
       maxAttempts: 3,
+      // checksums only where S3 requires them: the default (a CRC32 trailer in an aws-chunked body) is stored as
+      // is, framing included, by S3-compatible servers that do not know it (s3rver, older MinIO)
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
     });
   }
 

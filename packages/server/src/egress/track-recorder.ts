@@ -28,8 +28,9 @@ export function trackOutputArgs(job: EgressJob): string[] {
     if (job.transcode) {
       encoded.push(...maps);
       if (video >= 0) encoded.push('-filter:v', scaleFilter(job.transcode));
-      // a gap in the audio (packets lost, a mute) becomes silence, so audio keeps its place against the video
-      if (audio >= 0) encoded.push('-filter:a', 'aresample=async=1000');
+      // a gap in the audio (packets lost, a mute) becomes silence, so audio keeps its place against the video; no
+      // stretching (async=1: gaps filled, never resampled faster or slower, which would shift the pitch)
+      if (audio >= 0) encoded.push('-filter:a', 'aresample=async=1');
       encoded.push(...encoderArgs(job.transcode, { video: video >= 0, audio: audio >= 0 }), '-flags', '+global_header');
     } else {
       encoded.push(...maps, '-c', 'copy');
