@@ -204,7 +204,8 @@ class TrackRecorder implements EgressRecorder {
     clearInterval(this.uploadCheck);
     const participant = this.participant;
     // media keeps flowing until ffmpeg has finished: it reads its 'q' only between packets
-    const exit = this.muxer ? await this.muxer.stop() : undefined;
+    const relays = [...this.relays.values()];
+    const exit = this.muxer ? await this.muxer.stop(() => relays.map((r) => r.wake()).some(Boolean)) : undefined;
     for (const relay of this.relays.values()) relay.close();
     await participant?.leave().catch(() => {});
     // the encoder's stdout ended: each stream's FLV is finished
