@@ -92,8 +92,8 @@ export class RtpRelay {
    * Wakes an ffmpeg that waits for a packet (it reads its 'q' only between packets; the track may be muted or gone):
    * when nothing was sent for `idleMs`, one packet that adds nothing to the output goes out, the next sequence number
    * after the last one with a later timestamp: for audio an Opus packet without frames (the decoder's "no data"),
-   * for video the last packet again, a fragment without its frame's start, which the depacketizer drops. False when
-   * nothing was ever sent (there is nothing to finalize).
+   * for video the last packet again (usually the end of a frame without its start, which the depacketizer drops; a
+   * frame of one packet is shown once more, 33 ms). False when nothing was ever sent (there is nothing to finalize).
    */
   wake(idleMs = 200): boolean {
     const last = this.lastSent;
