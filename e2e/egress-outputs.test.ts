@@ -130,7 +130,7 @@ async function checkAv(path: string, label: string): Promise<void> {
   assert.ok(tone.matches, `${label}: 440 Hz in the audio: ${JSON.stringify(tone)}`);
 }
 
-test('track composite to HLS + RTMP + images from one encode; UpdateStream moves the stream', { timeout: 120_000 }, async () => {
+test('track composite to HLS + RTMP + images from one encode; UpdateStream moves the stream', { timeout: 120_000 }, async (t) => {
   const client = egressClient();
   const first = await rtmpReceiver(join(outDir, 'first.flv'));
   const second = await rtmpReceiver(join(outDir, 'second.flv'));
@@ -167,6 +167,7 @@ test('track composite to HLS + RTMP + images from one encode; UpdateStream moves
   const hlsSec = Number(seg.duration) / 1e9;
   assert.ok(within(hlsSec, wall, 0.1), `HLS ${hlsSec.toFixed(2)} s vs ${wall.toFixed(2)} s ACTIVE`);
   const hlsProbe = await probeFile(join(recDir, seg.playlistName));
+  t.diagnostic(`HLS: ${seg.segmentCount} segments, ${hlsSec.toFixed(2)} s (ffprobe ${hlsProbe.durationSec} s) for ${wall.toFixed(2)} s ACTIVE; ${done.imageResults[0]?.imageCount} images; streams ${done.streamResults.map((x) => `${x.url} ${StreamInfo_Status[x.status]}`).join(', ')}`);
   assert.ok(within(hlsProbe.durationSec, wall, 0.1), `ffprobe of the playlist: ${hlsProbe.durationSec} s vs ${wall.toFixed(2)} s`);
   await checkAv(join(recDir, seg.playlistName), 'HLS');
 
@@ -194,7 +195,7 @@ test('track composite to HLS + RTMP + images from one encode; UpdateStream moves
   assert.ok(middle.includes('egress_updated:EGRESS_ACTIVE') && middle.includes('egress_updated:EGRESS_ENDING'), hooks.join(', '));
 });
 
-test('an MP4 (VP8 transcoded to H.264/AAC) uploaded to S3 (s3rver); a bad bucket fails with the reason', { timeout: 60_000 }, async () => {
+test('an MP4 (VP8 transcoded to H.264/AAC) uploaded to S3 (s3rver); a bad bucket fails with the reason', { timeout: 60_000 }, async (t) => {
   const client = egressClient();
   const upload = (bucket: string): S3Upload => new S3Upload({ accessKey: 'S3RVER', secret: 'S3RVER', endpoint: s3Endpoint, forcePathStyle: true, region: 'us-east-1', bucket });
   const info = await client.startTrackCompositeEgress(roomName, new EncodedFileOutput({ fileType: EncodedFileType.MP4, filepath: 's3/{room_name}.mp4', output: { case: 's3', value: upload(BUCKET) } }), { audioTrackId: audioSid, videoTrackId: videoSid, encodingOptions: ENCODING });
@@ -212,11 +213,34 @@ test('an MP4 (VP8 transcoded to H.264/AAC) uploaded to S3 (s3rver); a bad bucket
   const obj = listed.Contents?.find((o) => o.Key === key);
   assert.ok(obj, `listed: ${JSON.stringify(listed.Contents?.map((o) => o.Key))}`);
   assert.equal(BigInt(obj.Size ?? -1), file.size);
+  t.diagnostic(`S3: ${key} ${obj.Size} bytes at ${file.location}`);
   const local = join(recDir, key);
   assert.deepEqual((await probeFile(local)).streams.map((s) => `${s.codecType}/${s.codecName}`).sort(), ['audio/aac', 'video/h264']);
   const failed = await waitEnded(bad.egressId, EgressStatus.EGRESS_FAILED, 30_000);
   assert.match(failed.error, /upload of s3\/nobucket\.mp4: .*(bucket|Bucket)/);
   assert.ok(existsSync(join(recDir, 's3', 'nobucket.mp4')), 'the local file is kept');
+});
+
+test('a mute longer than 10 s keeps its duration in the recording (HLS of the page muted for 11 s)', { timeout: 90_000 }, async (t) => {
+  const client = egressClient();
+  const info = await client.startTrackCompositeEgress(roomName, new SegmentedFileOutput({ filenamePrefix: 'muted/{room_name}', segmentDuration: 2 }), { audioTrackId: audioSid, videoTrackId: videoSid, encodingOptions: ENCODING });
+  const active = await waitActive(info.egressId);
+  await sleep(2_000);
+  await publisher!.setCameraEnabled(false);
+  await publisher!.setMicrophoneEnabled(false);
+  await sleep(11_000);
+  assert.equal((await egressWaits(egressClient).infoOf(info.egressId)).status, EgressStatus.EGRESS_ACTIVE, 'still recording while muted');
+  await publisher!.setMicrophoneEnabled(true);
+  await publisher!.setCameraEnabled(true, { simulcast: false, videoCodec: 'vp8' });
+  await sleep(2_000);
+  const wall = (performance.now() - active) / 1000;
+  await client.stopEgress(info.egressId);
+  const done = await waitEnded(info.egressId, EgressStatus.EGRESS_COMPLETE, 30_000);
+  const hlsSec = Number(done.segmentResults[0]!.duration) / 1e9;
+  t.diagnostic(`muted: HLS ${hlsSec.toFixed(2)} s for ${wall.toFixed(2)} s ACTIVE, 11 s of it muted`);
+  assert.ok(within(hlsSec, wall, 0.1), `HLS ${hlsSec.toFixed(2)} s vs ${wall.toFixed(2)} s ACTIVE, 11 s of it muted`);
+  const probe = await probeFile(join(recDir, done.segmentResults[0]!.playlistName));
+  assert.ok(within(probe.durationSec, wall, 0.1), `ffprobe: ${probe.durationSec} s vs ${wall.toFixed(2)} s`);
 });
 
 test('a killed ffmpeg fails its egress with a reason; the room and other outputs go on', { timeout: 60_000 }, async () => {
