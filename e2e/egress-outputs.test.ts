@@ -7,10 +7,8 @@
 // fails its egress with a reason while the room goes on. Webhooks arrive in order. One room and page for everything.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
@@ -24,7 +22,8 @@ import type { BrowserParticipant } from './helpers/browser-participant.js';
 import { DEV_API_KEY, DEV_API_SECRET, startAtrium, type AtriumUnderTest } from './helpers/server.js';
 import { checkTone, writeToneWav } from './helpers/tone.js';
 import { decodeAudio, decodeVideo, probeFile } from './helpers/media-file.js';
-import { egressWaits, pidWithArgument } from './helpers/egress.js';
+import { egressWaits, pidWithArgument, publishToneAndCamera } from './helpers/egress.js';
+import { freeTcpPort, startRtmpReceiver, type RtmpReceiver } from '@atrium/server/egress/egress-testing.js';
 
 const outDir = mkdtempSync(join(tmpdir(), 'atrium-egress-outputs-'));
 const recDir = join(outDir, 'rec');
@@ -41,30 +40,11 @@ let audioSid = '';
 let videoSid = '';
 const children: ChildProcess[] = [];
 
-function freeTcpPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** An ffmpeg listening for one RTMP publish on loopback, copying it into `file`; `done` when it exited. */
-async function rtmpReceiver(file: string): Promise<{ url: string; done: Promise<number | null> }> {
-  const port = await freeTcpPort();
-  const url = `rtmp://127.0.0.1:${port}/live/streamkey${port}`;
-  const proc = spawn('ffmpeg', ['-v', 'error', '-listen', '1', '-timeout', '60', '-i', url, '-c', 'copy', '-y', file], { stdio: 'ignore' });
-  children.push(proc);
-  const done = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-  // listening once the port is taken
-  await waitFor(async () => !(await new Promise<boolean>((r) => {
-    const s = createServer();
-    s.once('error', () => r(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => r(true)));
-  })), { timeoutMs: 5_000, label: 'the RTMP receiver listening' });
-  return { url, done };
+/** An RTMP receiver killed after the tests if still running. */
+async function rtmpReceiver(file: string): Promise<RtmpReceiver> {
+  const r = await startRtmpReceiver(file);
+  children.push(r.proc);
+  return r;
 }
 
 before(async () => {
@@ -81,20 +61,7 @@ before(async () => {
   browser = await withTimeout(launchBrowser({ extraArgs: [`--use-file-for-fake-audio-capture=${wav}`] }), 30_000, 'Chromium to launch');
   const [pub] = await browser.openParticipants(['pub']);
   publisher = pub!;
-  await publisher.connect(server.url, await server.token({ identity: 'pub', room: roomName }), {
-    audioCaptureDefaults: { noiseSuppression: false, echoCancellation: false, autoGainControl: false },
-    videoCaptureDefaults: { resolution: { width: 320, height: 180, frameRate: 30 } },
-  });
-  await publisher.setMicrophoneEnabled(true);
-  const pubs = await publisher.setCameraEnabled(true, { simulcast: false, videoCodec: 'vp8' });
-  audioSid = pubs.find((p) => p.kind === 'audio')?.trackSid ?? '';
-  videoSid = pubs.find((p) => p.kind === 'video')?.trackSid ?? '';
-  assert.ok(audioSid && videoSid, `published: ${JSON.stringify(pubs)}`);
-  const rooms = new RoomServiceClient(server.httpUrl, DEV_API_KEY, DEV_API_SECRET);
-  await waitFor(async () => {
-    const [p] = await rooms.listParticipants(roomName);
-    return (p?.tracks ?? []).filter((t) => t.mimeType !== '').length === 2;
-  }, { timeoutMs: 15_000, label: 'both tracks published on the server' });
+  ({ audioSid, videoSid } = await publishToneAndCamera(server, publisher, roomName));
 });
 
 after(async () => {

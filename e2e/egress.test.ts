@@ -21,7 +21,7 @@ import { DEV_API_KEY, DEV_API_SECRET, startAtrium, type AtriumUnderTest } from '
 import { createStepRunner } from './helpers/steps.js';
 import { checkTone, writeToneWav } from './helpers/tone.js';
 import { decodeAudio, decodeVideo, probeFile } from './helpers/media-file.js';
-import { egressWaits, pidWithArgument } from './helpers/egress.js';
+import { egressWaits, pidWithArgument, publishToneAndCamera } from './helpers/egress.js';
 
 const outDir = mkdtempSync(join(tmpdir(), 'atrium-egress-'));
 const wav = join(outDir, 'tone.wav');
@@ -45,27 +45,7 @@ before(async () => {
   browser = await withTimeout(launchBrowser({ extraArgs: [`--use-file-for-fake-audio-capture=${wav}`] }), 30_000, 'Chromium to launch');
   const [pub] = await browser.openParticipants(['pub']);
   publisher = pub!;
-  // No audio processing: a steady tone is exactly what noise suppression removes. 320x180: Chromium's encoder
-  // scales no lower, so a busy machine cannot change the size mid-recording (at 1280x720 it did: 640x360, 960x540).
-  await publisher.connect(server.url, await server.token({ identity: 'pub', room: roomName }), {
-    audioCaptureDefaults: { noiseSuppression: false, echoCancellation: false, autoGainControl: false },
-    videoCaptureDefaults: { resolution: { width: 320, height: 180, frameRate: 30 } },
-  });
-  await publisher.setMicrophoneEnabled(true);
-  // One layer, so the recording has the published size throughout.
-  const pubs = await publisher.setCameraEnabled(true, { simulcast: false, videoCodec: 'vp8' });
-  audioSid = pubs.find((p) => p.kind === 'audio')?.trackSid ?? '';
-  videoSid = pubs.find((p) => p.kind === 'video')?.trackSid ?? '';
-  assert.ok(audioSid && videoSid, `published: ${JSON.stringify(pubs)}`);
-  // StartTrackEgress needs the tracks published on the server (their media arrived).
-  const rooms = new RoomServiceClient(server.httpUrl, DEV_API_KEY, DEV_API_SECRET);
-  const tracks = await waitFor(async () => {
-    const [p] = await rooms.listParticipants(roomName);
-    const ts = p?.tracks ?? [];
-    return ts.filter((t) => t.mimeType !== '').length === 2 ? ts : undefined;
-  }, { timeoutMs: 15_000, label: 'both tracks published on the server' });
-  const video = tracks.find((t) => t.sid === videoSid);
-  publishedSize = `${video?.width}x${video?.height}`;
+  ({ audioSid, videoSid, publishedSize } = await publishToneAndCamera(server, publisher, roomName));
 });
 
 after(async () => {

@@ -8,6 +8,7 @@ import { EgressManager } from './egress-manager.js';
 import type { RecorderCallbacks, EgressJob } from './egress-manager.js';
 import { EgressError } from './egress-error.js';
 import { H264_720P_30 } from './egress-outputs.js';
+import { errorOf } from './egress-testing.js';
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
 
@@ -133,13 +134,9 @@ test('egresses end with their room and with their track', () => {
 test('bad requests get coded errors and start nothing', () => {
   const { manager, jobs, events } = setup({ maxActive: 1 });
   const code = (fn: () => unknown): string => {
-    try {
-      fn();
-    } catch (err) {
-      assert.ok(err instanceof EgressError, String(err));
-      return `${err.code}: ${err.message}`;
-    }
-    return 'no error';
+    const e = errorOf(fn);
+    assert.ok(e === 'no error' || !e.startsWith('Error:'), e);
+    return e;
   };
   assert.match(code(() => manager.startTrackEgress(new TrackEgressRequest({ trackId: 'TR_mic' }))), /^invalid_argument: room_name/);
   assert.match(code(() => manager.startTrackEgress(new TrackEgressRequest({ roomName: 'demo' }))), /^invalid_argument: track_id/);
@@ -190,14 +187,7 @@ test('track composite: audio + video into one file, no transcoding; ends with ei
   jobs[0]!.cb.active();
   manager.roomEvents().trackUnpublished?.(room, undefined as never, new TrackInfo({ sid: 'TR_mic' }));
   assert.equal(jobs[0]!.stops, 1);
-  const code = (fn: () => unknown): string => {
-    try {
-      fn();
-    } catch (err) {
-      return `${(err as EgressError).code}: ${(err as Error).message}`;
-    }
-    return 'no error';
-  };
+  const code = errorOf;
   assert.match(code(() => manager.startTrackCompositeEgress(req({ audioTrackId: 'TR_cam', fileOutputs: file('x') }))), /^invalid_argument: track TR_cam is not an audio track/);
   assert.match(code(() => manager.startTrackCompositeEgress(req({ videoTrackId: 'TR_cam', audioTrackId: 'TR_mic', fileOutputs: file('x', EncodedFileType.OGG) }))), /^unimplemented: OGG cannot hold video/);
   assert.match(code(() => manager.startTrackCompositeEgress(req({ videoTrackId: 'TR_av1', fileOutputs: file('x') }))), /^unimplemented: egress of video\/AV1/);
@@ -215,14 +205,7 @@ test('participant egress: the camera and microphone published now, as a composit
   assert.equal(info.request.case, 'participant');
   assert.deepEqual(jobs[0]!.job.tracks.map((t) => t.trackSid), ['TR_cam', 'TR_mic']);
   assert.equal(jobs[0]!.job.localPath, '/rec/alice-demo.webm');
-  const code = (fn: () => unknown): string => {
-    try {
-      fn();
-    } catch (err) {
-      return `${(err as EgressError).code}: ${(err as Error).message}`;
-    }
-    return 'no error';
-  };
+  const code = errorOf;
   assert.match(code(() => manager.startParticipantEgress(new ParticipantEgressRequest({ roomName: 'demo', identity: 'bob', fileOutputs: file }))), /^not_found: participant bob/);
   assert.match(code(() => manager.startParticipantEgress(new ParticipantEgressRequest({ roomName: 'demo', identity: 'alice', screenShare: true, fileOutputs: file }))), /^failed_precondition: participant alice publishes no screen share track yet/);
   assert.match(code(() => manager.startParticipantEgress(new ParticipantEgressRequest({ roomName: 'demo', identity: 'alice' }))), /^invalid_argument: an output is required/);
@@ -265,14 +248,7 @@ test('outputs: HLS + RTMP + images transcode, VP8 in MP4 transcodes, UpdateStrea
   assert.equal(job.plan.image?.prefix, 'img/demo');
   assert.equal(job.localPath, '/rec/hls/demo.m3u8');
   // UpdateStream: checked, then handed to the recorder; egress_updated
-  const code = (fn: () => unknown): string => {
-    try {
-      fn();
-    } catch (err) {
-      return `${(err as EgressError).code}: ${(err as Error).message}`;
-    }
-    return 'no error';
-  };
+  const code = errorOf;
   assert.match(code(() => m2.updateStream(info.egressId, ['http://x/y'], [])), /^invalid_argument: .*only rtmp/);
   assert.match(code(() => m2.updateStream(info.egressId, [], ['rtmp://127.0.0.1/live/other'])), /^not_found/);
   assert.match(code(() => m2.updateStream(info.egressId, ['rtmp://127.0.0.1/live/key1'], [])), /^already_exists/);

@@ -5,12 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EncodedFileOutput, EncodedFileType, EncodingOptions, EncodingOptionsPreset, ImageOutput, S3Upload, SegmentedFileOutput, StreamOutput } from '@livekit/protocol';
 import { silentLogger } from '@atrium/webrtc';
-import { EgressError } from './egress-error.js';
+import { errorOf, startRtmpReceiver } from './egress-testing.js';
 import { encodingSettings, ffmpegOutputArgs, H264_720P_30, livePlaylist, normalizeOutputs, parsePlaylist, redactStreamUrl } from './egress-outputs.js';
 import type { NormalizeContext, OutputsRequest } from './egress-outputs.js';
 import type { EgressJob } from './egress-manager.js';
@@ -28,15 +27,7 @@ const ctx = (baseDir = '/rec'): NormalizeContext => ({
   defaultUpload: undefined,
 });
 const req = (r: Partial<OutputsRequest>): OutputsRequest => ({ output: { case: undefined }, fileOutputs: [], streamOutputs: [], segmentOutputs: [], imageOutputs: [], ...r });
-const code = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof EgressError, String(err));
-    return `${err.code}: ${err.message}`;
-  }
-  return 'no error';
-};
+const code = errorOf;
 
 test('segments: LiveKit names (playlist from the prefix or generated, live playlist only when named, 4 s)', () => {
   const a = normalizeOutputs(req({ segmentOutputs: [new SegmentedFileOutput({})] }), ctx()).segments!;
@@ -106,28 +97,15 @@ test('ffmpeg args: one output without tee, several through tee (escaped), images
   assert.equal(args.at(-1), '/rec/demo-2026-12-05T140309_%05d.jpeg');
 });
 
-function freeTcpPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 test('real ffmpeg: one encode writes MP4, HLS (+ live playlist), JPEGs and an RTMP stream; a dead RTMP URL fails alone', { timeout: 60_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'atrium-outputs-'));
   try {
-    const port = await freeTcpPort();
     const flv = join(dir, 'received.flv');
-    const receiver = spawn('ffmpeg', ['-v', 'error', '-listen', '1', '-i', `rtmp://127.0.0.1:${port}/live/key`, '-c', 'copy', '-y', flv], { stdio: 'ignore' });
-    const receiverDone = new Promise((r) => receiver.once('exit', r));
-    await new Promise((r) => setTimeout(r, 500));
+    const rtmp = await startRtmpReceiver(flv);
     const plan = normalizeOutputs(req({
       fileOutputs: [new EncodedFileOutput({ filepath: 'rec/{room_name}' })],
       segmentOutputs: [new SegmentedFileOutput({ filenamePrefix: 'hls/seg', playlistName: 'hls/index.m3u8', livePlaylistName: 'hls/live.m3u8', segmentDuration: 1 })],
-      streamOutputs: [new StreamOutput({ urls: [`rtmp://127.0.0.1:${port}/live/key`] })],
+      streamOutputs: [new StreamOutput({ urls: [rtmp.url] })],
       imageOutputs: [new ImageOutput({ captureInterval: 1, width: 160, height: 90, filenamePrefix: 'img/snap' })],
     }), ctx(dir));
     const settings = { ...H264_720P_30, width: 320, height: 180, videoBitrateKbps: 300, keyFrameIntervalSec: 1 };
@@ -139,18 +117,18 @@ test('real ffmpeg: one encode writes MP4, HLS (+ live playlist), JPEGs and an RT
     const encoder = spawn('ffmpeg', ['-v', 'error', '-re', '-t', '4', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=30[out0];sine=f=440:sample_rate=48000[out1]', ...trackOutputArgs(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
     const fanout = new StreamFanout({ ffmpegPath: 'ffmpeg', logger: silentLogger, nowMs: () => Date.now() });
     fanout.attach(encoder.stdout);
-    fanout.add(`rtmp://127.0.0.1:${port}/live/key`);
+    fanout.add(rtmp.url);
     fanout.add('rtmp://127.0.0.1:1/live/deadkey');
     const collector = new OutputCollector(plan, silentLogger);
     collector.start();
     const code = await new Promise((r) => encoder.once('exit', r));
     assert.equal(code, 0);
     await fanout.close();
-    await receiverDone;
+    await rtmp.done;
     const r = await collector.finish();
     assert.equal(r.error, undefined);
     const streams = fanout.results();
-    assert.deepEqual(streams.map((s) => [s.url, s.status]), [[`rtmp://127.0.0.1:${port}/live/{...}`, 1], ['rtmp://127.0.0.1:1/live/{d...y}', 2]]);
+    assert.deepEqual(streams.map((s) => [s.url, s.status]), [[rtmp.url.replace(/streamkey\d+$/, (k) => `{s...${k.slice(-1)}}`), 1], ['rtmp://127.0.0.1:1/live/{d...y}', 2]]);
     assert.match(streams[1]!.error, /Connection refused|stream ended/);
     assert.ok((r.file?.sizeBytes ?? 0) > 10_000);
     assert.ok((r.segments?.segmentCount ?? 0) >= 3, JSON.stringify(r.segments));
