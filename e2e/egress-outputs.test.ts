@@ -185,6 +185,7 @@ test('an MP4 (VP8 transcoded to H.264/AAC) uploaded to S3 (s3rver); a bad bucket
   assert.deepEqual((await probeFile(local)).streams.map((s) => `${s.codecType}/${s.codecName}`).sort(), ['audio/aac', 'video/h264']);
   const failed = await waitEnded(bad.egressId, EgressStatus.EGRESS_FAILED, 30_000);
   assert.match(failed.error, /upload of s3\/nobucket\.mp4: .*(bucket|Bucket)/);
+  t.diagnostic(`failed upload: ${failed.error}`);
   assert.ok(existsSync(join(recDir, 's3', 'nobucket.mp4')), 'the local file is kept');
 });
 
