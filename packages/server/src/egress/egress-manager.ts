@@ -380,10 +380,9 @@ export class EgressManager {
     if (!file && info.segmentResults[0]) info.result = { case: 'segments', value: info.segmentResults[0] };
     else if (!file && info.streamResults.length > 0) info.result = { case: 'stream', value: new StreamInfoList({ info: info.streamResults }) };
     const error = result.error ?? out?.error;
-    const hasOutput = fileBytes > 0 || (out?.segments?.segmentCount ?? 0) > 0 || (out?.imageCount ?? 0) > 0 || info.streamResults.length > 0;
     const changed = error !== undefined
       ? record.hasStarted ? record.fail(this.nowMs, error, file) : record.abort(this.nowMs, error)
-      : record.complete(this.nowMs, file && (fileBytes > 0 || !hasOutput) ? file : undefined);
+      : record.complete(this.nowMs, file && fileBytes > 0 ? file : undefined);
     if (!changed) return;
     this.log.info({ egressId: record.info.egressId, status: record.info.status, error: record.info.error || undefined, bytes: fileBytes }, 'egress ended');
     this.emit(WebhookEventName.egressEnded, record);
