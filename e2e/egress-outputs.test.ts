@@ -141,6 +141,9 @@ test('track composite to HLS + RTMP + images from one encode; UpdateStream moves
   // RTMP: both receivers got H.264/AAC with picture and tone; results redacted, both FINISHED
   assert.deepEqual(done.streamResults.map((s) => StreamInfo_Status[s.status]), ['FINISHED', 'FINISHED']);
   for (const s of done.streamResults) assert.ok(!s.url.includes('streamkey'), `redacted: ${s.url}`);
+  // nowhere in what ListEgress or the webhooks show (the request included)
+  assert.ok(!JSON.stringify(done.toJson()).includes('streamkey'), 'no stream key in the EgressInfo');
+  assert.ok(!receiver!.received.some((r) => r.body.includes('streamkey')), 'no stream key in a webhook');
   await checkAv(join(outDir, 'first.flv'), 'first RTMP receiver');
   await checkAv(join(outDir, 'second.flv'), 'second RTMP receiver');
 
@@ -175,6 +178,7 @@ test('an MP4 (VP8 transcoded to H.264/AAC) uploaded to S3 (s3rver); a bad bucket
   const key = `s3/${roomName}.mp4`;
   assert.equal(file.filename, key);
   assert.equal(file.location, `${s3Endpoint}/${BUCKET}/${key}`);
+  assert.ok(!JSON.stringify(done.toJson()).includes('S3RVER'), 'S3 credentials are not shown');
   const listed = await new S3Client({ endpoint: s3Endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } })
     .send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 's3/' }));
   const obj = listed.Contents?.find((o) => o.Key === key);

@@ -239,6 +239,9 @@ test('outputs: HLS + RTMP + images transcode, VP8 in MP4 transcodes, UpdateStrea
     imageOutputs: [new ImageOutput({ captureInterval: 2, width: 320, height: 180, filenamePrefix: 'img/{room_name}' })],
   }));
   urls.push('rtmp://127.0.0.1/live/key1');
+  // EgressInfo.request shows no stream key (the recorder's plan has it)
+  assert.ok(info.request.case === 'trackComposite');
+  assert.deepEqual(info.request.value.streamOutputs[0]?.urls, ['rtmp://127.0.0.1/live/{...}']);
   const job = jobs.at(-1)!.job;
   assert.deepEqual(job.transcode, H264_720P_30);
   assert.equal(job.plan.segments?.playlistName, 'hls/demo.m3u8');
@@ -279,9 +282,13 @@ test('outputs: HLS + RTMP + images transcode, VP8 in MP4 transcodes, UpdateStrea
   // VP8 into MP4 is transcoded (LiveKit's default H.264/AAC MP4); a failed upload fails the egress
   const mp4 = m2.startTrackCompositeEgress(new TrackCompositeEgressRequest({
     roomName: 'demo', audioTrackId: 'TR_mic', videoTrackId: 'TR_cam',
-    fileOutputs: [new EncodedFileOutput({ filepath: 'x.webm', fileType: EncodedFileType.MP4, output: { case: 's3', value: new S3Upload({ bucket: 'b', endpoint: 'http://127.0.0.1:9' }) } })],
+    fileOutputs: [new EncodedFileOutput({ filepath: 'x.webm', fileType: EncodedFileType.MP4, output: { case: 's3', value: new S3Upload({ bucket: 'b', endpoint: 'http://127.0.0.1:9', accessKey: 'AK', secret: 'SK' }) } })],
   }));
   const j2 = jobs.at(-1)!.job;
+  assert.ok(mp4.request.case === 'trackComposite');
+  const shownUpload = mp4.request.value.fileOutputs[0]?.output;
+  assert.deepEqual(shownUpload?.case === 's3' ? [shownUpload.value.bucket, shownUpload.value.accessKey, shownUpload.value.secret] : [], ['b', '{redacted}', '{redacted}']);
+  assert.equal(j2.plan.file?.upload?.secret, 'SK');
   assert.ok(j2.transcode);
   assert.equal(j2.plan.file?.filename, 'x.mp4');
   assert.equal(j2.plan.file?.upload?.bucket, 'b');

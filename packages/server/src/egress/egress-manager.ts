@@ -14,7 +14,7 @@ import { EgressError } from './egress-error.js';
 import { outputFilename } from './filename-template.js';
 import type { TemplateValues } from './filename-template.js';
 import { compositeContainer, containerForMime, rtpFormatForMime } from './track-container.js';
-import { checkStreamUrl, encodingSettings, fileTypeName, imagesInfo, needsH264Aac, normalizeOutputs, segmentsInfo } from './egress-outputs.js';
+import { checkStreamUrl, encodingSettings, fileTypeName, imagesInfo, needsH264Aac, normalizeOutputs, redactRequest, segmentsInfo } from './egress-outputs.js';
 import type { EncodingSettings, OutputPlan, OutputsRequest } from './egress-outputs.js';
 import type { OutputResults } from './output-collector.js';
 import { checkS3Upload } from './s3-upload.js';
@@ -320,7 +320,10 @@ export class EgressManager {
       if (e.record.isLive && e.localPath === localPath) throw new EgressError('already_exists', `egress ${e.record.info.egressId} is writing ${filename}`);
     }
     const egressId = `EG_${randomBase62(12)}`;
-    const info = new EgressInfo({ egressId, roomId: room.sid, roomName: room.name, sourceType: EgressSourceType.SDK, request: what.request });
+    // what ListEgress and webhooks show: stream keys masked, S3 credentials replaced (the recorder has the plan)
+    const shown = what.request.value?.clone();
+    if (shown) redactRequest(shown as Parameters<typeof redactRequest>[0]);
+    const info = new EgressInfo({ egressId, roomId: room.sid, roomName: room.name, sourceType: EgressSourceType.SDK, request: { case: what.request.case, value: shown } as EgressInfo['request'] });
     const record = new EgressRecord(info, this.nowMs);
     const entry: Entry = { record, trackSids: what.tracks.map((t) => t.trackSid), recorder: undefined, filename, localPath, plan };
     this.entries.set(egressId, entry);

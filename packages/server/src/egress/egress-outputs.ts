@@ -456,3 +456,29 @@ export function streamInfo(s: StreamState): StreamInfo {
 export function fileTypeName(t: EncodedFileType): string {
   return EncodedFileType[t] ?? String(t);
 }
+
+const REDACTED = '{redacted}';
+
+function redactUploadIn(o: { output: { case: string | undefined; value?: unknown } }): void {
+  if (o.output.case !== 's3') return;
+  const u = o.output.value as S3Upload;
+  if (u.accessKey !== '') u.accessKey = REDACTED;
+  if (u.secret !== '') u.secret = REDACTED;
+  if (u.sessionToken !== '') u.sessionToken = REDACTED;
+}
+
+/**
+ * A request as EgressInfo.request shows it (ListEgress, webhooks): stream keys masked and S3 credentials replaced,
+ * as LiveKit's egress does. Changes `req` in place: pass a clone.
+ */
+export function redactRequest(req: {
+  output?: { case: string | undefined; value?: unknown };
+  fileOutputs?: EncodedFileOutput[]; streamOutputs?: StreamOutput[]; segmentOutputs?: SegmentedFileOutput[]; imageOutputs?: ImageOutput[];
+}): void {
+  const streams = [...(req.streamOutputs ?? [])];
+  const uploads: { output: { case: string | undefined; value?: unknown } }[] = [...(req.fileOutputs ?? []), ...(req.segmentOutputs ?? []), ...(req.imageOutputs ?? [])];
+  if (req.output?.case === 'stream') streams.push(req.output.value as StreamOutput);
+  else if (req.output?.case === 'file' || req.output?.case === 'segments') uploads.push(req.output.value as EncodedFileOutput);
+  for (const s of streams) s.urls = s.urls.map(redactStreamUrl);
+  for (const o of uploads) redactUploadIn(o);
+}
