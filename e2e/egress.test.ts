@@ -21,6 +21,7 @@ import { DEV_API_KEY, DEV_API_SECRET, startAtrium, type AtriumUnderTest } from '
 import { createStepRunner } from './helpers/steps.js';
 import { checkTone, writeToneWav } from './helpers/tone.js';
 import { decodeAudio, decodeVideo, probeFile } from './helpers/media-file.js';
+import { egressWaits, pidWithArgument, publishToneAndCamera } from './helpers/egress.js';
 
 const outDir = mkdtempSync(join(tmpdir(), 'atrium-egress-'));
 const wav = join(outDir, 'tone.wav');
@@ -44,27 +45,7 @@ before(async () => {
   browser = await withTimeout(launchBrowser({ extraArgs: [`--use-file-for-fake-audio-capture=${wav}`] }), 30_000, 'Chromium to launch');
   const [pub] = await browser.openParticipants(['pub']);
   publisher = pub!;
-  // No audio processing: a steady tone is exactly what noise suppression removes. 320x180: Chromium's encoder
-  // scales no lower, so a busy machine cannot change the size mid-recording (at 1280x720 it did: 640x360, 960x540).
-  await publisher.connect(server.url, await server.token({ identity: 'pub', room: roomName }), {
-    audioCaptureDefaults: { noiseSuppression: false, echoCancellation: false, autoGainControl: false },
-    videoCaptureDefaults: { resolution: { width: 320, height: 180, frameRate: 30 } },
-  });
-  await publisher.setMicrophoneEnabled(true);
-  // One layer, so the recording has the published size throughout.
-  const pubs = await publisher.setCameraEnabled(true, { simulcast: false, videoCodec: 'vp8' });
-  audioSid = pubs.find((p) => p.kind === 'audio')?.trackSid ?? '';
-  videoSid = pubs.find((p) => p.kind === 'video')?.trackSid ?? '';
-  assert.ok(audioSid && videoSid, `published: ${JSON.stringify(pubs)}`);
-  // StartTrackEgress needs the tracks published on the server (their media arrived).
-  const rooms = new RoomServiceClient(server.httpUrl, DEV_API_KEY, DEV_API_SECRET);
-  const tracks = await waitFor(async () => {
-    const [p] = await rooms.listParticipants(roomName);
-    const ts = p?.tracks ?? [];
-    return ts.filter((t) => t.mimeType !== '').length === 2 ? ts : undefined;
-  }, { timeoutMs: 15_000, label: 'both tracks published on the server' });
-  const video = tracks.find((t) => t.sid === videoSid);
-  publishedSize = `${video?.width}x${video?.height}`;
+  ({ audioSid, videoSid, publishedSize } = await publishToneAndCamera(server, publisher, roomName));
 });
 
 after(async () => {
@@ -77,24 +58,7 @@ after(async () => {
 
 const egressClient = (): EgressClient => new EgressClient(server!.httpUrl, DEV_API_KEY, DEV_API_SECRET);
 
-async function infoOf(id: string): Promise<EgressInfo> {
-  const [info] = await egressClient().listEgress({ egressId: id });
-  assert.ok(info, `egress ${id} listed`);
-  return info;
-}
-
-/** Waits until the egress is ACTIVE; returns when that was seen (the start of its wall time). */
-async function waitActive(id: string): Promise<number> {
-  await waitFor(async () => (await infoOf(id)).status === EgressStatus.EGRESS_ACTIVE, { timeoutMs: 15_000, intervalMs: 50, label: `${id} ACTIVE`, describe: async () => JSON.stringify((await infoOf(id)).toJson()) });
-  return performance.now();
-}
-
-async function waitEnded(id: string, status: EgressStatus): Promise<EgressInfo> {
-  return waitFor(async () => {
-    const info = await infoOf(id);
-    return info.status === status ? info : undefined;
-  }, { timeoutMs: 20_000, intervalMs: 100, label: `${id} ${EgressStatus[status]}`, describe: async () => JSON.stringify((await infoOf(id)).toJson()) });
-}
+const { infoOf, waitActive, waitEnded } = egressWaits(egressClient);
 
 /** Lets an egress record for `ms` once ACTIVE, stops it, and returns its file and how long it was ACTIVE (seconds). */
 async function recordFor(id: string, ms: number): Promise<{ wall: number; file: EgressInfo['fileResults'][number] }> {
@@ -191,13 +155,7 @@ test('a killed ffmpeg ends the egress FAILED with its reason; the room goes on',
   await waitActive(info.egressId);
   const path = join(outDir, 'rec', 'killed', 'kill-me.ogg');
   // the ffmpeg writing this egress's file: found by its output path among this machine's processes
-  const pid = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).find((d) => {
-    try {
-      return readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes(path);
-    } catch {
-      return false;
-    }
-  });
+  const pid = pidWithArgument(path);
   assert.ok(pid, 'the ffmpeg process of the egress');
   process.kill(Number(pid), 'SIGKILL');
   const failed = await waitEnded(info.egressId, EgressStatus.EGRESS_FAILED);

@@ -2,7 +2,8 @@
 // Extra arguments are passed to each benchmark, e.g. `npm run bench -- --runs 3`; `npm run bench -- load` runs one.
 // churn.bench.ts runs its signalling part here (about 1.5 min); its real-media parts run with `--parts media,per`.
 // `npm run bench -- compare` (or `npm run bench:compare`) runs Atrium and Janus side by side (compare.bench.ts, root,
-// about 12 min; `--quick` under a minute); it is not in the default list either.
+// about 12 min; `--quick` under a minute); it is not in the default list either. track-egress.bench.ts (about 40 s, `npm run bench -- track-egress`):
+// CPU of a track egress copied and of a transcoded 720p track composite.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -10,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 const benches = [
   'srtp.bench.ts', 'stages.bench.ts', 'pacer.bench.ts', 'bwe.bench.ts', 'forward.bench.ts', 'path.bench.ts', 'join.bench.ts', 'churn.bench.ts',
   'rtmp-ingress.bench.ts',
+  'track-egress.bench.ts',
 ];
 // A first argument naming a benchmark runs that one alone, e.g. `npm run bench -- load` (load.bench.ts, not in the
 // default list: it drives a spawned server with the load tester for a minute or two), `npm run bench -- composite`

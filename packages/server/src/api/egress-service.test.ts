@@ -34,7 +34,6 @@ test('every EgressClient method is routed: the unbuilt ones answer unimplemented
     const cases: [method: string, what: RegExp][] = [
       ['StartWebEgress', /web egress/],
       ['StartEgress', /StartEgress/],
-      ['UpdateStream', /UpdateStream/],
     ];
     for (const [m, what] of cases) {
       const r = await call(base, m, {}, RECORD);
@@ -74,8 +73,10 @@ test('bad requests: invalid_argument, not_found, malformed; the server goes on',
     assert.match(await err('StartTrackEgress', { room_name: 'r', track_id: 7 }), /^400 malformed/);
     assert.match(await err('StartTrackEgress', '{not json'), /^400 malformed/);
     assert.match(await err('StartTrackCompositeEgress', { room_name: 'r' }), /^400 invalid_argument: audio_track_id or video_track_id is required/);
-    assert.match(await err('StartTrackCompositeEgress', { room_name: 'r', audio_track_id: 'TR_a' }), /^400 invalid_argument: a file output is required/);
-    assert.match(await err('StartTrackCompositeEgress', { room_name: 'r', audio_track_id: 'TR_a', file_outputs: [{ filepath: 'x' }], preset: 'H264_720P_30' }), /^501 unimplemented: encoding options/);
+    assert.match(await err('StartTrackCompositeEgress', { room_name: 'r', audio_track_id: 'TR_a' }), /^400 invalid_argument: an output is required/);
+    assert.match(await err('StartTrackCompositeEgress', { room_name: 'r', audio_track_id: 'TR_a', file_outputs: [{ filepath: 'x' }], preset: 'H264_720P_30' }), /^404 not_found: room r does not exist/);
+    assert.match(await err('UpdateStream', {}), /^400 invalid_argument: egress_id is required/);
+    assert.match(await err('UpdateStream', { egress_id: 'EG_none', add_output_urls: ['rtmp://h/live/k'] }), /^404 not_found: egress EG_none does not exist/);
     assert.match(await err('StartParticipantEgress', { room_name: 'r' }), /^400 invalid_argument: identity is required/);
     assert.match(await err('StartParticipantEgress', { room_name: 'r', identity: 'alice', file_outputs: [{ filepath: 'x' }] }), /^404 not_found: room r does not exist/);
     // room composite: bad layouts, custom templates, encodings and outputs are refused before anything starts

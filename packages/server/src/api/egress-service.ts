@@ -89,6 +89,10 @@ export function createEgressService(opts: { egress: EgressManager }): TwirpServi
       if (req.layout.length > 64) throw new TwirpError('invalid_argument', 'layout is too long');
       return asTwirp(() => egress.updateLayout(req.egressId, req.layout));
     }),
-    UpdateStream: notYet(UpdateStreamRequest, 'UpdateStream (stream outputs)'),
+    UpdateStream: method(UpdateStreamRequest, (req, claims) => {
+      requireRecord(claims);
+      if (req.addOutputUrls.length + req.removeOutputUrls.length > 16) throw new TwirpError('invalid_argument', 'too many urls');
+      return asTwirp(() => egress.updateStream(req.egressId, req.addOutputUrls, req.removeOutputUrls));
+    }),
   };
 }

@@ -288,6 +288,7 @@ export function loadConfig(sources: ConfigSources = {}): ServerConfig {
     egress: {
       fileBaseDir: pick(flags.egress?.fileBaseDir, egressSection.fileBaseDir) ?? base.egress.fileBaseDir,
       ffmpegPath: pick(flags.egress?.ffmpegPath, egressSection.ffmpegPath) ?? base.egress.ffmpegPath,
+      ...((flags.egress?.s3 ?? egressSection.s3) ? { s3: flags.egress?.s3 ?? egressSection.s3 } : {}),
     },
     ingress: {
       whipBaseUrl: pick(flags.ingress?.whipBaseUrl, ingressSection.whipBaseUrl) ?? base.ingress.whipBaseUrl,

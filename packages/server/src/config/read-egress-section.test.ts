@@ -27,3 +27,11 @@ test('egress: unknown keys and bad values are refused by name', () => {
   assert.match(issuesOf('egress:\n  file_base_dir: ""\n')[0] ?? '', /^egress\.file_base_dir: must not be empty/);
   assert.match(issuesOf('egress:\n  ffmpeg_path: 3\n')[0] ?? '', /^egress\.ffmpeg_path: /);
 });
+
+test('egress.s3: LiveKit egress storage keys, the default upload; unknown keys and a missing bucket refused', () => {
+  const c = loadConfig({ yaml: 'egress:\n  s3:\n    access_key: AK\n    secret: SK\n    region: eu-west-1\n    endpoint: http://127.0.0.1:9000\n    bucket: rec\n    force_path_style: true\n', dev: true });
+  assert.deepEqual(c.egress.s3, { accessKey: 'AK', secret: 'SK', sessionToken: '', region: 'eu-west-1', endpoint: 'http://127.0.0.1:9000', bucket: 'rec', forcePathStyle: true });
+  assert.deepEqual(issuesOf('egress:\n  s3:\n    bucket: b\n    acl: x\n'), ['egress.s3.acl: unknown key']);
+  assert.match(issuesOf('egress:\n  s3:\n    region: r\n')[0] ?? '', /^egress\.s3\.bucket: is required/);
+  assert.match(issuesOf('egress:\n  s3:\n    bucket: b\n    endpoint: ftp://x\n')[0] ?? '', /^egress\.s3\.endpoint: must be an http/);
+});

@@ -167,10 +167,13 @@ export interface ServerConfig {
     fileBaseDir: string;
     /** The ffmpeg binary that muxes recordings (`egress.ffmpeg_path`). */
     ffmpegPath: string;
+    /** `egress.s3`: outputs that name no upload go there (LiveKit egress's storage default). */
+    s3?: EgressS3Config;
   };
 }
 
 import { DEFAULT_MAX_ACTIVE_INGRESS_STREAMS } from './read-ingress-section.js';
+import type { EgressS3Config } from './read-egress-section.js';
 
 export interface ServerConfigOverrides {
   keys?: Record<string, string>;
@@ -281,6 +284,7 @@ export function devConfig(overrides: ServerConfigOverrides = {}): ServerConfig {
     egress: {
       fileBaseDir: overrides.egress?.fileBaseDir ?? DEFAULT_EGRESS_FILE_BASE_DIR,
       ffmpegPath: overrides.egress?.ffmpegPath ?? 'ffmpeg',
+      ...(overrides.egress?.s3 ? { s3: overrides.egress.s3 } : {}),
     },
     web: {
       enabled: overrides.web?.enabled ?? true,

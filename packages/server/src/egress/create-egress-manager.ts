@@ -1,5 +1,6 @@
 // Builds the server's EgressManager: room and track lookups over the RoomManager, and track recorders that join as a
 // hidden participant over this server's own /rtc and mux with ffmpeg (track-recorder.ts).
+import { S3Upload } from '@livekit/protocol';
 import type { Room as RoomInfo, WebhookEvent } from '@livekit/protocol';
 import type { Clock, Logger } from '@atrium/webrtc';
 import type { RoomManager } from '../rtc/room-manager.js';
@@ -58,6 +59,7 @@ export function createEgressManager(opts: CreateEgressManagerOptions): EgressMan
       });
     },
     fileBaseDir: opts.config.fileBaseDir,
+    ...(opts.config.s3 ? { defaultS3: new S3Upload({ ...opts.config.s3 }) } : {}),
     clock: opts.clock,
     logger: opts.logger,
     ...(opts.notify ? { notify: opts.notify } : {}),

@@ -2,8 +2,8 @@
 // EgressInfo, lists and stops them, ends them with their room or track, and reports each change as a LiveKit
 // webhook (egress_started / egress_updated / egress_ended). The media side is an injected RecorderFactory.
 import { resolve as resolvePath, join as joinPath } from 'node:path';
-import { EgressInfo, EgressSourceType, FileInfo, ParticipantEgressRequest, RoomCompositeEgressRequest, TrackCompositeEgressRequest, TrackEgressRequest, TrackSource, TrackType } from '@livekit/protocol';
-import type { EncodedFileOutput } from '@livekit/protocol';
+import { EgressInfo, EgressSourceType, EgressStatus, EncodedFileType, FileInfo, ImagesInfo, ParticipantEgressRequest, RoomCompositeEgressRequest, S3Upload, SegmentsInfo, StreamInfoList, TrackCompositeEgressRequest, TrackEgressRequest, TrackSource, TrackType } from '@livekit/protocol';
+import type { EncodedFileOutput, StreamInfo } from '@livekit/protocol';
 import type { Room as RoomInfo, TrackInfo, WebhookEvent } from '@livekit/protocol';
 import type { Clock, Logger } from '@atrium/webrtc';
 import { randomBase62 } from '@atrium/protocol';
@@ -14,6 +14,10 @@ import { EgressError } from './egress-error.js';
 import { outputFilename } from './filename-template.js';
 import type { TemplateValues } from './filename-template.js';
 import { compositeContainer, containerForMime, rtpFormatForMime } from './track-container.js';
+import { checkStreamUrl, encodingSettings, fileTypeName, imagesInfo, needsH264Aac, normalizeOutputs, redactRequest, segmentsInfo } from './egress-outputs.js';
+import type { EncodingSettings, OutputPlan, OutputsRequest } from './egress-outputs.js';
+import type { OutputResults } from './output-collector.js';
+import { checkS3Upload } from './s3-upload.js';
 import type { OutputContainer, RtpFormat } from './track-container.js';
 import { compositeSettings, layoutOrThrow } from './room-composite/composite-request.js';
 import type { CompositeSettings } from './room-composite/composite-request.js';
@@ -25,16 +29,20 @@ export interface EgressJobTrack {
   format: RtpFormat;
 }
 
-/** What a recorder is asked to do: these tracks of one room, copied into one file. */
+/** What a recorder is asked to do: these tracks of one room, into the plan's outputs (copied or transcoded). */
 export interface EgressJob {
   egressId: string;
   roomName: string;
   tracks: readonly EgressJobTrack[];
+  /** The file's container when the tracks are copied. */
   container: OutputContainer;
-  /** Absolute path of the file to write. */
+  /** Absolute path of the main output (the file, else the playlist, else the images' prefix). */
   localPath: string;
   /** Set for a room composite: no fixed tracks, the whole room composed and encoded with these settings. */
   composite?: CompositeSettings;
+  plan: OutputPlan;
+  /** Set when the tracks are decoded and encoded (H.264/AAC) rather than copied. */
+  transcode: EncodingSettings | undefined;
 }
 
 export interface RecorderResult {
@@ -45,6 +53,10 @@ export interface RecorderResult {
   /** Bytes written, duration of the media in the file (0 when unknown). */
   sizeBytes: number;
   durationMs: number;
+  /** Sizes, counts and (uploaded) locations of the plan's outputs. */
+  outputs?: OutputResults;
+  /** Each stream URL's final state. */
+  streams?: StreamInfo[];
 }
 
 export interface RecorderCallbacks {
@@ -52,6 +64,8 @@ export interface RecorderCallbacks {
   active(): void;
   /** The recorder finished (after stop, or on its own when it failed). Called once. */
   ended(result: RecorderResult): void;
+  /** A stream URL started, finished or failed (egress_updated). */
+  updated?(): void;
 }
 
 export interface EgressRecorder {
@@ -59,6 +73,12 @@ export interface EgressRecorder {
   stop(): void;
   /** Room composite: switch to another layout while recording. */
   updateLayout?(layout: LayoutSpec): void;
+  /** UpdateStream: starts pushing to `add`, stops `remove` (URLs checked by the manager). */
+  updateStream?(add: readonly string[], remove: readonly string[]): void;
+  /** The stream URLs' states now. */
+  streamResults?(): StreamInfo[];
+  /** The stream URLs being pushed to now. */
+  activeStreamUrls?(): string[];
 }
 
 export type RecorderFactory = (job: EgressJob, callbacks: RecorderCallbacks) => EgressRecorder;
@@ -79,6 +99,8 @@ export interface EgressManagerOptions {
   startRecorder: RecorderFactory;
   /** `egress.file_base_dir`: file outputs are written under it. */
   fileBaseDir: string;
+  /** `egress.s3`: where outputs without an upload of their own are uploaded (none: kept local). */
+  defaultS3?: S3Upload;
   clock: Clock;
   logger: Logger;
   notify?: (event: WebhookEvent) => void;
@@ -110,6 +132,7 @@ interface Entry {
   /** Set when the file is written, for the result. */
   filename: string;
   localPath: string;
+  plan: OutputPlan;
 }
 
 export class EgressManager {
@@ -135,9 +158,7 @@ export class EgressManager {
     const output = req.output;
     if (output.case === 'websocketUrl') throw new EgressError('unimplemented', 'track egress to a websocket_url is not supported yet (file output only)');
     if (output.case !== 'file') throw new EgressError('invalid_argument', 'an output is required (file)');
-    if (output.value.output.case !== undefined) {
-      throw new EgressError('unimplemented', `upload to ${output.value.output.case} is not supported yet: files are written under egress.file_base_dir`);
-    }
+    const upload = this.uploadOf(output.value.output);
     if (req.webhooks.length > 0) throw new EgressError('unimplemented', 'per-request webhooks are not supported yet (the server webhook config gets egress events)');
     const room = this.opts.findRoom(req.roomName);
     if (!room) throw new EgressError('not_found', `room ${req.roomName} does not exist`);
@@ -149,12 +170,14 @@ export class EgressManager {
     if (!container) throw new EgressError('unimplemented', `track egress of ${mime || 'this codec'} is not supported (Opus, VP8 and H.264 are)`);
     const format = rtpFormatForMime(mime)!;
     const filename = outputFilename(output.value.filepath, container.extension, this.templateValues(room, found));
+    const localPath = joinPath(resolvePath(this.opts.fileBaseDir), filename);
     return this.launch({
       request: { case: 'track', value: req.clone() },
       room,
       tracks: [{ trackSid: track.sid, kind: track.type === TrackType.AUDIO ? 'audio' : 'video', format }],
       container,
-      filename,
+      plan: { file: { filename, localPath, muxer: container.muxer, upload }, segments: undefined, stream: undefined, image: undefined },
+      transcode: undefined,
     });
   }
 
@@ -165,9 +188,7 @@ export class EgressManager {
   startTrackCompositeEgress(req: TrackCompositeEgressRequest): EgressInfo {
     this.checkCommon(req);
     if (req.audioTrackId === '' && req.videoTrackId === '') throw new EgressError('invalid_argument', 'audio_track_id or video_track_id is required');
-    if (req.output.case === 'stream') throw new EgressError('unimplemented', 'stream outputs are not supported yet (file output only)');
-    if (req.output.case === 'segments') throw new EgressError('unimplemented', 'segmented (HLS) outputs are not supported yet (file output only)');
-    const file = this.singleFile(req.output.case === 'file' ? [req.output.value, ...req.fileOutputs] : req.fileOutputs);
+    this.checkHasOutput(req);
     const room = this.opts.findRoom(req.roomName);
     if (!room) throw new EgressError('not_found', `room ${req.roomName} does not exist`);
     const lookup = (sid: string, kind: TrackType): TrackLookup | undefined => {
@@ -179,7 +200,7 @@ export class EgressManager {
     };
     const audio = lookup(req.audioTrackId, TrackType.AUDIO);
     const video = lookup(req.videoTrackId, TrackType.VIDEO);
-    return this.startComposite({ case: 'trackComposite', value: req.clone() }, room, audio, video, file);
+    return this.startComposite({ case: 'trackComposite', value: req.clone() }, room, audio, video, req);
   }
 
   /**
@@ -190,7 +211,7 @@ export class EgressManager {
   startParticipantEgress(req: ParticipantEgressRequest): EgressInfo {
     this.checkCommon(req);
     if (req.identity === '') throw new EgressError('invalid_argument', 'identity is required');
-    const file = this.singleFile(req.fileOutputs);
+    this.checkHasOutput(req);
     const room = this.opts.findRoom(req.roomName);
     if (!room) throw new EgressError('not_found', `room ${req.roomName} does not exist`);
     const tracks = this.opts.findParticipantTracks(req.roomName, req.identity);
@@ -201,7 +222,7 @@ export class EgressManager {
     if (!video && !audio) {
       throw new EgressError('failed_precondition', `participant ${req.identity} publishes no ${req.screenShare ? 'screen share' : 'camera or microphone'} track yet (egress of tracks published later is not supported yet)`);
     }
-    return this.startComposite({ case: 'participant', value: req.clone() }, room, audio, video, file);
+    return this.startComposite({ case: 'participant', value: req.clone() }, room, audio, video, { output: { case: undefined }, ...req });
   }
 
   /**
@@ -210,20 +231,27 @@ export class EgressManager {
    * (room-composite/room-composite-recorder.ts).
    */
   startRoomCompositeEgress(req: RoomCompositeEgressRequest): EgressInfo {
-    // encoding options are the composite's own business (compositeSettings); everything else as other composites
-    this.checkCommon({ roomName: req.roomName, streamOutputs: req.streamOutputs, segmentOutputs: req.segmentOutputs, imageOutputs: req.imageOutputs, webhooks: req.webhooks, options: { case: undefined } });
-    if (req.output.case === 'stream') throw new EgressError('unimplemented', 'stream outputs are not supported yet (file output only)');
-    if (req.output.case === 'segments') throw new EgressError('unimplemented', 'segmented (HLS) outputs are not supported yet (file output only)');
-    // livekit-server-sdk sends the file both in the deprecated `file` and in `file_outputs`: the latter wins
-    const file = this.singleFile(req.fileOutputs.length > 0 || req.output.case !== 'file' ? req.fileOutputs : [req.output.value]);
-    const settings = compositeSettings(req, file.fileType);
+    // encoding options are the composite's own business (compositeSettings)
+    this.checkCommon(req);
+    this.checkHasOutput(req);
+    const files = req.fileOutputs.length > 0 || req.output.case !== 'file' ? req.fileOutputs : [req.output.value];
+    if (req.output.case === 'stream' || req.output.case === 'segments' || req.streamOutputs.length + req.segmentOutputs.length + req.imageOutputs.length > 0) {
+      throw new EgressError('unimplemented', 'a room composite writes one file: its stream, segment and image outputs are not built yet');
+    }
+    if (files.length !== 1) throw new EgressError('invalid_argument', files.length === 0 ? 'a file output is required' : 'one file output at most');
+    const settings = compositeSettings(req, files[0]!.fileType);
     const room = this.opts.findRoom(req.roomName);
     if (!room) throw new EgressError('not_found', `room ${req.roomName} does not exist`);
     const values: TemplateValues = {
       roomName: room.name, roomId: room.sid, trackId: '', trackSource: '', trackType: req.audioOnly ? 'audio' : 'video', publisherIdentity: '', now: new Date(this.nowMs),
     };
-    const filename = outputFilename(file.filepath, settings.encoding.container.extension, values, room.name);
-    return this.launch({ request: { case: 'roomComposite', value: req.clone() }, room, tracks: [], container: settings.encoding.container, filename, composite: settings });
+    const plan = normalizeOutputs(
+      { output: { case: undefined }, fileOutputs: files, streamOutputs: [], segmentOutputs: [], imageOutputs: [] },
+      // LiveKit's name for a composite without a path: `<room name>-<time>`
+      { baseDir: this.opts.fileBaseDir, values, stem: room.name, fileContainer: () => settings.encoding.container, defaultUpload: undefined },
+    );
+    if (files[0]!.output.case !== undefined) throw new EgressError('unimplemented', 'uploading a room composite recording is not built yet: it is written under egress.file_base_dir');
+    return this.launch({ request: { case: 'roomComposite', value: req.clone() }, room, tracks: [], container: settings.encoding.container, plan, transcode: undefined, composite: settings });
   }
 
   /** UpdateLayout: another built-in layout for a live room composite with video. */
@@ -243,26 +271,32 @@ export class EgressManager {
   }
 
   /** What every composite-style request must satisfy before its tracks are looked at. */
-  private checkCommon(req: { roomName: string; streamOutputs: unknown[]; segmentOutputs: unknown[]; imageOutputs: unknown[]; webhooks: unknown[]; options: { case: string | undefined } }): void {
+  private checkCommon(req: { roomName: string; webhooks: unknown[] }): void {
     if (this.isClosed) throw new EgressError('unavailable', 'the server is shutting down');
     if (req.roomName === '') throw new EgressError('invalid_argument', 'room_name is required');
-    if (req.streamOutputs.length > 0) throw new EgressError('unimplemented', 'stream outputs are not supported yet (file output only)');
-    if (req.segmentOutputs.length > 0) throw new EgressError('unimplemented', 'segmented (HLS) outputs are not supported yet (file output only)');
-    if (req.imageOutputs.length > 0) throw new EgressError('unimplemented', 'image outputs are not supported yet (file output only)');
     if (req.webhooks.length > 0) throw new EgressError('unimplemented', 'per-request webhooks are not supported yet (the server webhook config gets egress events)');
-    if (req.options.case !== undefined) throw new EgressError('unimplemented', 'encoding options are not supported yet: tracks are copied without transcoding');
   }
 
-  private singleFile(files: readonly EncodedFileOutput[]): EncodedFileOutput {
-    if (files.length !== 1) throw new EgressError('invalid_argument', files.length === 0 ? 'a file output is required' : 'one file output at most');
-    const file = files[0]!;
-    if (file.output.case !== undefined) {
-      throw new EgressError('unimplemented', `upload to ${file.output.case} is not supported yet: files are written under egress.file_base_dir`);
+  /** Before any lookup: a request without an output is refused at once. */
+  private checkHasOutput(req: { output?: { case: string | undefined }; fileOutputs: unknown[]; streamOutputs: unknown[]; segmentOutputs: unknown[]; imageOutputs: unknown[] }): void {
+    if (req.output?.case === undefined && req.fileOutputs.length + req.streamOutputs.length + req.segmentOutputs.length + req.imageOutputs.length === 0) {
+      throw new EgressError('invalid_argument', 'an output is required (file, stream, segments or image)');
     }
-    return file;
   }
 
-  private startComposite(request: EgressInfo['request'], room: RoomInfo, audio: TrackLookup | undefined, video: TrackLookup | undefined, file: EncodedFileOutput): EgressInfo {
+  /** A file/segments/image output's upload: S3 (checked), none (`egress.s3` if configured), others refused. */
+  private uploadOf(output: { case: string | undefined; value?: unknown }): S3Upload | undefined {
+    if (output.case === undefined) return this.opts.defaultS3;
+    if (output.case !== 's3') throw new EgressError('unimplemented', `upload to ${output.case} is not supported (s3 is; files are otherwise written under egress.file_base_dir)`);
+    const why = checkS3Upload(output.value as S3Upload);
+    if (why) throw new EgressError('invalid_argument', why);
+    return output.value as S3Upload;
+  }
+
+  private startComposite(
+    request: EgressInfo['request'], room: RoomInfo, audio: TrackLookup | undefined, video: TrackLookup | undefined,
+    req: OutputsRequest & { options: { case: 'preset'; value: number } | { case: 'advanced'; value: import('@livekit/protocol').EncodingOptions } | { case: undefined; value?: undefined } },
+  ): EgressInfo {
     const formatOf = (l: TrackLookup | undefined): RtpFormat | undefined => {
       if (!l) return undefined;
       const mime = l.track.mimeType || l.track.codecs[0]?.mimeType || '';
@@ -272,15 +306,45 @@ export class EgressManager {
     };
     const audioFormat = formatOf(audio);
     const videoFormat = formatOf(video);
-    const container = compositeContainer(videoFormat, audioFormat, file.fileType);
-    if (typeof container === 'string') throw new EgressError('unimplemented', container);
+    // HLS and RTMP take H.264/AAC only, and encoding options ask for an encode: then the tracks are transcoded
+    const wantsStreams = req.streamOutputs.length > 0 || req.segmentOutputs.length > 0 || req.output.case === 'stream' || req.output.case === 'segments';
+    let transcode: EncodingSettings | undefined = wantsStreams || req.options.case !== undefined ? encodingSettings(req.options) : undefined;
+    let container: OutputContainer = { extension: '.mp4', muxer: 'mp4' };
+    const fileContainer = (fileType: EncodedFileType): OutputContainer => {
+      if (!transcode) {
+        const copied = compositeContainer(videoFormat, audioFormat, fileType);
+        if (typeof copied !== 'string') return (container = copied);
+        // VP8 into MP4: LiveKit's default, an H.264/AAC encode
+        if (!(videoFormat && fileType === EncodedFileType.MP4)) throw new EgressError('unimplemented', copied);
+        transcode = encodingSettings(req.options);
+      }
+      if (fileType !== EncodedFileType.DEFAULT_FILETYPE && fileType !== EncodedFileType.MP4) {
+        throw new EgressError('unimplemented', `a transcoded recording (H.264/AAC, for HLS, RTMP or encoding options) is written as MP4 (${fileTypeName(fileType)} asked)`);
+      }
+      return (container = { extension: '.mp4', muxer: 'mp4' });
+    };
     const first = (video ?? audio)!;
-    // LiveKit's name for a composite without a path: `<room name>-<time>`
-    const filename = outputFilename(file.filepath, container.extension, this.templateValues(room, first), room.name);
+    const plan = normalizeOutputs(req, {
+      baseDir: this.opts.fileBaseDir,
+      values: this.templateValues(room, first),
+      // LiveKit's name for a composite without a path: `<room name>-<time>`
+      stem: room.name,
+      fileContainer,
+      defaultUpload: this.opts.defaultS3,
+    });
+    for (const o of [plan.file, plan.segments, plan.image]) {
+      const up = o?.upload;
+      if (up && up !== this.opts.defaultS3) {
+        const why = checkS3Upload(up);
+        if (why) throw new EgressError('invalid_argument', why);
+      }
+    }
+    if (plan.image && !video) throw new EgressError('invalid_argument', 'an image output needs a video track');
+    if (needsH264Aac(plan) && !transcode) transcode = encodingSettings(req.options);
     const tracks: EgressJobTrack[] = [];
     if (video && videoFormat) tracks.push({ trackSid: video.track.sid, kind: 'video', format: videoFormat });
     if (audio && audioFormat) tracks.push({ trackSid: audio.track.sid, kind: 'audio', format: audioFormat });
-    return this.launch({ request, room, tracks, container, filename });
+    return this.launch({ request, room, tracks, container, plan, transcode });
   }
 
   private templateValues(room: RoomInfo, found: TrackLookup): TemplateValues {
@@ -296,23 +360,28 @@ export class EgressManager {
     };
   }
 
-  private launch(what: { request: EgressInfo['request']; room: RoomInfo; tracks: EgressJobTrack[]; container: OutputContainer; filename: string; composite?: CompositeSettings }): EgressInfo {
-    const { room, filename } = what;
+  private launch(what: { request: EgressInfo['request']; room: RoomInfo; tracks: EgressJobTrack[]; container: OutputContainer; plan: OutputPlan; transcode: EncodingSettings | undefined; composite?: CompositeSettings }): EgressInfo {
+    const { room, plan } = what;
     const live = [...this.entries.values()].filter((e) => e.record.isLive).length;
     if (live >= (this.opts.maxActive ?? 16)) throw new EgressError('resource_exhausted', `too many egresses running (${live})`);
-    const localPath = joinPath(resolvePath(this.opts.fileBaseDir), filename);
+    const base = resolvePath(this.opts.fileBaseDir);
+    const filename = plan.file?.filename ?? plan.segments?.playlistName ?? plan.image?.prefix ?? '';
+    const localPath = plan.file?.localPath ?? joinPath(base, filename);
     // two ffmpegs writing one file would leave neither recording readable
     for (const e of this.entries.values()) {
       if (e.record.isLive && e.localPath === localPath) throw new EgressError('already_exists', `egress ${e.record.info.egressId} is writing ${filename}`);
     }
     const egressId = `EG_${randomBase62(12)}`;
-    const info = new EgressInfo({ egressId, roomId: room.sid, roomName: room.name, sourceType: EgressSourceType.SDK, request: what.request });
+    // what ListEgress and webhooks show: stream keys masked, S3 credentials replaced (the recorder has the plan)
+    const shown = what.request.value?.clone();
+    if (shown) redactRequest(shown as Parameters<typeof redactRequest>[0]);
+    const info = new EgressInfo({ egressId, roomId: room.sid, roomName: room.name, sourceType: EgressSourceType.SDK, request: { case: what.request.case, value: shown } as EgressInfo['request'] });
     const record = new EgressRecord(info, this.nowMs);
-    const entry: Entry = { record, trackSids: what.tracks.map((t) => t.trackSid), recorder: undefined, filename, localPath };
+    const entry: Entry = { record, trackSids: what.tracks.map((t) => t.trackSid), recorder: undefined, filename, localPath, plan };
     this.entries.set(egressId, entry);
     this.prune();
     this.emit(WebhookEventName.egressStarted, record);
-    const job: EgressJob = { egressId, roomName: room.name, tracks: what.tracks, container: what.container, localPath, ...(what.composite ? { composite: what.composite } : {}) };
+    const job: EgressJob = { egressId, roomName: room.name, tracks: what.tracks, container: what.container, localPath, plan, transcode: what.transcode, ...(what.composite ? { composite: what.composite } : {}) };
     let isEnded = false;
     try {
       entry.recorder = this.opts.startRecorder(job, {
@@ -323,6 +392,13 @@ export class EgressManager {
           if (isEnded) return;
           isEnded = true;
           this.finish(entry, result);
+        },
+        updated: () => {
+          const streams = entry.recorder?.streamResults?.();
+          if (!streams || !entry.record.isLive) return;
+          entry.record.info.streamResults = streams;
+          entry.record.info.updatedAt = msToNs(this.nowMs);
+          this.emit(WebhookEventName.egressUpdated, record);
         },
       });
     } catch (err) {
@@ -337,19 +413,33 @@ export class EgressManager {
     const { record } = entry;
     entry.recorder = undefined;
     if (result.details !== undefined && record.info.details === '') record.info.details = result.details;
-    const file = new FileInfo({
-      filename: entry.filename,
-      location: entry.localPath,
-      size: BigInt(Math.max(0, Math.round(result.sizeBytes))),
-      duration: msToNs(result.durationMs),
-      startedAt: record.info.startedAt,
-      endedAt: msToNs(this.nowMs),
-    });
-    const changed = result.error !== undefined
-      ? record.hasStarted ? record.fail(this.nowMs, result.error, file) : record.abort(this.nowMs, result.error)
-      : record.complete(this.nowMs, result.sizeBytes > 0 ? file : undefined);
+    const endedAt = msToNs(this.nowMs);
+    const { plan } = entry;
+    const out = result.outputs;
+    const fileBytes = out?.file?.sizeBytes ?? result.sizeBytes;
+    const file = plan.file
+      ? new FileInfo({
+        filename: plan.file.filename,
+        location: out?.file?.location ?? plan.file.localPath,
+        size: BigInt(Math.max(0, Math.round(fileBytes))),
+        duration: msToNs(result.durationMs),
+        startedAt: record.info.startedAt,
+        endedAt,
+      })
+      : undefined;
+    const info = record.info;
+    if (plan.segments && out?.segments) info.segmentResults = [segmentsInfo(plan.segments, out.segments, info.startedAt, endedAt)];
+    if (plan.image && out?.imageCount !== undefined) info.imageResults = [imagesInfo(plan.image, out.imageCount, info.startedAt, endedAt)];
+    if (result.streams) info.streamResults = result.streams;
+    // the deprecated single result, for an egress without a file
+    if (!file && info.segmentResults[0]) info.result = { case: 'segments', value: info.segmentResults[0] };
+    else if (!file && info.streamResults.length > 0) info.result = { case: 'stream', value: new StreamInfoList({ info: info.streamResults }) };
+    const error = result.error ?? out?.error;
+    const changed = error !== undefined
+      ? record.hasStarted ? record.fail(this.nowMs, error, file) : record.abort(this.nowMs, error)
+      : record.complete(this.nowMs, file && fileBytes > 0 ? file : undefined);
     if (!changed) return;
-    this.log.info({ egressId: record.info.egressId, status: record.info.status, error: record.info.error || undefined, bytes: result.sizeBytes }, 'egress ended');
+    this.log.info({ egressId: record.info.egressId, status: record.info.status, error: record.info.error || undefined, bytes: fileBytes }, 'egress ended');
     this.emit(WebhookEventName.egressEnded, record);
   }
 
@@ -360,6 +450,28 @@ export class EgressManager {
     if (!entry) throw new EgressError('not_found', `egress ${egressId} does not exist`);
     if (!entry.record.isLive) throw new EgressError('failed_precondition', `egress ${egressId} has already ended`);
     this.endEntry(entry, details);
+    return entry.record.info.clone();
+  }
+
+  /** UpdateStream: adds and removes RTMP URLs of a live egress with a stream output; the other outputs go on. */
+  updateStream(egressId: string, add: readonly string[], remove: readonly string[]): EgressInfo {
+    if (egressId === '') throw new EgressError('invalid_argument', 'egress_id is required');
+    const entry = this.entries.get(egressId);
+    if (!entry) throw new EgressError('not_found', `egress ${egressId} does not exist`);
+    if (!entry.record.isLive || entry.record.status === EgressStatus.EGRESS_ENDING) throw new EgressError('failed_precondition', `egress ${egressId} has already ended`);
+    const recorder = entry.recorder;
+    if (!entry.plan.stream || !recorder?.updateStream || !recorder.activeStreamUrls) throw new EgressError('failed_precondition', `egress ${egressId} has no stream output`);
+    if (add.length === 0 && remove.length === 0) throw new EgressError('invalid_argument', 'add_output_urls or remove_output_urls is required');
+    add.forEach(checkStreamUrl);
+    const active = recorder.activeStreamUrls();
+    for (const url of remove) if (!active.includes(url)) throw new EgressError('not_found', 'a url to remove is not streamed by this egress');
+    for (const url of add) if (active.includes(url) && !remove.includes(url)) throw new EgressError('already_exists', 'a url to add is already streamed by this egress');
+    if (active.length - remove.length + add.length > 8) throw new EgressError('invalid_argument', '8 stream urls at most');
+    recorder.updateStream(add, remove);
+    const streams = recorder.streamResults?.();
+    if (streams) entry.record.info.streamResults = streams;
+    entry.record.info.updatedAt = msToNs(this.nowMs);
+    this.emit(WebhookEventName.egressUpdated, entry.record);
     return entry.record.info.clone();
   }
 

@@ -68,3 +68,41 @@ test('no ffmpeg at the configured path: start rejects with a clear reason', asyn
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a silent stretch longer than any timeout keeps its duration; a stop while silent finalizes at once (wake)', { timeout: 40_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'atrium-muxer-'));
+  try {
+    const out = join(dir, 'mute.ogg');
+    const muxer = await start(out);
+    const relay = new RtpRelay({ mimeType: 'audio/opus', clockRate: 48000, port: muxer.ports[0]! });
+    const h = createRtpHeader();
+    let seq = 0;
+    const t0 = performance.now();
+    const sendFor = async (ms: number): Promise<void> => {
+      const end = performance.now() + ms;
+      while (performance.now() < end) {
+        // timestamps follow the wall clock, as a sender's do across a mute
+        const ts = Math.round(((performance.now() - t0) / 1000) * 48000);
+        const buf = serializeRtpPacket({ payloadType: 111, sequenceNumber: seq++, timestamp: ts, ssrc: 7, payload: Buffer.from([0xfc]) });
+        parseRtpHeader(buf, h);
+        relay.handle(buf, h);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await sendFor(1_000);
+    // 11 s of nothing: longer than ffmpeg's former 10 s input timeout
+    await new Promise((r) => setTimeout(r, 11_000));
+    await sendFor(1_000);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const stopAt = performance.now();
+    const exit = await muxer.stop(() => relay.wake());
+    const stopMs = performance.now() - stopAt;
+    relay.close();
+    assert.deepEqual(exit, { isClean: true, reason: '' });
+    assert.ok(stopMs < 3_000, `finalized ${stopMs.toFixed(0)} ms after the stop`);
+    const duration = Number(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', out], { encoding: 'utf8' }));
+    assert.ok(Math.abs(duration - 13) < 0.5, `file ${duration} s for 13 s of sending with an 11 s silence`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,9 +1,10 @@
-// One ffmpeg process that receives RTP streams on loopback UDP (described by an SDP file) and copies them, without
-// transcoding, into a container file. Stopped with 'q' on its stdin so it finalizes the file. ffmpeg reads its stdin
-// only between input packets, so media keeps flowing until it exits; when none comes (the publisher is gone) its
-// input times out after INPUT_TIMEOUT_SEC and it finalizes then. Signals are no shortcut: one SIGINT waits for the
-// same read, and the second one that would interrupt it also aborts writing the trailer (an empty file).
-// Not finished after KILL_AFTER_MS: killed, a failure.
+// One ffmpeg process that receives RTP streams on loopback UDP (described by an SDP file) and writes its outputs
+// (copied, or transcoded: egress-outputs.ts). Its input never times out, so a muted or silent track keeps the
+// recording going (the gap stays in the timestamps; a transcode fills it). Stopped with 'q' on its stdin so it
+// finalizes its outputs. ffmpeg reads its stdin only between input packets: while media flows that is at once, and
+// when none comes (muted, publisher gone) the caller's `wake` sends a packet that adds nothing (RtpRelay.wake) every
+// WAKE_INTERVAL_MS. Signals are no shortcut: one SIGINT waits for the same read, and the second one that would
+// interrupt it also aborts writing the trailer (an empty file). Not finished after KILL_AFTER_MS: killed, a failure.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -22,10 +23,9 @@ export interface MuxerExit {
 }
 
 const STDERR_LINES_KEPT = 12;
-/** ffmpeg ends its input after this long without a packet (its `-listen_timeout`, also the wait for the first). */
-export const INPUT_TIMEOUT_SEC = 10;
 /** After 'q', ffmpeg is killed when it has not exited after this long. */
-const KILL_AFTER_MS = (INPUT_TIMEOUT_SEC + 5) * 1000;
+const KILL_AFTER_MS = 15_000;
+const WAKE_INTERVAL_MS = 250;
 
 /** A UDP port pair (RTP on an even port, ffmpeg also binds the next one for RTCP) free at the time of asking. */
 export async function freePortPair(): Promise<number> {
@@ -110,7 +110,7 @@ export class FfmpegMuxer {
         const why = this.isStopping
           ? `ffmpeg failed to finalize the file (${how})`
           : code === 0
-            ? `ffmpeg ended its input: no media for ${INPUT_TIMEOUT_SEC} s`
+            ? 'ffmpeg ended its input'
             : `ffmpeg exited unexpectedly (${how})`;
         resolve({ isClean: false, reason: tail ? `${why}: ${tail}` : why });
       };
@@ -119,9 +119,16 @@ export class FfmpegMuxer {
     });
   }
 
-  /** Writes the SDP, spawns ffmpeg and waits until it holds the RTP port (packets sent earlier would be lost). */
-  static async start(opts: { ffmpegPath: string; formats: readonly RtpFormat[]; container: OutputContainer; outputPath: string; logger: Logger; readyTimeoutMs?: number }): Promise<FfmpegMuxer> {
-    await mkdir(dirname(opts.outputPath), { recursive: true });
+  /**
+   * Writes the SDP, spawns ffmpeg and waits until it holds the RTP port (packets sent earlier would be lost).
+   * `outputArgs` follow the input (maps, codecs, outputs: egress-outputs.ts); without them the streams are copied into
+   * `outputPath` as `container`. `pipeStdout`: ffmpeg's stdout (an output written to pipe:1) is readable as `stdout`.
+   */
+  static async start(opts: {
+    ffmpegPath: string; formats: readonly RtpFormat[]; outputPath: string; logger: Logger; readyTimeoutMs?: number;
+    container?: OutputContainer; outputArgs?: readonly string[]; extraDirs?: readonly string[]; pipeStdout?: boolean;
+  }): Promise<FfmpegMuxer> {
+    for (const dir of new Set([dirname(opts.outputPath), ...(opts.extraDirs ?? [])])) await mkdir(dir, { recursive: true });
     const ports: number[] = [];
     while (ports.length < opts.formats.length) {
       const port = await freePortPair();
@@ -129,18 +136,19 @@ export class FfmpegMuxer {
     }
     const sdpPath = `${opts.outputPath}.sdp`;
     await writeFile(sdpPath, ffmpegSdp(opts.formats.map((format, i) => ({ format, port: ports[i]! }))));
+    const outputArgs = opts.outputArgs ?? ['-map', '0', '-c', 'copy', '-f', opts.container?.muxer ?? 'matroska', '-y', opts.outputPath];
     const args = [
-      '-hide_banner', '-loglevel', process.env['ATRIUM_EGRESS_FFMPEG_LOG'] ?? 'warning',
+      '-hide_banner', '-loglevel', process.env['ATRIUM_EGRESS_FFMPEG_LOG'] ?? 'warning', '-nostats',
       '-protocol_whitelist', 'file,udp,rtp',
-      '-listen_timeout', String(INPUT_TIMEOUT_SEC),
+      // no input timeout: a muted track sends nothing for as long as it is muted (stop() wakes ffmpeg instead)
+      '-listen_timeout', '-1',
       // loopback reorders nothing, but retransmissions (NACKed by the egress participant) come late: a short queue
       // puts them back in order while keeping ffmpeg's latency and memory low
       '-reorder_queue_size', '32',
       '-i', sdpPath,
-      '-map', '0', '-c', 'copy',
-      '-f', opts.container.muxer, '-y', opts.outputPath,
+      ...outputArgs,
     ];
-    const proc = spawn(opts.ffmpegPath, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    const proc = spawn(opts.ffmpegPath, args, { stdio: ['pipe', opts.pipeStdout ? 'pipe' : 'ignore', 'pipe'] });
     const muxer = new FfmpegMuxer(proc, ports, sdpPath, opts.logger);
     const deadline = performance.now() + (opts.readyTimeoutMs ?? 5_000);
     while (!muxer.hasExited) {
@@ -153,19 +161,40 @@ export class FfmpegMuxer {
     throw new Error(exit.reason || 'ffmpeg did not open its RTP port');
   }
 
+  /** ffmpeg's stdout when started with `pipeStdout`. */
+  get stdout(): import('node:stream').Readable | null {
+    return this.proc.stdout;
+  }
+
   get pid(): number | undefined {
     return this.proc.pid;
   }
 
-  /** Asks ffmpeg to finish the file; kills it when it has not exited after the grace time. */
-  stop(): Promise<MuxerExit> {
+  /**
+   * Asks ffmpeg to finish its outputs; kills it when it has not exited after the grace time. `wake` (called every
+   * WAKE_INTERVAL_MS until ffmpeg exits) sends a packet when no media flows, so ffmpeg gets to read its 'q'; false
+   * means nothing was ever sent: there is nothing to finalize, and ffmpeg is killed at once.
+   */
+  stop(wake?: () => boolean): Promise<MuxerExit> {
     if (!this.isStopping && !this.hasExited) {
       this.isStopping = true;
       this.proc.stdin?.write('q');
       this.proc.stdin?.end();
       const kill = setTimeout(() => this.kill(), KILL_AFTER_MS);
       kill.unref();
-      void this.exited.then(() => clearTimeout(kill));
+      let waker: NodeJS.Timeout | undefined;
+      if (wake) {
+        const tick = (): void => {
+          if (!wake()) this.kill();
+        };
+        tick();
+        waker = setInterval(tick, WAKE_INTERVAL_MS);
+        waker.unref();
+      }
+      void this.exited.then(() => {
+        clearTimeout(kill);
+        clearInterval(waker);
+      });
     }
     return this.exited;
   }

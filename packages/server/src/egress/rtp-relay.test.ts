@@ -83,3 +83,28 @@ test('a receiver that is not keeping up: packets past the pending bound are drop
   relay.close();
   rx.socket.close();
 });
+
+test('wake: nothing while media flows; when idle, the next sequence number with a later timestamp and no media', async () => {
+  const rx = await receiver();
+  const audio = new RtpRelay({ mimeType: 'audio/opus', clockRate: 48000, port: rx.port });
+  assert.equal(audio.wake(), false, 'nothing sent yet: nothing to finalize');
+  feed(audio, { payloadType: 111, sequenceNumber: 65535, timestamp: 4294967000, payload: Buffer.from([0xfc, 1, 2, 3]), extensions: [{ id: 1, value: Buffer.from([0x30]) }] });
+  assert.equal(audio.wake(), true);
+  await waitFor(() => rx.got.length === 1, { timeoutMs: 2_000, label: 'the packet' });
+  await new Promise((r) => setTimeout(r, 250));
+  assert.equal(audio.wake(), true);
+  await waitFor(() => rx.got.length === 2, { timeoutMs: 2_000, label: 'the wake packet' });
+  const h = createRtpHeader();
+  assert.ok(parseRtpHeader(rx.got[1]!, h));
+  assert.deepEqual([h.sequenceNumber, h.timestamp, h.payloadLength, rx.got[1]![h.payloadOffset]], [0, (4294967000 + 960) >>> 0, 1, 0xfc]);
+  audio.close();
+  const video = new RtpRelay({ mimeType: 'video/VP8', clockRate: 90000, port: rx.port });
+  feed(video, { payloadType: 100, sequenceNumber: 9, timestamp: 9000, payload: vp8Key, marker: true });
+  await new Promise((r) => setTimeout(r, 250));
+  assert.equal(video.wake(), true);
+  await waitFor(() => rx.got.length === 4, { timeoutMs: 2_000, label: 'the video wake packet' });
+  assert.ok(parseRtpHeader(rx.got[3]!, h));
+  assert.deepEqual([h.sequenceNumber, h.timestamp, h.payloadLength], [10, 12000, vp8Key.length]);
+  video.close();
+  rx.socket.close();
+});

@@ -26,6 +26,9 @@ export class RtpRelay {
   private lastTimestamp = 0;
   packetsSent = 0;
   packetsDropped = 0;
+  /** The last packet handed to ffmpeg (re-stamped), for wake(). */
+  private lastSent: Buffer | undefined;
+  private lastSentAtMs = 0;
   /** Called once, at the first packet handed to ffmpeg. */
   onStart: () => void = () => {};
   /** Called for video packets before the first key frame (ask the publisher for one). */
@@ -72,11 +75,46 @@ export class RtpRelay {
     // a copy: the stack reuses `buf` after this call, and the send completes later
     const out = Buffer.from(buf.subarray(0, payloadOffset + h.payloadLength + h.paddingLength));
     out[1] = (out[1]! & 0x80) | RTP_PAYLOAD_TYPE;
+    this.send(out);
+    this.packetsSent++;
+  }
+
+  private send(out: Buffer): void {
+    this.lastSent = out;
+    this.lastSentAtMs = performance.now();
     this.pending++;
     this.socket.send(out, this.port, '127.0.0.1', () => {
       this.pending--;
     });
-    this.packetsSent++;
+  }
+
+  /**
+   * Wakes an ffmpeg that waits for a packet (it reads its 'q' only between packets; the track may be muted or gone):
+   * when nothing was sent for `idleMs`, one packet that adds nothing to the output goes out, the next sequence number
+   * after the last one with a later timestamp: for audio an Opus packet without frames (the decoder's "no data"),
+   * for video the last packet again (usually the end of a frame without its start, which the depacketizer drops; a
+   * frame of one packet is shown once more, 33 ms). False when nothing was ever sent (there is nothing to finalize).
+   */
+  wake(idleMs = 200): boolean {
+    const last = this.lastSent;
+    if (this.isClosed || !last) return false;
+    if (performance.now() - this.lastSentAtMs < idleMs) return true;
+    const headerLength = last.length - this.payloadLengthOf(last);
+    const unpadded = last[0]! & 0x20 ? last.subarray(0, last.length - last[last.length - 1]!) : last;
+    const out = this.codec === CodecKind.AUDIO ? Buffer.from(last.subarray(0, headerLength + 1)) : Buffer.from(unpadded);
+    out[0] = out[0]! & ~0x20; // no padding
+    out.writeUInt16BE((last.readUInt16BE(2) + 1) & 0xffff, 2);
+    const step = this.codec === CodecKind.AUDIO ? 960 : 3000;
+    out.writeUInt32BE((last.readUInt32BE(4) + step) >>> 0, 4);
+    this.send(out);
+    return true;
+  }
+
+  /** Payload + padding bytes of a packet this relay sent (its header length from the CSRC count and extension). */
+  private payloadLengthOf(pkt: Buffer): number {
+    let offset = 12 + (pkt[0]! & 0x0f) * 4;
+    if (pkt[0]! & 0x10) offset += 4 + pkt.readUInt16BE(offset + 2) * 4;
+    return pkt.length - offset;
   }
 
   /**

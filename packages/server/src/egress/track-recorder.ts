@@ -2,14 +2,43 @@
 // the tracks, and a relay per track between them (RTP, and the sender reports ffmpeg aligns the tracks with).
 // Reports ACTIVE at the first packet written (a key frame for video) and, once, how it ended: finalized on stop(), or
 // failed when ffmpeg dies or no media comes; removed from the room, it ends like a stop.
-import type { Logger } from '@atrium/webrtc';
+import { dirname, join as joinPath } from 'node:path';
+import type { StreamInfo } from '@livekit/protocol';
 import type { RemoteStream } from '@atrium/webrtc/pc/remote-stream.js';
 import type { EgressParticipant } from './egress-participant.js';
 import { FfmpegMuxer } from './ffmpeg-muxer.js';
 import { RtpRelay } from './rtp-relay.js';
-import type { EgressRecorder } from './egress-manager.js';
+import type { EgressJob, EgressRecorder } from './egress-manager.js';
 import { RecorderLifecycle, throttled } from './recorder-lifecycle.js';
 import type { RecorderOptions } from './recorder-lifecycle.js';
+import { encoderArgs, ffmpegOutputArgs, scaleFilter } from './egress-outputs.js';
+import { OutputCollector } from './output-collector.js';
+import { StreamFanout } from './stream-fanout.js';
+
+/**
+ * ffmpeg's arguments after the SDP input for a job: the tracks copied (file, images), or decoded and encoded to
+ * H.264/AAC at the job's settings (HLS, RTMP, MP4 from VP8, encoding options), then the plan's outputs.
+ */
+export function trackOutputArgs(job: EgressJob): string[] {
+  const video = job.tracks.findIndex((t) => t.kind === 'video');
+  const audio = job.tracks.findIndex((t) => t.kind === 'audio');
+  const { plan } = job;
+  const encoded: string[] = [];
+  if (plan.file || plan.segments || plan.stream) {
+    const maps = job.tracks.flatMap((_t, i) => ['-map', `0:${i}`]);
+    if (job.transcode) {
+      encoded.push(...maps);
+      if (video >= 0) encoded.push('-filter:v', scaleFilter(job.transcode));
+      // a gap in the audio (packets lost, a mute) becomes silence, so audio keeps its place against the video; no
+      // stretching (async=1: gaps filled, never resampled faster or slower, which would shift the pitch)
+      if (audio >= 0) encoded.push('-filter:a', 'aresample=async=1');
+      encoded.push(...encoderArgs(job.transcode, { video: video >= 0, audio: audio >= 0 }), '-flags', '+global_header');
+    } else {
+      encoded.push(...maps, '-c', 'copy');
+    }
+  }
+  return [...encoded, ...ffmpegOutputArgs(plan, { videoInput: video >= 0 ? `0:${video}` : undefined })];
+}
 
 export interface TrackRecorderOptions extends RecorderOptions {
   /** No media written this long after the start: the egress fails (default 15 s). */
@@ -31,10 +60,17 @@ class TrackRecorder extends RecorderLifecycle {
   private readonly relays = new Map<string, RtpRelay>();
   private isActive = false;
   private startTimer: NodeJS.Timeout | undefined;
+  private readonly collector: OutputCollector;
+  private readonly streams: StreamFanout | undefined;
+  private uploadCheck: NodeJS.Timeout | undefined;
 
   constructor(opts: TrackRecorderOptions) {
     super(opts.logger, opts.callbacks);
     this.opts = opts;
+    this.collector = new OutputCollector(opts.job.plan, this.log);
+    if (opts.job.plan.stream) {
+      this.streams = new StreamFanout({ ffmpegPath: opts.ffmpegPath, logger: this.log, nowMs: () => Date.now(), onChange: () => opts.callbacks.updated?.() });
+    }
   }
 
   // run() finishes when it is still starting
@@ -42,12 +78,40 @@ class TrackRecorder extends RecorderLifecycle {
     return this.muxer !== undefined;
   }
 
+  updateStream(add: readonly string[], remove: readonly string[]): void {
+    for (const url of remove) this.streams?.remove(url);
+    for (const url of add) this.streams?.add(url);
+  }
+
+  streamResults(): StreamInfo[] {
+    return this.streams?.results() ?? [];
+  }
+
+  activeStreamUrls(): string[] {
+    return this.streams?.urls ?? [];
+  }
+
   async run(): Promise<void> {
     const { job } = this.opts;
     try {
+      const { plan } = job;
+      const dirs = [plan.file?.localPath, plan.segments && joinPath(plan.segments.localDir, plan.segments.segmentPrefix), plan.image && joinPath(plan.image.localDir, plan.image.prefix)]
+        .filter((p): p is string => p !== undefined).map((p) => dirname(p));
       this.muxer = await FfmpegMuxer.start({
-        ffmpegPath: this.opts.ffmpegPath, formats: job.tracks.map((t) => t.format), container: job.container, outputPath: job.localPath, logger: this.log,
+        ffmpegPath: this.opts.ffmpegPath, formats: job.tracks.map((t) => t.format), outputPath: job.localPath, logger: this.log,
+        outputArgs: trackOutputArgs(job), extraDirs: dirs, pipeStdout: this.streams !== undefined,
       });
+      if (this.streams && this.muxer.stdout) {
+        this.streams.attach(this.muxer.stdout);
+        for (const url of plan.stream?.urls ?? []) this.streams.add(url);
+      }
+      this.collector.start();
+      // an upload that failed while recording (a segment) ends the egress: FAILED with the reason
+      this.uploadCheck = setInterval(() => {
+        const why = this.collector.failure;
+        if (why !== undefined) this.fail(why);
+      }, 1_000);
+      this.uploadCheck.unref();
       this.log.debug({ pid: this.muxer.pid, ports: this.muxer.ports }, 'ffmpeg started');
       void this.muxer.exited.then((exit) => {
         if (!exit.isClean && !this.isStopping) this.fail(exit.reason);
@@ -95,16 +159,26 @@ class TrackRecorder extends RecorderLifecycle {
     if (this.isEnded) return;
     this.isEnded = true;
     clearTimeout(this.startTimer);
+    clearInterval(this.uploadCheck);
     const participant = this.participant;
-    // media keeps flowing until ffmpeg has finished: it reads its 'q' only between packets
-    const exit = this.muxer ? await this.muxer.stop() : undefined;
+    // media keeps flowing until ffmpeg has finished: it reads its 'q' only between packets (a silent track is woken)
+    const relays = [...this.relays.values()];
+    const exit = this.muxer ? await this.muxer.stop(() => relays.map((r) => r.wake()).some(Boolean)) : undefined;
     for (const relay of this.relays.values()) relay.close();
     await participant?.leave().catch(() => {});
+    // the encoder's stdout ended: each stream's FLV is finished
+    await this.streams?.close();
+    const outputs = await this.collector.finish();
+    const sizeBytes = outputs.file?.sizeBytes ?? 0;
     let durationMs = 0;
     for (const [track, relay] of this.relays) {
       durationMs = Math.max(durationMs, relay.durationMs);
       if (relay.packetsDropped > 0) this.log.warn({ track, dropped: relay.packetsDropped, sent: relay.packetsSent }, 'egress dropped packets: ffmpeg was not keeping up');
     }
-    await this.ended(this.opts.job.localPath, durationMs, exit && !exit.isClean ? exit.reason : undefined);
+    const error = this.failure ?? (exit && !exit.isClean ? exit.reason : undefined);
+    this.callbacks.ended({
+      ...(error !== undefined ? { error } : {}), ...(this.endReason !== undefined ? { details: this.endReason } : {}), sizeBytes, durationMs, outputs,
+      ...(this.streams ? { streams: this.streams.results() } : {}),
+    });
   }
 }
