@@ -82,7 +82,7 @@ test('bad requests: invalid_argument, not_found, malformed; the server goes on',
     // room composite: bad layouts, custom templates, encodings and outputs are refused before anything starts
     const composite = (extra: object) => err('StartRoomCompositeEgress', { room_name: 'r', file_outputs: [{ filepath: 'x' }], ...extra });
     assert.match(await err('StartRoomCompositeEgress', {}), /^400 invalid_argument: room_name is required/);
-    assert.match(await err('StartRoomCompositeEgress', { room_name: 'r' }), /^400 invalid_argument: a file output is required/);
+    assert.match(await err('StartRoomCompositeEgress', { room_name: 'r' }), /^400 invalid_argument: an output is required/);
     assert.match(await composite({ layout: 'mosaic' }), /^400 invalid_argument: unknown layout "mosaic"/);
     assert.match(await composite({ custom_base_url: 'https://example.com/t' }), /^501 unimplemented: custom_base_url/);
     assert.match(await composite({ audio_only: true, video_only: true }), /^400 invalid_argument: audio_only and video_only/);
@@ -90,7 +90,7 @@ test('bad requests: invalid_argument, not_found, malformed; the server goes on',
     assert.match(await composite({ advanced: { video_codec: 'VP8' } }), /^501 unimplemented: VP8 room composites/);
     assert.match(await composite({ preset: 'PASSTHROUGH' }), /^501 unimplemented: preset PASSTHROUGH/);
     assert.match(await err('StartRoomCompositeEgress', { room_name: 'r', file_outputs: [{ filepath: 'x', file_type: 'OGG' }] }), /^400 invalid_argument: OGG cannot hold video/);
-    assert.match(await composite({ stream_outputs: [{ urls: ['rtmp://x/y'] }] }), /^501 unimplemented: stream outputs/);
+    assert.match(await composite({ stream_outputs: [{ urls: ['rtmp://x/y'] }] }), /^501 unimplemented: a room composite writes one file/);
     assert.match(await composite({ layout: 'grid' }), /^404 not_found: room r does not exist/);
     assert.match(await err('UpdateLayout', { layout: 'grid' }), /^400 invalid_argument: egress_id is required/);
     assert.match(await err('UpdateLayout', { egress_id: 'EG_none', layout: 'grid' }), /^404 not_found: egress EG_none does not exist/);
