@@ -187,7 +187,7 @@ test('bad requests: clear Twirp errors, nothing started', { timeout: 30_000 }, a
   const before = (await client.listEgress()).length;
   assert.match(await codeOf(client.startTrackEgress('no-such-room', new DirectFileOutput({ filepath: 'x' }), audioSid)), /^not_found: room no-such-room does not exist/);
   assert.match(await codeOf(client.startTrackEgress(roomName, new DirectFileOutput({ filepath: 'x' }), 'TR_nope')), /^not_found: track TR_nope is not published/);
-  assert.match(await codeOf(client.startTrackEgress(roomName, 'wss://example.invalid/ws', audioSid)), /^unimplemented: .*websocket/);
+  assert.match(await codeOf(client.startTrackEgress(roomName, 'wss://example.invalid/ws', videoSid)), /^invalid_argument: a websocket_url takes an audio track/);
   assert.match(await codeOf(client.stopEgress('EG_nope')), /^not_found/);
   // room composite (e2e/egress-composite.test.ts records them): custom templates and unknown layouts are refused
   assert.match(

@@ -68,6 +68,9 @@ test('bad requests: invalid_argument, not_found, malformed; the server goes on',
     assert.match(await err('StartTrackEgress', { room_name: 'r' }), /^400 invalid_argument: track_id is required/);
     assert.match(await err('StartTrackEgress', { room_name: 'r', track_id: 'TR_x' }), /^400 invalid_argument: an output is required/);
     assert.match(await err('StartTrackEgress', { room_name: 'r', track_id: 'TR_x', file: { filepath: 'x' } }), /^404 not_found: room r does not exist/);
+    assert.match(await err('StartTrackEgress', { room_name: 'r', track_id: 'TR_x', websocket_url: 'http://127.0.0.1:9/x' }), /^400 invalid_argument: websocket_url must be a ws:\/\/ or wss:\/\/ URL/);
+    assert.match(await err('StartTrackEgress', { room_name: 'r', track_id: 'TR_x', websocket_url: 'not a url' }), /^400 invalid_argument: websocket_url is not a URL/);
+    assert.match(await err('StartTrackEgress', { room_name: 'r', track_id: 'TR_x', websocket_url: 'ws://127.0.0.1:9/x' }), /^404 not_found: room r does not exist/);
     assert.match(await err('StartTrackEgress', { room_name: 'x'.repeat(300), track_id: 'TR_x' }), /^400 invalid_argument: room name length/);
     assert.match(await err('StartTrackEgress', { room_name: 'r', track_id: 'T'.repeat(300) }), /^400 invalid_argument: track_id is too long/);
     assert.match(await err('StartTrackEgress', { room_name: 'r', track_id: 7 }), /^400 malformed/);

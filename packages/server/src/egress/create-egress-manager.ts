@@ -8,6 +8,7 @@ import type { ServerConfig } from '../config/server-config.js';
 import { EgressManager } from './egress-manager.js';
 import type { TrackLookup } from './egress-manager.js';
 import { startTrackRecorder } from './track-recorder.js';
+import { startWebsocketRecorder } from './websocket-recorder.js';
 import { startRoomCompositeRecorder } from './room-composite/room-composite-recorder.js';
 
 export interface CreateEgressManagerOptions {
@@ -51,6 +52,12 @@ export function createEgressManager(opts: CreateEgressManagerOptions): EgressMan
         return startRoomCompositeRecorder({
           job, settings: job.composite, callbacks, url: opts.url(), apiKey, apiSecret, ffmpegPath: opts.config.ffmpegPath,
           logger: opts.logger.child({ egressId: job.egressId, room: job.roomName, composite: true }),
+        });
+      }
+      if (job.websocketUrl !== undefined) {
+        return startWebsocketRecorder({
+          job, callbacks, url: opts.url(), apiKey, apiSecret, ffmpegPath: opts.config.ffmpegPath,
+          logger: opts.logger.child({ egressId: job.egressId, room: job.roomName, tracks: job.tracks.map((t) => t.trackSid), websocket: true }),
         });
       }
       return startTrackRecorder({

@@ -144,7 +144,8 @@ test('bad requests get coded errors and start nothing', () => {
   assert.match(code(() => manager.startTrackEgress(fileReq('TR_nope'))), /^not_found: track TR_nope/);
   assert.match(code(() => manager.startTrackEgress(new TrackEgressRequest({ ...fileReq('x'), roomName: 'gone' }))), /^not_found: room gone/);
   assert.match(code(() => manager.startTrackEgress(fileReq('TR_av1'))), /^unimplemented: .*video\/AV1/);
-  assert.match(code(() => manager.startTrackEgress(new TrackEgressRequest({ roomName: 'demo', trackId: 'TR_mic', output: { case: 'websocketUrl', value: 'ws://x' } }))), /^unimplemented: .*websocket/);
+  assert.match(code(() => manager.startTrackEgress(new TrackEgressRequest({ roomName: 'demo', trackId: 'TR_cam', output: { case: 'websocketUrl', value: 'ws://x' } }))), /^invalid_argument: a websocket_url takes an audio track/);
+  assert.match(code(() => manager.startTrackEgress(new TrackEgressRequest({ roomName: 'demo', trackId: 'TR_mic', output: { case: 'websocketUrl', value: 'http://x' } }))), /^invalid_argument: websocket_url must be a ws/);
   const s3 = new TrackEgressRequest({ roomName: 'demo', trackId: 'TR_mic', output: { case: 'file', value: new DirectFileOutput({ filepath: 'x', output: { case: 's3', value: new S3Upload({ region: 'x' }) } }) } });
   assert.match(code(() => manager.startTrackEgress(s3)), /^invalid_argument: s3 upload needs a bucket/);
   const gcp = new TrackEgressRequest({ roomName: 'demo', trackId: 'TR_mic', output: { case: 'file', value: new DirectFileOutput({ filepath: 'x', output: { case: 'gcp', value: new GCPUpload({ bucket: 'b' }) } }) } });
@@ -307,4 +308,21 @@ test('outputs: HLS + RTMP + images transcode, VP8 in MP4 transcodes, UpdateStrea
   assert.match(bad({ imageOutputs: [new ImageOutput({ width: 33 })] }), /^invalid_argument: image width/);
   assert.match(bad({ fileOutputs: [new EncodedFileOutput({ fileType: EncodedFileType.OGG })], streamOutputs: [new StreamOutput({ urls: ['rtmp://h/a/b'] })] }), /^unimplemented: .*written as MP4 \(OGG asked\)/);
   assert.match(code(() => m2.startTrackCompositeEgress(new TrackCompositeEgressRequest({ roomName: 'demo', audioTrackId: 'TR_mic', imageOutputs: [new ImageOutput({})] }))), /^invalid_argument: an image output needs a video track/);
+});
+
+test('a websocket track egress: the audio track and the URL to the recorder, no file; two of them do not collide', () => {
+  const { manager, jobs } = setup();
+  const req = () => new TrackEgressRequest({ roomName: 'demo', trackId: 'TR_mic', output: { case: 'websocketUrl', value: 'wss://stt.example/in?track=TR_mic' } });
+  const first = manager.startTrackEgress(req());
+  const second = manager.startTrackEgress(req());
+  assert.notEqual(first.egressId, second.egressId);
+  const job = jobs[0]!.job;
+  assert.equal(job.websocketUrl, 'wss://stt.example/in?track=TR_mic');
+  assert.deepEqual(job.tracks.map((t) => [t.trackSid, t.kind, t.format.encodingName]), [['TR_mic', 'audio', 'opus']]);
+  assert.equal(job.plan.file, undefined);
+  jobs[0]!.cb.active();
+  jobs[0]!.cb.ended({ sizeBytes: 192_000, durationMs: 1_000 });
+  const [done] = manager.listEgress({ egressId: first.egressId });
+  assert.equal(done?.status, EgressStatus.EGRESS_COMPLETE);
+  assert.deepEqual(done?.fileResults, []);
 });

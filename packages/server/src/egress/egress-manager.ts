@@ -43,6 +43,8 @@ export interface EgressJob {
   plan: OutputPlan;
   /** Set when the tracks are decoded and encoded (H.264/AAC) rather than copied. */
   transcode: EncodingSettings | undefined;
+  /** Set for a track egress to a WebSocket: the audio as raw PCM to this URL, no file (websocket-recorder.ts). */
+  websocketUrl?: string;
 }
 
 export interface RecorderResult {
@@ -156,8 +158,8 @@ export class EgressManager {
     if (req.roomName === '') throw new EgressError('invalid_argument', 'room_name is required');
     if (req.trackId === '') throw new EgressError('invalid_argument', 'track_id is required');
     const output = req.output;
-    if (output.case === 'websocketUrl') throw new EgressError('unimplemented', 'track egress to a websocket_url is not supported yet (file output only)');
-    if (output.case !== 'file') throw new EgressError('invalid_argument', 'an output is required (file)');
+    if (output.case === 'websocketUrl') return this.startWebsocketEgress(req, output.value);
+    if (output.case !== 'file') throw new EgressError('invalid_argument', 'an output is required (file or websocket_url)');
     const upload = this.uploadOf(output.value.output);
     if (req.webhooks.length > 0) throw new EgressError('unimplemented', 'per-request webhooks are not supported yet (the server webhook config gets egress events)');
     const room = this.opts.findRoom(req.roomName);
@@ -178,6 +180,39 @@ export class EgressManager {
       container,
       plan: { file: { filename, localPath, muxer: container.muxer, upload }, segments: undefined, stream: undefined, image: undefined },
       transcode: undefined,
+    });
+  }
+
+  /**
+   * StartTrackEgress to a `websocket_url`, as LiveKit's: an audio track decoded to raw PCM (s16le, 48 kHz, two channels
+   * interleaved) in binary messages, and `{"muted": true|false}` text messages when the track is muted or unmuted.
+   */
+  private startWebsocketEgress(req: TrackEgressRequest, url: string): EgressInfo {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new EgressError('invalid_argument', 'websocket_url is not a URL');
+    }
+    if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') throw new EgressError('invalid_argument', 'websocket_url must be a ws:// or wss:// URL');
+    if (req.webhooks.length > 0) throw new EgressError('unimplemented', 'per-request webhooks are not supported yet (the server webhook config gets egress events)');
+    const room = this.opts.findRoom(req.roomName);
+    if (!room) throw new EgressError('not_found', `room ${req.roomName} does not exist`);
+    const found = this.opts.findTrack(req.roomName, req.trackId);
+    if (!found) throw new EgressError('not_found', `track ${req.trackId} is not published in room ${req.roomName}`);
+    const mime = found.track.mimeType || found.track.codecs[0]?.mimeType || '';
+    const format = rtpFormatForMime(mime);
+    if (found.track.type !== TrackType.AUDIO || format?.encodingName !== 'opus') {
+      throw new EgressError('invalid_argument', `a websocket_url takes an audio track (LiveKit's too); ${req.trackId} is ${mime || 'not audio'}`);
+    }
+    return this.launch({
+      request: { case: 'track', value: req.clone() },
+      room,
+      tracks: [{ trackSid: found.track.sid, kind: 'audio', format }],
+      container: { extension: '.ogg', muxer: 'ogg' },
+      plan: { file: undefined, segments: undefined, stream: undefined, image: undefined },
+      transcode: undefined,
+      websocketUrl: url,
     });
   }
 
@@ -360,16 +395,17 @@ export class EgressManager {
     };
   }
 
-  private launch(what: { request: EgressInfo['request']; room: RoomInfo; tracks: EgressJobTrack[]; container: OutputContainer; plan: OutputPlan; transcode: EncodingSettings | undefined; composite?: CompositeSettings }): EgressInfo {
+  private launch(what: { request: EgressInfo['request']; room: RoomInfo; tracks: EgressJobTrack[]; container: OutputContainer; plan: OutputPlan; transcode: EncodingSettings | undefined; composite?: CompositeSettings; websocketUrl?: string }): EgressInfo {
     const { room, plan } = what;
     const live = [...this.entries.values()].filter((e) => e.record.isLive).length;
     if (live >= (this.opts.maxActive ?? 16)) throw new EgressError('resource_exhausted', `too many egresses running (${live})`);
     const base = resolvePath(this.opts.fileBaseDir);
     const filename = plan.file?.filename ?? plan.segments?.playlistName ?? plan.image?.prefix ?? '';
     const localPath = plan.file?.localPath ?? joinPath(base, filename);
-    // two ffmpegs writing one file would leave neither recording readable
+    // two ffmpegs writing one file would leave neither recording readable (an egress that writes no file, e.g. only
+    // streams or a websocket, collides with nothing)
     for (const e of this.entries.values()) {
-      if (e.record.isLive && e.localPath === localPath) throw new EgressError('already_exists', `egress ${e.record.info.egressId} is writing ${filename}`);
+      if (filename !== '' && e.record.isLive && e.localPath === localPath) throw new EgressError('already_exists', `egress ${e.record.info.egressId} is writing ${filename}`);
     }
     const egressId = `EG_${randomBase62(12)}`;
     // what ListEgress and webhooks show: stream keys masked, S3 credentials replaced (the recorder has the plan)
@@ -381,7 +417,7 @@ export class EgressManager {
     this.entries.set(egressId, entry);
     this.prune();
     this.emit(WebhookEventName.egressStarted, record);
-    const job: EgressJob = { egressId, roomName: room.name, tracks: what.tracks, container: what.container, localPath, plan, transcode: what.transcode, ...(what.composite ? { composite: what.composite } : {}) };
+    const job: EgressJob = { egressId, roomName: room.name, tracks: what.tracks, container: what.container, localPath, plan, transcode: what.transcode, ...(what.composite ? { composite: what.composite } : {}), ...(what.websocketUrl !== undefined ? { websocketUrl: what.websocketUrl } : {}) };
     let isEnded = false;
     try {
       entry.recorder = this.opts.startRecorder(job, {
