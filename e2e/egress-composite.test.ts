@@ -4,16 +4,18 @@
 // layout with UpdateLayout mid-recording, mutes one camera, and stops it. ffprobe/ffmpeg check what a viewer would: H.264 1280x720 and
 // AAC, duration within 10% of the wall time, each participant's colour in its own grid tile, the speaker (blue, the
 // one with the tone) large after the switch, the muted camera's placeholder, the tone in the decoded audio. Then an
-// audio-only composite to OGG, a killed encoder (FAILED, the room goes on), and the end when everyone has left.
+// audio-only composite to OGG, the composite livestreamed (HLS and RTMP from one encode, each colour in its tile and the
+// tone), a killed encoder (FAILED, the room goes on), and the end when everyone has left.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EgressClient, EncodedFileOutput, EncodedFileType, RoomServiceClient } from 'livekit-server-sdk';
-import { EgressStatus } from '@livekit/protocol';
+import { EgressClient, EncodedFileOutput, EncodedFileType, RoomServiceClient, SegmentedFileOutput, StreamOutput, StreamProtocol } from 'livekit-server-sdk';
+import { EgressStatus, StreamInfo_Status } from '@livekit/protocol';
 import type { EgressInfo } from '@livekit/protocol';
-import { waitFor } from '@atrium/webrtc/testing/wait-for.js';
+import { waitFor, withTimeout } from '@atrium/webrtc/testing/wait-for.js';
+import { startRtmpReceiver } from '@atrium/server/egress/egress-testing.js';
 import type { BrowserParticipant } from './helpers/browser-participant.js';
 import { DEV_API_KEY, DEV_API_SECRET } from './helpers/server.js';
 import { useAtriumAndBrowser } from './helpers/suite.js';
@@ -174,6 +176,44 @@ test('room composite, audio only: the mixed microphones to OGG (Opus)', { timeou
   assert.ok(tone.matches, `tone: ${JSON.stringify(tone)}`);
   // UpdateLayout has nothing to change in an audio-only composite
   await assert.rejects(client.updateLayout(started.egressId, 'grid'), /audio only|already ended/);
+});
+
+test('room composite livestreamed: HLS and an RTMP stream from one encode, every participant in its tile', { timeout: 90_000 }, async () => {
+  const { server } = suite.started();
+  assert.ok(pages, 'the first test set up the room');
+  const client = new EgressClient(server.httpUrl, DEV_API_KEY, DEV_API_SECRET);
+  const rtmp = await startRtmpReceiver(join(outDir, 'live.flv'));
+  try {
+    const started = await client.startRoomCompositeEgress(roomName, {
+      segments: new SegmentedFileOutput({ filenamePrefix: 'live/{room_name}', segmentDuration: 2 }),
+      stream: new StreamOutput({ protocol: StreamProtocol.RTMP, urls: [rtmp.url] }),
+    }, { layout: 'grid' });
+    const active = await waitActive(client, started.egressId);
+    await new Promise((r) => setTimeout(r, 5_000));
+    const wall = (performance.now() - active) / 1000;
+    await client.stopEgress(started.egressId);
+    const done = await waitEnded(client, started.egressId);
+    assert.equal(done.status, EgressStatus.EGRESS_COMPLETE, done.error);
+    assert.equal(await withTimeout(rtmp.done, 10_000, 'the RTMP receiver to finish'), 0);
+    assert.deepEqual(done.streamResults.map((x) => StreamInfo_Status[x.status]), ['FINISHED']);
+    const seg = done.segmentResults[0]!;
+    assert.ok(seg.segmentCount >= 2n, `${seg.segmentCount} segments`);
+    const hls = await probeFile(join(outDir, seg.playlistName));
+    assert.ok(Math.abs(hls.durationSec - wall) <= wall * 0.15, `HLS ${hls.durationSec} s for ${wall.toFixed(2)} s ACTIVE`);
+    for (const path of [join(outDir, seg.playlistName), join(outDir, 'live.flv')]) {
+      const probed = await probeFile(path);
+      assert.deepEqual(probed.streams.map((x) => `${x.codecType}/${x.codecName}`).sort(), ['audio/aac', 'video/h264'], path);
+      // the grid of three, as in the MP4: red and green on top, blue below
+      const frame = await decodeFrameRgb(path, Math.max(0.5, probed.durationSec - 1));
+      const seen = { red: colourAt(frame, 320, 180), green: colourAt(frame, 960, 180), blue: colourAt(frame, 640, 540) };
+      for (const [name, rgb] of Object.entries(seen)) assert.equal(whichColour(rgb), name, `${path}: tile of ${name}: ${JSON.stringify(seen)}`);
+      const pcm = await decodeAudio(path);
+      const tone = checkTone(pcm.subarray(Math.max(0, pcm.length - 96_000)), { sampleRate: 48_000, expectedHz: 440 });
+      assert.ok(tone.matches, `${path}: tone ${JSON.stringify(tone)}`);
+    }
+  } finally {
+    rtmp.proc.kill();
+  }
 });
 
 test('room composite: a killed encoder ends the egress FAILED with the reason; the room goes on', { timeout: 60_000 }, async () => {

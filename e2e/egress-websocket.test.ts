@@ -50,6 +50,16 @@ after(() =>
   }),
 );
 
+/** Waits until the server has the track's media (a track is published, and recordable, once media arrives). */
+async function waitPublished(roomName: string, sids: string[]): Promise<void> {
+  assert.ok(server);
+  const rooms = new RoomServiceClient(server.url, DEV_API_KEY, DEV_API_SECRET);
+  await waitFor(async () => {
+    const tracks = (await rooms.listParticipants(roomName)).flatMap((p) => p.tracks).filter((t) => t.mimeType !== '');
+    return sids.every((sid) => tracks.some((t) => t.sid === sid));
+  }, { timeoutMs: 15_000, label: 'the tracks published on the server' });
+}
+
 /** The left channel of interleaved stereo s16le. */
 function leftChannel(pcm: Buffer): Int16Array {
   const frames = Math.floor(pcm.length / 4);
@@ -66,6 +76,7 @@ test('an audio track streamed to a websocket as raw PCM, with mute events and a 
   const tone = await publishSineTone(a, { frequencyHz: 440, maxDurationMs: 60_000 });
   publishers.push(tone);
   const trackSid = tone.publication.sid!;
+  await waitPublished(roomName, [trackSid]);
   const egress = new EgressClient(server.url, DEV_API_KEY, DEV_API_SECRET);
   const port = (wss.address() as AddressInfo).port;
   const info = await egress.startTrackEgress(roomName, `ws://127.0.0.1:${port}/egress?trackID=${trackSid}&participant=a`, trackSid);
@@ -100,6 +111,7 @@ test('a websocket nobody listens on fails the egress with the reason; a video tr
   publishers.push(tone);
   const video = await publishPaintedVideo(b, { width: 320, height: 180, fps: 10, maxDurationMs: 30_000, paint: (frame) => frame.fill(128) });
   publishers.push(video);
+  await waitPublished(roomName, [tone.publication.sid!, video.publication.sid!]);
   const egress = new EgressClient(server.url, DEV_API_KEY, DEV_API_SECRET);
   const info = await egress.startTrackEgress(roomName, 'ws://127.0.0.1:1/nobody', tone.publication.sid!);
   const failed = await waitFor(async () => {

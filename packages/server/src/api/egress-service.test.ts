@@ -93,7 +93,9 @@ test('bad requests: invalid_argument, not_found, malformed; the server goes on',
     assert.match(await composite({ advanced: { video_codec: 'VP8' } }), /^501 unimplemented: VP8 room composites/);
     assert.match(await composite({ preset: 'PASSTHROUGH' }), /^501 unimplemented: preset PASSTHROUGH/);
     assert.match(await err('StartRoomCompositeEgress', { room_name: 'r', file_outputs: [{ filepath: 'x', file_type: 'OGG' }] }), /^400 invalid_argument: OGG cannot hold video/);
-    assert.match(await composite({ stream_outputs: [{ urls: ['rtmp://x/y'] }] }), /^501 unimplemented: a room composite writes one file/);
+    // streams, segments and images are outputs of a composite too (here only the missing room stops it)
+    assert.match(await composite({ stream_outputs: [{ urls: ['rtmp://x/y'] }], segment_outputs: [{ filename_prefix: 's' }] }), /^404 not_found: room r does not exist/);
+    assert.match(await composite({ audio_only: true, file_outputs: [{ filepath: 'x', file_type: 'OGG' }], segment_outputs: [{ filename_prefix: 's' }] }), /^400 invalid_argument: HLS and RTMP outputs take AAC/);
     assert.match(await composite({ layout: 'grid' }), /^404 not_found: room r does not exist/);
     assert.match(await err('UpdateLayout', { layout: 'grid' }), /^400 invalid_argument: egress_id is required/);
     assert.match(await err('UpdateLayout', { egress_id: 'EG_none', layout: 'grid' }), /^404 not_found: egress EG_none does not exist/);

@@ -270,22 +270,27 @@ export class EgressManager {
     this.checkCommon(req);
     this.checkHasOutput(req);
     const files = req.fileOutputs.length > 0 || req.output.case !== 'file' ? req.fileOutputs : [req.output.value];
-    if (req.output.case === 'stream' || req.output.case === 'segments' || req.streamOutputs.length + req.segmentOutputs.length + req.imageOutputs.length > 0) {
-      throw new EgressError('unimplemented', 'a room composite writes one file: its stream, segment and image outputs are not built yet');
+    const wantsLive = req.streamOutputs.length + req.segmentOutputs.length > 0 || req.output.case === 'stream' || req.output.case === 'segments';
+    // HLS and RTMP take AAC: without a file, the settings are those of an MP4 (an audio-only composite too)
+    const settings = compositeSettings(req, files[0]?.fileType ?? (wantsLive ? EncodedFileType.MP4 : EncodedFileType.DEFAULT_FILETYPE));
+    if (wantsLive && settings.encoding.audio?.codec === 'opus') {
+      throw new EgressError('invalid_argument', 'HLS and RTMP outputs take AAC audio: not beside an OGG file or Opus audio');
     }
-    if (files.length !== 1) throw new EgressError('invalid_argument', files.length === 0 ? 'a file output is required' : 'one file output at most');
-    const settings = compositeSettings(req, files[0]!.fileType);
     const room = this.opts.findRoom(req.roomName);
     if (!room) throw new EgressError('not_found', `room ${req.roomName} does not exist`);
     const values: TemplateValues = {
       roomName: room.name, roomId: room.sid, trackId: '', trackSource: '', trackType: req.audioOnly ? 'audio' : 'video', publisherIdentity: '', now: new Date(this.nowMs),
     };
-    const plan = normalizeOutputs(
-      { output: { case: undefined }, fileOutputs: files, streamOutputs: [], segmentOutputs: [], imageOutputs: [] },
+    const plan = normalizeOutputs(req, {
+      baseDir: this.opts.fileBaseDir,
+      values,
       // LiveKit's name for a composite without a path: `<room name>-<time>`
-      { baseDir: this.opts.fileBaseDir, values, stem: room.name, fileContainer: () => settings.encoding.container, defaultUpload: undefined },
-    );
-    if (files[0]!.output.case !== undefined) throw new EgressError('unimplemented', 'uploading a room composite recording is not built yet: it is written under egress.file_base_dir');
+      stem: room.name,
+      fileContainer: () => settings.encoding.container,
+      defaultUpload: this.opts.defaultS3,
+    });
+    this.checkUploads(plan);
+    if (plan.image && !settings.encoding.video) throw new EgressError('invalid_argument', 'an image output needs video (not audio_only)');
     return this.launch({ request: { case: 'roomComposite', value: req.clone() }, room, tracks: [], container: settings.encoding.container, plan, transcode: undefined, composite: settings });
   }
 
@@ -328,6 +333,17 @@ export class EgressManager {
     return output.value as S3Upload;
   }
 
+  /** The uploads a request names are usable (the configured `egress.s3` was checked at start-up). */
+  private checkUploads(plan: OutputPlan): void {
+    for (const o of [plan.file, plan.segments, plan.image]) {
+      const up = o?.upload;
+      if (up && up !== this.opts.defaultS3) {
+        const why = checkS3Upload(up);
+        if (why) throw new EgressError('invalid_argument', why);
+      }
+    }
+  }
+
   private startComposite(
     request: EgressInfo['request'], room: RoomInfo, audio: TrackLookup | undefined, video: TrackLookup | undefined,
     req: OutputsRequest & { options: { case: 'preset'; value: number } | { case: 'advanced'; value: import('@livekit/protocol').EncodingOptions } | { case: undefined; value?: undefined } },
@@ -367,13 +383,7 @@ export class EgressManager {
       fileContainer,
       defaultUpload: this.opts.defaultS3,
     });
-    for (const o of [plan.file, plan.segments, plan.image]) {
-      const up = o?.upload;
-      if (up && up !== this.opts.defaultS3) {
-        const why = checkS3Upload(up);
-        if (why) throw new EgressError('invalid_argument', why);
-      }
-    }
+    this.checkUploads(plan);
     if (plan.image && !video) throw new EgressError('invalid_argument', 'an image output needs a video track');
     if (needsH264Aac(plan) && !transcode) transcode = encodingSettings(req.options);
     const tracks: EgressJobTrack[] = [];

@@ -1,7 +1,6 @@
 // How every recorder ends, shared by the track recorder and the room composite recorder: stop() (finalize), endWith()
 // (ended on its own, e.g. removed from the room: like a stop, with the reason as details) and fail() (a failure with
-// its reason), each leading to one finish() and one `ended` callback with the file's size.
-import { stat } from 'node:fs/promises';
+// its reason), each leading to one finish(), which reports through one `ended` callback (with the outputs' results).
 import type { Logger } from '@atrium/webrtc';
 import type { EgressJob, EgressRecorder, RecorderCallbacks } from './egress-manager.js';
 import { EgressParticipant } from './egress-participant.js';
@@ -73,18 +72,6 @@ export abstract class RecorderLifecycle implements EgressRecorder {
     this.log.warn({ reason }, 'egress failed');
     this.isStopping = true;
     void this.finish();
-  }
-
-  /** Reports the end: the failure (or `exitError`, how the muxer/encoder ended badly), the details, the file's size. */
-  protected async ended(path: string, durationMs: number, exitError: string | undefined): Promise<void> {
-    let sizeBytes = 0;
-    try {
-      sizeBytes = (await stat(path)).size;
-    } catch {
-      // no file: nothing was written
-    }
-    const error = this.failure ?? exitError;
-    this.callbacks.ended({ ...(error !== undefined ? { error } : {}), ...(this.endReason !== undefined ? { details: this.endReason } : {}), sizeBytes, durationMs });
   }
 }
 

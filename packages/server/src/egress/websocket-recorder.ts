@@ -8,7 +8,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import type { EgressParticipant, SignalMessage } from './egress-participant.js';
+import type { ParticipantInfo } from '@livekit/protocol';
+import type { EgressParticipant } from './egress-participant.js';
 import type { RemoteStream } from '@atrium/webrtc/pc/remote-stream.js';
 import { FfmpegMuxer } from './ffmpeg-muxer.js';
 import { RtpRelay } from './rtp-relay.js';
@@ -75,7 +76,11 @@ class WebsocketRecorder extends RecorderLifecycle {
       this.participant = await this.joinRoom(this.opts, {
         trackSids: [trackSid],
         onStream: (s) => this.onStream(s),
-        onRoomSignal: (msg) => this.onRoomSignal(msg, trackSid),
+        // the track's state when we join is the baseline: only changes are messages
+        onJoin: (join) => this.applyParticipants(join.otherParticipants, trackSid, false),
+        onRoomSignal: (msg) => {
+          if (msg.case === 'update') this.applyParticipants(msg.value.participants, trackSid, true);
+        },
       });
       if (this.isEnded) await this.participant.leave();
       else if (this.isStopping) await this.finish();
@@ -104,13 +109,12 @@ class WebsocketRecorder extends RecorderLifecycle {
     return (buf, h) => relay.handle(buf, h);
   }
 
-  /** The track's mute state from participant updates: a text message on each change (not for the first state). */
-  private onRoomSignal(msg: SignalMessage, trackSid: string): void {
-    if (msg.case !== 'update') return;
-    for (const p of msg.value.participants) {
+  /** The track's mute state from the participants' infos; with `notify`, a change is a text message. */
+  private applyParticipants(infos: readonly ParticipantInfo[], trackSid: string, notify: boolean): void {
+    for (const p of infos) {
       const track = p.tracks.find((t) => t.sid === trackSid);
       if (!track) continue;
-      if (this.muted !== undefined && track.muted !== this.muted && this.socket?.readyState === WebSocket.OPEN) {
+      if (notify && track.muted !== (this.muted ?? false) && this.socket?.readyState === WebSocket.OPEN) {
         this.socket.send(JSON.stringify({ muted: track.muted }));
       }
       this.muted = track.muted;

@@ -7,14 +7,16 @@
 // Writes never queue without bound: `canWrite*` says whether the pipe has room; the compositor skips a frame (and
 // past a larger bound an audio chunk) while it has not.
 import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import type { Writable } from 'node:stream';
+import { dirname, join as joinPath } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '@atrium/webrtc';
 import { CHANNELS, SAMPLE_RATE } from './audio-mixer.js';
 import { FfmpegChild } from './ffmpeg-child.js';
 import type { ChildExit } from './ffmpeg-child.js';
 import type { CompositeEncoding } from './composite-request.js';
 import { MkvWriter } from './mkv-writer.js';
+import { ffmpegOutputArgs } from '../egress-outputs.js';
+import type { OutputPlan } from '../egress-outputs.js';
 
 /** Bytes queued in the pipe beyond which a video frame is skipped: two frames. Audio waits past eight (or 1 s). */
 const VIDEO_QUEUE_FRAMES = 2;
@@ -41,10 +43,21 @@ export class CompositeEncoder {
     this.input.write(this.mkv.header());
   }
 
-  static async start(opts: { ffmpegPath: string; encoding: CompositeEncoding; outputPath: string; logger: Logger }): Promise<CompositeEncoder> {
-    await mkdir(dirname(opts.outputPath), { recursive: true });
-    const child = new FfmpegChild(opts.ffmpegPath, encoderArgs(opts.encoding, opts.outputPath), ['pipe', 'ignore', 'pipe'], opts.logger);
+  /**
+   * Starts the encoder writing `outputPath`, or with `plan` every output of the plan (file, HLS, images; a stream
+   * output's MPEG-TS on stdout, for the stream fan-out).
+   */
+  static async start(opts: { ffmpegPath: string; encoding: CompositeEncoding; outputPath: string; logger: Logger; plan?: OutputPlan }): Promise<CompositeEncoder> {
+    const { plan } = opts;
+    const dirs = [opts.outputPath, plan?.segments && joinPath(plan.segments.localDir, plan.segments.segmentPrefix), plan?.image && joinPath(plan.image.localDir, plan.image.prefix)];
+    for (const d of new Set(dirs.filter((x): x is string => x !== undefined && x !== '').map((x) => dirname(x)))) await mkdir(d, { recursive: true });
+    const child = new FfmpegChild(opts.ffmpegPath, encoderArgs(opts.encoding, opts.outputPath, plan), ['pipe', plan?.stream ? 'pipe' : 'ignore', 'pipe'], opts.logger);
     return new CompositeEncoder(child, opts.encoding);
+  }
+
+  /** The encoder's MPEG-TS for the stream outputs (started with a plan that has one). */
+  get stdout(): Readable | undefined {
+    return (this.child.proc.stdout ?? undefined) as Readable | undefined;
   }
 
   get pid(): number | undefined {
@@ -97,8 +110,9 @@ export class CompositeEncoder {
   }
 }
 
-/** ffmpeg's arguments for an encoding (exported for tests). */
-export function encoderArgs(enc: CompositeEncoding, outputPath: string): string[] {
+/** ffmpeg's arguments for an encoding, into `outputPath` or the plan's outputs (exported for tests). */
+export function encoderArgs(enc: CompositeEncoding, outputPath: string, plan?: OutputPlan): string[] {
+  const live = plan !== undefined && (plan.segments !== undefined || plan.stream !== undefined);
   // the stream's header says everything about its tracks: no need to wait for probing
   const args: string[] = ['-nostdin', '-probesize', '32768', '-analyzeduration', '0', '-f', 'matroska', '-i', 'pipe:0'];
   if (enc.video) {
@@ -111,12 +125,20 @@ export function encoderArgs(enc: CompositeEncoding, outputPath: string): string[
       '-b:v', `${v.bitrateKbps}k`, '-maxrate', `${v.bitrateKbps}k`, '-bufsize', `${2 * v.bitrateKbps}k`,
       // a key frame every keyFrameIntervalSec exactly, none in between (players seek by them)
       '-g', String(Math.max(1, Math.round(v.keyFrameIntervalSec * v.fps))), '-sc_threshold', '0',
+      // SPS/PPS with every key frame: each HLS segment and a stream joined later decode on their own
+      ...(live ? ['-x264-params', 'repeat-headers=1'] : []),
     );
   }
   const a = enc.audio;
   if (a) {
     args.push('-map', '0:a');
     args.push('-c:a', a.codec === 'opus' ? 'libopus' : 'aac', '-b:a', `${a.bitrateKbps}k`, '-ar', String(a.codec === 'opus' ? 48_000 : a.sampleRate), '-ac', '2');
+  }
+  if (plan) {
+    // the tee muxer's MP4 and HLS want the codec headers out of band
+    args.push('-flags', '+global_header');
+    args.push(...ffmpegOutputArgs(plan, { videoInput: enc.video ? '0:v' : undefined }));
+    return args;
   }
   if (enc.container.muxer === 'mp4') args.push('-movflags', '+faststart');
   args.push('-f', enc.container.muxer, '-y', outputPath);
