@@ -261,7 +261,9 @@ test('the web app: lobby, two people see and hear each other, mute, chat, screen
     // live numbers: the node's media rates (two snapshots, 2 s apart) and each subscriber's downlink
     await admin.locator('#admin-live', { hasText: /Media in: video [1-9]\d* kbps/ }).waitFor({ timeout: TIMEOUT_MS });
     await admin.locator('.admin-room td.downlink', { hasText: /estimat/ }).first().waitFor({ timeout: TIMEOUT_MS });
-    run.note(`operator view: ${await admin.locator('#admin-live').textContent()}; ${await admin.locator('.admin-room td.downlink').first().textContent()}`);
+    // each published track's live bitrate, with its simulcast layers when several flow
+    await admin.locator('.admin-room td.track-live', { hasText: /^[1-9]\d* kbps/ }).first().waitFor({ timeout: TIMEOUT_MS });
+    run.note(`operator view: ${await admin.locator('#admin-live').textContent()}; ${await admin.locator('.admin-room td.downlink').first().textContent()}; tracks ${(await admin.locator('.admin-room td.track-live').allTextContents()).join(' | ')}`);
     await admin.screenshot({ path: join(artifactsDir, 'web-app-operator.png') });
     await admin.close();
   });

@@ -11,7 +11,8 @@ interface TwirpTrack { sid?: string; type?: string; source?: string; muted?: boo
 interface TwirpParticipant { sid?: string; identity?: string; name?: string; state?: string; joinedAt?: string; tracks?: TwirpTrack[] }
 interface KindTotals { packetsIn: number; bytesIn: number; packetsOut: number; bytesOut: number }
 interface Downlink { estimateBps: number | null; allocatedBps: number; audioBps: number; pausedTracks: number }
-interface LiveStats { atMs: number; media: Record<'audio' | 'video', KindTotals>; subscribers: Record<string, Downlink> }
+interface TrackLive { bitrateBps: number; layerBitrateBps: number[] }
+interface LiveStats { atMs: number; media: Record<'audio' | 'video', KindTotals>; subscribers: Record<string, Downlink>; tracks?: Record<string, TrackLive> }
 interface TwirpRoom { sid?: string; name?: string; numParticipants?: number; numPublishers?: number; creationTime?: string }
 
 async function twirp<T>(method: string, body: object, token: string): Promise<T> {
@@ -66,11 +67,13 @@ export function showAdmin(root: HTMLElement, config: AppConfig): void {
       const { rooms = [] } = await twirp<{ rooms?: TwirpRoom[] }>('ListRooms', {}, listToken);
       // the node's media rates (from two snapshots) and each subscriber's downlink, from /app/api/live
       let downlinks: Record<string, Downlink> = {};
+      let liveTracks: Record<string, TrackLive> = {};
       try {
         const res = await fetch('/app/api/live', { headers: { Authorization: `Bearer ${listToken}` }, cache: 'no-store' });
         if (res.ok) {
           const now = (await res.json()) as LiveStats;
           downlinks = now.subscribers;
+          liveTracks = now.tracks ?? {};
           if (lastLive) live.textContent = rateLine(lastLive, now);
           lastLive = now;
         }
@@ -86,7 +89,7 @@ export function showAdmin(root: HTMLElement, config: AppConfig): void {
           } catch (err) {
             error = (err as Error).message;
           }
-          return roomSection(r, participants, error, downlinks);
+          return roomSection(r, participants, error, downlinks, liveTracks);
         }),
       );
       body.replaceChildren(...(sections.length > 0 ? sections : [h('p', {}, 'No rooms.')]));
@@ -116,12 +119,20 @@ function downlinkText(d: Downlink | undefined): string {
   return `${est}, video ${kbps(d.allocatedBps)}, audio ${kbps(d.audioBps)}${d.pausedTracks > 0 ? `, ${d.pausedTracks} paused` : ''}`;
 }
 
-function roomSection(r: TwirpRoom, participants: TwirpParticipant[], error: string, downlinks: Record<string, Downlink>): HTMLElement {
+/** "1450 kbps (q 150, h 500, f 800)": what arrives from the publisher now, by layer when there are several. */
+export function trackLiveText(t: TrackLive | undefined, layerNames: readonly string[] = ['q', 'h', 'f']): string {
+  if (!t) return '';
+  const flowing = t.layerBitrateBps.map((bps, i) => [i, bps] as const).filter(([, bps]) => bps > 0);
+  const parts = flowing.length > 1 ? ` (${flowing.map(([i, bps]) => `${layerNames[i] ?? i} ${Math.round(bps / 1000)}`).join(', ')})` : '';
+  return `${kbps(t.bitrateBps)}${parts}`;
+}
+
+function roomSection(r: TwirpRoom, participants: TwirpParticipant[], error: string, downlinks: Record<string, Downlink>, liveTracks: Record<string, TrackLive>): HTMLElement {
   const rows = participants.flatMap((p) => {
     const tracks = p.tracks ?? [];
     const who = `${p.name || p.identity || '?'}${p.name && p.identity ? ` (${p.identity})` : ''}`;
     const down = downlinkText(downlinks[p.sid ?? '']);
-    if (tracks.length === 0) return [h('tr', {}, h('td', {}, who), h('td', {}, p.state ?? ''), h('td', {}, down), h('td', { colspan: 4 }, 'no tracks'))];
+    if (tracks.length === 0) return [h('tr', {}, h('td', {}, who), h('td', {}, p.state ?? ''), h('td', {}, down), h('td', { colspan: 5 }, 'no tracks'))];
     return tracks.map((t, i) =>
       h(
         'tr',
@@ -132,6 +143,7 @@ function roomSection(r: TwirpRoom, participants: TwirpParticipant[], error: stri
         h('td', {}, `${t.source ?? t.type ?? ''}${t.muted ? ' (muted)' : ''}`),
         h('td', {}, t.mimeType || t.codecs?.[0]?.mimeType || ''),
         h('td', {}, t.width ? `${t.width}x${t.height ?? 0}` : ''),
+        h('td', { class: 'track-live' }, trackLiveText(liveTracks[t.sid ?? ''])),
         h('td', {}, (t.layers ?? []).map((l) => `${l.quality ?? ''} ${l.width ?? 0}x${l.height ?? 0}${l.bitrate ? ` ${Math.round(l.bitrate / 1000)} kbps` : ''}`).join(', ')),
       ),
     );
@@ -144,7 +156,7 @@ function roomSection(r: TwirpRoom, participants: TwirpParticipant[], error: stri
     h(
       'table',
       {},
-      h('thead', {}, h('tr', {}, ...['participant', 'state', 'receiving (downlink)', 'track', 'codec', 'size', 'layers (announced)'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('thead', {}, h('tr', {}, ...['participant', 'state', 'receiving (downlink)', 'track', 'codec', 'size', 'sending now', 'layers (announced)'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, ...rows),
     ),
   );

@@ -108,15 +108,20 @@ function liveStatsOf(stats: MediaStatsView, rooms: RoomManager): LiveStats {
   const snap = stats.snapshot();
   const pick = (k: 'audio' | 'video') => ({ packetsIn: snap[k].packetsIn, bytesIn: snap[k].bytesIn, packetsOut: snap[k].packetsOut, bytesOut: snap[k].bytesOut });
   const subscribers: LiveStats['subscribers'] = {};
+  const tracks: LiveStats['tracks'] = {};
   for (const room of rooms.listRooms()) {
     if (room.isClosed) continue;
     for (const p of room.listParticipants()) {
+      for (const t of p.tracks) {
+        const layers = t.source.receiveQuality?.()?.layerBitrateBps;
+        if (layers) tracks[t.info.sid] = { bitrateBps: Math.round(layers.reduce((a, b) => a + b, 0)), layerBitrateBps: layers.map(Math.round) };
+      }
       const s = p.media.congestionState?.();
       if (s === undefined) continue;
       subscribers[p.sid] = { estimateBps: Number.isFinite(s.estimateBps) ? s.estimateBps : null, allocatedBps: s.allocatedBps, audioBps: s.audioBps, pausedTracks: s.pausedTracks };
     }
   }
-  return { media: { audio: pick('audio'), video: pick('video') }, subscribers };
+  return { media: { audio: pick('audio'), video: pick('video') }, subscribers, tracks };
 }
 
 export async function createServer(config: ServerConfig, overrides: ServerOverrides = {}): Promise<AtriumServer> {

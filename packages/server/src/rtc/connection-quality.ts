@@ -29,6 +29,8 @@ export interface StreamQualitySample {
    */
   heldBackLayers?: number;
   isMuted: boolean;
+  /** Publisher side: what arrives now per spatial layer (bits/s, 0 for a layer not flowing), for the operator view. */
+  layerBitrateBps?: readonly number[];
 }
 
 export const MAX_SCORE = 100;

@@ -250,7 +250,7 @@ export class PublishedTrackSource implements MediaTrackSource {
     }
     return {
       key: '', side: 'publisher', kind: this.kind, mimeType: this.codec.mimeType, packetsExpected: expected, packetsLost: lost,
-      jitterMs, rttMs: 0, lastRtcpMs, isMuted: this.receiver.isMuted,
+      jitterMs, rttMs: 0, lastRtcpMs, isMuted: this.receiver.isMuted, layerBitrateBps: this.receiver.layers().bitrateBps,
     };
   }
 

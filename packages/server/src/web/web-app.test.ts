@@ -154,10 +154,11 @@ test('/app/api/live: media totals and downlinks for a token with roomList only',
   const admin = ((await (await fetch(`${base}/app/admin-token`)).json()) as { token: string }).token;
   const res = await fetch(`${base}/app/api/live`, { headers: { authorization: `Bearer ${admin}` } });
   assert.equal(res.status, 200);
-  const body = (await res.json()) as { atMs: number; media: { video: { bytesIn: number } }; subscribers: object };
+  const body = (await res.json()) as { atMs: number; media: { video: { bytesIn: number } }; subscribers: object; tracks: object };
   assert.equal(typeof body.atMs, 'number');
   assert.equal(body.media.video.bytesIn, 0);
   assert.deepEqual(body.subscribers, {});
+  assert.deepEqual(body.tracks, {});
 });
 
 test('production: no dev tokens (404), the token endpoint in config.json; web.enabled false leaves the health check', async () => {

@@ -70,6 +70,8 @@ export interface LiveStats {
   media: Record<'audio' | 'video', { packetsIn: number; bytesIn: number; packetsOut: number; bytesOut: number }>;
   /** By participant sid: the send-side estimate (null before the first), what its video and audio take, paused tracks. */
   subscribers: Record<string, { estimateBps: number | null; allocatedBps: number; audioBps: number; pausedTracks: number }>;
+  /** By published track sid: what arrives from its publisher now, in all and per spatial layer (low to high). */
+  tracks: Record<string, { bitrateBps: number; layerBitrateBps: number[] }>;
 }
 
 export interface WebAppOptions {
