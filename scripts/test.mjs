@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..');
@@ -71,11 +72,24 @@ if (files.length === 0) {
   console.error('test: no test files found');
   process.exit(1);
 }
-// One runner invocation so there is one summary. Files run one at a time: the e2e tests start
-// servers and browsers and must not compete for the two cores with each other.
-const r = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', '--test-timeout=300000', ...files],
-  { stdio: 'inherit', cwd: root, env: { ...process.env, NODE_ENV: 'test', ...(nativeBuilt ? { NATIVE_SRTP_REQUIRED: '1' } : {}) } },
-);
-process.exit(r.status ?? 1);
+// Unit tests run two files at a time (ATRIUM_UNIT_CONCURRENCY, at most the cores): most of a unit file's time is
+// starting its process and loading TypeScript, which overlaps well. The e2e tests run one file at a time after them:
+// they start servers and browsers and must not compete for the two cores with each other.
+const env = { ...process.env, NODE_ENV: 'test', ...(nativeBuilt ? { NATIVE_SRTP_REQUIRED: '1' } : {}) };
+const unitConcurrency = Math.max(1, Math.min(availableParallelism(), Number(process.env.ATRIUM_UNIT_CONCURRENCY ?? 2) || 1));
+function runFiles(list, concurrency) {
+  if (list.length === 0) return 0;
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, '--test-timeout=300000', ...list],
+    { stdio: 'inherit', cwd: root, env },
+  );
+  return r.status ?? 1;
+}
+const rel = (list) => list.map((f) => relative(root, f));
+const unitStatus = runFiles(rel(unit), unitConcurrency);
+const e2eStatus = runFiles(rel(e2e), 1);
+if (unit.length > 0 && e2e.length > 0) {
+  console.log(`test: unit tests ${unitStatus === 0 ? 'passed' : 'FAILED'} (${unit.length} files), e2e tests ${e2eStatus === 0 ? 'passed' : 'FAILED'} (${e2e.length} files)`);
+}
+process.exit(unitStatus !== 0 ? unitStatus : e2eStatus);
