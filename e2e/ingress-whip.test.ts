@@ -4,6 +4,7 @@
 // URL and stream key; a livekit-client page in the room sees an INGRESS participant, decodes the video at 1280x720 and
 // hears 440 Hz. DELETE on the Location ends it: the participant leaves, the ingress is COMPLETE and the webhooks
 // ingress_started / ingress_ended arrive in order. Bad requests get clear HTTP errors and the server stays up.
+import { execFileSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -308,7 +309,7 @@ test('a WHIP client publishes through an IngressClient ingress; a livekit-client
 
 // WHIP with enable_transcoding (LiveKit's default video preset: VP8 simulcast 320x180 / 640x360 / 1280x720, Opus):
 // the same Chromium WHIP client publishes; the room sees only the ingress's participant with the transcoder's layers.
-test('WHIP with enableTranscoding: the viewer decodes the transcoded 1280x720 and 320x180 layers and hears the tone; DELETE ends it', { timeout: 90_000 }, async (t) => {
+test('WHIP with enableTranscoding: the viewer decodes the transcoded 1280x720 and 320x180 layers and hears the tone; DELETE ends it; a killed transcoder is ERROR', { timeout: 90_000 }, async (t) => {
   assert.ok(server && browser);
   const srv = server;
   const harness = browser;
@@ -360,8 +361,29 @@ test('WHIP with enableTranscoding: the viewer decodes the transcoded 1280x720 an
     await deleteResource(whip, viewer, identity);
     const [info] = await ingressClient.listIngress({ ingressId: ingress.ingressId });
     assert.equal(info?.state?.status, IngressState_Status.ENDPOINT_COMPLETE, info?.state?.error);
+  });
+
+  await run.step('published again, the transcoding ffmpeg killed mid-stream: ERROR naming it; everything released, the server goes on', async () => {
+    const r = await whip.page.evaluate<{ status: number; body?: string }, [string, string]>(([e, k]) => (window as any).whipClient.publish(e, k), [ingress.url, ingress.streamKey]);
+    assert.equal(r.status, 201, r.body);
+    await waitFor(async () => (await ingressClient.listIngress({ ingressId: ingress.ingressId }))[0]?.state?.status === IngressState_Status.ENDPOINT_PUBLISHING, { label: 'PUBLISHING again', timeoutMs: 15_000 });
+    // Atrium runs in this process: the transcoder is our child reading its SDP input file.
+    const ps = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+    const line = ps.split('\n').find((l) => /^\s*\d+\s+\S*ffmpeg\s/.test(l) && /atrium-ingress-[\w-]+\.sdp/.test(l));
+    assert.ok(line, `the transcoder among our children:\n${ps}`);
+    run.note(`killing ${line.trim().slice(0, 120)}`);
+    process.kill(Number(line.trim().split(/\s+/)[0]), 'SIGKILL');
+    const failed = await waitFor(async () => {
+      const [x] = await ingressClient.listIngress({ ingressId: ingress.ingressId });
+      return x?.state?.status === IngressState_Status.ENDPOINT_ERROR ? x : undefined;
+    }, { label: 'ERROR after the transcoder died', timeoutMs: 10_000 });
+    run.note(`error: ${failed.state?.error}`);
+    assert.match(failed.state?.error ?? '', /ffmpeg exited with signal SIGKILL/);
+    assert.equal((await fetch(`${srv.httpUrl}/`)).status, 200);
+    await whip.page.evaluate('window.whipPc.close()');
     await viewer.disconnect();
     await waitFor(() => srv.server.resources().sessions === 0, { label: 'media sessions back to zero', timeoutMs: 10_000 });
+    await ingressClient.deleteIngress(ingress.ingressId);
   });
   t.diagnostic(`steps:\n${run.history()}`);
 });
