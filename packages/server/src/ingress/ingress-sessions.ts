@@ -96,7 +96,11 @@ export class IngressSessions {
         ...o,
         registered: false,
         onPublishing: (tracks) => this.opts.ingresses.streamPublishing(ingress.ingressId, tracks),
-        onEnded: (error) => (error !== undefined ? source.failWith(error) : source.stop('the transcoder ended')),
+        onEnded: (error) => {
+          if (source.isEnded) return;
+          if (error !== undefined) source.failWith(error);
+          else source.stop('the transcoder ended');
+        },
       }),
     });
     if (source.isEnded) transcoder.stop();

@@ -72,6 +72,15 @@ export class WhipTranscoder {
 
   /** The sender's tracks are published: start ffmpeg, the output stream and the recorder. Never throws. */
   async start(tracks: readonly TrackInfo[]): Promise<void> {
+    try {
+      await this.run(tracks);
+    } catch (err) {
+      this.opts.source.failWith(`the WHIP transcoder could not start: ${(err as Error).message}`);
+      this.stop();
+    }
+  }
+
+  private async run(tracks: readonly TrackInfo[]): Promise<void> {
     const { ingress, source, logger } = this.opts;
     const inputs = transcoderInputs(tracks);
     if (typeof inputs === 'string') return source.failWith(inputs);
