@@ -152,6 +152,12 @@ function describeEvent(e: WebhookEvent): string {
   return [e.event, e.participant?.identity, e.ingressInfo ? IngressState_Status[e.ingressInfo.state?.status ?? 0] : undefined].filter(Boolean).join(' ');
 }
 
+/** Atrium runs in this process: its WHIP transcoders are our ffmpeg children reading an SDP input file. */
+function transcoders(): string[] {
+  const ps = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+  return ps.split('\n').filter((l) => /^\s*\d+\s+\S*ffmpeg\s/.test(l) && /atrium-ingress-[\w-]+\.sdp/.test(l));
+}
+
 /** DELETE on the page's WHIP resource (200), then the viewer sees the ingress participant leave. */
 async function deleteResource(whip: BrowserParticipant, viewer: BrowserParticipant, identity: string): Promise<void> {
   const fromIndex = await viewer.eventCount();
@@ -361,16 +367,15 @@ test('WHIP with enableTranscoding: the viewer decodes the transcoded 1280x720 an
     await deleteResource(whip, viewer, identity);
     const [info] = await ingressClient.listIngress({ ingressId: ingress.ingressId });
     assert.equal(info?.state?.status, IngressState_Status.ENDPOINT_COMPLETE, info?.state?.error);
+    await waitFor(() => transcoders().length === 0, { label: 'the transcoding ffmpeg gone', timeoutMs: 5_000 });
   });
 
   await run.step('published again, the transcoding ffmpeg killed mid-stream: ERROR naming it; everything released, the server goes on', async () => {
     const r = await whip.page.evaluate<{ status: number; body?: string }, [string, string]>(([e, k]) => (window as any).whipClient.publish(e, k), [ingress.url, ingress.streamKey]);
     assert.equal(r.status, 201, r.body);
     await waitFor(async () => (await ingressClient.listIngress({ ingressId: ingress.ingressId }))[0]?.state?.status === IngressState_Status.ENDPOINT_PUBLISHING, { label: 'PUBLISHING again', timeoutMs: 15_000 });
-    // Atrium runs in this process: the transcoder is our child reading its SDP input file.
-    const ps = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
-    const line = ps.split('\n').find((l) => /^\s*\d+\s+\S*ffmpeg\s/.test(l) && /atrium-ingress-[\w-]+\.sdp/.test(l));
-    assert.ok(line, `the transcoder among our children:\n${ps}`);
+    const [line] = transcoders();
+    assert.ok(line, 'the transcoder among our children');
     run.note(`killing ${line.trim().slice(0, 120)}`);
     process.kill(Number(line.trim().split(/\s+/)[0]), 'SIGKILL');
     const failed = await waitFor(async () => {
