@@ -363,7 +363,7 @@ test('WHIP with enableTranscoding: the viewer decodes the transcoded 1280x720 an
     await waitForAudioChannels(viewer, row.trackSid, [TONE_HZ], hasTone(TONE_HZ), { label: 'a 440 Hz peak in the transcoded audio', timeoutMs: 15_000 });
   });
 
-  await run.step('DELETE ends the stream: the participant leaves, the ingress is COMPLETE, media sessions go back to zero', async () => {
+  await run.step('DELETE ends the stream: the participant leaves, the ingress is COMPLETE, the transcoding ffmpeg is gone', async () => {
     await deleteResource(whip, viewer, identity);
     const [info] = await ingressClient.listIngress({ ingressId: ingress.ingressId });
     assert.equal(info?.state?.status, IngressState_Status.ENDPOINT_COMPLETE, info?.state?.error);
