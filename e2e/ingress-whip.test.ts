@@ -4,6 +4,7 @@
 // URL and stream key; a livekit-client page in the room sees an INGRESS participant, decodes the video at 1280x720 and
 // hears 440 Hz. DELETE on the Location ends it: the participant leaves, the ingress is COMPLETE and the webhooks
 // ingress_started / ingress_ended arrive in order. Bad requests get clear HTTP errors and the server stays up.
+import { execFileSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -151,6 +152,20 @@ function describeEvent(e: WebhookEvent): string {
   return [e.event, e.participant?.identity, e.ingressInfo ? IngressState_Status[e.ingressInfo.state?.status ?? 0] : undefined].filter(Boolean).join(' ');
 }
 
+/** Atrium runs in this process: its WHIP transcoders are our ffmpeg children reading an SDP input file. */
+function transcoders(): string[] {
+  const ps = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+  return ps.split('\n').filter((l) => /^\s*\d+\s+\S*ffmpeg\s/.test(l) && /atrium-ingress-[\w-]+\.sdp/.test(l));
+}
+
+/** DELETE on the page's WHIP resource (200), then the viewer sees the ingress participant leave. */
+async function deleteResource(whip: BrowserParticipant, viewer: BrowserParticipant, identity: string): Promise<void> {
+  const fromIndex = await viewer.eventCount();
+  const r = await whip.page.evaluate<{ status: number; body: string }>('window.whipClient.remove()');
+  assert.equal(r.status, 200, r.body);
+  await viewer.waitForEvent((e: PageEvent) => e.type === 'participantDisconnected' && e.participant === identity, { label: 'the ingress participant left', timeoutMs: 10_000, fromIndex });
+}
+
 test('a WHIP client publishes through an IngressClient ingress; a livekit-client page sees, decodes and hears it; DELETE ends it', { timeout: 150_000 }, async (t) => {
   assert.ok(server && browser && receiver);
   const srv = server;
@@ -262,10 +277,7 @@ test('a WHIP client publishes through an IngressClient ingress; a livekit-client
   });
 
   await run.step('DELETE on the Location ends the stream: the participant leaves, the ingress is COMPLETE', async () => {
-    const fromIndex = await viewer.eventCount();
-    const r = await whip.page.evaluate<{ status: number; body: string }>('window.whipClient.remove()');
-    assert.equal(r.status, 200, r.body);
-    await viewer.waitForEvent((e: PageEvent) => e.type === 'participantDisconnected' && e.participant === IDENTITY, { label: 'the ingress participant left', timeoutMs: 10_000, fromIndex });
+    await deleteResource(whip, viewer, IDENTITY);
     const [info] = await ingressClient.listIngress({ ingressId: ingress.ingressId });
     assert.equal(info?.state?.status, IngressState_Status.ENDPOINT_COMPLETE);
     assert.equal(info?.state?.error, '');
@@ -298,5 +310,85 @@ test('a WHIP client publishes through an IngressClient ingress; a livekit-client
   });
   await viewer.disconnect();
   await waitFor(() => srv.server.resources().sessions === 0, { label: 'media sessions back to zero', timeoutMs: 10_000 });
+  t.diagnostic(`steps:\n${run.history()}`);
+});
+
+// WHIP with enable_transcoding (LiveKit's default video preset: VP8 simulcast 320x180 / 640x360 / 1280x720, Opus):
+// the same Chromium WHIP client publishes; the room sees only the ingress's participant with the transcoder's layers.
+test('WHIP with enableTranscoding: the viewer decodes the transcoded 1280x720 and 320x180 layers and hears the tone; DELETE ends it; a killed transcoder is ERROR', { timeout: 90_000 }, async (t) => {
+  assert.ok(server && browser);
+  const srv = server;
+  const harness = browser;
+  const room = 'ingress-whip-transcode-e2e';
+  const identity = 'whip-transcoded';
+  const run = createStepRunner({ scenario: 'ingress-whip.test.ts transcoding', logs: () => harness.logs() });
+  const ingressClient = new IngressClient(srv.httpUrl, DEV_API_KEY, DEV_API_SECRET);
+  const ingress = await ingressClient.createIngress(IngressInput.WHIP_INPUT, { roomName: room, participantIdentity: identity, participantName: 'Transcoded', enableTranscoding: true });
+  assert.equal(ingress.enableTranscoding, true);
+  const whip = await harness.openParticipant('whip-transcoded');
+  await whip.page.evaluate(WHIP_CLIENT);
+  const viewer = await harness.openParticipant('viewer-transcoded');
+  await viewer.connect(srv.url, await srv.token({ identity: 'viewer2', room }));
+  const videoOf = (rows: Awaited<ReturnType<typeof viewer.remoteTrackStats>>) => rows.find((r) => r.participant === identity && r.kind === 'video');
+
+  await run.step('the WHIP client publishes (201); the viewer sees only the INGRESS participant, with the preset layers', async () => {
+    const r = await whip.page.evaluate<{ status: number; body?: string }, [string, string]>(([e, k]) => (window as any).whipClient.publish(e, k), [ingress.url, ingress.streamKey]);
+    assert.equal(r.status, 201, r.body);
+    await viewer.waitForEvent((e: PageEvent) => e.type === 'trackSubscribed' && e.participant === identity && e.kind === 'video', { label: 'transcoded video subscribed', timeoutMs: 30_000 });
+    await viewer.waitForEvent((e: PageEvent) => e.type === 'trackSubscribed' && e.participant === identity && e.kind === 'audio', { label: 'transcoded audio subscribed', timeoutMs: 10_000 });
+    const people = await viewer.call<{ identity: string; kind: number }[]>('remoteParticipants');
+    assert.deepEqual(people.map((p) => [p.identity, p.kind]), [[identity, ParticipantInfo_Kind.INGRESS]], 'the sender and the transcoder stay hidden');
+    const [info] = await waitFor(async () => {
+      const x = await ingressClient.listIngress({ ingressId: ingress.ingressId });
+      return x[0]?.state?.status === IngressState_Status.ENDPOINT_PUBLISHING ? x : undefined;
+    }, { label: 'PUBLISHING', timeoutMs: 10_000 });
+    const video = info?.state?.tracks.find((x) => x.type === 1);
+    assert.deepEqual(video?.layers.map((l) => `${l.width}x${l.height}`), ['320x180', '640x360', '1280x720']);
+    assert.equal(info?.state?.tracks.length, 2);
+  });
+
+  await run.step('the viewer decodes the top layer at 1280x720, then (setVideoQuality LOW) the 320x180 layer', async () => {
+    const first = await viewer.waitForDecoding(videoOf, (r) => r.frameWidth === 1280 && r.frameHeight === 720, { label: 'the 1280x720 layer', timeoutMs: 30_000 });
+    const { fps, row: later } = await viewer.decodeRate(videoOf, first, 2_000);
+    run.note(`decoded ${later?.frameWidth}x${later?.frameHeight} at ${fps.toFixed(1)} fps (${later?.codec})`);
+    assert.ok(fps >= 10, `decoded frame rate ${fps.toFixed(1)} fps`);
+    await viewer.call('setVideoQuality', first.trackSid, 'LOW');
+    const low = await viewer.waitForDecoding(videoOf, (r) => r.frameWidth === 320 && r.frameHeight === 180, { label: 'the 320x180 layer', timeoutMs: 15_000 });
+    run.note(`low layer ${low.frameWidth}x${low.frameHeight}`);
+  });
+
+  await run.step('the viewer hears the 440 Hz tone through the transcoder', async () => {
+    const row = (await viewer.remoteTrackStats()).find((r) => r.participant === identity && r.kind === 'audio');
+    assert.ok(row);
+    await waitForAudioChannels(viewer, row.trackSid, [TONE_HZ], hasTone(TONE_HZ), { label: 'a 440 Hz peak in the transcoded audio', timeoutMs: 15_000 });
+  });
+
+  await run.step('DELETE ends the stream: the participant leaves, the ingress is COMPLETE, the transcoding ffmpeg is gone', async () => {
+    await deleteResource(whip, viewer, identity);
+    const [info] = await ingressClient.listIngress({ ingressId: ingress.ingressId });
+    assert.equal(info?.state?.status, IngressState_Status.ENDPOINT_COMPLETE, info?.state?.error);
+    await waitFor(() => transcoders().length === 0, { label: 'the transcoding ffmpeg gone', timeoutMs: 5_000 });
+  });
+
+  await run.step('published again, the transcoding ffmpeg killed mid-stream: ERROR naming it; everything released, the server goes on', async () => {
+    const r = await whip.page.evaluate<{ status: number; body?: string }, [string, string]>(([e, k]) => (window as any).whipClient.publish(e, k), [ingress.url, ingress.streamKey]);
+    assert.equal(r.status, 201, r.body);
+    await waitFor(async () => (await ingressClient.listIngress({ ingressId: ingress.ingressId }))[0]?.state?.status === IngressState_Status.ENDPOINT_PUBLISHING, { label: 'PUBLISHING again', timeoutMs: 15_000 });
+    const [line] = transcoders();
+    assert.ok(line, 'the transcoder among our children');
+    run.note(`killing ${line.trim().slice(0, 120)}`);
+    process.kill(Number(line.trim().split(/\s+/)[0]), 'SIGKILL');
+    const failed = await waitFor(async () => {
+      const [x] = await ingressClient.listIngress({ ingressId: ingress.ingressId });
+      return x?.state?.status === IngressState_Status.ENDPOINT_ERROR ? x : undefined;
+    }, { label: 'ERROR after the transcoder died', timeoutMs: 10_000 });
+    run.note(`error: ${failed.state?.error}`);
+    assert.match(failed.state?.error ?? '', /ffmpeg exited with signal SIGKILL/);
+    assert.equal((await fetch(`${srv.httpUrl}/`)).status, 200);
+    await whip.page.evaluate('window.whipPc.close()');
+    await viewer.disconnect();
+    await waitFor(() => srv.server.resources().sessions === 0, { label: 'media sessions back to zero', timeoutMs: 10_000 });
+    await ingressClient.deleteIngress(ingress.ingressId);
+  });
   t.diagnostic(`steps:\n${run.history()}`);
 });

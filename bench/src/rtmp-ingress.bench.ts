@@ -4,37 +4,15 @@
 // server process and of its ffmpeg children (the transcoder) is read from /proc over a window and printed per second
 // of stream. The pushing ffmpeg (the "OBS") is measured apart and not counted. `npm run bench -- rtmp-ingress`
 // (about 30 s; `--seconds N` for the window).
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { IngressClient } from 'livekit-server-sdk';
 import { IngressInput, IngressState_Status } from '@livekit/protocol';
 import { formatTable, numberArgument } from './bench-util.js';
-import { freePort, processCpuSec, startServerProcess } from './server-process.js';
+import { cpuOf, ffmpegChildrenOf, freePort, processCpuSec, startServerProcess } from './server-process.js';
 
 const WINDOW_SEC = numberArgument('seconds', 15);
 const WARMUP_SEC = 3;
-
-/** The ffmpeg children of `pid` (the server also has tsx's esbuild service as a child). */
-function ffmpegChildrenOf(pid: number): number[] {
-  try {
-    return execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n')
-      .map((l) => l.trim().split(/\s+/)).filter(([, comm]) => comm === 'ffmpeg').map(([p]) => Number(p));
-  } catch {
-    return [];
-  }
-}
-
-function cpuOf(pids: readonly number[]): number {
-  let sum = 0;
-  for (const pid of pids) {
-    try {
-      sum += processCpuSec(pid);
-    } catch {
-      // gone
-    }
-  }
-  return sum;
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -8,9 +8,11 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 // rtmp-ingress.bench.ts: CPU per second of one RTMP ingress transcoded to three layers (needs Debian's ffmpeg; ~30 s).
+// whip-ingress.bench.ts: CPU per second of one WHIP ingress passed through and one transcoded to three layers (~60 s).
 const benches = [
   'srtp.bench.ts', 'stages.bench.ts', 'pacer.bench.ts', 'bwe.bench.ts', 'forward.bench.ts', 'path.bench.ts', 'join.bench.ts', 'churn.bench.ts',
   'rtmp-ingress.bench.ts',
+  'whip-ingress.bench.ts',
   'track-egress.bench.ts',
 ];
 // A first argument naming a benchmark runs that one alone, e.g. `npm run bench -- load` (load.bench.ts, not in the

@@ -1,6 +1,6 @@
 // An Atrium server in a child process for the load benchmarks (load, workers, compare), so its CPU (every thread:
 // main, media workers, libuv pool) is measured apart from the load generator's, from /proc.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -96,4 +96,27 @@ export async function startServerProcess(opts: { yaml?: string; logLevel?: strin
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** The ffmpeg children of `pid` (the server also has tsx's esbuild service as a child). */
+export function ffmpegChildrenOf(pid: number): number[] {
+  try {
+    return execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n')
+      .map((l) => l.trim().split(/\s+/)).filter(([, comm]) => comm === 'ffmpeg').map(([p]) => Number(p));
+  } catch {
+    return [];
+  }
+}
+
+/** CPU seconds used so far by these processes together (those gone count nothing). */
+export function cpuOf(pids: readonly number[]): number {
+  let sum = 0;
+  for (const pid of pids) {
+    try {
+      sum += processCpuSec(pid);
+    } catch {
+      // gone
+    }
+  }
+  return sum;
 }

@@ -263,7 +263,14 @@ export async function createServer(config: ServerConfig, overrides: ServerOverri
     ...(webhooks ? { events: ingressWebhooks(webhooks) } : {}),
     startUrlInput: (info) => ingressSessions.startUrl(info),
   });
-  const ingressSessions: IngressSessions = new IngressSessions({ ingresses, rooms, mediaFactory, clock, logger: logger.child({ component: 'ingress' }), publishCodecs });
+  const ingressSessions: IngressSessions = new IngressSessions({
+    ingresses, rooms, mediaFactory, clock, logger: logger.child({ component: 'ingress' }), publishCodecs,
+    // A WHIP transcoder subscribes to the sender as egress does: over our own /rtc, with the first API key.
+    transcoderSignal: () => {
+      const [apiKey, apiSecret] = Object.entries(config.keys)[0] ?? [];
+      return apiKey !== undefined && apiSecret !== undefined && signalUrl !== '' ? { url: signalUrl, apiKey, apiSecret } : undefined;
+    },
+  });
   const rtmpIngress = new RtmpIngress({ ingresses, sessions: ingressSessions, logger: logger.child({ component: 'rtmp' }) });
   const whip = new WhipServer({ ingresses, sessions: ingressSessions, logger: logger.child({ component: 'whip' }) });
   const rtc = new RtcService({

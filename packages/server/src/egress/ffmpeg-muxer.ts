@@ -81,6 +81,40 @@ export async function allPortsBound(ports: readonly number[]): Promise<boolean> 
   return ports.every((p) => bound.has(p));
 }
 
+/** Waits until ffmpeg holds every port (packets sent earlier would be lost); false when it exited or took too long. */
+export async function waitPortsBound(ports: readonly number[], hasExited: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (!hasExited()) {
+    if (await allPortsBound(ports)) return true;
+    if (performance.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
+}
+
+/** ffmpeg's input arguments for RTP streams on loopback UDP described by the SDP file at `sdpPath`. */
+export function rtpInputArgs(sdpPath: string): string[] {
+  return [
+    '-protocol_whitelist', 'file,udp,rtp',
+    // no input timeout: a muted track sends nothing for as long as it is muted (stop() wakes ffmpeg instead)
+    '-listen_timeout', '-1',
+    // loopback reorders nothing, but retransmissions (NACKed by the subscribing participant) come late: a short queue
+    // puts them back in order while keeping ffmpeg's latency and memory low
+    '-reorder_queue_size', '32',
+    '-i', sdpPath,
+  ];
+}
+
+/** Ports for `count` RTP streams (each an even port, its RTCP on the next), distinct. */
+export async function freeRtpPorts(count: number): Promise<number[]> {
+  const ports: number[] = [];
+  while (ports.length < count) {
+    const port = await freePortPair();
+    if (!ports.includes(port)) ports.push(port);
+  }
+  return ports;
+}
+
 export class FfmpegMuxer {
   /** The RTP port of each stream, in the order of `formats` (RTCP on the next port). */
   readonly ports: readonly number[];
@@ -129,33 +163,18 @@ export class FfmpegMuxer {
     container?: OutputContainer; outputArgs?: readonly string[]; extraDirs?: readonly string[]; pipeStdout?: boolean;
   }): Promise<FfmpegMuxer> {
     for (const dir of new Set([dirname(opts.outputPath), ...(opts.extraDirs ?? [])])) await mkdir(dir, { recursive: true });
-    const ports: number[] = [];
-    while (ports.length < opts.formats.length) {
-      const port = await freePortPair();
-      if (!ports.includes(port)) ports.push(port);
-    }
+    const ports = await freeRtpPorts(opts.formats.length);
     const sdpPath = `${opts.outputPath}.sdp`;
     await writeFile(sdpPath, ffmpegSdp(opts.formats.map((format, i) => ({ format, port: ports[i]! }))));
     const outputArgs = opts.outputArgs ?? ['-map', '0', '-c', 'copy', '-f', opts.container?.muxer ?? 'matroska', '-y', opts.outputPath];
     const args = [
       '-hide_banner', '-loglevel', process.env['ATRIUM_EGRESS_FFMPEG_LOG'] ?? 'warning', '-nostats',
-      '-protocol_whitelist', 'file,udp,rtp',
-      // no input timeout: a muted track sends nothing for as long as it is muted (stop() wakes ffmpeg instead)
-      '-listen_timeout', '-1',
-      // loopback reorders nothing, but retransmissions (NACKed by the egress participant) come late: a short queue
-      // puts them back in order while keeping ffmpeg's latency and memory low
-      '-reorder_queue_size', '32',
-      '-i', sdpPath,
+      ...rtpInputArgs(sdpPath),
       ...outputArgs,
     ];
     const proc = spawn(opts.ffmpegPath, args, { stdio: ['pipe', opts.pipeStdout ? 'pipe' : 'ignore', 'pipe'] });
     const muxer = new FfmpegMuxer(proc, ports, sdpPath, opts.logger);
-    const deadline = performance.now() + (opts.readyTimeoutMs ?? 5_000);
-    while (!muxer.hasExited) {
-      if (await allPortsBound(ports)) return muxer;
-      if (performance.now() > deadline) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    if (await waitPortsBound(ports, () => muxer.hasExited, opts.readyTimeoutMs ?? 5_000)) return muxer;
     muxer.kill();
     const exit = await muxer.exited;
     throw new Error(exit.reason || 'ffmpeg did not open its RTP port');

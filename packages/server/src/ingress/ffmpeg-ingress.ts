@@ -61,23 +61,15 @@ export async function startFfmpegIngress(opts: FfmpegIngressOptions): Promise<Ff
     const peer = new PeerConnection({ role: 'client', mux, certificate: await certificate, advertisedAddress: '127.0.0.1', logger });
     pc = peer;
     const layers = opts.source.videoLayers ?? [];
-    const simulcast = layers.length > 1 ? RIDS.slice(RIDS.length - layers.length).map((rid) => ({ rid })) : [];
-    const audio = peer.addSender({ kind: 'audio', streamId: ingress.ingressId, trackId: 'audio', codec: OPUS });
-    const video = peer.addSender({ kind: 'video', streamId: ingress.ingressId, trackId: 'video', codec: VP8, ...(simulcast.length > 0 ? { simulcast } : {}) });
+    const onRtp = addFfmpegSenders(peer, ingress.ingressId, layers.length);
     const opened = await opts.open(peer.createOffer(), layers.length > 1 ? { videoLayers: layers } : {});
     session = opened.session;
     peer.handleAnswer(opened.answer);
     session.onEnded = release;
     const s = session;
-    const layerHeaders = new LayerHeaders(video);
     source = await FfmpegRtpSource.start({
       ...opts.source,
-      onRtp: (kind, packet, layer) => {
-        if (peer.connectionState !== 'connected') return;
-        if (kind === 'audio') forward(audio, packet);
-        else if (video.layers.length > 0) layerHeaders.forward(layer, packet);
-        else forward(video, packet);
-      },
+      onRtp,
       onExit: (error) => {
         if (error !== undefined) s.failWith(error);
         else if (opts.onInputEnded) opts.onInputEnded(s);
@@ -97,6 +89,24 @@ export async function startFfmpegIngress(opts: FfmpegIngressOptions): Promise<Ff
     else opts.onStartFailed(error);
     return undefined;
   }
+}
+
+/**
+ * Adds an Opus sender and a VP8 one (simulcast with `videoLayers` > 1: rids q, h, f, lowest first) to a client-role
+ * PeerConnection, before its offer; returns what takes ffmpeg's RTP (FfmpegRtpSource's `onRtp`) and sends it on them
+ * once the connection is up. Also used by the WHIP ingress bench, as a WHIP sender of our own.
+ */
+export function addFfmpegSenders(peer: PeerConnection, streamId: string, videoLayers: number): FfmpegRtpSourceOptions['onRtp'] {
+  const simulcast = videoLayers > 1 ? RIDS.slice(RIDS.length - videoLayers).map((rid) => ({ rid })) : [];
+  const audio = peer.addSender({ kind: 'audio', streamId, trackId: 'audio', codec: OPUS });
+  const video = peer.addSender({ kind: 'video', streamId, trackId: 'video', codec: VP8, ...(simulcast.length > 0 ? { simulcast } : {}) });
+  const layerHeaders = new LayerHeaders(video);
+  return (kind, packet, layer) => {
+    if (peer.connectionState !== 'connected') return;
+    if (kind === 'audio') forward(audio, packet);
+    else if (video.layers.length > 0) layerHeaders.forward(layer, packet);
+    else forward(video, packet);
+  };
 }
 
 /** ffmpeg's RTP with the payload type and SSRC this sender negotiated (ffmpeg's packets carry no header extensions). */

@@ -8,12 +8,20 @@ import type { Writable } from 'node:stream';
 import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freeRtpPorts, rtpInputArgs, waitPortsBound } from '../egress/ffmpeg-muxer.js';
+import { ffmpegSdp } from '../egress/rtp-sdp.js';
+import type { RtpFormat } from '../egress/track-container.js';
 
 /** The RTP payload types and SSRCs ffmpeg is told to use (rewritten to the negotiated ones before sending on). */
 const VIDEO_PT = 96;
 const AUDIO_PT = 111;
 const KILL_AFTER_MS = 2_000;
 const STDERR_KEEP_BYTES = 4_096;
+const INPUT_READY_MS = 5_000;
 
 /** One encoded video stream: a simulcast layer (scaled to fit width x height, aspect kept) or the only one. */
 export interface VideoEncoding {
@@ -28,6 +36,12 @@ export interface FfmpegRtpSourceOptions {
   url?: string;
   /** Instead of `url`: FLV written to ffmpeg's stdin (`input` of the source), already in real time (RTMP). */
   flvStdin?: boolean;
+  /**
+   * Instead of `url`: RTP streams (at most one video and one audio) sent to loopback UDP ports of ffmpeg's
+   * (`inputPorts`, in this order), described to it by an SDP file as egress does (WHIP transcoding). `start` returns
+   * once ffmpeg holds the ports.
+   */
+  rtpInput?: readonly RtpFormat[];
   /** The ffmpeg binary (ATRIUM_FFMPEG, else `ffmpeg` on the PATH). */
   ffmpegPath?: string;
   /** The single video stream's bitrate when `videoLayers` is not given (default 1.5 Mbps). */
@@ -59,6 +73,9 @@ export class FfmpegRtpSource {
   private exited = false;
   private stopping = false;
   private killTimer: NodeJS.Timeout | undefined;
+  private sdpPath: string | undefined;
+  /** With `rtpInput`: the port of each input stream, in its order. */
+  inputPorts: readonly number[] = [];
 
   private constructor(opts: FfmpegRtpSourceOptions) {
     this.opts = opts;
@@ -66,10 +83,20 @@ export class FfmpegRtpSource {
 
   static async start(opts: FfmpegRtpSourceOptions): Promise<FfmpegRtpSource> {
     const s = new FfmpegRtpSource(opts);
-    if (opts.url === undefined && opts.flvStdin !== true) throw new Error('ffmpeg needs an input: url or flvStdin');
+    if (opts.url === undefined && opts.flvStdin !== true && opts.rtpInput === undefined) throw new Error('ffmpeg needs an input: url, flvStdin or rtpInput');
     const videoPorts: number[] = [];
     if (opts.video !== false) for (let i = 0; i < s.videoEncodings.length; i++) videoPorts.push(await s.bind('video', i));
-    s.spawn(videoPorts, opts.audio !== false ? await s.bind('audio', 0) : undefined);
+    const audioPort = opts.audio !== false ? await s.bind('audio', 0) : undefined;
+    if (opts.rtpInput !== undefined) {
+      s.inputPorts = await freeRtpPorts(opts.rtpInput.length);
+      s.sdpPath = join(tmpdir(), `atrium-ingress-${randomUUID()}.sdp`);
+      await writeFile(s.sdpPath, ffmpegSdp(opts.rtpInput.map((format, i) => ({ format, port: s.inputPorts[i]! }))));
+    }
+    s.spawn(videoPorts, audioPort);
+    if (opts.rtpInput !== undefined && !(await waitPortsBound(s.inputPorts, () => s.exited, INPUT_READY_MS))) {
+      s.stop();
+      throw new Error(s.exited ? 'ffmpeg exited before it opened its RTP input' : `ffmpeg did not open its RTP input within ${INPUT_READY_MS} ms`);
+    }
     return s;
   }
 
@@ -117,8 +144,10 @@ export class FfmpegRtpSource {
 
   private spawn(videoPorts: readonly number[], audioPort: number | undefined): void {
     const layers = this.videoEncodings;
-    const { url } = this.opts;
-    const input = url !== undefined
+    const { url, rtpInput } = this.opts;
+    const input = rtpInput !== undefined && this.sdpPath !== undefined
+      ? rtpInputArgs(this.sdpPath)
+      : url !== undefined
       ? [
         // Only network protocols for the server: a playlist must not make ffmpeg open local files.
         '-protocol_whitelist', this.opts.allowLocalFiles === true ? 'file,http,https,tcp,tls,crypto' : 'http,https,tcp,tls,crypto',
@@ -146,12 +175,12 @@ export class FfmpegRtpSource {
       '-payload_type', String(AUDIO_PT), '-rtpflags', 'skip_rtcp', '-f', 'rtp', `rtp://127.0.0.1:${audioPort}?pkt_size=1200`,
     ];
     const args = [
-      '-hide_banner', '-nostats', '-loglevel', 'error', ...(url !== undefined ? ['-nostdin'] : []),
+      '-hide_banner', '-nostats', '-loglevel', 'error', ...(this.opts.flvStdin !== true ? ['-nostdin'] : []),
       ...input,
       ...(videoPorts.length > 0 ? ['-filter_complex', graph, ...videoOut] : []),
       ...audioOut,
     ];
-    const stdin = url !== undefined ? 'ignore' : 'pipe';
+    const stdin = this.opts.flvStdin !== true ? 'ignore' : 'pipe';
     const child = spawn(this.opts.ffmpegPath ?? process.env['ATRIUM_FFMPEG'] ?? 'ffmpeg', args, { stdio: [stdin, 'ignore', 'pipe'] });
     this.child = child;
     // A write after ffmpeg died (EPIPE) is seen as its exit; the stream must not throw.
@@ -172,6 +201,7 @@ export class FfmpegRtpSource {
     this.exited = true;
     if (this.killTimer) clearTimeout(this.killTimer);
     this.closeSockets();
+    if (this.sdpPath !== undefined) void rm(this.sdpPath, { force: true });
     this.opts.onExit(error);
   }
 

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CreateIngressRequest, IngressInput, IngressState_Status as S, InputAudioState, InputVideoState, TrackInfo, TrackType, UpdateIngressRequest } from '@livekit/protocol';
+import { CreateIngressRequest, IngressInput, IngressState_Status as S, IngressVideoEncodingPreset, IngressVideoOptions, InputAudioState, InputVideoState, TrackInfo, TrackType, UpdateIngressRequest } from '@livekit/protocol';
 import { ManualClock, silentLogger } from '@atrium/webrtc';
 import { IngressRegistry } from './ingress-registry.js';
 import type { IngressStream } from './ingress-registry.js';
 import { IngressError } from './ingress-error.js';
+import { whipTranscodes } from './ingress-request.js';
 
 function setup(maxActive = 0) {
   const clock = new ManualClock();
@@ -146,4 +147,18 @@ test('RTMP: the URL is rtmp_base_url, refused when RTMP is off; a publisher leav
   registry.streamEnded(info.ingressId, 'ffmpeg exited with code 1');
   assert.equal(registry.state(info.ingressId)?.status, S.ENDPOINT_ERROR);
   assert.deepEqual(events, ['started ENDPOINT_BUFFERING', 'ended ENDPOINT_INACTIVE', 'started ENDPOINT_BUFFERING', 'ended ENDPOINT_ERROR']);
+});
+
+test('WHIP UpdateIngress: enable_transcoding and a preset are kept for the next stream; a preset with transcoding off is refused', () => {
+  const { registry, create } = setup();
+  const a = create();
+  assert.equal(whipTranscodes(a), false, 'WHIP default: forwarded as sent');
+  const on = registry.update(new UpdateIngressRequest({ ingressId: a.ingressId, enableTranscoding: true }));
+  assert.equal(on.enableTranscoding, true);
+  assert.equal(whipTranscodes(registry.byStreamKey(a.streamKey)!), true, 'what the next WHIP POST reads');
+  const preset = new IngressVideoOptions({ encodingOptions: { case: 'preset', value: IngressVideoEncodingPreset.H264_540P_25FPS_2_LAYERS } });
+  registry.update(new UpdateIngressRequest({ ingressId: a.ingressId, video: preset }));
+  assert.equal(code(() => registry.update(new UpdateIngressRequest({ ingressId: a.ingressId, enableTranscoding: false }))), 'invalid_argument', 'the kept preset needs transcoding');
+  const off = registry.update(new UpdateIngressRequest({ ingressId: a.ingressId, enableTranscoding: false, video: new IngressVideoOptions({ name: 'cam' }) }));
+  assert.equal(whipTranscodes(off), false);
 });

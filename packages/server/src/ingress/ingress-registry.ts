@@ -90,7 +90,7 @@ export class IngressRegistry {
   update(req: UpdateIngressRequest): IngressInfo {
     if (req.ingressId === '') throw new IngressError('invalid_argument', 'ingress id is required');
     const info = this.get(req.ingressId);
-    checkUpdateRequest(req, info.inputType);
+    checkUpdateRequest(req, info.inputType, info);
     const state = info.state!;
     if (isActiveStatus(state.status)) throw new IngressError('failed_precondition', 'the ingress has a live stream; end it before updating');
     if (req.name !== '') info.name = req.name;

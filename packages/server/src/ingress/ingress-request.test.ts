@@ -4,7 +4,7 @@ import {
   AudioCodec, CreateIngressRequest, IngressAudioEncodingOptions, IngressAudioEncodingPreset, IngressAudioOptions, IngressInput,
   IngressVideoEncodingOptions, IngressVideoEncodingPreset, IngressVideoOptions, UpdateIngressRequest, VideoLayer,
 } from '@livekit/protocol';
-import { checkCreateRequest, checkUpdateRequest } from './ingress-request.js';
+import { checkCreateRequest, checkUpdateRequest, whipTranscodes } from './ingress-request.js';
 import { IngressError } from './ingress-error.js';
 
 const whip = (over: Partial<ConstructorParameters<typeof CreateIngressRequest>[0]> = {}): CreateIngressRequest =>
@@ -46,8 +46,11 @@ test('table: what CreateIngress refuses, with which code and words', () => {
     ['long identity', whip({ participantIdentity: 'p'.repeat(257) }), 'invalid_argument', /identity length/],
     ['long name', whip({ participantName: 'n'.repeat(257) }), 'invalid_argument', /participant name length/],
     ['big metadata', whip({ participantMetadata: 'm'.repeat(512 * 1024 + 1) }), 'invalid_argument', /metadata size/],
-    ['transcoding', whip({ enableTranscoding: true }), 'unimplemented', /WHIP transcoding/],
-    ['audio preset', whip({ audio: new IngressAudioOptions({ encodingOptions: { case: 'preset', value: IngressAudioEncodingPreset.OPUS_MONO_64KBS } }) }), 'unimplemented', /WHIP transcoding/],
+    ['WHIP enable + bypass', whip({ enableTranscoding: true, bypassTranscoding: true }), 'invalid_argument', /contradict/],
+    ['WHIP preset, transcoding off', whip({ enableTranscoding: false, audio: new IngressAudioOptions({ encodingOptions: { case: 'preset', value: IngressAudioEncodingPreset.OPUS_MONO_64KBS } }) }), 'invalid_argument', /need transcoding/],
+    ['WHIP preset, bypass', whip({ bypassTranscoding: true, video: new IngressVideoOptions({ encodingOptions: { case: 'preset', value: IngressVideoEncodingPreset.H264_720P_30FPS_1_LAYER } }) }), 'invalid_argument', /need transcoding/],
+    ['WHIP unknown preset', whip({ enableTranscoding: true, video: new IngressVideoOptions({ encodingOptions: { case: 'preset', value: 99 as IngressVideoEncodingPreset } }) }), 'invalid_argument', /unknown video encoding preset 99/],
+    ['WHIP AAC out', whip({ enableTranscoding: true, audio: new IngressAudioOptions({ encodingOptions: { case: 'options', value: new IngressAudioEncodingOptions({ audioCodec: AudioCodec.AAC }) } }) }), 'invalid_argument', /Atrium encodes Opus/],
   ];
   for (const [name, req, code, words] of rows) {
     const r = refusal(() => checkCreateRequest(req));
@@ -56,9 +59,28 @@ test('table: what CreateIngress refuses, with which code and words', () => {
   }
 });
 
-test('UpdateIngress needs the id, keeps the size limits and the WHIP no-transcoding rule', () => {
+test('WHIP transcoding: enable_transcoding decides; else presets/options ask for it unless bypassed; default off', () => {
+  const preset = new IngressVideoOptions({ encodingOptions: { case: 'preset', value: IngressVideoEncodingPreset.H264_540P_25FPS_2_LAYERS } });
+  assert.equal(whipTranscodes({}), false);
+  assert.equal(whipTranscodes({ enableTranscoding: true }), true);
+  assert.equal(whipTranscodes({ enableTranscoding: false, video: preset }), false);
+  assert.equal(whipTranscodes({ video: preset }), true);
+  assert.equal(whipTranscodes({ bypassTranscoding: true, video: preset }), false);
+  assert.equal(whipTranscodes({ audio: new IngressAudioOptions({ name: 'mic' }) }), false, 'a track name is no encoding option');
+  checkCreateRequest(whip({ enableTranscoding: true }));
+  checkCreateRequest(whip({ video: preset }));
+  checkCreateRequest(whip({ enableTranscoding: true, audio: new IngressAudioOptions({ encodingOptions: { case: 'preset', value: IngressAudioEncodingPreset.OPUS_MONO_64KBS } }) }));
+});
+
+test('UpdateIngress needs the id, keeps the size limits, and checks WHIP transcoding as the record will be', () => {
   checkUpdateRequest(new UpdateIngressRequest({ ingressId: 'IN_a', name: 'x' }), IngressInput.WHIP_INPUT);
   assert.equal(refusal(() => checkUpdateRequest(new UpdateIngressRequest({}), IngressInput.WHIP_INPUT)).code, 'invalid_argument');
   assert.equal(refusal(() => checkUpdateRequest(new UpdateIngressRequest({ ingressId: 'IN_a', roomName: 'r'.repeat(300) }), IngressInput.WHIP_INPUT)).code, 'invalid_argument');
-  assert.equal(refusal(() => checkUpdateRequest(new UpdateIngressRequest({ ingressId: 'IN_a', enableTranscoding: true }), IngressInput.WHIP_INPUT)).code, 'unimplemented');
+  checkUpdateRequest(new UpdateIngressRequest({ ingressId: 'IN_a', enableTranscoding: true }), IngressInput.WHIP_INPUT);
+  const preset = new IngressVideoOptions({ encodingOptions: { case: 'preset', value: IngressVideoEncodingPreset.H264_720P_30FPS_1_LAYER } });
+  // a preset added to an ingress whose transcoding was turned off is refused; turned on in the same update, it passes
+  assert.equal(refusal(() => checkUpdateRequest(new UpdateIngressRequest({ ingressId: 'IN_a', video: preset }), IngressInput.WHIP_INPUT, { enableTranscoding: false })).code, 'invalid_argument');
+  checkUpdateRequest(new UpdateIngressRequest({ ingressId: 'IN_a', video: preset, enableTranscoding: true }), IngressInput.WHIP_INPUT, { enableTranscoding: false });
+  // turning transcoding off while the record keeps a preset is refused
+  assert.match(refusal(() => checkUpdateRequest(new UpdateIngressRequest({ ingressId: 'IN_a', enableTranscoding: false }), IngressInput.WHIP_INPUT, { enableTranscoding: true, video: preset })).message, /need transcoding/);
 });

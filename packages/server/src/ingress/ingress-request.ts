@@ -32,21 +32,39 @@ function checkSizes(req: { name: string; roomName: string; participantIdentity: 
   }
 }
 
+type WhipTranscodingFields = {
+  bypassTranscoding?: boolean;
+  enableTranscoding?: boolean | undefined;
+  audio?: IngressAudioOptions | undefined;
+  video?: IngressVideoOptions | undefined;
+};
+
 /**
- * WHIP media is forwarded as the sender encodes it: transcoding options (enable_transcoding, encoding presets or
- * options) would need a transcoder this build lacks, so they are refused instead of silently not applied.
+ * Whether a WHIP ingress transcodes (whip-transcoder.ts), as LiveKit decides: enable_transcoding when set; else
+ * encoding presets or options ask for it, unless the deprecated bypass_transcoding says not to. Default: forwarded as
+ * the sender encodes it.
  */
-function checkWhipOptions(req: { enableTranscoding?: boolean | undefined; audio?: IngressAudioOptions | undefined; video?: IngressVideoOptions | undefined }): void {
-  const transcode =
-    req.enableTranscoding === true ||
-    req.audio?.encodingOptions.case !== undefined ||
-    req.video?.encodingOptions.case !== undefined;
-  if (transcode) {
-    throw new IngressError(
-      'unimplemented',
-      'WHIP transcoding (enable_transcoding, audio/video encoding options) is not implemented in Atrium yet: WHIP media is forwarded as sent',
-    );
+export function whipTranscodes(info: WhipTranscodingFields): boolean {
+  if (info.enableTranscoding !== undefined) return info.enableTranscoding;
+  if (info.bypassTranscoding === true) return false;
+  return info.audio?.encodingOptions.case !== undefined || info.video?.encodingOptions.case !== undefined;
+}
+
+/**
+ * WHIP: transcoding settings must agree (options are only applied by a transcoder) and, when transcoding, the
+ * presets or options must be encodable (as RTMP's).
+ */
+function checkWhipOptions(req: WhipTranscodingFields): void {
+  if (req.enableTranscoding === true && req.bypassTranscoding === true) {
+    throw new IngressError('invalid_argument', 'enable_transcoding and bypass_transcoding contradict each other');
   }
+  const hasOptions = req.audio?.encodingOptions.case !== undefined || req.video?.encodingOptions.case !== undefined;
+  if (!whipTranscodes(req)) {
+    if (hasOptions) throw new IngressError('invalid_argument', 'audio/video encoding options need transcoding: set enable_transcoding for this WHIP ingress');
+    return;
+  }
+  videoPlan(req.video);
+  audioPlan(req.audio);
 }
 
 export function checkCreateRequest(req: CreateIngressRequest): void {
@@ -86,10 +104,20 @@ function checkUrlInput(req: CreateIngressRequest): void {
   }
 }
 
-/** Empty strings in an UpdateIngressRequest mean "unchanged" (as LiveKit). */
-export function checkUpdateRequest(req: UpdateIngressRequest, inputType: IngressInput): void {
+/**
+ * Empty strings in an UpdateIngressRequest mean "unchanged" (as LiveKit). A WHIP ingress's transcoding settings are
+ * checked as they will be after the update (`current`: the record before it), for the next stream.
+ */
+export function checkUpdateRequest(req: UpdateIngressRequest, inputType: IngressInput, current: WhipTranscodingFields = {}): void {
   if (req.ingressId === '') throw new IngressError('invalid_argument', 'ingress id is required');
   checkSizes({ ...req, participantMetadata: req.participantMetadata });
-  if (inputType === IngressInput.WHIP_INPUT) checkWhipOptions(req);
+  if (inputType === IngressInput.WHIP_INPUT) {
+    checkWhipOptions({
+      bypassTranscoding: req.bypassTranscoding ?? current.bypassTranscoding ?? false,
+      enableTranscoding: req.enableTranscoding ?? current.enableTranscoding,
+      audio: req.audio ?? current.audio,
+      video: req.video ?? current.video,
+    });
+  }
   if (inputType === IngressInput.RTMP_INPUT) checkRtmpOptions(req);
 }

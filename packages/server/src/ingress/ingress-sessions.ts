@@ -1,6 +1,7 @@
 // The live streams of this node's ingresses: each is a WhipSession (an INGRESS participant whose media comes from an SDP
 // offer), opened for a WHIP sender by whip-server.ts or for a URL ingress by url-ingress.ts, closed when it ends.
-import type { IngressInfo } from '@livekit/protocol';
+import { IngressInput } from '@livekit/protocol';
+import type { IngressInfo, TrackInfo } from '@livekit/protocol';
 import { newId } from '@atrium/protocol';
 import type { Clock, Logger } from '@atrium/webrtc';
 import { SdpError } from '@atrium/webrtc/sdp/sdp-model.js';
@@ -15,6 +16,9 @@ import { readWhipOffer } from './whip-offer.js';
 import type { LayerSize } from './whip-offer.js';
 import { WhipSession } from './whip-session.js';
 import { startUrlIngress } from './url-ingress.js';
+import { whipTranscodes } from './ingress-request.js';
+import { WhipTranscoder } from './whip-transcoder.js';
+import type { TranscoderSignal } from './whip-transcoder.js';
 
 export interface IngressSessionsOptions {
   ingresses: IngressRegistry;
@@ -23,6 +27,21 @@ export interface IngressSessionsOptions {
   clock: Clock;
   logger: Logger;
   publishCodecs?: PublishCodecs;
+  /** Where a WHIP transcoder's recorder joins (this server's /rtc and an API key); without it WHIP transcoding is refused. */
+  transcoderSignal?: () => TranscoderSignal | undefined;
+}
+
+interface SessionRole {
+  videoLayers?: readonly LayerSize[];
+  /** The WHIP sender of a transcoded ingress: a hidden participant. */
+  hiddenIdentity?: string;
+  /**
+   * The ingress's stream as the registry knows it (the WHIP resource, BUFFERING/PUBLISHING, the end reported): true
+   * for every stream but a WHIP transcoder's output, which reports through `onPublishing`/`onEnded` here instead.
+   */
+  registered: boolean;
+  onPublishing?(tracks: TrackInfo[]): void;
+  onEnded?(error: string | undefined): void;
 }
 
 export class IngressSessions {
@@ -48,14 +67,56 @@ export class IngressSessions {
    * the room and the offer is answered. Refusals are IngressErrors saying why.
    */
   async open(ingress: IngressInfo, offerSdp: string, opts: { videoLayers?: readonly LayerSize[] } = {}): Promise<{ session: WhipSession; answer: string }> {
+    if (ingress.inputType === IngressInput.WHIP_INPUT && whipTranscodes(ingress)) return this.openTranscoded(ingress, offerSdp);
+    return this.openSession(ingress, offerSdp, { ...opts, registered: true });
+  }
+
+  /**
+   * A transcoded WHIP stream (whip-transcoder.ts): the sender's session is a hidden participant and the registry's
+   * stream; once its tracks are published, the transcoder publishes the ingress's participant. Either side ending
+   * ends the other; the output failing fails the stream with its reason.
+   */
+  private async openTranscoded(ingress: IngressInfo, offerSdp: string): Promise<{ session: WhipSession; answer: string }> {
+    const signal = this.opts.transcoderSignal?.();
+    if (!signal) throw new IngressError('unavailable', 'WHIP transcoding is not available on this server (no API key for its transcoder to join with)');
+    let transcoder: WhipTranscoder | undefined;
+    const opened = await this.openSession(ingress, offerSdp, {
+      registered: true,
+      hiddenIdentity: ingress.ingressId,
+      onPublishing: (tracks) => void transcoder?.start(tracks),
+      onEnded: () => transcoder?.stop(),
+    });
+    const source = opened.session;
+    transcoder = new WhipTranscoder({
+      ingress,
+      source,
+      signal,
+      logger: this.opts.logger.child({ ingressId: ingress.ingressId, room: ingress.roomName }),
+      open: (sdp, o) => this.openSession(ingress, sdp, {
+        ...o,
+        registered: false,
+        onPublishing: (tracks) => this.opts.ingresses.streamPublishing(ingress.ingressId, tracks),
+        onEnded: (error) => {
+          if (source.isEnded) return;
+          if (error !== undefined) source.failWith(error);
+          else source.stop('the transcoder ended');
+        },
+      }),
+    });
+    if (source.isEnded) transcoder.stop();
+    return opened;
+  }
+
+  private async openSession(ingress: IngressInfo, offerSdp: string, role: SessionRole): Promise<{ session: WhipSession; answer: string }> {
     const { ingresses } = this.opts;
     if (this.closing) throw new IngressError('unavailable', 'the server is shutting down');
     const resourceId = newId('WH_');
     const offer = readWhipOffer(offerSdp, { streamId: ingress.ingressId });
+    const { registered } = role;
     // Refused streams are refused before their room is created.
-    ingresses.checkStartable(ingress.ingressId);
-    const room = this.roomFor(ingress.roomName, ingress.participantIdentity);
-    ingresses.startStream(ingress.ingressId, { resourceId, roomId: room.sid });
+    if (registered) ingresses.checkStartable(ingress.ingressId);
+    const room = this.roomFor(ingress.roomName, role.hiddenIdentity ?? ingress.participantIdentity);
+    if (registered) ingresses.startStream(ingress.ingressId, { resourceId, roomId: room.sid });
     let session: WhipSession;
     try {
       session = new WhipSession({
@@ -67,19 +128,25 @@ export class IngressSessions {
         clock: this.opts.clock,
         logger: this.opts.logger,
         ...(this.opts.publishCodecs ? { publishCodecs: this.opts.publishCodecs } : {}),
-        ...(opts.videoLayers ? { videoLayers: opts.videoLayers } : {}),
-        onPublishing: (tracks) => ingresses.streamPublishing(ingress.ingressId, tracks),
+        ...(role.videoLayers ? { videoLayers: role.videoLayers } : {}),
+        ...(role.hiddenIdentity !== undefined ? { hiddenIdentity: role.hiddenIdentity } : {}),
+        onPublishing: (tracks) => (role.onPublishing ? role.onPublishing(tracks) : ingresses.streamPublishing(ingress.ingressId, tracks)),
         onEnded: (error) => {
-          this.sessions.delete(resourceId);
-          ingresses.streamEnded(ingress.ingressId, error);
+          if (registered) {
+            this.sessions.delete(resourceId);
+            ingresses.streamEnded(ingress.ingressId, error);
+          }
+          role.onEnded?.(error);
         },
       });
     } catch (err) {
-      ingresses.streamEnded(ingress.ingressId, `the stream could not start: ${(err as Error).message}`);
+      if (registered) ingresses.streamEnded(ingress.ingressId, `the stream could not start: ${(err as Error).message}`);
       throw err;
     }
-    this.sessions.set(resourceId, session);
-    ingresses.attachStream(ingress.ingressId, session);
+    if (registered) {
+      this.sessions.set(resourceId, session);
+      ingresses.attachStream(ingress.ingressId, session);
+    }
     let answer: string;
     try {
       answer = await session.answer();

@@ -34,6 +34,11 @@ export interface WhipSessionOptions {
   publishCodecs?: PublishCodecs;
   /** The video layers' sizes when the sender is a transcoder of ours (RTMP), lowest first. */
   videoLayers?: readonly LayerSize[];
+  /**
+   * The WHIP sender's side of a transcoded ingress (whip-transcoder.ts): a hidden participant with this identity,
+   * whose tracks only the transcoder subscribes to; the ingress's participant is the transcoder's output.
+   */
+  hiddenIdentity?: string;
   /** Every track the offer sends is published (PUBLISHING), with their TrackInfos. */
   onPublishing(tracks: ReturnType<Participant['snapshot']>['tracks']): void;
   /** The stream ended: `error` when it failed, undefined when it ended normally. Called once. */
@@ -74,12 +79,13 @@ export class WhipSession implements IngressStream {
     this.ingressId = ingress.ingressId;
     this.streamKey = ingress.streamKey;
     const sid = newParticipantSid();
-    const logger = opts.logger.child({ room: room.name, participant: ingress.participantIdentity, pID: sid, roomID: room.sid, ingressId: ingress.ingressId });
+    const identity = opts.hiddenIdentity ?? ingress.participantIdentity;
+    const logger = opts.logger.child({ room: room.name, participant: identity, pID: sid, roomID: room.sid, ingressId: ingress.ingressId });
     this.media = opts.mediaFactory.createParticipantMedia({
-      participantSid: sid, identity: ingress.participantIdentity, logger, roomName: room.name,
-      logBindings: { room: room.name, participant: ingress.participantIdentity, pID: sid, roomID: room.sid, ingressId: ingress.ingressId },
+      participantSid: sid, identity, logger, roomName: room.name,
+      logBindings: { room: room.name, participant: identity, pID: sid, roomID: room.sid, ingressId: ingress.ingressId },
     });
-    const grant = resolveVideoGrant({ roomJoin: true, room: room.name, canPublish: true, canSubscribe: false, canPublishData: false });
+    const grant = resolveVideoGrant(this.videoGrant(room.name));
     this.participant = this.createParticipant(sid, grant, logger);
     this.participant.attachSink(this.sink);
     this.media.on('connectionState', ({ state }) => {
@@ -91,6 +97,10 @@ export class WhipSession implements IngressStream {
     });
   }
 
+  private videoGrant(room: string): Parameters<typeof resolveVideoGrant>[0] {
+    return { roomJoin: true, room, canPublish: true, canSubscribe: false, canPublishData: false, ...(this.opts.hiddenIdentity !== undefined ? { hidden: true } : {}) };
+  }
+
   /** The participant over this session's media; the media is closed if that fails (nothing is left behind). */
   private createParticipant(sid: string, grant: ReturnType<typeof resolveVideoGrant>, logger: Logger): Participant {
     const { ingress, room } = this.opts;
@@ -98,12 +108,12 @@ export class WhipSession implements IngressStream {
       return new Participant({
         sid,
         claims: {
-          identity: ingress.participantIdentity,
+          identity: this.opts.hiddenIdentity ?? ingress.participantIdentity,
           apiKey: '',
           name: ingress.participantName,
           metadata: ingress.participantMetadata,
           kind: 'ingress',
-          video: { roomJoin: true, room: room.name, canPublish: true, canSubscribe: false, canPublishData: false },
+          video: this.videoGrant(room.name),
         },
         grant,
         autoSubscribe: false,

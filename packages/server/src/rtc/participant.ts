@@ -159,6 +159,10 @@ export class Participant {
   get isHidden(): boolean {
     return this.grant.hidden;
   }
+  /** A recorder grant (egress; the WHIP transcoder's subscriber). */
+  get isRecorder(): boolean {
+    return this.grant.recorder;
+  }
   /** Agents, egress and recorders: not counted for max_participants nor in num_participants (as LiveKit). */
   get isDependent(): boolean {
     return isDependentParticipant({ kind: this.info.kind, agent: this.grant.agent, recorder: this.grant.recorder });

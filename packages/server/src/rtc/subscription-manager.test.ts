@@ -316,3 +316,23 @@ test('a subscriber that cannot decode the codec gets SubscriptionResponse CODEC_
   alice.close();
   bob.close();
 });
+
+test("a hidden publisher's tracks: a hidden recorder (the WHIP transcoder) may subscribe; others get TRACK_NOTFOUND and nothing", async () => {
+  const room = newRoom();
+  const source = await join('source', { ...room, hidden: true });
+  const viewer = await join('viewer', room, '&auto_subscribe=0');
+  const ghost = await join('ghost', { ...room, hidden: true }, '&auto_subscribe=0');
+  const recorder = await join('recorder', { ...room, hidden: true, recorder: true }, '&auto_subscribe=0');
+  const cam = await publish(source, 'source', 'cam', 'video');
+  await settle(source);
+  for (const c of [viewer, ghost, recorder]) c.send({ case: 'subscription', value: new UpdateSubscription({ trackSids: [cam], subscribe: true }) });
+  await settle(viewer, ghost, recorder);
+  assert.deepEqual(subscribedSids('recorder'), [cam], 'the hidden recorder is subscribed');
+  assert.deepEqual(subscribedSids('viewer'), []);
+  assert.deepEqual(subscribedSids('ghost'), [], 'hidden without the recorder grant: not subscribed');
+  for (const c of [viewer, ghost]) {
+    const resp = (await c.waitFor((m) => m.case === 'subscriptionResponse' && m.value.trackSid === cam)).value as SubscriptionResponse;
+    assert.equal(resp.err, SubscriptionError.SE_TRACK_NOTFOUND);
+  }
+  for (const c of [source, viewer, ghost, recorder]) c.close();
+});

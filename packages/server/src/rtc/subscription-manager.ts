@@ -104,7 +104,8 @@ export class SubscriptionManager {
 
   /**
    * Subscribes `subscriber` to, or unsubscribes it from, the named tracks (client request or RoomService
-   * UpdateSubscriptions). A track that is not published by a visible other participant gets
+   * UpdateSubscriptions). A track that is not published by a visible other participant (or, for a hidden recorder,
+   * a hidden one) gets
    * SubscriptionResponse{TRACK_NOTFOUND} when subscribing. A renewed request for a denied track repeats the
    * denial (the client resets its own `allowed` flag when it asks).
    */
@@ -226,7 +227,7 @@ export class SubscriptionManager {
     const trackSid = track.info.sid;
     const isSubscribed = subscriber.subscriptions.has(trackSid);
     const want = this.wants.get(subscriber.sid)?.get(trackSid);
-    if (!want || subscriber.isClosed || !subscriber.canSubscribe || publisher.isHidden) {
+    if (!want || subscriber.isClosed || !subscriber.canSubscribe || !canSubscribeTo(subscriber, publisher)) {
       if (isSubscribed) this.host.detach(subscriber.sid, track);
       return;
     }
@@ -255,9 +256,14 @@ export class SubscriptionManager {
   /** The track `trackSid` of a visible participant other than `subscriber`. */
   private findTrack(subscriber: Participant, trackSid: string): { publisher: Participant; track: PublishedTrack } | undefined {
     for (const publisher of this.host.participants()) {
-      if (publisher === subscriber || publisher.isHidden || publisher.isClosed) continue;
+      if (publisher === subscriber || publisher.isClosed || !canSubscribeTo(subscriber, publisher)) continue;
       for (const track of publisher.tracks) if (track.info.sid === trackSid) return { publisher, track };
     }
     return undefined;
   }
+}
+
+/** A hidden publisher (a transcoded WHIP ingress's sender) is for hidden recorders only (its transcoder). */
+function canSubscribeTo(subscriber: Participant, publisher: Participant): boolean {
+  return !publisher.isHidden || (subscriber.isHidden && subscriber.isRecorder);
 }
