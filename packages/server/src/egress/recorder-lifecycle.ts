@@ -2,7 +2,9 @@
 // (ended on its own, e.g. removed from the room: like a stop, with the reason as details) and fail() (a failure with
 // its reason), each leading to one finish(), which reports through one `ended` callback (with the outputs' results).
 import type { Logger } from '@atrium/webrtc';
-import type { EgressJob, EgressRecorder, RecorderCallbacks } from './egress-manager.js';
+import type { StreamInfo } from '@livekit/protocol';
+import type { EgressJob, EgressRecorder, RecorderCallbacks, RecorderResult } from './egress-manager.js';
+import type { JobOutputs } from './job-outputs.js';
 import { EgressParticipant } from './egress-participant.js';
 import type { EgressParticipantOptions } from './egress-participant.js';
 
@@ -25,6 +27,8 @@ export abstract class RecorderLifecycle implements EgressRecorder {
   protected isEnded = false;
   protected failure: string | undefined;
   protected endReason: string | undefined;
+  /** The job's file/HLS/stream/image outputs, for recorders that write them. */
+  protected outputs: JobOutputs | undefined;
 
   constructor(log: Logger, callbacks: RecorderCallbacks) {
     this.log = log;
@@ -51,6 +55,24 @@ export abstract class RecorderLifecycle implements EgressRecorder {
       onLost: (why) => this.endWith(`the egress participant left the room: ${why}`),
       ...how,
     });
+  }
+
+  updateStream(add: readonly string[], remove: readonly string[]): void {
+    this.outputs?.updateStream(add, remove);
+  }
+
+  streamResults(): StreamInfo[] {
+    return this.outputs?.streamResults() ?? [];
+  }
+
+  activeStreamUrls(): string[] {
+    return this.outputs?.activeStreamUrls() ?? [];
+  }
+
+  /** The one `ended` report: the failure (else `exitError`, how the encoder ended badly), the details, the results. */
+  protected report(result: Omit<RecorderResult, 'error' | 'details'>, exitError: string | undefined): void {
+    const error = this.failure ?? exitError;
+    this.callbacks.ended({ ...(error !== undefined ? { error } : {}), ...(this.endReason !== undefined ? { details: this.endReason } : {}), ...result });
   }
 
   stop(): void {

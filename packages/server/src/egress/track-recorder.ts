@@ -3,7 +3,6 @@
 // Reports ACTIVE at the first packet written (a key frame for video) and, once, how it ended: finalized on stop(), or
 // failed when ffmpeg dies or no media comes; removed from the room, it ends like a stop.
 import { dirname, join as joinPath } from 'node:path';
-import type { StreamInfo } from '@livekit/protocol';
 import type { RemoteStream } from '@atrium/webrtc/pc/remote-stream.js';
 import type { EgressParticipant } from './egress-participant.js';
 import { FfmpegMuxer } from './ffmpeg-muxer.js';
@@ -12,8 +11,7 @@ import type { EgressJob, EgressRecorder } from './egress-manager.js';
 import { RecorderLifecycle, throttled } from './recorder-lifecycle.js';
 import type { RecorderOptions } from './recorder-lifecycle.js';
 import { encoderArgs, ffmpegOutputArgs, scaleFilter } from './egress-outputs.js';
-import { OutputCollector } from './output-collector.js';
-import { StreamFanout } from './stream-fanout.js';
+import { JobOutputs } from './job-outputs.js';
 
 /**
  * ffmpeg's arguments after the SDP input for a job: the tracks copied (file, images), or decoded and encoded to
@@ -60,17 +58,11 @@ class TrackRecorder extends RecorderLifecycle {
   private readonly relays = new Map<string, RtpRelay>();
   private isActive = false;
   private startTimer: NodeJS.Timeout | undefined;
-  private readonly collector: OutputCollector;
-  private readonly streams: StreamFanout | undefined;
-  private uploadCheck: NodeJS.Timeout | undefined;
 
   constructor(opts: TrackRecorderOptions) {
     super(opts.logger, opts.callbacks);
     this.opts = opts;
-    this.collector = new OutputCollector(opts.job.plan, this.log);
-    if (opts.job.plan.stream) {
-      this.streams = new StreamFanout({ ffmpegPath: opts.ffmpegPath, logger: this.log, nowMs: () => Date.now(), onChange: () => opts.callbacks.updated?.() });
-    }
+    this.outputs = new JobOutputs(opts.job.plan, { ffmpegPath: opts.ffmpegPath, logger: this.log, onStreamsChanged: () => opts.callbacks.updated?.() });
   }
 
   // run() finishes when it is still starting
@@ -78,18 +70,6 @@ class TrackRecorder extends RecorderLifecycle {
     return this.muxer !== undefined;
   }
 
-  updateStream(add: readonly string[], remove: readonly string[]): void {
-    for (const url of remove) this.streams?.remove(url);
-    for (const url of add) this.streams?.add(url);
-  }
-
-  streamResults(): StreamInfo[] {
-    return this.streams?.results() ?? [];
-  }
-
-  activeStreamUrls(): string[] {
-    return this.streams?.urls ?? [];
-  }
 
   async run(): Promise<void> {
     const { job } = this.opts;
@@ -99,19 +79,10 @@ class TrackRecorder extends RecorderLifecycle {
         .filter((p): p is string => p !== undefined).map((p) => dirname(p));
       this.muxer = await FfmpegMuxer.start({
         ffmpegPath: this.opts.ffmpegPath, formats: job.tracks.map((t) => t.format), outputPath: job.localPath, logger: this.log,
-        outputArgs: trackOutputArgs(job), extraDirs: dirs, pipeStdout: this.streams !== undefined,
+        outputArgs: trackOutputArgs(job), extraDirs: dirs, pipeStdout: this.outputs?.wantsStdout === true,
       });
-      if (this.streams && this.muxer.stdout) {
-        this.streams.attach(this.muxer.stdout);
-        for (const url of plan.stream?.urls ?? []) this.streams.add(url);
-      }
-      this.collector.start();
       // an upload that failed while recording (a segment) ends the egress: FAILED with the reason
-      this.uploadCheck = setInterval(() => {
-        const why = this.collector.failure;
-        if (why !== undefined) this.fail(why);
-      }, 1_000);
-      this.uploadCheck.unref();
+      this.outputs?.start(this.muxer.stdout ?? undefined, (why) => this.fail(why));
       this.log.debug({ pid: this.muxer.pid, ports: this.muxer.ports }, 'ffmpeg started');
       void this.muxer.exited.then((exit) => {
         if (!exit.isClean && !this.isStopping) this.fail(exit.reason);
@@ -159,26 +130,19 @@ class TrackRecorder extends RecorderLifecycle {
     if (this.isEnded) return;
     this.isEnded = true;
     clearTimeout(this.startTimer);
-    clearInterval(this.uploadCheck);
     const participant = this.participant;
     // media keeps flowing until ffmpeg has finished: it reads its 'q' only between packets (a silent track is woken)
     const relays = [...this.relays.values()];
     const exit = this.muxer ? await this.muxer.stop(() => relays.map((r) => r.wake()).some(Boolean)) : undefined;
     for (const relay of this.relays.values()) relay.close();
     await participant?.leave().catch(() => {});
-    // the encoder's stdout ended: each stream's FLV is finished
-    await this.streams?.close();
-    const outputs = await this.collector.finish();
-    const sizeBytes = outputs.file?.sizeBytes ?? 0;
+    // the encoder's stdout ended: each stream's FLV is finished; the files are measured and uploaded
+    const done = await this.outputs?.finish();
     let durationMs = 0;
     for (const [track, relay] of this.relays) {
       durationMs = Math.max(durationMs, relay.durationMs);
       if (relay.packetsDropped > 0) this.log.warn({ track, dropped: relay.packetsDropped, sent: relay.packetsSent }, 'egress dropped packets: ffmpeg was not keeping up');
     }
-    const error = this.failure ?? (exit && !exit.isClean ? exit.reason : undefined);
-    this.callbacks.ended({
-      ...(error !== undefined ? { error } : {}), ...(this.endReason !== undefined ? { details: this.endReason } : {}), sizeBytes, durationMs, outputs,
-      ...(this.streams ? { streams: this.streams.results() } : {}),
-    });
+    this.report({ sizeBytes: done?.outputs.file?.sizeBytes ?? 0, durationMs, ...done }, exit && !exit.isClean ? exit.reason : undefined);
   }
 }

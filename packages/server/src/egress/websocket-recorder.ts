@@ -133,11 +133,7 @@ class WebsocketRecorder extends RecorderLifecycle {
     else this.socket?.terminate();
     if (this.tempDir) await rm(this.tempDir, { recursive: true, force: true });
     if (this.bytesDropped > 0) this.log.warn({ dropped: this.bytesDropped, sent: this.bytesSent }, 'websocket egress dropped audio: the receiver was not keeping up');
-    const error = this.failure ?? (exit && !exit.isClean ? exit.reason : undefined);
-    this.callbacks.ended({
-      ...(error !== undefined ? { error } : {}), ...(this.endReason !== undefined ? { details: this.endReason } : {}),
-      sizeBytes: this.bytesSent, durationMs: relay?.durationMs ?? 0,
-    });
+    this.report({ sizeBytes: this.bytesSent, durationMs: relay?.durationMs ?? 0 }, exit && !exit.isClean ? exit.reason : undefined);
   }
 }
 

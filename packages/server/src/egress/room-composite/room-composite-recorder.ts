@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ParticipantInfo_Kind, ParticipantInfo_State, TrackSource, TrackType } from '@livekit/protocol';
-import type { ParticipantInfo, SpeakerInfo, StreamInfo, TrackInfo } from '@livekit/protocol';
+import type { ParticipantInfo, SpeakerInfo, TrackInfo } from '@livekit/protocol';
 import type { Logger } from '@atrium/webrtc';
 import type { RemoteStream } from '@atrium/webrtc/pc/remote-stream.js';
 import type { EgressParticipant } from '../egress-participant.js';
@@ -16,8 +16,7 @@ import type { EgressRecorder } from '../egress-manager.js';
 import { RecorderLifecycle, throttled } from '../recorder-lifecycle.js';
 import type { RecorderOptions } from '../recorder-lifecycle.js';
 import { RtpRelay } from '../rtp-relay.js';
-import { OutputCollector } from '../output-collector.js';
-import { StreamFanout } from '../stream-fanout.js';
+import { JobOutputs } from '../job-outputs.js';
 import { rtpFormatForMime } from '../track-container.js';
 import { AudioMixer, SAMPLE_RATE } from './audio-mixer.js';
 import { CompositeEncoder } from './composite-encoder.js';
@@ -105,17 +104,11 @@ class RoomCompositeRecorder extends RecorderLifecycle {
   private chunksDone = 0;
   private chunksDropped = 0;
   private isActive = false;
-  private readonly collector: OutputCollector;
-  private readonly streams: StreamFanout | undefined;
-  private uploadCheck: NodeJS.Timeout | undefined;
 
   constructor(opts: RoomCompositeRecorderOptions) {
     super(opts.logger, opts.callbacks);
     this.opts = opts;
-    this.collector = new OutputCollector(opts.job.plan, this.log);
-    if (opts.job.plan.stream) {
-      this.streams = new StreamFanout({ ffmpegPath: opts.ffmpegPath, logger: this.log, nowMs: () => Date.now(), onChange: () => opts.callbacks.updated?.() });
-    }
+    this.outputs = new JobOutputs(opts.job.plan, { ffmpegPath: opts.ffmpegPath, logger: this.log, onStreamsChanged: () => opts.callbacks.updated?.() });
     const { video, audio } = opts.settings.encoding;
     this.compositor = video ? new Compositor(video, opts.settings.layout) : undefined;
     this.mixer = audio ? new AudioMixer() : undefined;
@@ -129,17 +122,8 @@ class RoomCompositeRecorder extends RecorderLifecycle {
         ffmpegPath: this.opts.ffmpegPath, encoding: this.opts.settings.encoding, outputPath: job.localPath, logger: this.log.child({ ffmpegRole: 'encoder' }), plan: job.plan,
       });
       this.log.debug({ pid: this.encoder.pid }, 'composite encoder started');
-      if (this.streams && this.encoder.stdout) {
-        this.streams.attach(this.encoder.stdout);
-        for (const url of job.plan.stream?.urls ?? []) this.streams.add(url);
-      }
-      this.collector.start();
       // an upload that failed while recording (a segment) ends the egress: FAILED with the reason
-      this.uploadCheck = setInterval(() => {
-        const why = this.collector.failure;
-        if (why !== undefined) this.fail(why);
-      }, 1_000);
-      this.uploadCheck.unref();
+      this.outputs?.start(this.encoder.stdout, (why) => this.fail(why));
       void this.encoder.exited.then((exit) => {
         if (!this.isStopping) this.fail(describeExit('the encoder ffmpeg', exit));
       });
@@ -168,18 +152,6 @@ class RoomCompositeRecorder extends RecorderLifecycle {
     this.compositor?.setLayout(spec);
   }
 
-  updateStream(add: readonly string[], remove: readonly string[]): void {
-    for (const url of remove) this.streams?.remove(url);
-    for (const url of add) this.streams?.add(url);
-  }
-
-  streamResults(): StreamInfo[] {
-    return this.streams?.results() ?? [];
-  }
-
-  activeStreamUrls(): string[] {
-    return this.streams?.urls ?? [];
-  }
 
   // --- the room ---
 
@@ -423,7 +395,6 @@ class RoomCompositeRecorder extends RecorderLifecycle {
     if (this.isEnded) return;
     this.isEnded = true;
     clearInterval(this.timer);
-    clearInterval(this.uploadCheck);
     await this.flushOwed();
     const exit = this.encoder ? await this.encoder.stop() : undefined;
     for (const t of this.tracks.values()) this.closeTrack(t);
@@ -437,13 +408,8 @@ class RoomCompositeRecorder extends RecorderLifecycle {
     }
     const unclean = exit && (exit.code !== 0 || exit.signal !== null) ? describeExit('the encoder ffmpeg', exit) : undefined;
     // the encoder's stdout ended: each stream's FLV is finished; then the outputs are measured and uploaded
-    await this.streams?.close();
-    const outputs = await this.collector.finish();
-    const error = this.failure ?? unclean;
-    this.callbacks.ended({
-      ...(error !== undefined ? { error } : {}), ...(this.endReason !== undefined ? { details: this.endReason } : {}),
-      sizeBytes: outputs.file?.sizeBytes ?? 0, durationMs, outputs, ...(this.streams ? { streams: this.streams.results() } : {}),
-    });
+    const done = await this.outputs?.finish();
+    this.report({ sizeBytes: done?.outputs.file?.sizeBytes ?? 0, durationMs, ...done }, unclean);
   }
 }
 
