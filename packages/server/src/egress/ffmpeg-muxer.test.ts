@@ -106,3 +106,40 @@ test('a silent stretch longer than any timeout keeps its duration; a stop while 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a full disk: ffmpeg says so (it would exit 0), the muxer reports it at once and its exit is not clean', async () => {
+  // a 8 KiB tmpfs (root, as the e2e network tests): the SDP fits, the recording does not
+  const dir = mkdtempSync(join(tmpdir(), 'atrium-muxer-full-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8k', 'tmpfs', dir]);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    assert.fail(`this test mounts a small tmpfs and needs root: ${(err as Error).message}`);
+  }
+  try {
+    const muxer = await start(join(dir, 'full.ogg'));
+    let said: string | undefined;
+    muxer.onWriteError = (line) => (said = line);
+    const relay = new RtpRelay({ mimeType: 'audio/opus', clockRate: 48000, port: muxer.ports[0]! });
+    const h = createRtpHeader();
+    let seq = 0;
+    const timer = setInterval(() => {
+      // large packets (a TOC and 600 bytes copied as they are) fill the disk within a second
+      const buf = serializeRtpPacket({ payloadType: 111, sequenceNumber: seq, timestamp: seq * 960, ssrc: 7, payload: Buffer.concat([Buffer.from([0xfc]), Buffer.alloc(600, 0x55)]) });
+      seq++;
+      parseRtpHeader(buf, h);
+      relay.handle(buf, h);
+    }, 10);
+    const deadline = Date.now() + 15_000;
+    while (said === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const exit = await muxer.stop();
+    clearInterval(timer);
+    relay.close();
+    assert.match(said ?? '', /No space left on device/);
+    assert.equal(exit.isClean, false);
+    assert.match(exit.reason, /^ffmpeg could not write its output: .*No space left on device/);
+  } finally {
+    execFileSync('umount', [dir]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

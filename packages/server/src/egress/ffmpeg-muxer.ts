@@ -139,6 +139,9 @@ export class FfmpegMuxer {
         void rm(this.sdpPath, { force: true });
         const tail = this.stderrTail.last(3);
         if (spawnError) return resolve({ isClean: false, reason: `ffmpeg could not start: ${spawnError.message}` });
+        // ffmpeg exits 0 when it could not write (a full disk): its stderr is the only sign
+        const writeError = this.stderrTail.writeError;
+        if (writeError !== undefined) return resolve({ isClean: false, reason: `ffmpeg could not write its output: ${writeError}` });
         if (this.isStopping && code === 0) return resolve({ isClean: true, reason: '' });
         const how = signal !== null ? `signal ${signal}` : `code ${code ?? '?'}`;
         const why = this.isStopping
@@ -183,6 +186,11 @@ export class FfmpegMuxer {
   /** ffmpeg's stdout when started with `pipeStdout`. */
   get stdout(): import('node:stream').Readable | null {
     return this.proc.stdout;
+  }
+
+  /** Called once when ffmpeg says it cannot write an output (a full disk): the recording is failing now. */
+  set onWriteError(fn: ((line: string) => void) | undefined) {
+    this.stderrTail.onWriteError = fn;
   }
 
   get pid(): number | undefined {

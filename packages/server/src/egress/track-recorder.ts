@@ -81,7 +81,8 @@ class TrackRecorder extends RecorderLifecycle {
         ffmpegPath: this.opts.ffmpegPath, formats: job.tracks.map((t) => t.format), outputPath: job.localPath, logger: this.log,
         outputArgs: trackOutputArgs(job), extraDirs: dirs, pipeStdout: this.outputs?.wantsStdout === true,
       });
-      // an upload that failed while recording (a segment) ends the egress: FAILED with the reason
+      // a full disk, or an upload that failed while recording (a segment), ends the egress: FAILED with the reason
+      this.muxer.onWriteError = (line) => this.fail(`ffmpeg could not write its output: ${line}`);
       this.outputs?.start(this.muxer.stdout ?? undefined, (why) => this.fail(why));
       this.log.debug({ pid: this.muxer.pid, ports: this.muxer.ports }, 'ffmpeg started');
       void this.muxer.exited.then((exit) => {

@@ -64,6 +64,11 @@ export class CompositeEncoder {
     return this.child.pid;
   }
 
+  /** Called once when ffmpeg says it cannot write an output (a full disk): the recording is failing now. */
+  set onWriteError(fn: ((line: string) => void) | undefined) {
+    this.child.stderrTail.onWriteError = fn;
+  }
+
   get isRunning(): boolean {
     return !this.child.hasExited && !this.isStopping;
   }

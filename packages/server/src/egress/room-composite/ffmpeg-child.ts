@@ -12,6 +12,8 @@ export interface ChildExit {
   spawnError?: string;
   /** ffmpeg's last error lines. */
   tail: string;
+  /** The line by which ffmpeg said it could not write an output (it exits 0 on a full disk all the same). */
+  writeError?: string;
 }
 
 const STDERR_LINES_KEPT = 8;
@@ -20,7 +22,7 @@ export class FfmpegChild {
   readonly proc: ChildProcess;
   readonly exited: Promise<ChildExit>;
   hasExited = false;
-  private readonly stderrTail: StderrTail;
+  readonly stderrTail: StderrTail;
 
   constructor(ffmpegPath: string, args: readonly string[], stdio: StdioOptions, log: Logger) {
     const proc = spawn(ffmpegPath, ['-hide_banner', '-loglevel', process.env['ATRIUM_EGRESS_FFMPEG_LOG'] ?? 'warning', ...args], { stdio });
@@ -32,7 +34,8 @@ export class FfmpegChild {
       const done = (code: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void => {
         if (this.hasExited) return;
         this.hasExited = true;
-        resolve({ code, signal, ...(spawnError ? { spawnError: spawnError.message } : {}), tail: this.stderrTail.last(3) });
+        const writeError = this.stderrTail.writeError;
+        resolve({ code, signal, ...(spawnError ? { spawnError: spawnError.message } : {}), tail: this.stderrTail.last(3), ...(writeError !== undefined ? { writeError } : {}) });
       };
       proc.once('error', (err) => done(null, null, err));
       proc.once('exit', (code, signal) => done(code, signal));
@@ -51,6 +54,7 @@ export class FfmpegChild {
 /** "ffmpeg exited (code 1): <its last lines>" */
 export function describeExit(what: string, exit: ChildExit): string {
   if (exit.spawnError !== undefined) return `${what} could not start: ${exit.spawnError}`;
+  if (exit.writeError !== undefined) return `${what} could not write its output: ${exit.writeError}`;
   const how = exit.signal !== null ? `signal ${exit.signal}` : `code ${exit.code ?? '?'}`;
   return exit.tail ? `${what} exited (${how}): ${exit.tail}` : `${what} exited (${how})`;
 }

@@ -122,6 +122,7 @@ class RoomCompositeRecorder extends RecorderLifecycle {
         ffmpegPath: this.opts.ffmpegPath, encoding: this.opts.settings.encoding, outputPath: job.localPath, logger: this.log.child({ ffmpegRole: 'encoder' }), plan: job.plan,
       });
       this.log.debug({ pid: this.encoder.pid }, 'composite encoder started');
+      this.encoder.onWriteError = (line) => this.fail(`the encoder ffmpeg could not write its output: ${line}`);
       // an upload that failed while recording (a segment) ends the egress: FAILED with the reason
       this.outputs?.start(this.encoder.stdout, (why) => this.fail(why));
       void this.encoder.exited.then((exit) => {
@@ -406,7 +407,7 @@ class RoomCompositeRecorder extends RecorderLifecycle {
     if (this.framesSkipped > 0 || this.chunksDropped > 0) {
       this.log.warn({ framesSkipped: this.framesSkipped, frames: this.nextFrame, audioChunksDropped: this.chunksDropped }, 'composite: the encoder did not keep up');
     }
-    const unclean = exit && (exit.code !== 0 || exit.signal !== null) ? describeExit('the encoder ffmpeg', exit) : undefined;
+    const unclean = exit && (exit.code !== 0 || exit.signal !== null || exit.writeError !== undefined) ? describeExit('the encoder ffmpeg', exit) : undefined;
     // the encoder's stdout ended: each stream's FLV is finished; then the outputs are measured and uploaded
     const done = await this.outputs?.finish();
     this.report({ sizeBytes: done?.outputs.file?.sizeBytes ?? 0, durationMs, ...done }, unclean);
