@@ -1,20 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from './load-config.js';
-import { ConfigError } from './config-error.js';
+import { configIssues } from './config-testing.js';
 import { DEFAULT_MAX_ACTIVE_INGRESS_STREAMS } from './read-ingress-section.js';
 
 const base = 'keys:\n  k: s\nbind_addresses: [127.0.0.1]\n';
 
-function issuesOf(yaml: string): string[] {
-  try {
-    loadConfig({ yaml });
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err.issues.map((i) => `${i.key}: ${i.message}`);
-  }
-  assert.fail('expected a ConfigError');
-}
+const issuesOf = (yaml: string): string[] => configIssues({ yaml });
 
 test('ingress: defaults, whip_base_url, rtmp_port, rtmp_base_url and max_active_streams as written', () => {
   assert.deepEqual(loadConfig({ yaml: base }).ingress, { whipBaseUrl: '', maxActiveStreams: DEFAULT_MAX_ACTIVE_INGRESS_STREAMS, rtmpPort: 0, rtmpBaseUrl: '' });

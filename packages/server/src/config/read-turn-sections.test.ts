@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from './load-config.js';
-import { ConfigError } from './config-error.js';
+import { configIssues } from './config-testing.js';
 import { createSelfSignedCertificate } from '@atrium/webrtc/testing/test-certificate.js';
 
 /** Files the TLS checks read: a real certificate and key, a stray file, and nothing else. */
@@ -22,15 +22,7 @@ function load(yaml: string) {
   return loadConfig({ yaml, dev: true, readFile });
 }
 
-function issuesOf(yaml: string): string[] {
-  try {
-    load(yaml);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err.issues.map((i) => `${i.key}: ${i.message}`);
-  }
-  assert.fail('expected a ConfigError');
-}
+const issuesOf = (yaml: string): string[] => configIssues({ yaml, dev: true, readFile });
 
 test('no turn section: the embedded server is off, LiveKit port defaults, no outside servers', () => {
   const c = load('');

@@ -1,19 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from './load-config.js';
-import { ConfigError } from './config-error.js';
+import { configIssues } from './config-testing.js';
 
 const base = 'keys:\n  k: s\nbind_addresses: [127.0.0.1]\n';
 
-function issuesOf(yaml: string): string[] {
-  try {
-    loadConfig({ yaml });
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err.issues.map((i) => `${i.key}: ${i.message}`);
-  }
-  assert.fail('expected a ConfigError');
-}
+const issuesOf = (yaml: string): string[] => configIssues({ yaml });
 
 test('web: the app is on by default; dev tokens only in development unless set', () => {
   assert.deepEqual(loadConfig({ yaml: base }).web, { enabled: true, devTokens: false, tokenEndpoint: '', dir: '' });
