@@ -278,7 +278,8 @@ class StandInNative implements NativeUdpBatch {
   udpSendBatch(_fd: number, _family: 4 | 6, bufs: readonly Uint8Array[], ports: Uint16Array, addrs: readonly string[], start: number, count: number, result: Int32Array): number {
     this.calls.push({ start, count });
     const take = Math.min(count, this.takeNext.shift() ?? count);
-    for (let i = start; i < start + take; i++) this.helper.send(bufs[i]!, ports[i]!, addrs[i]!);
+    // A copy, as sendmmsg's: the kernel has the bytes when the call returns (the mux reuses its send arena after).
+    for (let i = start; i < start + take; i++) this.helper.send(Buffer.from(bufs[i]!), ports[i]!, addrs[i]!);
     result[0] = take;
     result[1] = 0;
     result[2] = take < count ? this.stopErrno : 0;
@@ -401,6 +402,77 @@ for (const mode of ['off', 'js', 'native'] as const) {
     }
   });
 }
+
+/** Sends packet(r, j) to `port` through room reserved in the mux's send arena; returns the view written. */
+function sendReserved(mux: UdpMux, r: number, j: number, port: number, size?: number): Buffer {
+  const p = size === undefined ? packet(r, j) : Buffer.concat([packet(r, j).subarray(0, 3), Buffer.alloc(size - 3, j & 0xff)]);
+  const room = mux.reserve(p.length);
+  assert.ok(room !== undefined, 'native batching has an arena');
+  assert.equal(room.length, p.length);
+  p.copy(room);
+  mux.send(room, port, '127.0.0.1');
+  return room;
+}
+
+test('send arena: reserve() only with native batching, and not for a datagram over 16 KiB', async () => {
+  for (const mode of ['off', 'js'] as const) {
+    const mux = await UdpMux.bind({ port: 0, address: '127.0.0.1', batch: mode });
+    try {
+      assert.equal(mux.reserve(100), undefined, `batch ${mode}: no arena`);
+    } finally {
+      await mux.close();
+    }
+  }
+  await withStandIn(async (mux) => {
+    assert.equal(mux.reserve(16 * 1024 + 1), undefined);
+    assert.equal(mux.reserve(0), undefined);
+    assert.equal(mux.reserve(16 * 1024)!.length, 16 * 1024);
+  });
+});
+
+test('send arena: a turn of more than the arena holds (360 KB) arrives intact and in order; the arena is reused after the flush', { skip: nativeBatchUnavailable() }, async () => {
+  const mux = await UdpMux.bind({ port: 0, address: '127.0.0.1', batch: 'native' });
+  const rx = await Promise.all([Receiver.open(), Receiver.open(), Receiver.open()]);
+  try {
+    const first = sendReserved(mux, 0, 0, rx[0]!.port, 1200);
+    for (let j = 1; j < 100; j++) for (const [r, x] of rx.entries()) if (r !== 0 || j > 0) sendReserved(mux, r, j, x.port, 1200);
+    for (const x of rx.slice(1)) sendReserved(mux, rx.indexOf(x), 0, x.port, 1200);
+    assert.ok(mux.stats.flushes >= 1, 'the full arena flushed the queue early');
+    await waitFor(() => rx.every((x) => x.got.length === 100), { ...polling, label: '100 datagrams at each receiver' });
+    for (const [r, x] of rx.entries()) {
+      const expected = r === 0 ? upTo(100) : [...upTo(100).slice(1), 0];
+      assert.deepEqual(seqs(x.got), expected, `receiver ${r}: in the order sent`);
+      for (const b of x.got) {
+        assert.equal(b.length, 1200);
+        assert.equal(b[0], r);
+        assert.ok(b.subarray(3).every((v) => v === (((b[1]! << 8) | b[2]!) & 0xff)), `receiver ${r}: the bytes written`);
+      }
+    }
+    assert.equal(mux.stats.fallbackOut, 0);
+    assert.equal(mux.stats.batchedOut, 300);
+    // Everything went out natively: the next turn writes into the same arena again.
+    assert.equal(mux.reserve(64)!.buffer, first.buffer);
+  } finally {
+    for (const x of rx) x.close();
+    await mux.close();
+  }
+});
+
+test('send arena: datagrams that fell back to dgram.send (EAGAIN) keep their bytes; the arena is not reused under them', async () => {
+  await withStandIn(async (mux, native, rx) => {
+    native.takeNext = [2];
+    const views: Buffer[] = [];
+    for (let j = 0; j < 8; j++) views.push(sendReserved(mux, 0, j, rx.port));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(mux.stats.fallbackOut, 6);
+    // The next turn's datagrams go into another arena: the six node:dgram still holds are not overwritten.
+    const next = sendReserved(mux, 0, 8, rx.port);
+    assert.notEqual(next.buffer, views[0]!.buffer);
+    await waitFor(() => rx.got.length === 9, { ...polling, label: '9 packets' });
+    assert.deepEqual(seqs(rx.got), upTo(9));
+    assert.ok(rx.got.every((b, j) => b.equals(packet(0, j))), 'every datagram arrived as written');
+  });
+});
 
 test('stand-in native: close with a batch queued flushes it through sendmmsg before the socket closes, never after', async () => {
   await withStandIn(async (mux, native, rx) => {

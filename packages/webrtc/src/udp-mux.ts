@@ -56,6 +56,12 @@ export interface UdpMuxOptions {
   batchFlush?: 'immediate' | 'tick';
   /** How to receive; default from ATRIUM_UDP_RECV (dgram unless set: see udp-recv.ts). */
   recv?: UdpRecvPreference;
+  /**
+   * Native receiving only: RTP and RTCP datagrams reach the connections as views of the receive slab, valid only until
+   * the handler returns, instead of copies (udp-recv.ts). Only for a mux whose connections keep no packet and no view
+   * of one: the load tester's subscribers (decrypt in place, count, drop). Default false.
+   */
+  recvBorrowMedia?: boolean;
   /** Tests: a stand-in for the addon's UDP functions, used when `batch` is 'native'. */
   batchNative?: NativeUdpBatch;
 }
@@ -63,6 +69,13 @@ export interface UdpMuxOptions {
 const DEFAULT_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 /** Queue bound per turn: reaching it flushes at once (order is kept: everything goes through the one queue). */
 const MAX_QUEUE = 1024;
+/**
+ * The send arena (native batching): SRTP writes datagrams straight into it (reserve), so a forwarded packet allocates
+ * no Buffer of its own. Full: the queue is flushed and the arena starts over. Datagrams are placed 8-byte aligned.
+ */
+const ARENA_BYTES = 256 * 1024;
+/** A datagram larger than this gets a buffer of its own (no peer of ours sends one near it). */
+const ARENA_MAX_DATAGRAM = 16 * 1024;
 let loggedBatchChoice = false;
 let loggedRecvChoice = false;
 
@@ -105,6 +118,9 @@ export class UdpMux {
   private readonly queuePorts = new Uint16Array(MAX_QUEUE);
   private queueLength = 0;
   private flushScheduled = false;
+  // The send arena: views of it handed out by reserve() since the last flush end before `arenaUsed`.
+  private arena: Buffer | null = null;
+  private arenaUsed = 0;
   private readonly scheduleFlush: (fn: () => void) => void;
   private readonly flushNow = (): void => this.flush();
   // Native mode.
@@ -117,6 +133,7 @@ export class UdpMux {
   private constructor(
     socket: Socket, logger: Logger, sizes: { recv: number; send: number },
     batch: { mode: UdpBatchMode; native: NativeUdpBatch | null; flush: 'immediate' | 'tick' }, recvMode: UdpRecvMode,
+    recvBorrowMedia = false,
   ) {
     this.socket = socket;
     this.logger = logger;
@@ -145,6 +162,7 @@ export class UdpMux {
         this.stats.packetsIn++;
         this.stats.dropped++;
       },
+      recvBorrowMedia,
     );
     if (typeof reader === 'string') {
       if (recvMode === 'native') logger.warn({ reason: reader }, "udp mux: cannot receive with recvmmsg; receiving with node:dgram's 'message'");
@@ -192,7 +210,7 @@ export class UdpMux {
         socket.off('error', onError);
         const recvBytes = raiseBuffer(socket, 'recv', opts.recvBufferBytes ?? DEFAULT_SOCKET_BUFFER_BYTES);
         const send = raiseBuffer(socket, 'send', opts.sendBufferBytes ?? DEFAULT_SOCKET_BUFFER_BYTES);
-        const mux = new UdpMux(socket, logger, { recv: recvBytes, send }, { mode: batch.mode, native, flush }, recv.mode);
+        const mux = new UdpMux(socket, logger, { recv: recvBytes, send }, { mode: batch.mode, native, flush }, recv.mode, opts.recvBorrowMedia === true);
         logger.debug({ port: mux.port, address: mux.address, recv: recvBytes, send }, 'udp mux bound');
         resolve(mux);
       });
@@ -229,6 +247,30 @@ export class UdpMux {
       this.flushScheduled = true;
       this.scheduleFlush(this.flushNow);
     }
+  }
+
+  /**
+   * Room for one datagram of `length` bytes to fill and pass to send() in the same synchronous run (nothing may be
+   * sent in between by the caller): a view of the send arena, reused once the queue holding it has been flushed. Only
+   * with native batching (sendmmsg copies datagrams into the kernel during the flush); undefined otherwise, or for a
+   * datagram over 16 KiB: the caller then allocates. A reserved view that is never sent is simply wasted.
+   */
+  reserve(length: number): Buffer | undefined {
+    if (this.native === null || this.closed || length > ARENA_MAX_DATAGRAM || length <= 0) return undefined;
+    let arena = this.arena;
+    let used = this.arenaUsed;
+    if (arena !== null && used + length > arena.length) {
+      // Full: send what is queued (it points into this arena); a flush that sent it all natively frees the arena.
+      this.flush();
+      arena = this.arena;
+      used = this.arenaUsed;
+    }
+    if (arena === null) {
+      this.arena = arena = Buffer.allocUnsafeSlow(ARENA_BYTES);
+      used = 0;
+    }
+    this.arenaUsed = used + ((length + 7) & ~7);
+    return arena.subarray(used, used + length);
   }
 
   /** Datagrams waiting for the end of this turn (batching modes). */
@@ -371,7 +413,13 @@ export class UdpMux {
       }
       this.stats.fallbackOut += n - i;
     }
-    for (; i < n; i++) this.dgramSend(bufs[i]!, ports[i]!, addrs[i]!, true);
+    if (i < n) {
+      // node:dgram keeps what it is given until libuv has sent it: the arena's views among these must stay as they
+      // are, so the arena is left to them and the next reserve() takes a new one.
+      this.arena = null;
+      for (; i < n; i++) this.dgramSend(bufs[i]!, ports[i]!, addrs[i]!, true);
+    }
+    this.arenaUsed = 0;
     bufs.fill(undefined, 0, n);
     addrs.fill(undefined, 0, n);
   }

@@ -107,6 +107,49 @@ test('native receive: a datagram larger than a slot is dropped and counted; the 
   }
 });
 
+test('native receive, recvBorrowMedia: RTP/RTCP arrive as views of the slab (valid during the call), STUN and DTLS as copies', { skip: unavailable }, async () => {
+  const mux = await UdpMux.bind({ port: 0, address: '127.0.0.1', recv: 'native', recvBorrowMedia: true });
+  const a = await socketOn('127.0.0.1');
+  try {
+    // What a handler sees during the call, and whether the buffer it got is still the datagram after more arrived.
+    const seen: { kind: string; n: number; buf: Buffer }[] = [];
+    const conn: MuxConnection = {
+      handleStun: (buf) => seen.push({ kind: 'stun', n: buf.readUInt32BE(2), buf }),
+      handleDtls: (buf) => seen.push({ kind: 'dtls', n: buf.readUInt32BE(2), buf }),
+      handleRtp: (buf) => seen.push({ kind: 'rtp', n: buf.readUInt32BE(2), buf }),
+    };
+    mux.bindRemote('127.0.0.1', a.address().port, conn);
+    const stun = Buffer.alloc(40, 0);
+    stun[1] = 0x11; // not a Binding request: goes to the remote's connection
+    stun.writeUInt32BE(1000, 2);
+    const dtls = Buffer.alloc(40, 0);
+    dtls[0] = 22;
+    dtls.writeUInt32BE(1001, 2);
+    a.send(stun, mux.port, '127.0.0.1');
+    a.send(dtls, mux.port, '127.0.0.1');
+    for (let i = 0; i < 200; i++) {
+      a.send(datagram(i, 200 + (i % 7) * 100), mux.port, '127.0.0.1');
+      if (i % 50 === 49) await new Promise((r) => setImmediate(r));
+    }
+    await waitFor(() => seen.length === 202, { ...polling, label: '202 datagrams' });
+    // Every RTP datagram was intact when handled, in order.
+    assert.deepEqual(seen.filter((s) => s.kind === 'rtp').map((s) => s.n), Array.from({ length: 200 }, (_, i) => i));
+    const rtp = seen.filter((s) => s.kind === 'rtp');
+    // Borrowed: the views share one backing store (the slab), so later batches overwrote some of the early ones.
+    assert.equal(new Set(rtp.map((s) => s.buf.buffer)).size, 1);
+    assert.ok(rtp.some((s, i) => s.buf.readUInt32BE(2) !== i), 'the slab was reused for later batches');
+    // Copies: STUN and DTLS keep their bytes and have a backing store other than the slab's.
+    for (const s of seen.filter((x) => x.kind !== 'rtp')) {
+      assert.notEqual(s.buf.buffer, rtp[0]!.buf.buffer);
+      assert.equal(s.buf.readUInt32BE(2), s.kind === 'stun' ? 1000 : 1001);
+    }
+    assert.equal(mux.stats.dropped, 0);
+  } finally {
+    a.close();
+    await mux.close();
+  }
+});
+
 test('native receive: replies go out, close stops reading, and the port can be bound again', { skip: unavailable }, async () => {
   const mux = await UdpMux.bind({ port: 0, address: '127.0.0.1', recv: 'native' });
   const a = await socketOn('127.0.0.1');

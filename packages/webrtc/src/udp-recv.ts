@@ -2,7 +2,10 @@
 // batches through the native addon (`native`, packages/webrtc/native/atrium_udp_recv.c): one JavaScript call per batch
 // of up to 64 datagrams, each copied out of a slab the thread's readers share into a Buffer of its own (callers keep
 // packets, e.g. for retransmission), with the sender's address string from a small cache instead of a new string
-// per datagram. ATRIUM_UDP_RECV=auto is `native` when the addon loads and passes its self-test, else `dgram`.
+// per datagram. A reader started with `borrowMedia` hands RTP and RTCP datagrams out as views of the slab instead,
+// valid only during the call: for receivers that keep no packet (the load tester's subscribers), so that a high
+// packet rate allocates no memory outside the JavaScript heap (a Buffer per datagram takes the pool's 8 KiB
+// ArrayBuffers at MB/s, and that external memory is what starts V8's full collections). ATRIUM_UDP_RECV=auto is `native` when the addon loads and passes its self-test, else `dgram`.
 import type { Socket } from 'node:dgram';
 import { createRequire } from 'node:module';
 import { NATIVE_SRTP_PATH } from './srtp/native-srtp.js';
@@ -77,12 +80,17 @@ export class NativeDatagramReader {
     private readonly native: NativeUdpRecv,
     private readonly onDatagram: (buf: Buffer, address: string, port: number) => void,
     private readonly onOversized: () => void,
+    private readonly borrowMedia: boolean,
   ) {}
 
-  /** The reader, or the reason the socket cannot be read natively (it is then left to node:dgram, untouched). */
+  /**
+   * The reader, or the reason the socket cannot be read natively (it is then left to node:dgram, untouched). With
+   * `borrowMedia`, an RTP or RTCP datagram (first byte 128-191) is a view of the shared slab that the next batch
+   * overwrites: `onDatagram` must not keep it (nor any view of it) after it returns. Everything else is a copy.
+   */
   static start(
     socket: Socket, native: NativeUdpRecv, onDatagram: (buf: Buffer, address: string, port: number) => void,
-    onOversized: () => void,
+    onOversized: () => void, borrowMedia = false,
   ): NativeDatagramReader | string {
     const fd = dgramSocketFd(socket, native);
     if (typeof fd === 'string') return fd;
@@ -94,7 +102,7 @@ export class NativeDatagramReader {
       meta: new Int32Array(BATCH * native.udpRecvMetaStride),
       stride: native.udpRecvMetaStride,
     };
-    const reader = new NativeDatagramReader(native, onDatagram, onOversized);
+    const reader = new NativeDatagramReader(native, onDatagram, onOversized, borrowMedia);
     try {
       reader.handle = native.udpRecvStart(fd.fd, shared.slab, shared.meta, RECV_SLOT_BYTES, reader.onBatch);
     } catch (err) {
@@ -121,8 +129,14 @@ export class NativeDatagramReader {
         continue;
       }
       const start = i * RECV_SLOT_BYTES;
-      const buf = Buffer.allocUnsafe(length);
-      slab.copy(buf, 0, start, start + length);
+      let buf: Buffer;
+      const b0 = slab[start]!;
+      if (this.borrowMedia && b0 >= 128 && b0 <= 191 && length > 0) {
+        buf = slab.subarray(start, start + length);
+      } else {
+        buf = Buffer.allocUnsafe(length);
+        slab.copy(buf, 0, start, start + length);
+      }
       const address = meta[m + 2] === 4 ? this.name4(meta[m + 4]!) : this.name6(meta[m + 4]!, meta[m + 5]!, meta[m + 6]!, meta[m + 7]!);
       // A throwing handler must not cost the rest of the batch (node:dgram would have delivered them): report it as
       // node:dgram's listeners' exceptions are, after the batch.

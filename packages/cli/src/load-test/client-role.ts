@@ -27,7 +27,9 @@ export function senderExtensionIds(sender: LocalSender): ExtensionIds {
 /**
  * A UDP socket for one simulated participant, with large buffers (bursts of a whole room's media), read with recvmmsg
  * batches when the native module is there (`auto`: a tester's CPU is mostly its receiving; docs/send-batching.md).
+ * Received media is borrowed, not copied: nothing on a simulated participant's receive path keeps a packet (SRTP
+ * decrypts in place, the sinks count), and a copy per packet is what made the tester's garbage collector busy.
  */
 export function bindLoadMux(address: string, recv: UdpRecvPreference = 'auto'): Promise<UdpMux> {
-  return UdpMux.bind({ port: 0, address, recvBufferBytes: SOCKET_BUFFER_BYTES, sendBufferBytes: SOCKET_BUFFER_BYTES, recv });
+  return UdpMux.bind({ port: 0, address, recvBufferBytes: SOCKET_BUFFER_BYTES, sendBufferBytes: SOCKET_BUFFER_BYTES, recv, recvBorrowMedia: true });
 }

@@ -323,6 +323,15 @@ export class IceTransport extends TypedEmitter<IceTransportEvents> implements Mu
   }
 
   /** Sends to the selected remote; dropped (counted) when there is none. */
+  /**
+   * Room for one datagram of `length` bytes in the UDP mux's send arena, to be filled and then passed to `send` before
+   * this turn ends (UdpMux.reserve); undefined over TCP, before a pair is selected, or when the mux has no arena.
+   */
+  reserveSend(length: number): Buffer | undefined {
+    if (this.selectedAddress === undefined || this.selectedTcp !== undefined) return undefined;
+    return this.mux.reserve(length);
+  }
+
   send(buf: Uint8Array): void {
     if (this.selectedAddress === undefined) {
       this.stats.sendDropped++;

@@ -607,7 +607,9 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   private sendRtp(buf: Buffer): void {
     const srtp = this.srtp;
     if (!srtp) return;
-    this.ice.send(srtp.protectRtp(buf));
+    // Straight into the socket's send arena when it has one (no buffer allocated per packet), else a new buffer.
+    const into = this.ice.reserveSend(buf.length + srtp.rtpOverhead);
+    this.ice.send(srtp.protectRtp(buf, into));
   }
 
   private handleSrtp(buf: Buffer): void {

@@ -148,6 +148,30 @@ test('native and TypeScript AES-CM + HMAC-SHA1-80 agree on 500 random SRTP and S
   assert.deepEqual(nat.unprotectRtcp(Buffer.from(sealed), 0xcafebabe, 5), clear);
 });
 
+test('native transforms protect into a given buffer (a send arena slot) with the same bytes as into a new one', { skip }, () => {
+  const random = seededRandom(20261206);
+  const arena = Buffer.alloc(64 * 1024, 0xee);
+  let used = 0;
+  for (let round = 0; round < 200; round++) {
+    const gcm = round % 2 === 0;
+    const keys = gcm ? randomKeys(random) : randomKeys(random, 14, 20);
+    const nat = gcm ? new SrtpAesGcmNativeTransform(keys, native()) : new SrtpAesCmNativeTransform(keys, native());
+    const { packet, headerLength } = randomRtp(random);
+    const ssrc = Math.floor(random() * 0x100000000) >>> 0;
+    const index = Math.floor(random() * 2 ** 32);
+    const fresh = nat.protectRtp(packet, headerLength, ssrc, index);
+    const length = packet.length + nat.rtpOverhead;
+    if (used + length > arena.length) used = 0;
+    const slot = arena.subarray(used, used + length);
+    const before = Buffer.from(arena.subarray(used + length, used + length + 8));
+    const out = nat.protectRtp(packet, headerLength, ssrc, index, slot);
+    assert.equal(out, slot, `round ${round}: written into the slot`);
+    assert.deepEqual(out, fresh, `round ${round}: the same SRTP bytes`);
+    assert.deepEqual(arena.subarray(used + length, used + length + 8), before, `round ${round}: nothing written past the slot`);
+    used += length;
+  }
+});
+
 test('the addon checks its arguments: wrong sizes are RangeErrors, wrong types TypeErrors', { skip }, () => {
   const n = native();
   assert.throws(() => n.gcmCreate(Buffer.alloc(15)), RangeError);

@@ -30,9 +30,9 @@ export class SrtpAesCmNativeTransform implements SrtpTransform {
     this.#rtcpSalt = keys.rtcpSalt;
   }
 
-  protectRtp(packet: Buffer, headerLength: number, ssrc: number, index: number): Buffer {
+  protectRtp(packet: Buffer, headerLength: number, ssrc: number, index: number, into?: Buffer): Buffer {
     const length = packet.length;
-    const out = Buffer.allocUnsafe(length + TAG_LENGTH);
+    const out = into ?? Buffer.allocUnsafe(length + TAG_LENGTH);
     this.#roc.writeUInt32BE(Math.floor(index / 65536) >>> 0, 0);
     const iv = cmCounterIv(this.#iv, this.#rtpSalt, ssrc, index);
     this.#native.cmSeal(this.#rtp, iv, packet, headerLength, out, length, this.#roc);

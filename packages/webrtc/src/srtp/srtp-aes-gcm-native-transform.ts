@@ -31,8 +31,8 @@ export class SrtpAesGcmNativeTransform implements SrtpTransform {
     this.#rtcpSalt = keys.rtcpSalt;
   }
 
-  protectRtp(packet: Buffer, headerLength: number, ssrc: number, index: number): Buffer {
-    const out = Buffer.allocUnsafe(packet.length + TAG_LENGTH);
+  protectRtp(packet: Buffer, headerLength: number, ssrc: number, index: number, into?: Buffer): Buffer {
+    const out = into ?? Buffer.allocUnsafe(packet.length + TAG_LENGTH);
     this.#native.gcmSeal(this.#rtp, gcmRtpIv(this.#iv, this.#rtpSalt, ssrc, index), packet, headerLength, out, null);
     return out;
   }

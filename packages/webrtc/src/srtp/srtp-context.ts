@@ -68,8 +68,11 @@ export class SrtpContext {
     return this.#transform.rtpOverhead;
   }
 
-  /** Plaintext RTP in, SRTP out (a new buffer). Throws SrtpError on a packet that is not RTP. */
-  protectRtp(packet: Buffer): Buffer {
+  /**
+   * Plaintext RTP in, SRTP out: a new buffer, or `into` (exactly `packet.length + rtpOverhead` bytes) when the
+   * transform writes there (the native ones do). Throws SrtpError on a packet that is not RTP.
+   */
+  protectRtp(packet: Buffer, into?: Buffer): Buffer {
     const headerLength = rtpHeaderLength(packet, packet.length);
     if (headerLength < 0) throw new SrtpError('ERR_SRTP_MALFORMED', 'not a valid RTP packet');
     const ssrc = packet.readUInt32BE(8);
@@ -79,10 +82,10 @@ export class SrtpContext {
     if (index < 0) {
       // A seq far behind the first one sent guesses a rollover before the start. A receiver drops it whatever
       // we do; encrypt it in ROC 0 without moving the highest index, so the following packets stay in step.
-      return this.#transform.protectRtp(packet, headerLength, ssrc, index + 65536);
+      return this.#transform.protectRtp(packet, headerLength, ssrc, index + 65536, into);
     }
     if (index > stream.highestRtpIndex) stream.highestRtpIndex = index;
-    return this.#transform.protectRtp(packet, headerLength, ssrc, index);
+    return this.#transform.protectRtp(packet, headerLength, ssrc, index, into);
   }
 
   /** SRTP in, plaintext RTP out (decrypted in place: a view of `packet`); null on any failure, never throws. */

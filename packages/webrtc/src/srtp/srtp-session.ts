@@ -50,9 +50,17 @@ export class SrtpSession {
     return this.#remote.stats;
   }
 
-  /** Plaintext RTP in, SRTP out in a new buffer (the input is not modified). Throws SrtpError if not RTP. */
-  protectRtp(packet: Buffer): Buffer {
-    return this.#local.protectRtp(packet);
+  /**
+   * Plaintext RTP in, SRTP out (the input is not modified): in a new buffer, or in `into` when given and the transform
+   * writes there (exactly `packet.length + rtpOverhead` bytes; the native transforms do). Throws SrtpError if not RTP.
+   */
+  protectRtp(packet: Buffer, into?: Buffer): Buffer {
+    return this.#local.protectRtp(packet, into);
+  }
+
+  /** Bytes protectRtp adds to a packet (the authentication tag). */
+  get rtpOverhead(): number {
+    return this.#local.rtpOverhead;
   }
 
   /**

@@ -6,8 +6,12 @@ export interface SrtpTransform {
   readonly rtpOverhead: number;
   /** Bytes added to an SRTCP packet (tag plus the 4-byte E|index word). */
   readonly rtcpOverhead: number;
-  /** SRTP packet from plaintext RTP `packet` (header length known); returns a new buffer. */
-  protectRtp(packet: Buffer, headerLength: number, ssrc: number, index: number): Buffer;
+  /**
+   * SRTP packet from plaintext RTP `packet` (header length known). Written into `into` when given and the transform
+   * can (it must be exactly `packet.length + rtpOverhead` bytes, and not overlap `packet`), else into a new buffer:
+   * the returned buffer is the packet either way.
+   */
+  protectRtp(packet: Buffer, headerLength: number, ssrc: number, index: number, into?: Buffer): Buffer;
   /** Verifies and decrypts `packet` in place; returns a view of the plaintext RTP packet or null. */
   unprotectRtp(packet: Buffer, headerLength: number, ssrc: number, index: number): Buffer | null;
   /** SRTCP packet from plaintext compound RTCP `packet` with the E bit set; returns a new buffer. */
