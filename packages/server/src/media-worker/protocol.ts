@@ -86,8 +86,10 @@ export interface WorkerStatsMessage {
   udpRegistrations: number;
   /** Forwarding-latency samples (ns) since the last message. */
   latencyNs: number[];
-  /** Forwarded packets/s over the last interval (placement load). */
+  /** Forwarded packets/s over the last interval. */
   packetsPerSecond: number;
+  /** Share of the last interval the worker's event loop was busy, 0-1 (placement load; placement.ts). */
+  loopUtilization?: number;
   pipePacketsOut: number;
   pipePacketsIn: number;
 }

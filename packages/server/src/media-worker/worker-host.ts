@@ -2,6 +2,7 @@
 // the commands the main thread sends, sends their events back, pushes what the control plane polls, and serves the
 // pipes to and from the other workers (pipe.ts). Runs in a worker thread (worker-entry.ts), or in the main thread
 // against a MessageChannel in tests.
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { MessagePort } from 'node:worker_threads';
 import type { Clock, Logger } from '@atrium/webrtc';
 import type { MediaFactory, ParticipantMedia } from '../rtc/participant-media.js';
@@ -49,6 +50,7 @@ export class MediaWorkerHost {
   /** Sources whose level was above zero at the last push (a drop to zero is pushed once). */
   private readonly speaking = new Set<number>();
   private lastPacketsOut = 0;
+  private lastElu: EventLoopUtilization = performance.eventLoopUtilization();
   private lastStatsMs: number;
   private readonly audioLevel: Partial<AudioLevelParams> | undefined;
   private isClosed = false;
@@ -325,9 +327,14 @@ export class MediaWorkerHost {
       pipePacketsIn += p.packetsIn;
     }
     const latencyNs = this.latencySamples ? this.latencySamples.splice(0) : [];
+    // This thread's loop (in a worker, performance is the worker's own): busy share since the last report.
+    const elu = performance.eventLoopUtilization();
+    const loopUtilization = performance.eventLoopUtilization(elu, this.lastElu).utilization;
+    this.lastElu = elu;
     const msg: WorkerStatsMessage = {
       t: 'stats', counters, allocation: { ...this.stats.allocation }, sessions: resources.sessions,
       udpRegistrations: resources.udpRegistrations, latencyNs, packetsPerSecond, pipePacketsOut, pipePacketsIn,
+      loopUtilization: Number.isFinite(loopUtilization) ? loopUtilization : 0,
     };
     this.port.postMessage(msg);
   }

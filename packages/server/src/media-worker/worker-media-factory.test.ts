@@ -60,6 +60,11 @@ test('a replacement worker gets its pipes first; while it starts, participants g
   const later = f.createParticipantMedia({ participantSid: 'PA_later', identity: 'later', logger: silentLogger, roomName: 'other' });
   assert.ok(later instanceof WorkerParticipantMedia);
   assert.equal(later.worker, 0, 'the ready replacement, which has fewer participants');
+  // Each worker reports how busy its event loop was (what placement weighs): a share, and small for idle workers.
+  for (const w of f.workers) {
+    const u = await waitFor(() => w.last?.loopUtilization, { label: `worker ${w.index} loop utilization`, timeoutMs: 5_000 });
+    assert.ok(u >= 0 && u < 0.5, `worker ${w.index}: ${u}`);
+  }
   rejoined.close();
   later.close();
 });

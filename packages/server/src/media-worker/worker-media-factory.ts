@@ -18,6 +18,7 @@ import type { AllocationCounters, KindCounters, LatencyObserver } from '../sfu/s
 import { zeroCounters } from '../sfu/sfu-stats.js';
 import type { MirrorSpec, SourceDescriptor, SourceState } from './pipe.js';
 import type { FromWorker, MediaCall, MediaWorkerConfig, PublishedMessage, ToWorker, WorkerStatsMessage } from './protocol.js';
+import { leastLoadedWorker } from './placement.js';
 
 /** How long a worker may take to start (load its modules, bind its socket, make its certificate). */
 const WORKER_START_TIMEOUT_MS = 30_000;
@@ -55,6 +56,8 @@ interface WorkerSlot {
   tcpPort: number | undefined;
   /** Participants placed here and not closed. */
   participants: number;
+  /** Participants placed here since its last stats report (placement counts them until it reports their load). */
+  placedSinceReport: number;
   last: WorkerStatsMessage | undefined;
   isAlive: boolean;
   /** The OS thread id (Linux), for CPU per thread from /proc. */
@@ -169,7 +172,7 @@ export class WorkerMediaFactory implements MediaFactory {
       workerData: { entry: new URL('./worker-entry.ts', import.meta.url).href, config },
       name: `atrium-media-${index}`,
     });
-    const slot: WorkerSlot = { index, worker, udpPort: 0, tcpPort: undefined, participants: 0, last: undefined, isAlive: true, threadId: undefined };
+    const slot: WorkerSlot = { index, worker, udpPort: 0, tcpPort: undefined, participants: 0, placedSinceReport: 0, last: undefined, isAlive: true, threadId: undefined };
     this.workers[index] = slot;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`media worker ${index} did not start within ${WORKER_START_TIMEOUT_MS} ms`)), WORKER_START_TIMEOUT_MS);
@@ -273,6 +276,7 @@ export class WorkerMediaFactory implements MediaFactory {
         return;
       case 'stats':
         slot.last = m;
+        slot.placedSinceReport = 0;
         if (this.opts.forwardLatency) for (const ns of m.latencyNs) this.opts.forwardLatency.observe(ns);
         return;
       case 'log': {
@@ -340,13 +344,13 @@ export class WorkerMediaFactory implements MediaFactory {
         if (count < this.opts.roomParticipantsPerWorker && alive.includes(this.workers[index]!)) return index;
       }
     }
-    // Fewest participants; between equals, the fewest forwarded packets/s in the last report.
-    let best = alive[0]!;
-    for (const w of alive) {
-      if (w.participants < best.participants) best = w;
-      else if (w.participants === best.participants && (w.last?.packetsPerSecond ?? 0) < (best.last?.packetsPerSecond ?? 0)) best = w;
-    }
-    return best.index;
+    // The least loaded by its own measure (placement.ts); between equals, the fewest participants.
+    return leastLoadedWorker(alive.map((w) => ({
+      index: w.index, participants: w.participants, placedSinceReport: w.placedSinceReport,
+      report: w.last === undefined ? undefined : {
+        loopUtilization: w.last.loopUtilization ?? 0, sessions: w.last.sessions, packetsPerSecond: w.last.packetsPerSecond,
+      },
+    })));
   }
 
   createParticipantMedia(opts: Parameters<MediaFactory['createParticipantMedia']>[0]): ParticipantMedia {
@@ -354,6 +358,7 @@ export class WorkerMediaFactory implements MediaFactory {
     const worker = this.place(opts.roomName);
     const slot = this.workers[worker]!;
     slot.participants++;
+    slot.placedSinceReport++;
     if (opts.roomName !== undefined) {
       let room = this.rooms.get(opts.roomName);
       if (!room) {

@@ -148,9 +148,9 @@ test('agent metrics: workers by type and status, jobs by state, dispatch events'
   assert.equal(m.get('atrium_agent_job_events_total{event="restarted"}'), 1);
 });
 
-test('media worker metrics: up, participants, sessions and forwarded packets/s per worker; restarts; series of workers that are gone are dropped', () => {
+test('media worker metrics: up, participants, sessions, forwarded packets/s and loop utilization per worker; restarts; series of workers that are gone are dropped', () => {
   const workers = [
-    { index: 0, participants: 3, isAlive: true, last: { packetsPerSecond: 1200, sessions: 3 } },
+    { index: 0, participants: 3, isAlive: true, last: { packetsPerSecond: 1200, sessions: 3, loopUtilization: 0.25 } },
     { index: 1, participants: 0, isAlive: false, last: undefined },
   ];
   const view = { workers, restarts: 2 };
@@ -163,6 +163,8 @@ test('media worker metrics: up, participants, sessions and forwarded packets/s p
   assert.equal(m.get('atrium_media_worker_participants{worker="1"}'), 0);
   assert.equal(m.get('atrium_media_worker_sessions{worker="0"}'), 3);
   assert.equal(m.get('atrium_media_worker_forwarded_packets_per_second{worker="0"}'), 1200);
+  assert.equal(m.get('atrium_media_worker_loop_utilization{worker="0"}'), 0.25);
+  assert.equal(m.has('atrium_media_worker_loop_utilization{worker="1"}'), false);
   // A worker with no report yet (just replaced) has no load sample rather than a made-up zero.
   assert.equal(m.has('atrium_media_worker_forwarded_packets_per_second{worker="1"}'), false);
   assert.equal(m.get('atrium_media_worker_restarts_total'), 2);

@@ -248,7 +248,7 @@ export interface MediaWorkersView {
     index: number;
     participants: number;
     isAlive: boolean;
-    last: { packetsPerSecond: number; sessions: number } | undefined;
+    last: { packetsPerSecond: number; sessions: number; loopUtilization?: number | undefined } | undefined;
   }[];
   readonly restarts: number;
 }
@@ -270,7 +270,8 @@ function registerMediaWorkerMetrics(registry: MetricsRegistry, view: () => Media
   perWorker('atrium_media_worker_up', 'Whether the media worker thread is running (0 while a dead one is being replaced).', (w) => (w.isAlive ? 1 : 0));
   perWorker('atrium_media_worker_participants', 'Participants whose media is placed on the worker.', (w) => w.participants);
   perWorker('atrium_media_worker_sessions', 'Media sessions the worker reported in its last report.', (w) => w.last?.sessions);
-  perWorker('atrium_media_worker_forwarded_packets_per_second', 'RTP packets/s the worker sent to subscribers over its last report interval (what placement weighs).', (w) => w.last?.packetsPerSecond);
+  perWorker('atrium_media_worker_forwarded_packets_per_second', 'RTP packets/s the worker sent to subscribers over its last report interval.', (w) => w.last?.packetsPerSecond);
+  perWorker('atrium_media_worker_loop_utilization', "Share of its last report interval the worker's event loop was busy, 0-1 (what placement weighs).", (w) => w.last?.loopUtilization);
   registry.counter({
     name: 'atrium_media_worker_restarts_total',
     help: 'Media worker threads replaced after dying (their participants were asked to reconnect).',
