@@ -3,8 +3,12 @@
 // subscriber clients. Prints the SFU process's CPU microseconds per forwarded packet and the loss.
 // `--cc on|off|both` (default both): congestion control on the subscriber transports (TWCC sequence numbers stamped on
 // every packet, the clients' feedback into the send-side estimator, the pacer at the estimate) or not.
-// Run: npx tsx bench/src/path.bench.ts [--subs 1,10,50] [--rate 2000] [--seconds 4] [--cc both] [--profile DIR]
-import { fork } from 'node:child_process';
+// `--payload-bytes N` (default 1100): the RTP payload size; 100 is an Opus packet's (audio-sized datagrams: the
+// per-datagram costs without the bytes).
+// `--pin`: the SFU process on CPU 1 and this one (publisher and subscribers) on CPU 0 (taskset), so that the SFU's
+// figures at saturation are one core's.
+// Run: npx tsx bench/src/path.bench.ts [--subs 1,10,50] [--rate 2000] [--seconds 4] [--cc both] [--payload-bytes 1100] [--pin] [--profile DIR]
+import { fork, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { UdpMux, defaultCapabilities, serializeRtpPacket } from '@atrium/webrtc';
 import { generateCertificate } from '@atrium/webrtc/dtls/certificate.js';
@@ -16,7 +20,13 @@ import { formatTable, request, stringArgument } from './bench-util.js';
 const subscriberCounts = stringArgument('subs', '1,10,50').split(',').map(Number);
 const ratePps = Number(stringArgument('rate', '2000'));
 const seconds = Number(stringArgument('seconds', '4'));
-const PAYLOAD_BYTES = 1100;
+const PAYLOAD_BYTES = Number(stringArgument('payload-bytes', '1100'));
+if (!(PAYLOAD_BYTES >= 8 && PAYLOAD_BYTES <= 1200)) throw new RangeError('--payload-bytes: 8 to 1200');
+const pin = process.argv.includes('--pin');
+if (pin) {
+  const r = spawnSync('taskset', ['-p', '-c', '0', String(process.pid)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`--pin: taskset failed: ${r.stderr || r.error}`);
+}
 const ccModes = { on: [true], off: [false], both: [false, true] }[stringArgument('cc', 'both')] ?? [false, true];
 
 
@@ -27,7 +37,11 @@ async function runOnce(subscribers: number, cc: boolean): Promise<string[]> {
   // --profile DIR: the SFU process writes a CPU profile there (open it in Chrome DevTools or any .cpuprofile viewer).
   const profileDir = stringArgument('profile', '');
   const profiling = profileDir === '' ? [] : ['--cpu-prof', '--cpu-prof-interval', '100', '--cpu-prof-dir', profileDir];
-  const child = fork(fileURLToPath(new URL('./path-sfu.ts', import.meta.url)), { execArgv: [...profiling, '--import', 'tsx'] });
+  const sfu = fileURLToPath(new URL('./path-sfu.ts', import.meta.url));
+  // Pinned: `taskset -c 1 node ... path-sfu.ts` (the IPC channel passes through taskset's exec).
+  const child = pin
+    ? fork(sfu, [], { execPath: 'taskset', execArgv: ['-c', '1', process.execPath, ...profiling, '--import', 'tsx'] })
+    : fork(sfu, { execArgv: [...profiling, '--import', 'tsx'] });
   await new Promise<void>((resolve) => child.once('message', () => resolve()));
   const muxes: UdpMux[] = [];
   const pcs: PeerConnection[] = [];
