@@ -458,6 +458,19 @@ test('send arena: a turn of more than the arena holds (360 KB) arrives intact an
   }
 });
 
+test('send arena: room reserved and never sent (a seal that threw) is given back; a full arena with nothing queued still hands out whole slots', async () => {
+  await withStandIn(async (mux, native, rx) => {
+    // Sixteen 16 KiB slots fill the 256 KiB arena; none is sent.
+    for (let i = 0; i < 16; i++) assert.equal(mux.reserve(16 * 1024)!.length, 16 * 1024);
+    const next = mux.reserve(16 * 1024);
+    assert.equal(next!.length, 16 * 1024, 'the arena started over');
+    assert.equal(native.calls.length, 0, 'nothing was queued, so nothing was sent');
+    sendReserved(mux, 0, 0, rx.port);
+    await waitFor(() => rx.got.length === 1, { ...polling, label: 'the packet' });
+    assert.ok(rx.got[0]!.equals(packet(0, 0)));
+  });
+});
+
 test('send arena: datagrams that fell back to dgram.send (EAGAIN) keep their bytes; the arena is not reused under them', async () => {
   await withStandIn(async (mux, native, rx) => {
     native.takeNext = [2];

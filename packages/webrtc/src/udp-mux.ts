@@ -378,6 +378,9 @@ export class UdpMux {
   /** Sends the queue in order: natively while nothing sent through node:dgram is still pending, the rest with dgram.send. */
   private flush(): void {
     this.flushScheduled = false;
+    // No view of the send arena is outside the queue at a flush (reserve() hands one out just before send() queues
+    // it): the arena starts over, even when nothing is queued (views reserved and never sent are just given back).
+    this.arenaUsed = 0;
     const n = this.queueLength;
     if (n === 0) return;
     this.queueLength = 0;
@@ -419,7 +422,6 @@ export class UdpMux {
       this.arena = null;
       for (; i < n; i++) this.dgramSend(bufs[i]!, ports[i]!, addrs[i]!, true);
     }
-    this.arenaUsed = 0;
     bufs.fill(undefined, 0, n);
     addrs.fill(undefined, 0, n);
   }
