@@ -5,7 +5,8 @@
 // per datagram. A reader started with `borrowMedia` hands RTP and RTCP datagrams out as views of the slab instead,
 // valid only during the call: for receivers that keep no packet (the load tester's subscribers), so that a high
 // packet rate allocates no memory outside the JavaScript heap (a Buffer per datagram takes the pool's 8 KiB
-// ArrayBuffers at MB/s, and that external memory is what starts V8's full collections). ATRIUM_UDP_RECV=auto is `native` when the addon loads and passes its self-test, else `dgram`.
+// ArrayBuffers at MB/s, and that external memory is what starts V8's full collections).
+// ATRIUM_UDP_RECV=auto is `native` when the addon loads and passes its self-test, else `dgram`.
 import type { Socket } from 'node:dgram';
 import { createRequire } from 'node:module';
 import { NATIVE_SRTP_PATH } from './srtp/native-srtp.js';

@@ -6,6 +6,8 @@
 // instead of all going to the worker that was idlest a second ago. Loads within LOAD_TIE of the lowest are equal:
 // then the fewest participants, then the fewest forwarded packets/s (idle workers stay balanced by count).
 
+import type { WorkerStatsMessage } from './protocol.js';
+
 /** What placement knows of one worker. */
 export interface PlacementCandidate {
   index: number;
@@ -14,7 +16,7 @@ export interface PlacementCandidate {
   /** Participants placed on it since its last report. */
   placedSinceReport: number;
   /** From its last report (absent before the first one). */
-  report?: { loopUtilization: number; sessions: number; packetsPerSecond: number } | undefined;
+  report?: Pick<WorkerStatsMessage, 'loopUtilization' | 'sessions' | 'packetsPerSecond'> | undefined;
 }
 
 /** Loads closer than this (a share of one core) are equal. */

@@ -89,7 +89,7 @@ export interface WorkerStatsMessage {
   /** Forwarded packets/s over the last interval. */
   packetsPerSecond: number;
   /** Share of the last interval the worker's event loop was busy, 0-1 (placement load; placement.ts). */
-  loopUtilization?: number;
+  loopUtilization: number;
   pipePacketsOut: number;
   pipePacketsIn: number;
 }

@@ -345,12 +345,7 @@ export class WorkerMediaFactory implements MediaFactory {
       }
     }
     // The least loaded by its own measure (placement.ts); between equals, the fewest participants.
-    return leastLoadedWorker(alive.map((w) => ({
-      index: w.index, participants: w.participants, placedSinceReport: w.placedSinceReport,
-      report: w.last === undefined ? undefined : {
-        loopUtilization: w.last.loopUtilization ?? 0, sessions: w.last.sessions, packetsPerSecond: w.last.packetsPerSecond,
-      },
-    })));
+    return leastLoadedWorker(alive.map((w) => ({ index: w.index, participants: w.participants, placedSinceReport: w.placedSinceReport, report: w.last })));
   }
 
   createParticipantMedia(opts: Parameters<MediaFactory['createParticipantMedia']>[0]): ParticipantMedia {
