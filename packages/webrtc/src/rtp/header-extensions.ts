@@ -100,7 +100,8 @@ export function rewriteHeaderExtensionIds(buf: Uint8Array, h: RtpHeader, idMap: 
       const len = (b & 0x0f) + 1;
       if (pos + 1 + len > end) return;
       const newId = idMap[elemId] ?? 0;
-      if (newId === 0 || newId > 14) buf.fill(0, pos, pos + 1 + len);
+      // Dropped elements become padding bytes (a loop: elements are a few bytes, a fill() call costs more).
+      if (newId === 0 || newId > 14) for (let i = pos + len; i >= pos; i--) buf[i] = 0;
       else buf[pos] = (newId << 4) | (b & 0x0f);
       pos += 1 + len;
     }
@@ -117,7 +118,7 @@ export function rewriteHeaderExtensionIds(buf: Uint8Array, h: RtpHeader, idMap: 
       const len = buf[pos + 1]!;
       if (pos + 2 + len > end) return;
       const newId = idMap[elemId] ?? 0;
-      if (newId === 0) buf.fill(0, pos, pos + 2 + len);
+      if (newId === 0) for (let i = pos + 1 + len; i >= pos; i--) buf[i] = 0;
       else buf[pos] = newId;
       pos += 2 + len;
     }
