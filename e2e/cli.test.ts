@@ -367,6 +367,7 @@ test('publish: a media file joins the room as video and audio that an rtc-node p
     const done = await run.exited;
     assert.equal(done.code, 0, done.stderr);
     assert.match(done.stdout, /^publishing \S+clip\.mp4 in room cli-publish-\d+ as filebot: TR_\w+ video 320x240 VP8, TR_\w+ audio Opus$/m);
+    assert.match(done.stdout, /^until its end, 6\.\d s \(Ctrl-C stops\)$/m, 'the file is 6 s long (ffprobe)');
     assert.match(done.stdout, /^done: \d+ video frames, \d+ audio packets sent$/m);
   }
   // the end of the file ends the participant

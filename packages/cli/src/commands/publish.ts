@@ -93,7 +93,7 @@ export const publish: Command = {
         stop.signal.addEventListener('abort', () => resolve(undefined), { once: true });
       });
       const tracks = [...participant.tracks].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'video' ? -1 : 1)).map((t) => (t.kind === 'video' && video ? `${t.sid} video ${video.width}x${video.height} VP8` : `${t.sid} ${t.kind} Opus`));
-      io.stdout(`publishing ${file} in room ${room} as ${identity}: ${tracks.join(', ')}\n${boolFlag(args.values, 'loop') ? 'Ctrl-C stops' : 'until its end (Ctrl-C stops)'}\n`);
+      io.stdout(`publishing ${file} in room ${room} as ${identity}: ${tracks.join(', ')}\n${boolFlag(args.values, 'loop') ? 'Ctrl-C stops' : `until its end${probe.durationSec !== undefined ? `, ${probe.durationSec.toFixed(1)} s` : ''} (Ctrl-C stops)`}\n`);
       const error = await ended;
       if (error !== undefined) throw new CliError(error);
       io.stdout(`done: ${videoSource ? `${videoSource.framesSent} video frames` : ''}${videoSource && audioSource ? ', ' : ''}${audioSource ? `${audioSource.framesSent} audio packets` : ''} sent\n`);

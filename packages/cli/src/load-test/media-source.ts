@@ -125,16 +125,17 @@ export class VideoSource implements MediaSource {
   }
 }
 
-export class AudioSource implements MediaSource {
-  readonly kind = 'audio' as const;
-  private readonly sender: LocalSender;
-  private readonly writer: RtpStreamWriter;
-  private readonly sizes = opusSizes();
-  private frame = 0;
-  private nextMs = 0;
-  private isStarted = false;
-  private isStopped = false;
-  private readonly timestampBase = Math.floor(Math.random() * 0x7fffffff);
+/**
+ * A source of one RTP stream on one sender (one SSRC): the writer that numbers its packets, the random timestamp base,
+ * and the started/stopped state. Subclasses decide what is sent and when.
+ */
+export abstract class SingleStreamSource implements MediaSource {
+  abstract readonly kind: 'audio' | 'video';
+  protected readonly sender: LocalSender;
+  protected readonly writer: RtpStreamWriter;
+  protected readonly timestampBase = Math.floor(Math.random() * 0x7fffffff);
+  protected isStarted = false;
+  protected isStopped = false;
 
   constructor(sender: LocalSender) {
     this.sender = sender;
@@ -147,15 +148,39 @@ export class AudioSource implements MediaSource {
   get bytesSent(): number {
     return this.writer.bytesWritten;
   }
-  get framesSent(): number {
-    return this.writer.packetsWritten;
+  abstract readonly framesSent: number;
+
+  /** The audio level (-dBov) the header-extension block carries, if any. */
+  protected get audioLevel(): number | undefined {
+    return undefined;
   }
 
   configure(ids: ExtensionIds, block: BlockFn): void {
     this.writer.payloadType = this.sender.payloadType;
-    // audio level 30 -dBov: a talking participant, so servers rank it as a speaker
-    this.writer.setExtensions(block(ids, this.sender.mid, '', 30));
+    this.writer.setExtensions(block(ids, this.sender.mid, '', this.audioLevel));
     this.isStarted = true;
+  }
+
+  abstract tick(nowMs: number): void;
+
+  stop(): void {
+    this.isStopped = true;
+  }
+}
+
+export class AudioSource extends SingleStreamSource {
+  readonly kind = 'audio' as const;
+  private readonly sizes = opusSizes();
+  private frame = 0;
+  private nextMs = 0;
+
+  get framesSent(): number {
+    return this.writer.packetsWritten;
+  }
+
+  // audio level 30 -dBov: a talking participant, so servers rank it as a speaker
+  protected override get audioLevel(): number {
+    return 30;
   }
 
   tick(nowMs: number): void {
@@ -173,9 +198,5 @@ export class AudioSource implements MediaSource {
       this.frame++;
       this.nextMs += OPUS_FRAME_MS;
     }
-  }
-
-  stop(): void {
-    this.isStopped = true;
   }
 }

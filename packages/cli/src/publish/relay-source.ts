@@ -3,42 +3,19 @@
 // transport-wide sequence our send stages stamp); timestamps keep ffmpeg's spacing from a random base.
 import type { LocalSender } from '@atrium/webrtc/pc/local-sender.js';
 import { createRtpHeader, parseRtpHeader } from '@atrium/webrtc';
-import { RtpStreamWriter } from '../load-test/packetizer.js';
-import type { ExtensionIds } from '../load-test/packetizer.js';
-import type { MediaSource } from '../load-test/media-source.js';
+import { SingleStreamSource } from '../load-test/media-source.js';
 
-type BlockFn = (ids: ExtensionIds, mid: string, rid: string, audioLevel?: number) => Buffer;
-
-export class RelaySource implements MediaSource {
+export class RelaySource extends SingleStreamSource {
   readonly kind: 'audio' | 'video';
-  private readonly sender: LocalSender;
-  private readonly writer: RtpStreamWriter;
   private readonly header = createRtpHeader();
-  private readonly timestampBase = Math.floor(Math.random() * 0x7fffffff);
   private firstTimestamp: number | undefined;
-  private isStarted = false;
-  private isStopped = false;
   framesSent = 0;
   /** Packets from ffmpeg that were not RTP (never expected; counted, not sent). */
   malformed = 0;
 
   constructor(kind: 'audio' | 'video', sender: LocalSender) {
+    super(sender);
     this.kind = kind;
-    this.sender = sender;
-    this.writer = new RtpStreamWriter({ ssrc: sender.ssrc, payloadType: sender.payloadType, extensions: Buffer.alloc(0) });
-  }
-
-  get packetsSent(): number {
-    return this.writer.packetsWritten;
-  }
-  get bytesSent(): number {
-    return this.writer.bytesWritten;
-  }
-
-  configure(ids: ExtensionIds, block: BlockFn): void {
-    this.writer.payloadType = this.sender.payloadType;
-    this.writer.setExtensions(block(ids, this.sender.mid, ''));
-    this.isStarted = true;
   }
 
   /** The sources are driven by ffmpeg's packets, not by the clock. */
@@ -58,9 +35,5 @@ export class RelaySource implements MediaSource {
     packet.copy(buf, payloadOffset, h.payloadOffset, h.payloadOffset + h.payloadLength);
     if (h.marker || this.kind === 'audio') this.framesSent++;
     this.sender.sendRtp(buf);
-  }
-
-  stop(): void {
-    this.isStopped = true;
   }
 }

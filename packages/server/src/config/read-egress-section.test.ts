@@ -1,18 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from './load-config.js';
-import { ConfigError } from './config-error.js';
+import { configIssues } from './config-testing.js';
 import { DEFAULT_EGRESS_FILE_BASE_DIR } from './server-config.js';
 
-function issuesOf(yaml: string): string[] {
-  try {
-    loadConfig({ yaml, dev: true });
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err.issues.map((i) => `${i.key}: ${i.message}`);
-  }
-  return [];
-}
+const issuesOf = (yaml: string): string[] => configIssues({ yaml, dev: true });
 
 test('egress: defaults, the file keys, and flags over the file', () => {
   assert.deepEqual(loadConfig({ yaml: '', dev: true }).egress, { fileBaseDir: DEFAULT_EGRESS_FILE_BASE_DIR, ffmpegPath: 'ffmpeg' });
