@@ -14,6 +14,8 @@ import { ReplayCheck, ReplayWindow } from './replay-window.js';
 /** Streams (SSRCs) remembered per direction; the oldest is forgotten past this. */
 export const MAX_SRTP_STREAMS = 4096;
 const SRTCP_INDEX_MASK = 0x7fffffff;
+/** Slots of the outbound-stream cache in front of the Map (a power of two). */
+const OUTBOUND_CACHE_SLOTS = 64;
 
 export interface SrtpStats {
   authFailures: number;
@@ -54,6 +56,10 @@ export class SrtpContext {
   readonly #transform: SrtpTransform;
   readonly #inbound = new Map<number, InboundStream>();
   readonly #outbound = new Map<number, OutboundStream>();
+  // A direct-mapped cache of outbound streams by SSRC, looked up per packet sent: an SSRC of 2^30 or more is not a
+  // small integer to V8, so a Map lookup boxes it and hashes a heap number; here it is one compare of doubles.
+  readonly #cachedSsrcs = new Float64Array(OUTBOUND_CACHE_SLOTS).fill(-1);
+  readonly #cachedStreams: (OutboundStream | null)[] = new Array<OutboundStream | null>(OUTBOUND_CACHE_SLOTS).fill(null);
 
   constructor(profile: SrtpProfileId, masterKey: Buffer, masterSalt: Buffer) {
     if (masterKey.length !== srtpKeyLength(profile) || masterSalt.length !== srtpSaltLength(profile)) {
@@ -76,8 +82,7 @@ export class SrtpContext {
     const headerLength = rtpHeaderLength(packet, packet.length);
     if (headerLength < 0) throw new SrtpError('ERR_SRTP_MALFORMED', 'not a valid RTP packet');
     const ssrc = packet.readUInt32BE(8);
-    let stream = this.#outbound.get(ssrc);
-    if (stream === undefined) stream = remember(this.#outbound, ssrc, new OutboundStream());
+    const stream = this.#outboundStream(ssrc);
     const index = estimateSrtpIndex(stream.highestRtpIndex, packet.readUInt16BE(2));
     if (index < 0) {
       // A seq far behind the first one sent guesses a rollover before the start. A receiver drops it whatever
@@ -123,8 +128,7 @@ export class SrtpContext {
       throw new SrtpError('ERR_SRTP_MALFORMED', 'not a valid RTCP packet');
     }
     const ssrc = packet.readUInt32BE(4);
-    let stream = this.#outbound.get(ssrc);
-    if (stream === undefined) stream = remember(this.#outbound, ssrc, new OutboundStream());
+    const stream = this.#outboundStream(ssrc);
     const srtcpIndex = stream.nextSrtcpIndex;
     stream.nextSrtcpIndex = (srtcpIndex + 1) & SRTCP_INDEX_MASK;
     return this.#transform.protectRtcp(packet, ssrc, srtcpIndex);
@@ -165,6 +169,29 @@ export class SrtpContext {
   removeSsrc(ssrc: number): void {
     this.#inbound.delete(ssrc);
     this.#outbound.delete(ssrc);
+    const slot = ssrc & (OUTBOUND_CACHE_SLOTS - 1);
+    if (this.#cachedSsrcs[slot] === ssrc) {
+      this.#cachedSsrcs[slot] = -1;
+      this.#cachedStreams[slot] = null;
+    }
+  }
+
+  /** The outbound state of `ssrc`, created on its first packet. */
+  #outboundStream(ssrc: number): OutboundStream {
+    const slot = ssrc & (OUTBOUND_CACHE_SLOTS - 1);
+    if (this.#cachedSsrcs[slot] === ssrc) return this.#cachedStreams[slot]!;
+    let stream = this.#outbound.get(ssrc);
+    if (stream === undefined) {
+      // Remembering may forget the oldest stream, which may be cached: start the cache over (rare).
+      if (this.#outbound.size >= MAX_SRTP_STREAMS) {
+        this.#cachedSsrcs.fill(-1);
+        this.#cachedStreams.fill(null);
+      }
+      stream = remember(this.#outbound, ssrc, new OutboundStream());
+    }
+    this.#cachedSsrcs[slot] = ssrc;
+    this.#cachedStreams[slot] = stream;
+    return stream;
   }
 }
 

@@ -96,6 +96,27 @@ for (const [name, profile, impl] of profiles) {
     assert.deepEqual(server.stats, { authFailures: 0, replayed: 0, malformed: 0 });
   });
 
+  test(`${name}: streams sharing a lookup slot keep their own rollover counters; a removed stream starts over`, { skip }, () => {
+    const { client, server } = pair(profile, impl);
+    const a = 0x80000001;
+    const b = a + 64 * 1024; // same low bits: the same slot of the sender's stream cache
+    const roundTrip = (seq: number, ssrc: number): void => {
+      const plain = rtp(seq, ssrc);
+      assert.deepEqual(server.unprotectRtp(client.protectRtp(plain)), plain, `ssrc ${ssrc.toString(16)} seq ${seq & 0xffff}`);
+    };
+    // A wraps its sequence numbers (rollover counter 1) while B, interleaved, stays in its first cycle.
+    for (let i = 0; i < 20; i++) {
+      roundTrip(65_526 + i, a);
+      roundTrip(1_000 + i, b);
+    }
+    roundTrip(65_546, a); // A sent last: its stream is the one in the slot when it is removed
+    client.removeSsrc(a);
+    server.removeSsrc(a);
+    for (let seq = 10; seq < 15; seq++) roundTrip(seq, a); // fresh state on both sides: rollover counter 0 again
+    roundTrip(1_020, b);
+    assert.deepEqual(server.stats, { authFailures: 0, replayed: 0, malformed: 0 });
+  });
+
   test(`${name}: header with CSRCs and an extension stays clear and round-trips`, { skip }, () => {
     const { client, server } = pair(profile, impl);
     const header = Buffer.from('92e0 0007 00000010 0badf00d 00000001 00000002 bede0002 10aa2201 02000000'.replace(/\s/g, ''), 'hex');
