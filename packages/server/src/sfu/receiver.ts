@@ -304,8 +304,10 @@ export class Receiver implements DownTrackSource {
     const senders = this.senders;
     for (let i = 0; i < senders.length; i++) senders[i]!.writeRtp(buf, h, info);
     if (isLayerNew) this.notifyLayersChanged();
-    // Sampled forwarding latency: arrival here to the last sender's send (encrypt + socket write included).
-    if (this.latency !== null && senders.length > 0 && --this.latencyCountdown <= 0) {
+    // Sampled forwarding latency: arrival here to the last sender's send (encrypt + socket write included). One sample
+    // per `latencySampleEvery` packets handed to senders: a packet fanned out to many is sampled every time (the
+    // sample costs nothing beside the fan-out), so large rooms get as many samples as busy small ones.
+    if (this.latency !== null && senders.length > 0 && (this.latencyCountdown -= senders.length) <= 0) {
       this.latencyCountdown = this.latencySampleEvery;
       this.latency.observe((this.clock.nowMs() - nowMs) * 1e6);
     }

@@ -53,3 +53,20 @@ test('counters by kind survive close; NACKs and PLIs from subscribers are counte
   receiver.close();
   assert.deepEqual(stats.snapshot().video, before, 'close is idempotent: nothing counted twice');
 });
+
+test('latency samples follow the fan-out: a packet handed to more DownTracks than the sampling interval is sampled every time', () => {
+  const clock = new ManualClock();
+  const samples: number[] = [];
+  const stats = new SfuStats({ forwardLatency: { observe: (ns) => samples.push(ns) }, latencySampleEvery: 4 });
+  const receiver = new Receiver({ kind: 'video', mimeType: 'video/VP8', clockRate: 90000, ssrc: SSRC, sendRtcp: () => {}, clock, stats });
+  const downs = Array.from({ length: 6 }, (_, i) => new DownTrack({ source: receiver, ssrc: 100 + i, payloadType: 96, send: () => {}, clock, stats, initialSeq: 1 }));
+  for (const d of downs) receiver.addSender(d);
+  const h = createRtpHeader();
+  for (let seq = 1; seq <= 10; seq++) {
+    const buf = serializeRtpPacket({ payloadType: 96, sequenceNumber: seq, timestamp: seq * 3000, ssrc: SSRC, payload: VP8_KEY });
+    assert.ok(parseRtpHeader(buf, h));
+    receiver.writeRtp(buf, h);
+  }
+  assert.equal(samples.length, 10, 'six sends per packet, one sample per four sends: every packet');
+  receiver.close();
+});

@@ -59,7 +59,7 @@ function addDownTrack(c: KindCounters, d: DownTrack): void {
 export interface SfuStatsOptions {
   /** Forwarding-latency histogram (ns from a packet's arrival at the Receiver to its send to every DownTrack). */
   forwardLatency?: LatencyObserver;
-  /** One latency sample per this many forwarded packets of a Receiver (default 64). */
+  /** One latency sample per this many packets a Receiver hands to its DownTracks (default 64; a packet to N counts N). */
   latencySampleEvery?: number;
 }
 
