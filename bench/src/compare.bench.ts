@@ -10,7 +10,8 @@
 // Installs Janus first (scripts/install-bench-deps.sh), then re-runs itself in a network namespace of its own
 // (compare/netns.ts; needs root). Each shape gets a fresh server of each kind, Atrium first.
 // Flags: --quick (a tiny run, < 60 s), --shapes 1v:10,10a:100,25m (default: the table of issue 10),
-// --duration SEC (window, default 20), --warmup SEC (after the last join, default 3), --num-per-second N (joins,
+// --duration SEC (window, default 20), --warmup SEC (after the last join, default 25: a fresh Atrium spends its first
+// ~25 s in JIT compilation and V8's start-up GCs, a transient that is not a per-packet cost), --num-per-second N (joins,
 // default 20), --targets atrium,atrium-nocc,janus,janus-threads (the default; --quick: atrium,janus): `atrium-nocc`
 // is Atrium with rtc.congestion_control.enabled false, `janus` runs with event_loops = the number of cores,
 // `janus-threads` with Janus's own default of one thread per handle; --janus-event-loops N,
@@ -52,7 +53,7 @@ if (!isInsideBenchNamespace()) {
 const isQuick = values.quick === true;
 const shapes = parseShapes(values.shapes ?? (isQuick ? QUICK_SHAPES : FULL_SHAPES));
 const durationSec = Number(values.duration ?? (isQuick ? 4 : 20));
-const warmupSec = Number(values.warmup ?? (isQuick ? 2 : 3));
+const warmupSec = Number(values.warmup ?? (isQuick ? 2 : 25));
 const numPerSecond = Number(values['num-per-second'] ?? 20);
 const eventLoops = Number(values['janus-event-loops'] ?? cpus().length);
 const targetNames = (values.targets ?? (isQuick ? 'atrium,janus' : 'atrium,atrium-nocc,janus,janus-threads')).split(',').map((t) => t.trim());
