@@ -218,10 +218,11 @@ export const LIVEKIT_DEFAULT_CODECS: readonly string[] = [
 ];
 
 /**
- * A room stays on one media worker up to this many participants there (its packets then cross no thread); a larger
- * room spans workers, so one big room uses every core.
+ * A room stays on one media worker up to this many participants there (its packets then cross no thread), and while
+ * that worker is less than half busy (placement.ts ROOM_KEEP_LOAD, which usually decides first); a larger room spans
+ * workers, so one big room uses every core.
  */
-export const DEFAULT_ROOM_PARTICIPANTS_PER_WORKER = 16;
+export const DEFAULT_ROOM_PARTICIPANTS_PER_WORKER = 64;
 /** rtc.resume_timeout default, seconds (the resume window of docs/resume.md). */
 export const DEFAULT_RESUME_TIMEOUT_SEC = 20;
 /** rtc.resume_timeout at most, seconds: a dead client's participant (and its media) is not kept longer. */

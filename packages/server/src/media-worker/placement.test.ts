@@ -2,7 +2,7 @@
 // plus what the participants placed since its report are expected to add; equal loads fall back to participant count.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { estimatedLoad, leastLoadedWorker, LOAD_TIE, MIN_PARTICIPANT_LOAD, type PlacementCandidate } from './placement.js';
+import { estimatedLoad, leastLoadedWorker, LOAD_TIE, MIN_PARTICIPANT_LOAD, ROOM_KEEP_LOAD, roomWorker, type PlacementCandidate } from './placement.js';
 
 const worker = (index: number, participants: number, loopUtilization?: number, sessions = participants, placedSinceReport = 0, packetsPerSecond = 0): PlacementCandidate => ({
   index, participants, placedSinceReport,
@@ -43,4 +43,18 @@ test('participants placed since a report count at the worker\'s own cost per par
 
 test('no candidate is an error', () => {
   assert.throws(() => leastLoadedWorker([]), /no media worker/);
+});
+
+test("a room's next participant goes to its worker while that holds fewer than the limit and is under ROOM_KEEP_LOAD", () => {
+  const idle = [worker(0, 20, 0.2, 20), worker(1, 3, 0.05, 3)];
+  assert.equal(roomWorker([[0, 20]], idle, 64), 0, 'a 20-person room on a 20% busy worker stays there');
+  assert.equal(roomWorker([[0, 64]], idle, 64), -1, 'at the limit: the room spans');
+  const busy = [worker(0, 20, ROOM_KEEP_LOAD + 0.05, 20), worker(1, 3, 0.05, 3)];
+  assert.equal(roomWorker([[0, 20]], busy, 64), -1, 'past half busy: the room spans (leastLoadedWorker picks)');
+  assert.equal(roomWorker([[0, 20], [1, 3]], busy, 64), 1, 'the room already on worker 1 continues there');
+  // Joins since the last report count: 20 sessions at 0.02 each, 10 more placed -> 0.4 + 0.2 = 0.6.
+  const burst = [worker(0, 30, 0.4, 20, 10), worker(1, 0, 0)];
+  assert.equal(roomWorker([[0, 30]], burst, 64), -1, 'a burst of joins since the report pushes it past the limit');
+  assert.equal(roomWorker([[0, 2]], [worker(1, 0, 0)], 64), -1, 'its worker cannot take participants now (not a candidate)');
+  assert.equal(roomWorker([], idle, 64), -1, 'a new room: no worker of its own');
 });

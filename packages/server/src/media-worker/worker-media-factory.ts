@@ -2,8 +2,8 @@
 // participant on one, and gives the room logic ParticipantMedia and MediaTrackSource proxies that send commands to
 // the worker and re-emit its events. What the control plane polls (speaking levels, quality, congestion, counters)
 // is pushed by the workers and read here from the last value. A room stays on one worker until it has
-// `roomParticipantsPerWorker` participants there; then it spans workers, and tracks reach the other workers through
-// pipes (pipe.ts). docs/multicore.md.
+// `roomParticipantsPerWorker` participants there or the worker is half busy (placement.ts); then it spans workers, and
+// tracks reach the other workers through pipes (pipe.ts). docs/multicore.md.
 import { Worker, MessageChannel } from 'node:worker_threads';
 import { TypedEmitter, type Logger } from '@atrium/webrtc';
 import type {
@@ -18,7 +18,7 @@ import type { AllocationCounters, KindCounters, LatencyObserver } from '../sfu/s
 import { zeroCounters } from '../sfu/sfu-stats.js';
 import type { MirrorSpec, SourceDescriptor, SourceState } from './pipe.js';
 import type { FromWorker, MediaCall, MediaWorkerConfig, PublishedMessage, ToWorker, WorkerStatsMessage } from './protocol.js';
-import { leastLoadedWorker } from './placement.js';
+import { leastLoadedWorker, roomWorker } from './placement.js';
 
 /** How long a worker may take to start (load its modules, bind its socket, make its certificate). */
 const WORKER_START_TIMEOUT_MS = 30_000;
@@ -329,7 +329,7 @@ export class WorkerMediaFactory implements MediaFactory {
     });
   }
 
-  /** The worker for a new participant of `roomName`: its room's, while that has room for it; else the least loaded. */
+  /** The worker for a new participant of `roomName`: its room's, while that has room for it (roomWorker); else the least loaded. */
   private place(roomName: string | undefined): number {
     const running = this.workers.filter((w) => w.isAlive);
     if (running.length === 0) throw new Error('no media worker is running');
@@ -338,14 +338,14 @@ export class WorkerMediaFactory implements MediaFactory {
     // therefore go to the live workers.
     const ready = running.filter((w) => w.udpPort !== 0);
     const alive = ready.length > 0 ? ready : running;
+    const candidates = alive.map((w) => ({ index: w.index, participants: w.participants, placedSinceReport: w.placedSinceReport, report: w.last }));
     const room = roomName === undefined ? undefined : this.rooms.get(roomName);
     if (room) {
-      for (const [index, count] of room) {
-        if (count < this.opts.roomParticipantsPerWorker && alive.includes(this.workers[index]!)) return index;
-      }
+      const index = roomWorker(room, candidates, this.opts.roomParticipantsPerWorker);
+      if (index >= 0) return index;
     }
     // The least loaded by its own measure (placement.ts); between equals, the fewest participants.
-    return leastLoadedWorker(alive.map((w) => ({ index: w.index, participants: w.participants, placedSinceReport: w.placedSinceReport, report: w.last })));
+    return leastLoadedWorker(candidates);
   }
 
   createParticipantMedia(opts: Parameters<MediaFactory['createParticipantMedia']>[0]): ParticipantMedia {
