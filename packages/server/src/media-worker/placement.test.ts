@@ -2,7 +2,7 @@
 // plus what the participants placed since its report are expected to add; equal loads fall back to participant count.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { estimatedLoad, leastLoadedWorker, LOAD_TIE, MIN_PARTICIPANT_LOAD, ROOM_KEEP_LOAD, roomWorker, type PlacementCandidate } from './placement.js';
+import { estimatedLoad, leastLoadedWorker, LOAD_TIE, MIN_PARTICIPANT_LOAD, ROOM_KEEP_LOAD, roomWorker, smoothedUtilization, type PlacementCandidate } from './placement.js';
 
 const worker = (index: number, participants: number, loopUtilization?: number, sessions = participants, placedSinceReport = 0, packetsPerSecond = 0): PlacementCandidate => ({
   index, participants, placedSinceReport,
@@ -57,4 +57,18 @@ test("a room's next participant goes to its worker while that holds fewer than t
   assert.equal(roomWorker([[0, 30]], burst, 64), -1, 'a burst of joins since the report pushes it past the limit');
   assert.equal(roomWorker([[0, 2]], [worker(1, 0, 0)], 64), -1, 'its worker cannot take participants now (not a candidate)');
   assert.equal(roomWorker([], idle, 64), -1, 'a new room: no worker of its own');
+});
+
+test('steady utilization: a one-second burst moves it by a quarter, a lasting load reaches ROOM_KEEP_LOAD in seconds', () => {
+  let u = smoothedUtilization(0, 0.77); // the report of a meeting's join burst
+  assert.ok(Math.abs(u - 0.1925) < 1e-9);
+  u = smoothedUtilization(u, 0.4);
+  assert.ok(u < ROOM_KEEP_LOAD, `after the burst the room's own load: ${u}`);
+  let lasting = 0;
+  let seconds = 0;
+  while (lasting < ROOM_KEEP_LOAD) {
+    lasting = smoothedUtilization(lasting, 0.8);
+    seconds++;
+  }
+  assert.ok(seconds <= 4, `a worker 80% busy counts as past the limit after ${seconds} reports`);
 });

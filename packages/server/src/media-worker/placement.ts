@@ -1,5 +1,5 @@
 // Which media worker takes a participant. Its room's worker while that one holds fewer than the configured number of
-// the room's participants and is less than ROOM_KEEP_LOAD busy (roomWorker): a room on one worker crosses no thread,
+// the room's participants and is less than ROOM_KEEP_LOAD busy by its steady (smoothed) utilization (roomWorker): a room on one worker crosses no thread,
 // and a 25-person meeting costs 13% less CPU per packet whole than split 16 + 9. Otherwise (and for a new room) the
 // least loaded one. Load is what each worker measures of itself and reports every second: the share of wall time its event
 // loop was busy (performance.eventLoopUtilization in the worker thread: forwarding, SRTP, DTLS handshakes, timers).
@@ -70,4 +70,16 @@ export function roomWorker(roomWorkers: Iterable<readonly [number, number]>, can
     if (c !== undefined && estimatedLoad(c) < ROOM_KEEP_LOAD) return index;
   }
   return -1;
+}
+
+/** Weight of a new report in a worker's steady utilization (a time constant of about 3.5 reports, i.e. seconds). */
+export const STEADY_WEIGHT = 0.25;
+
+/**
+ * A worker's utilization smoothed over its reports, from 0 at its start: a burst (a room's members joining at once:
+ * ICE, DTLS handshakes, first compilations) moves it by a quarter of its height; a load that lasts reaches it within
+ * a few seconds. roomWorker weighs this, so a burst does not split a room.
+ */
+export function smoothedUtilization(previous: number, reported: number): number {
+  return previous + STEADY_WEIGHT * (reported - previous);
 }

@@ -18,7 +18,7 @@ import type { AllocationCounters, KindCounters, LatencyObserver } from '../sfu/s
 import { zeroCounters } from '../sfu/sfu-stats.js';
 import type { MirrorSpec, SourceDescriptor, SourceState } from './pipe.js';
 import type { FromWorker, MediaCall, MediaWorkerConfig, PublishedMessage, ToWorker, WorkerStatsMessage } from './protocol.js';
-import { leastLoadedWorker, roomWorker } from './placement.js';
+import { leastLoadedWorker, roomWorker, smoothedUtilization } from './placement.js';
 
 /** How long a worker may take to start (load its modules, bind its socket, make its certificate). */
 const WORKER_START_TIMEOUT_MS = 30_000;
@@ -59,6 +59,8 @@ interface WorkerSlot {
   /** Participants placed here since its last stats report (placement counts them until it reports their load). */
   placedSinceReport: number;
   last: WorkerStatsMessage | undefined;
+  /** Its loop utilization smoothed over reports (smoothedUtilization): what keeps a room on it, not a join burst. */
+  steadyUtilization: number;
   isAlive: boolean;
   /** The OS thread id (Linux), for CPU per thread from /proc. */
   threadId: number | undefined;
@@ -172,7 +174,7 @@ export class WorkerMediaFactory implements MediaFactory {
       workerData: { entry: new URL('./worker-entry.ts', import.meta.url).href, config },
       name: `atrium-media-${index}`,
     });
-    const slot: WorkerSlot = { index, worker, udpPort: 0, tcpPort: undefined, participants: 0, placedSinceReport: 0, last: undefined, isAlive: true, threadId: undefined };
+    const slot: WorkerSlot = { index, worker, udpPort: 0, tcpPort: undefined, participants: 0, placedSinceReport: 0, last: undefined, steadyUtilization: 0, isAlive: true, threadId: undefined };
     this.workers[index] = slot;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`media worker ${index} did not start within ${WORKER_START_TIMEOUT_MS} ms`)), WORKER_START_TIMEOUT_MS);
@@ -214,6 +216,7 @@ export class WorkerMediaFactory implements MediaFactory {
   private failWorker(slot: WorkerSlot): void {
     slot.participants = 0;
     slot.last = undefined;
+    slot.steadyUtilization = 0;
     for (const [name, room] of this.rooms) {
       room.delete(slot.index);
       if (room.size === 0) this.rooms.delete(name);
@@ -276,6 +279,7 @@ export class WorkerMediaFactory implements MediaFactory {
         return;
       case 'stats':
         slot.last = m;
+        slot.steadyUtilization = smoothedUtilization(slot.steadyUtilization, m.loopUtilization);
         slot.placedSinceReport = 0;
         if (this.opts.forwardLatency) for (const ns of m.latencyNs) this.opts.forwardLatency.observe(ns);
         return;
@@ -341,7 +345,13 @@ export class WorkerMediaFactory implements MediaFactory {
     const candidates = alive.map((w) => ({ index: w.index, participants: w.participants, placedSinceReport: w.placedSinceReport, report: w.last }));
     const room = roomName === undefined ? undefined : this.rooms.get(roomName);
     if (room) {
-      const index = roomWorker(room, candidates, this.opts.roomParticipantsPerWorker);
+      // Whether the room's worker keeps it: by its steady load, so that the handshakes of a meeting joining at once
+      // (a 25-person room at 20 joins/s: its worker reported 77% busy) do not split a room that runs at 40%.
+      const steady = alive.map((w) => ({
+        index: w.index, participants: w.participants, placedSinceReport: w.placedSinceReport,
+        report: w.last === undefined ? undefined : { ...w.last, loopUtilization: w.steadyUtilization },
+      }));
+      const index = roomWorker(room, steady, this.opts.roomParticipantsPerWorker);
       if (index >= 0) return index;
     }
     // The least loaded by its own measure (placement.ts); between equals, the fewest participants.
