@@ -44,39 +44,16 @@ export function publisherCapabilitiesFor(codecs: PublishCodecs): LocalCapabiliti
   return { ...publisherCapabilities, audio: codecs.filter(publisherCapabilities.audio), video: codecs.filter(publisherCapabilities.video) };
 }
 
-/**
- * What we offer subscribers: SSRC-signalled m-lines, so no MID/RID; only extensions we forward as-is, and
- * transport-wide-cc on video, whose feedback drives our send-side bandwidth estimate. Not on audio (as LiveKit's and
- * mediasoup's subscribers): nothing we send adapts audio to the estimate (the stream allocator takes the audio the
- * subscriber is sent out of the estimate before video), and on audio the element would cost a stamp per packet and
- * a feedback packet from every listener every 50 ms, which an audio-only room pays for nothing.
- */
+/** What we offer subscribers: SSRC-signalled m-lines, so no MID/RID; only extensions we forward as-is. */
 export const subscriberCapabilities: LocalCapabilities = {
-  audio: [...defaultCapabilities.audio.map(withoutTransportCcFeedback), audioRedCapability],
+  audio: [...defaultCapabilities.audio, audioRedCapability],
   video: defaultCapabilities.video,
+  // transport-wide-cc on every m-line: the subscriber's feedback drives our send-side bandwidth estimate.
   headerExtensions: {
-    audio: [HeaderExtensionUri.audioLevel],
+    audio: [HeaderExtensionUri.audioLevel, HeaderExtensionUri.transportCc],
     video: [HeaderExtensionUri.videoOrientation, HeaderExtensionUri.dependencyDescriptor, HeaderExtensionUri.transportCc],
   },
 };
-
-function withoutTransportCcFeedback(codec: CodecCapability): CodecCapability {
-  return { ...codec, rtcpFeedback: codec.rtcpFeedback.filter((f) => f.type !== 'transport-cc') };
-}
-
-/**
- * `caps` without transport-wide-cc (rtc.congestion_control.enabled: false): with no estimator to read it, the
- * subscriber would send feedback for every packet for nothing.
- */
-export function withoutTransportCc(caps: LocalCapabilities): LocalCapabilities {
-  const dropUri = (uris: readonly string[]): string[] => uris.filter((u) => u !== HeaderExtensionUri.transportCc);
-  return {
-    ...caps,
-    audio: caps.audio.map(withoutTransportCcFeedback),
-    video: caps.video.map(withoutTransportCcFeedback),
-    headerExtensions: { audio: dropUri(caps.headerExtensions.audio), video: dropUri(caps.headerExtensions.video) },
-  };
-}
 
 /** `caps` without RED (room.enabled_codecs leaves out audio/red): publishers send, subscribers get, plain Opus. */
 export function withoutRed(caps: LocalCapabilities): LocalCapabilities {
