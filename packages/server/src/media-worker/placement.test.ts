@@ -72,3 +72,9 @@ test('steady utilization: a one-second burst moves it by a quarter, a lasting lo
   }
   assert.ok(seconds <= 4, `a worker 80% busy counts as past the limit after ${seconds} reports`);
 });
+
+test("roomWorker weighs a worker's steady utilization when it has one, not its last report", () => {
+  const burst = { ...worker(0, 18, 0.77, 17), steadyUtilization: smoothedUtilization(0, 0.77) };
+  assert.equal(roomWorker([[0, 18]], [burst, worker(1, 0, 0.01)], 64), 0, 'a join burst (77% in one report) keeps the room');
+  assert.equal(roomWorker([[0, 18]], [{ ...burst, steadyUtilization: 0.6 }, worker(1, 0, 0.01)], 64), -1, 'a lasting load spans it');
+});

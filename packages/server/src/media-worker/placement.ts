@@ -1,8 +1,8 @@
 // Which media worker takes a participant. Its room's worker while that one holds fewer than the configured number of
-// the room's participants and is less than ROOM_KEEP_LOAD busy by its steady (smoothed) utilization (roomWorker): a room on one worker crosses no thread,
-// and a 25-person meeting costs 13% less CPU per packet whole than split 16 + 9. Otherwise (and for a new room) the
-// least loaded one. Load is what each worker measures of itself and reports every second: the share of wall time its event
-// loop was busy (performance.eventLoopUtilization in the worker thread: forwarding, SRTP, DTLS handshakes, timers).
+// the room's participants and is less than ROOM_KEEP_LOAD busy by its steady (smoothed) utilization (roomWorker): a
+// room on one worker crosses no thread, and a 25-person meeting costs 13% less CPU per packet whole than split 16 + 9.
+// Otherwise (and for a new room) the least loaded one. Load is what each worker measures of itself and reports every
+// second: the share of wall time its event loop was busy (performance.eventLoopUtilization in the worker thread: forwarding, SRTP, DTLS handshakes, timers).
 // Participants placed since that report count too, at the worker's own cost per participant (its utilization over the
 // sessions it reported, at least MIN_PARTICIPANT_LOAD), so that a burst of joins inside one report interval spreads
 // instead of all going to the worker that was idlest a second ago. Loads within LOAD_TIE of the lowest are equal:
@@ -19,6 +19,8 @@ export interface PlacementCandidate {
   placedSinceReport: number;
   /** From its last report (absent before the first one). */
   report?: Pick<WorkerStatsMessage, 'loopUtilization' | 'sessions' | 'packetsPerSecond'> | undefined;
+  /** Its utilization smoothed over its reports (smoothedUtilization), which roomWorker weighs instead of the last one. */
+  steadyUtilization?: number;
 }
 
 /** Loads closer than this (a share of one core) are equal. */
@@ -32,9 +34,8 @@ export const MIN_PARTICIPANT_LOAD = 0.005;
  */
 export const ROOM_KEEP_LOAD = 0.5;
 
-/** A worker's load as placement sees it: reported utilization plus the participants placed since. */
-export function estimatedLoad(c: PlacementCandidate): number {
-  const utilization = c.report?.loopUtilization ?? 0;
+/** A worker's load as placement sees it: `utilization` (the reported one by default) plus the participants placed since. */
+export function estimatedLoad(c: PlacementCandidate, utilization = c.report?.loopUtilization ?? 0): number {
   const sessions = c.report?.sessions ?? 0;
   const perParticipant = Math.max(MIN_PARTICIPANT_LOAD, sessions > 0 ? utilization / sessions : 0);
   return utilization + c.placedSinceReport * perParticipant;
@@ -43,7 +44,7 @@ export function estimatedLoad(c: PlacementCandidate): number {
 /** The index of the candidate to place on (the first of `candidates` when they are all equal). Needs one at least. */
 export function leastLoadedWorker(candidates: readonly PlacementCandidate[]): number {
   if (candidates.length === 0) throw new Error('no media worker to place on');
-  const loads = candidates.map(estimatedLoad);
+  const loads = candidates.map((c) => estimatedLoad(c));
   const lowest = Math.min(...loads);
   let best: PlacementCandidate | undefined;
   for (let i = 0; i < candidates.length; i++) {
@@ -67,7 +68,7 @@ export function roomWorker(roomWorkers: Iterable<readonly [number, number]>, can
   for (const [index, count] of roomWorkers) {
     if (count >= perWorker) continue;
     const c = candidates.find((w) => w.index === index);
-    if (c !== undefined && estimatedLoad(c) < ROOM_KEEP_LOAD) return index;
+    if (c !== undefined && estimatedLoad(c, c.steadyUtilization ?? c.report?.loopUtilization ?? 0) < ROOM_KEEP_LOAD) return index;
   }
   return -1;
 }
