@@ -189,6 +189,27 @@ test('transport-wide-cc negotiated: the publisher\'s element is kept under the s
   assert.equal(headerExtensionLength(r.sent[1]!, (parseRtpHeader(r.sent[1]!, h), h), 1), 1, 'other elements kept');
 });
 
+test('transport-wide sequencing off: no element is added and the publisher\'s is dropped; on again: both as before', () => {
+  const idMap = new Uint8Array(256);
+  idMap[3] = 7;
+  idMap[1] = 1;
+  const r = rig('audio', idMap, { transportCcId: 7 });
+  const h = createRtpHeader();
+  const carries = (i: number, id: number): boolean => (parseRtpHeader(r.sent[i]!, h), headerExtensionLength(r.sent[i]!, h, id) >= 0);
+  r.track.setTransportWideSequencing(false);
+  assert.equal(r.track.isTransportWideSequenced, false);
+  r.feed({ sequenceNumber: 10, extensions: [{ id: 3, value: Uint8Array.of(0xab, 0xcd) }, { id: 1, value: Uint8Array.of(0x90) }], payload: Uint8Array.of(1, 2, 3) });
+  r.feed({ sequenceNumber: 11, payload: Uint8Array.of(4, 5, 6) });
+  assert.equal(r.sent.length, 2);
+  assert.deepEqual([carries(0, 7), carries(0, 1), carries(1, 7)], [false, true, false], 'no transport-cc element; the audio level kept');
+  assert.equal(r.sent[1]!.length, 12 + 3, 'nothing inserted into a packet without extensions');
+  assert.equal(idMap[3], 7, "the caller's map is not changed");
+  r.track.setTransportWideSequencing(true);
+  r.feed({ sequenceNumber: 12, extensions: [{ id: 3, value: Uint8Array.of(0xab, 0xcd) }], payload: Uint8Array.of(7) });
+  r.feed({ sequenceNumber: 13, payload: Uint8Array.of(8) });
+  assert.deepEqual([carries(2, 7), carries(3, 7)], [true, true], 'kept and added again');
+});
+
 test('with RTX negotiated a NACKed packet goes out on the RTX sink; without, on the media SSRC', () => {
   const rtx: Buffer[] = [];
   const r = rig('audio', undefined, { sendRtx: (p) => (rtx.push(Buffer.from(p)), true) });

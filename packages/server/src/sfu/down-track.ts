@@ -69,7 +69,8 @@ export interface DownTrackOptions {
   sendRtx?: (packet: Buffer, h: RtpHeader) => boolean;
   /**
    * The subscriber's id of the transport-wide sequence number extension (0 or absent: not negotiated): every packet
-   * then carries the element, added when the publisher's packet did not, for the transport's send stage to stamp.
+   * then carries the element, added when the publisher's packet did not, for the transport's send stage to stamp,
+   * while `setTransportWideSequencing` leaves it on (the default).
    */
   transportCcId?: number;
   clock: Clock;
@@ -126,6 +127,8 @@ export class DownTrack implements TrackSender, FrameListener {
   private readonly send: RtpSink;
   private readonly sendRtx: ((packet: Buffer, h: RtpHeader) => boolean) | null;
   private readonly transportCcId: number;
+  /** `transportCcId` while packets carry transport-wide sequence numbers, 0 while `setTransportWideSequencing` is off. */
+  private sequencedTransportCcId: number;
   /** The outgoing packet's header when an extension element was inserted (the incoming header no longer fits it). */
   private readonly outHeader: RtpHeader = createRtpHeader();
   /** Retransmissions sent on the RTX stream (the rest of `retransmits` went on the media SSRC). */
@@ -134,7 +137,10 @@ export class DownTrack implements TrackSender, FrameListener {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly listener: DownTrackListener | null;
-  private readonly extensionIdMap: Uint8Array | undefined;
+  /** The id map in use: `mapWithTransportCc`, or (sequencing off) a copy of it that drops the transport-cc element. */
+  private extensionIdMap: Uint8Array | undefined;
+  private readonly mapWithTransportCc: Uint8Array | undefined;
+  private mapWithoutTransportCc: Uint8Array | undefined;
   private readonly scratch: Buffer;
   /**
    * The last view of `scratch` handed to the sink, reused while packets keep the same length (an encoder splits a
@@ -174,10 +180,11 @@ export class DownTrack implements TrackSender, FrameListener {
     this.send = opts.send;
     this.sendRtx = opts.sendRtx ?? null;
     this.transportCcId = opts.transportCcId ?? 0;
+    this.sequencedTransportCcId = this.transportCcId;
     this.clock = opts.clock;
     this.logger = opts.logger ?? silentLogger;
     this.listener = opts.listener ?? null;
-    this.extensionIdMap = opts.extensionIdMap;
+    this.extensionIdMap = this.mapWithTransportCc = opts.extensionIdMap;
     // Room for a descriptor that grows when rewritten (a 7-bit VP8 picture id sent as 15 bits).
     // Room for a descriptor that grows when rewritten (a 7-bit VP8 picture id sent as 15 bits) and for a
     // transport-wide sequence number element added to a packet that came without one.
@@ -350,8 +357,8 @@ export class DownTrack implements TrackSender, FrameListener {
     }
     if (this.extensionIdMap !== undefined && h.extension) rewriteHeaderExtensionIds(out, h, this.extensionIdMap);
     let outH = h;
-    if (this.transportCcId !== 0) {
-      const grown = insertHeaderExtension(out, len, h, this.transportCcId, 2);
+    if (this.sequencedTransportCcId !== 0) {
+      const grown = insertHeaderExtension(out, len, h, this.sequencedTransportCcId, 2);
       if (grown !== len && grown > 0) {
         len = grown;
         outH = this.outHeader;
@@ -503,6 +510,31 @@ export class DownTrack implements TrackSender, FrameListener {
       octetCount: this.octetsSent >>> 0,
       reports: [],
     };
+  }
+
+  /**
+   * Whether the packets carry a transport-wide sequence number (when negotiated; on by default). The subscriber
+   * session turns it off on audio while the subscriber receives no video: its feedback would then only feed an
+   * estimate nothing adapts to, at the cost of a stamp per packet here and a feedback packet from the subscriber every
+   * 50 ms. With video, audio carries it too, so the estimate keeps its feedback while the video is paused or held low.
+   */
+  setTransportWideSequencing(on: boolean): void {
+    this.sequencedTransportCcId = on ? this.transportCcId : 0;
+    const map = this.mapWithTransportCc;
+    if (on || map === undefined || this.transportCcId === 0) {
+      this.extensionIdMap = map;
+      return;
+    }
+    // The publisher's own transport-cc element is mapped onto the subscriber's id (webrtc-track-source.ts
+    // extensionIdMap); without sequencing, that element is dropped as well.
+    if (this.mapWithoutTransportCc === undefined) {
+      this.mapWithoutTransportCc = Uint8Array.from(map, (id) => (id === this.transportCcId ? 0 : id));
+    }
+    this.extensionIdMap = this.mapWithoutTransportCc;
+  }
+
+  get isTransportWideSequenced(): boolean {
+    return this.sequencedTransportCcId !== 0;
   }
 
   /** Subscriber-side mute (track disabled by the subscriber). */

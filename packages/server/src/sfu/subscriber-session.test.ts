@@ -221,3 +221,32 @@ test('sender reports every second for a forwarding track; close leaves no timer'
   assert.equal(r.session.downTrack('TR_v'), undefined);
   void NO_LAYER;
 });
+
+test('audio carries transport-wide sequence numbers only while the subscriber receives video', () => {
+  const r = rig();
+  const audio = new Receiver({ kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, ssrc: 0x4000, clock: r.clock, sendRtcp: () => {} });
+  const addAudio = (trackId: string) =>
+    r.session.addTrack({
+      trackId, publisherId: 'PA_pub', source: audio, ssrc: 0xa0 + trackId.length, payloadType: 111, transportCcId: 5,
+      send: () => {}, sendRtcp: () => {}, layers: [], width: 0, height: 0,
+    });
+  const a1 = addAudio('TR_a');
+  assert.equal(a1.isTransportWideSequenced, false, 'audio only: off');
+  const video = r.session.addTrack({
+    trackId: 'TR_v', publisherId: 'PA_pub', source: r.receiver, ssrc: 0xabc, payloadType: 96, transportCcId: 5,
+    send: () => {}, sendRtcp: () => {}, layers: LAYERS, width: 1280, height: 720, dynacast: r.dynacast,
+  });
+  assert.equal(video.isTransportWideSequenced, true, 'video: always on');
+  assert.equal(a1.isTransportWideSequenced, true, 'with video: on');
+  const a2 = addAudio('TR_a2');
+  assert.equal(a2.isTransportWideSequenced, true, 'audio added while video is received: on');
+  r.settings({ isDisabled: true });
+  r.clock.advance(200);
+  assert.equal(a1.isTransportWideSequenced, true, 'video disabled, still subscribed: on (the estimate keeps its feedback)');
+  r.session.removeTrack('TR_v');
+  assert.deepEqual([a1.isTransportWideSequenced, a2.isTransportWideSequenced], [false, false], 'the last video gone: off');
+  r.session.close();
+  r.dynacast.close();
+  r.receiver.close();
+  audio.close();
+});
