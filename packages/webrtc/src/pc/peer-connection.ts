@@ -16,6 +16,7 @@ import type { DataChannel } from '../sctp/data-channel.js';
 import { SrtpProfile, srtpExporterLength, type SrtpProfileId } from '../srtp/srtp-profile.js';
 import { SrtpSession, srtpKeysFromExporter } from '../srtp/srtp-session.js';
 import { isRtcpPacket, parseRtcp, serializeRtcp, type RtcpPacket } from '../rtp/index.js';
+import { SsrcMap } from '../rtp/ssrc-map.js';
 import { codecsMatch } from '../sdp/codec-match.js';
 import {
   createAnswer, createOffer, defaultCapabilities, HeaderExtensionUri, parseSdp, writeSdp,
@@ -139,7 +140,7 @@ export class PeerConnection extends TypedEmitter<PeerConnectionEvents> {
   private readonly certificate: DtlsCertificate;
   private readonly transceivers: OfferTransceiver[] = [];
   private readonly senders = new Map<string, LocalSender>();
-  private readonly sendersBySsrc = new Map<number, LocalSender>();
+  private readonly sendersBySsrc = new SsrcMap<LocalSender>();
   /** mids of our m-lines whose sender was removed and whose `inactive` the remote has answered: reusable. */
   private readonly recyclableMids: string[] = [];
   private localDesc: SessionDescriptionModel | undefined;

@@ -6,6 +6,7 @@ import {
 } from '../rtp/index.js';
 import { HeaderExtensionUri, type CodecParams, type MediaKind } from '../sdp/index.js';
 import { RemoteStream } from './remote-stream.js';
+import { SsrcMap } from '../rtp/ssrc-map.js';
 import type { TransportSeqRecorder } from '../stages/twcc-feedback.js';
 import type { AbsSendTimeRecorder } from '../stages/remb-generator.js';
 
@@ -41,7 +42,8 @@ export class RtpDemuxer {
   onStream: (stream: RemoteStream) => void = () => {};
   readonly stats: DemuxStats = { unknownSsrc: 0, malformed: 0, rtxPadding: 0 };
   private readonly header: RtpHeader = createRtpHeader();
-  private readonly bySsrc = new Map<number, StreamEntry>();
+  /** Looked up once per packet (twice in the load tester, which asks streamBySsrc before decrypting). */
+  private readonly bySsrc = new SsrcMap<StreamEntry>();
   private configs = new Map<string, ReceiveConfig>();
   /**
    * Sees every parsed packet first, before routing or any drop (unknown SSRC, RTX padding): transport-wide

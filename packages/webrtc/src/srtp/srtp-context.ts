@@ -10,12 +10,11 @@ import { RTCP_HEADER_LENGTH, estimateSrtpIndex, rtpHeaderLength } from './srtp-p
 import { SrtpProfile, srtpKeyLength, srtpSaltLength, type SrtpProfileId } from './srtp-profile.js';
 import type { SrtpTransform } from './srtp-transform.js';
 import { ReplayCheck, ReplayWindow } from './replay-window.js';
+import { SsrcMap } from '../rtp/ssrc-map.js';
 
 /** Streams (SSRCs) remembered per direction; the oldest is forgotten past this. */
 export const MAX_SRTP_STREAMS = 4096;
 const SRTCP_INDEX_MASK = 0x7fffffff;
-/** Slots of the outbound-stream cache in front of the Map (a power of two). */
-const OUTBOUND_CACHE_SLOTS = 64;
 
 export interface SrtpStats {
   authFailures: number;
@@ -54,12 +53,9 @@ export function createSrtpTransform(profile: SrtpProfileId, sessionKeys: SrtpSes
 export class SrtpContext {
   readonly stats: SrtpStats = { authFailures: 0, replayed: 0, malformed: 0 };
   readonly #transform: SrtpTransform;
-  readonly #inbound = new Map<number, InboundStream>();
-  readonly #outbound = new Map<number, OutboundStream>();
-  // A direct-mapped cache of outbound streams by SSRC, looked up per packet sent: an SSRC of 2^30 or more is not a
-  // small integer to V8, so a Map lookup boxes it and hashes a heap number; here it is one compare of doubles.
-  readonly #cachedSsrcs = new Float64Array(OUTBOUND_CACHE_SLOTS).fill(-1);
-  readonly #cachedStreams: (OutboundStream | null)[] = new Array<OutboundStream | null>(OUTBOUND_CACHE_SLOTS).fill(null);
+  // Looked up per packet: SsrcMap keeps large SSRCs from costing a heap-number hash each time.
+  readonly #inbound = new SsrcMap<InboundStream>();
+  readonly #outbound = new SsrcMap<OutboundStream>();
 
   constructor(profile: SrtpProfileId, masterKey: Buffer, masterSalt: Buffer) {
     if (masterKey.length !== srtpKeyLength(profile) || masterSalt.length !== srtpSaltLength(profile)) {
@@ -169,33 +165,15 @@ export class SrtpContext {
   removeSsrc(ssrc: number): void {
     this.#inbound.delete(ssrc);
     this.#outbound.delete(ssrc);
-    const slot = ssrc & (OUTBOUND_CACHE_SLOTS - 1);
-    if (this.#cachedSsrcs[slot] === ssrc) {
-      this.#cachedSsrcs[slot] = -1;
-      this.#cachedStreams[slot] = null;
-    }
   }
 
   /** The outbound state of `ssrc`, created on its first packet. */
   #outboundStream(ssrc: number): OutboundStream {
-    const slot = ssrc & (OUTBOUND_CACHE_SLOTS - 1);
-    if (this.#cachedSsrcs[slot] === ssrc) return this.#cachedStreams[slot]!;
-    let stream = this.#outbound.get(ssrc);
-    if (stream === undefined) {
-      // Remembering may forget the oldest stream, which may be cached: start the cache over (rare).
-      if (this.#outbound.size >= MAX_SRTP_STREAMS) {
-        this.#cachedSsrcs.fill(-1);
-        this.#cachedStreams.fill(null);
-      }
-      stream = remember(this.#outbound, ssrc, new OutboundStream());
-    }
-    this.#cachedSsrcs[slot] = ssrc;
-    this.#cachedStreams[slot] = stream;
-    return stream;
+    return this.#outbound.get(ssrc) ?? remember(this.#outbound, ssrc, new OutboundStream());
   }
 }
 
-function remember<T>(map: Map<number, T>, ssrc: number, stream: T): T {
+function remember<T>(map: SsrcMap<T>, ssrc: number, stream: T): T {
   if (map.size >= MAX_SRTP_STREAMS) {
     const oldest = map.keys().next();
     if (oldest.done !== true) map.delete(oldest.value);
