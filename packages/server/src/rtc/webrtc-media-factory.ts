@@ -5,7 +5,7 @@ import { TcpMux, UdpMux, isTcpMuxConnection, systemClock, type Clock, type Logge
 import { generateCertificate, type DtlsCertificate } from '@atrium/webrtc/dtls/certificate.js';
 import type { MediaFactory, ParticipantMedia } from './participant-media.js';
 import { WebRtcParticipantMedia } from './webrtc-participant-media.js';
-import { publisherCapabilities, publisherCapabilitiesFor, subscriberCapabilities, withoutRed } from './webrtc-track-source.js';
+import { publisherCapabilities, publisherCapabilitiesFor, subscriberCapabilities, withoutRed, withoutTransportCc } from './webrtc-track-source.js';
 import type { PublishCodecs } from './publish-codecs.js';
 import type { SfuStats } from '../sfu/sfu-stats.js';
 import type { MediaSettings } from './media-settings.js';
@@ -53,7 +53,8 @@ export async function createWebRtcMediaFactory(opts: MediaSettings & {
   // neither taken from publishers nor offered to subscribers.
   const publisherCaps = opts.publishCodecs ? publisherCapabilitiesFor(opts.publishCodecs) : publisherCapabilities;
   const isRedEnabled = opts.publishCodecs?.isEnabled('audio/red') ?? true;
-  const subscriberCaps = isRedEnabled ? subscriberCapabilities : withoutRed(subscriberCapabilities);
+  const withRedChoice = isRedEnabled ? subscriberCapabilities : withoutRed(subscriberCapabilities);
+  const subscriberCaps = opts.isCongestionControlEnabled === false ? withoutTransportCc(withRedChoice) : withRedChoice;
   return {
     udpPort: mux.port,
     mux,

@@ -8,7 +8,11 @@ import { parseSdp } from '@atrium/webrtc/sdp/sdp-model.js';
 import { readFixture, sampleTransport } from '@atrium/webrtc/sdp/fixtures/samples.js';
 import { RemoteStream } from '@atrium/webrtc/pc/remote-stream.js';
 import { Receiver } from '../sfu/receiver.js';
-import { PublishedTrackSource, publisherCapabilities } from './webrtc-track-source.js';
+import { createOffer } from '@atrium/webrtc/sdp/create-offer.js';
+import { writeSdp } from '@atrium/webrtc/sdp/sdp-model.js';
+import type { LocalCapabilities } from '@atrium/webrtc/sdp/capabilities.js';
+import { audioTrack, videoTrack } from '@atrium/webrtc/sdp/fixtures/samples.js';
+import { PublishedTrackSource, publisherCapabilities, subscriberCapabilities, withoutTransportCc } from './webrtc-track-source.js';
 
 test("the publisher answer keeps the audio-level extension with the offer's id", () => {
   const offer = parseSdp(readFixture('chromium-publisher-offer.sdp'));
@@ -75,4 +79,30 @@ test('an audio source reads levels on the negotiated id and reports receive coun
   const q = source.receiveQuality();
   assert.deepEqual([q.packetsExpected, q.packetsLost, q.isMuted, q.side], [40, 1, true, 'publisher']);
   source.close();
+});
+
+test('subscriber offers: transport-cc (extension and feedback) on every m-line; none at all with congestion control off', () => {
+  const audioCodec = subscriberCapabilities.audio.find((c) => c.mimeType === 'audio/opus')!;
+  const videoCodec = subscriberCapabilities.video.find((c) => c.mimeType === 'video/VP8')!;
+  const offer = (capabilities: LocalCapabilities): Map<string, string[]> => {
+    const text = writeSdp(createOffer({
+      transport: sampleTransport, capabilities, dataChannel: false, sessionId: '1',
+      transceivers: [
+        { mid: '0', kind: 'audio', direction: 'sendonly', sender: { ...audioTrack, codec: audioCodec } },
+        { mid: '1', kind: 'video', direction: 'sendonly', sender: { ...videoTrack, codec: videoCodec } },
+      ],
+    }));
+    const byKind = new Map<string, string[]>();
+    for (const block of text.split(/\r\n(?=m=)/).filter((b) => b.startsWith('m='))) {
+      byKind.set(block.slice(2, 7), block.split('\r\n').filter((l) => /transport-cc|transport-wide-cc/.test(l)));
+    }
+    return byKind;
+  };
+  const on = offer(subscriberCapabilities);
+  for (const kind of ['audio', 'video']) {
+    assert.equal(on.get(kind)?.filter((l) => l.startsWith('a=extmap:')).length, 1, `${kind}: the extension`);
+    assert.ok((on.get(kind)?.filter((l) => l.startsWith('a=rtcp-fb:')).length ?? 0) >= 1, `${kind}: the feedback`);
+  }
+  const off = offer(withoutTransportCc(subscriberCapabilities));
+  assert.deepEqual([off.get('audio'), off.get('video')], [[], []]);
 });

@@ -55,6 +55,21 @@ export const subscriberCapabilities: LocalCapabilities = {
   },
 };
 
+/**
+ * `caps` without transport-wide-cc (rtc.congestion_control.enabled: false): with no estimator to read it, every packet
+ * would be stamped and the subscriber would send feedback on it for nothing.
+ */
+export function withoutTransportCc(caps: LocalCapabilities): LocalCapabilities {
+  const dropUri = (uris: readonly string[]): string[] => uris.filter((u) => u !== HeaderExtensionUri.transportCc);
+  const dropFeedback = (codec: CodecCapability): CodecCapability => ({ ...codec, rtcpFeedback: codec.rtcpFeedback.filter((f) => f.type !== 'transport-cc') });
+  return {
+    ...caps,
+    audio: caps.audio.map(dropFeedback),
+    video: caps.video.map(dropFeedback),
+    headerExtensions: { audio: dropUri(caps.headerExtensions.audio), video: dropUri(caps.headerExtensions.video) },
+  };
+}
+
 /** `caps` without RED (room.enabled_codecs leaves out audio/red): publishers send, subscribers get, plain Opus. */
 export function withoutRed(caps: LocalCapabilities): LocalCapabilities {
   return { ...caps, audio: caps.audio.filter((c) => !isRedMime(c.mimeType)) };
