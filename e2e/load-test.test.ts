@@ -107,6 +107,23 @@ test("table output: audio and video, the per-track table, the summary and PASS; 
   assert.match(run.stderr, /joined \d+\/4/, 'progress lines on stderr');
 });
 
+test('--talkers 1 of 3 audio publishers: one track at 50 frames a second, two silent ones in Opus DTX at 2.5, all received without loss', { timeout: 30_000 }, async () => {
+  const run = await loadTest(['--audio-publishers', '3', '--subscribers', '2', '--talkers', '1', '--duration', '4s', '--num-per-second', '10', '--json'], 25_000);
+  assert.equal(run.code, 0, `exit ${String(run.code)}\n${run.stderr}\n${run.stdout}`);
+  const r = JSON.parse(run.stdout) as { isPassed: boolean; tracks: TrackJson[]; shape: { talkers?: number } };
+  assert.equal(r.shape.talkers, 1);
+  assert.equal(r.tracks.length, 3);
+  const byRate = [...r.tracks].sort((a, b) => b.fps - a.fps);
+  for (const t of r.tracks) {
+    assert.equal(t.receiving, 2, `${t.track}: both subscribers receive it`);
+    assert.ok(t.lossPct < 1, `${t.track}: loss ${t.lossPct}%`);
+  }
+  // The first to publish talks (a frame every 20 ms); the others are silent: a DTX frame every 400 ms.
+  assert.ok(byRate[0]!.fps > 40 && byRate[0]!.fps < 60, `the talker: ${byRate[0]!.fps} frames/s`);
+  for (const t of byRate.slice(1)) assert.ok(t.fps > 1 && t.fps < 4, `${t.track}, silent: ${t.fps} frames/s`);
+  assert.ok(byRate[1]!.bitrateBps < byRate[0]!.bitrateBps / 10, `silence costs a fraction of speech: ${byRate[1]!.bitrateBps} vs ${byRate[0]!.bitrateBps} bps`);
+});
+
 test('a wrong secret: every join fails, exit 1 with the reason', { timeout: 30_000 }, async () => {
   const run = await loadTest(['--subscribers', '1', '--audio-publishers', '1', '--duration', '1', '--api-secret', 'wrong'], 25_000);
   assert.equal(run.code, 1, run.stderr);

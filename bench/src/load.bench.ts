@@ -5,7 +5,8 @@
 // and client limits can be told apart. Flags: --shapes 1v:100,10a:50 (v video / a audio publishers : subscribers),
 // --duration SEC (default 20), --num-per-second N (default 10), --layout speaker|3x3|4x4|5x5 (lk's: what each
 // subscriber watches, see atrium load-test --help), --udp-recv auto|dgram|native (how the tester's sockets read),
-// --profile DIR (the server writes V8 CPU profiles there, one per thread, when it exits).
+// --profile DIR (the server writes V8 CPU profiles there, one per thread, when it exits), --talkers N (atrium load-test's:
+// N audio publishers talk at a time, the others send Opus DTX).
 import { loadavg, cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { runLoadTest } from '@atrium/cli/load-test/runner.js';
@@ -14,7 +15,7 @@ import { isLayout } from '@atrium/cli/load-test/layout.js';
 import { formatTable } from '@atrium/cli/format.js';
 import { processCpuSec, startServerProcess } from './server-process.js';
 
-const { values } = parseArgs({ options: { shapes: { type: 'string' }, duration: { type: 'string' }, 'num-per-second': { type: 'string' }, layout: { type: 'string' }, 'udp-recv': { type: 'string' }, profile: { type: 'string' } }, allowPositionals: true });
+const { values } = parseArgs({ options: { shapes: { type: 'string' }, duration: { type: 'string' }, 'num-per-second': { type: 'string' }, layout: { type: 'string' }, 'udp-recv': { type: 'string' }, profile: { type: 'string' }, talkers: { type: 'string' } }, allowPositionals: true });
 const udpRecv = values['udp-recv'];
 if (udpRecv !== undefined && udpRecv !== 'auto' && udpRecv !== 'dgram' && udpRecv !== 'native') throw new Error(`--udp-recv: '${udpRecv}' is not auto, dgram or native`);
 const layout = values.layout;
@@ -24,11 +25,13 @@ const shapes = (values.shapes ?? '1v:100,10a:50').split(',').map((text) => {
   if (!m) throw new Error(`--shapes: '${text}' is not like 1v:100 or 10a:50`);
   return { text, publishers: Number(m[1]), kind: m[2] === 'v' ? 'video' : 'audio', subscribers: Number(m[3]) };
 });
+const talkers = values.talkers === undefined ? undefined : Number(values.talkers);
+if (talkers !== undefined && !(Number.isInteger(talkers) && talkers >= 0)) throw new Error(`--talkers: '${values.talkers}' is not a whole number`);
 const durationSec = Number(values.duration ?? 20);
 const numPerSecond = Number(values['num-per-second'] ?? 10);
 
 const rows: string[][] = [];
-console.log(`load${layout !== undefined ? ` (--layout ${layout})` : ''}${udpRecv !== undefined ? ` (tester --udp-recv ${udpRecv})` : ''}: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} at start; ${durationSec} s of media per shape`);
+console.log(`load${layout !== undefined ? ` (--layout ${layout})` : ''}${talkers !== undefined ? ` (--talkers ${talkers})` : ''}${udpRecv !== undefined ? ` (tester --udp-recv ${udpRecv})` : ''}: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} at start; ${durationSec} s of media per shape`);
 for (const shape of shapes) {
   const server = await startServerProcess(values.profile !== undefined ? { profileDir: values.profile } : {});
   const opts: LoadTestOptions = {
@@ -37,6 +40,7 @@ for (const shape of shapes) {
     videoResolution: 'high', simulcast: true, numPerSecond, maxLossPct: 1, isJson: true, decryptEvery: DEFAULT_DECRYPT_EVERY,
     ...(layout !== undefined ? { layout } : {}),
     ...(udpRecv !== undefined ? { udpRecv } : {}),
+    ...(talkers !== undefined && shape.kind === 'audio' ? { talkers: Math.min(talkers, shape.publishers) } : {}),
   };
   let lines = 0;
   const window: { server: number[]; tester: NodeJS.CpuUsage[]; received: number[]; sent: number[]; at: number[] } = { server: [], tester: [], received: [], sent: [], at: [] };

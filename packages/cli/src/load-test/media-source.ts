@@ -1,6 +1,7 @@
 // The media a simulated participant sends, paced by the load tester's clock: `tick(nowMs)` sends every frame that is
 // due. Video: one VP8 stream per layer (simulcast: one SSRC and rid each), a key frame every 2 s and on PLI/FIR for
-// that layer (at most one per 300 ms); audio: an Opus frame every 20 ms. RTP timestamps follow the clock.
+// that layer (at most one per 300 ms); audio: an Opus frame every 20 ms while talking, and while silent (--talkers)
+// one every 400 ms, as Opus with DTX sends in silence. RTP timestamps follow the clock.
 import type { LocalSender } from '@atrium/webrtc/pc/local-sender.js';
 import { OPUS_FRAME_MS, OPUS_SAMPLES_PER_FRAME, frameSizes, opusSizes } from './media-plan.js';
 import type { VideoLayerPlan } from './media-plan.js';
@@ -12,6 +13,13 @@ type BlockFn = (ids: ExtensionIds, mid: string, rid: string, audioLevel?: number
 /** If a source falls further behind than this (a stalled event loop), it skips ahead instead of bursting. */
 const MAX_CATCH_UP_MS = 500;
 const MIN_KEYFRAME_GAP_MS = 300;
+/** Opus DTX: in silence, one frame in this many (400 ms: what libwebrtc's Opus sends with DTX on). */
+const DTX_FRAME_INTERVAL = 20;
+/** A silent frame's payload (comfort noise: a few bytes; ours also carries the 12-byte trailer). */
+const DTX_PAYLOAD_BYTES = 16;
+/** Audio levels (-dBov) the level extension carries: a talker's, and silence. */
+const TALKING_LEVEL = 30;
+const SILENT_LEVEL = 127;
 
 export interface MediaSource {
   readonly kind: 'audio' | 'video';
@@ -173,14 +181,36 @@ export class AudioSource extends SingleStreamSource {
   private readonly sizes = opusSizes();
   private frame = 0;
   private nextMs = 0;
+  /** Talking (the default): a frame every 20 ms at level 30 -dBov, so servers rank it as a speaker. */
+  private isTalkingNow = true;
+  /** The extension blocks for talking and for silence (set by configure). */
+  private talkingBlock: Buffer | undefined;
+  private silentBlock: Buffer | undefined;
 
   get framesSent(): number {
     return this.writer.packetsWritten;
   }
 
-  // audio level 30 -dBov: a talking participant, so servers rank it as a speaker
+  get isTalking(): boolean {
+    return this.isTalkingNow;
+  }
+
   protected override get audioLevel(): number {
-    return 30;
+    return this.isTalkingNow ? TALKING_LEVEL : SILENT_LEVEL;
+  }
+
+  override configure(ids: ExtensionIds, block: BlockFn): void {
+    super.configure(ids, block);
+    this.talkingBlock = block(ids, this.sender.mid, '', TALKING_LEVEL);
+    this.silentBlock = block(ids, this.sender.mid, '', SILENT_LEVEL);
+  }
+
+  /** Talking, or silent: Opus DTX, one small frame every 400 ms at the level of silence (--talkers). */
+  setTalking(isTalking: boolean): void {
+    if (isTalking === this.isTalkingNow) return;
+    this.isTalkingNow = isTalking;
+    const ext = isTalking ? this.talkingBlock : this.silentBlock;
+    if (ext !== undefined) this.writer.setExtensions(ext);
   }
 
   tick(nowMs: number): void {
@@ -193,8 +223,11 @@ export class AudioSource extends SingleStreamSource {
       this.nextMs += skipped * OPUS_FRAME_MS;
     }
     while (this.nextMs <= nowMs) {
-      const timestamp = (this.timestampBase + this.frame * OPUS_SAMPLES_PER_FRAME) >>> 0;
-      this.sender.sendRtp(opusPacket(this.writer, { payloadBytes: this.sizes[this.frame % this.sizes.length]!, timestamp, sentAtMs: wallClockMs() }));
+      if (this.isTalkingNow || this.frame % DTX_FRAME_INTERVAL === 0) {
+        const timestamp = (this.timestampBase + this.frame * OPUS_SAMPLES_PER_FRAME) >>> 0;
+        const payloadBytes = this.isTalkingNow ? this.sizes[this.frame % this.sizes.length]! : DTX_PAYLOAD_BYTES;
+        this.sender.sendRtp(opusPacket(this.writer, { payloadBytes, timestamp, sentAtMs: wallClockMs() }));
+      }
       this.frame++;
       this.nextMs += OPUS_FRAME_MS;
     }

@@ -107,3 +107,11 @@ test('--udp-recv: auto, dgram or native; anything else is a usage error; absent 
   for (const r of ['auto', 'dgram', 'native']) assert.equal(parseLoadTestOptions({ 'udp-recv': r }, () => 'x').udpRecv, r);
   assert.throws(() => parseLoadTestOptions({ 'udp-recv': 'fast' }, () => 'x'), /--udp-recv: 'fast' is not one of auto, dgram, native/);
 });
+
+test('--talkers: how many audio publishers talk at a time; at most the audio publishers; absent by default', () => {
+  assert.equal(parse(['--audio-publishers', '10', '--subscribers', '5', '--talkers', '2']).talkers, 2);
+  assert.equal(parse(['--audio-publishers', '3', '--talkers', '0']).talkers, 0);
+  assert.equal('talkers' in parse(['--audio-publishers', '3']), false);
+  assert.throws(() => parse(['--audio-publishers', '3', '--talkers', '4']), (e: unknown) => e instanceof UsageError && /--talkers: 4 is more than the 3 audio publishers/.test(e.message));
+  assert.throws(() => parse(['--audio-publishers', '3', '--talkers', 'two']), (e: unknown) => e instanceof UsageError && /--talkers/.test(e.message));
+});

@@ -30,6 +30,7 @@ export const LOAD_TEST_OPTIONS = {
   'decrypt-every': { type: 'string' },
   'udp-recv': { type: 'string' },
   'simulate-speakers': { type: 'boolean' },
+  talkers: { type: 'string' },
   layout: { type: 'string' },
   json: { type: 'boolean' },
 } as const satisfies OptionsConfig;
@@ -47,6 +48,7 @@ export const LOAD_TEST_HELP: readonly (readonly [string, string])[] = [
   ['--num-per-second N', 'participants started per second (default 5)'],
   ['--layout L', `what each subscriber watches, as lk's: speaker (6 participants, one video at 1280x720, five at 320x180), 3x3 (9 at 640x360), 4x4 or 5x5 (16 or 25 at 320x180); the tracks of other publishers are disabled (default: every track, no size given)`],
   ['--simulate-speakers', "as lk's: every 6 s a random publisher asks the server to simulate it speaking for 5 s (SimulateScenario speaker_update); the subscribers must see speaker updates"],
+  ['--talkers N', 'how many audio publishers talk at a time, chosen at random every 6 s; the others are silent and send Opus DTX (one small frame every 400 ms, level of silence), as browsers do (default: all talk)'],
   ['--max-loss PCT', 'fail (exit 1) when packet loss is above this percentage (default 1)'],
   ['--decrypt-every N', `subscribers authenticate and decrypt 1 packet in N (latency is measured on those; loss, bitrate, frames on every packet's clear header); 1 = all (default ${DEFAULT_DECRYPT_EVERY})`],
   ['--udp-recv R', "how the simulated participants' sockets read: auto (recvmmsg batches when the native module is built, else node:dgram), native or dgram (default auto)"],
@@ -75,6 +77,8 @@ export interface LoadTestOptions {
   layout?: Layout;
   /** --simulate-speakers: random publishers ask the server for simulated speaker updates. */
   simulateSpeakers?: boolean;
+  /** --talkers: audio publishers talking at a time (the rest send DTX); absent: all. */
+  talkers?: number;
   /** --udp-recv: how the tester's sockets read (absent: auto). */
   udpRecv?: UdpRecvPreference;
 }
@@ -119,6 +123,10 @@ export function parseLoadTestOptions(values: FlagValues, random: () => string = 
   if (udpRecv !== undefined && udpRecv !== 'auto' && udpRecv !== 'dgram' && udpRecv !== 'native') {
     throw new UsageError(`--udp-recv: '${udpRecv}' is not one of auto, dgram, native`);
   }
+  const talkers = optionalInteger(values, 'talkers');
+  if (talkers !== undefined && talkers > audioPublishers) {
+    throw new UsageError(`--talkers: ${talkers} is more than the ${audioPublishers} audio publishers`);
+  }
   return {
     room: room ?? `load-test-${random()}`,
     durationSec: optionalDurationSec(values, 'duration') ?? 0,
@@ -135,5 +143,6 @@ export function parseLoadTestOptions(values: FlagValues, random: () => string = 
     ...(layout !== undefined ? { layout } : {}),
     ...(udpRecv !== undefined ? { udpRecv } : {}),
     ...(boolFlag(values, 'simulate-speakers') ? { simulateSpeakers: true } : {}),
+    ...(talkers !== undefined ? { talkers } : {}),
   };
 }

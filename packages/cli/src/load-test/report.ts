@@ -44,7 +44,7 @@ export interface SubscriptionRecord {
 export interface ReportInput {
   room: string;
   url: string;
-  shape: { videoPublishers: number; audioPublishers: number; subscribers: number; videoResolution: string; simulcast: boolean; durationSec: number; numPerSecond: number; layout?: string };
+  shape: { videoPublishers: number; audioPublishers: number; subscribers: number; videoResolution: string; simulcast: boolean; durationSec: number; numPerSecond: number; layout?: string; talkers?: number };
   /** How long media flowed with everyone joined (the measuring window). */
   mediaMs: number;
   joins: readonly JoinRecord[];
@@ -289,6 +289,9 @@ export function formatReport(r: LoadTestReport): string {
   const rx = r.receive;
   if (rx !== undefined) {
     lines.push(['decryption', `${rx.decryptEvery === 1 ? 'every packet' : `1 in ${rx.decryptEvery} packets per stream`} authenticated and decrypted (${count(rx.packetsDecrypted)}, the rest counted from the clear header); ${count(rx.authFailures)} failed authentication, ${count(rx.replayed)} replays dropped`]);
+  }
+  if (r.shape.talkers !== undefined) {
+    lines.push(['talkers', `${r.shape.talkers} of ${r.shape.audioPublishers} audio publishers talk at a time (new ones every 6 s); the others send Opus DTX, a frame every 400 ms`]);
   }
   if (r.speakers !== undefined) {
     const sp = r.speakers;

@@ -7,6 +7,7 @@ import { generateCertificate } from '@atrium/webrtc/dtls/certificate.js';
 import { LoadParticipant } from './load-participant.js';
 import type { PublishedTrack } from './load-participant.js';
 import { videoLayers } from './media-plan.js';
+import { AudioSource } from './media-source.js';
 import { SubscriptionStats, LatencyHistogram } from './stats.js';
 import { buildReport, formatBitrate, subscriptionKey } from './report.js';
 import { LayoutAssigner } from './layout.js';
@@ -104,6 +105,7 @@ export async function runLoadTest(opts: LoadTestOptions, target: RunTarget, hook
   let phase = 'joining';
   const progressTimer = setInterval(() => progress(phase), 1000);
 
+  const talkers = opts.talkers !== undefined ? new Talkers(opts.talkers) : undefined;
   const byIdentity = new Map<string, LoadParticipant>();
   /** --layout: each subscriber's tiles, and the (subscriber, track) pairs it disabled. */
   const screens = new Map<string, LayoutAssigner>();
@@ -143,6 +145,7 @@ export async function runLoadTest(opts: LoadTestOptions, target: RunTarget, hook
       if (j.role === 'video-publisher') await p.publish({ video: layers });
       if (j.role === 'audio-publisher') await p.publish({ audio: true });
       tracks.push(...p.tracks);
+      for (const t of p.tracks) if (t.source instanceof AudioSource) talkers?.add(t.source);
       j.joinMs = performance.now() - t0;
       j.isJoined = true;
     } catch (err) {
@@ -176,6 +179,7 @@ export async function runLoadTest(opts: LoadTestOptions, target: RunTarget, hook
   const mediaMs = performance.now() - mediaStart;
   clearInterval(ticker);
   speakers?.stop();
+  talkers?.stop();
   for (const t of tracks) t.source.stop();
   const mediaCpu = process.cpuUsage(mediaCpu0);
   loopDelay.disable();
@@ -210,6 +214,7 @@ export async function runLoadTest(opts: LoadTestOptions, target: RunTarget, hook
       videoPublishers: opts.videoPublishers, audioPublishers: opts.audioPublishers, subscribers: opts.subscribers,
       videoResolution: opts.videoResolution, simulcast: opts.simulcast, durationSec: opts.durationSec, numPerSecond: opts.numPerSecond,
       ...(opts.layout !== undefined ? { layout: opts.layout } : {}),
+      ...(opts.talkers !== undefined ? { talkers: opts.talkers } : {}),
     },
     mediaMs, joins, tracks: trackRecords, subscriptions: records, disabledSubscriptions: disabled,
     tester: {
@@ -232,6 +237,43 @@ export async function runLoadTest(opts: LoadTestOptions, target: RunTarget, hook
   if (problems.length > 0) report.failures.push(...problems.slice(0, 5).map((p) => `problem: ${p}`));
   report.isPassed = report.failures.length === 0;
   return report;
+}
+
+/** How often --talkers picks who talks. */
+const TALKERS_ROTATE_MS = 6000;
+
+/**
+ * --talkers N: N of the audio sources talk at a time, the others are silent (Opus DTX); every TALKERS_ROTATE_MS a new
+ * N are picked at random. A source that starts while fewer than N talk talks; the rest start silent, so the join
+ * phase never has more talkers than the media phase.
+ */
+class Talkers {
+  private readonly count: number;
+  private readonly sources: AudioSource[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(count: number) {
+    this.count = count;
+  }
+
+  add(source: AudioSource): void {
+    source.setTalking(this.sources.filter((s) => s.isTalking).length < this.count);
+    this.sources.push(source);
+    if (this.timer === undefined) {
+      this.timer = setInterval(() => this.rotate(), TALKERS_ROTATE_MS);
+      this.timer.unref?.();
+    }
+  }
+
+  private rotate(): void {
+    const order = this.sources.map((s) => ({ s, key: Math.random() })).sort((a, b) => a.key - b.key);
+    order.forEach(({ s }, i) => s.setTalking(i < this.count));
+
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
 }
 
 /** lk's speaker simulator: 1 s pause, then a random publisher asks to be the speaker for 5 s, and again after both. */
