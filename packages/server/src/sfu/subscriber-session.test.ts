@@ -250,3 +250,39 @@ test('audio carries transport-wide sequence numbers only while the subscriber re
   r.receiver.close();
   audio.close();
 });
+
+test('sender reports: every forwarding track in one compound packet, the first within 1 s of the start, then every 3 s', () => {
+  const r = rig();
+  const sends: RtcpPacket[][] = [];
+  const sink = (b: Buffer) => void sends.push(parseRtcp(b));
+  const audio = new Receiver({ kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, ssrc: 0x4000, clock: r.clock, sendRtcp: () => {} });
+  r.session.addTrack({
+    trackId: 'TR_v', publisherId: 'PA_pub', source: r.receiver, ssrc: 0xabc, payloadType: 96,
+    send: () => {}, sendRtcp: sink, layers: LAYERS, width: 1280, height: 720, dynacast: r.dynacast,
+  });
+  r.session.addTrack({
+    trackId: 'TR_a', publisherId: 'PA_pub', source: audio, ssrc: 0xdef, payloadType: 111,
+    send: () => {}, sendRtcp: sink, layers: [], width: 0, height: 0,
+  });
+  const h = createRtpHeader();
+  let audioSeq = 0;
+  const step = (): void => {
+    r.frame();
+    const buf = serializeRtpPacket({ payloadType: 111, sequenceNumber: audioSeq, timestamp: audioSeq * 960, ssrc: 0x4000, payload: Uint8Array.of(1, 2, 3) });
+    audioSeq++;
+    assert.ok(parseRtpHeader(buf, h));
+    audio.writeRtp(buf, h);
+  };
+  for (let i = 0; i < 31; i++) step(); // about 1 s
+  assert.equal(sends.length, 1, 'the first reports within 1 s, in one datagram');
+  assert.deepEqual(sends[0]!.map((p) => p.type === 'sr' ? p.ssrc : -1).sort((a, b) => a - b), [0xabc, 0xdef], 'both tracks in it');
+  for (let i = 0; i < 60; i++) step(); // about 2 s more: no report yet
+  assert.equal(sends.length, 1);
+  for (let i = 0; i < 31; i++) step(); // past 3 s after the first
+  assert.equal(sends.length, 2, 'the next one 3 s later');
+  assert.equal(sends[1]!.length, 2);
+  r.session.close();
+  r.dynacast.close();
+  r.receiver.close();
+  audio.close();
+});

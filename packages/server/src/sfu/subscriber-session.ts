@@ -7,6 +7,7 @@ import type { Clock, TimerHandle } from '@atrium/webrtc/clock.js';
 import type { Logger } from '@atrium/webrtc/logger.js';
 import { silentLogger } from '@atrium/webrtc/logger.js';
 import { serializeRtcp } from '@atrium/webrtc/rtp/index.js';
+import type { SenderReport } from '@atrium/webrtc/rtp/index.js';
 import type { BandwidthEstimator } from './bandwidth-estimator.js';
 import { unlimitedBandwidth } from './bandwidth-estimator.js';
 import { DownTrack } from './down-track.js';
@@ -57,6 +58,10 @@ export interface SubscriberSessionOptions {
   estimator?: BandwidthEstimator;
   stats?: SfuStats;
   allocationIntervalMs?: number;
+  /**
+   * Sender reports for every forwarding track go out together this often (default 3 s, LiveKit's), in compound RTCP
+   * packets of up to SRS_PER_COMPOUND; a track that starts gets its first within FIRST_REPORT_MS.
+   */
   reportIntervalMs?: number;
   /** Video settings apply this long after the last change (default 100 ms, LiveKit's), enabling at once. */
   settingsDebounceMs?: number;
@@ -119,6 +124,13 @@ interface Entry {
   loggedSpatial: number;
 }
 
+/** Default of SubscriberSessionOptions.reportIntervalMs. */
+export const REPORT_INTERVAL_MS = 3000;
+/** A track that starts forwarding gets its first sender report this soon (the receiver's A/V sync waits for it). */
+const FIRST_REPORT_MS = 1000;
+/** Sender reports in one compound RTCP packet: 28 bytes each, so 32 stay well inside a datagram. */
+const SRS_PER_COMPOUND = 32;
+
 /** `heldBackLayers` of a track the allocator paused. */
 export const PAUSED_BY_BANDWIDTH = 3;
 
@@ -179,7 +191,7 @@ export class SubscriberSession implements DownTrackListener {
     this.estimator = opts.isCongestionControlEnabled === false ? unlimitedBandwidth : (opts.estimator ?? unlimitedBandwidth);
     this.stats = opts.stats;
     this.allocationIntervalMs = opts.allocationIntervalMs ?? 250;
-    this.reportIntervalMs = opts.reportIntervalMs ?? 1000;
+    this.reportIntervalMs = opts.reportIntervalMs ?? REPORT_INTERVAL_MS;
     this.settingsDebounceMs = opts.settingsDebounceMs ?? 100;
     this.allowPause = opts.allowPause ?? false;
     this.isCongestionControlEnabled = opts.isCongestionControlEnabled !== false;
@@ -239,7 +251,7 @@ export class SubscriberSession implements DownTrackListener {
     this.allocate();
     opts.source.addSender(down);
     if (down.kind === 'video' && down.forwarder.needsKeyframe) opts.source.requestKeyframe(opts.source.sourceForSpatial(down.forwarder.targetSpatialLayer));
-    this.nextReportMs = Math.min(this.nextReportMs, this.clock.nowMs() + this.reportIntervalMs);
+    this.nextReportMs = Math.min(this.nextReportMs, this.clock.nowMs() + Math.min(FIRST_REPORT_MS, this.reportIntervalMs));
     this.schedule();
     return down;
   }
@@ -507,16 +519,33 @@ export class SubscriberSession implements DownTrackListener {
     }
   }
 
+  /**
+   * One sender report per forwarding track, together in compound RTCP packets (as LiveKit's subscriber RTCP worker):
+   * one SRTCP seal and one datagram for up to SRS_PER_COMPOUND tracks instead of one each. They go out through the
+   * first reporting track's sink: every track of a session shares the subscriber's transport.
+   */
   private sendReports(): void {
     const wallMs = this.clock.wallMs();
+    let batch: SenderReport[] = [];
+    let via: ((packet: Buffer) => void) | undefined;
     for (const e of this.entries.values()) {
       const sr = e.down.senderReport(wallMs);
       if (sr === null) continue;
-      try {
-        e.opts.sendRtcp(serializeRtcp([sr]));
-      } catch (err) {
-        this.logger.debug({ err }, 'sender report send failed');
+      via ??= e.opts.sendRtcp;
+      batch.push(sr);
+      if (batch.length === SRS_PER_COMPOUND) {
+        this.sendCompound(via, batch);
+        batch = [];
       }
+    }
+    if (batch.length > 0 && via !== undefined) this.sendCompound(via, batch);
+  }
+
+  private sendCompound(send: (packet: Buffer) => void, reports: SenderReport[]): void {
+    try {
+      send(serializeRtcp(reports));
+    } catch (err) {
+      this.logger.debug({ err }, 'sender report send failed');
     }
   }
 
