@@ -268,7 +268,6 @@ class Talkers {
   private rotate(): void {
     const order = this.sources.map((s) => ({ s, key: Math.random() })).sort((a, b) => a.key - b.key);
     order.forEach(({ s }, i) => s.setTalking(i < this.count));
-
   }
 
   stop(): void {

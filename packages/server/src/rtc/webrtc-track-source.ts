@@ -48,7 +48,8 @@ export function publisherCapabilitiesFor(codecs: PublishCodecs): LocalCapabiliti
 export const subscriberCapabilities: LocalCapabilities = {
   audio: [...defaultCapabilities.audio, audioRedCapability],
   video: defaultCapabilities.video,
-  // transport-wide-cc on every m-line: the subscriber's feedback drives our send-side bandwidth estimate.
+  // transport-wide-cc on every m-line: the subscriber's feedback drives our send-side bandwidth estimate (audio is
+  // stamped only while the subscriber also receives video: SubscriberSession).
   headerExtensions: {
     audio: [HeaderExtensionUri.audioLevel, HeaderExtensionUri.transportCc],
     video: [HeaderExtensionUri.videoOrientation, HeaderExtensionUri.dependencyDescriptor, HeaderExtensionUri.transportCc],

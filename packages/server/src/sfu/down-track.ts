@@ -185,7 +185,6 @@ export class DownTrack implements TrackSender, FrameListener {
     this.logger = opts.logger ?? silentLogger;
     this.listener = opts.listener ?? null;
     this.extensionIdMap = this.mapWithTransportCc = opts.extensionIdMap;
-    // Room for a descriptor that grows when rewritten (a 7-bit VP8 picture id sent as 15 bits).
     // Room for a descriptor that grows when rewritten (a 7-bit VP8 picture id sent as 15 bits) and for a
     // transport-wide sequence number element added to a packet that came without one.
     this.scratch = Buffer.alloc((opts.maxPacketBytes ?? 1500) + 32);

@@ -245,7 +245,7 @@ export class SubscriberSession implements DownTrackListener {
     if (down.kind === 'audio' && early?.isDisabled) down.setMuted(true);
     this.entries.set(opts.trackId, entry);
     this.byDownTrack.set(down, entry);
-    this.updateTransportWideSequencing(down);
+    this.updateTransportWideSequencing();
     opts.dynacast?.addCodec(opts.source.mimeType);
     // Targets first, so the first packets already meet the forwarder's decision.
     this.allocate();
@@ -338,18 +338,11 @@ export class SubscriberSession implements DownTrackListener {
   /**
    * Audio carries transport-wide sequence numbers only while this subscriber receives video (DownTrack
    * setTransportWideSequencing): the estimate serves video, and an audio-only subscriber's feedback would cost a stamp
-   * per packet and a feedback packet every 50 ms for nothing. `added`: the track just added (only it changes when an
-   * audio track joins; all audio tracks change when the first video arrives or the last leaves).
+   * per packet and a feedback packet every 50 ms for nothing. Called when a track starts and when a video track ends.
    */
-  private updateTransportWideSequencing(added?: DownTrack): void {
-    let videoTracks = 0;
-    for (const e of this.entries.values()) if (e.down.kind === 'video') videoTracks++;
-    const on = videoTracks > 0;
-    if (added !== undefined && added.kind === 'audio') {
-      added.setTransportWideSequencing(on);
-      return;
-    }
-    if (added !== undefined && videoTracks > 1) return;
+  private updateTransportWideSequencing(): void {
+    let on = false;
+    for (const e of this.entries.values()) if (e.down.kind === 'video') on = true;
     for (const e of this.entries.values()) {
       if (e.down.kind === 'audio' && e.down.isTransportWideSequenced !== on) e.down.setTransportWideSequencing(on);
     }
